@@ -1,0 +1,128 @@
+package org.dbrxspark.runtime.engine;
+
+import java.util.Arrays;
+import org.dbrxspark.runtime.model.KvCache;
+import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
+import org.dbrxspark.runtime.tokenizer.SpecialTokens;
+import org.dbrxspark.runtime.tokenizer.StreamingDecoder;
+
+/** The generation state of one request inside the engine. */
+final class Sequence {
+  private final int index;
+  private final GenerationRequest request;
+  private final KvCache cache;
+  private final Sampler sampler;
+  private final StreamingDecoder decoder;
+  private final StringBuilder text = new StringBuilder();
+  private final int longestStop;
+  private int[] completion = new int[8];
+  private float[] logprobs;
+  private int generated;
+  private int emitted;
+  private FinishReason finish;
+
+  Sequence(int index, GenerationRequest request, KvCache cache, Sampler sampler, DbrxTokenizer tokenizer) {
+    this.index = index;
+    this.request = request;
+    this.cache = cache;
+    this.sampler = sampler;
+    this.decoder = new StreamingDecoder(tokenizer);
+    this.longestStop = request.params().stopStrings().stream().mapToInt(String::length).max().orElse(0);
+    this.logprobs = request.params().logprobs() ? new float[8] : null;
+  }
+
+  int index() {
+    return index;
+  }
+
+  GenerationRequest request() {
+    return request;
+  }
+
+  KvCache cache() {
+    return cache;
+  }
+
+  int lastToken() {
+    return completion[generated - 1];
+  }
+
+  boolean finished() {
+    return finish != null;
+  }
+
+  /** Samples the next token from this sequence's logits row and applies the stop rules. */
+  void accept(float[] logits, int offset, int maxSeqLen, Engine.TextListener listener) {
+    int token = sampler.next(logits, offset);
+    if (generated == completion.length) {
+      completion = Arrays.copyOf(completion, generated * 2);
+      if (logprobs != null) {
+        logprobs = Arrays.copyOf(logprobs, generated * 2);
+      }
+    }
+    if (logprobs != null) {
+      logprobs[generated] = logSoftmaxAt(logits, offset, sampler.vocabSize(), token);
+    }
+    completion[generated++] = token;
+    boolean stopString = false;
+    if (SpecialTokens.isEos(token)) {
+      finish = FinishReason.STOP;
+    } else {
+      text.append(decoder.push(token));
+      stopString = matchStop();
+      if (stopString) {
+        finish = FinishReason.STOP;
+      } else if (generated >= request.params().maxNewTokens() || cache.length() >= maxSeqLen) {
+        // Sampling another token would need this one fed through a full cache.
+        finish = FinishReason.LENGTH;
+      }
+    }
+    if (finish != null && !stopString) {
+      text.append(decoder.flush());
+    }
+    emit(listener);
+  }
+
+  /** Sends the text that is final; text that may still begin a stop string is held back. */
+  private void emit(Engine.TextListener listener) {
+    int safe = finish != null ? text.length() : Math.max(emitted, text.length() - Math.max(0, longestStop - 1));
+    if (safe > emitted) {
+      listener.onText(index, text.substring(emitted, safe));
+      emitted = safe;
+    }
+  }
+
+  /** Truncates the text at the first stop string, if one has appeared. */
+  private boolean matchStop() {
+    int first = -1;
+    int from = Math.max(0, emitted - longestStop);
+    for (String stop : request.params().stopStrings()) {
+      int at = text.indexOf(stop, from);
+      if (at >= 0 && (first < 0 || at < first)) {
+        first = at;
+      }
+    }
+    if (first >= 0) {
+      text.setLength(first);
+      return true;
+    }
+    return false;
+  }
+
+  GenerationResult result() {
+    return new GenerationResult(Arrays.copyOf(completion, generated), text.toString(), finish,
+        request.prompt().length, logprobs == null ? null : Arrays.copyOf(logprobs, generated), null);
+  }
+
+  private static float logSoftmaxAt(float[] logits, int offset, int vocab, int token) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (int v = 0; v < vocab; v++) {
+      max = Math.max(max, logits[offset + v]);
+    }
+    double sum = 0;
+    for (int v = 0; v < vocab; v++) {
+      sum += Math.exp(logits[offset + v] - max);
+    }
+    return (float) (logits[offset + token] - max - Math.log(sum));
+  }
+}

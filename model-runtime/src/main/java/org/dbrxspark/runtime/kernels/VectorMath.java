@@ -1,0 +1,47 @@
+package org.dbrxspark.runtime.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vectorised dot product and axpy over float arrays: the inner loops of attention and the
+ * kernels. Both accumulate in a fixed order, so a result never depends on what else is batched.
+ */
+public final class VectorMath {
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final int LANES = F.length();
+
+  private VectorMath() {}
+
+  /** Σ a[aOff + i] · b[bOff + i] for i in [0, len). */
+  public static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+    FloatVector acc = FloatVector.zero(F);
+    int bound = F.loopBound(len);
+    int i = 0;
+    for (; i < bound; i += LANES) {
+      acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+    }
+    float sum = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      sum += a[aOff + i] * b[bOff + i];
+    }
+    return sum;
+  }
+
+  /** y[yOff + i] += alpha · x[xOff + i] for i in [0, len). */
+  public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int len) {
+    if (alpha == 0f) {
+      return;
+    }
+    FloatVector av = FloatVector.broadcast(F, alpha);
+    int bound = F.loopBound(len);
+    int i = 0;
+    for (; i < bound; i += LANES) {
+      FloatVector.fromArray(F, x, xOff + i).fma(av, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+    }
+    for (; i < len; i++) {
+      y[yOff + i] += alpha * x[xOff + i];
+    }
+  }
+}

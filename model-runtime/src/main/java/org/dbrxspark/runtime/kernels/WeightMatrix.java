@@ -1,0 +1,72 @@
+package org.dbrxspark.runtime.kernels;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.dbrxspark.runtime.checkpoint.DType;
+import org.dbrxspark.runtime.checkpoint.Tensor;
+
+/**
+ * A row-major {@code [rows, cols]} weight matrix in its stored dtype, read in place from the
+ * memory-mapped checkpoint (never copied onto the heap).
+ */
+public final class WeightMatrix {
+  private final ByteBuffer bytes;
+  private final DType dtype;
+  private final int rows;
+  private final int cols;
+
+  WeightMatrix(ByteBuffer bytes, DType dtype, int rows, int cols) {
+    long needed = (long) rows * cols * dtype.byteSize();
+    if (bytes.capacity() != needed) {
+      throw new IllegalArgumentException(
+          "weight buffer holds " + bytes.capacity() + " bytes, [" + rows + ", " + cols + "] " + dtype + " needs " + needed);
+    }
+    this.bytes = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    this.dtype = dtype;
+    this.rows = rows;
+    this.cols = cols;
+  }
+
+  /** Rows {@code [firstRow, firstRow + rowCount)} of a 2-D checkpoint tensor. */
+  public static WeightMatrix of(Tensor tensor, long firstRow, int rowCount) {
+    long bytes = (long) rowCount * tensor.cols() * tensor.dtype().byteSize();
+    if (bytes > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(tensor.name() + ": a " + rowCount + "-row slice is " + bytes
+          + " bytes, over the 2 GiB a single weight matrix may span");
+    }
+    return new WeightMatrix(tensor.rowBytes(firstRow, rowCount), tensor.dtype(), rowCount, tensor.cols());
+  }
+
+  /** A whole 2-D checkpoint tensor. */
+  public static WeightMatrix of(Tensor tensor) {
+    return of(tensor, 0, Math.toIntExact(tensor.rows()));
+  }
+
+  /** An F32 matrix over a heap array: for tests and small derived weights. */
+  public static WeightMatrix ofFloats(float[] data, int rows, int cols) {
+    ByteBuffer buffer = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buffer.asFloatBuffer().put(data);
+    return new WeightMatrix(buffer, DType.F32, rows, cols);
+  }
+
+  public int rows() {
+    return rows;
+  }
+
+  public int cols() {
+    return cols;
+  }
+
+  public DType dtype() {
+    return dtype;
+  }
+
+  /** Bytes this matrix occupies in the checkpoint. */
+  public long byteSize() {
+    return bytes.capacity();
+  }
+
+  ByteBuffer bytes() {
+    return bytes;
+  }
+}

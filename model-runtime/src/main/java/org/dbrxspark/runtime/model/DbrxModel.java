@@ -1,0 +1,372 @@
+package org.dbrxspark.runtime.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
+import org.dbrxspark.runtime.checkpoint.Tensor;
+import org.dbrxspark.runtime.checkpoint.TensorLayout;
+import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.kernels.Kernels;
+import org.dbrxspark.runtime.kernels.VectorMath;
+import org.dbrxspark.runtime.kernels.WeightMatrix;
+
+/**
+ * The DBRX forward pass (SPEC §3) over a batch of sequences of different lengths, each with its
+ * own KV cache.
+ *
+ * <p>All new tokens of a batch are stacked into one activation matrix so that every projection is
+ * one matrix multiply; in the MoE the tokens are grouped by expert so each expert runs once per
+ * layer. Every token's result is computed in the same order whatever else is in the batch, so a
+ * sequence gives bit-identical outputs alone or batched.
+ *
+ * <p>Thread-safe for concurrent {@link #forward} calls on different caches.
+ */
+public final class DbrxModel implements AutoCloseable {
+  private final DbrxConfig config;
+  private final Kernels kernels;
+  private final Checkpoint checkpoint;
+  private final Tensor embedding;
+  private final Layer[] layers;
+  private final float[] normF;
+  private final WeightMatrix lmHead;
+  private final double[] inverseFrequencies;
+
+  /** One transformer block's weights. */
+  private record Layer(
+      float[] norm1,
+      WeightMatrix wqkv,
+      WeightMatrix outProj,
+      float[] norm2,
+      WeightMatrix router,
+      WeightMatrix[] w1,
+      WeightMatrix[] v1,
+      WeightMatrix[] w2) {}
+
+  private DbrxModel(Checkpoint checkpoint, Kernels kernels) {
+    this.checkpoint = checkpoint;
+    this.kernels = kernels;
+    this.config = checkpoint.config();
+    this.embedding = checkpoint.tensor(TensorLayout.WTE);
+    this.layers = new Layer[config.nLayers()];
+    for (int l = 0; l < layers.length; l++) {
+      layers[l] = loadLayer(l);
+    }
+    this.normF = checkpoint.tensor(TensorLayout.NORM_F).toFloatArray();
+    this.lmHead = WeightMatrix.of(checkpoint.tensor(TensorLayout.LM_HEAD));
+    int half = config.headDim() / 2;
+    this.inverseFrequencies = new double[half];
+    for (int i = 0; i < half; i++) {
+      inverseFrequencies[i] = Math.pow(config.ropeTheta(), -2.0 * i / config.headDim());
+    }
+  }
+
+  /** Opens and validates the checkpoint in {@code dir} and maps its weights. */
+  public static DbrxModel load(Path dir, Kernels kernels) throws IOException {
+    return new DbrxModel(Checkpoint.open(dir), kernels);
+  }
+
+  /** Builds the model over an open checkpoint, which the model then owns and closes. */
+  public static DbrxModel load(Checkpoint checkpoint, Kernels kernels) {
+    return new DbrxModel(checkpoint, kernels);
+  }
+
+  private Layer loadLayer(int l) {
+    int experts = config.moeNumExperts();
+    int ffn = config.ffnHiddenSize();
+    WeightMatrix[] w1 = new WeightMatrix[experts];
+    WeightMatrix[] v1 = new WeightMatrix[experts];
+    WeightMatrix[] w2 = new WeightMatrix[experts];
+    for (int e = 0; e < experts; e++) {
+      long firstRow = (long) e * ffn;
+      w1[e] = WeightMatrix.of(checkpoint.tensor(TensorLayout.w1(l)), firstRow, ffn);
+      v1[e] = WeightMatrix.of(checkpoint.tensor(TensorLayout.v1(l)), firstRow, ffn);
+      w2[e] = WeightMatrix.of(checkpoint.tensor(TensorLayout.w2(l)), firstRow, ffn);
+    }
+    return new Layer(
+        checkpoint.tensor(TensorLayout.norm1(l)).toFloatArray(),
+        WeightMatrix.of(checkpoint.tensor(TensorLayout.wqkv(l))),
+        WeightMatrix.of(checkpoint.tensor(TensorLayout.outProj(l))),
+        checkpoint.tensor(TensorLayout.norm2(l)).toFloatArray(),
+        WeightMatrix.of(checkpoint.tensor(TensorLayout.router(l))),
+        w1, v1, w2);
+  }
+
+  public DbrxConfig config() {
+    return config;
+  }
+
+  /** Bytes of weights in the checkpoint (memory-mapped, not on the heap). */
+  public long weightBytes() {
+    return checkpoint.totalBytes();
+  }
+
+  /** An empty cache for a new sequence. */
+  public KvCache newCache() {
+    return new KvCache(config.nLayers(), config.kvNHeads(), config.headDim(), config.maxSeqLen());
+  }
+
+  /**
+   * Runs the new tokens of every step through the model, appending them to the steps' caches.
+   *
+   * @return the final hidden states after {@code norm_f}, {@code [Σ step.outputRows(), d_model]},
+   *     in step order
+   */
+  public float[] forward(List<Step> steps) {
+    int d = config.dModel();
+    int n = 0;
+    for (Step step : steps) {
+      validate(step);
+      n += step.tokens().length;
+    }
+    int[] positions = new int[n];
+    KvCache[] cacheOf = new KvCache[n];
+    float[] x = new float[n * d];
+    int t = 0;
+    for (Step step : steps) {
+      step.cache().reserve(step.tokens().length);
+      for (int i = 0; i < step.tokens().length; i++, t++) {
+        embedding.readRows(step.tokens()[i], 1, x, t * d);
+        positions[t] = step.cache().length() + i;
+        cacheOf[t] = step.cache();
+      }
+    }
+    float[][] rotation = rotation(positions);
+    for (int l = 0; l < layers.length; l++) {
+      block(l, x, n, positions, cacheOf, rotation);
+    }
+    for (Step step : steps) {
+      step.cache().advance(step.tokens().length);
+    }
+    return finalHidden(steps, x);
+  }
+
+  private void validate(Step step) {
+    for (int token : step.tokens()) {
+      if (token < 0 || token >= config.vocabSize()) {
+        throw new IllegalArgumentException(
+            "token id " + token + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+      }
+    }
+    int length = step.cache().length() + step.tokens().length;
+    if (length > config.maxSeqLen()) {
+      throw new IllegalArgumentException(
+          "sequence of " + length + " tokens exceeds the model's max_seq_len " + config.maxSeqLen());
+    }
+  }
+
+  /** Logits {@code [rows, vocab_size]} for rows of final hidden state. */
+  public void logits(float[] hidden, int rows, float[] out) {
+    kernels.matmulTransposed(hidden, rows, lmHead, out);
+  }
+
+  private void block(int l, float[] x, int n, int[] positions, KvCache[] cacheOf, float[][] rotation) {
+    Layer layer = layers[l];
+    int d = config.dModel();
+    float[] normed = new float[n * d];
+    RowOps.layerNorm(x, n, d, layer.norm1(), normed);
+    float[] qkv = new float[n * config.qkvWidth()];
+    kernels.matmulTransposed(normed, n, layer.wqkv(), qkv);
+    if (config.clipQkv() != null) {
+      float clip = config.clipQkv().floatValue();
+      for (int i = 0; i < qkv.length; i++) {
+        qkv[i] = Math.max(-clip, Math.min(clip, qkv[i]));
+      }
+    }
+    applyRope(qkv, n, rotation);
+    storeKeysAndValues(l, qkv, n, positions, cacheOf);
+    float[] attended = new float[n * d];
+    attend(l, qkv, n, positions, cacheOf, attended);
+    float[] projected = new float[n * d];
+    kernels.matmulTransposed(attended, n, layer.outProj(), projected);
+    for (int i = 0; i < x.length; i++) {
+      x[i] += projected[i];
+    }
+    RowOps.layerNorm(x, n, d, layer.norm2(), normed);
+    addMixtureOfExperts(layer, normed, n, x);
+  }
+
+  /** cos and sin of position × inverse frequency, {@code [n, headDim/2]} each. */
+  private float[][] rotation(int[] positions) {
+    int half = inverseFrequencies.length;
+    float[] cos = new float[positions.length * half];
+    float[] sin = new float[positions.length * half];
+    for (int t = 0; t < positions.length; t++) {
+      for (int i = 0; i < half; i++) {
+        double angle = positions[t] * inverseFrequencies[i];
+        cos[t * half + i] = (float) Math.cos(angle);
+        sin[t * half + i] = (float) Math.sin(angle);
+      }
+    }
+    return new float[][] {cos, sin};
+  }
+
+  /** Rotate-half RoPE (GPT-NeoX layout) on every query and key head, in place. */
+  private void applyRope(float[] qkv, int n, float[][] rotation) {
+    int headDim = config.headDim();
+    int half = headDim / 2;
+    int ropedHeads = config.nHeads() + config.kvNHeads();
+    int width = config.qkvWidth();
+    float[] cos = rotation[0];
+    float[] sin = rotation[1];
+    for (int t = 0; t < n; t++) {
+      for (int h = 0; h < ropedHeads; h++) {
+        int off = t * width + h * headDim;
+        for (int i = 0; i < half; i++) {
+          float c = cos[t * half + i];
+          float s = sin[t * half + i];
+          float x1 = qkv[off + i];
+          float x2 = qkv[off + i + half];
+          qkv[off + i] = x1 * c - x2 * s;
+          qkv[off + i + half] = x2 * c + x1 * s;
+        }
+      }
+    }
+  }
+
+  private void storeKeysAndValues(int l, float[] qkv, int n, int[] positions, KvCache[] cacheOf) {
+    int width = config.qkvWidth();
+    int kvWidth = cacheOf.length == 0 ? 0 : cacheOf[0].width();
+    for (int t = 0; t < n; t++) {
+      int src = t * width + config.dModel();
+      int dst = positions[t] * kvWidth;
+      System.arraycopy(qkv, src, cacheOf[t].keys(l), dst, kvWidth);
+      System.arraycopy(qkv, src + kvWidth, cacheOf[t].values(l), dst, kvWidth);
+    }
+  }
+
+  /** Causal grouped-query attention of every new token over its own sequence's cache. */
+  private void attend(int l, float[] qkv, int n, int[] positions, KvCache[] cacheOf, float[] out) {
+    int heads = config.nHeads();
+    int headDim = config.headDim();
+    int group = config.groupSize();
+    int width = config.qkvWidth();
+    float scale = (float) (1.0 / Math.sqrt(headDim));
+    kernels.parallelFor(n * heads, item -> {
+      int t = item / heads;
+      int h = item % heads;
+      KvCache cache = cacheOf[t];
+      float[] keys = cache.keys(l);
+      float[] values = cache.values(l);
+      int kvWidth = cache.width();
+      int kvOff = (h / group) * headDim;
+      int qOff = t * width + h * headDim;
+      int visible = positions[t] + 1;
+      float[] scores = new float[visible];
+      for (int u = 0; u < visible; u++) {
+        scores[u] = VectorMath.dot(qkv, qOff, keys, u * kvWidth + kvOff, headDim) * scale;
+      }
+      RowOps.softmax(scores, 0, visible);
+      int outOff = t * config.dModel() + h * headDim;
+      for (int u = 0; u < visible; u++) {
+        VectorMath.axpy(scores[u], values, u * kvWidth + kvOff, out, outOff, headDim);
+      }
+    });
+  }
+
+  /** x += MoE(normed): routes each token to its top-k experts and runs each expert once. */
+  private void addMixtureOfExperts(Layer layer, float[] normed, int n, float[] x) {
+    int d = config.dModel();
+    int experts = config.moeNumExperts();
+    int k = config.moeTopK();
+    float[] probabilities = new float[n * experts];
+    kernels.matmulTransposed(normed, n, layer.router(), probabilities);
+    int[] chosen = new int[n * k];
+    float[] weights = new float[n * k];
+    int[] tokensPerExpert = new int[experts];
+    for (int t = 0; t < n; t++) {
+      RowOps.softmax(probabilities, t * experts, experts);
+      route(probabilities, t * experts, chosen, weights, t * k);
+      for (int j = 0; j < k; j++) {
+        tokensPerExpert[chosen[t * k + j]]++;
+      }
+    }
+    int ffn = config.ffnHiddenSize();
+    for (int e = 0; e < experts; e++) {
+      int count = tokensPerExpert[e];
+      if (count == 0) {
+        continue;
+      }
+      int[] rows = new int[count];
+      float[] rowWeights = new float[count];
+      float[] input = new float[count * d];
+      int r = 0;
+      for (int t = 0; t < n; t++) {
+        for (int j = 0; j < k; j++) {
+          if (chosen[t * k + j] == e) {
+            rows[r] = t;
+            rowWeights[r] = weights[t * k + j];
+            System.arraycopy(normed, t * d, input, r * d, d);
+            r++;
+          }
+        }
+      }
+      float[] gate = new float[count * ffn];
+      float[] up = new float[count * ffn];
+      kernels.matmulTransposed(input, count, layer.w1()[e], gate);
+      kernels.matmulTransposed(input, count, layer.v1()[e], up);
+      RowOps.glu(config.activation(), gate, up, count * ffn);
+      float[] down = new float[count * d];
+      kernels.matmul(gate, count, layer.w2()[e], down);
+      for (int i = 0; i < count; i++) {
+        VectorMath.axpy(rowWeights[i], down, i * d, x, rows[i] * d, d);
+      }
+    }
+  }
+
+  /** Top-k experts of one token's router probabilities, renormalised by the configured p-norm. */
+  private void route(float[] probabilities, int off, int[] chosen, float[] weights, int outOff) {
+    int experts = config.moeNumExperts();
+    int k = config.moeTopK();
+    boolean[] taken = new boolean[experts];
+    for (int j = 0; j < k; j++) {
+      int best = -1;
+      for (int e = 0; e < experts; e++) {
+        if (!taken[e] && (best < 0 || probabilities[off + e] > probabilities[off + best])) {
+          best = e;
+        }
+      }
+      taken[best] = true;
+      chosen[outOff + j] = best;
+      weights[outOff + j] = probabilities[off + best];
+    }
+    Double p = config.moeNormalizeExpertWeights();
+    if (p != null) {
+      double norm = 0;
+      for (int j = 0; j < k; j++) {
+        norm += Math.pow(weights[outOff + j], p);
+      }
+      norm = Math.pow(norm, 1.0 / p);
+      for (int j = 0; j < k; j++) {
+        weights[outOff + j] = (float) (weights[outOff + j] / norm);
+      }
+    }
+  }
+
+  private float[] finalHidden(List<Step> steps, float[] x) {
+    int d = config.dModel();
+    int rows = 0;
+    for (Step step : steps) {
+      rows += step.outputRows();
+    }
+    float[] selected = new float[rows * d];
+    int src = 0;
+    int dst = 0;
+    for (Step step : steps) {
+      int len = step.tokens().length;
+      int keep = step.outputRows();
+      System.arraycopy(x, (src + len - keep) * d, selected, dst * d, keep * d);
+      src += len;
+      dst += keep;
+    }
+    float[] out = new float[rows * d];
+    RowOps.layerNorm(selected, rows, d, normF, out);
+    return out;
+  }
+
+  /** Releases the memory-mapped checkpoint. */
+  @Override
+  public void close() {
+    checkpoint.close();
+  }
+}

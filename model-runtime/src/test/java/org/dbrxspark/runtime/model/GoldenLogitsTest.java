@@ -1,0 +1,96 @@
+package org.dbrxspark.runtime.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.dbrxspark.runtime.kernels.Kernels;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Logits and greedy continuations against the independent float64 reference (golden/README.md). */
+class GoldenLogitsTest {
+  private static final double TOLERANCE = 1e-3;
+  private static final Kernels KERNELS = Kernels.cpu(2);
+
+  @ParameterizedTest
+  @ValueSource(strings = {"tiny-bf16", "small-f32-sharded", "tiny-fullvocab-bf16"})
+  void everyLogitMatchesTheReference(String name) throws Exception {
+    JsonNode expected = GoldenSets.expectedLogits(name);
+    int[] ids = GoldenSets.ints(expected.get("ids"));
+    try (DbrxModel model = DbrxModel.load(GoldenSets.dir(name), KERNELS)) {
+      int vocab = model.config().vocabSize();
+      float[] hidden = model.forward(List.of(new Step(model.newCache(), ids, true)));
+      float[] logits = new float[ids.length * vocab];
+      model.logits(hidden, ids.length, logits);
+      for (int t = 0; t < ids.length; t++) {
+        float[] row = Arrays.copyOfRange(logits, t * vocab, (t + 1) * vocab);
+        if (expected.has("logits")) {
+          JsonNode want = expected.get("logits").get(t);
+          assertEquals(vocab, want.size());
+          for (int v = 0; v < vocab; v++) {
+            assertClose(want.get(v).asDouble(), row[v], name, t, v);
+          }
+        } else {
+          int[] topIds = GoldenSets.ints(expected.get("top_ids").get(t));
+          JsonNode topLogits = expected.get("top_logits").get(t);
+          for (int j = 0; j < topIds.length; j++) {
+            assertClose(topLogits.get(j).asDouble(), row[topIds[j]], name, t, topIds[j]);
+          }
+          // Nothing outside the reference's top set may beat its smallest member.
+          float floor = row[topIds[topIds.length - 1]];
+          long above = 0;
+          for (float value : row) {
+            if (value > floor + TOLERANCE) {
+              above++;
+            }
+          }
+          assertTrue(above < topIds.length, name + " position " + t + ": " + above + " logits beat the reference top-16");
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"tiny-bf16", "small-f32-sharded", "tiny-fullvocab-bf16"})
+  void greedyDecodingWithTheKvCacheMatchesTheReference(String name) throws Exception {
+    int[] expected = GoldenSets.expectedGreedy(name);
+    int[] prompt = GoldenSets.ints(GoldenSets.expectedLogits(name).get("ids"));
+    try (DbrxModel model = DbrxModel.load(GoldenSets.dir(name), KERNELS)) {
+      int vocab = model.config().vocabSize();
+      KvCache cache = model.newCache();
+      List<Integer> produced = new ArrayList<>();
+      int[] next = prompt;
+      float[] logits = new float[vocab];
+      for (int i = prompt.length; i < expected.length; i++) {
+        float[] hidden = model.forward(List.of(new Step(cache, next, false)));
+        model.logits(hidden, 1, logits);
+        int argmax = 0;
+        for (int v = 1; v < vocab; v++) {
+          if (logits[v] > logits[argmax]) {
+            argmax = v;
+          }
+        }
+        produced.add(argmax);
+        next = new int[] {argmax};
+      }
+      int[] got = new int[expected.length];
+      System.arraycopy(prompt, 0, got, 0, prompt.length);
+      for (int i = 0; i < produced.size(); i++) {
+        got[prompt.length + i] = produced.get(i);
+      }
+      assertArrayEquals(expected, got, name);
+    }
+  }
+
+  private static void assertClose(double want, float got, String name, int position, int id) {
+    if (!(Math.abs(want - got) <= TOLERANCE)) {
+      throw new AssertionError(String.format("%s position %d token %d: expected %.6f, got %.6f (diff %.2e)",
+          name, position, id, want, got, Math.abs(want - got)));
+    }
+  }
+}
