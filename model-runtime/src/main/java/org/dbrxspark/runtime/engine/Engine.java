@@ -47,7 +47,8 @@ public final class Engine {
     Deque<Sequence> waiting = new ArrayDeque<>();
     for (int i = 0; i < requests.size(); i++) {
       GenerationRequest request = requests.get(i);
-      String problem = problemWith(request);
+      // Room for at least one generated token.
+      String problem = InputCheck.problem(model.config(), request.prompt(), "prompt", model.config().maxSeqLen() - 1);
       if (problem != null) {
         results[i] = GenerationResult.failed(request.prompt().length, problem);
       } else {
@@ -92,22 +93,5 @@ public final class Engine {
       }
     }
     return List.of(results);
-  }
-
-  private String problemWith(GenerationRequest request) {
-    int[] prompt = request.prompt();
-    if (prompt.length == 0) {
-      return "empty prompt";
-    }
-    for (int id : prompt) {
-      if (id < 0 || id >= producible.length) {
-        return "prompt token id " + id + " is outside the vocabulary [0, " + producible.length + ")";
-      }
-    }
-    if (prompt.length >= model.config().maxSeqLen()) {
-      return "prompt of " + prompt.length + " tokens leaves no room to generate within max_seq_len "
-          + model.config().maxSeqLen();
-    }
-    return null;
   }
 }

@@ -61,7 +61,7 @@ final class Sequence {
       }
     }
     if (logprobs != null) {
-      logprobs[generated] = logSoftmaxAt(logits, offset, sampler.vocabSize(), token);
+      logprobs[generated] = LogSoftmax.at(logits, offset, sampler.vocabSize(), token);
     }
     completion[generated++] = token;
     boolean stopString = false;
@@ -112,17 +112,5 @@ final class Sequence {
   GenerationResult result() {
     return new GenerationResult(Arrays.copyOf(completion, generated), text.toString(), finish,
         request.prompt().length, logprobs == null ? null : Arrays.copyOf(logprobs, generated), null);
-  }
-
-  private static float logSoftmaxAt(float[] logits, int offset, int vocab, int token) {
-    float max = Float.NEGATIVE_INFINITY;
-    for (int v = 0; v < vocab; v++) {
-      max = Math.max(max, logits[offset + v]);
-    }
-    double sum = 0;
-    for (int v = 0; v < vocab; v++) {
-      sum += Math.exp(logits[offset + v] - max);
-    }
-    return (float) (logits[offset + token] - max - Math.log(sum));
   }
 }
