@@ -43,6 +43,11 @@ final class CpuKernels implements Kernels {
   }
 
   @Override
+  public void close() {
+    pool.shutdown();
+  }
+
+  @Override
   public int threads() {
     return threads;
   }

@@ -6,7 +6,7 @@ package org.dbrxspark.runtime.kernels;
  * <p>Activations are row-major float arrays of {@code n} rows (one per token). Weights stay in their
  * checkpoint dtype; implementations widen them to float32 and accumulate in float32.
  */
-public interface Kernels {
+public interface Kernels extends AutoCloseable {
 
   /**
    * {@code out[t, j] = Σ_i x[t, i] · w[j, i]}: the nn.Linear form, for weights stored
@@ -27,6 +27,10 @@ public interface Kernels {
 
   /** Threads the kernels use. */
   int threads();
+
+  /** Stops the kernels' threads. */
+  @Override
+  void close();
 
   /** CPU kernels on the JDK Vector API, using {@code threads} threads. */
   static Kernels cpu(int threads) {

@@ -1,0 +1,80 @@
+package org.dbrxspark.runtime;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.engine.Embedder;
+import org.dbrxspark.runtime.engine.Engine;
+import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.Scorer;
+import org.dbrxspark.runtime.kernels.Kernels;
+import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
+
+/**
+ * A loaded DBRX checkpoint with its tokenizer and the engines built on it: the entry point for
+ * callers (CLI, Spark UDFs, services). Thread-safe; close it to release the mapped weights.
+ */
+public final class DbrxRuntime implements AutoCloseable {
+  private final DbrxModel model;
+  private final Kernels kernels;
+  private final DbrxTokenizer tokenizer;
+  private final Engine engine;
+  private final Scorer scorer;
+  private final Embedder embedder;
+
+  private DbrxRuntime(DbrxModel model, Kernels kernels, EngineOptions options) {
+    this.model = model;
+    this.kernels = kernels;
+    this.tokenizer = DbrxTokenizer.shared();
+    this.engine = new Engine(model, tokenizer, options);
+    this.scorer = new Scorer(model, options);
+    this.embedder = new Embedder(model, options);
+  }
+
+  /**
+   * Loads the checkpoint in {@code dir} (config.json + safetensors), validating it first.
+   *
+   * @param threads CPU threads for the matrix kernels
+   */
+  public static DbrxRuntime load(Path dir, int threads, EngineOptions options) throws IOException {
+    Kernels kernels = Kernels.cpu(threads);
+    try {
+      return new DbrxRuntime(DbrxModel.load(dir, kernels), kernels, options);
+    } catch (IOException | RuntimeException e) {
+      kernels.close();
+      throw e;
+    }
+  }
+
+  public DbrxConfig config() {
+    return model.config();
+  }
+
+  public DbrxModel model() {
+    return model;
+  }
+
+  public DbrxTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  /** Generation with continuous batching. */
+  public Engine engine() {
+    return engine;
+  }
+
+  public Scorer scorer() {
+    return scorer;
+  }
+
+  public Embedder embedder() {
+    return embedder;
+  }
+
+  @Override
+  public void close() {
+    model.close();
+    kernels.close();
+  }
+}

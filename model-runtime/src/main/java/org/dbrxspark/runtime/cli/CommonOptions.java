@@ -1,0 +1,68 @@
+package org.dbrxspark.runtime.cli;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.SamplingParams;
+
+/** Options shared by the subcommands that load a model or sample from it. */
+final class CommonOptions {
+  private CommonOptions() {}
+
+  static List<Option> model() {
+    return List.of(
+        Option.required("model", "checkpoint folder (config.json + safetensors)"),
+        Option.value("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "CPU threads for the kernels"),
+        Option.value("max-batch-tokens", "2048", "tokens per forward step"),
+        Option.value("max-sequences", "32", "sequences generating at once"));
+  }
+
+  static List<Option> sampling() {
+    return List.of(
+        Option.value("max-new-tokens", "128", "stop after this many generated tokens"),
+        Option.value("temperature", "0", "0 = greedy; higher = more random"),
+        Option.value("top-k", "0", "keep the k most likely tokens (0 = off)"),
+        Option.value("top-p", "1", "nucleus sampling mass (1 = off)"),
+        Option.value("min-p", "0", "drop tokens below min-p x the top probability (0 = off)"),
+        Option.value("repetition-penalty", "1", "penalise tokens already seen (1 = off)"),
+        Option.value("seed", "0", "random seed of the request"),
+        Option.repeated("stop", "stop string (repeatable)"),
+        Option.flag("logprobs", "report the log-probability of each generated token"),
+        Option.flag("no-mask", "allow sampling ids the tokenizer never produces"));
+  }
+
+  @SafeVarargs
+  static List<Option> concat(List<Option>... lists) {
+    List<Option> all = new ArrayList<>();
+    for (List<Option> l : lists) {
+      all.addAll(l);
+    }
+    return all;
+  }
+
+  static DbrxRuntime load(Args args) throws IOException {
+    EngineOptions engine = new EngineOptions(args.integer("max-batch-tokens"), args.integer("max-sequences"));
+    return DbrxRuntime.load(args.path("model"), args.integer("threads"), engine);
+  }
+
+  static SamplingParams sampling(Args args) {
+    try {
+      return SamplingParams.builder()
+          .maxNewTokens(args.integer("max-new-tokens"))
+          .temperature(args.number("temperature"))
+          .topK(args.integer("top-k"))
+          .topP(args.number("top-p"))
+          .minP(args.number("min-p"))
+          .repetitionPenalty(args.number("repetition-penalty"))
+          .seed(args.longValue("seed"))
+          .stopStrings(args.all("stop"))
+          .logprobs(args.flag("logprobs"))
+          .maskUnproducible(!args.flag("no-mask"))
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+}
