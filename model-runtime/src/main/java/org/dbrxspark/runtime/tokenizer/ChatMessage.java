@@ -10,19 +10,23 @@ import java.util.Objects;
  */
 public record ChatMessage(String role, String content) {
 
+  /** Both fields are required; an empty content is allowed. */
   public ChatMessage {
     Objects.requireNonNull(role, "role");
     Objects.requireNonNull(content, "content");
   }
 
+  /** A message with role {@code system}. */
   public static ChatMessage system(String content) {
     return new ChatMessage("system", content);
   }
 
+  /** A message with role {@code user}. */
   public static ChatMessage user(String content) {
     return new ChatMessage("user", content);
   }
 
+  /** A message with role {@code assistant}. */
   public static ChatMessage assistant(String content) {
     return new ChatMessage("assistant", content);
   }

@@ -12,8 +12,8 @@ import java.util.regex.Matcher;
  * The DBRX tokenizer: tiktoken's cl100k_base byte-level BPE plus the three DBRX added tokens (SPEC
  * §4.1–4.2). No BOS or EOS is ever added.
  *
- * <p>Immutable and thread-safe. Loading takes about a second, so use the one {@link #shared()}
- * instance.
+ * <p>Immutable and thread-safe. Loading takes about half a second, so there is one {@link
+ * #shared()} instance.
  */
 public final class DbrxTokenizer {
 
@@ -25,7 +25,10 @@ public final class DbrxTokenizer {
 
   private final Encoding cl100k;
 
-  /** Bytes of each id, or null for an id the tokenizer never produces. */
+  /**
+   * Bytes of each id, or null for an id the tokenizer never produces. Kept here because jtokkit
+   * knows nothing of the DBRX added tokens and fails on unknown ids with a NullPointerException.
+   */
   private final byte[][] bytesById;
 
   private DbrxTokenizer() {

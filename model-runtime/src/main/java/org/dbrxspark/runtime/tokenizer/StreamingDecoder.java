@@ -18,6 +18,7 @@ public final class StreamingDecoder {
   /** Bytes received but not yet emitted: at most the start of one unfinished character. */
   private byte[] pending = new byte[0];
 
+  /** A decoder for one sequence generated with ids of {@code tokenizer}. */
   public StreamingDecoder(DbrxTokenizer tokenizer) {
     this.tokenizer = tokenizer;
   }
