@@ -16,7 +16,8 @@ public final class DbrxCli {
       new GenerateCommand(),
       new ScoreCommand(),
       new EmbedCommand(),
-      new LogitsCommand());
+      new LogitsCommand(),
+      new BenchCommand());
 
   private DbrxCli() {}
 

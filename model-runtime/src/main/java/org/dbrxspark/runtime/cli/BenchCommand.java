@@ -1,0 +1,127 @@
+package org.dbrxspark.runtime.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.bench.GemmThroughput;
+import org.dbrxspark.runtime.bench.MemoryBandwidth;
+import org.dbrxspark.runtime.bench.ModelBenchmark;
+import org.dbrxspark.runtime.config.DbrxConfig;
+
+/**
+ * Decode and prefill throughput, each set against a ceiling measured in the same run: memory
+ * bandwidth for batch-1 decode, ND4J's float32 GEMM for batched decode.
+ */
+final class BenchCommand implements Command {
+  @Override
+  public String name() {
+    return "bench";
+  }
+
+  @Override
+  public String summary() {
+    return "decode/prefill tokens/s vs this machine's bandwidth and GEMM rooflines, measured in the same run";
+  }
+
+  @Override
+  public List<Option> options() {
+    return CommonOptions.concat(
+        CommonOptions.model(),
+        List.of(
+            Option.value("batches", "1,8,32", "decode batch sizes"),
+            Option.value("decode-steps", "32", "timed decode steps per batch size"),
+            Option.value("prompt-length", "512", "prompt tokens for the prefill measurement"),
+            Option.value("repeats", "3", "repeats per measurement (best is reported)")));
+  }
+
+  @Override
+  public void run(Args args, CliOutput out) throws Exception {
+    int threads = args.integer("threads");
+    int repeats = args.integer("repeats");
+    ObjectNode json = out.object();
+    ObjectNode machine = json.putObject("machine");
+    machine.put("cpu", cpuModel());
+    machine.put("cores", Runtime.getRuntime().availableProcessors());
+    machine.put("threads", threads);
+    machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    try (DbrxRuntime runtime = CommonOptions.load(args)) {
+      DbrxConfig config = runtime.config();
+      ModelBenchmark bench = new ModelBenchmark(runtime.model());
+      json.put("checkpoint", args.string("model"));
+      json.put("parameters", config.parameterCount());
+      json.put("active_parameters_per_token", config.activeParameterCount());
+      long weightBytes = runtime.model().weightBytes();
+      double bytesPerWeight = (double) weightBytes / config.parameterCount();
+      json.put("weight_bytes", weightBytes);
+      ObjectNode decode = json.putObject("decode_tokens_per_s");
+      int maxBatch = 1;
+      for (String b : args.string("batches").split(",")) {
+        int batch = Integer.parseInt(b.trim());
+        maxBatch = Math.max(maxBatch, batch);
+        double best = 0;
+        for (int r = 0; r < repeats; r++) {
+          best = Math.max(best, bench.decode(batch, 16, args.integer("decode-steps")));
+        }
+        decode.put(String.valueOf(batch), best);
+        out.note(String.format("decode batch %d: %.1f tokens/s", batch, best));
+      }
+      int promptLength = args.integer("prompt-length");
+      double prefill = 0;
+      for (int r = 0; r < repeats; r++) {
+        prefill = Math.max(prefill, bench.prefill(promptLength));
+      }
+      json.put("prefill_tokens_per_s", prefill);
+      json.put("prefill_prompt_tokens", promptLength);
+      out.note(String.format("prefill %d tokens: %.1f tokens/s", promptLength, prefill));
+      long peakRss = peakResidentBytes();
+      long kvBytes = (long) maxBatch * (16 + args.integer("decode-steps")) * config.nLayers() * 2L
+          * config.kvNHeads() * config.headDim() * Float.BYTES;
+      kvBytes = Math.max(kvBytes, (long) promptLength * config.nLayers() * 2L * config.kvNHeads() * config.headDim() * Float.BYTES);
+      json.put("peak_rss_bytes", peakRss);
+      json.put("rss_budget_bytes", weightBytes + kvBytes + (1L << 30));
+
+      double bandwidth = MemoryBandwidth.measure(1L << 30, threads, 5);
+      double gemm = GemmThroughput.measure(1024, 5);
+      double activeBytes = config.activeParameterCount() * bytesPerWeight;
+      double rooflineTokens = bandwidth / activeBytes;
+      double batched = decode.has("32") ? decode.get("32").asDouble() : 0;
+      double flopsPerToken = 2.0 * config.activeParameterCount();
+      json.put("read_bandwidth_bytes_per_s", bandwidth);
+      json.put("gemm_f32_flops_per_s", gemm);
+      json.put("bandwidth_roofline_tokens_per_s", rooflineTokens);
+      json.put("batch1_decode_vs_bandwidth_roofline", decode.get("1").asDouble() / rooflineTokens);
+      if (batched > 0) {
+        json.put("batch32_decode_flops_per_s", batched * flopsPerToken);
+        json.put("batch32_decode_vs_gemm", batched * flopsPerToken / gemm);
+      }
+      out.note(String.format("read bandwidth %.1f GB/s -> batch-1 roofline %.1f tokens/s; ND4J f32 GEMM %.1f GFLOP/s",
+          bandwidth / 1e9, rooflineTokens, gemm / 1e9));
+    }
+    out.json(json);
+  }
+
+  private static String cpuModel() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          return line.substring(line.indexOf(':') + 1).trim();
+        }
+      }
+    } catch (Exception e) {
+      // Not Linux: the architecture is all we can say.
+    }
+    return System.getProperty("os.arch");
+  }
+
+  /** VmHWM: the most resident memory this process has held, mapped weight pages included. */
+  private static long peakResidentBytes() throws Exception {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmHWM:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+      }
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,150 @@
+package org.dbrxspark.runtime.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI end to end, in process: exit codes, JSON on stdout, errors on stderr. */
+class DbrxCliTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  static Path dir;
+  private static String model;
+
+  private record Run(int exit, String out, String err) {
+    List<JsonNode> lines() throws Exception {
+      List<JsonNode> nodes = new ArrayList<>();
+      for (String line : out.split("\n")) {
+        if (!line.isBlank()) {
+          nodes.add(JSON.readTree(line));
+        }
+      }
+      return nodes;
+    }
+  }
+
+  private static Run dbrx(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int exit = DbrxCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  @BeforeAll
+  static void initCheckpoint() throws Exception {
+    model = dir.resolve("tiny").toString();
+    Run init = dbrx("init", "--preset", "tiny", "--output", model, "--seed", "3", "--shards", "2");
+    assertEquals(0, init.exit(), init.err());
+    JsonNode result = init.lines().get(0);
+    assertEquals(13_461_824, result.get("parameters").asLong());
+    assertEquals("BF16", result.get("dtype").asText());
+  }
+
+  @Test
+  void logitsPrintsOneVocabularyRowPerPosition() throws Exception {
+    Path golden = Path.of(getClass().getResource("/golden/tiny-bf16").toURI());
+    Run run = dbrx("logits", "--model", golden.toString(), "--ids", "5,900,17");
+    assertEquals(0, run.exit(), run.err());
+    JsonNode json = run.lines().get(0);
+    assertEquals("[5,900,17]", json.get("ids").toString());
+    assertEquals(3, json.get("logits").size());
+    assertEquals(1024, json.get("logits").get(0).size());
+    JsonNode expected = JSON.readTree(golden.resolve("expected-logits.json").toFile()).get("logits");
+    assertEquals(expected.get(2).get(100).asDouble(), json.get("logits").get(2).get(100).asDouble(), 1e-3);
+  }
+
+  @Test
+  void generateWritesOneResultPerPromptInOrder() throws Exception {
+    Run run = dbrx("generate", "--model", model, "--prompt", "Hello", "--prompt", "The sky is",
+        "--max-new-tokens", "4", "--temperature", "0.8", "--seed", "9", "--logprobs");
+    assertEquals(0, run.exit(), run.err());
+    List<JsonNode> lines = run.lines();
+    assertEquals(2, lines.size());
+    for (int i = 0; i < 2; i++) {
+      JsonNode r = lines.get(i);
+      assertEquals(i, r.get("index").asInt());
+      assertEquals(4, r.get("logprobs").size());
+      assertTrue(r.get("completion_tokens").asInt() <= 4);
+    }
+    assertEquals(1, lines.get(0).get("prompt_tokens").asInt());
+    assertTrue(run.err().contains("tokens/s"), run.err());
+    Run again = dbrx("generate", "--model", model, "--prompt", "Hello", "--prompt", "The sky is",
+        "--max-new-tokens", "4", "--temperature", "0.8", "--seed", "9", "--logprobs");
+    assertEquals(run.out(), again.out());
+  }
+
+  @Test
+  void chatAnswersEachMessageInTurn() throws Exception {
+    Run run = dbrx("chat", "--model", model, "--message", "Hi", "--message", "And then?", "--max-new-tokens", "3");
+    assertEquals(0, run.exit(), run.err());
+    List<JsonNode> turns = run.lines();
+    assertEquals(2, turns.size());
+    assertEquals("assistant", turns.get(1).get("role").asText());
+    assertTrue(turns.get(1).get("prompt_tokens").asInt() > turns.get(0).get("prompt_tokens").asInt());
+  }
+
+  @Test
+  void scoreAndEmbedReportPerTextResults() throws Exception {
+    Run score = dbrx("score", "--model", model, "--text", "one two three", "--text", "x", "--prefix", "Count:");
+    assertEquals(0, score.exit(), score.err());
+    JsonNode first = score.lines().get(0);
+    assertEquals(3, first.get("token_count").asInt());
+    assertEquals(Math.exp(-first.get("logprob_mean").asDouble()), first.get("perplexity").asDouble(), 1e-6 * first.get("perplexity").asDouble());
+    Run embed = dbrx("embed", "--model", model, "--text", "hello world", "--pooling", "last");
+    assertEquals(0, embed.exit(), embed.err());
+    assertEquals(64, embed.lines().get(0).get("embedding").size());
+  }
+
+  @Test
+  void tokenizeNeedsNoModel() throws Exception {
+    Run run = dbrx("tokenize", "--text", "hello world");
+    assertEquals(0, run.exit(), run.err());
+    assertEquals("[15339,1917]", run.lines().get(0).get("ids").toString());
+  }
+
+  @Test
+  void helpListsEveryOptionWithItsDefault() {
+    Run run = dbrx("generate", "--help");
+    assertEquals(0, run.exit());
+    assertTrue(run.out().contains("--max-new-tokens VALUE"), run.out());
+    assertTrue(run.out().contains("(default: 128)"), run.out());
+    assertTrue(run.out().contains("--model VALUE"), run.out());
+    assertTrue(run.out().contains("(required)"), run.out());
+  }
+
+  @Test
+  void badCommandLinesExitWithTwoAndSayWhy() {
+    Run unknownCommand = dbrx("frobnicate");
+    assertEquals(2, unknownCommand.exit());
+    assertTrue(unknownCommand.err().contains("unknown command 'frobnicate'"));
+    Run unknownOption = dbrx("generate", "--model", model, "--prompt", "x", "--temprature", "1");
+    assertEquals(2, unknownOption.exit());
+    assertTrue(unknownOption.err().contains("unknown option --temprature"), unknownOption.err());
+    Run missing = dbrx("score", "--text", "x");
+    assertEquals(2, missing.exit());
+    assertTrue(missing.err().contains("missing required option --model"), missing.err());
+    Run badValue = dbrx("generate", "--model", model, "--prompt", "x", "--top-p", "2");
+    assertEquals(2, badValue.exit());
+    assertTrue(badValue.err().contains("top_p must be in (0, 1], got 2.0"), badValue.err());
+  }
+
+  @Test
+  void aMissingCheckpointFailsWithExitOneNamingTheFile() {
+    Run run = dbrx("score", "--model", dir.resolve("nowhere").toString(), "--text", "a b");
+    assertEquals(1, run.exit());
+    assertTrue(run.err().contains("nowhere"), run.err());
+    assertEquals("", run.out());
+  }
+}
