@@ -19,8 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.dbrxspark.runtime.config.DbrxConfig;
 
@@ -31,7 +31,14 @@ public final class CheckpointWriter {
   /** Standard deviation of the random weights: Hugging Face's default {@code initializer_range}. */
   static final double INIT_STD = 0.02;
 
-  private static final int WRITE_CHUNK_BYTES = 1 << 20;
+  /** Weights generated per parallel task. */
+  private static final int CHUNK_ELEMENTS = 1 << 16;
+
+  /** Bounds the buffers (about 0.4 MiB per lane) on machines with many cores. */
+  private static final int MAX_LANES = 16;
+
+  /** splitmix64's increment, 2^64 divided by the golden ratio. */
+  private static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
 
   /** Scales the sum of four uniform 16-bit integers to unit variance. */
   private static final double IRWIN_HALL_SCALE = 1 / Math.sqrt((65536.0 * 65536.0 - 1) / 3);
@@ -43,12 +50,13 @@ public final class CheckpointWriter {
    * files plus {@code model.safetensors.index.json}. Tensors are in {@link TensorLayout} order and
    * shards hold contiguous runs of them of about equal byte size.
    *
-   * <p>Each tensor's values depend only on {@code seed} and the tensor's name, so the shard count
-   * does not change them, and the dtypes hold the same values rounded differently. Matrices are
+   * <p>Each tensor's values depend only on {@code seed} and the tensor's name, so neither the shard
+   * count nor the machine changes them, and the dtypes hold the same values rounded differently. Matrices are
    * about normal with mean 0 and standard deviation 0.02; norm weights are the same plus 1. The
    * distribution is Irwin–Hall (a sum of four uniforms), bounded at ±3.46 standard deviations.
    *
-   * <p>Files are streamed to disk, so memory use does not grow with the model. They are written
+   * <p>Files are streamed to disk, so memory use does not grow with the model; weights are
+   * generated on up to 16 cores (the common fork-join pool) at a few nanoseconds each. They are written
    * into a hidden sibling folder that is renamed to {@code dir} at the end: a crash or error never
    * leaves a half-written checkpoint at {@code dir}.
    *
@@ -125,6 +133,44 @@ public final class CheckpointWriter {
 
   private static void writeShard(Path file, List<String> names, Map<String, long[]> shapes, DType dtype,
       long seed) throws IOException {
+    // Weight i of a tensor depends only on i, so the chunks of a batch are filled in parallel and
+    // then written in order.
+    int lanes = Math.min(MAX_LANES, Runtime.getRuntime().availableProcessors());
+    float[][] values = new float[lanes][CHUNK_ELEMENTS];
+    ByteBuffer[] buffers = new ByteBuffer[lanes];
+    for (int j = 0; j < lanes; j++) {
+      buffers[j] = ByteBuffer.allocateDirect(CHUNK_ELEMENTS * dtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      writeFully(channel, header(names, shapes, dtype));
+      for (String name : names) {
+        long[] shape = shapes.get(name);
+        // All 1-D DBRX tensors are LayerNorm weights: centre them on 1, the identity scale.
+        float mean = shape.length == 1 ? 1f : 0f;
+        long tensorSeed = mix64(seed ^ fnv1a64(name));
+        long elements = elements(shape);
+        for (long batch = 0; batch < elements; batch += (long) lanes * CHUNK_ELEMENTS) {
+          long batchStart = batch;
+          IntStream.range(0, lanes).parallel().forEach(j -> {
+            long first = batchStart + (long) j * CHUNK_ELEMENTS;
+            int n = (int) Math.max(0, Math.min(CHUNK_ELEMENTS, elements - first));
+            fillRandom(tensorSeed, first, mean, values[j], n);
+            buffers[j].clear();
+            dtype.put(values[j], n, buffers[j]);
+            buffers[j].flip();
+          });
+          for (ByteBuffer b : buffers) {
+            writeFully(channel, b);
+          }
+        }
+      }
+      channel.force(true); // the rename must not publish data still in the page cache
+    }
+  }
+
+  /** The length prefix and JSON header of a shard holding {@code names}, in that order. */
+  private static ByteBuffer header(List<String> names, Map<String, long[]> shapes, DType dtype)
+      throws IOException {
     ObjectNode header = SafetensorsFile.JSON.createObjectNode();
     header.putObject(SafetensorsFile.METADATA).put("format", "pt"); // as PyTorch-saved HF files
     long offset = 0;
@@ -148,32 +194,31 @@ public final class CheckpointWriter {
     while (head.hasRemaining()) {
       head.put((byte) ' ');
     }
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      writeFully(channel, head.flip());
-      ByteBuffer buf = ByteBuffer.allocateDirect(WRITE_CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-      for (String name : names) {
-        long[] shape = shapes.get(name);
-        // All 1-D DBRX tensors are LayerNorm weights: centre them on 1, the identity scale.
-        float mean = shape.length == 1 ? 1f : 0f;
-        SplittableRandom random = new SplittableRandom(seed ^ fnv1a64(name));
-        for (long i = elements(shape); i > 0; i--) {
-          if (buf.remaining() < dtype.byteSize()) {
-            writeFully(channel, buf.flip());
-            buf.clear();
-          }
-          dtype.put(buf, mean + (float) (INIT_STD * approxNormal(random)));
-        }
-      }
-      writeFully(channel, buf.flip());
-      channel.force(true); // the rename must not publish data still in the page cache
+    return head.flip();
+  }
+
+  /**
+   * Weights {@code [first, first + count)} of a tensor: weight i is a function of the tensor seed
+   * and i alone (the splitmix64 sequence), so any chunking gives the same values. Each is
+   * Irwin–Hall with n = 4 (four 16-bit uniforms from one 64-bit output), scaled to mean
+   * {@code mean} and standard deviation {@link #INIT_STD}: cheap enough for a billion weights.
+   */
+  private static void fillRandom(long tensorSeed, long first, float mean, float[] values, int count) {
+    float scale = (float) (INIT_STD * IRWIN_HALL_SCALE);
+    long state = tensorSeed + first * GOLDEN_GAMMA;
+    for (int i = 0; i < count; i++) {
+      state += GOLDEN_GAMMA;
+      long r = mix64(state);
+      int sum = (int) ((r & 0xFFFF) + ((r >>> 16) & 0xFFFF) + ((r >>> 32) & 0xFFFF) + (r >>> 48));
+      values[i] = mean + (sum - 2 * 65535) * scale;
     }
   }
 
-  /** Irwin–Hall with n = 4: one random long gives four 16-bit uniforms; unit variance, mean 0. */
-  private static double approxNormal(SplittableRandom random) {
-    long r = random.nextLong();
-    long sum = (r & 0xFFFF) + ((r >>> 16) & 0xFFFF) + ((r >>> 32) & 0xFFFF) + (r >>> 48);
-    return (sum - 2 * 65535) * IRWIN_HALL_SCALE;
+  /** splitmix64's finaliser: a bijective mix of all 64 bits. */
+  private static long mix64(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
   }
 
   /** A stable 64-bit hash of the tensor name (String.hashCode is only 32 bits). */

@@ -65,21 +65,27 @@ public enum DType {
     }
   }
 
-  /** Appends {@code value}, rounded to this type, at the buffer's position. */
-  void put(ByteBuffer dst, float value) {
+  /** Appends {@code values[0, count)}, rounded to this type, at the buffer's position. */
+  void put(float[] values, int count, ByteBuffer dst) {
+    int start = dst.position();
     switch (this) {
       case F32:
-        dst.putFloat(value);
+        dst.asFloatBuffer().put(values, 0, count);
         break;
       case BF16:
-        dst.putShort(floatToBf16(value));
+        for (int i = 0; i < count; i++) {
+          dst.putShort(start + 2 * i, floatToBf16(values[i]));
+        }
         break;
       case F16:
-        dst.putShort(floatToF16(value));
+        for (int i = 0; i < count; i++) {
+          dst.putShort(start + 2 * i, floatToF16(values[i]));
+        }
         break;
       default:
         throw new AssertionError(this);
     }
+    dst.position(start + count * byteSize);
   }
 
   /** Exact: a bfloat16 is the high half of a float32. */
