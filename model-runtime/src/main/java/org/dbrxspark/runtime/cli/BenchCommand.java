@@ -14,19 +14,13 @@ import org.dbrxspark.runtime.config.DbrxConfig;
  * Decode and prefill throughput, each set against a ceiling measured in the same run: memory
  * bandwidth for batch-1 decode, ND4J's float32 GEMM for batched decode.
  */
-final class BenchCommand implements Command {
-  @Override
-  public String name() {
-    return "bench";
+final class BenchCommand extends Command {
+  BenchCommand() {
+    super("bench", "decode/prefill tokens/s vs this machine's bandwidth and GEMM rooflines, measured in the same run");
   }
 
   @Override
-  public String summary() {
-    return "decode/prefill tokens/s vs this machine's bandwidth and GEMM rooflines, measured in the same run";
-  }
-
-  @Override
-  public List<Option> options() {
+  List<Option> options() {
     return CommonOptions.concat(
         CommonOptions.model(),
         List.of(
@@ -37,7 +31,7 @@ final class BenchCommand implements Command {
   }
 
   @Override
-  public void run(Args args, CliOutput out) throws Exception {
+  void run(Args args, CliOutput out) throws Exception {
     int threads = args.integer("threads");
     int repeats = args.integer("repeats");
     ObjectNode json = out.object();

@@ -14,19 +14,13 @@ import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.runtime.tokenizer.ChatTemplate;
 
 /** A multi-turn ChatML conversation: user turns from --message or, without it, from stdin lines. */
-final class ChatCommand implements Command {
-  @Override
-  public String name() {
-    return "chat";
+final class ChatCommand extends Command {
+  ChatCommand() {
+    super("chat", "chat in ChatML: one JSON line per assistant turn (user turns from --message or stdin)");
   }
 
   @Override
-  public String summary() {
-    return "chat in ChatML: one JSON line per assistant turn (user turns from --message or stdin)";
-  }
-
-  @Override
-  public List<Option> options() {
+  List<Option> options() {
     return CommonOptions.concat(
         CommonOptions.model(),
         List.of(
@@ -37,7 +31,7 @@ final class ChatCommand implements Command {
   }
 
   @Override
-  public void run(Args args, CliOutput out) throws Exception {
+  void run(Args args, CliOutput out) throws Exception {
     SamplingParams params = CommonOptions.sampling(args);
     ChatTemplate template = ChatOptions.template(args);
     boolean stream = args.flag("stream");

@@ -3,14 +3,29 @@ package org.dbrxspark.runtime.cli;
 import java.util.List;
 
 /** One {@code bin/dbrx} subcommand. */
-interface Command {
-  String name();
+abstract class Command {
+  private final String name;
+  private final String summary;
 
-  /** One line for the command list. */
-  String summary();
+  /**
+   * @param name what the user types
+   * @param summary one line for the command list
+   */
+  Command(String name, String summary) {
+    this.name = name;
+    this.summary = summary;
+  }
 
-  List<Option> options();
+  final String name() {
+    return name;
+  }
+
+  final String summary() {
+    return summary;
+  }
+
+  abstract List<Option> options();
 
   /** Runs with parsed options, writing JSON to {@code out}. */
-  void run(Args args, CliOutput out) throws Exception;
+  abstract void run(Args args, CliOutput out) throws Exception;
 }

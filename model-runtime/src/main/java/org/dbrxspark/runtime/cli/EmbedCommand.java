@@ -9,19 +9,13 @@ import org.dbrxspark.runtime.engine.EmbeddingResult;
 import org.dbrxspark.runtime.engine.Pooling;
 
 /** L2-normalised sentence embeddings. */
-final class EmbedCommand implements Command {
-  @Override
-  public String name() {
-    return "embed";
+final class EmbedCommand extends Command {
+  EmbedCommand() {
+    super("embed", "L2-normalised embeddings: pooled final hidden states after norm_f");
   }
 
   @Override
-  public String summary() {
-    return "L2-normalised embeddings: pooled final hidden states after norm_f";
-  }
-
-  @Override
-  public List<Option> options() {
+  List<Option> options() {
     return CommonOptions.concat(
         CommonOptions.model(),
         TextInputs.options("text", "text to embed"),
@@ -29,7 +23,7 @@ final class EmbedCommand implements Command {
   }
 
   @Override
-  public void run(Args args, CliOutput out) throws Exception {
+  void run(Args args, CliOutput out) throws Exception {
     Pooling pooling;
     try {
       pooling = Pooling.valueOf(args.string("pooling").toUpperCase(Locale.ROOT));

@@ -11,19 +11,13 @@ import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.runtime.tokenizer.ChatTemplate;
 
 /** Continues prompts, batched through the continuous-batching engine. */
-final class GenerateCommand implements Command {
-  @Override
-  public String name() {
-    return "generate";
+final class GenerateCommand extends Command {
+  GenerateCommand() {
+    super("generate", "continue prompts (one JSON line per prompt, in input order)");
   }
 
   @Override
-  public String summary() {
-    return "continue prompts (one JSON line per prompt, in input order)";
-  }
-
-  @Override
-  public List<Option> options() {
+  List<Option> options() {
     return CommonOptions.concat(
         CommonOptions.model(),
         TextInputs.options("prompt", "prompt to continue"),
@@ -34,7 +28,7 @@ final class GenerateCommand implements Command {
   }
 
   @Override
-  public void run(Args args, CliOutput out) throws Exception {
+  void run(Args args, CliOutput out) throws Exception {
     List<String> prompts = TextInputs.read(args, "prompt");
     SamplingParams params = CommonOptions.sampling(args);
     try (DbrxRuntime runtime = CommonOptions.load(args)) {

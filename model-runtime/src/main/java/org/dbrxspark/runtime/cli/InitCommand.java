@@ -9,19 +9,13 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.config.Presets;
 
 /** Writes a random DBRX checkpoint in the Hugging Face layout. */
-final class InitCommand implements Command {
-  @Override
-  public String name() {
-    return "init";
+final class InitCommand extends Command {
+  InitCommand() {
+    super("init", "write a random DBRX-architecture checkpoint (config.json + safetensors); its text is noise");
   }
 
   @Override
-  public String summary() {
-    return "write a random DBRX-architecture checkpoint (config.json + safetensors); its text is noise";
-  }
-
-  @Override
-  public List<Option> options() {
+  List<Option> options() {
     return List.of(
         Option.required("output", "folder to create"),
         Option.value("preset", "small", "size preset: " + String.join(", ", Presets.NAMES)),
@@ -40,7 +34,7 @@ final class InitCommand implements Command {
   }
 
   @Override
-  public void run(Args args, CliOutput out) throws Exception {
+  void run(Args args, CliOutput out) throws Exception {
     DType dtype = switch (args.string("dtype").toLowerCase(Locale.ROOT)) {
       case "bf16", "bfloat16" -> DType.BF16;
       case "f16", "float16" -> DType.F16;

@@ -8,26 +8,20 @@ import org.dbrxspark.runtime.model.DbrxModel;
 import org.dbrxspark.runtime.model.Step;
 
 /** Raw logits of every position: the hook for comparing against a reference implementation. */
-final class LogitsCommand implements Command {
-  @Override
-  public String name() {
-    return "logits";
+final class LogitsCommand extends Command {
+  LogitsCommand() {
+    super("logits", "raw logits (no masking) for every input position: {\"ids\":[...],\"logits\":[[...],...]}");
   }
 
   @Override
-  public String summary() {
-    return "raw logits (no masking) for every input position: {\"ids\":[...],\"logits\":[[...],...]}";
-  }
-
-  @Override
-  public List<Option> options() {
+  List<Option> options() {
     return CommonOptions.concat(
         CommonOptions.model(),
         List.of(Option.required("ids", "comma-separated token ids, e.g. 1,2,3")));
   }
 
   @Override
-  public void run(Args args, CliOutput out) throws Exception {
+  void run(Args args, CliOutput out) throws Exception {
     int[] ids;
     try {
       ids = Arrays.stream(args.string("ids").split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();

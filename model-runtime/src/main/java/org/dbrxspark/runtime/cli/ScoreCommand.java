@@ -8,19 +8,13 @@ import org.dbrxspark.runtime.engine.ScoreRequest;
 import org.dbrxspark.runtime.engine.ScoreResult;
 
 /** Log-probability and perplexity of texts. */
-final class ScoreCommand implements Command {
-  @Override
-  public String name() {
-    return "score";
+final class ScoreCommand extends Command {
+  ScoreCommand() {
+    super("score", "log-probability, mean and perplexity of texts, optionally given a prefix");
   }
 
   @Override
-  public String summary() {
-    return "log-probability, mean and perplexity of texts, optionally given a prefix";
-  }
-
-  @Override
-  public List<Option> options() {
+  List<Option> options() {
     return CommonOptions.concat(
         CommonOptions.model(),
         TextInputs.options("text", "text to score"),
@@ -30,7 +24,7 @@ final class ScoreCommand implements Command {
   }
 
   @Override
-  public void run(Args args, CliOutput out) throws Exception {
+  void run(Args args, CliOutput out) throws Exception {
     List<String> texts = TextInputs.read(args, "text");
     try (DbrxRuntime runtime = CommonOptions.load(args)) {
       int[] prefix = args.has("prefix") ? runtime.tokenizer().encode(args.string("prefix")) : new int[0];

@@ -7,19 +7,13 @@ import org.dbrxspark.runtime.tokenizer.ChatTemplate;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /** Token ids of texts under the DBRX tokenizer (cl100k + DBRX special tokens). */
-final class TokenizeCommand implements Command {
-  @Override
-  public String name() {
-    return "tokenize";
+final class TokenizeCommand extends Command {
+  TokenizeCommand() {
+    super("tokenize", "encode text with the DBRX tokenizer; no model needed");
   }
 
   @Override
-  public String summary() {
-    return "encode text with the DBRX tokenizer; no model needed";
-  }
-
-  @Override
-  public List<Option> options() {
+  List<Option> options() {
     return CommonOptions.concat(
         TextInputs.options("text", "text to encode"),
         List.of(
@@ -29,7 +23,7 @@ final class TokenizeCommand implements Command {
   }
 
   @Override
-  public void run(Args args, CliOutput out) throws Exception {
+  void run(Args args, CliOutput out) throws Exception {
     DbrxTokenizer tokenizer = DbrxTokenizer.shared();
     ChatTemplate template = ChatOptions.template(args);
     for (String text : TextInputs.read(args, "text")) {
