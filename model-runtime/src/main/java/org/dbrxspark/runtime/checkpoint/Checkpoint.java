@@ -145,7 +145,10 @@ public final class Checkpoint implements AutoCloseable {
     return Collections.unmodifiableMap(tensors);
   }
 
-  /** Shard names come from a file we do not trust: confine them to the folder. */
+  /**
+   * Shard names come from a file we do not trust: the name must resolve to a file directly in the
+   * folder (no "..", no absolute path) and be spelled that way (no "a/../b").
+   */
   private static void checkShardName(Path dir, Path index, String tensor, String shard)
       throws CheckpointFormatException {
     Path resolved;

@@ -11,8 +11,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,7 +112,7 @@ class CheckpointTest {
     Path file = dir.resolve(Checkpoint.SINGLE_FILE);
     // Rewrite the file with the norm weights in F32 and one tensor the layout does not know.
     List<TestFiles.RawTensor> tensors = new ArrayList<>();
-    Map<String, float[]> original = new java.util.HashMap<>();
+    Map<String, float[]> original = new HashMap<>();
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       for (String name : ckpt.tensorNames()) {
         Tensor t = ckpt.tensor(name);
@@ -218,7 +220,7 @@ class CheckpointTest {
     Files.writeString(dir.resolve(Checkpoint.CONFIG), config.toJson());
   }
 
-  private static void editIndex(Path dir, java.util.function.Consumer<ObjectNode> edit) throws IOException {
+  private static void editIndex(Path dir, Consumer<ObjectNode> edit) throws IOException {
     Path index = dir.resolve(Checkpoint.INDEX);
     ObjectNode root = (ObjectNode) SafetensorsFile.JSON.readTree(index.toFile());
     edit.accept(root);
