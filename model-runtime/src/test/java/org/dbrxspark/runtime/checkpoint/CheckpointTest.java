@@ -177,6 +177,19 @@ class CheckpointTest {
   }
 
   @Test
+  void followsShardSymlinksLikeTheHuggingFaceCache() throws IOException {
+    Path dir = writeTiny(3);
+    Path blob = Files.createDirectories(tmp.resolve("blobs")).resolve("0123abcd");
+    Path shard = dir.resolve("model-00002-of-00003.safetensors");
+    Files.move(shard, blob);
+    Files.createSymbolicLink(shard, Path.of("../blobs/0123abcd"));
+    try (Checkpoint ckpt = Checkpoint.open(dir)) {
+      assertEquals(shard, ckpt.tensor(TensorLayout.wqkv(1)).file());
+      assertEquals(32 * 16, ckpt.tensor(TensorLayout.wqkv(1)).toFloatArray().length); // readable through the link
+    }
+  }
+
+  @Test
   void shardTensorMissingFromTheIndexIsRejected() throws IOException {
     Path dir = writeTiny(3);
     editIndex(dir, index -> ((ObjectNode) index.get("weight_map")).remove(TensorLayout.NORM_F));
