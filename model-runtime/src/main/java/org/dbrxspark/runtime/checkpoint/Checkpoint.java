@@ -28,7 +28,7 @@ import org.dbrxspark.runtime.config.DbrxConfig;
  * listed tensor is in its shard, and a shard holds no tensor the index does not assign to it
  * (a mismatch means files of different checkpoints were mixed). Shard names must be plain file
  * names in the folder; symbolic links are followed, because the Hugging Face cache stores shards as
- * links into a blob folder.
+ * links into a blob folder. The index's {@code metadata.total_size} is informational and not checked.
  *
  * <p>Thread-safe. {@link #close()} releases the files; tensors fail on access afterwards.
  */
@@ -55,8 +55,10 @@ public final class Checkpoint implements AutoCloseable {
    * Opens and validates the checkpoint in {@code dir}. Like Hugging Face transformers, a
    * {@code model.safetensors} takes precedence over an index.
    *
-   * @throws CheckpointFormatException if a file is malformed, missing or disagrees with the config
+   * @throws CheckpointFormatException if a weights file or the index is malformed or missing, or
+   *     disagrees with the config
    * @throws IllegalArgumentException if {@code config.json} describes an invalid model
+   * @throws IOException if {@code config.json} is not JSON, or on an I/O error
    */
   public static Checkpoint open(Path dir) throws IOException {
     Path directory = dir.toAbsolutePath().normalize();
@@ -145,7 +147,10 @@ public final class Checkpoint implements AutoCloseable {
     return Collections.unmodifiableMap(tensors);
   }
 
-  /** Shard names come from a file we do not trust: confine them to the folder. */
+  /**
+   * Shard names come from a file we do not trust: the name must resolve to a file directly in the
+   * folder (no "..", no absolute path) and be spelled that way (no "a/../b").
+   */
   private static void checkShardName(Path dir, Path index, String tensor, String shard)
       throws CheckpointFormatException {
     Path resolved;

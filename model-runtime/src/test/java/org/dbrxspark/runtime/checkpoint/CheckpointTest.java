@@ -11,8 +11,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,7 +112,7 @@ class CheckpointTest {
     Path file = dir.resolve(Checkpoint.SINGLE_FILE);
     // Rewrite the file with the norm weights in F32 and one tensor the layout does not know.
     List<TestFiles.RawTensor> tensors = new ArrayList<>();
-    Map<String, float[]> original = new java.util.HashMap<>();
+    Map<String, float[]> original = new HashMap<>();
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       for (String name : ckpt.tensorNames()) {
         Tensor t = ckpt.tensor(name);
@@ -175,6 +177,19 @@ class CheckpointTest {
   }
 
   @Test
+  void followsShardSymlinksLikeTheHuggingFaceCache() throws IOException {
+    Path dir = writeTiny(3);
+    Path blob = Files.createDirectories(tmp.resolve("blobs")).resolve("0123abcd");
+    Path shard = dir.resolve("model-00002-of-00003.safetensors");
+    Files.move(shard, blob);
+    Files.createSymbolicLink(shard, Path.of("../blobs/0123abcd"));
+    try (Checkpoint ckpt = Checkpoint.open(dir)) {
+      assertEquals(shard, ckpt.tensor(TensorLayout.wqkv(1)).file());
+      assertEquals(32 * 16, ckpt.tensor(TensorLayout.wqkv(1)).toFloatArray().length); // readable through the link
+    }
+  }
+
+  @Test
   void shardTensorMissingFromTheIndexIsRejected() throws IOException {
     Path dir = writeTiny(3);
     editIndex(dir, index -> ((ObjectNode) index.get("weight_map")).remove(TensorLayout.NORM_F));
@@ -218,7 +233,7 @@ class CheckpointTest {
     Files.writeString(dir.resolve(Checkpoint.CONFIG), config.toJson());
   }
 
-  private static void editIndex(Path dir, java.util.function.Consumer<ObjectNode> edit) throws IOException {
+  private static void editIndex(Path dir, Consumer<ObjectNode> edit) throws IOException {
     Path index = dir.resolve(Checkpoint.INDEX);
     ObjectNode root = (ObjectNode) SafetensorsFile.JSON.readTree(index.toFile());
     edit.accept(root);
