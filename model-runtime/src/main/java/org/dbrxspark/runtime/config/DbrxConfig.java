@@ -1,11 +1,13 @@
 package org.dbrxspark.runtime.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Locale;
 
@@ -51,8 +53,9 @@ public record DbrxConfig(
   /** LayerNorm epsilon: not a config field, PyTorch's default (SPEC §1.2). */
   public static final float LAYER_NORM_EPS = 1e-5f;
 
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   /** The expert activations that DBRX checkpoints may name in {@code ffn_act_fn}. */
   public enum Activation {
@@ -128,6 +131,9 @@ public record DbrxConfig(
       throw invalid("d_model", "tensor sizes overflow a 64-bit count (d_model x vocab_size, "
           + "moe_num_experts x ffn_hidden_size x d_model x n_layers)");
     }
+    if ((long) dModel + 2L * kvNHeads * (dModel / nHeads) > Integer.MAX_VALUE) {
+      throw invalid("attn_config.kv_n_heads", "the fused QKV width d_model + 2 x kv_n_heads x head_dim exceeds 2^31-1");
+    }
     if ((long) moeNumExperts * ffnHiddenSize > Integer.MAX_VALUE) {
       throw invalid("ffn_config.ffn_hidden_size", "moe_num_experts x ffn_hidden_size = "
           + (long) moeNumExperts * ffnHiddenSize + " rows exceeds 2^31-1");
@@ -173,6 +179,9 @@ public record DbrxConfig(
 
   /** Reads and validates {@code config.json}. Errors name the file and the field. */
   public static DbrxConfig read(Path configJson) throws IOException {
+    if (!Files.isRegularFile(configJson)) {
+      throw new NoSuchFileException(configJson.toString(), null, "missing; not a checkpoint folder");
+    }
     JsonNode root;
     try {
       root = JSON.readTree(configJson.toFile());

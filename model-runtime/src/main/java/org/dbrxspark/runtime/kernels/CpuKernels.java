@@ -146,27 +146,32 @@ final class CpuKernels implements Kernels {
 
   /** Widens {@code count} weights starting at element {@code first} into {@code dst} as float32. */
   static void widen(WeightMatrix w, long first, int count, float[] dst) {
+    widen(w, first, count, dst, 0);
+  }
+
+  /** Widens {@code count} weights from element {@code first} into {@code dst[dstOffset ..]}. */
+  static void widen(WeightMatrix w, long first, int count, float[] dst, int dstOffset) {
     ByteBuffer bytes = w.bytes();
     switch (w.dtype()) {
-      case F32 -> widenF32(bytes, first * 4, count, dst);
-      case BF16 -> widenBf16(bytes, first * 2, count, dst);
-      case F16 -> widenF16(bytes, first * 2, count, dst);
+      case F32 -> widenF32(bytes, first * 4, count, dst, dstOffset);
+      case BF16 -> widenBf16(bytes, first * 2, count, dst, dstOffset);
+      case F16 -> widenF16(bytes, first * 2, count, dst, dstOffset);
     }
   }
 
-  private static void widenF32(ByteBuffer bytes, long byteOffset, int count, float[] dst) {
+  private static void widenF32(ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
     int base = Math.toIntExact(byteOffset);
     int bound = F.loopBound(count);
     int i = 0;
     for (; i < bound; i += LANES) {
-      FloatVector.fromByteBuffer(F, bytes, base + i * 4, ByteOrder.LITTLE_ENDIAN).intoArray(dst, i);
+      FloatVector.fromByteBuffer(F, bytes, base + i * 4, ByteOrder.LITTLE_ENDIAN).intoArray(dst, dstOffset + i);
     }
     for (; i < count; i++) {
-      dst[i] = bytes.getFloat(base + i * 4);
+      dst[dstOffset + i] = bytes.getFloat(base + i * 4);
     }
   }
 
-  private static void widenBf16(ByteBuffer bytes, long byteOffset, int count, float[] dst) {
+  private static void widenBf16(ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
     int base = Math.toIntExact(byteOffset);
     int bound = F.loopBound(count);
     int i = 0;
@@ -177,17 +182,17 @@ final class CpuKernels implements Kernels {
           .reinterpretAsInts()
           .lanewise(VectorOperators.LSHL, 16)
           .reinterpretAsFloats()
-          .intoArray(dst, i);
+          .intoArray(dst, dstOffset + i);
     }
     for (; i < count; i++) {
-      dst[i] = Float.intBitsToFloat(bytes.getShort(base + i * 2) << 16);
+      dst[dstOffset + i] = Float.intBitsToFloat(bytes.getShort(base + i * 2) << 16);
     }
   }
 
-  private static void widenF16(ByteBuffer bytes, long byteOffset, int count, float[] dst) {
+  private static void widenF16(ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
     int base = Math.toIntExact(byteOffset);
     for (int i = 0; i < count; i++) {
-      dst[i] = DType.f16ToFloat(bytes.getShort(base + i * 2));
+      dst[dstOffset + i] = DType.f16ToFloat(bytes.getShort(base + i * 2));
     }
   }
 

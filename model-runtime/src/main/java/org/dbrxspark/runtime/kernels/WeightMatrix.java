@@ -61,6 +61,14 @@ public final class WeightMatrix {
     return dtype;
   }
 
+  /** Widens row {@code row} into {@code dst[offset .. offset + cols)} (an embedding lookup). */
+  public void readRow(int row, float[] dst, int offset) {
+    if (row < 0 || row >= rows) {
+      throw new IndexOutOfBoundsException("row " + row + " of a " + rows + "-row matrix");
+    }
+    CpuKernels.widen(this, (long) row * cols, cols, dst, offset);
+  }
+
   /** Bytes this matrix occupies in the checkpoint. */
   public long byteSize() {
     return bytes.capacity();

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
-import org.dbrxspark.runtime.checkpoint.Tensor;
 import org.dbrxspark.runtime.checkpoint.TensorLayout;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.kernels.Kernels;
@@ -26,7 +25,7 @@ public final class DbrxModel implements AutoCloseable {
   private final DbrxConfig config;
   private final Kernels kernels;
   private final Checkpoint checkpoint;
-  private final Tensor embedding;
+  private final WeightMatrix embedding;
   private final Layer[] layers;
   private final float[] normF;
   private final WeightMatrix lmHead;
@@ -47,7 +46,7 @@ public final class DbrxModel implements AutoCloseable {
     this.checkpoint = checkpoint;
     this.kernels = kernels;
     this.config = checkpoint.config();
-    this.embedding = checkpoint.tensor(TensorLayout.WTE);
+    this.embedding = WeightMatrix.of(checkpoint.tensor(TensorLayout.WTE));
     this.layers = new Layer[config.nLayers()];
     for (int l = 0; l < layers.length; l++) {
       layers[l] = loadLayer(l);
@@ -126,7 +125,7 @@ public final class DbrxModel implements AutoCloseable {
     for (Step step : steps) {
       step.cache().reserve(step.tokens().length);
       for (int i = 0; i < step.tokens().length; i++, t++) {
-        embedding.readRows(step.tokens()[i], 1, x, t * d);
+        embedding.readRow(step.tokens()[i], x, t * d);
         positions[t] = step.cache().length() + i;
         cacheOf[t] = step.cache();
       }
