@@ -60,6 +60,14 @@ final class CpuKernels implements Kernels {
     checkLength("out", out, (long) n * rows);
     long rowBytes = (long) cols * w.dtype().byteSize();
     int grain = (int) Math.max(1, Math.min(rows, BYTES_PER_TASK / Math.max(1, rowBytes)));
+    if (readsAsPairs(w, cols)) {
+      int half = cols / 2;
+      float[] even = new float[n * half];
+      float[] odd = new float[n * half];
+      Bf16Pairs.deinterleave(x, n, cols, even, odd);
+      forRange(rows, grain, (from, to) -> Bf16Pairs.dotRows(w.bytes(), cols, from, to, even, odd, n, out, rows));
+      return;
+    }
     forRange(rows, grain, (from, to) -> {
       float[] row = new float[cols];
       for (int j = from; j < to; j++) {
@@ -76,6 +84,17 @@ final class CpuKernels implements Kernels {
     checkLength("x", x, (long) n * rows);
     checkLength("out", out, (long) n * cols);
     int blocks = (cols + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
+    if (readsAsPairs(w, cols)) {
+      forRange(blocks, 1, (from, to) -> {
+        float[] even = new float[n * COLUMN_BLOCK / 2];
+        float[] odd = new float[n * COLUMN_BLOCK / 2];
+        for (int b = from; b < to; b++) {
+          int c0 = b * COLUMN_BLOCK;
+          Bf16Pairs.accumulateColumns(w.bytes(), rows, cols, c0, Math.min(COLUMN_BLOCK, cols - c0), x, n, even, odd, out);
+        }
+      });
+      return;
+    }
     forRange(blocks, 1, (from, to) -> {
       float[] segment = new float[COLUMN_BLOCK];
       for (int b = from; b < to; b++) {
@@ -92,6 +111,11 @@ final class CpuKernels implements Kernels {
         }
       }
     });
+  }
+
+  /** BF16 rows of even length take the int-pair kernels; everything else is widened first. */
+  private static boolean readsAsPairs(WeightMatrix w, int cols) {
+    return w.dtype() == DType.BF16 && cols % 2 == 0;
   }
 
   @Override
@@ -124,10 +148,10 @@ final class CpuKernels implements Kernels {
         a2 = FloatVector.fromArray(F, x, x2 + i).fma(wv, a2);
         a3 = FloatVector.fromArray(F, x, x3 + i).fma(wv, a3);
       }
-      float s0 = a0.reduceLanes(VectorOperators.ADD);
-      float s1 = a1.reduceLanes(VectorOperators.ADD);
-      float s2 = a2.reduceLanes(VectorOperators.ADD);
-      float s3 = a3.reduceLanes(VectorOperators.ADD);
+      float s0 = VectorMath.sumLanes(a0);
+      float s1 = VectorMath.sumLanes(a1);
+      float s2 = VectorMath.sumLanes(a2);
+      float s3 = VectorMath.sumLanes(a3);
       for (; i < cols; i++) {
         s0 += x[x0 + i] * row[i];
         s1 += x[x1 + i] * row[i];

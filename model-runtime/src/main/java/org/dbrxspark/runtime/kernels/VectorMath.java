@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -22,9 +21,22 @@ public final class VectorMath {
     for (; i < bound; i += LANES) {
       acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
     }
-    float sum = acc.reduceLanes(VectorOperators.ADD);
+    float sum = sumLanes(acc);
     for (; i < len; i++) {
       sum += a[aOff + i] * b[bOff + i];
+    }
+    return sum;
+  }
+
+  /**
+   * The lanes' sum, added in lane order. Not {@code reduceLanes}: its order is unspecified and
+   * may differ between the interpreted and the compiled code, which would make results depend on
+   * JIT warm-up.
+   */
+  public static float sumLanes(FloatVector v) {
+    float sum = 0;
+    for (int i = 0; i < v.length(); i++) {
+      sum += v.lane(i);
     }
     return sum;
   }

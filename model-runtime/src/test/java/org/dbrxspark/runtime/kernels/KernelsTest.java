@@ -1,0 +1,115 @@
+package org.dbrxspark.runtime.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.dbrxspark.runtime.checkpoint.DType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Both matmul forms against a double-precision reference, on every dtype and awkward sizes. */
+class KernelsTest {
+  private static final Kernels KERNELS = Kernels.cpu(2);
+  // Sizes with vector tails for 8- and 16-lane species, an odd width, and a one-column matrix.
+  private static final int[][] SHAPES = {{7, 2 * (16 * 3 + 5)}, {33, 70}, {5, 1}, {300, 130}, {4, 33}};
+
+  @AfterAll
+  static void close() {
+    KERNELS.close();
+  }
+
+  /** A random matrix; {@code values} receives what it holds after rounding to the dtype. */
+  private static WeightMatrix matrix(DType dtype, int rows, int cols, float[] values, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    ByteBuffer bytes = ByteBuffer.allocate(rows * cols * dtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < rows * cols; i++) {
+      float v = (random.nextInt(2001) - 1000) / 1024f;
+      switch (dtype) {
+        case F32 -> bytes.putFloat(values[i] = v);
+        case BF16 -> bytes.putShort(DType.floatToBf16(values[i] = DType.bf16ToFloat(DType.floatToBf16(v))));
+        case F16 -> bytes.putShort(DType.floatToF16(values[i] = DType.f16ToFloat(DType.floatToF16(v))));
+      }
+    }
+    return new WeightMatrix(bytes, dtype, rows, cols);
+  }
+
+  private static float[] activations(int n, SplittableRandom random) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) (random.nextDouble() * 2 - 1);
+    }
+    return x;
+  }
+
+  @ParameterizedTest
+  @EnumSource(DType.class)
+  void linearFormMatchesTheReferenceForAnyBatch(DType dtype) {
+    for (int[] shape : SHAPES) {
+      int rows = shape[0];
+      int cols = shape[1];
+      float[] w = new float[rows * cols];
+      WeightMatrix matrix = matrix(dtype, rows, cols, w, rows * 31L + cols);
+      for (int n : new int[] {1, 3, 4, 9}) {
+        float[] x = activations(n * cols, new SplittableRandom(n));
+        float[] out = new float[n * rows];
+        KERNELS.matmulTransposed(x, n, matrix, out);
+        for (int t = 0; t < n; t++) {
+          for (int j = 0; j < rows; j++) {
+            double expected = 0;
+            for (int i = 0; i < cols; i++) {
+              expected += (double) x[t * cols + i] * w[j * cols + i];
+            }
+            assertEquals(expected, out[t * rows + j], 1e-4 * (1 + Math.abs(expected)), dtype + " " + Arrays.toString(shape));
+          }
+          float[] alone = new float[rows];
+          KERNELS.matmulTransposed(Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, matrix, alone);
+          assertArrayEquals(alone, Arrays.copyOfRange(out, t * rows, (t + 1) * rows), "token " + t + " of " + n);
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(DType.class)
+  void inputMajorFormMatchesTheReferenceForAnyBatch(DType dtype) {
+    for (int[] shape : SHAPES) {
+      int rows = shape[0];
+      int cols = shape[1];
+      float[] w = new float[rows * cols];
+      WeightMatrix matrix = matrix(dtype, rows, cols, w, rows * 17L + cols);
+      for (int n : new int[] {1, 2, 5}) {
+        float[] x = activations(n * rows, new SplittableRandom(n + 100));
+        float[] out = new float[n * cols];
+        Arrays.fill(out, Float.NaN); // every output must be written, not accumulated into
+        KERNELS.matmul(x, n, matrix, out);
+        for (int t = 0; t < n; t++) {
+          for (int j = 0; j < cols; j++) {
+            double expected = 0;
+            for (int i = 0; i < rows; i++) {
+              expected += (double) x[t * rows + i] * w[i * cols + j];
+            }
+            assertEquals(expected, out[t * cols + j], 1e-4 * (1 + Math.abs(expected)), dtype + " " + Arrays.toString(shape));
+          }
+          float[] alone = new float[cols];
+          KERNELS.matmul(Arrays.copyOfRange(x, t * rows, (t + 1) * rows), 1, matrix, alone);
+          assertArrayEquals(alone, Arrays.copyOfRange(out, t * cols, (t + 1) * cols), "token " + t + " of " + n);
+        }
+      }
+    }
+  }
+
+  @Test
+  void rowsReadBackExactly() {
+    float[] w = new float[6 * 40];
+    WeightMatrix matrix = matrix(DType.BF16, 6, 40, w, 5);
+    float[] row = new float[45];
+    matrix.readRow(4, row, 5);
+    assertArrayEquals(Arrays.copyOfRange(w, 160, 200), Arrays.copyOfRange(row, 5, 45));
+  }
+}
