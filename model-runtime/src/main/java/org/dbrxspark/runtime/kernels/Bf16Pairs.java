@@ -2,7 +2,6 @@ package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -39,56 +38,112 @@ final class Bf16Pairs {
   /**
    * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}: the
    * nn.Linear form, with x given as its even and odd columns ({@code [n, cols/2]} each).
+   *
+   * <p>Two weight rows and four tokens at a time: each weight vector loaded is used four times
+   * and each activation vector twice. Every (row, token) result takes the same sequence of
+   * operations in every blocking, so it does not depend on n or on how rows are split.
    */
   static void dotRows(ByteBuffer w, int cols, int from, int to, float[] even, float[] odd, int n, float[] out, int outStride) {
-    int half = cols / 2;
-    int bound = I.loopBound(half);
-    for (int j = from; j < to; j++) {
-      int base = j * cols * 2;
+    int j = from;
+    for (; j + 2 <= to; j += 2) {
       int t = 0;
       for (; t + 4 <= n; t += 4) {
-        int x0 = t * half;
-        int x1 = x0 + half;
-        int x2 = x1 + half;
-        int x3 = x2 + half;
-        FloatVector e0 = FloatVector.zero(F);
-        FloatVector e1 = FloatVector.zero(F);
-        FloatVector e2 = FloatVector.zero(F);
-        FloatVector e3 = FloatVector.zero(F);
-        FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = FloatVector.zero(F);
-        FloatVector o2 = FloatVector.zero(F);
-        FloatVector o3 = FloatVector.zero(F);
-        for (int k = 0; k < bound; k += LANES) {
-          IntVector pair = IntVector.fromByteBuffer(I, w, base + 4 * k, ByteOrder.LITTLE_ENDIAN);
-          FloatVector we = pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-          FloatVector wo = pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
-          e0 = FloatVector.fromArray(F, even, x0 + k).fma(we, e0);
-          o0 = FloatVector.fromArray(F, odd, x0 + k).fma(wo, o0);
-          e1 = FloatVector.fromArray(F, even, x1 + k).fma(we, e1);
-          o1 = FloatVector.fromArray(F, odd, x1 + k).fma(wo, o1);
-          e2 = FloatVector.fromArray(F, even, x2 + k).fma(we, e2);
-          o2 = FloatVector.fromArray(F, odd, x2 + k).fma(wo, o2);
-          e3 = FloatVector.fromArray(F, even, x3 + k).fma(we, e3);
-          o3 = FloatVector.fromArray(F, odd, x3 + k).fma(wo, o3);
-        }
-        out[t * outStride + j] = finish(e0.add(o0), w, base, bound, half, even, odd, x0);
-        out[(t + 1) * outStride + j] = finish(e1.add(o1), w, base, bound, half, even, odd, x1);
-        out[(t + 2) * outStride + j] = finish(e2.add(o2), w, base, bound, half, even, odd, x2);
-        out[(t + 3) * outStride + j] = finish(e3.add(o3), w, base, bound, half, even, odd, x3);
+        dotTwoRowsFourTokens(w, cols, j, even, odd, t, out, outStride);
       }
       for (; t < n; t++) {
-        int x0 = t * half;
-        FloatVector e0 = FloatVector.zero(F);
-        FloatVector o0 = FloatVector.zero(F);
-        for (int k = 0; k < bound; k += LANES) {
-          IntVector pair = IntVector.fromByteBuffer(I, w, base + 4 * k, ByteOrder.LITTLE_ENDIAN);
-          e0 = FloatVector.fromArray(F, even, x0 + k).fma(pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
-          o0 = FloatVector.fromArray(F, odd, x0 + k).fma(pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o0);
-        }
-        out[t * outStride + j] = finish(e0.add(o0), w, base, bound, half, even, odd, x0);
+        dotTwoRowsOneToken(w, cols, j, even, odd, t, out, outStride);
       }
     }
+    if (j < to) {
+      for (int t = 0; t < n; t++) {
+        int half = cols / 2;
+        int base = j * cols * 2;
+        int bound = I.loopBound(half);
+        FloatVector acc = FloatVector.zero(F);
+        for (int k = 0; k < bound; k += LANES) {
+          IntVector pair = IntVector.fromByteBuffer(I, w, base + 4 * k, ByteOrder.LITTLE_ENDIAN);
+          acc = FloatVector.fromArray(F, odd, t * half + k).fma(pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
+              FloatVector.fromArray(F, even, t * half + k).fma(pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), acc));
+        }
+        out[t * outStride + j] = finish(acc, w, base, bound, half, even, odd, t * half);
+      }
+    }
+  }
+
+  private static void dotTwoRowsFourTokens(ByteBuffer w, int cols, int j, float[] even, float[] odd, int t,
+      float[] out, int outStride) {
+    int half = cols / 2;
+    int base0 = j * cols * 2;
+    int base1 = base0 + cols * 2;
+    int bound = I.loopBound(half);
+    int x0 = t * half;
+    int x1 = x0 + half;
+    int x2 = x1 + half;
+    int x3 = x2 + half;
+    FloatVector a00 = FloatVector.zero(F);
+    FloatVector a01 = FloatVector.zero(F);
+    FloatVector a02 = FloatVector.zero(F);
+    FloatVector a03 = FloatVector.zero(F);
+    FloatVector a10 = FloatVector.zero(F);
+    FloatVector a11 = FloatVector.zero(F);
+    FloatVector a12 = FloatVector.zero(F);
+    FloatVector a13 = FloatVector.zero(F);
+    for (int k = 0; k < bound; k += LANES) {
+      IntVector p0 = IntVector.fromByteBuffer(I, w, base0 + 4 * k, ByteOrder.LITTLE_ENDIAN);
+      IntVector p1 = IntVector.fromByteBuffer(I, w, base1 + 4 * k, ByteOrder.LITTLE_ENDIAN);
+      FloatVector we0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
+      FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector wo1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
+      // Written out, not a helper: C2 must see the whole loop to keep vectors in registers.
+      FloatVector xe = FloatVector.fromArray(F, even, x0 + k);
+      FloatVector xo = FloatVector.fromArray(F, odd, x0 + k);
+      a00 = xo.fma(wo0, xe.fma(we0, a00));
+      a10 = xo.fma(wo1, xe.fma(we1, a10));
+      xe = FloatVector.fromArray(F, even, x1 + k);
+      xo = FloatVector.fromArray(F, odd, x1 + k);
+      a01 = xo.fma(wo0, xe.fma(we0, a01));
+      a11 = xo.fma(wo1, xe.fma(we1, a11));
+      xe = FloatVector.fromArray(F, even, x2 + k);
+      xo = FloatVector.fromArray(F, odd, x2 + k);
+      a02 = xo.fma(wo0, xe.fma(we0, a02));
+      a12 = xo.fma(wo1, xe.fma(we1, a12));
+      xe = FloatVector.fromArray(F, even, x3 + k);
+      xo = FloatVector.fromArray(F, odd, x3 + k);
+      a03 = xo.fma(wo0, xe.fma(we0, a03));
+      a13 = xo.fma(wo1, xe.fma(we1, a13));
+    }
+    out[t * outStride + j] = finish(a00, w, base0, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(a10, w, base1, bound, half, even, odd, x0);
+    out[(t + 1) * outStride + j] = finish(a01, w, base0, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 1] = finish(a11, w, base1, bound, half, even, odd, x1);
+    out[(t + 2) * outStride + j] = finish(a02, w, base0, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 1] = finish(a12, w, base1, bound, half, even, odd, x2);
+    out[(t + 3) * outStride + j] = finish(a03, w, base0, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 1] = finish(a13, w, base1, bound, half, even, odd, x3);
+  }
+
+  private static void dotTwoRowsOneToken(ByteBuffer w, int cols, int j, float[] even, float[] odd, int t,
+      float[] out, int outStride) {
+    int half = cols / 2;
+    int base0 = j * cols * 2;
+    int base1 = base0 + cols * 2;
+    int bound = I.loopBound(half);
+    int x0 = t * half;
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int k = 0; k < bound; k += LANES) {
+      IntVector p0 = IntVector.fromByteBuffer(I, w, base0 + 4 * k, ByteOrder.LITTLE_ENDIAN);
+      IntVector p1 = IntVector.fromByteBuffer(I, w, base1 + 4 * k, ByteOrder.LITTLE_ENDIAN);
+      FloatVector xe = FloatVector.fromArray(F, even, x0 + k);
+      FloatVector xo = FloatVector.fromArray(F, odd, x0 + k);
+      a0 = xo.fma(p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
+          xe.fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0));
+      a1 = xo.fma(p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
+          xe.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1));
+    }
+    out[t * outStride + j] = finish(a0, w, base0, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(a1, w, base1, bound, half, even, odd, x0);
   }
 
   /** Sums the lanes in index order, then adds the pairs past the last full vector. */
@@ -103,46 +158,94 @@ final class Bf16Pairs {
     return sum;
   }
 
+  /** Output columns one register block of {@link #accumulateColumns} covers. */
+  static final int COLUMN_BLOCK = 4 * LANES;
+
   /**
-   * {@code out[t, c0 + c] = Σ_i x[t, i] · w[i, c0 + c]} for {@code c < width} (even): the
-   * {@code [in, out]} form, over one block of output columns. {@code even}/{@code odd} are scratch
-   * accumulators of at least {@code n * width / 2} floats.
+   * {@code out[t, c] = Σ_i x[t, i] · w[i, c]} for c in {@code [c0, c0 + COLUMN_BLOCK)}: the
+   * {@code [in, out]} form over one block of output columns, with the block's accumulators held in
+   * registers for two tokens at a time while the rows stream past.
    */
-  static void accumulateColumns(ByteBuffer w, int rows, int cols, int c0, int width, float[] x, int n,
-      float[] even, float[] odd, float[] out) {
-    int half = width / 2;
-    int bound = I.loopBound(half);
-    Arrays.fill(even, 0, n * half, 0f);
-    Arrays.fill(odd, 0, n * half, 0f);
-    for (int i = 0; i < rows; i++) {
-      int base = (i * cols + c0) * 2;
-      for (int k = 0; k < bound; k += LANES) {
-        IntVector pair = IntVector.fromByteBuffer(I, w, base + 4 * k, ByteOrder.LITTLE_ENDIAN);
-        FloatVector we = pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-        FloatVector wo = pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
-        for (int t = 0; t < n; t++) {
-          FloatVector a = FloatVector.broadcast(F, x[t * rows + i]);
-          int acc = t * half + k;
-          we.fma(a, FloatVector.fromArray(F, even, acc)).intoArray(even, acc);
-          wo.fma(a, FloatVector.fromArray(F, odd, acc)).intoArray(odd, acc);
-        }
+  static void accumulateColumns(ByteBuffer w, int rows, int cols, int c0, float[] x, int n, float[] out) {
+    int rowBytes = cols * 2;
+    int t = 0;
+    for (; t + 2 <= n; t += 2) {
+      FloatVector e0 = FloatVector.zero(F);
+      FloatVector o0 = FloatVector.zero(F);
+      FloatVector e1 = FloatVector.zero(F);
+      FloatVector o1 = FloatVector.zero(F);
+      FloatVector f0 = FloatVector.zero(F);
+      FloatVector q0 = FloatVector.zero(F);
+      FloatVector f1 = FloatVector.zero(F);
+      FloatVector q1 = FloatVector.zero(F);
+      int first = t * rows;
+      int second = first + rows;
+      for (int i = 0, at = c0 * 2; i < rows; i++, at += rowBytes) {
+        IntVector p0 = IntVector.fromByteBuffer(I, w, at, ByteOrder.LITTLE_ENDIAN);
+        IntVector p1 = IntVector.fromByteBuffer(I, w, at + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
+        FloatVector we0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
+        FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        FloatVector wo1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
+        FloatVector a = FloatVector.broadcast(F, x[first + i]);
+        FloatVector b = FloatVector.broadcast(F, x[second + i]);
+        e0 = we0.fma(a, e0);
+        o0 = wo0.fma(a, o0);
+        e1 = we1.fma(a, e1);
+        o1 = wo1.fma(a, o1);
+        f0 = we0.fma(b, f0);
+        q0 = wo0.fma(b, q0);
+        f1 = we1.fma(b, f1);
+        q1 = wo1.fma(b, q1);
       }
-      for (int k = bound; k < half; k++) {
-        int pair = w.getInt(base + 4 * k);
-        float we = Float.intBitsToFloat(pair << 16);
-        float wo = Float.intBitsToFloat(pair & ODD_MASK);
-        for (int t = 0; t < n; t++) {
+      interleave(e0, o0, out, t * cols + c0);
+      interleave(e1, o1, out, t * cols + c0 + 2 * LANES);
+      interleave(f0, q0, out, (t + 1) * cols + c0);
+      interleave(f1, q1, out, (t + 1) * cols + c0 + 2 * LANES);
+    }
+    if (t < n) {
+      FloatVector e0 = FloatVector.zero(F);
+      FloatVector o0 = FloatVector.zero(F);
+      FloatVector e1 = FloatVector.zero(F);
+      FloatVector o1 = FloatVector.zero(F);
+      int first = t * rows;
+      for (int i = 0, at = c0 * 2; i < rows; i++, at += rowBytes) {
+        IntVector p0 = IntVector.fromByteBuffer(I, w, at, ByteOrder.LITTLE_ENDIAN);
+        IntVector p1 = IntVector.fromByteBuffer(I, w, at + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
+        FloatVector a = FloatVector.broadcast(F, x[first + i]);
+        e0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e0);
+        o0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o0);
+        e1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e1);
+        o1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o1);
+      }
+      interleave(e0, o0, out, t * cols + c0);
+      interleave(e1, o1, out, t * cols + c0 + 2 * LANES);
+    }
+  }
+
+  /** The same sums as {@link #accumulateColumns}, one pair at a time, for the last columns. */
+  static void accumulateColumnsScalar(ByteBuffer w, int rows, int cols, int c0, int width, float[] x, int n, float[] out) {
+    for (int t = 0; t < n; t++) {
+      for (int c = c0; c < c0 + width; c += 2) {
+        float even = 0;
+        float odd = 0;
+        for (int i = 0; i < rows; i++) {
+          int pair = w.getInt((i * cols + c) * 2);
           float a = x[t * rows + i];
-          even[t * half + k] = Math.fma(we, a, even[t * half + k]);
-          odd[t * half + k] = Math.fma(wo, a, odd[t * half + k]);
+          even = Math.fma(Float.intBitsToFloat(pair << 16), a, even);
+          odd = Math.fma(Float.intBitsToFloat(pair & ODD_MASK), a, odd);
         }
+        out[t * cols + c] = even;
+        out[t * cols + c + 1] = odd;
       }
     }
-    for (int t = 0; t < n; t++) {
-      for (int k = 0; k < half; k++) {
-        out[t * cols + c0 + 2 * k] = even[t * half + k];
-        out[t * cols + c0 + 2 * k + 1] = odd[t * half + k];
-      }
+  }
+
+  /** Writes even- and odd-column lanes back in column order. */
+  private static void interleave(FloatVector even, FloatVector odd, float[] out, int at) {
+    for (int k = 0; k < LANES; k++) {
+      out[at + 2 * k] = even.lane(k);
+      out[at + 2 * k + 1] = odd.lane(k);
     }
   }
 }

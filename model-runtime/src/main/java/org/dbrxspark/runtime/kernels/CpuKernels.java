@@ -85,12 +85,15 @@ final class CpuKernels implements Kernels {
     checkLength("out", out, (long) n * cols);
     int blocks = (cols + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
     if (readsAsPairs(w, cols)) {
-      forRange(blocks, 1, (from, to) -> {
-        float[] even = new float[n * COLUMN_BLOCK / 2];
-        float[] odd = new float[n * COLUMN_BLOCK / 2];
+      int pairBlocks = cols / Bf16Pairs.COLUMN_BLOCK;
+      int done = pairBlocks * Bf16Pairs.COLUMN_BLOCK;
+      forRange(pairBlocks + 1, 1, (from, to) -> {
         for (int b = from; b < to; b++) {
-          int c0 = b * COLUMN_BLOCK;
-          Bf16Pairs.accumulateColumns(w.bytes(), rows, cols, c0, Math.min(COLUMN_BLOCK, cols - c0), x, n, even, odd, out);
+          if (b < pairBlocks) {
+            Bf16Pairs.accumulateColumns(w.bytes(), rows, cols, b * Bf16Pairs.COLUMN_BLOCK, x, n, out);
+          } else {
+            Bf16Pairs.accumulateColumnsScalar(w.bytes(), rows, cols, done, cols - done, x, n, out);
+          }
         }
       });
       return;
