@@ -27,7 +27,8 @@ final class BenchCommand extends Command {
             Option.value("batches", "1,8,32", "decode batch sizes"),
             Option.value("decode-steps", "32", "timed decode steps per batch size"),
             Option.value("prompt-length", "512", "prompt tokens for the prefill measurement"),
-            Option.value("repeats", "3", "repeats per measurement (best is reported)")));
+            Option.value("repeats", "3", "repeats per measurement (best is reported)"),
+            Option.value("bandwidth-mib", "1024", "array size for the read-bandwidth measurement (far above the caches)")));
   }
 
   @Override
@@ -76,7 +77,7 @@ final class BenchCommand extends Command {
       json.put("peak_rss_bytes", peakRss);
       json.put("rss_budget_bytes", weightBytes + kvBytes + (1L << 30));
 
-      double bandwidth = MemoryBandwidth.measure(1L << 30, threads, 5);
+      double bandwidth = MemoryBandwidth.measure(args.longValue("bandwidth-mib") << 20, threads, 5);
       double gemm = GemmThroughput.measure(1024, 5);
       double activeBytes = config.activeParameterCount() * bytesPerWeight;
       double rooflineTokens = bandwidth / activeBytes;

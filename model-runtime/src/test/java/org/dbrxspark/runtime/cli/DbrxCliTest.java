@@ -108,6 +108,21 @@ class DbrxCliTest {
   }
 
   @Test
+  void benchReportsThroughputAgainstRooflinesMeasuredInTheSameRun() throws Exception {
+    Run run = dbrx("bench", "--model", model, "--batches", "1,32", "--decode-steps", "2", "--prompt-length", "8",
+        "--repeats", "1", "--bandwidth-mib", "64");
+    assertEquals(0, run.exit(), run.err());
+    JsonNode json = run.lines().get(0);
+    assertTrue(json.get("decode_tokens_per_s").get("32").asDouble() > 0);
+    assertTrue(json.get("read_bandwidth_bytes_per_s").asDouble() > 1e8);
+    assertTrue(json.get("gemm_f32_flops_per_s").asDouble() > 1e8);
+    double roofline = json.get("read_bandwidth_bytes_per_s").asDouble()
+        / (json.get("active_parameters_per_token").asDouble() * 2);
+    assertEquals(roofline, json.get("bandwidth_roofline_tokens_per_s").asDouble(), roofline * 1e-3);
+    assertTrue(json.get("peak_rss_bytes").asLong() > json.get("weight_bytes").asLong() / 2);
+  }
+
+  @Test
   void tokenizeNeedsNoModel() throws Exception {
     Run run = dbrx("tokenize", "--text", "hello world");
     assertEquals(0, run.exit(), run.err());
