@@ -55,34 +55,65 @@ final class Sampler {
     return best;
   }
 
-  /** Temperature, then top-k, top-p and min-p filtering, then one seeded draw. */
+  /**
+   * Temperature, then top-k, top-p and min-p filtering, then one seeded draw. Only the tokens the
+   * filters can keep are sorted: a few hundred, not the whole vocabulary, in the usual case.
+   */
   private int draw(float[] scores) {
-    int[] candidates = candidatesByScore(scores);
-    int count = candidates.length;
-    if (params.topK() > 0) {
-      count = Math.min(count, params.topK());
+    double temperature = params.temperature();
+    float max = Float.NEGATIVE_INFINITY;
+    double total = 0;
+    int finite = 0;
+    for (float score : scores) {
+      max = Math.max(max, score);
     }
-    double max = scores[candidates[0]];
-    double[] probabilities = new double[count];
-    double sum = 0;
-    for (int i = 0; i < count; i++) {
-      probabilities[i] = Math.exp((scores[candidates[i]] - max) / params.temperature());
-      sum += probabilities[i];
+    if (max == Float.NEGATIVE_INFINITY) {
+      throw new IllegalStateException("every token is masked: nothing to sample");
     }
-    double cumulative = 0;
-    int kept = 0;
-    while (kept < count) {
-      double p = probabilities[kept] / sum;
-      if (kept > 0 && (cumulative >= params.topP() || p < params.minP() * probabilities[0] / sum)) {
+    for (float score : scores) {
+      if (score != Float.NEGATIVE_INFINITY) {
+        total += Math.exp((score - max) / temperature);
+        finite++;
+      }
+    }
+    boolean filtered = params.topK() > 0 || params.topP() < 1 || params.minP() > 0;
+    // Widen the window below the best score until it holds every token a filter could keep.
+    double gap = temperature * Math.log(1e4);
+    int[] candidates;
+    while (true) {
+      candidates = filtered ? sortedAbove(scores, max - gap) : allFinite(scores, finite);
+      if (!filtered || candidates.length == finite
+          || (params.minP() > 0 && gap >= -temperature * Math.log(params.minP()))
+          || (params.topK() > 0 && candidates.length >= params.topK())
+          || (params.topK() == 0 && mass(scores, candidates, max) >= params.topP() * total)) {
         break;
       }
-      cumulative += p;
+      gap *= 3;
+    }
+    int count = params.topK() > 0 ? Math.min(candidates.length, params.topK()) : candidates.length;
+    double[] weights = new double[count];
+    double sum = 0;
+    for (int i = 0; i < count; i++) {
+      weights[i] = Math.exp((scores[candidates[i]] - max) / temperature);
+      sum += weights[i];
+    }
+    // Top-p and min-p act on the distribution after top-k (or over the whole vocabulary).
+    double norm = params.topK() > 0 ? sum : total;
+    double cumulative = 0;
+    double keptWeight = 0;
+    int kept = 0;
+    while (kept < count) {
+      if (kept > 0 && (cumulative >= params.topP() || weights[kept] < params.minP() * weights[0])) {
+        break;
+      }
+      cumulative += weights[kept] / norm;
+      keptWeight += weights[kept];
       kept++;
     }
-    double target = random.nextDouble() * cumulative * sum;
+    double target = random.nextDouble() * keptWeight;
     double running = 0;
     for (int i = 0; i < kept; i++) {
-      running += probabilities[i];
+      running += weights[i];
       if (target < running) {
         return candidates[i];
       }
@@ -90,26 +121,44 @@ final class Sampler {
     return candidates[kept - 1];
   }
 
-  /** Ids with a finite score, most likely first (ties by id, so the order is deterministic). */
-  private int[] candidatesByScore(float[] scores) {
-    long[] keyed = new long[scores.length];
+  private double mass(float[] scores, int[] ids, float max) {
+    double sum = 0;
+    for (int id : ids) {
+      sum += Math.exp((scores[id] - max) / params.temperature());
+    }
+    return sum;
+  }
+
+  private static int[] allFinite(float[] scores, int finite) {
+    int[] ids = new int[finite];
     int n = 0;
     for (int v = 0; v < scores.length; v++) {
       if (scores[v] != Float.NEGATIVE_INFINITY) {
+        ids[n++] = v;
+      }
+    }
+    return ids;
+  }
+
+  /** Ids scoring at least {@code floor}, most likely first (ties by id, so the order is fixed). */
+  private static int[] sortedAbove(float[] scores, double floor) {
+    long[] keyed = new long[64];
+    int n = 0;
+    for (int v = 0; v < scores.length; v++) {
+      if (scores[v] >= floor && scores[v] != Float.NEGATIVE_INFINITY) {
+        if (n == keyed.length) {
+          keyed = Arrays.copyOf(keyed, n * 2);
+        }
         // Sortable bits of -score in the high word, the id in the low word: one primitive sort.
         int bits = Float.floatToIntBits(-scores[v]);
         bits ^= (bits >> 31) & 0x7fffffff;
         keyed[n++] = ((long) bits << 32) | v;
       }
     }
-    if (n == 0) {
-      throw new IllegalStateException("every token is masked: nothing to sample");
-    }
-    long[] sorted = Arrays.copyOf(keyed, n);
-    Arrays.sort(sorted);
+    Arrays.sort(keyed, 0, n);
     int[] ids = new int[n];
     for (int i = 0; i < n; i++) {
-      ids[i] = (int) sorted[i];
+      ids[i] = (int) keyed[i];
     }
     return ids;
   }
