@@ -23,6 +23,7 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
@@ -130,7 +131,7 @@ public final class CurateJob implements Job {
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions options) {
         Curator curator = curator(options);
-        Dataset<Row> docs = DocumentReader.read(spark, ReaderOptions.from(options));
+        Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark, ReaderOptions.from(options)));
         Dataset<Row> annotated = annotate(docs, curator).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> kept = annotated.where(size(col(Curator.REASONS)).equalTo(0)).drop(Curator.REASONS);
@@ -166,7 +167,9 @@ public final class CurateJob implements Job {
      * line rules) follow {@code source}; the input's other columns come last.
      */
     static Dataset<Row> annotate(Dataset<Row> docs, Curator curator) {
-        UserDefinedFunction fn = udf((UDF1<String, Row>) curator::curate, Curator.resultType());
+        // Marked non-deterministic only so the optimiser cannot inline the call once per
+        // extracted field below (it would run the whole pipeline five times per row).
+        UserDefinedFunction fn = udf((UDF1<String, Row>) curator::curate, Curator.resultType()).asNondeterministic();
         Dataset<Row> withResult = docs.withColumn("_curated", fn.apply(col(Columns.TEXT)));
         List<Column> cols = new ArrayList<>(List.of(col(Columns.ID), col(Columns.SOURCE),
             col("_curated." + Curator.TEXT).as(Columns.TEXT),

@@ -4,7 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.regexp_replace;
+import static org.apache.spark.sql.functions.locate;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.struct;
@@ -102,15 +102,18 @@ public final class DocumentReader {
             case TEXT -> {
                 String root = rootUri(spark, input);
                 Column path = col("_metadata.file_path");
+                // Spark writes file:/x where Hadoop qualifies to file:///x: match on the path part only.
+                Column at = locate(root, path);
+                Column relative = when(at.gt(0), path.substr(at.plus(root.length()), lit(Integer.MAX_VALUE)))
+                    .otherwise(path);
                 yield spark.read().option("wholetext", true).text(input)
-                    .select(regexp_replace(path, "^" + java.util.regex.Pattern.quote(root), "").as(Columns.ID),
-                        col("value").as(Columns.TEXT));
+                    .select(relative.as(Columns.ID), col("value").as(Columns.TEXT));
             }
             case AUTO -> throw new IllegalStateException("format must be resolved first");
         };
     }
 
-    /** The folder that plain-text ids are relative to, as a URI prefix ending in '/'. */
+    /** The folder that plain-text ids are relative to, as a path ending in '/'. */
     private static String rootUri(SparkSession spark, String input) {
         try {
             Path path = new Path(input);
@@ -124,8 +127,8 @@ public final class DocumentReader {
             }
             FileStatus status = fs.exists(fixed) ? fs.getFileStatus(fixed) : null;
             Path dir = status != null && status.isDirectory() ? fixed : fixed.getParent();
-            String uri = fs.makeQualified(dir).toUri().toString();
-            return uri.endsWith("/") ? uri : uri + "/";
+            String root = fs.makeQualified(dir).toUri().getPath();
+            return root.endsWith("/") ? root : root + "/";
         } catch (IOException e) {
             throw new UncheckedIOException("cannot inspect --input " + input, e);
         }

@@ -19,7 +19,7 @@ public final class Histograms {
 
     /** Counts per value of {@code key}, most frequent first (ties by value), at most {@code limit}. */
     public static Map<String, Long> counts(Dataset<Row> rows, Column key, int limit) {
-        List<Row> top = rows.select(coalesce(key.cast("string"), lit("(null)")).as("k"))
+        List<Row> top = rows.select(key.as("k")).select(coalesce(col("k").cast("string"), lit("(null)")).as("k"))
             .groupBy("k").agg(count(lit(1)).as("n"))
             .orderBy(col("n").desc(), col("k")).limit(limit).collectAsList();
         Map<String, Long> out = new LinkedHashMap<>();
