@@ -16,6 +16,7 @@ import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.ProgressReporter;
 import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.curate.CurateJob;
+import org.dbrxspark.jobs.dedup.DedupJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
 
@@ -40,7 +41,7 @@ public final class DbrxSparkJobs {
 
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new ExportJob(), new StatsJob())) {
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new ExportJob(), new StatsJob())) {
             jobs.put(job.name(), job);
         }
     }
