@@ -3,7 +3,10 @@ package org.dbrxspark.jobs.dedup;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.greatest;
 import static org.apache.spark.sql.functions.least;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.sum;
 
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -62,12 +65,12 @@ public final class ConnectedComponents {
     }
 
     /** Converged when every component is a star around its smallest node: no node is both a
-     *  centre and a leaf, and no leaf has two centres. */
+     *  centre and a leaf, and no leaf has two centres (one query). */
     private static boolean isStarForest(Dataset<Row> e) {
-        boolean centreIsLeaf = !e.select("u").intersect(e.select("v")).isEmpty();
-        if (centreIsLeaf) {
-            return false;
-        }
-        return e.groupBy("v").count().where(col("count").gt(1)).isEmpty();
+        Dataset<Row> roles = e.select(col("u").as("n"), lit(1).as("centre"), lit(0).as("leaf"))
+            .union(e.select(col("v").as("n"), lit(0).as("centre"), lit(1).as("leaf")));
+        return roles.groupBy("n").agg(max("centre").as("centre"), sum("leaf").as("leaves"))
+            .where(col("leaves").gt(1).or(col("centre").equalTo(1).and(col("leaves").gt(0))))
+            .isEmpty();
     }
 }

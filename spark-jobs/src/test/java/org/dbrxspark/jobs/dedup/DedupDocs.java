@@ -20,13 +20,13 @@ final class DedupDocs {
         return sb.append('.').toString();
     }
 
-    /** {@code text} with {@code count} words replaced, spread evenly, starting at {@code offset}. */
+    /** {@code text} with {@code count} words replaced by shorter ones, spread evenly, from {@code offset}. */
     static String substitute(String text, int count, int offset) {
         String[] words = text.split(" ");
         int step = words.length / count;
         for (int k = 0; k < count; k++) {
             int at = (offset + k * step) % words.length;
-            words[at] = "zz" + k + "x" + offset;
+            words[at] = "q" + (char) ('a' + k % 26);
         }
         return String.join(" ", words);
     }

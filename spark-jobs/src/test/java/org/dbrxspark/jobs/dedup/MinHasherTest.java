@@ -53,6 +53,32 @@ class MinHasherTest {
     }
 
     @Test
+    void defaultBandingFindsNearDuplicatesAndSkipsDistantOnes() {
+        MinHasher defaults = new MinHasher(5, 128, 42, LshParams.optimal(0.8, 128));
+        int near = 0;
+        int far = 0;
+        for (int seed = 10; seed < 40; seed++) {
+            String base = DedupDocs.base(200, seed);
+            near += collide(defaults, base, DedupDocs.substitute(base, 2, seed)) ? 1 : 0;
+            far += collide(defaults, base, DedupDocs.substitute(base, 13, seed)) ? 1 : 0;
+        }
+        // Expected: P(candidate | J=0.9) = 0.93, P(candidate | J=0.5) < 0.001.
+        assertTrue(near >= 25, near + " of 30 pairs at J~0.9 became candidates");
+        assertEquals(0, far, "pairs at J~0.5 became candidates");
+    }
+
+    private static boolean collide(MinHasher h, String a, String b) {
+        long[] ka = h.bandKeys(h.signature(h.shingles(MinHasher.normalise(a))), false);
+        long[] kb = h.bandKeys(h.signature(h.shingles(MinHasher.normalise(b))), false);
+        for (int i = 0; i < ka.length; i++) {
+            if (ka[i] == kb[i]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
     void lshParamsMinimiseFalsePositivesPlusNegatives() {
         LshParams p = LshParams.optimal(0.8, 128);
         assertTrue(p.bands() * p.rows() <= 128);
