@@ -17,6 +17,7 @@ import org.dbrxspark.jobs.core.ProgressReporter;
 import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.curate.CurateJob;
 import org.dbrxspark.jobs.dedup.DedupJob;
+import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
 
@@ -41,7 +42,7 @@ public final class DbrxSparkJobs {
 
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new DedupJob(), new ExportJob(), new StatsJob())) {
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob())) {
             jobs.put(job.name(), job);
         }
     }
