@@ -31,7 +31,7 @@ public final class DbrxSparkJobs {
         "Spark master URL; default: the one spark-submit set, else local[*]");
     /** Shuffle partitions for the job's SparkSession. */
     public static final OptionSpec<Integer> SHUFFLE_PARTITIONS = OptionSpec.integer("shuffle-partitions", 0, 0,
-        "spark.sql.shuffle.partitions for this run; 0 keeps Spark's setting");
+        "spark.sql.shuffle.partitions for this run; 0: Spark's setting, or 2 x cores on a local master");
     /** Seconds between progress lines. */
     public static final OptionSpec<Integer> PROGRESS_INTERVAL = OptionSpec.integer("progress-interval", 10, 1,
         "Seconds between progress log lines");
@@ -48,8 +48,15 @@ public final class DbrxSparkJobs {
     }
 
     public static void main(String[] args) {
-        int code = new DbrxSparkJobs().run(args, System.out, System.err,
-            o -> SparkSessions.create(args.length > 0 ? args[0] : "job", o.get(MASTER), o.get(SHUFFLE_PARTITIONS)));
+        int code;
+        try {
+            code = new DbrxSparkJobs().run(args, System.out, System.err,
+                o -> SparkSessions.create(args[0], o.get(MASTER), o.get(SHUFFLE_PARTITIONS)));
+        } catch (RuntimeException | Error e) {
+            // Exit explicitly: Spark's non-daemon threads would otherwise keep a failed job alive.
+            e.printStackTrace();
+            code = 1;
+        }
         System.exit(code);
     }
 

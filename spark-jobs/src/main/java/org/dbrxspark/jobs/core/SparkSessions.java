@@ -11,6 +11,8 @@ public final class SparkSessions {
     /**
      * Returns a session for {@code app}. {@code master} wins when given; otherwise a master set by
      * spark-submit is kept, and a plain {@code java} launch falls back to {@code local[*]}.
+     * {@code shufflePartitions} 0 keeps Spark's setting, except on a local master where it
+     * becomes twice the cores.
      */
     public static SparkSession create(String app, String master, int shufflePartitions) {
         SparkConf conf = new SparkConf();
@@ -22,6 +24,10 @@ public final class SparkSessions {
         conf.setAppName("dbrx-spark " + app);
         if (shufflePartitions > 0) {
             conf.set("spark.sql.shuffle.partitions", Integer.toString(shufflePartitions));
+        } else if (conf.get("spark.master").startsWith("local") && !conf.contains("spark.sql.shuffle.partitions")) {
+            // Spark's 200 suits clusters; on one machine they are mostly empty tasks.
+            int cores = Runtime.getRuntime().availableProcessors();
+            conf.set("spark.sql.shuffle.partitions", Integer.toString(Math.max(4, 2 * cores)));
         }
         withDelta(conf);
         return SparkSession.builder().config(conf).getOrCreate();
