@@ -1,0 +1,130 @@
+package org.dbrxspark.jobs;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.cli.OptionSet;
+import org.dbrxspark.jobs.cli.OptionSpec;
+import org.dbrxspark.jobs.cli.ParsedOptions;
+import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Job;
+import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.core.ProgressReporter;
+import org.dbrxspark.jobs.core.SparkSessions;
+import org.dbrxspark.jobs.curate.CurateJob;
+import org.dbrxspark.jobs.dedup.DedupJob;
+import org.dbrxspark.jobs.mix.MixJob;
+import org.dbrxspark.jobs.stats.ExportJob;
+import org.dbrxspark.jobs.stats.StatsJob;
+
+/**
+ * The one entry point for every job: {@code JOB --option value ...}. Used by
+ * {@code bin/dbrx-spark} (local Spark) and by {@code spark-submit --class} on a cluster.
+ */
+public final class DbrxSparkJobs {
+    /** Spark master; default local[*] unless spark-submit set one. */
+    public static final OptionSpec<String> MASTER = OptionSpec.string("master", "",
+        "Spark master URL; default: the one spark-submit set, else local[*]");
+    /** Shuffle partitions for the job's SparkSession. */
+    public static final OptionSpec<Integer> SHUFFLE_PARTITIONS = OptionSpec.integer("shuffle-partitions", 0, 0,
+        "spark.sql.shuffle.partitions for this run; 0: Spark's setting, or 2 x cores on a local master");
+    /** Seconds between progress lines. */
+    public static final OptionSpec<Integer> PROGRESS_INTERVAL = OptionSpec.integer("progress-interval", 10, 1,
+        "Seconds between progress log lines");
+
+    private static final List<OptionSpec<?>> COMMON = List.of(MASTER, SHUFFLE_PARTITIONS, PROGRESS_INTERVAL);
+
+    private final Map<String, Job> jobs = new LinkedHashMap<>();
+
+    /** The entry point with every job registered. */
+    public DbrxSparkJobs() {
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob())) {
+            jobs.put(job.name(), job);
+        }
+    }
+
+    public static void main(String[] args) {
+        int code;
+        try {
+            code = new DbrxSparkJobs().run(args, System.out, System.err,
+                o -> SparkSessions.create(args[0], o.get(MASTER), o.get(SHUFFLE_PARTITIONS)));
+        } catch (RuntimeException | Error e) {
+            // Exit explicitly: Spark's non-daemon threads would otherwise keep a failed job alive.
+            e.printStackTrace();
+            code = 1;
+        }
+        System.exit(code);
+    }
+
+    /**
+     * Runs {@code args} ({@code JOB --option value ...}) and returns the exit code: 0 done,
+     * 1 the job failed or its counts did not reconcile, 2 a usage error (message on {@code err}).
+     *
+     * @param sessions makes the SparkSession once the options are valid
+     */
+    public int run(String[] args, PrintStream out, PrintStream err, Function<ParsedOptions, SparkSession> sessions) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+            out.print(usage());
+            return args.length == 0 ? 2 : 0;
+        }
+        Job job = jobs.get(args[0]);
+        if (job == null) {
+            err.println("unknown job '" + args[0] + "'\n");
+            err.print(usage());
+            return 2;
+        }
+        OptionSet optionSet = optionSet(job);
+        ParsedOptions options;
+        try {
+            String[] rest = new String[args.length - 1];
+            System.arraycopy(args, 1, rest, 0, rest.length);
+            options = optionSet.parse(rest);
+            if (options.helpRequested()) {
+                out.print(optionSet.help(job.description()));
+                return 0;
+            }
+            job.validate(options);
+        } catch (UsageException e) {
+            err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
+            return 2;
+        }
+        SparkSession spark = sessions.apply(options);
+        JobSummary summary;
+        try (ProgressReporter ignored = ProgressReporter.start(spark, job.name(), options.get(PROGRESS_INTERVAL))) {
+            summary = job.run(spark, options);
+        } catch (UsageException | IllegalArgumentException e) {
+            err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
+            return 2;
+        }
+        out.print(summary);
+        return summary.balanced() ? 0 : 1;
+    }
+
+    /** The option set (common options plus the job's) that {@code --help} and parsing use. */
+    public OptionSet optionSet(Job job) {
+        List<OptionSpec<?>> all = new ArrayList<>(COMMON);
+        all.addAll(job.options());
+        return new OptionSet(job.name(), all);
+    }
+
+    /** The registered jobs by name. */
+    public Map<String, Job> jobs() {
+        return jobs;
+    }
+
+    private String usage() {
+        StringBuilder sb = new StringBuilder("Usage: dbrx-spark JOB [--option value ...]   (JOB --help for options)\n\n"
+            + "Jobs:\n");
+        jobs.values().forEach(j -> sb.append(String.format("  %-8s %s%n", j.name(), firstSentence(j.description()))));
+        return sb.toString();
+    }
+
+    private static String firstSentence(String text) {
+        int dot = text.indexOf(". ");
+        return dot < 0 ? text : text.substring(0, dot + 1);
+    }
+}

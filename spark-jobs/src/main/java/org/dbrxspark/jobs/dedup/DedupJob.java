@@ -1,0 +1,167 @@
+package org.dbrxspark.jobs.dedup;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.countDistinct;
+
+import io.delta.tables.DeltaTable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.dbrxspark.jobs.cli.OptionSpec;
+import org.dbrxspark.jobs.cli.ParsedOptions;
+import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Job;
+import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.core.Partitions;
+import org.dbrxspark.jobs.io.Columns;
+import org.dbrxspark.jobs.io.DeltaTables;
+import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.ReaderOptions;
+
+/**
+ * {@code dedup}: exact and MinHash-LSH near-duplicate removal with connected components,
+ * optionally incremental against a Delta index of the signatures of documents kept before.
+ */
+public final class DedupJob implements Job {
+    public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of kept documents");
+    public static final OptionSpec<String> DUPLICATES = OptionSpec.path("duplicates-output", "",
+        "Delta table of removed documents with cluster_id, duplicate_of, similarity; default: <output>_duplicates");
+    public static final OptionSpec<String> INDEX = OptionSpec.path("index", "",
+        "Delta table of signatures of kept documents: read when it exists (incremental run: this batch is "
+            + "deduplicated against it), then updated with this batch's survivors; empty: no index");
+    public static final OptionSpec<Double> THRESHOLD = OptionSpec.decimal("threshold", 0.8, 0.01, 1,
+        "Jaccard similarity of word-shingle sets above which documents are near-duplicates");
+    public static final OptionSpec<Integer> NGRAM = OptionSpec.integer("ngram", 5, 1, "Words per shingle");
+    public static final OptionSpec<Integer> NUM_PERM = OptionSpec.integer("num-perm", 128, 2,
+        "MinHash signature length (hash functions)");
+    public static final OptionSpec<Integer> BANDS = OptionSpec.integer("bands", 0, 0,
+        "LSH bands; 0 chooses bands and rows from --threshold, minimising false positives + false negatives");
+    public static final OptionSpec<Integer> ROWS = OptionSpec.integer("rows", 0, 0,
+        "LSH rows per band; 0 chooses them with --bands");
+    public static final OptionSpec<Long> SEED = OptionSpec.longValue("seed", "42", Long.MIN_VALUE,
+        "Seed of the MinHash hash family");
+    public static final OptionSpec<Boolean> VERIFY = OptionSpec.bool("verify", true,
+        "Keep a candidate pair only if the exact Jaccard similarity of its shingle sets reaches --threshold");
+    public static final OptionSpec<Integer> MAX_BUCKET_PAIRS = OptionSpec.integer("max-bucket-pairs", 50, 2,
+        "LSH buckets up to this size pair all members; larger ones link members to the smallest id only");
+
+    @Override
+    public String name() {
+        return "dedup";
+    }
+
+    @Override
+    public String description() {
+        return "Remove exact duplicates (hash of the normalised text) and near-duplicates (MinHash over word "
+            + "shingles, LSH banding, optional Jaccard verification, connected components); one survivor per "
+            + "cluster: an already indexed document, else the longest text, ties by smallest id.";
+    }
+
+    @Override
+    public List<OptionSpec<?>> options() {
+        List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
+        all.addAll(List.of(OUTPUT, DUPLICATES, INDEX, THRESHOLD, NGRAM, NUM_PERM, BANDS, ROWS, SEED, VERIFY,
+            MAX_BUCKET_PAIRS));
+        return all;
+    }
+
+    @Override
+    public void validate(ParsedOptions o) {
+        deduplicator(o);
+        List<String> paths = List.of(o.get(OUTPUT), duplicatesPath(o), o.get(INDEX));
+        if (paths.stream().filter(p -> !p.isBlank()).distinct().count() != paths.stream().filter(p -> !p.isBlank())
+            .count()) {
+            throw new UsageException("--output, --duplicates-output and --index must differ");
+        }
+    }
+
+    /** The deduplicator the options describe. */
+    public static Deduplicator deduplicator(ParsedOptions o) {
+        int perm = o.get(NUM_PERM);
+        int bands = o.get(BANDS);
+        int rows = o.get(ROWS);
+        if ((bands == 0) != (rows == 0)) {
+            throw new UsageException("give both --bands and --rows, or neither");
+        }
+        LshParams lsh = bands == 0 ? LshParams.optimal(o.get(THRESHOLD), perm) : new LshParams(bands, rows);
+        if (lsh.bands() * lsh.rows() > perm) {
+            throw new UsageException("--bands x --rows (" + lsh.bands() * lsh.rows() + ") exceeds --num-perm " + perm);
+        }
+        return new Deduplicator(new MinHasher(o.get(NGRAM), perm, o.get(SEED), lsh), o.get(THRESHOLD), o.get(VERIFY),
+            o.get(MAX_BUCKET_PAIRS));
+    }
+
+    private static String duplicatesPath(ParsedOptions o) {
+        String d = o.get(DUPLICATES);
+        return d.isBlank() ? o.get(OUTPUT).replaceAll("/+$", "") + "_duplicates" : d;
+    }
+
+    @Override
+    public JobSummary run(SparkSession spark, ParsedOptions o) {
+        Deduplicator dedup = deduplicator(o);
+        Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark, ReaderOptions.from(o)));
+        Dataset<Row> features = dedup.featurise(docs).persist(StorageLevel.MEMORY_AND_DISK());
+        String indexPath = o.get(INDEX);
+        Dataset<Row> index = null;
+        if (!indexPath.isBlank() && DeltaTables.exists(spark, indexPath)) {
+            index = DeltaTables.read(spark, indexPath);
+            List<Row> params = index.select(Deduplicator.PARAMS).limit(1).collectAsList();
+            String want = dedup.hasher().describe();
+            if (!params.isEmpty() && !params.get(0).getString(0).equals(want)) {
+                throw new UsageException("--index " + indexPath + " was built with " + params.get(0).getString(0)
+                    + ", this run uses " + want);
+            }
+        }
+        try {
+            long indexedBefore = index == null ? 0 : index.join(features.select(Columns.ID), Columns.ID, "left_anti")
+                .count();
+            Deduplicator.Result r = dedup.run(docs, features, index);
+            String output = o.get(OUTPUT);
+            String duplicates = duplicatesPath(o);
+            DeltaTables.overwrite(r.kept(), output);
+            DeltaTables.overwrite(r.duplicates(), duplicates);
+            if (!indexPath.isBlank()) {
+                if (index == null) {
+                    DeltaTables.overwrite(r.newIndexRows(), indexPath);
+                } else {
+                    DeltaTable.forPath(spark, indexPath).as("t")
+                        .merge(r.newIndexRows().as("s"), "t." + Columns.ID + " = s." + Columns.ID)
+                        .whenMatched().updateAll().whenNotMatched().insertAll().execute();
+                }
+            }
+
+            long input = features.count();
+            long kept = DeltaTables.read(spark, output).count();
+            Dataset<Row> dupTable = DeltaTables.read(spark, duplicates);
+            long removed = dupTable.count();
+            long identical = dupTable.where(col(Deduplicator.SIMILARITY).equalTo(1.0)).count();
+            long clusters = dupTable.agg(countDistinct(col(Deduplicator.CLUSTER_ID))).first().getLong(0);
+            LshParams lsh = dedup.hasher().lsh();
+            JobSummary summary = new JobSummary("dedup " + o.get(ReaderOptions.INPUT))
+                .put("input documents", input)
+                .put("kept", kept)
+                .put("duplicates", removed)
+                .put("  identical shingles", identical)
+                .put("  near duplicates", removed - identical)
+                .put("clusters with duplicates", clusters)
+                .put("LSH candidate pairs", r.candidatePairs().count())
+                .put("MinHash / LSH", String.format("threshold %.2f, %d-word shingles, %d perms = %d bands x %d rows "
+                        + "(+%d unused), P(candidate | J=threshold) = %.2f, verify %s", dedup.threshold(),
+                    dedup.hasher().ngram(), dedup.hasher().numPerm(), lsh.bands(), lsh.rows(),
+                    dedup.hasher().numPerm() - lsh.bands() * lsh.rows(), lsh.collisionProbability(dedup.threshold()),
+                    dedup.verify()))
+                .put("output", output)
+                .put("duplicates output", duplicates);
+            if (!indexPath.isBlank()) {
+                summary.put("index", indexPath + " (" + indexedBefore + " earlier documents, now "
+                    + DeltaTables.read(spark, indexPath).count() + ")");
+            }
+            return summary.reconcile("input = kept + duplicates", input, kept, removed);
+        } finally {
+            features.unpersist();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package org.dbrxspark.jobs.io;
+
+import java.util.List;
+import org.dbrxspark.jobs.cli.OptionSpec;
+import org.dbrxspark.jobs.cli.ParsedOptions;
+
+/**
+ * Where and how a job reads its documents.
+ *
+ * @param input a file, folder or glob
+ * @param format the input format, or {@link InputFormat#AUTO}
+ * @param textCol the column holding the text (ignored for plain-text files)
+ * @param idCol the id column; when the input lacks it, ids are derived from source and text
+ * @param source a fixed source name, or empty to use {@code sourceCol} or the input's file name
+ * @param sourceCol the column naming each row's source, used when present
+ */
+public record ReaderOptions(String input, InputFormat format, String textCol, String idCol, String source,
+                            String sourceCol) {
+    public static final OptionSpec<String> INPUT = OptionSpec.path("input", null,
+        "Input documents: a file, folder or glob");
+    public static final OptionSpec<String> INPUT_FORMAT = OptionSpec.choice("input-format", "auto",
+        "Input format; auto guesses from a _delta_log folder or the file extension", InputFormat.names());
+    public static final OptionSpec<String> TEXT_COL = OptionSpec.string("text-col", Columns.TEXT,
+        "Column holding the document text");
+    public static final OptionSpec<String> ID_COL = OptionSpec.string("id-col", Columns.ID,
+        "Column holding the document id; when absent, a stable id is derived from source and text "
+            + "(plain-text input: the file path)");
+    public static final OptionSpec<String> SOURCE = OptionSpec.string("source", "",
+        "Fixed source name for every row; default: the --source-col column, else the input's file name");
+    public static final OptionSpec<String> SOURCE_COL = OptionSpec.string("source-col", Columns.SOURCE,
+        "Column naming each row's source, used when present and --source is not given");
+
+    /** The reader options, for a job's option list. */
+    public static List<OptionSpec<?>> specs() {
+        return List.of(INPUT, INPUT_FORMAT, TEXT_COL, ID_COL, SOURCE, SOURCE_COL);
+    }
+
+    public static ReaderOptions from(ParsedOptions o) {
+        return new ReaderOptions(o.get(INPUT), InputFormat.of(o.get(INPUT_FORMAT)), o.get(TEXT_COL), o.get(ID_COL),
+            o.get(SOURCE), o.get(SOURCE_COL));
+    }
+
+    /** Defaults for reading {@code input} in {@code format}. */
+    public static ReaderOptions of(String input, InputFormat format) {
+        return new ReaderOptions(input, format, Columns.TEXT, Columns.ID, "", Columns.SOURCE);
+    }
+
+    public ReaderOptions withSource(String fixedSource) {
+        return new ReaderOptions(input, format, textCol, idCol, fixedSource, sourceCol);
+    }
+}

@@ -1,0 +1,29 @@
+package org.dbrxspark.jobs;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.core.SparkSessions;
+
+/** The one SparkSession all test classes share: local[2], few shuffle partitions, no UI. */
+public final class TestSpark {
+    private static SparkSession spark;
+
+    private TestSpark() {
+    }
+
+    public static synchronized SparkSession get() {
+        if (spark == null) {
+            SparkConf conf = new SparkConf()
+                .setMaster("local[2]")
+                .setAppName("spark-jobs-tests")
+                .set("spark.ui.enabled", "false")
+                .set("spark.sql.shuffle.partitions", "4")
+                .set("spark.default.parallelism", "4")
+                .set("spark.databricks.delta.snapshotPartitions", "2")
+                .set("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000")
+                .set("spark.driver.host", "127.0.0.1");
+            spark = SparkSession.builder().config(SparkSessions.withDelta(conf)).getOrCreate();
+        }
+        return spark;
+    }
+}

@@ -1,0 +1,111 @@
+package org.dbrxspark.jobs.curate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.JobRunner;
+import org.dbrxspark.jobs.TestSpark;
+import org.dbrxspark.jobs.io.DeltaTables;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** curate end to end through the entry point, on real Delta tables. */
+class CurateJobTest {
+    private final SparkSession spark = TestSpark.get();
+
+    private static Path writeInput(Path dir) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, String> docs = new TreeMap<>();
+        docs.put("good", Texts.GOOD);
+        docs.put("german", Texts.GERMAN);
+        docs.put("short", CuratorFiltersTest.badDocuments().get("gopher-min-words"));
+        docs.put("lorem", CuratorFiltersTest.badDocuments().get("c4-max-lorem-ipsum"));
+        docs.put("pii", Texts.GOOD + " Mail jane@example.org, call +1 (555) 123-4567, host 2001:db8::1 or 10.1.2.3.");
+        docs.put("nfc", "Cafe\u0301\u0000 " + Texts.GOOD);
+        docs.put("empty", "\u0007");
+        List<String> lines = new ArrayList<>();
+        for (Map.Entry<String, String> e : docs.entrySet()) {
+            lines.add(json.writeValueAsString(Map.of("id", e.getKey(), "text", e.getValue(), "url", "u/" + e.getKey())));
+        }
+        Path input = dir.resolve("docs.jsonl");
+        Files.write(input, lines);
+        return input;
+    }
+
+    private static Map<String, Row> byId(List<Row> rows) {
+        Map<String, Row> out = new TreeMap<>();
+        rows.forEach(r -> out.put(r.getString(r.fieldIndex("id")), r));
+        return out;
+    }
+
+    @Test
+    void keptAndRejectedReconcileWithReasonsSignalsAndRerunsIdentically(@TempDir Path dir) throws Exception {
+        Path input = writeInput(dir);
+        String out = dir.resolve("curated").toString();
+        String[] args = {"curate", "--input", input.toString(), "--output", out, "--languages", "en",
+            "--lid-candidates", "en,de,fr", "--source", "test"};
+        JobRunner.Result first = JobRunner.run(args);
+        assertEquals(0, first.code(), first.err() + first.out());
+        assertTrue(first.out().contains("input = kept + rejected: 7 = 3 + 4  [ok]"), first.out());
+
+        Map<String, Row> kept = byId(DeltaTables.read(spark, out).collectAsList());
+        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
+        assertEquals(List.of("good", "nfc", "pii"), new ArrayList<>(kept.keySet()));
+        assertEquals(List.of("empty", "german", "lorem", "short"), new ArrayList<>(rejected.keySet()));
+
+        Row pii = kept.get("pii");
+        assertTrue(pii.getString(pii.fieldIndex("text")).endsWith(
+            "Mail <EMAIL>, call <PHONE>, host <IP> or <IP>."), pii.getString(pii.fieldIndex("text")));
+        assertEquals("u/pii", pii.getString(pii.fieldIndex("url")), "input columns are kept");
+        assertEquals("test", pii.getString(pii.fieldIndex("source")));
+        assertEquals("en", pii.getString(pii.fieldIndex("lang")));
+        assertTrue(kept.get("nfc").getString(2).startsWith("Caf\u00e9 The history"), kept.get("nfc").getString(2));
+
+        assertEquals(List.of("languages"), reasons(rejected.get("german")));
+        assertTrue(reasons(rejected.get("lorem")).contains("c4-max-lorem-ipsum"));
+        assertTrue(reasons(rejected.get("empty")).contains("min-chars"));
+        Row shortDoc = rejected.get("short");
+        assertTrue(reasons(shortDoc).contains("gopher-min-words"));
+        Row signals = shortDoc.getStruct(shortDoc.fieldIndex("signals"));
+        assertEquals(17.0, signals.getDouble(signals.fieldIndex("words")));
+
+        JobRunner.Result second = JobRunner.run(args);
+        assertEquals(0, second.code());
+        assertEquals(sorted(kept), sorted(byId(DeltaTables.read(spark, out).collectAsList())));
+        assertEquals(sorted(rejected), sorted(byId(DeltaTables.read(spark, out + "_rejects").collectAsList())));
+        long versions = spark.sql("DESCRIBE HISTORY delta.`" + out + "`").count();
+        assertEquals(2, versions, "each run is one overwrite commit");
+
+        JobRunner.Result relaxed = JobRunner.run(concat(args, "--gopher-min-words", "off", "--languages", ""));
+        assertEquals(0, relaxed.code(), relaxed.err());
+        Map<String, Row> keptNow = byId(DeltaTables.read(spark, out).collectAsList());
+        assertTrue(keptNow.containsKey("short") && keptNow.containsKey("german"), keptNow.keySet().toString());
+        assertTrue(relaxed.out().contains("input = kept + rejected: 7 = 5 + 2  [ok]"), relaxed.out());
+    }
+
+    private static List<String> reasons(Row r) {
+        return r.getList(r.fieldIndex("reasons"));
+    }
+
+    private static List<String> sorted(Map<String, Row> rows) {
+        List<String> out = new ArrayList<>();
+        rows.values().forEach(r -> out.add(r.toString()));
+        return out;
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

@@ -1,0 +1,133 @@
+package org.dbrxspark.jobs.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.zip.GZIPOutputStream;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.TestSpark;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DocumentReaderTest {
+    private final SparkSession spark = TestSpark.get();
+
+    private static final String JSONL = """
+        {"doc": "alpha text", "url": "http://a"}
+        {"doc": "beta text", "url": "http://b"}
+        {"doc": "alpha text", "url": "http://c"}
+        {"doc": "gamma text", "url": "http://d"}
+        """;
+
+    /** text -> id, for comparing ids across inputs. */
+    private static Map<String, String> idsByUrl(Dataset<Row> docs) {
+        Map<String, String> out = new TreeMap<>();
+        docs.select("url", Columns.ID).collectAsList().forEach(r -> out.put(r.getString(0), r.getString(1)));
+        return out;
+    }
+
+    @Test
+    void jsonlPlainAndGzipGiveTheSameStableDerivedIds(@TempDir Path dir) throws Exception {
+        Path plain = dir.resolve("web.jsonl");
+        Files.writeString(plain, JSONL);
+        Path gz = dir.resolve("gz").resolve("web.jsonl.gz");
+        Files.createDirectories(gz.getParent());
+        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
+            out.write(JSONL.getBytes(StandardCharsets.UTF_8));
+        }
+        ReaderOptions o = new ReaderOptions(plain.toString(), InputFormat.AUTO, "doc", Columns.ID, "", Columns.SOURCE);
+        Dataset<Row> a = DocumentReader.read(spark, o);
+        assertEquals(List.of(Columns.ID, Columns.SOURCE, Columns.TEXT, "url"), List.of(a.columns()));
+        Map<String, String> ids = idsByUrl(a);
+        assertEquals(4, ids.values().stream().distinct().count(), "duplicate texts still get distinct ids");
+        assertTrue(ids.get("http://a").matches("[0-9a-f]{32}"), ids.toString());
+        assertEquals(ids.get("http://a") + "-2", ids.get("http://c"), "equal source+text: suffix by other columns");
+        assertEquals("web", a.select(Columns.SOURCE).first().getString(0), "source defaults to the file name");
+
+        Dataset<Row> b = DocumentReader.read(spark, new ReaderOptions(gz.getParent().toString(), InputFormat.AUTO,
+            "doc", Columns.ID, "web", Columns.SOURCE));
+        assertEquals(ids, idsByUrl(b));
+    }
+
+    @Test
+    void derivedIdsDoNotDependOnPartitioning(@TempDir Path dir) {
+        List<String> texts = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            texts.add("document number " + (i % 30));
+        }
+        Dataset<Row> df = spark.createDataset(texts, Encoders.STRING()).toDF("text");
+        df.coalesce(1).write().parquet(dir.resolve("one").toString());
+        df.repartition(7).write().parquet(dir.resolve("seven").toString());
+        Dataset<Row> one = DocumentReader.read(spark, ReaderOptions.of(dir.resolve("one").toString(), InputFormat.PARQUET)
+            .withSource("s"));
+        Dataset<Row> seven = DocumentReader.read(spark, ReaderOptions.of(dir.resolve("seven").toString(),
+            InputFormat.AUTO).withSource("s"));
+        List<Row> a = one.select(Columns.ID, Columns.TEXT).orderBy(Columns.ID).collectAsList();
+        List<Row> b = seven.select(Columns.ID, Columns.TEXT).orderBy(Columns.ID).collectAsList();
+        assertEquals(a, b);
+        assertEquals(40, a.stream().map(r -> r.getString(0)).distinct().count());
+    }
+
+    @Test
+    void csvWithIdAndSourceColumnsAndMultilineText(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("docs.csv");
+        Files.writeString(csv, "key,origin,body\n7,forum,\"first line\nsecond, line\"\n8,news,plain\n");
+        Dataset<Row> docs = DocumentReader.read(spark, new ReaderOptions(csv.toString(), InputFormat.AUTO, "body", "key",
+            "", "origin"));
+        List<Row> rows = docs.orderBy(Columns.ID).collectAsList();
+        assertEquals(2, rows.size());
+        assertEquals("7", rows.get(0).getString(0));
+        assertEquals("forum", rows.get(0).getString(1));
+        assertEquals("first line\nsecond, line", rows.get(0).getString(2));
+    }
+
+    @Test
+    void plainTextFilesUseTheirRelativePathAsId(@TempDir Path dir) throws Exception {
+        Path root = dir.resolve("books");
+        Files.createDirectories(root.resolve("sub"));
+        Files.writeString(root.resolve("a.txt"), "Text of A.\nSecond line.");
+        Files.writeString(root.resolve("sub").resolve("b.txt"), "Text of B.");
+        Dataset<Row> docs = DocumentReader.read(spark, new ReaderOptions(root.toString() + "/*/*.txt", InputFormat.TEXT,
+            Columns.TEXT, Columns.ID, "", Columns.SOURCE));
+        List<Row> rows = docs.collectAsList();
+        assertEquals(1, rows.size());
+        assertEquals("sub/b.txt", rows.get(0).getString(0));
+        Dataset<Row> all = DocumentReader.read(spark, ReaderOptions.of(root.toString(), InputFormat.TEXT)
+            .withSource("books"));
+        Map<String, String> byId = new TreeMap<>();
+        all.collectAsList().forEach(r -> byId.put(r.getString(0), r.getString(2)));
+        assertEquals(Map.of("a.txt", "Text of A.\nSecond line."), Map.of("a.txt", byId.get("a.txt")));
+    }
+
+    @Test
+    void deltaAndParquetInputKeepTheirIds(@TempDir Path dir) {
+        Dataset<Row> df = spark.sql("select cast(id as string) as id, 'src' as source, concat('t', id) as text "
+            + "from range(5)");
+        DeltaTables.overwrite(df, dir.resolve("delta").toString());
+        df.write().parquet(dir.resolve("pq").toString());
+        for (String p : List.of("delta", "pq")) {
+            Dataset<Row> docs = DocumentReader.read(spark, ReaderOptions.of(dir.resolve(p).toString(), InputFormat.AUTO));
+            assertEquals(df.orderBy("id").collectAsList(), docs.orderBy("id").collectAsList(), p);
+        }
+    }
+
+    @Test
+    void missingTextColumnIsReported(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("x.jsonl");
+        Files.writeString(f, "{\"body\": \"x\"}\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> DocumentReader.read(spark, ReaderOptions.of(f.toString(), InputFormat.AUTO)));
+        assertTrue(e.getMessage().contains("--text-col"), e.getMessage());
+    }
+}
