@@ -3,6 +3,11 @@ package org.dbrxspark.udfs.inference;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
@@ -46,9 +51,45 @@ public abstract class InferenceOp<I, R, O> implements Serializable {
   /**
    * Runs a batch, returning one result struct per item in order.
    *
+   * <p>Model calls run on a thread of this JVM's inference pool while the calling (task) thread
+   * waits. Spark interrupts task threads when it cancels a job or kills a speculative attempt,
+   * and an interrupt that lands in a {@code FileChannel} operation closes the channel: the
+   * checkpoint, shared by every task of the executor, would be closed for all of them. An
+   * interrupted caller stops waiting; the abandoned batch finishes on its own and is dropped.
+   *
    * @param runtime the loaded model, or null when {@link #needsModel()} is false
    */
   public final List<Row> run(DbrxRuntime runtime, List<Prepared<R>> batch, BatchCounts counts) {
+    if (!needsModel()) {
+      return runHere(runtime, batch, counts);
+    }
+    Future<List<Row>> result = POOL.submit(() -> runHere(runtime, batch, counts));
+    try {
+      return result.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CancellationException("interrupted while waiting for a " + name() + " batch");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(cause);
+    }
+  }
+
+  /** Daemon threads that make the model calls, out of reach of Spark's task interrupts. */
+  private static final ExecutorService POOL = Executors.newCachedThreadPool(task -> {
+    Thread t = new Thread(task, "dbrx-inference");
+    t.setDaemon(true);
+    return t;
+  });
+
+  private List<Row> runHere(DbrxRuntime runtime, List<Prepared<R>> batch, BatchCounts counts) {
+    int errorField = resultType().fieldIndex("error");
     List<R> requests = new ArrayList<>();
     for (Prepared<R> p : batch) {
       if (p.error() == null) {
@@ -66,7 +107,7 @@ public abstract class InferenceOp<I, R, O> implements Serializable {
       } else {
         row = resultRow(outputs.get(next++), counts);
       }
-      if (row.isNullAt(row.fieldIndex("error"))) {
+      if (row.isNullAt(errorField)) {
         counts.promptTokens += p.tokens();
       } else {
         counts.errors++;
