@@ -1,5 +1,6 @@
 package org.dbrxspark.udfs.inference;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Row;
@@ -59,6 +60,23 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
     this.systemPrompt = systemPrompt;
   }
 
+  /**
+   * A conversation from {@code struct<role, content>} rows.
+   *
+   * @throws IllegalArgumentException for a null message, role or content
+   */
+  public static List<ChatMessage> messages(List<Row> structs, int role, int content) {
+    List<ChatMessage> out = new ArrayList<>(structs.size());
+    for (int i = 0; i < structs.size(); i++) {
+      Row m = structs.get(i);
+      if (m == null || m.isNullAt(role) || m.isNullAt(content)) {
+        throw new IllegalArgumentException("chat message " + i + " is null or has a null role or content");
+      }
+      out.add(new ChatMessage(m.getString(role), m.getString(content)));
+    }
+    return out;
+  }
+
   @Override
   public String name() {
     return "generate";
@@ -72,11 +90,16 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
   /** The chat template this generator renders conversations with. */
   public ChatTemplate template() {
     if (template == null) {
-      template = systemPrompt == null ? ChatTemplate.dbrx()
-          : systemPrompt.isEmpty() ? ChatTemplate.dbrx().withoutDefaultSystemPrompt()
-          : ChatTemplate.dbrx().withSystemPrompt(systemPrompt);
+      template = template(systemPrompt);
     }
     return template;
+  }
+
+  /** The DBRX template with this default system prompt: null for DBRX's own, empty for none. */
+  public static ChatTemplate template(String systemPrompt) {
+    return systemPrompt == null ? ChatTemplate.dbrx()
+        : systemPrompt.isEmpty() ? ChatTemplate.dbrx().withoutDefaultSystemPrompt()
+        : ChatTemplate.dbrx().withSystemPrompt(systemPrompt);
   }
 
   @Override

@@ -49,12 +49,17 @@ public final class DbrxMetrics implements Serializable {
     return new DbrxMetrics(sc, label);
   }
 
-  /** Adds one batch's counts and logs its throughput (executor side). */
-  public void recordBatch(BatchCounts counts, long nanos) {
+  /** Adds counts without logging: for row-at-a-time callers, where a line per row is noise. */
+  public void recordRows(BatchCounts counts) {
     rows.add(counts.rows());
     promptTokens.add(counts.promptTokens());
     generatedTokens.add(counts.generatedTokens());
     errors.add(counts.errors());
+  }
+
+  /** Adds one batch's counts and logs its throughput (executor side). */
+  public void recordBatch(BatchCounts counts, long nanos) {
+    recordRows(counts);
     if (LOG.isInfoEnabled()) {
       double seconds = nanos / 1e9;
       long tokens = counts.promptTokens() + counts.generatedTokens();

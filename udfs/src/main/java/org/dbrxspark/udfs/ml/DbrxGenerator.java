@@ -1,6 +1,5 @@
 package org.dbrxspark.udfs.ml;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.DoubleParam;
@@ -12,10 +11,8 @@ import org.apache.spark.ml.param.StringArrayParam;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.StructType;
-import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.udfs.inference.Generation;
 import org.dbrxspark.udfs.inference.SamplingDefaults;
 import org.dbrxspark.udfs.inference.Seeds;
@@ -345,7 +342,7 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     int rowTemperature = optionalIndex(schema, temperatureCol);
     return new Plan<>(op, row -> new Generation.Input(
         prompt < 0 ? null : row.getString(prompt),
-        messages < 0 ? null : messages(row, messages, roleField, contentField),
+        messages < 0 || row.isNullAt(messages) ? null : Generation.messages(row.getList(messages), roleField, contentField),
         id < 0 || row.isNullAt(id) ? null : String.valueOf(row.get(id)),
         null,
         rowMax < 0 || row.isNullAt(rowMax) ? null : Math.toIntExact(((Number) row.get(rowMax)).longValue()),
@@ -355,23 +352,6 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
 
   private int optionalIndex(StructType schema, Param<String> column) {
     return isDefined(column) ? index(schema, $(column)) : -1;
-  }
-
-  /** The conversation in a row, or null for a null array. */
-  static List<ChatMessage> messages(Row row, int column, int role, int content) {
-    if (row.isNullAt(column)) {
-      return null;
-    }
-    List<Row> structs = row.getList(column);
-    List<ChatMessage> out = new ArrayList<>(structs.size());
-    for (int i = 0; i < structs.size(); i++) {
-      Row m = structs.get(i);
-      if (m == null || m.isNullAt(role) || m.isNullAt(content)) {
-        throw new IllegalArgumentException("chat message " + i + " is null or has a null role or content");
-      }
-      out.add(new ChatMessage(m.getString(role), m.getString(content)));
-    }
-    return out;
   }
 
   public static MLReader<DbrxGenerator> read() {
