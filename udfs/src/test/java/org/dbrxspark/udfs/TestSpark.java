@@ -28,6 +28,11 @@ public final class TestSpark {
           .config("spark.ui.enabled", "false")
           .config("spark.sql.shuffle.partitions", "2")
           .config("spark.driver.host", "127.0.0.1")
+          // A "remote" file system for checkpoint-cache tests, and a cache folder under target/.
+          .config("spark.hadoop.fs.testremote.impl", "org.dbrxspark.udfs.registry.TestRemoteFileSystem")
+          .config("spark.hadoop.fs.testremote.impl.disable.cache", "true")
+          .config("spark.dbrx.cacheDir", Path.of("target", "test-cache", Long.toString(System.nanoTime()))
+              .toAbsolutePath().toString())
           .getOrCreate();
     }
     return spark;

@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * file (so concurrent executors of the host wait for one copy), writes into a {@code .partial-*}
  * sibling and renames it into place atomically, so a crashed copy is never mistaken for a
  * complete one. A cached folder is used only when its manifest matches the remote listing and
- * every file matches its manifest size and checksum; otherwise it is fetched again.
+ * every file has its manifest size and (on the first use in this JVM) checksum; otherwise it is
+ * fetched again.
  */
 final class CheckpointCache {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointCache.class);
@@ -129,10 +130,9 @@ final class CheckpointCache {
     if (!sameListing(cached, remote)) {
       return "the remote checkpoint has changed";
     }
+    // Sizes are checked on every use (cheap); checksums once per JVM (a full read of the weights).
     String fingerprint = target + "|" + cached;
-    if (VERIFIED.contains(fingerprint)) {
-      return null;
-    }
+    boolean verified = VERIFIED.contains(fingerprint);
     for (Entry entry : cached) {
       Path file = target.resolve(entry.name());
       try {
@@ -142,7 +142,7 @@ final class CheckpointCache {
         if (Files.size(file) != entry.size()) {
           return entry.name() + " has " + Files.size(file) + " bytes, expected " + entry.size();
         }
-        if (!crc32c(file).equals(entry.crc32c())) {
+        if (!verified && !crc32c(file).equals(entry.crc32c())) {
           return entry.name() + " fails its checksum";
         }
       } catch (IOException e) {
@@ -199,11 +199,16 @@ final class CheckpointCache {
         copied.add(new Entry(entry.name(), entry.size(), entry.modified(), hex(crc.getValue())));
       }
       JSON.writeValue(staging.resolve(MANIFEST).toFile(), copied);
+      Path stale = null;
       if (Files.exists(target)) {
-        Files.move(target, root.resolve(target.getFileName() + ".stale-" + randomSuffix()), StandardCopyOption.ATOMIC_MOVE);
-        deleteLeftovers(target);
+        // Moved aside rather than deleted in place, so the rename below never meets a half-deleted folder.
+        stale = root.resolve(target.getFileName() + ".stale-" + randomSuffix());
+        Files.move(target, stale, StandardCopyOption.ATOMIC_MOVE);
       }
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      if (stale != null) {
+        deleteTree(stale);
+      }
     } catch (IOException | RuntimeException e) {
       deleteTree(staging);
       throw e;
