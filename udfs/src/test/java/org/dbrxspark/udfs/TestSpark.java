@@ -21,7 +21,7 @@ public final class TestSpark {
    * a failure into a first attempt.
    */
   public static synchronized SparkSession session() {
-    if (spark == null) {
+    if (spark == null || spark.sparkContext().isStopped()) {
       spark = SparkSession.builder()
           .master("local[2,4]")
           .appName("udfs-tests")
@@ -36,6 +36,15 @@ public final class TestSpark {
           .getOrCreate();
     }
     return spark;
+  }
+
+  /** Stops the shared session (a JVM has one SparkContext); the next {@link #session()} restarts it. */
+  public static synchronized void stop() {
+    SparkSession active = spark != null ? spark : SparkSession.getActiveSession().getOrElse(() -> null);
+    if (active != null) {
+      active.stop();
+    }
+    spark = null;
   }
 
   /** A tiny random checkpoint (d_model 64, 2 layers, ~27 MB), written once per test JVM under target/. */
