@@ -53,7 +53,7 @@ public final class Embedding extends InferenceOp<String, int[], EmbeddingResult>
   @Override
   protected Row resultRow(EmbeddingResult r, BatchCounts counts) {
     return r.error() != null ? errorRow(r.error(), 0)
-        : RowFactory.create(SparkValues.floats(r.vector()), r.tokenCount(), null);
+        : RowFactory.create(r.vector(), r.tokenCount(), null);
   }
 
   @Override

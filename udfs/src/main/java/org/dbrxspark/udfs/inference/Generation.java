@@ -154,7 +154,7 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
     }
     counts.generatedTokens += r.completionTokens();
     return RowFactory.create(r.text(), r.finishReason().label(), r.promptTokens(), r.completionTokens(),
-        r.logprobs() == null ? null : SparkValues.floats(r.logprobs()), null);
+        r.logprobs() == null ? null : r.logprobs(), null);
   }
 
   @Override

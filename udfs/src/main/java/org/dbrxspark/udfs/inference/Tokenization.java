@@ -52,7 +52,7 @@ public final class Tokenization extends InferenceOp<String, int[], int[]> {
 
   @Override
   protected Row resultRow(int[] ids, BatchCounts counts) {
-    return RowFactory.create(SparkValues.ints(ids), ids.length, null);
+    return RowFactory.create(ids, ids.length, null);
   }
 
   @Override

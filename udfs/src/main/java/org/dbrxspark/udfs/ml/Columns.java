@@ -17,7 +17,6 @@ final class Columns {
   static final Predicate<DataType> STRING = t -> t.equals(DataTypes.StringType);
   static final Predicate<DataType> NUMERIC = t -> t instanceof NumericType;
   static final Predicate<DataType> INTEGRAL = t -> t instanceof IntegralType;
-  static final Predicate<DataType> ANY = t -> true;
 
   /** array&lt;struct&lt;role: string, content: string&gt;&gt;, extra struct fields allowed. */
   static final Predicate<DataType> MESSAGES = t -> t instanceof ArrayType a

@@ -27,7 +27,7 @@ public final class LoadedModel implements AutoCloseable {
 
   /** The device the model is bound to. */
   public DeviceSelection device() {
-    return slot.device;
+    return slot.key.device();
   }
 
   /** Milliseconds this acquisition spent loading the model; 0 when it was already loaded. */

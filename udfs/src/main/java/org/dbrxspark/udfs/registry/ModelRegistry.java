@@ -123,14 +123,12 @@ public final class ModelRegistry {
   /** One key's model and its open leases. */
   static final class Slot {
     final Key key;
-    final DeviceSelection device;
     private DbrxRuntime runtime;
     private int leases;
     private boolean retired;
 
     Slot(Key key) {
       this.key = key;
-      this.device = key.device();
     }
 
     synchronized LoadedModel lease() {
