@@ -1,0 +1,6 @@
+/**
+ * The model calls shared by the ML transformers and the SQL functions: how a row becomes a
+ * runtime request, and a batch of results becomes result structs with per-row errors. Public so
+ * that both packages can use it; not meant as an API of its own.
+ */
+package org.dbrxspark.udfs.inference;

@@ -1,0 +1,110 @@
+package org.dbrxspark.udfs.ml;
+
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.udfs.registry.ModelRegistry;
+import org.dbrxspark.udfs.registry.ModelSpec;
+
+/**
+ * A DBRX transformer that runs the model: adds where the checkpoint is and how it is loaded. The
+ * model is loaded once per executor and device through the {@link ModelRegistry}.
+ *
+ * @param <T> the concrete transformer
+ */
+public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> extends DbrxTransformer<T> {
+  private static final long serialVersionUID = 1L;
+
+  private final Param<String> modelLocation;
+  private final IntParam threads;
+  private final IntParam maxBatchTokens;
+  private final IntParam maxSequences;
+
+  protected DbrxModelTransformer(String uid, String defaultInputCol, String defaultOutputCol) {
+    super(uid, defaultInputCol, defaultOutputCol);
+    modelLocation = new Param<>(this, "modelLocation",
+        "checkpoint folder: a local path, a Hadoop FileSystem URI or a name shipped with --files/--archives");
+    threads = new IntParam(this, "threads", "CPU threads of the model's kernels; 0 for one per processor",
+        ParamValidators.gtEq(0));
+    maxBatchTokens = new IntParam(this, "maxBatchTokens", "tokens one engine step may process",
+        ParamValidators.gtEq(1));
+    maxSequences = new IntParam(this, "maxSequences", "sequences one task generates at once",
+        ParamValidators.gtEq(1));
+    EngineOptions defaults = EngineOptions.defaults();
+    setDefault(threads, 0);
+    setDefault(maxBatchTokens, defaults.maxBatchTokens());
+    setDefault(maxSequences, defaults.maxSequences());
+  }
+
+  public Param<String> modelLocation() {
+    return modelLocation;
+  }
+
+  public String getModelLocation() {
+    return $(modelLocation);
+  }
+
+  /** The checkpoint folder (required); see {@link ModelSpec#location()}. */
+  public T setModelLocation(String value) {
+    set(modelLocation, value);
+    return self();
+  }
+
+  public IntParam threads() {
+    return threads;
+  }
+
+  public int getThreads() {
+    return (Integer) $(threads);
+  }
+
+  /** CPU threads of the model's kernels (default 0: one per available processor). */
+  public T setThreads(int value) {
+    set(threads, value);
+    return self();
+  }
+
+  public IntParam maxBatchTokens() {
+    return maxBatchTokens;
+  }
+
+  public int getMaxBatchTokens() {
+    return (Integer) $(maxBatchTokens);
+  }
+
+  /** Tokens one engine step may process (the runtime's default, 2048). */
+  public T setMaxBatchTokens(int value) {
+    set(maxBatchTokens, value);
+    return self();
+  }
+
+  public IntParam maxSequences() {
+    return maxSequences;
+  }
+
+  public int getMaxSequences() {
+    return (Integer) $(maxSequences);
+  }
+
+  /** Sequences one task generates at once (the runtime's default, 32). */
+  public T setMaxSequences(int value) {
+    set(maxSequences, value);
+    return self();
+  }
+
+  @Override
+  protected ModelSpec modelSpec() {
+    if (!isDefined(modelLocation)) {
+      throw new IllegalArgumentException("modelLocation is not set: " + uid() + " needs a checkpoint folder");
+    }
+    return new ModelSpec(getModelLocation(), getThreads(), getMaxBatchTokens(), getMaxSequences());
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    modelSpec();
+    return super.transformSchema(schema);
+  }
+}

@@ -1,0 +1,272 @@
+package org.dbrxspark.udfs.ml;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.udf;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.SparkException;
+import org.apache.spark.TaskContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.GenerationRequest;
+import org.dbrxspark.runtime.engine.GenerationResult;
+import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.tokenizer.ChatMessage;
+import org.dbrxspark.runtime.tokenizer.ChatTemplate;
+import org.dbrxspark.udfs.TestSpark;
+import org.dbrxspark.udfs.device.DeviceSelection;
+import org.dbrxspark.udfs.inference.Seeds;
+import org.dbrxspark.udfs.registry.ModelRegistry;
+import org.dbrxspark.udfs.registry.ModelSpec;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DbrxGeneratorTest {
+  private static final long SEED = 42;
+  private static final int MAX_NEW = 6;
+  private static SparkSession spark;
+  private static Path checkpoint;
+  private static DbrxRuntime direct;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    spark = TestSpark.session();
+    checkpoint = TestSpark.tinyCheckpoint();
+    direct = DbrxRuntime.load(checkpoint, 2, EngineOptions.defaults());
+  }
+
+  @AfterAll
+  static void tearDown() {
+    direct.close();
+  }
+
+  private static final StructType PROMPTS = new StructType()
+      .add("id", DataTypes.LongType)
+      .add("prompt", DataTypes.StringType)
+      .add("note", DataTypes.StringType);
+
+  /** Rows id 0..n-1 over {@code partitions} partitions; prompts repeat so ids matter for seeds. */
+  private static Dataset<Row> prompts(int n, int partitions) {
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      rows.add(RowFactory.create((long) i, "Tell me about topic " + (i % 3), "note-" + i));
+    }
+    return spark.createDataFrame(rows, PROMPTS).repartition(partitions).sortWithinPartitions("id")
+        .coalesce(partitions);
+  }
+
+  private DbrxGenerator sampling() {
+    return new DbrxGenerator().setModelLocation(checkpoint.toString()).setThreads(2)
+        .setIdCol("id").setSeed(SEED).setTemperature(0.9).setTopK(50).setMaxNewTokens(MAX_NEW);
+  }
+
+  private static GenerationResult directly(String prompt, SamplingParams params) {
+    int[] ids = direct.tokenizer().encode(prompt);
+    return direct.engine().generate(List.of(new GenerationRequest(ids, params))).get(0);
+  }
+
+  private static SamplingParams params(long seed, int maxNew) {
+    return SamplingParams.builder().temperature(0.9).topK(50).maxNewTokens(maxNew).seed(seed).build();
+  }
+
+  private static void assertSame(GenerationResult expected, Row actual) {
+    assertNull(actual.getAs("error"), () -> "unexpected error " + actual);
+    assertEquals(expected.text(), actual.getAs("text"));
+    assertEquals(expected.finishReason().label(), actual.getAs("finish_reason"));
+    assertEquals(expected.promptTokens(), (int) actual.getAs("prompt_tokens"));
+    assertEquals(expected.completionTokens(), (int) actual.getAs("completion_tokens"));
+  }
+
+  @Test
+  void matchesTheRuntimeKeepsColumnsAndOrder() {
+    Dataset<Row> input = prompts(10, 3);
+    DbrxGenerator generator = sampling().setChunkRows(3);
+    Dataset<Row> output = generator.transform(input);
+    assertEquals(List.of("id", "prompt", "note", "generation"), List.of(output.columns()));
+    List<Row> out = output.collectAsList();
+    List<Row> in = input.collectAsList();
+    assertEquals(in.size(), out.size());
+    for (int i = 0; i < in.size(); i++) {
+      Row row = out.get(i);
+      assertEquals(in.get(i).getLong(0), row.getLong(0), "order");
+      assertEquals(in.get(i).getString(1), row.getString(1));
+      assertEquals(in.get(i).getString(2), row.getString(2));
+      long id = row.getLong(0);
+      assertSame(directly(row.getString(1), params(Seeds.forRow(Long.toString(id), SEED), MAX_NEW)), row.getStruct(3));
+    }
+    assertEquals(10, generator.lastMetrics().rows());
+    assertEquals(0, generator.lastMetrics().errors());
+    assertTrue(generator.lastMetrics().generatedTokens() > 0);
+  }
+
+  @Test
+  void errorRowsAreIsolated() {
+    String tooLong = "word ".repeat(1100);
+    List<Row> rows = List.of(
+        RowFactory.create(0L, "A fine prompt", null),
+        RowFactory.create(1L, null, null),
+        RowFactory.create(2L, tooLong, null),
+        RowFactory.create(3L, "Another fine prompt", -1.0),
+        RowFactory.create(4L, "", null),
+        RowFactory.create(5L, "Last fine prompt", 0.9));
+    StructType schema = new StructType().add("id", DataTypes.LongType).add("prompt", DataTypes.StringType)
+        .add("temp", DataTypes.DoubleType);
+    Dataset<Row> input = spark.createDataFrame(rows, schema).coalesce(1);
+    DbrxGenerator generator = sampling().setTemperatureCol("temp");
+    List<Row> out = generator.transform(input).collectAsList();
+
+    for (int ok : new int[] {0, 5}) {
+      Row row = out.get(ok);
+      assertSame(directly(row.getString(1), params(Seeds.forRow(Long.toString(ok), SEED), MAX_NEW)), row.getStruct(3));
+    }
+    assertError(out.get(1), "null");
+    assertError(out.get(2), "over the limit");
+    assertError(out.get(3), "temperature");
+    assertError(out.get(4), "empty");
+    assertEquals(4, generator.lastMetrics().errors());
+  }
+
+  private static void assertError(Row row, String fragment) {
+    Row result = row.getStruct(row.fieldIndex("generation"));
+    String error = result.getAs("error");
+    assertNotNull(error, () -> "expected an error in " + row);
+    assertTrue(error.contains(fragment), error);
+    assertNull(result.getAs("text"));
+    assertEquals("error", result.getAs("finish_reason"));
+  }
+
+  @Test
+  void chatMessagesAndPerRowOverrides() {
+    StructType message = new StructType().add("role", DataTypes.StringType).add("content", DataTypes.StringType);
+    StructType schema = new StructType()
+        .add("messages", DataTypes.createArrayType(message))
+        .add("max_new", DataTypes.IntegerType)
+        .add("row_seed", DataTypes.LongType);
+    List<Row> rows = List.of(
+        RowFactory.create(List.of(RowFactory.create("user", "Hi there")), 3, 11L),
+        RowFactory.create(List.of(RowFactory.create("system", "Be brief."), RowFactory.create("user", "Why?")), null, null),
+        RowFactory.create(List.of(RowFactory.create(null, "no role")), null, null));
+    Dataset<Row> input = spark.createDataFrame(rows, schema).coalesce(1);
+    DbrxGenerator generator = new DbrxGenerator().setModelLocation(checkpoint.toString()).setThreads(2)
+        .setMessagesCol("messages").setMaxNewTokensCol("max_new").setSeedCol("row_seed")
+        .setTemperature(0.9).setTopK(50).setMaxNewTokens(MAX_NEW).setSeed(SEED).setLogprobs(true);
+    List<Row> out = generator.transform(input).collectAsList();
+
+    List<ChatMessage> first = List.of(ChatMessage.user("Hi there"));
+    List<ChatMessage> second = List.of(ChatMessage.system("Be brief."), ChatMessage.user("Why?"));
+    GenerationResult e0 = chat(first, SamplingParams.builder().temperature(0.9).topK(50).maxNewTokens(3).seed(11)
+        .logprobs(true).build());
+    String id1 = "system\u0000Be brief.\u0000user\u0000Why?";
+    GenerationResult e1 = chat(second, SamplingParams.builder().temperature(0.9).topK(50).maxNewTokens(MAX_NEW)
+        .seed(Seeds.forRow(id1, SEED)).logprobs(true).build());
+    assertSame(e0, out.get(0).getStruct(3));
+    assertEquals(3, e0.completionTokens());
+    assertArrayEquals(e0.logprobs(), toFloats(out.get(0).getStruct(3).getList(4)));
+    assertSame(e1, out.get(1).getStruct(3));
+    assertError(out.get(2), "null role");
+  }
+
+  private static float[] toFloats(List<Object> values) {
+    float[] out = new float[values.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = (Float) values.get(i);
+    }
+    return out;
+  }
+
+  private static GenerationResult chat(List<ChatMessage> messages, SamplingParams params) {
+    int[] ids = ChatTemplate.dbrx().encode(direct.tokenizer(), messages, true);
+    return direct.engine().generate(List.of(new GenerationRequest(ids, params))).get(0);
+  }
+
+  @Test
+  void retriedTaskGivesIdenticalOutput() {
+    Dataset<Row> input = prompts(8, 2);
+    List<Row> clean = sampling().transform(input).collectAsList();
+
+    // Fails the first attempt of partition 0 after its rows were generated; Spark retries it.
+    UserDefinedFunction failFirstAttempt = udf((UDF1<String, String>) text -> {
+      TaskContext task = TaskContext.get();
+      if (task.partitionId() == 0 && task.attemptNumber() == 0) {
+        throw new IllegalStateException("injected failure in the first attempt");
+      }
+      return text;
+    }, DataTypes.StringType).asNondeterministic();
+    List<Row> retried = sampling().transform(input)
+        .withColumn("checked", failFirstAttempt.apply(col("generation.text")))
+        .drop("checked").collectAsList();
+    assertEquals(clean, retried);
+  }
+
+  @Test
+  void modelLoadsOncePerJvmAcrossJobs() {
+    DbrxGenerator generator = sampling();
+    generator.transform(prompts(4, 2)).count();
+    generator.transform(prompts(6, 3)).collectAsList();
+    ModelSpec spec = new ModelSpec(checkpoint.toString(), 2, EngineOptions.defaults().maxBatchTokens(),
+        EngineOptions.defaults().maxSequences());
+    assertEquals(1, ModelRegistry.loadCount(spec, DeviceSelection.cpu()));
+  }
+
+  @Test
+  void unloadableModelFailsTheTaskNamingLocationAndCause(@TempDir Path empty) {
+    DbrxGenerator missing = sampling().setModelLocation(empty.resolve("nope").toString());
+    SparkException e = assertThrows(SparkException.class, () -> missing.transform(prompts(2, 1)).collectAsList());
+    assertTrue(e.getMessage().contains(empty.resolve("nope").toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("config.json"), e.getMessage());
+
+    DbrxGenerator greedy = sampling().setMaxSequences(1_000_000);
+    SparkException memory = assertThrows(SparkException.class, () -> greedy.transform(prompts(2, 1)).collectAsList());
+    assertTrue(memory.getMessage().contains("not enough memory for the configured budget"), memory.getMessage());
+  }
+
+  @Test
+  void savesAndLoadsItsParams(@TempDir Path dir) throws Exception {
+    DbrxGenerator generator = sampling().setStopStrings("\n\n", "END").setLogprobs(true).setSystemPrompt("Be terse.")
+        .setMaxNewTokensCol("max_new").setChunkRows(7);
+    generator.write().overwrite().save(dir.resolve("gen").toString());
+    DbrxGenerator loaded = DbrxGenerator.load(dir.resolve("gen").toString());
+
+    assertEquals(generator.uid(), loaded.uid());
+    assertEquals(generator.getModelLocation(), loaded.getModelLocation());
+    assertArrayEquals(generator.getStopStrings(), loaded.getStopStrings());
+    assertEquals(0.9, loaded.getTemperature());
+    assertEquals(SEED, loaded.getSeed());
+    assertEquals("Be terse.", loaded.getSystemPrompt());
+    assertEquals("max_new", loaded.getMaxNewTokensCol());
+    assertEquals(7, loaded.getChunkRows());
+    assertTrue(loaded.getLogprobs());
+    assertEquals(generator.getInputCol(), loaded.getInputCol());
+    assertEquals(generator.getMaxSequences(), loaded.getMaxSequences());
+  }
+
+  @Test
+  void schemaErrorsNameTheParamAndColumn() {
+    Dataset<Row> input = prompts(1, 1);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> sampling().setInputCol("missing").transform(input));
+    assertTrue(e.getMessage().contains("inputCol: column 'missing' does not exist"), e.getMessage());
+    IllegalArgumentException type = assertThrows(IllegalArgumentException.class,
+        () -> sampling().setMaxNewTokensCol("prompt").transform(input));
+    assertTrue(type.getMessage().contains("must be an integer, not string"), type.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new DbrxGenerator().transform(input));
+  }
+}

@@ -1,0 +1,152 @@
+package org.dbrxspark.udfs.registry;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
+import org.dbrxspark.runtime.checkpoint.DType;
+import org.dbrxspark.runtime.config.Presets;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointCacheTest {
+  @TempDir
+  Path tmp;
+  private Path source;
+  private URI remote;
+  private CheckpointCache cache;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    source = tmp.resolve("remote").resolve("tiny");
+    CheckpointWriter.writeRandom(source, Presets.named("tiny"), 3, DType.BF16, 2);
+    remote = URI.create(TestRemoteFileSystem.uriOf(source));
+    Configuration conf = new Configuration(false);
+    conf.set("fs." + TestRemoteFileSystem.SCHEME + ".impl", TestRemoteFileSystem.class.getName());
+    conf.setBoolean("fs." + TestRemoteFileSystem.SCHEME + ".impl.disable.cache", true);
+    cache = new CheckpointCache(tmp.resolve("cache"), conf);
+    CheckpointCache.forgetVerified();
+  }
+
+  private int sourceFiles() throws IOException {
+    try (Stream<Path> files = Files.list(source)) {
+      return (int) files.count();
+    }
+  }
+
+  private void assertSameFiles(Path copy) throws IOException {
+    try (Stream<Path> files = Files.list(source)) {
+      for (Path f : files.toList()) {
+        assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(copy.resolve(f.getFileName())), f.toString());
+      }
+    }
+    assertTrue(Files.isRegularFile(copy.resolve(CheckpointCache.MANIFEST)));
+  }
+
+  /** Fetches and returns how many remote files were opened. */
+  private int opensDuring(Callable<Path> fetch, Path[] result) throws Exception {
+    int before = TestRemoteFileSystem.OPENS.get();
+    result[0] = fetch.call();
+    return TestRemoteFileSystem.OPENS.get() - before;
+  }
+
+  @Test
+  void copiesOnceThenReuses() throws Exception {
+    Path[] copy = new Path[1];
+    assertEquals(sourceFiles(), opensDuring(() -> cache.fetch(remote), copy));
+    assertSameFiles(copy[0]);
+    assertTrue(copy[0].getFileName().toString().startsWith("tiny-"));
+    Path first = copy[0];
+    CheckpointCache.forgetVerified(); // as a new executor JVM on the same host would
+    assertEquals(0, opensDuring(() -> cache.fetch(remote), copy));
+    assertEquals(first, copy[0]);
+  }
+
+  @Test
+  void refetchesCorruptTruncatedOrPartialCopies() throws Exception {
+    Path[] copy = new Path[1];
+    cache.fetch(remote);
+    Path cached = cache.fetch(remote);
+    Path weights = cached.resolve("model-00001-of-00002.safetensors");
+
+    try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+      f.seek(f.length() / 2);
+      int b = f.read();
+      f.seek(f.length() / 2);
+      f.write(b ^ 0xff); // same size, wrong bytes
+    }
+    CheckpointCache.forgetVerified();
+    assertEquals(sourceFiles(), opensDuring(() -> cache.fetch(remote), copy));
+    assertSameFiles(copy[0]);
+
+    try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+      f.setLength(f.length() - 10);
+    }
+    assertEquals(sourceFiles(), opensDuring(() -> cache.fetch(remote), copy), "size is checked even when verified");
+    assertSameFiles(copy[0]);
+
+    // A copy that died before its manifest was written, and a leftover staging folder.
+    Files.delete(cached.resolve(CheckpointCache.MANIFEST));
+    Path leftover = Files.createDirectories(cached.resolveSibling(cached.getFileName() + ".partial-dead"));
+    assertEquals(sourceFiles(), opensDuring(() -> cache.fetch(remote), copy));
+    assertSameFiles(copy[0]);
+    assertFalse(Files.exists(leftover));
+  }
+
+  @Test
+  void refetchesWhenTheRemoteChanges() throws Exception {
+    Path[] copy = new Path[1];
+    cache.fetch(remote);
+    Path config = source.resolve("config.json");
+    Files.setLastModifiedTime(config, FileTime.fromMillis(Files.getLastModifiedTime(config).toMillis() + 60_000));
+    assertEquals(sourceFiles(), opensDuring(() -> cache.fetch(remote), copy));
+    assertSameFiles(copy[0]);
+  }
+
+  @Test
+  void concurrentFetchesCopyOnce() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      int before = TestRemoteFileSystem.OPENS.get();
+      List<Future<Path>> results = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        // Separate instances, as separate executors would have.
+        CheckpointCache own = new CheckpointCache(tmp.resolve("cache"), new Configuration(false) {{
+            set("fs." + TestRemoteFileSystem.SCHEME + ".impl", TestRemoteFileSystem.class.getName());
+            setBoolean("fs." + TestRemoteFileSystem.SCHEME + ".impl.disable.cache", true);
+          }});
+        results.add(pool.submit(() -> own.fetch(remote)));
+      }
+      for (Future<Path> r : results) {
+        assertEquals(results.get(0).get(), r.get());
+      }
+      assertEquals(sourceFiles(), TestRemoteFileSystem.OPENS.get() - before);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void rejectsAFileWhereAFolderIsExpected() {
+    URI file = URI.create(TestRemoteFileSystem.uriOf(source.resolve("config.json")));
+    IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> cache.fetch(file));
+    assertTrue(e.getMessage().contains("is not a folder"), e.getMessage());
+  }
+}
