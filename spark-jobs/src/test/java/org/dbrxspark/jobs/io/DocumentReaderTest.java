@@ -16,12 +16,12 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.dbrxspark.jobs.TestSpark;
+import org.dbrxspark.jobs.SharedSpark;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DocumentReaderTest {
-    private final SparkSession spark = TestSpark.get();
+    private final SparkSession spark = SharedSpark.get();
 
     private static final String JSONL = """
         {"doc": "alpha text", "url": "http://a"}
