@@ -138,6 +138,7 @@ junk = {
                               "inside busy clinics. Students read books quietly inside libraries. Gardeners plant "
                               "roses along narrow paths. Engineers design sturdy bridges across rivers."),
     "gopher-max-dup-lines": "\n".join(["Subscribe to our newsletter for the latest offers today."] * 12 + [prose]),
+    "gopher-max-dup-paragraphs": "\n\n".join([prose, "Read more about the committee on our website today."] * 3),
     "gopher-max-top-2gram": prose + " " + " ".join(["cheap flights cheap flights to cheap flights deals"] * 30),
     "c4-max-lorem-ipsum": "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " + prose,
     "c4-max-curly-brackets": prose + "\n\nfunction init() { var x = document.getElementById('main'); return x; }",

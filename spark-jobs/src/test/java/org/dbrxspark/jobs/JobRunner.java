@@ -17,7 +17,7 @@ public final class JobRunner {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = new DbrxSparkJobs().run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8), o -> TestSpark.get());
+            new PrintStream(err, true, StandardCharsets.UTF_8), o -> SharedSpark.get());
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 }

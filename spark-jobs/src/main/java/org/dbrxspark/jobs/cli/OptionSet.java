@@ -77,7 +77,7 @@ public final class OptionSet {
             cli.put(name, value);
         }
         if (Boolean.parseBoolean(cli.getOrDefault(HELP.name(), "false"))) {
-            return new ParsedOptions(Map.of(HELP.name(), true), Map.of(HELP.name(), "true"));
+            return new ParsedOptions(Map.of(HELP.name(), true));
         }
         Map<String, String> raw = new LinkedHashMap<>();
         String config = cli.get(CONFIG.name());
@@ -90,7 +90,6 @@ public final class OptionSet {
 
     private ParsedOptions resolve(Map<String, String> raw) {
         Map<String, Object> values = new LinkedHashMap<>();
-        Map<String, String> given = new LinkedHashMap<>();
         for (OptionSpec<?> spec : specs.values()) {
             String text = raw.get(spec.name());
             if (text == null) {
@@ -99,8 +98,6 @@ public final class OptionSet {
                         + ")");
                 }
                 text = spec.defaultText();
-            } else {
-                given.put(spec.name(), text);
             }
             try {
                 values.put(spec.name(), spec.parse(text));
@@ -108,7 +105,7 @@ public final class OptionSet {
                 throw new UsageException("bad value for --" + spec.name() + ": " + e.getMessage());
             }
         }
-        return new ParsedOptions(values, given);
+        return new ParsedOptions(values);
     }
 
     private OptionSpec<?> lookup(String name, String where) {

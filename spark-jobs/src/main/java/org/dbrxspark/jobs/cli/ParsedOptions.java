@@ -5,11 +5,9 @@ import java.util.Map;
 /** Option values after defaults, the pipeline file and the command line were merged and parsed. */
 public final class ParsedOptions {
     private final Map<String, Object> values;
-    private final Map<String, String> given;
 
-    ParsedOptions(Map<String, Object> values, Map<String, String> given) {
+    ParsedOptions(Map<String, Object> values) {
         this.values = Map.copyOf(values);
-        this.given = Map.copyOf(given);
     }
 
     /** The parsed value of {@code spec} (its default when it was not given). */
@@ -21,18 +19,8 @@ public final class ParsedOptions {
         return (T) values.get(spec.name());
     }
 
-    /** Whether the option was given on the command line or in the pipeline file. */
-    public boolean isGiven(OptionSpec<?> spec) {
-        return given.containsKey(spec.name());
-    }
-
     /** Whether {@code --help} was asked for. */
     public boolean helpRequested() {
         return Boolean.TRUE.equals(values.get(OptionSet.HELP.name()));
-    }
-
-    /** Options that were set explicitly, as given; for the run summary. */
-    public Map<String, String> given() {
-        return given;
     }
 }

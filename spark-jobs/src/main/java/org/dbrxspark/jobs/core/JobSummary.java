@@ -50,20 +50,6 @@ public final class JobSummary {
         return balanced;
     }
 
-    /** The value recorded under {@code label}, or null. */
-    public Object get(String label) {
-        return entries.get(label);
-    }
-
-    /** A numeric value recorded under {@code label}. */
-    public long count(String label) {
-        Object v = entries.get(label);
-        if (!(v instanceof Number n)) {
-            throw new IllegalArgumentException("no count '" + label + "' in summary " + entries.keySet());
-        }
-        return n.longValue();
-    }
-
     @Override
     public String toString() {
         int width = entries.keySet().stream().mapToInt(String::length).max().orElse(0) + 2;

@@ -1,5 +1,6 @@
 package org.dbrxspark.jobs.io;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
@@ -37,7 +38,7 @@ import org.apache.spark.sql.types.DataTypes;
  * content alone, so they do not depend on file order or partitioning: the first 128 bits of
  * SHA-256 over source and text, in hex; rows with equal source and text get {@code -2},
  * {@code -3}, ... in the order of their remaining columns. Plain-text files use the file path
- * relative to the input folder as id.
+ * relative to the input folder as id. A null in the id column is replaced by the content hash.
  */
 public final class DocumentReader {
     private DocumentReader() {
@@ -69,8 +70,9 @@ public final class DocumentReader {
             }
         }
         List<Column> cols = new ArrayList<>();
-        cols.add(hasId ? col(quote(options.idCol())).cast(DataTypes.StringType).as(Columns.ID) : lit(null)
-            .cast(DataTypes.StringType).as(Columns.ID));
+        // A row whose id is null gets the content hash, so that no later join can lose it.
+        cols.add(hasId ? coalesce(col(quote(options.idCol())).cast(DataTypes.StringType), contentHash(source, text))
+            .as(Columns.ID) : lit(null).cast(DataTypes.StringType).as(Columns.ID));
         cols.add(source.as(Columns.SOURCE));
         cols.add(text.as(Columns.TEXT));
         cols.addAll(rest);
@@ -80,7 +82,7 @@ public final class DocumentReader {
 
     /** Fills {@code id} from source and text, as described in the class comment. */
     static Dataset<Row> withDerivedIds(Dataset<Row> docs) {
-        Column base = substring(sha2(concat_ws("\u0000", col(Columns.SOURCE), col(Columns.TEXT)), 256), 1, 32);
+        Column base = contentHash(col(Columns.SOURCE), col(Columns.TEXT));
         List<Column> others = new ArrayList<>();
         for (String c : docs.columns()) {
             if (!c.equals(Columns.ID)) {
@@ -90,6 +92,11 @@ public final class DocumentReader {
         Column tieBreak = to_json(struct(others.toArray(Column[]::new)));
         Column n = row_number().over(Window.partitionBy(base).orderBy(tieBreak));
         return docs.withColumn(Columns.ID, when(n.equalTo(1), base).otherwise(concat(base, lit("-"), n)));
+    }
+
+    /** The first 128 bits of SHA-256 over source, NUL, text, in hex. */
+    private static Column contentHash(Column source, Column text) {
+        return substring(sha2(concat_ws("\u0000", source, text), 256), 1, 32);
     }
 
     private static Dataset<Row> load(SparkSession spark, String input, InputFormat format) {

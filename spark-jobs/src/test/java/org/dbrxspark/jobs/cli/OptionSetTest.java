@@ -1,7 +1,6 @@
 package org.dbrxspark.jobs.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,8 +27,6 @@ class OptionSetTest {
         assertEquals(5, o.get(SHINGLE));
         assertEquals(Optional.empty(), o.get(MIN));
         assertEquals(List.of("en", "de"), o.get(LANGS));
-        assertTrue(o.isGiven(INPUT));
-        assertFalse(o.isGiven(SHINGLE));
     }
 
     @Test

@@ -14,14 +14,14 @@ import java.util.TreeMap;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.JobRunner;
-import org.dbrxspark.jobs.TestSpark;
+import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** curate end to end through the entry point, on real Delta tables. */
 class CurateJobTest {
-    private final SparkSession spark = TestSpark.get();
+    private final SparkSession spark = SharedSpark.get();
 
     private static Path writeInput(Path dir) throws Exception {
         ObjectMapper json = new ObjectMapper();

@@ -8,13 +8,13 @@ import java.util.TreeMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.dbrxspark.jobs.TestSpark;
+import org.dbrxspark.jobs.SharedSpark;
 import org.junit.jupiter.api.Test;
 
 class ConnectedComponentsTest {
     @Test
     void componentsAreTransitiveAndLabelledBySmallestId() {
-        SparkSession spark = TestSpark.get();
+        SparkSession spark = SharedSpark.get();
         // A path whose ids zig-zag (the worst case for label propagation), a triangle, a pair and a self-loop.
         List<String[]> edges = List.of(new String[] {"n5", "n2"}, new String[] {"n2", "n7"}, new String[] {"n7", "n1"},
             new String[] {"n1", "n9"}, new String[] {"n9", "n3"}, new String[] {"t2", "t3"}, new String[] {"t3", "t1"},

@@ -15,7 +15,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.JobRunner;
-import org.dbrxspark.jobs.TestSpark;
+import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DedupJobTest {
     private static final MinHasher DEFAULT = new MinHasher(5, 128, 42, LshParams.optimal(0.8, 128));
-    private final SparkSession spark = TestSpark.get();
+    private final SparkSession spark = SharedSpark.get();
 
     /** Batch 1 by id. Near variants are built by substituting spread-out words. */
     private static Map<String, String> batch1() {

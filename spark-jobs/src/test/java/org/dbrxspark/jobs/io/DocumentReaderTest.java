@@ -16,12 +16,12 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.dbrxspark.jobs.TestSpark;
+import org.dbrxspark.jobs.SharedSpark;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DocumentReaderTest {
-    private final SparkSession spark = TestSpark.get();
+    private final SparkSession spark = SharedSpark.get();
 
     private static final String JSONL = """
         {"doc": "alpha text", "url": "http://a"}
@@ -82,12 +82,13 @@ class DocumentReaderTest {
     @Test
     void csvWithIdAndSourceColumnsAndMultilineText(@TempDir Path dir) throws Exception {
         Path csv = dir.resolve("docs.csv");
-        Files.writeString(csv, "key,origin,body\n7,forum,\"first line\nsecond, line\"\n8,news,plain\n");
+        Files.writeString(csv, "key,origin,body\n7,forum,\"first line\nsecond, line\"\n8,news,plain\n,news,no key\n");
         Dataset<Row> docs = DocumentReader.read(spark, new ReaderOptions(csv.toString(), InputFormat.AUTO, "body", "key",
             "", "origin"));
         List<Row> rows = docs.orderBy(Columns.ID).collectAsList();
-        assertEquals(2, rows.size());
+        assertEquals(3, rows.size());
         assertEquals("7", rows.get(0).getString(0));
+        assertTrue(rows.get(2).getString(0).matches("[0-9a-f]{32}"), "a null id gets the content hash");
         assertEquals("forum", rows.get(0).getString(1));
         assertEquals("first line\nsecond, line", rows.get(0).getString(2));
     }

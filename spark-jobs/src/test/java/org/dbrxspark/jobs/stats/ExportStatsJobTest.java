@@ -8,13 +8,13 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.JobRunner;
-import org.dbrxspark.jobs.TestSpark;
+import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ExportStatsJobTest {
-    private final SparkSession spark = TestSpark.get();
+    private final SparkSession spark = SharedSpark.get();
 
     @Test
     void statsAndExportOfAnyTable(@TempDir Path dir) {

@@ -5,10 +5,10 @@ import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.core.SparkSessions;
 
 /** The one SparkSession all test classes share: local[2], few shuffle partitions, no UI. */
-public final class TestSpark {
+public final class SharedSpark {
     private static SparkSession spark;
 
-    private TestSpark() {
+    private SharedSpark() {
     }
 
     public static synchronized SparkSession get() {
