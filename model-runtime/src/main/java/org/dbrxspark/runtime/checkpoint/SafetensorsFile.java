@@ -43,14 +43,14 @@ final class SafetensorsFile implements Closeable {
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final Path path;
-  private final FileChannel channel;
+  private final FileMapper mapper;
   private final Map<String, Tensor> tensors;
   private final Map<String, String> metadata;
 
-  private SafetensorsFile(Path path, FileChannel channel, Map<String, Tensor> tensors,
+  private SafetensorsFile(Path path, FileMapper mapper, Map<String, Tensor> tensors,
       Map<String, String> metadata) {
     this.path = path;
-    this.channel = channel;
+    this.mapper = mapper;
     this.tensors = tensors;
     this.metadata = metadata;
   }
@@ -81,19 +81,21 @@ final class SafetensorsFile implements Closeable {
 
   @Override
   public void close() throws IOException {
-    channel.close();
+    mapper.close();
   }
 
   /** Parsing state for one header. */
   private static final class Header {
     private final Path path;
     private final FileChannel channel;
+    private final FileMapper mapper;
     private long dataStart;
     private long dataSize;
 
     Header(Path path, FileChannel channel) {
       this.path = path;
       this.channel = channel;
+      this.mapper = new FileMapper(path, channel);
     }
 
     SafetensorsFile parse() throws IOException {
@@ -124,7 +126,7 @@ final class SafetensorsFile implements Closeable {
           list.add(parseEntry(field.getKey(), field.getValue()));
         }
       }
-      return new SafetensorsFile(path, channel, checkLayout(list), metadata);
+      return new SafetensorsFile(path, mapper, checkLayout(list), metadata);
     }
 
     private JsonNode parseJson(ByteBuffer bytes) throws CheckpointFormatException {
@@ -209,7 +211,7 @@ final class SafetensorsFile implements Closeable {
       if (cols * dtype.byteSize() > Integer.MAX_VALUE) {
         throw fail(name, "rows of " + cols + " elements exceed 2 GiB, which this reader does not support");
       }
-      return new Tensor(channel, path, name, dtype, shape, dataStart + begin);
+      return new Tensor(mapper, path, name, dtype, shape, dataStart + begin);
     }
 
     /** A JSON array of integers in [0, 2^63). */

@@ -1,11 +1,11 @@
 package org.dbrxspark.runtime.checkpoint;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
@@ -19,13 +19,14 @@ import java.util.Objects;
  * norm weight) is a single row, and a scalar is 1 x 1.
  *
  * <p>Access methods throw {@link IllegalStateException} once the owning {@link Checkpoint} is
- * closed (buffers mapped before stay valid) and {@link UncheckedIOException} on an I/O error.
+ * closed (buffers mapped before stay valid) and {@link UncheckedIOException} on an I/O error or
+ * when the calling thread is interrupted (other threads sharing the tensor are unaffected).
  */
 public final class Tensor {
   /** Bytes converted per mapping in {@link #readRows}: bounds the mapped window, not a limit. */
   private static final long CONVERT_CHUNK_BYTES = 16L << 20;
 
-  private final FileChannel channel;
+  private final FileMapper mapper;
   private final Path file;
   private final String name;
   private final DType dtype;
@@ -40,8 +41,8 @@ public final class Tensor {
    * The caller has checked that {@code position} and the shape's byte size lie inside the file and
    * that one row fits in an int.
    */
-  Tensor(FileChannel channel, Path file, String name, DType dtype, long[] shape, long position) {
-    this.channel = channel;
+  Tensor(FileMapper mapper, Path file, String name, DType dtype, long[] shape, long position) {
+    this.mapper = mapper;
     this.file = file;
     this.name = name;
     this.dtype = dtype;
@@ -107,10 +108,11 @@ public final class Tensor {
           + " bytes, more than one buffer can hold; read fewer rows at a time");
     }
     try {
-      return channel.map(FileChannel.MapMode.READ_ONLY, position + firstRow * rowByteSize, size)
-          .order(ByteOrder.LITTLE_ENDIAN);
+      return mapper.map(position + firstRow * rowByteSize, size).order(ByteOrder.LITTLE_ENDIAN);
     } catch (ClosedChannelException e) {
       throw new IllegalStateException(this + ": the checkpoint is closed", e);
+    } catch (InterruptedIOException e) {
+      throw new UncheckedIOException(this + ": interrupted while mapping rows " + firstRow + "+" + rowCount, e);
     } catch (IOException e) {
       throw new UncheckedIOException(this + ": cannot map rows " + firstRow + "+" + rowCount, e);
     }

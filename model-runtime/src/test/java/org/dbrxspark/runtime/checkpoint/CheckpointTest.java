@@ -106,6 +106,32 @@ class CheckpointTest {
     assertThrows(IllegalStateException.class, norm::toFloatArray);
   }
 
+  /** Spark interrupts task threads; one interrupted reader must not close the checkpoint for the rest. */
+  @Test
+  void anInterruptedReaderFailsAloneAndTheCheckpointStaysReadable() throws Exception {
+    try (Checkpoint ckpt = Checkpoint.open(TestFiles.golden("tiny-bf16"))) {
+      Tensor norm = ckpt.tensor(TensorLayout.norm2(1));
+      float[] expected = norm.toFloatArray();
+      Throwable[] failure = new Throwable[1];
+      Thread interrupted = new Thread(() -> {
+        Thread.currentThread().interrupt();
+        try {
+          norm.toFloatArray();
+        } catch (Throwable t) {
+          failure[0] = t;
+        }
+      });
+      interrupted.start();
+      interrupted.join();
+      assertTrue(failure[0] instanceof java.io.UncheckedIOException, String.valueOf(failure[0]));
+      assertTrue(failure[0].getMessage().contains("interrupted") && failure[0].getMessage().contains("norm"),
+          failure[0].getMessage());
+
+      assertArrayEquals(expected, norm.toFloatArray());
+      assertArrayEquals(expected, ckpt.tensor(TensorLayout.norm2(1)).toFloatArray());
+    }
+  }
+
   @Test
   void keepsExtraTensorsAndAllowsMixedDtypes() throws IOException {
     Path dir = writeTiny(1);

@@ -52,10 +52,9 @@ public abstract class InferenceOp<I, R, O> implements Serializable {
    * Runs a batch, returning one result struct per item in order.
    *
    * <p>Model calls run on a thread of this JVM's inference pool while the calling (task) thread
-   * waits. Spark interrupts task threads when it cancels a job or kills a speculative attempt,
-   * and an interrupt that lands in a {@code FileChannel} operation closes the channel: the
-   * checkpoint, shared by every task of the executor, would be closed for all of them. An
-   * interrupted caller stops waiting; the abandoned batch finishes on its own and is dropped.
+   * waits. Spark interrupts task threads when it cancels a job or kills a speculative attempt;
+   * a batch in the engine cannot stop halfway, so the interrupted caller stops waiting at once
+   * and its task ends, while the abandoned batch finishes on the pool and is dropped.
    *
    * @param runtime the loaded model, or null when {@link #needsModel()} is false
    */
