@@ -66,15 +66,14 @@ public final class DbrxCli {
     StringBuilder sb = new StringBuilder("usage: dbrx " + command.name() + " [options]\n\n" + command.summary() + "\n\noptions:\n");
     for (Option o : command.options()) {
       String arg = o.kind() == Option.Kind.FLAG ? "" : " VALUE";
-      String dflt = o.kind() == Option.Kind.FLAG ? "" : o.defaultValue() == null
-          ? (o.kind() == Option.Kind.REPEATED ? "" : " (required)") : " (default: " + o.defaultValue() + ")";
+      String dflt = o.required() ? " (required)" : o.defaultValue() == null ? "" : " (default: " + o.defaultValue() + ")";
       sb.append(String.format("  --%-28s %s%s%n", o.name() + arg, o.help(), dflt));
     }
     return sb.toString();
   }
 
-  /** The commands, for the generated reference in the README. */
-  static List<Command> commands() {
-    return COMMANDS;
+  /** The subcommand names, in {@code usage} order: for the generated reference in the README. */
+  public static List<String> commandNames() {
+    return COMMANDS.stream().map(Command::name).toList();
   }
 }

@@ -5,11 +5,12 @@ package org.dbrxspark.runtime.cli;
  * {@code --help}, so the two cannot drift.
  *
  * @param name without the leading dashes
- * @param defaultValue the value when absent; {@code null} for required options and flags
+ * @param defaultValue the value when absent; {@code null} for flags and options without one
  * @param help one line for {@code --help}
  * @param kind how the option takes its value
+ * @param required whether the command fails without it
  */
-record Option(String name, String defaultValue, String help, Kind kind) {
+record Option(String name, String defaultValue, String help, Kind kind, boolean required) {
   enum Kind {
     /** Takes one value. */
     VALUE,
@@ -20,18 +21,18 @@ record Option(String name, String defaultValue, String help, Kind kind) {
   }
 
   static Option value(String name, String defaultValue, String help) {
-    return new Option(name, defaultValue, help, Kind.VALUE);
+    return new Option(name, defaultValue, help, Kind.VALUE, false);
   }
 
   static Option required(String name, String help) {
-    return new Option(name, null, help, Kind.VALUE);
+    return new Option(name, null, help, Kind.VALUE, true);
   }
 
   static Option repeated(String name, String help) {
-    return new Option(name, null, help, Kind.REPEATED);
+    return new Option(name, null, help, Kind.REPEATED, false);
   }
 
   static Option flag(String name, String help) {
-    return new Option(name, null, help, Kind.FLAG);
+    return new Option(name, null, help, Kind.FLAG, false);
   }
 }

@@ -1,6 +1,7 @@
 package org.dbrxspark.runtime.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -137,6 +138,8 @@ class DbrxCliTest {
     assertTrue(run.out().contains("(default: 128)"), run.out());
     assertTrue(run.out().contains("--model VALUE"), run.out());
     assertTrue(run.out().contains("(required)"), run.out());
+    String system = run.out().lines().filter(l -> l.contains("--system")).findFirst().orElseThrow();
+    assertFalse(system.contains("(required)"), system);
   }
 
   @Test
