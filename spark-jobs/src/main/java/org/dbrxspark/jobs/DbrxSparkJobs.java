@@ -18,6 +18,7 @@ import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.curate.CurateJob;
 import org.dbrxspark.jobs.dedup.DedupJob;
 import org.dbrxspark.jobs.mix.MixJob;
+import org.dbrxspark.jobs.pipeline.PipelineJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
 
@@ -42,7 +43,8 @@ public final class DbrxSparkJobs {
 
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob())) {
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob(),
+                new PipelineJob(this::runStage))) {
             jobs.put(job.name(), job);
         }
     }
@@ -102,6 +104,14 @@ public final class DbrxSparkJobs {
         }
         out.print(summary);
         return summary.balanced() ? 0 : 1;
+    }
+
+    /** Runs a registered job in an existing session: a stage of the pipeline. */
+    private JobSummary runStage(SparkSession spark, String name, List<String> args) {
+        Job job = jobs.get(name);
+        ParsedOptions options = optionSet(job).parse(args.toArray(String[]::new));
+        job.validate(options);
+        return job.run(spark, options);
     }
 
     /** The option set (common options plus the job's) that {@code --help} and parsing use. */

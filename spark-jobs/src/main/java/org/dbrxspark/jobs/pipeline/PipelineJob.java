@@ -1,0 +1,149 @@
+package org.dbrxspark.jobs.pipeline;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.cli.OptionSet;
+import org.dbrxspark.jobs.cli.OptionSpec;
+import org.dbrxspark.jobs.cli.ParsedOptions;
+import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Job;
+import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
+import org.dbrxspark.runtime.checkpoint.DType;
+import org.dbrxspark.runtime.config.Presets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole flow in one Spark application, each stage reading the previous stage's Delta table:
+ * curate, dedup, mix, tokenize, generate, rag-index, rag-query. On its defaults it runs the
+ * bundled sample corpus and prompts with a generated checkpoint, which is the project's quick start.
+ */
+public final class PipelineJob implements Job {
+    private static final Logger LOG = LoggerFactory.getLogger(PipelineJob.class);
+
+    static final OptionSpec<String> WORKDIR = OptionSpec.path("workdir", "target/quickstart",
+        "Folder for every stage's Delta tables (and the generated checkpoint)");
+    static final OptionSpec<String> INPUT = OptionSpec.path("input", "data/sample-corpus/corpus.jsonl.gz",
+        "Corpus to prepare (any input the curate job reads)");
+    static final OptionSpec<String> PROMPTS = OptionSpec.path("prompts", "data/sample-prompts/prompts.jsonl",
+        "Prompt table (id, prompt) for the generation stage");
+    static final OptionSpec<String> MODEL = OptionSpec.path("model", "",
+        "DBRX checkpoint folder (Hugging Face layout); empty: <workdir>/model, written by the runtime's init "
+            + "with random weights on the first run");
+    static final OptionSpec<String> PRESET = OptionSpec.choice("model-preset", "small",
+        "Size of the generated checkpoint when --model is empty", Presets.NAMES.toArray(String[]::new));
+    static final OptionSpec<String> WEIGHTS = OptionSpec.string("weights",
+        "debian-copyright=0.4,debian-changelog=0.2,common-licenses=0.2,messages-de=0.1,messages-fr=0.05,messages-es=0.05",
+        "Mix weights per source");
+    static final OptionSpec<Long> BUDGET = OptionSpec.longValue("budget", "100000", 1, "Mix token budget");
+    static final OptionSpec<String> STAGES = OptionSpec.string("stages", String.join(",", Stage.NAMES),
+        "Stages to run, in pipeline order (a stage reads the tables of the stages before it)");
+
+    private final StageRunner runner;
+
+    /** @param runner runs one registered job with the given command-line options */
+    public PipelineJob(StageRunner runner) {
+        this.runner = runner;
+    }
+
+    /** Runs the job named {@code job} with {@code args} in {@code spark}; returns its summary. */
+    @FunctionalInterface
+    public interface StageRunner {
+        JobSummary run(SparkSession spark, String job, List<String> args);
+    }
+
+    @Override
+    public String name() {
+        return "pipeline";
+    }
+
+    @Override
+    public String description() {
+        return "Runs curate, dedup, mix, tokenize, generate, rag-index and rag-query in one Spark application, "
+            + "each stage reading the Delta table of the one before, and prints what each did. On its defaults "
+            + "it prepares the bundled sample corpus and generates with a small checkpoint of random weights "
+            + "(its text is noise); --model points it at a real DBRX checkpoint. Other options of a stage come "
+            + "from --config FILE, in a section named after the stage.";
+    }
+
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(WORKDIR, INPUT, PROMPTS, MODEL, PRESET, WEIGHTS, BUDGET, STAGES);
+    }
+
+    @Override
+    public void validate(ParsedOptions options) {
+        Stage.parse(options.get(STAGES));
+    }
+
+    @Override
+    public JobSummary run(SparkSession spark, ParsedOptions options) {
+        Path workdir = Path.of(options.get(WORKDIR)).toAbsolutePath();
+        List<Stage> stages = Stage.parse(options.get(STAGES));
+        Tables tables = new Tables(workdir);
+        String model = stages.stream().anyMatch(Stage::needsModel) ? model(options, workdir) : "";
+
+        JobSummary summary = new JobSummary("pipeline: " + stages.size() + " stages in " + workdir);
+        List<String> report = new ArrayList<>();
+        boolean balanced = true;
+        for (Stage stage : stages) {
+            List<String> args = new ArrayList<>(stage.args(tables, options, model));
+            if (!options.get(OptionSet.CONFIG).isEmpty()) {
+                args.addAll(List.of("--config", options.get(OptionSet.CONFIG)));
+            }
+            LOG.info("pipeline: stage {} ({}): dbrx-spark {} {}", stage.ordinal() + 1, stages.size(), stage.job(),
+                String.join(" ", args));
+            long start = System.nanoTime();
+            JobSummary result = runner.run(spark, stage.job(), args);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.out.print(result);
+            balanced &= result.balanced();
+            report.add(String.format(Locale.ROOT, "%-10s %7.1f s  %s", stage.job(), seconds, stage.output(tables)));
+        }
+        for (String line : report) {
+            summary.put(line.substring(0, 10).trim(), line.substring(11).trim());
+        }
+        summary.put("model", model.isEmpty() ? "(not used)" : model);
+        if (!balanced) {
+            summary.reconcile("stages whose counts reconcile", stages.size(), 0);
+        }
+        return summary;
+    }
+
+    /** The checkpoint to use: --model, else a generated one cached under the workdir. */
+    private static String model(ParsedOptions options, Path workdir) {
+        if (!options.get(MODEL).isEmpty()) {
+            return options.get(MODEL);
+        }
+        Path dir = workdir.resolve("model-" + options.get(PRESET));
+        if (!Files.exists(dir)) {
+            LOG.info("pipeline: writing a random '{}' DBRX checkpoint to {} (once; later runs reuse it)",
+                options.get(PRESET), dir);
+            try {
+                CheckpointWriter.writeRandom(dir, Presets.named(options.get(PRESET)), 0L, DType.BF16, 1);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the checkpoint to " + dir, e);
+            }
+        }
+        return dir.toString();
+    }
+
+    /** Where each stage writes, under the workdir. */
+    record Tables(Path workdir) {
+        String at(String name) {
+            return workdir.resolve(name).toString();
+        }
+    }
+
+    /** Raised for a --stages list that names an unknown stage or breaks the order. */
+    static UsageException badStages(String why) {
+        return new UsageException("--stages: " + why + " (stages: " + String.join(",", Stage.NAMES) + ")");
+    }
+}
