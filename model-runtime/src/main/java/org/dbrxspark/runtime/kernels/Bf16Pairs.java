@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime.kernels;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.nio.IntBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -42,39 +41,43 @@ final class Bf16Pairs {
    * <p>Two weight rows and four tokens at a time: each weight vector loaded is used four times
    * and each activation vector twice. Every (row, token) result takes the same sequence of
    * operations in every blocking, so it does not depend on n or on how rows are split.
+   *
+   * <p>The two rows are first copied from the mapped file into a heap array with one bulk copy:
+   * on JDK 17 vector loads from a heap array are faster than from a mapped buffer, and later JDKs
+   * have no vector loads from buffers at all.
    */
-  static void dotRows(ByteBuffer w, int cols, int from, int to, float[] even, float[] odd, int n, float[] out, int outStride) {
+  static void dotRows(IntBuffer w, int cols, int from, int to, float[] even, float[] odd, int n, float[] out, int outStride) {
+    int half = cols / 2;
+    int[] pairs = new int[2 * half];
     int j = from;
     for (; j + 2 <= to; j += 2) {
+      w.get(j * half, pairs, 0, 2 * half);
       int t = 0;
       for (; t + 4 <= n; t += 4) {
-        dotTwoRowsFourTokens(w, cols, j, even, odd, t, out, outStride);
+        dotTwoRowsFourTokens(pairs, half, j, even, odd, t, out, outStride);
       }
       for (; t < n; t++) {
-        dotTwoRowsOneToken(w, cols, j, even, odd, t, out, outStride);
+        dotTwoRowsOneToken(pairs, half, j, even, odd, t, out, outStride);
       }
     }
     if (j < to) {
+      w.get(j * half, pairs, 0, half);
+      int bound = I.loopBound(half);
       for (int t = 0; t < n; t++) {
-        int half = cols / 2;
-        int base = j * cols * 2;
-        int bound = I.loopBound(half);
         FloatVector acc = FloatVector.zero(F);
         for (int k = 0; k < bound; k += LANES) {
-          IntVector pair = IntVector.fromByteBuffer(I, w, base + 4 * k, ByteOrder.LITTLE_ENDIAN);
+          IntVector pair = IntVector.fromArray(I, pairs, k);
           acc = FloatVector.fromArray(F, odd, t * half + k).fma(pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
               FloatVector.fromArray(F, even, t * half + k).fma(pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), acc));
         }
-        out[t * outStride + j] = finish(acc, w, base, bound, half, even, odd, t * half);
+        out[t * outStride + j] = finish(acc, pairs, 0, bound, half, even, odd, t * half);
       }
     }
   }
 
-  private static void dotTwoRowsFourTokens(ByteBuffer w, int cols, int j, float[] even, float[] odd, int t,
+  /** Rows j and j + 1, copied to {@code pairs[0, half)} and {@code pairs[half, 2 half)}, with four tokens. */
+  private static void dotTwoRowsFourTokens(int[] pairs, int half, int j, float[] even, float[] odd, int t,
       float[] out, int outStride) {
-    int half = cols / 2;
-    int base0 = j * cols * 2;
-    int base1 = base0 + cols * 2;
     int bound = I.loopBound(half);
     int x0 = t * half;
     int x1 = x0 + half;
@@ -89,8 +92,8 @@ final class Bf16Pairs {
     FloatVector a12 = FloatVector.zero(F);
     FloatVector a13 = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
-      IntVector p0 = IntVector.fromByteBuffer(I, w, base0 + 4 * k, ByteOrder.LITTLE_ENDIAN);
-      IntVector p1 = IntVector.fromByteBuffer(I, w, base1 + 4 * k, ByteOrder.LITTLE_ENDIAN);
+      IntVector p0 = IntVector.fromArray(I, pairs, k);
+      IntVector p1 = IntVector.fromArray(I, pairs, half + k);
       FloatVector we0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
       FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -113,28 +116,25 @@ final class Bf16Pairs {
       a03 = xo.fma(wo0, xe.fma(we0, a03));
       a13 = xo.fma(wo1, xe.fma(we1, a13));
     }
-    out[t * outStride + j] = finish(a00, w, base0, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(a10, w, base1, bound, half, even, odd, x0);
-    out[(t + 1) * outStride + j] = finish(a01, w, base0, bound, half, even, odd, x1);
-    out[(t + 1) * outStride + j + 1] = finish(a11, w, base1, bound, half, even, odd, x1);
-    out[(t + 2) * outStride + j] = finish(a02, w, base0, bound, half, even, odd, x2);
-    out[(t + 2) * outStride + j + 1] = finish(a12, w, base1, bound, half, even, odd, x2);
-    out[(t + 3) * outStride + j] = finish(a03, w, base0, bound, half, even, odd, x3);
-    out[(t + 3) * outStride + j + 1] = finish(a13, w, base1, bound, half, even, odd, x3);
+    out[t * outStride + j] = finish(a00, pairs, 0, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(a10, pairs, half, bound, half, even, odd, x0);
+    out[(t + 1) * outStride + j] = finish(a01, pairs, 0, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 1] = finish(a11, pairs, half, bound, half, even, odd, x1);
+    out[(t + 2) * outStride + j] = finish(a02, pairs, 0, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 1] = finish(a12, pairs, half, bound, half, even, odd, x2);
+    out[(t + 3) * outStride + j] = finish(a03, pairs, 0, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 1] = finish(a13, pairs, half, bound, half, even, odd, x3);
   }
 
-  private static void dotTwoRowsOneToken(ByteBuffer w, int cols, int j, float[] even, float[] odd, int t,
+  private static void dotTwoRowsOneToken(int[] pairs, int half, int j, float[] even, float[] odd, int t,
       float[] out, int outStride) {
-    int half = cols / 2;
-    int base0 = j * cols * 2;
-    int base1 = base0 + cols * 2;
     int bound = I.loopBound(half);
     int x0 = t * half;
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
-      IntVector p0 = IntVector.fromByteBuffer(I, w, base0 + 4 * k, ByteOrder.LITTLE_ENDIAN);
-      IntVector p1 = IntVector.fromByteBuffer(I, w, base1 + 4 * k, ByteOrder.LITTLE_ENDIAN);
+      IntVector p0 = IntVector.fromArray(I, pairs, k);
+      IntVector p1 = IntVector.fromArray(I, pairs, half + k);
       FloatVector xe = FloatVector.fromArray(F, even, x0 + k);
       FloatVector xo = FloatVector.fromArray(F, odd, x0 + k);
       a0 = xo.fma(p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
@@ -142,16 +142,16 @@ final class Bf16Pairs {
       a1 = xo.fma(p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
           xe.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1));
     }
-    out[t * outStride + j] = finish(a0, w, base0, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(a1, w, base1, bound, half, even, odd, x0);
+    out[t * outStride + j] = finish(a0, pairs, 0, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(a1, pairs, half, bound, half, even, odd, x0);
   }
 
   /** Sums the lanes in index order, then adds the pairs past the last full vector. */
-  private static float finish(FloatVector acc, ByteBuffer w, int base, int bound, int half,
+  private static float finish(FloatVector acc, int[] pairs, int row, int bound, int half,
       float[] even, float[] odd, int x) {
     float sum = VectorMath.sumLanes(acc);
     for (int k = bound; k < half; k++) {
-      int pair = w.getInt(base + 4 * k);
+      int pair = pairs[row + k];
       sum += even[x + k] * Float.intBitsToFloat(pair << 16);
       sum += odd[x + k] * Float.intBitsToFloat(pair & ODD_MASK);
     }
@@ -161,28 +161,67 @@ final class Bf16Pairs {
   /** Output columns one register block of {@link #accumulateColumns} covers. */
   static final int COLUMN_BLOCK = 4 * LANES;
 
+  /** Pairs copied per row chunk of {@link #accumulateColumns}: 128 KB, so the chunk stays in L2. */
+  private static final int CHUNK_INTS = 32 * 1024;
+
   /**
-   * {@code out[t, c] = Σ_i x[t, i] · w[i, c]} for c in {@code [c0, c0 + COLUMN_BLOCK)}: the
-   * {@code [in, out]} form over one block of output columns, with the block's accumulators held in
-   * registers for two tokens at a time while the rows stream past.
+   * {@code out[t, c] = Σ_i x[t, i] · w[i, c]} for c in {@code [c0, c0 + width)}, width a multiple
+   * of {@link #COLUMN_BLOCK}: the {@code [in, out]} form over one band of output columns.
+   *
+   * <p>The band is copied from the mapped file a chunk of rows at a time (one bulk copy per row);
+   * each block of the chunk then streams past accumulators held in registers for two tokens at a
+   * time, parked in {@code acc} between chunks. Every output adds its rows in index order, in
+   * every blocking.
    */
-  static void accumulateColumns(ByteBuffer w, int rows, int cols, int c0, float[] x, int n, float[] out) {
-    int rowBytes = cols * 2;
+  static void accumulateColumns(IntBuffer w, int rows, int cols, int c0, int width, float[] x, int n, float[] out) {
+    int bandInts = width / 2;
+    int chunkRows = Math.max(1, Math.min(rows, CHUNK_INTS / bandInts));
+    int[] chunk = new int[chunkRows * bandInts];
+    // Per token and block: the even and odd lanes of its two halves, as e0, o0, e1, o1.
+    float[] acc = new float[n * width];
+    for (int i0 = 0; i0 < rows; i0 += chunkRows) {
+      int count = Math.min(chunkRows, rows - i0);
+      for (int i = 0; i < count; i++) {
+        w.get(((i0 + i) * cols + c0) / 2, chunk, i * bandInts, bandInts);
+      }
+      for (int b = 0; b < width / COLUMN_BLOCK; b++) {
+        accumulateBlock(chunk, count, bandInts, b * 2 * LANES, x, rows, i0, n, acc, width, b * COLUMN_BLOCK);
+      }
+    }
+    for (int t = 0; t < n; t++) {
+      for (int b = 0; b < width; b += COLUMN_BLOCK) {
+        int a = t * width + b;
+        int o = t * cols + c0 + b;
+        for (int k = 0; k < LANES; k++) {
+          out[o + 2 * k] = acc[a + k];
+          out[o + 2 * k + 1] = acc[a + LANES + k];
+          out[o + 2 * LANES + 2 * k] = acc[a + 2 * LANES + k];
+          out[o + 2 * LANES + 2 * k + 1] = acc[a + 3 * LANES + k];
+        }
+      }
+    }
+  }
+
+  /** Adds rows {@code [i0, i0 + count)} of one column block to every token's accumulators. */
+  private static void accumulateBlock(int[] chunk, int count, int stride, int offset, float[] x, int rows, int i0,
+      int n, float[] acc, int width, int a0) {
     int t = 0;
     for (; t + 2 <= n; t += 2) {
-      FloatVector e0 = FloatVector.zero(F);
-      FloatVector o0 = FloatVector.zero(F);
-      FloatVector e1 = FloatVector.zero(F);
-      FloatVector o1 = FloatVector.zero(F);
-      FloatVector f0 = FloatVector.zero(F);
-      FloatVector q0 = FloatVector.zero(F);
-      FloatVector f1 = FloatVector.zero(F);
-      FloatVector q1 = FloatVector.zero(F);
-      int first = t * rows;
+      int at0 = t * width + a0;
+      int at1 = at0 + width;
+      FloatVector e0 = FloatVector.fromArray(F, acc, at0);
+      FloatVector o0 = FloatVector.fromArray(F, acc, at0 + LANES);
+      FloatVector e1 = FloatVector.fromArray(F, acc, at0 + 2 * LANES);
+      FloatVector o1 = FloatVector.fromArray(F, acc, at0 + 3 * LANES);
+      FloatVector f0 = FloatVector.fromArray(F, acc, at1);
+      FloatVector q0 = FloatVector.fromArray(F, acc, at1 + LANES);
+      FloatVector f1 = FloatVector.fromArray(F, acc, at1 + 2 * LANES);
+      FloatVector q1 = FloatVector.fromArray(F, acc, at1 + 3 * LANES);
+      int first = t * rows + i0;
       int second = first + rows;
-      for (int i = 0, at = c0 * 2; i < rows; i++, at += rowBytes) {
-        IntVector p0 = IntVector.fromByteBuffer(I, w, at, ByteOrder.LITTLE_ENDIAN);
-        IntVector p1 = IntVector.fromByteBuffer(I, w, at + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0, at = offset; i < count; i++, at += stride) {
+        IntVector p0 = IntVector.fromArray(I, chunk, at);
+        IntVector p1 = IntVector.fromArray(I, chunk, at + LANES);
         FloatVector we0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
         FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
         FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -198,39 +237,46 @@ final class Bf16Pairs {
         f1 = we1.fma(b, f1);
         q1 = wo1.fma(b, q1);
       }
-      interleave(e0, o0, out, t * cols + c0);
-      interleave(e1, o1, out, t * cols + c0 + 2 * LANES);
-      interleave(f0, q0, out, (t + 1) * cols + c0);
-      interleave(f1, q1, out, (t + 1) * cols + c0 + 2 * LANES);
+      e0.intoArray(acc, at0);
+      o0.intoArray(acc, at0 + LANES);
+      e1.intoArray(acc, at0 + 2 * LANES);
+      o1.intoArray(acc, at0 + 3 * LANES);
+      f0.intoArray(acc, at1);
+      q0.intoArray(acc, at1 + LANES);
+      f1.intoArray(acc, at1 + 2 * LANES);
+      q1.intoArray(acc, at1 + 3 * LANES);
     }
     if (t < n) {
-      FloatVector e0 = FloatVector.zero(F);
-      FloatVector o0 = FloatVector.zero(F);
-      FloatVector e1 = FloatVector.zero(F);
-      FloatVector o1 = FloatVector.zero(F);
-      int first = t * rows;
-      for (int i = 0, at = c0 * 2; i < rows; i++, at += rowBytes) {
-        IntVector p0 = IntVector.fromByteBuffer(I, w, at, ByteOrder.LITTLE_ENDIAN);
-        IntVector p1 = IntVector.fromByteBuffer(I, w, at + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
+      int at0 = t * width + a0;
+      FloatVector e0 = FloatVector.fromArray(F, acc, at0);
+      FloatVector o0 = FloatVector.fromArray(F, acc, at0 + LANES);
+      FloatVector e1 = FloatVector.fromArray(F, acc, at0 + 2 * LANES);
+      FloatVector o1 = FloatVector.fromArray(F, acc, at0 + 3 * LANES);
+      int first = t * rows + i0;
+      for (int i = 0, at = offset; i < count; i++, at += stride) {
+        IntVector p0 = IntVector.fromArray(I, chunk, at);
+        IntVector p1 = IntVector.fromArray(I, chunk, at + LANES);
         FloatVector a = FloatVector.broadcast(F, x[first + i]);
         e0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e0);
         o0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o0);
         e1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e1);
         o1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o1);
       }
-      interleave(e0, o0, out, t * cols + c0);
-      interleave(e1, o1, out, t * cols + c0 + 2 * LANES);
+      e0.intoArray(acc, at0);
+      o0.intoArray(acc, at0 + LANES);
+      e1.intoArray(acc, at0 + 2 * LANES);
+      o1.intoArray(acc, at0 + 3 * LANES);
     }
   }
 
   /** The same sums as {@link #accumulateColumns}, one pair at a time, for the last columns. */
-  static void accumulateColumnsScalar(ByteBuffer w, int rows, int cols, int c0, int width, float[] x, int n, float[] out) {
+  static void accumulateColumnsScalar(IntBuffer w, int rows, int cols, int c0, int width, float[] x, int n, float[] out) {
     for (int t = 0; t < n; t++) {
       for (int c = c0; c < c0 + width; c += 2) {
         float even = 0;
         float odd = 0;
         for (int i = 0; i < rows; i++) {
-          int pair = w.getInt((i * cols + c) * 2);
+          int pair = w.get((i * cols + c) / 2);
           float a = x[t * rows + i];
           even = Math.fma(Float.intBitsToFloat(pair << 16), a, even);
           odd = Math.fma(Float.intBitsToFloat(pair & ODD_MASK), a, odd);
@@ -238,14 +284,6 @@ final class Bf16Pairs {
         out[t * cols + c] = even;
         out[t * cols + c + 1] = odd;
       }
-    }
-  }
-
-  /** Writes even- and odd-column lanes back in column order. */
-  private static void interleave(FloatVector even, FloatVector odd, float[] out, int at) {
-    for (int k = 0; k < LANES; k++) {
-      out[at + 2 * k] = even.lane(k);
-      out[at + 2 * k + 1] = odd.lane(k);
     }
   }
 }

@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
@@ -9,9 +8,7 @@ import java.util.function.IntConsumer;
 import java.util.concurrent.RecursiveAction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 
@@ -23,11 +20,14 @@ import org.dbrxspark.runtime.checkpoint.DType;
 final class CpuKernels implements Kernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-  private static final VectorSpecies<Short> S =
-      VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
   private static final int LANES = F.length();
   /** Output columns per task in the down-projection: a few KB of accumulators per token. */
   private static final int COLUMN_BLOCK = 256;
+  /**
+   * Register blocks per task in the down-projection: each row's band is one bulk copy of a few
+   * hundred bytes, wide enough to amortise the copy call.
+   */
+  private static final int BAND_BLOCKS = 4;
   /** Weight bytes per task: large enough to amortise the fork/join hand-off. */
   private static final long BYTES_PER_TASK = 128 * 1024;
 
@@ -65,7 +65,7 @@ final class CpuKernels implements Kernels {
       float[] even = new float[n * half];
       float[] odd = new float[n * half];
       Bf16Pairs.deinterleave(x, n, cols, even, odd);
-      forRange(rows, grain, (from, to) -> Bf16Pairs.dotRows(w.bytes(), cols, from, to, even, odd, n, out, rows));
+      forRange(rows, grain, (from, to) -> Bf16Pairs.dotRows(w.ints(), cols, from, to, even, odd, n, out, rows));
       return;
     }
     forRange(rows, grain, (from, to) -> {
@@ -85,14 +85,16 @@ final class CpuKernels implements Kernels {
     checkLength("out", out, (long) n * cols);
     int blocks = (cols + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
     if (readsAsPairs(w, cols)) {
-      int pairBlocks = cols / Bf16Pairs.COLUMN_BLOCK;
-      int done = pairBlocks * Bf16Pairs.COLUMN_BLOCK;
-      forRange(pairBlocks + 1, 1, (from, to) -> {
+      int bandWidth = BAND_BLOCKS * Bf16Pairs.COLUMN_BLOCK;
+      int vectorColumns = cols / Bf16Pairs.COLUMN_BLOCK * Bf16Pairs.COLUMN_BLOCK;
+      int bands = (vectorColumns + bandWidth - 1) / bandWidth;
+      forRange(bands + 1, 1, (from, to) -> {
         for (int b = from; b < to; b++) {
-          if (b < pairBlocks) {
-            Bf16Pairs.accumulateColumns(w.bytes(), rows, cols, b * Bf16Pairs.COLUMN_BLOCK, x, n, out);
+          int c0 = b * bandWidth;
+          if (b < bands) {
+            Bf16Pairs.accumulateColumns(w.ints(), rows, cols, c0, Math.min(bandWidth, vectorColumns - c0), x, n, out);
           } else {
-            Bf16Pairs.accumulateColumnsScalar(w.bytes(), rows, cols, done, cols - done, x, n, out);
+            Bf16Pairs.accumulateColumnsScalar(w.ints(), rows, cols, vectorColumns, cols - vectorColumns, x, n, out);
           }
         }
       });
@@ -180,38 +182,20 @@ final class CpuKernels implements Kernels {
   static void widen(WeightMatrix w, long first, int count, float[] dst, int dstOffset) {
     ByteBuffer bytes = w.bytes();
     switch (w.dtype()) {
-      case F32 -> widenF32(bytes, first * 4, count, dst, dstOffset);
+      case F32 -> widenF32(w, first, count, dst, dstOffset);
       case BF16 -> widenBf16(bytes, first * 2, count, dst, dstOffset);
       case F16 -> widenF16(bytes, first * 2, count, dst, dstOffset);
     }
   }
 
-  private static void widenF32(ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
-    int base = Math.toIntExact(byteOffset);
-    int bound = F.loopBound(count);
-    int i = 0;
-    for (; i < bound; i += LANES) {
-      FloatVector.fromByteBuffer(F, bytes, base + i * 4, ByteOrder.LITTLE_ENDIAN).intoArray(dst, dstOffset + i);
-    }
-    for (; i < count; i++) {
-      dst[dstOffset + i] = bytes.getFloat(base + i * 4);
-    }
+  private static void widenF32(WeightMatrix w, long first, int count, float[] dst, int dstOffset) {
+    w.floats().get(Math.toIntExact(first), dst, dstOffset, count);
   }
 
   private static void widenBf16(ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
     int base = Math.toIntExact(byteOffset);
-    int bound = F.loopBound(count);
-    int i = 0;
-    for (; i < bound; i += LANES) {
-      // bf16 is the top half of a float32: sign-extend to int, shift into place, reinterpret.
-      ShortVector.fromByteBuffer(S, bytes, base + i * 2, ByteOrder.LITTLE_ENDIAN)
-          .convertShape(VectorOperators.S2I, I, 0)
-          .reinterpretAsInts()
-          .lanewise(VectorOperators.LSHL, 16)
-          .reinterpretAsFloats()
-          .intoArray(dst, dstOffset + i);
-    }
-    for (; i < count; i++) {
+    for (int i = 0; i < count; i++) {
+      // bf16 is the top half of a float32.
       dst[dstOffset + i] = Float.intBitsToFloat(bytes.getShort(base + i * 2) << 16);
     }
   }

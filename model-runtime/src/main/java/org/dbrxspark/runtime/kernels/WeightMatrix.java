@@ -2,6 +2,8 @@ package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.Tensor;
 
@@ -11,6 +13,9 @@ import org.dbrxspark.runtime.checkpoint.Tensor;
  */
 public final class WeightMatrix {
   private final ByteBuffer bytes;
+  /** The same bytes as little-endian int pairs (BF16) or floats (F32), for bulk copies. */
+  private final IntBuffer ints;
+  private final FloatBuffer floats;
   private final DType dtype;
   private final int rows;
   private final int cols;
@@ -21,7 +26,10 @@ public final class WeightMatrix {
       throw new IllegalArgumentException(
           "weight buffer holds " + bytes.capacity() + " bytes, [" + rows + ", " + cols + "] " + dtype + " needs " + needed);
     }
-    this.bytes = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    // The whole buffer, wherever the caller left its position: reads are absolute.
+    this.bytes = bytes.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN);
+    this.ints = this.bytes.asIntBuffer();
+    this.floats = this.bytes.asFloatBuffer();
     this.dtype = dtype;
     this.rows = rows;
     this.cols = cols;
@@ -76,5 +84,13 @@ public final class WeightMatrix {
 
   ByteBuffer bytes() {
     return bytes;
+  }
+
+  IntBuffer ints() {
+    return ints;
+  }
+
+  FloatBuffer floats() {
+    return floats;
   }
 }

@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 class KernelsTest {
   private static final Kernels KERNELS = Kernels.cpu(2);
   // Sizes with vector tails for 8- and 16-lane species, an odd width, and a one-column matrix.
-  private static final int[][] SHAPES = {{7, 2 * (16 * 3 + 5)}, {33, 70}, {5, 1}, {300, 130}, {4, 33}};
+  // {1100, 600} spans several row chunks and column bands of the down-projection kernel.
+  private static final int[][] SHAPES = {{7, 2 * (16 * 3 + 5)}, {33, 70}, {5, 1}, {300, 130}, {4, 33}, {1100, 600}};
 
   @AfterAll
   static void close() {
