@@ -21,6 +21,7 @@ import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.jobs.pipeline.PipelineJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
+import org.dbrxspark.jobs.tokenize.TokenizeJob;
 
 /**
  * The one entry point for every job: {@code JOB --option value ...}. Used by
@@ -43,8 +44,8 @@ public final class DbrxSparkJobs {
 
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob(),
-                new PipelineJob(this::runStage))) {
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new TokenizeJob(), new ExportJob(),
+                new StatsJob(), new PipelineJob(this::runStage))) {
             jobs.put(job.name(), job);
         }
     }

@@ -125,7 +125,7 @@ public final class CurateJob implements Job {
 
     private static String rejectsPath(ParsedOptions o) {
         String r = o.get(REJECTS);
-        return r.isBlank() ? o.get(OUTPUT).replaceAll("/+$", "") + "_rejects" : r;
+        return r.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_rejects") : r;
     }
 
     @Override

@@ -96,7 +96,7 @@ public final class DedupJob implements Job {
 
     private static String duplicatesPath(ParsedOptions o) {
         String d = o.get(DUPLICATES);
-        return d.isBlank() ? o.get(OUTPUT).replaceAll("/+$", "") + "_duplicates" : d;
+        return d.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_duplicates") : d;
     }
 
     @Override

@@ -18,6 +18,14 @@ public final class DeltaTables {
         rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true").save(path);
     }
 
+    /**
+     * {@code path} without trailing slashes, plus {@code suffix}: where a job puts a side output
+     * (rejects, duplicates, a manifest) that the user did not place.
+     */
+    public static String sibling(String path, String suffix) {
+        return path.replaceAll("/+$", "") + suffix;
+    }
+
     public static Dataset<Row> read(SparkSession spark, String path) {
         return spark.read().format("delta").load(path);
     }

@@ -8,11 +8,9 @@ import static org.apache.spark.sql.functions.floor;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.map;
 import static org.apache.spark.sql.functions.sequence;
-import static org.apache.spark.sql.functions.shiftrightunsigned;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
-import static org.apache.spark.sql.functions.xxhash64;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -31,18 +29,18 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataTypes;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
-import org.dbrxspark.jobs.core.TokenCounter;
+import org.dbrxspark.jobs.core.SeededHash;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.ReaderOptions;
+import org.dbrxspark.udfs.sql.CountTokensFunction;
 
 /**
  * {@code mix}: samples sources by weight into a token (or document) budget. A document with
@@ -51,6 +49,10 @@ import org.dbrxspark.jobs.io.ReaderOptions;
  * The same options give the same mix, whatever the partitioning.
  */
 public final class MixJob implements Job {
+    /** The copy number of a document in the mix: (id, copy) is the mix table's key. */
+    public static final String COPY = "copy";
+    /** How tokens are counted when the input has no token-count column. */
+    static final String TOKENIZER = "DBRX tokenizer (cl100k_base + DBRX specials)";
     public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of the mix");
     public static final OptionSpec<String> MANIFEST = OptionSpec.path("manifest", "",
         "JSON manifest with per-source documents and tokens before and after; default: <output>_manifest.json");
@@ -65,7 +67,8 @@ public final class MixJob implements Job {
     public static final OptionSpec<Long> SEED = OptionSpec.longValue("seed", "42", Long.MIN_VALUE,
         "Seed of the per-document sampling hash");
     public static final OptionSpec<String> TOKENS_COL = OptionSpec.string("tokens-col", "num_tokens",
-        "Column with per-document token counts; when absent, tokens are estimated and written to it");
+        "Column with per-document token counts; when absent, tokens are counted with the DBRX tokenizer and "
+            + "written to it");
 
     @Override
     public String name() {
@@ -116,18 +119,17 @@ public final class MixJob implements Job {
 
     private static String manifestPath(ParsedOptions o) {
         String m = o.get(MANIFEST);
-        return m.isBlank() ? o.get(OUTPUT).replaceAll("/+$", "") + "_manifest.json" : m;
+        return m.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_manifest.json") : m;
     }
 
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions o) {
-        TokenCounter counter = TokenCounter.whitespaceEstimate();
         String tokensCol = o.get(TOKENS_COL);
         Dataset<Row> docs = DocumentReader.read(spark, ReaderOptions.from(o));
-        boolean estimated = !Arrays.asList(docs.columns()).contains(tokensCol);
-        if (estimated) {
-            docs = docs.withColumn(tokensCol, udf((UDF1<String, Long>) counter::count, DataTypes.LongType)
-                .apply(col(Columns.TEXT)));
+        boolean counted = !Arrays.asList(docs.columns()).contains(tokensCol);
+        if (counted) {
+            Column tokens = udf(new CountTokensFunction(), DataTypes.IntegerType).apply(col(Columns.TEXT));
+            docs = docs.withColumn(tokensCol, coalesce(tokens.cast("long"), lit(0L)));
         } else {
             docs = docs.withColumn(tokensCol, col(tokensCol).cast("long"));
         }
@@ -156,17 +158,16 @@ public final class MixJob implements Job {
         });
         Column rate = coalesce(map(rates.toArray(Column[]::new)).apply(col(Columns.SOURCE)), lit(0.0));
         Column whole = floor(rate);
-        Column u = shiftrightunsigned(xxhash64(lit(o.get(SEED)), col(Columns.ID)), 11).cast("double")
-            .divide(9007199254740992.0);
+        Column u = SeededHash.uniform(o.get(SEED), col(Columns.ID));
         Column copies = whole.plus(when(u.lt(rate.minus(whole)), 1).otherwise(0)).cast("int");
         Dataset<Row> mixed = docs.withColumn("_copies", copies).where(col("_copies").gt(0))
-            .withColumn("copy", explode(sequence(lit(0), col("_copies").minus(1)))).drop("_copies");
+            .withColumn(COPY, explode(sequence(lit(0), col("_copies").minus(1)))).drop("_copies");
         String output = o.get(OUTPUT);
         DeltaTables.overwrite(mixed, output);
 
         Map<String, long[]> after = new TreeMap<>();
         for (Row r : DeltaTables.read(spark, output).groupBy(Columns.SOURCE)
-            .agg(count(lit(1)), sum(col(tokensCol)), sum(when(col("copy").equalTo(0), 1).otherwise(0)))
+            .agg(count(lit(1)), sum(col(tokensCol)), sum(when(col(COPY).equalTo(0), 1).otherwise(0)))
             .collectAsList()) {
             after.put(r.isNullAt(0) ? "(null)" : r.getString(0), new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
         }
@@ -177,7 +178,7 @@ public final class MixJob implements Job {
         manifest.put("budget_unit", o.get(UNIT));
         manifest.put("max_epochs", o.get(MAX_EPOCHS));
         manifest.put("seed", o.get(SEED));
-        manifest.put("tokens", estimated ? counter.describe() : "column " + tokensCol);
+        manifest.put("tokens", counted ? TOKENIZER : "column " + tokensCol);
         List<Map<String, Object>> perSource = new ArrayList<>();
         JobSummary summary = new JobSummary("mix " + o.get(ReaderOptions.INPUT));
         long inputDocs = 0;
@@ -212,8 +213,7 @@ public final class MixJob implements Job {
         String manifestPath = manifestPath(o);
         writeJson(spark, manifestPath, manifest);
         long written = DeltaTables.read(spark, output).count();
-        return summary.put("budget", o.get(BUDGET) + " " + o.get(UNIT) + (estimated ? " (" + counter.describe() + ")"
-                : ""))
+        return summary.put("budget", o.get(BUDGET) + " " + o.get(UNIT) + (counted ? " (" + TOKENIZER + ")" : ""))
             .put("mixed rows", written)
             .put("mixed tokens", tokensOut)
             .put("output", output)

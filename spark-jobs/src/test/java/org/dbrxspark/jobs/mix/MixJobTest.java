@@ -13,8 +13,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
-import org.dbrxspark.jobs.core.TokenCounter;
 import org.dbrxspark.jobs.io.DeltaTables;
+import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,9 +22,28 @@ class MixJobTest {
     private final SparkSession spark = SharedSpark.get();
 
     @Test
-    void whitespaceEstimate() {
-        assertEquals(0, TokenCounter.whitespaceEstimate().count("  "));
-        assertEquals(4, TokenCounter.whitespaceEstimate().count("one two\nthree"));
+    void withoutATokenColumnTokensAreCountedWithTheDbrxTokenizer(@TempDir Path dir) throws Exception {
+        Dataset<Row> docs = spark.sql("select concat('d', id) as id, 'web' as source, "
+            + "concat('Ünïcode text ', repeat('word ', cast(id as int)), '<|endoftext|> 東京') as text from range(20)");
+        String in = dir.resolve("in").toString();
+        docs.write().parquet(in);
+        String out = dir.resolve("mix").toString();
+        JobRunner.Result run = JobRunner.run("mix", "--input", in, "--output", out, "--weights", "web=1",
+            "--budget", "20", "--budget-unit", "documents");
+        assertEquals(0, run.code(), run.err() + run.out());
+
+        DbrxTokenizer tokenizer = DbrxTokenizer.shared();
+        long expected = 0;
+        for (Row r : docs.collectAsList()) {
+            expected += tokenizer.encode(r.getString(2)).length;
+        }
+        JsonNode manifest = new ObjectMapper().readTree(dir.resolve("mix_manifest.json").toFile());
+        assertTrue(manifest.get("tokens").asText().startsWith("DBRX tokenizer"), manifest.toString());
+        assertEquals(expected, manifest.get("sources").get(0).get("tokens_before").asLong());
+        for (Row r : DeltaTables.read(spark, out).collectAsList()) {
+            assertEquals(tokenizer.encode(r.<String>getAs("text")).length, r.<Long>getAs("num_tokens"),
+                r.<String>getAs("id"));
+        }
     }
 
     @Test
