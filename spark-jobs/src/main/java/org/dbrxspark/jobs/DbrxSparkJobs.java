@@ -17,7 +17,9 @@ import org.dbrxspark.jobs.core.ProgressReporter;
 import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.curate.CurateJob;
 import org.dbrxspark.jobs.dedup.DedupJob;
+import org.dbrxspark.jobs.generate.GenerateJob;
 import org.dbrxspark.jobs.mix.MixJob;
+import org.dbrxspark.jobs.score.ScoreJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
 
@@ -42,7 +44,8 @@ public final class DbrxSparkJobs {
 
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob())) {
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob(),
+            new GenerateJob(), new ScoreJob())) {
             jobs.put(job.name(), job);
         }
     }
