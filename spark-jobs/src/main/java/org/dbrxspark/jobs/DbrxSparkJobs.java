@@ -17,8 +17,10 @@ import org.dbrxspark.jobs.core.ProgressReporter;
 import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.curate.CurateJob;
 import org.dbrxspark.jobs.dedup.DedupJob;
+import org.dbrxspark.jobs.generate.GenerateJob;
 import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.jobs.pipeline.PipelineJob;
+import org.dbrxspark.jobs.score.ScoreJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
 import org.dbrxspark.jobs.tokenize.TokenizeJob;
@@ -44,8 +46,8 @@ public final class DbrxSparkJobs {
 
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new TokenizeJob(), new ExportJob(),
-                new StatsJob(), new PipelineJob(this::runStage))) {
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new TokenizeJob(), new GenerateJob(),
+                new ScoreJob(), new ExportJob(), new StatsJob(), new PipelineJob(this::runStage))) {
             jobs.put(job.name(), job);
         }
     }

@@ -4,7 +4,10 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.core.SparkSessions;
 
-/** The one SparkSession all test classes share: local[2], few shuffle partitions, no UI. */
+/**
+ * The one SparkSession all test classes share: local[2,2] (two task slots, and a second attempt per
+ * task, so that tests can fail a first attempt), few shuffle partitions, no UI.
+ */
 public final class SharedSpark {
     private static SparkSession spark;
 
@@ -14,7 +17,7 @@ public final class SharedSpark {
     public static synchronized SparkSession get() {
         if (spark == null) {
             SparkConf conf = new SparkConf()
-                .setMaster("local[2]")
+                .setMaster("local[2,2]")
                 .setAppName("spark-jobs-tests")
                 .set("spark.ui.enabled", "false")
                 .set("spark.sql.shuffle.partitions", "4")

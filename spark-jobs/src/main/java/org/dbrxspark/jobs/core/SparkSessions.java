@@ -28,6 +28,11 @@ public final class SparkSessions {
             // Spark's 200 suits clusters; on one machine they are mostly empty tasks.
             int cores = Runtime.getRuntime().availableProcessors();
             conf.set("spark.sql.shuffle.partitions", Integer.toString(Math.max(4, 2 * cores)));
+            // Likewise Delta's 50 partitions for rebuilding a table's state, which jobs that commit
+            // often (generate) do after every commit.
+            if (!conf.contains("spark.databricks.delta.snapshotPartitions")) {
+                conf.set("spark.databricks.delta.snapshotPartitions", Integer.toString(Math.max(2, cores)));
+            }
         }
         withDelta(conf);
         return SparkSession.builder().config(conf).getOrCreate();

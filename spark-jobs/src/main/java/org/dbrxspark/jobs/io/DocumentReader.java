@@ -46,9 +46,7 @@ public final class DocumentReader {
 
     /** Reads the documents described by {@code options}. */
     public static Dataset<Row> read(SparkSession spark, ReaderOptions options) {
-        InputFormat format = options.format() == InputFormat.AUTO
-            ? InputFormat.detect(options.input(), spark.sparkContext().hadoopConfiguration())
-            : options.format();
+        InputFormat format = resolve(spark, options.input(), options.format());
         Dataset<Row> raw = load(spark, options.input(), format);
         String textCol = format == InputFormat.TEXT ? Columns.TEXT : options.textCol();
         if (!hasColumn(raw, textCol)) {
@@ -78,6 +76,19 @@ public final class DocumentReader {
         cols.addAll(rest);
         Dataset<Row> docs = raw.select(cols.toArray(Column[]::new));
         return hasId ? docs : withDerivedIds(docs);
+    }
+
+    /**
+     * Reads {@code input} with its columns as they are, for tables whose rows are not documents
+     * (prompts, for instance). Plain-text files give {@code id} (the relative path) and {@code text}.
+     */
+    public static Dataset<Row> readTable(SparkSession spark, String input, InputFormat format) {
+        return load(spark, input, resolve(spark, input, format));
+    }
+
+    private static InputFormat resolve(SparkSession spark, String input, InputFormat format) {
+        return format == InputFormat.AUTO ? InputFormat.detect(input, spark.sparkContext().hadoopConfiguration())
+            : format;
     }
 
     /** Fills {@code id} from source and text, as described in the class comment. */

@@ -1,0 +1,330 @@
+package org.dbrxspark.jobs.generate;
+
+import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.count_distinct;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.pmod;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.xxhash64;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BiFunction;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.dbrxspark.jobs.cli.OptionSpec;
+import org.dbrxspark.jobs.cli.ParsedOptions;
+import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Job;
+import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.inference.ModelOptions;
+import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.InputFormat;
+import org.dbrxspark.jobs.io.ReaderOptions;
+import org.dbrxspark.udfs.inference.SamplingDefaults;
+import org.dbrxspark.udfs.ml.DbrxGenerator;
+
+/**
+ * {@code generate}: runs DBRX over a table of prompts or chat conversations and writes every input
+ * column plus the result struct ({@code text, finish_reason, prompt_tokens, completion_tokens,
+ * logprobs, error}) to a Delta table.
+ *
+ * <p>The job is resumable. Rows are divided into chunks by a hash of their id, and each chunk is one
+ * Delta commit of the rows whose id is not yet in the output, so a run that stops or dies loses at
+ * most the chunk in flight and the next run does the rest. Only the files of successful task
+ * attempts enter a commit, so a retried task never duplicates rows. A row's result depends only on
+ * its prompt, its id and the settings, so a run done in pieces gives the same table as one run.
+ */
+public final class GenerateJob implements Job {
+    private static final SamplingDefaults DEFAULTS = SamplingDefaults.runtimeDefaults();
+
+    public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null,
+        "Delta table of the input rows with their generations; an existing one is resumed");
+    public static final OptionSpec<String> ID_COL = OptionSpec.string("id-col", "id",
+        "Column identifying each row (unique, not null): a re-run skips ids already in the output, and the id "
+            + "seeds the row's sampling");
+    public static final OptionSpec<String> PROMPT_COL = OptionSpec.string("prompt-col", "prompt",
+        "String column with the prompts");
+    public static final OptionSpec<String> MESSAGES_COL = OptionSpec.string("messages-col", "",
+        "Chat column, array<struct<role: string, content: string>>, used instead of --prompt-col and rendered "
+            + "with the DBRX chat template");
+    public static final OptionSpec<Boolean> CHAT_TEMPLATE = OptionSpec.bool("chat-template", false,
+        "Send each prompt as one user message through the DBRX chat template (chats always use it)");
+    public static final OptionSpec<String> SYSTEM_PROMPT = OptionSpec.string("system-prompt", "",
+        "System prompt of the chat template; empty: DBRX's own; 'none': no system prompt");
+    public static final OptionSpec<String> OUTPUT_COL = OptionSpec.string("output-col", "generation",
+        "Name of the result struct column");
+    public static final OptionSpec<Integer> MAX_NEW_TOKENS = OptionSpec.integer("max-new-tokens",
+        DEFAULTS.maxNewTokens(), 1, "Most tokens generated per row");
+    public static final OptionSpec<Double> TEMPERATURE = OptionSpec.decimal("temperature", DEFAULTS.temperature(), 0,
+        100, "Sampling temperature; 0: greedy");
+    public static final OptionSpec<Double> TOP_P = OptionSpec.decimal("top-p", DEFAULTS.topP(), 0, 1,
+        "Nucleus sampling: keep the most likely tokens up to this probability mass (above 0); 1: off");
+    public static final OptionSpec<Integer> TOP_K = OptionSpec.integer("top-k", DEFAULTS.topK(), 0,
+        "Keep the k most likely tokens; 0: off");
+    public static final OptionSpec<Double> MIN_P = OptionSpec.decimal("min-p", DEFAULTS.minP(), 0, 1,
+        "Drop tokens below min-p times the top token's probability (below 1); 0: off");
+    public static final OptionSpec<Double> REPETITION_PENALTY = OptionSpec.decimal("repetition-penalty",
+        DEFAULTS.repetitionPenalty(), 0, 100, "CTRL repetition penalty (above 0); 1: off");
+    public static final OptionSpec<Long> SEED = OptionSpec.longValue("seed", "0", Long.MIN_VALUE,
+        "Global seed: a row samples with the seed hashed from it and the row's id");
+    public static final OptionSpec<List<String>> STOP = OptionSpec.list("stop", "",
+        "Stop strings, comma-separated (\\n, \\t and \\\\ are unescaped); the text ends before the first one");
+    public static final OptionSpec<Boolean> LOGPROBS = OptionSpec.bool("logprobs", false,
+        "Also return each generated token's log-probability");
+    public static final OptionSpec<Long> COMMIT_EVERY = OptionSpec.longValue("commit-every", "10000", 1,
+        "Rows per chunk; each chunk is one Delta commit, and a killed run loses at most the chunk in flight");
+    public static final OptionSpec<Integer> MAX_CHUNKS = OptionSpec.integer("max-chunks", 0, 0,
+        "Stop after committing this many chunks (a sample run; run again to continue); 0: all");
+    public static final OptionSpec<Boolean> OVERWRITE = OptionSpec.flag("overwrite",
+        "Replace an existing --output table and start over");
+
+    /** The options that decide a row's result; the output table records them (see {@link GenerationSettings}). */
+    private static final List<OptionSpec<?>> SETTINGS = List.of(ModelOptions.MODEL, ID_COL, PROMPT_COL,
+        MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL, MAX_NEW_TOKENS, TEMPERATURE, TOP_P, TOP_K, MIN_P,
+        REPETITION_PENALTY, SEED, STOP, LOGPROBS);
+
+    /** Prompts wrapped as one-message chats for {@code --chat-template true}; dropped before writing. */
+    private static final String WRAPPED = "__dbrx_messages";
+    private static final String CHUNK = "__dbrx_chunk";
+    private static final String DONE_ID = "__dbrx_done_id";
+
+    private final BiFunction<Integer, Dataset<Row>, Dataset<Row>> beforeWrite;
+
+    public GenerateJob() {
+        this((chunk, rows) -> rows);
+    }
+
+    /**
+     * For tests: {@code beforeWrite} gets each chunk's number and generated rows and returns what is
+     * written, so that a test can fail tasks in the middle of a write.
+     */
+    GenerateJob(BiFunction<Integer, Dataset<Row>, Dataset<Row>> beforeWrite) {
+        this.beforeWrite = beforeWrite;
+    }
+
+    @Override
+    public String name() {
+        return "generate";
+    }
+
+    @Override
+    public String description() {
+        return "Generate text with DBRX for every row of a prompt or chat table, resumably: rows are committed to the "
+            + "output Delta table a chunk at a time, and a re-run skips ids already there.";
+    }
+
+    @Override
+    public List<OptionSpec<?>> options() {
+        List<OptionSpec<?>> all = new ArrayList<>(List.of(ReaderOptions.INPUT, ReaderOptions.INPUT_FORMAT, OUTPUT,
+            ID_COL, PROMPT_COL, MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL, MAX_NEW_TOKENS, TEMPERATURE,
+            TOP_P, TOP_K, MIN_P, REPETITION_PENALTY, SEED, STOP, LOGPROBS, COMMIT_EVERY, MAX_CHUNKS, OVERWRITE));
+        all.addAll(ModelOptions.specs());
+        return all;
+    }
+
+    @Override
+    public void validate(ParsedOptions o) {
+        try {
+            generator(o);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("bad sampling options: " + e.getMessage());
+        }
+    }
+
+    /** The generator the options describe. */
+    static DbrxGenerator generator(ParsedOptions o) {
+        List<String> stops = o.get(STOP).stream().map(GenerateJob::unescape).collect(Collectors.toList());
+        // Checks the combination (the transformer checks each value on its own).
+        new SamplingDefaults(o.get(TEMPERATURE), o.get(TOP_K), o.get(TOP_P), o.get(MIN_P), o.get(REPETITION_PENALTY),
+            o.get(MAX_NEW_TOKENS), stops, o.get(LOGPROBS));
+        DbrxGenerator generator = ModelOptions.apply(new DbrxGenerator(), o)
+            .setIdCol(o.get(ID_COL)).setOutputCol(o.get(OUTPUT_COL)).setSeed(o.get(SEED))
+            .setMaxNewTokens(o.get(MAX_NEW_TOKENS)).setTemperature(o.get(TEMPERATURE)).setTopP(o.get(TOP_P))
+            .setTopK(o.get(TOP_K)).setMinP(o.get(MIN_P)).setRepetitionPenalty(o.get(REPETITION_PENALTY))
+            .setStopStrings(stops.toArray(String[]::new)).setLogprobs(o.get(LOGPROBS));
+        String system = o.get(SYSTEM_PROMPT);
+        if (!system.isEmpty()) {
+            generator.setSystemPrompt(system.equals("none") ? "" : system);
+        }
+        if (!o.get(MESSAGES_COL).isEmpty()) {
+            generator.setMessagesCol(o.get(MESSAGES_COL));
+        } else if (o.get(CHAT_TEMPLATE)) {
+            generator.setMessagesCol(WRAPPED);
+        } else {
+            generator.setInputCol(o.get(PROMPT_COL));
+        }
+        return generator;
+    }
+
+    /** Unescapes {@code \n}, {@code \t} and {@code \\}, which a shell passes through literally. */
+    static String unescape(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 1 < s.length()) {
+                char next = s.charAt(i + 1);
+                if (next == 'n' || next == 't' || next == '\\') {
+                    out.append(next == 'n' ? '\n' : next == 't' ? '\t' : '\\');
+                    i++;
+                    continue;
+                }
+            }
+            out.append(c);
+        }
+        return out.toString();
+    }
+
+    @Override
+    public JobSummary run(SparkSession spark, ParsedOptions o) {
+        String idCol = o.get(ID_COL);
+        String input = o.get(ReaderOptions.INPUT);
+        Dataset<Row> rows = DocumentReader.readTable(spark, input, InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT)));
+        requireColumns(rows, o);
+        long total = countUniqueIds(rows, idCol);
+        if (o.get(MESSAGES_COL).isEmpty() && o.get(CHAT_TEMPLATE)) {
+            rows = rows.withColumn(WRAPPED, array(struct(lit("user").as("role"),
+                quoted(o.get(PROMPT_COL)).cast(DataTypes.StringType).as("content"))));
+        }
+        DbrxGenerator generator = generator(o);
+        StructType schema = withoutWrapped(generator.transformSchema(rows.schema()));
+        OutputTable table = new OutputTable(spark, o.get(OUTPUT));
+        table.prepare(schema, GenerationSettings.of(o, SETTINGS), o.get(OVERWRITE));
+
+        long commitEvery = o.get(COMMIT_EVERY);
+        int chunks = (int) Math.min(Integer.MAX_VALUE, Math.max(1, (total + commitEvery - 1) / commitEvery));
+        Column chunkOf = pmod(xxhash64(quoted(idCol).cast(DataTypes.StringType)), lit(chunks))
+            .cast(DataTypes.IntegerType);
+        // Kept apart from the output table: a cached plan that reads the output is dropped by every commit.
+        Dataset<Row> keyed = rows.withColumn(CHUNK, chunkOf).persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            Map<Integer, Long> perChunk = new TreeMap<>();
+            for (Row r : notInOutput(keyed, table, idCol).groupBy(CHUNK).agg(count(lit(1))).collectAsList()) {
+                perChunk.put(r.getInt(0), r.getLong(1));
+            }
+            long pending = perChunk.values().stream().mapToLong(Long::longValue).sum();
+            ChunkProgress progress = new ChunkProgress(total, total - pending, chunks);
+            long left = pending;
+            int maxChunks = o.get(MAX_CHUNKS);
+            for (Map.Entry<Integer, Long> chunk : perChunk.entrySet()) {
+                if (maxChunks > 0 && progress.committed() >= maxChunks) {
+                    break;
+                }
+                int c = chunk.getKey();
+                // Checked against the latest version again: only ids that no run has committed are generated.
+                Dataset<Row> todo = notInOutput(keyed.where(col(CHUNK).equalTo(c)), table, idCol).drop(CHUNK);
+                Dataset<Row> generated = generator.transform(ModelOptions.spread(todo, idCol, o)).drop(WRAPPED)
+                    .persist(StorageLevel.MEMORY_AND_DISK());
+                try {
+                    // Counting fills the cache, which the write then reads: the model runs once per row.
+                    ChunkProgress.Counts counts = ChunkProgress.Counts.of(generated, o.get(OUTPUT_COL));
+                    // None left means another run committed them meanwhile; the summary's check shows it.
+                    if (counts.rows() > 0) {
+                        long version = table.append(beforeWrite.apply(c, generated),
+                            "dbrx-spark generate: chunk " + (c + 1) + " of " + chunks);
+                        progress.committed(c, version, counts);
+                    }
+                } finally {
+                    generated.unpersist();
+                }
+                left -= chunk.getValue();
+            }
+            return summary(o, table, total, total - pending, left, chunks, progress);
+        } finally {
+            keyed.unpersist();
+        }
+    }
+
+    private JobSummary summary(ParsedOptions o, OutputTable table, long total, long doneBefore, long left, int chunks,
+                               ChunkProgress progress) {
+        String idCol = o.get(ID_COL);
+        Row out = table.rows().agg(count(lit(1)), count_distinct(quoted(idCol))).first();
+        double seconds = progress.seconds();
+        JobSummary summary = new JobSummary("generate " + o.get(ReaderOptions.INPUT))
+            .put("input rows", total)
+            .put("already in the output", doneBefore)
+            .put("generated now", progress.rows())
+            .put("left for a re-run", left)
+            .put("rows with an error", progress.errors())
+            .put("prompt tokens", progress.promptTokens())
+            .put("generated tokens", progress.generatedTokens())
+            .put("tokens/s", String.format(Locale.ROOT, "%.1f generated, %.1f with prompts (%.1f s)",
+                progress.generatedTokens() / seconds, (progress.generatedTokens() + progress.promptTokens()) / seconds,
+                seconds))
+            .put("chunks", String.format(Locale.ROOT, "%d committed (input in %d chunks of about %d rows)",
+                progress.committed(), chunks, o.get(COMMIT_EVERY)))
+            .put("output", table.path() + " (version " + table.version() + ", " + out.getLong(0) + " rows)");
+        if (left > 0) {
+            summary.put("stopped", "after --max-chunks " + o.get(MAX_CHUNKS) + "; run again to generate the rest");
+        }
+        return summary
+            .reconcile("input = already done + generated now + left", total, doneBefore, progress.rows(), left)
+            .reconcile("output rows = distinct ids", out.getLong(0), out.getLong(1));
+    }
+
+    private static void requireColumns(Dataset<Row> rows, ParsedOptions o) {
+        List<String> columns = Arrays.asList(rows.columns());
+        List<OptionSpec<String>> named = new ArrayList<>(List.of(ID_COL));
+        named.add(o.get(MESSAGES_COL).isEmpty() ? PROMPT_COL : MESSAGES_COL);
+        for (OptionSpec<String> spec : named) {
+            if (!columns.contains(o.get(spec))) {
+                throw new IllegalArgumentException("input has no column '" + o.get(spec) + "' (--" + spec.name()
+                    + "); its columns are " + columns);
+            }
+        }
+        if (columns.contains(o.get(OUTPUT_COL))) {
+            throw new IllegalArgumentException("input already has a column '" + o.get(OUTPUT_COL)
+                + "'; pass another --output-col");
+        }
+    }
+
+    /**
+     * Counts the rows and checks that ids are unique and not null: the output is keyed by id, so a
+     * duplicate would be generated once and its twin silently skipped.
+     */
+    private static long countUniqueIds(Dataset<Row> rows, String idCol) {
+        Column id = quoted(idCol);
+        Row r = rows.agg(count(lit(1)), count(id), count_distinct(id)).first();
+        long total = r.getLong(0);
+        if (r.getLong(1) < total) {
+            throw new IllegalArgumentException((total - r.getLong(1)) + " input rows have a null --id-col '" + idCol
+                + "'; every row needs an id to be resumable");
+        }
+        if (r.getLong(2) < total) {
+            List<Row> dups = rows.groupBy(id).agg(count(lit(1)).as("n")).where(col("n").gt(1))
+                .orderBy(col("n").desc(), id).limit(5).collectAsList();
+            throw new IllegalArgumentException("--id-col '" + idCol + "' is not unique: " + (total - r.getLong(2))
+                + " extra rows share an id, e.g. " + dups.stream().map(d -> d.get(0) + " (" + d.getLong(1) + " rows)")
+                .collect(Collectors.joining(", ")) + "; deduplicate the input or choose a unique id column");
+        }
+        return total;
+    }
+
+    /** The rows of {@code rows} whose id is not in the output table's latest version. */
+    private static Dataset<Row> notInOutput(Dataset<Row> rows, OutputTable table, String idCol) {
+        Dataset<Row> done = table.rows().select(quoted(idCol).as(DONE_ID));
+        return rows.join(done, quoted(idCol).equalTo(col(DONE_ID)), "left_anti");
+    }
+
+    private static StructType withoutWrapped(StructType schema) {
+        return new StructType(Arrays.stream(schema.fields()).filter(f -> !f.name().equals(WRAPPED))
+            .toArray(StructField[]::new));
+    }
+
+    private static Column quoted(String name) {
+        return col("`" + name.replace("`", "``") + "`");
+    }
+}
