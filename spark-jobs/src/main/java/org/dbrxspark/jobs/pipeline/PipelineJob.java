@@ -43,6 +43,10 @@ public final class PipelineJob implements Job {
         "debian-copyright=0.4,debian-changelog=0.2,common-licenses=0.2,messages-de=0.1,messages-fr=0.05,messages-es=0.05",
         "Mix weights per source");
     static final OptionSpec<Long> BUDGET = OptionSpec.longValue("budget", "100000", 1, "Mix token budget");
+    static final OptionSpec<Integer> SEQ_LEN = OptionSpec.integer("seq-len", 2048, 2,
+        "Length of the packed training sequences");
+    static final OptionSpec<Integer> MAX_NEW_TOKENS = OptionSpec.integer("max-new-tokens", 32, 1,
+        "Tokens to generate per prompt");
     static final OptionSpec<String> STAGES = OptionSpec.string("stages", String.join(",", Stage.NAMES),
         "Stages to run, in pipeline order (a stage reads the tables of the stages before it)");
 
@@ -75,7 +79,7 @@ public final class PipelineJob implements Job {
 
     @Override
     public List<OptionSpec<?>> options() {
-        return List.of(WORKDIR, INPUT, PROMPTS, MODEL, PRESET, WEIGHTS, BUDGET, STAGES);
+        return List.of(WORKDIR, INPUT, PROMPTS, MODEL, PRESET, WEIGHTS, BUDGET, SEQ_LEN, MAX_NEW_TOKENS, STAGES);
     }
 
     @Override
@@ -91,29 +95,23 @@ public final class PipelineJob implements Job {
         String model = stages.stream().anyMatch(Stage::needsModel) ? model(options, workdir) : "";
 
         JobSummary summary = new JobSummary("pipeline: " + stages.size() + " stages in " + workdir);
-        List<String> report = new ArrayList<>();
-        boolean balanced = true;
+        int unbalanced = 0;
         for (Stage stage : stages) {
             List<String> args = new ArrayList<>(stage.args(tables, options, model));
             if (!options.get(OptionSet.CONFIG).isEmpty()) {
                 args.addAll(List.of("--config", options.get(OptionSet.CONFIG)));
             }
-            LOG.info("pipeline: stage {} ({}): dbrx-spark {} {}", stage.ordinal() + 1, stages.size(), stage.job(),
+            LOG.info("pipeline: stage {} of {}: dbrx-spark {} {}", stages.indexOf(stage) + 1, stages.size(), stage.job(),
                 String.join(" ", args));
             long start = System.nanoTime();
             JobSummary result = runner.run(spark, stage.job(), args);
             double seconds = (System.nanoTime() - start) / 1e9;
             System.out.print(result);
-            balanced &= result.balanced();
-            report.add(String.format(Locale.ROOT, "%-10s %7.1f s  %s", stage.job(), seconds, stage.output(tables)));
-        }
-        for (String line : report) {
-            summary.put(line.substring(0, 10).trim(), line.substring(11).trim());
+            unbalanced += result.balanced() ? 0 : 1;
+            summary.put(stage.job(), String.format(Locale.ROOT, "%6.1f s  %s", seconds, stage.output(tables)));
         }
         summary.put("model", model.isEmpty() ? "(not used)" : model);
-        if (!balanced) {
-            summary.reconcile("stages whose counts reconcile", stages.size(), 0);
-        }
+        summary.reconcile("stages = stages whose counts reconcile", stages.size(), stages.size() - unbalanced);
         return summary;
     }
 

@@ -43,6 +43,31 @@ enum Stage {
         String output(Tables t) {
             return t.at("mix") + " (manifest: " + t.at("mix_manifest.json") + ")";
         }
+    },
+    TOKENIZE("tokenize", false) {
+        @Override
+        List<String> args(Tables t, ParsedOptions o, String model) {
+            return List.of("--input", t.at("mix"), "--output", t.at("tokens"), "--rejects-output", t.at("tokens_rejects"),
+                "--pack", o.get(PipelineJob.SEQ_LEN).toString(), "--validation-fraction", "0.05");
+        }
+
+        @Override
+        String output(Tables t) {
+            return t.at("tokens") + " (rejects: " + t.at("tokens_rejects") + ")";
+        }
+    },
+    GENERATE("generate", true) {
+        @Override
+        List<String> args(Tables t, ParsedOptions o, String model) {
+            return List.of("--input", o.get(PipelineJob.PROMPTS), "--output", t.at("generations"), "--model", model,
+                "--chat-template", "true", "--max-new-tokens", o.get(PipelineJob.MAX_NEW_TOKENS).toString(),
+                "--temperature", "0.8", "--top-p", "0.95", "--seed", "7", "--overwrite");
+        }
+
+        @Override
+        String output(Tables t) {
+            return t.at("generations");
+        }
     };
 
     static final List<String> NAMES = Arrays.stream(values()).map(Stage::job).toList();
