@@ -43,7 +43,7 @@ final class ChunkProgress {
     /**
      * @param total rows of the input
      * @param doneBefore input rows already in the output when the run started
-     * @param chunks chunks the input is divided into
+     * @param chunks chunks this run plans to commit
      */
     ChunkProgress(long total, long doneBefore, int chunks) {
         this.total = total;

@@ -7,13 +7,14 @@ import static org.apache.spark.sql.functions.count_distinct;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.pmod;
 import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.sql.functions.xxhash64;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.BiFunction;
 import java.util.stream.Collectors;
@@ -86,9 +87,9 @@ public final class GenerateJob implements Job {
     public static final OptionSpec<Boolean> LOGPROBS = OptionSpec.bool("logprobs", false,
         "Also return each generated token's log-probability");
     public static final OptionSpec<Long> COMMIT_EVERY = OptionSpec.longValue("commit-every", "10000", 1,
-        "Rows per chunk; each chunk is one Delta commit, and a killed run loses at most the chunk in flight");
+        "Rows per chunk (about): each chunk is one Delta commit, and a killed run loses at most the chunk in flight");
     public static final OptionSpec<Integer> MAX_CHUNKS = OptionSpec.integer("max-chunks", 0, 0,
-        "Stop after committing this many chunks (a sample run; run again to continue); 0: all");
+        "Stop after committing this many chunks (a sample run; run again to do the rest); 0: all");
     public static final OptionSpec<Boolean> OVERWRITE = OptionSpec.flag("overwrite",
         "Replace an existing --output table and start over");
 
@@ -99,7 +100,7 @@ public final class GenerateJob implements Job {
 
     /** Prompts wrapped as one-message chats for {@code --chat-template true}; dropped before writing. */
     private static final String WRAPPED = "__dbrx_messages";
-    private static final String CHUNK = "__dbrx_chunk";
+    private static final String BUCKET = "__dbrx_bucket";
     private static final String DONE_ID = "__dbrx_done_id";
 
     private final BiFunction<Integer, Dataset<Row>, Dataset<Row>> beforeWrite;
@@ -191,10 +192,9 @@ public final class GenerateJob implements Job {
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions o) {
         String idCol = o.get(ID_COL);
-        String input = o.get(ReaderOptions.INPUT);
-        Dataset<Row> rows = DocumentReader.readTable(spark, input, InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT)));
+        Dataset<Row> rows = DocumentReader.readTable(spark, o.get(ReaderOptions.INPUT),
+            InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT)));
         requireColumns(rows, o);
-        long total = countUniqueIds(rows, idCol);
         if (o.get(MESSAGES_COL).isEmpty() && o.get(CHAT_TEMPLATE)) {
             rows = rows.withColumn(WRAPPED, array(struct(lit("user").as("role"),
                 quoted(o.get(PROMPT_COL)).cast(DataTypes.StringType).as("content"))));
@@ -202,30 +202,29 @@ public final class GenerateJob implements Job {
         DbrxGenerator generator = generator(o);
         StructType schema = withoutWrapped(generator.transformSchema(rows.schema()));
         OutputTable table = new OutputTable(spark, o.get(OUTPUT));
-        table.prepare(schema, GenerationSettings.of(o, SETTINGS), o.get(OVERWRITE));
+        String settings = GenerationSettings.of(o, SETTINGS);
+        boolean resume = table.resumable(schema, settings, o.get(OVERWRITE));
 
-        long commitEvery = o.get(COMMIT_EVERY);
-        int chunks = (int) Math.min(Integer.MAX_VALUE, Math.max(1, (total + commitEvery - 1) / commitEvery));
-        Column chunkOf = pmod(xxhash64(quoted(idCol).cast(DataTypes.StringType)), lit(chunks))
+        Column bucket = pmod(xxhash64(quoted(idCol).cast(DataTypes.StringType)), lit(ChunkPlan.BUCKETS))
             .cast(DataTypes.IntegerType);
         // Kept apart from the output table: a cached plan that reads the output is dropped by every commit.
-        Dataset<Row> keyed = rows.withColumn(CHUNK, chunkOf).persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> keyed = rows.withColumn(BUCKET, bucket).persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            Map<Integer, Long> perChunk = new TreeMap<>();
-            for (Row r : notInOutput(keyed, table, idCol).groupBy(CHUNK).agg(count(lit(1))).collectAsList()) {
-                perChunk.put(r.getInt(0), r.getLong(1));
+            SortedMap<Integer, Long> pendingPerBucket = new TreeMap<>();
+            long total = countPending(keyed, resume ? table : null, idCol, pendingPerBucket);
+            if (!resume) {
+                table.reset(schema, settings);
             }
-            long pending = perChunk.values().stream().mapToLong(Long::longValue).sum();
-            ChunkProgress progress = new ChunkProgress(total, total - pending, chunks);
+            List<ChunkPlan.Chunk> chunks = ChunkPlan.of(pendingPerBucket, o.get(COMMIT_EVERY));
+            long pending = chunks.stream().mapToLong(ChunkPlan.Chunk::rows).sum();
+            ChunkProgress progress = new ChunkProgress(total, total - pending, chunks.size());
             long left = pending;
             int maxChunks = o.get(MAX_CHUNKS);
-            for (Map.Entry<Integer, Long> chunk : perChunk.entrySet()) {
-                if (maxChunks > 0 && progress.committed() >= maxChunks) {
-                    break;
-                }
-                int c = chunk.getKey();
+            for (int c = 0; c < chunks.size() && (maxChunks == 0 || progress.committed() < maxChunks); c++) {
+                ChunkPlan.Chunk chunk = chunks.get(c);
                 // Checked against the latest version again: only ids that no run has committed are generated.
-                Dataset<Row> todo = notInOutput(keyed.where(col(CHUNK).equalTo(c)), table, idCol).drop(CHUNK);
+                Dataset<Row> todo = notInOutput(keyed.where(col(BUCKET).between(chunk.first(), chunk.last())), table,
+                    idCol).drop(BUCKET);
                 Dataset<Row> generated = generator.transform(ModelOptions.spread(todo, idCol, o)).drop(WRAPPED)
                     .persist(StorageLevel.MEMORY_AND_DISK());
                 try {
@@ -234,15 +233,15 @@ public final class GenerateJob implements Job {
                     // None left means another run committed them meanwhile; the summary's check shows it.
                     if (counts.rows() > 0) {
                         long version = table.append(beforeWrite.apply(c, generated),
-                            "dbrx-spark generate: chunk " + (c + 1) + " of " + chunks);
+                            "dbrx-spark generate: chunk " + (c + 1) + " of " + chunks.size());
                         progress.committed(c, version, counts);
                     }
                 } finally {
                     generated.unpersist();
                 }
-                left -= chunk.getValue();
+                left -= chunk.rows();
             }
-            return summary(o, table, total, total - pending, left, chunks, progress);
+            return summary(o, table, total, total - pending, left, chunks.size(), progress);
         } finally {
             keyed.unpersist();
         }
@@ -264,8 +263,8 @@ public final class GenerateJob implements Job {
             .put("tokens/s", String.format(Locale.ROOT, "%.1f generated, %.1f with prompts (%.1f s)",
                 progress.generatedTokens() / seconds, (progress.generatedTokens() + progress.promptTokens()) / seconds,
                 seconds))
-            .put("chunks", String.format(Locale.ROOT, "%d committed (input in %d chunks of about %d rows)",
-                progress.committed(), chunks, o.get(COMMIT_EVERY)))
+            .put("chunks", String.format(Locale.ROOT, "%d of %d committed (--commit-every %d)", progress.committed(),
+                chunks, o.get(COMMIT_EVERY)))
             .put("output", table.path() + " (version " + table.version() + ", " + out.getLong(0) + " rows)");
         if (left > 0) {
             summary.put("stopped", "after --max-chunks " + o.get(MAX_CHUNKS) + "; run again to generate the rest");
@@ -273,6 +272,42 @@ public final class GenerateJob implements Job {
         return summary
             .reconcile("input = already done + generated now + left", total, doneBefore, progress.rows(), left)
             .reconcile("output rows = distinct ids", out.getLong(0), out.getLong(1));
+    }
+
+    /**
+     * One pass over the input: fills {@code pendingPerBucket} with the rows of each bucket whose id is
+     * not in {@code resumed} (null: a new table), and returns the input's row count, after checking
+     * that ids are unique and not null. The output is keyed by id, so a duplicate would be generated
+     * once and its twin silently skipped.
+     */
+    private static long countPending(Dataset<Row> keyed, OutputTable resumed, String idCol,
+                                     SortedMap<Integer, Long> pendingPerBucket) {
+        Column id = quoted(idCol);
+        Dataset<Row> marked = resumed == null ? keyed.withColumn(DONE_ID, lit(null))
+            : keyed.join(resumed.rows().select(id.as(DONE_ID)), id.equalTo(col(DONE_ID)), "left");
+        long total = 0;
+        long ids = 0;
+        long distinct = 0;
+        // An id falls into one bucket only, so distinct counts per bucket add up.
+        for (Row r : marked.groupBy(BUCKET).agg(count(lit(1)), count(id), count_distinct(id),
+            count(when(col(DONE_ID).isNull(), lit(1)))).collectAsList()) {
+            total += r.getLong(1);
+            ids += r.getLong(2);
+            distinct += r.getLong(3);
+            pendingPerBucket.put(r.getInt(0), r.getLong(4));
+        }
+        if (ids < total) {
+            throw new IllegalArgumentException((total - ids) + " input rows have a null --id-col '" + idCol
+                + "'; every row needs an id to be resumable");
+        }
+        if (distinct < total) {
+            List<Row> dups = keyed.groupBy(id).agg(count(lit(1)).as("n")).where(col("n").gt(1))
+                .orderBy(col("n").desc(), id).limit(5).collectAsList();
+            throw new IllegalArgumentException("--id-col '" + idCol + "' is not unique: " + (total - distinct)
+                + " extra rows share an id, e.g. " + dups.stream().map(d -> d.get(0) + " (" + d.getLong(1) + " rows)")
+                .collect(Collectors.joining(", ")) + "; deduplicate the input or choose a unique id column");
+        }
+        return total;
     }
 
     private static void requireColumns(Dataset<Row> rows, ParsedOptions o) {
@@ -289,28 +324,6 @@ public final class GenerateJob implements Job {
             throw new IllegalArgumentException("input already has a column '" + o.get(OUTPUT_COL)
                 + "'; pass another --output-col");
         }
-    }
-
-    /**
-     * Counts the rows and checks that ids are unique and not null: the output is keyed by id, so a
-     * duplicate would be generated once and its twin silently skipped.
-     */
-    private static long countUniqueIds(Dataset<Row> rows, String idCol) {
-        Column id = quoted(idCol);
-        Row r = rows.agg(count(lit(1)), count(id), count_distinct(id)).first();
-        long total = r.getLong(0);
-        if (r.getLong(1) < total) {
-            throw new IllegalArgumentException((total - r.getLong(1)) + " input rows have a null --id-col '" + idCol
-                + "'; every row needs an id to be resumable");
-        }
-        if (r.getLong(2) < total) {
-            List<Row> dups = rows.groupBy(id).agg(count(lit(1)).as("n")).where(col("n").gt(1))
-                .orderBy(col("n").desc(), id).limit(5).collectAsList();
-            throw new IllegalArgumentException("--id-col '" + idCol + "' is not unique: " + (total - r.getLong(2))
-                + " extra rows share an id, e.g. " + dups.stream().map(d -> d.get(0) + " (" + d.getLong(1) + " rows)")
-                .collect(Collectors.joining(", ")) + "; deduplicate the input or choose a unique id column");
-        }
-        return total;
     }
 
     /** The rows of {@code rows} whose id is not in the output table's latest version. */

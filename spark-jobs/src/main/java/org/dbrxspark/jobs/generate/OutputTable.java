@@ -27,24 +27,14 @@ final class OutputTable {
     }
 
     /**
-     * Makes the table ready to take chunks: creates it when missing, empties it when {@code
-     * overwrite} (older versions stay readable through time travel), and otherwise checks that the
-     * existing table was generated with {@code settings} and has {@code schema}.
+     * Whether the run continues the existing table: false when there is none or {@code overwrite}
+     * is set; true when it exists and was generated with {@code settings} and has {@code schema}.
      *
      * @throws IllegalArgumentException when the existing table cannot be resumed, saying why
      */
-    void prepare(StructType schema, String settings, boolean overwrite) {
-        if (!DeltaTables.exists(spark, path)) {
-            DeltaTable.create(spark).location(path).addColumns(schema).property(SETTINGS_PROPERTY, settings).execute();
-            return;
-        }
-        if (overwrite) {
-            // Emptied before the settings change: a crash in between leaves an empty table with the
-            // old settings, never old rows under new settings.
-            DeltaTables.overwrite(spark.createDataFrame(List.of(), schema), path);
-            spark.sql("ALTER TABLE delta.`" + path.replace("`", "``") + "` SET TBLPROPERTIES ('" + SETTINGS_PROPERTY
-                + "' = '" + settings.replace("\\", "\\\\").replace("'", "\\'") + "')");
-            return;
+    boolean resumable(StructType schema, String settings, boolean overwrite) {
+        if (overwrite || !DeltaTables.exists(spark, path)) {
+            return false;
         }
         Row detail = DeltaTable.forPath(spark, path).detail().first();
         Map<String, String> properties = detail.getJavaMap(detail.fieldIndex("properties"));
@@ -64,6 +54,23 @@ final class OutputTable {
                 + " but this input gives " + schema.simpleString() + "; pass --overwrite to start over, or choose "
                 + "another --output");
         }
+        return true;
+    }
+
+    /**
+     * Makes an empty table of {@code schema} recording {@code settings}: created when missing,
+     * otherwise emptied (older versions stay readable through time travel).
+     */
+    void reset(StructType schema, String settings) {
+        if (!DeltaTables.exists(spark, path)) {
+            DeltaTable.create(spark).location(path).addColumns(schema).property(SETTINGS_PROPERTY, settings).execute();
+            return;
+        }
+        // Emptied before the settings change: a crash in between leaves an empty table with the old
+        // settings, never old rows under new settings.
+        DeltaTables.overwrite(spark.createDataFrame(List.of(), schema), path);
+        spark.sql("ALTER TABLE delta.`" + path.replace("`", "``") + "` SET TBLPROPERTIES ('" + SETTINGS_PROPERTY
+            + "' = '" + settings.replace("\\", "\\\\").replace("'", "\\'") + "')");
     }
 
     /** The table's rows at its latest version. */
