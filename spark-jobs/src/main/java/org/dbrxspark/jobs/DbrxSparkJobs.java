@@ -18,6 +18,8 @@ import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.curate.CurateJob;
 import org.dbrxspark.jobs.dedup.DedupJob;
 import org.dbrxspark.jobs.mix.MixJob;
+import org.dbrxspark.jobs.rag.RagIndexJob;
+import org.dbrxspark.jobs.rag.RagQueryJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
 
@@ -42,7 +44,8 @@ public final class DbrxSparkJobs {
 
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob())) {
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new ExportJob(), new StatsJob(),
+            new RagIndexJob(), new RagQueryJob())) {
             jobs.put(job.name(), job);
         }
     }
@@ -95,12 +98,12 @@ public final class DbrxSparkJobs {
         SparkSession spark = sessions.apply(options);
         JobSummary summary;
         try (ProgressReporter ignored = ProgressReporter.start(spark, job.name(), options.get(PROGRESS_INTERVAL))) {
-            summary = job.run(spark, options);
+            summary = job.run(spark, options, out);
         } catch (UsageException | IllegalArgumentException e) {
             err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
             return 2;
         }
-        out.print(summary);
+        (job.printsResults(options) ? err : out).print(summary);
         return summary.balanced() ? 0 : 1;
     }
 

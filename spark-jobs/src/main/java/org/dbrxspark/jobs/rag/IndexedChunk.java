@@ -1,5 +1,6 @@
 package org.dbrxspark.jobs.rag;
 
+import java.io.Serializable;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.lucene.document.Document;
@@ -26,7 +27,7 @@ import org.apache.lucene.index.VectorSimilarityFunction;
  * @param metadata the source row's metadata columns as strings (nulls left out)
  */
 public record IndexedChunk(String chunkId, String sourceId, int chunkIndex, int start, int end, int tokens,
-                           String text, Map<String, String> metadata) {
+                           String text, Map<String, String> metadata) implements Serializable {
     static final String CHUNK_ID = "chunk_id";
     static final String SOURCE_ID = "source_id";
     static final String CHUNK_INDEX = "chunk_index";
