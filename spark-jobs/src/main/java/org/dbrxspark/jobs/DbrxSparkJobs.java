@@ -20,6 +20,8 @@ import org.dbrxspark.jobs.dedup.DedupJob;
 import org.dbrxspark.jobs.generate.GenerateJob;
 import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.jobs.pipeline.PipelineJob;
+import org.dbrxspark.jobs.rag.RagIndexJob;
+import org.dbrxspark.jobs.rag.RagQueryJob;
 import org.dbrxspark.jobs.score.ScoreJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
@@ -47,7 +49,8 @@ public final class DbrxSparkJobs {
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
         for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new TokenizeJob(), new GenerateJob(),
-                new ScoreJob(), new ExportJob(), new StatsJob(), new PipelineJob(this::runStage))) {
+                new ScoreJob(), new RagIndexJob(), new RagQueryJob(), new ExportJob(), new StatsJob(),
+                new PipelineJob(this::runStage))) {
             jobs.put(job.name(), job);
         }
     }
@@ -100,12 +103,12 @@ public final class DbrxSparkJobs {
         SparkSession spark = sessions.apply(options);
         JobSummary summary;
         try (ProgressReporter ignored = ProgressReporter.start(spark, job.name(), options.get(PROGRESS_INTERVAL))) {
-            summary = job.run(spark, options);
+            summary = job.run(spark, options, out);
         } catch (UsageException | IllegalArgumentException e) {
             err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
             return 2;
         }
-        out.print(summary);
+        (job.printsResults(options) ? err : out).print(summary);
         return summary.balanced() ? 0 : 1;
     }
 

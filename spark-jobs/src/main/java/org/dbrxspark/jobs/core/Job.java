@@ -1,5 +1,6 @@
 package org.dbrxspark.jobs.core;
 
+import java.io.PrintStream;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.cli.OptionSpec;
@@ -27,4 +28,14 @@ public interface Job {
 
     /** Runs the job and returns its end-of-run summary. */
     JobSummary run(SparkSession spark, ParsedOptions options);
+
+    /** Runs the job; a job whose results are printed (rag-query's hits) writes them to {@code out}. */
+    default JobSummary run(SparkSession spark, ParsedOptions options, PrintStream out) {
+        return run(spark, options);
+    }
+
+    /** Whether this run prints its results on standard output; the summary then goes to standard error. */
+    default boolean printsResults(ParsedOptions options) {
+        return false;
+    }
 }

@@ -47,7 +47,18 @@ public final class DocumentReader {
     /** Reads the documents described by {@code options}. */
     public static Dataset<Row> read(SparkSession spark, ReaderOptions options) {
         InputFormat format = resolve(spark, options.input(), options.format());
-        Dataset<Row> raw = load(spark, options.input(), format);
+        return shape(load(spark, options.input(), format), options, format);
+    }
+
+    /**
+     * Shapes rows already loaded from {@code options.input()} (a Delta snapshot at some version,
+     * a change feed) into the document table, as {@link #read} does.
+     */
+    public static Dataset<Row> documents(Dataset<Row> raw, ReaderOptions options) {
+        return shape(raw, options, InputFormat.DELTA);
+    }
+
+    private static Dataset<Row> shape(Dataset<Row> raw, ReaderOptions options, InputFormat format) {
         String textCol = format == InputFormat.TEXT ? Columns.TEXT : options.textCol();
         if (!hasColumn(raw, textCol)) {
             throw new IllegalArgumentException("input has no text column '" + textCol + "' (columns: "
