@@ -47,6 +47,8 @@ public final class PipelineJob implements Job {
         "Length of the packed training sequences");
     static final OptionSpec<Integer> MAX_NEW_TOKENS = OptionSpec.integer("max-new-tokens", 32, 1,
         "Tokens to generate per prompt");
+    static final OptionSpec<String> QUERY = OptionSpec.string("query",
+        "What does the Apache License say about patent claims?", "Question for the rag-query stage");
     static final OptionSpec<String> STAGES = OptionSpec.string("stages", String.join(",", Stage.NAMES),
         "Stages to run, in pipeline order (a stage reads the tables of the stages before it)");
 
@@ -79,7 +81,7 @@ public final class PipelineJob implements Job {
 
     @Override
     public List<OptionSpec<?>> options() {
-        return List.of(WORKDIR, INPUT, PROMPTS, MODEL, PRESET, WEIGHTS, BUDGET, SEQ_LEN, MAX_NEW_TOKENS, STAGES);
+        return List.of(WORKDIR, INPUT, PROMPTS, MODEL, PRESET, WEIGHTS, BUDGET, SEQ_LEN, MAX_NEW_TOKENS, QUERY, STAGES);
     }
 
     @Override

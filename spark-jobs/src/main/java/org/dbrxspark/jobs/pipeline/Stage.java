@@ -68,6 +68,29 @@ enum Stage {
         String output(Tables t) {
             return t.at("generations");
         }
+    },
+    RAG_INDEX("rag-index", true) {
+        @Override
+        List<String> args(Tables t, ParsedOptions o, String model) {
+            return List.of("--input", t.at("curated"), "--index", t.at("rag-index"), "--model", model, "--shards", "2");
+        }
+
+        @Override
+        String output(Tables t) {
+            return t.at("rag-index") + " (chunks: " + t.at("rag-index/chunks") + ")";
+        }
+    },
+    RAG_QUERY("rag-query", true) {
+        @Override
+        List<String> args(Tables t, ParsedOptions o, String model) {
+            return List.of("--index", t.at("rag-index"), "--query", o.get(PipelineJob.QUERY), "--k", "5",
+                "--answer", "--max-new-tokens", o.get(PipelineJob.MAX_NEW_TOKENS).toString(), "--model", model);
+        }
+
+        @Override
+        String output(Tables t) {
+            return "(hits and answer printed above)";
+        }
     };
 
     static final List<String> NAMES = Arrays.stream(values()).map(Stage::job).toList();
