@@ -113,11 +113,11 @@ public final class DbrxSparkJobs {
     }
 
     /** Runs a registered job in an existing session: a stage of the pipeline. */
-    private JobSummary runStage(SparkSession spark, String name, List<String> args) {
+    private JobSummary runStage(SparkSession spark, String name, List<String> args, PrintStream out) {
         Job job = jobs.get(name);
         ParsedOptions options = optionSet(job).parse(args.toArray(String[]::new));
         job.validate(options);
-        return job.run(spark, options);
+        return job.run(spark, options, out);
     }
 
     /** The option set (common options plus the job's) that {@code --help} and parsing use. */

@@ -1,6 +1,7 @@
 package org.dbrxspark.jobs.pipeline;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +63,7 @@ public final class PipelineJob implements Job {
     /** Runs the job named {@code job} with {@code args} in {@code spark}; returns its summary. */
     @FunctionalInterface
     public interface StageRunner {
-        JobSummary run(SparkSession spark, String job, List<String> args);
+        JobSummary run(SparkSession spark, String job, List<String> args, PrintStream out);
     }
 
     @Override
@@ -91,6 +92,12 @@ public final class PipelineJob implements Job {
 
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions options) {
+        return run(spark, options, System.out);
+    }
+
+    /** Runs the stages, printing each stage's summary (and rag-query's hits) to {@code out}. */
+    @Override
+    public JobSummary run(SparkSession spark, ParsedOptions options, PrintStream out) {
         Path workdir = Path.of(options.get(WORKDIR)).toAbsolutePath();
         List<Stage> stages = Stage.parse(options.get(STAGES));
         Tables tables = new Tables(workdir);
@@ -106,9 +113,9 @@ public final class PipelineJob implements Job {
             LOG.info("pipeline: stage {} of {}: dbrx-spark {} {}", stages.indexOf(stage) + 1, stages.size(), stage.job(),
                 String.join(" ", args));
             long start = System.nanoTime();
-            JobSummary result = runner.run(spark, stage.job(), args);
+            JobSummary result = runner.run(spark, stage.job(), args, out);
             double seconds = (System.nanoTime() - start) / 1e9;
-            System.out.print(result);
+            out.print(result);
             unbalanced += result.balanced() ? 0 : 1;
             summary.put(stage.job(), String.format(Locale.ROOT, "%6.1f s  %s", seconds, stage.output(tables)));
         }
