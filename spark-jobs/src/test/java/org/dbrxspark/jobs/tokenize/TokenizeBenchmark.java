@@ -1,5 +1,9 @@
 package org.dbrxspark.jobs.tokenize;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.size;
+import static org.apache.spark.sql.functions.sum;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,18 +17,28 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.DbrxSparkJobs;
+import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.core.SparkSessions;
+import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.InputFormat;
+import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
  * Tokens per second of the tokenize job (unpacked and packed) on the sample corpus, against the
- * raw tokenizer on one thread over the same texts in the same JVM. Not a test: run with
- * {@code java} (see spark-jobs/README.md, BENCHMARKS).
+ * raw tokenizer on one thread over the same texts in the same JVM. A third line times the
+ * tokenizing stage alone (read, tokenize, sum the counts: no Delta, no summary), which tells the
+ * tokenizer's share of a job from the fixed costs. Not a test: run with {@code java} (see
+ * spark-jobs/README.md, BENCHMARKS).
  *
  * <p>Arguments: the corpus (default data/sample-corpus/corpus.jsonl.gz), how many copies of it the
  * job reads (each copy's ids get a suffix, default 4), the sequence length for the packed run
@@ -48,6 +62,7 @@ public final class TokenizeBenchmark {
         SparkSession spark = SparkSessions.create("tokenize-bench", "local[*]", 0);
         int cores = spark.sparkContext().defaultParallelism();
         double[] raw = new double[reps];
+        double[] stage = new double[reps];
         double[] unpacked = new double[reps];
         double[] packed = new double[reps];
         for (int r = 0; r < reps; r++) {
@@ -57,6 +72,12 @@ public final class TokenizeBenchmark {
                 check += tokenizer.encode(t).length;
             }
             raw[r] = check / seconds(t0);
+            Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark,
+                ReaderOptions.of(input.toString(), InputFormat.JSONL)));
+            t0 = System.nanoTime();
+            long counted = TokenizeJob.annotate(docs, 42, 0.01).agg(sum(size(col(TokenizeJob.INPUT_IDS)))).first()
+                .getLong(0);
+            stage[r] = counted / seconds(t0);
             unpacked[r] = tokens / runJob(spark, input, work.resolve("unpacked"), "0");
             packed[r] = tokens / runJob(spark, input, work.resolve("packed"), Integer.toString(seqLen));
         }
@@ -64,11 +85,16 @@ public final class TokenizeBenchmark {
         System.out.printf(Locale.ROOT, "%d documents, %,d tokens (%d copies of %s), local[%d], %d repetitions%n",
             texts.size(), tokens, copies, corpus, cores, reps);
         System.out.printf(Locale.ROOT, "raw tokenizer, 1 thread:     %,12.0f tokens/s  1.00x%n", base);
+        System.out.printf(Locale.ROOT, "tokenizing stage only:       %,12.0f tokens/s  %.2fx%n", median(stage),
+            median(stage) / base);
         System.out.printf(Locale.ROOT, "tokenize job, unpacked:      %,12.0f tokens/s  %.2fx%n", median(unpacked),
             median(unpacked) / base);
         System.out.printf(Locale.ROOT, "tokenize job, --pack %-6d  %,12.0f tokens/s  %.2fx%n", seqLen, median(packed),
             median(packed) / base);
         spark.stop();
+        try (Stream<Path> files = Files.walk(work)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 
     /** Writes {@code copies} copies of the corpus as JSONL, ids suffixed per copy; returns the texts. */
