@@ -83,9 +83,10 @@ public final class TokenizeJob implements Job {
 
     @Override
     public String description() {
-        return "Tokenize documents with the DBRX tokenizer (cl100k_base + DBRX special ids; special-token strings "
-            + "in the text stay plain text) into token ids per document, or with --pack into fixed-length "
-            + "training sequences with document boundaries; seeded train/validation split by document id.";
+        return "Tokenize documents with the DBRX tokenizer into token ids per document, or with --pack into "
+            + "fixed-length training sequences with document boundaries. The tokenizer is cl100k_base plus the DBRX "
+            + "special ids; special-token strings in the text stay plain text. Documents go to the train or "
+            + "validation split by a seeded hash of their id.";
     }
 
     @Override
@@ -159,7 +160,7 @@ public final class TokenizeJob implements Job {
 
     /**
      * Tokenizes {@code docs} and adds {@code input_ids}, {@code split}, {@code reasons} (empty for
-     * a tokenized document) and the packing order; rejected documents keep their text.
+     * a tokenized document) and the packing order. Only rejected documents keep their text.
      */
     static Dataset<Row> annotate(Dataset<Row> docs, long seed, double validationFraction) {
         List<String> kept = new ArrayList<>();
@@ -183,6 +184,8 @@ public final class TokenizeJob implements Job {
         }
         return tokens.withColumn(INPUT_IDS, col("_tokens.ids"))
             .withColumn(REASONS, reasons)
+            // Only a rejected document needs its text again: the cached table stays about half the size.
+            .withColumn(Columns.TEXT, when(size(col(REASONS)).gt(0), text))
             .withColumn(SPLIT, split(seed, validationFraction))
             .withColumn(SequencePacker.ORDER, SeededHash.sortKey(seed, orderParts.toArray(Column[]::new)))
             .drop("_tokens");
@@ -219,9 +222,12 @@ public final class TokenizeJob implements Job {
         long rows = r.getLong(0);
         long writtenTokens = r.isNullAt(1) ? 0 : r.getLong(1);
         summary.put("written rows", rows).put("written tokens", writtenTokens + (appendEos ? " (with EOS)" : ""))
-            .reconcile("written rows = tokenized documents", rows, documents)
-            .reconcile("written tokens = document tokens" + (appendEos ? " + EOS per document" : ""), writtenTokens,
-                tokens, appendEos ? documents : 0);
+            .reconcile("written rows = tokenized documents", rows, documents);
+        if (appendEos) {
+            summary.reconcile("written tokens = document tokens + EOS per document", writtenTokens, tokens, documents);
+        } else {
+            summary.reconcile("written tokens = document tokens", writtenTokens, tokens);
+        }
     }
 
     private static void summarisePacked(JobSummary summary, Dataset<Row> written, int seqLen, long documents,

@@ -1,7 +1,10 @@
 package org.dbrxspark.jobs.tokenize;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.lit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,10 +19,14 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.core.SeededHash;
+import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 import org.junit.jupiter.api.Test;
 
-/** The packing itself, on synthetic ids (document i holds i * 1000, i * 1000 + 1, ...). */
+/**
+ * The packing itself, on synthetic ids (document i holds i * 1000, i * 1000 + 1, ...), and on the
+ * job's annotation of a mix table.
+ */
 class SequencePackerTest {
     private static final StructType SCHEMA = new StructType()
         .add("id", DataTypes.StringType)
@@ -107,6 +114,31 @@ class SequencePackerTest {
             .map(r -> r.getList(r.fieldIndex(SequencePacker.DOC_OFFSETS))).collect(Collectors.toList()));
         assertEquals(List.of(expected("d000", 40)),
             PackedSequences.documents(spanning, 16).get(TokenizeJob.TRAIN).get("d000"));
+    }
+
+    @Test
+    void copiesOfAMixedDocumentArePackedApart() {
+        Dataset<Row> mixed = spark.range(40).select(col("id").cast("string").as("id"), lit("web").as("source"),
+                concat(lit("Document "), col("id"), lit(" says something.")).as("text"))
+            .crossJoin(spark.range(3).select(col("id").cast("int").as(MixJob.COPY)));
+        Dataset<Row> tokenized = TokenizeJob.annotate(mixed, 42, 0);
+        List<Row> packed = PackedSequences.ordered(SequencePacker.pack(tokenized, 32, 120));
+        Map<String, List<List<Integer>>> docs = PackedSequences.documents(packed, 32).get(TokenizeJob.TRAIN);
+        assertEquals(40, docs.size());
+        docs.forEach((id, copies) -> assertEquals(3, copies.size(), id));
+        long adjacent = 0;
+        String previous = null;
+        for (Row r : packed) {
+            List<String> ids = r.getList(r.fieldIndex(SequencePacker.DOC_IDS));
+            List<Integer> offsets = r.getList(r.fieldIndex(SequencePacker.DOC_OFFSETS));
+            for (int s = 0; s < ids.size(); s++) {
+                if (offsets.get(s) == 0) { // a document (copy) starts here
+                    adjacent += ids.get(s).equals(previous) ? 1 : 0;
+                    previous = ids.get(s);
+                }
+            }
+        }
+        assertTrue(adjacent < 10, "copies are spread by the sort key, not kept together: " + adjacent);
     }
 
     private static List<String> strings(Dataset<Row> packed) {
