@@ -1,6 +1,7 @@
 package org.dbrxspark.jobs.rag;
 
 import java.io.Serializable;
+import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.lucene.document.Document;
@@ -44,7 +45,7 @@ public record IndexedChunk(String chunkId, String sourceId, int chunkIndex, int 
     private static final int MAX_TERM_CHARS = 8000;
 
     public IndexedChunk {
-        metadata = Map.copyOf(metadata);
+        metadata = Collections.unmodifiableMap(new TreeMap<>(metadata)); // sorted: stable output
     }
 
     /** The chunk id of a source row's chunk. */

@@ -91,6 +91,9 @@ public final class RagIndex implements AutoCloseable {
      * @param filter column = value pairs every hit must match (metadata columns or source_id)
      */
     public List<Hit> vector(float[] vector, int k, int candidates, Map<String, String> filter) {
+        if (reader.numDocs() == 0) {
+            return List.of(); // an empty source leaves no vectors, and no dimension to check against
+        }
         int dimension = manifest.model().dimension();
         if (vector.length != dimension) {
             throw new IllegalArgumentException("the query vector has " + vector.length + " dimensions; the index has "

@@ -125,6 +125,9 @@ public final class RagIndexJob implements Job {
             return incremental(spark, o, store, previous, started);
         }
         if (o.get(INCREMENTAL)) {
+            if (o.get(MODEL).isBlank()) {
+                throw new UsageException("there is no index at " + store.root() + " yet: its first build needs --model");
+            }
             LOG.info("rag-index: no index at {} yet: building it from the whole source", store.root());
         }
         InputFormat format = reader.format() == InputFormat.AUTO ? InputFormat.detect(reader.input(), hadoop)
