@@ -35,6 +35,7 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.core.SeededHash;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
@@ -129,7 +130,7 @@ public final class MixJob implements Job {
         boolean counted = !Arrays.asList(docs.columns()).contains(tokensCol);
         if (counted) {
             Column tokens = udf(new CountTokensFunction(), DataTypes.IntegerType).apply(col(Columns.TEXT));
-            docs = docs.withColumn(tokensCol, coalesce(tokens.cast("long"), lit(0L)));
+            docs = Partitions.spread(docs).withColumn(tokensCol, coalesce(tokens.cast("long"), lit(0L)));
         } else {
             docs = docs.withColumn(tokensCol, col(tokensCol).cast("long"));
         }
