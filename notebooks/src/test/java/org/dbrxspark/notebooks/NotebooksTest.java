@@ -54,6 +54,24 @@ class NotebooksTest {
         assertEquals(640, charts.get(0).getWidth());
     }
 
+    @Test
+    void gpuExecutors() throws IOException {
+        Executed nb = run("04-gpu-executors.ipynb");
+
+        assertTrue(nb.text().contains("generations: rows=16 errors=0"));
+        // A CPU executor of the default profile, and a GPU executor of profile 1 with both GPUs.
+        String executors = nb.cell("allexecutors").text();
+        find(executors, "(?m)^\\d+\\s+0\\s+1\\s*$");
+        find(executors, "(?m)^\\d+\\s+1\\s+2\\s+\\[\"0\",\"1\"\\]$");
+        // Tasks were pinned to each GPU, and each GPU got its own model instance.
+        String logs = nb.cell("DeviceSelection").text();
+        for (String gpu : List.of("gpu:0", "gpu:1")) {
+            find(logs, "task \\d+ \\(stage \\d+, partition \\d+\\) -> " + gpu);
+            find(logs, "loaded DBRX model \\S+ on " + gpu);
+        }
+        assertTrue(nb.text().contains("16 of 16 rows equal the driver's own decode"));
+    }
+
     /** Notebooks are committed without outputs: they are produced here, never stored stale. */
     @Test
     void committedNotebooksHaveNoOutputs() throws IOException {
