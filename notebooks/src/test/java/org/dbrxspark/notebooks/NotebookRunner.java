@@ -125,15 +125,46 @@ final class NotebookRunner {
         return new Executed(saved, cells);
     }
 
+    /** Reads a notebook that something else executed (jupyter nbconvert). */
+    static Executed read(Path executed) throws IOException {
+        List<Cell> cells = new ArrayList<>();
+        for (JsonNode cell : JSON.readTree(executed.toFile()).path("cells")) {
+            if (cell.path("cell_type").asText().equals("code")) {
+                List<ObjectNode> outputs = new ArrayList<>();
+                cell.path("outputs").forEach(o -> outputs.add(joinLines((ObjectNode) o)));
+                cells.add(new Cell(source(cell), outputs));
+            }
+        }
+        return new Executed(executed, cells);
+    }
+
+    /** nbformat may store multi-line strings as lists of lines; one string each is easier to check. */
+    private static ObjectNode joinLines(ObjectNode output) {
+        ObjectNode joined = output.deepCopy();
+        if (joined.path("text").isArray()) {
+            joined.put("text", join(joined.path("text")));
+        }
+        if (joined.path("data").isObject()) {
+            ObjectNode data = (ObjectNode) joined.path("data");
+            data.fieldNames().forEachRemaining(mime -> {
+                if (data.path(mime).isArray()) {
+                    data.put(mime, join(data.path(mime)));
+                }
+            });
+        }
+        return joined;
+    }
+
+    private static String join(JsonNode lines) {
+        StringBuilder text = new StringBuilder();
+        lines.forEach(line -> text.append(line.asText()));
+        return text.toString();
+    }
+
     /** A cell's source: nbformat allows one string or a list of lines. */
     static String source(JsonNode cell) {
         JsonNode source = cell.path("source");
-        if (source.isArray()) {
-            StringBuilder text = new StringBuilder();
-            source.forEach(line -> text.append(line.asText()));
-            return text.toString();
-        }
-        return source.asText();
+        return source.isArray() ? join(source) : source.asText();
     }
 
     private static String errorText(List<ObjectNode> outputs) {

@@ -7,16 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.dbrxspark.notebooks.NotebookRunner.Executed;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
 
 /**
  * Executes every notebook of this folder on the project's Jupyter kernel, the way a user's
@@ -33,9 +36,66 @@ class NotebooksTest {
     }
 
     @Test
-    void generateAndScore() throws IOException {
-        Executed nb = run("02-generate-and-score.ipynb");
+    void curateDedupMix() throws IOException {
+        checkCurateDedupMix(run("01-curate-dedup-mix.ipynb"));
+    }
 
+    @Test
+    void generateAndScore() throws IOException {
+        checkGenerateAndScore(run("02-generate-and-score.ipynb"));
+    }
+
+    @Test
+    void gpuExecutors() throws IOException {
+        checkGpuExecutors(run("04-gpu-executors.ipynb"));
+    }
+
+    /**
+     * Where Jupyter is installed, the same notebook runs under {@code jupyter nbconvert --execute}
+     * with the same kernel spec and passes the same checks. One notebook: the others use the
+     * same kernel the same way, and each costs a Spark session's time.
+     */
+    @Test
+    @EnabledIf("nbconvertOnPath")
+    void runsUnderJupyterNbconvert() throws IOException, InterruptedException {
+        Path out = Path.of("target", "nbconvert-notebooks");
+        Path log = Files.createDirectories(out).resolve("nbconvert.log");
+        ProcessBuilder nbconvert = new ProcessBuilder("jupyter-nbconvert", "--to", "notebook", "--execute",
+            "--ExecutePreprocessor.timeout=" + CELL_TIMEOUT.toSeconds(), "--ExecutePreprocessor.startup_timeout=120", "--output-dir", out.toString(),
+            "02-generate-and-score.ipynb").redirectErrorStream(true).redirectOutput(log.toFile());
+        nbconvert.environment().put("JUPYTER_PATH", KERNEL.getParent().getParent().toAbsolutePath().toString());
+        Process process = nbconvert.start();
+        assertTrue(process.waitFor(15, TimeUnit.MINUTES), "nbconvert did not finish; see " + log);
+        assertEquals(0, process.exitValue(), () -> "nbconvert failed:\n" + readQuietly(log));
+        checkGenerateAndScore(NotebookRunner.read(out.resolve("02-generate-and-score.ipynb")));
+    }
+
+    static boolean nbconvertOnPath() {
+        return Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+            .anyMatch(dir -> Files.isExecutable(Path.of(dir, "jupyter-nbconvert")));
+    }
+
+    private static void checkCurateDedupMix(Executed nb) {
+        // The jobs' own summaries reconcile; the numbers are the sample corpus's (spark-jobs README).
+        assertTrue(nb.cell("job(\"curate\"").text().contains("input = kept + rejected: 461 = 68 + 393  [ok]"));
+        assertTrue(nb.cell("job(\"dedup\"").text().contains("input = kept + duplicates: 68 = 54 + 14  [ok]"));
+        // Reject reasons as counted by the chart cell: Gopher's repetition rules lead.
+        find(nb.cell("reasonChart").text(), "(?m)^gopher-max-dup-5gram\\s+\\d+$");
+        // Every duplicate is in exactly one cluster, and the clusters are the job's.
+        String dedup = nb.cell("job(\"dedup\"").text();
+        Matcher clusters = find(nb.cell("clusterChart").text(), "clusters: (\\d+), duplicates in them: (\\d+)");
+        assertEquals("14", clusters.group(2));
+        find(dedup, "clusters with duplicates\\s+" + clusters.group(1) + "\\n");
+        String mix = nb.cell("manifest").text();
+        find(mix, "(?m)^pii .*\\(capped\\)$");
+        find(mix, "mix: [\\d,]+ documents, [\\d,]+ tokens of a 20,000 budget");
+
+        List<BufferedImage> charts = nb.images();
+        assertEquals(5, charts.size(), "reject reasons, lengths, cluster sizes, tokens per source, tokens per document");
+        assertEquals(900, nb.cell("reasonChart").images().get(0).getWidth());
+    }
+
+    private static void checkGenerateAndScore(Executed nb) {
         // Six prompts, one null: five generated within their budgets (16, 24, 8), one error row.
         Matcher totals = find(nb.cell("generations: rows=").text(),
             "generations: rows=(\\d+) generated_tokens=(\\d+) errors=(\\d+)");
@@ -54,10 +114,7 @@ class NotebooksTest {
         assertEquals(640, charts.get(0).getWidth());
     }
 
-    @Test
-    void gpuExecutors() throws IOException {
-        Executed nb = run("04-gpu-executors.ipynb");
-
+    private static void checkGpuExecutors(Executed nb) {
         assertTrue(nb.text().contains("generations: rows=16 errors=0"));
         // A CPU executor of the default profile, and a GPU executor of profile 1 with both GPUs.
         String executors = nb.cell("allexecutors").text();
@@ -94,6 +151,14 @@ class NotebooksTest {
     private static List<Path> notebooks() throws IOException {
         try (Stream<Path> files = Files.list(Path.of("."))) {
             return files.filter(f -> f.toString().endsWith(".ipynb")).sorted().toList();
+        }
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return "(" + e.getMessage() + ")";
         }
     }
 
