@@ -30,7 +30,7 @@ import org.rapaio.jupyter.kernel.core.Transform;
  *       send it again until they get a reply.</li>
  *   <li><b>Loop threads</b>: rapaio's socket threads set their "running" flag after
  *       {@code Thread.start()}, so a thread that runs first sees it unset and ends at once (seen
- *       in about one start in three on a loaded 2-core machine); the kernel then never answers.
+ *       in 3 of 8 starts on a loaded 2-core machine); the kernel then never answers.
  *       Such a thread is replaced by a new one with the same loop.</li>
  *   <li><b>Start-up imports</b>: rapaio evaluates its start-up imports as one JShell snippet,
  *       which JShell keys by the first import ({@code java.util.*}). A cell that imports
