@@ -1,0 +1,170 @@
+package org.dbrxspark.notebooks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.dbrxspark.notebooks.NotebookRunner.Executed;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+
+/**
+ * Executes every notebook of this folder on the project's Jupyter kernel, the way a user's
+ * Jupyter would (kernel.json, connection file, messaging protocol), and checks what the cells
+ * printed and displayed. The executed copies go to {@code target/executed-notebooks/}.
+ */
+class NotebooksTest {
+    private static final Path KERNEL = Path.of("target", "jupyter", "kernels", "dbrx-spark-java");
+    private static final Path EXECUTED = Path.of("target", "executed-notebooks");
+    private static final Duration CELL_TIMEOUT = Duration.ofMinutes(5);
+
+    private static Executed run(String notebook) throws IOException {
+        return NotebookRunner.run(Path.of(notebook), KERNEL, EXECUTED, CELL_TIMEOUT);
+    }
+
+    @Test
+    void curateDedupMix() throws IOException {
+        checkCurateDedupMix(run("01-curate-dedup-mix.ipynb"));
+    }
+
+    @Test
+    void generateAndScore() throws IOException {
+        checkGenerateAndScore(run("02-generate-and-score.ipynb"));
+    }
+
+    @Test
+    void gpuExecutors() throws IOException {
+        checkGpuExecutors(run("04-gpu-executors.ipynb"));
+    }
+
+    /**
+     * Where Jupyter is installed, the same notebook runs under {@code jupyter nbconvert --execute}
+     * with the same kernel spec and passes the same checks. One notebook: the others use the
+     * same kernel the same way, and each costs a Spark session's time.
+     */
+    @Test
+    @EnabledIf("nbconvertOnPath")
+    void runsUnderJupyterNbconvert() throws IOException, InterruptedException {
+        Path out = Path.of("target", "nbconvert-notebooks");
+        Path log = Files.createDirectories(out).resolve("nbconvert.log");
+        ProcessBuilder nbconvert = new ProcessBuilder("jupyter-nbconvert", "--to", "notebook", "--execute",
+            "--ExecutePreprocessor.timeout=" + CELL_TIMEOUT.toSeconds(), "--ExecutePreprocessor.startup_timeout=120", "--output-dir", out.toString(),
+            "02-generate-and-score.ipynb").redirectErrorStream(true).redirectOutput(log.toFile());
+        nbconvert.environment().put("JUPYTER_PATH", KERNEL.getParent().getParent().toAbsolutePath().toString());
+        Process process = nbconvert.start();
+        assertTrue(process.waitFor(15, TimeUnit.MINUTES), "nbconvert did not finish; see " + log);
+        assertEquals(0, process.exitValue(), () -> "nbconvert failed:\n" + readQuietly(log));
+        checkGenerateAndScore(NotebookRunner.read(out.resolve("02-generate-and-score.ipynb")));
+    }
+
+    static boolean nbconvertOnPath() {
+        return Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+            .anyMatch(dir -> Files.isExecutable(Path.of(dir, "jupyter-nbconvert")));
+    }
+
+    private static void checkCurateDedupMix(Executed nb) {
+        // The jobs' own summaries reconcile; the numbers are the sample corpus's (spark-jobs README).
+        assertTrue(nb.cell("job(\"curate\"").text().contains("input = kept + rejected: 461 = 68 + 393  [ok]"));
+        assertTrue(nb.cell("job(\"dedup\"").text().contains("input = kept + duplicates: 68 = 54 + 14  [ok]"));
+        // Reject reasons as counted by the chart cell: Gopher's repetition rules lead.
+        find(nb.cell("reasonChart").text(), "(?m)^gopher-max-dup-5gram\\s+\\d+$");
+        // Every duplicate is in exactly one cluster, and the clusters are the job's.
+        String dedup = nb.cell("job(\"dedup\"").text();
+        Matcher clusters = find(nb.cell("clusterChart").text(), "clusters: (\\d+), duplicates in them: (\\d+)");
+        assertEquals("14", clusters.group(2));
+        find(dedup, "clusters with duplicates\\s+" + clusters.group(1) + "\\n");
+        String mix = nb.cell("manifest").text();
+        find(mix, "(?m)^pii .*\\(capped\\)$");
+        find(mix, "mix: [\\d,]+ documents, [\\d,]+ tokens of a 20,000 budget");
+
+        List<BufferedImage> charts = nb.images();
+        assertEquals(5, charts.size(), "reject reasons, lengths, cluster sizes, tokens per source, tokens per document");
+        assertEquals(900, nb.cell("reasonChart").images().get(0).getWidth());
+    }
+
+    private static void checkGenerateAndScore(Executed nb) {
+        // Six prompts, one null: five generated within their budgets (16, 24, 8), one error row.
+        Matcher totals = find(nb.cell("generations: rows=").text(),
+            "generations: rows=(\\d+) generated_tokens=(\\d+) errors=(\\d+)");
+        assertEquals("6", totals.group(1));
+        assertEquals(3 * 16 + 24 + 8, Integer.parseInt(totals.group(2)));
+        assertEquals("1", totals.group(3));
+        assertTrue(nb.cell("generations: rows=").text().contains("the prompt is null"));
+
+        assertTrue(nb.text().contains("same text from 1 and 3 partitions as stored: true"));
+        assertTrue(nb.text().contains("scored: rows=5 errors=0"));
+        assertTrue(nb.text().contains("SQL and transformer agree on 5 of 5 prompts"));
+        assertTrue(nb.cell("temprature").text().contains("temprature"), "the bad key is named in the row's error");
+
+        List<BufferedImage> charts = nb.cell("CategoryChartBuilder").images();
+        assertEquals(1, charts.size());
+        assertEquals(640, charts.get(0).getWidth());
+    }
+
+    private static void checkGpuExecutors(Executed nb) {
+        assertTrue(nb.text().contains("generations: rows=16 errors=0"));
+        // A CPU executor of the default profile, and a GPU executor of profile 1 with both GPUs.
+        String executors = nb.cell("allexecutors").text();
+        find(executors, "(?m)^\\d+\\s+0\\s+1\\s*$");
+        find(executors, "(?m)^\\d+\\s+1\\s+2\\s+\\[\"0\",\"1\"\\]$");
+        // Tasks were pinned to each GPU, and each GPU got its own model instance.
+        String logs = nb.cell("DeviceSelection").text();
+        for (String gpu : List.of("gpu:0", "gpu:1")) {
+            find(logs, "task \\d+ \\(stage \\d+, partition \\d+\\) -> " + gpu);
+            find(logs, "loaded DBRX model \\S+ on " + gpu);
+        }
+        assertTrue(nb.text().contains("16 of 16 rows equal the driver's own decode"));
+    }
+
+    /** Notebooks are committed without outputs: they are produced here, never stored stale. */
+    @Test
+    void committedNotebooksHaveNoOutputs() throws IOException {
+        List<Path> notebooks = notebooks();
+        assertFalse(notebooks.isEmpty());
+        ObjectMapper json = new ObjectMapper();
+        for (Path notebook : notebooks) {
+            JsonNode document = json.readTree(notebook.toFile());
+            assertEquals("dbrx-spark-java", document.path("metadata").path("kernelspec").path("name").asText(),
+                notebook + " uses the project's kernel");
+            for (JsonNode cell : document.path("cells")) {
+                if (cell.path("cell_type").asText().equals("code")) {
+                    assertTrue(cell.path("outputs").isEmpty() && cell.path("execution_count").isNull(),
+                        notebook + " has outputs in the cell:\n" + NotebookRunner.source(cell));
+                }
+            }
+        }
+    }
+
+    private static List<Path> notebooks() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("."))) {
+            return files.filter(f -> f.toString().endsWith(".ipynb")).sorted().toList();
+        }
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return "(" + e.getMessage() + ")";
+        }
+    }
+
+    private static Matcher find(String text, String regex) {
+        Matcher matcher = Pattern.compile(regex).matcher(text);
+        assertTrue(matcher.find(), () -> "no match for /" + regex + "/ in:\n" + text);
+        return matcher;
+    }
+}
