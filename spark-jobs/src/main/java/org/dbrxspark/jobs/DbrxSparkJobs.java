@@ -135,7 +135,7 @@ public final class DbrxSparkJobs {
     private String usage() {
         StringBuilder sb = new StringBuilder("Usage: dbrx-spark JOB [--option value ...]   (JOB --help for options)\n\n"
             + "Jobs:\n");
-        jobs.values().forEach(j -> sb.append(String.format("  %-8s %s%n", j.name(), firstSentence(j.description()))));
+        jobs.values().forEach(j -> sb.append(String.format("  %-9s %s%n", j.name(), firstSentence(j.description()))));
         return sb.toString();
     }
 

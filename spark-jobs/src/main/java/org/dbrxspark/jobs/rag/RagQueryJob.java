@@ -1,6 +1,7 @@
 package org.dbrxspark.jobs.rag;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.sum;
 
@@ -196,9 +197,9 @@ public final class RagQueryJob implements Job {
         }
         DeltaTables.overwrite(results, o.get(OUTPUT));
         Dataset<Row> written = DeltaTables.read(spark, o.get(OUTPUT));
-        Row totals = written.agg(org.apache.spark.sql.functions.count(col(Columns.ID)),
-            sum(size(col(QueryBatch.HITS))), org.apache.spark.sql.functions.count(col(QueryBatch.ERROR)),
-            org.apache.spark.sql.functions.count(col(QueryBatch.ANSWER))).head();
+        Row totals = written.agg(count(col(Columns.ID)),
+            sum(size(col(QueryBatch.HITS))), count(col(QueryBatch.ERROR)),
+            count(col(QueryBatch.ANSWER))).head();
         long rows = totals.getLong(0);
         long errors = totals.getLong(2);
         return new JobSummary("rag-query " + o.get(QUERIES) + " -> " + o.get(OUTPUT))
