@@ -46,6 +46,11 @@ class NotebooksTest {
     }
 
     @Test
+    void ragIndexQueryAnswer() throws IOException {
+        checkRag(run("03-rag.ipynb"));
+    }
+
+    @Test
     void gpuExecutors() throws IOException {
         checkGpuExecutors(run("04-gpu-executors.ipynb"));
     }
@@ -112,6 +117,53 @@ class NotebooksTest {
         List<BufferedImage> charts = nb.cell("CategoryChartBuilder").images();
         assertEquals(1, charts.size());
         assertEquals(640, charts.get(0).getWidth());
+    }
+
+    private static void checkRag(Executed nb) {
+        // 25 sample documents and the planted note, all chunked; the chunk counts agree everywhere.
+        String built = nb.cell("job(\"rag-index\"").text();
+        find(built, "documents = chunked \\+ rejected: 26 = 26 \\+ 0  \\[ok\\]");
+        String chunks = find(built, "index chunks = chunks table rows: (\\d+) = \\1  \\[ok\\]").group(1);
+        String table = nb.cell("substring(r.getInt(1)").text();
+        assertTrue(table.contains("chunk text = document text[start, end) for " + chunks + " of " + chunks), table);
+        find(table, "largest chunk: (12[0-8]|1[01]\\d) tokens");
+        find(nb.cell("manifest.json").text(),
+            "chunks: manifest " + chunks + ", shards " + chunks + ", chunks table " + chunks);
+
+        // BM25 ranks the planted note first, and its own stored vector finds it exactly. Hybrid ranks every
+        // chunk (noise embeddings move the note down, but its BM25 rank stays 1); a filter keeps one source.
+        String planted = "notes/mirror-operations#0";
+        assertTrue(nb.cell("top BM25 hit").text().contains("top BM25 hit: " + planted
+            + " | The signing key of the documentation mirror is rotated every 41 days."));
+        find(nb.cell("byOwnVector").text(),
+            "\\(64 dimensions\\): rank 1 is " + Pattern.quote(planted) + ", score 1\\.0000");
+        find(nb.cell("plantedHybrid").text(),
+            "planted chunk in hybrid: rank \\d+ of " + chunks + ", vector rank \\d+, BM25 rank 1,");
+        assertTrue(nb.cell("source=debian-changelog").text()
+            .contains("sources of the 4 filtered hits: [debian-changelog]"));
+
+        // The answer's prompt is ChatML with the retrieved chunks by id; what it cites is among them.
+        String answer = nb.cell("--show-prompt").text();
+        assertTrue(answer.contains("<|im_start|>system\n") && answer.contains("<|im_start|>assistant\n"), answer);
+        assertTrue(answer.contains("[" + planted + "] Operations notes") && answer.contains("Question: How often"));
+        List<String> citations = List.of(
+            find(answer, "citations \\(chunks in the prompt\\): \\[(.*)\\]").group(1).split(","));
+        assertEquals(3, citations.size());
+        assertTrue(citations.contains("\"" + planted + "\""), citations::toString);
+        String cited = find(answer, "cited \\(named by the answer\\): +\\[(.*)\\]").group(1);
+        assertTrue(cited.isEmpty() || citations.containsAll(List.of(cited.split(","))), cited);
+        assertTrue(answer.contains("citations found in the chunks table: 3 of 3"));
+        find(answer, "---- answer: [1-9]\\d* tokens, finish reason (length|stop) \\(random weights: noise\\)");
+
+        // The table of queries: the empty query is the one failure, and q1 finds the planted note.
+        String batch = nb.cell("--queries").text();
+        assertTrue(batch.contains("queries = answered + failed: 3 = 2 + 1  [ok]"), batch);
+        find(batch, "\\|q1 +\\|How often[^|]*\\|\\[" + Pattern.quote(planted) + ",");
+        find(batch, "\\|q3 .*the query is empty");
+
+        List<BufferedImage> charts = nb.images();
+        assertEquals(1, charts.size(), "tokens per chunk");
+        assertEquals(720, charts.get(0).getWidth());
     }
 
     private static void checkGpuExecutors(Executed nb) {
