@@ -8,7 +8,6 @@ import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.engine.EmbeddingResult;
 import org.dbrxspark.runtime.engine.Pooling;
-import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /** L2-normalised sentence embeddings of size d_model. */
 public final class Embedding extends InferenceOp<String, int[], EmbeddingResult> {
@@ -38,11 +37,7 @@ public final class Embedding extends InferenceOp<String, int[], EmbeddingResult>
 
   @Override
   protected Prepared<int[]> encode(String text) {
-    if (text == null) {
-      return Prepared.failed("the text is null", 0);
-    }
-    int[] ids = DbrxTokenizer.shared().encode(text);
-    return Prepared.ok(ids, ids.length);
+    return Prepared.tokenIds(text);
   }
 
   @Override

@@ -6,7 +6,6 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
-import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
  * DBRX token ids of a text (special-token strings stay plain text). Needs no model: the tokenizer
@@ -38,11 +37,7 @@ public final class Tokenization extends InferenceOp<String, int[], int[]> {
 
   @Override
   protected Prepared<int[]> encode(String text) {
-    if (text == null) {
-      return Prepared.failed("the text is null", 0);
-    }
-    int[] ids = DbrxTokenizer.shared().encode(text);
-    return Prepared.ok(ids, ids.length);
+    return Prepared.tokenIds(text);
   }
 
   @Override
