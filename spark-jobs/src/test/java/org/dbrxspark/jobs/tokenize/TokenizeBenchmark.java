@@ -20,6 +20,9 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.apache.spark.sql.Dataset;
@@ -35,9 +38,11 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
  * Tokens per second of the tokenize job (unpacked and packed) on the sample corpus, against the
- * raw tokenizer on one thread over the same texts in the same JVM. A third line times the
- * tokenizing stage alone (read, tokenize, sum the counts: no Delta, no summary), which tells the
- * tokenizer's share of a job from the fixed costs. Not a test: run with {@code java} (see
+ * raw tokenizer over the same texts in the same JVM, on one thread and on as many threads as Spark
+ * has cores (the same cores). A third line times the
+ * tokenizing stage alone (read, tokenize, sum the counts: no Delta, no summary), and again over
+ * documents already cached in memory, which tells the tokenizer's share of a job from the fixed
+ * costs. Not a test: run with {@code java} (see
  * spark-jobs/README.md, BENCHMARKS).
  *
  * <p>Arguments: the corpus (default data/sample-corpus/corpus.jsonl.gz), how many copies of it the
@@ -62,7 +67,9 @@ public final class TokenizeBenchmark {
         SparkSession spark = SparkSessions.create("tokenize-bench", "local[*]", 0);
         int cores = spark.sparkContext().defaultParallelism();
         double[] raw = new double[reps];
+        double[] rawParallel = new double[reps];
         double[] stage = new double[reps];
+        double[] cachedStage = new double[reps];
         double[] unpacked = new double[reps];
         double[] packed = new double[reps];
         for (int r = 0; r < reps; r++) {
@@ -72,12 +79,23 @@ public final class TokenizeBenchmark {
                 check += tokenizer.encode(t).length;
             }
             raw[r] = check / seconds(t0);
+            t0 = System.nanoTime();
+            rawParallel[r] = encodeOnThreads(tokenizer, texts, cores) / seconds(t0);
             Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark,
                 ReaderOptions.of(input.toString(), InputFormat.JSONL)));
             t0 = System.nanoTime();
             long counted = TokenizeJob.annotate(docs, 42, 0.01).agg(sum(size(col(TokenizeJob.INPUT_IDS)))).first()
                 .getLong(0);
             stage[r] = counted / seconds(t0);
+            // The same with the documents already in memory: the tokenizer's own cost in Spark, without
+            // the single-threaded JSON parse and the shuffle that spreads one input file over the cores.
+            Dataset<Row> cached = docs.persist();
+            cached.count();
+            t0 = System.nanoTime();
+            counted = TokenizeJob.annotate(cached, 42, 0.01).agg(sum(size(col(TokenizeJob.INPUT_IDS)))).first()
+                .getLong(0);
+            cachedStage[r] = counted / seconds(t0);
+            cached.unpersist(true);
             unpacked[r] = tokens / runJob(spark, input, work.resolve("unpacked"), "0");
             packed[r] = tokens / runJob(spark, input, work.resolve("packed"), Integer.toString(seqLen));
         }
@@ -85,8 +103,13 @@ public final class TokenizeBenchmark {
         System.out.printf(Locale.ROOT, "%d documents, %,d tokens (%d copies of %s), local[%d], %d repetitions%n",
             texts.size(), tokens, copies, corpus, cores, reps);
         System.out.printf(Locale.ROOT, "raw tokenizer, 1 thread:     %,12.0f tokens/s  1.00x%n", base);
-        System.out.printf(Locale.ROOT, "tokenizing stage only:       %,12.0f tokens/s  %.2fx%n", median(stage),
-            median(stage) / base);
+        double sameCores = median(rawParallel);
+        System.out.printf(Locale.ROOT, "raw tokenizer, %d threads:    %,12.0f tokens/s  %.2fx  (1.00x on the same cores)%n",
+            cores, sameCores, sameCores / base);
+        System.out.printf(Locale.ROOT, "tokenizing stage only:       %,12.0f tokens/s  %.2fx  (%.2fx on the same cores)%n",
+            median(stage), median(stage) / base, median(stage) / sameCores);
+        System.out.printf(Locale.ROOT, "tokenizing stage, cached:    %,12.0f tokens/s  %.2fx  (%.2fx on the same cores)%n",
+            median(cachedStage), median(cachedStage) / base, median(cachedStage) / sameCores);
         System.out.printf(Locale.ROOT, "tokenize job, unpacked:      %,12.0f tokens/s  %.2fx%n", median(unpacked),
             median(unpacked) / base);
         System.out.printf(Locale.ROOT, "tokenize job, --pack %-6d  %,12.0f tokens/s  %.2fx%n", seqLen, median(packed),
@@ -94,6 +117,25 @@ public final class TokenizeBenchmark {
         spark.stop();
         try (Stream<Path> files = Files.walk(work)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    /** Encodes the texts on {@code threads} threads, each a contiguous slice; returns the token count. */
+    private static long encodeOnThreads(DbrxTokenizer tokenizer, List<String> texts, int threads) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<Long>> parts = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                List<String> slice = texts.subList(i * texts.size() / threads, (i + 1) * texts.size() / threads);
+                parts.add(pool.submit(() -> slice.stream().mapToLong(t -> tokenizer.encode(t).length).sum()));
+            }
+            long total = 0;
+            for (Future<Long> part : parts) {
+                total += part.get();
+            }
+            return total;
+        } finally {
+            pool.shutdown();
         }
     }
 
