@@ -202,71 +202,85 @@ final class Bf16Pairs {
     }
   }
 
-  /** Adds rows {@code [i0, i0 + count)} of one column block to every token's accumulators. */
+  /**
+   * Adds rows {@code [i0, i0 + count)} of one column block to every token's accumulators. The two
+   * loops are separate methods: as one method, C2 ran out of its inlining budget on JDK 17 and left
+   * some {@code reinterpretAsFloats} calls to the Vector API's allocating Java fallback.
+   */
   private static void accumulateBlock(int[] chunk, int count, int stride, int offset, float[] x, int rows, int i0,
       int n, float[] acc, int width, int a0) {
     int t = 0;
     for (; t + 2 <= n; t += 2) {
-      int at0 = t * width + a0;
-      int at1 = at0 + width;
-      FloatVector e0 = FloatVector.fromArray(F, acc, at0);
-      FloatVector o0 = FloatVector.fromArray(F, acc, at0 + LANES);
-      FloatVector e1 = FloatVector.fromArray(F, acc, at0 + 2 * LANES);
-      FloatVector o1 = FloatVector.fromArray(F, acc, at0 + 3 * LANES);
-      FloatVector f0 = FloatVector.fromArray(F, acc, at1);
-      FloatVector q0 = FloatVector.fromArray(F, acc, at1 + LANES);
-      FloatVector f1 = FloatVector.fromArray(F, acc, at1 + 2 * LANES);
-      FloatVector q1 = FloatVector.fromArray(F, acc, at1 + 3 * LANES);
-      int first = t * rows + i0;
-      int second = first + rows;
-      for (int i = 0, at = offset; i < count; i++, at += stride) {
-        IntVector p0 = IntVector.fromArray(I, chunk, at);
-        IntVector p1 = IntVector.fromArray(I, chunk, at + LANES);
-        FloatVector we0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-        FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
-        FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-        FloatVector wo1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
-        FloatVector a = FloatVector.broadcast(F, x[first + i]);
-        FloatVector b = FloatVector.broadcast(F, x[second + i]);
-        e0 = we0.fma(a, e0);
-        o0 = wo0.fma(a, o0);
-        e1 = we1.fma(a, e1);
-        o1 = wo1.fma(a, o1);
-        f0 = we0.fma(b, f0);
-        q0 = wo0.fma(b, q0);
-        f1 = we1.fma(b, f1);
-        q1 = wo1.fma(b, q1);
-      }
-      e0.intoArray(acc, at0);
-      o0.intoArray(acc, at0 + LANES);
-      e1.intoArray(acc, at0 + 2 * LANES);
-      o1.intoArray(acc, at0 + 3 * LANES);
-      f0.intoArray(acc, at1);
-      q0.intoArray(acc, at1 + LANES);
-      f1.intoArray(acc, at1 + 2 * LANES);
-      q1.intoArray(acc, at1 + 3 * LANES);
+      accumulateTwoTokens(chunk, count, stride, offset, x, rows, i0, t, acc, width, a0);
     }
     if (t < n) {
-      int at0 = t * width + a0;
-      FloatVector e0 = FloatVector.fromArray(F, acc, at0);
-      FloatVector o0 = FloatVector.fromArray(F, acc, at0 + LANES);
-      FloatVector e1 = FloatVector.fromArray(F, acc, at0 + 2 * LANES);
-      FloatVector o1 = FloatVector.fromArray(F, acc, at0 + 3 * LANES);
-      int first = t * rows + i0;
-      for (int i = 0, at = offset; i < count; i++, at += stride) {
-        IntVector p0 = IntVector.fromArray(I, chunk, at);
-        IntVector p1 = IntVector.fromArray(I, chunk, at + LANES);
-        FloatVector a = FloatVector.broadcast(F, x[first + i]);
-        e0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e0);
-        o0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o0);
-        e1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e1);
-        o1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o1);
-      }
-      e0.intoArray(acc, at0);
-      o0.intoArray(acc, at0 + LANES);
-      e1.intoArray(acc, at0 + 2 * LANES);
-      o1.intoArray(acc, at0 + 3 * LANES);
+      accumulateOneToken(chunk, count, stride, offset, x, rows, i0, t, acc, width, a0);
     }
+  }
+
+  private static void accumulateTwoTokens(int[] chunk, int count, int stride, int offset, float[] x, int rows,
+      int i0, int t, float[] acc, int width, int a0) {
+    int at0 = t * width + a0;
+    int at1 = at0 + width;
+    FloatVector e0 = FloatVector.fromArray(F, acc, at0);
+    FloatVector o0 = FloatVector.fromArray(F, acc, at0 + LANES);
+    FloatVector e1 = FloatVector.fromArray(F, acc, at0 + 2 * LANES);
+    FloatVector o1 = FloatVector.fromArray(F, acc, at0 + 3 * LANES);
+    FloatVector f0 = FloatVector.fromArray(F, acc, at1);
+    FloatVector q0 = FloatVector.fromArray(F, acc, at1 + LANES);
+    FloatVector f1 = FloatVector.fromArray(F, acc, at1 + 2 * LANES);
+    FloatVector q1 = FloatVector.fromArray(F, acc, at1 + 3 * LANES);
+    int first = t * rows + i0;
+    int second = first + rows;
+    for (int i = 0, at = offset; i < count; i++, at += stride) {
+      IntVector p0 = IntVector.fromArray(I, chunk, at);
+      IntVector p1 = IntVector.fromArray(I, chunk, at + LANES);
+      FloatVector we0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
+      FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector wo1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
+      FloatVector a = FloatVector.broadcast(F, x[first + i]);
+      FloatVector b = FloatVector.broadcast(F, x[second + i]);
+      e0 = we0.fma(a, e0);
+      o0 = wo0.fma(a, o0);
+      e1 = we1.fma(a, e1);
+      o1 = wo1.fma(a, o1);
+      f0 = we0.fma(b, f0);
+      q0 = wo0.fma(b, q0);
+      f1 = we1.fma(b, f1);
+      q1 = wo1.fma(b, q1);
+    }
+    e0.intoArray(acc, at0);
+    o0.intoArray(acc, at0 + LANES);
+    e1.intoArray(acc, at0 + 2 * LANES);
+    o1.intoArray(acc, at0 + 3 * LANES);
+    f0.intoArray(acc, at1);
+    q0.intoArray(acc, at1 + LANES);
+    f1.intoArray(acc, at1 + 2 * LANES);
+    q1.intoArray(acc, at1 + 3 * LANES);
+  }
+
+  private static void accumulateOneToken(int[] chunk, int count, int stride, int offset, float[] x, int rows,
+      int i0, int t, float[] acc, int width, int a0) {
+    int at0 = t * width + a0;
+    FloatVector e0 = FloatVector.fromArray(F, acc, at0);
+    FloatVector o0 = FloatVector.fromArray(F, acc, at0 + LANES);
+    FloatVector e1 = FloatVector.fromArray(F, acc, at0 + 2 * LANES);
+    FloatVector o1 = FloatVector.fromArray(F, acc, at0 + 3 * LANES);
+    int first = t * rows + i0;
+    for (int i = 0, at = offset; i < count; i++, at += stride) {
+      IntVector p0 = IntVector.fromArray(I, chunk, at);
+      IntVector p1 = IntVector.fromArray(I, chunk, at + LANES);
+      FloatVector a = FloatVector.broadcast(F, x[first + i]);
+      e0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e0);
+      o0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o0);
+      e1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e1);
+      o1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o1);
+    }
+    e0.intoArray(acc, at0);
+    o0.intoArray(acc, at0 + LANES);
+    e1.intoArray(acc, at0 + 2 * LANES);
+    o1.intoArray(acc, at0 + 3 * LANES);
   }
 
   /** The same sums as {@link #accumulateColumns}, one pair at a time, for the last columns. */
