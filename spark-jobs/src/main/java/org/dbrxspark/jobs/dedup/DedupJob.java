@@ -38,7 +38,9 @@ public final class DedupJob implements Job {
     public static final OptionSpec<Integer> NUM_PERM = OptionSpec.integer("num-perm", 128, 2,
         "MinHash signature length (hash functions)");
     public static final OptionSpec<Integer> BANDS = OptionSpec.integer("bands", 0, 0,
-        "LSH bands; 0 chooses bands and rows from --threshold, minimising false positives + false negatives");
+        "LSH bands; 0 chooses bands and rows from --threshold: with --verify, the fewest candidates that still "
+            + "find a pair at the threshold with probability " + LshParams.RECALL_AT_THRESHOLD + "; without, the fewest "
+            + "false positives + negatives");
     public static final OptionSpec<Integer> ROWS = OptionSpec.integer("rows", 0, 0,
         "LSH rows per band; 0 chooses them with --bands");
     public static final OptionSpec<Long> SEED = OptionSpec.longValue("seed", "42", Long.MIN_VALUE,
@@ -86,7 +88,9 @@ public final class DedupJob implements Job {
         if ((bands == 0) != (rows == 0)) {
             throw new UsageException("give both --bands and --rows, or neither");
         }
-        LshParams lsh = bands == 0 ? LshParams.optimal(o.get(THRESHOLD), perm) : new LshParams(bands, rows);
+        LshParams lsh = bands > 0 ? new LshParams(bands, rows)
+            : o.get(VERIFY) ? LshParams.forRecall(o.get(THRESHOLD), perm, LshParams.RECALL_AT_THRESHOLD)
+            : LshParams.optimal(o.get(THRESHOLD), perm);
         if (lsh.bands() * lsh.rows() > perm) {
             throw new UsageException("--bands x --rows (" + lsh.bands() * lsh.rows() + ") exceeds --num-perm " + perm);
         }

@@ -7,10 +7,43 @@ import java.io.Serializable;
  * Jaccard similarity s share at least one band with probability {@code 1 - (1 - s^rows)^bands}.
  */
 public record LshParams(int bands, int rows) implements Serializable {
+    /** The probability with which {@link #forRecall} makes a pair at the threshold a candidate. */
+    public static final double RECALL_AT_THRESHOLD = 0.95;
     private static final int STEPS = 1000;
 
     /**
-     * The bands and rows (with {@code bands * rows <= numPerm}) minimising the sum of the
+     * The bands and rows for verified deduplication, where a false candidate costs one exact
+     * Jaccard computation and a missed pair is a duplicate left in the corpus: among the bandings
+     * ({@code bands * rows <= numPerm}) under which a pair at {@code threshold} becomes a
+     * candidate with probability at least {@code recall}, the one with the smallest
+     * false-positive area (the fewest candidates to verify). The probability grows with the
+     * similarity, so every pair at or above the threshold is found with at least that
+     * probability. When no banding reaches it, the one with the highest probability.
+     */
+    public static LshParams forRecall(double threshold, int numPerm, double recall) {
+        LshParams best = null;
+        double bestArea = Double.MAX_VALUE;
+        LshParams likeliest = null;
+        for (int b = 1; b <= numPerm; b++) {
+            for (int r = 1; b * r <= numPerm; r++) {
+                LshParams p = new LshParams(b, r);
+                double chance = p.collisionProbability(threshold);
+                if (likeliest == null || chance > likeliest.collisionProbability(threshold)) {
+                    likeliest = p;
+                }
+                double area = falsePositiveArea(threshold, b, r);
+                if (chance >= recall && area < bestArea) {
+                    bestArea = area;
+                    best = p;
+                }
+            }
+        }
+        return best != null ? best : likeliest;
+    }
+
+    /**
+     * The bands and rows for unverified deduplication, where a false candidate is a wrongly
+     * removed document: those (with {@code bands * rows <= numPerm}) minimising the sum of the
      * false-positive area (the probability of becoming a candidate, integrated over similarities
      * below {@code threshold}) and the false-negative area (the probability of being missed,
      * integrated over similarities above it), weighted equally.

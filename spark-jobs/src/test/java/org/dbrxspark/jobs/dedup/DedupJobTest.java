@@ -14,8 +14,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
+import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +60,20 @@ class DedupJobTest {
         Map<String, Row> out = new TreeMap<>();
         table.collectAsList().forEach(r -> out.put(r.getString(r.fieldIndex("id")), r));
         return out;
+    }
+
+    @Test
+    void defaultBandingDependsOnVerification() {
+        DbrxSparkJobs entry = new DbrxSparkJobs();
+        OptionSet options = entry.optionSet(entry.jobs().get("dedup"));
+        LshParams verified = DedupJob.deduplicator(options.parse(new String[] {"--input", "in", "--output", "out"}))
+            .hasher().lsh();
+        assertEquals(LshParams.forRecall(0.8, 128, LshParams.RECALL_AT_THRESHOLD), verified);
+        assertEquals(new LshParams(13, 7), verified, "the banding the README quotes");
+        LshParams unverified = DedupJob.deduplicator(options.parse(new String[] {"--input", "in", "--output", "out",
+            "--verify", "false"})).hasher().lsh();
+        assertEquals(LshParams.optimal(0.8, 128), unverified);
+        assertEquals(new LshParams(9, 13), unverified, "the banding the README quotes");
     }
 
     @Test

@@ -53,18 +53,42 @@ class MinHasherTest {
     }
 
     @Test
-    void defaultBandingFindsNearDuplicatesAndSkipsDistantOnes() {
-        MinHasher defaults = new MinHasher(5, 128, 42, LshParams.optimal(0.8, 128));
-        int near = 0;
-        int far = 0;
+    void recallBandingFindsPairsAtTheThresholdAndSkipsDistantOnes() {
+        MinHasher defaults = new MinHasher(5, 128, 42,
+            LshParams.forRecall(0.8, 128, LshParams.RECALL_AT_THRESHOLD));
+        int atThreshold = 0;
+        int distant = 0;
         for (int seed = 10; seed < 40; seed++) {
             String base = DedupDocs.base(200, seed);
-            near += collide(defaults, base, DedupDocs.substitute(base, 2, seed)) ? 1 : 0;
-            far += collide(defaults, base, DedupDocs.substitute(base, 13, seed)) ? 1 : 0;
+            String near = DedupDocs.substitute(base, 4, seed);
+            String far = DedupDocs.substitute(base, 21, seed);
+            assertEquals(0.81, DedupDocs.jaccard(defaults, base, near), 0.02);
+            assertEquals(0.30, DedupDocs.jaccard(defaults, base, far), 0.02);
+            atThreshold += collide(defaults, base, near) ? 1 : 0;
+            distant += collide(defaults, base, far) ? 1 : 0;
         }
-        // Expected: P(candidate | J=0.9) = 0.93, P(candidate | J=0.5) < 0.001.
-        assertTrue(near >= 25, near + " of 30 pairs at J~0.9 became candidates");
-        assertEquals(0, far, "pairs at J~0.5 became candidates");
+        // Expected: P(candidate | J=0.81) = 0.97 (29 of 30), P(candidate | J=0.30) = 0.003 (0.1 of 30).
+        assertTrue(atThreshold >= 26, atThreshold + " of 30 pairs at J~0.81 became candidates");
+        assertTrue(distant <= 2, distant + " of 30 pairs at J~0.3 became candidates");
+    }
+
+    @Test
+    void recallBandingHasTheFewestFalseCandidatesAmongThoseReachingTheRecall() {
+        LshParams p = LshParams.forRecall(0.8, 128, 0.95);
+        assertTrue(p.bands() * p.rows() <= 128);
+        assertTrue(p.collisionProbability(0.8) >= 0.95, p.toString());
+        double area = LshParams.falsePositiveArea(0.8, p.bands(), p.rows());
+        for (int b = 1; b <= 128; b++) {
+            for (int r = 1; b * r <= 128; r++) {
+                if (new LshParams(b, r).collisionProbability(0.8) >= 0.95) {
+                    assertTrue(area <= LshParams.falsePositiveArea(0.8, b, r) + 1e-12, b + " x " + r);
+                }
+            }
+        }
+        assertTrue(LshParams.optimal(0.8, 128).collisionProbability(0.8) < 0.5,
+            "the balanced banding, for unverified runs, misses most pairs at the threshold");
+        // Two permutations cannot reach 0.95 at J = 0.5: the likeliest banding, 2 bands of 1 row.
+        assertEquals(new LshParams(2, 1), LshParams.forRecall(0.5, 2, 0.95));
     }
 
     private static boolean collide(MinHasher h, String a, String b) {

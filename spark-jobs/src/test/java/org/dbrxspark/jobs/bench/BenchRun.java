@@ -1,0 +1,92 @@
+package org.dbrxspark.jobs.bench;
+
+import java.util.Arrays;
+import java.util.Locale;
+import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.DbrxSparkJobs;
+import org.dbrxspark.jobs.core.SparkSessions;
+
+/**
+ * One measured run in a JVM of its own, started by {@link DataPrepBenchmark}, so that the peak
+ * memory is this run's alone and a run past its time limit can be stopped:
+ * <ul>
+ *   <li>{@code job JOB --option value ...}: a job through the {@link DbrxSparkJobs} entry point;</li>
+ *   <li>{@code mllib INPUT OUTPUT TABLES THRESHOLD SEED LIMIT_SECONDS}: the {@link MllibBaseline},
+ *       stopped after the limit (0: none).</li>
+ * </ul>
+ * The SparkSession (local[2], settings from {@code -Dspark.*}) is made before the clock starts.
+ * Prints {@code MEMORY {...}} every 2 s and one {@code RESULT {...}} line at the end.
+ */
+final class BenchRun {
+    private BenchRun() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        SparkSession spark = SparkSessions.create("bench " + args[0], "local[2]", 0);
+        PeakMemory memory = new PeakMemory();
+        Thread reporter = new Thread(() -> {
+            while (true) {
+                try {
+                    Thread.sleep(2000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                System.out.println("MEMORY " + memory.json());
+            }
+        }, "memory-report");
+        reporter.setDaemon(true);
+        reporter.start();
+        long started = System.nanoTime();
+        String extra = "";
+        int code;
+        try {
+            if (args[0].equals("mllib")) {
+                stopAfter(Double.parseDouble(args[6]), started, memory);
+                long pairs = MllibBaseline.run(spark, args[1], args[2], Integer.parseInt(args[3]),
+                    Double.parseDouble(args[4]), Long.parseLong(args[5]));
+                extra = ", \"pairs\": " + pairs;
+                code = 0;
+            } else {
+                code = new DbrxSparkJobs().run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err,
+                    o -> spark);
+            }
+        } catch (Throwable t) {
+            // A failed run (e.g. an OutOfMemoryError that shut the SparkContext down) is reported, not hidden.
+            t.printStackTrace();
+            Throwable root = t;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            String error = (t + " / " + root).replace("\\", "/").replace("\"", "'").replace("\n", " ");
+            extra = ", \"error\": \"" + (error.length() > 300 ? error.substring(0, 300) : error) + "\"";
+            code = 1;
+        }
+        System.out.println(result(started, memory, code, false) + extra + "}");
+        System.out.flush();
+        Runtime.getRuntime().halt(code);
+    }
+
+    private static String result(long started, PeakMemory memory, int code, boolean stopped) {
+        return String.format(Locale.ROOT, "RESULT {\"seconds\": %.2f, \"exit_code\": %d, \"stopped\": %s, "
+            + "\"memory\": %s", (System.nanoTime() - started) / 1e9, code, stopped, memory.json());
+    }
+
+    /** Ends the process after {@code seconds} (when positive), reporting a stopped run. */
+    private static void stopAfter(double seconds, long started, PeakMemory memory) {
+        if (seconds <= 0) {
+            return;
+        }
+        Thread watchdog = new Thread(() -> {
+            try {
+                Thread.sleep((long) (seconds * 1000));
+            } catch (InterruptedException e) {
+                return;
+            }
+            System.out.println(result(started, memory, 0, true) + "}");
+            System.out.flush();
+            Runtime.getRuntime().halt(0);
+        }, "time-limit");
+        watchdog.setDaemon(true);
+        watchdog.start();
+    }
+}
