@@ -49,15 +49,16 @@ final class Bf16Pairs {
   static void dotRows(IntBuffer w, int cols, int from, int to, float[] even, float[] odd, int n, float[] out, int outStride) {
     int half = cols / 2;
     int[] pairs = new int[2 * half];
+    float[] lanes = new float[LANES];
     int j = from;
     for (; j + 2 <= to; j += 2) {
       w.get(j * half, pairs, 0, 2 * half);
       int t = 0;
       for (; t + 4 <= n; t += 4) {
-        dotTwoRowsFourTokens(pairs, half, j, even, odd, t, out, outStride);
+        dotTwoRowsFourTokens(pairs, half, j, even, odd, t, out, outStride, lanes);
       }
       for (; t < n; t++) {
-        dotTwoRowsOneToken(pairs, half, j, even, odd, t, out, outStride);
+        dotTwoRowsOneToken(pairs, half, j, even, odd, t, out, outStride, lanes);
       }
     }
     if (j < to) {
@@ -70,14 +71,14 @@ final class Bf16Pairs {
           acc = FloatVector.fromArray(F, odd, t * half + k).fma(pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
               FloatVector.fromArray(F, even, t * half + k).fma(pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), acc));
         }
-        out[t * outStride + j] = finish(acc, pairs, 0, bound, half, even, odd, t * half);
+        out[t * outStride + j] = finish(acc, lanes, pairs, 0, bound, half, even, odd, t * half);
       }
     }
   }
 
   /** Rows j and j + 1, copied to {@code pairs[0, half)} and {@code pairs[half, 2 half)}, with four tokens. */
   private static void dotTwoRowsFourTokens(int[] pairs, int half, int j, float[] even, float[] odd, int t,
-      float[] out, int outStride) {
+      float[] out, int outStride, float[] lanes) {
     int bound = I.loopBound(half);
     int x0 = t * half;
     int x1 = x0 + half;
@@ -116,18 +117,18 @@ final class Bf16Pairs {
       a03 = xo.fma(wo0, xe.fma(we0, a03));
       a13 = xo.fma(wo1, xe.fma(we1, a13));
     }
-    out[t * outStride + j] = finish(a00, pairs, 0, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(a10, pairs, half, bound, half, even, odd, x0);
-    out[(t + 1) * outStride + j] = finish(a01, pairs, 0, bound, half, even, odd, x1);
-    out[(t + 1) * outStride + j + 1] = finish(a11, pairs, half, bound, half, even, odd, x1);
-    out[(t + 2) * outStride + j] = finish(a02, pairs, 0, bound, half, even, odd, x2);
-    out[(t + 2) * outStride + j + 1] = finish(a12, pairs, half, bound, half, even, odd, x2);
-    out[(t + 3) * outStride + j] = finish(a03, pairs, 0, bound, half, even, odd, x3);
-    out[(t + 3) * outStride + j + 1] = finish(a13, pairs, half, bound, half, even, odd, x3);
+    out[t * outStride + j] = finish(a00, lanes, pairs, 0, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(a10, lanes, pairs, half, bound, half, even, odd, x0);
+    out[(t + 1) * outStride + j] = finish(a01, lanes, pairs, 0, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 1] = finish(a11, lanes, pairs, half, bound, half, even, odd, x1);
+    out[(t + 2) * outStride + j] = finish(a02, lanes, pairs, 0, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 1] = finish(a12, lanes, pairs, half, bound, half, even, odd, x2);
+    out[(t + 3) * outStride + j] = finish(a03, lanes, pairs, 0, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 1] = finish(a13, lanes, pairs, half, bound, half, even, odd, x3);
   }
 
   private static void dotTwoRowsOneToken(int[] pairs, int half, int j, float[] even, float[] odd, int t,
-      float[] out, int outStride) {
+      float[] out, int outStride, float[] lanes) {
     int bound = I.loopBound(half);
     int x0 = t * half;
     FloatVector a0 = FloatVector.zero(F);
@@ -142,14 +143,14 @@ final class Bf16Pairs {
       a1 = xo.fma(p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
           xe.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1));
     }
-    out[t * outStride + j] = finish(a0, pairs, 0, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(a1, pairs, half, bound, half, even, odd, x0);
+    out[t * outStride + j] = finish(a0, lanes, pairs, 0, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(a1, lanes, pairs, half, bound, half, even, odd, x0);
   }
 
   /** Sums the lanes in index order, then adds the pairs past the last full vector. */
-  private static float finish(FloatVector acc, int[] pairs, int row, int bound, int half,
+  private static float finish(FloatVector acc, float[] lanes, int[] pairs, int row, int bound, int half,
       float[] even, float[] odd, int x) {
-    float sum = VectorMath.sumLanes(acc);
+    float sum = VectorMath.sumLanes(acc, lanes);
     for (int k = bound; k < half; k++) {
       int pair = pairs[row + k];
       sum += even[x + k] * Float.intBitsToFloat(pair << 16);

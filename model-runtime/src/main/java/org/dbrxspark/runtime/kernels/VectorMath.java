@@ -35,9 +35,15 @@ public final class VectorMath {
    * intrinsify it, and the Java fallback cost a quarter of prefill's time.
    */
   public static float sumLanes(FloatVector v) {
+    return sumLanes(v, new float[v.length()]);
+  }
+
+  /** {@link #sumLanes(FloatVector)} through a caller's scratch array, for hot loops: no allocation. */
+  public static float sumLanes(FloatVector v, float[] scratch) {
+    v.intoArray(scratch, 0);
     float sum = 0;
-    for (float lane : v.toArray()) {
-      sum += lane;
+    for (int i = 0; i < v.length(); i++) {
+      sum += scratch[i];
     }
     return sum;
   }
