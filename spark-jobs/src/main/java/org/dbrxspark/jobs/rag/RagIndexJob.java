@@ -32,6 +32,7 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
@@ -72,8 +73,6 @@ public final class RagIndexJob implements Job {
         "HNSW neighbours per node (M); more raise recall, size and build time");
     public static final OptionSpec<Integer> HNSW_BEAM_WIDTH = OptionSpec.integer("hnsw-beam-width", 100, 2,
         "HNSW candidates examined per insertion (efConstruction)");
-    public static final OptionSpec<Integer> THREADS = OptionSpec.integer("threads", 0, 0,
-        "CPU threads of the model per task; 0: one per processor");
     public static final OptionSpec<Boolean> INCREMENTAL = OptionSpec.flag("incremental",
         "Apply only the source rows changed since the index's version (Delta change data feed); builds the "
             + "index if there is none");
@@ -96,7 +95,7 @@ public final class RagIndexJob implements Job {
     public List<OptionSpec<?>> options() {
         List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
         all.addAll(List.of(INDEX, CHUNKS, REJECTS, MODEL, POOLING, CHUNK_SIZE, CHUNK_OVERLAP, SHARDS, METADATA_COLS,
-            HNSW_M, HNSW_BEAM_WIDTH, THREADS, INCREMENTAL));
+            HNSW_M, HNSW_BEAM_WIDTH, ModelOptions.THREADS, INCREMENTAL));
         return all;
     }
 
@@ -154,7 +153,7 @@ public final class RagIndexJob implements Job {
         long inputDocs = docs.count();
 
         List<IndexManifest.Shard> shards;
-        try (ChunkPipeline.Output out = settings.pipeline(o.get(THREADS)).run(docs)) {
+        try (ChunkPipeline.Output out = settings.pipeline(o.get(ModelOptions.THREADS)).run(docs)) {
             DeltaTables.overwrite(out.chunks(), settings.chunks());
             DeltaTables.overwrite(out.rejects(), settings.rejects());
         }
@@ -242,7 +241,7 @@ public final class RagIndexJob implements Job {
             long removed = before.getLong(1);
             List<IndexManifest.Shard> rebuilt;
             long added;
-            try (ChunkPipeline.Output out = settings.pipeline(o.get(THREADS)).run(upserted)) {
+            try (ChunkPipeline.Output out = settings.pipeline(o.get(ModelOptions.THREADS)).run(upserted)) {
                 Dataset<Row> fresh = out.chunks();
                 rebuilt = ShardBuilds.build(store, version, settings.hnsw(), settings.shardCount(), fresh, changedIds,
                     previousPaths(previous));
