@@ -23,6 +23,24 @@ final class Bf16Pairs {
 
   private Bf16Pairs() {}
 
+  /** Pairs per bulk copy of whole rows in {@link #dotRows}: 16 KB, a few pages per copy. */
+  private static final int COPY_INTS = 4096;
+
+  /**
+   * Each thread's copy buffer, reused: the kernels run on a fixed pool, and a fresh array per
+   * call would be zeroed only to be overwritten.
+   */
+  private static final ThreadLocal<int[]> SCRATCH = ThreadLocal.withInitial(() -> new int[0]);
+
+  private static int[] scratch(int ints) {
+    int[] buffer = SCRATCH.get();
+    if (buffer.length < ints) {
+      buffer = new int[ints];
+      SCRATCH.set(buffer);
+    }
+    return buffer;
+  }
+
   /** Splits {@code x} ({@code [n, cols]}, cols even) into its even and odd columns. */
   static void deinterleave(float[] x, int n, int cols, float[] even, float[] odd) {
     int half = cols / 2;
@@ -42,42 +60,46 @@ final class Bf16Pairs {
    * and each activation vector twice. Every (row, token) result takes the same sequence of
    * operations in every blocking, so it does not depend on n or on how rows are split.
    *
-   * <p>The two rows are first copied from the mapped file into a heap array with one bulk copy:
+   * <p>Rows are first copied from the mapped file into a heap array, 16 KB per bulk copy:
    * on JDK 17 vector loads from a heap array are faster than from a mapped buffer, and later JDKs
    * have no vector loads from buffers at all.
    */
   static void dotRows(IntBuffer w, int cols, int from, int to, float[] even, float[] odd, int n, float[] out, int outStride) {
     int half = cols / 2;
-    int[] pairs = new int[2 * half];
+    int rowsPerCopy = Math.max(2, COPY_INTS / half & ~1);
+    int[] copy = scratch(rowsPerCopy * half);
     float[] lanes = new float[LANES];
-    int j = from;
-    for (; j + 2 <= to; j += 2) {
-      w.get(j * half, pairs, 0, 2 * half);
-      int t = 0;
-      for (; t + 4 <= n; t += 4) {
-        dotTwoRowsFourTokens(pairs, half, j, even, odd, t, out, outStride, lanes);
-      }
-      for (; t < n; t++) {
-        dotTwoRowsOneToken(pairs, half, j, even, odd, t, out, outStride, lanes);
-      }
-    }
-    if (j < to) {
-      w.get(j * half, pairs, 0, half);
-      int bound = I.loopBound(half);
-      for (int t = 0; t < n; t++) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int k = 0; k < bound; k += LANES) {
-          IntVector pair = IntVector.fromArray(I, pairs, k);
-          acc = FloatVector.fromArray(F, odd, t * half + k).fma(pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
-              FloatVector.fromArray(F, even, t * half + k).fma(pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), acc));
+    for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
+      int count = Math.min(rowsPerCopy, to - j0);
+      w.get(j0 * half, copy, 0, count * half);
+      int r = 0;
+      for (; r + 2 <= count; r += 2) {
+        int t = 0;
+        for (; t + 4 <= n; t += 4) {
+          dotTwoRowsFourTokens(copy, r * half, half, j0 + r, even, odd, t, out, outStride, lanes);
         }
-        out[t * outStride + j] = finish(acc, lanes, pairs, 0, bound, half, even, odd, t * half);
+        for (; t < n; t++) {
+          dotTwoRowsOneToken(copy, r * half, half, j0 + r, even, odd, t, out, outStride, lanes);
+        }
+      }
+      if (r < count) {
+        int base = r * half;
+        int bound = I.loopBound(half);
+        for (int t = 0; t < n; t++) {
+          FloatVector acc = FloatVector.zero(F);
+          for (int k = 0; k < bound; k += LANES) {
+            IntVector pair = IntVector.fromArray(I, copy, base + k);
+            acc = FloatVector.fromArray(F, odd, t * half + k).fma(pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
+                FloatVector.fromArray(F, even, t * half + k).fma(pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), acc));
+          }
+          out[t * outStride + j0 + r] = finish(acc, lanes, copy, base, bound, half, even, odd, t * half);
+        }
       }
     }
   }
 
-  /** Rows j and j + 1, copied to {@code pairs[0, half)} and {@code pairs[half, 2 half)}, with four tokens. */
-  private static void dotTwoRowsFourTokens(int[] pairs, int half, int j, float[] even, float[] odd, int t,
+  /** Rows j and j + 1, copied to {@code pairs} from {@code base}, with four tokens. */
+  private static void dotTwoRowsFourTokens(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
       float[] out, int outStride, float[] lanes) {
     int bound = I.loopBound(half);
     int x0 = t * half;
@@ -93,8 +115,8 @@ final class Bf16Pairs {
     FloatVector a12 = FloatVector.zero(F);
     FloatVector a13 = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
-      IntVector p0 = IntVector.fromArray(I, pairs, k);
-      IntVector p1 = IntVector.fromArray(I, pairs, half + k);
+      IntVector p0 = IntVector.fromArray(I, pairs, base + k);
+      IntVector p1 = IntVector.fromArray(I, pairs, base + half + k);
       FloatVector we0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
       FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -117,25 +139,25 @@ final class Bf16Pairs {
       a03 = xo.fma(wo0, xe.fma(we0, a03));
       a13 = xo.fma(wo1, xe.fma(we1, a13));
     }
-    out[t * outStride + j] = finish(a00, lanes, pairs, 0, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(a10, lanes, pairs, half, bound, half, even, odd, x0);
-    out[(t + 1) * outStride + j] = finish(a01, lanes, pairs, 0, bound, half, even, odd, x1);
-    out[(t + 1) * outStride + j + 1] = finish(a11, lanes, pairs, half, bound, half, even, odd, x1);
-    out[(t + 2) * outStride + j] = finish(a02, lanes, pairs, 0, bound, half, even, odd, x2);
-    out[(t + 2) * outStride + j + 1] = finish(a12, lanes, pairs, half, bound, half, even, odd, x2);
-    out[(t + 3) * outStride + j] = finish(a03, lanes, pairs, 0, bound, half, even, odd, x3);
-    out[(t + 3) * outStride + j + 1] = finish(a13, lanes, pairs, half, bound, half, even, odd, x3);
+    out[t * outStride + j] = finish(a00, lanes, pairs, base, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(a10, lanes, pairs, base + half, bound, half, even, odd, x0);
+    out[(t + 1) * outStride + j] = finish(a01, lanes, pairs, base, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 1] = finish(a11, lanes, pairs, base + half, bound, half, even, odd, x1);
+    out[(t + 2) * outStride + j] = finish(a02, lanes, pairs, base, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 1] = finish(a12, lanes, pairs, base + half, bound, half, even, odd, x2);
+    out[(t + 3) * outStride + j] = finish(a03, lanes, pairs, base, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 1] = finish(a13, lanes, pairs, base + half, bound, half, even, odd, x3);
   }
 
-  private static void dotTwoRowsOneToken(int[] pairs, int half, int j, float[] even, float[] odd, int t,
+  private static void dotTwoRowsOneToken(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
       float[] out, int outStride, float[] lanes) {
     int bound = I.loopBound(half);
     int x0 = t * half;
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
-      IntVector p0 = IntVector.fromArray(I, pairs, k);
-      IntVector p1 = IntVector.fromArray(I, pairs, half + k);
+      IntVector p0 = IntVector.fromArray(I, pairs, base + k);
+      IntVector p1 = IntVector.fromArray(I, pairs, base + half + k);
       FloatVector xe = FloatVector.fromArray(F, even, x0 + k);
       FloatVector xo = FloatVector.fromArray(F, odd, x0 + k);
       a0 = xo.fma(p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
@@ -143,8 +165,8 @@ final class Bf16Pairs {
       a1 = xo.fma(p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
           xe.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1));
     }
-    out[t * outStride + j] = finish(a0, lanes, pairs, 0, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(a1, lanes, pairs, half, bound, half, even, odd, x0);
+    out[t * outStride + j] = finish(a0, lanes, pairs, base, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(a1, lanes, pairs, base + half, bound, half, even, odd, x0);
   }
 
   /** Sums the lanes in index order, then adds the pairs past the last full vector. */
@@ -159,38 +181,72 @@ final class Bf16Pairs {
     return sum;
   }
 
-  /** Output columns one register block of {@link #accumulateColumns} covers. */
+  /** Output columns one register block of the {@code [in, out]} form covers. */
   static final int COLUMN_BLOCK = 4 * LANES;
 
-  /** Pairs copied per row chunk of {@link #accumulateColumns}: 128 KB, so the chunk stays in L2. */
-  private static final int CHUNK_INTS = 32 * 1024;
-
   /**
-   * {@code out[t, c] = Σ_i x[t, i] · w[i, c]} for c in {@code [c0, c0 + width)}, width a multiple
-   * of {@link #COLUMN_BLOCK}: the {@code [in, out]} form over one band of output columns.
-   *
-   * <p>The band is copied from the mapped file a chunk of rows at a time (one bulk copy per row);
-   * each block of the chunk then streams past accumulators held in registers for two tokens at a
-   * time, parked in {@code acc} between chunks. Every output adds its rows in index order, in
-   * every blocking.
+   * Copies rows {@code [i0, i0 + count)} of the band of columns {@code [c0, c0 + width)} into
+   * the thread's scratch, {@code width / 2} pairs per row, and returns it. A band of whole rows
+   * is one bulk copy, since the rows are contiguous in the file.
    */
-  static void accumulateColumns(IntBuffer w, int rows, int cols, int c0, int width, float[] x, int n, float[] out) {
+  static int[] copyBand(IntBuffer w, int cols, int i0, int count, int c0, int width) {
     int bandInts = width / 2;
-    int chunkRows = Math.max(1, Math.min(rows, CHUNK_INTS / bandInts));
-    int[] chunk = new int[chunkRows * bandInts];
-    // Per token and block: the even and odd lanes of its two halves, as e0, o0, e1, o1.
-    float[] acc = new float[n * width];
-    for (int i0 = 0; i0 < rows; i0 += chunkRows) {
-      int count = Math.min(chunkRows, rows - i0);
+    int[] chunk = scratch(count * bandInts);
+    if (width == cols) {
+      w.get(i0 * bandInts, chunk, 0, count * bandInts);
+    } else {
       for (int i = 0; i < count; i++) {
         w.get(((i0 + i) * cols + c0) / 2, chunk, i * bandInts, bandInts);
       }
-      for (int b = 0; b < width / COLUMN_BLOCK; b++) {
-        accumulateBlock(chunk, count, bandInts, b * 2 * LANES, x, rows, i0, n, acc, width, b * COLUMN_BLOCK);
+    }
+    return chunk;
+  }
+
+  /**
+   * The {@code [in, out]} form over one block of input rows and one band of columns: adds
+   * {@code Σ_i x[t, i] · w[i, c]}, i over the block's rows in index order, to {@code acc[t, c]}.
+   * {@code x} is {@code [n, rows]}; {@code chunk} holds the block's band as {@link #copyBand}
+   * left it, from int {@code offset} of each row. Each block's sum starts from zero and is added
+   * to {@code acc} once, so blocks can be summed separately and added later in block order with
+   * the same result.
+   *
+   * <p>{@code acc} is {@code [n, width]} with each register block's columns stored as its
+   * even and odd lanes (e0, o0, e1, o1); {@link #storeBand} puts them back in column order.
+   * Past the last whole register block, columns are summed one pair at a time.
+   */
+  static void addBlock(int[] chunk, int count, int stride, int offset, int width, float[] x, int rows, int i0,
+      int n, float[] acc) {
+    int vectorWidth = width / COLUMN_BLOCK * COLUMN_BLOCK;
+    for (int b = 0; b < vectorWidth; b += COLUMN_BLOCK) {
+      int t = 0;
+      for (; t + 2 <= n; t += 2) {
+        addTwoTokens(chunk, count, stride, offset + b / 2, x, rows, i0, t, acc, width, b);
+      }
+      if (t < n) {
+        addOneToken(chunk, count, stride, offset + b / 2, x, rows, i0, t, acc, width, b);
       }
     }
     for (int t = 0; t < n; t++) {
-      for (int b = 0; b < width; b += COLUMN_BLOCK) {
+      for (int c = vectorWidth; c < width; c += 2) {
+        float even = 0;
+        float odd = 0;
+        for (int i = 0, at = offset + c / 2; i < count; i++, at += stride) {
+          int pair = chunk[at];
+          float a = x[t * rows + i0 + i];
+          even = Math.fma(Float.intBitsToFloat(pair << 16), a, even);
+          odd = Math.fma(Float.intBitsToFloat(pair & ODD_MASK), a, odd);
+        }
+        acc[t * width + c] += even;
+        acc[t * width + c + 1] += odd;
+      }
+    }
+  }
+
+  /** Writes an {@link #addBlock} accumulator for columns {@code [c0, c0 + width)} into {@code out} ({@code [n, cols]}). */
+  static void storeBand(float[] acc, int n, int width, float[] out, int cols, int c0) {
+    int vectorWidth = width / COLUMN_BLOCK * COLUMN_BLOCK;
+    for (int t = 0; t < n; t++) {
+      for (int b = 0; b < vectorWidth; b += COLUMN_BLOCK) {
         int a = t * width + b;
         int o = t * cols + c0 + b;
         for (int k = 0; k < LANES; k++) {
@@ -200,37 +256,25 @@ final class Bf16Pairs {
           out[o + 2 * LANES + 2 * k + 1] = acc[a + 3 * LANES + k];
         }
       }
+      System.arraycopy(acc, t * width + vectorWidth, out, t * cols + c0 + vectorWidth, width - vectorWidth);
     }
   }
 
   /**
-   * Adds rows {@code [i0, i0 + count)} of one column block to every token's accumulators. The two
-   * loops are separate methods: as one method, C2 ran out of its inlining budget on JDK 17 and left
-   * some {@code reinterpretAsFloats} calls to the Vector API's allocating Java fallback.
+   * Two tokens of one register block. The loops for two tokens and for one are separate methods:
+   * as one method, C2 ran out of its inlining budget on JDK 17 and left some
+   * {@code reinterpretAsFloats} calls to the Vector API's allocating Java fallback.
    */
-  private static void accumulateBlock(int[] chunk, int count, int stride, int offset, float[] x, int rows, int i0,
-      int n, float[] acc, int width, int a0) {
-    int t = 0;
-    for (; t + 2 <= n; t += 2) {
-      accumulateTwoTokens(chunk, count, stride, offset, x, rows, i0, t, acc, width, a0);
-    }
-    if (t < n) {
-      accumulateOneToken(chunk, count, stride, offset, x, rows, i0, t, acc, width, a0);
-    }
-  }
-
-  private static void accumulateTwoTokens(int[] chunk, int count, int stride, int offset, float[] x, int rows,
-      int i0, int t, float[] acc, int width, int a0) {
-    int at0 = t * width + a0;
-    int at1 = at0 + width;
-    FloatVector e0 = FloatVector.fromArray(F, acc, at0);
-    FloatVector o0 = FloatVector.fromArray(F, acc, at0 + LANES);
-    FloatVector e1 = FloatVector.fromArray(F, acc, at0 + 2 * LANES);
-    FloatVector o1 = FloatVector.fromArray(F, acc, at0 + 3 * LANES);
-    FloatVector f0 = FloatVector.fromArray(F, acc, at1);
-    FloatVector q0 = FloatVector.fromArray(F, acc, at1 + LANES);
-    FloatVector f1 = FloatVector.fromArray(F, acc, at1 + 2 * LANES);
-    FloatVector q1 = FloatVector.fromArray(F, acc, at1 + 3 * LANES);
+  private static void addTwoTokens(int[] chunk, int count, int stride, int offset, float[] x, int rows,
+      int i0, int t, float[] acc, int width, int b) {
+    FloatVector e0 = FloatVector.zero(F);
+    FloatVector o0 = FloatVector.zero(F);
+    FloatVector e1 = FloatVector.zero(F);
+    FloatVector o1 = FloatVector.zero(F);
+    FloatVector f0 = FloatVector.zero(F);
+    FloatVector q0 = FloatVector.zero(F);
+    FloatVector f1 = FloatVector.zero(F);
+    FloatVector q1 = FloatVector.zero(F);
     int first = t * rows + i0;
     int second = first + rows;
     for (int i = 0, at = offset; i < count; i++, at += stride) {
@@ -241,33 +285,34 @@ final class Bf16Pairs {
       FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector wo1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
       FloatVector a = FloatVector.broadcast(F, x[first + i]);
-      FloatVector b = FloatVector.broadcast(F, x[second + i]);
+      FloatVector c = FloatVector.broadcast(F, x[second + i]);
       e0 = we0.fma(a, e0);
       o0 = wo0.fma(a, o0);
       e1 = we1.fma(a, e1);
       o1 = wo1.fma(a, o1);
-      f0 = we0.fma(b, f0);
-      q0 = wo0.fma(b, q0);
-      f1 = we1.fma(b, f1);
-      q1 = wo1.fma(b, q1);
+      f0 = we0.fma(c, f0);
+      q0 = wo0.fma(c, q0);
+      f1 = we1.fma(c, f1);
+      q1 = wo1.fma(c, q1);
     }
-    e0.intoArray(acc, at0);
-    o0.intoArray(acc, at0 + LANES);
-    e1.intoArray(acc, at0 + 2 * LANES);
-    o1.intoArray(acc, at0 + 3 * LANES);
-    f0.intoArray(acc, at1);
-    q0.intoArray(acc, at1 + LANES);
-    f1.intoArray(acc, at1 + 2 * LANES);
-    q1.intoArray(acc, at1 + 3 * LANES);
+    int at0 = t * width + b;
+    int at1 = at0 + width;
+    FloatVector.fromArray(F, acc, at0).add(e0).intoArray(acc, at0);
+    FloatVector.fromArray(F, acc, at0 + LANES).add(o0).intoArray(acc, at0 + LANES);
+    FloatVector.fromArray(F, acc, at0 + 2 * LANES).add(e1).intoArray(acc, at0 + 2 * LANES);
+    FloatVector.fromArray(F, acc, at0 + 3 * LANES).add(o1).intoArray(acc, at0 + 3 * LANES);
+    FloatVector.fromArray(F, acc, at1).add(f0).intoArray(acc, at1);
+    FloatVector.fromArray(F, acc, at1 + LANES).add(q0).intoArray(acc, at1 + LANES);
+    FloatVector.fromArray(F, acc, at1 + 2 * LANES).add(f1).intoArray(acc, at1 + 2 * LANES);
+    FloatVector.fromArray(F, acc, at1 + 3 * LANES).add(q1).intoArray(acc, at1 + 3 * LANES);
   }
 
-  private static void accumulateOneToken(int[] chunk, int count, int stride, int offset, float[] x, int rows,
-      int i0, int t, float[] acc, int width, int a0) {
-    int at0 = t * width + a0;
-    FloatVector e0 = FloatVector.fromArray(F, acc, at0);
-    FloatVector o0 = FloatVector.fromArray(F, acc, at0 + LANES);
-    FloatVector e1 = FloatVector.fromArray(F, acc, at0 + 2 * LANES);
-    FloatVector o1 = FloatVector.fromArray(F, acc, at0 + 3 * LANES);
+  private static void addOneToken(int[] chunk, int count, int stride, int offset, float[] x, int rows,
+      int i0, int t, float[] acc, int width, int b) {
+    FloatVector e0 = FloatVector.zero(F);
+    FloatVector o0 = FloatVector.zero(F);
+    FloatVector e1 = FloatVector.zero(F);
+    FloatVector o1 = FloatVector.zero(F);
     int first = t * rows + i0;
     for (int i = 0, at = offset; i < count; i++, at += stride) {
       IntVector p0 = IntVector.fromArray(I, chunk, at);
@@ -278,27 +323,10 @@ final class Bf16Pairs {
       e1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e1);
       o1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o1);
     }
-    e0.intoArray(acc, at0);
-    o0.intoArray(acc, at0 + LANES);
-    e1.intoArray(acc, at0 + 2 * LANES);
-    o1.intoArray(acc, at0 + 3 * LANES);
-  }
-
-  /** The same sums as {@link #accumulateColumns}, one pair at a time, for the last columns. */
-  static void accumulateColumnsScalar(IntBuffer w, int rows, int cols, int c0, int width, float[] x, int n, float[] out) {
-    for (int t = 0; t < n; t++) {
-      for (int c = c0; c < c0 + width; c += 2) {
-        float even = 0;
-        float odd = 0;
-        for (int i = 0; i < rows; i++) {
-          int pair = w.get((i * cols + c) / 2);
-          float a = x[t * rows + i];
-          even = Math.fma(Float.intBitsToFloat(pair << 16), a, even);
-          odd = Math.fma(Float.intBitsToFloat(pair & ODD_MASK), a, odd);
-        }
-        out[t * cols + c] = even;
-        out[t * cols + c + 1] = odd;
-      }
-    }
+    int at0 = t * width + b;
+    FloatVector.fromArray(F, acc, at0).add(e0).intoArray(acc, at0);
+    FloatVector.fromArray(F, acc, at0 + LANES).add(o0).intoArray(acc, at0 + LANES);
+    FloatVector.fromArray(F, acc, at0 + 2 * LANES).add(e1).intoArray(acc, at0 + 2 * LANES);
+    FloatVector.fromArray(F, acc, at0 + 3 * LANES).add(o1).intoArray(acc, at0 + 3 * LANES);
   }
 }

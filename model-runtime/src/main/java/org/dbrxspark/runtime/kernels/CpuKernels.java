@@ -1,7 +1,9 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.function.IntConsumer;
@@ -21,15 +23,16 @@ final class CpuKernels implements Kernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
   private static final int LANES = F.length();
-  /** Output columns per task in the down-projection: a few KB of accumulators per token. */
+  /** Output columns per task in the widening down-projection: a few KB of accumulators per token. */
   private static final int COLUMN_BLOCK = 256;
-  /**
-   * Register blocks per task in the down-projection: each row's band is one bulk copy of a few
-   * hundred bytes, wide enough to amortise the copy call.
-   */
+  /** Weight bytes per row block of the BF16 down-projection: the block's copy stays in L2. */
+  private static final long ROW_BLOCK_BYTES = 128 * 1024;
+  /** Register blocks per column band of the BF16 down-projection when many tokens share it. */
   private static final int BAND_BLOCKS = 4;
-  /** Weight bytes per task: large enough to amortise the fork/join hand-off. */
+  /** Weight bytes per task at least: large enough to amortise the fork/join hand-off. */
   private static final long BYTES_PER_TASK = 128 * 1024;
+  /** Slices per thread in a matmul: enough to even out threads that run slower than others. */
+  private static final int SLICES_PER_THREAD = 4;
 
   private final ForkJoinPool pool;
   private final int threads;
@@ -53,69 +56,159 @@ final class CpuKernels implements Kernels {
   }
 
   @Override
-  public void matmulTransposed(float[] x, int n, WeightMatrix w, float[] out) {
-    int rows = w.rows();
-    int cols = w.cols();
-    checkLength("x", x, (long) n * cols);
-    checkLength("out", out, (long) n * rows);
-    long rowBytes = (long) cols * w.dtype().byteSize();
-    int grain = (int) Math.max(1, Math.min(rows, BYTES_PER_TASK / Math.max(1, rowBytes)));
-    if (readsAsPairs(w, cols)) {
-      int half = cols / 2;
-      float[] even = new float[n * half];
-      float[] odd = new float[n * half];
-      Bf16Pairs.deinterleave(x, n, cols, even, odd);
-      forRange(rows, grain, (from, to) -> Bf16Pairs.dotRows(w.ints(), cols, from, to, even, odd, n, out, rows));
-      return;
+  public void matmulTransposed(List<Product> products) {
+    long totalBytes = 0;
+    for (Product p : products) {
+      checkLength("x", p.x(), (long) p.n() * p.w().cols());
+      checkLength("out", p.out(), (long) p.n() * p.w().rows());
+      totalBytes += p.w().byteSize();
     }
-    forRange(rows, grain, (from, to) -> {
-      float[] row = new float[cols];
-      for (int j = from; j < to; j++) {
-        widen(w, (long) j * cols, cols, row);
-        dotRowWithTokens(x, n, cols, row, out, rows, j);
+    // Slices of equal weight bytes across all products, a few per thread: any split gives the
+    // same sums, since each output is one row's dot product.
+    long sliceBytes = Math.max(BYTES_PER_TASK, totalBytes / ((long) threads * SLICES_PER_THREAD));
+    List<Runnable> slices = new ArrayList<>();
+    for (Product p : products) {
+      WeightMatrix w = p.w();
+      int rows = w.rows();
+      int cols = w.cols();
+      int n = p.n();
+      long rowBytes = Math.max(1, (long) cols * w.dtype().byteSize());
+      int step = (int) Math.max(1, Math.min(rows, sliceBytes / rowBytes));
+      float[] x = p.x();
+      float[] out = p.out();
+      if (readsAsPairs(w, cols)) {
+        int half = cols / 2;
+        float[] even = new float[n * half];
+        float[] odd = new float[n * half];
+        Bf16Pairs.deinterleave(x, n, cols, even, odd);
+        for (int from = 0; from < rows; from += step) {
+          int lo = from;
+          int hi = Math.min(rows, from + step);
+          slices.add(() -> Bf16Pairs.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows));
+        }
+      } else {
+        for (int from = 0; from < rows; from += step) {
+          int lo = from;
+          int hi = Math.min(rows, from + step);
+          slices.add(() -> {
+            float[] row = new float[cols];
+            for (int j = lo; j < hi; j++) {
+              widen(w, (long) j * cols, cols, row);
+              dotRowWithTokens(x, n, cols, row, out, rows, j);
+            }
+          });
+        }
       }
-    });
+    }
+    runAll(slices);
   }
 
   @Override
-  public void matmul(float[] x, int n, WeightMatrix w, float[] out) {
+  public void matmul(List<Product> products) {
+    List<Runnable> slices = new ArrayList<>();
+    List<Runnable> reductions = new ArrayList<>();
+    for (Product p : products) {
+      WeightMatrix w = p.w();
+      int rows = w.rows();
+      int cols = w.cols();
+      checkLength("x", p.x(), (long) p.n() * rows);
+      checkLength("out", p.out(), (long) p.n() * cols);
+      if (readsAsPairs(w, cols)) {
+        addRowBlocks(p, slices, reductions);
+      } else {
+        addColumnBlocks(p, slices);
+      }
+    }
+    runAll(slices);
+    runAll(reductions);
+  }
+
+  /**
+   * The BF16 {@code [in, out]} form. Input rows are summed in blocks fixed by the matrix's shape,
+   * each block from zero, and the blocks' sums are added in block order: every output sums the
+   * same way whatever the batch size or thread count. Few tokens: each task takes one block of
+   * whole rows (one contiguous read) for every column, and the blocks' partial sums are added
+   * afterwards. Many tokens: each task takes a band of columns through every block, since
+   * the weights are then reused across tokens and partial sums would cost more than they save.
+   */
+  private static void addRowBlocks(Product p, List<Runnable> slices, List<Runnable> reductions) {
+    WeightMatrix w = p.w();
     int rows = w.rows();
     int cols = w.cols();
-    checkLength("x", x, (long) n * rows);
-    checkLength("out", out, (long) n * cols);
-    int blocks = (cols + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
-    if (readsAsPairs(w, cols)) {
-      int bandWidth = BAND_BLOCKS * Bf16Pairs.COLUMN_BLOCK;
-      int vectorColumns = cols / Bf16Pairs.COLUMN_BLOCK * Bf16Pairs.COLUMN_BLOCK;
-      int bands = (vectorColumns + bandWidth - 1) / bandWidth;
-      forRange(bands + 1, 1, (from, to) -> {
-        for (int b = from; b < to; b++) {
-          int c0 = b * bandWidth;
-          if (b < bands) {
-            Bf16Pairs.accumulateColumns(w.ints(), rows, cols, c0, Math.min(bandWidth, vectorColumns - c0), x, n, out);
-          } else {
-            Bf16Pairs.accumulateColumnsScalar(w.ints(), rows, cols, vectorColumns, cols - vectorColumns, x, n, out);
-          }
+    int n = p.n();
+    float[] x = p.x();
+    int blockRows = (int) Math.max(1, Math.min(rows, ROW_BLOCK_BYTES / ((long) cols * 2)));
+    int blocks = (rows + blockRows - 1) / blockRows;
+    if ((long) n * cols * Float.BYTES <= ROW_BLOCK_BYTES / 4) {
+      float[][] partials = new float[blocks][];
+      for (int b = 0; b < blocks; b++) {
+        int block = b;
+        int first = b * blockRows;
+        int count = Math.min(blockRows, rows - first);
+        slices.add(() -> {
+          float[] partial = new float[n * cols];
+          int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, first, count, 0, cols);
+          Bf16Pairs.addBlock(chunk, count, cols / 2, 0, cols, x, rows, first, n, partial);
+          partials[block] = partial;
+        });
+      }
+      reductions.add(() -> {
+        float[] sum = partials[0];
+        for (int b = 1; b < blocks; b++) {
+          VectorMath.add(partials[b], sum, n * cols);
         }
+        Bf16Pairs.storeBand(sum, n, cols, p.out(), cols, 0);
       });
       return;
     }
-    forRange(blocks, 1, (from, to) -> {
-      float[] segment = new float[COLUMN_BLOCK];
-      for (int b = from; b < to; b++) {
-        int c0 = b * COLUMN_BLOCK;
-        int width = Math.min(COLUMN_BLOCK, cols - c0);
+    int bandWidth = BAND_BLOCKS * Bf16Pairs.COLUMN_BLOCK;
+    int vectorColumns = cols / Bf16Pairs.COLUMN_BLOCK * Bf16Pairs.COLUMN_BLOCK;
+    List<int[]> bands = new ArrayList<>();
+    for (int c0 = 0; c0 < vectorColumns; c0 += bandWidth) {
+      bands.add(new int[] {c0, Math.min(bandWidth, vectorColumns - c0)});
+    }
+    if (vectorColumns < cols) {
+      bands.add(new int[] {vectorColumns, cols - vectorColumns});
+    }
+    for (int[] band : bands) {
+      int first = band[0];
+      int width = band[1];
+      slices.add(() -> {
+        float[] acc = new float[n * width];
+        for (int i0 = 0; i0 < rows; i0 += blockRows) {
+          int count = Math.min(blockRows, rows - i0);
+          int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, i0, count, first, width);
+          Bf16Pairs.addBlock(chunk, count, width / 2, 0, width, x, rows, i0, n, acc);
+        }
+        Bf16Pairs.storeBand(acc, n, width, p.out(), cols, first);
+      });
+    }
+  }
+
+  /** Other dtypes: bands of output columns, each widened a row segment at a time. */
+  private static void addColumnBlocks(Product p, List<Runnable> slices) {
+    WeightMatrix w = p.w();
+    int rows = w.rows();
+    int cols = w.cols();
+    int n = p.n();
+    float[] x = p.x();
+    float[] out = p.out();
+    for (int c0 = 0; c0 < cols; c0 += COLUMN_BLOCK) {
+      int first = c0;
+      int width = Math.min(COLUMN_BLOCK, cols - c0);
+      slices.add(() -> {
+        float[] segment = new float[width];
         for (int t = 0; t < n; t++) {
-          Arrays.fill(out, t * cols + c0, t * cols + c0 + width, 0f);
+          Arrays.fill(out, t * cols + first, t * cols + first + width, 0f);
         }
         for (int i = 0; i < rows; i++) {
-          widen(w, (long) i * cols + c0, width, segment);
+          widen(w, (long) i * cols + first, width, segment);
           for (int t = 0; t < n; t++) {
-            VectorMath.axpy(x[t * rows + i], segment, 0, out, t * cols + c0, width);
+            VectorMath.axpy(x[t * rows + i], segment, 0, out, t * cols + first, width);
           }
         }
-      }
-    });
+      });
+    }
   }
 
   /** BF16 rows of even length take the int-pair kernels; everything else is widened first. */
@@ -210,6 +303,19 @@ final class CpuKernels implements Kernels {
   private static void checkLength(String name, float[] array, long needed) {
     if (array.length < needed) {
       throw new IllegalArgumentException(name + " has " + array.length + " floats, needs " + needed);
+    }
+  }
+
+  /** Runs independent slices of work on the pool, one slice per task. */
+  private void runAll(List<Runnable> slices) {
+    if (slices.size() == 1 || threads == 1) {
+      slices.forEach(Runnable::run);
+    } else if (!slices.isEmpty()) {
+      forRange(slices.size(), 1, (from, to) -> {
+        for (int i = from; i < to; i++) {
+          slices.get(i).run();
+        }
+      });
     }
   }
 

@@ -1,5 +1,7 @@
 package org.dbrxspark.runtime.kernels;
 
+import java.util.List;
+
 /**
  * The matrix multiplies of the forward pass: the one seam a GPU backend plugs in behind.
  *
@@ -13,14 +15,28 @@ public interface Kernels extends AutoCloseable {
    * {@code [outFeatures, inFeatures]}. {@code x} is {@code [n, w.cols]}, {@code out} is
    * {@code [n, w.rows]}.
    */
-  void matmulTransposed(float[] x, int n, WeightMatrix w, float[] out);
+  default void matmulTransposed(float[] x, int n, WeightMatrix w, float[] out) {
+    matmulTransposed(List.of(new Product(x, n, w, out)));
+  }
 
   /**
    * {@code out[t, j] = Σ_i x[t, i] · w[i, j]}: for weights stored {@code [inFeatures,
    * outFeatures]} (DBRX's expert down-projection). {@code x} is {@code [n, w.rows]}, {@code out}
    * is {@code [n, w.cols]}.
    */
-  void matmul(float[] x, int n, WeightMatrix w, float[] out);
+  default void matmul(float[] x, int n, WeightMatrix w, float[] out) {
+    matmul(List.of(new Product(x, n, w, out)));
+  }
+
+  /**
+   * Several independent {@link #matmulTransposed(float[], int, WeightMatrix, float[])} products
+   * in one parallel pass (a grouped GEMM): the experts of a layer, say, whose matrices are each
+   * too small to keep every thread busy on their own.
+   */
+  void matmulTransposed(List<Product> products);
+
+  /** Several independent {@link #matmul(float[], int, WeightMatrix, float[])} products in one parallel pass. */
+  void matmul(List<Product> products);
 
   /** Runs {@code body(i)} for i in {@code [0, count)} on the kernels' threads; returns when all are done. */
   void parallelFor(int count, java.util.function.IntConsumer body);
@@ -31,6 +47,9 @@ public interface Kernels extends AutoCloseable {
   /** Stops the kernels' threads. */
   @Override
   void close();
+
+  /** One product of a grouped call: {@code n} rows of activations {@code x}, a weight matrix, the output. */
+  record Product(float[] x, int n, WeightMatrix w, float[] out) {}
 
   /** CPU kernels on the JDK Vector API, using {@code threads} threads. */
   static Kernels cpu(int threads) {

@@ -2,6 +2,7 @@ package org.dbrxspark.runtime.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.checkpoint.TensorLayout;
@@ -280,7 +281,13 @@ public final class DbrxModel implements AutoCloseable {
         tokensPerExpert[chosen[t * k + j]]++;
       }
     }
+    // Every chosen expert's tokens, gathered; then each weight kind runs as one grouped pass.
     int ffn = config.ffnHiddenSize();
+    List<Kernels.Product> gates = new ArrayList<>();
+    List<Kernels.Product> ups = new ArrayList<>();
+    List<Kernels.Product> downs = new ArrayList<>();
+    List<int[]> rowsOf = new ArrayList<>();
+    List<float[]> weightsOf = new ArrayList<>();
     for (int e = 0; e < experts; e++) {
       int count = tokensPerExpert[e];
       if (count == 0) {
@@ -301,14 +308,25 @@ public final class DbrxModel implements AutoCloseable {
         }
       }
       float[] gate = new float[count * ffn];
-      float[] up = new float[count * ffn];
-      kernels.matmulTransposed(input, count, layer.w1()[e], gate);
-      kernels.matmulTransposed(input, count, layer.v1()[e], up);
-      RowOps.glu(config.activation(), gate, up, count * ffn);
-      float[] down = new float[count * d];
-      kernels.matmul(gate, count, layer.w2()[e], down);
-      for (int i = 0; i < count; i++) {
-        VectorMath.axpy(rowWeights[i], down, i * d, x, rows[i] * d, d);
+      gates.add(new Kernels.Product(input, count, layer.w1()[e], gate));
+      ups.add(new Kernels.Product(input, count, layer.v1()[e], new float[count * ffn]));
+      downs.add(new Kernels.Product(gate, count, layer.w2()[e], new float[count * d]));
+      rowsOf.add(rows);
+      weightsOf.add(rowWeights);
+    }
+    List<Kernels.Product> gatesAndUps = new ArrayList<>(gates);
+    gatesAndUps.addAll(ups);
+    kernels.matmulTransposed(gatesAndUps);
+    for (int g = 0; g < gates.size(); g++) {
+      RowOps.glu(config.activation(), gates.get(g).out(), ups.get(g).out(), gates.get(g).out().length);
+    }
+    kernels.matmul(downs);
+    // Added in expert order, so a token's sum does not depend on what else is in the batch.
+    for (int g = 0; g < downs.size(); g++) {
+      int[] rows = rowsOf.get(g);
+      float[] down = downs.get(g).out();
+      for (int i = 0; i < rows.length; i++) {
+        VectorMath.axpy(weightsOf.get(g)[i], down, i * d, x, rows[i] * d, d);
       }
     }
   }
