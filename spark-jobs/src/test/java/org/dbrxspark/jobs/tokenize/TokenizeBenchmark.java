@@ -20,9 +20,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.ForkJoinPool;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.apache.spark.sql.Dataset;
@@ -39,11 +37,12 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 /**
  * Tokens per second of the tokenize job (unpacked and packed) on the sample corpus, against the
  * raw tokenizer over the same texts in the same JVM, on one thread and on as many threads as Spark
- * has cores (the same cores). A third line times the
- * tokenizing stage alone (read, tokenize, sum the counts: no Delta, no summary), and again over
- * documents already cached in memory, which tells the tokenizer's share of a job from the fixed
- * costs. Not a test: run with {@code java} (see
- * spark-jobs/README.md, BENCHMARKS).
+ * has cores (the same cores, with work stealing). A third line times the tokenizing stage alone
+ * (read, tokenize, sum the counts: no Delta, no summary), and again over documents already cached
+ * in memory, which tells the tokenizer's share of a job from the fixed costs. Each of these two
+ * is also divided by a raw run on the same cores just before it, and the median of those paired
+ * ratios is reported: a shared host's speed drifts more between runs than within a pair. Not a
+ * test: run with {@code java} (see BENCHMARKS.md).
  *
  * <p>Arguments: the corpus (default data/sample-corpus/corpus.jsonl.gz), how many copies of it the
  * job reads (each copy's ids get a suffix, default 4), the sequence length for the packed run
@@ -70,6 +69,9 @@ public final class TokenizeBenchmark {
         double[] rawParallel = new double[reps];
         double[] stage = new double[reps];
         double[] cachedStage = new double[reps];
+        // Each Spark run against a raw run just before it: the host's speed drifts between runs.
+        double[] stageRatio = new double[reps];
+        double[] cachedRatio = new double[reps];
         double[] unpacked = new double[reps];
         double[] packed = new double[reps];
         for (int r = 0; r < reps; r++) {
@@ -87,14 +89,18 @@ public final class TokenizeBenchmark {
             long counted = TokenizeJob.annotate(docs, 42, 0.01).agg(sum(size(col(TokenizeJob.INPUT_IDS)))).first()
                 .getLong(0);
             stage[r] = counted / seconds(t0);
+            stageRatio[r] = stage[r] / rawParallel[r];
             // The same with the documents already in memory: the tokenizer's own cost in Spark, without
             // the single-threaded JSON parse and the shuffle that spreads one input file over the cores.
             Dataset<Row> cached = docs.persist();
             cached.count();
             t0 = System.nanoTime();
+            double rawBefore = encodeOnThreads(tokenizer, texts, cores) / seconds(t0);
+            t0 = System.nanoTime();
             counted = TokenizeJob.annotate(cached, 42, 0.01).agg(sum(size(col(TokenizeJob.INPUT_IDS)))).first()
                 .getLong(0);
             cachedStage[r] = counted / seconds(t0);
+            cachedRatio[r] = cachedStage[r] / rawBefore;
             cached.unpersist(true);
             unpacked[r] = tokens / runJob(spark, input, work.resolve("unpacked"), "0");
             packed[r] = tokens / runJob(spark, input, work.resolve("packed"), Integer.toString(seqLen));
@@ -106,10 +112,10 @@ public final class TokenizeBenchmark {
         double sameCores = median(rawParallel);
         System.out.printf(Locale.ROOT, "raw tokenizer, %d threads:    %,12.0f tokens/s  %.2fx  (1.00x on the same cores)%n",
             cores, sameCores, sameCores / base);
-        System.out.printf(Locale.ROOT, "tokenizing stage only:       %,12.0f tokens/s  %.2fx  (%.2fx on the same cores)%n",
-            median(stage), median(stage) / base, median(stage) / sameCores);
-        System.out.printf(Locale.ROOT, "tokenizing stage, cached:    %,12.0f tokens/s  %.2fx  (%.2fx on the same cores)%n",
-            median(cachedStage), median(cachedStage) / base, median(cachedStage) / sameCores);
+        System.out.printf(Locale.ROOT, "tokenizing stage only:       %,12.0f tokens/s  %.2fx  (%.2fx on the same cores, paired %s)%n",
+            median(stage), median(stage) / base, median(stageRatio), ratios(stageRatio));
+        System.out.printf(Locale.ROOT, "tokenizing stage, cached:    %,12.0f tokens/s  %.2fx  (%.2fx on the same cores, paired %s)%n",
+            median(cachedStage), median(cachedStage) / base, median(cachedRatio), ratios(cachedRatio));
         System.out.printf(Locale.ROOT, "tokenize job, unpacked:      %,12.0f tokens/s  %.2fx%n", median(unpacked),
             median(unpacked) / base);
         System.out.printf(Locale.ROOT, "tokenize job, --pack %-6d  %,12.0f tokens/s  %.2fx%n", seqLen, median(packed),
@@ -120,20 +126,14 @@ public final class TokenizeBenchmark {
         }
     }
 
-    /** Encodes the texts on {@code threads} threads, each a contiguous slice; returns the token count. */
+    /**
+     * Encodes the texts on {@code threads} threads with work stealing, so no thread idles while
+     * another still has long documents: the best the raw tokenizer does on these cores.
+     */
     private static long encodeOnThreads(DbrxTokenizer tokenizer, List<String> texts, int threads) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        ForkJoinPool pool = new ForkJoinPool(threads);
         try {
-            List<Future<Long>> parts = new ArrayList<>();
-            for (int i = 0; i < threads; i++) {
-                List<String> slice = texts.subList(i * texts.size() / threads, (i + 1) * texts.size() / threads);
-                parts.add(pool.submit(() -> slice.stream().mapToLong(t -> tokenizer.encode(t).length).sum()));
-            }
-            long total = 0;
-            for (Future<Long> part : parts) {
-                total += part.get();
-            }
-            return total;
+            return pool.submit(() -> texts.parallelStream().mapToLong(t -> tokenizer.encode(t).length).sum()).get();
         } finally {
             pool.shutdown();
         }
@@ -180,6 +180,14 @@ public final class TokenizeBenchmark {
 
     private static double seconds(long t0) {
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static String ratios(double[] values) {
+        StringBuilder out = new StringBuilder();
+        for (double v : values) {
+            out.append(out.length() == 0 ? "" : " ").append(String.format(Locale.ROOT, "%.2f", v));
+        }
+        return out.toString();
     }
 
     private static double median(double[] values) {
