@@ -9,19 +9,17 @@ import java.util.concurrent.ForkJoinTask;
 import java.util.function.IntConsumer;
 import java.util.concurrent.RecursiveAction;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 
 /**
- * Vector API kernels. Each weight row (or row segment) is widened once into a float scratch
- * buffer and then used for every token of the batch, so weights are read from memory exactly
- * once per call whatever the batch size.
+ * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16Pairs}; other
+ * dtypes are widened a row (or row segment) at a time into a float buffer. Either way every
+ * weight is read from memory once per call, whatever the batch size. A call, or a grouped call
+ * of several products, is cut into slices of work that the kernels' fork/join pool shares out.
  */
 final class CpuKernels implements Kernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
   private static final int LANES = F.length();
   /** Output columns per task in the widening down-projection: a few KB of accumulators per token. */
   private static final int COLUMN_BLOCK = 256;
@@ -113,54 +111,66 @@ final class CpuKernels implements Kernels {
       int cols = w.cols();
       checkLength("x", p.x(), (long) p.n() * rows);
       checkLength("out", p.out(), (long) p.n() * cols);
-      if (readsAsPairs(w, cols)) {
+      if (!readsAsPairs(w, cols)) {
+        addColumnBlocks(p, slices);
+      } else if ((long) p.n() * cols * Float.BYTES <= ROW_BLOCK_BYTES / 4) {
         addRowBlocks(p, slices, reductions);
       } else {
-        addColumnBlocks(p, slices);
+        addColumnBands(p, slices);
       }
     }
     runAll(slices);
     runAll(reductions);
   }
 
+  /*
+   * The BF16 [in, out] form sums input rows in blocks fixed by the matrix's shape, each block from
+   * zero, and adds the blocks' sums in block order: every output sums the same way whatever the
+   * batch size or thread count, and both ways of splitting the work below give the same bits.
+   */
+
   /**
-   * The BF16 {@code [in, out]} form. Input rows are summed in blocks fixed by the matrix's shape,
-   * each block from zero, and the blocks' sums are added in block order: every output sums the
-   * same way whatever the batch size or thread count. Few tokens: each task takes one block of
-   * whole rows (one contiguous read) for every column, and the blocks' partial sums are added
-   * afterwards. Many tokens: each task takes a band of columns through every block, since
-   * the weights are then reused across tokens and partial sums would cost more than they save.
+   * Few tokens: each task takes one block of whole rows (one contiguous read) for every column;
+   * the blocks' partial sums are added afterwards.
    */
   private static void addRowBlocks(Product p, List<Runnable> slices, List<Runnable> reductions) {
     WeightMatrix w = p.w();
     int rows = w.rows();
     int cols = w.cols();
     int n = p.n();
-    float[] x = p.x();
-    int blockRows = (int) Math.max(1, Math.min(rows, ROW_BLOCK_BYTES / ((long) cols * 2)));
+    int blockRows = blockRows(w);
     int blocks = (rows + blockRows - 1) / blockRows;
-    if ((long) n * cols * Float.BYTES <= ROW_BLOCK_BYTES / 4) {
-      float[][] partials = new float[blocks][];
-      for (int b = 0; b < blocks; b++) {
-        int block = b;
-        int first = b * blockRows;
-        int count = Math.min(blockRows, rows - first);
-        slices.add(() -> {
-          float[] partial = new float[n * cols];
-          int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, first, count, 0, cols);
-          Bf16Pairs.addBlock(chunk, count, cols / 2, 0, cols, x, rows, first, n, partial);
-          partials[block] = partial;
-        });
-      }
-      reductions.add(() -> {
-        float[] sum = partials[0];
-        for (int b = 1; b < blocks; b++) {
-          VectorMath.add(partials[b], sum, n * cols);
-        }
-        Bf16Pairs.storeBand(sum, n, cols, p.out(), cols, 0);
+    float[][] partials = new float[blocks][];
+    for (int b = 0; b < blocks; b++) {
+      int block = b;
+      int first = b * blockRows;
+      int count = Math.min(blockRows, rows - first);
+      slices.add(() -> {
+        float[] partial = new float[n * cols];
+        int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, first, count, 0, cols);
+        Bf16Pairs.addBlock(chunk, count, cols / 2, 0, cols, p.x(), rows, first, n, partial);
+        partials[block] = partial;
       });
-      return;
     }
+    reductions.add(() -> {
+      float[] sum = partials[0];
+      for (int b = 1; b < blocks; b++) {
+        VectorMath.add(partials[b], sum, n * cols);
+      }
+      Bf16Pairs.storeBand(sum, n, cols, p.out(), cols, 0);
+    });
+  }
+
+  /**
+   * Many tokens: each task takes a band of columns through every block. The weights are then
+   * reused across tokens, and partial sums of every column would cost more than they save.
+   */
+  private static void addColumnBands(Product p, List<Runnable> slices) {
+    WeightMatrix w = p.w();
+    int rows = w.rows();
+    int cols = w.cols();
+    int n = p.n();
+    int blockRows = blockRows(w);
     int bandWidth = BAND_BLOCKS * Bf16Pairs.COLUMN_BLOCK;
     int vectorColumns = cols / Bf16Pairs.COLUMN_BLOCK * Bf16Pairs.COLUMN_BLOCK;
     List<int[]> bands = new ArrayList<>();
@@ -178,11 +188,16 @@ final class CpuKernels implements Kernels {
         for (int i0 = 0; i0 < rows; i0 += blockRows) {
           int count = Math.min(blockRows, rows - i0);
           int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, i0, count, first, width);
-          Bf16Pairs.addBlock(chunk, count, width / 2, 0, width, x, rows, i0, n, acc);
+          Bf16Pairs.addBlock(chunk, count, width / 2, 0, width, p.x(), rows, i0, n, acc);
         }
         Bf16Pairs.storeBand(acc, n, width, p.out(), cols, first);
       });
     }
+  }
+
+  /** Input rows per block of the BF16 down-projection: depends on the shape only. */
+  private static int blockRows(WeightMatrix w) {
+    return (int) Math.max(1, Math.min(w.rows(), ROW_BLOCK_BYTES / ((long) w.cols() * 2)));
   }
 
   /** Other dtypes: bands of output columns, each widened a row segment at a time. */
