@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.junit.jupiter.api.AfterAll;
@@ -103,6 +105,39 @@ class KernelsTest {
           assertArrayEquals(alone, Arrays.copyOfRange(out, t * cols, (t + 1) * cols), "token " + t + " of " + n);
         }
       }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(DType.class)
+  void groupedCallsGiveEachProductsOwnResult(DType dtype) {
+    // Products of different shapes and batch sizes in one call, as a layer's experts are run.
+    int[][] shapes = {{300, 130}, {1100, 600}, {33, 70}, {7, 106}};
+    List<Kernels.Product> linear = new ArrayList<>();
+    List<Kernels.Product> inputMajor = new ArrayList<>();
+    List<float[]> linearAlone = new ArrayList<>();
+    List<float[]> inputMajorAlone = new ArrayList<>();
+    for (int g = 0; g < shapes.length; g++) {
+      int rows = shapes[g][0];
+      int cols = shapes[g][1];
+      int n = 1 + g * 7;
+      WeightMatrix matrix = matrix(dtype, rows, cols, new float[rows * cols], 900L + g);
+      float[] x = activations(n * cols, new SplittableRandom(g));
+      float[] alone = new float[n * rows];
+      KERNELS.matmulTransposed(x, n, matrix, alone);
+      linear.add(new Kernels.Product(x, n, matrix, new float[n * rows]));
+      linearAlone.add(alone);
+      float[] xt = activations(n * rows, new SplittableRandom(50 + g));
+      float[] aloneT = new float[n * cols];
+      KERNELS.matmul(xt, n, matrix, aloneT);
+      inputMajor.add(new Kernels.Product(xt, n, matrix, new float[n * cols]));
+      inputMajorAlone.add(aloneT);
+    }
+    KERNELS.matmulTransposed(linear);
+    KERNELS.matmul(inputMajor);
+    for (int g = 0; g < shapes.length; g++) {
+      assertArrayEquals(linearAlone.get(g), linear.get(g).out(), "linear form, product " + g);
+      assertArrayEquals(inputMajorAlone.get(g), inputMajor.get(g).out(), "input-major form, product " + g);
     }
   }
 
