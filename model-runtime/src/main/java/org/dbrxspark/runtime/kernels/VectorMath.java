@@ -11,6 +11,10 @@ public final class VectorMath {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final int LANES = F.length();
 
+  /** Each thread's buffer for {@link #sumLanes}: it runs per dot product, too often to allocate. */
+  private static final ThreadLocal<float[]> LANE_BUFFER =
+      ThreadLocal.withInitial(() -> new float[FloatVector.SPECIES_MAX.length()]);
+
   private VectorMath() {}
 
   /** Σ a[aOff + i] · b[bOff + i] for i in [0, len). */
@@ -35,10 +39,13 @@ public final class VectorMath {
    * intrinsify it, and the Java fallback cost a quarter of prefill's time.
    */
   public static float sumLanes(FloatVector v) {
-    return sumLanes(v, new float[v.length()]);
+    return sumLanes(v, LANE_BUFFER.get());
   }
 
-  /** {@link #sumLanes(FloatVector)} through a caller's scratch array, for hot loops: no allocation. */
+  /**
+   * {@link #sumLanes(FloatVector)} through a caller's scratch array of at least {@code v.length()}
+   * floats: for the matmul kernels' inner loops, where even the thread-local lookup shows.
+   */
   public static float sumLanes(FloatVector v, float[] scratch) {
     v.intoArray(scratch, 0);
     float sum = 0;
