@@ -283,11 +283,7 @@ public final class DbrxModel implements AutoCloseable {
     }
     // Every chosen expert's tokens, gathered; then each weight kind runs as one grouped pass.
     int ffn = config.ffnHiddenSize();
-    List<Kernels.Product> gates = new ArrayList<>();
-    List<Kernels.Product> ups = new ArrayList<>();
-    List<Kernels.Product> downs = new ArrayList<>();
-    List<int[]> rowsOf = new ArrayList<>();
-    List<float[]> weightsOf = new ArrayList<>();
+    List<ExpertBatch> batches = new ArrayList<>();
     for (int e = 0; e < experts; e++) {
       int count = tokensPerExpert[e];
       if (count == 0) {
@@ -308,28 +304,34 @@ public final class DbrxModel implements AutoCloseable {
         }
       }
       float[] gate = new float[count * ffn];
-      gates.add(new Kernels.Product(input, count, layer.w1()[e], gate));
-      ups.add(new Kernels.Product(input, count, layer.v1()[e], new float[count * ffn]));
-      downs.add(new Kernels.Product(gate, count, layer.w2()[e], new float[count * d]));
-      rowsOf.add(rows);
-      weightsOf.add(rowWeights);
+      batches.add(new ExpertBatch(rows, rowWeights,
+          new Kernels.Product(input, count, layer.w1()[e], gate),
+          new Kernels.Product(input, count, layer.v1()[e], new float[count * ffn]),
+          new Kernels.Product(gate, count, layer.w2()[e], new float[count * d])));
     }
-    List<Kernels.Product> gatesAndUps = new ArrayList<>(gates);
-    gatesAndUps.addAll(ups);
+    List<Kernels.Product> gatesAndUps = new ArrayList<>();
+    batches.forEach(b -> gatesAndUps.add(b.gate()));
+    batches.forEach(b -> gatesAndUps.add(b.up()));
     kernels.matmulTransposed(gatesAndUps);
-    for (int g = 0; g < gates.size(); g++) {
-      RowOps.glu(config.activation(), gates.get(g).out(), ups.get(g).out(), gates.get(g).out().length);
+    for (ExpertBatch b : batches) {
+      RowOps.glu(config.activation(), b.gate().out(), b.up().out(), b.gate().out().length);
     }
-    kernels.matmul(downs);
+    kernels.matmul(batches.stream().map(ExpertBatch::down).toList());
     // Added in expert order, so a token's sum does not depend on what else is in the batch.
-    for (int g = 0; g < downs.size(); g++) {
-      int[] rows = rowsOf.get(g);
-      float[] down = downs.get(g).out();
-      for (int i = 0; i < rows.length; i++) {
-        VectorMath.axpy(weightsOf.get(g)[i], down, i * d, x, rows[i] * d, d);
+    for (ExpertBatch b : batches) {
+      float[] down = b.down().out();
+      for (int i = 0; i < b.rows().length; i++) {
+        VectorMath.axpy(b.weights()[i], down, i * d, x, b.rows()[i] * d, d);
       }
     }
   }
+
+  /**
+   * One expert's share of a layer: the batch rows routed to it, their routing weights, and its
+   * three products (the down projection reads the gate's output after the GLU).
+   */
+  private record ExpertBatch(int[] rows, float[] weights, Kernels.Product gate, Kernels.Product up,
+      Kernels.Product down) {}
 
   /** Top-k experts of one token's router probabilities, renormalised by the configured p-norm. */
   private void route(float[] probabilities, int off, int[] chosen, float[] weights, int outOff) {
