@@ -1,7 +1,8 @@
 package org.dbrxspark.jobs.bench;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Arrays;
-import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.core.SparkSessions;
@@ -24,27 +25,15 @@ final class BenchRun {
     public static void main(String[] args) throws Exception {
         SparkSession spark = SparkSessions.create("bench " + args[0], "local[2]", 0);
         PeakMemory memory = new PeakMemory();
-        Thread reporter = new Thread(() -> {
-            while (true) {
-                try {
-                    Thread.sleep(2000);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                System.out.println("MEMORY " + memory.json());
-            }
-        }, "memory-report");
-        reporter.setDaemon(true);
-        reporter.start();
+        Periodic.start("memory-report", 2000, () -> System.out.println("MEMORY " + memory.json()));
         long started = System.nanoTime();
-        String extra = "";
+        ObjectNode result = JsonNodeFactory.instance.objectNode();
         int code;
         try {
             if (args[0].equals("mllib")) {
                 stopAfter(Double.parseDouble(args[6]), started, memory);
-                long pairs = MllibBaseline.run(spark, args[1], args[2], Integer.parseInt(args[3]),
-                    Double.parseDouble(args[4]), Long.parseLong(args[5]));
-                extra = ", \"pairs\": " + pairs;
+                result.put("pairs", MllibBaseline.run(spark, args[1], args[2], Integer.parseInt(args[3]),
+                    Double.parseDouble(args[4]), Long.parseLong(args[5])));
                 code = 0;
             } else {
                 code = new DbrxSparkJobs().run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err,
@@ -57,18 +46,22 @@ final class BenchRun {
             while (root.getCause() != null) {
                 root = root.getCause();
             }
-            String error = (t + " / " + root).replace("\\", "/").replace("\"", "'").replace("\n", " ");
-            extra = ", \"error\": \"" + (error.length() > 300 ? error.substring(0, 300) : error) + "\"";
+            String error = t + " / " + root;
+            result.put("error", error.length() > 300 ? error.substring(0, 300) : error);
             code = 1;
         }
-        System.out.println(result(started, memory, code, false) + extra + "}");
+        System.out.println(result(result, started, memory, code, false));
         System.out.flush();
         Runtime.getRuntime().halt(code);
     }
 
-    private static String result(long started, PeakMemory memory, int code, boolean stopped) {
-        return String.format(Locale.ROOT, "RESULT {\"seconds\": %.2f, \"exit_code\": %d, \"stopped\": %s, "
-            + "\"memory\": %s", (System.nanoTime() - started) / 1e9, code, stopped, memory.json());
+    /** The {@code RESULT} line: {@code details} with the run's time, exit code and peak memory. */
+    private static String result(ObjectNode details, long started, PeakMemory memory, int code, boolean stopped) {
+        details.put("seconds", Math.round((System.nanoTime() - started) / 1e7) / 100.0);
+        details.put("exit_code", code);
+        details.put("stopped", stopped);
+        details.set("memory", memory.json());
+        return "RESULT " + details;
     }
 
     /** Ends the process after {@code seconds} (when positive), reporting a stopped run. */
@@ -82,7 +75,7 @@ final class BenchRun {
             } catch (InterruptedException e) {
                 return;
             }
-            System.out.println(result(started, memory, 0, true) + "}");
+            System.out.println(result(JsonNodeFactory.instance.objectNode(), started, memory, 0, true));
             System.out.flush();
             Runtime.getRuntime().halt(0);
         }, "time-limit");

@@ -19,18 +19,7 @@ final class LoadMonitor implements AutoCloseable {
     private volatile String phase = "start";
 
     LoadMonitor() {
-        thread = new Thread(() -> {
-            while (true) {
-                record();
-                try {
-                    Thread.sleep(5000);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "load-monitor");
-        thread.setDaemon(true);
-        thread.start();
+        thread = Periodic.start("load-monitor", 5000, this::record);
     }
 
     /** Files the following samples under {@code name}, starting with one taken now. */

@@ -1,16 +1,16 @@
 package org.dbrxspark.jobs.bench;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.management.GarbageCollectionNotificationInfo;
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
-import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.management.NotificationEmitter;
@@ -55,19 +55,8 @@ final class PeakMemory implements AutoCloseable {
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
             ((NotificationEmitter) gc).addNotificationListener(listener, null, null);
         }
-        sampler = new Thread(() -> {
-            while (!Thread.currentThread().isInterrupted()) {
-                MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-                heapUsed.accumulateAndGet(heap.getUsed(), Math::max);
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "peak-memory");
-        sampler.setDaemon(true);
-        sampler.start();
+        sampler = Periodic.start("peak-memory", 20, () -> heapUsed.accumulateAndGet(
+            ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max));
     }
 
     long heapUsedPeak() {
@@ -92,10 +81,13 @@ final class PeakMemory implements AutoCloseable {
         return -1;
     }
 
-    /** One line of JSON with the three peaks in MiB. */
-    String json() {
-        return String.format(Locale.ROOT, "{\"heap_used_mib\": %.0f, \"live_heap_mib\": %.0f, \"rss_mib\": %.0f}",
-            heapUsedPeak() / 1048576.0, liveHeapPeak() / 1048576.0, residentPeak() / 1048576.0);
+    /** The three peaks in MiB, as JSON. */
+    ObjectNode json() {
+        ObjectNode peaks = JsonNodeFactory.instance.objectNode();
+        peaks.put("heap_used_mib", Math.round(heapUsedPeak() / 1048576.0));
+        peaks.put("live_heap_mib", Math.round(liveHeapPeak() / 1048576.0));
+        peaks.put("rss_mib", Math.round(residentPeak() / 1048576.0));
+        return peaks;
     }
 
     @Override
