@@ -69,8 +69,10 @@ final class Report {
                     + "the same data with the same heap. No speed ratio.%n%n", c.mllib().seconds(),
                     c.mllib().failure(), c.dedup().seconds()));
             } else {
-                md.append(String.format(Locale.ROOT, "**dedup against MLlib in the same run: %.1fx faster** "
-                    + "(%.1f s against %.1f s).%n%n", ratio, c.dedup().seconds(), c.mllib().seconds()));
+                md.append(String.format(Locale.ROOT, "**dedup against MLlib in the same run: %s** "
+                    + "(%.1f s against %.1f s).%n%n", ratio >= 1 ? String.format(Locale.ROOT, "%.1fx faster", ratio)
+                        : String.format(Locale.ROOT, "%.1fx slower", 1 / ratio), c.dedup().seconds(),
+                    c.mllib().seconds()));
             }
         }
 
