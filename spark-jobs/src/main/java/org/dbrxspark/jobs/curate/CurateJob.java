@@ -140,11 +140,11 @@ public final class CurateJob implements Job {
             String rejects = rejectsPath(options);
             DeltaTables.overwrite(kept.drop("_before"), output);
             DeltaTables.overwrite(rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"), rejects);
+            long keptRows = DeltaTables.lastCommitRows(spark, output);
+            long rejectedRows = DeltaTables.lastCommitRows(spark, rejects);
 
             long input = annotated.count();
-            long keptRows = DeltaTables.read(spark, output).count();
             Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
-            long rejectedRows = rejectTable.count();
             JobSummary summary = new JobSummary("curate " + options.get(ReaderOptions.INPUT))
                 .put("input documents", input)
                 .put("kept", keptRows)

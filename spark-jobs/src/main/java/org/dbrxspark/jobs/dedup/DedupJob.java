@@ -1,7 +1,9 @@
 package org.dbrxspark.jobs.dedup;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.when;
 
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
@@ -49,6 +51,9 @@ public final class DedupJob implements Job {
         "Keep a candidate pair only if the exact Jaccard similarity of its shingle sets reaches --threshold");
     public static final OptionSpec<Integer> MAX_BUCKET_PAIRS = OptionSpec.integer("max-bucket-pairs", 50, 2,
         "LSH buckets up to this size pair all members; larger ones link members to the smallest id only");
+    public static final OptionSpec<Long> COMPONENTS_IN_ONE_TASK = OptionSpec.longValue("components-in-one-task",
+        "1000000", 0, "Most duplicate edges whose connected components are found in one Spark task (union-find, one "
+            + "shuffle); more edges use distributed large-star/small-star rounds; 0: always distributed");
 
     @Override
     public String name() {
@@ -66,7 +71,7 @@ public final class DedupJob implements Job {
     public List<OptionSpec<?>> options() {
         List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
         all.addAll(List.of(OUTPUT, DUPLICATES, INDEX, THRESHOLD, NGRAM, NUM_PERM, BANDS, ROWS, SEED, VERIFY,
-            MAX_BUCKET_PAIRS));
+            MAX_BUCKET_PAIRS, COMPONENTS_IN_ONE_TASK));
         return all;
     }
 
@@ -95,7 +100,7 @@ public final class DedupJob implements Job {
             throw new UsageException("--bands x --rows (" + lsh.bands() * lsh.rows() + ") exceeds --num-perm " + perm);
         }
         return new Deduplicator(new MinHasher(o.get(NGRAM), perm, o.get(SEED), lsh), o.get(THRESHOLD), o.get(VERIFY),
-            o.get(MAX_BUCKET_PAIRS));
+            o.get(MAX_BUCKET_PAIRS), o.get(COMPONENTS_IN_ONE_TASK));
     }
 
     private static String duplicatesPath(ParsedOptions o) {
@@ -126,7 +131,9 @@ public final class DedupJob implements Job {
             String output = o.get(OUTPUT);
             String duplicates = duplicatesPath(o);
             DeltaTables.overwrite(r.kept(), output);
+            long kept = DeltaTables.lastCommitRows(spark, output);
             DeltaTables.overwrite(r.duplicates(), duplicates);
+            long removed = DeltaTables.lastCommitRows(spark, duplicates);
             if (!indexPath.isBlank()) {
                 if (index == null) {
                     DeltaTables.overwrite(r.newIndexRows(), indexPath);
@@ -138,11 +145,10 @@ public final class DedupJob implements Job {
             }
 
             long input = features.count();
-            long kept = DeltaTables.read(spark, output).count();
-            Dataset<Row> dupTable = DeltaTables.read(spark, duplicates);
-            long removed = dupTable.count();
-            long identical = dupTable.where(col(Deduplicator.SIMILARITY).equalTo(1.0)).count();
-            long clusters = dupTable.agg(countDistinct(col(Deduplicator.CLUSTER_ID))).first().getLong(0);
+            Row removedStats = r.removed().agg(count(when(col(Deduplicator.SIMILARITY).equalTo(1.0), true)),
+                countDistinct(col(Deduplicator.CLUSTER_ID))).first();
+            long identical = removedStats.getLong(0);
+            long clusters = removedStats.getLong(1);
             LshParams lsh = dedup.hasher().lsh();
             JobSummary summary = new JobSummary("dedup " + o.get(ReaderOptions.INPUT))
                 .put("input documents", input)
@@ -151,7 +157,7 @@ public final class DedupJob implements Job {
                 .put("  identical shingles", identical)
                 .put("  near duplicates", removed - identical)
                 .put("clusters with duplicates", clusters)
-                .put("LSH candidate pairs", r.candidatePairs().count())
+                .put("LSH candidate pairs", r.candidatePairs())
                 .put("MinHash / LSH", String.format("threshold %.2f, %d-word shingles, %d perms = %d bands x %d rows "
                         + "(+%d unused), P(candidate | J=threshold) = %.2f, verify %s", dedup.threshold(),
                     dedup.hasher().ngram(), dedup.hasher().numPerm(), lsh.bands(), lsh.rows(),

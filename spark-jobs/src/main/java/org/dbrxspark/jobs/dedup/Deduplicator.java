@@ -48,9 +48,11 @@ import org.dbrxspark.jobs.io.Columns;
  * @param threshold Jaccard similarity for verification
  * @param verify whether candidate pairs are verified
  * @param maxBucketPairs largest bucket whose members are all paired
+ * @param componentsInOneTaskMaxEdges largest edge count whose connected components are found in one
+ *     task (see {@link ConnectedComponents}); 0: always distributed
  */
-public record Deduplicator(MinHasher hasher, double threshold, boolean verify, int maxBucketPairs)
-    implements Serializable {
+public record Deduplicator(MinHasher hasher, double threshold, boolean verify, int maxBucketPairs,
+                           long componentsInOneTaskMaxEdges) implements Serializable {
     static final String TEXT_HASH = "text_hash";
     static final String LENGTH = "length";
     static final String SHINGLES = "shingles";
@@ -62,9 +64,15 @@ public record Deduplicator(MinHasher hasher, double threshold, boolean verify, i
     public static final String DUPLICATE_OF = "duplicate_of";
     public static final String SIMILARITY = "similarity";
 
-    /** What a run produced. */
+    /**
+     * What a run produced.
+     *
+     * @param removed {@code (id, cluster_id, duplicate_of, similarity)} of every removed document,
+     *     already computed (checkpointed), so each output below reads it instead of redoing the work
+     * @param candidatePairs the number of LSH candidate pairs
+     */
     public record Result(Dataset<Row> kept, Dataset<Row> duplicates, Dataset<Row> newIndexRows,
-                         Dataset<Row> candidatePairs, Dataset<Row> edges) {
+                         Dataset<Row> removed, long candidatePairs) {
     }
 
     /** Index schema: the signature material of kept documents. */
@@ -118,12 +126,13 @@ public record Deduplicator(MinHasher hasher, double threshold, boolean verify, i
         Dataset<Row> exactEdges = starEdges(all.select(col(TEXT_HASH).as("key"), col(Columns.ID), col(OLD)));
         Dataset<Row> buckets = all.select(col(Columns.ID), col(OLD), posexplode(col(BANDS)).as(new String[] {"band",
             "key"}));
-        Dataset<Row> candidates = bucketPairs(buckets);
+        // Checkpointed so that counting them for the summary does not redo the banding.
+        Dataset<Row> candidates = bucketPairs(buckets).localCheckpoint();
         Dataset<Row> pairs = withBothSides(candidates, all).where(not(col("a_old").and(col("b_old"))));
         Dataset<Row> fuzzyEdges = verify ? pairs.where(jaccard(col("a_sh"), col("b_sh")).geq(threshold)) : pairs;
         Dataset<Row> edges = exactEdges.unionByName(fuzzyEdges.select(col("a").as("src"), col("b").as("dst")));
 
-        Dataset<Row> components = ConnectedComponents.of(edges);
+        Dataset<Row> components = ConnectedComponents.of(edges, componentsInOneTaskMaxEdges);
         Dataset<Row> members = components.join(all.select(col(Columns.ID), col(OLD), col(LENGTH)), Columns.ID);
         Column rank = row_number().over(Window.partitionBy("component")
             .orderBy(col(OLD).desc(), col(LENGTH).desc(), col(Columns.ID)));
@@ -135,12 +144,13 @@ public record Deduplicator(MinHasher hasher, double threshold, boolean verify, i
         Dataset<Row> scored = removed
             .join(all.select(col(Columns.ID), col(SHINGLES).as("d_sh")), Columns.ID)
             .join(all.select(col(Columns.ID).as(DUPLICATE_OF), col(SHINGLES).as("s_sh")), DUPLICATE_OF)
-            .select(col(Columns.ID), col(CLUSTER_ID), col(DUPLICATE_OF), jaccard(col("d_sh"), col("s_sh")).as(SIMILARITY));
+            .select(col(Columns.ID), col(CLUSTER_ID), col(DUPLICATE_OF), jaccard(col("d_sh"), col("s_sh")).as(SIMILARITY))
+            .localCheckpoint();
 
-        Dataset<Row> kept = docs.join(removed.select(Columns.ID), Columns.ID, "left_anti");
+        Dataset<Row> kept = docs.join(scored.select(Columns.ID), Columns.ID, "left_anti");
         Dataset<Row> duplicates = docs.join(scored, Columns.ID);
-        Dataset<Row> newIndex = features.join(removed.select(Columns.ID), Columns.ID, "left_anti");
-        return new Result(kept, duplicates, newIndex, candidates, edges);
+        Dataset<Row> newIndex = features.join(scored.select(Columns.ID), Columns.ID, "left_anti");
+        return new Result(kept, duplicates, newIndex, scored, candidates.count());
     }
 
     private static Column[] cols(Dataset<Row> features) {

@@ -1,6 +1,7 @@
 package org.dbrxspark.jobs.io;
 
 import io.delta.tables.DeltaTable;
+import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -16,6 +17,18 @@ public final class DeltaTables {
      */
     public static void overwrite(Dataset<Row> rows, String path) {
         rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true").save(path);
+    }
+
+    /**
+     * The rows the latest commit of {@code path} wrote: the {@code numOutputRows} metric Delta keeps
+     * in the commit, which costs one log read instead of a scan of the table. Counts the table when
+     * the commit has no metrics ({@code spark.databricks.delta.history.metricsEnabled} off).
+     */
+    public static long lastCommitRows(SparkSession spark, String path) {
+        Row commit = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first();
+        Map<String, String> metrics = commit.isNullAt(0) ? Map.of() : commit.getJavaMap(0);
+        String rows = metrics.get("numOutputRows");
+        return rows == null ? read(spark, path).count() : Long.parseLong(rows);
     }
 
     /**

@@ -9,11 +9,14 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.SharedSpark;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ConnectedComponentsTest {
-    @Test
-    void componentsAreTransitiveAndLabelledBySmallestId() {
+    /** 11 edges: 0 forces the distributed rounds, 11 the one-task union-find; both must agree. */
+    @ParameterizedTest
+    @ValueSource(longs = {0, 11})
+    void componentsAreTransitiveAndLabelledBySmallestId(long inOneTaskMaxEdges) {
         SparkSession spark = SharedSpark.get();
         // A path whose ids zig-zag (the worst case for label propagation), a triangle, a pair and a self-loop.
         List<String[]> edges = List.of(new String[] {"n5", "n2"}, new String[] {"n2", "n7"}, new String[] {"n7", "n1"},
@@ -22,7 +25,7 @@ class ConnectedComponentsTest {
         Dataset<Row> df = spark.createDataFrame(edges.stream().map(e -> org.apache.spark.sql.RowFactory.create(e[0], e[1]))
             .toList(), new org.apache.spark.sql.types.StructType().add("src", "string").add("dst", "string"));
         Map<String, String> label = new TreeMap<>();
-        ConnectedComponents.of(df).collectAsList().forEach(r -> label.put(r.getString(0), r.getString(1)));
+        ConnectedComponents.of(df, inOneTaskMaxEdges).collectAsList().forEach(r -> label.put(r.getString(0), r.getString(1)));
         Map<String, String> want = new TreeMap<>();
         for (String n : List.of("n1", "n2", "n3", "n5", "n7", "n9")) {
             want.put(n, "n1");
