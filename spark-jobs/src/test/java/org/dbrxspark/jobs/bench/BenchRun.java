@@ -2,7 +2,13 @@ package org.dbrxspark.jobs.bench;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.core.SparkSessions;
@@ -12,8 +18,9 @@ import org.dbrxspark.jobs.core.SparkSessions;
  * memory is this run's alone and a run past its time limit can be stopped:
  * <ul>
  *   <li>{@code job JOB --option value ...}: a job through the {@link DbrxSparkJobs} entry point;</li>
- *   <li>{@code mllib INPUT OUTPUT TABLES THRESHOLD SEED LIMIT_SECONDS}: the {@link MllibBaseline},
- *       stopped after the limit (0: none).</li>
+ *   <li>{@code mllib INPUT OUTPUT TABLES THRESHOLD SEED LIMIT_SECONDS MAX_SPILL_GIB}: the
+ *       {@link MllibBaseline}, stopped after the time limit or once Spark's local files (its
+ *       shuffle and spill, under {@code spark.local.dir}) pass the size limit (0: no limit).</li>
  * </ul>
  * The SparkSession (local[2], settings from {@code -Dspark.*}) is made before the clock starts.
  * Prints {@code MEMORY {...}} every 2 s and one {@code RESULT {...}} line at the end.
@@ -31,7 +38,9 @@ final class BenchRun {
         int code;
         try {
             if (args[0].equals("mllib")) {
-                stopAfter(Double.parseDouble(args[6]), started, memory);
+                String localDir = spark.sparkContext().getConf().get("spark.local.dir",
+                    System.getProperty("java.io.tmpdir"));
+                stopAt(Double.parseDouble(args[6]), Double.parseDouble(args[7]), Path.of(localDir), started, memory);
                 result.put("pairs", MllibBaseline.run(spark, args[1], args[2], Integer.parseInt(args[3]),
                     Double.parseDouble(args[4]), Long.parseLong(args[5])));
                 code = 0;
@@ -64,22 +73,45 @@ final class BenchRun {
         return "RESULT " + details;
     }
 
-    /** Ends the process after {@code seconds} (when positive), reporting a stopped run. */
-    private static void stopAfter(double seconds, long started, PeakMemory memory) {
-        if (seconds <= 0) {
+    /**
+     * Ends the process, reporting a stopped run, once it has run {@code seconds} or once the files
+     * under {@code localDir} pass {@code spillGib} (each limit ignored when 0): a baseline that
+     * spills tens of GB must not fill the disk the benchmark and the machine share.
+     */
+    private static void stopAt(double seconds, double spillGib, Path localDir, long started, PeakMemory memory) {
+        if (seconds <= 0 && spillGib <= 0) {
             return;
         }
-        Thread watchdog = new Thread(() -> {
-            try {
-                Thread.sleep((long) (seconds * 1000));
-            } catch (InterruptedException e) {
-                return;
+        Periodic.start("run-limits", 1000, () -> {
+            String reason = null;
+            if (seconds > 0 && (System.nanoTime() - started) / 1e9 >= seconds) {
+                reason = "time limit";
+            } else if (spillGib > 0) {
+                double gib = bytesUnder(localDir) / (double) (1L << 30);
+                if (gib >= spillGib) {
+                    reason = String.format(Locale.ROOT, "disk limit: %.1f GiB of Spark local files", gib);
+                }
             }
-            System.out.println(result(JsonNodeFactory.instance.objectNode(), started, memory, 0, true));
-            System.out.flush();
-            Runtime.getRuntime().halt(0);
-        }, "time-limit");
-        watchdog.setDaemon(true);
-        watchdog.start();
+            if (reason != null) {
+                ObjectNode details = JsonNodeFactory.instance.objectNode().put("stop_reason", reason);
+                System.out.println(result(details, started, memory, 0, true));
+                System.out.flush();
+                Runtime.getRuntime().halt(0);
+            }
+        });
+    }
+
+    private static long bytesUnder(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.mapToLong(f -> {
+                try {
+                    return Files.isRegularFile(f) ? Files.size(f) : 0;
+                } catch (IOException e) {
+                    return 0; // deleted while walking
+                }
+            }).sum();
+        } catch (IOException | UncheckedIOException e) {
+            return 0; // a folder deleted while walking: counted at the next look
+        }
     }
 }

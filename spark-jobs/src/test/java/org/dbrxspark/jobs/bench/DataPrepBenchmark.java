@@ -28,7 +28,8 @@ import org.dbrxspark.jobs.dedup.Deduplicator;
  * and peak memory; scores dedup (and the baseline's pairs) against the ground truth with
  * {@link DedupQuality}; and writes {@code results.md} and {@code results.json} to the work folder.
  * The baseline is stopped once it has run {@code --mllib-limit} times as long as dedup (or
- * {@code --mllib-max-seconds}); a run that fails (an OutOfMemoryError, say) is reported as failed
+ * {@code --mllib-max-seconds}), or once its shuffle and spill files pass {@code
+ * --mllib-max-spill-gib}; a run that fails (an OutOfMemoryError, say) is reported as failed
  * with its time and memory, never as stopped. In local mode the executors are threads of the one
  * JVM, so its peak heap is the driver's and the executors' together. Not a test (surefire runs
  * only {@code *Test} classes): run with {@code java}.
@@ -41,6 +42,8 @@ public final class DataPrepBenchmark {
         "Stop the MLlib baseline after this many times dedup's time; 0: do not run it");
     static final OptionSpec<Integer> MLLIB_MAX_SECONDS = OptionSpec.integer("mllib-max-seconds", 900, 1,
         "Stop the MLlib baseline after this many seconds at most, whatever --mllib-limit allows");
+    static final OptionSpec<Integer> MLLIB_MAX_SPILL_GIB = OptionSpec.integer("mllib-max-spill-gib", 40, 0,
+        "Stop the MLlib baseline once its shuffle and spill files pass this many GiB; 0: no limit");
     static final OptionSpec<Boolean> CURATE = OptionSpec.bool("curate", true, "Measure curate");
     static final OptionSpec<String> DEDUP_OPTIONS = OptionSpec.string("dedup-options", "",
         "Extra dedup options, space-separated (e.g. '--bands 14 --rows 8')");
@@ -66,10 +69,16 @@ public final class DataPrepBenchmark {
         boolean ok() {
             return exitCode == 0 && !stopped && failure == null;
         }
+
+        /** Which limit stopped the run (the child's time or disk limit). */
+        String stopReason() {
+            return result == null ? "time limit" : result.path("stop_reason").asText("time limit");
+        }
     }
 
     public static void main(String[] args) throws Exception {
-        List<OptionSpec<?>> specs = new ArrayList<>(List.of(WORK, HEAP, MLLIB_LIMIT, MLLIB_MAX_SECONDS, CURATE,
+        List<OptionSpec<?>> specs = new ArrayList<>(List.of(WORK, HEAP, MLLIB_LIMIT, MLLIB_MAX_SECONDS,
+            MLLIB_MAX_SPILL_GIB, CURATE,
             DEDUP_OPTIONS, NUM_PERM, THRESHOLD));
         CorpusGenerator.OPTIONS.stream().filter(s -> s != CorpusGenerator.OUTPUT).forEach(specs::add);
         OptionSet set = new OptionSet("dataprep-benchmark", specs);
@@ -108,7 +117,7 @@ public final class DataPrepBenchmark {
             double limit = Math.min(options.get(MLLIB_LIMIT) * dedup.seconds(), options.get(MLLIB_MAX_SECONDS));
             mllib = child("mllib", List.of("mllib", corpus, out.resolve("mllib-pairs").toString(),
                 Integer.toString(options.get(NUM_PERM)), Double.toString(options.get(THRESHOLD)), "42",
-                String.format(Locale.ROOT, "%.1f", limit)), limit);
+                String.format(Locale.ROOT, "%.1f", limit), Integer.toString(options.get(MLLIB_MAX_SPILL_GIB))), limit);
             runs.add(mllib);
         }
         for (Run r : runs) {
@@ -238,8 +247,8 @@ public final class DataPrepBenchmark {
                 result, output.toString(), failure);
         }
         System.out.printf(Locale.ROOT, "%s: %.1f s%s%s, exit %d, memory %s%n", name, run.seconds(),
-            run.stopped() ? " (stopped at the time limit)" : "", run.failure() == null ? "" : " FAILED: " + run.failure(),
-            run.exitCode(), memory);
+            run.stopped() ? " (stopped at the " + run.stopReason() + ")" : "",
+            run.failure() == null ? "" : " FAILED: " + run.failure(), run.exitCode(), memory);
         return run;
     }
 

@@ -33,7 +33,10 @@ import org.apache.spark.storage.StorageLevel;
  *       J &gt;= 0.8), one row per unordered pair, written to Parquet.</li>
  * </ul>
  * Only {@code (id, features)} enter the join, and the features are persisted once, as a careful
- * user would do. The job does more (exact duplicates, connected components, survivors, Delta
+ * user would do. Broadcast joins are turned off for it: MLlib explodes each side into one row per
+ * hash table, each row carrying the document's feature vector, and Spark otherwise broadcasts one
+ * side; from about 20 MB of text that broadcast passes {@code spark.driver.maxResultSize} (1 GiB)
+ * and the run fails in the driver. Without broadcasts the join sorts and spills to disk instead. The job does more (exact duplicates, connected components, survivors, Delta
  * tables); the baseline stops at the pairs.
  */
 final class MllibBaseline {
@@ -42,6 +45,7 @@ final class MllibBaseline {
 
     /** Writes the near-duplicate pairs of the JSONL documents under {@code input} to {@code output}; returns their count. */
     static long run(SparkSession spark, String input, String output, int tables, double threshold, long seed) {
+        spark.conf().set("spark.sql.autoBroadcastJoinThreshold", "-1");
         Dataset<Row> docs = spark.read().json(input).select("id", "text");
         Dataset<Row> words = new RegexTokenizer().setInputCol("text").setOutputCol("words")
             .setPattern("[^\\p{L}\\p{N}]+").setGaps(true).setToLowercase(true).setMinTokenLength(1).transform(docs);

@@ -44,7 +44,7 @@ final class Report {
             String time;
             String rates;
             if (r.stopped()) {
-                time = String.format(Locale.ROOT, "> %.0f (stopped at the time limit)", r.seconds());
+                time = String.format(Locale.ROOT, "> %.0f (stopped at the %s)", r.seconds(), r.stopReason());
                 rates = String.format(Locale.ROOT, "< %.2f | < %.0f", c.mb() / r.seconds(), c.docs() / r.seconds());
             } else if (r.failure() != null) {
                 time = String.format(Locale.ROOT, "failed after %.0f: %s", r.seconds(),
@@ -63,7 +63,8 @@ final class Report {
             double ratio = c.mllib().seconds() / c.dedup().seconds();
             if (c.mllib().stopped()) {
                 md.append(String.format(Locale.ROOT, "**dedup against MLlib in the same run: more than %.1fx faster** "
-                    + "(MLlib stopped after %.0f s, before it finished).%n%n", ratio, c.mllib().seconds()));
+                    + "(MLlib stopped after %.0f s at the %s, before it finished).%n%n", ratio, c.mllib().seconds(),
+                    c.mllib().stopReason()));
             } else if (c.mllib().failure() != null) {
                 md.append(String.format(Locale.ROOT, "**MLlib failed after %.0f s** (%s); dedup finished in %.1f s on "
                     + "the same data with the same heap. No speed ratio.%n%n", c.mllib().seconds(),
