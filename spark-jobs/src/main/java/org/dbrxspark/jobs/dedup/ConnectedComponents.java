@@ -8,7 +8,6 @@ import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.sum;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -95,13 +94,21 @@ public final class ConnectedComponents {
             return node;
         }
 
-        /** {@code (id, component)} for every node. */
+        /** {@code (id, component)} for every node, made as they are read (find only re-points existing keys). */
         Iterator<Row> labels() {
-            List<Row> out = new ArrayList<>(parent.size());
-            for (String node : new ArrayList<>(parent.keySet())) {
-                out.add(RowFactory.create(node, find(node)));
-            }
-            return out.iterator();
+            Iterator<String> nodes = parent.keySet().iterator();
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return nodes.hasNext();
+                }
+
+                @Override
+                public Row next() {
+                    String node = nodes.next();
+                    return RowFactory.create(node, find(node));
+                }
+            };
         }
     }
 

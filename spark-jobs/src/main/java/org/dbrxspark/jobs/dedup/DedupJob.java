@@ -52,8 +52,9 @@ public final class DedupJob implements Job {
     public static final OptionSpec<Integer> MAX_BUCKET_PAIRS = OptionSpec.integer("max-bucket-pairs", 50, 2,
         "LSH buckets up to this size pair all members; larger ones link members to the smallest id only");
     public static final OptionSpec<Long> COMPONENTS_IN_ONE_TASK = OptionSpec.longValue("components-in-one-task",
-        "1000000", 0, "Most duplicate edges whose connected components are found in one Spark task (union-find, one "
-            + "shuffle); more edges use distributed large-star/small-star rounds; 0: always distributed");
+        "250000", 0, "Most duplicate edges whose connected components are found in one Spark task (union-find, one "
+            + "shuffle; at the default at most about 60 MB of executor heap for 32-character ids); more edges use "
+            + "distributed large-star/small-star rounds; 0: always distributed");
 
     @Override
     public String name() {
