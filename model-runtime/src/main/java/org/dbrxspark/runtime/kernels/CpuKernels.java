@@ -74,28 +74,26 @@ final class CpuKernels implements Kernels {
       int step = (int) Math.max(1, Math.min(rows, sliceBytes / rowBytes));
       float[] x = p.x();
       float[] out = p.out();
+      RangeBody rowRange;
       if (readsAsPairs(w, cols)) {
         int half = cols / 2;
         float[] even = new float[n * half];
         float[] odd = new float[n * half];
         Bf16Pairs.deinterleave(x, n, cols, even, odd);
-        for (int from = 0; from < rows; from += step) {
-          int lo = from;
-          int hi = Math.min(rows, from + step);
-          slices.add(() -> Bf16Pairs.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows));
-        }
+        rowRange = (lo, hi) -> Bf16Pairs.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
       } else {
-        for (int from = 0; from < rows; from += step) {
-          int lo = from;
-          int hi = Math.min(rows, from + step);
-          slices.add(() -> {
-            float[] row = new float[cols];
-            for (int j = lo; j < hi; j++) {
-              widen(w, (long) j * cols, cols, row);
-              dotRowWithTokens(x, n, cols, row, out, rows, j);
-            }
-          });
-        }
+        rowRange = (lo, hi) -> {
+          float[] row = new float[cols];
+          for (int j = lo; j < hi; j++) {
+            widen(w, (long) j * cols, cols, row);
+            dotRowWithTokens(x, n, cols, row, out, rows, j);
+          }
+        };
+      }
+      for (int from = 0; from < rows; from += step) {
+        int lo = from;
+        int hi = Math.min(rows, from + step);
+        slices.add(() -> rowRange.run(lo, hi));
       }
     }
     runAll(slices);
@@ -155,7 +153,7 @@ final class CpuKernels implements Kernels {
     reductions.add(() -> {
       float[] sum = partials[0];
       for (int b = 1; b < blocks; b++) {
-        VectorMath.add(partials[b], sum, n * cols);
+        VectorMath.axpy(1f, partials[b], 0, sum, 0, n * cols);
       }
       Bf16Pairs.storeBand(sum, n, cols, p.out(), cols, 0);
     });

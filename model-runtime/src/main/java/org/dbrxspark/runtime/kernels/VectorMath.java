@@ -55,18 +55,6 @@ public final class VectorMath {
     return sum;
   }
 
-  /** y[i] += x[i] for i in [0, len). */
-  public static void add(float[] x, float[] y, int len) {
-    int bound = F.loopBound(len);
-    int i = 0;
-    for (; i < bound; i += LANES) {
-      FloatVector.fromArray(F, x, i).add(FloatVector.fromArray(F, y, i)).intoArray(y, i);
-    }
-    for (; i < len; i++) {
-      y[i] += x[i];
-    }
-  }
-
   /** y[yOff + i] += alpha · x[xOff + i] for i in [0, len). */
   public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int len) {
     if (alpha == 0f) {

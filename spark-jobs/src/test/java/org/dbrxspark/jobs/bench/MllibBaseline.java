@@ -36,8 +36,9 @@ import org.apache.spark.storage.StorageLevel;
  * user would do. Broadcast joins are turned off for it: MLlib explodes each side into one row per
  * hash table, each row carrying the document's feature vector, and Spark otherwise broadcasts one
  * side; from about 20 MB of text that broadcast passes {@code spark.driver.maxResultSize} (1 GiB)
- * and the run fails in the driver. Without broadcasts the join sorts and spills to disk instead. The job does more (exact duplicates, connected components, survivors, Delta
- * tables); the baseline stops at the pairs.
+ * and the run fails in the driver. Without broadcasts the join sorts and spills to disk instead.
+ * The job does more (exact duplicates, connected components, survivors, Delta tables); the
+ * baseline stops at the pairs.
  */
 final class MllibBaseline {
     private MllibBaseline() {
