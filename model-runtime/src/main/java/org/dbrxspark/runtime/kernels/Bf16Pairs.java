@@ -56,49 +56,56 @@ final class Bf16Pairs {
    * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}: the
    * nn.Linear form, with x given as its even and odd columns ({@code [n, cols/2]} each).
    *
-   * <p>Two weight rows and four tokens at a time: each weight vector loaded is used four times
-   * and each activation vector twice. Every (row, token) result takes the same sequence of
-   * operations in every blocking, so it does not depend on n or on how rows are split.
+   * <p>Each (row, token) result sums the even and the odd products in two separate vector
+   * accumulators, then adds the two and sums the lanes in order. Four tokens go with two rows at
+   * a time, each weight vector loaded serving four tokens; a single token goes with four rows.
+   * Every blocking takes the same sequence of operations for a given (row, token), so the result
+   * depends neither on n nor on how rows are split.
    *
-   * <p>Rows are first copied from the mapped file into a heap array, 16 KB per bulk copy:
-   * on JDK 17 vector loads from a heap array are faster than from a mapped buffer, and later JDKs
-   * have no vector loads from buffers at all.
+   * <p>Rows are first copied from the mapped file into a heap array, 16 KB per bulk copy: on
+   * JDK 17 vector loads from a heap array are faster than from a mapped buffer, and later JDKs
+   * have no vector loads from buffers at all. The copy streams at the core's full read rate;
+   * the arithmetic that follows must be short, as no read is in flight meanwhile (Java has no
+   * prefetch), which is why it keeps eight independent accumulator chains.
    */
   static void dotRows(IntBuffer w, int cols, int from, int to, float[] even, float[] odd, int n, float[] out, int outStride) {
     int half = cols / 2;
-    int rowsPerCopy = Math.max(2, COPY_INTS / half & ~1);
+    int rowsPerCopy = Math.max(4, COPY_INTS / half & ~3);
     int[] copy = scratch(rowsPerCopy * half);
     float[] lanes = new float[LANES];
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
       w.get(j0 * half, copy, 0, count * half);
-      int r = 0;
-      for (; r + 2 <= count; r += 2) {
-        int t = 0;
-        for (; t + 4 <= n; t += 4) {
+      int t = 0;
+      for (; t + 4 <= n; t += 4) {
+        int r = 0;
+        for (; r + 2 <= count; r += 2) {
           dotTwoRowsFourTokens(copy, r * half, half, j0 + r, even, odd, t, out, outStride, lanes);
         }
-        for (; t < n; t++) {
-          dotTwoRowsOneToken(copy, r * half, half, j0 + r, even, odd, t, out, outStride, lanes);
+        for (; r < count; r++) {
+          for (int u = t; u < t + 4; u++) {
+            dotOneRowOneToken(copy, r * half, half, j0 + r, even, odd, u, out, outStride, lanes);
+          }
         }
       }
-      if (r < count) {
-        int base = r * half;
-        int bound = I.loopBound(half);
-        for (int t = 0; t < n; t++) {
-          FloatVector acc = FloatVector.zero(F);
-          for (int k = 0; k < bound; k += LANES) {
-            IntVector pair = IntVector.fromArray(I, copy, base + k);
-            acc = FloatVector.fromArray(F, odd, t * half + k).fma(pair.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
-                FloatVector.fromArray(F, even, t * half + k).fma(pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), acc));
-          }
-          out[t * outStride + j0 + r] = finish(acc, lanes, copy, base, bound, half, even, odd, t * half);
+      for (; t < n; t++) {
+        int r = 0;
+        for (; r + 4 <= count; r += 4) {
+          dotFourRowsOneToken(copy, r * half, half, j0 + r, even, odd, t, out, outStride, lanes);
+        }
+        for (; r < count; r++) {
+          dotOneRowOneToken(copy, r * half, half, j0 + r, even, odd, t, out, outStride, lanes);
         }
       }
     }
   }
 
-  /** Rows j and j + 1, copied to {@code pairs} from {@code base}, with four tokens. */
+  /*
+   * The register blocks below are written out, not built from a helper: C2 must see each whole
+   * loop to keep its vectors in registers.
+   */
+
+  /** Rows j and j + 1, copied to {@code pairs} from {@code base}, with tokens t to t + 3. */
   private static void dotTwoRowsFourTokens(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
       float[] out, int outStride, float[] lanes) {
     int bound = I.loopBound(half);
@@ -106,14 +113,22 @@ final class Bf16Pairs {
     int x1 = x0 + half;
     int x2 = x1 + half;
     int x3 = x2 + half;
-    FloatVector a00 = FloatVector.zero(F);
-    FloatVector a01 = FloatVector.zero(F);
-    FloatVector a02 = FloatVector.zero(F);
-    FloatVector a03 = FloatVector.zero(F);
-    FloatVector a10 = FloatVector.zero(F);
-    FloatVector a11 = FloatVector.zero(F);
-    FloatVector a12 = FloatVector.zero(F);
-    FloatVector a13 = FloatVector.zero(F);
+    FloatVector e00 = FloatVector.zero(F);
+    FloatVector o00 = FloatVector.zero(F);
+    FloatVector e01 = FloatVector.zero(F);
+    FloatVector o01 = FloatVector.zero(F);
+    FloatVector e02 = FloatVector.zero(F);
+    FloatVector o02 = FloatVector.zero(F);
+    FloatVector e03 = FloatVector.zero(F);
+    FloatVector o03 = FloatVector.zero(F);
+    FloatVector e10 = FloatVector.zero(F);
+    FloatVector o10 = FloatVector.zero(F);
+    FloatVector e11 = FloatVector.zero(F);
+    FloatVector o11 = FloatVector.zero(F);
+    FloatVector e12 = FloatVector.zero(F);
+    FloatVector o12 = FloatVector.zero(F);
+    FloatVector e13 = FloatVector.zero(F);
+    FloatVector o13 = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
       IntVector p0 = IntVector.fromArray(I, pairs, base + k);
       IntVector p1 = IntVector.fromArray(I, pairs, base + half + k);
@@ -121,58 +136,100 @@ final class Bf16Pairs {
       FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
       FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector wo1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
-      // Written out, not a helper: C2 must see the whole loop to keep vectors in registers.
       FloatVector xe = FloatVector.fromArray(F, even, x0 + k);
       FloatVector xo = FloatVector.fromArray(F, odd, x0 + k);
-      a00 = xo.fma(wo0, xe.fma(we0, a00));
-      a10 = xo.fma(wo1, xe.fma(we1, a10));
+      e00 = xe.fma(we0, e00);
+      o00 = xo.fma(wo0, o00);
+      e10 = xe.fma(we1, e10);
+      o10 = xo.fma(wo1, o10);
       xe = FloatVector.fromArray(F, even, x1 + k);
       xo = FloatVector.fromArray(F, odd, x1 + k);
-      a01 = xo.fma(wo0, xe.fma(we0, a01));
-      a11 = xo.fma(wo1, xe.fma(we1, a11));
+      e01 = xe.fma(we0, e01);
+      o01 = xo.fma(wo0, o01);
+      e11 = xe.fma(we1, e11);
+      o11 = xo.fma(wo1, o11);
       xe = FloatVector.fromArray(F, even, x2 + k);
       xo = FloatVector.fromArray(F, odd, x2 + k);
-      a02 = xo.fma(wo0, xe.fma(we0, a02));
-      a12 = xo.fma(wo1, xe.fma(we1, a12));
+      e02 = xe.fma(we0, e02);
+      o02 = xo.fma(wo0, o02);
+      e12 = xe.fma(we1, e12);
+      o12 = xo.fma(wo1, o12);
       xe = FloatVector.fromArray(F, even, x3 + k);
       xo = FloatVector.fromArray(F, odd, x3 + k);
-      a03 = xo.fma(wo0, xe.fma(we0, a03));
-      a13 = xo.fma(wo1, xe.fma(we1, a13));
+      e03 = xe.fma(we0, e03);
+      o03 = xo.fma(wo0, o03);
+      e13 = xe.fma(we1, e13);
+      o13 = xo.fma(wo1, o13);
     }
-    out[t * outStride + j] = finish(a00, lanes, pairs, base, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(a10, lanes, pairs, base + half, bound, half, even, odd, x0);
-    out[(t + 1) * outStride + j] = finish(a01, lanes, pairs, base, bound, half, even, odd, x1);
-    out[(t + 1) * outStride + j + 1] = finish(a11, lanes, pairs, base + half, bound, half, even, odd, x1);
-    out[(t + 2) * outStride + j] = finish(a02, lanes, pairs, base, bound, half, even, odd, x2);
-    out[(t + 2) * outStride + j + 1] = finish(a12, lanes, pairs, base + half, bound, half, even, odd, x2);
-    out[(t + 3) * outStride + j] = finish(a03, lanes, pairs, base, bound, half, even, odd, x3);
-    out[(t + 3) * outStride + j + 1] = finish(a13, lanes, pairs, base + half, bound, half, even, odd, x3);
+    int r1 = base + half;
+    out[t * outStride + j] = finish(e00, o00, lanes, pairs, base, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(e10, o10, lanes, pairs, r1, bound, half, even, odd, x0);
+    out[(t + 1) * outStride + j] = finish(e01, o01, lanes, pairs, base, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 1] = finish(e11, o11, lanes, pairs, r1, bound, half, even, odd, x1);
+    out[(t + 2) * outStride + j] = finish(e02, o02, lanes, pairs, base, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 1] = finish(e12, o12, lanes, pairs, r1, bound, half, even, odd, x2);
+    out[(t + 3) * outStride + j] = finish(e03, o03, lanes, pairs, base, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 1] = finish(e13, o13, lanes, pairs, r1, bound, half, even, odd, x3);
   }
 
-  private static void dotTwoRowsOneToken(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
+  /** Rows j to j + 3 with token t. */
+  private static void dotFourRowsOneToken(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
       float[] out, int outStride, float[] lanes) {
     int bound = I.loopBound(half);
-    int x0 = t * half;
-    FloatVector a0 = FloatVector.zero(F);
-    FloatVector a1 = FloatVector.zero(F);
+    int x = t * half;
+    int r1 = base + half;
+    int r2 = r1 + half;
+    int r3 = r2 + half;
+    FloatVector e0 = FloatVector.zero(F);
+    FloatVector o0 = FloatVector.zero(F);
+    FloatVector e1 = FloatVector.zero(F);
+    FloatVector o1 = FloatVector.zero(F);
+    FloatVector e2 = FloatVector.zero(F);
+    FloatVector o2 = FloatVector.zero(F);
+    FloatVector e3 = FloatVector.zero(F);
+    FloatVector o3 = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
       IntVector p0 = IntVector.fromArray(I, pairs, base + k);
-      IntVector p1 = IntVector.fromArray(I, pairs, base + half + k);
-      FloatVector xe = FloatVector.fromArray(F, even, x0 + k);
-      FloatVector xo = FloatVector.fromArray(F, odd, x0 + k);
-      a0 = xo.fma(p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
-          xe.fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0));
-      a1 = xo.fma(p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(),
-          xe.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1));
+      IntVector p1 = IntVector.fromArray(I, pairs, r1 + k);
+      IntVector p2 = IntVector.fromArray(I, pairs, r2 + k);
+      IntVector p3 = IntVector.fromArray(I, pairs, r3 + k);
+      FloatVector xe = FloatVector.fromArray(F, even, x + k);
+      FloatVector xo = FloatVector.fromArray(F, odd, x + k);
+      e0 = xe.fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
+      o0 = xo.fma(p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o0);
+      e1 = xe.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e1);
+      o1 = xo.fma(p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o1);
+      e2 = xe.fma(p2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e2);
+      o2 = xo.fma(p2.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o2);
+      e3 = xe.fma(p3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e3);
+      o3 = xo.fma(p3.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o3);
     }
-    out[t * outStride + j] = finish(a0, lanes, pairs, base, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(a1, lanes, pairs, base + half, bound, half, even, odd, x0);
+    int at = t * outStride + j;
+    out[at] = finish(e0, o0, lanes, pairs, base, bound, half, even, odd, x);
+    out[at + 1] = finish(e1, o1, lanes, pairs, r1, bound, half, even, odd, x);
+    out[at + 2] = finish(e2, o2, lanes, pairs, r2, bound, half, even, odd, x);
+    out[at + 3] = finish(e3, o3, lanes, pairs, r3, bound, half, even, odd, x);
   }
 
-  /** Sums the lanes in index order, then adds the pairs past the last full vector. */
-  private static float finish(FloatVector acc, float[] lanes, int[] pairs, int row, int bound, int half,
-      float[] even, float[] odd, int x) {
-    float sum = VectorMath.sumLanes(acc, lanes);
+  /** Row j with token t: the rows and tokens left over by the larger blocks. */
+  private static void dotOneRowOneToken(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
+      float[] out, int outStride, float[] lanes) {
+    int bound = I.loopBound(half);
+    int x = t * half;
+    FloatVector e = FloatVector.zero(F);
+    FloatVector o = FloatVector.zero(F);
+    for (int k = 0; k < bound; k += LANES) {
+      IntVector p = IntVector.fromArray(I, pairs, base + k);
+      e = FloatVector.fromArray(F, even, x + k).fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e);
+      o = FloatVector.fromArray(F, odd, x + k).fma(p.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o);
+    }
+    out[t * outStride + j] = finish(e, o, lanes, pairs, base, bound, half, even, odd, x);
+  }
+
+  /** Adds the even and odd sums, sums the lanes in index order, then adds the pairs past the last full vector. */
+  private static float finish(FloatVector evenSum, FloatVector oddSum, float[] lanes, int[] pairs, int row, int bound,
+      int half, float[] even, float[] odd, int x) {
+    float sum = VectorMath.sumLanes(evenSum.add(oddSum), lanes);
     for (int k = bound; k < half; k++) {
       int pair = pairs[row + k];
       sum += even[x + k] * Float.intBitsToFloat(pair << 16);

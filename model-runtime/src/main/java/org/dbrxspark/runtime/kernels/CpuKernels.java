@@ -4,10 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import java.util.function.IntConsumer;
-import java.util.concurrent.RecursiveAction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
@@ -16,7 +13,7 @@ import org.dbrxspark.runtime.checkpoint.DType;
  * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16Pairs}; other
  * dtypes are widened a row (or row segment) at a time into a float buffer. Either way every
  * weight is read from memory once per call, whatever the batch size. A call, or a grouped call
- * of several products, is cut into slices of work that the kernels' fork/join pool shares out.
+ * of several products, is cut into slices of work that the kernels' threads share out.
  */
 final class CpuKernels implements Kernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -32,7 +29,7 @@ final class CpuKernels implements Kernels {
   /** Slices per thread in a matmul: enough to even out threads that run slower than others. */
   private static final int SLICES_PER_THREAD = 4;
 
-  private final ForkJoinPool pool;
+  private final WorkerPool pool;
   private final int threads;
 
   CpuKernels(int threads) {
@@ -40,12 +37,12 @@ final class CpuKernels implements Kernels {
       throw new IllegalArgumentException("threads must be >= 1, got " + threads);
     }
     this.threads = threads;
-    this.pool = new ForkJoinPool(threads);
+    this.pool = new WorkerPool(threads);
   }
 
   @Override
   public void close() {
-    pool.shutdown();
+    pool.close();
   }
 
   @Override
@@ -231,11 +228,7 @@ final class CpuKernels implements Kernels {
 
   @Override
   public void parallelFor(int count, IntConsumer body) {
-    forRange(count, 1, (from, to) -> {
-      for (int i = from; i < to; i++) {
-        body.accept(i);
-      }
-    });
+    pool.run(count, body);
   }
 
   /** out[t, j] = dot(x[t, :], row) for every token t, four tokens at a time. */
@@ -319,61 +312,14 @@ final class CpuKernels implements Kernels {
     }
   }
 
-  /** Runs independent slices of work on the pool, one slice per task. */
+  /** Runs independent slices of work on the kernels' threads. */
   private void runAll(List<Runnable> slices) {
-    if (slices.size() == 1 || threads == 1) {
-      slices.forEach(Runnable::run);
-    } else if (!slices.isEmpty()) {
-      forRange(slices.size(), 1, (from, to) -> {
-        for (int i = from; i < to; i++) {
-          slices.get(i).run();
-        }
-      });
-    }
+    pool.run(slices.size(), i -> slices.get(i).run());
   }
 
   /** A body that handles the index range {@code [from, to)}. */
   @FunctionalInterface
   private interface RangeBody {
     void run(int from, int to);
-  }
-
-  private void forRange(int total, int grain, RangeBody body) {
-    if (total <= grain || threads == 1) {
-      body.run(0, total);
-      return;
-    }
-    // Split into at most a few chunks per thread: finer splits only add hand-off cost.
-    int chunk = Math.max(grain, (total + threads * 4 - 1) / (threads * 4));
-    RangeTask task = new RangeTask(0, total, chunk, body);
-    if (ForkJoinTask.getPool() == pool) {
-      task.invoke();
-    } else {
-      pool.invoke(task);
-    }
-  }
-
-  private static final class RangeTask extends RecursiveAction {
-    private final int from;
-    private final int to;
-    private final int chunk;
-    private final RangeBody body;
-
-    RangeTask(int from, int to, int chunk, RangeBody body) {
-      this.from = from;
-      this.to = to;
-      this.chunk = chunk;
-      this.body = body;
-    }
-
-    @Override
-    protected void compute() {
-      if (to - from <= chunk) {
-        body.run(from, to);
-        return;
-      }
-      int mid = from + (to - from) / 2;
-      invokeAll(new RangeTask(from, mid, chunk, body), new RangeTask(mid, to, chunk, body));
-    }
   }
 }
