@@ -72,7 +72,7 @@ final class Bf16Pairs {
     int half = cols / 2;
     int rowsPerCopy = Math.max(4, COPY_INTS / half & ~3);
     int[] copy = scratch(rowsPerCopy * half);
-    float[] lanes = new float[LANES];
+    float[] lanes = new float[8 * LANES];
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
       w.get(j0 * half, copy, 0, count * half);
@@ -162,14 +162,22 @@ final class Bf16Pairs {
       o13 = xo.fma(wo1, o13);
     }
     int r1 = base + half;
-    out[t * outStride + j] = finish(e00, o00, lanes, pairs, base, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(e10, o10, lanes, pairs, r1, bound, half, even, odd, x0);
-    out[(t + 1) * outStride + j] = finish(e01, o01, lanes, pairs, base, bound, half, even, odd, x1);
-    out[(t + 1) * outStride + j + 1] = finish(e11, o11, lanes, pairs, r1, bound, half, even, odd, x1);
-    out[(t + 2) * outStride + j] = finish(e02, o02, lanes, pairs, base, bound, half, even, odd, x2);
-    out[(t + 2) * outStride + j + 1] = finish(e12, o12, lanes, pairs, r1, bound, half, even, odd, x2);
-    out[(t + 3) * outStride + j] = finish(e03, o03, lanes, pairs, base, bound, half, even, odd, x3);
-    out[(t + 3) * outStride + j + 1] = finish(e13, o13, lanes, pairs, r1, bound, half, even, odd, x3);
+    e00.add(o00).intoArray(lanes, 0);
+    e10.add(o10).intoArray(lanes, LANES);
+    e01.add(o01).intoArray(lanes, 2 * LANES);
+    e11.add(o11).intoArray(lanes, 3 * LANES);
+    e02.add(o02).intoArray(lanes, 4 * LANES);
+    e12.add(o12).intoArray(lanes, 5 * LANES);
+    e03.add(o03).intoArray(lanes, 6 * LANES);
+    e13.add(o13).intoArray(lanes, 7 * LANES);
+    out[t * outStride + j] = finish(lanes, 0, pairs, base, bound, half, even, odd, x0);
+    out[t * outStride + j + 1] = finish(lanes, LANES, pairs, r1, bound, half, even, odd, x0);
+    out[(t + 1) * outStride + j] = finish(lanes, 2 * LANES, pairs, base, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 1] = finish(lanes, 3 * LANES, pairs, r1, bound, half, even, odd, x1);
+    out[(t + 2) * outStride + j] = finish(lanes, 4 * LANES, pairs, base, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 1] = finish(lanes, 5 * LANES, pairs, r1, bound, half, even, odd, x2);
+    out[(t + 3) * outStride + j] = finish(lanes, 6 * LANES, pairs, base, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 1] = finish(lanes, 7 * LANES, pairs, r1, bound, half, even, odd, x3);
   }
 
   /** Rows j to j + 3 with token t. */
@@ -205,10 +213,14 @@ final class Bf16Pairs {
       o3 = xo.fma(p3.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o3);
     }
     int at = t * outStride + j;
-    out[at] = finish(e0, o0, lanes, pairs, base, bound, half, even, odd, x);
-    out[at + 1] = finish(e1, o1, lanes, pairs, r1, bound, half, even, odd, x);
-    out[at + 2] = finish(e2, o2, lanes, pairs, r2, bound, half, even, odd, x);
-    out[at + 3] = finish(e3, o3, lanes, pairs, r3, bound, half, even, odd, x);
+    e0.add(o0).intoArray(lanes, 0);
+    e1.add(o1).intoArray(lanes, LANES);
+    e2.add(o2).intoArray(lanes, 2 * LANES);
+    e3.add(o3).intoArray(lanes, 3 * LANES);
+    out[at] = finish(lanes, 0, pairs, base, bound, half, even, odd, x);
+    out[at + 1] = finish(lanes, LANES, pairs, r1, bound, half, even, odd, x);
+    out[at + 2] = finish(lanes, 2 * LANES, pairs, r2, bound, half, even, odd, x);
+    out[at + 3] = finish(lanes, 3 * LANES, pairs, r3, bound, half, even, odd, x);
   }
 
   /** Row j with token t: the rows and tokens left over by the larger blocks. */
@@ -223,13 +235,22 @@ final class Bf16Pairs {
       e = FloatVector.fromArray(F, even, x + k).fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e);
       o = FloatVector.fromArray(F, odd, x + k).fma(p.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o);
     }
-    out[t * outStride + j] = finish(e, o, lanes, pairs, base, bound, half, even, odd, x);
+    e.add(o).intoArray(lanes, 0);
+    out[t * outStride + j] = finish(lanes, 0, pairs, base, bound, half, even, odd, x);
   }
 
-  /** Adds the even and odd sums, sums the lanes in index order, then adds the pairs past the last full vector. */
-  private static float finish(FloatVector evenSum, FloatVector oddSum, float[] lanes, int[] pairs, int row, int bound,
-      int half, float[] even, float[] odd, int x) {
-    float sum = VectorMath.sumLanes(evenSum.add(oddSum), lanes);
+  /**
+   * One result from the lanes its kernel stored at {@code lane0}: their sum in index order, then
+   * the pairs past the last full vector. The kernels store their sums to an array rather than
+   * pass vectors here: a vector argument of a call C2 does not inline is boxed, and with sixteen
+   * of them the four-token kernel ran several times slower.
+   */
+  private static float finish(float[] lanes, int lane0, int[] pairs, int row, int bound, int half,
+      float[] even, float[] odd, int x) {
+    float sum = 0;
+    for (int i = lane0; i < lane0 + LANES; i++) {
+      sum += lanes[i];
+    }
     for (int k = bound; k < half; k++) {
       int pair = pairs[row + k];
       sum += even[x + k] * Float.intBitsToFloat(pair << 16);
