@@ -296,11 +296,17 @@ final class Bf16Pairs {
       int n, float[] acc) {
     int vectorWidth = width / COLUMN_BLOCK * COLUMN_BLOCK;
     for (int b = 0; b < vectorWidth; b += COLUMN_BLOCK) {
-      int t = 0;
-      for (; t + 2 <= n; t += 2) {
+      for (int t = 0; t + 2 <= n; t += 2) {
         addTwoTokens(chunk, count, stride, offset + b / 2, x, rows, i0, t, acc, width, b);
       }
-      if (t < n) {
+    }
+    if (n % 2 == 1) {
+      int t = n - 1;
+      int b = 0;
+      for (; b + 2 * COLUMN_BLOCK <= vectorWidth; b += 2 * COLUMN_BLOCK) {
+        addOneTokenTwoBlocks(chunk, count, stride, offset + b / 2, x, rows, i0, t, acc, width, b);
+      }
+      if (b < vectorWidth) {
         addOneToken(chunk, count, stride, offset + b / 2, x, rows, i0, t, acc, width, b);
       }
     }
@@ -383,6 +389,47 @@ final class Bf16Pairs {
     FloatVector.fromArray(F, acc, at1 + LANES).add(q0).intoArray(acc, at1 + LANES);
     FloatVector.fromArray(F, acc, at1 + 2 * LANES).add(f1).intoArray(acc, at1 + 2 * LANES);
     FloatVector.fromArray(F, acc, at1 + 3 * LANES).add(q1).intoArray(acc, at1 + 3 * LANES);
+  }
+
+  /**
+   * One token over two adjacent register blocks: eight independent sums, where one block's four
+   * would leave the loop waiting on FMA latency (batch-1 decode's down-projection runs here).
+   */
+  private static void addOneTokenTwoBlocks(int[] chunk, int count, int stride, int offset, float[] x, int rows,
+      int i0, int t, float[] acc, int width, int b) {
+    FloatVector e0 = FloatVector.zero(F);
+    FloatVector o0 = FloatVector.zero(F);
+    FloatVector e1 = FloatVector.zero(F);
+    FloatVector o1 = FloatVector.zero(F);
+    FloatVector e2 = FloatVector.zero(F);
+    FloatVector o2 = FloatVector.zero(F);
+    FloatVector e3 = FloatVector.zero(F);
+    FloatVector o3 = FloatVector.zero(F);
+    int first = t * rows + i0;
+    for (int i = 0, at = offset; i < count; i++, at += stride) {
+      IntVector p0 = IntVector.fromArray(I, chunk, at);
+      IntVector p1 = IntVector.fromArray(I, chunk, at + LANES);
+      IntVector p2 = IntVector.fromArray(I, chunk, at + 2 * LANES);
+      IntVector p3 = IntVector.fromArray(I, chunk, at + 3 * LANES);
+      FloatVector a = FloatVector.broadcast(F, x[first + i]);
+      e0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e0);
+      o0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o0);
+      e1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e1);
+      o1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o1);
+      e2 = p2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e2);
+      o2 = p2.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o2);
+      e3 = p3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(a, e3);
+      o3 = p3.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats().fma(a, o3);
+    }
+    int at0 = t * width + b;
+    FloatVector.fromArray(F, acc, at0).add(e0).intoArray(acc, at0);
+    FloatVector.fromArray(F, acc, at0 + LANES).add(o0).intoArray(acc, at0 + LANES);
+    FloatVector.fromArray(F, acc, at0 + 2 * LANES).add(e1).intoArray(acc, at0 + 2 * LANES);
+    FloatVector.fromArray(F, acc, at0 + 3 * LANES).add(o1).intoArray(acc, at0 + 3 * LANES);
+    FloatVector.fromArray(F, acc, at0 + 4 * LANES).add(e2).intoArray(acc, at0 + 4 * LANES);
+    FloatVector.fromArray(F, acc, at0 + 5 * LANES).add(o2).intoArray(acc, at0 + 5 * LANES);
+    FloatVector.fromArray(F, acc, at0 + 6 * LANES).add(e3).intoArray(acc, at0 + 6 * LANES);
+    FloatVector.fromArray(F, acc, at0 + 7 * LANES).add(o3).intoArray(acc, at0 + 7 * LANES);
   }
 
   private static void addOneToken(int[] chunk, int count, int stride, int offset, float[] x, int rows,
