@@ -27,7 +27,7 @@ final class CpuKernels implements Kernels {
   /** Weight bytes per task at least: large enough to amortise the fork/join hand-off. */
   private static final long BYTES_PER_TASK = 128 * 1024;
   /** Slices per thread in a matmul: enough to even out threads that run slower than others. */
-  private static final int SLICES_PER_THREAD = 4;
+  private static final int SLICES_PER_THREAD = 16;
 
   private final WorkerPool pool;
   private final int threads;
