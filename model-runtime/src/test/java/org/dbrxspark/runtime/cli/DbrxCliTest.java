@@ -11,6 +11,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -111,7 +112,7 @@ class DbrxCliTest {
   @Test
   void benchReportsThroughputAgainstRooflinesMeasuredInTheSameRun() throws Exception {
     Run run = dbrx("bench", "--model", model, "--batches", "1,32", "--decode-steps", "2", "--prompt-length", "8",
-        "--repeats", "1", "--bandwidth-mib", "64");
+        "--repeats", "3", "--bandwidth-mib", "64");
     assertEquals(0, run.exit(), run.err());
     JsonNode json = run.lines().get(0);
     assertTrue(json.get("decode_tokens_per_s").get("32").asDouble() > 0);
@@ -120,6 +121,17 @@ class DbrxCliTest {
     double roofline = json.get("read_bandwidth_bytes_per_s").asDouble()
         / (json.get("active_parameters_per_token").asDouble() * 2);
     assertEquals(roofline, json.get("bandwidth_roofline_tokens_per_s").asDouble(), roofline * 1e-3);
+    // Batch 1 is set against the bandwidth measured beside it, pair by pair; the median pair is reported.
+    List<Double> ratios = new ArrayList<>();
+    for (JsonNode pair : json.get("batch1_pairs")) {
+      double pairRoofline = pair.get("read_bandwidth_bytes_per_s").asDouble() / (json.get("active_parameters_per_token").asDouble() * 2);
+      assertEquals(pair.get("decode_tokens_per_s").asDouble() / pairRoofline, pair.get("ratio").asDouble(), 1e-9);
+      assertTrue(pair.get("read_bandwidth_bytes_per_s").asDouble() <= json.get("read_bandwidth_bytes_per_s").asDouble());
+      ratios.add(pair.get("ratio").asDouble());
+    }
+    assertEquals(3, ratios.size());
+    Collections.sort(ratios);
+    assertEquals(ratios.get(1), json.get("batch1_decode_vs_bandwidth_roofline").asDouble());
     assertTrue(json.get("peak_rss_bytes").asLong() > json.get("weight_bytes").asLong() / 2);
   }
 
