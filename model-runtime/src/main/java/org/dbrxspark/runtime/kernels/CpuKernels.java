@@ -24,7 +24,7 @@ final class CpuKernels implements Kernels {
   private static final long ROW_BLOCK_BYTES = 128 * 1024;
   /** Register blocks per column band of the BF16 down-projection when many tokens share it. */
   private static final int BAND_BLOCKS = 4;
-  /** Weight bytes per task at least: large enough to amortise the fork/join hand-off. */
+  /** Weight bytes per slice at least: large enough to amortise handing it to a thread. */
   private static final long BYTES_PER_TASK = 128 * 1024;
   /** Slices per thread in a matmul: enough to even out threads that run slower than others. */
   private static final int SLICES_PER_THREAD = 16;

@@ -39,18 +39,11 @@ public final class VectorMath {
    * intrinsify it, and the Java fallback cost a quarter of prefill's time.
    */
   public static float sumLanes(FloatVector v) {
-    return sumLanes(v, LANE_BUFFER.get());
-  }
-
-  /**
-   * {@link #sumLanes(FloatVector)} through a caller's scratch array of at least {@code v.length()}
-   * floats: for the matmul kernels' inner loops, where even the thread-local lookup shows.
-   */
-  public static float sumLanes(FloatVector v, float[] scratch) {
-    v.intoArray(scratch, 0);
+    float[] lanes = LANE_BUFFER.get();
+    v.intoArray(lanes, 0);
     float sum = 0;
     for (int i = 0; i < v.length(); i++) {
-      sum += scratch[i];
+      sum += lanes[i];
     }
     return sum;
   }
