@@ -130,6 +130,11 @@ class DbrxCliTest {
       ratios.add(pair.get("ratio").asDouble());
     }
     assertEquals(3, ratios.size());
+    double bestPairDecode = 0;
+    for (JsonNode pair : json.get("batch1_pairs")) {
+      bestPairDecode = Math.max(bestPairDecode, pair.get("decode_tokens_per_s").asDouble());
+    }
+    assertEquals(bestPairDecode, json.get("decode_tokens_per_s").get("1").asDouble());
     Collections.sort(ratios);
     assertEquals(ratios.get(1), json.get("batch1_decode_vs_bandwidth_roofline").asDouble());
     assertTrue(json.get("peak_rss_bytes").asLong() > json.get("weight_bytes").asLong() / 2);
