@@ -33,14 +33,15 @@ public final class DbrxRuntime implements AutoCloseable {
   }
 
   /**
-   * Loads the checkpoint in {@code dir} (config.json + safetensors), validating it first.
+   * Loads the checkpoint at {@code path}, validating it first: a folder (config.json +
+   * safetensors) or a GGUF file.
    *
    * @param threads CPU threads for the matrix kernels
    */
-  public static DbrxRuntime load(Path dir, int threads, EngineOptions options) throws IOException {
+  public static DbrxRuntime load(Path path, int threads, EngineOptions options) throws IOException {
     Kernels kernels = Kernels.cpu(threads);
     try {
-      return new DbrxRuntime(DbrxModel.load(dir, kernels), kernels, options);
+      return new DbrxRuntime(DbrxModel.load(path, kernels), kernels, options);
     } catch (IOException | RuntimeException e) {
       kernels.close();
       throw e;

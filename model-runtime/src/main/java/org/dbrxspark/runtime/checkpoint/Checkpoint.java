@@ -2,6 +2,7 @@ package org.dbrxspark.runtime.checkpoint;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,11 +17,14 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.dbrxspark.runtime.config.DbrxConfig;
 
 /**
- * A DBRX checkpoint folder in the Hugging Face layout, opened and validated: {@code config.json}
- * plus either {@code model.safetensors} or shards listed by {@code model.safetensors.index.json}.
+ * A DBRX checkpoint, opened and validated: a folder in the Hugging Face layout ({@code config.json}
+ * plus either {@code model.safetensors} or shards listed by {@code model.safetensors.index.json}),
+ * or a single llama.cpp GGUF file, whose metadata stands in for {@code config.json}. A GGUF
+ * file's tensors are reachable under their Hugging Face names too ({@link GgufLayout}).
  *
  * <p>Every tensor that {@link TensorLayout#expectedShapes} derives from the config must be present
  * with exactly that shape; each may have any supported {@link DType}. Tensors beyond those are kept
@@ -37,14 +41,25 @@ public final class Checkpoint implements AutoCloseable {
   static final String SINGLE_FILE = "model.safetensors";
   static final String INDEX = "model.safetensors.index.json";
 
-  private final Path directory;
+  /** The two file layouts a checkpoint may come in. */
+  public enum Format {
+    /** config.json and safetensors: the expert down-projection w2 is [experts * ffn, d_model]. */
+    SAFETENSORS,
+    /** One GGUF file: the expert down-projection is [experts, d_model, ffn], w2 transposed per expert. */
+    GGUF
+  }
+
+  private final Path location;
+  private final Format format;
   private final DbrxConfig config;
-  private final List<SafetensorsFile> files;
+  private final List<? extends Closeable> files;
   private final Map<String, Tensor> tensors;
   private final long totalBytes;
 
-  private Checkpoint(Path directory, DbrxConfig config, List<SafetensorsFile> files, Map<String, Tensor> tensors) {
-    this.directory = directory;
+  private Checkpoint(Path location, Format format, DbrxConfig config, List<? extends Closeable> files,
+      Map<String, Tensor> tensors) {
+    this.location = location;
+    this.format = format;
     this.config = config;
     this.files = files;
     this.tensors = tensors;
@@ -52,16 +67,19 @@ public final class Checkpoint implements AutoCloseable {
   }
 
   /**
-   * Opens and validates the checkpoint in {@code dir}. Like Hugging Face transformers, a
-   * {@code model.safetensors} takes precedence over an index.
+   * Opens and validates the checkpoint at {@code path}: a GGUF file, or a checkpoint folder. Like
+   * Hugging Face transformers, a folder's {@code model.safetensors} takes precedence over an index.
    *
    * @throws CheckpointFormatException if a weights file or the index is malformed or missing, or
    *     disagrees with the config
    * @throws IllegalArgumentException if {@code config.json} describes an invalid model
    * @throws IOException if {@code config.json} is not JSON, or on an I/O error
    */
-  public static Checkpoint open(Path dir) throws IOException {
-    Path directory = dir.toAbsolutePath().normalize();
+  public static Checkpoint open(Path path) throws IOException {
+    if (Files.isRegularFile(path)) {
+      return openGguf(path.toAbsolutePath().normalize());
+    }
+    Path directory = path.toAbsolutePath().normalize();
     Path configFile = directory.resolve(CONFIG);
     if (!Files.isRegularFile(configFile)) {
       throw new CheckpointFormatException(configFile + ": missing; not a checkpoint folder");
@@ -82,17 +100,43 @@ public final class Checkpoint implements AutoCloseable {
       } else {
         throw new CheckpointFormatException(directory + ": has neither " + SINGLE_FILE + " nor " + INDEX);
       }
-      checkShapes(config, tensors, source);
-      return new Checkpoint(directory, config, List.copyOf(files), tensors);
+      checkShapes(TensorLayout.expectedShapes(config), tensors, name -> name, source, CONFIG);
+      return new Checkpoint(directory, Format.SAFETENSORS, config, List.copyOf(files), tensors);
     } catch (IOException | RuntimeException e) {
-      for (SafetensorsFile f : files) {
-        try {
-          f.close();
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
+      closeAll(files, e);
       throw e;
+    }
+  }
+
+  private static Checkpoint openGguf(Path file) throws IOException {
+    GgufFile gguf = GgufFile.open(file);
+    try {
+      DbrxConfig config = GgufLayout.config(gguf);
+      Map<String, String> names = GgufLayout.tensorNames(config.nLayers());
+      checkShapes(GgufLayout.expectedShapes(config), gguf.tensors(), names::get, file.toString(), "the GGUF metadata");
+      GgufLayout.checkVocabulary(gguf, config);
+      // Under their Hugging Face names the model finds them; tensors it does not read keep their own.
+      Map<String, Tensor> tensors = new LinkedHashMap<>();
+      names.forEach((hf, own) -> tensors.put(hf, gguf.tensors().get(own)));
+      gguf.tensors().forEach((own, t) -> {
+        if (!names.containsValue(own)) {
+          tensors.put(own, t);
+        }
+      });
+      return new Checkpoint(file, Format.GGUF, config, List.of(gguf), Collections.unmodifiableMap(tensors));
+    } catch (IOException | RuntimeException e) {
+      closeAll(List.of(gguf), e);
+      throw e;
+    }
+  }
+
+  private static void closeAll(List<? extends Closeable> files, Exception failure) {
+    for (Closeable f : files) {
+      try {
+        f.close();
+      } catch (IOException suppressed) {
+        failure.addSuppressed(suppressed);
+      }
     }
   }
 
@@ -165,24 +209,35 @@ public final class Checkpoint implements AutoCloseable {
     }
   }
 
-  private static void checkShapes(DbrxConfig config, Map<String, Tensor> tensors, String source)
-      throws CheckpointFormatException {
-    for (Map.Entry<String, long[]> e : TensorLayout.expectedShapes(config).entrySet()) {
-      Tensor t = tensors.get(e.getKey());
+  /**
+   * Every expected tensor is present with exactly its expected shape. {@code fileName} gives the
+   * name a tensor has in the files, for lookups and errors; {@code configName} says what described
+   * the model.
+   */
+  private static void checkShapes(Map<String, long[]> expected, Map<String, Tensor> tensors,
+      UnaryOperator<String> fileName, String source, String configName) throws CheckpointFormatException {
+    for (Map.Entry<String, long[]> e : expected.entrySet()) {
+      String name = fileName.apply(e.getKey());
+      Tensor t = tensors.get(name);
       if (t == null) {
-        throw new CheckpointFormatException(source + ": tensor '" + e.getKey() + "' (shape "
-            + Arrays.toString(e.getValue()) + ", required by config.json) is missing");
+        throw new CheckpointFormatException(source + ": tensor '" + name + "' (shape "
+            + Arrays.toString(e.getValue()) + ", required by " + configName + ") is missing");
       }
       if (!Arrays.equals(t.shape(), e.getValue())) {
-        throw new CheckpointFormatException(t.file() + ": tensor '" + e.getKey() + "' has shape "
-            + Arrays.toString(t.shape()) + " but config.json implies " + Arrays.toString(e.getValue()));
+        throw new CheckpointFormatException(t.file() + ": tensor '" + name + "' has shape "
+            + Arrays.toString(t.shape()) + " but " + configName + " implies " + Arrays.toString(e.getValue()));
       }
     }
   }
 
-  /** The absolute checkpoint folder. */
-  public Path directory() {
-    return directory;
+  /** The absolute checkpoint folder, or GGUF file. */
+  public Path location() {
+    return location;
+  }
+
+  /** The file layout the weights came in. */
+  public Format format() {
+    return format;
   }
 
   public DbrxConfig config() {
@@ -197,7 +252,7 @@ public final class Checkpoint implements AutoCloseable {
   public Tensor tensor(String name) {
     Tensor t = tensors.get(name);
     if (t == null) {
-      throw new IllegalArgumentException("no tensor '" + name + "' in checkpoint " + directory);
+      throw new IllegalArgumentException("no tensor '" + name + "' in checkpoint " + location);
     }
     return t;
   }
@@ -216,12 +271,12 @@ public final class Checkpoint implements AutoCloseable {
   @Override
   public void close() {
     UncheckedIOException failure = null;
-    for (SafetensorsFile f : files) {
+    for (Closeable f : files) {
       try {
         f.close();
       } catch (IOException e) {
         if (failure == null) {
-          failure = new UncheckedIOException("closing checkpoint " + directory, e);
+          failure = new UncheckedIOException("closing checkpoint " + location, e);
         } else {
           failure.addSuppressed(e);
         }

@@ -1,42 +1,80 @@
 package org.dbrxspark.runtime.checkpoint;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /**
- * Element types of safetensors tensors that the runtime reads, with conversions to and from
- * float32.
+ * Element types of checkpoint tensors, with conversions to and from float32: the three element
+ * types of safetensors files and the block-quantized types of llama.cpp's GGUF files.
  *
  * <p>The enum constant names are the safetensors dtype names ({@code "BF16"}, {@code "F16"},
- * {@code "F32"}).
+ * {@code "F32"}) and ggml's type names ({@code Q8_0}, {@code Q4_0}). A block type stores a fixed
+ * number of consecutive elements of a row in a fixed number of bytes (ggml's {@code block_q8_0}
+ * and {@code block_q4_0}): a float16 scale {@code d}, then the codes. Q8_0 holds 32 int8 codes,
+ * {@code x = q * d}; Q4_0 holds 32 four-bit codes, {@code x = (q - 8) * d}, element {@code j} in
+ * the low nibble of byte {@code j} and element {@code j + 16} in its high nibble.
  */
 public enum DType {
-  BF16(2, "bfloat16"),
-  F16(2, "float16"),
-  F32(4, "float32");
+  BF16(1, 2, "bfloat16", 30),
+  F16(1, 2, "float16", 1),
+  F32(1, 4, "float32", 0),
+  Q8_0(32, 34, null, 8),
+  Q4_0(32, 18, null, 2);
 
-  private final int byteSize;
+  private final int blockSize;
+  private final int blockBytes;
   private final String torchName;
+  private final int ggmlType;
 
-  DType(int byteSize, String torchName) {
-    this.byteSize = byteSize;
+  DType(int blockSize, int blockBytes, String torchName, int ggmlType) {
+    this.blockSize = blockSize;
+    this.blockBytes = blockBytes;
     this.torchName = torchName;
+    this.ggmlType = ggmlType;
   }
 
-  /** Bytes per element. */
+  /** Bytes per element of an element type (BF16, F16, F32). */
   public int byteSize() {
-    return byteSize;
+    if (isQuantized()) {
+      throw new UnsupportedOperationException(this + " stores blocks of " + blockSize + " elements; use bytesFor");
+    }
+    return blockBytes;
   }
 
-  /** The name {@code config.json} uses for this type in {@code torch_dtype}. */
+  /** Elements per block: 1 for element types. Rows of a block type hold whole blocks. */
+  public int blockSize() {
+    return blockSize;
+  }
+
+  /** Bytes per block. */
+  public int blockBytes() {
+    return blockBytes;
+  }
+
+  /** Whether elements are stored in quantized blocks of several elements. */
+  public boolean isQuantized() {
+    return blockSize > 1;
+  }
+
+  /** Bytes of {@code elements} elements, a multiple of {@link #blockSize()}. */
+  public long bytesFor(long elements) {
+    if (elements % blockSize != 0) {
+      throw new IllegalArgumentException(elements + " elements are not whole " + this + " blocks of " + blockSize);
+    }
+    return Math.multiplyExact(elements / blockSize, (long) blockBytes);
+  }
+
+  /** The name {@code config.json} uses for this type in {@code torch_dtype}; for block types, the lower-case type name. */
   public String torchName() {
-    return torchName;
+    return torchName != null ? torchName : name().toLowerCase(Locale.ROOT);
   }
 
   /** Parses a safetensors dtype name; the error names the file and tensor that used it. */
   static DType parse(String name, Path file, String tensor) throws CheckpointFormatException {
     for (DType t : values()) {
-      if (t.name().equals(name)) {
+      if (!t.isQuantized() && t.name().equals(name)) {
         return t;
       }
     }
@@ -44,24 +82,62 @@ public enum DType {
         + "' (supported: BF16, F16, F32)");
   }
 
-  /** Converts {@code count} little-endian elements starting at index 0 of {@code src}. */
-  void toFloats(ByteBuffer src, float[] dst, int dstOffset, int count) {
+  /** The type with ggml type id {@code id}, or {@code null} if the runtime does not read it. */
+  static DType ofGgmlType(long id) {
+    for (DType t : values()) {
+      if (t.ggmlType == id) {
+        return t;
+      }
+    }
+    return null;
+  }
+
+  /** ggml's id of this type in GGUF tensor infos. */
+  int ggmlType() {
+    return ggmlType;
+  }
+
+  /**
+   * Converts {@code count} elements stored from byte {@code srcOffset} of {@code src} into
+   * {@code dst[dstOffset ..]}, with absolute little-endian reads. For block types, {@code count}
+   * is a multiple of the block size and {@code srcOffset} the start of a block.
+   */
+  public void decode(ByteBuffer src, int srcOffset, float[] dst, int dstOffset, int count) {
     switch (this) {
-      case F32:
-        src.asFloatBuffer().get(dst, dstOffset, count);
-        break;
-      case BF16:
+      case F32 -> src.slice(srcOffset, 4 * count).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(dst, dstOffset, count);
+      case BF16 -> {
         for (int i = 0; i < count; i++) {
-          dst[dstOffset + i] = bf16ToFloat(src.getShort(2 * i));
+          dst[dstOffset + i] = bf16ToFloat(src.getShort(srcOffset + 2 * i));
         }
-        break;
-      case F16:
+      }
+      case F16 -> {
         for (int i = 0; i < count; i++) {
-          dst[dstOffset + i] = f16ToFloat(src.getShort(2 * i));
+          dst[dstOffset + i] = f16ToFloat(src.getShort(srcOffset + 2 * i));
         }
-        break;
-      default:
-        throw new AssertionError(this);
+      }
+      case Q8_0 -> {
+        for (int b = 0; b < count / 32; b++) {
+          int at = srcOffset + b * 34;
+          float d = f16ToFloat(src.getShort(at));
+          int out = dstOffset + b * 32;
+          for (int j = 0; j < 32; j++) {
+            dst[out + j] = src.get(at + 2 + j) * d;
+          }
+        }
+      }
+      case Q4_0 -> {
+        for (int b = 0; b < count / 32; b++) {
+          int at = srcOffset + b * 18;
+          float d = f16ToFloat(src.getShort(at));
+          int out = dstOffset + b * 32;
+          for (int j = 0; j < 16; j++) {
+            int codes = src.get(at + 2 + j);
+            dst[out + j] = ((codes & 0x0F) - 8) * d;
+            dst[out + j + 16] = (((codes >> 4) & 0x0F) - 8) * d;
+          }
+        }
+      }
+      default -> throw new AssertionError(this);
     }
   }
 
@@ -83,9 +159,9 @@ public enum DType {
         }
         break;
       default:
-        throw new AssertionError(this);
+        throw new UnsupportedOperationException("writing " + this + " elements one by one");
     }
-    dst.position(start + count * byteSize);
+    dst.position(start + count * blockBytes);
   }
 
   /** Exact: a bfloat16 is the high half of a float32. */

@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One tensor of a safetensors file: an immutable, thread-safe view whose weights stay in the file
+ * One tensor of a safetensors or GGUF file: an immutable, thread-safe view whose weights stay in the file
  * and are memory-mapped on access, never copied to the heap unless asked for as floats.
  *
  * <p>The tensor is seen as a row-major matrix of {@link #rows()} x {@link #cols()}: the last
@@ -54,7 +54,7 @@ public final class Tensor {
     }
     this.rows = leading;
     this.cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
-    this.rowByteSize = (long) cols * dtype.byteSize();
+    this.rowByteSize = dtype.bytesFor(cols);
     this.byteSize = rows * rowByteSize;
   }
 
@@ -86,7 +86,7 @@ public final class Tensor {
     return byteSize;
   }
 
-  /** The safetensors file holding the weights. */
+  /** The file holding the weights. */
   public Path file() {
     return file;
   }
@@ -128,7 +128,7 @@ public final class Tensor {
     int rowsPerChunk = (int) Math.min(rowCount, Math.max(1, CONVERT_CHUNK_BYTES / Math.max(1, rowByteSize)));
     for (int done = 0; done < rowCount; done += rowsPerChunk) {
       int n = Math.min(rowsPerChunk, rowCount - done);
-      dtype.toFloats(rowBytes(firstRow + done, n), dst, dstOffset + done * cols, n * cols);
+      dtype.decode(rowBytes(firstRow + done, n), 0, dst, dstOffset + done * cols, n * cols);
     }
   }
 

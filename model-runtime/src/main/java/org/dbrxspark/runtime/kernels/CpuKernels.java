@@ -67,7 +67,7 @@ final class CpuKernels implements Kernels {
       int rows = w.rows();
       int cols = w.cols();
       int n = p.n();
-      long rowBytes = Math.max(1, (long) cols * w.dtype().byteSize());
+      long rowBytes = Math.max(1, w.dtype().bytesFor(cols));
       int step = (int) Math.max(1, Math.min(rows, sliceBytes / rowBytes));
       float[] x = p.x();
       float[] out = p.out();
@@ -277,13 +277,18 @@ final class CpuKernels implements Kernels {
     widen(w, first, count, dst, 0);
   }
 
-  /** Widens {@code count} weights from element {@code first} into {@code dst[dstOffset ..]}. */
+  /**
+   * Widens {@code count} weights from element {@code first} into {@code dst[dstOffset ..]}. For a
+   * block-quantized dtype both are whole blocks: every caller reads rows or column bands that
+   * start and end on a block boundary.
+   */
   static void widen(WeightMatrix w, long first, int count, float[] dst, int dstOffset) {
     ByteBuffer bytes = w.bytes();
     switch (w.dtype()) {
       case F32 -> widenF32(w, first, count, dst, dstOffset);
       case BF16 -> widenBf16(bytes, first * 2, count, dst, dstOffset);
       case F16 -> widenF16(bytes, first * 2, count, dst, dstOffset);
+      default -> w.dtype().decode(bytes, Math.toIntExact(w.dtype().bytesFor(first)), dst, dstOffset, count);
     }
   }
 

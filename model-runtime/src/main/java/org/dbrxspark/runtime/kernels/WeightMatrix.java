@@ -9,7 +9,8 @@ import org.dbrxspark.runtime.checkpoint.Tensor;
 
 /**
  * A row-major {@code [rows, cols]} weight matrix in its stored dtype, read in place from the
- * memory-mapped checkpoint (never copied onto the heap).
+ * memory-mapped checkpoint (never copied onto the heap). Rows of a block-quantized dtype hold whole
+ * blocks.
  */
 public final class WeightMatrix {
   private final ByteBuffer bytes;
@@ -21,7 +22,7 @@ public final class WeightMatrix {
   private final int cols;
 
   WeightMatrix(ByteBuffer bytes, DType dtype, int rows, int cols) {
-    long needed = (long) rows * cols * dtype.byteSize();
+    long needed = rows * dtype.bytesFor(cols);
     if (bytes.capacity() != needed) {
       throw new IllegalArgumentException(
           "weight buffer holds " + bytes.capacity() + " bytes, [" + rows + ", " + cols + "] " + dtype + " needs " + needed);
@@ -37,7 +38,7 @@ public final class WeightMatrix {
 
   /** Rows {@code [firstRow, firstRow + rowCount)} of a 2-D checkpoint tensor. */
   public static WeightMatrix of(Tensor tensor, long firstRow, int rowCount) {
-    long bytes = (long) rowCount * tensor.cols() * tensor.dtype().byteSize();
+    long bytes = rowCount * tensor.dtype().bytesFor(tensor.cols());
     if (bytes > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(tensor.name() + ": a " + rowCount + "-row slice is " + bytes
           + " bytes, over the 2 GiB a single weight matrix may span");

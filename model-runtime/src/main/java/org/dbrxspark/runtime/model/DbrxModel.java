@@ -31,6 +31,8 @@ public final class DbrxModel implements AutoCloseable {
   private final float[] normF;
   private final WeightMatrix lmHead;
   private final double[] inverseFrequencies;
+  /** GGUF stores each expert's w2 transposed, [d_model, ffn]: its product is then the nn.Linear form. */
+  private final boolean downProjectionTransposed;
 
   /** One transformer block's weights. */
   private record Layer(
@@ -47,6 +49,7 @@ public final class DbrxModel implements AutoCloseable {
     this.checkpoint = checkpoint;
     this.kernels = kernels;
     this.config = checkpoint.config();
+    this.downProjectionTransposed = checkpoint.format() == Checkpoint.Format.GGUF;
     this.embedding = WeightMatrix.of(checkpoint.tensor(TensorLayout.WTE));
     this.layers = new Layer[config.nLayers()];
     for (int l = 0; l < layers.length; l++) {
@@ -61,9 +64,9 @@ public final class DbrxModel implements AutoCloseable {
     }
   }
 
-  /** Opens and validates the checkpoint in {@code dir} and maps its weights. */
-  public static DbrxModel load(Path dir, Kernels kernels) throws IOException {
-    return new DbrxModel(Checkpoint.open(dir), kernels);
+  /** Opens and validates the checkpoint at {@code path} (a folder or a GGUF file) and maps its weights. */
+  public static DbrxModel load(Path path, Kernels kernels) throws IOException {
+    return new DbrxModel(Checkpoint.open(path), kernels);
   }
 
   /** Builds the model over an open checkpoint, which the model then owns and closes. */
@@ -77,11 +80,12 @@ public final class DbrxModel implements AutoCloseable {
     WeightMatrix[] w1 = new WeightMatrix[experts];
     WeightMatrix[] v1 = new WeightMatrix[experts];
     WeightMatrix[] w2 = new WeightMatrix[experts];
+    int downRows = downProjectionTransposed ? config.dModel() : ffn;
     for (int e = 0; e < experts; e++) {
       long firstRow = (long) e * ffn;
       w1[e] = WeightMatrix.of(checkpoint.tensor(TensorLayout.w1(l)), firstRow, ffn);
       v1[e] = WeightMatrix.of(checkpoint.tensor(TensorLayout.v1(l)), firstRow, ffn);
-      w2[e] = WeightMatrix.of(checkpoint.tensor(TensorLayout.w2(l)), firstRow, ffn);
+      w2[e] = WeightMatrix.of(checkpoint.tensor(TensorLayout.w2(l)), (long) e * downRows, downRows);
     }
     return new Layer(
         checkpoint.tensor(TensorLayout.norm1(l)).toFloatArray(),
@@ -316,7 +320,12 @@ public final class DbrxModel implements AutoCloseable {
     for (ExpertBatch b : batches) {
       RowOps.glu(config.activation(), b.gate().out(), b.up().out(), b.gate().out().length);
     }
-    kernels.matmul(batches.stream().map(ExpertBatch::down).toList());
+    List<Kernels.Product> downs = batches.stream().map(ExpertBatch::down).toList();
+    if (downProjectionTransposed) {
+      kernels.matmulTransposed(downs);
+    } else {
+      kernels.matmul(downs);
+    }
     // Added in expert order, so a token's sum does not depend on what else is in the batch.
     for (ExpertBatch b : batches) {
       float[] down = b.down().out();

@@ -27,19 +27,43 @@ class KernelsTest {
     KERNELS.close();
   }
 
-  /** A random matrix; {@code values} receives what it holds after rounding to the dtype. */
+  /**
+   * A random matrix; {@code values} receives what it holds after rounding to the dtype. A block
+   * type gets random blocks (any code bytes with a modest f16 scale are a valid block), read back
+   * through the dequantization the golden tests check against the reference.
+   */
   private static WeightMatrix matrix(DType dtype, int rows, int cols, float[] values, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
-    ByteBuffer bytes = ByteBuffer.allocate(rows * cols * dtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer bytes = ByteBuffer.allocate(Math.toIntExact(rows * dtype.bytesFor(cols))).order(ByteOrder.LITTLE_ENDIAN);
+    if (dtype.isQuantized()) {
+      byte[] raw = new byte[bytes.capacity()];
+      for (int i = 0; i < raw.length; i++) {
+        raw[i] = (byte) random.nextInt(256);
+      }
+      bytes.put(raw);
+      for (int b = 0; b < raw.length / dtype.blockBytes(); b++) {
+        // Q8_0 and Q4_0 keep the scale in the block's first two bytes.
+        bytes.putShort(b * dtype.blockBytes(), DType.floatToF16((random.nextInt(64) + 1) / 4096f));
+      }
+      dtype.decode(bytes, 0, values, 0, rows * cols);
+      return new WeightMatrix(bytes, dtype, rows, cols);
+    }
     for (int i = 0; i < rows * cols; i++) {
       float v = (random.nextInt(2001) - 1000) / 1024f;
       switch (dtype) {
         case F32 -> bytes.putFloat(values[i] = v);
         case BF16 -> bytes.putShort(DType.floatToBf16(values[i] = DType.bf16ToFloat(DType.floatToBf16(v))));
         case F16 -> bytes.putShort(DType.floatToF16(values[i] = DType.f16ToFloat(DType.floatToF16(v))));
+        default -> throw new AssertionError(dtype);
       }
     }
     return new WeightMatrix(bytes, dtype, rows, cols);
+  }
+
+  /** Columns rounded up to whole blocks of the dtype: block types hold whole blocks per row. */
+  private static int cols(DType dtype, int cols) {
+    int block = dtype.blockSize();
+    return (cols + block - 1) / block * block;
   }
 
   private static float[] activations(int n, SplittableRandom random) {
@@ -55,7 +79,7 @@ class KernelsTest {
   void linearFormMatchesTheReferenceForAnyBatch(DType dtype) {
     for (int[] shape : SHAPES) {
       int rows = shape[0];
-      int cols = shape[1];
+      int cols = cols(dtype, shape[1]);
       float[] w = new float[rows * cols];
       WeightMatrix matrix = matrix(dtype, rows, cols, w, rows * 31L + cols);
       for (int n : new int[] {1, 3, 4, 9}) {
@@ -83,7 +107,7 @@ class KernelsTest {
   void inputMajorFormMatchesTheReferenceForAnyBatch(DType dtype) {
     for (int[] shape : SHAPES) {
       int rows = shape[0];
-      int cols = shape[1];
+      int cols = cols(dtype, shape[1]);
       float[] w = new float[rows * cols];
       WeightMatrix matrix = matrix(dtype, rows, cols, w, rows * 17L + cols);
       // 24 tokens take the column-band path, fewer the row-block path: both must sum alike.
@@ -119,7 +143,7 @@ class KernelsTest {
     List<float[]> inputMajorAlone = new ArrayList<>();
     for (int g = 0; g < shapes.length; g++) {
       int rows = shapes[g][0];
-      int cols = shapes[g][1];
+      int cols = cols(dtype, shapes[g][1]);
       int n = 1 + g * 7;
       WeightMatrix matrix = matrix(dtype, rows, cols, new float[rows * cols], 900L + g);
       float[] x = activations(n * cols, new SplittableRandom(g));

@@ -8,28 +8,46 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
-/** The golden checkpoints and reference outputs copied into the test resources. */
+/**
+ * The golden checkpoints and reference outputs copied into the test resources. A set is a folder
+ * name ({@code tiny-bf16}), or a folder and a GGUF type ({@code tiny-gguf/q8_0}) for the GGUF
+ * files, whose expected outputs carry the type in their names.
+ */
 final class GoldenSets {
-  static final String[] NAMES = {"tiny-bf16", "small-f32-sharded", "tiny-fullvocab-bf16"};
-
   private GoldenSets() {}
 
   static Path dir(String name) {
+    String folder = name.contains("/") ? name.substring(0, name.indexOf('/')) : name;
     try {
-      return Path.of(GoldenSets.class.getResource("/golden/" + name).toURI());
+      return Path.of(GoldenSets.class.getResource("/golden/" + folder).toURI());
     } catch (URISyntaxException | NullPointerException e) {
       throw new IllegalStateException("golden set " + name + " missing from test resources", e);
     }
   }
 
+  /** What to load: the folder, or the set's GGUF file. */
+  static Path model(String name) {
+    return isGguf(name) ? dir(name).resolve("model-" + type(name) + ".gguf") : dir(name);
+  }
+
   static JsonNode expectedLogits(String name) throws IOException {
-    return new ObjectMapper().readTree(dir(name).resolve("expected-logits.json").toFile());
+    String file = isGguf(name) ? "expected-logits-" + type(name) + ".json" : "expected-logits.json";
+    return new ObjectMapper().readTree(dir(name).resolve(file).toFile());
   }
 
   /** The prompt ids followed by the reference's greedy continuation. */
   static int[] expectedGreedy(String name) throws IOException {
-    String text = Files.readString(dir(name).resolve("expected-greedy.txt")).trim();
+    String file = isGguf(name) ? "expected-greedy-" + type(name) + ".txt" : "expected-greedy.txt";
+    String text = Files.readString(dir(name).resolve(file)).trim();
     return Arrays.stream(text.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+  }
+
+  private static boolean isGguf(String name) {
+    return name.contains("/");
+  }
+
+  private static String type(String name) {
+    return name.substring(name.indexOf('/') + 1);
   }
 
   static int[] ints(JsonNode array) {

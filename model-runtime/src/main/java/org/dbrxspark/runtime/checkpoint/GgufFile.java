@@ -1,0 +1,368 @@
+package org.dbrxspark.runtime.checkpoint;
+
+import java.io.BufferedInputStream;
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One open GGUF file, llama.cpp's single-file format (versions 2 and 3, little-endian): the magic
+ * {@code GGUF}, the version, the tensor and metadata counts, the metadata key/value pairs, the
+ * tensor infos (name, dims innermost first, ggml type, offset), then the data section at the next
+ * multiple of {@code general.alignment} (32 by default).
+ *
+ * <p>Everything in the header is validated before any tensor is handed out: counts and lengths
+ * against the file size, types, dims that overflow, rows that are not whole blocks, tensors that
+ * overlap or extend past the data section. Errors name the file and the key or tensor at fault.
+ * Tensor shapes are reported row-major (the reverse of ggml's {@code ne} order), like safetensors.
+ */
+final class GgufFile implements Closeable {
+  private static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian int
+  private static final int MAX_DIMS = 4;
+  private static final long DEFAULT_ALIGNMENT = 32;
+  static final String ALIGNMENT_KEY = "general.alignment";
+
+  /** ggml's type names, to name an unsupported type in an error (ggml.h, enum ggml_type). */
+  private static final String[] GGML_TYPE_NAMES = {"F32", "F16", "Q4_0", "Q4_1", "Q4_2 (removed)",
+      "Q4_3 (removed)", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K",
+      "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32",
+      "I64", "F64", "IQ1_M", "BF16"};
+
+  private final Path path;
+  private final FileMapper mapper;
+  private final Map<String, Object> metadata;
+  private final Map<String, Tensor> tensors;
+
+  private GgufFile(Path path, FileMapper mapper, Map<String, Object> metadata, Map<String, Tensor> tensors) {
+    this.path = path;
+    this.mapper = mapper;
+    this.metadata = metadata;
+    this.tensors = tensors;
+  }
+
+  static GgufFile open(Path path) throws IOException {
+    FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+    try {
+      return new Header(path, channel).parse();
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  Path path() {
+    return path;
+  }
+
+  /**
+   * The metadata in file order. Values are {@link Long} (every integer type), {@link Double}
+   * (float32, float64), {@link Boolean}, {@link String} or a {@link List} of these.
+   */
+  Map<String, Object> metadata() {
+    return metadata;
+  }
+
+  /** The tensors by GGUF name, in header order. */
+  Map<String, Tensor> tensors() {
+    return tensors;
+  }
+
+  @Override
+  public void close() throws IOException {
+    mapper.close();
+  }
+
+  /** Parsing state for one header. */
+  private static final class Header {
+    private final Path path;
+    private final FileChannel channel;
+    private final InputStream in;
+    private final long fileSize;
+    private long position;
+
+    Header(Path path, FileChannel channel) throws IOException {
+      this.path = path;
+      this.channel = channel;
+      this.fileSize = channel.size();
+      // Not closed here: closing it would close the channel the mapper keeps.
+      this.in = new BufferedInputStream(Channels.newInputStream(channel.position(0)), 1 << 16);
+    }
+
+    GgufFile parse() throws IOException {
+      if (fileSize < 24) {
+        throw fail("file is " + fileSize + " bytes, too short for a GGUF header");
+      }
+      int magic = (int) readUnsigned(4);
+      if (magic != MAGIC) {
+        throw fail(String.format("bad magic 0x%08x: not a GGUF file", magic));
+      }
+      long version = readUnsigned(4);
+      if (version != 2 && version != 3) {
+        throw fail("GGUF version " + version + " is not supported (versions 2 and 3 are)");
+      }
+      long tensorCount = readLong();
+      long kvCount = readLong();
+      // Each key/value pair takes at least 13 bytes and each tensor info at least 29.
+      if (kvCount < 0 || kvCount > remaining() / 13) {
+        throw fail("metadata count " + Long.toUnsignedString(kvCount) + " cannot fit in the file (truncated?)");
+      }
+      if (tensorCount < 0 || tensorCount > remaining() / 29) {
+        throw fail("tensor count " + Long.toUnsignedString(tensorCount) + " cannot fit in the file (truncated?)");
+      }
+      Map<String, Object> metadata = new LinkedHashMap<>();
+      for (long i = 0; i < kvCount; i++) {
+        String key = readString("metadata key " + i);
+        int type = (int) readUnsigned(4);
+        if (metadata.put(key, readValue(key, type, 0)) != null) {
+          throw fail("metadata key '" + key + "' appears twice");
+        }
+      }
+      long alignment = alignment(metadata.get(ALIGNMENT_KEY));
+      List<TensorInfo> infos = new ArrayList<>();
+      for (long i = 0; i < tensorCount; i++) {
+        infos.add(readTensorInfo());
+      }
+      long dataStart = (position + alignment - 1) / alignment * alignment;
+      long dataSize = Math.max(0, fileSize - dataStart);
+      FileMapper mapper = new FileMapper(path, channel);
+      Map<String, Tensor> tensors = new LinkedHashMap<>();
+      for (TensorInfo info : infos) {
+        if (tensors.containsKey(info.name)) {
+          throw fail(info.name, "appears twice in the tensor infos");
+        }
+        tensors.put(info.name, info.toTensor(mapper, alignment, dataStart, dataSize));
+      }
+      checkNoOverlap(tensors.values());
+      return new GgufFile(path, mapper, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors));
+    }
+
+    private long alignment(Object value) throws CheckpointFormatException {
+      if (value == null) {
+        return DEFAULT_ALIGNMENT;
+      }
+      if (!(value instanceof Long a) || a <= 0 || Long.bitCount(a) != 1 || a > (1 << 20)) {
+        throw fail("metadata key '" + ALIGNMENT_KEY + "' must be a power of two, got " + value);
+      }
+      return a;
+    }
+
+    private Object readValue(String key, int type, int depth) throws IOException {
+      return switch (type) {
+        case 0 -> readUnsigned(1);
+        case 1 -> (long) (byte) readUnsigned(1);
+        case 2 -> readUnsigned(2);
+        case 3 -> (long) (short) readUnsigned(2);
+        case 4 -> readUnsigned(4);
+        case 5 -> (long) (int) readUnsigned(4);
+        case 6 -> (double) Float.intBitsToFloat((int) readUnsigned(4));
+        case 7 -> readBoolean(key);
+        case 8 -> readString("metadata key '" + key + "'");
+        case 9 -> readArray(key, depth);
+        case 10, 11 -> readLong();
+        case 12 -> Double.longBitsToDouble(readLong());
+        default -> throw fail("metadata key '" + key + "' has unknown value type " + Integer.toUnsignedString(type));
+      };
+    }
+
+    private Boolean readBoolean(String key) throws IOException {
+      long b = readUnsigned(1);
+      if (b > 1) {
+        throw fail("metadata key '" + key + "': boolean byte " + b + " is neither 0 nor 1");
+      }
+      return b == 1;
+    }
+
+    private List<Object> readArray(String key, int depth) throws IOException {
+      if (depth > 2) {
+        throw fail("metadata key '" + key + "': arrays nested deeper than 3 levels");
+      }
+      int type = (int) readUnsigned(4);
+      long count = readLong();
+      // Every element takes at least one byte: a larger count cannot be in the file.
+      if (count < 0 || count > remaining()) {
+        throw fail("metadata key '" + key + "': array of " + Long.toUnsignedString(count)
+            + " elements cannot fit in the file (truncated?)");
+      }
+      List<Object> items = new ArrayList<>();
+      for (long i = 0; i < count; i++) {
+        items.add(readValue(key, type, depth + 1));
+      }
+      return Collections.unmodifiableList(items);
+    }
+
+    private TensorInfo readTensorInfo() throws IOException {
+      String name = readString("a tensor name");
+      long dims = readUnsigned(4);
+      if (dims < 1 || dims > MAX_DIMS) {
+        throw fail(name, dims + " dimensions (ggml allows 1 to " + MAX_DIMS + ")");
+      }
+      long[] ne = new long[(int) dims];
+      for (int i = 0; i < ne.length; i++) {
+        ne[i] = readLong();
+        if (ne[i] <= 0) {
+          throw fail(name, "dimension " + i + " is " + Long.toUnsignedString(ne[i]) + "; dims must be positive");
+        }
+      }
+      long type = readUnsigned(4);
+      long offset = readLong();
+      return new TensorInfo(name, ne, type, offset);
+    }
+
+    /** Tensors may leave gaps for alignment, but no two may share bytes. */
+    private void checkNoOverlap(Iterable<Tensor> tensors) throws CheckpointFormatException {
+      List<Tensor> sorted = new ArrayList<>();
+      tensors.forEach(sorted::add);
+      sorted.sort(Comparator.comparingLong(Tensor::position));
+      for (int i = 1; i < sorted.size(); i++) {
+        Tensor previous = sorted.get(i - 1);
+        if (sorted.get(i).position() < previous.position() + previous.byteSize()) {
+          throw fail(sorted.get(i).name(), "data overlaps that of tensor '" + previous.name() + "'");
+        }
+      }
+    }
+
+    /** One tensor info as read, validated against the data section by {@link #toTensor}. */
+    private final class TensorInfo {
+      final String name;
+      final long[] ne;
+      final long type;
+      final long offset;
+
+      TensorInfo(String name, long[] ne, long type, long offset) {
+        this.name = name;
+        this.ne = ne;
+        this.type = type;
+        this.offset = offset;
+      }
+
+      Tensor toTensor(FileMapper mapper, long alignment, long dataStart, long dataSize)
+          throws CheckpointFormatException {
+        DType dtype = DType.ofGgmlType(type);
+        if (dtype == null) {
+          String known = type < GGML_TYPE_NAMES.length ? " (" + GGML_TYPE_NAMES[(int) type] + ")" : "";
+          throw fail(name, "ggml type " + type + known + " is not supported (supported: F32, F16, BF16, "
+              + supportedQuantized() + ")");
+        }
+        long[] shape = new long[ne.length];
+        long elements = 1;
+        try {
+          for (int i = 0; i < ne.length; i++) {
+            shape[i] = ne[ne.length - 1 - i];
+            elements = Math.multiplyExact(elements, ne[i]);
+          }
+        } catch (ArithmeticException e) {
+          throw fail(name, "dims " + Arrays.toString(ne) + " overflow a 64-bit element count");
+        }
+        if (ne[0] % dtype.blockSize() != 0) {
+          throw fail(name, "row length " + ne[0] + " is not a multiple of the " + dtype + " block size "
+              + dtype.blockSize());
+        }
+        if (dtype.bytesFor(ne[0]) > Integer.MAX_VALUE) {
+          throw fail(name, "rows of " + ne[0] + " elements exceed 2 GiB, which this reader does not support");
+        }
+        long bytes = dtype.bytesFor(elements);
+        if (offset < 0 || offset % alignment != 0) {
+          throw fail(name, "offset " + Long.toUnsignedString(offset) + " is not a multiple of the alignment " + alignment);
+        }
+        if (offset > dataSize || bytes > dataSize - offset) {
+          throw fail(name, dtype + " " + Arrays.toString(shape) + " needs bytes [" + offset + ", " + (offset + bytes)
+              + ") of the data section, which has " + dataSize + " (truncated file?)");
+        }
+        return new Tensor(mapper, path, name, dtype, shape, dataStart + offset);
+      }
+    }
+
+    private static String supportedQuantized() {
+      StringBuilder sb = new StringBuilder();
+      for (DType t : DType.values()) {
+        if (t.isQuantized()) {
+          sb.append(sb.length() == 0 ? "" : ", ").append(t);
+        }
+      }
+      return sb.toString();
+    }
+
+    private String readString(String what) throws IOException {
+      long length = readLong();
+      if (length < 0 || length > remaining()) {
+        throw fail("the length of " + what + ", " + Long.toUnsignedString(length) + " bytes, runs past the end of the file"
+            + " at byte " + position + " (truncated?)");
+      }
+      byte[] bytes = readBytes((int) Math.min(length, Integer.MAX_VALUE - 8));
+      try {
+        return StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(ByteBuffer.wrap(bytes))
+            .toString();
+      } catch (CharacterCodingException e) {
+        throw fail(what + " is not valid UTF-8 (at byte " + (position - bytes.length) + ")", e);
+      }
+    }
+
+    private long remaining() {
+      return fileSize - position;
+    }
+
+    private long readLong() throws IOException {
+      return readUnsigned(4) | readUnsigned(4) << 32;
+    }
+
+    /** A little-endian unsigned integer of 1, 2 or 4 bytes. */
+    private long readUnsigned(int bytes) throws IOException {
+      long value = 0;
+      for (int i = 0; i < bytes; i++) {
+        int b = in.read();
+        if (b < 0) {
+          throw truncated();
+        }
+        value |= (long) b << (8 * i);
+      }
+      position += bytes;
+      return value;
+    }
+
+    private byte[] readBytes(int length) throws IOException {
+      byte[] bytes = in.readNBytes(length);
+      if (bytes.length < length) {
+        throw truncated();
+      }
+      position += length;
+      return bytes;
+    }
+
+    private CheckpointFormatException truncated() {
+      CheckpointFormatException e = fail("the header runs past the end of the file (" + fileSize + " bytes): truncated?");
+      e.initCause(new EOFException());
+      return e;
+    }
+
+    private CheckpointFormatException fail(String why) {
+      return new CheckpointFormatException(path + ": " + why);
+    }
+
+    private CheckpointFormatException fail(String why, Throwable cause) {
+      return new CheckpointFormatException(path + ": " + why, cause);
+    }
+
+    private CheckpointFormatException fail(String tensor, String why) {
+      return new CheckpointFormatException(path + ": tensor '" + tensor + "': " + why);
+    }
+  }
+}
