@@ -76,6 +76,9 @@ public final class Checkpoint implements AutoCloseable {
    * @throws IOException if {@code config.json} is not JSON, or on an I/O error
    */
   public static Checkpoint open(Path path) throws IOException {
+    if (!Files.exists(path)) {
+      throw new CheckpointFormatException(path + ": does not exist (a checkpoint is a folder or a GGUF file)");
+    }
     if (Files.isRegularFile(path)) {
       return openGguf(path.toAbsolutePath().normalize());
     }
@@ -106,6 +109,19 @@ public final class Checkpoint implements AutoCloseable {
       closeAll(files, e);
       throw e;
     }
+  }
+
+  /**
+   * The architecture of the checkpoint at {@code path} without opening its weights: a folder's
+   * {@code config.json}, or a GGUF file's metadata. For sizing a model before loading it.
+   */
+  public static DbrxConfig readConfig(Path path) throws IOException {
+    if (Files.isRegularFile(path)) {
+      try (GgufFile gguf = GgufFile.open(path)) {
+        return GgufLayout.config(gguf);
+      }
+    }
+    return DbrxConfig.read(path.resolve(CONFIG));
   }
 
   private static Checkpoint openGguf(Path file) throws IOException {

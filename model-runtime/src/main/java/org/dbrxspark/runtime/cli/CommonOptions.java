@@ -13,7 +13,7 @@ final class CommonOptions {
 
   static List<Option> model() {
     return List.of(
-        Option.required("model", "checkpoint folder (config.json + safetensors)"),
+        Option.required("model", "checkpoint: a folder (config.json + safetensors) or a GGUF file"),
         Option.value("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "CPU threads for the kernels"),
         Option.value("max-batch-tokens", "2048", "tokens per forward step"),
         Option.value("max-sequences", "32", "sequences generating at once"));

@@ -17,7 +17,7 @@ import org.dbrxspark.udfs.ml.DbrxModelTransformer;
  */
 public final class ModelOptions {
     public static final OptionSpec<String> MODEL = OptionSpec.path("model", null,
-        "DBRX checkpoint folder: a local path (present on every host), a Hadoop URI (hdfs://, s3a://...; copied "
+        "DBRX checkpoint, a folder (config.json + safetensors) or a GGUF file: a local path (present on every host), a Hadoop URI (hdfs://, s3a://...; copied "
             + "once per host) or a name shipped with --files/--archives");
     public static final OptionSpec<Integer> THREADS = OptionSpec.integer("threads", 0, 0,
         "CPU threads of the model's kernels in each executor; 0: one per processor");

@@ -36,7 +36,7 @@ public final class PipelineJob implements Job {
     static final OptionSpec<String> PROMPTS = OptionSpec.path("prompts", "data/sample-prompts/prompts.jsonl",
         "Prompt table (id, prompt) for the generation stage");
     static final OptionSpec<String> MODEL = OptionSpec.path("model", "",
-        "DBRX checkpoint folder (Hugging Face layout); empty: <workdir>/model, written by the runtime's init "
+        "DBRX checkpoint, a Hugging Face folder or a GGUF file; empty: <workdir>/model, written by the runtime's init "
             + "with random weights on the first run");
     static final OptionSpec<String> PRESET = OptionSpec.choice("model-preset", "small",
         "Size of the generated checkpoint when --model is empty", Presets.NAMES.toArray(String[]::new));

@@ -57,7 +57,7 @@ public final class RagIndexJob implements Job {
     public static final OptionSpec<String> REJECTS = OptionSpec.path("rejects", "",
         "Delta table of this run's rows that could not be indexed, with the reason; default: <index>/rejects");
     public static final OptionSpec<String> MODEL = OptionSpec.path("model", "",
-        "DBRX checkpoint folder for the embeddings (local, Hadoop FS URI or shipped name); required for a "
+        "DBRX checkpoint (folder or GGUF file) for the embeddings (local, Hadoop FS URI or shipped name); required for a "
             + "full build, default with --incremental: the index's model");
     public static final OptionSpec<String> POOLING = OptionSpec.choice("pooling", "mean",
         "How token states become the embedding", "mean", "last");

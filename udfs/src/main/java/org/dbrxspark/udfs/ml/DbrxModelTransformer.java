@@ -25,7 +25,7 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> ex
   protected DbrxModelTransformer(String uid, String defaultInputCol, String defaultOutputCol) {
     super(uid, defaultInputCol, defaultOutputCol);
     modelLocation = new Param<>(this, "modelLocation",
-        "checkpoint folder: a local path, a Hadoop FileSystem URI or a name shipped with --files/--archives");
+        "checkpoint folder or GGUF file: a local path, a Hadoop FileSystem URI or a name shipped with --files/--archives");
     threads = new IntParam(this, "threads", "CPU threads of the model's kernels; 0 for one per processor",
         ParamValidators.gtEq(0));
     maxBatchTokens = new IntParam(this, "maxBatchTokens", "tokens one engine step may process",
@@ -46,7 +46,7 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> ex
     return $(modelLocation);
   }
 
-  /** The checkpoint folder (required); see {@link ModelSpec#location()}. */
+  /** The checkpoint folder or GGUF file (required); see {@link ModelSpec#location()}. */
   public T setModelLocation(String value) {
     set(modelLocation, value);
     return self();

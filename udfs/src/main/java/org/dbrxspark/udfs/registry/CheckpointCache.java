@@ -68,9 +68,13 @@ final class CheckpointCache {
   /** One remote file: path relative to the checkpoint folder, size and modification time. */
   record Entry(String name, long size, long modified, String crc32c) {}
 
-  /** Returns a local folder holding a verified copy of the remote folder {@code source}. */
+  /**
+   * Returns a local folder holding a verified copy of the remote folder {@code source}, or, when
+   * {@code source} is one file (a GGUF checkpoint), that file inside such a folder.
+   */
   Path fetch(URI source) throws IOException {
-    List<Entry> remote = listRemote(source);
+    Listing listing = listRemote(source);
+    List<Entry> remote = listing.entries();
     Path target = root.resolve(cacheName(source));
     Files.createDirectories(root);
     Object jvmLock = JVM_LOCKS.computeIfAbsent(target, t -> new Object());
@@ -80,24 +84,27 @@ final class CheckpointCache {
           FileLock ignored = channel.lock()) {
         deleteLeftovers(target);
         String problem = problemWithCache(target, remote);
-        if (problem == null) {
-          return target;
+        if (problem != null) {
+          if (Files.exists(target)) {
+            LOG.warn("cached checkpoint {} for {} is unusable ({}); fetching it again", target, source, problem);
+          }
+          copyIn(source, listing.base(), remote, target);
         }
-        if (Files.exists(target)) {
-          LOG.warn("cached checkpoint {} for {} is unusable ({}); fetching it again", target, source, problem);
-        }
-        copyIn(source, remote, target);
-        return target;
+        return listing.singleFile() ? target.resolve(remote.get(0).name()) : target;
       }
     }
   }
 
-  private List<Entry> listRemote(URI source) throws IOException {
+  /** The remote files, named relative to {@code base}; one file when the source is a file. */
+  private record Listing(org.apache.hadoop.fs.Path base, List<Entry> entries, boolean singleFile) {}
+
+  private Listing listRemote(URI source) throws IOException {
     org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(source);
     FileSystem fs = FileSystem.get(source, hadoopConf);
     FileStatus status = fs.getFileStatus(dir);
-    if (!status.isDirectory()) {
-      throw new IOException(source + " is not a folder: a checkpoint is a folder with config.json and safetensors");
+    if (status.isFile()) {
+      Entry file = new Entry(dir.getName(), status.getLen(), status.getModificationTime(), null);
+      return new Listing(dir.getParent(), List.of(file), true);
     }
     String prefix = fs.makeQualified(dir).toUri().getPath();
     prefix = prefix.endsWith("/") ? prefix : prefix + "/";
@@ -112,7 +119,7 @@ final class CheckpointCache {
       entries.add(new Entry(path.substring(prefix.length()), file.getLen(), file.getModificationTime(), null));
     }
     entries.sort(Comparator.comparing(Entry::name));
-    return entries;
+    return new Listing(dir, entries, false);
   }
 
   /** Why the cached folder cannot be used, or null when it is complete and matches the remote. */
@@ -167,11 +174,10 @@ final class CheckpointCache {
     return true;
   }
 
-  private void copyIn(URI source, List<Entry> remote, Path target) throws IOException {
+  private void copyIn(URI source, org.apache.hadoop.fs.Path dir, List<Entry> remote, Path target) throws IOException {
     long start = System.nanoTime();
     Path staging = root.resolve(target.getFileName() + ".partial-" + randomSuffix());
     FileSystem fs = FileSystem.get(source, hadoopConf);
-    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(source);
     List<Entry> copied = new ArrayList<>();
     long bytes = 0;
     try {

@@ -16,6 +16,7 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.slf4j.Logger;
@@ -174,11 +175,11 @@ public final class ModelRegistry {
     Path dir = null;
     try {
       dir = resolve(key.location());
-      Path configFile = dir.resolve("config.json");
-      if (!Files.isRegularFile(configFile)) {
-        throw new NoSuchFileException(configFile.toString(), null, "no config.json: not a checkpoint folder");
+      if (!Files.isRegularFile(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
+        throw new NoSuchFileException(dir.resolve("config.json").toString(), null,
+            "no config.json: neither a checkpoint folder nor a GGUF file");
       }
-      DbrxConfig config = DbrxConfig.read(configFile);
+      DbrxConfig config = Checkpoint.readConfig(dir);
       ModelSpec spec = new ModelSpec(key.location(), key.threads(), key.maxBatchTokens(), key.maxSequences());
       String memory = MemoryBudget.problem(config, spec.engineOptions(), concurrentTasks(), Runtime.getRuntime().maxMemory());
       if (memory != null) {
@@ -204,7 +205,7 @@ public final class ModelRegistry {
   }
 
   /**
-   * The local folder for a location: a local path as is; a {@code file:} URI as its path; another
+   * The local folder or GGUF file for a location: a local path as is; a {@code file:} URI as its path; another
    * URI scheme through the host's checkpoint cache; a relative name that is not a local folder
    * through {@code SparkFiles}.
    */

@@ -144,9 +144,17 @@ class CheckpointCacheTest {
   }
 
   @Test
-  void rejectsAFileWhereAFolderIsExpected() {
-    URI file = URI.create(TestRemoteFileSystem.uriOf(source.resolve("config.json")));
-    IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> cache.fetch(file));
-    assertTrue(e.getMessage().contains("is not a folder"), e.getMessage());
+  void aSingleFileCheckpointIsCopiedOnceAndReturnedByItsName() throws Exception {
+    // A GGUF checkpoint is one file; the cache holds no opinion on its contents.
+    Path gguf = tmp.resolve("remote").resolve("model-q8_0.gguf");
+    Files.write(gguf, Files.readAllBytes(source.resolve("config.json")));
+    URI file = URI.create(TestRemoteFileSystem.uriOf(gguf));
+    Path[] first = new Path[1];
+    assertEquals(1, opensDuring(() -> cache.fetch(file), first));
+    assertEquals("model-q8_0.gguf", first[0].getFileName().toString());
+    assertArrayEquals(Files.readAllBytes(gguf), Files.readAllBytes(first[0]));
+    Path[] second = new Path[1];
+    assertEquals(0, opensDuring(() -> cache.fetch(file), second));
+    assertEquals(first[0], second[0]);
   }
 }
