@@ -14,14 +14,18 @@ import java.util.Locale;
  * number of consecutive elements of a row in a fixed number of bytes (ggml's {@code block_q8_0}
  * and {@code block_q4_0}): a float16 scale {@code d}, then the codes. Q8_0 holds 32 int8 codes,
  * {@code x = q * d}; Q4_0 holds 32 four-bit codes, {@code x = (q - 8) * d}, element {@code j} in
- * the low nibble of byte {@code j} and element {@code j + 16} in its high nibble.
+ * the low nibble of byte {@code j} and element {@code j + 16} in its high nibble. The K-quants
+ * of Q4_K_M and Q5_K_M files (Q4_K, Q5_K, Q6_K: super-blocks of 256) are laid out in {@link KQuants}.
  */
 public enum DType {
   BF16(1, 2, "bfloat16", 30),
   F16(1, 2, "float16", 1),
   F32(1, 4, "float32", 0),
   Q8_0(32, 34, null, 8),
-  Q4_0(32, 18, null, 2);
+  Q4_0(32, 18, null, 2),
+  Q4_K(KQuants.BLOCK_SIZE, KQuants.Q4_K_BYTES, null, 12),
+  Q5_K(KQuants.BLOCK_SIZE, KQuants.Q5_K_BYTES, null, 13),
+  Q6_K(KQuants.BLOCK_SIZE, KQuants.Q6_K_BYTES, null, 14);
 
   private final int blockSize;
   private final int blockBytes;
@@ -137,7 +141,9 @@ public enum DType {
           }
         }
       }
-      default -> throw new AssertionError(this);
+      case Q4_K -> KQuants.dequantizeQ4K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
+      case Q5_K -> KQuants.dequantizeQ5K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
+      case Q6_K -> KQuants.dequantizeQ6K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
     }
   }
 

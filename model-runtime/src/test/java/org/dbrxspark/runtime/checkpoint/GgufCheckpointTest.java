@@ -181,6 +181,9 @@ class GgufCheckpointTest {
     assertEquals(DType.Q8_0, DType.ofGgmlType(8));
     assertEquals(DType.Q4_0, DType.ofGgmlType(2));
     assertEquals(DType.BF16, DType.ofGgmlType(30));
+    assertEquals(DType.Q4_K, DType.ofGgmlType(12));
+    assertEquals(DType.Q5_K, DType.ofGgmlType(13));
+    assertEquals(DType.Q6_K, DType.ofGgmlType(14));
     assertNull(DType.ofGgmlType(3));
   }
 

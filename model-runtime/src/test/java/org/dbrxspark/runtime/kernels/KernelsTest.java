@@ -41,9 +41,19 @@ class KernelsTest {
         raw[i] = (byte) random.nextInt(256);
       }
       bytes.put(raw);
+      // Where each type keeps its f16 scales (ggml-common.h): random bytes there could be inf or NaN.
+      // K-quants multiply d by a sub-block scale of up to 63 (Q6_K: 127) as well, so their d is
+      // smaller, keeping weights within about ±1 like the other types'.
+      int[] scales = switch (dtype) {
+        case Q4_K, Q5_K -> new int[] {0, 2};
+        case Q6_K -> new int[] {208};
+        default -> new int[] {0};
+      };
+      float unit = dtype.blockSize() == 256 ? 1f / 262144 : 1f / 4096;
       for (int b = 0; b < raw.length / dtype.blockBytes(); b++) {
-        // Q8_0 and Q4_0 keep the scale in the block's first two bytes.
-        bytes.putShort(b * dtype.blockBytes(), DType.floatToF16((random.nextInt(64) + 1) / 4096f));
+        for (int at : scales) {
+          bytes.putShort(b * dtype.blockBytes() + at, DType.floatToF16((random.nextInt(64) + 1) * unit));
+        }
       }
       dtype.decode(bytes, 0, values, 0, rows * cols);
       return new WeightMatrix(bytes, dtype, rows, cols);
