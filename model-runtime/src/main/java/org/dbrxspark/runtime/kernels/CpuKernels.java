@@ -288,7 +288,14 @@ final class CpuKernels implements Kernels {
       case F32 -> widenF32(w, first, count, dst, dstOffset);
       case BF16 -> widenBf16(bytes, first * 2, count, dst, dstOffset);
       case F16 -> widenF16(bytes, first * 2, count, dst, dstOffset);
-      default -> w.dtype().decode(bytes, Math.toIntExact(w.dtype().bytesFor(first)), dst, dstOffset, count);
+      default -> {
+        int byteOffset = Math.toIntExact(w.dtype().bytesFor(first));
+        if (QuantizedRows.handles(w.dtype())) {
+          QuantizedRows.widen(w.dtype(), bytes, byteOffset, count, dst, dstOffset);
+        } else {
+          w.dtype().decode(bytes, byteOffset, dst, dstOffset, count);
+        }
+      }
     }
   }
 
