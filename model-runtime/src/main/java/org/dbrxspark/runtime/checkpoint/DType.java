@@ -147,27 +147,30 @@ public enum DType {
     }
   }
 
-  /** Appends {@code values[0, count)}, rounded to this type, at the buffer's position. */
+  /**
+   * Appends {@code values[0, count)}, rounded to this type, at the buffer's position (a
+   * little-endian buffer). Q8_0 and Q4_0 quantize as ggml's reference quantizers do; the
+   * K-quants are read-only here.
+   */
   void put(float[] values, int count, ByteBuffer dst) {
     int start = dst.position();
     switch (this) {
-      case F32:
-        dst.asFloatBuffer().put(values, 0, count);
-        break;
-      case BF16:
+      case F32 -> dst.asFloatBuffer().put(values, 0, count);
+      case BF16 -> {
         for (int i = 0; i < count; i++) {
           dst.putShort(start + 2 * i, floatToBf16(values[i]));
         }
-        break;
-      case F16:
+      }
+      case F16 -> {
         for (int i = 0; i < count; i++) {
           dst.putShort(start + 2 * i, floatToF16(values[i]));
         }
-        break;
-      default:
-        throw new UnsupportedOperationException("writing " + this + " elements one by one");
+      }
+      case Q8_0 -> BlockQuantizers.quantizeQ8_0(values, 0, dst, start, count / blockSize);
+      case Q4_0 -> BlockQuantizers.quantizeQ4_0(values, 0, dst, start, count / blockSize);
+      default -> throw new UnsupportedOperationException("writing " + this + " is not supported");
     }
-    dst.position(start + count * blockBytes);
+    dst.position(start + Math.toIntExact(bytesFor(count)));
   }
 
   /** Exact: a bfloat16 is the high half of a float32. */

@@ -1,8 +1,12 @@
 package org.dbrxspark.runtime.checkpoint;
 
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
@@ -132,6 +136,90 @@ final class GgufLayout {
             + "': the file's vocabulary is not DBRX's");
       }
     }
+  }
+
+  /**
+   * Writes DBRX's vocabulary as llama.cpp's converter does, so llama.cpp tokenizes as tiktoken
+   * does: the byte-level token strings, the BPE merges recovered from the cl100k ranks, the
+   * specials as control tokens, and {@code [PAD<id>]} for the rows past them.
+   */
+  static void putVocabulary(GgufWriter w, int vocabSize) {
+    DbrxTokenizer tokenizer = DbrxTokenizer.shared();
+    List<String> tokens = new ArrayList<>(vocabSize);
+    int[] types = new int[vocabSize];
+    Map<String, Integer> ranks = new HashMap<>();
+    for (int id = 0; id < vocabSize; id++) {
+      if (SpecialTokens.isSpecial(id)) {
+        tokens.add(SpecialTokens.textOf(id).orElseThrow());
+        types[id] = CONTROL;
+      } else if (tokenizer.isProducible(id)) {
+        byte[] bytes = tokenizer.tokenBytes(id);
+        tokens.add(byteLevel(bytes));
+        types[id] = NORMAL;
+        ranks.put(new String(bytes, StandardCharsets.ISO_8859_1), id);
+      } else {
+        tokens.add("[PAD" + id + "]");
+        types[id] = UNUSED;
+      }
+    }
+    w.putString("tokenizer.ggml.model", "gpt2");
+    w.putString("tokenizer.ggml.pre", ARCH);
+    w.putStrings(TOKENS, tokens);
+    w.putInt32s("tokenizer.ggml.token_type", types);
+    w.putStrings("tokenizer.ggml.merges", merges(ranks));
+    w.putUint32("tokenizer.ggml.bos_token_id", SpecialTokens.ENDOFTEXT);
+    w.putUint32("tokenizer.ggml.eos_token_id", SpecialTokens.ENDOFTEXT);
+    w.putUint32("tokenizer.ggml.padding_token_id", SpecialTokens.PAD);
+    w.putBool("tokenizer.ggml.add_bos_token", false);
+    w.putBool("tokenizer.ggml.add_eos_token", false);
+  }
+
+  /** llama.cpp's token types (llama.h). */
+  private static final int NORMAL = 1;
+  private static final int CONTROL = 3;
+  private static final int UNUSED = 5;
+
+  /**
+   * The merge that creates each multi-byte token, in rank order: byte-pair encoding the token's
+   * bytes with only the merges ranked below it leaves exactly the two parts it is merged from.
+   * Tokens are keyed as Latin-1 strings, one char per byte.
+   */
+  private static List<String> merges(Map<String, Integer> ranks) {
+    TreeMap<Integer, String> byRank = new TreeMap<>();
+    for (Map.Entry<String, Integer> token : ranks.entrySet()) {
+      String bytes = token.getKey();
+      int rank = token.getValue();
+      if (bytes.length() < 2) {
+        continue;
+      }
+      List<String> parts = new ArrayList<>();
+      for (char c : bytes.toCharArray()) {
+        parts.add(String.valueOf(c));
+      }
+      while (parts.size() > 2) {
+        int best = -1;
+        int bestRank = rank;
+        for (int i = 0; i + 1 < parts.size(); i++) {
+          Integer r = ranks.get(parts.get(i) + parts.get(i + 1));
+          if (r != null && r < bestRank) {
+            best = i;
+            bestRank = r;
+          }
+        }
+        if (best < 0) {
+          break;
+        }
+        parts.set(best, parts.get(best) + parts.remove(best + 1));
+      }
+      if (parts.size() == 2) {
+        byRank.put(rank, latin1ToByteLevel(parts.get(0)) + " " + latin1ToByteLevel(parts.get(1)));
+      }
+    }
+    return new ArrayList<>(byRank.values());
+  }
+
+  private static String latin1ToByteLevel(String latin1) {
+    return byteLevel(latin1.getBytes(StandardCharsets.ISO_8859_1));
   }
 
   private static List<?> tokens(GgufFile file) throws CheckpointFormatException {

@@ -11,6 +11,7 @@ import java.util.List;
 public final class DbrxCli {
   private static final List<Command> COMMANDS = List.of(
       new InitCommand(),
+      new QuantizeCommand(),
       new TokenizeCommand(),
       new ChatCommand(),
       new GenerateCommand(),

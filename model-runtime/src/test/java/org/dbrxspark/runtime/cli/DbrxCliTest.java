@@ -141,6 +141,22 @@ class DbrxCliTest {
   }
 
   @Test
+  void quantizeWritesAGgufFileTheOtherCommandsLoad() throws Exception {
+    String gguf = dir.resolve("tiny-q4_0.gguf").toString();
+    Run quantize = dbrx("quantize", "--model", model, "--type", "q4_0", "--output", gguf);
+    assertEquals(0, quantize.exit(), quantize.err());
+    JsonNode result = quantize.lines().get(0);
+    assertEquals("q4_0", result.get("type").asText());
+    assertEquals(0, result.get("bf16_fallbacks").size());
+    Run generate = dbrx("generate", "--model", gguf, "--prompt", "Hello", "--max-new-tokens", "3");
+    assertEquals(0, generate.exit(), generate.err());
+    assertEquals(1, generate.lines().size());
+    Run badType = dbrx("quantize", "--model", model, "--type", "q3_k", "--output", gguf + "2");
+    assertEquals(2, badType.exit());
+    assertTrue(badType.err().contains("'q3_k' is not q8_0, q4_0"), badType.err());
+  }
+
+  @Test
   void tokenizeNeedsNoModel() throws Exception {
     Run run = dbrx("tokenize", "--text", "hello world");
     assertEquals(0, run.exit(), run.err());

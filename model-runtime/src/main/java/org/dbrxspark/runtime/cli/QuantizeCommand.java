@@ -1,0 +1,46 @@
+package org.dbrxspark.runtime.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import java.util.Locale;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
+import org.dbrxspark.runtime.checkpoint.DType;
+import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
+
+/** Writes a Hugging Face checkpoint as a GGUF file that this runtime and llama.cpp load. */
+final class QuantizeCommand extends Command {
+  QuantizeCommand() {
+    super("quantize", "write a checkpoint folder as one GGUF file, its matrices quantized (llama.cpp loads it)");
+  }
+
+  @Override
+  List<Option> options() {
+    return List.of(
+        Option.required("model", "checkpoint folder (config.json + safetensors)"),
+        Option.required("output", "GGUF file to write (replaced only once complete)"),
+        Option.value("type", "q8_0", "type of the matrices: q8_0, q4_0, bf16, f16 or f32"));
+  }
+
+  @Override
+  void run(Args args, CliOutput out) throws Exception {
+    DType type = GgufQuantizer.writableTypes().stream()
+        .filter(t -> t.name().equalsIgnoreCase(args.string("type")))
+        .findFirst()
+        .orElseThrow(() -> new UsageException("option --type: '" + args.string("type")
+            + "' is not q8_0, q4_0, bf16, f16 or f32"));
+    long start = System.nanoTime();
+    try (Checkpoint source = Checkpoint.open(args.path("model"))) {
+      if (source.format() != Checkpoint.Format.SAFETENSORS) {
+        throw new UsageException("option --model: " + args.path("model") + " is already a GGUF file");
+      }
+      GgufQuantizer.Summary summary = GgufQuantizer.write(source, type, args.path("output"));
+      ObjectNode result = out.object();
+      result.put("output", summary.file().toString());
+      result.put("type", type.name().toLowerCase(Locale.ROOT));
+      result.put("bytes", summary.bytes());
+      result.putPOJO("bf16_fallbacks", summary.fallbacks());
+      result.put("seconds", (System.nanoTime() - start) / 1e9);
+      out.json(result);
+    }
+  }
+}
