@@ -10,8 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 
 /**
- * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16Pairs}; other
- * dtypes are widened a row (or row segment) at a time into a float buffer. Either way every
+ * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16Pairs}, Q8_0 and
+ * Q4_0 through the block kernels of {@link QuantizedRows}; other dtypes are widened a row (or row
+ * segment) at a time into a float buffer. Either way every
  * weight is read from memory once per call, whatever the batch size. A call, or a grouped call
  * of several products, is cut into slices of work that the kernels' threads share out.
  */
@@ -78,6 +79,8 @@ final class CpuKernels implements Kernels {
         float[] odd = new float[n * half];
         Bf16Pairs.deinterleave(x, n, cols, even, odd);
         rowRange = (lo, hi) -> Bf16Pairs.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
+      } else if (QuantizedRows.handles(w.dtype())) {
+        rowRange = (lo, hi) -> QuantizedRows.dotRows(w, lo, hi, x, n, out, rows);
       } else {
         rowRange = (lo, hi) -> {
           float[] row = new float[cols];

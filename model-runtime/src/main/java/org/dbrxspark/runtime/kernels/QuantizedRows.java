@@ -9,9 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 
 /**
- * Widens runs of Q8_0 and Q4_0 blocks to float32 with the Vector API: the codes of a block are
- * converted a float vector at a time and scaled by the block's f16 scale. Each weight is a small
- * integer times an f16, exact in float32, so the result equals {@link DType#decode} bit for bit.
+ * Q8_0 and Q4_0 weights with the Vector API: rows widened to float32 (embedding lookups, the
+ * input-major form), and the nn.Linear form computed on the blocks, each block's scale applied
+ * once to its 32 products. A widened weight is a small integer times an f16, exact in float32,
+ * so widening equals {@link DType#decode} bit for bit.
  *
  * <p>The blocks are first copied from the mapped file into a per-thread array, for the same reason
  * as in {@link Bf16Pairs}: vector loads from a heap array are the fast ones.
@@ -48,6 +49,157 @@ final class QuantizedRows {
     }
   }
 
+  /** Bytes of whole rows per bulk copy in {@link #dotRows}: 16 KB, as {@link Bf16Pairs} copies. */
+  private static final int COPY_BYTES = 16 * 1024;
+
+  /**
+   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}, on
+   * the blocks: per block, the codes times the activations are summed in a vector, then scaled by
+   * the block's d into a running vector sum, whose lanes are added last. The codes are converted
+   * once for four tokens. Each (row, token) takes the same operations in the same order however
+   * many tokens there are, so results do not depend on the batch.
+   */
+  static void dotRows(WeightMatrix w, int from, int to, float[] x, int n, float[] out, int outStride) {
+    boolean q8 = w.dtype() == DType.Q8_0;
+    int cols = w.cols();
+    int rowBytes = cols / 32 * w.dtype().blockBytes();
+    int rowsPerCopy = Math.max(1, COPY_BYTES / rowBytes);
+    byte[] raw = scratch(rowsPerCopy * rowBytes);
+    for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
+      int count = Math.min(rowsPerCopy, to - j0);
+      w.bytes().get(j0 * rowBytes, raw, 0, count * rowBytes);
+      for (int r = 0; r < count; r++) {
+        int t = 0;
+        for (; t + 4 <= n; t += 4) {
+          if (q8) {
+            dotQ8FourTokens(raw, r * rowBytes, x, t, cols, out, outStride, j0 + r);
+          } else {
+            dotQ4FourTokens(raw, r * rowBytes, x, t, cols, out, outStride, j0 + r);
+          }
+        }
+        for (; t < n; t++) {
+          out[t * outStride + j0 + r] = q8 ? dotQ8(raw, r * rowBytes, x, t * cols, cols)
+              : dotQ4(raw, r * rowBytes, x, t * cols, cols);
+        }
+      }
+    }
+  }
+
+  /** One Q8_0 row (from byte {@code at}) with one token's activations (from {@code x0}). */
+  private static float dotQ8(byte[] raw, int at, float[] x, int x0, int cols) {
+    FloatVector s = FloatVector.zero(F);
+    for (int b = 0, block = at; b < cols; b += 32, block += 34) {
+      FloatVector a = FloatVector.zero(F);
+      for (int k = 0; k < 32; k += LANES) {
+        a = FloatVector.fromArray(F, x, x0 + b + k).fma(codes(ByteVector.fromArray(B, raw, block + 2 + k)), a);
+      }
+      s = a.fma(FloatVector.broadcast(F, scale(raw, block)), s);
+    }
+    return VectorMath.sumLanes(s);
+  }
+
+  /** Four tokens (from {@code t}) with one Q8_0 row: the same operations per token as {@link #dotQ8}. */
+  private static void dotQ8FourTokens(byte[] raw, int at, float[] x, int t, int cols, float[] out, int outStride,
+      int j) {
+    int x0 = t * cols;
+    int x1 = x0 + cols;
+    int x2 = x1 + cols;
+    int x3 = x2 + cols;
+    FloatVector s0 = FloatVector.zero(F);
+    FloatVector s1 = FloatVector.zero(F);
+    FloatVector s2 = FloatVector.zero(F);
+    FloatVector s3 = FloatVector.zero(F);
+    for (int b = 0, block = at; b < cols; b += 32, block += 34) {
+      FloatVector a0 = FloatVector.zero(F);
+      FloatVector a1 = FloatVector.zero(F);
+      FloatVector a2 = FloatVector.zero(F);
+      FloatVector a3 = FloatVector.zero(F);
+      for (int k = 0; k < 32; k += LANES) {
+        FloatVector c = codes(ByteVector.fromArray(B, raw, block + 2 + k));
+        a0 = FloatVector.fromArray(F, x, x0 + b + k).fma(c, a0);
+        a1 = FloatVector.fromArray(F, x, x1 + b + k).fma(c, a1);
+        a2 = FloatVector.fromArray(F, x, x2 + b + k).fma(c, a2);
+        a3 = FloatVector.fromArray(F, x, x3 + b + k).fma(c, a3);
+      }
+      FloatVector d = FloatVector.broadcast(F, scale(raw, block));
+      s0 = a0.fma(d, s0);
+      s1 = a1.fma(d, s1);
+      s2 = a2.fma(d, s2);
+      s3 = a3.fma(d, s3);
+    }
+    out[t * outStride + j] = VectorMath.sumLanes(s0);
+    out[(t + 1) * outStride + j] = VectorMath.sumLanes(s1);
+    out[(t + 2) * outStride + j] = VectorMath.sumLanes(s2);
+    out[(t + 3) * outStride + j] = VectorMath.sumLanes(s3);
+  }
+
+  /**
+   * One Q4_0 row with one token. Per loaded run of packed bytes, the low nibbles' products come
+   * before the high nibbles' (elements {@code k} and {@code 16 + k}), in both Q4_0 kernels.
+   */
+  private static float dotQ4(byte[] raw, int at, float[] x, int x0, int cols) {
+    FloatVector s = FloatVector.zero(F);
+    for (int b = 0, block = at; b < cols; b += 32, block += 18) {
+      FloatVector a = FloatVector.zero(F);
+      for (int k = 0; k < 16; k += LANES) {
+        ByteVector packed = ByteVector.fromArray(B, raw, block + 2 + k);
+        a = FloatVector.fromArray(F, x, x0 + b + k).fma(low(packed), a);
+        a = FloatVector.fromArray(F, x, x0 + b + 16 + k).fma(high(packed), a);
+      }
+      s = a.fma(FloatVector.broadcast(F, scale(raw, block)), s);
+    }
+    return VectorMath.sumLanes(s);
+  }
+
+  /** Four tokens with one Q4_0 row: the same operations per token as {@link #dotQ4}. */
+  private static void dotQ4FourTokens(byte[] raw, int at, float[] x, int t, int cols, float[] out, int outStride,
+      int j) {
+    int x0 = t * cols;
+    int x1 = x0 + cols;
+    int x2 = x1 + cols;
+    int x3 = x2 + cols;
+    FloatVector s0 = FloatVector.zero(F);
+    FloatVector s1 = FloatVector.zero(F);
+    FloatVector s2 = FloatVector.zero(F);
+    FloatVector s3 = FloatVector.zero(F);
+    for (int b = 0, block = at; b < cols; b += 32, block += 18) {
+      FloatVector a0 = FloatVector.zero(F);
+      FloatVector a1 = FloatVector.zero(F);
+      FloatVector a2 = FloatVector.zero(F);
+      FloatVector a3 = FloatVector.zero(F);
+      for (int k = 0; k < 16; k += LANES) {
+        ByteVector packed = ByteVector.fromArray(B, raw, block + 2 + k);
+        FloatVector lo = low(packed);
+        FloatVector hi = high(packed);
+        int l = b + k;
+        int h = b + 16 + k;
+        a0 = FloatVector.fromArray(F, x, x0 + h).fma(hi, FloatVector.fromArray(F, x, x0 + l).fma(lo, a0));
+        a1 = FloatVector.fromArray(F, x, x1 + h).fma(hi, FloatVector.fromArray(F, x, x1 + l).fma(lo, a1));
+        a2 = FloatVector.fromArray(F, x, x2 + h).fma(hi, FloatVector.fromArray(F, x, x2 + l).fma(lo, a2));
+        a3 = FloatVector.fromArray(F, x, x3 + h).fma(hi, FloatVector.fromArray(F, x, x3 + l).fma(lo, a3));
+      }
+      FloatVector d = FloatVector.broadcast(F, scale(raw, block));
+      s0 = a0.fma(d, s0);
+      s1 = a1.fma(d, s1);
+      s2 = a2.fma(d, s2);
+      s3 = a3.fma(d, s3);
+    }
+    out[t * outStride + j] = VectorMath.sumLanes(s0);
+    out[(t + 1) * outStride + j] = VectorMath.sumLanes(s1);
+    out[(t + 2) * outStride + j] = VectorMath.sumLanes(s2);
+    out[(t + 3) * outStride + j] = VectorMath.sumLanes(s3);
+  }
+
+  /** Elements 0-15 of a Q4_0 block: the low nibbles, less 8. */
+  private static FloatVector low(ByteVector packed) {
+    return codes(packed.and((byte) 0x0F).sub((byte) 8));
+  }
+
+  /** Elements 16-31: the high nibbles, less 8. */
+  private static FloatVector high(ByteVector packed) {
+    return codes(packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8));
+  }
+
   /** Q8_0: 2 bytes of scale, then 32 int8 codes. */
   private static void widenQ8(byte[] raw, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
@@ -68,10 +220,8 @@ final class QuantizedRows {
       int out = dstOffset + b * 32;
       for (int j = 0; j < 16; j += LANES) {
         ByteVector packed = ByteVector.fromArray(B, raw, at + 2 + j);
-        ByteVector low = packed.and((byte) 0x0F).sub((byte) 8);
-        ByteVector high = packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
-        codes(low).mul(d).intoArray(dst, out + j);
-        codes(high).mul(d).intoArray(dst, out + 16 + j);
+        low(packed).mul(d).intoArray(dst, out + j);
+        high(packed).mul(d).intoArray(dst, out + 16 + j);
       }
     }
   }
@@ -80,8 +230,21 @@ final class QuantizedRows {
     return (FloatVector) bytes.convertShape(VectorOperators.B2F, F, 0);
   }
 
+  /**
+   * Every f16 as a float: one load per block instead of the branches of a conversion, which cost
+   * as much as the block's arithmetic. The scales of a model fall in a narrow range, so the few
+   * lines of the table in use stay in the L1 cache.
+   */
+  private static final float[] F16_TO_FLOAT = new float[1 << 16];
+
+  static {
+    for (int bits = 0; bits < F16_TO_FLOAT.length; bits++) {
+      F16_TO_FLOAT[bits] = DType.f16ToFloat((short) bits);
+    }
+  }
+
   private static float scale(byte[] raw, int at) {
-    return DType.f16ToFloat((short) ((raw[at] & 0xFF) | raw[at + 1] << 8));
+    return F16_TO_FLOAT[(raw[at] & 0xFF) | (raw[at + 1] & 0xFF) << 8];
   }
 
   private static byte[] scratch(int length) {
