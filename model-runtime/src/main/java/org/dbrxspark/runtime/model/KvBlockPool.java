@@ -172,10 +172,9 @@ public final class KvBlockPool {
     if (view instanceof FloatBuffer floats) {
       floats.get(at, dst, 0, count);
     } else {
-      ShortBuffer shorts = (ShortBuffer) view;
-      for (int i = 0; i < count; i++) {
-        dst[i] = dtype.widen(shorts.get(at + i));
-      }
+      short[] bits = new short[count];
+      ((ShortBuffer) view).get(at, bits, 0, count);
+      dtype.widen(bits, dst, count);
     }
   }
 
