@@ -6,9 +6,11 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.engine.Embedder;
 import org.dbrxspark.runtime.engine.Engine;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.MemoryPlan;
 import org.dbrxspark.runtime.engine.Scorer;
 import org.dbrxspark.runtime.kernels.Kernels;
 import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.model.KvBlockPool;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
@@ -19,17 +21,29 @@ public final class DbrxRuntime implements AutoCloseable {
   private final DbrxModel model;
   private final Kernels kernels;
   private final DbrxTokenizer tokenizer;
+  private final KvBlockPool kvPool;
   private final Engine engine;
   private final Scorer scorer;
   private final Embedder embedder;
 
+  /** Refuses, closing {@code model}, options whose memory plan does not fit this host. */
   private DbrxRuntime(DbrxModel model, Kernels kernels, EngineOptions options) {
+    try {
+      String problem = MemoryPlan.of(model.config(), options, model.weightBytes()).problem();
+      if (problem != null) {
+        throw new IllegalArgumentException(problem);
+      }
+    } catch (IllegalArgumentException e) {
+      model.close();
+      throw e;
+    }
     this.model = model;
     this.kernels = kernels;
     this.tokenizer = DbrxTokenizer.shared();
-    this.engine = new Engine(model, tokenizer, options);
-    this.scorer = new Scorer(model, options);
-    this.embedder = new Embedder(model, options);
+    this.kvPool = options.newKvPool(model.config());
+    this.engine = new Engine(model, tokenizer, options, kvPool);
+    this.scorer = new Scorer(model, options, kvPool);
+    this.embedder = new Embedder(model, options, kvPool);
   }
 
   /**
@@ -58,6 +72,11 @@ public final class DbrxRuntime implements AutoCloseable {
 
   public DbrxTokenizer tokenizer() {
     return tokenizer;
+  }
+
+  /** The KV cache memory that the engine, scorer and embedder share. */
+  public KvBlockPool kvPool() {
+    return kvPool;
   }
 
   /** Generation with continuous batching. */

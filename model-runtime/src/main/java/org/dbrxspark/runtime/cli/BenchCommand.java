@@ -46,18 +46,17 @@ final class BenchCommand extends Command {
     machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     try (DbrxRuntime runtime = CommonOptions.load(args)) {
       DbrxConfig config = runtime.config();
-      ModelBenchmark bench = new ModelBenchmark(runtime.model());
+      ModelBenchmark bench = new ModelBenchmark(runtime.model(), runtime.kvPool());
       json.put("checkpoint", args.string("model"));
       json.put("parameters", config.parameterCount());
       json.put("active_parameters_per_token", config.activeParameterCount());
       long weightBytes = runtime.model().weightBytes();
       double bytesPerWeight = (double) weightBytes / config.parameterCount();
       json.put("weight_bytes", weightBytes);
+      json.put("kv_dtype", runtime.kvPool().dtype().label());
       ObjectNode decode = json.putObject("decode_tokens_per_s");
-      int maxBatch = 1;
       for (String b : args.string("batches").split(",")) {
         int batch = Integer.parseInt(b.trim());
-        maxBatch = Math.max(maxBatch, batch);
         if (batch == 1) {
           continue; // measured below, each run beside a bandwidth measurement
         }
@@ -77,9 +76,8 @@ final class BenchCommand extends Command {
       json.put("prefill_prompt_tokens", promptLength);
       out.note(String.format("prefill %d tokens: %.1f tokens/s", promptLength, prefill));
       long peakRss = peakResidentBytes();
-      long kvBytes = (long) maxBatch * (16 + args.integer("decode-steps")) * config.nLayers() * 2L
-          * config.kvNHeads() * config.headDim() * Float.BYTES;
-      kvBytes = Math.max(kvBytes, (long) promptLength * config.nLayers() * 2L * config.kvNHeads() * config.headDim() * Float.BYTES);
+      // The KV blocks the runs above allocated: the most they held at once.
+      long kvBytes = runtime.kvPool().allocated() * runtime.kvPool().blockBytes();
       json.put("peak_rss_bytes", peakRss);
       json.put("rss_budget_bytes", weightBytes + kvBytes + (1L << 30));
 

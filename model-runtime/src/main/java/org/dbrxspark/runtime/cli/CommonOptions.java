@@ -6,17 +6,38 @@ import java.util.List;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.model.KvDType;
 
 /** Options shared by the subcommands that load a model or sample from it. */
 final class CommonOptions {
   private CommonOptions() {}
 
   static List<Option> model() {
+    return concat(
+        List.of(
+            Option.required("model", "checkpoint: a folder (config.json + safetensors) or a GGUF file"),
+            Option.value("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "CPU threads for the kernels")),
+        engine());
+  }
+
+  /** The batching and KV cache options: what the memory plan depends on besides the weights. */
+  static List<Option> engine() {
     return List.of(
-        Option.required("model", "checkpoint: a folder (config.json + safetensors) or a GGUF file"),
-        Option.value("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "CPU threads for the kernels"),
         Option.value("max-batch-tokens", "2048", "tokens per forward step"),
-        Option.value("max-sequences", "32", "sequences generating at once"));
+        Option.value("max-sequences", "32", "sequences generating at once"),
+        Option.value("max-seq-len", null, "longest sequence served, prompt + generation (default: the model's max_seq_len)"),
+        Option.value("kv-dtype", EngineOptions.DEFAULT_KV_DTYPE.label(), "KV cache storage: f32, f16 or bf16 (logits always uses f32)"),
+        Option.value("kv-cache-tokens", null, "positions the KV cache holds over all sequences (default: max-sequences x max-seq-len)"));
+  }
+
+  static EngineOptions engineOptions(Args args) {
+    try {
+      return new EngineOptions(args.integer("max-batch-tokens"), args.integer("max-sequences"),
+          args.has("max-seq-len") ? args.integer("max-seq-len") : 0, KvDType.parse(args.string("kv-dtype")),
+          args.has("kv-cache-tokens") ? args.longValue("kv-cache-tokens") : 0);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
   }
 
   static List<Option> sampling() {
@@ -43,8 +64,7 @@ final class CommonOptions {
   }
 
   static DbrxRuntime load(Args args) throws IOException {
-    EngineOptions engine = new EngineOptions(args.integer("max-batch-tokens"), args.integer("max-sequences"));
-    return DbrxRuntime.load(args.path("model"), args.integer("threads"), engine);
+    return DbrxRuntime.load(args.path("model"), args.integer("threads"), engineOptions(args));
   }
 
   static SamplingParams sampling(Args args) {

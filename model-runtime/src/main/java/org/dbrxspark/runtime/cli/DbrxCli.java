@@ -18,6 +18,7 @@ public final class DbrxCli {
       new ScoreCommand(),
       new EmbedCommand(),
       new LogitsCommand(),
+      new PlanCommand(),
       new BenchCommand());
 
   private DbrxCli() {}

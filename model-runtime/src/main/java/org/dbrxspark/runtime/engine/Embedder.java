@@ -3,15 +3,26 @@ package org.dbrxspark.runtime.engine;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.model.KvBlockPool;
 
 /** Sentence embeddings: pooled final hidden states (after norm_f), L2-normalised. */
 public final class Embedder {
   private final DbrxModel model;
   private final EngineOptions options;
+  private final KvBlockPool pool;
+  private final int maxSeqLen;
 
+  /** With a KV pool of its own, sized by {@code options}. */
   public Embedder(DbrxModel model, EngineOptions options) {
+    this(model, options, options.newKvPool(model.config()));
+  }
+
+  /** Drawing on {@code pool}, which other engines may share. */
+  public Embedder(DbrxModel model, EngineOptions options, KvBlockPool pool) {
     this.model = model;
     this.options = options;
+    this.pool = pool;
+    this.maxSeqLen = options.maxSeqLen(model.config());
   }
 
   /** Embeds every token sequence; one that cannot be embedded gets an error, not an exception. */
@@ -21,7 +32,7 @@ public final class Embedder {
     List<Integer> owners = new ArrayList<>();
     for (int i = 0; i < texts.size(); i++) {
       int[] ids = texts.get(i);
-      String problem = InputCheck.problem(model.config(), ids, "text", model.config().maxSeqLen());
+      String problem = InputCheck.problem(model.config(), ids, "text", maxSeqLen, maxSeqLen);
       if (problem != null) {
         results[i] = EmbeddingResult.failed(problem);
       } else {
@@ -30,7 +41,7 @@ public final class Embedder {
       }
     }
     int d = model.config().dModel();
-    PrefillBatches.run(model, sequences, options.maxBatchTokens(), (j, hidden) -> {
+    PrefillBatches.run(model, pool, sequences, options.maxBatchTokens(), (j, hidden) -> {
       int length = sequences.get(j).length;
       float[] vector = new float[d];
       int first = pooling == Pooling.LAST ? length - 1 : 0;

@@ -6,6 +6,7 @@ import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.model.KvBlockPool;
 import org.dbrxspark.runtime.model.Step;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
@@ -14,13 +15,22 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * together with the prompts of newly admitted ones, under a per-step token budget; sequences
  * leave as soon as they finish and waiting ones take their place.
  *
+ * <p>KV memory is paged (vLLM's scheduling): a waiting sequence is admitted only when the pool has
+ * free blocks for its prompt plus one generated token. When a running sequence needs a new block
+ * and none is free, the newest running sequence is preempted: its blocks are returned, it goes
+ * back to the front of the queue and, once blocks are free again, recomputes its cache from its
+ * prompt and the tokens it had generated. No step admits new work while it preempts.
+ *
  * <p>A sequence's output depends only on its prompt and parameters (the forward pass is
- * batch-invariant and each request samples from its own seeded stream), never on its batch mates.
+ * batch-invariant and each request samples from its own seeded stream), never on its batch mates,
+ * the KV budget, or preemptions.
  */
 public final class Engine {
   private final DbrxModel model;
   private final DbrxTokenizer tokenizer;
   private final EngineOptions options;
+  private final KvBlockPool pool;
+  private final int maxSeqLen;
   private final boolean[] producible;
 
   /** Receives generated text as it becomes final, for streaming output. */
@@ -29,10 +39,18 @@ public final class Engine {
     void onText(int requestIndex, String delta);
   }
 
+  /** An engine with a KV pool of its own, sized by {@code options}. */
   public Engine(DbrxModel model, DbrxTokenizer tokenizer, EngineOptions options) {
+    this(model, tokenizer, options, options.newKvPool(model.config()));
+  }
+
+  /** An engine drawing on {@code pool}, which other engines may share. */
+  public Engine(DbrxModel model, DbrxTokenizer tokenizer, EngineOptions options, KvBlockPool pool) {
     this.model = model;
     this.tokenizer = tokenizer;
     this.options = options;
+    this.pool = pool;
+    this.maxSeqLen = options.maxSeqLen(model.config());
     this.producible = tokenizer.producibleMask(model.config().vocabSize());
   }
 
@@ -48,50 +66,81 @@ public final class Engine {
     for (int i = 0; i < requests.size(); i++) {
       GenerationRequest request = requests.get(i);
       // Room for at least one generated token.
-      String problem = InputCheck.problem(model.config(), request.prompt(), "prompt", model.config().maxSeqLen() - 1);
+      String problem = InputCheck.problem(model.config(), request.prompt(), "prompt", maxSeqLen - 1, maxSeqLen);
       if (problem != null) {
         results[i] = GenerationResult.failed(request.prompt().length, problem);
       } else {
-        waiting.add(new Sequence(i, request, model.newCache(), new Sampler(request.params(), producible, request.prompt()), tokenizer));
+        waiting.add(new Sequence(i, request, pool.newCache(), new Sampler(request.params(), producible, request.prompt()), tokenizer));
       }
     }
     List<Sequence> running = new ArrayList<>();
-    int vocab = model.config().vocabSize();
-    while (!waiting.isEmpty() || !running.isEmpty()) {
-      List<Step> steps = new ArrayList<>();
-      List<Sequence> stepping = new ArrayList<>();
-      int budget = options.maxBatchTokens();
-      for (Sequence seq : running) {
-        steps.add(new Step(seq.cache(), new int[] {seq.lastToken()}, false));
+    try {
+      while (!waiting.isEmpty() || !running.isEmpty()) {
+        step(running, waiting, results, listener);
+      }
+    } finally {
+      running.forEach(Sequence::releaseCache);
+    }
+    return List.of(results);
+  }
+
+  private void step(List<Sequence> running, Deque<Sequence> waiting, GenerationResult[] results, TextListener listener) {
+    List<Step> steps = new ArrayList<>();
+    List<Sequence> stepping = new ArrayList<>();
+    int budget = options.maxBatchTokens();
+    boolean preempted = false;
+    for (int i = 0; i < running.size(); i++) {
+      Sequence seq = running.get(i);
+      while (!seq.cache().tryReserve(1)) {
+        Sequence newest = running.remove(running.size() - 1);
+        newest.releaseCache();
+        waiting.addFirst(newest);
+        preempted = true;
+        if (newest == seq) {
+          break;
+        }
+      }
+      if (i < running.size()) {
+        steps.add(new Step(seq.cache(), seq.nextTokens(), false));
         stepping.add(seq);
         budget--;
       }
-      while (!waiting.isEmpty() && running.size() < options.maxSequences()) {
-        int promptLength = waiting.peek().request().prompt().length;
-        // A prompt over the budget still runs, alone, rather than never.
-        if (promptLength > budget && !steps.isEmpty()) {
-          break;
-        }
-        Sequence admitted = waiting.poll();
-        steps.add(new Step(admitted.cache(), admitted.request().prompt(), false));
-        stepping.add(admitted);
-        running.add(admitted);
-        budget -= promptLength;
+    }
+    while (!preempted && !waiting.isEmpty() && running.size() < options.maxSequences()) {
+      Sequence next = waiting.peek();
+      int[] tokens = next.nextTokens();
+      // A prompt over the budget still runs, alone, rather than never.
+      if (tokens.length > budget && !steps.isEmpty()) {
+        break;
       }
-      float[] hidden = model.forward(steps);
-      float[] logits = new float[steps.size() * vocab];
-      model.logits(hidden, steps.size(), logits);
-      for (int i = 0; i < stepping.size(); i++) {
-        stepping.get(i).accept(logits, i * vocab, model.config().maxSeqLen(), listener);
+      if (!next.cache().tryReserve(Math.min(tokens.length + 1, maxSeqLen))) {
+        break;
       }
-      for (Iterator<Sequence> it = running.iterator(); it.hasNext(); ) {
-        Sequence seq = it.next();
-        if (seq.finished()) {
-          results[seq.index()] = seq.result();
-          it.remove();
-        }
+      waiting.poll();
+      steps.add(new Step(next.cache(), tokens, false));
+      stepping.add(next);
+      running.add(next);
+      budget -= tokens.length;
+    }
+    if (steps.isEmpty()) {
+      // Other users of a shared pool hold the blocks; this engine holds none.
+      pool.awaitFree((int) KvBlockPool.blocksFor(Math.min(waiting.peek().nextTokens().length + 1, maxSeqLen)));
+      return;
+    }
+    int vocab = model.config().vocabSize();
+    float[] hidden = model.forward(steps);
+    float[] logits = new float[steps.size() * vocab];
+    model.logits(hidden, steps.size(), logits);
+    for (int i = 0; i < stepping.size(); i++) {
+      stepping.get(i).accept(logits, i * vocab, maxSeqLen, listener);
+    }
+    for (Iterator<Sequence> it = running.iterator(); it.hasNext(); ) {
+      Sequence seq = it.next();
+      if (seq.finished()) {
+        results[seq.index()] = seq.result();
+        seq.releaseCache();
+        it.remove();
       }
     }
-    return List.of(results);
   }
 }

@@ -1,13 +1,28 @@
 package org.dbrxspark.runtime.engine;
 
+import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.model.KvBlockPool;
+import org.dbrxspark.runtime.model.KvDType;
+
 /**
- * Batching limits of the engine.
+ * Batching limits of the engine and the size of its KV cache.
  *
  * @param maxBatchTokens tokens one forward step may process (prompt tokens of admitted requests
  *     plus one per running sequence); bounds activation memory and step latency
- * @param maxSequences sequences generating at once; bounds KV-cache memory
+ * @param maxSequences sequences generating at once
+ * @param maxSeqLen the longest sequence (prompt + generation) served; 0 for the model's max_seq_len
+ * @param kvDtype how the KV cache stores keys and values
+ * @param kvCacheTokens positions the KV cache holds at once over all sequences; 0 for
+ *     {@code maxSequences x maxSeqLen}, which never makes a sequence wait for cache memory
  */
-public record EngineOptions(int maxBatchTokens, int maxSequences) {
+public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen, KvDType kvDtype, long kvCacheTokens) {
+  /**
+   * The default KV dtype. f16, as in llama.cpp: half the memory of f32, and its rounding (relative
+   * 2^-11 per element) is far below the spread of sampled outputs; bf16 keeps f32's range but
+   * rounds 8x coarser. {@code logits} and the golden tests use f32.
+   */
+  public static final KvDType DEFAULT_KV_DTYPE = KvDType.F16;
+
   public EngineOptions {
     if (maxBatchTokens < 1) {
       throw new IllegalArgumentException("max_batch_tokens must be >= 1, got " + maxBatchTokens);
@@ -15,10 +30,49 @@ public record EngineOptions(int maxBatchTokens, int maxSequences) {
     if (maxSequences < 1) {
       throw new IllegalArgumentException("max_sequences must be >= 1, got " + maxSequences);
     }
+    if (maxSeqLen < 0) {
+      throw new IllegalArgumentException("max_seq_len must be >= 1 (or 0 for the model's), got " + maxSeqLen);
+    }
+    if (kvDtype == null) {
+      throw new IllegalArgumentException("kv_dtype is missing");
+    }
+    if (kvCacheTokens < 0) {
+      throw new IllegalArgumentException("kv_cache_tokens must be >= 1 (or 0 for max_sequences x max_seq_len), got " + kvCacheTokens);
+    }
+  }
+
+  /** The model's full context, the default KV dtype, and a cache for every sequence at full length. */
+  public EngineOptions(int maxBatchTokens, int maxSequences) {
+    this(maxBatchTokens, maxSequences, 0, DEFAULT_KV_DTYPE, 0);
   }
 
   /** 2048 tokens per step, 32 sequences at once. */
   public static EngineOptions defaults() {
     return new EngineOptions(2048, 32);
+  }
+
+  /** The longest sequence served with a model of {@code config}. */
+  public int maxSeqLen(DbrxConfig config) {
+    int cap = maxSeqLen == 0 ? config.maxSeqLen() : maxSeqLen;
+    if (cap > config.maxSeqLen()) {
+      throw new IllegalArgumentException("max_seq_len " + cap + " is over the model's max_seq_len " + config.maxSeqLen());
+    }
+    return cap;
+  }
+
+  /** Positions the KV cache holds at once with a model of {@code config}. */
+  public long kvCacheTokens(DbrxConfig config) {
+    long tokens = kvCacheTokens == 0 ? (long) maxSequences * maxSeqLen(config) : kvCacheTokens;
+    // One sequence at full length must fit, or it could wait for blocks that never come free.
+    if (tokens < maxSeqLen(config)) {
+      throw new IllegalArgumentException("kv_cache_tokens " + tokens + " cannot hold one sequence of max_seq_len "
+          + maxSeqLen(config) + "; raise it or lower max_seq_len");
+    }
+    return tokens;
+  }
+
+  /** An empty KV block pool of the configured dtype and size, for a model of {@code config}. */
+  public KvBlockPool newKvPool(DbrxConfig config) {
+    return new KvBlockPool(config, kvDtype, kvCacheTokens(config));
   }
 }

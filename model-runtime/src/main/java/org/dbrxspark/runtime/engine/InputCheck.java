@@ -11,14 +11,15 @@ final class InputCheck {
    *
    * @param what names the input in the message ("prompt", "text", ...)
    * @param maxLength the most tokens allowed
+   * @param maxSeqLen the context cap that {@code maxLength} derives from, for the message
    */
-  static String problem(DbrxConfig config, int[] ids, String what, int maxLength) {
+  static String problem(DbrxConfig config, int[] ids, String what, int maxLength, int maxSeqLen) {
     if (ids.length == 0) {
       return "empty " + what;
     }
     if (ids.length > maxLength) {
       return what + " of " + ids.length + " tokens is over the limit of " + maxLength
-          + " (max_seq_len " + config.maxSeqLen() + ")";
+          + " (max_seq_len " + maxSeqLen + ")";
     }
     for (int id : ids) {
       if (id < 0 || id >= config.vocabSize()) {

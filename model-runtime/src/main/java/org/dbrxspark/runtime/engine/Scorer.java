@@ -3,6 +3,7 @@ package org.dbrxspark.runtime.engine;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.model.KvBlockPool;
 
 /** Log-probability, mean and perplexity of texts, batched under a token budget. */
 public final class Scorer {
@@ -11,10 +12,20 @@ public final class Scorer {
 
   private final DbrxModel model;
   private final EngineOptions options;
+  private final KvBlockPool pool;
+  private final int maxSeqLen;
 
+  /** With a KV pool of its own, sized by {@code options}. */
   public Scorer(DbrxModel model, EngineOptions options) {
+    this(model, options, options.newKvPool(model.config()));
+  }
+
+  /** Drawing on {@code pool}, which other engines may share. */
+  public Scorer(DbrxModel model, EngineOptions options, KvBlockPool pool) {
     this.model = model;
     this.options = options;
+    this.pool = pool;
+    this.maxSeqLen = options.maxSeqLen(model.config());
   }
 
   /** Scores every request; a request that cannot be scored gets an error, not an exception. */
@@ -33,7 +44,7 @@ public final class Scorer {
         owners.add(i);
       }
     }
-    PrefillBatches.run(model, sequences, options.maxBatchTokens(), (j, hidden) -> {
+    PrefillBatches.run(model, pool, sequences, options.maxBatchTokens(), (j, hidden) -> {
       ScoreRequest request = requests.get(owners.get(j));
       results[owners.get(j)] = new ScoreResult(logprobs(sequences.get(j), request.prefix().length, hidden), null);
     });
@@ -64,7 +75,7 @@ public final class Scorer {
       return "a single token has nothing to be conditioned on: give a prefix or a longer text";
     }
     return request.text().length == 0 ? "empty text"
-        : InputCheck.problem(model.config(), sequence, "prefix + text", model.config().maxSeqLen());
+        : InputCheck.problem(model.config(), sequence, "prefix + text", maxSeqLen, maxSeqLen);
   }
 
   private static int[] concat(int[] a, int[] b) {

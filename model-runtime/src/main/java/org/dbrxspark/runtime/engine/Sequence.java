@@ -43,8 +43,27 @@ final class Sequence {
     return cache;
   }
 
-  int lastToken() {
-    return completion[generated - 1];
+  /**
+   * The tokens the next forward step feeds: the last generated one while the cache holds the rest;
+   * the prompt and everything generated so far when the cache is empty (new, or preempted).
+   */
+  int[] nextTokens() {
+    if (cache.length() > 0) {
+      return new int[] {completion[generated - 1]};
+    }
+    int[] all = Arrays.copyOf(request.prompt(), request.prompt().length + generated);
+    System.arraycopy(completion, 0, all, request.prompt().length, generated);
+    return all;
+  }
+
+  /**
+   * Gives the cache's blocks back: when the sequence finishes, or when it is preempted to make room
+   * for older ones. A preempted sequence keeps what it has generated and its sampler; re-admitted,
+   * it recomputes its cache from {@link #nextTokens} and continues exactly where it stopped (the
+   * forward pass is batch-invariant).
+   */
+  void releaseCache() {
+    cache.release();
   }
 
   boolean finished() {

@@ -33,6 +33,7 @@ public final class DbrxModel implements AutoCloseable {
   private final double[] inverseFrequencies;
   /** GGUF stores each expert's w2 transposed, [d_model, ffn]: its product is then the nn.Linear form. */
   private final boolean downProjectionTransposed;
+  private KvBlockPool f32Pool;
 
   /** One transformer block's weights. */
   private record Layer(
@@ -105,9 +106,15 @@ public final class DbrxModel implements AutoCloseable {
     return checkpoint.totalBytes();
   }
 
-  /** An empty cache for a new sequence. */
-  public KvCache newCache() {
-    return new KvCache(config.nLayers(), config.kvNHeads(), config.headDim(), config.maxSeqLen());
+  /**
+   * An empty f32 cache for a new sequence, from a pool of this model's with no bound: for callers
+   * that run sequences directly (tests, {@code logits}); the engines draw on a bounded pool.
+   */
+  public synchronized KvCache newCache() {
+    if (f32Pool == null) {
+      f32Pool = new KvBlockPool(config, KvDType.F32, Long.MAX_VALUE);
+    }
+    return f32Pool.newCache();
   }
 
   /**
@@ -230,40 +237,57 @@ public final class DbrxModel implements AutoCloseable {
 
   private void storeKeysAndValues(int l, float[] qkv, int n, int[] positions, KvCache[] cacheOf) {
     int width = config.qkvWidth();
-    int kvWidth = cacheOf.length == 0 ? 0 : cacheOf[0].width();
+    int kvWidth = config.kvNHeads() * config.headDim();
     for (int t = 0; t < n; t++) {
-      int src = t * width + config.dModel();
-      int dst = positions[t] * kvWidth;
-      System.arraycopy(qkv, src, cacheOf[t].keys(l), dst, kvWidth);
-      System.arraycopy(qkv, src + kvWidth, cacheOf[t].values(l), dst, kvWidth);
+      int keys = t * width + config.dModel();
+      cacheOf[t].write(l, KvCache.KEYS, positions[t], qkv, keys);
+      cacheOf[t].write(l, KvCache.VALUES, positions[t], qkv, keys + kvWidth);
     }
   }
 
-  /** Causal grouped-query attention of every new token over its own sequence's cache. */
+  /**
+   * Causal grouped-query attention of every new token over its own sequence's cache. One work item
+   * is a token and a KV head: the head's keys and values are widened to f32 a block at a time and
+   * used by every query head of its group. Each query head's arithmetic (a dot product per
+   * position, the softmax, then the weighted values in position order) is the same whatever the
+   * cache's dtype and batch.
+   */
   private void attend(int l, float[] qkv, int n, int[] positions, KvCache[] cacheOf, float[] out) {
-    int heads = config.nHeads();
+    int kvHeads = config.kvNHeads();
     int headDim = config.headDim();
     int group = config.groupSize();
     int width = config.qkvWidth();
+    int blockTokens = KvBlockPool.BLOCK_TOKENS;
     float scale = (float) (1.0 / Math.sqrt(headDim));
-    kernels.parallelFor(n * heads, item -> {
-      int t = item / heads;
-      int h = item % heads;
+    kernels.parallelFor(n * kvHeads, item -> {
+      int t = item / kvHeads;
+      int kvHead = item % kvHeads;
       KvCache cache = cacheOf[t];
-      float[] keys = cache.keys(l);
-      float[] values = cache.values(l);
-      int kvWidth = cache.width();
-      int kvOff = (h / group) * headDim;
-      int qOff = t * width + h * headDim;
       int visible = positions[t] + 1;
-      float[] scores = new float[visible];
-      for (int u = 0; u < visible; u++) {
-        scores[u] = VectorMath.dot(qkv, qOff, keys, u * kvWidth + kvOff, headDim) * scale;
+      float[] tile = new float[blockTokens * headDim];
+      float[] scores = new float[group * visible];
+      for (int first = 0; first < visible; first += blockTokens) {
+        int count = Math.min(blockTokens, visible - first);
+        cache.read(l, KvCache.KEYS, kvHead, first, count, tile);
+        for (int g = 0; g < group; g++) {
+          int qOff = t * width + (kvHead * group + g) * headDim;
+          for (int u = 0; u < count; u++) {
+            scores[g * visible + first + u] = VectorMath.dot(qkv, qOff, tile, u * headDim, headDim) * scale;
+          }
+        }
       }
-      RowOps.softmax(scores, 0, visible);
-      int outOff = t * config.dModel() + h * headDim;
-      for (int u = 0; u < visible; u++) {
-        VectorMath.axpy(scores[u], values, u * kvWidth + kvOff, out, outOff, headDim);
+      for (int g = 0; g < group; g++) {
+        RowOps.softmax(scores, g * visible, visible);
+      }
+      for (int first = 0; first < visible; first += blockTokens) {
+        int count = Math.min(blockTokens, visible - first);
+        cache.read(l, KvCache.VALUES, kvHead, first, count, tile);
+        for (int g = 0; g < group; g++) {
+          int outOff = t * config.dModel() + (kvHead * group + g) * headDim;
+          for (int u = 0; u < count; u++) {
+            VectorMath.axpy(scores[g * visible + first + u], tile, u * headDim, out, outOff, headDim);
+          }
+        }
       }
     });
   }

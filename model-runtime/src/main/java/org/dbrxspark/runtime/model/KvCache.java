@@ -3,23 +3,23 @@ package org.dbrxspark.runtime.model;
 import java.util.Arrays;
 
 /**
- * The keys and values one sequence has produced so far, per layer, laid out
- * {@code [position][kvHead][headDim]}. Grows on demand up to the model's max_seq_len.
+ * The keys and values one sequence has produced so far, in every layer: a block table mapping its
+ * positions to blocks of a {@link KvBlockPool}, block {@code p / BLOCK_TOKENS} holding position
+ * {@code p}. Blocks are taken as the sequence grows and returned by {@link #release}.
+ *
+ * <p>Not thread-safe: one sequence is driven by one forward pass at a time.
  */
 public final class KvCache {
-  private final int layers;
-  private final int width;
-  private final int maxLength;
-  private final float[][] keys;
-  private final float[][] values;
+  static final int KEYS = 0;
+  static final int VALUES = 1;
+
+  private final KvBlockPool pool;
+  private int[] blocks = new int[0];
+  private int blockCount;
   private int length;
 
-  KvCache(int layers, int kvHeads, int headDim, int maxLength) {
-    this.layers = layers;
-    this.width = kvHeads * headDim;
-    this.maxLength = maxLength;
-    this.keys = new float[layers][0];
-    this.values = new float[layers][0];
+  KvCache(KvBlockPool pool) {
+    this.pool = pool;
   }
 
   /** Tokens cached so far: the position of the next token. */
@@ -27,39 +27,59 @@ public final class KvCache {
     return length;
   }
 
-  /** Bytes held by this cache's arrays. */
-  public long byteSize() {
-    long floats = 0;
-    for (int l = 0; l < layers; l++) {
-      floats += keys[l].length + values[l].length;
-    }
-    return floats * Float.BYTES;
+  /** Blocks this cache holds. */
+  public int blocks() {
+    return blockCount;
   }
 
-  /** Makes room for {@code more} tokens beyond the current length in every layer. */
+  /**
+   * Takes the blocks that {@code more} tokens beyond the current length need; returns false, taking
+   * none, when the pool has too few free.
+   */
+  public boolean tryReserve(int more) {
+    int needed = (int) KvBlockPool.blocksFor((long) length + more) - blockCount;
+    if (needed <= 0) {
+      return true;
+    }
+    int[] taken = pool.take(needed);
+    if (taken == null) {
+      return false;
+    }
+    if (blocks.length < blockCount + needed) {
+      blocks = Arrays.copyOf(blocks, Math.max(blockCount + needed, 2 * blocks.length));
+    }
+    System.arraycopy(taken, 0, blocks, blockCount, needed);
+    blockCount += needed;
+    return true;
+  }
+
+  /** Returns every block to the pool and empties the cache, which may then be filled again. */
+  public void release() {
+    pool.release(blocks, blockCount);
+    blockCount = 0;
+    length = 0;
+  }
+
+  /** Like {@link #tryReserve}, but a full pool is an error: for callers that do not schedule around it. */
   void reserve(int more) {
-    int needed = length + more;
-    int capacity = keys[0].length / width;
-    if (needed <= capacity) {
-      return;
-    }
-    int grown = Math.min(maxLength, Math.max(needed, Math.max(16, capacity * 2)));
-    for (int l = 0; l < layers; l++) {
-      keys[l] = Arrays.copyOf(keys[l], grown * width);
-      values[l] = Arrays.copyOf(values[l], grown * width);
+    if (!tryReserve(more)) {
+      throw new IllegalStateException("KV cache full: " + more + " more tokens need "
+          + (KvBlockPool.blocksFor((long) length + more) - blockCount) + " blocks, " + pool.taken()
+          + " of the pool's " + pool.capacity() + " are taken");
     }
   }
 
-  float[] keys(int layer) {
-    return keys[layer];
+  /** Stores the keys or values of the token at {@code position} (reserved), all heads, from {@code src[off]}. */
+  void write(int layer, int kind, int position, float[] src, int off) {
+    pool.write(blocks[position / KvBlockPool.BLOCK_TOKENS], layer, kind, position % KvBlockPool.BLOCK_TOKENS, src, off);
   }
 
-  float[] values(int layer) {
-    return values[layer];
-  }
-
-  int width() {
-    return width;
+  /**
+   * Widens one head's keys or values at positions {@code [first, first + count)}, which lie in one
+   * block ({@code first} a multiple of the block size), into {@code dst}.
+   */
+  void read(int layer, int kind, int head, int first, int count, float[] dst) {
+    pool.read(blocks[first / KvBlockPool.BLOCK_TOKENS], layer, kind, head, count, dst);
   }
 
   /** Marks {@code count} reserved positions as filled (after every layer has written them). */

@@ -198,4 +198,37 @@ class DbrxCliTest {
     assertTrue(run.err().contains("nowhere"), run.err());
     assertEquals("", run.out());
   }
+
+  @Test
+  void planSizesDbrxInstructFromItsConfigAlone() throws Exception {
+    Path instruct = Path.of(getClass().getResource("/dbrx-instruct").toURI());
+    Run run = dbrx("plan", "--model", instruct.toString(), "--max-sequences", "32", "--max-seq-len", "4096", "--kv-dtype", "f16");
+    assertEquals(0, run.exit(), run.err());
+    JsonNode json = run.lines().get(0);
+    assertEquals("config.json", json.get("weights_from").asText());
+    assertEquals(263_193_047_040L, json.get("weights_bytes").asLong());
+    assertEquals(20L << 30, json.get("kv_cache_bytes").asLong());
+    long total = json.get("weights_bytes").asLong() + json.get("kv_cache_bytes").asLong() + json.get("activation_bytes").asLong();
+    assertEquals(total, json.get("total_bytes").asLong());
+    assertEquals(total <= json.get("host_memory_bytes").asLong(), json.get("fits").asBoolean());
+  }
+
+  @Test
+  void planReadsTheWeightsOfACheckpointAndRuntimeOptionsAreChecked() throws Exception {
+    Run plan = dbrx("plan", "--model", model, "--kv-dtype", "bf16", "--max-sequences", "2");
+    assertEquals(0, plan.exit(), plan.err());
+    JsonNode json = plan.lines().get(0);
+    assertEquals("safetensors", json.get("weights_from").asText());
+    assertEquals(2 * 13_461_824L, json.get("weights_bytes").asLong());
+    assertTrue(json.get("fits").asBoolean());
+    Run badDtype = dbrx("plan", "--model", model, "--kv-dtype", "f8");
+    assertEquals(2, badDtype.exit());
+    assertTrue(badDtype.err().contains("unknown KV cache dtype 'f8' (known: f32, f16, bf16)"), badDtype.err());
+    Run tooLong = dbrx("generate", "--model", model, "--prompt", "x", "--max-seq-len", "5000");
+    assertEquals(1, tooLong.exit());
+    assertTrue(tooLong.err().contains("max_seq_len 5000 is over the model's max_seq_len 1024"), tooLong.err());
+    Run capped = dbrx("generate", "--model", model, "--prompt", "one two three four five six", "--max-seq-len", "4");
+    assertEquals(0, capped.exit(), capped.err());
+    assertTrue(capped.lines().get(0).get("error").asText().contains("over the limit of 3 (max_seq_len 4)"), capped.out());
+  }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -12,8 +13,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.dbrxspark.runtime.kernels.Kernels;
 import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.model.KvBlockPool;
+import org.dbrxspark.runtime.model.KvDType;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -165,5 +172,82 @@ class EngineTest {
     for (int id : hot.completion()) {
       assertTrue(id >= 0 && id < model.config().vocabSize());
     }
+  }
+
+  /** Four blocks of 16 positions and a 64-token context: two 20-token prompts fill the pool. */
+  private static EngineOptions tightKv(long kvCacheTokens) {
+    return new EngineOptions(2048, 8, 64, KvDType.F16, kvCacheTokens);
+  }
+
+  private static List<GenerationRequest> growingRequests() {
+    List<GenerationRequest> requests = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      int[] prompt = new int[14 + 3 * i];
+      for (int t = 0; t < prompt.length; t++) {
+        prompt[t] = (31 * t + 7 * i) % 1024;
+      }
+      requests.add(new GenerationRequest(prompt, sampled(i).maxNewTokens(24).build()));
+    }
+    return requests;
+  }
+
+  @Test
+  void underATightKvBudgetEveryRequestFinishesAsWithAnAmpleOne() {
+    List<GenerationRequest> requests = growingRequests();
+    List<GenerationResult> ample = new Engine(model, tokenizer, tightKv(0)).generate(requests);
+    KvBlockPool pool = tightKv(64).newKvPool(model.config());
+    // Every sequence passes 32 positions, so the running ones outgrow the pool and are preempted.
+    List<GenerationResult> tight = new Engine(model, tokenizer, tightKv(64), pool).generate(requests);
+    for (int i = 0; i < requests.size(); i++) {
+      assertEquals(24, tight.get(i).completionTokens());
+      assertArrayEquals(ample.get(i).completion(), tight.get(i).completion(), "request " + i);
+      assertEquals(ample.get(i).text(), tight.get(i).text());
+    }
+    assertEquals(4, pool.allocated());
+    assertEquals(0, pool.taken(), "every block returned");
+  }
+
+  @Test
+  void enginesSharingATightPoolWaitForEachOthersBlocks() throws Exception {
+    List<GenerationRequest> requests = growingRequests();
+    List<GenerationResult> ample = new Engine(model, tokenizer, tightKv(0)).generate(requests);
+    KvBlockPool pool = tightKv(64).newKvPool(model.config());
+    Engine shared = new Engine(model, tokenizer, tightKv(64), pool);
+    ExecutorService threads = Executors.newFixedThreadPool(2);
+    try {
+      Future<List<GenerationResult>> first = threads.submit(() -> shared.generate(requests.subList(0, 3)));
+      Future<List<GenerationResult>> second = threads.submit(() -> shared.generate(requests.subList(3, 5)));
+      List<GenerationResult> all = new ArrayList<>(first.get(2, TimeUnit.MINUTES));
+      all.addAll(second.get(2, TimeUnit.MINUTES));
+      for (int i = 0; i < requests.size(); i++) {
+        assertArrayEquals(ample.get(i).completion(), all.get(i).completion(), "request " + i);
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+    assertEquals(0, pool.taken());
+  }
+
+  @Test
+  void failedRequestsAndFinishedOnesLeaveNoBlocksTaken() {
+    KvBlockPool pool = tightKv(64).newKvPool(model.config());
+    SamplingParams params = SamplingParams.builder().maxNewTokens(3).build();
+    List<GenerationResult> results = new Engine(model, tokenizer, tightKv(64), pool).generate(List.of(
+        new GenerationRequest(PROMPT, params),
+        new GenerationRequest(new int[0], params),
+        new GenerationRequest(new int[64], params)));
+    assertEquals("prompt of 64 tokens is over the limit of 63 (max_seq_len 64)", results.get(2).error());
+    assertEquals(3, results.get(0).completionTokens());
+    assertEquals(0, pool.taken());
+    new Scorer(model, tightKv(64), pool).score(List.of(new ScoreRequest(new int[0], PROMPT), new ScoreRequest(new int[0], new int[65])));
+    new Embedder(model, tightKv(64), pool).embed(List.of(PROMPT, new int[] {1, 99999}, new int[40], new int[40]), Pooling.MEAN);
+    assertEquals(0, pool.taken());
+  }
+
+  @Test
+  void aKvBudgetBelowOneFullSequenceIsRefused() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new Engine(model, tokenizer, tightKv(48)));
+    assertEquals("kv_cache_tokens 48 cannot hold one sequence of max_seq_len 64; raise it or lower max_seq_len", e.getMessage());
   }
 }

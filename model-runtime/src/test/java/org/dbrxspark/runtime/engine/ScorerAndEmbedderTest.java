@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.dbrxspark.runtime.kernels.Kernels;
 import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.model.KvDType;
 import org.dbrxspark.runtime.model.Step;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,6 +19,8 @@ class ScorerAndEmbedderTest {
   private static Kernels kernels;
   private static DbrxModel model;
   private static final int[] TEXT = {5, 900, 17, 333, 1023, 0, 64, 12};
+  /** For results compared with {@code model.forward} on the model's own (f32) caches. */
+  private static final EngineOptions F32_KV = new EngineOptions(2048, 32, 0, KvDType.F32, 0);
 
   @BeforeAll
   static void load() throws Exception {
@@ -33,7 +36,7 @@ class ScorerAndEmbedderTest {
 
   @Test
   void tokenLogprobsAreTheLogSoftmaxOfThePredictingPositions() {
-    ScoreResult r = new Scorer(model, EngineOptions.defaults()).score(List.of(new ScoreRequest(new int[0], TEXT))).get(0);
+    ScoreResult r = new Scorer(model, F32_KV).score(List.of(new ScoreRequest(new int[0], TEXT))).get(0);
     int vocab = model.config().vocabSize();
     float[] hidden = model.forward(List.of(new Step(model.newCache(), TEXT, true)));
     float[] logits = new float[TEXT.length * vocab];
@@ -101,7 +104,7 @@ class ScorerAndEmbedderTest {
 
   @Test
   void lastTokenPoolingIsTheNormalisedFinalStateOfTheLastToken() {
-    float[] last = new Embedder(model, EngineOptions.defaults()).embed(List.of(TEXT), Pooling.LAST).get(0).vector();
+    float[] last = new Embedder(model, F32_KV).embed(List.of(TEXT), Pooling.LAST).get(0).vector();
     float[] hidden = model.forward(List.of(new Step(model.newCache(), TEXT, false)));
     double norm = 0;
     for (float v : hidden) {

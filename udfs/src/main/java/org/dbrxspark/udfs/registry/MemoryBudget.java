@@ -2,25 +2,21 @@ package org.dbrxspark.udfs.registry;
 
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.MemoryPlan;
 
 /**
- * Worst-case heap a model's batching budget can take. Weights are memory-mapped and so not
- * counted; what grows with the budget is per task: the KV caches of {@code maxSequences} full-length
- * sequences, one step's activations over {@code maxBatchTokens} tokens and its logits rows.
+ * Worst-case JVM memory a model's batching budget can take. Weights are memory-mapped and so not
+ * counted; what grows with the budget is per task: the KV cache of {@code maxSequences} full-length
+ * sequences (off-heap, in direct memory, whose limit is the maximum heap unless
+ * -XX:MaxDirectMemorySize says otherwise), one step's activations and its logits rows (heap).
  */
 final class MemoryBudget {
   private MemoryBudget() {}
 
-  /** Heap bytes one concurrently running task may need at most. */
+  /** JVM bytes one concurrently running task may need at most: the runtime's memory plan less its weights. */
   static long perTaskBytes(DbrxConfig c, EngineOptions o) {
-    long kvWidth = (long) c.kvNHeads() * c.headDim();
-    long kvCache = (long) o.maxSequences() * c.maxSeqLen() * c.nLayers() * 2 * kvWidth;
-    // Residual, norm, attention output and projection rows, QKV, and the gate/up/down rows of
-    // an expert that every token of the step may be routed to.
-    long activations = (long) o.maxBatchTokens()
-        * (5L * c.dModel() + c.qkvWidth() + 2L * c.ffnHiddenSize() + c.moeNumExperts());
-    long logits = (long) Math.min(o.maxSequences(), o.maxBatchTokens()) * c.vocabSize();
-    return (kvCache + activations + logits) * Float.BYTES;
+    MemoryPlan plan = MemoryPlan.of(c, o, 0);
+    return plan.kvCacheBytes() + plan.activationBytes();
   }
 
   /**

@@ -1,0 +1,68 @@
+package org.dbrxspark.runtime.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
+import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.MemoryPlan;
+
+/** The memory a model needs with given engine options, and whether this host has it. */
+final class PlanCommand extends Command {
+  PlanCommand() {
+    super("plan", "memory plan (weights, KV cache, activations) and whether it fits this host; a config.json alone will do");
+  }
+
+  @Override
+  List<Option> options() {
+    return CommonOptions.concat(
+        List.of(Option.required("model", "checkpoint folder; without safetensors, the weights are sized from config.json")),
+        CommonOptions.engine());
+  }
+
+  @Override
+  void run(Args args, CliOutput out) throws Exception {
+    Path dir = args.path("model");
+    EngineOptions options = CommonOptions.engineOptions(args);
+    DbrxConfig config = DbrxConfig.read(dir.resolve("config.json"));
+    boolean hasWeights;
+    try (Stream<Path> files = Files.list(dir)) {
+      hasWeights = files.anyMatch(f -> f.getFileName().toString().endsWith(".safetensors"));
+    }
+    long weightBytes;
+    if (hasWeights) {
+      try (Checkpoint checkpoint = Checkpoint.open(dir)) {
+        weightBytes = checkpoint.totalBytes();
+      }
+    } else {
+      weightBytes = MemoryPlan.checkpointBytes(config);
+    }
+    MemoryPlan plan;
+    try {
+      plan = MemoryPlan.of(config, options, weightBytes);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    ObjectNode json = out.object();
+    json.put("model", args.string("model"));
+    json.put("weights_from", hasWeights ? "safetensors" : "config.json");
+    json.put("max_sequences", options.maxSequences());
+    json.put("max_seq_len", options.maxSeqLen(config));
+    json.put("kv_dtype", options.kvDtype().label());
+    json.put("kv_cache_tokens", options.kvCacheTokens(config));
+    json.put("max_batch_tokens", options.maxBatchTokens());
+    json.put("weights_bytes", plan.weightBytes());
+    json.put("kv_cache_bytes", plan.kvCacheBytes());
+    json.put("activation_bytes", plan.activationBytes());
+    json.put("total_bytes", plan.totalBytes());
+    json.put("host_memory_bytes", plan.hostBytes());
+    json.put("fits", plan.fits());
+    if (!plan.fits()) {
+      out.note(plan.problem());
+    }
+    out.json(json);
+  }
+}

@@ -1,0 +1,75 @@
+package org.dbrxspark.runtime.engine;
+
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+import java.util.Locale;
+import org.dbrxspark.runtime.checkpoint.DType;
+import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.model.KvBlockPool;
+
+/**
+ * The memory a runtime needs at most: its weights, a full KV cache and one step's activations,
+ * against this host's physical memory. Computable from a config alone, before any weights load.
+ *
+ * @param weightBytes the checkpoint's tensor bytes (memory-mapped)
+ * @param kvCacheBytes the KV block pool at its capacity (off-heap)
+ * @param activationBytes one forward step at the token budget, with its logits (heap)
+ * @param hostBytes physical memory of this host (or of its container)
+ */
+public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, long hostBytes) {
+
+  /** The plan for a model of {@code config} whose weights take {@code weightBytes}, served with {@code options}. */
+  public static MemoryPlan of(DbrxConfig config, EngineOptions options, long weightBytes) {
+    long kvCache = KvBlockPool.bytesFor(config, options.kvDtype(), options.kvCacheTokens(config));
+    return new MemoryPlan(weightBytes, kvCache, activationBytes(config, options), physicalMemoryBytes());
+  }
+
+  /**
+   * Weight bytes of a checkpoint of {@code config} with every tensor in its {@code torch_dtype}
+   * (2 bytes a parameter for DBRX's bfloat16): the plan's weights when only the config is at hand.
+   */
+  public static long checkpointBytes(DbrxConfig config) {
+    DType dtype = Arrays.stream(DType.values()).filter(t -> t.torchName().equals(config.torchDtype())).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("torch_dtype '" + config.torchDtype() + "' is not a checkpoint dtype"));
+    return config.parameterCount() * dtype.byteSize();
+  }
+
+  /**
+   * One step's residual, norm, attention output and projection rows, QKV, the gate/up/down rows of
+   * an expert that every token of the step may be routed to, and the logits of every sequence.
+   */
+  public static long activationBytes(DbrxConfig c, EngineOptions o) {
+    long activations = (long) o.maxBatchTokens()
+        * (5L * c.dModel() + c.qkvWidth() + 2L * c.ffnHiddenSize() + c.moeNumExperts());
+    long logits = (long) Math.min(o.maxSequences(), o.maxBatchTokens()) * c.vocabSize();
+    return (activations + logits) * Float.BYTES;
+  }
+
+  /** Total physical memory as the JVM sees it (a container's limit inside one). */
+  public static long physicalMemoryBytes() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+  }
+
+  public long totalBytes() {
+    return weightBytes + kvCacheBytes + activationBytes;
+  }
+
+  public boolean fits() {
+    return totalBytes() <= hostBytes;
+  }
+
+  /** Why the plan does not fit this host, naming the numbers and the options that shrink it; null when it fits. */
+  public String problem() {
+    if (fits()) {
+      return null;
+    }
+    return String.format(Locale.ROOT, "the memory plan needs %.2f GiB (weights %.2f + KV cache %.2f + activations %.2f)"
+        + " but this host has %.2f GiB of physical memory; lower --max-sequences, --max-seq-len or --kv-cache-tokens,"
+        + " or store the KV cache as --kv-dtype f16 or bf16",
+        gib(totalBytes()), gib(weightBytes), gib(kvCacheBytes), gib(activationBytes), gib(hostBytes));
+  }
+
+  private static double gib(long bytes) {
+    return bytes / (double) (1L << 30);
+  }
+}

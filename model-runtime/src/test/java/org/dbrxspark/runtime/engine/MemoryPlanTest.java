@@ -1,0 +1,60 @@
+package org.dbrxspark.runtime.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.model.KvDType;
+import org.junit.jupiter.api.Test;
+
+/** The memory plan on dbrx-instruct's real config.json (DBRX SPEC §1.1, §1.3), and the runtime's refusal. */
+class MemoryPlanTest {
+  private static final long GIB = 1L << 30;
+
+  private static DbrxConfig dbrxInstruct() throws Exception {
+    return DbrxConfig.read(Path.of(MemoryPlanTest.class.getResource("/dbrx-instruct/config.json").toURI()));
+  }
+
+  @Test
+  void dbrxInstructWithAnF16CacheFor32SequencesOf4096Tokens() throws Exception {
+    DbrxConfig config = dbrxInstruct();
+    EngineOptions options = new EngineOptions(2048, 32, 4096, KvDType.F16, 0);
+    MemoryPlan plan = MemoryPlan.of(config, options, MemoryPlan.checkpointBytes(config));
+    // SPEC §1.3: 131,596,523,520 parameters, bfloat16.
+    assertEquals(2 * 131_596_523_520L, plan.weightBytes());
+    // SPEC §1.3: 160 KiB of keys and values per token at 2 bytes (40 layers x K,V x 8 heads x 128).
+    assertEquals(32L * 4096 * 160 * 1024, plan.kvCacheBytes());
+    assertEquals(20 * GIB, plan.kvCacheBytes());
+    // 2048 tokens x (5 x 6144 + 8192 QKV + 2 x 10752 + 16 router) floats, and 32 rows of 100352 logits.
+    assertEquals((2048L * 60_432 + 32L * 100_352) * 4, plan.activationBytes());
+    assertEquals(263_193_047_040L + 21_474_836_480L + 507_904_000L, plan.totalBytes());
+  }
+
+  @Test
+  void theDefaultCacheHoldsEverySequenceAtTheModelsFullContext() throws Exception {
+    DbrxConfig config = dbrxInstruct();
+    EngineOptions defaults = EngineOptions.defaults();
+    assertEquals(32768, defaults.maxSeqLen(config));
+    // 32 x 32768 tokens x 160 KiB (f16) = 160 GiB; f32 doubles it.
+    assertEquals(160 * GIB, MemoryPlan.of(config, defaults, 0).kvCacheBytes());
+    assertEquals(320 * GIB, MemoryPlan.of(config, new EngineOptions(2048, 32, 0, KvDType.F32, 0), 0).kvCacheBytes());
+    // A cache budget below max-sequences x max-seq-len is what the plan counts.
+    assertEquals(5 * GIB, MemoryPlan.of(config, new EngineOptions(2048, 32, 0, KvDType.BF16, 32768), 0).kvCacheBytes());
+  }
+
+  @Test
+  void aPlanOverThePhysicalMemoryIsRefusedWithItsNumbers() throws Exception {
+    Path checkpoint = EngineTest.golden("tiny-bf16");
+    // 2^40 positions of the tiny model's 512 bytes of f32 keys and values: 512 TiB.
+    EngineOptions huge = new EngineOptions(2048, 32, 0, KvDType.F32, 1L << 40);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DbrxRuntime.load(checkpoint, 1, huge));
+    assertTrue(e.getMessage().startsWith("the memory plan needs 524288.0"), e.getMessage());
+    assertTrue(e.getMessage().contains("KV cache 524288.00"), e.getMessage());
+    assertTrue(e.getMessage().contains("lower --max-sequences, --max-seq-len or --kv-cache-tokens"), e.getMessage());
+    assertFalse(MemoryPlan.of(DbrxConfig.read(checkpoint.resolve("config.json")), huge, 0).fits());
+  }
+}
