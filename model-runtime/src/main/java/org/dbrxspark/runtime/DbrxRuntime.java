@@ -8,7 +8,7 @@ import org.dbrxspark.runtime.engine.Engine;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.MemoryPlan;
 import org.dbrxspark.runtime.engine.Scorer;
-import org.dbrxspark.runtime.kernels.Kernels;
+import org.dbrxspark.runtime.backend.Backend;
 import org.dbrxspark.runtime.model.DbrxModel;
 import org.dbrxspark.runtime.model.KvBlockPool;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
@@ -19,7 +19,7 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  */
 public final class DbrxRuntime implements AutoCloseable {
   private final DbrxModel model;
-  private final Kernels kernels;
+  private final Backend backend;
   private final DbrxTokenizer tokenizer;
   private final KvBlockPool kvPool;
   private final Engine engine;
@@ -27,7 +27,7 @@ public final class DbrxRuntime implements AutoCloseable {
   private final Embedder embedder;
 
   /** Refuses, closing {@code model}, options whose memory plan does not fit this host. */
-  private DbrxRuntime(DbrxModel model, Kernels kernels, EngineOptions options) {
+  private DbrxRuntime(DbrxModel model, Backend backend, EngineOptions options) {
     try {
       String problem = MemoryPlan.of(model.config(), options, model.weightBytes()).problem();
       if (problem != null) {
@@ -38,9 +38,9 @@ public final class DbrxRuntime implements AutoCloseable {
       throw e;
     }
     this.model = model;
-    this.kernels = kernels;
+    this.backend = backend;
     this.tokenizer = DbrxTokenizer.shared();
-    this.kvPool = options.newKvPool(model.config());
+    this.kvPool = options.newKvPool(model);
     this.engine = new Engine(model, tokenizer, options, kvPool);
     this.scorer = new Scorer(model, options, kvPool);
     this.embedder = new Embedder(model, options, kvPool);
@@ -48,16 +48,25 @@ public final class DbrxRuntime implements AutoCloseable {
 
   /**
    * Loads the checkpoint at {@code path}, validating it first: a folder (config.json +
-   * safetensors) or a GGUF file.
+   * safetensors) or a GGUF file, on the CPU.
    *
    * @param threads CPU threads for the matrix kernels
    */
   public static DbrxRuntime load(Path path, int threads, EngineOptions options) throws IOException {
-    Kernels kernels = Kernels.cpu(threads);
+    return load(path, Devices.CPU, threads, options);
+  }
+
+  /**
+   * Loads the checkpoint at {@code path} onto {@code device} ({@link Devices#backend}).
+   *
+   * @param threads CPU threads for the kernels
+   */
+  public static DbrxRuntime load(Path path, String device, int threads, EngineOptions options) throws IOException {
+    Backend backend = Devices.backend(device, threads);
     try {
-      return new DbrxRuntime(DbrxModel.load(path, kernels), kernels, options);
+      return new DbrxRuntime(DbrxModel.load(path, backend), backend, options);
     } catch (IOException | RuntimeException e) {
-      kernels.close();
+      backend.close();
       throw e;
     }
   }
@@ -95,6 +104,6 @@ public final class DbrxRuntime implements AutoCloseable {
   @Override
   public void close() {
     model.close();
-    kernels.close();
+    backend.close();
   }
 }

@@ -6,7 +6,7 @@ import java.util.List;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.SamplingParams;
-import org.dbrxspark.runtime.model.KvDType;
+import org.dbrxspark.runtime.backend.KvDType;
 
 /** Options shared by the subcommands that load a model or sample from it. */
 final class CommonOptions {

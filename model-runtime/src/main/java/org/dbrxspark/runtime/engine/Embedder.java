@@ -14,7 +14,7 @@ public final class Embedder {
 
   /** With a KV pool of its own, sized by {@code options}. */
   public Embedder(DbrxModel model, EngineOptions options) {
-    this(model, options, options.newKvPool(model.config()));
+    this(model, options, options.newKvPool(model));
   }
 
   /** Drawing on {@code pool}, which other engines may share. */

@@ -41,7 +41,7 @@ public final class Engine {
 
   /** An engine with a KV pool of its own, sized by {@code options}. */
   public Engine(DbrxModel model, DbrxTokenizer tokenizer, EngineOptions options) {
-    this(model, tokenizer, options, options.newKvPool(model.config()));
+    this(model, tokenizer, options, options.newKvPool(model));
   }
 
   /** An engine drawing on {@code pool}, which other engines may share. */

@@ -2,7 +2,8 @@ package org.dbrxspark.runtime.engine;
 
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.model.KvBlockPool;
-import org.dbrxspark.runtime.model.KvDType;
+import org.dbrxspark.runtime.backend.KvDType;
+import org.dbrxspark.runtime.model.DbrxModel;
 
 /**
  * Batching limits of the engine and the size of its KV cache.
@@ -71,8 +72,8 @@ public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen,
     return tokens;
   }
 
-  /** An empty KV block pool of the configured dtype and size, for a model of {@code config}. */
-  public KvBlockPool newKvPool(DbrxConfig config) {
-    return new KvBlockPool(config, kvDtype, kvCacheTokens(config));
+  /** An empty KV block pool of the configured dtype and size, in {@code model}'s backend. */
+  public KvBlockPool newKvPool(DbrxModel model) {
+    return model.newKvPool(kvDtype, kvCacheTokens(model.config()));
   }
 }

@@ -17,7 +17,7 @@ public final class Scorer {
 
   /** With a KV pool of its own, sized by {@code options}. */
   public Scorer(DbrxModel model, EngineOptions options) {
-    this(model, options, options.newKvPool(model.config()));
+    this(model, options, options.newKvPool(model));
   }
 
   /** Drawing on {@code pool}, which other engines may share. */

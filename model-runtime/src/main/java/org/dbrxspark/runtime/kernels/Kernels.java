@@ -3,12 +3,12 @@ package org.dbrxspark.runtime.kernels;
 import java.util.List;
 
 /**
- * The matrix multiplies of the forward pass: the one seam a GPU backend plugs in behind.
+ * The matrix multiplies of the CPU backend ({@link CpuBackend}).
  *
  * <p>Activations are row-major float arrays of {@code n} rows (one per token). Weights stay in their
  * checkpoint dtype; implementations widen them to float32 and accumulate in float32.
  */
-public interface Kernels extends AutoCloseable {
+interface Kernels extends AutoCloseable {
 
   /**
    * {@code out[t, j] = Σ_i x[t, i] · w[j, i]}: the nn.Linear form, for weights stored

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import org.dbrxspark.runtime.backend.Weights;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.Tensor;
 
@@ -12,7 +13,7 @@ import org.dbrxspark.runtime.checkpoint.Tensor;
  * memory-mapped checkpoint (never copied onto the heap). Rows of a block-quantized dtype hold whole
  * blocks.
  */
-public final class WeightMatrix {
+final class WeightMatrix implements Weights {
   private final ByteBuffer bytes;
   /** The same bytes as little-endian int pairs (BF16) or floats (F32), for bulk copies. */
   private final IntBuffer ints;
@@ -37,7 +38,7 @@ public final class WeightMatrix {
   }
 
   /** Rows {@code [firstRow, firstRow + rowCount)} of a 2-D checkpoint tensor. */
-  public static WeightMatrix of(Tensor tensor, long firstRow, int rowCount) {
+  static WeightMatrix of(Tensor tensor, long firstRow, int rowCount) {
     long bytes = rowCount * tensor.dtype().bytesFor(tensor.cols());
     if (bytes > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(tensor.name() + ": a " + rowCount + "-row slice is " + bytes
@@ -47,7 +48,7 @@ public final class WeightMatrix {
   }
 
   /** A whole 2-D checkpoint tensor. */
-  public static WeightMatrix of(Tensor tensor) {
+  static WeightMatrix of(Tensor tensor) {
     return of(tensor, 0, Math.toIntExact(tensor.rows()));
   }
 
@@ -58,20 +59,23 @@ public final class WeightMatrix {
     return new WeightMatrix(buffer, DType.F32, rows, cols);
   }
 
+  @Override
   public int rows() {
     return rows;
   }
 
+  @Override
   public int cols() {
     return cols;
   }
 
+  @Override
   public DType dtype() {
     return dtype;
   }
 
   /** Widens row {@code row} into {@code dst[offset .. offset + cols)} (an embedding lookup). */
-  public void readRow(int row, float[] dst, int offset) {
+  void readRow(int row, float[] dst, int offset) {
     if (row < 0 || row >= rows) {
       throw new IndexOutOfBoundsException("row " + row + " of a " + rows + "-row matrix");
     }
@@ -79,6 +83,7 @@ public final class WeightMatrix {
   }
 
   /** Bytes this matrix occupies in the checkpoint. */
+  @Override
   public long byteSize() {
     return bytes.capacity();
   }

@@ -10,9 +10,6 @@ import java.util.Arrays;
  * <p>Not thread-safe: one sequence is driven by one forward pass at a time.
  */
 public final class KvCache {
-  static final int KEYS = 0;
-  static final int VALUES = 1;
-
   private final KvBlockPool pool;
   private int[] blocks = new int[0];
   private int blockCount;
@@ -69,17 +66,13 @@ public final class KvCache {
     }
   }
 
-  /** Stores the keys or values of the token at {@code position} (reserved), all heads, from {@code src[off]}. */
-  void write(int layer, int kind, int position, float[] src, int off) {
-    pool.write(blocks[position / KvBlockPool.BLOCK_TOKENS], layer, kind, position % KvBlockPool.BLOCK_TOKENS, src, off);
+  /** The block table: entry {@code i} is the pool block holding positions {@code [16i, 16i + 16)}. */
+  int[] blockTable() {
+    return blocks;
   }
 
-  /**
-   * Widens one head's keys or values at positions {@code [first, first + count)}, which lie in one
-   * block ({@code first} a multiple of the block size), into {@code dst}.
-   */
-  void read(int layer, int kind, int head, int first, int count, float[] dst) {
-    pool.read(blocks[first / KvBlockPool.BLOCK_TOKENS], layer, kind, head, count, dst);
+  KvBlockPool pool() {
+    return pool;
   }
 
   /** Marks {@code count} reserved positions as filled (after every layer has written them). */

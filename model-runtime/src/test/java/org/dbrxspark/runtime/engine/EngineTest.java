@@ -17,10 +17,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.dbrxspark.runtime.kernels.Kernels;
+import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.dbrxspark.runtime.model.DbrxModel;
 import org.dbrxspark.runtime.model.KvBlockPool;
-import org.dbrxspark.runtime.model.KvDType;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.Test;
 
 /** Continuous batching, sampling and stop rules on the tiny golden checkpoint. */
 class EngineTest {
-  private static Kernels kernels;
+  private static Backend kernels;
   private static DbrxModel model;
   private static DbrxTokenizer tokenizer;
 
@@ -36,7 +37,7 @@ class EngineTest {
 
   @BeforeAll
   static void load() throws Exception {
-    kernels = Kernels.cpu(2);
+    kernels = new CpuBackend(2);
     model = DbrxModel.load(golden("tiny-bf16"), kernels);
     tokenizer = DbrxTokenizer.shared();
   }
@@ -195,7 +196,7 @@ class EngineTest {
   void underATightKvBudgetEveryRequestFinishesAsWithAnAmpleOne() {
     List<GenerationRequest> requests = growingRequests();
     List<GenerationResult> ample = new Engine(model, tokenizer, tightKv(0)).generate(requests);
-    KvBlockPool pool = tightKv(64).newKvPool(model.config());
+    KvBlockPool pool = tightKv(64).newKvPool(model);
     // Every sequence passes 32 positions, so the running ones outgrow the pool and are preempted.
     List<GenerationResult> tight = new Engine(model, tokenizer, tightKv(64), pool).generate(requests);
     for (int i = 0; i < requests.size(); i++) {
@@ -211,7 +212,7 @@ class EngineTest {
   void enginesSharingATightPoolWaitForEachOthersBlocks() throws Exception {
     List<GenerationRequest> requests = growingRequests();
     List<GenerationResult> ample = new Engine(model, tokenizer, tightKv(0)).generate(requests);
-    KvBlockPool pool = tightKv(64).newKvPool(model.config());
+    KvBlockPool pool = tightKv(64).newKvPool(model);
     Engine shared = new Engine(model, tokenizer, tightKv(64), pool);
     ExecutorService threads = Executors.newFixedThreadPool(2);
     try {
@@ -230,7 +231,7 @@ class EngineTest {
 
   @Test
   void failedRequestsAndFinishedOnesLeaveNoBlocksTaken() {
-    KvBlockPool pool = tightKv(64).newKvPool(model.config());
+    KvBlockPool pool = tightKv(64).newKvPool(model);
     SamplingParams params = SamplingParams.builder().maxNewTokens(3).build();
     List<GenerationResult> results = new Engine(model, tokenizer, tightKv(64), pool).generate(List.of(
         new GenerationRequest(PROMPT, params),

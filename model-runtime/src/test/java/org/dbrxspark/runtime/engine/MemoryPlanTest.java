@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.config.DbrxConfig;
-import org.dbrxspark.runtime.model.KvDType;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.junit.jupiter.api.Test;
 
 /** The memory plan on dbrx-instruct's real config.json (DBRX SPEC §1.1, §1.3), and the runtime's refusal. */

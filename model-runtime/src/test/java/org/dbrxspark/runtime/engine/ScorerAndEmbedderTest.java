@@ -7,16 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.List;
-import org.dbrxspark.runtime.kernels.Kernels;
+import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.dbrxspark.runtime.model.DbrxModel;
-import org.dbrxspark.runtime.model.KvDType;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.model.Step;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class ScorerAndEmbedderTest {
-  private static Kernels kernels;
+  private static Backend kernels;
   private static DbrxModel model;
   private static final int[] TEXT = {5, 900, 17, 333, 1023, 0, 64, 12};
   /** For results compared with {@code model.forward} on the model's own (f32) caches. */
@@ -24,7 +25,7 @@ class ScorerAndEmbedderTest {
 
   @BeforeAll
   static void load() throws Exception {
-    kernels = Kernels.cpu(2);
+    kernels = new CpuBackend(2);
     model = DbrxModel.load(EngineTest.golden("small-f32-sharded"), kernels);
   }
 

@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Arrays;
 import java.util.List;
-import org.dbrxspark.runtime.kernels.Kernels;
+import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,7 @@ class BatchingTest {
 
   @BeforeAll
   static void load() throws Exception {
-    model = DbrxModel.load(GoldenSets.dir("tiny-bf16"), Kernels.cpu(2));
+    model = DbrxModel.load(GoldenSets.dir("tiny-bf16"), new CpuBackend(2));
     d = model.config().dModel();
   }
 

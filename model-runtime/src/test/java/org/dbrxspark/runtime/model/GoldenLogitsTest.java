@@ -8,7 +8,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.dbrxspark.runtime.kernels.Kernels;
+import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -19,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class GoldenLogitsTest {
   private static final double TOLERANCE = 1e-3;
-  private static final Kernels KERNELS = Kernels.cpu(2);
+  private static final Backend KERNELS = new CpuBackend(2);
 
   @ParameterizedTest
   @ValueSource(strings = {"tiny-bf16", "small-f32-sharded", "tiny-fullvocab-bf16", "tiny-gguf/q8_0", "tiny-gguf/q4_0"})

@@ -1,5 +1,6 @@
 package org.dbrxspark.runtime.model;
 
+import org.dbrxspark.runtime.backend.KvDType;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,21 +9,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.List;
-import org.dbrxspark.runtime.kernels.Kernels;
+import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The paged KV cache: block accounting, and what f16/bf16 storage does to the logits. */
 class KvCacheTest {
-  private static Kernels kernels;
+  private static Backend kernels;
   private static DbrxModel model;
 
   private static final int[] A = {5, 900, 17, 333, 1023, 0, 64, 12, 12, 400};
 
   @BeforeAll
   static void load() throws Exception {
-    kernels = Kernels.cpu(2);
+    kernels = new CpuBackend(2);
     model = DbrxModel.load(GoldenSets.dir("tiny-bf16"), kernels);
   }
 
@@ -33,7 +35,7 @@ class KvCacheTest {
   }
 
   private static KvBlockPool pool(KvDType dtype, long tokens) {
-    return new KvBlockPool(model.config(), dtype, tokens);
+    return model.newKvPool(dtype, tokens);
   }
 
   @Test

@@ -1,4 +1,4 @@
-package org.dbrxspark.runtime.model;
+package org.dbrxspark.runtime.kernels;
 
 import org.dbrxspark.runtime.config.DbrxConfig;
 

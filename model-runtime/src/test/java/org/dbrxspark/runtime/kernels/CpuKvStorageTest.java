@@ -1,13 +1,13 @@
-package org.dbrxspark.runtime.model;
+package org.dbrxspark.runtime.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.dbrxspark.runtime.backend.KvDType;
 import org.junit.jupiter.api.Test;
 
-/** The KV storage types: parsing, and the vector widening against the scalar one on every 16-bit pattern. */
-class KvDTypeTest {
+/** The CPU KV storage's vector widening against the scalar one on every 16-bit pattern. */
+class CpuKvStorageTest {
   @Test
   void vectorWideningEqualsScalarWideningForEveryEncoding() {
     // One odd count, so the scalar tail runs too.
@@ -18,9 +18,9 @@ class KvDTypeTest {
     }
     for (KvDType dtype : new KvDType[] {KvDType.F16, KvDType.BF16}) {
       float[] widened = new float[count];
-      dtype.widen(all, widened, count);
+      CpuKvStorage.widen(dtype, all, widened, count);
       for (int i = 0; i < count; i++) {
-        float want = dtype.widen(all[i]);
+        float want = CpuKvStorage.widen(dtype, all[i]);
         if (Float.isNaN(want)) {
           assertTrue(Float.isNaN(widened[i]), dtype + " " + Integer.toHexString(all[i] & 0xFFFF));
         } else {
@@ -29,14 +29,5 @@ class KvDTypeTest {
         }
       }
     }
-  }
-
-  @Test
-  void labelsParseAndUnknownOnesAreNamed() {
-    for (KvDType dtype : KvDType.values()) {
-      assertEquals(dtype, KvDType.parse(dtype.label()));
-    }
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvDType.parse("fp8"));
-    assertEquals("unknown KV cache dtype 'fp8' (known: f32, f16, bf16)", e.getMessage());
   }
 }

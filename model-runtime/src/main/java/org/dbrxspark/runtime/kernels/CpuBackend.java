@@ -1,0 +1,282 @@
+package org.dbrxspark.runtime.kernels;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.dbrxspark.runtime.backend.Activations;
+import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.backend.KvBatch;
+import org.dbrxspark.runtime.backend.KvDType;
+import org.dbrxspark.runtime.backend.KvStorage;
+import org.dbrxspark.runtime.backend.Product;
+import org.dbrxspark.runtime.backend.Routing;
+import org.dbrxspark.runtime.backend.Weights;
+import org.dbrxspark.runtime.checkpoint.Tensor;
+import org.dbrxspark.runtime.config.DbrxConfig;
+
+/**
+ * The CPU backend: activations are float arrays on the Java heap, weights are read in place from
+ * the memory-mapped checkpoint, the KV cache lives in direct buffers. Matrix products run on the
+ * Vector API kernels of {@link CpuKernels}; attention is parallel over tokens and KV heads; the
+ * per-row operations are plain loops.
+ */
+public final class CpuBackend implements Backend {
+  private final CpuKernels kernels;
+
+  public CpuBackend(int threads) {
+    this.kernels = new CpuKernels(threads);
+  }
+
+  @Override
+  public String device() {
+    return "cpu";
+  }
+
+  /** Threads of the kernels. */
+  public int threads() {
+    return kernels.threads();
+  }
+
+  @Override
+  public void close() {
+    kernels.close();
+  }
+
+  // ---- memory
+
+  /** Activations of the CPU backend: a row-major float array. */
+  private record Floats(float[] data, int rows, int cols) implements Activations {}
+
+  private static float[] data(Activations a) {
+    return ((Floats) a).data();
+  }
+
+  private static WeightMatrix matrix(Weights w) {
+    return (WeightMatrix) w;
+  }
+
+  @Override
+  public Weights weights(Tensor tensor, long firstRow, int rows) {
+    return WeightMatrix.of(tensor, firstRow, rows);
+  }
+
+  @Override
+  public Activations allocate(int rows, int cols) {
+    return new Floats(new float[Math.multiplyExact(rows, cols)], rows, cols);
+  }
+
+  @Override
+  public Activations upload(float[] values, int rows, int cols) {
+    if (values.length != (long) rows * cols) {
+      throw new IllegalArgumentException(values.length + " values are not [" + rows + ", " + cols + "]");
+    }
+    return new Floats(values.clone(), rows, cols);
+  }
+
+  @Override
+  public float[] download(Activations a) {
+    return data(a).clone();
+  }
+
+  @Override
+  public KvStorage kvStorage(DbrxConfig config, KvDType dtype) {
+    return new CpuKvStorage(config, dtype);
+  }
+
+  // ---- operations
+
+  @Override
+  public void embed(Weights table, int[] tokens, Activations out) {
+    WeightMatrix w = matrix(table);
+    for (int t = 0; t < tokens.length; t++) {
+      w.readRow(tokens[t], data(out), t * w.cols());
+    }
+  }
+
+  @Override
+  public void layerNorm(Activations x, Weights gamma, Activations out) {
+    float[] g = new float[gamma.cols()];
+    matrix(gamma).readRow(0, g, 0);
+    RowOps.layerNorm(data(x), x.rows(), x.cols(), g, data(out));
+  }
+
+  @Override
+  public void linear(List<Product> products) {
+    kernels.matmulTransposed(asKernelProducts(products));
+  }
+
+  @Override
+  public void inputMajor(List<Product> products) {
+    kernels.matmul(asKernelProducts(products));
+  }
+
+  private static List<Kernels.Product> asKernelProducts(List<Product> products) {
+    List<Kernels.Product> out = new ArrayList<>(products.size());
+    for (Product p : products) {
+      out.add(new Kernels.Product(data(p.x()), p.x().rows(), matrix(p.w()), data(p.out())));
+    }
+    return out;
+  }
+
+  @Override
+  public void clamp(Activations x, float bound) {
+    float[] v = data(x);
+    for (int i = 0; i < v.length; i++) {
+      v[i] = Math.max(-bound, Math.min(bound, v[i]));
+    }
+  }
+
+  @Override
+  public void rope(Activations x, int[] positions, int heads, int headDim, double theta) {
+    float[] v = data(x);
+    int half = headDim / 2;
+    float[] cos = new float[half];
+    float[] sin = new float[half];
+    for (int t = 0; t < positions.length; t++) {
+      for (int i = 0; i < half; i++) {
+        double angle = positions[t] * Math.pow(theta, -2.0 * i / headDim);
+        cos[i] = (float) Math.cos(angle);
+        sin[i] = (float) Math.sin(angle);
+      }
+      for (int h = 0; h < heads; h++) {
+        int off = t * x.cols() + h * headDim;
+        for (int i = 0; i < half; i++) {
+          float x1 = v[off + i];
+          float x2 = v[off + i + half];
+          v[off + i] = x1 * cos[i] - x2 * sin[i];
+          v[off + i + half] = x2 * cos[i] + x1 * sin[i];
+        }
+      }
+    }
+  }
+
+  @Override
+  public void storeKv(int layer, Activations qkv, int keyCol, int valueCol, KvBatch batch) {
+    float[] v = data(qkv);
+    for (int t = 0; t < batch.tokens(); t++) {
+      CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
+      int position = batch.positions()[t];
+      int block = batch.blockTables()[t][position / KvStorage.BLOCK_TOKENS];
+      int slot = position % KvStorage.BLOCK_TOKENS;
+      storage.write(block, layer, CpuKvStorage.KEYS, slot, v, t * qkv.cols() + keyCol);
+      storage.write(block, layer, CpuKvStorage.VALUES, slot, v, t * qkv.cols() + valueCol);
+    }
+  }
+
+  /**
+   * One work item is a token and a KV head: the head's keys and values are widened to f32 a block
+   * at a time and used by every query head of its group. Each query head's arithmetic (a dot
+   * product per position, the softmax, then the weighted values in position order) is the same
+   * whatever the cache's dtype and batch.
+   */
+  @Override
+  public void attend(int layer, Activations qkv, int heads, KvBatch batch, Activations out) {
+    float[] q = data(qkv);
+    float[] o = data(out);
+    int width = qkv.cols();
+    int headDim = out.cols() / heads;
+    int blockTokens = KvStorage.BLOCK_TOKENS;
+    if (batch.tokens() == 0) {
+      return;
+    }
+    int kvHeadCount = ((CpuKvStorage) batch.storages()[0]).kvHeads();
+    int group = heads / kvHeadCount;
+    float scale = (float) (1.0 / Math.sqrt(headDim));
+    Arrays.fill(o, 0f);
+    kernels.parallelFor(batch.tokens() * kvHeadCount, item -> {
+      int t = item / kvHeadCount;
+      int kvHead = item % kvHeadCount;
+      CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
+      int[] table = batch.blockTables()[t];
+      int visible = batch.positions()[t] + 1;
+      float[] tile = new float[blockTokens * headDim];
+      float[] scores = new float[group * visible];
+      for (int first = 0; first < visible; first += blockTokens) {
+        int count = Math.min(blockTokens, visible - first);
+        storage.read(table[first / blockTokens], layer, CpuKvStorage.KEYS, kvHead, count, tile);
+        for (int g = 0; g < group; g++) {
+          int qOff = t * width + (kvHead * group + g) * headDim;
+          for (int u = 0; u < count; u++) {
+            scores[g * visible + first + u] = VectorMath.dot(q, qOff, tile, u * headDim, headDim) * scale;
+          }
+        }
+      }
+      for (int g = 0; g < group; g++) {
+        RowOps.softmax(scores, g * visible, visible);
+      }
+      for (int first = 0; first < visible; first += blockTokens) {
+        int count = Math.min(blockTokens, visible - first);
+        storage.read(table[first / blockTokens], layer, CpuKvStorage.VALUES, kvHead, count, tile);
+        for (int g = 0; g < group; g++) {
+          int outOff = t * out.cols() + (kvHead * group + g) * headDim;
+          for (int u = 0; u < count; u++) {
+            VectorMath.axpy(scores[g * visible + first + u], tile, u * headDim, o, outOff, headDim);
+          }
+        }
+      }
+    });
+  }
+
+  @Override
+  public Routing route(Activations logits, int k, Double pNorm) {
+    float[] p = data(logits).clone();
+    int experts = logits.cols();
+    int tokens = logits.rows();
+    int[] chosen = new int[tokens * k];
+    float[] weights = new float[tokens * k];
+    for (int t = 0; t < tokens; t++) {
+      int off = t * experts;
+      RowOps.softmax(p, off, experts);
+      boolean[] taken = new boolean[experts];
+      for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int e = 0; e < experts; e++) {
+          if (!taken[e] && (best < 0 || p[off + e] > p[off + best])) {
+            best = e;
+          }
+        }
+        taken[best] = true;
+        chosen[t * k + j] = best;
+        weights[t * k + j] = p[off + best];
+      }
+      if (pNorm != null) {
+        double norm = 0;
+        for (int j = 0; j < k; j++) {
+          norm += Math.pow(weights[t * k + j], pNorm);
+        }
+        norm = Math.pow(norm, 1.0 / pNorm);
+        for (int j = 0; j < k; j++) {
+          weights[t * k + j] = (float) (weights[t * k + j] / norm);
+        }
+      }
+    }
+    return new Routing(k, chosen, weights);
+  }
+
+  @Override
+  public void gatherRows(Activations src, int[] rows, Activations dst) {
+    int cols = src.cols();
+    for (int i = 0; i < rows.length; i++) {
+      System.arraycopy(data(src), rows[i] * cols, data(dst), i * cols, cols);
+    }
+  }
+
+  @Override
+  public void glu(DbrxConfig.Activation activation, Activations gate, Activations up) {
+    float[] g = data(gate);
+    RowOps.glu(activation, g, data(up), g.length);
+  }
+
+  @Override
+  public void addScaledRows(Activations src, int[] rows, float[] scales, Activations dst) {
+    int cols = src.cols();
+    for (int i = 0; i < rows.length; i++) {
+      VectorMath.axpy(scales[i], data(src), i * cols, data(dst), rows[i] * cols, cols);
+    }
+  }
+
+  @Override
+  public void add(Activations x, Activations y) {
+    VectorMath.axpy(1f, data(y), 0, data(x), 0, data(x).length);
+  }
+}
