@@ -77,7 +77,8 @@ public final class Checkpoint implements AutoCloseable {
    */
   public static Checkpoint open(Path path) throws IOException {
     if (!Files.exists(path)) {
-      throw new CheckpointFormatException(path + ": does not exist (a checkpoint is a folder or a GGUF file)");
+      throw new CheckpointFormatException(path + ": missing: neither a checkpoint folder (config.json + safetensors)"
+          + " nor a GGUF file is there");
     }
     if (Files.isRegularFile(path)) {
       return openGguf(path.toAbsolutePath().normalize());
