@@ -16,6 +16,7 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.udfs.device.DeviceSelection;
@@ -185,11 +186,13 @@ public final class ModelRegistry {
       if (memory != null) {
         throw new ModelLoadException(describe(key, dir) + ": " + memory);
       }
+      // The runtime's backend seam takes a device; this build has only the cpu backend, so a task
+      // pinned to a GPU still computes on the CPU, and says so once.
       if (key.device().isGpu() && GPU_FALLBACK_LOGGED.compareAndSet(false, true)) {
         LOG.warn("the runtime has no GPU backend yet: models keyed to {} (and any other GPU) run on the"
             + " CPU kernels with {} threads", key.device().key(), key.threads());
       }
-      return DbrxRuntime.load(dir, key.threads(), spec.engineOptions());
+      return DbrxRuntime.load(dir, Devices.CPU, key.threads(), spec.engineOptions());
     } catch (ModelLoadException e) {
       throw e;
     } catch (IOException | RuntimeException | OutOfMemoryError e) {

@@ -1,0 +1,416 @@
+package org.dbrxspark.runtime.backend;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
+import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
+import org.dbrxspark.runtime.checkpoint.DType;
+import org.dbrxspark.runtime.checkpoint.Tensor;
+import org.dbrxspark.runtime.checkpoint.TensorLayout;
+import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.kernels.CpuBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every operation of {@link Backend} against a plain scalar reference in double precision, on
+ * shapes with vector tails (36 columns, 103 rows) and on weights of every stored type: F32, F16
+ * and BF16 from a random checkpoint, Q8_0 and Q4_0 from the golden GGUF files. A new backend
+ * passes it by being added to {@link #backends()}.
+ */
+class BackendConformanceTest {
+  /** float32 arithmetic against a double reference: relative to the magnitude of the terms. */
+  private static final double TOLERANCE = 2e-5;
+
+  /** The backends under test. One line each. */
+  static Stream<Backend> backends() {
+    return Stream.of(new CpuBackend(1), new CpuBackend(3));
+  }
+
+  @TempDir static Path tmp;
+  private static final List<Checkpoint> CHECKPOINTS = new ArrayList<>();
+  /** d_model 36 (3 heads of 12, 1 KV head), ffn 20, 5 experts, vocab 103. */
+  private static final DbrxConfig ODD = new DbrxConfig(36, 3, 1, 64, 103, 1, 2.0, 10000.0, 20, 5, 2, 1.0,
+      DbrxConfig.Activation.SILU, "float32");
+
+  @BeforeAll
+  static void writeCheckpoints() throws IOException {
+    for (DType dtype : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+      Path dir = tmp.resolve(dtype.name());
+      CheckpointWriter.writeRandom(dir, ODD, 11, dtype, 1);
+      CHECKPOINTS.add(Checkpoint.open(dir));
+    }
+    for (String type : new String[] {"q8_0", "q4_0"}) {
+      try {
+        CHECKPOINTS.add(Checkpoint.open(Path.of(
+            BackendConformanceTest.class.getResource("/golden/tiny-gguf/model-" + type + ".gguf").toURI())));
+      } catch (java.net.URISyntaxException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  @AfterAll
+  static void closeCheckpoints() {
+    CHECKPOINTS.forEach(Checkpoint::close);
+  }
+
+  /** Matrices of every stored type: the QKV projection and the output head of each checkpoint. */
+  private static List<Tensor> matrices() {
+    List<Tensor> out = new ArrayList<>();
+    for (Checkpoint c : CHECKPOINTS) {
+      out.add(c.tensor(TensorLayout.wqkv(0)));
+      out.add(c.tensor(TensorLayout.LM_HEAD));
+    }
+    return out;
+  }
+
+  private static float[] random(SplittableRandom random, int count) {
+    float[] v = new float[count];
+    for (int i = 0; i < count; i++) {
+      v[i] = (float) (random.nextDouble() * 2 - 1);
+    }
+    return v;
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void uploadDownloadAndAllocate(Backend backend) {
+    try (backend) {
+      float[] v = random(new SplittableRandom(1), 7 * 5);
+      assertArrayEquals(v, backend.download(backend.upload(v, 7, 5)));
+      assertArrayEquals(new float[12], backend.download(backend.allocate(3, 4)));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void embedReadsTheTokensRows(Backend backend) {
+    try (backend) {
+      for (Checkpoint c : CHECKPOINTS) {
+        Tensor table = c.tensor(TensorLayout.WTE);
+        float[] all = table.toFloatArray();
+        int[] tokens = {0, 5, (int) table.rows() - 1, 5};
+        Activations out = backend.allocate(tokens.length, table.cols());
+        backend.embed(backend.weights(table), tokens, out);
+        float[] got = backend.download(out);
+        for (int t = 0; t < tokens.length; t++) {
+          for (int i = 0; i < table.cols(); i++) {
+            assertEquals(all[tokens[t] * table.cols() + i], got[t * table.cols() + i], table.toString());
+          }
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void layerNormWithoutBias(Backend backend) {
+    try (backend) {
+      Tensor gamma = CHECKPOINTS.get(0).tensor(TensorLayout.norm1(0));
+      float[] g = gamma.toFloatArray();
+      int rows = 5;
+      int d = g.length;
+      float[] x = random(new SplittableRandom(2), rows * d);
+      Activations out = backend.allocate(rows, d);
+      backend.layerNorm(backend.upload(x, rows, d), backend.weights(gamma), out);
+      float[] got = backend.download(out);
+      for (int r = 0; r < rows; r++) {
+        double mean = 0;
+        for (int i = 0; i < d; i++) {
+          mean += x[r * d + i];
+        }
+        mean /= d;
+        double var = 0;
+        for (int i = 0; i < d; i++) {
+          var += (x[r * d + i] - mean) * (x[r * d + i] - mean);
+        }
+        var /= d;
+        for (int i = 0; i < d; i++) {
+          double want = (x[r * d + i] - mean) / Math.sqrt(var + 1e-5) * g[i];
+          assertEquals(want, got[r * d + i], TOLERANCE * (1 + Math.abs(want)));
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void linearAndInputMajorProductsOfEveryTypeAndBatch(Backend backend) {
+    try (backend) {
+      SplittableRandom random = new SplittableRandom(3);
+      for (Tensor tensor : matrices()) {
+        Weights w = backend.weights(tensor);
+        float[] values = tensor.toFloatArray();
+        for (int n : new int[] {1, 4, 9}) {
+          float[] x = random(random, n * w.cols());
+          Activations out = backend.allocate(n, w.rows());
+          backend.linear(List.of(new Product(backend.upload(x, n, w.cols()), w, out)));
+          assertProduct(x, values, n, w.rows(), w.cols(), false, backend.download(out), tensor.toString());
+          if (!tensor.dtype().isQuantized()) {
+            float[] xt = random(random, n * w.rows());
+            Activations outT = backend.allocate(n, w.cols());
+            backend.inputMajor(List.of(new Product(backend.upload(xt, n, w.rows()), w, outT)));
+            assertProduct(xt, values, n, w.rows(), w.cols(), true, backend.download(outT), tensor + " input-major");
+          }
+        }
+      }
+    }
+  }
+
+  /** out[t, j] = Σ_i x[t, i] w[j, i], or Σ_i x[t, i] w[i, j] for the input-major form. */
+  private static void assertProduct(float[] x, float[] w, int n, int rows, int cols, boolean inputMajor, float[] got,
+      String what) {
+    int inner = inputMajor ? rows : cols;
+    int outer = inputMajor ? cols : rows;
+    for (int t = 0; t < n; t++) {
+      for (int j = 0; j < outer; j++) {
+        double sum = 0;
+        double magnitude = 0;
+        for (int i = 0; i < inner; i++) {
+          double term = (double) x[t * inner + i] * (inputMajor ? w[i * cols + j] : w[j * cols + i]);
+          sum += term;
+          magnitude += Math.abs(term);
+        }
+        assertEquals(sum, got[t * outer + j], TOLERANCE * (1 + magnitude), what + " [" + t + ", " + j + "]");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void clampBoundsEveryElement(Backend backend) {
+    try (backend) {
+      float[] x = {-3f, -2f, -0.5f, 0f, 1.99f, 2f, 7f, Float.NEGATIVE_INFINITY};
+      Activations a = backend.upload(x, 2, 4);
+      backend.clamp(a, 2f);
+      assertArrayEquals(new float[] {-2f, -2f, -0.5f, 0f, 1.99f, 2f, 2f, -2f}, backend.download(a));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void ropeRotatesTheFirstHeadsByPosition(Backend backend) {
+    try (backend) {
+      int heads = 3;
+      int headDim = 12;
+      int cols = 5 * headDim; // the last two heads are not rotated
+      int[] positions = {0, 7, 300};
+      double theta = 500000;
+      float[] x = random(new SplittableRandom(4), positions.length * cols);
+      Activations a = backend.upload(x, positions.length, cols);
+      backend.rope(a, positions, heads, headDim, theta);
+      float[] got = backend.download(a);
+      int half = headDim / 2;
+      for (int t = 0; t < positions.length; t++) {
+        for (int h = 0; h < 5; h++) {
+          for (int i = 0; i < half; i++) {
+            int at = t * cols + h * headDim + i;
+            double x1 = x[at];
+            double x2 = x[at + half];
+            double angle = positions[t] * Math.pow(theta, -2.0 * i / headDim);
+            double want1 = h < heads ? x1 * Math.cos(angle) - x2 * Math.sin(angle) : x1;
+            double want2 = h < heads ? x2 * Math.cos(angle) + x1 * Math.sin(angle) : x2;
+            assertEquals(want1, got[at], TOLERANCE);
+            assertEquals(want2, got[at + half], TOLERANCE);
+          }
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void attentionOverPagedBlocksOfTwoSequences(Backend backend) {
+    try (backend) {
+      // 3 query heads over 1 KV head of 12; two sequences, their blocks interleaved in storage.
+      DbrxConfig c = ODD;
+      int headDim = c.headDim();
+      int width = c.qkvWidth();
+      int kvWidth = c.kvNHeads() * headDim;
+      KvStorage storage = backend.kvStorage(c, KvDType.F32);
+      storage.ensureBlocks(6);
+      int[] tableA = {4, 0, 2};
+      int[] tableB = {5, 1};
+      int lengthA = 40;
+      int lengthB = 19;
+      SplittableRandom random = new SplittableRandom(5);
+      float[][] rowsA = new float[lengthA][];
+      float[][] rowsB = new float[lengthB][];
+      // Store every position, a few tokens per call, both sequences mixed in a call.
+      for (int p = 0; p < Math.max(lengthA, lengthB); p++) {
+        List<float[]> rows = new ArrayList<>();
+        List<int[]> tables = new ArrayList<>();
+        List<Integer> positions = new ArrayList<>();
+        if (p < lengthA) {
+          rowsA[p] = random(random, width);
+          rows.add(rowsA[p]);
+          tables.add(tableA);
+          positions.add(p);
+        }
+        if (p < lengthB) {
+          rowsB[p] = random(random, width);
+          rows.add(rowsB[p]);
+          tables.add(tableB);
+          positions.add(p);
+        }
+        KvBatch batch = batch(storage, tables, positions);
+        Activations qkv = backend.upload(concat(rows), rows.size(), width);
+        backend.storeKv(0, qkv, c.dModel(), c.dModel() + kvWidth, batch);
+      }
+      // Attend from the last position of each sequence, in one call.
+      KvBatch batch = batch(storage, List.of(tableA, tableB), List.of(lengthA - 1, lengthB - 1));
+      Activations qkv = backend.upload(concat(List.of(rowsA[lengthA - 1], rowsB[lengthB - 1])), 2, width);
+      Activations out = backend.allocate(2, c.dModel());
+      backend.attend(0, qkv, c.nHeads(), batch, out);
+      float[] got = backend.download(out);
+      assertAttention(rowsA, c, got, 0);
+      assertAttention(rowsB, c, got, 1);
+    }
+  }
+
+  private static KvBatch batch(KvStorage storage, List<int[]> tables, List<Integer> positions) {
+    KvStorage[] storages = new KvStorage[positions.size()];
+    java.util.Arrays.fill(storages, storage);
+    return new KvBatch(storages, tables.toArray(int[][]::new), positions.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  private static float[] concat(List<float[]> rows) {
+    float[] all = new float[rows.stream().mapToInt(r -> r.length).sum()];
+    int at = 0;
+    for (float[] r : rows) {
+      System.arraycopy(r, 0, all, at, r.length);
+      at += r.length;
+    }
+    return all;
+  }
+
+  /** Softmax(q·k / sqrt(d)) · v over every stored position of one sequence, per query head. */
+  private static void assertAttention(float[][] rows, DbrxConfig c, float[] got, int outRow) {
+    int headDim = c.headDim();
+    int last = rows.length - 1;
+    for (int h = 0; h < c.nHeads(); h++) {
+      int kvHead = h / c.groupSize();
+      double[] scores = new double[rows.length];
+      double max = Double.NEGATIVE_INFINITY;
+      for (int p = 0; p < rows.length; p++) {
+        double dot = 0;
+        for (int i = 0; i < headDim; i++) {
+          dot += (double) rows[last][h * headDim + i] * rows[p][c.dModel() + kvHead * headDim + i];
+        }
+        scores[p] = dot / Math.sqrt(headDim);
+        max = Math.max(max, scores[p]);
+      }
+      double sum = 0;
+      for (int p = 0; p < rows.length; p++) {
+        scores[p] = Math.exp(scores[p] - max);
+        sum += scores[p];
+      }
+      int values = c.dModel() + c.kvNHeads() * headDim + kvHead * headDim;
+      for (int i = 0; i < headDim; i++) {
+        double want = 0;
+        for (int p = 0; p < rows.length; p++) {
+          want += scores[p] / sum * rows[p][values + i];
+        }
+        assertEquals(want, got[outRow * c.dModel() + h * headDim + i], TOLERANCE, "head " + h + " element " + i);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void routeTakesTheTopKOfTheSoftmaxAndRenormalises(Backend backend) {
+    try (backend) {
+      float[] logits = {0.5f, 2f, -1f, 2f, 0f, /* */ 3f, 1f, 1f, 0f, -2f};
+      Activations a = backend.upload(logits, 2, 5);
+      Routing plain = backend.route(a, 2, null);
+      Routing l2 = backend.route(a, 2, 2.0);
+      // Ties go to the lower index: experts 1 then 3 for the first token.
+      assertArrayEquals(new int[] {1, 3, 0, 1}, plain.experts());
+      assertArrayEquals(new int[] {1, 3, 0, 1}, l2.experts());
+      for (int t = 0; t < 2; t++) {
+        double sum = 0;
+        for (int e = 0; e < 5; e++) {
+          sum += Math.exp(logits[t * 5 + e]);
+        }
+        double p0 = Math.exp(logits[t * 5 + plain.experts()[t * 2]]) / sum;
+        double p1 = Math.exp(logits[t * 5 + plain.experts()[t * 2 + 1]]) / sum;
+        assertEquals(p0, plain.weights()[t * 2], 1e-6);
+        assertEquals(p1, plain.weights()[t * 2 + 1], 1e-6);
+        double norm = Math.sqrt(p0 * p0 + p1 * p1);
+        assertEquals(p0 / norm, l2.weights()[t * 2], 1e-6);
+        assertEquals(p1 / norm, l2.weights()[t * 2 + 1], 1e-6);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void gatherGluScaledRowsAndAdd(Backend backend) {
+    try (backend) {
+      SplittableRandom random = new SplittableRandom(6);
+      int cols = 37;
+      float[] src = random(random, 4 * cols);
+      Activations gathered = backend.allocate(3, cols);
+      backend.gatherRows(backend.upload(src, 4, cols), new int[] {3, 0, 3}, gathered);
+      float[] g = backend.download(gathered);
+      for (int i = 0; i < cols; i++) {
+        assertEquals(src[3 * cols + i], g[i]);
+        assertEquals(src[i], g[cols + i]);
+        assertEquals(src[3 * cols + i], g[2 * cols + i]);
+      }
+
+      for (DbrxConfig.Activation activation : DbrxConfig.Activation.values()) {
+        float[] gate = random(random, 2 * cols);
+        float[] up = random(random, 2 * cols);
+        Activations a = backend.upload(gate, 2, cols);
+        backend.glu(activation, a, backend.upload(up, 2, cols));
+        float[] got = backend.download(a);
+        for (int i = 0; i < gate.length; i++) {
+          double z = gate[i];
+          double act = switch (activation) {
+            case SILU -> z / (1 + Math.exp(-z));
+            case GELU -> 0.5 * z * (1 + erf(z / Math.sqrt(2)));
+            case GELU_TANH -> 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z)));
+            case RELU -> Math.max(0, z);
+          };
+          assertEquals(act * up[i], got[i], 1e-6, activation.toString());
+        }
+      }
+
+      float[] dst = random(random, 3 * cols);
+      float[] rows = random(random, 2 * cols);
+      Activations target = backend.upload(dst, 3, cols);
+      backend.addScaledRows(backend.upload(rows, 2, cols), new int[] {2, 0}, new float[] {0.25f, -2f}, target);
+      float[] y = random(random, 3 * cols);
+      backend.add(target, backend.upload(y, 3, cols));
+      float[] got = backend.download(target);
+      for (int i = 0; i < cols; i++) {
+        assertEquals(dst[i] - 2.0 * rows[cols + i] + y[i], got[i], 1e-6);
+        assertEquals(dst[cols + i] + y[cols + i], got[cols + i], 1e-6);
+        assertEquals(dst[2 * cols + i] + 0.25 * rows[i] + y[2 * cols + i], got[2 * cols + i], 1e-6);
+      }
+    }
+  }
+
+  /** erf to double precision by its series: the reference must not share the backend's approximation. */
+  private static double erf(double x) {
+    double sum = 0;
+    double term = x;
+    for (int n = 0; n < 60; n++) {
+      sum += term / (2 * n + 1);
+      term *= -x * x / (n + 1);
+    }
+    return 2 / Math.sqrt(Math.PI) * sum;
+  }
+}
