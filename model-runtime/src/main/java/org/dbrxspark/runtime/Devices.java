@@ -17,10 +17,16 @@ public final class Devices {
    * @param threads CPU threads for the kernels
    */
   public static Backend backend(String device, int threads) {
-    if (CPU.equals(device)) {
-      return new CpuBackend(threads);
+    String problem = problem(device);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
     }
-    throw new IllegalArgumentException("device '" + device + "': this build computes on the cpu only"
-        + " (the CUDA backend is not built yet); use device cpu");
+    return new CpuBackend(threads);
+  }
+
+  /** Why {@code device} cannot be used, or null if it can. */
+  public static String problem(String device) {
+    return CPU.equals(device) ? null : "device '" + device + "': this build computes on the cpu only"
+        + " (the CUDA backend is not built yet); use cpu";
   }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.runtime.backend.KvDType;
@@ -16,6 +17,7 @@ final class CommonOptions {
     return concat(
         List.of(
             Option.required("model", "checkpoint: a folder (config.json + safetensors) or a GGUF file"),
+            Option.value("device", Devices.CPU, "device to compute on: cpu (this build has no CUDA backend yet)"),
             Option.value("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "CPU threads for the kernels")),
         engine());
   }
@@ -64,7 +66,11 @@ final class CommonOptions {
   }
 
   static DbrxRuntime load(Args args) throws IOException {
-    return DbrxRuntime.load(args.path("model"), args.integer("threads"), engineOptions(args));
+    String problem = Devices.problem(args.string("device"));
+    if (problem != null) {
+      throw new UsageException("option --device: " + problem);
+    }
+    return DbrxRuntime.load(args.path("model"), args.string("device"), args.integer("threads"), engineOptions(args));
   }
 
   static SamplingParams sampling(Args args) {

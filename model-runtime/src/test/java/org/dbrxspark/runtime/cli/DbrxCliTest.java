@@ -186,6 +186,9 @@ class DbrxCliTest {
     Run missing = dbrx("score", "--text", "x");
     assertEquals(2, missing.exit());
     assertTrue(missing.err().contains("missing required option --model"), missing.err());
+    Run gpu = dbrx("generate", "--model", model, "--prompt", "x", "--device", "cuda:0");
+    assertEquals(2, gpu.exit());
+    assertTrue(gpu.err().contains("option --device: device 'cuda:0': this build computes on the cpu only"), gpu.err());
     Run badValue = dbrx("generate", "--model", model, "--prompt", "x", "--top-p", "2");
     assertEquals(2, badValue.exit());
     assertTrue(badValue.err().contains("top_p must be in (0, 1], got 2.0"), badValue.err());
