@@ -155,7 +155,7 @@ public final class GgufQuantizer {
    *       {@code ffn_gate_exps}, {@code ffn_up_exps}): the base type.
    * </ul>
    *
-   * Older llama.cpp versions, before its tensor categories (e.g. commit 8784689f), gave
+   * <p>Older llama.cpp versions, before its tensor categories (e.g. commit 8784689f), gave
    * {@code attn_qkv} Q5_K (Q4_K_M) or Q6_K (Q5_K_M) in every layer.
    */
   static DType matrixType(FileType type, String ggufName, DbrxConfig c) {
