@@ -149,8 +149,8 @@ public enum DType {
 
   /**
    * Appends {@code values[0, count)}, rounded to this type, at the buffer's position (a
-   * little-endian buffer). Q8_0 and Q4_0 quantize as ggml's reference quantizers do; the
-   * K-quants are read-only here.
+   * little-endian buffer). The block types quantize as ggml's reference quantizers do
+   * ({@link BlockQuantizers}, {@link KQuantizers}).
    */
   void put(float[] values, int count, ByteBuffer dst) {
     int start = dst.position();
@@ -168,7 +168,9 @@ public enum DType {
       }
       case Q8_0 -> BlockQuantizers.quantizeQ8_0(values, 0, dst, start, count / blockSize);
       case Q4_0 -> BlockQuantizers.quantizeQ4_0(values, 0, dst, start, count / blockSize);
-      default -> throw new UnsupportedOperationException("writing " + this + " is not supported");
+      case Q4_K -> KQuantizers.quantizeQ4K(values, 0, dst, start, count / blockSize);
+      case Q5_K -> KQuantizers.quantizeQ5K(values, 0, dst, start, count / blockSize);
+      case Q6_K -> KQuantizers.quantizeQ6K(values, 0, dst, start, count / blockSize);
     }
     dst.position(start + Math.toIntExact(bytesFor(count)));
   }

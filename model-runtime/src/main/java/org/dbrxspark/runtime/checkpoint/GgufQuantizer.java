@@ -6,17 +6,21 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
  * Writes a Hugging Face DBRX checkpoint as a GGUF file in the layout and naming llama.cpp's
- * converter uses, with the large matrices in one type and the norms and routers in F32 (as
- * llama.cpp keeps them). A matrix whose rows are not whole blocks of the type (an ffn size that
- * is not a multiple of 32, say) is written in BF16 instead.
+ * converter uses, with the norms and routers in F32 (as llama.cpp keeps them) and the large
+ * matrices in the types of a {@link FileType}: one type for all of them, or llama.cpp's Q4_K_M or
+ * Q5_K_M mix of K-quants. A matrix whose rows are not whole blocks of its type (an ffn size that
+ * is not a multiple of 256 or 32, say) falls back to Q8_0, or to BF16 if they are not whole
+ * blocks of 32 either.
  *
  * <p>Tensors are streamed: a few MB of rows at a time, and one expert's down-projection at a
  * time for the transpose GGUF wants, so memory stays far under 2 GB for any model size.
@@ -27,32 +31,58 @@ public final class GgufQuantizer {
   /** Floats converted per chunk: 16 MB. */
   private static final int CHUNK_FLOATS = 4 << 20;
 
-  /** What was written: the file, its bytes, and the tensors that fell back to BF16. */
-  public record Summary(Path file, long bytes, DType type, List<String> fallbacks) {}
+  private static final Pattern LAYER_TENSOR = Pattern.compile("blk\\.(\\d+)\\.(.+)");
 
-  /** The types {@code quantize} writes: the element types, Q8_0 and Q4_0. */
-  public static List<DType> writableTypes() {
-    return List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
+  /**
+   * What {@code quantize --type} writes, with llama.cpp's {@code llama_ftype} id, which the file
+   * records as {@code general.file_type}. The single types are written as llama.cpp's converter
+   * writes them, every matrix in that type; the K-quant mixes as llama.cpp's {@code llama-quantize}
+   * writes them (see {@link #matrixType}).
+   */
+  public enum FileType {
+    Q8_0(DType.Q8_0, 7),
+    Q4_0(DType.Q4_0, 2),
+    Q4_K_M(DType.Q4_K, 15),
+    Q5_K_M(DType.Q5_K, 17),
+    BF16(DType.BF16, 32),
+    F16(DType.F16, 1),
+    F32(DType.F32, 0);
+
+    private final DType base;
+    private final int llamaFtype;
+
+    FileType(DType base, int llamaFtype) {
+      this.base = base;
+      this.llamaFtype = llamaFtype;
+    }
+
+    /** The name {@code --type} takes, e.g. {@code q4_k_m}. */
+    public String cliName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
   }
 
   /**
-   * Writes {@code source} to {@code output} with its matrices in {@code type}.
+   * What was written: the file, its bytes, its type, and each matrix that fell back to another
+   * type than {@link #matrixType} chose (its rows not whole blocks of that type), with the type
+   * it was written in.
+   */
+  public record Summary(Path file, long bytes, FileType type, Map<String, DType> fallbacks) {}
+
+  /**
+   * Writes {@code source} to {@code output} with its matrices in the types {@code type} gives them.
    *
    * @throws IllegalArgumentException if the model cannot be expressed in GGUF (a router p-norm
-   *     other than 1, an activation other than SiLU, a vocabulary that is not DBRX's) or the type
-   *     cannot be written
+   *     other than 1, an activation other than SiLU, a vocabulary that is not DBRX's)
    */
-  public static Summary write(Checkpoint source, DType type, Path output) throws IOException {
-    if (!writableTypes().contains(type)) {
-      throw new IllegalArgumentException("cannot write " + type + " tensors (writable: " + writableTypes() + ")");
-    }
+  public static Summary write(Checkpoint source, FileType type, Path output) throws IOException {
     DbrxConfig c = source.config();
     checkExpressible(c);
     GgufWriter w = new GgufWriter();
     w.putString("general.architecture", "dbrx");
     w.putString("general.name", source.location().getFileName().toString());
     w.putUint32(GgufFile.ALIGNMENT_KEY, GgufWriter.ALIGNMENT);
-    w.putUint32("general.file_type", fileType(type));
+    w.putUint32("general.file_type", type.llamaFtype);
     w.putUint32("dbrx.block_count", c.nLayers());
     w.putUint32("dbrx.context_length", c.maxSeqLen());
     w.putUint32("dbrx.embedding_length", c.dModel());
@@ -68,16 +98,17 @@ public final class GgufQuantizer {
     GgufLayout.putVocabulary(w, c.vocabSize());
 
     Map<String, long[]> shapes = GgufLayout.expectedShapes(c);
-    List<String> fallbacks = new ArrayList<>();
+    Map<String, DType> fallbacks = new LinkedHashMap<>();
     for (Map.Entry<String, String> names : GgufLayout.tensorNames(c.nLayers()).entrySet()) {
       Tensor tensor = source.tensor(names.getKey());
       long[] shape = shapes.get(names.getKey());
       long cols = shape[shape.length - 1];
       // Norms and the small routers stay F32, as llama.cpp keeps them.
       boolean keptInF32 = shape.length == 1 || names.getKey().endsWith(".router.layer.weight");
-      DType stored = keptInF32 ? DType.F32 : cols % type.blockSize() == 0 ? type : DType.BF16;
-      if (!keptInF32 && stored != type) {
-        fallbacks.add(names.getValue());
+      DType chosen = keptInF32 ? DType.F32 : matrixType(type, names.getValue(), c);
+      DType stored = fitting(chosen, cols);
+      if (stored != chosen) {
+        fallbacks.put(names.getValue(), stored);
       }
       boolean transposed = names.getKey().endsWith(".w2");
       w.addTensor(names.getValue(), shape, stored, out -> {
@@ -108,16 +139,63 @@ public final class GgufQuantizer {
     }
   }
 
-  /** llama.cpp's {@code llama_ftype} for a file whose matrices are mostly {@code type}. */
-  private static int fileType(DType type) {
-    return switch (type) {
-      case F32 -> 0;
-      case F16 -> 1;
-      case Q4_0 -> 2;
-      case Q8_0 -> 7;
-      case BF16 -> 32;
-      default -> throw new IllegalArgumentException(type.toString());
+  /**
+   * The type {@code type} gives the matrix {@code ggufName}. For Q4_K_M and Q5_K_M these are the
+   * choices of llama.cpp's {@code llama_tensor_get_type} (src/llama-quant.cpp, as bundled with
+   * node-llama-cpp 3.21.1) for DBRX without an importance matrix, where the mix's base type is
+   * Q4_K or Q5_K:
+   *
+   * <ul>
+   *   <li>{@code output}: Q6_K.
+   *   <li>{@code attn_qkv} (an "attn_v-like" tensor there): Q6_K in the {@link #useMoreBits}
+   *       layers; Q8_0 in every layer of a model with exactly 8 experts (DBRX has 16).
+   *   <li>{@code ffn_down_exps}: Q6_K in the {@link #useMoreBits} layers.
+   *   <li>{@code attn_output}: Q5_K in a Q4_K_M file of a model with exactly 8 experts.
+   *   <li>everything else ({@code token_embd}, which DBRX does not tie to {@code output},
+   *       {@code ffn_gate_exps}, {@code ffn_up_exps}): the base type.
+   * </ul>
+   *
+   * <p>Older llama.cpp versions, before its tensor categories (e.g. commit 8784689f), gave
+   * {@code attn_qkv} Q5_K (Q4_K_M) or Q6_K (Q5_K_M) in every layer.
+   */
+  static DType matrixType(FileType type, String ggufName, DbrxConfig c) {
+    if (type != FileType.Q4_K_M && type != FileType.Q5_K_M) {
+      return type.base;
+    }
+    if (ggufName.equals("output.weight")) {
+      return DType.Q6_K;
+    }
+    Matcher m = LAYER_TENSOR.matcher(ggufName);
+    if (!m.matches()) {
+      return type.base;
+    }
+    boolean moreBits = useMoreBits(Integer.parseInt(m.group(1)), c.nLayers());
+    boolean eightExperts = c.moeNumExperts() == 8;
+    return switch (m.group(2)) {
+      case "attn_qkv.weight" -> eightExperts ? DType.Q8_0 : moreBits ? DType.Q6_K : type.base;
+      case "ffn_down_exps.weight" -> moreBits ? DType.Q6_K : type.base;
+      case "attn_output.weight" -> eightExperts && type == FileType.Q4_K_M ? DType.Q5_K : type.base;
+      default -> type.base;
     };
+  }
+
+  /** llama.cpp's {@code use_more_bits}: the first and last eighth of the layers, and every third between. */
+  static boolean useMoreBits(int layer, int layers) {
+    return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+  }
+
+  /**
+   * {@code type}, or what a row of {@code cols} weights falls back to when it is not whole blocks
+   * of it: Q8_0, then BF16. llama.cpp's {@code tensor_type_fallback} takes Q5_0 for Q4_K and Q5_1
+   * for Q5_K, which this writer does not write; Q8_0 (its choice for Q6_K) spends more bits, never
+   * fewer. Where a row is not whole blocks of 32, llama.cpp takes F16, and this writer BF16 as for
+   * its single-type files.
+   */
+  private static DType fitting(DType type, long cols) {
+    if (cols % type.blockSize() == 0) {
+      return type;
+    }
+    return cols % DType.Q8_0.blockSize() == 0 ? DType.Q8_0 : DType.BF16;
   }
 
   /** The tensor's rows as they are, converted a chunk at a time. */

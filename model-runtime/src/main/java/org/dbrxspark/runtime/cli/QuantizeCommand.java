@@ -1,10 +1,10 @@
 package org.dbrxspark.runtime.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
-import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 
 /** Writes a Hugging Face checkpoint as a GGUF file that this runtime and llama.cpp load. */
@@ -18,16 +18,16 @@ final class QuantizeCommand extends Command {
     return List.of(
         Option.required("model", "checkpoint folder (config.json + safetensors)"),
         Option.required("output", "GGUF file to write (replaced only once complete)"),
-        Option.value("type", "q8_0", "type of the matrices: q8_0, q4_0, bf16, f16 or f32"));
+        Option.value("type", "q8_0", "type of the matrices: " + choices()
+            + " (q4_k_m and q5_k_m: llama.cpp's mixes of K-quants)"));
   }
 
   @Override
   void run(Args args, CliOutput out) throws Exception {
-    DType type = GgufQuantizer.writableTypes().stream()
-        .filter(t -> t.name().equalsIgnoreCase(args.string("type")))
+    GgufQuantizer.FileType type = Arrays.stream(GgufQuantizer.FileType.values())
+        .filter(t -> t.cliName().equals(args.string("type").toLowerCase(Locale.ROOT)))
         .findFirst()
-        .orElseThrow(() -> new UsageException("option --type: '" + args.string("type")
-            + "' is not q8_0, q4_0, bf16, f16 or f32"));
+        .orElseThrow(() -> new UsageException("option --type: '" + args.string("type") + "' is not " + choices()));
     long start = System.nanoTime();
     try (Checkpoint source = Checkpoint.open(args.path("model"))) {
       if (source.format() != Checkpoint.Format.SAFETENSORS) {
@@ -36,11 +36,18 @@ final class QuantizeCommand extends Command {
       GgufQuantizer.Summary summary = GgufQuantizer.write(source, type, args.path("output"));
       ObjectNode result = out.object();
       result.put("output", summary.file().toString());
-      result.put("type", type.name().toLowerCase(Locale.ROOT));
+      result.put("type", type.cliName());
       result.put("bytes", summary.bytes());
-      result.putPOJO("bf16_fallbacks", summary.fallbacks());
+      ObjectNode fallbacks = result.putObject("fallbacks");
+      summary.fallbacks().forEach((tensor, dtype) -> fallbacks.put(tensor, dtype.name().toLowerCase(Locale.ROOT)));
       result.put("seconds", (System.nanoTime() - start) / 1e9);
       out.json(result);
     }
+  }
+
+  /** "q8_0, q4_0, ..., f16 or f32". */
+  private static String choices() {
+    List<String> names = Arrays.stream(GgufQuantizer.FileType.values()).map(GgufQuantizer.FileType::cliName).toList();
+    return String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
   }
 }

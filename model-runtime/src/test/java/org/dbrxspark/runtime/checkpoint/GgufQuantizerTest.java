@@ -7,10 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
+import org.dbrxspark.runtime.checkpoint.GgufQuantizer.FileType;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.config.Presets;
 import org.junit.jupiter.api.Test;
@@ -29,7 +36,7 @@ class GgufQuantizerTest {
     CheckpointWriter.writeRandom(source, Presets.named("tiny"), 1, DType.BF16, 1);
     Path written = tmp.resolve("tiny.gguf");
     try (Checkpoint ckpt = Checkpoint.open(source)) {
-      GgufQuantizer.write(ckpt, DType.Q8_0, written);
+      GgufQuantizer.write(ckpt, GgufQuantizer.FileType.Q8_0, written);
     }
     try (GgufFile ours = GgufFile.open(written);
         GgufFile reference = GgufFile.open(GgufCheckpointTest.golden("q8_0"))) {
@@ -43,22 +50,29 @@ class GgufQuantizerTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "BF16"})
-  void everyTensorReadsBackWithinItsTypesRounding(DType type) throws IOException {
-    DbrxConfig config = Presets.named("tiny");
+  @EnumSource(value = FileType.class, names = {"Q8_0", "Q4_0", "BF16", "Q4_K_M"})
+  void everyTensorReadsBackWithinItsTypesRounding(FileType type) throws IOException {
+    // K-quants need rows of whole 256-blocks: d_model and ffn 256; two layers, so that one of them
+    // (the last) gets llama.cpp's extra bits. Quantizing its 51M embedding and output weights takes
+    // most of 10 s, so Q5_K_M, which differs only in its base type, is left to
+    // kQuantMixesFollowLlamaCppsTensorTypes and KQuantizersTest.
+    DbrxConfig tiny = Presets.named("tiny");
+    DbrxConfig config = type == FileType.Q4_K_M ? withSizes(tiny, 256, 4, 2, 256, 16) : tiny;
     Path source = tmp.resolve("src");
     CheckpointWriter.writeRandom(source, config, 7, DType.F32, 1);
     Path written = tmp.resolve("model.gguf");
+    Map<String, String> ggufNames = GgufLayout.tensorNames(config.nLayers());
     try (Checkpoint hf = Checkpoint.open(source)) {
       GgufQuantizer.Summary summary = GgufQuantizer.write(hf, type, written);
-      assertEquals(List.of(), summary.fallbacks());
+      assertEquals(Map.of(), summary.fallbacks());
       try (Checkpoint gguf = Checkpoint.open(written)) {
         assertEquals(withoutDtype(hf.config().toJson()), withoutDtype(gguf.config().toJson()));
         for (String name : TensorLayout.expectedShapes(config).keySet()) {
           Tensor expected = hf.tensor(name);
           Tensor got = gguf.tensor(name);
           boolean keptInF32 = expected.rows() == 1 || name.endsWith(".router.layer.weight");
-          assertEquals(keptInF32 ? DType.F32 : type, got.dtype(), name);
+          DType chosen = GgufQuantizer.matrixType(type, ggufNames.get(name), config);
+          assertEquals(keptInF32 ? DType.F32 : chosen, got.dtype(), name);
           float[] want = expected.toFloatArray();
           float[] have = got.toFloatArray();
           if (name.endsWith(".w2")) {
@@ -71,22 +85,68 @@ class GgufQuantizerTest {
   }
 
   @Test
-  void rowsThatAreNotWholeBlocksFallBackToBf16() throws IOException {
-    // ffn 48: the down-projection's rows (48 long in GGUF) are not whole Q4_0 blocks of 32.
+  void rowsThatAreNotWholeBlocksFallBack() throws IOException {
+    // d_model 64 and ffn 48: no row is whole 256-blocks, and the down-projection's rows (48 long
+    // in GGUF) are not whole blocks of 32 either.
     DbrxConfig base = Presets.named("tiny");
-    DbrxConfig config = new DbrxConfig(base.dModel(), base.nHeads(), base.nLayers(), base.maxSeqLen(),
-        base.vocabSize(), base.kvNHeads(), base.clipQkv(), base.ropeTheta(), 48, base.moeNumExperts(),
-        base.moeTopK(), 1.0, base.activation(), "bfloat16");
+    DbrxConfig config = withSizes(base, base.dModel(), base.nHeads(), base.nLayers(), 48, base.moeNumExperts());
     Path source = tmp.resolve("src");
     CheckpointWriter.writeRandom(source, config, 7, DType.BF16, 1);
     try (Checkpoint hf = Checkpoint.open(source)) {
-      GgufQuantizer.Summary summary = GgufQuantizer.write(hf, DType.Q4_0, tmp.resolve("m.gguf"));
-      assertEquals(List.of("blk.0.ffn_down_exps.weight", "blk.1.ffn_down_exps.weight"), summary.fallbacks());
+      GgufQuantizer.Summary q40 = GgufQuantizer.write(hf, FileType.Q4_0, tmp.resolve("q4_0.gguf"));
+      assertEquals(Map.of("blk.0.ffn_down_exps.weight", DType.BF16, "blk.1.ffn_down_exps.weight", DType.BF16),
+          q40.fallbacks());
+      // K-quants fall back to Q8_0, and to BF16 where that does not fit either.
+      GgufQuantizer.Summary q4km = GgufQuantizer.write(hf, FileType.Q4_K_M, tmp.resolve("q4_k_m.gguf"));
+      Map<String, DType> expected = new LinkedHashMap<>();
+      for (String name : GgufLayout.tensorNames(config.nLayers()).values()) {
+        if (!name.endsWith("norm.weight") && !name.endsWith("ffn_gate_inp.weight")) {
+          expected.put(name, name.endsWith("ffn_down_exps.weight") ? DType.BF16 : DType.Q8_0);
+        }
+      }
+      assertEquals(expected, q4km.fallbacks());
     }
-    try (Checkpoint gguf = Checkpoint.open(tmp.resolve("m.gguf"))) {
+    try (Checkpoint gguf = Checkpoint.open(tmp.resolve("q4_0.gguf"))) {
       assertEquals(DType.BF16, gguf.tensor(TensorLayout.w2(0)).dtype());
       assertEquals(DType.Q4_0, gguf.tensor(TensorLayout.w1(0)).dtype());
     }
+    try (GgufFile gguf = GgufFile.open(tmp.resolve("q4_k_m.gguf"))) {
+      assertEquals(15L, ((Number) gguf.metadata().get("general.file_type")).longValue());
+    }
+  }
+
+  /**
+   * llama.cpp's Q4_K_M for the real DBRX (40 layers, 16 experts): Q6_K attention and
+   * down-projections in layers 0-4, 35-39 and every third between (7, 10, ... 34), Q6_K output,
+   * Q4_K elsewhere; with 8 experts, Q8_0 attention and Q5_K output projections.
+   */
+  @Test
+  void kQuantMixesFollowLlamaCppsTensorTypes() {
+    DbrxConfig base = Presets.named("tiny");
+    DbrxConfig dbrx = withSizes(base, 6144, 48, 40, 10752, 16);
+    List<Integer> moreBits = new ArrayList<>();
+    for (int l = 0; l < 40; l++) {
+      DType qkv = GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".attn_qkv.weight", dbrx);
+      assertEquals(qkv, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".ffn_down_exps.weight", dbrx));
+      assertEquals(DType.Q4_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".attn_output.weight", dbrx));
+      assertEquals(DType.Q4_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".ffn_up_exps.weight", dbrx));
+      assertEquals(DType.Q5_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk." + l + ".ffn_gate_exps.weight", dbrx));
+      if (qkv == DType.Q6_K) {
+        moreBits.add(l);
+      } else {
+        assertEquals(DType.Q4_K, qkv);
+      }
+    }
+    assertEquals(List.of(0, 1, 2, 3, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 35, 36, 37, 38, 39), moreBits);
+    assertEquals(DType.Q6_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "output.weight", dbrx));
+    assertEquals(DType.Q4_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "token_embd.weight", dbrx));
+    assertEquals(DType.Q5_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.5.attn_qkv.weight", dbrx));
+    assertEquals(DType.Q6_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.4.attn_qkv.weight", dbrx));
+    DbrxConfig eightExperts = withSizes(base, 6144, 48, 40, 10752, 8);
+    assertEquals(DType.Q8_0, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk.5.attn_qkv.weight", eightExperts));
+    assertEquals(DType.Q5_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk.5.attn_output.weight", eightExperts));
+    assertEquals(DType.Q5_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.5.attn_output.weight", eightExperts));
+    assertEquals(DType.Q8_0, GgufQuantizer.matrixType(FileType.Q8_0, "output.weight", dbrx));
   }
 
   @Test
@@ -96,7 +156,7 @@ class GgufQuantizerTest {
     Path golden = TestFiles.golden("tiny-bf16");
     try (Checkpoint ckpt = Checkpoint.open(golden)) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> GgufQuantizer.write(ckpt, DType.Q8_0, source));
+          () -> GgufQuantizer.write(ckpt, GgufQuantizer.FileType.Q8_0, source));
       assertTrue(e.getMessage().contains("vocab_size 1024"), e.getMessage());
     }
     assertFalse(Files.exists(source));
@@ -114,6 +174,12 @@ class GgufQuantizerTest {
     try (Stream<Path> left = Files.list(tmp)) {
       assertEquals(List.of(), left.toList(), "no file, complete or partial");
     }
+  }
+
+  /** {@code base} with other sizes: kv heads half the heads. */
+  private static DbrxConfig withSizes(DbrxConfig base, int dModel, int heads, int layers, int ffn, int experts) {
+    return new DbrxConfig(dModel, heads, layers, base.maxSeqLen(), base.vocabSize(), heads / 2, base.clipQkv(),
+        base.ropeTheta(), ffn, experts, base.moeTopK(), 1.0, base.activation(), "bfloat16");
   }
 
   /** The config's JSON less torch_dtype, which a GGUF file takes from its tensors. */
@@ -137,8 +203,11 @@ class GgufQuantizerTest {
   }
 
   /**
-   * Element types round once (relative 2^-8 for BF16); a block keeps every weight within half a
-   * code step of its scale, d = amax/127 (Q8_0) or max/8 (Q4_0), plus the f16 rounding of d.
+   * Element types round once (relative 2^-8 for BF16); a Q8_0 or Q4_0 block keeps every weight
+   * within half a code step of its scale, d = amax/127 (Q8_0) or max/8 (Q4_0), plus the f16
+   * rounding of d. K-quants: every 16th super-block must hold exactly the block DType.put writes
+   * for its weights, which checks the rows and their order (re-quantizing all would double the
+   * test's time), and the RMS error of the whole tensor stays within KQuantizersTest's bound.
    */
   private static void assertWithinRounding(float[] want, float[] have, DType type, String name) {
     assertEquals(want.length, have.length, name);
@@ -150,6 +219,26 @@ class GgufQuantizerTest {
       for (int i = 0; i < want.length; i++) {
         assertEquals(want[i], have[i], Math.abs(want[i]) * 0x1p-8, name + "[" + i + "]");
       }
+      return;
+    }
+    if (type.blockSize() == KQuants.BLOCK_SIZE) {
+      int n = KQuants.BLOCK_SIZE;
+      ByteBuffer block = ByteBuffer.allocate(type.blockBytes()).order(ByteOrder.LITTLE_ENDIAN);
+      float[] requantized = new float[n];
+      for (int from = 0; from < want.length; from += 16 * n) {
+        block.clear();
+        type.put(Arrays.copyOfRange(want, from, from + n), n, block);
+        type.decode(block, 0, requantized, 0, n);
+        assertArrayEquals(requantized, Arrays.copyOfRange(have, from, from + n), name + " block at " + from);
+      }
+      double squares = 0;
+      double errors = 0;
+      for (int i = 0; i < want.length; i++) {
+        squares += want[i] * want[i];
+        errors += (want[i] - have[i]) * (want[i] - have[i]);
+      }
+      double bound = KQuantizersTest.Kind.valueOf(type.name()).rmsError;
+      assertTrue(errors <= bound * bound * squares, name + ": RMS error " + Math.sqrt(errors / squares) + " of the RMS");
       return;
     }
     for (int b = 0; b < want.length / 32; b++) {
