@@ -6,6 +6,7 @@ import java.util.Locale;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.model.KvBlockPool;
+import org.dbrxspark.runtime.model.KvDType;
 
 /**
  * The memory a runtime needs at most: its weights, a full KV cache and one step's activations,
@@ -15,13 +16,14 @@ import org.dbrxspark.runtime.model.KvBlockPool;
  * @param kvCacheBytes the KV block pool at its capacity (off-heap)
  * @param activationBytes one forward step at the token budget, with its logits (heap)
  * @param hostBytes physical memory of this host (or of its container)
+ * @param kvDtype how the KV cache stores keys and values
  */
-public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, long hostBytes) {
+public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, long hostBytes, KvDType kvDtype) {
 
   /** The plan for a model of {@code config} whose weights take {@code weightBytes}, served with {@code options}. */
   public static MemoryPlan of(DbrxConfig config, EngineOptions options, long weightBytes) {
     long kvCache = KvBlockPool.bytesFor(config, options.kvDtype(), options.kvCacheTokens(config));
-    return new MemoryPlan(weightBytes, kvCache, activationBytes(config, options), physicalMemoryBytes());
+    return new MemoryPlan(weightBytes, kvCache, activationBytes(config, options), physicalMemoryBytes(), options.kvDtype());
   }
 
   /**
@@ -63,10 +65,13 @@ public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationByt
     if (fits()) {
       return null;
     }
-    return String.format(Locale.ROOT, "the memory plan needs %.2f GiB (weights %.2f + KV cache %.2f + activations %.2f)"
-        + " but this host has %.2f GiB of physical memory; lower --max-sequences, --max-seq-len or --kv-cache-tokens,"
-        + " or store the KV cache as --kv-dtype f16 or bf16",
-        gib(totalBytes()), gib(weightBytes), gib(kvCacheBytes), gib(activationBytes), gib(hostBytes));
+    String remedy = weightBytes + activationBytes > hostBytes
+        ? "the weights alone do not fit: use a host with more memory"
+        : "lower --max-sequences, --max-seq-len or --kv-cache-tokens"
+            + (kvDtype == KvDType.F32 ? ", or store the KV cache as --kv-dtype f16 (half the bytes)" : "");
+    return String.format(Locale.ROOT, "the memory plan needs %.2f GiB (weights %.2f + KV cache %.2f as %s + activations %.2f)"
+        + " but this host has %.2f GiB of physical memory; %s",
+        gib(totalBytes()), gib(weightBytes), gib(kvCacheBytes), kvDtype.label(), gib(activationBytes), gib(hostBytes), remedy);
   }
 
   private static double gib(long bytes) {
