@@ -59,6 +59,7 @@ final class PlanCommand extends Command {
     json.put("activation_bytes", plan.activationBytes());
     json.put("total_bytes", plan.totalBytes());
     json.put("host_memory_bytes", plan.hostBytes());
+    json.put("direct_memory_limit_bytes", plan.directLimitBytes());
     json.put("fits", plan.fits());
     if (!plan.fits()) {
       out.note(plan.problem());

@@ -1,27 +1,34 @@
 package org.dbrxspark.runtime.engine;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.Locale;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.model.KvBlockPool;
+import org.dbrxspark.runtime.model.KvDType;
 
 /**
  * The memory a runtime needs at most: its weights, a full KV cache and one step's activations,
- * against this host's physical memory. Computable from a config alone, before any weights load.
+ * against this host's physical memory, and the KV cache against the JVM's limit on direct
+ * (off-heap) buffers. Computable from a config alone, before any weights load.
  *
  * @param weightBytes the checkpoint's tensor bytes (memory-mapped)
  * @param kvCacheBytes the KV block pool at its capacity (off-heap)
  * @param activationBytes one forward step at the token budget, with its logits (heap)
  * @param hostBytes physical memory of this host (or of its container)
+ * @param directLimitBytes the most direct-buffer memory this JVM may allocate
+ * @param kvDtype how the KV cache stores keys and values
  */
-public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, long hostBytes) {
+public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, long hostBytes, long directLimitBytes,
+    KvDType kvDtype) {
 
   /** The plan for a model of {@code config} whose weights take {@code weightBytes}, served with {@code options}. */
   public static MemoryPlan of(DbrxConfig config, EngineOptions options, long weightBytes) {
     long kvCache = KvBlockPool.bytesFor(config, options.kvDtype(), options.kvCacheTokens(config));
-    return new MemoryPlan(weightBytes, kvCache, activationBytes(config, options), physicalMemoryBytes());
+    return new MemoryPlan(weightBytes, kvCache, activationBytes(config, options), physicalMemoryBytes(),
+        directMemoryLimitBytes(), options.kvDtype());
   }
 
   /**
@@ -50,12 +57,19 @@ public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationByt
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
   }
 
+  /** -XX:MaxDirectMemorySize, whose default (0) means the maximum heap size. */
+  public static long directMemoryLimitBytes() {
+    HotSpotDiagnosticMXBean hotspot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    long set = Long.parseLong(hotspot.getVMOption("MaxDirectMemorySize").getValue());
+    return set > 0 ? set : Runtime.getRuntime().maxMemory();
+  }
+
   public long totalBytes() {
     return weightBytes + kvCacheBytes + activationBytes;
   }
 
   public boolean fits() {
-    return totalBytes() <= hostBytes;
+    return totalBytes() <= hostBytes && kvCacheBytes <= directLimitBytes;
   }
 
   /** Why the plan does not fit this host, naming the numbers and the options that shrink it; null when it fits. */
@@ -63,10 +77,18 @@ public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationByt
     if (fits()) {
       return null;
     }
-    return String.format(Locale.ROOT, "the memory plan needs %.2f GiB (weights %.2f + KV cache %.2f + activations %.2f)"
-        + " but this host has %.2f GiB of physical memory; lower --max-sequences, --max-seq-len or --kv-cache-tokens,"
-        + " or store the KV cache as --kv-dtype f16 or bf16",
-        gib(totalBytes()), gib(weightBytes), gib(kvCacheBytes), gib(activationBytes), gib(hostBytes));
+    if (totalBytes() <= hostBytes) {
+      return String.format(Locale.ROOT, "the KV cache needs %.2f GiB of direct memory but this JVM may allocate %.2f GiB;"
+          + " raise -XX:MaxDirectMemorySize (bin/dbrx: in DBRX_JAVA_OPTS), or lower --max-sequences, --max-seq-len or"
+          + " --kv-cache-tokens", gib(kvCacheBytes), gib(directLimitBytes));
+    }
+    String remedy = weightBytes + activationBytes > hostBytes
+        ? "the weights alone do not fit: use a host with more memory"
+        : "lower --max-sequences, --max-seq-len or --kv-cache-tokens"
+            + (kvDtype == KvDType.F32 ? ", or store the KV cache as --kv-dtype f16 (half the bytes)" : "");
+    return String.format(Locale.ROOT, "the memory plan needs %.2f GiB (weights %.2f + KV cache %.2f as %s + activations %.2f)"
+        + " but this host has %.2f GiB of physical memory; %s",
+        gib(totalBytes()), gib(weightBytes), gib(kvCacheBytes), kvDtype.label(), gib(activationBytes), gib(hostBytes), remedy);
   }
 
   private static double gib(long bytes) {

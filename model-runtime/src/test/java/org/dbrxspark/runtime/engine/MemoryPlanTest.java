@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import org.dbrxspark.runtime.DbrxRuntime;
@@ -53,8 +54,31 @@ class MemoryPlanTest {
     EngineOptions huge = new EngineOptions(2048, 32, 0, KvDType.F32, 1L << 40);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DbrxRuntime.load(checkpoint, 1, huge));
     assertTrue(e.getMessage().startsWith("the memory plan needs 524288.0"), e.getMessage());
-    assertTrue(e.getMessage().contains("KV cache 524288.00"), e.getMessage());
-    assertTrue(e.getMessage().contains("lower --max-sequences, --max-seq-len or --kv-cache-tokens"), e.getMessage());
+    assertTrue(e.getMessage().contains("KV cache 524288.00 as f32"), e.getMessage());
+    assertTrue(e.getMessage().endsWith("lower --max-sequences, --max-seq-len or --kv-cache-tokens,"
+        + " or store the KV cache as --kv-dtype f16 (half the bytes)"), e.getMessage());
     assertFalse(MemoryPlan.of(DbrxConfig.read(checkpoint.resolve("config.json")), huge, 0).fits());
+  }
+
+  @Test
+  void aKvCacheOverTheJvmsDirectMemoryLimitIsRefusedNamingTheFlag() throws Exception {
+    Path checkpoint = EngineTest.golden("tiny-bf16");
+    // 512 bytes a position (f32): one GiB over the direct-memory limit (the test JVM's -Xmx6g).
+    long tokens = (MemoryPlan.directMemoryLimitBytes() + GIB) / 512;
+    EngineOptions over = new EngineOptions(2048, 32, 0, KvDType.F32, tokens);
+    MemoryPlan plan = MemoryPlan.of(DbrxConfig.read(checkpoint.resolve("config.json")), over, 0);
+    assumeTrue(plan.totalBytes() <= plan.hostBytes(), "this host's memory is below the JVM's direct limit");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DbrxRuntime.load(checkpoint, 1, over));
+    assertTrue(e.getMessage().startsWith("the KV cache needs"), e.getMessage());
+    assertTrue(e.getMessage().contains("raise -XX:MaxDirectMemorySize"), e.getMessage());
+  }
+
+  @Test
+  void weightsOverTheHostAreNamedAsTheProblem() throws Exception {
+    DbrxConfig config = dbrxInstruct();
+    MemoryPlan plan = new MemoryPlan(MemoryPlan.checkpointBytes(config), 20 * GIB, GIB / 2, 64 * GIB, 64 * GIB, KvDType.F16);
+    assertEquals("the memory plan needs 265.62 GiB (weights 245.12 + KV cache 20.00 as f16 + activations 0.50)"
+        + " but this host has 64.00 GiB of physical memory; the weights alone do not fit: use a host with more memory",
+        plan.problem());
   }
 }
