@@ -1,9 +1,11 @@
 package org.dbrxspark.jobs.curate;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.udf;
+import static org.apache.spark.sql.functions.when;
 
 import java.text.Normalizer;
 import java.util.ArrayList;
@@ -131,7 +133,7 @@ public final class CurateJob implements Job {
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions options) {
         Curator curator = curator(options);
-        Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark, ReaderOptions.from(options)));
+        Dataset<Row> docs = Partitions.spread(DocumentReader.readWithErrors(spark, ReaderOptions.from(options)));
         Dataset<Row> annotated = annotate(docs, curator).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> kept = annotated.where(size(col(Curator.REASONS)).equalTo(0)).drop(Curator.REASONS);
@@ -162,23 +164,27 @@ public final class CurateJob implements Job {
     }
 
     /**
-     * Adds the curation result to {@code docs}: the curated text replaces {@code text}, then
-     * {@code lang}, {@code signals}, {@code reasons} and {@code _before} (the text before the C4
-     * line rules) follow {@code source}; the input's other columns come last.
+     * Adds the curation result to {@code docs} (the reader's rows, with their read errors): the
+     * curated text replaces {@code text}, then {@code lang}, {@code signals}, {@code reasons} and
+     * {@code _before} (the text before the C4 line rules) follow {@code source}; the input's other
+     * columns come last. A row the reader could not read is not curated: its read error is its
+     * reason and its text (the input line) is kept as it was.
      */
     static Dataset<Row> annotate(Dataset<Row> docs, Curator curator) {
         // Marked non-deterministic only so the optimiser cannot inline the call once per
         // extracted field below (it would run the whole pipeline five times per row).
         UserDefinedFunction fn = udf((UDF1<String, Row>) curator::curate, Curator.resultType()).asNondeterministic();
-        Dataset<Row> withResult = docs.withColumn("_curated", fn.apply(col(Columns.TEXT)));
+        Column error = col(DocumentReader.READ_ERROR);
+        Dataset<Row> withResult = docs.withColumn("_curated", when(error.isNull(), fn.apply(col(Columns.TEXT))));
         List<Column> cols = new ArrayList<>(List.of(col(Columns.ID), col(Columns.SOURCE),
             col("_curated." + Curator.TEXT).as(Columns.TEXT),
             col("_curated." + Curator.LANG).as(Curator.LANG),
             col("_curated." + Curator.SIGNALS).as(Curator.SIGNALS),
-            col("_curated." + Curator.REASONS).as(Curator.REASONS),
-            col("_curated." + Curator.TEXT_BEFORE_LINE_RULES).as("_before")));
+            when(error.isNull(), col("_curated." + Curator.REASONS)).otherwise(array(error)).as(Curator.REASONS),
+            when(error.isNull(), col("_curated." + Curator.TEXT_BEFORE_LINE_RULES)).otherwise(col(Columns.TEXT))
+                .as("_before")));
         Set<String> taken = Set.of(Columns.ID, Columns.SOURCE, Columns.TEXT, Curator.LANG, Curator.SIGNALS,
-            Curator.REASONS, "_before", "_curated");
+            Curator.REASONS, "_before", "_curated", DocumentReader.READ_ERROR);
         for (String c : withResult.columns()) {
             if (!taken.contains(c)) {
                 cols.add(col("`" + c + "`"));

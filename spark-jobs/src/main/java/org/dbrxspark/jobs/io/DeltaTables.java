@@ -1,7 +1,10 @@
 package org.dbrxspark.jobs.io;
 
 import io.delta.tables.DeltaTable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Map;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -37,6 +40,29 @@ public final class DeltaTables {
      */
     public static String sibling(String path, String suffix) {
         return path.replaceAll("/+$", "") + suffix;
+    }
+
+    /** The latest version of the table at {@code path}, or -1 when there is none. */
+    public static long version(SparkSession spark, String path) {
+        return exists(spark, path) ? DeltaTable.forPath(spark, path).history(1).first().getLong(0) : -1;
+    }
+
+    /**
+     * Puts the table at {@code path} back to {@code version} (a new commit restoring it), or
+     * removes the table when {@code version} is -1 (there was none): how a job takes back tables
+     * whose counts did not reconcile.
+     */
+    public static void rollback(SparkSession spark, String path, long version) {
+        if (version >= 0) {
+            DeltaTable.forPath(spark, path).restoreToVersion(version);
+            return;
+        }
+        Path table = new Path(path);
+        try {
+            table.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(table, true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + path, e);
+        }
     }
 
     public static Dataset<Row> read(SparkSession spark, String path) {

@@ -5,12 +5,19 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.from_json;
+import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.locate;
+import static org.apache.spark.sql.functions.make_valid_utf8;
+import static org.apache.spark.sql.functions.octet_length;
+import static org.apache.spark.sql.functions.raise_error;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.substring;
 import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.trim;
+import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
 
 import java.io.IOException;
@@ -19,15 +26,20 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Reads JSONL (plain or compressed), Parquet, CSV, Delta or plain-text files into a document
@@ -39,15 +51,70 @@ import org.apache.spark.sql.types.DataTypes;
  * SHA-256 over source and text, in hex; rows with equal source and text get {@code -2},
  * {@code -3}, ... in the order of their remaining columns. Plain-text files use the file path
  * relative to the input folder as id. A null in the id column is replaced by the content hash.
+ *
+ * <p>JSONL is read one line per row, whatever the line holds: invalid UTF-8 bytes become U+FFFD
+ * (as in the other formats' text), and a line that is not a document row (malformed JSON, not an
+ * object, a text field that is not a string, longer than {@code --max-document-bytes}) keeps its
+ * line as text and gets its reason in {@link #READ_ERROR}.
  */
 public final class DocumentReader {
+    /** Why a row could not be read as a document (string), null when it could. */
+    public static final String READ_ERROR = "_read_error";
+    private static final String LINE = "_line";
+
     private DocumentReader() {
     }
 
-    /** Reads the documents described by {@code options}. */
+    /**
+     * Reads the documents described by {@code options}, for a job without a rejects table: a row
+     * that could not be read fails the job with its id and reason.
+     */
     public static Dataset<Row> read(SparkSession spark, ReaderOptions options) {
+        Column error = col(READ_ERROR);
+        Column fail = raise_error(concat(lit("--input " + options.input() + ": cannot read the row with id "),
+            col(Columns.ID), lit(": "), error));
+        return readWithErrors(spark, options).where(error.isNull().or(fail.isNull())).drop(READ_ERROR);
+    }
+
+    /**
+     * Reads the documents described by {@code options} with {@link #READ_ERROR} as their last
+     * column, for a job that puts the rows it cannot read in its rejects table.
+     */
+    public static Dataset<Row> readWithErrors(SparkSession spark, ReaderOptions options) {
         InputFormat format = resolve(spark, options.input(), options.format());
-        return shape(load(spark, options.input(), format), options, format);
+        Dataset<Row> raw = format == InputFormat.JSONL ? jsonLines(spark, options)
+            : load(spark, options.input(), format).withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
+        return shape(raw, options, format);
+    }
+
+    /**
+     * One row per non-blank line, parsed with the schema Spark infers from the lines that are
+     * document rows; the others keep their line as text and their reason in {@link #READ_ERROR}.
+     */
+    private static Dataset<Row> jsonLines(SparkSession spark, ReaderOptions options) {
+        long limit = options.maxDocumentBytes();
+        String textCol = options.textCol();
+        UserDefinedFunction check = udf((UDF1<String, String>) line -> JsonLines.problem(line, textCol),
+            DataTypes.StringType);
+        Column bytes = octet_length(col("value"));
+        Column line = make_valid_utf8(col("value"));
+        Dataset<Row> lines = spark.read().text(options.input()).where(length(trim(col("value"))).gt(0))
+            .select(line.as(LINE), when(bytes.gt(limit), concat(lit("too-large: "), bytes,
+                lit(" bytes > --max-document-bytes " + limit))).otherwise(check.apply(line)).as(READ_ERROR));
+        Column error = col(READ_ERROR);
+        // Objects are parsed, even with a bad text field, so that their rows keep their ids.
+        Column object = error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
+        // Jackson's string limit is in characters, never more than the line's bytes.
+        Map<String, String> json = Map.of("maxStringLen", Long.toString(Math.min(limit, Integer.MAX_VALUE)));
+        StructType schema = spark.read().options(json).json(lines.where(object).select(LINE).as(Encoders.STRING()))
+            .schema();
+        Dataset<Row> parsed = lines.select(when(object, from_json(col(LINE), schema, json)).as("j"), col(LINE), error)
+            .select(col("j.*"), col(LINE), error);
+        if (hasColumn(parsed, textCol)) {
+            // A rejected line is its own evidence: it goes to the rejects table as the row's text.
+            parsed = parsed.withColumn(textCol, when(error.isNull(), col(quote(textCol))).otherwise(col(LINE)));
+        }
+        return parsed.drop(LINE);
     }
 
     /**
@@ -58,6 +125,7 @@ public final class DocumentReader {
         return shape(raw, options, InputFormat.DELTA);
     }
 
+    /** The read error comes last, after the input's other columns. */
     private static Dataset<Row> shape(Dataset<Row> raw, ReaderOptions options, InputFormat format) {
         String textCol = format == InputFormat.TEXT ? Columns.TEXT : options.textCol();
         if (!hasColumn(raw, textCol)) {
@@ -74,7 +142,8 @@ public final class DocumentReader {
         List<Column> rest = new ArrayList<>();
         for (String c : raw.columns()) {
             if (!c.equals(textCol) && !c.equals(options.idCol()) && !c.equals(Columns.SOURCE)
-                && !c.equals(Columns.TEXT) && !c.equals(Columns.ID) && !c.equals(options.sourceCol())) {
+                && !c.equals(Columns.TEXT) && !c.equals(Columns.ID) && !c.equals(options.sourceCol())
+                && !c.equals(READ_ERROR)) {
                 rest.add(col(quote(c)));
             }
         }
@@ -85,6 +154,9 @@ public final class DocumentReader {
         cols.add(source.as(Columns.SOURCE));
         cols.add(text.as(Columns.TEXT));
         cols.addAll(rest);
+        if (hasColumn(raw, READ_ERROR)) {
+            cols.add(col(READ_ERROR));
+        }
         Dataset<Row> docs = raw.select(cols.toArray(Column[]::new));
         return hasId ? docs : withDerivedIds(docs);
     }

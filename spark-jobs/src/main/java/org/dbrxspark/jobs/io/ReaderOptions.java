@@ -13,9 +13,10 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
  * @param idCol the id column; when the input lacks it, ids are derived from source and text
  * @param source a fixed source name, or empty to use {@code sourceCol} or the input's file name
  * @param sourceCol the column naming each row's source, used when present
+ * @param maxDocumentBytes the longest JSONL line read; a longer one is rejected as too large
  */
 public record ReaderOptions(String input, InputFormat format, String textCol, String idCol, String source,
-                            String sourceCol) {
+                            String sourceCol, long maxDocumentBytes) {
     public static final OptionSpec<String> INPUT = OptionSpec.path("input", null,
         "Input documents: a file, folder or glob");
     public static final OptionSpec<String> INPUT_FORMAT = OptionSpec.choice("input-format", "auto",
@@ -29,15 +30,18 @@ public record ReaderOptions(String input, InputFormat format, String textCol, St
         "Fixed source name for every row; default: the --source-col column, else the input's file name");
     public static final OptionSpec<String> SOURCE_COL = OptionSpec.string("source-col", Columns.SOURCE,
         "Column naming each row's source, used when present and --source is not given");
+    public static final OptionSpec<Long> MAX_DOCUMENT_BYTES = OptionSpec.longValue("max-document-bytes", "268435456",
+        1, "Longest JSONL line (one document) read; a longer one is rejected as 'too-large: N bytes > limit'. The "
+            + "limit bounds the memory one row can take; no line can exceed 2 GB (one Java array) in any case");
 
     /** The reader options, for a job's option list. */
     public static List<OptionSpec<?>> specs() {
-        return List.of(INPUT, INPUT_FORMAT, TEXT_COL, ID_COL, SOURCE, SOURCE_COL);
+        return List.of(INPUT, INPUT_FORMAT, TEXT_COL, ID_COL, SOURCE, SOURCE_COL, MAX_DOCUMENT_BYTES);
     }
 
     public static ReaderOptions from(ParsedOptions o) {
         return new ReaderOptions(o.get(INPUT), InputFormat.of(o.get(INPUT_FORMAT)), o.get(TEXT_COL), o.get(ID_COL),
-            o.get(SOURCE), o.get(SOURCE_COL));
+            o.get(SOURCE), o.get(SOURCE_COL), o.get(MAX_DOCUMENT_BYTES));
     }
 
     /** Defaults for reading {@code input} in {@code format}. */
@@ -45,7 +49,13 @@ public record ReaderOptions(String input, InputFormat format, String textCol, St
         return new ReaderOptions(input, format, Columns.TEXT, Columns.ID, "", Columns.SOURCE);
     }
 
+    /** {@code input} read with the given columns, and the defaults of the other options. */
+    public ReaderOptions(String input, InputFormat format, String textCol, String idCol, String source,
+                         String sourceCol) {
+        this(input, format, textCol, idCol, source, sourceCol, Long.parseLong(MAX_DOCUMENT_BYTES.defaultText()));
+    }
+
     public ReaderOptions withSource(String fixedSource) {
-        return new ReaderOptions(input, format, textCol, idCol, fixedSource, sourceCol);
+        return new ReaderOptions(input, format, textCol, idCol, fixedSource, sourceCol, maxDocumentBytes);
     }
 }

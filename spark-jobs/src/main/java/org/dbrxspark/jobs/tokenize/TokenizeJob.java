@@ -114,7 +114,7 @@ public final class TokenizeJob implements Job {
         int seqLen = o.get(PACK);
         String output = o.get(OUTPUT);
         String rejects = rejectsPath(o);
-        Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark, ReaderOptions.from(o)));
+        Dataset<Row> docs = Partitions.spread(DocumentReader.readWithErrors(spark, ReaderOptions.from(o)));
         Dataset<Row> annotated = annotate(docs, o.get(SEED), o.get(VALIDATION_FRACTION))
             .persist(StorageLevel.MEMORY_AND_DISK());
         try {
@@ -160,7 +160,8 @@ public final class TokenizeJob implements Job {
 
     /**
      * Tokenizes {@code docs} and adds {@code input_ids}, {@code split}, {@code reasons} (empty for
-     * a tokenized document) and the packing order. Only rejected documents keep their text.
+     * a tokenized document) and the packing order. Only rejected documents keep their text. A row
+     * with a {@link DocumentReader#READ_ERROR} is not tokenized: the error is its reason.
      */
     static Dataset<Row> annotate(Dataset<Row> docs, long seed, double validationFraction) {
         List<String> kept = new ArrayList<>();
@@ -169,12 +170,15 @@ public final class TokenizeJob implements Job {
                 kept.add(c);
             }
         }
-        Dataset<Row> input = docs.select(kept.stream().map(TokenizeJob::quoted).toArray(Column[]::new));
+        Column readError = kept.contains(DocumentReader.READ_ERROR) ? col(DocumentReader.READ_ERROR) : lit(null);
+        Dataset<Row> input = docs.select(kept.stream().map(TokenizeJob::quoted).toArray(Column[]::new))
+            .withColumn("_readable", when(readError.isNull(), col(Columns.TEXT)));
         // The udfs transformer: one shared tokenizer per executor JVM, a failing row is that row's error.
-        Dataset<Row> tokens = new DbrxTokenizer().setInputCol(Columns.TEXT).setOutputCol("_tokens").transform(input);
+        Dataset<Row> tokens = new DbrxTokenizer().setInputCol("_readable").setOutputCol("_tokens").transform(input);
         Column text = col(Columns.TEXT);
         Column error = col("_tokens.error");
-        Column reasons = when(text.isNull(), array(lit("null-text")))
+        Column reasons = when(readError.isNotNull(), array(readError))
+            .when(text.isNull(), array(lit("null-text")))
             .when(text.equalTo(""), array(lit("empty-text")))
             .when(error.isNotNull(), array(concat(lit("tokenizer-error: "), error)))
             .otherwise(array().cast(DataTypes.createArrayType(DataTypes.StringType)));
@@ -188,7 +192,7 @@ public final class TokenizeJob implements Job {
             .withColumn(Columns.TEXT, when(size(col(REASONS)).gt(0), text))
             .withColumn(SPLIT, split(seed, validationFraction))
             .withColumn(SequencePacker.ORDER, SeededHash.sortKey(seed, orderParts.toArray(Column[]::new)))
-            .drop("_tokens");
+            .drop("_tokens", "_readable", DocumentReader.READ_ERROR);
     }
 
     /**

@@ -1,7 +1,9 @@
 package org.dbrxspark.jobs.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.SharedSpark;
@@ -29,5 +31,21 @@ class DeltaTablesTest {
         } finally {
             spark.conf().unset(METRICS);
         }
+    }
+
+    @Test
+    void rollbackRestoresTheVersionBeforeOrRemovesATableThatWasNotThere(@TempDir Path dir) {
+        String table = dir.resolve("t").toString();
+        assertEquals(-1, DeltaTables.version(spark, table));
+        DeltaTables.overwrite(spark.range(7).toDF(), table);
+        long before = DeltaTables.version(spark, table);
+        DeltaTables.overwrite(spark.range(3).toDF(), table);
+        DeltaTables.rollback(spark, table, before);
+        assertEquals(7, DeltaTables.read(spark, table).count());
+
+        String fresh = dir.resolve("fresh").toString();
+        DeltaTables.overwrite(spark.range(2).toDF(), fresh);
+        DeltaTables.rollback(spark, fresh, -1);
+        assertFalse(Files.exists(Path.of(fresh)));
     }
 }

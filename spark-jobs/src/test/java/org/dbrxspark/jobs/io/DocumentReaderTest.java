@@ -1,5 +1,6 @@
 package org.dbrxspark.jobs.io;
 
+import static org.apache.spark.sql.functions.col;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.zip.GZIPOutputStream;
+import org.apache.spark.SparkRuntimeException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -121,6 +123,67 @@ class DocumentReaderTest {
             Dataset<Row> docs = DocumentReader.read(spark, ReaderOptions.of(dir.resolve(p).toString(), InputFormat.AUTO));
             assertEquals(df.orderBy("id").collectAsList(), docs.orderBy("id").collectAsList(), p);
         }
+    }
+
+    @Test
+    void everyJsonlLineIsOneRowWithItsReadError(@TempDir Path dir) throws Exception {
+        String f = BadInput.write(dir);
+        Dataset<Row> rows = DocumentReader.readWithErrors(spark, ReaderOptions.of(f, InputFormat.AUTO));
+        assertEquals(DocumentReader.READ_ERROR, rows.columns()[rows.columns().length - 1]);
+        Map<String, String> errors = new TreeMap<>();
+        for (Row r : rows.collectAsList()) {
+            String error = r.getAs(DocumentReader.READ_ERROR);
+            errors.put(r.getString(0).length() == 32 ? r.getString(2) : r.getString(0), String.valueOf(error));
+        }
+        assertEquals(10, errors.size(), errors.toString());
+        for (String good : List.of("good-1", "good-2", "good-3", "text-null", "text-missing")) {
+            assertEquals("null", errors.get(good), good + " is a row; its text, if null, is the job's to reject");
+        }
+        assertEquals("text-not-a-string: a number", errors.get("text-number"), "an object keeps its id");
+        assertEquals("text-not-a-string: an array", errors.get("text-array"));
+        assertEquals("not-an-object: an array", errors.get("[{\"id\": \"in-an-array\", \"text\": \"an array of one object\"}]"),
+            "a line that is not an object keeps the line as its text, and gets a content-hash id");
+        assertEquals("not-an-object: a string", errors.get("\"a bare string\""));
+        String unterminated = errors.get("{\"id\": \"unterminated\", \"text\": \"no closing quote");
+        assertTrue(unterminated.startsWith("malformed-json: Unexpected end-of-input"), unterminated);
+
+        SparkRuntimeException strict = assertThrows(SparkRuntimeException.class,
+            () -> DocumentReader.read(spark, ReaderOptions.of(f, InputFormat.AUTO)).collectAsList());
+        assertTrue(strict.getMessage().contains("--input " + f + ": cannot read the row with id "),
+            strict.getMessage());
+    }
+
+    @Test
+    void invalidUtf8IsRepairedAndTheRowKeepsItsId(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("latin1.jsonl");
+        try (OutputStream out = Files.newOutputStream(f)) {
+            out.write("{\"id\": \"latin1\", \"text\": \"caf".getBytes(StandardCharsets.UTF_8));
+            out.write(0xE9); // é in Latin-1: not UTF-8
+            out.write(" au lait\"}\n".getBytes(StandardCharsets.UTF_8));
+        }
+        Row row = DocumentReader.readWithErrors(spark, ReaderOptions.of(f.toString(), InputFormat.AUTO)).first();
+        assertEquals("latin1", row.getString(0));
+        assertEquals("caf\uFFFD au lait", row.getString(2));
+        assertTrue(row.isNullAt(row.fieldIndex(DocumentReader.READ_ERROR)));
+    }
+
+    @Test
+    void documentsBeyondJacksonsStringLimitAreReadAndTheLimitIsAnOption(@TempDir Path dir) throws Exception {
+        String big = "word ".repeat(5_000_000); // 25 MB, over Jackson's 20 M-character default
+        Path f = dir.resolve("big.jsonl");
+        Files.writeString(f, "{\"id\": \"big\", \"text\": \"" + big + "\"}\n{\"id\": \"small\", \"text\": \"x\"}\n");
+        ReaderOptions defaults = ReaderOptions.of(f.toString(), InputFormat.AUTO);
+        Map<String, Integer> lengths = new TreeMap<>();
+        DocumentReader.read(spark, defaults).collectAsList().forEach(r -> lengths.put(r.getString(0), r.getString(2).length()));
+        assertEquals(Map.of("big", big.length(), "small", 1), lengths);
+
+        ReaderOptions limited = new ReaderOptions(f.toString(), InputFormat.AUTO, Columns.TEXT, Columns.ID, "",
+            Columns.SOURCE, 1000);
+        List<Row> rows = DocumentReader.readWithErrors(spark, limited).where(col(DocumentReader.READ_ERROR).isNotNull())
+            .collectAsList();
+        assertEquals(1, rows.size());
+        assertEquals("too-large: " + (big.length() + 25) + " bytes > --max-document-bytes 1000",
+            rows.get(0).getAs(DocumentReader.READ_ERROR));
     }
 
     @Test

@@ -27,6 +27,7 @@ import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.core.SeededHash;
+import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
@@ -177,6 +178,19 @@ class TokenizeJobTest {
         List<String> again = PackedSequences.ordered(DeltaTables.read(spark, out)).stream().map(Row::toString)
             .collect(Collectors.toList());
         assertEquals(first, again, "same table from 1 or 7 input files, and on a re-run");
+    }
+
+    @Test
+    void linesThatAreNotDocumentsAreRejectedWithTheReadersReason() throws Exception {
+        String out = dir.resolve("bad-tokens").toString();
+        JobRunner.Result run = JobRunner.run("tokenize", "--input", BadInput.write(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        assertTrue(run.out().contains("input = tokenized + rejected: 10 = 3 + 7  [ok]"), run.out());
+        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects"));
+        assertEquals(List.of("text-not-a-string: an array"),
+            rejected.get("text-array").getList(rejected.get("text-array").fieldIndex(TokenizeJob.REASONS)));
+        assertEquals(List.of("null-text"),
+            rejected.get("text-missing").getList(rejected.get("text-missing").fieldIndex(TokenizeJob.REASONS)));
     }
 
     @Test
