@@ -29,6 +29,7 @@ import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.jobs.stats.Histograms;
 
@@ -133,8 +134,9 @@ public final class CurateJob implements Job {
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions options) {
         Curator curator = curator(options);
-        Dataset<Row> docs = Partitions.spread(DocumentReader.readWithErrors(spark, ReaderOptions.from(options)));
-        Dataset<Row> annotated = annotate(docs, curator).persist(StorageLevel.MEMORY_AND_DISK());
+        Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(options));
+        Dataset<Row> annotated = annotate(Partitions.spread(read.rows()), curator)
+            .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> kept = annotated.where(size(col(Curator.REASONS)).equalTo(0)).drop(Curator.REASONS);
             Dataset<Row> rejected = annotated.where(size(col(Curator.REASONS)).gt(0));
@@ -153,6 +155,7 @@ public final class CurateJob implements Job {
                 .put("rejected", rejectedRows)
                 .put("output", output)
                 .put("rejects output", rejects)
+                .put("duplicate ids", read.duplicateIdSummary())
                 .put("active filters", curator.filters().size() + " of " + QualityFilters.DEFAULTS.size()
                     + (curator.languages().isEmpty() ? "" : ", languages " + curator.languages()));
             summary.put("kept by language", Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));

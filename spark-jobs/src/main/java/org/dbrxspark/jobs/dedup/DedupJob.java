@@ -27,6 +27,7 @@ import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.jobs.stats.Histograms;
 
@@ -130,7 +131,8 @@ public final class DedupJob implements Job {
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions o) {
         Deduplicator dedup = deduplicator(o);
-        Dataset<Row> rows = Partitions.spread(DocumentReader.readWithErrors(spark, ReaderOptions.from(o)));
+        Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
+        Dataset<Row> rows = Partitions.spread(read.rows());
         // A row without text is not a document: as one, it would be an exact duplicate of every other.
         Column error = col(DocumentReader.READ_ERROR);
         Column reason = when(error.isNotNull(), error).when(col(Columns.TEXT).isNull(), lit("null-text"));
@@ -201,7 +203,8 @@ public final class DedupJob implements Job {
                     dedup.verify()))
                 .put("output", output)
                 .put("duplicates output", duplicates)
-                .put("rejects output", rejects);
+                .put("rejects output", rejects)
+                .put("duplicate ids", read.duplicateIdSummary());
             if (!indexPath.isBlank()) {
                 summary.put("index", indexPath + " (" + indexedBefore + " earlier documents, now "
                     + DeltaTables.read(spark, indexPath).count() + ")");

@@ -33,6 +33,7 @@ import org.dbrxspark.jobs.core.SeededHash;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.jobs.stats.Histograms;
@@ -114,8 +115,8 @@ public final class TokenizeJob implements Job {
         int seqLen = o.get(PACK);
         String output = o.get(OUTPUT);
         String rejects = rejectsPath(o);
-        Dataset<Row> docs = Partitions.spread(DocumentReader.readWithErrors(spark, ReaderOptions.from(o)));
-        Dataset<Row> annotated = annotate(docs, o.get(SEED), o.get(VALIDATION_FRACTION))
+        Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
+        Dataset<Row> annotated = annotate(Partitions.spread(read.rows()), o.get(SEED), o.get(VALIDATION_FRACTION))
             .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> tokenized = annotated.where(size(col(REASONS)).equalTo(0));
@@ -142,6 +143,7 @@ public final class TokenizeJob implements Job {
                 .put("input documents", input)
                 .put("tokenized documents", documents + splitDetail(perSplit, 0))
                 .put("rejected documents", rejectedRows)
+                .put("duplicate ids", read.duplicateIdSummary())
                 .put("document tokens", tokens + splitDetail(perSplit, 1))
                 .put("tokens/s (whole job)", String.format("%.0f", tokens / ((System.nanoTime() - started) / 1e9)))
                 .put("reject reasons", Histograms.top(rejectTable, explode(col(REASONS)), 8));

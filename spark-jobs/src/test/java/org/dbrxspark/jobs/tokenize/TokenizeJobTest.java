@@ -194,6 +194,22 @@ class TokenizeJobTest {
     }
 
     @Test
+    void duplicateIdsStopTheJobUnlessTheOptionSaysWhatToDo() throws Exception {
+        Path input = Files.writeString(dir.resolve("twice.jsonl"), "{\"id\": \"x\", \"text\": \"one\"}\n"
+            + "{\"id\": \"x\", \"text\": \"two\"}\n{\"id\": \"y\", \"text\": \"three\"}\n");
+        String out = dir.resolve("twice-tokens").toString();
+        JobRunner.Result fail = JobRunner.run("tokenize", "--input", input.toString(), "--output", out);
+        assertEquals(2, fail.code(), fail.out());
+        assertTrue(fail.err().contains("ids on more than one row: 1 (first: x)"), fail.err());
+        JobRunner.Result renamed = JobRunner.run("tokenize", "--input", input.toString(), "--output", out,
+            "--on-duplicate-id", "rename");
+        assertEquals(0, renamed.code(), renamed.err() + renamed.out());
+        assertTrue(renamed.out().contains("duplicate ids") && renamed.out().contains("repeated ids: 1, later rows "
+            + "renamed: 1 (--on-duplicate-id rename; first ids: x)"), renamed.out());
+        assertEquals(Set.of("x", "x-2", "y"), byId(DeltaTables.read(spark, out)).keySet());
+    }
+
+    @Test
     void sameRejectsPathIsAUsageError() {
         JobRunner.Result run = JobRunner.run("tokenize", "--input", oneFile, "--output", "x", "--rejects-output", "x");
         assertEquals(2, run.code());
