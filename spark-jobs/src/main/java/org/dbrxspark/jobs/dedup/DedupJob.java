@@ -190,10 +190,10 @@ public final class DedupJob implements Job {
                 .put("input documents", input)
                 .put("kept", kept)
                 .put("duplicates", removed)
-                .put("rejected", rejectedRows)
-                .put("reject reasons", Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
                 .put("  identical shingles", identical)
                 .put("  near duplicates", removed - identical)
+                .put("rejected", rejectedRows)
+                .put("reject reasons", Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
                 .put("clusters with duplicates", clusters)
                 .put("LSH candidate pairs", r.candidatePairs())
                 .put("MinHash / LSH", String.format("threshold %.2f, %d-word shingles, %d perms = %d bands x %d rows "

@@ -111,6 +111,17 @@ class CurateJobTest {
         assertEquals(3, unreadable, rejected.toString());
     }
 
+    @Test
+    void hostileDocumentsAreCuratedLikeAnyOther(@TempDir Path dir) throws Exception {
+        String out = dir.resolve("curated").toString();
+        JobRunner.Result run = JobRunner.run("curate", "--input", BadInput.writeHostile(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
+        assertEquals(BadInput.HOSTILE.keySet(), rejected.keySet(), "none is a good document, each has its reasons");
+        assertTrue(reasons(rejected.get("empty")).contains("min-chars"));
+        assertTrue(reasons(rejected.get("million-char-word")).contains("gopher-max-mean-word-length"));
+    }
+
     private static List<String> reasons(Row r) {
         return r.getList(r.fieldIndex("reasons"));
     }

@@ -155,6 +155,15 @@ class DedupJobTest {
     }
 
     @Test
+    void hostileDocumentsAreKeptAsDocuments(@TempDir Path dir) throws Exception {
+        String out = dir.resolve("deduped").toString();
+        JobRunner.Result run = JobRunner.run("dedup", "--input", BadInput.writeHostile(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        assertTrue(run.out().contains("input = kept + duplicates + rejected: 4 = 4 + 0 + 0  [ok]"), run.out());
+        assertEquals(BadInput.HOSTILE.keySet(), byId(DeltaTables.read(spark, out)).keySet());
+    }
+
+    @Test
     void linesThatAreNotDocumentsAreRejectedWithTheirReasons(@TempDir Path dir) throws Exception {
         String out = dir.resolve("deduped").toString();
         JobRunner.Result run = JobRunner.run("dedup", "--input", BadInput.write(dir), "--output", out);

@@ -155,6 +155,14 @@ class DocumentReaderTest {
     }
 
     @Test
+    void hostileDocumentsAreReadAsTheyAre(@TempDir Path dir) throws Exception {
+        Dataset<Row> rows = DocumentReader.readWithErrors(spark, ReaderOptions.of(BadInput.writeHostile(dir),
+            InputFormat.AUTO)).rows();
+        assertEquals(BadInput.HOSTILE, textById(rows));
+        assertEquals(0, rows.where(col(DocumentReader.READ_ERROR).isNotNull()).count());
+    }
+
+    @Test
     void invalidUtf8IsRepairedAndTheRowKeepsItsId(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("latin1.jsonl");
         try (OutputStream out = Files.newOutputStream(f)) {

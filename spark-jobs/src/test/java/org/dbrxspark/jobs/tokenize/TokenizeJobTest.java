@@ -194,6 +194,19 @@ class TokenizeJobTest {
     }
 
     @Test
+    void hostileDocumentsAreTokenizedAsPlainText() throws Exception {
+        String out = dir.resolve("hostile-tokens").toString();
+        JobRunner.Result run = JobRunner.run("tokenize", "--input", BadInput.writeHostile(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        assertTrue(run.out().contains("input = tokenized + rejected: 4 = 3 + 1  [ok]"), run.out());
+        Map<String, Row> rows = byId(DeltaTables.read(spark, out));
+        for (String id : List.of("special-tokens", "million-char-word", "mixed-scripts")) {
+            assertEquals(encode(BadInput.HOSTILE.get(id)), rows.get(id).getList(rows.get(id)
+                .fieldIndex(TokenizeJob.INPUT_IDS)), id);
+        }
+    }
+
+    @Test
     void duplicateIdsStopTheJobUnlessTheOptionSaysWhatToDo() throws Exception {
         Path input = Files.writeString(dir.resolve("twice.jsonl"), "{\"id\": \"x\", \"text\": \"one\"}\n"
             + "{\"id\": \"x\", \"text\": \"two\"}\n{\"id\": \"y\", \"text\": \"three\"}\n");
