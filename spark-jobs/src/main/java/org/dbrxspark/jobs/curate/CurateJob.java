@@ -11,6 +11,7 @@ import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.spark.sql.Column;
@@ -142,6 +143,7 @@ public final class CurateJob implements Job {
             Dataset<Row> rejected = annotated.where(size(col(Curator.REASONS)).gt(0));
             String output = options.get(OUTPUT);
             String rejects = rejectsPath(options);
+            Map<String, Long> before = DeltaTables.versions(spark, output, rejects);
             DeltaTables.overwrite(kept.drop("_before"), output);
             DeltaTables.overwrite(rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"), rejects);
             long keptRows = DeltaTables.lastCommitRows(spark, output);
@@ -160,7 +162,8 @@ public final class CurateJob implements Job {
                     + (curator.languages().isEmpty() ? "" : ", languages " + curator.languages()));
             summary.put("kept by language", Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));
             summary.put("reject reasons", Histograms.top(rejectTable, explode(col(Curator.REASONS)), 12));
-            return summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+            summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+            return DeltaTables.restoreUnlessBalanced(spark, before, summary);
         } finally {
             annotated.unpersist();
         }

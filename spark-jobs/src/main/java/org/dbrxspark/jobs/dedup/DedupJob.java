@@ -10,7 +10,6 @@ import static org.apache.spark.sql.functions.when;
 
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Column;
@@ -158,12 +157,7 @@ public final class DedupJob implements Job {
             String output = o.get(OUTPUT);
             String duplicates = duplicatesPath(o);
             String rejects = rejectsPath(o);
-            Map<String, Long> before = new LinkedHashMap<>();
-            for (String table : List.of(output, duplicates, rejects, indexPath)) {
-                if (!table.isBlank()) {
-                    before.put(table, DeltaTables.version(spark, table));
-                }
-            }
+            Map<String, Long> before = DeltaTables.versions(spark, output, duplicates, rejects, indexPath);
             DeltaTables.overwrite(r.kept(), output);
             long kept = DeltaTables.lastCommitRows(spark, output);
             DeltaTables.overwrite(r.duplicates(), duplicates);
@@ -210,12 +204,7 @@ public final class DedupJob implements Job {
                     + DeltaTables.read(spark, indexPath).count() + ")");
             }
             summary.reconcile("input = kept + duplicates + rejected", input, kept, removed, rejectedRows);
-            if (!summary.balanced()) {
-                before.forEach((table, version) -> DeltaTables.rollback(spark, table, version));
-                summary.put("rolled back", "the counts do not reconcile: " + String.join(", ", before.keySet())
-                    + " are as before this run");
-            }
-            return summary;
+            return DeltaTables.restoreUnlessBalanced(spark, before, summary);
         } finally {
             features.unpersist();
         }

@@ -129,6 +129,7 @@ public final class TokenizeJob implements Job {
             long documents = perSplit.values().stream().mapToLong(a -> a[0]).sum();
             long tokens = perSplit.values().stream().mapToLong(a -> a[1]).sum();
 
+            Map<String, Long> before = DeltaTables.versions(spark, output, rejects);
             if (seqLen > 0) {
                 DeltaTables.overwrite(SequencePacker.pack(tokenized, seqLen, documents), output);
             } else {
@@ -154,7 +155,8 @@ public final class TokenizeJob implements Job {
             } else {
                 summariseDocuments(summary, written, documents, tokens, o.get(APPEND_EOS));
             }
-            return summary.put("output", output).put("rejects output", rejects);
+            return DeltaTables.restoreUnlessBalanced(spark, before,
+                summary.put("output", output).put("rejects output", rejects));
         } finally {
             annotated.unpersist();
         }
