@@ -15,6 +15,7 @@ import static org.apache.spark.sql.functions.make_valid_utf8;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
 import static org.apache.spark.sql.functions.octet_length;
 import static org.apache.spark.sql.functions.raise_error;
+import static org.apache.spark.sql.functions.regexp_replace;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.struct;
@@ -149,7 +150,8 @@ public final class DocumentReader {
         UserDefinedFunction check = udf((UDF1<String, String>) line -> JsonLines.problem(line, textCol),
             DataTypes.StringType);
         Column bytes = octet_length(col("value"));
-        Column line = make_valid_utf8(col("value"));
+        // A file may start with a byte-order mark, which is not JSON.
+        Column line = regexp_replace(make_valid_utf8(col("value")), "^\\x{FEFF}", "");
         Dataset<Row> lines = spark.read().text(options.input()).where(length(trim(col("value"))).gt(0))
             .select(line.as(LINE), position().as(POSITION), when(bytes.gt(limit), concat(lit("too-large: "), bytes,
                 lit(" bytes > --max-document-bytes " + limit))).otherwise(check.apply(line)).as(READ_ERROR));

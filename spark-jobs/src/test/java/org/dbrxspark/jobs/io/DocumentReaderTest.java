@@ -166,6 +166,7 @@ class DocumentReaderTest {
     void invalidUtf8IsRepairedAndTheRowKeepsItsId(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("latin1.jsonl");
         try (OutputStream out = Files.newOutputStream(f)) {
+            out.write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF}); // a byte-order mark
             out.write("{\"id\": \"latin1\", \"text\": \"caf".getBytes(StandardCharsets.UTF_8));
             out.write(0xE9); // é in Latin-1: not UTF-8
             out.write(" au lait\"}\n".getBytes(StandardCharsets.UTF_8));
