@@ -83,7 +83,7 @@ class NotebooksTest {
     private static void checkCurateDedupMix(Executed nb) {
         // The jobs' own summaries reconcile; the numbers are the sample corpus's (spark-jobs README).
         assertTrue(nb.cell("job(\"curate\"").text().contains("input = kept + rejected: 461 = 68 + 393  [ok]"));
-        assertTrue(nb.cell("job(\"dedup\"").text().contains("input = kept + duplicates: 68 = 54 + 14  [ok]"));
+        assertTrue(nb.cell("job(\"dedup\"").text().contains("input = kept + duplicates + rejected: 68 = 54 + 14 + 0  [ok]"));
         // Reject reasons as counted by the chart cell: Gopher's repetition rules lead.
         find(nb.cell("reasonChart").text(), "(?m)^gopher-max-dup-5gram\\s+\\d+$");
         // Every duplicate is in exactly one cluster, and the clusters are the job's.

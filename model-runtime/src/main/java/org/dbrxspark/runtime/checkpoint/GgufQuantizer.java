@@ -6,7 +6,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -60,6 +62,22 @@ public final class GgufQuantizer {
     public String cliName() {
       return name().toLowerCase(Locale.ROOT);
     }
+
+    /** "q8_0, q4_0, ..., f16 or f32": the names, for help and errors. */
+    public static String choices() {
+      List<String> names = Arrays.stream(values()).map(FileType::cliName).toList();
+      return String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
+    }
+
+    /** The type named {@code name} ({@link #cliName}, any case), or null. */
+    public static FileType named(String name) {
+      for (FileType t : values()) {
+        if (t.cliName().equalsIgnoreCase(name)) {
+          return t;
+        }
+      }
+      return null;
+    }
   }
 
   /**
@@ -102,11 +120,8 @@ public final class GgufQuantizer {
     for (Map.Entry<String, String> names : GgufLayout.tensorNames(c.nLayers()).entrySet()) {
       Tensor tensor = source.tensor(names.getKey());
       long[] shape = shapes.get(names.getKey());
-      long cols = shape[shape.length - 1];
-      // Norms and the small routers stay F32, as llama.cpp keeps them.
-      boolean keptInF32 = shape.length == 1 || names.getKey().endsWith(".router.layer.weight");
-      DType chosen = keptInF32 ? DType.F32 : matrixType(type, names.getValue(), c);
-      DType stored = fitting(chosen, cols);
+      DType chosen = chosenType(names.getKey(), names.getValue(), shape, type, c);
+      DType stored = fitting(chosen, shape[shape.length - 1]);
       if (stored != chosen) {
         fallbacks.put(names.getValue(), stored);
       }
@@ -121,6 +136,31 @@ public final class GgufQuantizer {
     }
     w.write(output);
     return new Summary(output.toAbsolutePath(), Files.size(output), type, fallbacks);
+  }
+
+  /**
+   * Bytes of the tensors {@link #write} writes for a model of {@code c} in {@code type}: the
+   * weights of a memory plan made from a config alone.
+   */
+  public static long weightBytes(DbrxConfig c, FileType type) {
+    Map<String, long[]> shapes = GgufLayout.expectedShapes(c);
+    long total = 0;
+    for (Map.Entry<String, String> names : GgufLayout.tensorNames(c.nLayers()).entrySet()) {
+      long[] shape = shapes.get(names.getKey());
+      long elements = 1;
+      for (long d : shape) {
+        elements = Math.multiplyExact(elements, d);
+      }
+      DType stored = fitting(chosenType(names.getKey(), names.getValue(), shape, type, c), shape[shape.length - 1]);
+      total = Math.addExact(total, stored.bytesFor(elements));
+    }
+    return total;
+  }
+
+  /** The type a tensor gets: norms and the small routers stay F32, as llama.cpp keeps them. */
+  private static DType chosenType(String hfName, String ggufName, long[] shape, FileType type, DbrxConfig c) {
+    boolean keptInF32 = shape.length == 1 || hfName.endsWith(".router.layer.weight");
+    return keptInF32 ? DType.F32 : matrixType(type, ggufName, c);
   }
 
   private static void checkExpressible(DbrxConfig c) {

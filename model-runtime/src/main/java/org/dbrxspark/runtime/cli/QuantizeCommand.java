@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
@@ -18,16 +17,16 @@ final class QuantizeCommand extends Command {
     return List.of(
         Option.required("model", "checkpoint folder (config.json + safetensors)"),
         Option.required("output", "GGUF file to write (replaced only once complete)"),
-        Option.value("type", "q8_0", "type of the matrices: " + choices()
+        Option.value("type", "q8_0", "type of the matrices: " + GgufQuantizer.FileType.choices()
             + " (q4_k_m and q5_k_m: llama.cpp's mixes of K-quants)"));
   }
 
   @Override
   void run(Args args, CliOutput out) throws Exception {
-    GgufQuantizer.FileType type = Arrays.stream(GgufQuantizer.FileType.values())
-        .filter(t -> t.cliName().equals(args.string("type").toLowerCase(Locale.ROOT)))
-        .findFirst()
-        .orElseThrow(() -> new UsageException("option --type: '" + args.string("type") + "' is not " + choices()));
+    GgufQuantizer.FileType type = GgufQuantizer.FileType.named(args.string("type"));
+    if (type == null) {
+      throw new UsageException("option --type: '" + args.string("type") + "' is not " + GgufQuantizer.FileType.choices());
+    }
     long start = System.nanoTime();
     try (Checkpoint source = Checkpoint.open(args.path("model"))) {
       if (source.format() != Checkpoint.Format.SAFETENSORS) {
@@ -43,11 +42,5 @@ final class QuantizeCommand extends Command {
       result.put("seconds", (System.nanoTime() - start) / 1e9);
       out.json(result);
     }
-  }
-
-  /** "q8_0, q4_0, ..., f16 or f32". */
-  private static String choices() {
-    List<String> names = Arrays.stream(GgufQuantizer.FileType.values()).map(GgufQuantizer.FileType::cliName).toList();
-    return String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
   }
 }

@@ -66,6 +66,8 @@ class GgufQuantizerTest {
       GgufQuantizer.Summary summary = GgufQuantizer.write(hf, type, written);
       assertEquals(Map.of(), summary.fallbacks());
       try (Checkpoint gguf = Checkpoint.open(written)) {
+        // What a memory plan sizes from the config alone is what the file holds.
+        assertEquals(gguf.totalBytes(), GgufQuantizer.weightBytes(config, type));
         assertEquals(withoutDtype(hf.config().toJson()), withoutDtype(gguf.config().toJson()));
         for (String name : TensorLayout.expectedShapes(config).keySet()) {
           Tensor expected = hf.tensor(name);
@@ -105,6 +107,9 @@ class GgufQuantizerTest {
         }
       }
       assertEquals(expected, q4km.fallbacks());
+    }
+    try (Checkpoint q4km = Checkpoint.open(tmp.resolve("q4_k_m.gguf"))) {
+      assertEquals(q4km.totalBytes(), GgufQuantizer.weightBytes(config, FileType.Q4_K_M), "with fallbacks");
     }
     try (Checkpoint gguf = Checkpoint.open(tmp.resolve("q4_0.gguf"))) {
       assertEquals(DType.BF16, gguf.tensor(TensorLayout.w2(0)).dtype());

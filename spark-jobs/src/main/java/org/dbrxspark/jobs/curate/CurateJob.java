@@ -1,14 +1,17 @@
 package org.dbrxspark.jobs.curate;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.udf;
+import static org.apache.spark.sql.functions.when;
 
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.spark.sql.Column;
@@ -27,6 +30,7 @@ import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.jobs.stats.Histograms;
 
@@ -131,13 +135,15 @@ public final class CurateJob implements Job {
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions options) {
         Curator curator = curator(options);
-        Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark, ReaderOptions.from(options)));
-        Dataset<Row> annotated = annotate(docs, curator).persist(StorageLevel.MEMORY_AND_DISK());
+        Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(options));
+        Dataset<Row> annotated = annotate(Partitions.spread(read.rows()), curator)
+            .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> kept = annotated.where(size(col(Curator.REASONS)).equalTo(0)).drop(Curator.REASONS);
             Dataset<Row> rejected = annotated.where(size(col(Curator.REASONS)).gt(0));
             String output = options.get(OUTPUT);
             String rejects = rejectsPath(options);
+            Map<String, Long> before = DeltaTables.versions(spark, output, rejects);
             DeltaTables.overwrite(kept.drop("_before"), output);
             DeltaTables.overwrite(rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"), rejects);
             long keptRows = DeltaTables.lastCommitRows(spark, output);
@@ -151,34 +157,40 @@ public final class CurateJob implements Job {
                 .put("rejected", rejectedRows)
                 .put("output", output)
                 .put("rejects output", rejects)
+                .put("duplicate ids", read.duplicateIdSummary())
                 .put("active filters", curator.filters().size() + " of " + QualityFilters.DEFAULTS.size()
                     + (curator.languages().isEmpty() ? "" : ", languages " + curator.languages()));
             summary.put("kept by language", Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));
             summary.put("reject reasons", Histograms.top(rejectTable, explode(col(Curator.REASONS)), 12));
-            return summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+            summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+            return DeltaTables.restoreUnlessBalanced(spark, before, summary);
         } finally {
             annotated.unpersist();
         }
     }
 
     /**
-     * Adds the curation result to {@code docs}: the curated text replaces {@code text}, then
-     * {@code lang}, {@code signals}, {@code reasons} and {@code _before} (the text before the C4
-     * line rules) follow {@code source}; the input's other columns come last.
+     * Adds the curation result to {@code docs} (the reader's rows, with their read errors): the
+     * curated text replaces {@code text}, then {@code lang}, {@code signals}, {@code reasons} and
+     * {@code _before} (the text before the C4 line rules) follow {@code source}; the input's other
+     * columns come last. A row the reader could not read is not curated: its read error is its
+     * reason and its text (the input line) is kept as it was.
      */
     static Dataset<Row> annotate(Dataset<Row> docs, Curator curator) {
         // Marked non-deterministic only so the optimiser cannot inline the call once per
         // extracted field below (it would run the whole pipeline five times per row).
         UserDefinedFunction fn = udf((UDF1<String, Row>) curator::curate, Curator.resultType()).asNondeterministic();
-        Dataset<Row> withResult = docs.withColumn("_curated", fn.apply(col(Columns.TEXT)));
+        Column error = col(DocumentReader.READ_ERROR);
+        Dataset<Row> withResult = docs.withColumn("_curated", when(error.isNull(), fn.apply(col(Columns.TEXT))));
         List<Column> cols = new ArrayList<>(List.of(col(Columns.ID), col(Columns.SOURCE),
             col("_curated." + Curator.TEXT).as(Columns.TEXT),
             col("_curated." + Curator.LANG).as(Curator.LANG),
             col("_curated." + Curator.SIGNALS).as(Curator.SIGNALS),
-            col("_curated." + Curator.REASONS).as(Curator.REASONS),
-            col("_curated." + Curator.TEXT_BEFORE_LINE_RULES).as("_before")));
+            when(error.isNull(), col("_curated." + Curator.REASONS)).otherwise(array(error)).as(Curator.REASONS),
+            when(error.isNull(), col("_curated." + Curator.TEXT_BEFORE_LINE_RULES)).otherwise(col(Columns.TEXT))
+                .as("_before")));
         Set<String> taken = Set.of(Columns.ID, Columns.SOURCE, Columns.TEXT, Curator.LANG, Curator.SIGNALS,
-            Curator.REASONS, "_before", "_curated");
+            Curator.REASONS, "_before", "_curated", DocumentReader.READ_ERROR);
         for (String c : withResult.columns()) {
             if (!taken.contains(c)) {
                 cols.add(col("`" + c + "`"));

@@ -1,13 +1,18 @@
 package org.dbrxspark.jobs.dedup;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -21,16 +26,23 @@ import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
+import org.dbrxspark.jobs.stats.Histograms;
 
 /**
  * {@code dedup}: exact and MinHash-LSH near-duplicate removal with connected components,
  * optionally incremental against a Delta index of the signatures of documents kept before.
  */
 public final class DedupJob implements Job {
+    /** Why a row was rejected (array of string), as in curate's rejects. */
+    public static final String REASONS = "reasons";
     public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of kept documents");
     public static final OptionSpec<String> DUPLICATES = OptionSpec.path("duplicates-output", "",
         "Delta table of removed documents with cluster_id, duplicate_of, similarity; default: <output>_duplicates");
+    public static final OptionSpec<String> REJECTS = OptionSpec.path("rejects-output", "",
+        "Delta table of rows that are not documents (null text, input lines that could not be read) with reasons; "
+            + "default: <output>_rejects");
     public static final OptionSpec<String> INDEX = OptionSpec.path("index", "",
         "Delta table of signatures of kept documents: read when it exists (incremental run: this batch is "
             + "deduplicated against it), then updated with this batch's survivors; empty: no index");
@@ -65,13 +77,14 @@ public final class DedupJob implements Job {
     public String description() {
         return "Remove exact duplicates (hash of the normalised text) and near-duplicates (MinHash over word "
             + "shingles, LSH banding, optional Jaccard verification, connected components); one survivor per "
-            + "cluster: an already indexed document, else the longest text, ties by smallest id.";
+            + "cluster: an already indexed document, else the longest text, ties by smallest id. Rows without text "
+            + "and input lines that cannot be read go to the rejects table with their reasons.";
     }
 
     @Override
     public List<OptionSpec<?>> options() {
         List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
-        all.addAll(List.of(OUTPUT, DUPLICATES, INDEX, THRESHOLD, NGRAM, NUM_PERM, BANDS, ROWS, SEED, VERIFY,
+        all.addAll(List.of(OUTPUT, DUPLICATES, REJECTS, INDEX, THRESHOLD, NGRAM, NUM_PERM, BANDS, ROWS, SEED, VERIFY,
             MAX_BUCKET_PAIRS, COMPONENTS_IN_ONE_TASK));
         return all;
     }
@@ -79,10 +92,10 @@ public final class DedupJob implements Job {
     @Override
     public void validate(ParsedOptions o) {
         deduplicator(o);
-        List<String> paths = List.of(o.get(OUTPUT), duplicatesPath(o), o.get(INDEX));
+        List<String> paths = List.of(o.get(OUTPUT), duplicatesPath(o), rejectsPath(o), o.get(INDEX));
         if (paths.stream().filter(p -> !p.isBlank()).distinct().count() != paths.stream().filter(p -> !p.isBlank())
             .count()) {
-            throw new UsageException("--output, --duplicates-output and --index must differ");
+            throw new UsageException("--output, --duplicates-output, --rejects-output and --index must differ");
         }
     }
 
@@ -109,10 +122,22 @@ public final class DedupJob implements Job {
         return d.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_duplicates") : d;
     }
 
+    private static String rejectsPath(ParsedOptions o) {
+        String r = o.get(REJECTS);
+        return r.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_rejects") : r;
+    }
+
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions o) {
         Deduplicator dedup = deduplicator(o);
-        Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark, ReaderOptions.from(o)));
+        Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
+        Dataset<Row> rows = Partitions.spread(read.rows());
+        // A row without text is not a document: as one, it would be an exact duplicate of every other.
+        Column error = col(DocumentReader.READ_ERROR);
+        Column reason = when(error.isNotNull(), error).when(col(Columns.TEXT).isNull(), lit("null-text"));
+        Dataset<Row> docs = rows.where(reason.isNull()).drop(DocumentReader.READ_ERROR);
+        Dataset<Row> rejected = rows.where(reason.isNotNull()).withColumn(REASONS, array(reason))
+            .drop(DocumentReader.READ_ERROR);
         Dataset<Row> features = dedup.featurise(docs).persist(StorageLevel.MEMORY_AND_DISK());
         String indexPath = o.get(INDEX);
         Dataset<Row> index = null;
@@ -131,10 +156,14 @@ public final class DedupJob implements Job {
             Deduplicator.Result r = dedup.run(docs, features, index);
             String output = o.get(OUTPUT);
             String duplicates = duplicatesPath(o);
+            String rejects = rejectsPath(o);
+            Map<String, Long> before = DeltaTables.versions(spark, output, duplicates, rejects, indexPath);
             DeltaTables.overwrite(r.kept(), output);
             long kept = DeltaTables.lastCommitRows(spark, output);
             DeltaTables.overwrite(r.duplicates(), duplicates);
             long removed = DeltaTables.lastCommitRows(spark, duplicates);
+            DeltaTables.overwrite(rejected, rejects);
+            long rejectedRows = DeltaTables.lastCommitRows(spark, rejects);
             if (!indexPath.isBlank()) {
                 if (index == null) {
                     DeltaTables.overwrite(r.newIndexRows(), indexPath);
@@ -145,7 +174,7 @@ public final class DedupJob implements Job {
                 }
             }
 
-            long input = features.count();
+            long input = rows.count();
             Row removedStats = r.removed().agg(count(when(col(Deduplicator.SIMILARITY).equalTo(1.0), true)),
                 countDistinct(col(Deduplicator.CLUSTER_ID))).first();
             long identical = removedStats.getLong(0);
@@ -157,6 +186,8 @@ public final class DedupJob implements Job {
                 .put("duplicates", removed)
                 .put("  identical shingles", identical)
                 .put("  near duplicates", removed - identical)
+                .put("rejected", rejectedRows)
+                .put("reject reasons", Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
                 .put("clusters with duplicates", clusters)
                 .put("LSH candidate pairs", r.candidatePairs())
                 .put("MinHash / LSH", String.format("threshold %.2f, %d-word shingles, %d perms = %d bands x %d rows "
@@ -165,12 +196,15 @@ public final class DedupJob implements Job {
                     dedup.hasher().numPerm() - lsh.bands() * lsh.rows(), lsh.collisionProbability(dedup.threshold()),
                     dedup.verify()))
                 .put("output", output)
-                .put("duplicates output", duplicates);
+                .put("duplicates output", duplicates)
+                .put("rejects output", rejects)
+                .put("duplicate ids", read.duplicateIdSummary());
             if (!indexPath.isBlank()) {
                 summary.put("index", indexPath + " (" + indexedBefore + " earlier documents, now "
                     + DeltaTables.read(spark, indexPath).count() + ")");
             }
-            return summary.reconcile("input = kept + duplicates", input, kept, removed);
+            summary.reconcile("input = kept + duplicates + rejected", input, kept, removed, rejectedRows);
+            return DeltaTables.restoreUnlessBalanced(spark, before, summary);
         } finally {
             features.unpersist();
         }

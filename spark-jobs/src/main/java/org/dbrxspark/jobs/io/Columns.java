@@ -8,6 +8,8 @@ public final class Columns {
     public static final String SOURCE = "source";
     /** The document text (string). */
     public static final String TEXT = "text";
+    /** In a mix, which copy of a document the row is (int): rows of one id differ by it. */
+    public static final String COPY = "copy";
 
     private Columns() {
     }

@@ -1,10 +1,15 @@
 package org.dbrxspark.jobs.io;
 
 import io.delta.tables.DeltaTable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.core.JobSummary;
 
 /** Reads and writes the Delta tables jobs produce. */
 public final class DeltaTables {
@@ -37,6 +42,52 @@ public final class DeltaTables {
      */
     public static String sibling(String path, String suffix) {
         return path.replaceAll("/+$", "") + suffix;
+    }
+
+    /** The latest version of the table at {@code path}, or -1 when there is none. */
+    public static long version(SparkSession spark, String path) {
+        return exists(spark, path) ? DeltaTable.forPath(spark, path).history(1).first().getLong(0) : -1;
+    }
+
+    /** The latest versions of the tables at {@code paths} (blank ones skipped), for {@link #restoreUnlessBalanced}. */
+    public static Map<String, Long> versions(SparkSession spark, String... paths) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (String path : paths) {
+            if (!path.isBlank()) {
+                out.put(path, version(spark, path));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * When {@code summary}'s counts do not reconcile, puts each table of {@code before} back to
+     * its version there and says so in the summary, so that such counts are never left committed.
+     */
+    public static JobSummary restoreUnlessBalanced(SparkSession spark, Map<String, Long> before, JobSummary summary) {
+        if (!summary.balanced()) {
+            before.forEach((path, version) -> rollback(spark, path, version));
+            summary.put("rolled back", "the counts do not reconcile: " + String.join(", ", before.keySet())
+                + " are as before this run");
+        }
+        return summary;
+    }
+
+    /**
+     * Puts the table at {@code path} back to {@code version} (a new commit restoring it), or
+     * removes the table when {@code version} is -1 (there was none).
+     */
+    public static void rollback(SparkSession spark, String path, long version) {
+        if (version >= 0) {
+            DeltaTable.forPath(spark, path).restoreToVersion(version);
+            return;
+        }
+        Path table = new Path(path);
+        try {
+            table.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(table, true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + path, e);
+        }
     }
 
     public static Dataset<Row> read(SparkSession spark, String path) {

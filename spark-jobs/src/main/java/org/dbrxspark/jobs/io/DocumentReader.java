@@ -4,13 +4,26 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.from_json;
+import static org.apache.spark.sql.functions.input_file_block_start;
+import static org.apache.spark.sql.functions.input_file_name;
+import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.locate;
+import static org.apache.spark.sql.functions.make_valid_utf8;
+import static org.apache.spark.sql.functions.monotonically_increasing_id;
+import static org.apache.spark.sql.functions.octet_length;
+import static org.apache.spark.sql.functions.raise_error;
+import static org.apache.spark.sql.functions.regexp_replace;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.substring;
+import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.trim;
+import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
 
 import java.io.IOException;
@@ -19,15 +32,20 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Reads JSONL (plain or compressed), Parquet, CSV, Delta or plain-text files into a document
@@ -39,15 +57,118 @@ import org.apache.spark.sql.types.DataTypes;
  * SHA-256 over source and text, in hex; rows with equal source and text get {@code -2},
  * {@code -3}, ... in the order of their remaining columns. Plain-text files use the file path
  * relative to the input folder as id. A null in the id column is replaced by the content hash.
+ *
+ * <p>JSONL is read one line per row, whatever the line holds: invalid UTF-8 bytes become U+FFFD
+ * (as in the other formats' text), and a line that is not a document row (malformed JSON, not an
+ * object, a text field that is not a string, longer than {@code --max-document-bytes}) keeps its
+ * line as text and gets its reason in {@link #READ_ERROR}.
  */
 public final class DocumentReader {
+    /** Why a row could not be read as a document (string), null when it could. */
+    public static final String READ_ERROR = "_read_error";
+    private static final String LINE = "_line";
+    /** Where a row was in the input (file, block, row), the order that makes one row "first". */
+    private static final String POSITION = "_position";
+
     private DocumentReader() {
     }
 
-    /** Reads the documents described by {@code options}. */
-    public static Dataset<Row> read(SparkSession spark, ReaderOptions options) {
+    /**
+     * Reads the documents described by {@code options}, for a job without a rejects table: a row
+     * that could not be read fails the job with its id and reason.
+     */
+    public static Documents read(SparkSession spark, ReaderOptions options) {
+        Column error = col(READ_ERROR);
+        Column fail = raise_error(concat(lit("--input " + options.input() + ": cannot read the row with id "),
+            col(Columns.ID), lit(": "), error));
+        Documents docs = readWithErrors(spark, options);
+        return docs.withRows(docs.rows().where(error.isNull().or(fail.isNull())).drop(READ_ERROR));
+    }
+
+    /**
+     * Reads the documents described by {@code options} with {@link #READ_ERROR} as their last
+     * column, for a job that puts the rows it cannot read in its rejects table. Ids from an id
+     * column that are on more than one row are handled as {@code --on-duplicate-id} says, before
+     * any job writes: it counts them (one pass over the ids) and, unless it fails, makes them unique.
+     */
+    public static Documents readWithErrors(SparkSession spark, ReaderOptions options) {
         InputFormat format = resolve(spark, options.input(), options.format());
-        return shape(load(spark, options.input(), format), options, format);
+        Dataset<Row> raw = format == InputFormat.JSONL ? jsonLines(spark, options)
+            : load(spark, options.input(), format).withColumn(POSITION, position())
+                .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
+        Dataset<Row> docs = shape(raw, options, format);
+        return hasColumn(raw, options.idCol()) ? withUniqueIds(docs, options)
+            : new Documents(docs.drop(POSITION), 0, 0, List.of(), options.onDuplicateId());
+    }
+
+    /**
+     * The input position of each row, taken at the scan so that it does not depend on how rows
+     * are spread later: file, start of the file split, and the row's place in that split.
+     */
+    private static Column position() {
+        return struct(input_file_name(), input_file_block_start(), monotonically_increasing_id());
+    }
+
+    /**
+     * Applies {@code --on-duplicate-id} to rows that share an id: fails naming the first few ids,
+     * or keeps only the first row of each id in input order, or renames the later rows
+     * {@code id-2}, {@code id-3}, ... The copies of one document in a mix (its {@code copy}
+     * column) are one document, not duplicates.
+     */
+    private static Documents withUniqueIds(Dataset<Row> docs, ReaderOptions options) {
+        Column[] key = hasColumn(docs, Columns.COPY) ? new Column[] {col(Columns.ID), col(Columns.COPY)}
+            : new Column[] {col(Columns.ID)};
+        Dataset<Row> repeated = docs.groupBy(key).count().where(col("count").gt(1)).localCheckpoint();
+        Row totals = repeated.agg(countDistinct(col(Columns.ID)), sum(col("count").minus(1))).first();
+        long ids = totals.getLong(0);
+        String policy = options.onDuplicateId();
+        if (ids == 0) {
+            return new Documents(docs.drop(POSITION), 0, 0, List.of(), policy);
+        }
+        List<String> first = repeated.select(Columns.ID).distinct().orderBy(Columns.ID).limit(5)
+            .as(Encoders.STRING()).collectAsList();
+        if (policy.equals("fail")) {
+            throw new IllegalArgumentException("--input " + options.input() + ": ids on more than one row: " + ids
+                + " (first: " + String.join(", ", first) + "); the id is the key of every later join: fix the input, "
+                + "or pass --on-duplicate-id keep-first or rename");
+        }
+        Column n = row_number().over(Window.partitionBy(key).orderBy(col(POSITION)));
+        Dataset<Row> numbered = docs.withColumn("_n", n);
+        Dataset<Row> unique = policy.equals("keep-first") ? numbered.where(col("_n").equalTo(1))
+            : numbered.withColumn(Columns.ID, when(col("_n").equalTo(1), col(Columns.ID))
+                .otherwise(concat(col(Columns.ID), lit("-"), col("_n"))));
+        return new Documents(unique.drop("_n", POSITION), ids, totals.getLong(1), first, policy);
+    }
+
+    /**
+     * One row per non-blank line, parsed with the schema Spark infers from the lines that are
+     * document rows; the others keep their line as text and their reason in {@link #READ_ERROR}.
+     */
+    private static Dataset<Row> jsonLines(SparkSession spark, ReaderOptions options) {
+        long limit = options.maxDocumentBytes();
+        String textCol = options.textCol();
+        UserDefinedFunction check = udf((UDF1<String, String>) line -> JsonLines.problem(line, textCol),
+            DataTypes.StringType);
+        Column bytes = octet_length(col("value"));
+        // A file may start with a byte-order mark, which is not JSON.
+        Column line = regexp_replace(make_valid_utf8(col("value")), "^\\x{FEFF}", "");
+        Dataset<Row> lines = spark.read().text(options.input()).where(length(trim(col("value"))).gt(0))
+            .select(line.as(LINE), position().as(POSITION), when(bytes.gt(limit), concat(lit("too-large: "), bytes,
+                lit(" bytes > --max-document-bytes " + limit))).otherwise(check.apply(line)).as(READ_ERROR));
+        Column error = col(READ_ERROR);
+        // Objects are parsed, even with a bad text field, so that their rows keep their ids.
+        Column object = error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
+        // Jackson's string limit is in characters, never more than the line's bytes.
+        Map<String, String> json = Map.of("maxStringLen", Long.toString(Math.min(limit, Integer.MAX_VALUE)));
+        StructType schema = spark.read().options(json).json(lines.where(object).select(LINE).as(Encoders.STRING()))
+            .schema();
+        Dataset<Row> parsed = lines.select(when(object, from_json(col(LINE), schema, json)).as("j"), col(LINE),
+            col(POSITION), error).select(col("j.*"), col(LINE), col(POSITION), error);
+        if (hasColumn(parsed, textCol)) {
+            // A rejected line is its own evidence: it goes to the rejects table as the row's text.
+            parsed = parsed.withColumn(textCol, when(error.isNull(), col(quote(textCol))).otherwise(col(LINE)));
+        }
+        return parsed.drop(LINE);
     }
 
     /**
@@ -58,6 +179,7 @@ public final class DocumentReader {
         return shape(raw, options, InputFormat.DELTA);
     }
 
+    /** The input position and read error, when {@code raw} has them, come last. */
     private static Dataset<Row> shape(Dataset<Row> raw, ReaderOptions options, InputFormat format) {
         String textCol = format == InputFormat.TEXT ? Columns.TEXT : options.textCol();
         if (!hasColumn(raw, textCol)) {
@@ -74,7 +196,8 @@ public final class DocumentReader {
         List<Column> rest = new ArrayList<>();
         for (String c : raw.columns()) {
             if (!c.equals(textCol) && !c.equals(options.idCol()) && !c.equals(Columns.SOURCE)
-                && !c.equals(Columns.TEXT) && !c.equals(Columns.ID) && !c.equals(options.sourceCol())) {
+                && !c.equals(Columns.TEXT) && !c.equals(Columns.ID) && !c.equals(options.sourceCol())
+                && !c.equals(READ_ERROR) && !c.equals(POSITION)) {
                 rest.add(col(quote(c)));
             }
         }
@@ -85,6 +208,11 @@ public final class DocumentReader {
         cols.add(source.as(Columns.SOURCE));
         cols.add(text.as(Columns.TEXT));
         cols.addAll(rest);
+        for (String c : List.of(POSITION, READ_ERROR)) {
+            if (hasColumn(raw, c)) {
+                cols.add(col(c));
+            }
+        }
         Dataset<Row> docs = raw.select(cols.toArray(Column[]::new));
         return hasId ? docs : withDerivedIds(docs);
     }
@@ -107,7 +235,7 @@ public final class DocumentReader {
         Column base = contentHash(col(Columns.SOURCE), col(Columns.TEXT));
         List<Column> others = new ArrayList<>();
         for (String c : docs.columns()) {
-            if (!c.equals(Columns.ID)) {
+            if (!c.equals(Columns.ID) && !c.equals(POSITION)) {
                 others.add(col(quote(c)));
             }
         }

@@ -40,6 +40,7 @@ import org.dbrxspark.jobs.core.SeededHash;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.udfs.sql.CountTokensFunction;
 
@@ -51,7 +52,7 @@ import org.dbrxspark.udfs.sql.CountTokensFunction;
  */
 public final class MixJob implements Job {
     /** The copy number of a document in the mix: (id, copy) is the mix table's key. */
-    public static final String COPY = "copy";
+    public static final String COPY = Columns.COPY;
     /** How tokens are counted when the input has no token-count column. */
     static final String TOKENIZER = "DBRX tokenizer (cl100k_base + DBRX specials)";
     public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of the mix");
@@ -126,7 +127,8 @@ public final class MixJob implements Job {
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions o) {
         String tokensCol = o.get(TOKENS_COL);
-        Dataset<Row> docs = DocumentReader.read(spark, ReaderOptions.from(o));
+        Documents read = DocumentReader.read(spark, ReaderOptions.from(o));
+        Dataset<Row> docs = read.rows();
         boolean counted = !Arrays.asList(docs.columns()).contains(tokensCol);
         if (counted) {
             Column tokens = udf(new CountTokensFunction(), DataTypes.IntegerType).apply(col(Columns.TEXT));
@@ -219,6 +221,7 @@ public final class MixJob implements Job {
             .put("mixed tokens", tokensOut)
             .put("output", output)
             .put("manifest", manifestPath)
+            .put("duplicate ids", read.duplicateIdSummary())
             .reconcile("mixed rows = sum over sources", written, after.values().stream().mapToLong(a -> a[0]).toArray())
             .reconcile("input = sampled + not sampled", inputDocs, distinctSampled, inputDocs - distinctSampled);
     }

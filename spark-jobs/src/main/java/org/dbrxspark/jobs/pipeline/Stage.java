@@ -24,12 +24,13 @@ enum Stage {
         @Override
         List<String> args(Tables t, ParsedOptions o, String model) {
             return List.of("--input", t.at("curated"), "--output", t.at("deduped"),
-                "--duplicates-output", t.at("deduped_duplicates"));
+                "--duplicates-output", t.at("deduped_duplicates"), "--rejects-output", t.at("deduped_rejects"));
         }
 
         @Override
         String output(Tables t) {
-            return t.at("deduped") + " (duplicates: " + t.at("deduped_duplicates") + ")";
+            return t.at("deduped") + " (duplicates: " + t.at("deduped_duplicates") + ", rejects: "
+                + t.at("deduped_rejects") + ")";
         }
     },
     MIX("mix", false) {

@@ -36,6 +36,7 @@ import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.slf4j.Logger;
@@ -133,6 +134,7 @@ public final class RagIndexJob implements Job {
             : reader.format();
         Long version = null;
         Dataset<Row> docs;
+        String duplicateIds = "not checked (a Delta source)";
         if (format == InputFormat.DELTA) {
             if (o.get(INCREMENTAL)) {
                 SourceChanges.requireChangeFeed(spark, reader.input());
@@ -143,7 +145,9 @@ public final class RagIndexJob implements Job {
             throw new UsageException("--incremental needs a Delta source table with its change data feed on; "
                 + reader.input() + " is " + format.name().toLowerCase());
         } else {
-            docs = DocumentReader.read(spark, reader);
+            Documents read = DocumentReader.read(spark, reader);
+            docs = read.rows();
+            duplicateIds = read.duplicateIdSummary();
         }
         List<String> metadata = metadataColumns(docs, o.get(METADATA_COLS));
         IndexManifest.Hnsw hnsw = new IndexManifest.Hnsw(o.get(HNSW_M), o.get(HNSW_BEAM_WIDTH));
@@ -194,6 +198,7 @@ public final class RagIndexJob implements Job {
         JobSummary summary = new JobSummary("rag-index " + reader.input() + " -> " + store.root());
         summary.put("source", format.name().toLowerCase() + (version == null ? "" : " version " + version))
             .put("documents", inputDocs)
+            .put("duplicate ids", duplicateIds)
             .put("documents chunked", chunkedDocs)
             .put("documents rejected", docsRejected + (docRejects.isEmpty() ? "" : " " + docRejects));
         return finish(summary, manifest, tableChunks, chunksRejected, started)

@@ -26,6 +26,7 @@ import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.runtime.DbrxRuntime;
@@ -181,7 +182,8 @@ public final class RagQueryJob implements Job {
     private JobSummary batch(SparkSession spark, ParsedOptions o, Retriever.Options search) {
         ReaderOptions reader = new ReaderOptions(o.get(QUERIES), InputFormat.AUTO, o.get(QUERY_COL), o.get(ID_COL), "",
             Columns.SOURCE);
-        Dataset<Row> queries = DocumentReader.read(spark, reader);
+        Documents read = DocumentReader.read(spark, reader);
+        Dataset<Row> queries = read.rows();
         String index = o.get(INDEX);
         // Fail before the Spark job when the index is missing or the filter names unknown columns.
         try (RagIndex opened = RagIndex.open(index, spark.sparkContext().hadoopConfiguration(),
@@ -204,6 +206,7 @@ public final class RagQueryJob implements Job {
         long errors = totals.getLong(2);
         return new JobSummary("rag-query " + o.get(QUERIES) + " -> " + o.get(OUTPUT))
             .put("queries", rows)
+            .put("duplicate ids", read.duplicateIdSummary())
             .put("failed queries", errors)
             .put("hits", totals.isNullAt(1) ? 0 : totals.getLong(1))
             .put("answers", totals.getLong(3))

@@ -27,6 +27,7 @@ import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.udfs.ml.DbrxScorer;
 
@@ -100,7 +101,8 @@ public final class ScoreJob implements Job {
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions o) {
         long started = System.nanoTime();
-        Dataset<Row> docs = DocumentReader.read(spark, ReaderOptions.from(o));
+        Documents read = DocumentReader.read(spark, ReaderOptions.from(o));
+        Dataset<Row> docs = read.rows();
         List<String> columns = Arrays.asList(docs.columns());
         for (String c : SCORE_COLUMNS) {
             if (columns.contains(c)) {
@@ -143,6 +145,7 @@ public final class ScoreJob implements Job {
             long tokens = totals.isNullAt(2) ? 0 : totals.getLong(2);
             double[] quantiles = scored.stat().approxQuantile(PERPLEXITY, new double[] {0.1, 0.5, 0.9}, 0.001);
             summary.put("input documents", input)
+                .put("duplicate ids", read.duplicateIdSummary())
                 .put("scored", input - errors)
                 .put("score errors", errors)
                 .put("scored tokens", tokens)

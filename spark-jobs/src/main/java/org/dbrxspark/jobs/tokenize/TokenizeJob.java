@@ -33,6 +33,7 @@ import org.dbrxspark.jobs.core.SeededHash;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
+import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.jobs.stats.Histograms;
@@ -114,8 +115,8 @@ public final class TokenizeJob implements Job {
         int seqLen = o.get(PACK);
         String output = o.get(OUTPUT);
         String rejects = rejectsPath(o);
-        Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark, ReaderOptions.from(o)));
-        Dataset<Row> annotated = annotate(docs, o.get(SEED), o.get(VALIDATION_FRACTION))
+        Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
+        Dataset<Row> annotated = annotate(Partitions.spread(read.rows()), o.get(SEED), o.get(VALIDATION_FRACTION))
             .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> tokenized = annotated.where(size(col(REASONS)).equalTo(0));
@@ -128,6 +129,7 @@ public final class TokenizeJob implements Job {
             long documents = perSplit.values().stream().mapToLong(a -> a[0]).sum();
             long tokens = perSplit.values().stream().mapToLong(a -> a[1]).sum();
 
+            Map<String, Long> before = DeltaTables.versions(spark, output, rejects);
             if (seqLen > 0) {
                 DeltaTables.overwrite(SequencePacker.pack(tokenized, seqLen, documents), output);
             } else {
@@ -142,6 +144,7 @@ public final class TokenizeJob implements Job {
                 .put("input documents", input)
                 .put("tokenized documents", documents + splitDetail(perSplit, 0))
                 .put("rejected documents", rejectedRows)
+                .put("duplicate ids", read.duplicateIdSummary())
                 .put("document tokens", tokens + splitDetail(perSplit, 1))
                 .put("tokens/s (whole job)", String.format("%.0f", tokens / ((System.nanoTime() - started) / 1e9)))
                 .put("reject reasons", Histograms.top(rejectTable, explode(col(REASONS)), 8));
@@ -152,7 +155,8 @@ public final class TokenizeJob implements Job {
             } else {
                 summariseDocuments(summary, written, documents, tokens, o.get(APPEND_EOS));
             }
-            return summary.put("output", output).put("rejects output", rejects);
+            return DeltaTables.restoreUnlessBalanced(spark, before,
+                summary.put("output", output).put("rejects output", rejects));
         } finally {
             annotated.unpersist();
         }
@@ -160,7 +164,8 @@ public final class TokenizeJob implements Job {
 
     /**
      * Tokenizes {@code docs} and adds {@code input_ids}, {@code split}, {@code reasons} (empty for
-     * a tokenized document) and the packing order. Only rejected documents keep their text.
+     * a tokenized document) and the packing order. Only rejected documents keep their text. A row
+     * with a {@link DocumentReader#READ_ERROR} is not tokenized: the error is its reason.
      */
     static Dataset<Row> annotate(Dataset<Row> docs, long seed, double validationFraction) {
         List<String> kept = new ArrayList<>();
@@ -169,12 +174,15 @@ public final class TokenizeJob implements Job {
                 kept.add(c);
             }
         }
-        Dataset<Row> input = docs.select(kept.stream().map(TokenizeJob::quoted).toArray(Column[]::new));
+        Column readError = kept.contains(DocumentReader.READ_ERROR) ? col(DocumentReader.READ_ERROR) : lit(null);
+        Dataset<Row> input = docs.select(kept.stream().map(TokenizeJob::quoted).toArray(Column[]::new))
+            .withColumn("_readable", when(readError.isNull(), col(Columns.TEXT)));
         // The udfs transformer: one shared tokenizer per executor JVM, a failing row is that row's error.
-        Dataset<Row> tokens = new DbrxTokenizer().setInputCol(Columns.TEXT).setOutputCol("_tokens").transform(input);
+        Dataset<Row> tokens = new DbrxTokenizer().setInputCol("_readable").setOutputCol("_tokens").transform(input);
         Column text = col(Columns.TEXT);
         Column error = col("_tokens.error");
-        Column reasons = when(text.isNull(), array(lit("null-text")))
+        Column reasons = when(readError.isNotNull(), array(readError))
+            .when(text.isNull(), array(lit("null-text")))
             .when(text.equalTo(""), array(lit("empty-text")))
             .when(error.isNotNull(), array(concat(lit("tokenizer-error: "), error)))
             .otherwise(array().cast(DataTypes.createArrayType(DataTypes.StringType)));
@@ -188,7 +196,7 @@ public final class TokenizeJob implements Job {
             .withColumn(Columns.TEXT, when(size(col(REASONS)).gt(0), text))
             .withColumn(SPLIT, split(seed, validationFraction))
             .withColumn(SequencePacker.ORDER, SeededHash.sortKey(seed, orderParts.toArray(Column[]::new)))
-            .drop("_tokens");
+            .drop("_tokens", "_readable", DocumentReader.READ_ERROR);
     }
 
     /**

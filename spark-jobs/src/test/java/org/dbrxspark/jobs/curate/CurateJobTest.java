@@ -15,6 +15,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
+import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +92,34 @@ class CurateJobTest {
         Map<String, Row> keptNow = byId(DeltaTables.read(spark, out).collectAsList());
         assertTrue(keptNow.containsKey("short") && keptNow.containsKey("german"), keptNow.keySet().toString());
         assertTrue(relaxed.out().contains("input = kept + rejected: 7 = 5 + 2  [ok]"), relaxed.out());
+    }
+
+    @Test
+    void linesThatAreNotDocumentsAreRejectedWithTheReadersReason(@TempDir Path dir) throws Exception {
+        String out = dir.resolve("curated").toString();
+        JobRunner.Result run = JobRunner.run("curate", "--input", BadInput.write(dir), "--output", out, "--lid", "false",
+            "--gopher-min-words", "off", "--c4-min-sentences", "off", "--gopher-min-stop-words", "off");
+        assertEquals(0, run.code(), run.err() + run.out());
+        assertTrue(run.out().contains("input = kept + rejected: 10 = 3 + 7  [ok]"), run.out());
+        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
+        assertEquals(List.of("text-not-a-string: a number"), reasons(rejected.get("text-number")));
+        assertEquals("{\"id\": \"text-number\", \"text\": 42}", rejected.get("text-number").getAs("text"),
+            "the line is kept whole");
+        assertTrue(reasons(rejected.get("text-null")).contains("min-chars"), "a null text is curated as empty");
+        long unreadable = rejected.values().stream().filter(r -> reasons(r).get(0).startsWith("malformed-json: ")
+            || reasons(r).get(0).startsWith("not-an-object: ")).count();
+        assertEquals(3, unreadable, rejected.toString());
+    }
+
+    @Test
+    void hostileDocumentsAreCuratedLikeAnyOther(@TempDir Path dir) throws Exception {
+        String out = dir.resolve("curated").toString();
+        JobRunner.Result run = JobRunner.run("curate", "--input", BadInput.writeHostile(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
+        assertEquals(BadInput.HOSTILE.keySet(), rejected.keySet(), "none is a good document, each has its reasons");
+        assertTrue(reasons(rejected.get("empty")).contains("min-chars"));
+        assertTrue(reasons(rejected.get("million-char-word")).contains("gopher-max-mean-word-length"));
     }
 
     private static List<String> reasons(Row r) {

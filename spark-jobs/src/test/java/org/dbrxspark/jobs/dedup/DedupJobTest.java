@@ -19,6 +19,7 @@ import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.io.DeltaTables;
+import org.dbrxspark.jobs.io.BadInput;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -95,7 +96,7 @@ class DedupJobTest {
         JobRunner.Result run = JobRunner.run("dedup", "--input", input1, "--output", out, "--index", index,
             "--bands", "20", "--rows", "6");
         assertEquals(0, run.code(), run.err() + run.out());
-        assertTrue(run.out().contains("input = kept + duplicates: 9 = 5 + 4  [ok]"), run.out());
+        assertTrue(run.out().contains("input = kept + duplicates + rejected: 9 = 5 + 4 + 0  [ok]"), run.out());
 
         Map<String, Row> kept = byId(DeltaTables.read(spark, out));
         Map<String, Row> dups = byId(DeltaTables.read(spark, out + "_duplicates"));
@@ -143,7 +144,7 @@ class DedupJobTest {
         JobRunner.Result incremental = JobRunner.run("dedup", "--input", input2, "--output", out3, "--index", index,
             "--bands", "20", "--rows", "6");
         assertEquals(0, incremental.code(), incremental.err());
-        assertTrue(incremental.out().contains("input = kept + duplicates: 4 = 1 + 3  [ok]"), incremental.out());
+        assertTrue(incremental.out().contains("input = kept + duplicates + rejected: 4 = 1 + 3 + 0  [ok]"), incremental.out());
         assertEquals(List.of("f"), new ArrayList<>(byId(DeltaTables.read(spark, out3)).keySet()));
         Map<String, Row> dups2 = byId(DeltaTables.read(spark, out3 + "_duplicates"));
         assertEquals("a", dups2.get("a-near-2").getAs("duplicate_of"));
@@ -151,5 +152,34 @@ class DedupJobTest {
         assertEquals("f", dups2.get("f-copy").getAs("duplicate_of"));
         assertEquals(List.of("a", "a-far", "b", "c1", "e", "f"),
             new ArrayList<>(byId(DeltaTables.read(spark, index).select("id")).keySet()));
+    }
+
+    @Test
+    void hostileDocumentsAreKeptAsDocuments(@TempDir Path dir) throws Exception {
+        String out = dir.resolve("deduped").toString();
+        JobRunner.Result run = JobRunner.run("dedup", "--input", BadInput.writeHostile(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        assertTrue(run.out().contains("input = kept + duplicates + rejected: 4 = 4 + 0 + 0  [ok]"), run.out());
+        assertEquals(BadInput.HOSTILE.keySet(), byId(DeltaTables.read(spark, out)).keySet());
+    }
+
+    @Test
+    void linesThatAreNotDocumentsAreRejectedWithTheirReasons(@TempDir Path dir) throws Exception {
+        String out = dir.resolve("deduped").toString();
+        JobRunner.Result run = JobRunner.run("dedup", "--input", BadInput.write(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        assertTrue(run.out().contains("input = kept + duplicates + rejected: 10 = 3 + 0 + 7  [ok]"), run.out());
+        assertEquals(List.of("good-1", "good-2", "good-3"), new ArrayList<>(byId(DeltaTables.read(spark, out)).keySet()));
+        Map<String, String> reasons = new TreeMap<>();
+        for (Row r : DeltaTables.read(spark, out + "_rejects").collectAsList()) {
+            reasons.put(r.getString(r.fieldIndex("id")), String.join("; ", r.<String>getList(r.fieldIndex("reasons"))));
+        }
+        assertEquals("null-text", reasons.get("text-null"));
+        assertEquals("null-text", reasons.get("text-missing"));
+        assertEquals("text-not-a-string: a number", reasons.get("text-number"));
+        assertEquals("text-not-a-string: an array", reasons.get("text-array"));
+        assertEquals(List.of("malformed-json", "not-an-object", "not-an-object"), reasons.values().stream()
+            .filter(r -> r.startsWith("malformed") || r.startsWith("not-an")).map(r -> r.substring(0, r.indexOf(':')))
+            .sorted().toList());
     }
 }

@@ -84,7 +84,7 @@ public final class TokenizeBenchmark {
             t0 = System.nanoTime();
             rawParallel[r] = encodeOnThreads(tokenizer, texts, cores) / seconds(t0);
             Dataset<Row> docs = Partitions.spread(DocumentReader.read(spark,
-                ReaderOptions.of(input.toString(), InputFormat.JSONL)));
+                ReaderOptions.of(input.toString(), InputFormat.JSONL)).rows());
             t0 = System.nanoTime();
             long counted = TokenizeJob.annotate(docs, 42, 0.01).agg(sum(size(col(TokenizeJob.INPUT_IDS)))).first()
                 .getLong(0);

@@ -27,6 +27,7 @@ import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.core.SeededHash;
+import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
@@ -177,6 +178,48 @@ class TokenizeJobTest {
         List<String> again = PackedSequences.ordered(DeltaTables.read(spark, out)).stream().map(Row::toString)
             .collect(Collectors.toList());
         assertEquals(first, again, "same table from 1 or 7 input files, and on a re-run");
+    }
+
+    @Test
+    void linesThatAreNotDocumentsAreRejectedWithTheReadersReason() throws Exception {
+        String out = dir.resolve("bad-tokens").toString();
+        JobRunner.Result run = JobRunner.run("tokenize", "--input", BadInput.write(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        assertTrue(run.out().contains("input = tokenized + rejected: 10 = 3 + 7  [ok]"), run.out());
+        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects"));
+        assertEquals(List.of("text-not-a-string: an array"),
+            rejected.get("text-array").getList(rejected.get("text-array").fieldIndex(TokenizeJob.REASONS)));
+        assertEquals(List.of("null-text"),
+            rejected.get("text-missing").getList(rejected.get("text-missing").fieldIndex(TokenizeJob.REASONS)));
+    }
+
+    @Test
+    void hostileDocumentsAreTokenizedAsPlainText() throws Exception {
+        String out = dir.resolve("hostile-tokens").toString();
+        JobRunner.Result run = JobRunner.run("tokenize", "--input", BadInput.writeHostile(dir), "--output", out);
+        assertEquals(0, run.code(), run.err() + run.out());
+        assertTrue(run.out().contains("input = tokenized + rejected: 4 = 3 + 1  [ok]"), run.out());
+        Map<String, Row> rows = byId(DeltaTables.read(spark, out));
+        for (String id : List.of("special-tokens", "million-char-word", "mixed-scripts")) {
+            assertEquals(encode(BadInput.HOSTILE.get(id)), rows.get(id).getList(rows.get(id)
+                .fieldIndex(TokenizeJob.INPUT_IDS)), id);
+        }
+    }
+
+    @Test
+    void duplicateIdsStopTheJobUnlessTheOptionSaysWhatToDo() throws Exception {
+        Path input = Files.writeString(dir.resolve("twice.jsonl"), "{\"id\": \"x\", \"text\": \"one\"}\n"
+            + "{\"id\": \"x\", \"text\": \"two\"}\n{\"id\": \"y\", \"text\": \"three\"}\n");
+        String out = dir.resolve("twice-tokens").toString();
+        JobRunner.Result fail = JobRunner.run("tokenize", "--input", input.toString(), "--output", out);
+        assertEquals(2, fail.code(), fail.out());
+        assertTrue(fail.err().contains("ids on more than one row: 1 (first: x)"), fail.err());
+        JobRunner.Result renamed = JobRunner.run("tokenize", "--input", input.toString(), "--output", out,
+            "--on-duplicate-id", "rename");
+        assertEquals(0, renamed.code(), renamed.err() + renamed.out());
+        assertTrue(renamed.out().contains("duplicate ids") && renamed.out().contains("repeated ids: 1, later rows "
+            + "renamed: 1 (--on-duplicate-id rename; first ids: x)"), renamed.out());
+        assertEquals(Set.of("x", "x-2", "y"), byId(DeltaTables.read(spark, out)).keySet());
     }
 
     @Test

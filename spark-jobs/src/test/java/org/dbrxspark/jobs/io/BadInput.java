@@ -1,0 +1,52 @@
+package org.dbrxspark.jobs.io;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Input that is not all documents, as a new user's files can be, for the jobs' tests. */
+public final class BadInput {
+    /** Three document rows, then the seven kinds of line that are not one, by id (or line number). */
+    public static final String JSONL = """
+        {"id": "good-1", "text": "The first good document talks about rivers and the sea."}
+        {"id": "good-2", "text": "The second good document talks about mountains and snow."}
+        {"id": "good-3", "text": "The third good document talks about cities and their streets."}
+        {"id": "unterminated", "text": "no closing quote
+        [{"id": "in-an-array", "text": "an array of one object"}]
+        "a bare string"
+        {"id": "text-number", "text": 42}
+        {"id": "text-null", "text": null}
+        {"id": "text-missing", "body": "no text field"}
+        {"id": "text-array", "text": ["an", "array"]}
+        """;
+
+    /** Documents that are odd but valid, by id: each must stay a document of its own. */
+    public static final Map<String, String> HOSTILE = Map.of(
+        "empty", "",
+        "special-tokens", "Plain text that mentions <|endoftext|>, <|pad|> and <|im_start|>user.",
+        "million-char-word", "abcdefghij".repeat(100_000),
+        "mixed-scripts", "Hello мир, 世界 and مرحبا: one line, four scripts, 😀 included.");
+
+    private BadInput() {
+    }
+
+    /** Writes {@link #HOSTILE} as JSONL to {@code dir/hostile.jsonl} and returns its path. */
+    public static String writeHostile(Path dir) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = new ArrayList<>();
+        for (Map.Entry<String, String> e : new TreeMap<>(HOSTILE).entrySet()) {
+            lines.add(json.writeValueAsString(Map.of("id", e.getKey(), "text", e.getValue())));
+        }
+        return Files.write(dir.resolve("hostile.jsonl"), lines).toString();
+    }
+
+    /** Writes {@link #JSONL} to {@code dir/bad.jsonl} and returns its path. */
+    public static String write(Path dir) throws IOException {
+        return Files.writeString(dir.resolve("bad.jsonl"), JSONL).toString();
+    }
+}
