@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
+import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.MemoryPlan;
@@ -19,26 +20,45 @@ final class PlanCommand extends Command {
   @Override
   List<Option> options() {
     return CommonOptions.concat(
-        List.of(Option.required("model", "checkpoint folder; without safetensors, the weights are sized from config.json")),
+        List.of(
+            Option.required("model", "checkpoint folder or GGUF file; a folder without safetensors is sized from config.json"),
+            Option.value("weights-type", null, "size the weights as `quantize --type` would write them: "
+                + GgufQuantizer.FileType.choices() + " (default: as stored)")),
         CommonOptions.engine());
   }
 
   @Override
   void run(Args args, CliOutput out) throws Exception {
-    Path dir = args.path("model");
+    Path path = args.path("model");
     EngineOptions options = CommonOptions.engineOptions(args);
-    DbrxConfig config = DbrxConfig.read(dir.resolve("config.json"));
-    boolean hasWeights;
-    try (Stream<Path> files = Files.list(dir)) {
-      hasWeights = files.anyMatch(f -> f.getFileName().toString().endsWith(".safetensors"));
+    GgufQuantizer.FileType weightsType = null;
+    if (args.has("weights-type")) {
+      weightsType = GgufQuantizer.FileType.named(args.string("weights-type"));
+      if (weightsType == null) {
+        throw new UsageException("option --weights-type: '" + args.string("weights-type") + "' is not "
+            + GgufQuantizer.FileType.choices());
+      }
+    }
+    DbrxConfig config = Checkpoint.readConfig(path);
+    boolean hasWeights = Files.isRegularFile(path);
+    if (!hasWeights) {
+      try (Stream<Path> files = Files.list(path)) {
+        hasWeights = files.anyMatch(f -> f.getFileName().toString().endsWith(".safetensors"));
+      }
     }
     long weightBytes;
-    if (hasWeights) {
-      try (Checkpoint checkpoint = Checkpoint.open(dir)) {
+    String weightsFrom;
+    if (weightsType != null) {
+      weightBytes = GgufQuantizer.weightBytes(config, weightsType);
+      weightsFrom = "--weights-type " + weightsType.cliName();
+    } else if (hasWeights) {
+      try (Checkpoint checkpoint = Checkpoint.open(path)) {
         weightBytes = checkpoint.totalBytes();
+        weightsFrom = checkpoint.format() == Checkpoint.Format.GGUF ? "gguf" : "safetensors";
       }
     } else {
       weightBytes = MemoryPlan.checkpointBytes(config);
+      weightsFrom = "config.json";
     }
     MemoryPlan plan;
     try {
@@ -48,7 +68,7 @@ final class PlanCommand extends Command {
     }
     ObjectNode json = out.object();
     json.put("model", args.string("model"));
-    json.put("weights_from", hasWeights ? "safetensors" : "config.json");
+    json.put("weights_from", weightsFrom);
     json.put("max_sequences", options.maxSequences());
     json.put("max_seq_len", options.maxSeqLen(config));
     json.put("kv_dtype", options.kvDtype().label());

@@ -7,7 +7,7 @@ import java.util.Locale;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.model.KvBlockPool;
-import org.dbrxspark.runtime.model.KvDType;
+import org.dbrxspark.runtime.backend.KvDType;
 
 /**
  * The memory a runtime needs at most: its weights, a full KV cache and one step's activations,

@@ -221,6 +221,26 @@ class DbrxCliTest {
   }
 
   @Test
+  void planSizesDbrxInstructInEachGgufFormatAndReadsAGgufFile() throws Exception {
+    Path instruct = Path.of(getClass().getResource("/dbrx-instruct").toURI());
+    Run q4km = dbrx("plan", "--model", instruct.toString(), "--weights-type", "q4_k_m", "--max-sequences", "32",
+        "--max-seq-len", "4096");
+    assertEquals(0, q4km.exit(), q4km.err());
+    assertEquals("--weights-type q4_k_m", q4km.lines().get(0).get("weights_from").asText());
+    Run bad = dbrx("plan", "--model", instruct.toString(), "--weights-type", "q3_k_s");
+    assertEquals(2, bad.exit());
+    assertTrue(bad.err().contains("option --weights-type: 'q3_k_s' is not q8_0"), bad.err());
+    String gguf = dir.resolve("plan-q8_0.gguf").toString();
+    assertEquals(0, dbrx("quantize", "--model", model, "--type", "q8_0", "--output", gguf).exit());
+    Run fromFile = dbrx("plan", "--model", gguf, "--max-sequences", "2");
+    assertEquals(0, fromFile.exit(), fromFile.err());
+    JsonNode json = fromFile.lines().get(0);
+    assertEquals("gguf", json.get("weights_from").asText());
+    assertEquals(json.get("weights_bytes").asLong(), dbrx("plan", "--model", model, "--weights-type", "q8_0",
+        "--max-sequences", "2").lines().get(0).get("weights_bytes").asLong());
+  }
+
+  @Test
   void planReadsTheWeightsOfACheckpointAndRuntimeOptionsAreChecked() throws Exception {
     Run plan = dbrx("plan", "--model", model, "--kv-dtype", "bf16", "--max-sequences", "2");
     assertEquals(0, plan.exit(), plan.err());

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
+import org.dbrxspark.runtime.checkpoint.GgufQuantizer.FileType;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.junit.jupiter.api.Test;
@@ -33,6 +35,34 @@ class MemoryPlanTest {
     // 2048 tokens x (5 x 6144 + 8192 QKV + 2 x 10752 + 16 router) floats, and 32 rows of 100352 logits.
     assertEquals((2048L * 60_432 + 32L * 100_352) * 4, plan.activationBytes());
     assertEquals(263_193_047_040L + 21_474_836_480L + 507_904_000L, plan.totalBytes());
+  }
+
+  @Test
+  void dbrxInstructInEachGgufFormat() throws Exception {
+    DbrxConfig config = dbrxInstruct();
+    // Counted from the SPEC's shapes, apart from the quantizer's code: the norms (2 per layer and
+    // norm_f) and the routers (16 x 6144 per layer) stay F32, every other weight is quantized.
+    long f32 = 40L * (2 * 6144 + 16 * 6144) + 6144;
+    long matrices = 131_596_523_520L - f32;
+    assertEquals(matrices / 32 * 34 + f32 * 4, GgufQuantizer.weightBytes(config, FileType.Q8_0));
+    assertEquals(matrices / 32 * 18 + f32 * 4, GgufQuantizer.weightBytes(config, FileType.Q4_0));
+    // Q4_K_M: Q6_K for the output head, and for attn_qkv and ffn_down_exps in 20 of the 40 layers
+    // (llama.cpp's use_more_bits: layers 0-4, 35-39 and every third between); Q4_K elsewhere.
+    long head = 100_352L * 6144;
+    long qkv = 8192L * 6144;
+    long down = 16L * 6144 * 10752;
+    long sixBit = head + 20 * (qkv + down);
+    long fourBit = matrices - sixBit;
+    long q4km = sixBit / 256 * 210 + fourBit / 256 * 144 + f32 * 4;
+    assertEquals(q4km, GgufQuantizer.weightBytes(config, FileType.Q4_K_M));
+    // 4.5 bits a weight with a quarter of them at 6.56: between the Q4_0 and Q8_0 files.
+    assertTrue(q4km > GgufQuantizer.weightBytes(config, FileType.Q4_0) && q4km < GgufQuantizer.weightBytes(config, FileType.Q8_0));
+    EngineOptions options = new EngineOptions(2048, 32, 4096, KvDType.F16, 0);
+    for (FileType type : new FileType[] {FileType.BF16, FileType.Q8_0, FileType.Q4_0, FileType.Q4_K_M}) {
+      long weights = GgufQuantizer.weightBytes(config, type);
+      MemoryPlan plan = MemoryPlan.of(config, options, weights);
+      assertEquals(weights + 20 * GIB + (2048L * 60_432 + 32L * 100_352) * 4, plan.totalBytes(), type.cliName());
+    }
   }
 
   @Test
