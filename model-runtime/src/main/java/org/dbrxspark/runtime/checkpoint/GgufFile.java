@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime.checkpoint;
 
 import java.io.BufferedInputStream;
-import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,7 +11,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -32,7 +30,7 @@ import java.util.Map;
  * overlap or extend past the data section. Errors name the file and the key or tensor at fault.
  * Tensor shapes are reported row-major (the reverse of ggml's {@code ne} order), like safetensors.
  */
-final class GgufFile implements Closeable {
+final class GgufFile extends TensorFile {
   private static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian int
   private static final int MAX_DIMS = 4;
   private static final long DEFAULT_ALIGNMENT = 32;
@@ -44,30 +42,15 @@ final class GgufFile implements Closeable {
       "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32",
       "I64", "F64", "IQ1_M", "BF16"};
 
-  private final Path path;
-  private final FileMapper mapper;
   private final Map<String, Object> metadata;
-  private final Map<String, Tensor> tensors;
 
   private GgufFile(Path path, FileMapper mapper, Map<String, Object> metadata, Map<String, Tensor> tensors) {
-    this.path = path;
-    this.mapper = mapper;
+    super(path, mapper, tensors);
     this.metadata = metadata;
-    this.tensors = tensors;
   }
 
   static GgufFile open(Path path) throws IOException {
-    FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
-    try {
-      return new Header(path, channel).parse();
-    } catch (IOException | RuntimeException e) {
-      channel.close();
-      throw e;
-    }
-  }
-
-  Path path() {
-    return path;
+    return open(path, channel -> new Header(path, channel).parse());
   }
 
   /**
@@ -78,27 +61,14 @@ final class GgufFile implements Closeable {
     return metadata;
   }
 
-  /** The tensors by GGUF name, in header order. */
-  Map<String, Tensor> tensors() {
-    return tensors;
-  }
-
-  @Override
-  public void close() throws IOException {
-    mapper.close();
-  }
-
   /** Parsing state for one header. */
-  private static final class Header {
-    private final Path path;
-    private final FileChannel channel;
+  private static final class Header extends HeaderReader {
     private final InputStream in;
     private final long fileSize;
     private long position;
 
     Header(Path path, FileChannel channel) throws IOException {
-      this.path = path;
-      this.channel = channel;
+      super(path, channel);
       this.fileSize = channel.size();
       // Not closed here: closing it would close the channel the mapper keeps.
       this.in = new BufferedInputStream(Channels.newInputStream(channel.position(0)), 1 << 16);
@@ -351,18 +321,6 @@ final class GgufFile implements Closeable {
       CheckpointFormatException e = fail("the header runs past the end of the file (" + fileSize + " bytes): truncated?");
       e.initCause(new EOFException());
       return e;
-    }
-
-    private CheckpointFormatException fail(String why) {
-      return new CheckpointFormatException(path + ": " + why);
-    }
-
-    private CheckpointFormatException fail(String why, Throwable cause) {
-      return new CheckpointFormatException(path + ": " + why, cause);
-    }
-
-    private CheckpointFormatException fail(String tensor, String why) {
-      return new CheckpointFormatException(path + ": tensor '" + tensor + "': " + why);
     }
   }
 }

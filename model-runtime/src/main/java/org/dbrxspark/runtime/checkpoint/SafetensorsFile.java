@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,7 +14,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -31,7 +29,7 @@ import java.util.Set;
  * describing the tensors, then the data section. Everything in the header is validated before any
  * tensor is handed out; errors name the file and the tensor.
  */
-final class SafetensorsFile implements Closeable {
+final class SafetensorsFile extends TensorFile {
   /** Real headers are kilobytes; a huge length means a corrupt or foreign file. */
   static final long MAX_HEADER_BYTES = 100_000_000;
 
@@ -42,36 +40,16 @@ final class SafetensorsFile implements Closeable {
       .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-  private final Path path;
-  private final FileMapper mapper;
-  private final Map<String, Tensor> tensors;
   private final Map<String, String> metadata;
 
   private SafetensorsFile(Path path, FileMapper mapper, Map<String, Tensor> tensors,
       Map<String, String> metadata) {
-    this.path = path;
-    this.mapper = mapper;
-    this.tensors = tensors;
+    super(path, mapper, tensors);
     this.metadata = metadata;
   }
 
   static SafetensorsFile open(Path path) throws IOException {
-    FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
-    try {
-      return new Header(path, channel).parse();
-    } catch (IOException | RuntimeException e) {
-      channel.close();
-      throw e;
-    }
-  }
-
-  Path path() {
-    return path;
-  }
-
-  /** The tensors in data-section order. */
-  Map<String, Tensor> tensors() {
-    return tensors;
+    return open(path, channel -> new Header(path, channel).parse());
   }
 
   /** The {@code __metadata__} map, empty if absent. */
@@ -79,22 +57,14 @@ final class SafetensorsFile implements Closeable {
     return metadata;
   }
 
-  @Override
-  public void close() throws IOException {
-    mapper.close();
-  }
-
   /** Parsing state for one header. */
-  private static final class Header {
-    private final Path path;
-    private final FileChannel channel;
+  private static final class Header extends HeaderReader {
     private final FileMapper mapper;
     private long dataStart;
     private long dataSize;
 
     Header(Path path, FileChannel channel) {
-      this.path = path;
-      this.channel = channel;
+      super(path, channel);
       this.mapper = new FileMapper(path, channel);
     }
 
@@ -268,18 +238,6 @@ final class SafetensorsFile implements Closeable {
         }
       }
       return buf.flip();
-    }
-
-    private CheckpointFormatException fail(String why) {
-      return new CheckpointFormatException(path + ": " + why);
-    }
-
-    private CheckpointFormatException fail(String why, Throwable cause) {
-      return new CheckpointFormatException(path + ": " + why, cause);
-    }
-
-    private CheckpointFormatException fail(String tensor, String why) {
-      return new CheckpointFormatException(path + ": tensor '" + tensor + "': " + why);
     }
   }
 }

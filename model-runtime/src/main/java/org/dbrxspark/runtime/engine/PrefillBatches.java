@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.function.BiConsumer;
 import org.dbrxspark.runtime.model.DbrxModel;
 import org.dbrxspark.runtime.model.KvBlockPool;
-import org.dbrxspark.runtime.model.KvCache;
 import org.dbrxspark.runtime.model.Step;
 
 /**
