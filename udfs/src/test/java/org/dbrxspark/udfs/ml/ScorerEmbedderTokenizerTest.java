@@ -14,6 +14,8 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
+import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 import org.dbrxspark.runtime.engine.EmbeddingResult;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.Pooling;
@@ -71,6 +73,26 @@ class ScorerEmbedderTokenizerTest {
     assertTrue(((String) out.get(2).getStruct(3).getAs("error")).contains("null"));
     assertTrue(((String) out.get(3).getStruct(3).getAs("error")).contains("empty"));
     assertNull(out.get(3).getStruct(3).getAs("logprob_sum"));
+  }
+
+  @Test
+  void aGgufCheckpointIsScoredLikeTheRuntimeScoresIt(@TempDir Path dir) throws Exception {
+    Path gguf = dir.resolve("tiny-q8_0.gguf");
+    try (Checkpoint source = Checkpoint.open(checkpoint)) {
+      GgufQuantizer.write(source, GgufQuantizer.FileType.Q8_0, gguf);
+    }
+    DbrxScorer scorer = new DbrxScorer().setModelLocation(gguf.toString()).setThreads(2).setPrefixCol("prefix");
+    List<Row> out = scorer.transform(texts).collectAsList();
+    try (DbrxRuntime quantized = DbrxRuntime.load(gguf, 2, EngineOptions.defaults())) {
+      for (int i : new int[] {0, 1, 4}) {
+        Row row = out.get(i);
+        String prefix = row.getString(2);
+        ScoreResult expected = quantized.scorer().score(List.of(new ScoreRequest(
+            prefix == null ? new int[0] : quantized.tokenizer().encode(prefix),
+            quantized.tokenizer().encode(row.getString(1))))).get(0);
+        assertEquals(expected.logprobSum(), (double) row.getStruct(3).getAs("logprob_sum"), 0);
+      }
+    }
   }
 
   @Test
