@@ -79,7 +79,7 @@ final class CpuKernels implements Kernels {
         float[] odd = new float[n * half];
         Bf16Pairs.deinterleave(x, n, cols, even, odd);
         rowRange = (lo, hi) -> Bf16Pairs.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
-      } else if (QuantizedRows.handles(w.dtype())) {
+      } else if (QuantizedRows.dotsOnBlocks(w.dtype())) {
         rowRange = (lo, hi) -> QuantizedRows.dotRows(w, lo, hi, x, n, out, rows);
       } else {
         rowRange = (lo, hi) -> {
@@ -293,7 +293,7 @@ final class CpuKernels implements Kernels {
       case F16 -> widenF16(bytes, first * 2, count, dst, dstOffset);
       default -> {
         int byteOffset = Math.toIntExact(w.dtype().bytesFor(first));
-        if (QuantizedRows.handles(w.dtype())) {
+        if (QuantizedRows.widens(w.dtype())) {
           QuantizedRows.widen(w.dtype(), bytes, byteOffset, count, dst, dstOffset);
         } else {
           w.dtype().decode(bytes, byteOffset, dst, dstOffset, count);

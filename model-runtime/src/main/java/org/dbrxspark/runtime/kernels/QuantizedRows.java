@@ -28,9 +28,14 @@ final class QuantizedRows {
 
   private QuantizedRows() {}
 
-  /** Whether {@code dtype} has a vector path here (Q8_0 and Q4_0 on 8- or 16-lane hardware). */
-  static boolean handles(DType dtype) {
-    return B != null && (dtype == DType.Q8_0 || dtype == DType.Q4_0) && 32 % LANES == 0;
+  /** Whether {@code dtype} has block kernels here: Q8_0 and Q4_0, on 8- or 16-lane hardware. */
+  static boolean dotsOnBlocks(DType dtype) {
+    return B != null && (dtype == DType.Q8_0 || dtype == DType.Q4_0);
+  }
+
+  /** Whether {@code dtype} is widened here: every block type, on 8- or 16-lane hardware. */
+  static boolean widens(DType dtype) {
+    return B != null && dtype.isQuantized();
   }
 
   /**
@@ -38,15 +43,124 @@ final class QuantizedRows {
    * {@code bytes} into {@code dst[dstOffset ..]}.
    */
   static void widen(DType dtype, ByteBuffer bytes, int byteOffset, int count, float[] dst, int dstOffset) {
-    int blocks = count / 32;
+    int blocks = count / dtype.blockSize();
     int length = blocks * dtype.blockBytes();
     byte[] raw = scratch(length);
     bytes.get(byteOffset, raw, 0, length);
-    if (dtype == DType.Q8_0) {
-      widenQ8(raw, blocks, dst, dstOffset);
-    } else {
-      widenQ4(raw, blocks, dst, dstOffset);
+    switch (dtype) {
+      case Q8_0 -> widenQ8(raw, blocks, dst, dstOffset);
+      case Q4_0 -> widenQ4(raw, blocks, dst, dstOffset);
+      case Q4_K -> widenQ4K(raw, blocks, dst, dstOffset);
+      case Q5_K -> widenQ5K(raw, blocks, dst, dstOffset);
+      case Q6_K -> widenQ6K(raw, blocks, dst, dstOffset);
+      default -> throw new IllegalArgumentException(dtype + " is not a block type");
     }
+  }
+
+  /*
+   * The K-quants (ggml-common.h; the layouts are spelled out in checkpoint.KQuants, whose scalar
+   * decode these equal bit for bit: KernelsTest reads rows of every type back both ways). Each
+   * product of a scale and a code is exact in float32, so the vector and scalar orders agree.
+   */
+
+  /** Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. */
+  private static void widenQ4K(byte[] raw, int blocks, float[] dst, int dstOffset) {
+    for (int b = 0; b < blocks; b++) {
+      int at = b * 144;
+      float d = scale(raw, at);
+      float dmin = scale(raw, at + 2);
+      int out = dstOffset + b * 256;
+      for (int k = 0; k < 4; k++) {
+        float d1 = d * kScale(raw, at + 4, 2 * k);
+        float m1 = dmin * kMin(raw, at + 4, 2 * k);
+        float d2 = d * kScale(raw, at + 4, 2 * k + 1);
+        float m2 = dmin * kMin(raw, at + 4, 2 * k + 1);
+        for (int l = 0; l < 32; l += LANES) {
+          ByteVector packed = ByteVector.fromArray(B, raw, at + 16 + 32 * k + l);
+          codes(packed.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
+          codes(highNibbles(packed)).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+        }
+      }
+    }
+  }
+
+  /** Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit j of byte l for sub-block j) before the nibbles. */
+  private static void widenQ5K(byte[] raw, int blocks, float[] dst, int dstOffset) {
+    for (int b = 0; b < blocks; b++) {
+      int at = b * 176;
+      float d = scale(raw, at);
+      float dmin = scale(raw, at + 2);
+      int out = dstOffset + b * 256;
+      for (int k = 0; k < 4; k++) {
+        int j1 = 2 * k;
+        int j2 = 2 * k + 1;
+        float d1 = d * kScale(raw, at + 4, j1);
+        float m1 = dmin * kMin(raw, at + 4, j1);
+        float d2 = d * kScale(raw, at + 4, j2);
+        float m2 = dmin * kMin(raw, at + 4, j2);
+        for (int l = 0; l < 32; l += LANES) {
+          ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
+          ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
+          ByteVector q1 = packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
+          ByteVector q2 = highNibbles(packed).or(bit(high, j2).lanewise(VectorOperators.LSHL, 4));
+          codes(q1).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
+          codes(q2).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+        }
+      }
+    }
+  }
+
+  /**
+   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, f16 d. Each
+   * half of 128 weights takes 64 bytes of nibbles, 32 of bit pairs and 8 scales.
+   */
+  private static void widenQ6K(byte[] raw, int blocks, float[] dst, int dstOffset) {
+    for (int b = 0; b < blocks; b++) {
+      int at = b * 210;
+      float d = scale(raw, at + 208);
+      for (int half = 0; half < 2; half++) {
+        int ql = at + 64 * half;
+        int qh = at + 128 + 32 * half;
+        int sc = at + 192 + 8 * half;
+        int out = dstOffset + b * 256 + 128 * half;
+        for (int l = 0; l < 32; l += LANES) {
+          int s = l / 16;
+          ByteVector lo = ByteVector.fromArray(B, raw, ql + l);
+          ByteVector hi = ByteVector.fromArray(B, raw, ql + 32 + l);
+          ByteVector h = ByteVector.fromArray(B, raw, qh + l);
+          sixBits(lo.and((byte) 0x0F), h, 0).mul(d * raw[sc + s]).intoArray(dst, out + l);
+          sixBits(hi.and((byte) 0x0F), h, 2).mul(d * raw[sc + s + 2]).intoArray(dst, out + 32 + l);
+          sixBits(highNibbles(lo), h, 4).mul(d * raw[sc + s + 4]).intoArray(dst, out + 64 + l);
+          sixBits(highNibbles(hi), h, 6).mul(d * raw[sc + s + 6]).intoArray(dst, out + 96 + l);
+        }
+      }
+    }
+  }
+
+  /** A Q6_K code less 32: four low bits, with the two bits of {@code h} at {@code shift} on top. */
+  private static FloatVector sixBits(ByteVector low, ByteVector h, int shift) {
+    ByteVector top = h.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+    return codes(low.or(top).sub((byte) 32));
+  }
+
+  /** Bit {@code j} of each byte, as 0 or 1. */
+  private static ByteVector bit(ByteVector bytes, int j) {
+    return bytes.lanewise(VectorOperators.LSHR, j).and((byte) 1);
+  }
+
+  /** The high nibble of each byte, 0 to 15. */
+  private static ByteVector highNibbles(ByteVector packed) {
+    return packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
+  }
+
+  /** The 6-bit scale of sub-block j from the 12 scale bytes at {@code at}. */
+  private static int kScale(byte[] raw, int at, int j) {
+    return j < 4 ? raw[at + j] & 63 : (raw[at + j + 4] & 0xF) | ((raw[at + j - 4] & 0xFF) >>> 6) << 4;
+  }
+
+  /** The 6-bit min of sub-block j from the 12 scale bytes at {@code at}. */
+  private static int kMin(byte[] raw, int at, int j) {
+    return j < 4 ? raw[at + j + 4] & 63 : ((raw[at + j + 4] & 0xFF) >>> 4) | ((raw[at + j] & 0xFF) >>> 6) << 4;
   }
 
   /** Bytes of whole rows per bulk copy in {@link #dotRows}: 16 KB, as {@link Bf16Pairs} copies. */
@@ -197,7 +311,7 @@ final class QuantizedRows {
 
   /** Elements 16-31: the high nibbles, less 8. */
   private static FloatVector high(ByteVector packed) {
-    return codes(packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8));
+    return codes(highNibbles(packed).sub((byte) 8));
   }
 
   /** Q8_0: 2 bytes of scale, then 32 int8 codes. */
