@@ -40,8 +40,15 @@ public interface Backend extends AutoCloseable {
   /** Activations holding {@code values} ({@code rows * cols} floats, row-major). */
   Activations upload(float[] values, int rows, int cols);
 
+  /** Copies the values of {@code a}, row-major, into {@code dst} on the host. */
+  void download(Activations a, float[] dst);
+
   /** The values of {@code a}, row-major, on the host. */
-  float[] download(Activations a);
+  default float[] download(Activations a) {
+    float[] values = new float[Math.multiplyExact(a.rows(), a.cols())];
+    download(a, values);
+    return values;
+  }
 
   /** Empty storage for the KV cache of a model with {@code config}, in {@code dtype}. */
   KvStorage kvStorage(DbrxConfig config, KvDType dtype);
@@ -67,11 +74,17 @@ public interface Backend extends AutoCloseable {
   void clamp(Activations x, float bound);
 
   /**
-   * Rotate-half RoPE (the GPT-NeoX layout), in place, on the first {@code heads} heads of
-   * {@code headDim} columns of each row: row {@code t} at position {@code positions[t]}, base
-   * {@code theta}.
+   * The rotation RoPE applies at each position, {@code [positions.length, headDim]}: row t holds
+   * {@code cos(positions[t] * theta^(-2i/headDim))} for i below {@code headDim / 2}, then the
+   * sines. It depends on the positions only, so a forward pass computes it once for all layers.
    */
-  void rope(Activations x, int[] positions, int heads, int headDim, double theta);
+  Activations rotation(int[] positions, int headDim, double theta);
+
+  /**
+   * Rotate-half RoPE (the GPT-NeoX layout), in place, on the first {@code heads} heads of
+   * {@code rotation.cols()} columns of each row, row t rotated by row t of {@code rotation}.
+   */
+  void rope(Activations x, Activations rotation, int heads);
 
   /**
    * Stores each row's keys (columns {@code [keyCol, keyCol + kvHeads * headDim)}) and values

@@ -74,8 +74,8 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
-  public float[] download(Activations a) {
-    return data(a).clone();
+  public void download(Activations a, float[] dst) {
+    System.arraycopy(data(a), 0, dst, 0, data(a).length);
   }
 
   @Override
@@ -127,24 +127,35 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
-  public void rope(Activations x, int[] positions, int heads, int headDim, double theta) {
-    float[] v = data(x);
+  public Activations rotation(int[] positions, int headDim, double theta) {
     int half = headDim / 2;
-    float[] cos = new float[half];
-    float[] sin = new float[half];
+    float[] table = new float[positions.length * headDim];
     for (int t = 0; t < positions.length; t++) {
       for (int i = 0; i < half; i++) {
         double angle = positions[t] * Math.pow(theta, -2.0 * i / headDim);
-        cos[i] = (float) Math.cos(angle);
-        sin[i] = (float) Math.sin(angle);
+        table[t * headDim + i] = (float) Math.cos(angle);
+        table[t * headDim + half + i] = (float) Math.sin(angle);
       }
+    }
+    return new Floats(table, positions.length, headDim);
+  }
+
+  @Override
+  public void rope(Activations x, Activations rotation, int heads) {
+    float[] v = data(x);
+    float[] table = data(rotation);
+    int headDim = rotation.cols();
+    int half = headDim / 2;
+    for (int t = 0; t < x.rows(); t++) {
+      int cos = t * headDim;
+      int sin = cos + half;
       for (int h = 0; h < heads; h++) {
         int off = t * x.cols() + h * headDim;
         for (int i = 0; i < half; i++) {
           float x1 = v[off + i];
           float x2 = v[off + i + half];
-          v[off + i] = x1 * cos[i] - x2 * sin[i];
-          v[off + i + half] = x2 * cos[i] + x1 * sin[i];
+          v[off + i] = x1 * table[cos + i] - x2 * table[sin + i];
+          v[off + i + half] = x2 * table[cos + i] + x1 * table[sin + i];
         }
       }
     }

@@ -160,8 +160,9 @@ public final class DbrxModel implements AutoCloseable {
     KvBatch batch = new KvBatch(storages, tables, positions);
     Activations x = backend.allocate(n, config.dModel());
     backend.embed(embedding, tokens, x);
+    Activations rotation = backend.rotation(positions, config.headDim(), config.ropeTheta());
     for (int l = 0; l < layers.length; l++) {
-      block(l, x, batch);
+      block(l, x, batch, rotation);
     }
     for (Step step : steps) {
       step.cache().advance(step.tokens().length);
@@ -187,11 +188,10 @@ public final class DbrxModel implements AutoCloseable {
   public void logits(float[] hidden, int rows, float[] out) {
     Activations logits = backend.allocate(rows, config.vocabSize());
     backend.linear(List.of(new Product(backend.upload(hidden, rows, config.dModel()), lmHead, logits)));
-    float[] values = backend.download(logits);
-    System.arraycopy(values, 0, out, 0, values.length);
+    backend.download(logits, out);
   }
 
-  private void block(int l, Activations x, KvBatch batch) {
+  private void block(int l, Activations x, KvBatch batch, Activations rotation) {
     Layer layer = layers[l];
     int n = x.rows();
     int d = config.dModel();
@@ -203,7 +203,7 @@ public final class DbrxModel implements AutoCloseable {
     if (config.clipQkv() != null) {
       backend.clamp(qkv, config.clipQkv().floatValue());
     }
-    backend.rope(qkv, batch.positions(), config.nHeads() + config.kvNHeads(), config.headDim(), config.ropeTheta());
+    backend.rope(qkv, rotation, config.nHeads() + config.kvNHeads());
     backend.storeKv(l, qkv, d, d + kvWidth, batch);
     Activations attended = backend.allocate(n, d);
     backend.attend(l, qkv, config.nHeads(), batch, attended);

@@ -209,7 +209,7 @@ class BackendConformanceTest {
       double theta = 500000;
       float[] x = random(new SplittableRandom(4), positions.length * cols);
       Activations a = backend.upload(x, positions.length, cols);
-      backend.rope(a, positions, heads, headDim, theta);
+      backend.rope(a, backend.rotation(positions, headDim, theta), heads);
       float[] got = backend.download(a);
       int half = headDim / 2;
       for (int t = 0; t < positions.length; t++) {
