@@ -274,7 +274,10 @@ final class GgufFile extends TensorFile {
         throw fail("the length of " + what + ", " + Long.toUnsignedString(length) + " bytes, runs past the end of the file"
             + " at byte " + position + " (truncated?)");
       }
-      byte[] bytes = readBytes((int) Math.min(length, Integer.MAX_VALUE - 8));
+      if (length > Integer.MAX_VALUE - 8) {
+        throw fail("the length of " + what + ", " + length + " bytes, is over the 2 GiB this reader takes");
+      }
+      byte[] bytes = readBytes((int) length);
       try {
         return StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
