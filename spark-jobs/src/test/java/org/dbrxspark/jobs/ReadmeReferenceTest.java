@@ -20,12 +20,12 @@ import org.dbrxspark.runtime.cli.DbrxCli;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's option reference is the {@code --help} text of every job and CLI subcommand,
- * verbatim, so the two cannot drift. After changing an option, refresh the README with
+ * The option reference, docs/options.md, is the {@code --help} text of every job and CLI
+ * subcommand, verbatim, so the two cannot drift. After changing an option, refresh it with
  * {@code ./mvnw -B -pl spark-jobs -am test -Dtest=ReadmeReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Ddocs.update=true}.
  */
 class ReadmeReferenceTest {
-    private static final Path README = Path.of("..", "README.md");
+    private static final Path REFERENCE = Path.of("..", "docs", "options.md");
     /** A marker comment followed by a fenced block: {@code <!-- help: dbrx-spark curate -->}. */
     private static final Pattern BLOCK = Pattern.compile("<!-- help: ([^>]+?) -->\n```\n(.*?)```\n", Pattern.DOTALL);
 
@@ -40,7 +40,7 @@ class ReadmeReferenceTest {
             expected.put("dbrx " + command, capture(out -> DbrxCli.run(new String[] {command, "--help"}, out, out)));
         }
 
-        String readme = Files.readString(README);
+        String readme = Files.readString(REFERENCE);
         Matcher m = BLOCK.matcher(readme);
         StringBuilder updated = new StringBuilder();
         Map<String, String> documented = new LinkedHashMap<>();
@@ -56,15 +56,15 @@ class ReadmeReferenceTest {
         missing.removeAll(documented.keySet());
         List<String> unknown = new ArrayList<>(documented.keySet());
         unknown.removeAll(expected.keySet());
-        assertTrue(missing.isEmpty(), "README.md has no '<!-- help: ... -->' block for " + missing);
-        assertTrue(unknown.isEmpty(), "README.md documents commands that do not exist: " + unknown);
+        assertTrue(missing.isEmpty(), "docs/options.md has no '<!-- help: ... -->' block for " + missing);
+        assertTrue(unknown.isEmpty(), "docs/options.md documents commands that do not exist: " + unknown);
         if (Boolean.getBoolean("docs.update")) {
-            Files.writeString(README, updated.toString());
+            Files.writeString(REFERENCE, updated.toString());
             return;
         }
         for (Map.Entry<String, String> e : expected.entrySet()) {
             assertEquals(e.getValue(), documented.get(e.getKey()),
-                "README.md's block for '" + e.getKey() + "' differs from its --help; refresh it with -Ddocs.update=true");
+                "docs/options.md's block for '" + e.getKey() + "' differs from its --help; refresh it with -Ddocs.update=true");
         }
     }
 

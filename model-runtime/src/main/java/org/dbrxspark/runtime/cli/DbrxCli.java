@@ -74,7 +74,7 @@ public final class DbrxCli {
     return sb.toString();
   }
 
-  /** The subcommand names, in {@code usage} order: for the generated reference in the README. */
+  /** The subcommand names, in {@code usage} order: for the generated reference in docs/options.md. */
   public static List<String> commandNames() {
     return COMMANDS.stream().map(Command::name).toList();
   }
