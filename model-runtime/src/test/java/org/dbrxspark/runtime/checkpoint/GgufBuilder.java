@@ -4,8 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,8 +12,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes GGUF files for the tests, starting from a real one (a golden file written by llama.cpp's
- * converter) and changed in one place, to check that each kind of damage is refused by name.
+ * Writes GGUF files for the tests, with {@link GgufWriter}'s encodings but any magic, version or
+ * offset: a real file (a golden one written by llama.cpp's converter) changed in one place, to
+ * check that each kind of damage is refused by name.
  */
 final class GgufBuilder {
   /** One tensor: dims innermost first, as ggml writes them; {@code offset} null for the natural one. */
@@ -66,25 +65,25 @@ final class GgufBuilder {
   /** Writes the file with 32-byte alignment; integers as u32 or u64, numbers as f32. */
   Path write(Path file) throws IOException {
     ByteArrayOutputStream header = new ByteArrayOutputStream();
-    u32(header, magic);
-    u32(header, version);
-    u64(header, tensors.size());
-    u64(header, metadata.size());
+    GgufWriter.Encoding.u32(header, magic);
+    GgufWriter.Encoding.u32(header, version);
+    GgufWriter.Encoding.u64(header, tensors.size());
+    GgufWriter.Encoding.u64(header, metadata.size());
     for (Map.Entry<String, Object> e : metadata.entrySet()) {
-      string(header, e.getKey());
+      GgufWriter.Encoding.string(header, e.getKey());
       value(header, e.getValue());
     }
     long offset = 0;
     List<Long> offsets = new ArrayList<>();
     for (Entry t : tensors) {
-      string(header, t.name);
-      u32(header, t.ne.length);
+      GgufWriter.Encoding.string(header, t.name);
+      GgufWriter.Encoding.u32(header, t.ne.length);
       for (long d : t.ne) {
-        u64(header, d);
+        GgufWriter.Encoding.u64(header, d);
       }
-      u32(header, t.type);
+      GgufWriter.Encoding.u32(header, t.type);
       long at = t.offset != null ? t.offset : offset;
-      u64(header, at);
+      GgufWriter.Encoding.u64(header, at);
       offsets.add(at);
       if (t.offset == null) {
         offset = align(at + t.data.length);
@@ -115,50 +114,36 @@ final class GgufBuilder {
   private static void value(ByteArrayOutputStream out, Object v) {
     if (v instanceof Long l) {
       boolean small = l >= 0 && l <= 0xFFFFFFFFL;
-      u32(out, small ? 4 : 10);
+      GgufWriter.Encoding.u32(out, small ? 4 : 10);
       if (small) {
-        u32(out, l);
+        GgufWriter.Encoding.u32(out, l);
       } else {
-        u64(out, l);
+        GgufWriter.Encoding.u64(out, l);
       }
     } else if (v instanceof Double d) {
-      u32(out, 6);
-      u32(out, Float.floatToIntBits(d.floatValue()));
+      GgufWriter.Encoding.u32(out, 6);
+      GgufWriter.Encoding.u32(out, Float.floatToIntBits(d.floatValue()));
     } else if (v instanceof Boolean b) {
-      u32(out, 7);
+      GgufWriter.Encoding.u32(out, 7);
       out.write(b ? 1 : 0);
     } else if (v instanceof String s) {
-      u32(out, 8);
-      string(out, s);
+      GgufWriter.Encoding.u32(out, 8);
+      GgufWriter.Encoding.string(out, s);
     } else if (v instanceof List<?> list) {
-      u32(out, 9);
+      GgufWriter.Encoding.u32(out, 9);
       // Arrays of strings, or of integers as i32 (as token types are written).
       boolean strings = !list.isEmpty() && list.get(0) instanceof String;
-      u32(out, strings ? 8 : 5);
-      u64(out, list.size());
+      GgufWriter.Encoding.u32(out, strings ? 8 : 5);
+      GgufWriter.Encoding.u64(out, list.size());
       for (Object item : list) {
         if (strings) {
-          string(out, (String) item);
+          GgufWriter.Encoding.string(out, (String) item);
         } else {
-          u32(out, (Long) item);
+          GgufWriter.Encoding.u32(out, (Long) item);
         }
       }
     } else {
       throw new IllegalArgumentException("cannot write " + v);
     }
-  }
-
-  private static void string(ByteArrayOutputStream out, String s) {
-    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-    u64(out, bytes.length);
-    out.write(bytes, 0, bytes.length);
-  }
-
-  private static void u32(ByteArrayOutputStream out, long v) {
-    out.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) v).array(), 0, 4);
-  }
-
-  private static void u64(ByteArrayOutputStream out, long v) {
-    out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array(), 0, 8);
   }
 }

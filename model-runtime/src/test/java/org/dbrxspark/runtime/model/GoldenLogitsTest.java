@@ -20,14 +20,14 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class GoldenLogitsTest {
   private static final double TOLERANCE = 1e-3;
-  private static final Backend KERNELS = new CpuBackend(2);
+  private static final Backend BACKEND = new CpuBackend(2);
 
   @ParameterizedTest
   @ValueSource(strings = {"tiny-bf16", "small-f32-sharded", "tiny-fullvocab-bf16", "tiny-gguf/q8_0", "tiny-gguf/q4_0"})
   void everyLogitMatchesTheReference(String name) throws Exception {
     JsonNode expected = GoldenSets.expectedLogits(name);
     int[] ids = GoldenSets.ints(expected.get("ids"));
-    try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), KERNELS)) {
+    try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), BACKEND)) {
       int vocab = model.config().vocabSize();
       float[] hidden = model.forward(List.of(new Step(model.newCache(), ids, true)));
       float[] logits = new float[ids.length * vocab];
@@ -65,7 +65,7 @@ class GoldenLogitsTest {
   void greedyDecodingWithTheKvCacheMatchesTheReference(String name) throws Exception {
     int[] expected = GoldenSets.expectedGreedy(name);
     int[] prompt = GoldenSets.ints(GoldenSets.expectedLogits(name).get("ids"));
-    try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), KERNELS)) {
+    try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), BACKEND)) {
       int vocab = model.config().vocabSize();
       KvCache cache = model.newCache();
       List<Integer> produced = new ArrayList<>();
