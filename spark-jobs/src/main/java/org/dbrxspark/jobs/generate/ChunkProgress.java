@@ -10,6 +10,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.dbrxspark.jobs.io.Columns;
 
 /**
  * Progress of one generate run: counts of the chunks it committed, and one log line per chunk with
@@ -22,7 +23,7 @@ final class ChunkProgress {
     record Counts(long rows, long promptTokens, long generatedTokens, long errors) {
         /** Counts the rows of a generated chunk, whose results are in struct column {@code resultCol}. */
         static Counts of(Dataset<Row> generated, String resultCol) {
-            String r = "`" + resultCol.replace("`", "``") + "`.";
+            String r = Columns.quote(resultCol) + ".";
             Row row = generated.agg(count(lit(1)), sum(col(r + "prompt_tokens")), sum(col(r + "completion_tokens")),
                 count(col(r + "error"))).first();
             return new Counts(row.getLong(0), row.isNullAt(1) ? 0 : row.getLong(1),

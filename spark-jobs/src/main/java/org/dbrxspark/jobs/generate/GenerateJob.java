@@ -32,6 +32,7 @@ import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.inference.ModelOptions;
+import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
@@ -197,7 +198,7 @@ public final class GenerateJob implements Job {
         requireColumns(rows, o);
         if (o.get(MESSAGES_COL).isEmpty() && o.get(CHAT_TEMPLATE)) {
             rows = rows.withColumn(WRAPPED, array(struct(lit("user").as("role"),
-                quoted(o.get(PROMPT_COL)).cast(DataTypes.StringType).as("content"))));
+                Columns.named(o.get(PROMPT_COL)).cast(DataTypes.StringType).as("content"))));
         }
         DbrxGenerator generator = generator(o);
         StructType schema = withoutWrapped(generator.transformSchema(rows.schema()));
@@ -205,7 +206,7 @@ public final class GenerateJob implements Job {
         String settings = GenerationSettings.of(o, SETTINGS);
         boolean resume = table.resumable(schema, settings, o.get(OVERWRITE));
 
-        Column bucket = pmod(xxhash64(quoted(idCol).cast(DataTypes.StringType)), lit(ChunkPlan.BUCKETS))
+        Column bucket = pmod(xxhash64(Columns.named(idCol).cast(DataTypes.StringType)), lit(ChunkPlan.BUCKETS))
             .cast(DataTypes.IntegerType);
         // Kept apart from the output table: a cached plan that reads the output is dropped by every commit.
         Dataset<Row> keyed = rows.withColumn(BUCKET, bucket).persist(StorageLevel.MEMORY_AND_DISK());
@@ -250,7 +251,7 @@ public final class GenerateJob implements Job {
     private JobSummary summary(ParsedOptions o, OutputTable table, long total, long doneBefore, long left, int chunks,
                                ChunkProgress progress) {
         String idCol = o.get(ID_COL);
-        Row out = table.rows().agg(count(lit(1)), count_distinct(quoted(idCol))).first();
+        Row out = table.rows().agg(count(lit(1)), count_distinct(Columns.named(idCol))).first();
         double seconds = progress.seconds();
         JobSummary summary = new JobSummary("generate " + o.get(ReaderOptions.INPUT))
             .put("input rows", total)
@@ -282,7 +283,7 @@ public final class GenerateJob implements Job {
      */
     private static long countPending(Dataset<Row> keyed, OutputTable resumed, String idCol,
                                      SortedMap<Integer, Long> pendingPerBucket) {
-        Column id = quoted(idCol);
+        Column id = Columns.named(idCol);
         Dataset<Row> marked = resumed == null ? keyed.withColumn(DONE_ID, lit(null))
             : keyed.join(resumed.rows().select(id.as(DONE_ID)), id.equalTo(col(DONE_ID)), "left");
         long total = 0;
@@ -328,16 +329,12 @@ public final class GenerateJob implements Job {
 
     /** The rows of {@code rows} whose id is not in the output table's latest version. */
     private static Dataset<Row> notInOutput(Dataset<Row> rows, OutputTable table, String idCol) {
-        Dataset<Row> done = table.rows().select(quoted(idCol).as(DONE_ID));
-        return rows.join(done, quoted(idCol).equalTo(col(DONE_ID)), "left_anti");
+        Dataset<Row> done = table.rows().select(Columns.named(idCol).as(DONE_ID));
+        return rows.join(done, Columns.named(idCol).equalTo(col(DONE_ID)), "left_anti");
     }
 
     private static StructType withoutWrapped(StructType schema) {
         return new StructType(Arrays.stream(schema.fields()).filter(f -> !f.name().equals(WRAPPED))
             .toArray(StructField[]::new));
-    }
-
-    private static Column quoted(String name) {
-        return col("`" + name.replace("`", "``") + "`");
     }
 }

@@ -8,6 +8,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.io.DeltaTables;
+import org.dbrxspark.jobs.io.Columns;
 
 /**
  * The Delta table generate fills: created empty with the run's generation settings as a table
@@ -69,7 +70,7 @@ final class OutputTable {
         // Emptied before the settings change: a crash in between leaves an empty table with the old
         // settings, never old rows under new settings.
         DeltaTables.overwrite(spark.createDataFrame(List.of(), schema), path);
-        spark.sql("ALTER TABLE delta.`" + path.replace("`", "``") + "` SET TBLPROPERTIES ('" + SETTINGS_PROPERTY
+        spark.sql("ALTER TABLE delta." + Columns.quote(path) + " SET TBLPROPERTIES ('" + SETTINGS_PROPERTY
             + "' = '" + settings.replace("\\", "\\\\").replace("'", "\\'") + "')");
     }
 

@@ -9,6 +9,7 @@ import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.udfs.ml.DbrxModelTransformer;
+import org.dbrxspark.jobs.io.Columns;
 
 /**
  * The options of the jobs that run the DBRX model (generate, score): where the checkpoint is, how
@@ -55,6 +56,6 @@ public final class ModelOptions {
     public static Dataset<Row> spread(Dataset<Row> rows, String idCol, ParsedOptions o) {
         int partitions = o.get(PARTITIONS) > 0 ? o.get(PARTITIONS)
             : rows.sparkSession().sparkContext().defaultParallelism();
-        return rows.repartition(partitions, col("`" + idCol.replace("`", "``") + "`"));
+        return rows.repartition(partitions, Columns.named(idCol));
     }
 }

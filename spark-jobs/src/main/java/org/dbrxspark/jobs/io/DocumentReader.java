@@ -166,7 +166,7 @@ public final class DocumentReader {
             col(POSITION), error).select(col("j.*"), col(LINE), col(POSITION), error);
         if (hasColumn(parsed, textCol)) {
             // A rejected line is its own evidence: it goes to the rejects table as the row's text.
-            parsed = parsed.withColumn(textCol, when(error.isNull(), col(quote(textCol))).otherwise(col(LINE)));
+            parsed = parsed.withColumn(textCol, when(error.isNull(), Columns.named(textCol)).otherwise(col(LINE)));
         }
         return parsed.drop(LINE);
     }
@@ -198,12 +198,12 @@ public final class DocumentReader {
             if (!c.equals(textCol) && !c.equals(options.idCol()) && !c.equals(Columns.SOURCE)
                 && !c.equals(Columns.TEXT) && !c.equals(Columns.ID) && !c.equals(options.sourceCol())
                 && !c.equals(READ_ERROR) && !c.equals(POSITION)) {
-                rest.add(col(quote(c)));
+                rest.add(Columns.named(c));
             }
         }
         List<Column> cols = new ArrayList<>();
         // A row whose id is null gets the content hash, so that no later join can lose it.
-        cols.add(hasId ? coalesce(col(quote(options.idCol())).cast(DataTypes.StringType), contentHash(source, text))
+        cols.add(hasId ? coalesce(Columns.named(options.idCol()).cast(DataTypes.StringType), contentHash(source, text))
             .as(Columns.ID) : lit(null).cast(DataTypes.StringType).as(Columns.ID));
         cols.add(source.as(Columns.SOURCE));
         cols.add(text.as(Columns.TEXT));
@@ -236,7 +236,7 @@ public final class DocumentReader {
         List<Column> others = new ArrayList<>();
         for (String c : docs.columns()) {
             if (!c.equals(Columns.ID) && !c.equals(POSITION)) {
-                others.add(col(quote(c)));
+                others.add(Columns.named(c));
             }
         }
         Column tieBreak = to_json(struct(others.toArray(Column[]::new)));
@@ -300,7 +300,7 @@ public final class DocumentReader {
             return lit(options.source());
         }
         if (hasColumn(raw, options.sourceCol())) {
-            return col(quote(options.sourceCol())).cast(DataTypes.StringType);
+            return Columns.named(options.sourceCol()).cast(DataTypes.StringType);
         }
         return lit(defaultSource(options.input()));
     }
@@ -319,9 +319,5 @@ public final class DocumentReader {
 
     static boolean hasColumn(Dataset<Row> df, String name) {
         return Arrays.asList(df.columns()).contains(name);
-    }
-
-    private static String quote(String name) {
-        return "`" + name.replace("`", "``") + "`";
     }
 }

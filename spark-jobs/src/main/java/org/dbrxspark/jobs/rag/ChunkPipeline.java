@@ -92,7 +92,7 @@ final class ChunkPipeline {
     /** Chunks and embeds {@code docs} (the document reader's id, text and metadata columns). */
     Output run(Dataset<Row> docs) {
         Column metadata = metadataColumns.isEmpty() ? null
-            : struct(metadataColumns.stream().map(c -> col("`" + c.replace("`", "``") + "`")).toArray(Column[]::new));
+            : struct(metadataColumns.stream().map(Columns::named).toArray(Column[]::new));
         // One row per id: duplicates after the first (by text, then metadata) are rejected.
         Column order = metadata == null ? col(Columns.TEXT) : to_json(metadata);
         Dataset<Row> ranked = docs.withColumn("_n", row_number().over(Window.partitionBy(col(Columns.ID))

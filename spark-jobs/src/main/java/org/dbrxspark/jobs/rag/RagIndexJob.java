@@ -303,11 +303,11 @@ public final class RagIndexJob implements Job {
         Dataset<Row> stale = table.join(changedIds.select(ChunkPipeline.SOURCE_ID), ChunkPipeline.SOURCE_ID)
             .join(fresh.select(ChunkPipeline.CHUNK_ID), ChunkPipeline.CHUNK_ID, "left_anti")
             .select(nulls.toArray(Column[]::new)).withColumn("_delete", lit(true));
-        Dataset<Row> updates = fresh.select(Arrays.stream(table.columns()).map(c -> col(c)).toArray(Column[]::new))
+        Dataset<Row> updates = fresh.select(Arrays.stream(table.columns()).map(Columns::named).toArray(Column[]::new))
             .withColumn("_delete", lit(false)).unionByName(stale);
         Map<String, String> assignments = new LinkedHashMap<>();
         for (String c : table.columns()) {
-            assignments.put("`" + c + "`", "s.`" + c + "`");
+            assignments.put(Columns.quote(c), "s." + Columns.quote(c));
         }
         target.as("t").merge(updates.as("s"), "t.chunk_id = s.chunk_id")
             .whenMatched("s._delete").delete()

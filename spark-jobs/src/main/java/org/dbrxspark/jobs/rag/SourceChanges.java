@@ -12,6 +12,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.expressions.WindowSpec;
 import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.io.Columns;
 
 /**
  * What changed in a Delta source table between two versions, from its change data feed: the last
@@ -46,8 +47,8 @@ final class SourceChanges {
             .getJavaMap(0);
         if (!"true".equalsIgnoreCase(properties.get("delta.enableChangeDataFeed"))) {
             throw new UsageException("--incremental needs the change data feed of the source table " + table
-                + ", which is off; turn it on with ALTER TABLE delta.`" + table
-                + "` SET TBLPROPERTIES (delta.enableChangeDataFeed = true) and rebuild the index once");
+                + ", which is off; turn it on with ALTER TABLE delta." + Columns.quote(table)
+                + " SET TBLPROPERTIES (delta.enableChangeDataFeed = true) and rebuild the index once");
         }
     }
 
@@ -67,7 +68,7 @@ final class SourceChanges {
                 + (after + 1) + " to " + upTo + " (was it on since the index was built?): " + e.getMessage());
         }
         Dataset<Row> changes = feed.where(col(CHANGE_TYPE).notEqual("update_preimage"));
-        WindowSpec latest = Window.partitionBy(col("`" + idCol + "`"))
+        WindowSpec latest = Window.partitionBy(Columns.named(idCol))
             .orderBy(col(VERSION).desc(), when(col(CHANGE_TYPE).equalTo(DELETE), 1).otherwise(0));
         return changes.withColumn("_n", row_number().over(latest)).where(col("_n").equalTo(1))
             .drop("_n", VERSION, "_commit_timestamp");

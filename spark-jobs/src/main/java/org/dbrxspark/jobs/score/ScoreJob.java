@@ -120,7 +120,7 @@ public final class ScoreJob implements Job {
             scorer.setPrefixCol(prefix);
         }
         List<Column> out = new ArrayList<>();
-        columns.forEach(c -> out.add(col("`" + c.replace("`", "``") + "`")));
+        columns.forEach(c -> out.add(Columns.named(c)));
         SCORE_COLUMNS.forEach(c -> out.add(col(RESULT + "." + (c.equals(SCORE_ERROR) ? "error" : c)).as(c)));
         Dataset<Row> scored = scorer.transform(ModelOptions.spread(docs, Columns.ID, o))
             .select(out.toArray(Column[]::new)).persist(StorageLevel.MEMORY_AND_DISK());

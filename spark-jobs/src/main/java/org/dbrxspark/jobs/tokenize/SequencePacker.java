@@ -32,7 +32,6 @@ import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.expressions.WindowSpec;
 import org.apache.spark.sql.types.DataTypes;
 import org.dbrxspark.jobs.io.Columns;
-import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 
 /**
@@ -88,8 +87,8 @@ final class SequencePacker {
     static Dataset<Row> packInBuckets(Dataset<Row> docs, int seqLen, int bits) {
         Column split = col(TokenizeJob.SPLIT);
         List<Column> order = new ArrayList<>(List.of(col(ORDER), col(Columns.ID)));
-        if (Arrays.asList(docs.columns()).contains(MixJob.COPY)) {
-            order.add(col(MixJob.COPY));
+        if (Arrays.asList(docs.columns()).contains(Columns.COPY)) {
+            order.add(col(Columns.COPY));
         }
         List<Column> needed = new ArrayList<>(order);
         needed.add(split);

@@ -25,6 +25,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
@@ -34,8 +35,6 @@ import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
-import org.dbrxspark.jobs.mix.MixJob;
-import org.dbrxspark.jobs.stats.Histograms;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 import org.dbrxspark.udfs.ml.DbrxTokenizer;
 
@@ -174,7 +173,7 @@ public final class TokenizeJob implements Job {
             }
         }
         Column readError = kept.contains(DocumentReader.READ_ERROR) ? col(DocumentReader.READ_ERROR) : lit(null);
-        Dataset<Row> input = docs.select(kept.stream().map(TokenizeJob::quoted).toArray(Column[]::new))
+        Dataset<Row> input = docs.select(kept.stream().map(Columns::named).toArray(Column[]::new))
             .withColumn("_readable", when(readError.isNull(), col(Columns.TEXT)));
         // The udfs transformer: one shared tokenizer per executor JVM, a failing row is that row's error.
         Dataset<Row> tokens = new DbrxTokenizer().setInputCol("_readable").setOutputCol("_tokens").transform(input);
@@ -186,8 +185,8 @@ public final class TokenizeJob implements Job {
             .when(error.isNotNull(), array(concat(lit("tokenizer-error: "), error)))
             .otherwise(array().cast(DataTypes.createArrayType(DataTypes.StringType)));
         List<Column> orderParts = new ArrayList<>(List.of(lit("document-order"), col(Columns.ID)));
-        if (kept.contains(MixJob.COPY)) {
-            orderParts.add(col(MixJob.COPY)); // copies of one document in a mix are placed apart
+        if (kept.contains(Columns.COPY)) {
+            orderParts.add(col(Columns.COPY)); // copies of one document in a mix are placed apart
         }
         return tokens.withColumn(INPUT_IDS, col("_tokens.ids"))
             .withColumn(REASONS, reasons)
@@ -217,7 +216,7 @@ public final class TokenizeJob implements Job {
             SequencePacker.ORDER);
         for (String c : tokenized.columns()) {
             if (!taken.contains(c)) {
-                cols.add(quoted(c));
+                cols.add(Columns.named(c));
             }
         }
         return tokenized.select(cols.toArray(Column[]::new));
@@ -267,9 +266,5 @@ public final class TokenizeJob implements Job {
         StringBuilder sb = new StringBuilder();
         perSplit.forEach((k, v) -> sb.append(sb.length() == 0 ? " (" : ", ").append(k).append(' ').append(v[field]));
         return sb.length() == 0 ? "" : sb.append(')').toString();
-    }
-
-    private static Column quoted(String name) {
-        return col("`" + name.replace("`", "``") + "`");
     }
 }

@@ -122,6 +122,18 @@ class CurateJobTest {
         assertTrue(reasons(rejected.get("million-char-word")).contains("gopher-max-mean-word-length"));
     }
 
+    @Test
+    void inputColumnsNamedWithBackticksAndDotsAreKeptAsThey(@TempDir Path dir) throws Exception {
+        String odd = "tag`a`.b";
+        Path input = dir.resolve("docs.jsonl");
+        Files.write(input, List.of(new ObjectMapper().writeValueAsString(Map.of("id", "good", "text", Texts.GOOD, odd, "v"))));
+        String out = dir.resolve("curated").toString();
+        JobRunner.Result run = JobRunner.run("curate", "--input", input.toString(), "--output", out, "--lid", "false");
+        assertEquals(0, run.code(), run.err() + run.out());
+        Row kept = DeltaTables.read(spark, out).first();
+        assertEquals("v", kept.getString(kept.fieldIndex(odd)));
+    }
+
     private static List<String> reasons(Row r) {
         return r.getList(r.fieldIndex("reasons"));
     }
