@@ -8,9 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,21 +30,38 @@ class WorkerPoolTest {
 
   @ParameterizedTest
   @ValueSource(ints = {1, 2, 3})
-  void runsEveryItemOnceAndSharesThemOut(int threads) {
+  void runsEveryItemOnce(int threads) {
     try (WorkerPool pool = new WorkerPool(threads)) {
-      Set<Thread> seen = ConcurrentHashMap.newKeySet();
       for (int count : new int[] {0, 1, 2, 7, 1000}) {
         AtomicIntegerArray runs = new AtomicIntegerArray(count);
-        pool.run(count, i -> {
-          runs.incrementAndGet(i);
-          seen.add(Thread.currentThread());
-          // Long enough that a worker woken for the job takes some of it.
-          long until = System.nanoTime() + 20_000;
-          while (System.nanoTime() < until) {
-            Thread.onSpinWait();
-          }
-        });
+        pool.run(count, runs::incrementAndGet);
         assertEachRanOnce(runs);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2, 3})
+  void everyThreadTakesAShare(int threads) throws Exception {
+    try (WorkerPool pool = new WorkerPool(threads)) {
+      // Each of the first items holds its thread until as many threads hold one: the job completes
+      // only if the pool's threads all took work, however the scheduler orders them.
+      CountDownLatch holding = new CountDownLatch(threads);
+      Set<Thread> seen = ConcurrentHashMap.newKeySet();
+      boolean[] met = new boolean[threads];
+      pool.run(threads * 4, i -> {
+        seen.add(Thread.currentThread());
+        if (i < threads) {
+          holding.countDown();
+          try {
+            met[i] = holding.await(60, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      });
+      for (int i = 0; i < threads; i++) {
+        assertTrue(met[i], "item " + i + " waited in vain for the other threads");
       }
       assertEquals(threads, seen.size(), "threads that ran items");
     }

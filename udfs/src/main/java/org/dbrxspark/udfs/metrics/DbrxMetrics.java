@@ -10,7 +10,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Spark accumulators of one transformer call or one set of SQL functions: rows, prompt tokens,
- * generated tokens, error rows and model load time. Created on the driver; executors add to them
+ * generated tokens, error rows, model loads and their time. Created on the driver; executors add to them
  * and log one line per batch; the driver logs a summary for every stage that touched them.
  *
  * <p>Accumulators are named {@code dbrx.<label>.<metric>} and show in the Spark UI. As with any
@@ -28,6 +28,7 @@ public final class DbrxMetrics implements Serializable {
   private final LongAccumulator promptTokens;
   private final LongAccumulator generatedTokens;
   private final LongAccumulator errors;
+  private final LongAccumulator modelLoads;
   private final LongAccumulator modelLoadMillis;
 
   private DbrxMetrics(SparkContext sc, String label) {
@@ -36,6 +37,7 @@ public final class DbrxMetrics implements Serializable {
     this.promptTokens = sc.longAccumulator(PREFIX + label + ".prompt_tokens");
     this.generatedTokens = sc.longAccumulator(PREFIX + label + ".generated_tokens");
     this.errors = sc.longAccumulator(PREFIX + label + ".errors");
+    this.modelLoads = sc.longAccumulator(PREFIX + label + ".model_loads");
     this.modelLoadMillis = sc.longAccumulator(PREFIX + label + ".model_load_ms");
   }
 
@@ -70,9 +72,14 @@ public final class DbrxMetrics implements Serializable {
     }
   }
 
-  /** Adds the time a task spent loading its model (executor side). */
+  /**
+   * Counts a load, and its time, when the task's lease loaded the model (executor side).
+   *
+   * @param millis the lease's load time: 0 when it shares an earlier load, at least 1 otherwise
+   */
   public void recordModelLoad(long millis) {
     if (millis > 0) {
+      modelLoads.add(1);
       modelLoadMillis.add(millis);
     }
   }
@@ -95,6 +102,11 @@ public final class DbrxMetrics implements Serializable {
     return errors.value();
   }
 
+  /** Models loaded by the tasks: at most one per executor, device and model unless unloaded. */
+  public long modelLoads() {
+    return modelLoads.value();
+  }
+
   /** Milliseconds spent loading models, summed over the executors that loaded one. */
   public long modelLoadMillis() {
     return modelLoadMillis.value();
@@ -102,7 +114,7 @@ public final class DbrxMetrics implements Serializable {
 
   @Override
   public String toString() {
-    return String.format(Locale.ROOT, "%s: rows=%d prompt_tokens=%d generated_tokens=%d errors=%d model_load_ms=%d",
-        label, rows(), promptTokens(), generatedTokens(), errors(), modelLoadMillis());
+    return String.format(Locale.ROOT, "%s: rows=%d prompt_tokens=%d generated_tokens=%d errors=%d model_loads=%d model_load_ms=%d",
+        label, rows(), promptTokens(), generatedTokens(), errors(), modelLoads(), modelLoadMillis());
   }
 }

@@ -1,7 +1,6 @@
 package org.dbrxspark.udfs.ml;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.udf;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -12,14 +11,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import org.apache.spark.SparkException;
-import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.api.java.UDF1;
-import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
@@ -29,6 +28,7 @@ import org.dbrxspark.runtime.engine.GenerationResult;
 import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.runtime.tokenizer.ChatTemplate;
+import org.dbrxspark.udfs.FirstAttemptFailures;
 import org.dbrxspark.udfs.TestSpark;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.dbrxspark.udfs.inference.Seeds;
@@ -118,6 +118,21 @@ class DbrxGeneratorTest {
   }
 
   @Test
+  void aRowsTextFollowsItsIdWhateverThePartitioningAndBatch() {
+    Map<Long, String> reference = texts(sampling().transform(prompts(9, 1)));
+    assertEquals(reference, texts(sampling().setChunkRows(2).transform(prompts(9, 3))));
+    assertEquals(reference, texts(sampling().setMaxSequences(1).transform(prompts(9, 2))));
+    // Ids 0, 3 and 6 share a prompt: their seeds, not their prompt, decide their samples.
+    assertEquals(3, Set.of(reference.get(0L), reference.get(3L), reference.get(6L)).size(), reference.toString());
+  }
+
+  private static Map<Long, String> texts(Dataset<Row> generated) {
+    Map<Long, String> out = new TreeMap<>();
+    generated.collectAsList().forEach(r -> out.put(r.getLong(0), r.getStruct(3).getAs("text")));
+    return out;
+  }
+
+  @Test
   void errorRowsAreIsolated() {
     String tooLong = "word ".repeat(1100);
     List<Row> rows = List.of(
@@ -201,18 +216,10 @@ class DbrxGeneratorTest {
   void retriedTaskGivesIdenticalOutput() {
     Dataset<Row> input = prompts(8, 2);
     List<Row> clean = sampling().transform(input).collectAsList();
-
-    // Fails the first attempt of partition 0 after its rows were generated; Spark retries it.
-    UserDefinedFunction failFirstAttempt = udf((UDF1<String, String>) text -> {
-      TaskContext task = TaskContext.get();
-      if (task.partitionId() == 0 && task.attemptNumber() == 0) {
-        throw new IllegalStateException("injected failure in the first attempt");
-      }
-      return text;
-    }, DataTypes.StringType).asNondeterministic();
+    int before = FirstAttemptFailures.injected();
     List<Row> retried = sampling().transform(input)
-        .withColumn("checked", failFirstAttempt.apply(col("generation.text")))
-        .drop("checked").collectAsList();
+        .where(FirstAttemptFailures.passEveryRow(col("generation.text"))).collectAsList();
+    assertEquals(2, FirstAttemptFailures.injected() - before, "the first attempt of each partition failed");
     assertEquals(clean, retried);
   }
 

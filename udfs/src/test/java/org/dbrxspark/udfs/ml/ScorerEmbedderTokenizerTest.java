@@ -1,5 +1,6 @@
 package org.dbrxspark.udfs.ml;
 
+import static org.apache.spark.sql.functions.col;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -21,6 +22,7 @@ import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.Pooling;
 import org.dbrxspark.runtime.engine.ScoreRequest;
 import org.dbrxspark.runtime.engine.ScoreResult;
+import org.dbrxspark.udfs.FirstAttemptFailures;
 import org.dbrxspark.udfs.TestSpark;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -116,6 +118,23 @@ class ScorerEmbedderTokenizerTest {
       assertTrue(out.get(2).getStruct(3).getString(2).contains("null"));
       assertNull(out.get(2).getStruct(3).get(0));
     }
+  }
+
+  @Test
+  void retriedTasksScoreAndEmbedAsTheCleanRun() {
+    DbrxScorer scorer = new DbrxScorer().setModelLocation(checkpoint.toString()).setThreads(2).setPrefixCol("prefix");
+    DbrxEmbedder embedder = new DbrxEmbedder().setModelLocation(checkpoint.toString()).setThreads(2);
+    List<Row> clean = embedder.transform(scorer.transform(texts)).collectAsList();
+    int before = FirstAttemptFailures.injected();
+    List<Row> scoreRetried = embedder.transform(scorer.transform(texts)
+        .where(FirstAttemptFailures.passEveryRow(col("score")))).collectAsList();
+    int afterScore = FirstAttemptFailures.injected();
+    List<Row> embedRetried = embedder.transform(scorer.transform(texts))
+        .where(FirstAttemptFailures.passEveryRow(col(embedder.getOutputCol()))).collectAsList();
+    assertTrue(afterScore > before, "a scoring task failed its first attempt");
+    assertTrue(FirstAttemptFailures.injected() > afterScore, "an embedding task failed its first attempt");
+    assertEquals(clean, scoreRetried);
+    assertEquals(clean, embedRetried);
   }
 
   @Test

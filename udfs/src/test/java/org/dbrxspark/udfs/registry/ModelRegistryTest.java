@@ -57,11 +57,12 @@ class ModelRegistryTest {
   void unloadWaitsForOpenLeasesAndTheNextAcquireLoadsAgain() {
     ModelSpec spec = new ModelSpec(checkpoint.toString(), 1, 64, 2);
     DeviceSelection gpu = DeviceSelection.gpu("7");
+    int loadsBefore = ModelRegistry.loadCount(spec, gpu);
     LoadedModel lease = ModelRegistry.acquire(spec, gpu);
-    assertTrue(lease.loadMillis() > 0);
+    assertEquals(loadsBefore + 1, ModelRegistry.loadCount(spec, gpu));
     try (LoadedModel again = ModelRegistry.acquire(spec, gpu)) {
       assertSame(lease.runtime(), again.runtime());
-      assertEquals(0, again.loadMillis());
+      assertEquals(loadsBefore + 1, ModelRegistry.loadCount(spec, gpu), "the second lease shares the first load");
     }
     DbrxRuntime first = lease.runtime();
     assertTrue(ModelRegistry.unload(spec, gpu));
@@ -71,6 +72,7 @@ class ModelRegistryTest {
     lease.close();
     try (LoadedModel reloaded = ModelRegistry.acquire(spec, gpu)) {
       assertNotSame(first, reloaded.runtime());
+      assertEquals(loadsBefore + 2, ModelRegistry.loadCount(spec, gpu));
       assertEquals(gpu, reloaded.device());
     }
     assertEquals(2, ModelRegistry.loadCount(spec, gpu));
