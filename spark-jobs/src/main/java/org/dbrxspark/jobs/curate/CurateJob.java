@@ -3,7 +3,6 @@ package org.dbrxspark.jobs.curate;
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.explode;
-import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
 
@@ -11,7 +10,6 @@ import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.spark.sql.Column;
@@ -28,6 +26,8 @@ import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
+import org.dbrxspark.jobs.core.Rejects;
+import org.dbrxspark.jobs.core.RunTables;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
@@ -42,8 +42,8 @@ import org.dbrxspark.jobs.io.ReaderOptions;
  */
 public final class CurateJob implements Job {
     public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of kept documents");
-    public static final OptionSpec<String> REJECTS = OptionSpec.path("rejects-output", "",
-        "Delta table of rejected documents with reasons and signals; default: <output>_rejects");
+    public static final OptionSpec<String> REJECTS = Rejects.option(
+        "Delta table of rejected documents with reasons and signals");
     public static final OptionSpec<String> UNICODE_FORM = OptionSpec.choice("unicode-form", "nfc",
         "Unicode normal form applied to the text", "nfc", "nfkc", "none");
     public static final OptionSpec<Boolean> REDACT_PII = OptionSpec.bool("redact-pii", true,
@@ -89,9 +89,7 @@ public final class CurateJob implements Job {
     @Override
     public void validate(ParsedOptions options) {
         curator(options);
-        if (options.get(OUTPUT).equals(rejectsPath(options))) {
-            throw new UsageException("--output and --rejects-output must differ");
-        }
+        Rejects.requireApart(options, OUTPUT, REJECTS);
     }
 
     /** Builds the curator the options describe. */
@@ -127,11 +125,6 @@ public final class CurateJob implements Job {
             o.get(LID_MIN_SCORE).orElse(Double.NaN), List.copyOf(filters));
     }
 
-    private static String rejectsPath(ParsedOptions o) {
-        String r = o.get(REJECTS);
-        return r.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_rejects") : r;
-    }
-
     @Override
     public JobSummary run(SparkSession spark, ParsedOptions options) {
         Curator curator = curator(options);
@@ -139,15 +132,14 @@ public final class CurateJob implements Job {
         Dataset<Row> annotated = annotate(Partitions.spread(read.rows()), curator)
             .persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            Dataset<Row> kept = annotated.where(size(col(Curator.REASONS)).equalTo(0)).drop(Curator.REASONS);
-            Dataset<Row> rejected = annotated.where(size(col(Curator.REASONS)).gt(0));
+            Dataset<Row> kept = annotated.where(Rejects.kept()).drop(Rejects.REASONS);
+            Dataset<Row> rejected = annotated.where(Rejects.rejected());
             String output = options.get(OUTPUT);
-            String rejects = rejectsPath(options);
-            Map<String, Long> before = DeltaTables.versions(spark, output, rejects);
-            DeltaTables.overwrite(kept.drop("_before"), output);
-            DeltaTables.overwrite(rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"), rejects);
-            long keptRows = DeltaTables.lastCommitRows(spark, output);
-            long rejectedRows = DeltaTables.lastCommitRows(spark, rejects);
+            String rejects = Rejects.path(options, OUTPUT, REJECTS);
+            RunTables tables = RunTables.of(spark, output, rejects);
+            long keptRows = tables.overwrite(kept.drop("_before"), output);
+            long rejectedRows = tables.overwrite(rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"),
+                rejects);
 
             long input = annotated.count();
             Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
@@ -163,7 +155,7 @@ public final class CurateJob implements Job {
             summary.put("kept by language", Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));
             summary.put("reject reasons", Histograms.top(rejectTable, explode(col(Curator.REASONS)), 12));
             summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
-            return DeltaTables.restoreUnlessBalanced(spark, before, summary);
+            return tables.finish(summary);
         } finally {
             annotated.unpersist();
         }

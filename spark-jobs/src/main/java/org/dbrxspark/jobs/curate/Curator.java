@@ -10,6 +10,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.jobs.core.Rejects;
 
 /**
  * Curates one document: normalise, redact PII, identify the language, compute the Gopher
@@ -34,7 +35,7 @@ public record Curator(Normalizer.Form normalForm, boolean redactPii, C4Rules c4,
     static final String TEXT_BEFORE_LINE_RULES = "text_before_line_rules";
     static final String LANG = "lang";
     static final String SIGNALS = "signals";
-    static final String REASONS = "reasons";
+    static final String REASONS = Rejects.REASONS;
 
     /** The struct type of the {@code signals} column: one double per {@link Signal}. */
     public static StructType signalsType() {

@@ -11,7 +11,6 @@ import static org.apache.spark.sql.functions.when;
 import io.delta.tables.DeltaTable;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -24,6 +23,8 @@ import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
+import org.dbrxspark.jobs.core.Rejects;
+import org.dbrxspark.jobs.core.RunTables;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
@@ -36,13 +37,12 @@ import org.dbrxspark.jobs.io.ReaderOptions;
  */
 public final class DedupJob implements Job {
     /** Why a row was rejected (array of string), as in curate's rejects. */
-    public static final String REASONS = "reasons";
+    public static final String REASONS = Rejects.REASONS;
     public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of kept documents");
     public static final OptionSpec<String> DUPLICATES = OptionSpec.path("duplicates-output", "",
         "Delta table of removed documents with cluster_id, duplicate_of, similarity; default: <output>_duplicates");
-    public static final OptionSpec<String> REJECTS = OptionSpec.path("rejects-output", "",
-        "Delta table of rows that are not documents (null text, input lines that could not be read) with reasons; "
-            + "default: <output>_rejects");
+    public static final OptionSpec<String> REJECTS = Rejects.option(
+        "Delta table of rows that are not documents (null text, input lines that could not be read) with reasons");
     public static final OptionSpec<String> INDEX = OptionSpec.path("index", "",
         "Delta table of signatures of kept documents: read when it exists (incremental run: this batch is "
             + "deduplicated against it), then updated with this batch's survivors; empty: no index");
@@ -92,7 +92,7 @@ public final class DedupJob implements Job {
     @Override
     public void validate(ParsedOptions o) {
         deduplicator(o);
-        List<String> paths = List.of(o.get(OUTPUT), duplicatesPath(o), rejectsPath(o), o.get(INDEX));
+        List<String> paths = List.of(o.get(OUTPUT), duplicatesPath(o), Rejects.path(o, OUTPUT, REJECTS), o.get(INDEX));
         if (paths.stream().filter(p -> !p.isBlank()).distinct().count() != paths.stream().filter(p -> !p.isBlank())
             .count()) {
             throw new UsageException("--output, --duplicates-output, --rejects-output and --index must differ");
@@ -120,11 +120,6 @@ public final class DedupJob implements Job {
     private static String duplicatesPath(ParsedOptions o) {
         String d = o.get(DUPLICATES);
         return d.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_duplicates") : d;
-    }
-
-    private static String rejectsPath(ParsedOptions o) {
-        String r = o.get(REJECTS);
-        return r.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_rejects") : r;
     }
 
     @Override
@@ -156,17 +151,14 @@ public final class DedupJob implements Job {
             Deduplicator.Result r = dedup.run(docs, features, index);
             String output = o.get(OUTPUT);
             String duplicates = duplicatesPath(o);
-            String rejects = rejectsPath(o);
-            Map<String, Long> before = DeltaTables.versions(spark, output, duplicates, rejects, indexPath);
-            DeltaTables.overwrite(r.kept(), output);
-            long kept = DeltaTables.lastCommitRows(spark, output);
-            DeltaTables.overwrite(r.duplicates(), duplicates);
-            long removed = DeltaTables.lastCommitRows(spark, duplicates);
-            DeltaTables.overwrite(rejected, rejects);
-            long rejectedRows = DeltaTables.lastCommitRows(spark, rejects);
+            String rejects = Rejects.path(o, OUTPUT, REJECTS);
+            RunTables tables = RunTables.of(spark, output, duplicates, rejects, indexPath);
+            long kept = tables.overwrite(r.kept(), output);
+            long removed = tables.overwrite(r.duplicates(), duplicates);
+            long rejectedRows = tables.overwrite(rejected, rejects);
             if (!indexPath.isBlank()) {
                 if (index == null) {
-                    DeltaTables.overwrite(r.newIndexRows(), indexPath);
+                    tables.overwrite(r.newIndexRows(), indexPath);
                 } else {
                     DeltaTable.forPath(spark, indexPath).as("t")
                         .merge(r.newIndexRows().as("s"), "t." + Columns.ID + " = s." + Columns.ID)
@@ -204,7 +196,7 @@ public final class DedupJob implements Job {
                     + DeltaTables.read(spark, indexPath).count() + ")");
             }
             summary.reconcile("input = kept + duplicates + rejected", input, kept, removed, rejectedRows);
-            return DeltaTables.restoreUnlessBalanced(spark, before, summary);
+            return tables.finish(summary);
         } finally {
             features.unpersist();
         }

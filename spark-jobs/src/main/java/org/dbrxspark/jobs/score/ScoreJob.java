@@ -20,9 +20,10 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
-import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.core.Rejects;
+import org.dbrxspark.jobs.core.RunTables;
 import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
@@ -48,7 +49,7 @@ public final class ScoreJob implements Job {
     /** Why the document could not be scored (empty, a single token without prefix, too long), else null. */
     public static final String SCORE_ERROR = "score_error";
     /** Reject reasons, as in curate's rejects table. */
-    public static final String REASONS = "reasons";
+    public static final String REASONS = Rejects.REASONS;
     /** The reason of a document above {@code --max-perplexity}. */
     public static final String REASON_PERPLEXITY = "max-perplexity";
     /** The reason of a document that could not be scored. */
@@ -56,8 +57,8 @@ public final class ScoreJob implements Job {
 
     public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null,
         "Delta table of the documents with their scores (with --max-perplexity: the kept documents)");
-    public static final OptionSpec<String> REJECTS = OptionSpec.path("rejects-output", "",
-        "With --max-perplexity: Delta table of the rejected documents with reasons; default: <output>_rejects");
+    public static final OptionSpec<String> REJECTS = Rejects.option(
+        "With --max-perplexity: Delta table of the rejected documents with reasons");
     public static final OptionSpec<String> PREFIX_COL = OptionSpec.string("prefix-col", "",
         "String column the text is conditioned on (its tokens are not scored); empty: none");
     public static final OptionSpec<Optional<Double>> MAX_PERPLEXITY = OptionSpec.threshold("max-perplexity", null, 1,
@@ -88,14 +89,9 @@ public final class ScoreJob implements Job {
 
     @Override
     public void validate(ParsedOptions o) {
-        if (o.get(MAX_PERPLEXITY).isPresent() && o.get(OUTPUT).equals(rejectsPath(o))) {
-            throw new UsageException("--output and --rejects-output must differ");
+        if (o.get(MAX_PERPLEXITY).isPresent()) {
+            Rejects.requireApart(o, OUTPUT, REJECTS);
         }
-    }
-
-    private static String rejectsPath(ParsedOptions o) {
-        String r = o.get(REJECTS);
-        return r.isBlank() ? o.get(OUTPUT).replaceAll("/+$", "") + "_rejects" : r;
     }
 
     @Override
@@ -127,15 +123,19 @@ public final class ScoreJob implements Job {
         try {
             String output = o.get(OUTPUT);
             Optional<Double> max = o.get(MAX_PERPLEXITY);
+            String rejects = max.isEmpty() ? "" : Rejects.path(o, OUTPUT, REJECTS);
+            RunTables tables = RunTables.of(spark, output, rejects);
             JobSummary summary = new JobSummary("score " + o.get(ReaderOptions.INPUT));
+            long written;
+            long rejected = 0;
             if (max.isEmpty()) {
-                DeltaTables.overwrite(scored, output);
+                written = tables.overwrite(scored, output);
             } else {
                 Column failed = col(SCORE_ERROR).isNotNull();
                 Column over = col(PERPLEXITY).gt(max.get());
-                DeltaTables.overwrite(scored.where(not(failed).and(not(over))), output);
-                DeltaTables.overwrite(scored.where(failed.or(over)).withColumn(REASONS,
-                    when(failed, array(lit(REASON_ERROR))).otherwise(array(lit(REASON_PERPLEXITY)))), rejectsPath(o));
+                written = tables.overwrite(scored.where(not(failed).and(not(over))), output);
+                rejected = tables.overwrite(scored.where(failed.or(over)).withColumn(REASONS,
+                    when(failed, array(lit(REASON_ERROR))).otherwise(array(lit(REASON_PERPLEXITY)))), rejects);
             }
             double seconds = (System.nanoTime() - started) / 1e9;
             Row totals = scored.agg(count(lit(1)), count(col(SCORE_ERROR)), sum(col(TOKEN_COUNT)),
@@ -154,22 +154,19 @@ public final class ScoreJob implements Job {
                     : String.format(Locale.ROOT, "%.4g", Math.exp(-totals.getDouble(3) / tokens)))
                 .put("document perplexity p10/p50/p90", quantiles.length == 0 ? "n/a"
                     : String.format(Locale.ROOT, "%.4g / %.4g / %.4g", quantiles[0], quantiles[1], quantiles[2]));
-            long written = DeltaTables.read(spark, output).count();
             if (max.isEmpty()) {
-                return summary.put("output", output)
-                    .reconcile("input = output rows", input, written);
+                return tables.finish(summary.put("output", output)
+                    .reconcile("input = output rows", input, written));
             }
-            Dataset<Row> rejects = DeltaTables.read(spark, rejectsPath(o));
-            long rejected = rejects.count();
-            long over = rejects.where(col(SCORE_ERROR).isNull()).count();
-            return summary.put("max perplexity", max.get())
+            long over = DeltaTables.read(spark, rejects).where(col(SCORE_ERROR).isNull()).count();
+            return tables.finish(summary.put("max perplexity", max.get())
                 .put("kept", written)
                 .put("rejected", rejected + " (" + over + " above max-perplexity, " + (rejected - over)
                     + " score errors)")
                 .put("output", output)
-                .put("rejects output", rejectsPath(o))
+                .put("rejects output", rejects)
                 .reconcile("input = kept + rejected", input, written, rejected)
-                .reconcile("rejected = above max-perplexity + score errors", rejected, over, errors);
+                .reconcile("rejected = above max-perplexity + score errors", rejected, over, errors));
         } finally {
             scored.unpersist();
         }

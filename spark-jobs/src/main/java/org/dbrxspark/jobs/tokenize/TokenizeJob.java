@@ -24,11 +24,12 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
-import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
+import org.dbrxspark.jobs.core.Rejects;
+import org.dbrxspark.jobs.core.RunTables;
 import org.dbrxspark.jobs.core.SeededHash;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
@@ -54,13 +55,12 @@ public final class TokenizeJob implements Job {
     public static final String TRAIN = "train";
     public static final String VALIDATION = "validation";
     /** Why a document was rejected (array of string), as in curate's rejects. */
-    public static final String REASONS = "reasons";
+    public static final String REASONS = Rejects.REASONS;
 
     public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null,
         "Delta table of token ids per document, or of packed sequences with --pack");
-    public static final OptionSpec<String> REJECTS = OptionSpec.path("rejects-output", "",
-        "Delta table of rejected documents (null or empty text, tokenizer errors) with reasons; "
-            + "default: <output>_rejects");
+    public static final OptionSpec<String> REJECTS = Rejects.option(
+        "Delta table of rejected documents (null or empty text, tokenizer errors) with reasons");
     public static final OptionSpec<Integer> PACK = OptionSpec.integer("pack", 0, 0,
         "Sequence length: concatenate documents, each followed by EOS (100257), into sequences of this many "
             + "tokens, the last one padded with <|pad|> (100277); 0: one row per document");
@@ -97,14 +97,7 @@ public final class TokenizeJob implements Job {
 
     @Override
     public void validate(ParsedOptions o) {
-        if (o.get(OUTPUT).equals(rejectsPath(o))) {
-            throw new UsageException("--output and --rejects-output must differ");
-        }
-    }
-
-    private static String rejectsPath(ParsedOptions o) {
-        String r = o.get(REJECTS);
-        return r.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_rejects") : r;
+        Rejects.requireApart(o, OUTPUT, REJECTS);
     }
 
     @Override
@@ -112,13 +105,13 @@ public final class TokenizeJob implements Job {
         long started = System.nanoTime();
         int seqLen = o.get(PACK);
         String output = o.get(OUTPUT);
-        String rejects = rejectsPath(o);
+        String rejects = Rejects.path(o, OUTPUT, REJECTS);
         Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
         Dataset<Row> annotated = annotate(Partitions.spread(read.rows()), o.get(SEED), o.get(VALIDATION_FRACTION))
             .persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            Dataset<Row> tokenized = annotated.where(size(col(REASONS)).equalTo(0));
-            Dataset<Row> rejected = annotated.where(size(col(REASONS)).gt(0));
+            Dataset<Row> tokenized = annotated.where(Rejects.kept());
+            Dataset<Row> rejected = annotated.where(Rejects.rejected());
             // Per split: documents and tokens, straight from the tokenizer's output.
             Map<String, long[]> perSplit = new TreeMap<>();
             for (Row r : tokenized.groupBy(SPLIT).agg(count(lit(1)), sum(size(col(INPUT_IDS)))).collectAsList()) {
@@ -127,17 +120,13 @@ public final class TokenizeJob implements Job {
             long documents = perSplit.values().stream().mapToLong(a -> a[0]).sum();
             long tokens = perSplit.values().stream().mapToLong(a -> a[1]).sum();
 
-            Map<String, Long> before = DeltaTables.versions(spark, output, rejects);
-            if (seqLen > 0) {
-                DeltaTables.overwrite(SequencePacker.pack(tokenized, seqLen, documents), output);
-            } else {
-                DeltaTables.overwrite(documentRows(tokenized, o.get(APPEND_EOS)), output);
-            }
-            DeltaTables.overwrite(rejected.drop(INPUT_IDS, SPLIT, SequencePacker.ORDER), rejects);
+            RunTables tables = RunTables.of(spark, output, rejects);
+            tables.overwrite(seqLen > 0 ? SequencePacker.pack(tokenized, seqLen, documents)
+                : documentRows(tokenized, o.get(APPEND_EOS)), output);
+            long rejectedRows = tables.overwrite(rejected.drop(INPUT_IDS, SPLIT, SequencePacker.ORDER), rejects);
 
             long input = annotated.count();
             Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
-            long rejectedRows = rejectTable.count();
             JobSummary summary = new JobSummary("tokenize " + o.get(ReaderOptions.INPUT))
                 .put("input documents", input)
                 .put("tokenized documents", documents + splitDetail(perSplit, 0))
@@ -153,8 +142,7 @@ public final class TokenizeJob implements Job {
             } else {
                 summariseDocuments(summary, written, documents, tokens, o.get(APPEND_EOS));
             }
-            return DeltaTables.restoreUnlessBalanced(spark, before,
-                summary.put("output", output).put("rejects output", rejects));
+            return tables.finish(summary.put("output", output).put("rejects output", rejects));
         } finally {
             annotated.unpersist();
         }

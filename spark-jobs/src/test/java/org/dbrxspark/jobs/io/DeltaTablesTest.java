@@ -2,14 +2,15 @@ package org.dbrxspark.jobs.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.core.RunTables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,17 +43,17 @@ class DeltaTablesTest {
         String fresh = dir.resolve("fresh").toString();
         assertEquals(-1, DeltaTables.version(spark, table));
         DeltaTables.overwrite(spark.range(7).toDF(), table);
-        Map<String, Long> before = DeltaTables.versions(spark, table, fresh, "");
-        DeltaTables.overwrite(spark.range(3).toDF(), table);
-        DeltaTables.overwrite(spark.range(2).toDF(), fresh);
+        RunTables run = RunTables.of(spark, table, fresh, "");
+        assertEquals(3, run.overwrite(spark.range(3).toDF(), table));
+        assertEquals(2, run.overwrite(spark.range(2).toDF(), fresh));
+        assertThrows(IllegalArgumentException.class, () -> run.overwrite(spark.range(1).toDF(), table + "_other"),
+            "a table the run did not note cannot be rolled back, so it is not written");
 
-        JobSummary balanced = DeltaTables.restoreUnlessBalanced(spark, before, new JobSummary("ok").reconcile("3 = 3",
-            3, 3));
+        JobSummary balanced = run.finish(new JobSummary("ok").reconcile("3 = 3", 3, 3));
         assertFalse(balanced.toString().contains("rolled back"));
         assertEquals(3, DeltaTables.read(spark, table).count());
 
-        JobSummary mismatch = DeltaTables.restoreUnlessBalanced(spark, before, new JobSummary("bad")
-            .reconcile("3 = 2", 3, 2));
+        JobSummary mismatch = run.finish(new JobSummary("bad").reconcile("3 = 2", 3, 2));
         assertTrue(mismatch.toString().contains("rolled back"), mismatch.toString());
         assertEquals(7, DeltaTables.read(spark, table).count());
         assertFalse(Files.exists(Path.of(fresh)));

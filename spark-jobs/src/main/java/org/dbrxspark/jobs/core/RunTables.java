@@ -1,0 +1,41 @@
+package org.dbrxspark.jobs.core;
+
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.io.DeltaTables;
+
+/**
+ * The Delta tables one run of a job writes, committed as a unit: each write is one overwrite
+ * commit, and {@link #finish} puts every table back to its version before the run when the
+ * summary's counts do not reconcile, so that such counts are never left committed.
+ */
+public final class RunTables {
+    private final SparkSession spark;
+    private final Map<String, Long> before;
+
+    private RunTables(SparkSession spark, Map<String, Long> before) {
+        this.spark = spark;
+        this.before = before;
+    }
+
+    /** Notes the versions of the tables at {@code paths} (blank ones skipped) before this run writes them. */
+    public static RunTables of(SparkSession spark, String... paths) {
+        return new RunTables(spark, DeltaTables.versions(spark, paths));
+    }
+
+    /** Replaces the table at {@code path} with {@code rows}, in one commit, and returns the rows written. */
+    public long overwrite(Dataset<Row> rows, String path) {
+        if (!before.containsKey(path)) {
+            throw new IllegalArgumentException(path + " is not among this run's tables " + before.keySet());
+        }
+        DeltaTables.overwrite(rows, path);
+        return DeltaTables.lastCommitRows(spark, path);
+    }
+
+    /** Returns {@code summary}, after restoring every table when its counts do not reconcile. */
+    public JobSummary finish(JobSummary summary) {
+        return DeltaTables.restoreUnlessBalanced(spark, before, summary);
+    }
+}
