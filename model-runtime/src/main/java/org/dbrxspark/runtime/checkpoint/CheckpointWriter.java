@@ -156,7 +156,7 @@ public final class CheckpointWriter {
             int n = (int) Math.max(0, Math.min(CHUNK_ELEMENTS, elements - first));
             fillRandom(tensorSeed, first, mean, values[j], n);
             buffers[j].clear();
-            dtype.put(values[j], n, buffers[j]);
+            dtype.put(values[j], 0, n, buffers[j]);
             buffers[j].flip();
           });
           for (ByteBuffer b : buffers) {

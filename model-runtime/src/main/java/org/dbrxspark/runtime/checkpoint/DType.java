@@ -148,29 +148,29 @@ public enum DType {
   }
 
   /**
-   * Appends {@code values[0, count)}, rounded to this type, at the buffer's position (a
-   * little-endian buffer). The block types quantize as ggml's reference quantizers do
+   * Appends {@code values[offset, offset + count)}, rounded to this type, at the buffer's position
+   * (a little-endian buffer). The block types quantize as ggml's reference quantizers do
    * ({@link BlockQuantizers}, {@link KQuantizers}).
    */
-  void put(float[] values, int count, ByteBuffer dst) {
+  void put(float[] values, int offset, int count, ByteBuffer dst) {
     int start = dst.position();
     switch (this) {
-      case F32 -> dst.asFloatBuffer().put(values, 0, count);
+      case F32 -> dst.asFloatBuffer().put(values, offset, count);
       case BF16 -> {
         for (int i = 0; i < count; i++) {
-          dst.putShort(start + 2 * i, floatToBf16(values[i]));
+          dst.putShort(start + 2 * i, floatToBf16(values[offset + i]));
         }
       }
       case F16 -> {
         for (int i = 0; i < count; i++) {
-          dst.putShort(start + 2 * i, floatToF16(values[i]));
+          dst.putShort(start + 2 * i, floatToF16(values[offset + i]));
         }
       }
-      case Q8_0 -> BlockQuantizers.quantizeQ8_0(values, 0, dst, start, count / blockSize);
-      case Q4_0 -> BlockQuantizers.quantizeQ4_0(values, 0, dst, start, count / blockSize);
-      case Q4_K -> KQuantizers.quantizeQ4K(values, 0, dst, start, count / blockSize);
-      case Q5_K -> KQuantizers.quantizeQ5K(values, 0, dst, start, count / blockSize);
-      case Q6_K -> KQuantizers.quantizeQ6K(values, 0, dst, start, count / blockSize);
+      case Q8_0 -> BlockQuantizers.quantizeQ8_0(values, offset, dst, start, count / blockSize);
+      case Q4_0 -> BlockQuantizers.quantizeQ4_0(values, offset, dst, start, count / blockSize);
+      case Q4_K -> KQuantizers.quantizeQ4K(values, offset, dst, start, count / blockSize);
+      case Q5_K -> KQuantizers.quantizeQ5K(values, offset, dst, start, count / blockSize);
+      case Q6_K -> KQuantizers.quantizeQ6K(values, offset, dst, start, count / blockSize);
     }
     dst.position(start + Math.toIntExact(bytesFor(count)));
   }

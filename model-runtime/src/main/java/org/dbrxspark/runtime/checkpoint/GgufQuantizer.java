@@ -1,16 +1,23 @@
 package org.dbrxspark.runtime.checkpoint;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.dbrxspark.runtime.config.DbrxConfig;
@@ -25,7 +32,9 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * blocks of 32 either.
  *
  * <p>Tensors are streamed: a few MB of rows at a time, and one expert's down-projection at a
- * time for the transpose GGUF wants, so memory stays far under 2 GB for any model size.
+ * time for the transpose GGUF wants, so memory stays far under 2 GB for any model size. Each chunk
+ * is quantized by several threads, each into its own span of the chunk's bytes, so the file does
+ * not depend on how many there are.
  */
 public final class GgufQuantizer {
   private GgufQuantizer() {}
@@ -93,7 +102,7 @@ public final class GgufQuantizer {
    * @throws IllegalArgumentException if the model cannot be expressed in GGUF (a router p-norm
    *     other than 1, an activation other than SiLU, a vocabulary that is not DBRX's)
    */
-  public static Summary write(Checkpoint source, FileType type, Path output) throws IOException {
+  public static Summary write(Checkpoint source, FileType type, Path output, int threads) throws IOException {
     DbrxConfig c = source.config();
     checkExpressible(c);
     GgufWriter w = new GgufWriter();
@@ -117,24 +126,26 @@ public final class GgufQuantizer {
 
     Map<String, long[]> shapes = GgufLayout.expectedShapes(c);
     Map<String, DType> fallbacks = new LinkedHashMap<>();
-    for (Map.Entry<String, String> names : GgufLayout.tensorNames(c.nLayers()).entrySet()) {
-      Tensor tensor = source.tensor(names.getKey());
-      long[] shape = shapes.get(names.getKey());
-      DType chosen = chosenType(names.getKey(), names.getValue(), shape, type, c);
-      DType stored = fitting(chosen, shape[shape.length - 1]);
-      if (stored != chosen) {
-        fallbacks.put(names.getValue(), stored);
-      }
-      boolean transposed = names.getKey().endsWith(".w2");
-      w.addTensor(names.getValue(), shape, stored, out -> {
-        if (transposed) {
-          writeTransposedExperts(tensor, c, stored, out);
-        } else {
-          writeRows(tensor, stored, out);
+    try (ParallelEncoder encoder = new ParallelEncoder(threads)) {
+      for (Map.Entry<String, String> names : GgufLayout.tensorNames(c.nLayers()).entrySet()) {
+        Tensor tensor = source.tensor(names.getKey());
+        long[] shape = shapes.get(names.getKey());
+        DType chosen = chosenType(names.getKey(), names.getValue(), shape, type, c);
+        DType stored = fitting(chosen, shape[shape.length - 1]);
+        if (stored != chosen) {
+          fallbacks.put(names.getValue(), stored);
         }
-      });
+        boolean transposed = names.getKey().endsWith(".w2");
+        w.addTensor(names.getValue(), shape, stored, out -> {
+          if (transposed) {
+            writeTransposedExperts(tensor, c, stored, out, encoder);
+          } else {
+            writeRows(tensor, stored, out, encoder);
+          }
+        });
+      }
+      w.write(output);
     }
-    w.write(output);
     return new Summary(output.toAbsolutePath(), Files.size(output), type, fallbacks);
   }
 
@@ -239,20 +250,21 @@ public final class GgufQuantizer {
   }
 
   /** The tensor's rows as they are, converted a chunk at a time. */
-  private static void writeRows(Tensor tensor, DType stored, OutputStream out) throws IOException {
+  private static void writeRows(Tensor tensor, DType stored, OutputStream out, ParallelEncoder encoder)
+      throws IOException {
     int cols = tensor.cols();
     int rowsPerChunk = (int) Math.max(1, Math.min(tensor.rows(), CHUNK_FLOATS / cols));
     float[] floats = new float[rowsPerChunk * cols];
     for (long row = 0; row < tensor.rows(); row += rowsPerChunk) {
       int rows = (int) Math.min(rowsPerChunk, tensor.rows() - row);
       tensor.readRows(row, rows, floats, 0);
-      encode(floats, rows * cols, stored, out);
+      encoder.encode(floats, rows, cols, stored, out);
     }
   }
 
   /** w2 is [experts * ffn, d_model]; GGUF wants each expert's [ffn, d_model] transposed. */
-  private static void writeTransposedExperts(Tensor w2, DbrxConfig c, DType stored, OutputStream out)
-      throws IOException {
+  private static void writeTransposedExperts(Tensor w2, DbrxConfig c, DType stored, OutputStream out,
+      ParallelEncoder encoder) throws IOException {
     int ffn = c.ffnHiddenSize();
     int d = c.dModel();
     float[] expert = new float[ffn * d];
@@ -264,13 +276,66 @@ public final class GgufQuantizer {
           transposed[j * ffn + i] = expert[i * d + j];
         }
       }
-      encode(transposed, ffn * d, stored, out);
+      encoder.encode(transposed, d, ffn, stored, out);
     }
   }
 
-  private static void encode(float[] floats, int count, DType stored, OutputStream out) throws IOException {
-    ByteBuffer bytes = ByteBuffer.allocate(Math.toIntExact(stored.bytesFor(count))).order(ByteOrder.LITTLE_ENDIAN);
-    stored.put(floats, count, bytes);
-    out.write(bytes.array(), 0, bytes.position());
+  /** Quantizes whole rows on a few threads; a block never spans two rows, so each slice stands alone. */
+  private static final class ParallelEncoder implements AutoCloseable {
+    private final int threads;
+    private final ExecutorService pool;
+
+    ParallelEncoder(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("threads must be at least 1, not " + threads);
+      }
+      this.threads = threads;
+      this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads, r -> {
+        Thread t = new Thread(r, "gguf-quantize");
+        t.setDaemon(true);
+        return t;
+      });
+    }
+
+    /** Writes {@code rows} rows of {@code cols} floats from the start of {@code floats}. */
+    void encode(float[] floats, int rows, int cols, DType stored, OutputStream out) throws IOException {
+      byte[] bytes = new byte[Math.toIntExact(stored.bytesFor((long) rows * cols))];
+      int slices = Math.min(threads, rows);
+      if (slices == 1) {
+        fill(bytes, floats, 0, rows, cols, stored);
+      } else {
+        List<Callable<Object>> work = new ArrayList<>(slices);
+        for (int s = 0; s < slices; s++) {
+          int first = (int) ((long) rows * s / slices);
+          int end = (int) ((long) rows * (s + 1) / slices);
+          work.add(Executors.callable(() -> fill(bytes, floats, first, end, cols, stored)));
+        }
+        try {
+          for (Future<Object> done : pool.invokeAll(work)) {
+            done.get();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("quantizing was interrupted");
+        } catch (ExecutionException e) {
+          throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
+      }
+      out.write(bytes);
+    }
+
+    /** Encodes rows {@code [first, end)} into their own span of {@code bytes}. */
+    private static void fill(byte[] bytes, float[] floats, int first, int end, int cols, DType stored) {
+      ByteBuffer span = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+      span.position(Math.toIntExact(stored.bytesFor((long) first * cols)));
+      stored.put(floats, first * cols, (end - first) * cols, span);
+    }
+
+    @Override
+    public void close() {
+      if (pool != null) {
+        pool.shutdownNow();
+      }
+    }
   }
 }

@@ -36,7 +36,7 @@ class GgufQuantizerTest {
     CheckpointWriter.writeRandom(source, Presets.named("tiny"), 1, DType.BF16, 1);
     Path written = tmp.resolve("tiny.gguf");
     try (Checkpoint ckpt = Checkpoint.open(source)) {
-      GgufQuantizer.write(ckpt, GgufQuantizer.FileType.Q8_0, written);
+      GgufQuantizer.write(ckpt, GgufQuantizer.FileType.Q8_0, written, 2);
     }
     try (GgufFile ours = GgufFile.open(written);
         GgufFile reference = GgufFile.open(GgufCheckpointTest.golden("q8_0"))) {
@@ -63,8 +63,11 @@ class GgufQuantizerTest {
     Path written = tmp.resolve("model.gguf");
     Map<String, String> ggufNames = GgufLayout.tensorNames(config.nLayers());
     try (Checkpoint hf = Checkpoint.open(source)) {
-      GgufQuantizer.Summary summary = GgufQuantizer.write(hf, type, written);
+      GgufQuantizer.Summary summary = GgufQuantizer.write(hf, type, written, 3);
       assertEquals(Map.of(), summary.fallbacks());
+      Path alone = tmp.resolve("one-thread.gguf");
+      GgufQuantizer.write(hf, type, alone, 1);
+      assertEquals(-1, Files.mismatch(written, alone), "the bytes do not depend on the threads");
       try (Checkpoint gguf = Checkpoint.open(written)) {
         // What a memory plan sizes from the config alone is what the file holds.
         assertEquals(gguf.totalBytes(), GgufQuantizer.weightBytes(config, type));
@@ -95,11 +98,11 @@ class GgufQuantizerTest {
     Path source = tmp.resolve("src");
     CheckpointWriter.writeRandom(source, config, 7, DType.BF16, 1);
     try (Checkpoint hf = Checkpoint.open(source)) {
-      GgufQuantizer.Summary q40 = GgufQuantizer.write(hf, FileType.Q4_0, tmp.resolve("q4_0.gguf"));
+      GgufQuantizer.Summary q40 = GgufQuantizer.write(hf, FileType.Q4_0, tmp.resolve("q4_0.gguf"), 2);
       assertEquals(Map.of("blk.0.ffn_down_exps.weight", DType.BF16, "blk.1.ffn_down_exps.weight", DType.BF16),
           q40.fallbacks());
       // K-quants fall back to Q8_0, and to BF16 where that does not fit either.
-      GgufQuantizer.Summary q4km = GgufQuantizer.write(hf, FileType.Q4_K_M, tmp.resolve("q4_k_m.gguf"));
+      GgufQuantizer.Summary q4km = GgufQuantizer.write(hf, FileType.Q4_K_M, tmp.resolve("q4_k_m.gguf"), 2);
       Map<String, DType> expected = new LinkedHashMap<>();
       for (String name : GgufLayout.tensorNames(config.nLayers()).values()) {
         if (!name.endsWith("norm.weight") && !name.endsWith("ffn_gate_inp.weight")) {
@@ -161,7 +164,7 @@ class GgufQuantizerTest {
     Path golden = TestFiles.golden("tiny-bf16");
     try (Checkpoint ckpt = Checkpoint.open(golden)) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> GgufQuantizer.write(ckpt, GgufQuantizer.FileType.Q8_0, source));
+          () -> GgufQuantizer.write(ckpt, GgufQuantizer.FileType.Q8_0, source, 2));
       assertTrue(e.getMessage().contains("vocab_size 1024"), e.getMessage());
     }
     assertFalse(Files.exists(source));
@@ -232,7 +235,7 @@ class GgufQuantizerTest {
       float[] requantized = new float[n];
       for (int from = 0; from < want.length; from += 16 * n) {
         block.clear();
-        type.put(Arrays.copyOfRange(want, from, from + n), n, block);
+        type.put(want, from, n, block);
         type.decode(block, 0, requantized, 0, n);
         assertArrayEquals(requantized, Arrays.copyOfRange(have, from, from + n), name + " block at " + from);
       }

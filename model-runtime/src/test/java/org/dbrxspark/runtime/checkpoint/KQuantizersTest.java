@@ -114,7 +114,7 @@ class KQuantizersTest {
 
   private static float[] roundTrip(DType type, float[] x) {
     ByteBuffer q = ByteBuffer.allocate(Math.toIntExact(type.bytesFor(x.length))).order(ByteOrder.LITTLE_ENDIAN);
-    type.put(x, x.length, q);
+    type.put(x, 0, x.length, q);
     assertEquals(q.capacity(), q.position());
     float[] y = new float[x.length];
     type.decode(q, 0, y, 0, x.length);

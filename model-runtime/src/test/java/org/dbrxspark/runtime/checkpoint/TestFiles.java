@@ -86,7 +86,7 @@ final class TestFiles {
     ByteArrayOutputStream data = new ByteArrayOutputStream();
     for (RawTensor t : tensors) {
       ByteBuffer bytes = ByteBuffer.allocate(t.values().length * t.dtype().byteSize()).order(ByteOrder.LITTLE_ENDIAN);
-      t.dtype().put(t.values(), t.values().length, bytes);
+      t.dtype().put(t.values(), 0, t.values().length, bytes);
       ObjectNode entry = header.putObject(t.name());
       entry.put("dtype", t.dtype().name());
       ArrayNode shape = entry.putArray("shape");

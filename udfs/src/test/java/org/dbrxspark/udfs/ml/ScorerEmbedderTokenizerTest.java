@@ -81,7 +81,7 @@ class ScorerEmbedderTokenizerTest {
   void aGgufCheckpointIsScoredLikeTheRuntimeScoresIt(@TempDir Path dir) throws Exception {
     Path gguf = dir.resolve("tiny-q8_0.gguf");
     try (Checkpoint source = Checkpoint.open(checkpoint)) {
-      GgufQuantizer.write(source, GgufQuantizer.FileType.Q8_0, gguf);
+      GgufQuantizer.write(source, GgufQuantizer.FileType.Q8_0, gguf, 2);
     }
     DbrxScorer scorer = new DbrxScorer().setModelLocation(gguf.toString()).setThreads(2).setPrefixCol("prefix");
     List<Row> out = scorer.transform(texts).collectAsList();
