@@ -13,6 +13,7 @@ import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.sql.functions.xxhash64;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -26,6 +27,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.io.Columns;
+import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.udfs.ml.DbrxEmbedder;
 
 /**
@@ -89,7 +91,10 @@ final class ChunkPipeline {
         return pmod(xxhash64(sourceId), lit(shards)).cast(DataTypes.IntegerType);
     }
 
-    /** Chunks and embeds {@code docs} (the document reader's id, text and metadata columns). */
+    /**
+     * Chunks and embeds {@code docs} (the document reader's id, text and metadata columns, and its
+     * read error where it has one: such a row is rejected with it).
+     */
     Output run(Dataset<Row> docs) {
         Column metadata = metadataColumns.isEmpty() ? null
             : struct(metadataColumns.stream().map(Columns::named).toArray(Column[]::new));
@@ -97,7 +102,10 @@ final class ChunkPipeline {
         Column order = metadata == null ? col(Columns.TEXT) : to_json(metadata);
         Dataset<Row> ranked = docs.withColumn("_n", row_number().over(Window.partitionBy(col(Columns.ID))
             .orderBy(col(Columns.TEXT).asc_nulls_last(), order)));
-        Column reason = when(col(Columns.TEXT).isNull().or(trim(col(Columns.TEXT)).equalTo("")), lit("no text"))
+        Column readError = Arrays.asList(docs.columns()).contains(DocumentReader.READ_ERROR)
+            ? col(DocumentReader.READ_ERROR) : lit(null).cast(DataTypes.StringType);
+        Column reason = when(readError.isNotNull(), readError)
+            .when(col(Columns.TEXT).isNull().or(trim(col(Columns.TEXT)).equalTo("")), lit("no text"))
             .when(col("_n").gt(1), lit("duplicate id"));
         Dataset<Row> judged = ranked.withColumn(REASON, reason);
         Dataset<Row> docRejects = judged.where(col(REASON).isNotNull()).select(col(Columns.ID).as(SOURCE_ID),

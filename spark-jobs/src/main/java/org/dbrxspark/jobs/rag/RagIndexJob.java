@@ -145,7 +145,8 @@ public final class RagIndexJob implements Job {
             throw new UsageException("--incremental needs a Delta source table with its change data feed on; "
                 + reader.input() + " is " + format.name().toLowerCase());
         } else {
-            Documents read = DocumentReader.read(spark, reader);
+            // Rows the reader cannot read go to the rejects table with its reason, as in the data-prep jobs.
+            Documents read = DocumentReader.readWithErrors(spark, reader);
             docs = read.rows();
             duplicateIds = read.duplicateIdSummary();
         }
@@ -354,7 +355,7 @@ public final class RagIndexJob implements Job {
     private static List<String> metadataColumns(Dataset<Row> docs, List<String> requested) {
         List<String> available = new ArrayList<>();
         for (String c : docs.columns()) {
-            if (!c.equals(Columns.ID) && !c.equals(Columns.TEXT)) {
+            if (!c.equals(Columns.ID) && !c.equals(Columns.TEXT) && !c.equals(DocumentReader.READ_ERROR)) {
                 available.add(c);
             }
         }

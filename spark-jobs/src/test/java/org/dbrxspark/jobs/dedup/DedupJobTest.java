@@ -159,7 +159,7 @@ class DedupJobTest {
         String out = dir.resolve("deduped").toString();
         JobRunner.Result run = JobRunner.run("dedup", "--input", BadInput.writeHostile(dir), "--output", out);
         assertEquals(0, run.code(), run.err() + run.out());
-        assertTrue(run.out().contains("input = kept + duplicates + rejected: 4 = 4 + 0 + 0  [ok]"), run.out());
+        assertTrue(run.out().contains("input = kept + duplicates + rejected: 5 = 5 + 0 + 0  [ok]"), run.out());
         assertEquals(BadInput.HOSTILE.keySet(), byId(DeltaTables.read(spark, out)).keySet());
     }
 

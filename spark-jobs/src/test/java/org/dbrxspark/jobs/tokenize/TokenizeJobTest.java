@@ -198,9 +198,9 @@ class TokenizeJobTest {
         String out = dir.resolve("hostile-tokens").toString();
         JobRunner.Result run = JobRunner.run("tokenize", "--input", BadInput.writeHostile(dir), "--output", out);
         assertEquals(0, run.code(), run.err() + run.out());
-        assertTrue(run.out().contains("input = tokenized + rejected: 4 = 3 + 1  [ok]"), run.out());
+        assertTrue(run.out().contains("input = tokenized + rejected: 5 = 4 + 1  [ok]"), run.out());
         Map<String, Row> rows = byId(DeltaTables.read(spark, out));
-        for (String id : List.of("special-tokens", "million-char-word", "mixed-scripts")) {
+        for (String id : List.of("special-tokens", "million-char-word", "mixed-scripts", "cjk")) {
             assertEquals(encode(BadInput.HOSTILE.get(id)), rows.get(id).getList(rows.get(id)
                 .fieldIndex(TokenizeJob.INPUT_IDS)), id);
         }
