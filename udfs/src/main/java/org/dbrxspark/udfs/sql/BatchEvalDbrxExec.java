@@ -50,20 +50,17 @@ public final class BatchEvalDbrxExec extends SparkPlan {
     ModelFunction<?> function = ((DbrxCall) call).function();
     // The no-argument (PySpark) form has no accumulators of its own: it gets some per query.
     DbrxMetrics metrics = function.metrics() != null ? function.metrics() : DbrxMetrics.register(sparkContext(), "sql");
-    return run(function, metrics);
+    DataType[] outputTypes = Seqs.asJava(output()).stream().map(Expression::dataType).toArray(DataType[]::new);
+    return run(child.execute(), child.output(), call.children(), outputTypes, function, metrics);
   }
 
-  /** Builds everything the tasks need from locals: the closure must not capture this plan. */
-  private <I> RDD<InternalRow> run(ModelFunction<I> function, DbrxMetrics metrics) {
+  /** Static, so that the tasks' closure holds what it needs and not this plan. */
+  private static <I> RDD<InternalRow> run(RDD<InternalRow> rdd, Seq<Attribute> input, Seq<Expression> arguments,
+      DataType[] outputTypes, ModelFunction<I> function, DbrxMetrics metrics) {
     PartitionRunner<I, ?, ?> runner = runner(function.op(), function.options().model(), metrics);
-    Seq<Expression> arguments = call.children();
-    Seq<Attribute> input = child.output();
-    DataType[] argumentTypes = Seqs.asJava(arguments).stream().map(Expression::dataType)
-        .toArray(DataType[]::new);
-    DataType[] outputTypes = Seqs.asJava(output()).stream().map(Expression::dataType)
-        .toArray(DataType[]::new);
+    DataType[] argumentTypes = Seqs.asJava(arguments).stream().map(Expression::dataType).toArray(DataType[]::new);
     StructType resultType = function.resultType();
-    return child.execute().toJavaRDD().<InternalRow>mapPartitionsWithIndex((partition, rows) -> {
+    return rdd.toJavaRDD().<InternalRow>mapPartitionsWithIndex((partition, rows) -> {
       MutableProjection evalArguments = MutableProjection.create(arguments, input);
       evalArguments.initialize(partition);
       List<Function1<Object, Object>> toJava = Arrays.stream(argumentTypes)

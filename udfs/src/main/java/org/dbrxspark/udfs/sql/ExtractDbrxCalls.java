@@ -9,6 +9,7 @@ import org.apache.spark.sql.catalyst.expressions.AttributeReference;
 import org.apache.spark.sql.catalyst.expressions.AttributeSet;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.NamedExpression;
+import org.apache.spark.sql.catalyst.expressions.NamedLambdaVariable;
 import org.apache.spark.sql.catalyst.plans.logical.Filter;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.catalyst.plans.logical.Project;
@@ -77,9 +78,10 @@ public final class ExtractDbrxCalls extends Rule<LogicalPlan> {
     }
   }
 
-  /** Calls over {@code input} with no call in their arguments. */
+  /** Calls over {@code input} with no call in their arguments and no lambda variable. */
   private static void collectReady(Expression e, AttributeSet input, List<DbrxCall> out) {
-    if (e instanceof DbrxCall call && !call.children().exists(c -> c.exists(x -> x instanceof DbrxCall))
+    if (e instanceof DbrxCall call
+        && !call.children().exists(c -> c.exists(x -> x instanceof DbrxCall || x instanceof NamedLambdaVariable))
         && call.references().subsetOf(input)) {
       out.add(call);
     } else {
