@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.catalyst.expressions.And;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
 import org.apache.spark.sql.catalyst.expressions.AttributeReference;
 import org.apache.spark.sql.catalyst.expressions.AttributeSet;
@@ -42,7 +43,14 @@ public final class ExtractDbrxCalls extends Rule<LogicalPlan> {
         p = new Project(Seqs.of(e.expressions().stream().map(x -> (NamedExpression) x).toList()), e.child());
       }
     } else if (p instanceof Filter filter) {
-      Extracted e = extract(List.of(filter.condition()), filter.child());
+      // Conditions without a call filter first, so that the model sees only the rows they keep.
+      List<Expression> conjuncts = new ArrayList<>();
+      split(filter.condition(), conjuncts);
+      boolean reorder = filter.condition().deterministic();
+      List<Expression> first = conjuncts.stream().filter(c -> reorder && !hasCall(c)).toList();
+      List<Expression> then = conjuncts.stream().filter(c -> !first.contains(c)).toList();
+      LogicalPlan below = first.isEmpty() ? filter.child() : new Filter(and(first), filter.child());
+      Extracted e = then.isEmpty() ? null : extract(List.of(and(then)), below);
       if (e != null) {
         // The Project drops the results again: a Filter's output is its child's.
         p = new Project(Seqs.of(Seqs.<NamedExpression>asJava(filter.child().output())),
@@ -78,10 +86,27 @@ public final class ExtractDbrxCalls extends Rule<LogicalPlan> {
     }
   }
 
+  private static boolean hasCall(Expression e) {
+    return e.exists(x -> x instanceof DbrxCall);
+  }
+
+  private static void split(Expression condition, List<Expression> conjuncts) {
+    if (condition instanceof And and) {
+      split(and.left(), conjuncts);
+      split(and.right(), conjuncts);
+    } else {
+      conjuncts.add(condition);
+    }
+  }
+
+  private static Expression and(List<Expression> conjuncts) {
+    return conjuncts.stream().reduce(And::new).orElseThrow();
+  }
+
   /** Calls over {@code input} with no call in their arguments and no lambda variable. */
   private static void collectReady(Expression e, AttributeSet input, List<DbrxCall> out) {
     if (e instanceof DbrxCall call
-        && !call.children().exists(c -> c.exists(x -> x instanceof DbrxCall || x instanceof NamedLambdaVariable))
+        && !call.children().exists(c -> hasCall(c) || c.exists(x -> x instanceof NamedLambdaVariable))
         && call.references().subsetOf(input)) {
       out.add(call);
     } else {

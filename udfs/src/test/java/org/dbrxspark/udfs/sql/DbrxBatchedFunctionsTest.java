@@ -129,9 +129,11 @@ class DbrxBatchedFunctionsTest {
       assertTrue(row.getInt(3) >= 0);
       assertEquals(List.of(text), row.getList(4)); // a call in a lambda runs row at a time, same output
     }
+    long before = metrics.rows();
     List<Row> filtered = spark.sql("SELECT id FROM batched_prompts"
         + " WHERE dbrx_generate(prompt, '{\"max_new_tokens\": 2}').completion_tokens <= 2 AND id % 2 = 0").collectAsList();
     assertEquals(ROWS / 2, filtered.size());
+    assertEquals(ROWS / 2, metrics.rows() - before, "the condition without a call filters first");
   }
 
   @Test
