@@ -1,7 +1,6 @@
 package org.dbrxspark.udfs.sql;
 
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +31,6 @@ import org.dbrxspark.udfs.registry.ModelSpec;
 import scala.Function1;
 import scala.Option;
 import scala.collection.immutable.Seq;
-import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Registers the DBRX SQL functions in a session:
@@ -187,7 +185,7 @@ public final class DbrxFunctions {
     Map<String, Function1<Seq<Expression>, Expression>> builders = new LinkedHashMap<>();
     for (ModelFunction<?> function : List.<ModelFunction<?>>of(new GenerateFunction(options, metrics),
         new ChatFunction(options, metrics), new ScoreFunction(options, metrics), new EmbedFunction(options, metrics))) {
-      int arity = function instanceof EmbedFunction ? 1 : 2;
+      int arity = function instanceof EmbedFunction ? 1 : 2; // the others take an optional second argument
       builders.put(function.name(), args -> {
         checkArgumentCount(function.name(), args, arity);
         List<Expression> all = Seqs.asJava(args);
