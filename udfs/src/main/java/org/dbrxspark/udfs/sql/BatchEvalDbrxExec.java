@@ -86,7 +86,10 @@ public final class BatchEvalDbrxExec extends SparkPlan {
           args[i] = toJava.get(i).apply(values.get(i, argumentTypes[i]));
         }
         return function.input(args);
-      }, (row, struct) -> toUnsafe.apply(joined.apply(row, new GenericInternalRow(new Object[] {toCatalyst.apply(struct)}))));
+      }, (row, struct) -> {
+        InternalRow result = new GenericInternalRow(new Object[] {toCatalyst.apply(struct)});
+        return toUnsafe.apply(joined.apply(row, result));
+      });
     }, true).rdd();
   }
 

@@ -79,6 +79,12 @@ public final class DbrxCall extends Expression implements Unevaluable, Serializa
     return function.name();
   }
 
+  /** For EXPLAIN: the name and arguments, not the function object. */
+  @Override
+  public String toString() {
+    return function.name() + arguments.mkString("(", ", ", ")");
+  }
+
   // Unevaluable: Java must restate what Expression declares abstract.
   @Override
   public Object eval(InternalRow input) {

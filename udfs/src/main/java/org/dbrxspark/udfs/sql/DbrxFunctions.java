@@ -164,12 +164,15 @@ public final class DbrxFunctions {
       return metrics;
     }
     FunctionRegistry registry = classic.sessionState().functionRegistry();
-    builders(options, metrics).forEach((name, builder) -> registry.createOrReplaceTempFunction(name, builder, "java_udf"));
+    builders(options, metrics).forEach((name, builder) ->
+        registry.createOrReplaceTempFunction(name, builder, "java_udf"));
     ExperimentalMethods experimental = classic.experimental();
     if (!experimental.extraOptimizations().contains(DbrxExtensions.RULE)) {
       // Runs in the optimizer's last batch ("User Provided Optimizers"), after filter push-down.
-      experimental.extraOptimizations_$eq(Seqs.<Rule<LogicalPlan>>plus(experimental.extraOptimizations(), DbrxExtensions.RULE));
-      experimental.extraStrategies_$eq(Seqs.<SparkStrategy>plus(experimental.extraStrategies(), DbrxExtensions.PLANNER));
+      experimental.extraOptimizations_$eq(
+          Seqs.<Rule<LogicalPlan>>plus(experimental.extraOptimizations(), DbrxExtensions.RULE));
+      experimental.extraStrategies_$eq(
+          Seqs.<SparkStrategy>plus(experimental.extraStrategies(), DbrxExtensions.PLANNER));
     }
     return metrics;
   }
@@ -197,7 +200,8 @@ public final class DbrxFunctions {
     }
     TokenizeFunction tokenize = new TokenizeFunction();
     CountTokensFunction count = new CountTokensFunction();
-    ChatTemplateFunction template = options == null ? new ChatTemplateFunction() : new ChatTemplateFunction(options.systemPrompt());
+    ChatTemplateFunction template = options == null ? new ChatTemplateFunction()
+        : new ChatTemplateFunction(options.systemPrompt());
     builders.put("dbrx_tokenize", args -> scalar("dbrx_tokenize", tokenize, TokenizeFunction.TYPE, args));
     builders.put("dbrx_count_tokens", args -> scalar("dbrx_count_tokens", count, DataTypes.IntegerType, args));
     builders.put("dbrx_chat_template", args -> scalar("dbrx_chat_template", template, DataTypes.StringType, args));
