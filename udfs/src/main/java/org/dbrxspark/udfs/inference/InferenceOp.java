@@ -13,9 +13,10 @@ import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
 
 /**
- * One kind of model call, shared by the ML transformers (a batch per chunk of a partition) and
- * the SQL functions (a batch of one row): how an input becomes a runtime request, and how a batch
- * of requests becomes result structs. Built on the driver, run on executors.
+ * One kind of model call, shared by the ML transformers and the SQL functions (a batch per chunk
+ * of a partition, through {@link PartitionRunner}; a batch of one row where a SQL call cannot be
+ * batched): how an input becomes a runtime request, and how a batch of requests becomes result
+ * structs. Built on the driver, run on executors.
  *
  * <p>Row failures are data: an input that cannot be encoded, and a request the runtime rejects,
  * both give a result whose {@code error} is set and whose other fields are null (the generator's

@@ -9,9 +9,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Spark accumulators of one transformer call or one set of SQL functions: rows, prompt tokens,
- * generated tokens, error rows, model loads and their time. Created on the driver; executors add to them
- * and log one line per batch; the driver logs a summary for every stage that touched them.
+ * Spark accumulators of one transformer call or one set of SQL functions: rows, runtime calls
+ * (batches), prompt tokens, generated tokens, error rows, model loads and their time. Created on
+ * the driver; executors add to them and log one line per batch; the driver logs a summary for
+ * every stage that touched them.
  *
  * <p>Accumulators are named {@code dbrx.<label>.<metric>} and show in the Spark UI. As with any
  * accumulator updated in a transformation, a stage that is recomputed adds again.
@@ -25,6 +26,7 @@ public final class DbrxMetrics implements Serializable {
 
   private final String label;
   private final LongAccumulator rows;
+  private final LongAccumulator batches;
   private final LongAccumulator promptTokens;
   private final LongAccumulator generatedTokens;
   private final LongAccumulator errors;
@@ -34,6 +36,7 @@ public final class DbrxMetrics implements Serializable {
   private DbrxMetrics(SparkContext sc, String label) {
     this.label = label;
     this.rows = sc.longAccumulator(PREFIX + label + ".rows");
+    this.batches = sc.longAccumulator(PREFIX + label + ".batches");
     this.promptTokens = sc.longAccumulator(PREFIX + label + ".prompt_tokens");
     this.generatedTokens = sc.longAccumulator(PREFIX + label + ".generated_tokens");
     this.errors = sc.longAccumulator(PREFIX + label + ".errors");
@@ -51,9 +54,13 @@ public final class DbrxMetrics implements Serializable {
     return new DbrxMetrics(sc, label);
   }
 
-  /** Adds counts without logging: for row-at-a-time callers, where a line per row is noise. */
+  /**
+   * Adds the counts of one runtime call without logging: for row-at-a-time callers, where a line
+   * per row is noise.
+   */
   public void recordRows(BatchCounts counts) {
     rows.add(counts.rows());
+    batches.add(1);
     promptTokens.add(counts.promptTokens());
     generatedTokens.add(counts.generatedTokens());
     errors.add(counts.errors());
@@ -89,6 +96,11 @@ public final class DbrxMetrics implements Serializable {
     return rows.value();
   }
 
+  /** Runtime calls: {@code rows() / batches()} is the mean batch a call gave the engine. */
+  public long batches() {
+    return batches.value();
+  }
+
   public long promptTokens() {
     return promptTokens.value();
   }
@@ -114,7 +126,8 @@ public final class DbrxMetrics implements Serializable {
 
   @Override
   public String toString() {
-    return String.format(Locale.ROOT, "%s: rows=%d prompt_tokens=%d generated_tokens=%d errors=%d model_loads=%d model_load_ms=%d",
-        label, rows(), promptTokens(), generatedTokens(), errors(), modelLoads(), modelLoadMillis());
+    return String.format(Locale.ROOT,
+        "%s: rows=%d batches=%d prompt_tokens=%d generated_tokens=%d errors=%d model_loads=%d model_load_ms=%d",
+        label, rows(), batches(), promptTokens(), generatedTokens(), errors(), modelLoads(), modelLoadMillis());
   }
 }

@@ -1,6 +1,7 @@
 package org.dbrxspark.udfs.ml;
 
 import java.util.Arrays;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
@@ -10,8 +11,10 @@ import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.udfs.inference.InferenceOp;
+import org.dbrxspark.udfs.inference.PartitionRunner;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import org.dbrxspark.udfs.registry.ModelSpec;
 
@@ -47,8 +50,8 @@ public abstract class DbrxTransformer<T extends DbrxTransformer<T>> extends Tran
         "a runtime call takes no more rows once their input tokens reach this many", ParamValidators.gtEq(1));
     setDefault(inputCol, defaultInputCol);
     setDefault(outputCol, defaultOutputCol);
-    setDefault(chunkRows, 128);
-    setDefault(chunkTokens, 65536);
+    setDefault(chunkRows, PartitionRunner.DEFAULT_CHUNK_ROWS);
+    setDefault(chunkTokens, PartitionRunner.DEFAULT_CHUNK_TOKENS);
   }
 
   @Override
@@ -154,11 +157,27 @@ public abstract class DbrxTransformer<T extends DbrxTransformer<T>> extends Tran
     Dataset<Row> df = dataset.toDF();
     Plan<?> plan = plan(df.schema());
     lastMetrics = DbrxMetrics.register(df.sparkSession().sparkContext(), plan.op().name());
-    return df.mapPartitions(runner(plan, lastMetrics), Encoders.row(output));
+    return df.mapPartitions(partitions(plan, lastMetrics), Encoders.row(output));
   }
 
-  private <I> PartitionRunner<I, ?, ?> runner(Plan<I> plan, DbrxMetrics metrics) {
-    return new PartitionRunner<>(plan.op(), plan.reader(), modelSpec(), getChunkRows(), getChunkTokens(), metrics);
+  private <I> MapPartitionsFunction<Row, Row> partitions(Plan<I> plan, DbrxMetrics metrics) {
+    PartitionRunner<I, ?, ?> runner = runner(plan.op(), metrics);
+    RowReader<I> reader = plan.reader();
+    return rows -> runner.run(rows, reader::read, DbrxTransformer::append);
+  }
+
+  private <I, R, O> PartitionRunner<I, R, O> runner(InferenceOp<I, R, O> op, DbrxMetrics metrics) {
+    return new PartitionRunner<>(op, modelSpec(), getChunkRows(), getChunkTokens(), metrics);
+  }
+
+  /** The input row with its result struct appended. */
+  private static Row append(Row row, Row result) {
+    Object[] values = new Object[row.length() + 1];
+    for (int c = 0; c < row.length(); c++) {
+      values[c] = row.get(c);
+    }
+    values[row.length()] = result;
+    return RowFactory.create(values);
   }
 
   @Override

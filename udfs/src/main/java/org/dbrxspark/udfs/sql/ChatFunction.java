@@ -1,6 +1,7 @@
 package org.dbrxspark.udfs.sql;
 
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.api.java.UDF2;
 import org.dbrxspark.udfs.inference.Generation;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
@@ -11,7 +12,7 @@ import scala.collection.Seq;
  * array<struct<role, content>>}, rendered with the DBRX chat template; {@code params_json} may be
  * null. See {@link DbrxFunctions}.
  */
-public final class ChatFunction extends ModelFunction implements UDF2<Seq<Row>, String, Row> {
+public final class ChatFunction extends ModelFunction<Generation.Input> implements UDF2<Seq<Row>, String, Row> {
   private static final long serialVersionUID = 1L;
 
   /** For {@code spark.udf.registerJavaFunction}: options come from the {@code spark.dbrx.*} settings. */
@@ -25,7 +26,28 @@ public final class ChatFunction extends ModelFunction implements UDF2<Seq<Row>, 
 
   @Override
   public Row call(Seq<Row> messages, String paramsJson) {
-    return runOne(generation(),
-        () -> new Generation.Input(null, ChatTemplateFunction.conversation(messages), null, paramsJson, null, null, null));
+    return runOne(messages, paramsJson);
+  }
+
+  @Override
+  StructType resultType() {
+    return Generation.RESULT;
+  }
+
+  @Override
+  String name() {
+    return "dbrx_chat";
+  }
+
+  @Override
+  Generation op() {
+    return generation();
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  Generation.Input input(Object[] args) {
+    return new Generation.Input(null, ChatTemplateFunction.conversation((Seq<Row>) args[0]), null, (String) args[1],
+        null, null, null);
   }
 }

@@ -1,18 +1,24 @@
 package org.dbrxspark.udfs.sql;
 
 import java.io.Serializable;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
+import org.apache.spark.sql.ExperimentalMethods;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.api.java.UDF2;
-import org.apache.spark.sql.catalyst.FunctionIdentifier;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.catalyst.analysis.FunctionRegistry;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.Literal;
+import org.apache.spark.sql.catalyst.expressions.ScalaUDF;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.catalyst.rules.Rule;
+import org.apache.spark.sql.errors.QueryCompilationErrors;
+import org.apache.spark.sql.execution.SparkStrategy;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.dbrxspark.runtime.engine.EngineOptions;
@@ -23,8 +29,8 @@ import org.dbrxspark.udfs.inference.Scoring;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import org.dbrxspark.udfs.registry.ModelSpec;
 import scala.Function1;
+import scala.Option;
 import scala.collection.immutable.Seq;
-import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Registers the DBRX SQL functions in a session:
@@ -40,15 +46,21 @@ import scala.jdk.javaapi.CollectionConverters;
  *       int}; {@code dbrx_chat_template(messages)}: the rendered ChatML prompt
  * </ul>
  *
- * <p>They run one row per model call: simple, but slower than the batched ML transformers. Row
+ * <p>The four model-backed functions run batched, as the ML transformers do: the optimizer rule
+ * {@link ExtractDbrxCalls} moves each call out of its Project or Filter into a {@link
+ * BatchEvalDbrx} node, planned as {@link BatchEvalDbrxExec}, which runs a partition's rows
+ * through the runtime a chunk at a time with the transformers' own {@code PartitionRunner}. Row
  * failures are data (the struct's {@code error}), as there. A generation's seed is the {@code seed}
- * of its {@code params_json}, else a hash of the prompt and the global seed.
+ * of its {@code params_json}, else a hash of the prompt and the global seed, so results do not
+ * depend on partitioning or batching.
  *
- * <p>Each function is also a public class with a no-argument constructor (package {@code
- * org.dbrxspark.udfs.sql}) for {@code spark.udf.registerJavaFunction} in PySpark; those read their
- * {@link Options} from the Spark settings {@value #MODEL}, {@value #THREADS}, {@value
- * #MAX_BATCH_TOKENS}, {@value #MAX_SEQUENCES}, {@value #SEED}, {@value #DEFAULT_PARAMS} and
- * {@value #SYSTEM_PROMPT}, and take every argument (pass NULL for an unused optional one).
+ * <p>Two ways in: {@link #register} on a session, or {@link DbrxExtensions} through {@code
+ * spark.sql.extensions}, whose functions read their {@link Options} from the Spark settings
+ * {@value #MODEL}, {@value #THREADS}, {@value #MAX_BATCH_TOKENS}, {@value #MAX_SEQUENCES}, {@value
+ * #SEED}, {@value #DEFAULT_PARAMS} and {@value #SYSTEM_PROMPT}. Each function is also a public
+ * class with a no-argument constructor for {@code spark.udf.registerJavaFunction} in PySpark,
+ * reading the same settings; registered that way it runs one row per model call and takes every
+ * argument (pass NULL for an unused optional one).
  */
 public final class DbrxFunctions {
   private DbrxFunctions() {}
@@ -129,45 +141,111 @@ public final class DbrxFunctions {
   }
 
   /**
-   * Registers every function in {@code spark} (replacing same-named temporary functions).
+   * Registers every function in {@code spark} (replacing same-named temporary functions) and
+   * installs the batched planning of the model-backed ones ({@link DbrxExtensions} does the same
+   * through {@code spark.sql.extensions}).
    *
-   * @return the functions' metrics (label {@code sql}): rows, tokens, errors, model load time
+   * @return the functions' metrics (label {@code sql}): rows, batches, tokens, errors, model load time
    */
   public static DbrxMetrics register(SparkSession spark, Options options) {
     if (options.defaultParams() != null) {
       SamplingDefaults.runtimeDefaults().with(options.defaultParams()); // fails here, not in every row
     }
     DbrxMetrics metrics = DbrxMetrics.register(spark.sparkContext(), "sql");
-    registerWithOptionalLast(spark, "dbrx_generate", new GenerateFunction(options, metrics), Generation.RESULT, DataTypes.StringType);
-    registerWithOptionalLast(spark, "dbrx_chat", new ChatFunction(options, metrics), Generation.RESULT, DataTypes.StringType);
-    registerWithOptionalLast(spark, "dbrx_score", new ScoreFunction(options, metrics), Scoring.RESULT, DataTypes.StringType);
-    spark.udf().register("dbrx_embed", new EmbedFunction(options, metrics), Embedding.RESULT);
-    spark.udf().register("dbrx_tokenize", new TokenizeFunction(), TokenizeFunction.TYPE);
-    spark.udf().register("dbrx_count_tokens", new CountTokensFunction(), DataTypes.IntegerType);
-    spark.udf().register("dbrx_chat_template", new ChatTemplateFunction(options.systemPrompt()), DataTypes.StringType);
+    if (!(spark instanceof org.apache.spark.sql.classic.SparkSession classic)) {
+      // Spark Connect plans on its server (see DbrxExtensions): here, row-at-a-time UDFs of fixed arity.
+      spark.udf().register("dbrx_generate", new GenerateFunction(options, metrics), Generation.RESULT);
+      spark.udf().register("dbrx_chat", new ChatFunction(options, metrics), Generation.RESULT);
+      spark.udf().register("dbrx_score", new ScoreFunction(options, metrics), Scoring.RESULT);
+      spark.udf().register("dbrx_embed", new EmbedFunction(options, metrics), Embedding.RESULT);
+      spark.udf().register("dbrx_tokenize", new TokenizeFunction(), TokenizeFunction.TYPE);
+      spark.udf().register("dbrx_count_tokens", new CountTokensFunction(), DataTypes.IntegerType);
+      spark.udf().register("dbrx_chat_template", new ChatTemplateFunction(options.systemPrompt()), DataTypes.StringType);
+      return metrics;
+    }
+    FunctionRegistry registry = classic.sessionState().functionRegistry();
+    builders(options, metrics).forEach((name, builder) ->
+        registry.createOrReplaceTempFunction(name, builder, "java_udf"));
+    ExperimentalMethods experimental = classic.experimental();
+    if (!experimental.extraOptimizations().contains(DbrxExtensions.RULE)) {
+      // Runs in the optimizer's last batch ("User Provided Optimizers"), after filter push-down.
+      experimental.extraOptimizations_$eq(
+          Seqs.<Rule<LogicalPlan>>plus(experimental.extraOptimizations(), DbrxExtensions.RULE));
+      experimental.extraStrategies_$eq(
+          Seqs.<SparkStrategy>plus(experimental.extraStrategies(), DbrxExtensions.PLANNER));
+    }
     return metrics;
   }
 
   /**
-   * Registers a two-argument function whose second argument may be left out (it is then NULL of
-   * type {@code lastType}): Java UDFs have a fixed arity, so the registered builder pads the call.
+   * The builders of every function by name: what the function registry calls with a call's
+   * arguments. The model-backed functions build a {@link DbrxCall}; the others a scalar UDF.
+   *
+   * @param options null for the options of the {@code spark.dbrx.*} settings, read on first use
+   * @param metrics null for none
    */
-  private static void registerWithOptionalLast(SparkSession spark, String name, UDF2<?, ?, ?> udf,
-      DataType returnType, DataType lastType) {
-    spark.udf().register(name, udf, returnType);
-    if (!(spark instanceof org.apache.spark.sql.classic.SparkSession classic)) {
-      return; // Spark Connect: the function keeps its fixed arity of two.
+  static Map<String, Function1<Seq<Expression>, Expression>> builders(Options options, DbrxMetrics metrics) {
+    Map<String, Function1<Seq<Expression>, Expression>> builders = new LinkedHashMap<>();
+    for (ModelFunction<?> function : List.<ModelFunction<?>>of(new GenerateFunction(options, metrics),
+        new ChatFunction(options, metrics), new ScoreFunction(options, metrics), new EmbedFunction(options, metrics))) {
+      int arity = function instanceof EmbedFunction ? 1 : 2; // the others take an optional second argument
+      builders.put(function.name(), args -> {
+        checkArgumentCount(function.name(), args, arity);
+        List<Expression> all = Seqs.asJava(args);
+        if (all.size() < arity) {
+          all.add(Literal.create(null, DataTypes.StringType)); // the optional last argument
+        }
+        return new DbrxCall(function, Seqs.of(all));
+      });
     }
-    FunctionRegistry registry = classic.sessionState().functionRegistry();
-    Function1<Seq<Expression>, Expression> full = registry.lookupFunctionBuilder(FunctionIdentifier.apply(name)).get();
-    Function1<Seq<Expression>, Expression> padded = children -> {
-      if (children.size() != 1) {
-        return full.apply(children); // the full builder reports a wrong argument count
+    TokenizeFunction tokenize = new TokenizeFunction();
+    CountTokensFunction count = new CountTokensFunction();
+    ChatTemplateFunction template = options == null ? new ChatTemplateFunction()
+        : new ChatTemplateFunction(options.systemPrompt());
+    builders.put("dbrx_tokenize", args -> scalar("dbrx_tokenize", tokenize, TokenizeFunction.TYPE, args));
+    builders.put("dbrx_count_tokens", args -> scalar("dbrx_count_tokens", count, DataTypes.IntegerType, args));
+    builders.put("dbrx_chat_template", args -> scalar("dbrx_chat_template", template, DataTypes.StringType, args));
+    return builders;
+  }
+
+  /** A one-argument scalar UDF, as {@code spark.udf().register} builds it for a Java UDF1. */
+  @SuppressWarnings("unchecked")
+  private static Expression scalar(String name, UDF1<?, ?> udf, DataType type, Seq<Expression> args) {
+    checkArgumentCount(name, args, 1);
+    UDF1<Object, Object> call = (UDF1<Object, Object>) udf;
+    Function1<Object, Object> function = (Function1<Object, Object> & Serializable) a -> {
+      try {
+        return call.call(a);
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) { // UDF1 declares it; these functions throw none
+        throw new IllegalStateException(e);
       }
-      List<Expression> two = new ArrayList<>(CollectionConverters.asJava(children));
-      two.add(Literal.create(null, lastType));
-      return full.apply(CollectionConverters.asScala(two).toSeq());
     };
-    registry.createOrReplaceTempFunction(name, padded, "scala_udf");
+    return scalaUdf(name, function, type, args);
+  }
+
+  /** A ScalaUDF of a Scala function of as many arguments as {@code args}, converting Spark's way. */
+  static Expression scalaUdf(String name, Object function, DataType type, Seq<Expression> args) {
+    return new ScalaUDF(function, type, args, ScalaUDF.apply$default$4(), ScalaUDF.apply$default$5(),
+        Option.apply(name), true, true);
+  }
+
+  /** Spark's WRONG_NUM_ARGS error unless there are {@code max} arguments, or one less for an optional last. */
+  private static void checkArgumentCount(String name, Seq<Expression> args, int max) {
+    int n = args.size();
+    if (n == max || (n == 1 && max == 2)) {
+      return;
+    }
+    List<Object> valid = max == 2 ? List.of(1, 2) : List.of(1);
+    throw DbrxFunctions.<RuntimeException>sneakyThrow(QueryCompilationErrors.wrongNumArgsError(name,
+        Seqs.of(valid), n, QueryCompilationErrors.wrongNumArgsError$default$4(),
+        QueryCompilationErrors.wrongNumArgsError$default$5(), QueryCompilationErrors.wrongNumArgsError$default$6()));
+  }
+
+  /** Rethrows Spark's checked AnalysisException from a builder, which cannot declare it. */
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> RuntimeException sneakyThrow(Throwable t) throws T {
+    throw (T) t;
   }
 }

@@ -1,13 +1,14 @@
 package org.dbrxspark.udfs.sql;
 
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.api.java.UDF1;
 import org.dbrxspark.runtime.engine.Pooling;
 import org.dbrxspark.udfs.inference.Embedding;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 
 /** {@code dbrx_embed(text)}: the L2-normalised mean-pooled embedding. See {@link DbrxFunctions}. */
-public final class EmbedFunction extends ModelFunction implements UDF1<String, Row> {
+public final class EmbedFunction extends ModelFunction<String> implements UDF1<String, Row> {
   private static final long serialVersionUID = 1L;
   private static final Embedding EMBEDDING = new Embedding(Pooling.MEAN);
 
@@ -22,6 +23,26 @@ public final class EmbedFunction extends ModelFunction implements UDF1<String, R
 
   @Override
   public Row call(String text) {
-    return runOne(EMBEDDING, () -> text);
+    return runOne(text);
+  }
+
+  @Override
+  StructType resultType() {
+    return Embedding.RESULT;
+  }
+
+  @Override
+  String name() {
+    return "dbrx_embed";
+  }
+
+  @Override
+  Embedding op() {
+    return EMBEDDING;
+  }
+
+  @Override
+  String input(Object[] args) {
+    return (String) args[0];
   }
 }

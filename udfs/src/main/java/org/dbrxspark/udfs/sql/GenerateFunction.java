@@ -1,6 +1,7 @@
 package org.dbrxspark.udfs.sql;
 
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.api.java.UDF2;
 import org.dbrxspark.udfs.inference.Generation;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
@@ -9,7 +10,7 @@ import org.dbrxspark.udfs.metrics.DbrxMetrics;
  * {@code dbrx_generate(prompt, params_json)}: generation from a prompt; {@code params_json} may be
  * null. See {@link DbrxFunctions}.
  */
-public final class GenerateFunction extends ModelFunction implements UDF2<String, String, Row> {
+public final class GenerateFunction extends ModelFunction<Generation.Input> implements UDF2<String, String, Row> {
   private static final long serialVersionUID = 1L;
 
   /** For {@code spark.udf.registerJavaFunction}: options come from the {@code spark.dbrx.*} settings. */
@@ -23,6 +24,26 @@ public final class GenerateFunction extends ModelFunction implements UDF2<String
 
   @Override
   public Row call(String prompt, String paramsJson) {
-    return runOne(generation(), () -> new Generation.Input(prompt, null, null, paramsJson, null, null, null));
+    return runOne(prompt, paramsJson);
+  }
+
+  @Override
+  StructType resultType() {
+    return Generation.RESULT;
+  }
+
+  @Override
+  String name() {
+    return "dbrx_generate";
+  }
+
+  @Override
+  Generation op() {
+    return generation();
+  }
+
+  @Override
+  Generation.Input input(Object[] args) {
+    return new Generation.Input((String) args[0], null, null, (String) args[1], null, null, null);
   }
 }

@@ -2,8 +2,9 @@ package org.dbrxspark.udfs.sql;
 
 import java.io.Serializable;
 import java.util.List;
-import java.util.function.Supplier;
+import java.util.Objects;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.dbrxspark.udfs.inference.BatchCounts;
 import org.dbrxspark.udfs.inference.Generation;
@@ -14,8 +15,14 @@ import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import org.dbrxspark.udfs.registry.LoadedModel;
 import org.dbrxspark.udfs.registry.ModelRegistry;
 
-/** The shared part of the model-backed SQL functions: options, the model lease, one-row runs. */
-abstract class ModelFunction implements Serializable {
+/**
+ * What a model-backed SQL function is: its options, its inference op and how its SQL arguments
+ * become the op's input. {@link DbrxCall} plans it batched; as a Java UDF (PySpark's {@code
+ * registerJavaFunction}) it runs one row per call.
+ *
+ * @param <I> the op's input of one row
+ */
+abstract class ModelFunction<I> implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** Null for the no-argument (PySpark) form, which reads the Spark settings on first use. */
@@ -30,11 +37,31 @@ abstract class ModelFunction implements Serializable {
     this.metrics = metrics;
   }
 
+  /** The SQL name, e.g. {@code dbrx_generate}. */
+  abstract String name();
+
+  /** The result struct (known without the options, which a no-argument form reads late). */
+  abstract StructType resultType();
+
+  /** The op this function runs. */
+  abstract InferenceOp<I, ?, ?> op();
+
+  /**
+   * The op's input of one row's arguments, as Spark passes them to Java UDFs ({@code String},
+   * {@code scala.collection.Seq<Row>}); may throw, which becomes the row's error.
+   */
+  abstract I input(Object[] args);
+
   final DbrxFunctions.Options options() {
     if (options == null) {
       options = given != null ? given : DbrxFunctions.Options.fromSparkSettings();
     }
     return options;
+  }
+
+  /** The accumulators of {@link DbrxFunctions#register}, or null for the no-argument form. */
+  final DbrxMetrics metrics() {
+    return metrics;
   }
 
   /** The generation op of these options (shared by dbrx_generate and dbrx_chat). */
@@ -52,10 +79,14 @@ abstract class ModelFunction implements Serializable {
    * Runs one row. An input that cannot be read, encoded or run becomes the result's error; a model
    * that cannot be loaded fails the task.
    */
-  final <I, R, O> Row runOne(InferenceOp<I, R, O> op, Supplier<I> input) {
+  final Row runOne(Object... args) {
+    return runWith(op(), args);
+  }
+
+  private <R, O> Row runWith(InferenceOp<I, R, O> op, Object[] args) {
     Prepared<R> prepared;
     try {
-      prepared = op.prepare(input.get());
+      prepared = op.prepare(input(args));
     } catch (RuntimeException e) {
       prepared = new Prepared<>(null, 0, e.getMessage() == null ? e.toString() : e.getMessage());
     }
@@ -75,5 +106,17 @@ abstract class ModelFunction implements Serializable {
       metrics.recordRows(counts);
     }
     return result.get(0);
+  }
+
+  /** Same function and options: two calls with equal arguments are one computation. */
+  @Override
+  public boolean equals(Object o) {
+    return o != null && o.getClass() == getClass() && Objects.equals(given, ((ModelFunction<?>) o).given)
+        && metrics == ((ModelFunction<?>) o).metrics;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(getClass(), given);
   }
 }

@@ -1,6 +1,7 @@
 package org.dbrxspark.udfs.sql;
 
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.api.java.UDF2;
 import org.dbrxspark.udfs.inference.Scoring;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
@@ -9,7 +10,7 @@ import org.dbrxspark.udfs.metrics.DbrxMetrics;
  * {@code dbrx_score(text, prefix)}: log-probability and perplexity of {@code text} after an
  * optional (null) {@code prefix}. See {@link DbrxFunctions}.
  */
-public final class ScoreFunction extends ModelFunction implements UDF2<String, String, Row> {
+public final class ScoreFunction extends ModelFunction<Scoring.Input> implements UDF2<String, String, Row> {
   private static final long serialVersionUID = 1L;
   private static final Scoring SCORING = new Scoring();
 
@@ -24,6 +25,26 @@ public final class ScoreFunction extends ModelFunction implements UDF2<String, S
 
   @Override
   public Row call(String text, String prefix) {
-    return runOne(SCORING, () -> new Scoring.Input(text, prefix));
+    return runOne(text, prefix);
+  }
+
+  @Override
+  StructType resultType() {
+    return Scoring.RESULT;
+  }
+
+  @Override
+  String name() {
+    return "dbrx_score";
+  }
+
+  @Override
+  Scoring op() {
+    return SCORING;
+  }
+
+  @Override
+  Scoring.Input input(Object[] args) {
+    return new Scoring.Input((String) args[0], (String) args[1]);
   }
 }

@@ -29,12 +29,12 @@ import org.dbrxspark.udfs.registry.ModelSpec;
 import org.dbrxspark.udfs.sql.DbrxFunctions;
 
 /**
- * DbrxGenerator in local Spark against the runtime's engine called directly on the same prompts,
- * seeds and batch, plus the row-at-a-time SQL function. Not a test: run with {@code java} (see
- * udfs/BENCHMARKS.md).
+ * DbrxGenerator and the batched SQL function {@code dbrx_generate} in local Spark, against the
+ * runtime's engine called directly, on the same prompts, seeds and batch. Not a test: run with
+ * {@code java} (see BENCHMARKS.md).
  *
  * <p>Arguments: checkpoint folder (written with the {@code bench} preset if missing), rows,
- * max_new_tokens, rows for the SQL function, repetitions (in alternating order; medians are reported).
+ * max_new_tokens, repetitions (each in a rotated order; medians are reported).
  */
 public final class GeneratorBenchmark {
   private static final long SEED = 1;
@@ -45,8 +45,7 @@ public final class GeneratorBenchmark {
     Path checkpoint = Path.of(args.length > 0 ? args[0] : "target/bench-checkpoint");
     int rows = args.length > 1 ? Integer.parseInt(args[1]) : 32;
     int maxNew = args.length > 2 ? Integer.parseInt(args[2]) : 32;
-    int sqlRows = args.length > 3 ? Integer.parseInt(args[3]) : 8;
-    int reps = args.length > 4 ? Integer.parseInt(args[4]) : 2;
+    int reps = args.length > 3 ? Integer.parseInt(args[3]) : 2;
     int threads = Runtime.getRuntime().availableProcessors();
     if (!Files.exists(checkpoint)) {
       long t = System.nanoTime();
@@ -73,66 +72,68 @@ public final class GeneratorBenchmark {
       List<GenerationRequest> requests = new ArrayList<>();
       for (Row r : data) {
         SamplingParams params = SamplingParams.builder().temperature(TEMPERATURE).topK(TOP_K).maxNewTokens(maxNew)
-            .seed(Seeds.forRow(Long.toString(r.getLong(0)), SEED)).build();
+            .seed(Seeds.forRow(r.getString(1), SEED)).build(); // the row id of a row without idCol: its prompt
         requests.add(new GenerationRequest(runtime.tokenizer().encode(r.getString(1)), params));
       }
       DbrxGenerator generator = new DbrxGenerator().setModelLocation(spec.location()).setThreads(threads)
-          .setIdCol("id").setSeed(SEED).setTemperature(TEMPERATURE).setTopK(TOP_K).setMaxNewTokens(maxNew)
+          .setSeed(SEED).setTemperature(TEMPERATURE).setTopK(TOP_K).setMaxNewTokens(maxNew)
           .setChunkRows(rows);
 
-      // Warm-up of both paths (JIT, Spark's first job).
+      DbrxFunctions.register(spark, DbrxFunctions.Options.of(spec.location()).withModel(spec).withSeed(SEED));
+      prompts.createOrReplaceTempView("bench_prompts");
+      String sql = String.format(Locale.ROOT, "SELECT id, prompt, dbrx_generate(prompt,"
+          + " '{\"max_new_tokens\": %d, \"temperature\": %s, \"top_k\": %d}') AS g FROM bench_prompts",
+          maxNew, TEMPERATURE, TOP_K);
+
+      // Warm-up of every path (JIT, Spark's first jobs).
       runtime.engine().generate(requests.subList(0, Math.min(4, rows)));
       generator.transform(prompts.limit(4)).collectAsList();
+      spark.sql(sql + " LIMIT 4").collectAsList();
 
-      // Alternating order, so that drift on a noisy machine (JIT, heap, neighbours) hits both.
-      double[] directTimes = new double[reps];
-      double[] sparkTimes = new double[reps];
+      // Each repetition rotates the order, so that drift on a noisy machine (JIT, heap, neighbours)
+      // hits every path alike.
+      double[][] times = new double[3][reps];
       List<GenerationResult> expected = null;
-      List<Row> actual = null;
+      List<Row> transformed = null;
+      List<Row> selected = null;
       for (int rep = 0; rep < reps; rep++) {
-        for (int path : rep % 2 == 0 ? new int[] {0, 1} : new int[] {1, 0}) {
+        for (int k = 0; k < 3; k++) {
+          int path = (rep + k) % 3;
           long t = System.nanoTime();
-          if (path == 0) {
-            expected = runtime.engine().generate(requests);
-            directTimes[rep] = (System.nanoTime() - t) / 1e9;
-          } else {
-            actual = generator.transform(prompts).collectAsList();
-            sparkTimes[rep] = (System.nanoTime() - t) / 1e9;
+          switch (path) {
+            case 0 -> expected = runtime.engine().generate(requests);
+            case 1 -> transformed = generator.transform(prompts).collectAsList();
+            default -> selected = spark.sql(sql).collectAsList();
           }
+          times[path][rep] = (System.nanoTime() - t) / 1e9;
         }
       }
-      double direct = median(directTimes);
-      double spark1 = median(sparkTimes);
       long promptTokens = 0;
       long generated = 0;
       for (int i = 0; i < rows; i++) {
-        Row g = actual.get(i).getStruct(2);
-        if (!expected.get(i).text().equals(g.getAs("text"))) {
-          throw new IllegalStateException("row " + i + " differs between Spark and the runtime");
+        String text = expected.get(i).text();
+        if (!text.equals(transformed.get(i).getStruct(2).getAs("text"))
+            || !text.equals(selected.get(i).getStruct(2).getAs("text"))) {
+          throw new IllegalStateException("row " + i + " differs between the paths");
         }
         promptTokens += expected.get(i).promptTokens();
         generated += expected.get(i).completionTokens();
       }
+      double direct = median(times[0]);
+      double transformer = median(times[1]);
+      double function = median(times[2]);
 
-      DbrxFunctions.register(spark, DbrxFunctions.Options.of(spec.location()).withModel(spec).withSeed(SEED));
-      prompts.limit(sqlRows).createOrReplaceTempView("bench_prompts");
-      String params = String.format(Locale.ROOT, "{\"max_new_tokens\": %d, \"temperature\": %s, \"top_k\": %d}",
-          maxNew, TEMPERATURE, TOP_K);
-      long t = System.nanoTime();
-      List<Row> sql = spark.sql("SELECT dbrx_generate(prompt, '" + params + "') AS g FROM bench_prompts").collectAsList();
-      double sqlSeconds = (System.nanoTime() - t) / 1e9;
-      long sqlGenerated = sql.stream().mapToLong(r -> r.getStruct(0).<Integer>getAs("completion_tokens")).sum();
-      long sqlPrompt = sql.stream().mapToLong(r -> r.getStruct(0).<Integer>getAs("prompt_tokens")).sum();
-
-      System.out.printf(Locale.ROOT, "%nruns (s): direct %s, Spark %s%n", Arrays.toString(directTimes), Arrays.toString(sparkTimes));
+      System.out.printf(Locale.ROOT, "%nruns (s): direct %s, DbrxGenerator %s, dbrx_generate %s%n",
+          Arrays.toString(times[0]), Arrays.toString(times[1]), Arrays.toString(times[2]));
       System.out.printf(Locale.ROOT, "checkpoint %s (preset bench), %d threads, %d rows x %d new tokens (%d prompt, %d generated tokens), median of %d%n",
           checkpoint, threads, rows, maxNew, promptTokens, generated, reps);
       System.out.println("| path | rows | seconds | rows/s | generated tokens/s | all tokens/s |");
       System.out.println("|---|---|---|---|---|---|");
       line("runtime engine, direct", rows, direct, generated, promptTokens);
-      line("DbrxGenerator, local Spark, 1 partition", rows, spark1, generated, promptTokens);
-      line("dbrx_generate SQL, row at a time", sql.size(), sqlSeconds, sqlGenerated, sqlPrompt);
-      System.out.printf(Locale.ROOT, "Spark overhead: %.1f%%%n", 100 * (spark1 - direct) / direct);
+      line("DbrxGenerator, local Spark, 1 partition", rows, transformer, generated, promptTokens);
+      line("dbrx_generate SQL, batched, 1 partition", rows, function, generated, promptTokens);
+      System.out.printf(Locale.ROOT, "Spark overhead: %.1f%%; SQL function / transformer rows/s: %.2fx%n",
+          100 * (transformer - direct) / direct, transformer / function);
     }
     spark.stop();
   }

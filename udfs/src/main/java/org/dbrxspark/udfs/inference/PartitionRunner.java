@@ -1,20 +1,19 @@
-package org.dbrxspark.udfs.ml;
+package org.dbrxspark.udfs.inference;
 
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.stream.IntStream;
 import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.util.TaskCompletionListener;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.udfs.device.DeviceSelection;
-import org.dbrxspark.udfs.inference.BatchCounts;
-import org.dbrxspark.udfs.inference.InferenceOp;
-import org.dbrxspark.udfs.inference.Prepared;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import org.dbrxspark.udfs.registry.LoadedModel;
 import org.dbrxspark.udfs.registry.ModelRegistry;
@@ -23,30 +22,43 @@ import org.dbrxspark.udfs.registry.ModelSpec;
 /**
  * Runs an inference op over a partition in chunks: reads up to {@code chunkRows} rows (or until
  * their input tokens reach {@code chunkTokens}), calls the runtime once for the chunk, and emits
- * each input row with its result appended, in input order. Only one chunk is held at a time.
+ * each input row with its result, in input order. Only one chunk is held at a time.
+ *
+ * <p>The one batching path of the ML transformers (rows are {@link Row}s) and the SQL functions'
+ * planned operator (rows are Catalyst's internal rows).
  */
-final class PartitionRunner<I, R, O> implements MapPartitionsFunction<Row, Row> {
+public final class PartitionRunner<I, R, O> implements Serializable {
   private static final long serialVersionUID = 1L;
 
+  /** Rows per runtime call, unless a transformer's {@code chunkRows} says otherwise. */
+  public static final int DEFAULT_CHUNK_ROWS = 128;
+  /** Input tokens after which a chunk takes no more rows, unless {@code chunkTokens} says otherwise. */
+  public static final int DEFAULT_CHUNK_TOKENS = 65536;
+
   private final InferenceOp<I, R, O> op;
-  private final RowReader<I> reader;
   private final ModelSpec model;
   private final int chunkRows;
   private final long chunkTokens;
   private final DbrxMetrics metrics;
 
-  PartitionRunner(InferenceOp<I, R, O> op, RowReader<I> reader, ModelSpec model, int chunkRows,
-      long chunkTokens, DbrxMetrics metrics) {
+  public PartitionRunner(InferenceOp<I, R, O> op, ModelSpec model, int chunkRows, long chunkTokens,
+      DbrxMetrics metrics) {
     this.op = op;
-    this.reader = reader;
     this.model = model;
     this.chunkRows = chunkRows;
     this.chunkTokens = chunkTokens;
     this.metrics = metrics;
   }
 
-  @Override
-  public Iterator<Row> call(Iterator<Row> input) {
+  /**
+   * The partition's rows, each emitted with its result struct; lazy, a chunk at a time. The
+   * rows of a chunk are held until it is emitted: a caller whose iterator reuses row objects
+   * passes copies.
+   *
+   * @param reader a row's input; a row it fails on gets that failure as its result's error
+   * @param emit the output row of an input row and its result
+   */
+  public <T, U> Iterator<U> run(Iterator<T> input, Function<T, I> reader, BiFunction<T, Row, U> emit) {
     if (!input.hasNext()) {
       return Collections.emptyIterator();
     }
@@ -63,18 +75,18 @@ final class PartitionRunner<I, R, O> implements MapPartitionsFunction<Row, Row> 
     }
     DbrxRuntime loaded = runtime;
     return new Iterator<>() {
-      private Iterator<Row> chunk = Collections.emptyIterator();
+      private Iterator<U> chunk = Collections.emptyIterator();
 
       @Override
       public boolean hasNext() {
         while (!chunk.hasNext() && input.hasNext()) {
-          chunk = nextChunk(input, loaded);
+          chunk = nextChunk(input, reader, emit, loaded);
         }
         return chunk.hasNext();
       }
 
       @Override
-      public Row next() {
+      public U next() {
         if (!hasNext()) {
           throw new NoSuchElementException();
         }
@@ -83,18 +95,19 @@ final class PartitionRunner<I, R, O> implements MapPartitionsFunction<Row, Row> 
     };
   }
 
-  private Iterator<Row> nextChunk(Iterator<Row> input, DbrxRuntime runtime) {
-    List<Row> rows = new ArrayList<>();
+  private <T, U> Iterator<U> nextChunk(Iterator<T> input, Function<T, I> reader, BiFunction<T, Row, U> emit,
+      DbrxRuntime runtime) {
+    List<T> rows = new ArrayList<>();
     List<Prepared<R>> prepared = new ArrayList<>();
     long tokens = 0;
     while (input.hasNext() && rows.size() < chunkRows && tokens < chunkTokens) {
-      Row row = input.next();
+      T row = input.next();
       Prepared<R> p;
       try {
-        p = op.prepare(reader.read(row));
+        p = op.prepare(reader.apply(row));
       } catch (RuntimeException e) {
         // A malformed row (say, a chat message with a null role) is that row's error only.
-        p = new Prepared<>(null, 0, e.getMessage() == null ? e.toString() : e.getMessage());
+        p = Prepared.failed(InferenceOp.message(e), 0);
       }
       rows.add(row);
       prepared.add(p);
@@ -104,16 +117,7 @@ final class PartitionRunner<I, R, O> implements MapPartitionsFunction<Row, Row> 
     BatchCounts counts = new BatchCounts();
     List<Row> results = op.run(runtime, prepared, counts);
     metrics.recordBatch(counts, System.nanoTime() - start);
-    List<Row> out = new ArrayList<>(rows.size());
-    for (int i = 0; i < rows.size(); i++) {
-      Row row = rows.get(i);
-      Object[] values = new Object[row.length() + 1];
-      for (int c = 0; c < row.length(); c++) {
-        values[c] = row.get(c);
-      }
-      values[row.length()] = results.get(i);
-      out.add(RowFactory.create(values));
-    }
-    return out.iterator();
+    // Emitted as consumed: an emit that reuses its output object (Catalyst's projections) stays correct.
+    return IntStream.range(0, rows.size()).mapToObj(i -> emit.apply(rows.get(i), results.get(i))).iterator();
   }
 }
