@@ -19,6 +19,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.udfs.FirstAttemptFailures;
 import org.dbrxspark.udfs.TestSpark;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import org.dbrxspark.udfs.ml.DbrxEmbedder;
@@ -149,6 +150,18 @@ class DbrxBatchedFunctionsTest {
       assertEquals(ROWS, metrics.rows() - rows, "each row evaluated once: " + query);
       long calls = metrics.batches() - batches;
       assertTrue(calls >= 1 && calls <= 2, "one runtime call per partition, got " + calls);
+    }
+  }
+
+  @Test
+  void retriedTasksGiveTheCleanRunsResults() {
+    for (String call : List.of("dbrx_generate(prompt)", "dbrx_score(prompt)", "dbrx_embed(prompt)")) {
+      Dataset<Row> results = spark.sql("SELECT id, " + call + " AS r FROM batched_prompts");
+      Map<Integer, Row> clean = byId(results.collectAsList());
+      int before = FirstAttemptFailures.injected();
+      Map<Integer, Row> retried = byId(results.where(FirstAttemptFailures.passEveryRow(col("r"))).collectAsList());
+      assertEquals(2, FirstAttemptFailures.injected() - before, call + ": the first attempt of each partition failed");
+      assertEquals(clean, retried, call);
     }
   }
 
