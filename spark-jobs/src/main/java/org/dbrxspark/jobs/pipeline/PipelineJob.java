@@ -113,7 +113,15 @@ public final class PipelineJob implements Job {
             LOG.info("pipeline: stage {} of {}: dbrx-spark {} {}", stages.indexOf(stage) + 1, stages.size(), stage.job(),
                 String.join(" ", args));
             long start = System.nanoTime();
-            JobSummary result = runner.run(spark, stage.job(), args, out);
+            JobSummary result;
+            try {
+                result = runner.run(spark, stage.job(), args, out);
+            } catch (Exception e) { // SparkException is checked, and Scala code throws it undeclared
+                throw new IllegalStateException("pipeline: stage " + stage.job() + " failed; the stages before it have "
+                    + "written their tables, so once its cause is fixed, go on with --stages "
+                    + String.join(",", stages.subList(stages.indexOf(stage), stages.size()).stream().map(Stage::job)
+                        .toList()), e);
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             out.print(result);
             unbalanced += result.balanced() ? 0 : 1;
