@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Spark accumulators of one transformer call or one set of SQL functions: rows, prompt tokens,
- * generated tokens, error rows and model load time. Created on the driver; executors add to them
+ * generated tokens, error rows, model load time, and the prefix cache's hits, misses and
+ * evictions, counted in KV blocks of 16 tokens. Created on the driver; executors add to them
  * and log one line per batch; the driver logs a summary for every stage that touched them.
  *
  * <p>Accumulators are named {@code dbrx.<label>.<metric>} and show in the Spark UI. As with any
@@ -29,6 +30,9 @@ public final class DbrxMetrics implements Serializable {
   private final LongAccumulator generatedTokens;
   private final LongAccumulator errors;
   private final LongAccumulator modelLoadMillis;
+  private final LongAccumulator prefixCacheHitBlocks;
+  private final LongAccumulator prefixCacheMissBlocks;
+  private final LongAccumulator prefixCacheEvictedBlocks;
 
   private DbrxMetrics(SparkContext sc, String label) {
     this.label = label;
@@ -37,6 +41,10 @@ public final class DbrxMetrics implements Serializable {
     this.generatedTokens = sc.longAccumulator(PREFIX + label + ".generated_tokens");
     this.errors = sc.longAccumulator(PREFIX + label + ".errors");
     this.modelLoadMillis = sc.longAccumulator(PREFIX + label + ".model_load_ms");
+    // In blocks, not tokens: progress reporting sums every dbrx.*_tokens accumulator as work done.
+    this.prefixCacheHitBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_hit_blocks");
+    this.prefixCacheMissBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_miss_blocks");
+    this.prefixCacheEvictedBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_evicted_blocks");
   }
 
   /**
@@ -55,6 +63,9 @@ public final class DbrxMetrics implements Serializable {
     promptTokens.add(counts.promptTokens());
     generatedTokens.add(counts.generatedTokens());
     errors.add(counts.errors());
+    prefixCacheHitBlocks.add(counts.prefixCacheHitBlocks());
+    prefixCacheMissBlocks.add(counts.prefixCacheMissBlocks());
+    prefixCacheEvictedBlocks.add(counts.prefixCacheEvictedBlocks());
   }
 
   /** Adds one batch's counts and logs its throughput (executor side). */
@@ -100,9 +111,26 @@ public final class DbrxMetrics implements Serializable {
     return modelLoadMillis.value();
   }
 
+  /** Full prompt blocks (16 tokens each) whose keys and values came from the executors' prefix caches. */
+  public long prefixCacheHitBlocks() {
+    return prefixCacheHitBlocks.value();
+  }
+
+  /** Full prompt blocks looked up in the prefix caches and not found, hence computed. */
+  public long prefixCacheMissBlocks() {
+    return prefixCacheMissBlocks.value();
+  }
+
+  /** Cached prefix blocks dropped to make room in the executors' KV caches. */
+  public long prefixCacheEvictedBlocks() {
+    return prefixCacheEvictedBlocks.value();
+  }
+
   @Override
   public String toString() {
-    return String.format(Locale.ROOT, "%s: rows=%d prompt_tokens=%d generated_tokens=%d errors=%d model_load_ms=%d",
-        label, rows(), promptTokens(), generatedTokens(), errors(), modelLoadMillis());
+    return String.format(Locale.ROOT, "%s: rows=%d prompt_tokens=%d generated_tokens=%d errors=%d model_load_ms=%d"
+        + " prefix_cache_hit_blocks=%d prefix_cache_miss_blocks=%d prefix_cache_evicted_blocks=%d",
+        label, rows(), promptTokens(), generatedTokens(), errors(), modelLoadMillis(), prefixCacheHitBlocks(),
+        prefixCacheMissBlocks(), prefixCacheEvictedBlocks());
   }
 }
