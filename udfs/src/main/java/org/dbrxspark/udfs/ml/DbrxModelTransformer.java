@@ -1,6 +1,5 @@
 package org.dbrxspark.udfs.ml;
 
-import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
@@ -22,7 +21,6 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> ex
   private final IntParam threads;
   private final IntParam maxBatchTokens;
   private final IntParam maxSequences;
-  private final BooleanParam prefixCaching;
 
   protected DbrxModelTransformer(String uid, String defaultInputCol, String defaultOutputCol) {
     super(uid, defaultInputCol, defaultOutputCol);
@@ -34,13 +32,10 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> ex
         ParamValidators.gtEq(1));
     maxSequences = new IntParam(this, "maxSequences", "sequences one task generates at once",
         ParamValidators.gtEq(1));
-    prefixCaching = new BooleanParam(this, "prefixCaching",
-        "reuse the KV blocks of prompt prefixes the executor's rows share (generation); outputs are the same either way");
     EngineOptions defaults = EngineOptions.defaults();
     setDefault(threads, 0);
     setDefault(maxBatchTokens, defaults.maxBatchTokens());
     setDefault(maxSequences, defaults.maxSequences());
-    setDefault(prefixCaching, defaults.prefixCaching());
   }
 
   public Param<String> modelLocation() {
@@ -99,29 +94,12 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> ex
     return self();
   }
 
-  public BooleanParam prefixCaching() {
-    return prefixCaching;
-  }
-
-  public boolean getPrefixCaching() {
-    return (Boolean) $(prefixCaching);
-  }
-
-  /**
-   * Whether the executor's tasks reuse the KV blocks of prompt prefixes they share, instead of
-   * computing them for every row (default true; generation only).
-   */
-  public T setPrefixCaching(boolean value) {
-    set(prefixCaching, value);
-    return self();
-  }
-
   @Override
   protected ModelSpec modelSpec() {
     if (!isDefined(modelLocation)) {
       throw new IllegalArgumentException("modelLocation is not set: " + uid() + " needs a checkpoint folder");
     }
-    return new ModelSpec(getModelLocation(), getThreads(), getMaxBatchTokens(), getMaxSequences(), getPrefixCaching());
+    return new ModelSpec(getModelLocation(), getThreads(), getMaxBatchTokens(), getMaxSequences());
   }
 
   @Override

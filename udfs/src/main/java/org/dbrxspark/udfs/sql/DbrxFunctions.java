@@ -84,6 +84,11 @@ public final class DbrxFunctions {
       return new Options(value, seed, defaultParams, systemPrompt);
     }
 
+    /** These options with the executors' prefix caching on or off (see {@link ModelSpec#prefixCaching()}). */
+    public Options withPrefixCaching(boolean value) {
+      return withModel(model.withPrefixCaching(value));
+    }
+
     public Options withSeed(long value) {
       return new Options(model, value, defaultParams, systemPrompt);
     }
