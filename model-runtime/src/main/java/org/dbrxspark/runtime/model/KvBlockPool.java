@@ -20,9 +20,10 @@ import org.dbrxspark.runtime.config.DbrxConfig;
  * key of its tokens and everything before them, so that a sequence starting with the same tokens
  * reuses it instead of computing it again. Blocks are reference-counted; a cached block that no
  * cache holds stays cached and counts as free, and its contents are dropped, least recently used
- * first, only when no uncached block is free and the capacity is reached. Keys are exact (the
- * parent entry's serial number and the block's tokens), so two different prefixes never share a
- * block. A cached block is never written again: a sequence only writes positions past its length.
+ * first, only when no uncached block is free and the capacity is reached (so the pool's memory
+ * grows towards its capacity as prefixes are cached). Keys are exact (the parent entry's serial
+ * number and the block's tokens), so two different prefixes never share a block. A cached block
+ * is never written again: a sequence only writes positions past its length.
  *
  * <p>Thread-safe: taking, sharing and returning blocks is synchronized.
  */
