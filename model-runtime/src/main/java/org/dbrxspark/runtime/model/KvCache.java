@@ -125,16 +125,16 @@ public final class KvCache {
    * with prefix caching, offers the blocks they completed to the pool.
    */
   void advance(int[] added) {
-    if (prefixCaching) {
-      if (tokens.length < length + added.length) {
-        tokens = Arrays.copyOf(tokens, Math.max(length + added.length, 2 * tokens.length));
-      }
-      System.arraycopy(added, 0, tokens, length, added.length);
+    if (!prefixCaching) {
+      length += added.length;
+      return;
     }
+    if (tokens.length < length + added.length) {
+      tokens = Arrays.copyOf(tokens, Math.max(length + added.length, 2 * tokens.length));
+    }
+    System.arraycopy(added, 0, tokens, length, added.length);
     length += added.length;
-    if (prefixCaching) {
-      offerFullBlocks();
-    }
+    offerFullBlocks();
   }
 
   private void offerFullBlocks() {

@@ -37,7 +37,7 @@ public final class PrefixCacheBenchmark {
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
   /**
    * Words that are one token each after a space, so prompts have exact token counts; their ids are
-   * all below 4096, so a checkpoint with a reduced vocabulary takes them.
+   * all below 15,200, so a checkpoint with a 16,384-token vocabulary takes them.
    */
   private static final String[] WORDS = {"the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with",
       "was", "on", "be", "at", "by", "this", "from", "or", "an", "are", "not", "but", "which", "all", "one", "has",
