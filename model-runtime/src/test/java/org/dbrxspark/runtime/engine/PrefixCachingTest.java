@@ -8,6 +8,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.dbrxspark.runtime.backend.Backend;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.kernels.CpuBackend;
@@ -141,6 +145,30 @@ class PrefixCachingTest {
       // All full blocks but the one holding the last prompt token come from the cache.
       assertEquals((length - 1) / KvBlockPool.BLOCK_TOKENS, counts.hitBlocks(), length + " tokens");
       assertEquals(0, counts.missBlocks());
+    }
+  }
+
+  @Test
+  void concurrentCallsSharingOnePoolShareItsCacheAndChangeNoOutput() throws Exception {
+    List<GenerationRequest> requests = sharedPrefixRequests();
+    List<GenerationResult> off = engine(EngineOptions.defaults().withPrefixCaching(false)).generate(requests);
+    // A small budget admits a few at a time, so each call finds blocks the other computed.
+    Engine shared = engine(new EngineOptions(64, 4, 0, KvDType.F16, 8192));
+    int half = requests.size() / 2;
+    ExecutorService threads = Executors.newFixedThreadPool(2);
+    try {
+      PrefixCacheCounts first = new PrefixCacheCounts();
+      PrefixCacheCounts second = new PrefixCacheCounts();
+      Future<List<GenerationResult>> a = threads.submit(
+          () -> shared.generate(requests.subList(0, half), (i, text) -> {}, first));
+      Future<List<GenerationResult>> b = threads.submit(
+          () -> shared.generate(requests.subList(half, requests.size()), (i, text) -> {}, second));
+      List<GenerationResult> all = new ArrayList<>(a.get(2, TimeUnit.MINUTES));
+      all.addAll(b.get(2, TimeUnit.MINUTES));
+      assertSameOutputs(off, all, "two concurrent calls");
+      assertTrue(first.hitBlocks() + second.hitBlocks() > 0);
+    } finally {
+      threads.shutdownNow();
     }
   }
 
