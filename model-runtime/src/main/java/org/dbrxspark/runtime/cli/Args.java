@@ -54,6 +54,11 @@ final class Args {
     return values.containsKey(name) || declared(name).defaultValue() != null;
   }
 
+  /** Whether {@code name} was given; false also for an option the command does not declare. */
+  boolean given(String name) {
+    return values.containsKey(name);
+  }
+
   boolean flag(String name) {
     declared(name);
     return values.containsKey(name);

@@ -23,6 +23,7 @@ final class ChatCommand extends Command {
   List<Option> options() {
     return CommonOptions.concat(
         CommonOptions.model(),
+        List.of(CommonOptions.prefixCaching()),
         List.of(
             Option.repeated("message", "a user turn (repeatable; without it, each stdin line is one)"),
             Option.value("system", null, "system prompt (default: DBRX's)"),

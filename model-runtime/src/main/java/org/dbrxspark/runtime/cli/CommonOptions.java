@@ -32,11 +32,16 @@ final class CommonOptions {
         Option.value("kv-cache-tokens", null, "positions the KV cache holds over all sequences (default: max-sequences x max-seq-len)"));
   }
 
+  /** The prefix cache's switch, for the commands that generate. */
+  static Option prefixCaching() {
+    return Option.flag("no-prefix-caching", "compute every prompt in full instead of reusing the cached KV blocks of a shared prefix");
+  }
+
   static EngineOptions engineOptions(Args args) {
     try {
       return new EngineOptions(args.integer("max-batch-tokens"), args.integer("max-sequences"),
           args.has("max-seq-len") ? args.integer("max-seq-len") : 0, KvDType.parse(args.string("kv-dtype")),
-          args.has("kv-cache-tokens") ? args.longValue("kv-cache-tokens") : 0);
+          args.has("kv-cache-tokens") ? args.longValue("kv-cache-tokens") : 0, !args.given("no-prefix-caching"));
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }

@@ -20,6 +20,7 @@ final class GenerateCommand extends Command {
   List<Option> options() {
     return CommonOptions.concat(
         CommonOptions.model(),
+        List.of(CommonOptions.prefixCaching()),
         TextInputs.options("prompt", "prompt to continue"),
         List.of(
             Option.flag("chat", "wrap each prompt as a user turn of the ChatML template"),

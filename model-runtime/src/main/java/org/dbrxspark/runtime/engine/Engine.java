@@ -7,6 +7,8 @@ import java.util.Iterator;
 import java.util.List;
 import org.dbrxspark.runtime.model.DbrxModel;
 import org.dbrxspark.runtime.model.KvBlockPool;
+import org.dbrxspark.runtime.model.KvCache;
+import org.dbrxspark.runtime.model.PrefixCacheCounts;
 import org.dbrxspark.runtime.model.Step;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
@@ -21,9 +23,15 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * back to the front of the queue and, once blocks are free again, recomputes its cache from its
  * prompt and the tokens it had generated. No step admits new work while it preempts.
  *
+ * <p>With prefix caching (the pool's, see {@link KvBlockPool}), an admitted sequence starts from
+ * the cached blocks that begin its tokens and computes only the rest; a re-admitted one finds its
+ * own blocks again unless they were evicted meanwhile. Its step budget and block needs count only
+ * the tokens it computes. Sequences admitted in the same step do not share their new blocks: those
+ * are offered to the pool once the step has computed them.
+ *
  * <p>A sequence's output depends only on its prompt and parameters (the forward pass is
  * batch-invariant and each request samples from its own seeded stream), never on its batch mates,
- * the KV budget, or preemptions.
+ * the KV budget, preemptions, or which of its blocks came from the prefix cache.
  */
 public final class Engine {
   private final DbrxModel model;
@@ -61,6 +69,15 @@ public final class Engine {
 
   /** Generates for every request, streaming each request's text to {@code listener}. */
   public List<GenerationResult> generate(List<GenerationRequest> requests, TextListener listener) {
+    return generate(requests, listener, new PrefixCacheCounts());
+  }
+
+  /**
+   * Generates for every request, streaming each request's text to {@code listener} and adding what
+   * the prefix cache did for these requests to {@code prefixCounts}.
+   */
+  public List<GenerationResult> generate(List<GenerationRequest> requests, TextListener listener,
+      PrefixCacheCounts prefixCounts) {
     GenerationResult[] results = new GenerationResult[requests.size()];
     Deque<Sequence> waiting = new ArrayDeque<>();
     for (int i = 0; i < requests.size(); i++) {
@@ -70,13 +87,13 @@ public final class Engine {
       if (problem != null) {
         results[i] = GenerationResult.failed(request.prompt().length, problem);
       } else {
-        waiting.add(new Sequence(i, request, pool.newCache(), new Sampler(request.params(), producible, request.prompt()), tokenizer));
+        waiting.add(new Sequence(i, request, pool.newPrefixCache(prefixCounts), new Sampler(request.params(), producible, request.prompt()), tokenizer));
       }
     }
     List<Sequence> running = new ArrayList<>();
     try {
       while (!waiting.isEmpty() || !running.isEmpty()) {
-        step(running, waiting, results, listener);
+        step(running, waiting, results, listener, prefixCounts);
       }
     } finally {
       running.forEach(Sequence::releaseCache);
@@ -84,7 +101,8 @@ public final class Engine {
     return List.of(results);
   }
 
-  private void step(List<Sequence> running, Deque<Sequence> waiting, GenerationResult[] results, TextListener listener) {
+  private void step(List<Sequence> running, Deque<Sequence> waiting, GenerationResult[] results, TextListener listener,
+      PrefixCacheCounts prefixCounts) {
     List<Step> steps = new ArrayList<>();
     List<Sequence> stepping = new ArrayList<>();
     int budget = options.maxBatchTokens();
@@ -108,23 +126,29 @@ public final class Engine {
     }
     while (!preempted && !waiting.isEmpty() && running.size() < options.maxSequences()) {
       Sequence next = waiting.peek();
+      KvCache cache = next.cache();
+      int[] all = next.tokens();
+      int shared = cache.shareCachedPrefix(all);
       int[] tokens = next.nextTokens();
       // A prompt over the budget still runs, alone, rather than never.
-      if (tokens.length > budget && !steps.isEmpty()) {
+      boolean admitted = (tokens.length <= budget || steps.isEmpty())
+          && cache.tryReserve(Math.min(all.length + 1, maxSeqLen) - cache.length());
+      if (!admitted) {
+        cache.release();
         break;
       }
-      if (!next.cache().tryReserve(Math.min(tokens.length + 1, maxSeqLen))) {
-        break;
+      if (pool.prefixCaching()) {
+        prefixCounts.recordLookup(shared, KvCache.shareableBlocks(all.length) - shared);
       }
       waiting.poll();
-      steps.add(new Step(next.cache(), tokens, false));
+      steps.add(new Step(cache, tokens, false));
       stepping.add(next);
       running.add(next);
       budget -= tokens.length;
     }
     if (steps.isEmpty()) {
       // Other users of a shared pool hold the blocks; this engine holds none.
-      pool.awaitFree((int) KvBlockPool.blocksFor(Math.min(waiting.peek().nextTokens().length + 1, maxSeqLen)));
+      pool.awaitFree((int) KvBlockPool.blocksFor(Math.min(waiting.peek().tokens().length + 1, maxSeqLen)));
       return;
     }
     int vocab = model.config().vocabSize();

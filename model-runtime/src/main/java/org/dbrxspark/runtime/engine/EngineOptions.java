@@ -15,8 +15,11 @@ import org.dbrxspark.runtime.model.DbrxModel;
  * @param kvDtype how the KV cache stores keys and values
  * @param kvCacheTokens positions the KV cache holds at once over all sequences; 0 for
  *     {@code maxSequences x maxSeqLen}, which never makes a sequence wait for cache memory
+ * @param prefixCaching keep the KV blocks of prompts for later prompts that start with the same
+ *     tokens, within the KV cache's budget (see {@link KvBlockPool}); outputs are the same either way
  */
-public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen, KvDType kvDtype, long kvCacheTokens) {
+public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen, KvDType kvDtype, long kvCacheTokens,
+    boolean prefixCaching) {
   /**
    * The default KV dtype. f16, as in llama.cpp: half the memory of f32, and its rounding (relative
    * 2^-11 per element) is far below the spread of sampled outputs; bf16 keeps f32's range but
@@ -42,12 +45,25 @@ public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen,
     }
   }
 
-  /** The model's full context, the default KV dtype, and a cache for every sequence at full length. */
+  /** With prefix caching. */
+  public EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen, KvDType kvDtype, long kvCacheTokens) {
+    this(maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, true);
+  }
+
+  /**
+   * The model's full context, the default KV dtype, a cache for every sequence at full length,
+   * and prefix caching.
+   */
   public EngineOptions(int maxBatchTokens, int maxSequences) {
     this(maxBatchTokens, maxSequences, 0, DEFAULT_KV_DTYPE, 0);
   }
 
-  /** 2048 tokens per step, 32 sequences at once. */
+  /** These options with prefix caching on or off. */
+  public EngineOptions withPrefixCaching(boolean value) {
+    return new EngineOptions(maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, value);
+  }
+
+  /** 2048 tokens per step, 32 sequences at once, prefix caching. */
   public static EngineOptions defaults() {
     return new EngineOptions(2048, 32);
   }
@@ -72,8 +88,8 @@ public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen,
     return tokens;
   }
 
-  /** An empty KV block pool of the configured dtype and size, in {@code model}'s backend. */
+  /** An empty KV block pool of the configured dtype, size and prefix caching, in {@code model}'s backend. */
   public KvBlockPool newKvPool(DbrxModel model) {
-    return model.newKvPool(kvDtype, kvCacheTokens(model.config()));
+    return model.newKvPool(kvDtype, kvCacheTokens(model.config()), prefixCaching);
   }
 }

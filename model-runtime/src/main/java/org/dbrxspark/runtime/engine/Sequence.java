@@ -43,17 +43,25 @@ final class Sequence {
     return cache;
   }
 
-  /**
-   * The tokens the next forward step feeds: the last generated one while the cache holds the rest;
-   * the prompt and everything generated so far when the cache is empty (new, or preempted).
-   */
-  int[] nextTokens() {
-    if (cache.length() > 0) {
-      return new int[] {completion[generated - 1]};
-    }
+  /** The prompt and every token generated so far. */
+  int[] tokens() {
     int[] all = Arrays.copyOf(request.prompt(), request.prompt().length + generated);
     System.arraycopy(completion, 0, all, request.prompt().length, generated);
     return all;
+  }
+
+  /**
+   * The tokens the next forward step feeds: those the cache does not hold yet. While running, the
+   * last generated one; on admission (new, or preempted) the prompt and everything generated so
+   * far, less a cached prefix the cache starts from.
+   */
+  int[] nextTokens() {
+    int[] prompt = request.prompt();
+    int[] next = new int[prompt.length + generated - cache.length()];
+    for (int i = 0, p = cache.length(); i < next.length; i++, p++) {
+      next[i] = p < prompt.length ? prompt[p] : completion[p - prompt.length];
+    }
+    return next;
   }
 
   /**

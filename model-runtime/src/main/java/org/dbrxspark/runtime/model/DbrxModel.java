@@ -113,10 +113,11 @@ public final class DbrxModel implements AutoCloseable {
 
   /**
    * A pool of KV-cache blocks in this model's backend, holding at most {@code capacityTokens}
-   * positions at once.
+   * positions at once, and keeping full blocks for reuse by later sequences when {@code
+   * prefixCaching}.
    */
-  public KvBlockPool newKvPool(KvDType dtype, long capacityTokens) {
-    return new KvBlockPool(backend.kvStorage(config, dtype), capacityTokens);
+  public KvBlockPool newKvPool(KvDType dtype, long capacityTokens, boolean prefixCaching) {
+    return new KvBlockPool(backend.kvStorage(config, dtype), capacityTokens, prefixCaching);
   }
 
   /**
@@ -125,7 +126,7 @@ public final class DbrxModel implements AutoCloseable {
    */
   public synchronized KvCache newCache() {
     if (unboundedPool == null) {
-      unboundedPool = newKvPool(KvDType.F32, Long.MAX_VALUE);
+      unboundedPool = newKvPool(KvDType.F32, Long.MAX_VALUE, false);
     }
     return unboundedPool.newCache();
   }
@@ -165,7 +166,7 @@ public final class DbrxModel implements AutoCloseable {
       block(l, x, batch, rotation);
     }
     for (Step step : steps) {
-      step.cache().advance(step.tokens().length);
+      step.cache().advance(step.tokens());
     }
     return finalHidden(steps, x);
   }

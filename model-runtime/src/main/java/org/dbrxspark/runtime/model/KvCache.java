@@ -7,16 +7,28 @@ import java.util.Arrays;
  * positions to blocks of a {@link KvBlockPool}, block {@code p / BLOCK_TOKENS} holding position
  * {@code p}. Blocks are taken as the sequence grows and returned by {@link #release}.
  *
+ * <p>A cache made with prefix caching also keeps its tokens: it can start from the pool's cached
+ * blocks of a prefix ({@link #shareCachedPrefix}), and offers each block it fills to the pool.
+ *
  * <p>Not thread-safe: one sequence is driven by one forward pass at a time.
  */
 public final class KvCache {
   private final KvBlockPool pool;
+  private final boolean prefixCaching;
+  private final PrefixCacheCounts counts;
   private int[] blocks = new int[0];
   private int blockCount;
   private int length;
+  /** With prefix caching: the tokens at positions {@code [0, length)}. */
+  private int[] tokens = new int[0];
+  /** With prefix caching: per full block, the serial its contents are cached under. */
+  private long[] serials = new long[0];
+  private int offered;
 
-  KvCache(KvBlockPool pool) {
+  KvCache(KvBlockPool pool, boolean prefixCaching, PrefixCacheCounts counts) {
     this.pool = pool;
+    this.prefixCaching = prefixCaching;
+    this.counts = counts;
   }
 
   /** Tokens cached so far: the position of the next token. */
@@ -30,6 +42,38 @@ public final class KvCache {
   }
 
   /**
+   * Starts an empty cache from the pool's cached blocks that begin {@code sequence}, at most
+   * {@link #shareableBlocks} of them. Does nothing without prefix caching.
+   *
+   * @return the blocks shared; the cache now holds their positions
+   */
+  public int shareCachedPrefix(int[] sequence) {
+    if (!prefixCaching) {
+      return 0;
+    }
+    if (length > 0 || blockCount > 0) {
+      throw new IllegalStateException("only an empty cache can start from a cached prefix");
+    }
+    KvBlockPool.Shared shared = pool.share(sequence, shareableBlocks(sequence.length));
+    int found = shared.blocks().length;
+    blocks = Arrays.copyOf(shared.blocks(), Math.max(found, blocks.length));
+    blockCount = found;
+    serials = Arrays.copyOf(shared.serials(), Math.max(found, serials.length));
+    offered = found;
+    length = found * KvBlockPool.BLOCK_TOKENS;
+    tokens = Arrays.copyOf(sequence, Math.max(length, tokens.length));
+    return found;
+  }
+
+  /**
+   * The full blocks of a {@code length}-token sequence that may come from the prefix cache: all but
+   * the one holding its last token, which must be computed for its logits.
+   */
+  public static int shareableBlocks(int length) {
+    return (length - 1) / KvBlockPool.BLOCK_TOKENS;
+  }
+
+  /**
    * Takes the blocks that {@code more} tokens beyond the current length need; returns false, taking
    * none, when the pool has too few free.
    */
@@ -38,7 +82,7 @@ public final class KvCache {
     if (needed <= 0) {
       return true;
     }
-    int[] taken = pool.take(needed);
+    int[] taken = pool.take(needed, counts);
     if (taken == null) {
       return false;
     }
@@ -55,6 +99,7 @@ public final class KvCache {
     pool.release(blocks, blockCount);
     blockCount = 0;
     length = 0;
+    offered = 0;
   }
 
   /** Like {@link #tryReserve}, but a full pool is an error: for callers that do not schedule around it. */
@@ -75,8 +120,31 @@ public final class KvCache {
     return pool;
   }
 
-  /** Marks {@code count} reserved positions as filled (after every layer has written them). */
-  void advance(int count) {
-    length += count;
+  /**
+   * Marks reserved positions as filled with {@code added} (after every layer has written them) and,
+   * with prefix caching, offers the blocks they completed to the pool.
+   */
+  void advance(int[] added) {
+    if (!prefixCaching) {
+      length += added.length;
+      return;
+    }
+    if (tokens.length < length + added.length) {
+      tokens = Arrays.copyOf(tokens, Math.max(length + added.length, 2 * tokens.length));
+    }
+    System.arraycopy(added, 0, tokens, length, added.length);
+    length += added.length;
+    offerFullBlocks();
+  }
+
+  private void offerFullBlocks() {
+    int full = length / KvBlockPool.BLOCK_TOKENS;
+    if (serials.length < full) {
+      serials = Arrays.copyOf(serials, Math.max(full, 2 * serials.length));
+    }
+    for (; offered < full; offered++) {
+      long parent = offered == 0 ? KvBlockPool.NO_PARENT : serials[offered - 1];
+      serials[offered] = pool.offer(blocks[offered], parent, tokens, offered);
+    }
   }
 }

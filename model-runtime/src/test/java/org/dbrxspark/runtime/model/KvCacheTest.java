@@ -35,7 +35,7 @@ class KvCacheTest {
   }
 
   private static KvBlockPool pool(KvDType dtype, long tokens) {
-    return model.newKvPool(dtype, tokens);
+    return model.newKvPool(dtype, tokens, false);
   }
 
   @Test

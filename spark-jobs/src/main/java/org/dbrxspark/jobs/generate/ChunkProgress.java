@@ -8,6 +8,8 @@ import static org.apache.spark.sql.functions.sum;
 import java.util.Locale;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.dbrxspark.runtime.model.KvBlockPool;
+import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.dbrxspark.jobs.io.Columns;
@@ -40,6 +42,9 @@ final class ChunkProgress {
     private long generatedTokens;
     private long errors;
     private int committed;
+    private long prefixCacheHits;
+    private long prefixCacheMisses;
+    private long prefixCacheEvictions;
 
     /**
      * @param total rows of the input
@@ -52,9 +57,15 @@ final class ChunkProgress {
         this.chunks = chunks;
     }
 
-    /** Records chunk {@code chunk} (0-based), committed as table version {@code version}, and logs a line. */
-    void committed(int chunk, long version, Counts c) {
+    /**
+     * Records chunk {@code chunk} (0-based), committed as table version {@code version}, with the
+     * metrics of the transform that generated it, and logs a line.
+     */
+    void committed(int chunk, long version, Counts c, DbrxMetrics metrics) {
         committed++;
+        prefixCacheHits += metrics.prefixCacheHitBlocks();
+        prefixCacheMisses += metrics.prefixCacheMissBlocks();
+        prefixCacheEvictions += metrics.prefixCacheEvictedBlocks();
         rows += c.rows();
         promptTokens += c.promptTokens();
         generatedTokens += c.generatedTokens();
@@ -103,5 +114,16 @@ final class ChunkProgress {
 
     int committed() {
         return committed;
+    }
+
+    /** The prefix cache's hits, misses and evictions over the committed chunks, for the summary. */
+    String prefixCacheLine(boolean on) {
+        if (!on) {
+            return "off (--prefix-caching false)";
+        }
+        long lookedUp = prefixCacheHits + prefixCacheMisses;
+        return String.format(Locale.ROOT, "%,d of %,d prompt blocks found (%.1f%%), %,d computed, %,d evicted "
+                + "(blocks of %d tokens)", prefixCacheHits, lookedUp, 100.0 * prefixCacheHits / Math.max(1, lookedUp),
+            prefixCacheMisses, prefixCacheEvictions, KvBlockPool.BLOCK_TOKENS);
     }
 }

@@ -36,6 +36,7 @@ import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
+import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.udfs.inference.SamplingDefaults;
 import org.dbrxspark.udfs.ml.DbrxGenerator;
 
@@ -87,6 +88,9 @@ public final class GenerateJob implements Job {
         "Stop strings, comma-separated (\\n, \\t and \\\\ are unescaped); the text ends before the first one");
     public static final OptionSpec<Boolean> LOGPROBS = OptionSpec.bool("logprobs", false,
         "Also return each generated token's log-probability");
+    public static final OptionSpec<Boolean> PREFIX_CACHING = OptionSpec.bool("prefix-caching",
+        EngineOptions.defaults().prefixCaching(), "Reuse the KV cache blocks of prompt prefixes that an executor's rows "
+            + "share instead of computing them for every row; results are the same either way");
     public static final OptionSpec<Long> COMMIT_EVERY = OptionSpec.longValue("commit-every", "10000", 1,
         "Rows per chunk (about): each chunk is one Delta commit, and a killed run loses at most the chunk in flight");
     public static final OptionSpec<Integer> MAX_CHUNKS = OptionSpec.integer("max-chunks", 0, 0,
@@ -133,7 +137,8 @@ public final class GenerateJob implements Job {
     public List<OptionSpec<?>> options() {
         List<OptionSpec<?>> all = new ArrayList<>(List.of(ReaderOptions.INPUT, ReaderOptions.INPUT_FORMAT, OUTPUT,
             ID_COL, PROMPT_COL, MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL, MAX_NEW_TOKENS, TEMPERATURE,
-            TOP_P, TOP_K, MIN_P, REPETITION_PENALTY, SEED, STOP, LOGPROBS, COMMIT_EVERY, MAX_CHUNKS, OVERWRITE));
+            TOP_P, TOP_K, MIN_P, REPETITION_PENALTY, SEED, STOP, LOGPROBS, PREFIX_CACHING, COMMIT_EVERY, MAX_CHUNKS,
+            OVERWRITE));
         all.addAll(ModelOptions.specs());
         return all;
     }
@@ -157,7 +162,8 @@ public final class GenerateJob implements Job {
             .setIdCol(o.get(ID_COL)).setOutputCol(o.get(OUTPUT_COL)).setSeed(o.get(SEED))
             .setMaxNewTokens(o.get(MAX_NEW_TOKENS)).setTemperature(o.get(TEMPERATURE)).setTopP(o.get(TOP_P))
             .setTopK(o.get(TOP_K)).setMinP(o.get(MIN_P)).setRepetitionPenalty(o.get(REPETITION_PENALTY))
-            .setStopStrings(stops.toArray(String[]::new)).setLogprobs(o.get(LOGPROBS));
+            .setStopStrings(stops.toArray(String[]::new)).setLogprobs(o.get(LOGPROBS))
+            .setPrefixCaching(o.get(PREFIX_CACHING));
         String system = o.get(SYSTEM_PROMPT);
         if (!system.isEmpty()) {
             generator.setSystemPrompt(system.equals("none") ? "" : system);
@@ -235,7 +241,7 @@ public final class GenerateJob implements Job {
                     if (counts.rows() > 0) {
                         long version = table.append(beforeWrite.apply(c, generated),
                             "dbrx-spark generate: chunk " + (c + 1) + " of " + chunks.size());
-                        progress.committed(c, version, counts);
+                        progress.committed(c, version, counts, generator.lastMetrics());
                     }
                 } finally {
                     generated.unpersist();
@@ -264,6 +270,7 @@ public final class GenerateJob implements Job {
             .put("tokens/s", String.format(Locale.ROOT, "%.1f generated, %.1f with prompts (%.1f s)",
                 progress.generatedTokens() / seconds, (progress.generatedTokens() + progress.promptTokens()) / seconds,
                 seconds))
+            .put("prefix cache", progress.prefixCacheLine(o.get(PREFIX_CACHING)))
             .put("chunks", String.format(Locale.ROOT, "%d of %d committed (--commit-every %d)", progress.committed(),
                 chunks, o.get(COMMIT_EVERY)))
             .put("output", table.path() + " (version " + table.version() + ", " + out.getLong(0) + " rows)");

@@ -143,11 +143,15 @@ class GenerateJobTest {
         assertEquals(expected, texts(DeltaTables.read(spark, output)), "same rows and texts as the transformer alone");
         List<String> columns = List.of(DeltaTables.read(spark, output).columns());
         assertEquals(List.of("id", "note", "prompt", "generation"), columns, "input columns, then the result");
+
+        assertTrue(value(rest.out(), "prefix cache").endsWith("computed, 0 evicted (blocks of 16 tokens)"), rest.out());
         long versions = commits(output);
 
-        JobRunner.Result again = JobRunner.run(args(output));
+        // Prefix caching changes no result, so it is not a recorded setting.
+        JobRunner.Result again = JobRunner.run(args(output, "--prefix-caching", "false"));
         assertEquals(0, again.code(), again.err());
         assertEquals("0", value(again.out(), "generated now"));
+        assertEquals("off (--prefix-caching false)", value(again.out(), "prefix cache"));
         assertEquals(versions, commits(output), "a finished table gets no commit");
 
         JobRunner.Result changed = JobRunner.run(args(output, "--temperature", "0.5"));

@@ -6,6 +6,9 @@ public final class BatchCounts {
   long promptTokens;
   long generatedTokens;
   long errors;
+  long prefixCacheHitBlocks;
+  long prefixCacheMissBlocks;
+  long prefixCacheEvictedBlocks;
 
   public long rows() {
     return rows;
@@ -24,5 +27,20 @@ public final class BatchCounts {
   /** Rows whose result has its error set. */
   public long errors() {
     return errors;
+  }
+
+  /** Full prompt blocks (16 tokens each) taken from the executor's prefix cache (the generator only). */
+  public long prefixCacheHitBlocks() {
+    return prefixCacheHitBlocks;
+  }
+
+  /** Full prompt blocks looked up in the prefix cache and not found, hence computed. */
+  public long prefixCacheMissBlocks() {
+    return prefixCacheMissBlocks;
+  }
+
+  /** Cached prefix blocks dropped to make room in the KV cache. */
+  public long prefixCacheEvictedBlocks() {
+    return prefixCacheEvictedBlocks;
   }
 }

@@ -41,7 +41,7 @@ public final class Embedding extends InferenceOp<String, int[], EmbeddingResult>
   }
 
   @Override
-  protected List<EmbeddingResult> execute(DbrxRuntime runtime, List<int[]> requests) {
+  protected List<EmbeddingResult> execute(DbrxRuntime runtime, List<int[]> requests, BatchCounts counts) {
     return runtime.embedder().embed(requests, pooling);
   }
 

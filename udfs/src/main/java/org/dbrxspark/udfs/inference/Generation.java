@@ -12,6 +12,7 @@ import org.dbrxspark.runtime.engine.FinishReason;
 import org.dbrxspark.runtime.engine.GenerationRequest;
 import org.dbrxspark.runtime.engine.GenerationResult;
 import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.model.PrefixCacheCounts;
 import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.runtime.tokenizer.ChatTemplate;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
@@ -143,8 +144,13 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
   }
 
   @Override
-  protected List<GenerationResult> execute(DbrxRuntime runtime, List<GenerationRequest> requests) {
-    return runtime.engine().generate(requests);
+  protected List<GenerationResult> execute(DbrxRuntime runtime, List<GenerationRequest> requests, BatchCounts counts) {
+    PrefixCacheCounts prefix = new PrefixCacheCounts();
+    List<GenerationResult> results = runtime.engine().generate(requests, (index, delta) -> {}, prefix);
+    counts.prefixCacheHitBlocks += prefix.hitBlocks();
+    counts.prefixCacheMissBlocks += prefix.missBlocks();
+    counts.prefixCacheEvictedBlocks += prefix.evictedBlocks();
+    return results;
   }
 
   @Override

@@ -96,7 +96,7 @@ public abstract class InferenceOp<I, R, O> implements Serializable {
         requests.add(p.request());
       }
     }
-    List<O> outputs = requests.isEmpty() ? List.of() : execute(runtime, requests);
+    List<O> outputs = requests.isEmpty() ? List.of() : execute(runtime, requests, counts);
     List<Row> rows = new ArrayList<>(batch.size());
     int next = 0;
     for (Prepared<R> p : batch) {
@@ -120,8 +120,8 @@ public abstract class InferenceOp<I, R, O> implements Serializable {
   /** Encodes one input; may throw, {@link #prepare} turns that into the row's error. */
   protected abstract Prepared<R> encode(I input);
 
-  /** Runs valid requests through the runtime; outputs in request order. */
-  protected abstract List<O> execute(DbrxRuntime runtime, List<R> requests);
+  /** Runs valid requests through the runtime; outputs in request order. May add to {@code counts}. */
+  protected abstract List<O> execute(DbrxRuntime runtime, List<R> requests, BatchCounts counts);
 
   /** The result struct of one output (which may itself carry a runtime error). */
   protected abstract Row resultRow(O output, BatchCounts counts);

@@ -46,7 +46,7 @@ public final class Scoring extends InferenceOp<Scoring.Input, ScoreRequest, Scor
   }
 
   @Override
-  protected List<ScoreResult> execute(DbrxRuntime runtime, List<ScoreRequest> requests) {
+  protected List<ScoreResult> execute(DbrxRuntime runtime, List<ScoreRequest> requests, BatchCounts counts) {
     return runtime.scorer().score(requests);
   }
 

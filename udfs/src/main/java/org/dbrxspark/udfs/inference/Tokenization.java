@@ -41,7 +41,7 @@ public final class Tokenization extends InferenceOp<String, int[], int[]> {
   }
 
   @Override
-  protected List<int[]> execute(DbrxRuntime runtime, List<int[]> requests) {
+  protected List<int[]> execute(DbrxRuntime runtime, List<int[]> requests, BatchCounts counts) {
     return requests;
   }
 

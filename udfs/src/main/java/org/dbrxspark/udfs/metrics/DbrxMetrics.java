@@ -10,9 +10,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Spark accumulators of one transformer call or one set of SQL functions: rows, runtime calls
- * (batches), prompt tokens, generated tokens, error rows, model loads and their time. Created on
- * the driver; executors add to them and log one line per batch; the driver logs a summary for
- * every stage that touched them.
+ * (batches), prompt tokens, generated tokens, error rows, model loads and their time, and the
+ * prefix cache's hits, misses and evictions, counted in KV blocks of 16 tokens. Created on the
+ * driver; executors add to them and log one line per batch; the driver logs a summary for every
+ * stage that touched them.
  *
  * <p>Accumulators are named {@code dbrx.<label>.<metric>} and show in the Spark UI. As with any
  * accumulator updated in a transformation, a stage that is recomputed adds again.
@@ -32,6 +33,9 @@ public final class DbrxMetrics implements Serializable {
   private final LongAccumulator errors;
   private final LongAccumulator modelLoads;
   private final LongAccumulator modelLoadMillis;
+  private final LongAccumulator prefixCacheHitBlocks;
+  private final LongAccumulator prefixCacheMissBlocks;
+  private final LongAccumulator prefixCacheEvictedBlocks;
 
   private DbrxMetrics(SparkContext sc, String label) {
     this.label = label;
@@ -42,6 +46,10 @@ public final class DbrxMetrics implements Serializable {
     this.errors = sc.longAccumulator(PREFIX + label + ".errors");
     this.modelLoads = sc.longAccumulator(PREFIX + label + ".model_loads");
     this.modelLoadMillis = sc.longAccumulator(PREFIX + label + ".model_load_ms");
+    // In blocks, not tokens: progress reporting sums every dbrx.*_tokens accumulator as work done.
+    this.prefixCacheHitBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_hit_blocks");
+    this.prefixCacheMissBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_miss_blocks");
+    this.prefixCacheEvictedBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_evicted_blocks");
   }
 
   /**
@@ -64,6 +72,9 @@ public final class DbrxMetrics implements Serializable {
     promptTokens.add(counts.promptTokens());
     generatedTokens.add(counts.generatedTokens());
     errors.add(counts.errors());
+    prefixCacheHitBlocks.add(counts.prefixCacheHitBlocks());
+    prefixCacheMissBlocks.add(counts.prefixCacheMissBlocks());
+    prefixCacheEvictedBlocks.add(counts.prefixCacheEvictedBlocks());
   }
 
   /** Adds one batch's counts and logs its throughput (executor side). */
@@ -124,10 +135,26 @@ public final class DbrxMetrics implements Serializable {
     return modelLoadMillis.value();
   }
 
+  /** Full prompt blocks (16 tokens each) whose keys and values came from the executors' prefix caches. */
+  public long prefixCacheHitBlocks() {
+    return prefixCacheHitBlocks.value();
+  }
+
+  /** Full prompt blocks looked up in the prefix caches and not found, hence computed. */
+  public long prefixCacheMissBlocks() {
+    return prefixCacheMissBlocks.value();
+  }
+
+  /** Cached prefix blocks dropped to make room in the executors' KV caches. */
+  public long prefixCacheEvictedBlocks() {
+    return prefixCacheEvictedBlocks.value();
+  }
+
   @Override
   public String toString() {
-    return String.format(Locale.ROOT,
-        "%s: rows=%d batches=%d prompt_tokens=%d generated_tokens=%d errors=%d model_loads=%d model_load_ms=%d",
-        label, rows(), batches(), promptTokens(), generatedTokens(), errors(), modelLoads(), modelLoadMillis());
+    return String.format(Locale.ROOT, "%s: rows=%d batches=%d prompt_tokens=%d generated_tokens=%d errors=%d"
+        + " model_loads=%d model_load_ms=%d prefix_cache_hit_blocks=%d prefix_cache_miss_blocks=%d"
+        + " prefix_cache_evicted_blocks=%d", label, rows(), batches(), promptTokens(), generatedTokens(), errors(),
+        modelLoads(), modelLoadMillis(), prefixCacheHitBlocks(), prefixCacheMissBlocks(), prefixCacheEvictedBlocks());
   }
 }

@@ -13,9 +13,11 @@ import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.udfs.inference.Generation;
 import org.dbrxspark.udfs.inference.SamplingDefaults;
 import org.dbrxspark.udfs.inference.Seeds;
+import org.dbrxspark.udfs.registry.ModelSpec;
 
 /**
  * Appends {@code struct<text, finish_reason, prompt_tokens, completion_tokens, logprobs, error>}:
@@ -51,6 +53,7 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   private final StringArrayParam stopStrings;
   private final BooleanParam logprobs;
   private final Param<String> systemPrompt;
+  private final BooleanParam prefixCaching;
 
   public DbrxGenerator() {
     this(Identifiable.randomUID("dbrxGenerator"));
@@ -78,7 +81,10 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     logprobs = new BooleanParam(this, "logprobs", "whether to return each generated token's log-probability");
     systemPrompt = new Param<>(this, "systemPrompt",
         "default system prompt of the chat template (not set: DBRX's own; empty: none)");
+    prefixCaching = new BooleanParam(this, "prefixCaching",
+        "reuse the KV blocks of prompt prefixes that an executor's rows share; outputs are the same either way");
     SamplingDefaults d = SamplingDefaults.runtimeDefaults();
+    setDefault(prefixCaching, EngineOptions.defaults().prefixCaching());
     setDefault(seed, 0L);
     setDefault(temperature, d.temperature());
     setDefault(topK, d.topK());
@@ -296,7 +302,29 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     return this;
   }
 
+  public BooleanParam prefixCaching() {
+    return prefixCaching;
+  }
+
+  public boolean getPrefixCaching() {
+    return (Boolean) $(prefixCaching);
+  }
+
+  /**
+   * Whether the executor's tasks reuse the KV cache blocks of prompt prefixes that rows share,
+   * instead of computing them for every row (default true). Outputs are the same either way.
+   */
+  public DbrxGenerator setPrefixCaching(boolean value) {
+    set(prefixCaching, value);
+    return this;
+  }
+
   // --- transform ------------------------------------------------------------------------------
+
+  @Override
+  protected ModelSpec modelSpec() {
+    return super.modelSpec().withPrefixCaching(getPrefixCaching());
+  }
 
   @Override
   protected void validateColumns(StructType schema) {

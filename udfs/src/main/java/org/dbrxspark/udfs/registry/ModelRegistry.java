@@ -50,15 +50,17 @@ public final class ModelRegistry {
   private ModelRegistry() {}
 
   /** The registry key: location as given, device, and everything that shapes the loaded runtime. */
-  record Key(String location, DeviceSelection device, int threads, int maxBatchTokens, int maxSequences) {
+  record Key(String location, DeviceSelection device, int threads, int maxBatchTokens, int maxSequences,
+      boolean prefixCaching) {
     static Key of(ModelSpec spec, DeviceSelection device) {
-      return new Key(spec.location(), device, spec.resolvedThreads(), spec.maxBatchTokens(), spec.maxSequences());
+      return new Key(spec.location(), device, spec.resolvedThreads(), spec.maxBatchTokens(), spec.maxSequences(),
+          spec.prefixCaching());
     }
 
     @Override
     public String toString() {
       return location + " on " + device.key() + " (threads " + threads + ", max_batch_tokens "
-          + maxBatchTokens + ", max_sequences " + maxSequences + ")";
+          + maxBatchTokens + ", max_sequences " + maxSequences + ", prefix_caching " + prefixCaching + ")";
     }
   }
 
@@ -181,7 +183,8 @@ public final class ModelRegistry {
             "no config.json: neither a checkpoint folder nor a GGUF file");
       }
       DbrxConfig config = Checkpoint.readConfig(dir);
-      ModelSpec spec = new ModelSpec(key.location(), key.threads(), key.maxBatchTokens(), key.maxSequences());
+      ModelSpec spec = new ModelSpec(key.location(), key.threads(), key.maxBatchTokens(), key.maxSequences(),
+          key.prefixCaching());
       String memory = MemoryBudget.problem(config, spec.engineOptions(), concurrentTasks(), Runtime.getRuntime().maxMemory());
       if (memory != null) {
         throw new ModelLoadException(describe(key, dir) + ": " + memory);

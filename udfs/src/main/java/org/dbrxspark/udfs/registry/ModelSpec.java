@@ -13,8 +13,10 @@ import org.dbrxspark.runtime.engine.EngineOptions;
  * @param threads CPU threads for the model's kernels; 0 means one per available processor
  * @param maxBatchTokens tokens one forward step may process (see {@link EngineOptions})
  * @param maxSequences sequences generating at once per task (see {@link EngineOptions})
+ * @param prefixCaching whether the executor's tasks reuse the KV blocks of prompt prefixes that
+ *     they share (see {@link EngineOptions#prefixCaching()}); outputs are the same either way
  */
-public record ModelSpec(String location, int threads, int maxBatchTokens, int maxSequences)
+public record ModelSpec(String location, int threads, int maxBatchTokens, int maxSequences, boolean prefixCaching)
     implements Serializable {
 
   public ModelSpec {
@@ -28,15 +30,25 @@ public record ModelSpec(String location, int threads, int maxBatchTokens, int ma
     new EngineOptions(maxBatchTokens, maxSequences); // validates both
   }
 
-  /** The location with the runtime's default batching limits and one thread per processor. */
-  public static ModelSpec of(String location) {
-    EngineOptions defaults = EngineOptions.defaults();
-    return new ModelSpec(location, 0, defaults.maxBatchTokens(), defaults.maxSequences());
+  /** With prefix caching, the runtime's default. */
+  public ModelSpec(String location, int threads, int maxBatchTokens, int maxSequences) {
+    this(location, threads, maxBatchTokens, maxSequences, true);
   }
 
-  /** The engine's batching limits. */
+  /** The location with the runtime's defaults (batching limits, prefix caching) and one thread per processor. */
+  public static ModelSpec of(String location) {
+    EngineOptions defaults = EngineOptions.defaults();
+    return new ModelSpec(location, 0, defaults.maxBatchTokens(), defaults.maxSequences(), defaults.prefixCaching());
+  }
+
+  /** This spec with prefix caching on or off. */
+  public ModelSpec withPrefixCaching(boolean value) {
+    return new ModelSpec(location, threads, maxBatchTokens, maxSequences, value);
+  }
+
+  /** The engine's batching limits and prefix caching. */
   public EngineOptions engineOptions() {
-    return new EngineOptions(maxBatchTokens, maxSequences);
+    return new EngineOptions(maxBatchTokens, maxSequences).withPrefixCaching(prefixCaching);
   }
 
   /** {@link #threads} with 0 resolved to the available processors. */

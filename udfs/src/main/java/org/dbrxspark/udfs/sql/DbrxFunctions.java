@@ -57,9 +57,9 @@ import scala.collection.immutable.Seq;
  * <p>Two ways in: {@link #register} on a session, or {@link DbrxExtensions} through {@code
  * spark.sql.extensions}, whose functions read their {@link Options} from the Spark settings
  * {@value #MODEL}, {@value #THREADS}, {@value #MAX_BATCH_TOKENS}, {@value #MAX_SEQUENCES}, {@value
- * #SEED}, {@value #DEFAULT_PARAMS} and {@value #SYSTEM_PROMPT}. Each function is also a public
- * class with a no-argument constructor for {@code spark.udf.registerJavaFunction} in PySpark,
- * reading the same settings; registered that way it runs one row per model call and takes every
+ * #PREFIX_CACHING}, {@value #SEED}, {@value #DEFAULT_PARAMS} and {@value #SYSTEM_PROMPT}. Each
+ * function is also a public class with a no-argument constructor for {@code
+ * spark.udf.registerJavaFunction} in PySpark, reading the same settings; registered that way it runs one row per model call and takes every
  * argument (pass NULL for an unused optional one).
  */
 public final class DbrxFunctions {
@@ -69,6 +69,7 @@ public final class DbrxFunctions {
   public static final String THREADS = "spark.dbrx.threads";
   public static final String MAX_BATCH_TOKENS = "spark.dbrx.maxBatchTokens";
   public static final String MAX_SEQUENCES = "spark.dbrx.maxSequences";
+  public static final String PREFIX_CACHING = "spark.dbrx.prefixCaching";
   public static final String SEED = "spark.dbrx.seed";
   public static final String DEFAULT_PARAMS = "spark.dbrx.defaultParams";
   public static final String SYSTEM_PROMPT = "spark.dbrx.systemPrompt";
@@ -95,6 +96,11 @@ public final class DbrxFunctions {
       return new Options(value, seed, defaultParams, systemPrompt);
     }
 
+    /** These options with the executors' prefix caching on or off (see {@link ModelSpec#prefixCaching()}). */
+    public Options withPrefixCaching(boolean value) {
+      return withModel(model.withPrefixCaching(value));
+    }
+
     public Options withSeed(long value) {
       return new Options(model, value, defaultParams, systemPrompt);
     }
@@ -119,10 +125,20 @@ public final class DbrxFunctions {
       ModelSpec model = new ModelSpec(location,
           setting.apply(THREADS).map(Integer::parseInt).orElse(0),
           setting.apply(MAX_BATCH_TOKENS).map(Integer::parseInt).orElse(engine.maxBatchTokens()),
-          setting.apply(MAX_SEQUENCES).map(Integer::parseInt).orElse(engine.maxSequences()));
+          setting.apply(MAX_SEQUENCES).map(Integer::parseInt).orElse(engine.maxSequences()),
+          setting.apply(PREFIX_CACHING).map(DbrxFunctions::prefixCaching).orElse(engine.prefixCaching()));
       return new Options(model, setting.apply(SEED).map(Long::parseLong).orElse(0L),
           setting.apply(DEFAULT_PARAMS).orElse(null), setting.apply(SYSTEM_PROMPT).orElse(null));
     }
+  }
+
+  /** {@code true} or {@code false}, refusing anything else (Boolean.parseBoolean reads a typo as false). */
+  private static boolean prefixCaching(String value) {
+    String v = value.trim();
+    if (!v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
+      throw new IllegalArgumentException(PREFIX_CACHING + " must be true or false, got '" + value + "'");
+    }
+    return Boolean.parseBoolean(v);
   }
 
   static Optional<String> setting(String key) {

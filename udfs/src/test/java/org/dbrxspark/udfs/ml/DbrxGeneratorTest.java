@@ -1,8 +1,10 @@
 package org.dbrxspark.udfs.ml;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.rand;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -213,6 +215,27 @@ class DbrxGeneratorTest {
   }
 
   @Test
+  void prefixCachingChangesNoRowWhateverThePartitioningAndOrder() {
+    // Every prompt starts with the same instructions (several KV blocks), then its own question.
+    String instructions = "You are a careful assistant. Answer in one short sentence and cite the topic. ".repeat(4);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      rows.add(RowFactory.create((long) i, instructions + "Question " + i + ": what about topic " + (i % 5) + "?",
+          "note-" + i));
+    }
+    Dataset<Row> input = spark.createDataFrame(rows, PROMPTS);
+    List<Row> off = sampling().setPrefixCaching(false).transform(input.coalesce(1)).orderBy("id").collectAsList();
+    assertEquals(0, off.stream().filter(r -> r.getStruct(3).getAs("error") != null).count());
+    for (int partitions : new int[] {1, 3, 5}) {
+      Dataset<Row> shuffled = input.orderBy(rand(partitions)).repartition(partitions);
+      DbrxGenerator on = sampling().setChunkRows(4);
+      List<Row> out = on.transform(shuffled).orderBy("id").collectAsList();
+      assertEquals(off, out, partitions + " partitions");
+      assertTrue(on.lastMetrics().prefixCacheHitBlocks() > 0, partitions + " partitions: " + on.lastMetrics());
+    }
+  }
+
+  @Test
   void retriedTaskGivesIdenticalOutput() {
     Dataset<Row> input = prompts(8, 2);
     List<Row> clean = sampling().transform(input).collectAsList();
@@ -261,6 +284,8 @@ class DbrxGeneratorTest {
     assertEquals("max_new", loaded.getMaxNewTokensCol());
     assertEquals(7, loaded.getChunkRows());
     assertTrue(loaded.getLogprobs());
+    assertTrue(loaded.getPrefixCaching());
+    assertFalse(sampling().setPrefixCaching(false).getPrefixCaching());
     assertEquals(generator.getInputCol(), loaded.getInputCol());
     assertEquals(generator.getMaxSequences(), loaded.getMaxSequences());
   }
