@@ -36,7 +36,7 @@ final class BenchCommand extends Command {
 
   @Override
   void run(Args args, CliOutput out) throws Exception {
-    int threads = args.integer("threads");
+    int threads = CommonOptions.threads(args);
     int repeats = args.integer("repeats");
     ObjectNode json = out.object();
     ObjectNode machine = json.putObject("machine");

@@ -18,8 +18,25 @@ final class CommonOptions {
         List.of(
             Option.required("model", "checkpoint: a folder (config.json + safetensors) or a GGUF file"),
             Option.value("device", Devices.CPU, "device to compute on: cpu (this build has no CUDA backend yet)"),
-            Option.value("threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "CPU threads for the kernels")),
+            threads("CPU threads for the kernels")),
         engine());
+  }
+
+  /**
+   * {@code --threads}, 0 (the default) for one per processor: the help text, and the option
+   * reference made from it, then name no particular machine's count.
+   */
+  static Option threads(String what) {
+    return Option.value("threads", "0", what + "; 0: one per processor");
+  }
+
+  /** The {@code --threads} value, 0 resolved to this machine's processors. */
+  static int threads(Args args) {
+    int threads = args.integer("threads");
+    if (threads < 0) {
+      throw new UsageException("option --threads: " + threads + " is not a number of threads (0: one per processor)");
+    }
+    return threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
   }
 
   /** The batching and KV cache options: what the memory plan depends on besides the weights. */
@@ -75,7 +92,7 @@ final class CommonOptions {
     if (problem != null) {
       throw new UsageException("option --device: " + problem);
     }
-    return DbrxRuntime.load(args.path("model"), args.string("device"), args.integer("threads"), engineOptions(args));
+    return DbrxRuntime.load(args.path("model"), args.string("device"), threads(args), engineOptions(args));
   }
 
   static SamplingParams sampling(Args args) {

@@ -19,8 +19,7 @@ final class QuantizeCommand extends Command {
         Option.required("output", "GGUF file to write (replaced only once complete)"),
         Option.value("type", "q8_0", "type of the matrices: " + GgufQuantizer.FileType.choices()
             + " (q4_k_m and q5_k_m: llama.cpp's mixes of K-quants)"),
-        Option.value("threads", String.valueOf(Runtime.getRuntime().availableProcessors()),
-            "threads that quantize (the file is the same for any number)"));
+        CommonOptions.threads("threads that quantize (the file is the same for any number)"));
   }
 
   @Override
@@ -29,10 +28,7 @@ final class QuantizeCommand extends Command {
     if (type == null) {
       throw new UsageException("option --type: '" + args.string("type") + "' is not " + GgufQuantizer.FileType.choices());
     }
-    int threads = args.integer("threads");
-    if (threads < 1) {
-      throw new UsageException("option --threads: " + threads + " is not a number of threads (at least 1)");
-    }
+    int threads = CommonOptions.threads(args);
     long start = System.nanoTime();
     try (Checkpoint source = Checkpoint.open(args.path("model"))) {
       if (source.format() != Checkpoint.Format.SAFETENSORS) {
