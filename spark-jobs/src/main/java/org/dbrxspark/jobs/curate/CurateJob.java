@@ -24,6 +24,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
@@ -32,7 +33,6 @@ import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
-import org.dbrxspark.jobs.stats.Histograms;
 
 /**
  * {@code curate}: normalisation, PII redaction, language identification and the Gopher, C4 and

@@ -20,6 +20,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
@@ -28,7 +29,6 @@ import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
-import org.dbrxspark.jobs.stats.Histograms;
 
 /**
  * {@code dedup}: exact and MinHash-LSH near-duplicate removal with connected components,

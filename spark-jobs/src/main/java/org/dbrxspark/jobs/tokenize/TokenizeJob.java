@@ -25,6 +25,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
@@ -35,7 +36,6 @@ import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.jobs.mix.MixJob;
-import org.dbrxspark.jobs.stats.Histograms;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 import org.dbrxspark.udfs.ml.DbrxTokenizer;
 

@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.stats;
+package org.dbrxspark.jobs.core;
 
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
