@@ -64,7 +64,8 @@ public final class DecontaminateJob implements Job {
     private static final String VERDICT = "_verdict";
 
     public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null,
-        "Delta table of the documents that share no n-gram run with a benchmark item");
+        "Delta table of the clean documents: those sharing fewer than --min-overlap n-grams with every benchmark "
+            + "item");
     public static final OptionSpec<String> REJECTS = OptionSpec.path("rejects-output", "",
         "Delta table of contaminated documents with reasons and contamination (benchmark, item_id, matched_ngrams, "
             + "matched_items, span), and of rows that are not documents; default: <output>_rejects");
@@ -122,8 +123,7 @@ public final class DecontaminateJob implements Job {
     }
 
     private static String rejectsPath(ParsedOptions o) {
-        String r = o.get(REJECTS);
-        return r.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_rejects") : r;
+        return DeltaTables.sideOutput(o.get(REJECTS), o.get(OUTPUT), "_rejects");
     }
 
     @Override

@@ -44,6 +44,11 @@ public final class DeltaTables {
         return path.replaceAll("/+$", "") + suffix;
     }
 
+    /** The side output the user placed at {@code given}, or by default {@code output}'s {@link #sibling}. */
+    public static String sideOutput(String given, String output, String suffix) {
+        return given.isBlank() ? sibling(output, suffix) : given;
+    }
+
     /** The latest version of the table at {@code path}, or -1 when there is none. */
     public static long version(SparkSession spark, String path) {
         return exists(spark, path) ? DeltaTable.forPath(spark, path).history(1).first().getLong(0) : -1;

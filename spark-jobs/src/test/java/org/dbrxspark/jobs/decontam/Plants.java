@@ -157,7 +157,7 @@ final class Plants {
         return Files.write(dir.resolve("corpus.jsonl"), lines).toString();
     }
 
-    /** Writes {@code some} items as a JSONL benchmark (id, question, choices, answer, an int column) and returns its path. */
+    /** Writes {@code some} items as JSONL (id, question, choices, answer, an int column); returns its path. */
     static String writeBenchmark(Path file, List<Item> some) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<String> lines = new ArrayList<>();
