@@ -108,7 +108,7 @@ public final class DecontaminateJob implements Job {
     public List<OptionSpec<?>> options() {
         List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
         all.addAll(List.of(OUTPUT, REJECTS, BENCHMARKS, BENCHMARK_FORMAT, BENCHMARK_COLS, BENCHMARK_ID_COL, NGRAM,
-            MIN_OVERLAP, BROADCAST_MAX_MB));
+            MIN_OVERLAP, BROADCAST_MAX_MB, JobSummary.STATS_OUTPUT));
         return all;
     }
 
@@ -178,7 +178,8 @@ public final class DecontaminateJob implements Job {
                 .put("rejects output", rejects)
                 .put("duplicate ids", read.duplicateIdSummary());
             summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
-            return DeltaTables.restoreUnlessBalanced(spark, before, summary);
+            DeltaTables.restoreUnlessBalanced(spark, before, summary).writeJson(o.get(JobSummary.STATS_OUTPUT));
+            return summary;
         } finally {
             items.unpersist();
             if (annotated != null) {

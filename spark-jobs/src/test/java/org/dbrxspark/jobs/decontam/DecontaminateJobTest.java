@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -166,10 +168,17 @@ class DecontaminateJobTest {
             "{\"question\": \"The first good document talks about rivers\", \"answer\": [\"yes\", \"no\"]}\n")
             .toString();
         String out = dir.resolve("out").toString();
+        Path stats = dir.resolve("stats.json");
         JobRunner.Result run = run("--input", BadInput.write(dir), "--benchmarks", bench, "--output", out,
-            "--ngram", "5");
+            "--ngram", "5", "--stats-output", stats.toString());
         assertEquals(0, run.code(), run.err() + run.out());
         assertTrue(run.out().contains("input = kept + rejected: 10 = 2 + 8  [ok]"), run.out());
+        JsonNode json = new ObjectMapper().readTree(stats.toFile());
+        assertEquals(10, json.at("/entries/input documents").asLong());
+        assertEquals(1, json.at("/entries/  contaminated").asLong());
+        assertEquals("input = kept + rejected", json.at("/checks/0/equation").asText());
+        assertEquals("[2,8]", json.at("/checks/0/parts").toString());
+        assertTrue(json.get("balanced").asBoolean());
         assertEquals(Set.of("good-2", "good-3"), ids(out));
         Map<String, String> rejects = contamination(out + "_rejects");
         assertEquals(8, rejects.size());
