@@ -122,8 +122,8 @@ public final class JobSummary {
         if (!checks.isEmpty()) {
             sb.append("  ").append("-".repeat(rule.length() - 2)).append('\n');
             for (Check c : checks) {
-                sb.append("  ").append(c.equation()).append(": ").append(c.total()).append(" = ").append(join(c.parts()))
-                    .append(c.ok() ? "  [ok]" : "  [MISMATCH: " + c.sum() + "]").append('\n');
+                sb.append("  ").append(c.equation()).append(": ").append(c.total()).append(" = ")
+                    .append(join(c.parts())).append(c.ok() ? "  [ok]" : "  [MISMATCH: " + c.sum() + "]").append('\n');
             }
         }
         sb.append(rule).append('\n');

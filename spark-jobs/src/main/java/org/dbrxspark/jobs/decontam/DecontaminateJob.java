@@ -14,6 +14,7 @@ import static org.apache.spark.sql.functions.when;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.LongStream;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -137,10 +138,14 @@ public final class DecontaminateJob implements Job {
         Column error = col(DocumentReader.READ_ERROR);
         Column reason = when(error.isNotNull(), error).when(col(Columns.TEXT).isNull(), lit("null-text"));
         Dataset<Row> annotated = null;
+        Broadcast<NGramTable> table = null;
         try {
             BenchmarkSizes sizes = sizes(items, matcher);
             boolean broadcast = broadcasts(sizes, o.get(BROADCAST_MAX_MB));
-            annotated = (broadcast ? withBroadcastVerdicts(spark, rows, reason, items, matcher)
+            if (broadcast) {
+                table = broadcastTable(spark, items, matcher);
+            }
+            annotated = (broadcast ? withBroadcastVerdicts(rows, reason, table, matcher)
                 : withJoinedVerdicts(rows, reason, items, matcher)).persist(StorageLevel.MEMORY_AND_DISK());
             Dataset<Row> kept = annotated.where(reason.isNull().and(col(VERDICT).isNull()))
                 .drop(VERDICT, DocumentReader.READ_ERROR);
@@ -158,11 +163,9 @@ public final class DecontaminateJob implements Job {
             long input = annotated.count();
             Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
             Dataset<Row> contaminated = rejectTable.where(col(CONTAMINATION).isNotNull());
-            String matchPath = broadcast
-                ? String.format("broadcast (n-gram table about %.1f MB <= --broadcast-max-mb %d)",
-                    sizes.estimatedBytes() / 1e6, o.get(BROADCAST_MAX_MB))
-                : String.format("join (n-gram table about %.1f MB > --broadcast-max-mb %d)",
-                    sizes.estimatedBytes() / 1e6, o.get(BROADCAST_MAX_MB));
+            String matchPath = String.format(Locale.ROOT, "%s (n-gram table about %.1f MB %s --broadcast-max-mb %d)",
+                broadcast ? "broadcast" : "join", sizes.estimatedBytes() / 1e6, broadcast ? "<=" : ">",
+                o.get(BROADCAST_MAX_MB));
             JobSummary summary = new JobSummary("decontaminate " + o.get(ReaderOptions.INPUT))
                 .put("input documents", input)
                 .put("kept", keptRows)
@@ -184,6 +187,9 @@ public final class DecontaminateJob implements Job {
             items.unpersist();
             if (annotated != null) {
                 annotated.unpersist();
+            }
+            if (table != null) {
+                table.destroy();
             }
         }
     }
@@ -232,20 +238,23 @@ public final class DecontaminateJob implements Job {
         return new BenchmarkSizes(all, grams, tooShort);
     }
 
-    /**
-     * The broadcast path: the items' n-grams become one {@link NGramTable} on the driver, shipped
-     * once to each executor, and every document is looked up in it where it is read (no shuffle).
-     * Adds {@link #VERDICT} to {@code rows}: null for a clean document or a row that is not one.
-     */
-    private static Dataset<Row> withBroadcastVerdicts(SparkSession spark, Dataset<Row> rows, Column reason,
-                                                      Dataset<Row> items, Matcher matcher) {
+    /** The broadcast path's table: the items' n-grams, built on the driver and shipped once to each executor. */
+    private static Broadcast<NGramTable> broadcastTable(SparkSession spark, Dataset<Row> items, Matcher matcher) {
         List<Row> texts = items.select(BenchmarkItems.ITEM, BenchmarkItems.TEXTS).collectAsList();
         long[][] hashes = new long[texts.size()][];
         for (Row r : texts) {
             hashes[r.getInt(0)] = matcher.distinctHashes(r.getList(1));
         }
-        Broadcast<NGramTable> table = JavaSparkContext.fromSparkContext(spark.sparkContext())
-            .broadcast(NGramTable.build(hashes));
+        return JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(NGramTable.build(hashes));
+    }
+
+    /**
+     * The broadcast path: every document is looked up in {@code table} where it is read (no
+     * shuffle). Adds {@link #VERDICT} to {@code rows}: null for a clean document or a row that is
+     * not one.
+     */
+    private static Dataset<Row> withBroadcastVerdicts(Dataset<Row> rows, Column reason, Broadcast<NGramTable> table,
+                                                      Matcher matcher) {
         // Non-deterministic only to stop the optimiser from re-running the UDF per extracted field.
         UserDefinedFunction verdict = udf((UDF1<String, Row>) t -> matcher.verdict(t, table.value()),
             Matcher.verdictType()).asNondeterministic();

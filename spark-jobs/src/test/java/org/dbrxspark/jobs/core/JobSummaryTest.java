@@ -25,6 +25,7 @@ class JobSummaryTest {
         assertFalse(json.at("/checks/0/ok").asBoolean());
         assertFalse(json.get("balanced").asBoolean());
         assertFalse(summary.balanced());
-        assertTrue(summary.toString().contains("input = kept + rejected: 10 = 7 + 2  [MISMATCH: 9]"), summary.toString());
+        assertTrue(summary.toString().contains("input = kept + rejected: 10 = 7 + 2  [MISMATCH: 9]"),
+            summary.toString());
     }
 }
