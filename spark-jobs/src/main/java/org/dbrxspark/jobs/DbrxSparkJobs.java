@@ -16,6 +16,7 @@ import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.ProgressReporter;
 import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.curate.CurateJob;
+import org.dbrxspark.jobs.decontam.DecontaminateJob;
 import org.dbrxspark.jobs.dedup.DedupJob;
 import org.dbrxspark.jobs.generate.GenerateJob;
 import org.dbrxspark.jobs.mix.MixJob;
@@ -48,8 +49,8 @@ public final class DbrxSparkJobs {
 
     /** The entry point with every job registered. */
     public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new DedupJob(), new MixJob(), new TokenizeJob(), new GenerateJob(),
-                new ScoreJob(), new RagIndexJob(), new RagQueryJob(), new ExportJob(), new StatsJob(),
+        for (Job job : List.of(new CurateJob(), new DedupJob(), new DecontaminateJob(), new MixJob(), new TokenizeJob(),
+                new GenerateJob(), new ScoreJob(), new RagIndexJob(), new RagQueryJob(), new ExportJob(), new StatsJob(),
                 new PipelineJob(this::runStage))) {
             jobs.put(job.name(), job);
         }
@@ -135,7 +136,9 @@ public final class DbrxSparkJobs {
     private String usage() {
         StringBuilder sb = new StringBuilder("Usage: dbrx-spark JOB [--option value ...]   (JOB --help for options)\n\n"
             + "Jobs:\n");
-        jobs.values().forEach(j -> sb.append(String.format("  %-9s %s%n", j.name(), firstSentence(j.description()))));
+        int width = jobs.keySet().stream().mapToInt(String::length).max().orElse(0);
+        jobs.values().forEach(j -> sb.append(String.format("  %-" + width + "s %s%n", j.name(),
+            firstSentence(j.description()))));
         return sb.toString();
     }
 

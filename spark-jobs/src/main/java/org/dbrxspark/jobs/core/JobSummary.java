@@ -1,19 +1,48 @@
 package org.dbrxspark.jobs.core;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.dbrxspark.jobs.cli.OptionSpec;
 
 /**
  * The one-screen report a job prints when it ends: labelled counts and values, plus the
- * reconciliation checks (for example input = kept + rejected) that must hold.
+ * reconciliation checks (for example input = kept + rejected) that must hold. The same report
+ * can be written as JSON ({@link #toJson}) for tools and notebooks.
  */
 public final class JobSummary {
+    /** The option a job offers to write its summary as JSON too ({@link #writeJson}). */
+    public static final OptionSpec<String> STATS_OUTPUT = OptionSpec.path("stats-output", "",
+        "Local file to write the summary to as JSON too (title, entries, reconciliation checks, balanced); "
+            + "empty: none");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final String title;
     private final Map<String, Object> entries = new LinkedHashMap<>();
-    private final List<String> checks = new ArrayList<>();
-    private boolean balanced = true;
+    private final List<Check> checks = new ArrayList<>();
+
+    /** One reconciliation: {@code total = sum(parts)}, as the equation names them. */
+    private record Check(String equation, long total, long[] parts) {
+        long sum() {
+            long sum = 0;
+            for (long p : parts) {
+                sum += p;
+            }
+            return sum;
+        }
+
+        boolean ok() {
+            return sum() == total;
+        }
+    }
 
     public JobSummary(String title) {
         this.title = title;
@@ -27,13 +56,7 @@ public final class JobSummary {
 
     /** Records the check {@code total = sum(parts)}; a mismatch is shown and makes {@link #balanced()} false. */
     public JobSummary reconcile(String equation, long total, long... parts) {
-        long sum = 0;
-        for (long p : parts) {
-            sum += p;
-        }
-        boolean ok = sum == total;
-        balanced &= ok;
-        checks.add(equation + ": " + total + " = " + join(parts) + (ok ? "  [ok]" : "  [MISMATCH: " + sum + "]"));
+        checks.add(new Check(equation, total, parts.clone()));
         return this;
     }
 
@@ -47,7 +70,46 @@ public final class JobSummary {
 
     /** Whether every reconciliation check held. */
     public boolean balanced() {
-        return balanced;
+        return checks.stream().allMatch(Check::ok);
+    }
+
+    /**
+     * The summary as a JSON object: {@code title}, {@code entries} (labels as keys, in order;
+     * numbers and booleans as such, maps as objects, anything else as its text), {@code checks}
+     * (equation, total, parts, ok) and {@code balanced}.
+     */
+    public String toJson() {
+        ObjectNode root = JSON.createObjectNode().put("title", title);
+        ObjectNode values = root.putObject("entries");
+        entries.forEach((label, value) -> values.set(label, value instanceof Number || value instanceof Boolean
+            || value instanceof Map ? JSON.valueToTree(value) : JSON.getNodeFactory().textNode(String.valueOf(value))));
+        ArrayNode list = root.putArray("checks");
+        for (Check c : checks) {
+            ObjectNode check = list.addObject().put("equation", c.equation()).put("total", c.total());
+            ArrayNode parts = check.putArray("parts");
+            for (long p : c.parts()) {
+                parts.add(p);
+            }
+            check.put("ok", c.ok());
+        }
+        root.put("balanced", balanced());
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the summary as JSON", e);
+        }
+    }
+
+    /** Writes {@link #toJson} to the local file {@code file}, replacing it; a blank path writes nothing. */
+    public void writeJson(String file) {
+        if (file.isBlank()) {
+            return;
+        }
+        try {
+            Files.writeString(Path.of(file), toJson());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write --stats-output " + file, e);
+        }
     }
 
     @Override
@@ -59,7 +121,10 @@ public final class JobSummary {
         entries.forEach((k, v) -> sb.append(String.format("  %-" + width + "s%s%n", k, v)));
         if (!checks.isEmpty()) {
             sb.append("  ").append("-".repeat(rule.length() - 2)).append('\n');
-            checks.forEach(c -> sb.append("  ").append(c).append('\n'));
+            for (Check c : checks) {
+                sb.append("  ").append(c.equation()).append(": ").append(c.total()).append(" = ")
+                    .append(join(c.parts())).append(c.ok() ? "  [ok]" : "  [MISMATCH: " + c.sum() + "]").append('\n');
+            }
         }
         sb.append(rule).append('\n');
         return sb.toString();

@@ -27,6 +27,7 @@ import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.io.Columns;
+import org.dbrxspark.jobs.text.Words;
 
 /**
  * Exact and fuzzy deduplication of a document table, optionally against an index of documents
@@ -85,7 +86,7 @@ public record Deduplicator(MinHasher hasher, double threshold, boolean verify, i
     }
 
     Row features(String text) {
-        String normalised = MinHasher.normalise(text == null ? "" : text);
+        String normalised = Words.normalise(text);
         long[] shingles = hasher.shingles(normalised);
         long[] bands = hasher.bandKeys(hasher.signature(shingles), shingles.length == 0);
         return RowFactory.create(MinHasher.exactHash(normalised), text == null ? 0 : text.length(),

@@ -6,14 +6,14 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.regex.Pattern;
+import org.dbrxspark.jobs.text.Hash64;
 
 /**
  * Shingles, MinHash signatures and LSH band keys for one document.
  *
- * <p>Words are maximal runs of letters and digits, lower-cased. Shingles are word n-grams (a
+ * <p>Words are those of {@link org.dbrxspark.jobs.text.Words}: maximal runs of letters and digits,
+ * lower-cased; the exact key and the shingles read the normalised text. Shingles are word n-grams (a
  * document shorter than n words is one shingle). A shingle is hashed to 64 bits with FNV-1a over
  * its UTF-16 code units followed by the MurmurHash3 finaliser, then reduced modulo the Mersenne
  * prime p = 2^61 - 1. The hash family is h_i(x) = (a_i * x + b_i) mod p for i = 1..numPerm, with
@@ -29,7 +29,6 @@ import java.util.regex.Pattern;
  */
 public record MinHasher(int ngram, int numPerm, long seed, LshParams lsh) implements Serializable {
     static final long PRIME = (1L << 61) - 1;
-    private static final Pattern NON_WORD = Pattern.compile("[^\\p{L}\\p{N}]+");
 
     public MinHasher {
         if (lsh.bands() * lsh.rows() > numPerm) {
@@ -41,11 +40,6 @@ public record MinHasher(int ngram, int numPerm, long seed, LshParams lsh) implem
     public String describe() {
         return "ngram=" + ngram + ",perm=" + numPerm + ",seed=" + seed + ",bands=" + lsh.bands() + ",rows="
             + lsh.rows();
-    }
-
-    /** The normalised text: lower case, words separated by single spaces. */
-    static String normalise(String text) {
-        return NON_WORD.matcher(text.toLowerCase(Locale.ROOT)).replaceAll(" ").strip();
     }
 
     /** SHA-256 of the normalised text, first 128 bits in hex: the exact-duplicate key. */
@@ -67,17 +61,14 @@ public record MinHasher(int ngram, int numPerm, long seed, LshParams lsh) implem
         int count = Math.max(1, words.length - ngram + 1);
         long[] out = new long[count];
         for (int i = 0; i < count; i++) {
-            long h = 0xcbf29ce484222325L;
+            long h = Hash64.FNV_OFFSET;
             for (int j = i; j < Math.min(words.length, i + ngram); j++) {
                 if (j > i) {
-                    h = (h ^ ' ') * 0x100000001b3L;
+                    h = (h ^ ' ') * Hash64.FNV_PRIME;
                 }
-                String w = words[j];
-                for (int k = 0; k < w.length(); k++) {
-                    h = (h ^ w.charAt(k)) * 0x100000001b3L;
-                }
+                h = Hash64.fnv1a(h, words[j], 0, words[j].length());
             }
-            out[i] = Long.remainderUnsigned(fmix64(h), PRIME);
+            out[i] = Long.remainderUnsigned(Hash64.fmix64(h), PRIME);
         }
         Arrays.sort(out);
         return Arrays.stream(out).distinct().toArray();
@@ -112,11 +103,11 @@ public record MinHasher(int ngram, int numPerm, long seed, LshParams lsh) implem
         }
         long[] keys = new long[lsh.bands()];
         for (int band = 0; band < lsh.bands(); band++) {
-            long h = 0xcbf29ce484222325L;
+            long h = Hash64.FNV_OFFSET;
             for (int r = 0; r < lsh.rows(); r++) {
-                h = fmix64(h ^ signature[band * lsh.rows() + r]) * 0x100000001b3L;
+                h = Hash64.fmix64(h ^ signature[band * lsh.rows() + r]) * Hash64.FNV_PRIME;
             }
-            keys[band] = fmix64(h);
+            keys[band] = Hash64.fmix64(h);
         }
         return keys;
     }
@@ -133,15 +124,5 @@ public record MinHasher(int ngram, int numPerm, long seed, LshParams lsh) implem
         r += b;
         r = (r & PRIME) + (r >>> 61);
         return r >= PRIME ? r - PRIME : r;
-    }
-
-    /** MurmurHash3's 64-bit finaliser: spreads every input bit over the output. */
-    static long fmix64(long k) {
-        k ^= k >>> 33;
-        k *= 0xff51afd7ed558ccdL;
-        k ^= k >>> 33;
-        k *= 0xc4ceb9fe1a85ec53L;
-        k ^= k >>> 33;
-        return k;
     }
 }

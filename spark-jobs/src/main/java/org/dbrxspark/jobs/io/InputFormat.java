@@ -29,12 +29,20 @@ public enum InputFormat {
      * ignoring a compression suffix.
      */
     public static InputFormat detect(String input, Configuration hadoop) {
+        return detect(input, hadoop, "--input", "--input-format");
+    }
+
+    /**
+     * {@link #detect(String, Configuration)} for the path given by {@code option}; its errors name
+     * that option, and {@code formatOption} as the way to say the format.
+     */
+    public static InputFormat detect(String input, Configuration hadoop, String option, String formatOption) {
         try {
             Path path = new Path(input);
             FileSystem fs = path.getFileSystem(hadoop);
             FileStatus[] matches = fs.globStatus(path);
             if (matches == null || matches.length == 0) {
-                throw new IllegalArgumentException("--input matches nothing: " + input);
+                throw new IllegalArgumentException(option + " matches nothing: " + input);
             }
             Arrays.sort(matches, Comparator.comparing(s -> s.getPath().toString()));
             FileStatus first = matches[0];
@@ -47,18 +55,18 @@ public enum InputFormat {
                 Arrays.sort(children, Comparator.comparing(s -> s.getPath().toString()));
                 for (FileStatus child : children) {
                     if (child.isFile()) {
-                        return byName(child.getPath().getName(), input);
+                        return byName(child.getPath().getName(), input, formatOption);
                     }
                 }
-                throw new IllegalArgumentException("--input folder has no data files: " + input);
+                throw new IllegalArgumentException(option + " folder has no data files: " + input);
             }
-            return byName(first.getPath().getName(), input);
+            return byName(first.getPath().getName(), input, formatOption);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot inspect --input " + input, e);
+            throw new UncheckedIOException("cannot inspect " + option + " " + input, e);
         }
     }
 
-    private static InputFormat byName(String fileName, String input) {
+    private static InputFormat byName(String fileName, String input, String formatOption) {
         String name = fileName.toLowerCase(Locale.ROOT).replaceFirst("\\.(gz|bz2|zst|lz4|snappy|deflate)$", "");
         if (name.endsWith(".jsonl") || name.endsWith(".json") || name.endsWith(".ndjson")) {
             return JSONL;
@@ -73,6 +81,6 @@ public enum InputFormat {
             return TEXT;
         }
         throw new IllegalArgumentException("cannot tell the format of " + input + " from '" + fileName
-            + "': pass --input-format");
+            + "': pass " + formatOption);
     }
 }

@@ -57,7 +57,7 @@ public final class DataPrepBenchmark {
     private final LoadMonitor load = new LoadMonitor();
     private final ObjectMapper json = new ObjectMapper();
 
-    private DataPrepBenchmark(ParsedOptions options) {
+    DataPrepBenchmark(ParsedOptions options) {
         this.options = options;
         this.work = Path.of(options.get(WORK)).toAbsolutePath();
     }
@@ -161,7 +161,7 @@ public final class DataPrepBenchmark {
     }
 
     /** Generates the corpus unless a manifest with the same options is there; says which. */
-    private String corpus(Path dir, String[] args) throws IOException {
+    String corpus(Path dir, String[] args) throws IOException {
         Path manifest = dir.resolve("manifest.json");
         if (Files.exists(manifest)) {
             JsonNode m = json.readTree(manifest.toFile());
@@ -186,7 +186,7 @@ public final class DataPrepBenchmark {
     }
 
     /** Runs {@link BenchRun} with {@code args} in a new JVM, killed {@code limit} + 120 s after its start. */
-    private Run child(String name, List<String> args, double limit) throws IOException, InterruptedException {
+    Run child(String name, List<String> args, double limit) throws IOException, InterruptedException {
         load.phase(name);
         Path logs = Files.createDirectories(work.resolve("logs"));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -252,7 +252,17 @@ public final class DataPrepBenchmark {
         return run;
     }
 
-    private static String machine(String sparkVersion) {
+    /** The load average over the phase {@code name} (a child run is a phase named after it). */
+    String loadDuring(String name) {
+        return load.summary(name);
+    }
+
+    /** Stops sampling the load. */
+    void closeLoad() {
+        load.close();
+    }
+
+    static String machine(String sparkVersion) {
         String cpu = "unknown CPU";
         try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
             cpu = lines.filter(l -> l.startsWith("model name")).findFirst().map(l -> l.replaceFirst(".*:\\s*", ""))

@@ -3,6 +3,7 @@ package org.dbrxspark.jobs.dedup;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
+import org.dbrxspark.jobs.text.Words;
 
 /** Seeded test documents with controlled word-shingle Jaccard similarity. */
 final class DedupDocs {
@@ -42,8 +43,8 @@ final class DedupDocs {
     }
 
     static double jaccard(MinHasher h, String a, String b) {
-        Set<Long> x = new HashSet<>(Arrays.stream(h.shingles(MinHasher.normalise(a))).boxed().toList());
-        Set<Long> y = new HashSet<>(Arrays.stream(h.shingles(MinHasher.normalise(b))).boxed().toList());
+        Set<Long> x = new HashSet<>(Arrays.stream(h.shingles(Words.normalise(a))).boxed().toList());
+        Set<Long> y = new HashSet<>(Arrays.stream(h.shingles(Words.normalise(b))).boxed().toList());
         Set<Long> inter = new HashSet<>(x);
         inter.retainAll(y);
         Set<Long> union = new HashSet<>(x);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigInteger;
 import java.util.SplittableRandom;
+import org.dbrxspark.jobs.text.Words;
 import org.junit.jupiter.api.Test;
 
 class MinHasherTest {
@@ -27,8 +28,8 @@ class MinHasherTest {
 
     @Test
     void signatureAgreementEstimatesJaccard() {
-        String a = MinHasher.normalise(DedupDocs.base(300, 1));
-        String b = MinHasher.normalise(DedupDocs.substitute(DedupDocs.base(300, 1), 8, 3));
+        String a = Words.normalise(DedupDocs.base(300, 1));
+        String b = Words.normalise(DedupDocs.substitute(DedupDocs.base(300, 1), 8, 3));
         double exact = DedupDocs.jaccard(hasher, a, b);
         long[] sa = hasher.signature(hasher.shingles(a));
         long[] sb = hasher.signature(hasher.shingles(b));
@@ -42,10 +43,10 @@ class MinHasherTest {
     @Test
     void deterministicAcrossInstancesAndNormalisesCaseAndPunctuation() {
         MinHasher other = new MinHasher(5, 256, 42, new LshParams(32, 8));
-        String t = MinHasher.normalise("Hello, World!  The QUICK brown fox; jumps over the lazy dog.");
+        String t = Words.normalise("Hello, World!  The QUICK brown fox; jumps over the lazy dog.");
         assertEquals("hello world the quick brown fox jumps over the lazy dog", t);
         assertArrayEquals(hasher.signature(hasher.shingles(t)), other.signature(other.shingles(t)));
-        assertEquals(MinHasher.exactHash(t), MinHasher.exactHash(MinHasher.normalise("hello world THE quick brown fox "
+        assertEquals(MinHasher.exactHash(t), MinHasher.exactHash(Words.normalise("hello world THE quick brown fox "
             + "jumps over the lazy dog")));
         MinHasher seeded = new MinHasher(5, 256, 7, new LshParams(32, 8));
         assertTrue(seeded.signature(seeded.shingles(t))[0] != hasher.signature(hasher.shingles(t))[0]);
@@ -92,8 +93,8 @@ class MinHasherTest {
     }
 
     private static boolean collide(MinHasher h, String a, String b) {
-        long[] ka = h.bandKeys(h.signature(h.shingles(MinHasher.normalise(a))), false);
-        long[] kb = h.bandKeys(h.signature(h.shingles(MinHasher.normalise(b))), false);
+        long[] ka = h.bandKeys(h.signature(h.shingles(Words.normalise(a))), false);
+        long[] kb = h.bandKeys(h.signature(h.shingles(Words.normalise(b))), false);
         for (int i = 0; i < ka.length; i++) {
             if (ka[i] == kb[i]) {
                 return true;

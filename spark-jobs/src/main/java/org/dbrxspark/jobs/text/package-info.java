@@ -1,0 +1,5 @@
+/**
+ * Text primitives shared by the jobs that compare documents word by word (dedup's shingles,
+ * decontaminate's n-grams): one word split and one 64-bit mixer, so that both see the same words.
+ */
+package org.dbrxspark.jobs.text;
