@@ -3,26 +3,33 @@ package org.dbrxspark.runtime.structured;
 import dk.brics.automaton.Automaton;
 import dk.brics.automaton.State;
 import dk.brics.automaton.Transition;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 
 /**
- * A {@link ResponseFormat} compiled against the DBRX vocabulary: a minimal DFA over UTF-8 bytes
- * and, for every DFA state that tokens can reach from the start, the set of token ids allowed
- * there. A text token is allowed when its bytes lead the DFA to a state from which the language
- * can still be completed; an end-of-sequence id only in accepting states. Immutable and
- * thread-safe: one instance serves every sequence generating with the format.
+ * A {@link ResponseFormat} compiled against the DBRX vocabulary: a DFA over UTF-8 bytes
+ * and, for every DFA state, the set of token ids allowed there. A text token is allowed when its
+ * bytes lead the DFA to a live state (one from which the language can still be completed); an
+ * end-of-sequence id only in accepting states. Immutable and thread-safe: one instance serves
+ * every sequence generating with the format.
  *
- * <p>The index is built eagerly, so that compiling also proves the vocabulary can satisfy the
- * format: every reachable state is accepting or has an allowed token. Each state's set is found by
- * walking the DFA down the {@link TokenTrie} (dead subtrees skipped), and equal sets are stored
- * once.
+ * <p>A state's set depends only on what the DFA does in the next {@link TokenTrie#maxDepth} bytes
+ * (the longest token), so compiling groups the states by that bounded behaviour (Moore's partition
+ * refinement, stopped at that depth). Each group's set is found once, by walking the DFA down the
+ * {@link TokenTrie} with dead subtrees skipped, when a sequence first reaches the group (the start
+ * state's at compile time), and kept: the thousands of states of a long bounded string share a
+ * few hundred sets, of which a generation reaches a few. The sets are a function of the state, so
+ * which sequence computes one first changes nothing.
+ *
+ * <p>Every single byte is a token ({@link TokenTrie} checks it), so every live state has an
+ * allowed token and the vocabulary can complete any prefix the masks let through; a format whose
+ * language is empty is refused at compile time.
  */
 public final class CompiledFormat {
   private static final int[] EOS = {SpecialTokens.ENDOFTEXT, SpecialTokens.IM_END};
@@ -32,43 +39,45 @@ public final class CompiledFormat {
   private final int[] next;
   private final boolean[] accepting;
   private final int start;
-  /** Allowed ids per state, as bits; null for states no token sequence reaches. */
-  private final long[][] allowed;
-  /** Accepting states no text token can extend: generation ends there. */
-  private final boolean[] complete;
-  private final byte[][] bytesById;
-  private final int reachableStates;
-  private final int distinctMasks;
+  /** The group of each state: states of a group allow the same tokens. */
+  private final int[] group;
+  /** Each group's mask, filled in as groups are reached. */
+  private final AtomicReferenceArray<Mask> masks;
+  private final TokenTrie trie;
   private final long compileNanos;
 
-  private CompiledFormat(ResponseFormat format, int[] next, boolean[] accepting, int start, long[][] allowed,
-      boolean[] complete, byte[][] bytesById, int reachableStates, int distinctMasks, long compileNanos) {
+  /** Allowed ids as bits, and whether any of them is a text token (not an end of sequence). */
+  private record Mask(long[] bits, boolean text) {}
+
+  private CompiledFormat(ResponseFormat format, int[] next, boolean[] accepting, int start, int[] group,
+      TokenTrie trie, long began) {
     this.format = format;
     this.next = next;
     this.accepting = accepting;
     this.start = start;
-    this.allowed = allowed;
-    this.complete = complete;
-    this.bytesById = bytesById;
-    this.reachableStates = reachableStates;
-    this.distinctMasks = distinctMasks;
-    this.compileNanos = compileNanos;
+    this.group = group;
+    this.masks = new AtomicReferenceArray<>(Arrays.stream(group).max().orElse(-1) + 1);
+    this.trie = trie;
+    allowed(start);
+    this.compileNanos = System.nanoTime() - began;
   }
 
   /**
    * Compiles {@code format} against the DBRX tokenizer's vocabulary.
    *
-   * @throws IllegalArgumentException when no text matches the format, or when the vocabulary
-   *     cannot complete it from some reachable prefix (the message shows that prefix)
+   * @throws IllegalArgumentException when no text matches the format
    */
   public static CompiledFormat compile(ResponseFormat format) {
     long began = System.nanoTime();
     Automaton dfa = format.language();
-    dfa.minimize();
+    // Not minimized: on long bounded strings brics' minimization costs far more than the states it
+    // saves, and states that allow the same tokens share a mask anyway.
+    dfa.determinize();
     if (dfa.isEmpty()) {
       throw new IllegalArgumentException("response_format " + format.kind() + " matches no text: " + format.json());
     }
-    List<State> states = List.copyOf(dfa.getStates());
+    Set<State> live = dfa.getLiveStates();
+    List<State> states = new ArrayList<>(live);
     Map<State, Integer> ids = new HashMap<>();
     for (State s : states) {
       ids.put(s, ids.size());
@@ -81,156 +90,138 @@ public final class CompiledFormat {
       int id = ids.get(s);
       accepting[id] = s.isAccept();
       for (Transition t : s.getTransitions()) {
-        Arrays.fill(next, id * 256 + t.getMin(), id * 256 + t.getMax() + 1, ids.get(t.getDest()));
+        if (live.contains(t.getDest())) {
+          Arrays.fill(next, id * 256 + t.getMin(), id * 256 + t.getMax() + 1, ids.get(t.getDest()));
+        }
       }
     }
     TokenTrie trie = TokenTrie.shared();
-    return new Indexer(format, next, accepting, ids.get(dfa.getInitialState()), trie).build(began);
+    return new CompiledFormat(format, next, accepting, ids.get(dfa.getInitialState()),
+        groups(next, accepting, trie.maxDepth), trie, began);
   }
 
-  /** Builds the token index breadth-first from the start state. */
-  private static final class Indexer {
-    private final ResponseFormat format;
-    private final int[] next;
-    private final boolean[] accepting;
-    private final int start;
-    private final TokenTrie trie;
-    private final int words;
-
-    Indexer(ResponseFormat format, int[] next, boolean[] accepting, int start, TokenTrie trie) {
-      this.format = format;
-      this.next = next;
-      this.accepting = accepting;
-      this.start = start;
-      this.trie = trie;
-      this.words = (trie.bytesById.length + 63) >>> 6;
+  /**
+   * Groups states that accept the same byte strings of up to {@code depth} bytes, with the same
+   * acceptance after each: round r of the refinement tells apart states that differ within r
+   * bytes. Stops early once a round splits no group.
+   */
+  private static int[] groups(int[] next, boolean[] accepting, int depth) {
+    int n = accepting.length;
+    int[][] runs = new int[n][];
+    for (int s = 0; s < n; s++) {
+      runs[s] = runs(next, s);
     }
-
-    CompiledFormat build(long began) {
-      int n = accepting.length;
-      long[][] allowed = new long[n][];
-      int[][] successors = new int[n][];
-      int[] parent = new int[n];
-      int[] parentToken = new int[n];
-      Arrays.fill(parent, -1);
-      boolean[] complete = new boolean[n];
-      Map<Masks, long[]> distinct = new HashMap<>();
-      ArrayDeque<Integer> queue = new ArrayDeque<>(List.of(start));
-      boolean[] queued = new boolean[n];
-      queued[start] = true;
-      int[] stack = new int[trie.maxDepth + 1];
-      int[] seenStamp = new int[n];
-      int stamp = 0;
-      while (!queue.isEmpty()) {
-        int s = queue.poll();
-        long[] bits = new long[words];
-        int[] found = new int[8];
-        int count = 0;
-        stamp++;
-        // Walk the trie with the DFA: stack[d] is the state after a node's first d bytes.
-        stack[0] = s;
-        boolean anyText = false;
-        for (int i = 0; i < trie.size(); ) {
-          int t = next[stack[trie.depth[i] - 1] * 256 + (trie.label[i] & 0xFF)];
-          if (t < 0) {
-            i = trie.subtreeEnd[i];
-            continue;
-          }
-          stack[trie.depth[i]] = t;
-          int token = trie.token[i];
-          if (token >= 0) {
-            bits[token >>> 6] |= 1L << token;
-            anyText = true;
-            if (seenStamp[t] != stamp) {
-              seenStamp[t] = stamp;
-              if (count == found.length) {
-                found = Arrays.copyOf(found, count * 2);
-              }
-              found[count++] = t;
-            }
-            if (!queued[t]) {
-              queued[t] = true;
-              parent[t] = s;
-              parentToken[t] = token;
-              queue.add(t);
-            }
-          }
-          i++;
-        }
-        if (accepting[s]) {
-          for (int eos : EOS) {
-            bits[eos >>> 6] |= 1L << eos;
-          }
-        }
-        complete[s] = accepting[s] && !anyText;
-        if (!accepting[s] && !anyText) {
-          throw new IllegalArgumentException("response_format " + format.kind() + ": no token can continue the text "
-              + prefix(s, parent, parentToken) + ", and it does not match yet");
-        }
-        successors[s] = Arrays.copyOf(found, count);
-        allowed[s] = distinct.computeIfAbsent(new Masks(bits), m -> m.bits);
-      }
-      requireCompletable(successors, parent, parentToken);
-      int reachable = 0;
-      for (long[] a : allowed) {
-        reachable += a == null ? 0 : 1;
-      }
-      return new CompiledFormat(format, next, accepting, start, allowed, complete, trie.bytesById, reachable,
-          distinct.size(), System.nanoTime() - began);
+    int[] group = new int[n];
+    for (int s = 0; s < n; s++) {
+      group[s] = accepting[s] ? 1 : 0;
     }
-
-    /**
-     * Every reachable state must lead to an accepting one through tokens; the byte DFA is trimmed,
-     * but a vocabulary may lack the bytes a path needs.
-     */
-    private void requireCompletable(int[][] successors, int[] parent, int[] parentToken) {
-      boolean[] live = accepting.clone();
-      boolean changed = true;
-      while (changed) {
-        changed = false;
-        for (int s = 0; s < successors.length; s++) {
-          if (successors[s] != null && !live[s]) {
-            for (int t : successors[s]) {
-              if (live[t]) {
-                live[s] = true;
-                changed = true;
-                break;
-              }
-            }
-          }
-        }
+    int count = -1;
+    for (int round = 0; round < depth; round++) {
+      Map<Signature, Integer> ids = new HashMap<>();
+      int[] refined = new int[n];
+      for (int s = 0; s < n; s++) {
+        refined[s] = ids.computeIfAbsent(Signature.of(group[s], runs[s], group), k -> ids.size());
       }
-      for (int s = 0; s < successors.length; s++) {
-        if (successors[s] != null && !live[s]) {
-          throw new IllegalArgumentException("response_format " + format.kind()
-              + ": the vocabulary cannot complete the text " + prefix(s, parent, parentToken));
-        }
+      group = refined;
+      if (ids.size() == count) {
+        break;
       }
+      count = ids.size();
     }
-
-    /** The text of the first token path found to {@code state}, quoted. */
-    private String prefix(int state, int[] parent, int[] parentToken) {
-      ArrayDeque<Integer> path = new ArrayDeque<>();
-      for (int s = state; s != start; s = parent[s]) {
-        path.push(parentToken[s]);
-      }
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-      path.forEach(token -> bytes.writeBytes(trie.bytesById[token]));
-      return '"' + bytes.toString(StandardCharsets.UTF_8) + '"';
-    }
+    return group;
   }
 
-  /** Bit sets compared by content, to store equal masks once. */
-  private record Masks(long[] bits) {
+  /** A state's transitions as {@code {firstByte, lastByte, target}} triples, one per run. */
+  private static int[] runs(int[] next, int s) {
+    int[] out = new int[24];
+    int n = 0;
+    for (int b = 0; b < 256; ) {
+      int target = next[s * 256 + b];
+      int from = b;
+      while (b < 256 && next[s * 256 + b] == target) {
+        b++;
+      }
+      if (target >= 0) {
+        if (n + 3 > out.length) {
+          out = Arrays.copyOf(out, out.length * 2);
+        }
+        out[n++] = from;
+        out[n++] = b - 1;
+        out[n++] = target;
+      }
+    }
+    return Arrays.copyOf(out, n);
+  }
+
+  /** A state's group and its transition runs with their targets' groups. */
+  private record Signature(int[] parts) {
+    static Signature of(int ownGroup, int[] runs, int[] group) {
+      int[] parts = new int[runs.length + 1];
+      parts[0] = ownGroup;
+      for (int i = 0; i < runs.length; i += 3) {
+        parts[i + 1] = runs[i];
+        parts[i + 2] = runs[i + 1];
+        parts[i + 3] = group[runs[i + 2]];
+      }
+      return new Signature(parts);
+    }
+
     @Override
     public boolean equals(Object o) {
-      return o instanceof Masks m && Arrays.equals(bits, m.bits);
+      return o instanceof Signature other && Arrays.equals(parts, other.parts);
     }
 
     @Override
     public int hashCode() {
-      return Arrays.hashCode(bits);
+      return Arrays.hashCode(parts);
     }
+  }
+
+  /** The mask of state {@code s}'s group, computed on first use. */
+  private Mask mask(int s) {
+    Mask m = masks.get(group[s]);
+    if (m == null) {
+      long[] bits = walk(s);
+      masks.compareAndSet(group[s], null, new Mask(bits, allowsText(bits)));
+      m = masks.get(group[s]);
+    }
+    return m;
+  }
+
+  /** The allowed ids of state {@code s}: the DFA walked down the token trie. */
+  private long[] walk(int s) {
+    long[] bits = new long[(trie.bytesById.length + 63) >>> 6];
+    // stack[d] is the state after a node's first d bytes.
+    int[] stack = new int[trie.maxDepth + 1];
+    stack[0] = s;
+    for (int i = 0; i < trie.size(); ) {
+      int t = next[stack[trie.depth[i] - 1] * 256 + (trie.label[i] & 0xFF)];
+      if (t < 0) {
+        i = trie.subtreeEnd[i];
+        continue;
+      }
+      stack[trie.depth[i]] = t;
+      int token = trie.token[i];
+      if (token >= 0) {
+        bits[token >>> 6] |= 1L << token;
+      }
+      i++;
+    }
+    if (accepting[s]) {
+      for (int eos : EOS) {
+        bits[eos >>> 6] |= 1L << eos;
+      }
+    }
+    return bits;
+  }
+
+  private static boolean allowsText(long[] bits) {
+    for (int v = 0; v < SpecialTokens.ENDOFTEXT; v++) {
+      if ((bits[v >>> 6] & (1L << v)) != 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The format this was compiled from. */
@@ -248,13 +239,13 @@ public final class CompiledFormat {
    * the tokenizer's vocabulary (a model's padding rows) are never allowed. Callers must not modify it.
    */
   public long[] allowed(int state) {
-    return allowed[state];
+    return mask(state).bits();
   }
 
   /** The state after a text token allowed in {@code state}. */
   public int advance(int state, int token) {
     int s = state;
-    for (byte b : bytesById[token]) {
+    for (byte b : trie.bytesById[token]) {
       s = next[s * 256 + (b & 0xFF)];
     }
     return s;
@@ -267,13 +258,13 @@ public final class CompiledFormat {
 
   /** Whether {@code state} matches and no longer text would: generation ends here. */
   public boolean complete(int state) {
-    return complete[state];
+    return accepting[state] && !mask(state).text();
   }
 
-  /** DFA states, reachable ones, and distinct token masks: for logs and benchmarks. */
+  /** DFA states, their groups (distinct masks) and the compile time: for logs and benchmarks. */
   public String stats() {
-    return accepting.length + " DFA states, " + reachableStates + " reachable by tokens, " + distinctMasks
-        + " distinct token masks, compiled in " + compileNanos / 1_000_000 + " ms";
+    return accepting.length + " DFA states in " + masks.length() + " mask groups, compiled in "
+        + compileNanos / 1_000_000 + " ms";
   }
 
   /** How long {@link #compile} took. */

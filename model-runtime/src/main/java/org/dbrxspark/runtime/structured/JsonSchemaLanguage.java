@@ -120,8 +120,11 @@ final class JsonSchemaLanguage {
   private static Automaton string(JsonNode schema, String pointer) {
     int min = count(schema, "minLength", pointer, 0);
     Automaton quote = Utf8Automata.ascii('"');
-    Automaton chars = schema.has("maxLength")
-        ? STRING_CHAR.repeat(min, count(schema, "maxLength", pointer, 0)) : STRING_CHAR.repeat(min);
+    int max = schema.has("maxLength") ? count(schema, "maxLength", pointer, 0) : -1;
+    if (max >= 0 && max < min) {
+      return Automaton.makeEmpty();
+    }
+    Automaton chars = Utf8Automata.repeatPrefixFree(STRING_CHAR, min, max);
     return quote.concatenate(chars).concatenate(quote);
   }
 

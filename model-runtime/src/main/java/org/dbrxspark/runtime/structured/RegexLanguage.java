@@ -16,9 +16,10 @@ final class RegexLanguage {
   private RegexLanguage() {}
 
   static Automaton of(String pattern) {
+    String brics = toBrics(pattern);
     Automaton chars;
     try {
-      chars = new RegExp(toBrics(pattern), RegExp.NONE).toAutomaton();
+      chars = new RegExp(brics, RegExp.NONE).toAutomaton();
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("response_format regex /" + pattern + "/: " + e.getMessage(), e);
     }

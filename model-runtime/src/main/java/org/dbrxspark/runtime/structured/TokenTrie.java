@@ -56,6 +56,12 @@ final class TokenTrie {
         at.token = id;
       }
     }
+    for (int b = 0; b < 256; b++) {
+      if (root.child((byte) b).token < 0) {
+        // Compiled formats rely on it: any live DFA state can then be continued.
+        throw new IllegalStateException("the vocabulary has no token for the single byte " + b);
+      }
+    }
     List<Node> order = new ArrayList<>();
     List<Integer> depths = new ArrayList<>();
     for (Node child : root.sortedChildren()) {

@@ -71,6 +71,52 @@ final class Utf8Automata {
     return a;
   }
 
+  /**
+   * {@code unit} repeated {@code min} to {@code max} times ({@code max < 0}: unbounded), built as a
+   * DFA directly: brics' own bounded repeat makes each optional copy an epsilon branch, and
+   * determinizing that is quadratic in {@code max}. Needs a prefix-free unit (no word of it is a
+   * prefix of another, as for one character), whose minimal DFA has one accepting state with no
+   * way out; each repeat is then a layer whose accepting state is the next layer's start.
+   */
+  static Automaton repeatPrefixFree(Automaton unit, int min, int max) {
+    Automaton dfa = unit.clone();
+    dfa.minimize();
+    List<State> states = new ArrayList<>(dfa.getStates());
+    State end = dfa.getAcceptStates().stream().findFirst().orElseThrow();
+    if (dfa.getAcceptStates().size() != 1 || !end.getTransitions().isEmpty() || end == dfa.getInitialState()) {
+      throw new IllegalArgumentException("not a prefix-free unit");
+    }
+    states.remove(end);
+    int layers = max < 0 ? min + 1 : max + 1;
+    List<Map<State, State>> copies = new ArrayList<>();
+    for (int k = 0; k < layers; k++) {
+      Map<State, State> copy = new HashMap<>();
+      for (State s : states) {
+        copy.put(s, new State());
+      }
+      copy.get(dfa.getInitialState()).setAccept(k >= min);
+      copies.add(copy);
+    }
+    for (int k = 0; k < layers; k++) {
+      boolean last = k == layers - 1;
+      if (last && max >= 0) {
+        break; // the last layer is only its start: max repeats done
+      }
+      // Unbounded: the last layer loops on itself.
+      State nextStart = copies.get(last ? k : k + 1).get(dfa.getInitialState());
+      for (State s : states) {
+        for (Transition t : s.getTransitions()) {
+          State to = t.getDest() == end ? nextStart : copies.get(k).get(t.getDest());
+          copies.get(k).get(s).addTransition(new Transition(t.getMin(), t.getMax(), to));
+        }
+      }
+    }
+    Automaton a = new Automaton();
+    a.setInitialState(copies.get(0).get(dfa.getInitialState()));
+    a.setDeterministic(true);
+    return a;
+  }
+
   private static void addPath(State from, int[][] path, State to) {
     State at = from;
     for (int i = 0; i < path.length; i++) {
