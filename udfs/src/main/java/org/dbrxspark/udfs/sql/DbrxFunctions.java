@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
@@ -32,7 +33,7 @@ import scala.jdk.javaapi.CollectionConverters;
  * <ul>
  *   <li>{@code dbrx_generate(prompt [, params_json])} and {@code dbrx_chat(messages [,
  *       params_json])}: {@code struct<text, finish_reason, prompt_tokens, completion_tokens,
- *       logprobs, error>}; {@code messages} is {@code array<struct<role, content>>}
+ *       logprobs, error, incomplete>}; {@code messages} is {@code array<struct<role, content>>}
  *   <li>{@code dbrx_score(text [, prefix])}: {@code struct<logprob_sum, token_count, perplexity,
  *       error>}
  *   <li>{@code dbrx_embed(text)}: {@code struct<embedding: array<float>, token_count, error>}
@@ -41,7 +42,9 @@ import scala.jdk.javaapi.CollectionConverters;
  * </ul>
  *
  * <p>They run one row per model call: simple, but slower than the batched ML transformers. Row
- * failures are data (the struct's {@code error}), as there. A generation's seed is the {@code seed}
+ * failures are data (the struct's {@code error}), as there, except that a literal {@code
+ * params_json} is checked when the query is analysed and a bad one fails the query. {@code
+ * params_json} may hold a {@code response_format} (see {@link SamplingDefaults}). A generation's seed is the {@code seed}
  * of its {@code params_json}, else a hash of the prompt and the global seed.
  *
  * <p>Each function is also a public class with a no-argument constructor (package {@code
@@ -138,9 +141,12 @@ public final class DbrxFunctions {
       SamplingDefaults.runtimeDefaults().with(options.defaultParams()); // fails here, not in every row
     }
     DbrxMetrics metrics = DbrxMetrics.register(spark.sparkContext(), "sql");
-    registerWithOptionalLast(spark, "dbrx_generate", new GenerateFunction(options, metrics), Generation.RESULT, DataTypes.StringType);
-    registerWithOptionalLast(spark, "dbrx_chat", new ChatFunction(options, metrics), Generation.RESULT, DataTypes.StringType);
-    registerWithOptionalLast(spark, "dbrx_score", new ScoreFunction(options, metrics), Scoring.RESULT, DataTypes.StringType);
+    registerWithOptionalLast(spark, "dbrx_generate", new GenerateFunction(options, metrics), Generation.RESULT,
+        DataTypes.StringType, DbrxFunctions::checkLiteralParams);
+    registerWithOptionalLast(spark, "dbrx_chat", new ChatFunction(options, metrics), Generation.RESULT,
+        DataTypes.StringType, DbrxFunctions::checkLiteralParams);
+    registerWithOptionalLast(spark, "dbrx_score", new ScoreFunction(options, metrics), Scoring.RESULT,
+        DataTypes.StringType, last -> {});
     spark.udf().register("dbrx_embed", new EmbedFunction(options, metrics), Embedding.RESULT);
     spark.udf().register("dbrx_tokenize", new TokenizeFunction(), TokenizeFunction.TYPE);
     spark.udf().register("dbrx_count_tokens", new CountTokensFunction(), DataTypes.IntegerType);
@@ -149,11 +155,23 @@ public final class DbrxFunctions {
   }
 
   /**
+   * A {@code params_json} written as a literal is checked when the query is analysed: a bad one
+   * (malformed, an unknown key, a response format that does not compile) fails the query once,
+   * naming the fault, instead of every row. Params from a column are checked row by row.
+   */
+  private static void checkLiteralParams(Expression params) {
+    if (params instanceof Literal literal && literal.value() != null) {
+      SamplingDefaults.runtimeDefaults().with(literal.value().toString());
+    }
+  }
+
+  /**
    * Registers a two-argument function whose second argument may be left out (it is then NULL of
    * type {@code lastType}): Java UDFs have a fixed arity, so the registered builder pads the call.
+   * The builder also hands the second argument to {@code checkLast} at analysis.
    */
   private static void registerWithOptionalLast(SparkSession spark, String name, UDF2<?, ?, ?> udf,
-      DataType returnType, DataType lastType) {
+      DataType returnType, DataType lastType, Consumer<Expression> checkLast) {
     spark.udf().register(name, udf, returnType);
     if (!(spark instanceof org.apache.spark.sql.classic.SparkSession classic)) {
       return; // Spark Connect: the function keeps its fixed arity of two.
@@ -161,6 +179,9 @@ public final class DbrxFunctions {
     FunctionRegistry registry = classic.sessionState().functionRegistry();
     Function1<Seq<Expression>, Expression> full = registry.lookupFunctionBuilder(FunctionIdentifier.apply(name)).get();
     Function1<Seq<Expression>, Expression> padded = children -> {
+      if (children.size() == 2) {
+        checkLast.accept(children.apply(1));
+      }
       if (children.size() != 1) {
         return full.apply(children); // the full builder reports a wrong argument count
       }
