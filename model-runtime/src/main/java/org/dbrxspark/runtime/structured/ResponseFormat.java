@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dk.brics.automaton.Automaton;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -52,6 +55,21 @@ public record ResponseFormat(String kind, String json) {
     ResponseFormat format = new ResponseFormat(kind, root.toString());
     format.language(); // every error now, not when the first row is sampled
     return format;
+  }
+
+  /**
+   * The format a command-line option gives: inline JSON when it starts with <code>{</code>,
+   * otherwise the path of a file holding it.
+   */
+  public static ResponseFormat fromArgument(String argument) {
+    if (argument.strip().startsWith("{")) {
+      return parse(argument);
+    }
+    try {
+      return parse(Files.readString(Path.of(argument)));
+    } catch (IOException e) {
+      throw new IllegalArgumentException("response_format: cannot read the file " + argument + ": " + e, e);
+    }
   }
 
   /** A JSON Schema format. */
