@@ -9,7 +9,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 
 /**
@@ -20,12 +19,11 @@ import org.dbrxspark.runtime.tokenizer.SpecialTokens;
  * every sequence generating with the format.
  *
  * <p>A state's set depends only on what the DFA does in the next {@link TokenTrie#maxDepth} bytes
- * (the longest token), so compiling groups the states by that bounded behaviour (Moore's partition
- * refinement, stopped at that depth). Each group's set is found once, by walking the DFA down the
- * {@link TokenTrie} with dead subtrees skipped, when a sequence first reaches the group (the start
- * state's at compile time), and kept: the thousands of states of a long bounded string share a
- * few hundred sets, of which a generation reaches a few. The sets are a function of the state, so
- * which sequence computes one first changes nothing.
+ * (the longest token), so compiling first groups the states by that bounded behaviour (Moore's
+ * partition refinement, stopped at that depth), then finds each group's set once, by walking the
+ * DFA down the {@link TokenTrie} with dead subtrees skipped. The thousands of states of a long
+ * bounded string share a few hundred sets. All sets are built at compile time, so decoding only
+ * looks them up.
  *
  * <p>Every single byte is a token ({@link TokenTrie} checks it), so every live state has an
  * allowed token and the vocabulary can complete any prefix the masks let through; a format whose
@@ -41,8 +39,8 @@ public final class CompiledFormat {
   private final int start;
   /** The group of each state: states of a group allow the same tokens. */
   private final int[] group;
-  /** Each group's mask, filled in as groups are reached. */
-  private final AtomicReferenceArray<Mask> masks;
+  /** Each group's mask. */
+  private final Mask[] masks;
   private final TokenTrie trie;
   private final long compileNanos;
 
@@ -56,9 +54,14 @@ public final class CompiledFormat {
     this.accepting = accepting;
     this.start = start;
     this.group = group;
-    this.masks = new AtomicReferenceArray<>(Arrays.stream(group).max().orElse(-1) + 1);
     this.trie = trie;
-    allowed(start);
+    this.masks = new Mask[Arrays.stream(group).max().orElse(-1) + 1];
+    for (int s = 0; s < group.length; s++) {
+      if (masks[group[s]] == null) {
+        long[] bits = walk(s);
+        masks[group[s]] = new Mask(bits, allowsText(bits));
+      }
+    }
     this.compileNanos = System.nanoTime() - began;
   }
 
@@ -177,17 +180,6 @@ public final class CompiledFormat {
     }
   }
 
-  /** The mask of state {@code s}'s group, computed on first use. */
-  private Mask mask(int s) {
-    Mask m = masks.get(group[s]);
-    if (m == null) {
-      long[] bits = walk(s);
-      masks.compareAndSet(group[s], null, new Mask(bits, allowsText(bits)));
-      m = masks.get(group[s]);
-    }
-    return m;
-  }
-
   /** The allowed ids of state {@code s}: the DFA walked down the token trie. */
   private long[] walk(int s) {
     long[] bits = new long[(trie.bytesById.length + 63) >>> 6];
@@ -239,7 +231,7 @@ public final class CompiledFormat {
    * the tokenizer's vocabulary (a model's padding rows) are never allowed. Callers must not modify it.
    */
   public long[] allowed(int state) {
-    return mask(state).bits();
+    return masks[group[state]].bits();
   }
 
   /** The state after a text token allowed in {@code state}. */
@@ -258,12 +250,12 @@ public final class CompiledFormat {
 
   /** Whether {@code state} matches and no longer text would: generation ends here. */
   public boolean complete(int state) {
-    return accepting[state] && !mask(state).text();
+    return accepting[state] && !masks[group[state]].text();
   }
 
   /** DFA states, their groups (distinct masks) and the compile time: for logs and benchmarks. */
   public String stats() {
-    return accepting.length + " DFA states in " + masks.length() + " mask groups, compiled in "
+    return accepting.length + " DFA states in " + masks.length + " mask groups, compiled in "
         + compileNanos / 1_000_000 + " ms";
   }
 
