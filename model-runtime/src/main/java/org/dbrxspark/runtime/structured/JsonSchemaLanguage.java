@@ -64,31 +64,46 @@ final class JsonSchemaLanguage {
         throw error(pointer, "unsupported keyword '" + name + "'");
       }
     }
-    List<Automaton> choices = new ArrayList<>();
+    // The keywords hold together, as in JSON Schema: the value is in each one's language.
+    List<Automaton> all = new ArrayList<>();
     if (schema.has("const")) {
-      choices.add(literal(schema.get("const")));
-    } else if (schema.has("enum")) {
+      all.add(literal(schema.get("const")));
+    }
+    if (schema.has("enum")) {
       JsonNode values = schema.get("enum");
       if (!values.isArray() || values.isEmpty()) {
         throw error(pointer + "/enum", "enum must be a non-empty array");
       }
+      List<Automaton> choices = new ArrayList<>();
       values.forEach(v -> choices.add(literal(v)));
-    } else if (schema.has("anyOf")) {
+      all.add(Automaton.union(choices));
+    }
+    if (schema.has("anyOf")) {
       JsonNode options = schema.get("anyOf");
       if (!options.isArray() || options.isEmpty()) {
         throw error(pointer + "/anyOf", "anyOf must be a non-empty array of schemas");
       }
+      List<Automaton> choices = new ArrayList<>();
       for (int i = 0; i < options.size(); i++) {
         choices.add(value(options.get(i), pointer + "/anyOf/" + i));
       }
-    } else if (schema.has("type")) {
+      all.add(Automaton.union(choices));
+    }
+    if (schema.has("type")) {
+      List<Automaton> choices = new ArrayList<>();
       for (String type : types(schema.get("type"), pointer + "/type")) {
         choices.add(typed(schema, type, pointer));
       }
-    } else {
+      all.add(Automaton.union(choices));
+    }
+    if (all.isEmpty()) {
       throw error(pointer, "a schema needs 'type', 'enum', 'const' or 'anyOf' (any JSON value is not a regular language)");
     }
-    return Automaton.union(choices);
+    Automaton language = all.get(0);
+    for (Automaton other : all.subList(1, all.size())) {
+      language = language.intersection(other);
+    }
+    return language;
   }
 
   private static Set<String> types(JsonNode type, String pointer) {

@@ -84,7 +84,7 @@ final class Utf8Automata {
     List<State> states = new ArrayList<>(dfa.getStates());
     State end = dfa.getAcceptStates().stream().findFirst().orElseThrow();
     if (dfa.getAcceptStates().size() != 1 || !end.getTransitions().isEmpty() || end == dfa.getInitialState()) {
-      throw new IllegalArgumentException("not a prefix-free unit");
+      throw new IllegalStateException("not a prefix-free unit");
     }
     states.remove(end);
     int layers = max < 0 ? min + 1 : max + 1;

@@ -69,6 +69,16 @@ class ResponseFormatTest {
   }
 
   @Test
+  void keywordsOfOneSchemaHoldTogether() {
+    Automaton strings = ResponseFormat.jsonSchema("{\"type\": \"string\", \"maxLength\": 2, \"enum\": [\"ab\", \"abc\", 1]}").language();
+    assertTrue(matches(strings, "\"ab\""));
+    assertFalse(matches(strings, "\"abc\""), "maxLength holds for enum values too");
+    assertFalse(matches(strings, "1"), "so does type");
+    assertTrue(error("{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"integer\",\"const\":\"x\"}}}")
+        .startsWith("response_format json_schema matches no text"));
+  }
+
+  @Test
   void masksAllowPartialCharactersOnlyWhereTheyCanComplete() {
     DbrxTokenizer tokenizer = DbrxTokenizer.shared();
     CompiledFormat greek = CompiledFormat.compile(ResponseFormat.regex("[α-ω]{1,3}"));
