@@ -120,7 +120,8 @@ class NotebooksTest {
         assertTrue(nb.text().contains("same text from 1 and 3 partitions as stored: true"));
         assertTrue(nb.text().contains("scored: rows=5 errors=0"));
         assertTrue(nb.text().contains("SQL and transformer agree on 5 of 5 prompts"));
-        assertTrue(nb.cell("temprature").text().contains("temprature"), "the bad key is named in the row's error");
+        assertTrue(nb.cell("temprature").text().contains("refused: unknown sampling parameter 'temprature'"),
+            "the bad key is named in the query's error");
 
         List<BufferedImage> charts = nb.cell("CategoryChartBuilder").images();
         assertEquals(1, charts.size());

@@ -7,6 +7,8 @@ import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.structured.CompiledFormat;
+import org.dbrxspark.runtime.structured.ResponseFormat;
 import org.dbrxspark.runtime.backend.KvDType;
 
 /** Options shared by the subcommands that load a model or sample from it. */
@@ -75,7 +77,10 @@ final class CommonOptions {
         Option.value("seed", "0", "random seed of the request"),
         Option.repeated("stop", "stop string (repeatable)"),
         Option.flag("logprobs", "report the log-probability of each generated token"),
-        Option.flag("no-mask", "allow sampling ids the tokenizer never produces"));
+        Option.flag("no-mask", "allow sampling ids the tokenizer never produces"),
+        Option.value("response-format", null, "constrain the text to a format: inline JSON or a file holding it,"
+            + " {\"type\":\"json_schema\",\"json_schema\":{\"schema\":...}}, {\"type\":\"regex\",\"regex\":...}"
+            + " or {\"type\":\"choice\",\"choice\":[...]}"));
   }
 
   @SafeVarargs
@@ -108,6 +113,8 @@ final class CommonOptions {
           .stopStrings(args.all("stop"))
           .logprobs(args.flag("logprobs"))
           .maskUnproducible(!args.flag("no-mask"))
+          .responseFormat(args.has("response-format")
+              ? CompiledFormat.compile(ResponseFormat.fromArgument(args.string("response-format"))) : null)
           .build();
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());

@@ -60,6 +60,7 @@ final class GenerateCommand extends Command {
     json.put("index", index);
     json.put("text", r.text());
     json.put("finish_reason", r.finishReason().label());
+    json.put("incomplete", r.incomplete());
     json.put("prompt_tokens", r.promptTokens());
     json.put("completion_tokens", r.completionTokens());
     if (r.logprobs() != null) {

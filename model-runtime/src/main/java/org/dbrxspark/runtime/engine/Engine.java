@@ -34,6 +34,7 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * the KV budget, preemptions, or which of its blocks came from the prefix cache.
  */
 public final class Engine {
+  private static final int BYTE_TOKENS = 256;
   private final DbrxModel model;
   private final DbrxTokenizer tokenizer;
   private final EngineOptions options;
@@ -84,6 +85,10 @@ public final class Engine {
       GenerationRequest request = requests.get(i);
       // Room for at least one generated token.
       String problem = InputCheck.problem(model.config(), request.prompt(), "prompt", maxSeqLen - 1, maxSeqLen);
+      if (problem == null && request.params().responseFormat() != null && model.config().vocabSize() < BYTE_TOKENS) {
+        // A format's masks assume every single byte is a token (ids 0-255 in cl100k).
+        problem = "a response format needs the 256 byte tokens; this model's vocabulary has " + model.config().vocabSize();
+      }
       if (problem != null) {
         results[i] = GenerationResult.failed(request.prompt().length, problem);
       } else {

@@ -2,10 +2,14 @@ package org.dbrxspark.runtime.engine;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.dbrxspark.runtime.structured.CompiledFormat;
+import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 
 /**
  * Picks the next token of one sequence from its logits. One instance per sequence: it owns the
  * sequence's random stream, so the draw depends only on the request's seed and its own history.
+ * Under a response format it also owns the format's DFA state, and samples only the tokens that
+ * state allows, so the constraint too depends on nothing but the sequence itself.
  */
 final class Sampler {
   private final SamplingParams params;
@@ -13,11 +17,16 @@ final class Sampler {
   private final SplittableRandom random;
   /** Tokens seen so far (prompt and output), for the repetition penalty. */
   private final boolean[] seen;
+  /** The response format, or null; its state advances with every sampled token. */
+  private final CompiledFormat format;
+  private int formatState;
 
   Sampler(SamplingParams params, boolean[] producible, int[] prompt) {
     this.params = params;
     this.producible = producible;
     this.random = new SplittableRandom(params.seed());
+    this.format = params.responseFormat();
+    this.formatState = format == null ? 0 : format.start();
     this.seen = new boolean[producible.length];
     for (int id : prompt) {
       seen[id] = true;
@@ -32,8 +41,12 @@ final class Sampler {
   int next(float[] logits, int offset) {
     int vocab = producible.length;
     float[] scores = Arrays.copyOfRange(logits, offset, offset + vocab);
+    long[] allowed = format == null ? null : format.allowed(formatState);
     for (int v = 0; v < vocab; v++) {
-      if (params.maskUnproducible() && !producible[v]) {
+      boolean masked = allowed != null
+          ? (v >>> 6) >= allowed.length || (allowed[v >>> 6] & (1L << v)) == 0
+          : params.maskUnproducible() && !producible[v];
+      if (masked) {
         scores[v] = Float.NEGATIVE_INFINITY;
       } else if (seen[v] && params.repetitionPenalty() != 1) {
         float p = (float) params.repetitionPenalty();
@@ -42,7 +55,24 @@ final class Sampler {
     }
     int token = params.temperature() == 0 ? argmax(scores) : draw(scores);
     seen[token] = true;
+    if (format != null && !SpecialTokens.isEos(token)) {
+      formatState = format.advance(formatState, token);
+    }
     return token;
+  }
+
+  /** Whether the text so far matches the response format (true without one). */
+  boolean formatMatched() {
+    return format == null || format.accepting(formatState);
+  }
+
+  /** Whether the text so far is a whole match that no token may extend: generation ends. */
+  boolean formatComplete() {
+    return format != null && format.complete(formatState);
+  }
+
+  boolean constrained() {
+    return format != null;
   }
 
   private static int argmax(float[] scores) {

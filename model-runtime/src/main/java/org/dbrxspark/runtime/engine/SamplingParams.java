@@ -1,6 +1,7 @@
 package org.dbrxspark.runtime.engine;
 
 import java.util.List;
+import org.dbrxspark.runtime.structured.CompiledFormat;
 
 /**
  * How one request samples its continuation. Defaults give greedy decoding of up to 128 tokens
@@ -18,6 +19,8 @@ import java.util.List;
  * @param logprobs return the log-probability of each generated token
  * @param maskUnproducible never sample ids the tokenizer cannot produce (vocabulary padding and
  *     gaps); turn off to reproduce reference greedy outputs exactly
+ * @param responseFormat constrains the text to a JSON Schema, regex or choice list (token masks
+ *     replace {@code maskUnproducible}); null for free text
  */
 public record SamplingParams(
     double temperature,
@@ -29,7 +32,8 @@ public record SamplingParams(
     int maxNewTokens,
     List<String> stopStrings,
     boolean logprobs,
-    boolean maskUnproducible) {
+    boolean maskUnproducible,
+    CompiledFormat responseFormat) {
 
   public SamplingParams {
     stopStrings = List.copyOf(stopStrings);
@@ -68,6 +72,7 @@ public record SamplingParams(
     b.stopStrings = stopStrings;
     b.logprobs = logprobs;
     b.maskUnproducible = maskUnproducible;
+    b.responseFormat = responseFormat;
     return b;
   }
 
@@ -83,6 +88,7 @@ public record SamplingParams(
     private List<String> stopStrings = List.of();
     private boolean logprobs = false;
     private boolean maskUnproducible = true;
+    private CompiledFormat responseFormat;
 
     private Builder() {}
 
@@ -96,10 +102,11 @@ public record SamplingParams(
     public Builder stopStrings(List<String> v) { stopStrings = v; return this; }
     public Builder logprobs(boolean v) { logprobs = v; return this; }
     public Builder maskUnproducible(boolean v) { maskUnproducible = v; return this; }
+    public Builder responseFormat(CompiledFormat v) { responseFormat = v; return this; }
 
     public SamplingParams build() {
       return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, seed, maxNewTokens,
-          stopStrings, logprobs, maskUnproducible);
+          stopStrings, logprobs, maskUnproducible, responseFormat);
     }
   }
 

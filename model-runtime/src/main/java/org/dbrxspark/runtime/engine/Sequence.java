@@ -20,6 +20,7 @@ final class Sequence {
   private int generated;
   private int emitted;
   private FinishReason finish;
+  private boolean cutAtStopString;
 
   Sequence(int index, GenerationRequest request, KvCache cache, Sampler sampler, DbrxTokenizer tokenizer) {
     this.index = index;
@@ -91,20 +92,19 @@ final class Sequence {
       logprobs[generated] = LogSoftmax.at(logits, offset, sampler.vocabSize(), token);
     }
     completion[generated++] = token;
-    boolean stopString = false;
     if (SpecialTokens.isEos(token)) {
       finish = FinishReason.STOP;
     } else {
       text.append(decoder.push(token));
-      stopString = matchStop();
-      if (stopString) {
+      cutAtStopString = matchStop();
+      if (cutAtStopString || sampler.formatComplete()) {
         finish = FinishReason.STOP;
       } else if (generated >= request.params().maxNewTokens() || cache.length() >= maxSeqLen) {
         // Sampling another token would need this one fed through a full cache.
         finish = FinishReason.LENGTH;
       }
     }
-    if (finish != null && !stopString) {
+    if (finish != null && !cutAtStopString) {
       text.append(decoder.flush());
     }
     emit(listener);
@@ -137,7 +137,9 @@ final class Sequence {
   }
 
   GenerationResult result() {
-    return new GenerationResult(Arrays.copyOf(completion, generated), text.toString(), finish,
+    // Under a format, only a match is whole; a stop string cuts the match short.
+    boolean incomplete = sampler.constrained() ? cutAtStopString || !sampler.formatMatched() : finish == FinishReason.LENGTH;
+    return new GenerationResult(Arrays.copyOf(completion, generated), text.toString(), finish, incomplete,
         request.prompt().length, logprobs == null ? null : Arrays.copyOf(logprobs, generated), null);
   }
 }

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import java.util.Locale;
 import org.apache.spark.sql.Dataset;
@@ -21,15 +22,18 @@ import org.dbrxspark.jobs.io.Columns;
 final class ChunkProgress {
     private static final Logger LOG = LoggerFactory.getLogger(ChunkProgress.class);
 
-    /** What one chunk wrote: rows, their prompt and generated tokens, and rows whose result is an error. */
-    record Counts(long rows, long promptTokens, long generatedTokens, long errors) {
+    /**
+     * What one chunk wrote: rows, their prompt and generated tokens, rows whose result is an error, and
+     * rows whose text is incomplete (cut off by --max-new-tokens, or not matching --response-format).
+     */
+    record Counts(long rows, long promptTokens, long generatedTokens, long errors, long incomplete) {
         /** Counts the rows of a generated chunk, whose results are in struct column {@code resultCol}. */
         static Counts of(Dataset<Row> generated, String resultCol) {
             String r = Columns.quote(resultCol) + ".";
             Row row = generated.agg(count(lit(1)), sum(col(r + "prompt_tokens")), sum(col(r + "completion_tokens")),
-                count(col(r + "error"))).first();
+                count(col(r + "error")), count(when(col(r + "incomplete"), 1))).first();
             return new Counts(row.getLong(0), row.isNullAt(1) ? 0 : row.getLong(1),
-                row.isNullAt(2) ? 0 : row.getLong(2), row.getLong(3));
+                row.isNullAt(2) ? 0 : row.getLong(2), row.getLong(3), row.getLong(4));
         }
     }
 
@@ -41,6 +45,7 @@ final class ChunkProgress {
     private long promptTokens;
     private long generatedTokens;
     private long errors;
+    private long incomplete;
     private int committed;
     private long prefixCacheHits;
     private long prefixCacheMisses;
@@ -70,6 +75,7 @@ final class ChunkProgress {
         promptTokens += c.promptTokens();
         generatedTokens += c.generatedTokens();
         errors += c.errors();
+        incomplete += c.incomplete();
         double seconds = seconds();
         long done = doneBefore + rows;
         long left = total - done;
@@ -110,6 +116,10 @@ final class ChunkProgress {
 
     long errors() {
         return errors;
+    }
+
+    long incomplete() {
+        return incomplete;
     }
 
     int committed() {

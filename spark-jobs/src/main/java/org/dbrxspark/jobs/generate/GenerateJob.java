@@ -37,6 +37,7 @@ import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.structured.ResponseFormat;
 import org.dbrxspark.udfs.inference.SamplingDefaults;
 import org.dbrxspark.udfs.ml.DbrxGenerator;
 
@@ -91,6 +92,10 @@ public final class GenerateJob implements Job {
     public static final OptionSpec<Boolean> PREFIX_CACHING = OptionSpec.bool("prefix-caching",
         EngineOptions.defaults().prefixCaching(), "Reuse the KV cache blocks of prompt prefixes that an executor's rows "
             + "share instead of computing them for every row; results are the same either way");
+    public static final OptionSpec<String> RESPONSE_FORMAT = OptionSpec.string("response-format", "",
+        "Constrain each text to a format, as inline JSON or the path of a file holding it: "
+            + "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {...}}}, {\"type\": \"regex\", \"regex\": \"...\"} "
+            + "or {\"type\": \"choice\", \"choice\": [...]}; empty: free text");
     public static final OptionSpec<Long> COMMIT_EVERY = OptionSpec.longValue("commit-every", "10000", 1,
         "Rows per chunk (about): each chunk is one Delta commit, and a killed run loses at most the chunk in flight");
     public static final OptionSpec<Integer> MAX_CHUNKS = OptionSpec.integer("max-chunks", 0, 0,
@@ -101,7 +106,7 @@ public final class GenerateJob implements Job {
     /** The options that decide a row's result; the output table records them (see {@link GenerationSettings}). */
     private static final List<OptionSpec<?>> SETTINGS = List.of(ModelOptions.MODEL, ID_COL, PROMPT_COL,
         MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL, MAX_NEW_TOKENS, TEMPERATURE, TOP_P, TOP_K, MIN_P,
-        REPETITION_PENALTY, SEED, STOP, LOGPROBS);
+        REPETITION_PENALTY, SEED, STOP, LOGPROBS, RESPONSE_FORMAT);
 
     /** Prompts wrapped as one-message chats for {@code --chat-template true}; dropped before writing. */
     private static final String WRAPPED = "__dbrx_messages";
@@ -137,8 +142,8 @@ public final class GenerateJob implements Job {
     public List<OptionSpec<?>> options() {
         List<OptionSpec<?>> all = new ArrayList<>(List.of(ReaderOptions.INPUT, ReaderOptions.INPUT_FORMAT, OUTPUT,
             ID_COL, PROMPT_COL, MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL, MAX_NEW_TOKENS, TEMPERATURE,
-            TOP_P, TOP_K, MIN_P, REPETITION_PENALTY, SEED, STOP, LOGPROBS, PREFIX_CACHING, COMMIT_EVERY, MAX_CHUNKS,
-            OVERWRITE));
+            TOP_P, TOP_K, MIN_P, REPETITION_PENALTY, SEED, STOP, LOGPROBS, PREFIX_CACHING, RESPONSE_FORMAT,
+            COMMIT_EVERY, MAX_CHUNKS, OVERWRITE));
         all.addAll(ModelOptions.specs());
         return all;
     }
@@ -155,15 +160,19 @@ public final class GenerateJob implements Job {
     /** The generator the options describe. */
     static DbrxGenerator generator(ParsedOptions o) {
         List<String> stops = o.get(STOP).stream().map(GenerateJob::unescape).collect(Collectors.toList());
-        // Checks the combination (the transformer checks each value on its own).
+        String format = o.get(RESPONSE_FORMAT).isEmpty() ? null : ResponseFormat.fromArgument(o.get(RESPONSE_FORMAT)).json();
+        // Checks the combination (the transformer checks each value on its own) and compiles the format.
         new SamplingDefaults(o.get(TEMPERATURE), o.get(TOP_K), o.get(TOP_P), o.get(MIN_P), o.get(REPETITION_PENALTY),
-            o.get(MAX_NEW_TOKENS), stops, o.get(LOGPROBS));
+            o.get(MAX_NEW_TOKENS), stops, o.get(LOGPROBS), format);
         DbrxGenerator generator = ModelOptions.apply(new DbrxGenerator(), o)
             .setIdCol(o.get(ID_COL)).setOutputCol(o.get(OUTPUT_COL)).setSeed(o.get(SEED))
             .setMaxNewTokens(o.get(MAX_NEW_TOKENS)).setTemperature(o.get(TEMPERATURE)).setTopP(o.get(TOP_P))
             .setTopK(o.get(TOP_K)).setMinP(o.get(MIN_P)).setRepetitionPenalty(o.get(REPETITION_PENALTY))
             .setStopStrings(stops.toArray(String[]::new)).setLogprobs(o.get(LOGPROBS))
             .setPrefixCaching(o.get(PREFIX_CACHING));
+        if (format != null) {
+            generator.setResponseFormat(format);
+        }
         String system = o.get(SYSTEM_PROMPT);
         if (!system.isEmpty()) {
             generator.setSystemPrompt(system.equals("none") ? "" : system);
@@ -265,6 +274,7 @@ public final class GenerateJob implements Job {
             .put("generated now", progress.rows())
             .put("left for a re-run", left)
             .put("rows with an error", progress.errors())
+            .put("rows incomplete", progress.incomplete())
             .put("prompt tokens", progress.promptTokens())
             .put("generated tokens", progress.generatedTokens())
             .put("tokens/s", String.format(Locale.ROOT, "%.1f generated, %.1f with prompts (%.1f s)",

@@ -218,6 +218,34 @@ class GenerateJobTest {
     }
 
     @Test
+    void aResponseFormatFromAFileOrInlineConstrainsEveryRow() throws IOException {
+        String format = "{\"type\": \"regex\", \"regex\": \"(yes|no), [0-9]{1,2}\"}";
+        String file = Files.writeString(dir.resolve("format.json"), format).toString();
+        for (String given : List.of(file, format)) {
+            String output = dir.resolve("structured-" + given.length()).toString();
+            JobRunner.Result run = JobRunner.run(args(output, "--response-format", given, "--max-new-tokens", "12",
+                "--commit-every", "100"));
+            assertEquals(0, run.code(), run.err() + run.out());
+            assertTrue(run.out().contains("rows incomplete"), run.out());
+            for (Row row : DeltaTables.read(spark, output).select("generation.text", "generation.incomplete").collectAsList()) {
+                assertTrue(row.getString(0).matches("(yes|no), [0-9]{1,2}"), row.getString(0));
+                assertEquals(false, row.getBoolean(1));
+            }
+        }
+    }
+
+    @Test
+    void aBadResponseFormatIsRefusedBeforeAnyRow() {
+        String output = dir.resolve("bad-format").toString();
+        JobRunner.Result run = JobRunner.run(args(output, "--response-format",
+            "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {\"type\": \"object\", \"properties\":"
+                + " {\"id\": {\"type\": \"string\", \"pattern\": \"^a\"}}}}}"));
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains("response_format schema at /properties/id: unsupported keyword 'pattern'"), run.err());
+        assertTrue(!DeltaTables.exists(spark, output), "nothing written");
+    }
+
+    @Test
     void duplicateOrMissingIdsAreRefused() throws IOException {
         String dup = Files.write(dir.resolve("dup.jsonl"), List.of("{\"id\": \"a\", \"prompt\": \"x\"}",
             "{\"id\": \"b\", \"prompt\": \"y\"}", "{\"id\": \"a\", \"prompt\": \"z\"}")).toString();

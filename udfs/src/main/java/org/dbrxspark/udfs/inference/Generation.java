@@ -30,14 +30,19 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 public final class Generation extends InferenceOp<Generation.Input, GenerationRequest, GenerationResult> {
   private static final long serialVersionUID = 1L;
 
-  /** {@code struct<text, finish_reason, prompt_tokens, completion_tokens, logprobs, error>}. */
+  /**
+   * {@code struct<text, finish_reason, prompt_tokens, completion_tokens, logprobs, error,
+   * incomplete>}; {@code incomplete} is true for a text cut off by {@code max_new_tokens} (finish
+   * reason {@code length}) and, under a response format, for any text that does not match it.
+   */
   public static final StructType RESULT = new StructType()
       .add("text", DataTypes.StringType)
       .add("finish_reason", DataTypes.StringType)
       .add("prompt_tokens", DataTypes.IntegerType)
       .add("completion_tokens", DataTypes.IntegerType)
       .add("logprobs", DataTypes.createArrayType(DataTypes.FloatType, false))
-      .add("error", DataTypes.StringType);
+      .add("error", DataTypes.StringType)
+      .add("incomplete", DataTypes.BooleanType);
 
   /**
    * One row to generate for: exactly one of {@code prompt} and {@code messages} is used (messages
@@ -160,11 +165,11 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
     }
     counts.generatedTokens += r.completionTokens();
     return RowFactory.create(r.text(), r.finishReason().label(), r.promptTokens(), r.completionTokens(),
-        r.logprobs() == null ? null : r.logprobs(), null);
+        r.logprobs() == null ? null : r.logprobs(), null, r.incomplete());
   }
 
   @Override
   protected Row errorRow(String error, int tokens) {
-    return RowFactory.create(null, FinishReason.ERROR.label(), tokens == 0 ? null : tokens, null, null, error);
+    return RowFactory.create(null, FinishReason.ERROR.label(), tokens == 0 ? null : tokens, null, null, error, null);
   }
 }

@@ -9,6 +9,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.structured.ResponseFormat;
+import org.dbrxspark.udfs.registry.FormatRegistry;
 
 /**
  * Sampling settings that travel from the driver to executors ({@link SamplingParams} is not
@@ -16,7 +18,14 @@ import org.dbrxspark.runtime.engine.SamplingParams;
  *
  * <p>JSON keys: {@code temperature}, {@code top_k}, {@code top_p}, {@code min_p}, {@code
  * repetition_penalty}, {@code seed}, {@code max_new_tokens}, {@code stop} (a string or an array
- * of strings) and {@code logprobs}. Unknown keys are an error, so a typo is not silently ignored.
+ * of strings), {@code logprobs} and {@code response_format} (an object, see {@link
+ * ResponseFormat}). Unknown keys are an error, so a typo is not silently ignored.
+ *
+ * <p>The response format travels as its JSON; building params compiles it through this JVM's
+ * {@link FormatRegistry}, so it is compiled once per executor, and a bad one fails where these
+ * settings are made (on the driver), before any row.
+ *
+ * @param responseFormat the canonical JSON of a {@link ResponseFormat}, or null for free text
  */
 public record SamplingDefaults(
     double temperature,
@@ -26,45 +35,51 @@ public record SamplingDefaults(
     double repetitionPenalty,
     int maxNewTokens,
     List<String> stopStrings,
-    boolean logprobs) implements Serializable {
+    boolean logprobs,
+    String responseFormat) implements Serializable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Known JSON keys, for the error message on an unknown one. */
   static final List<String> KEYS = List.of("temperature", "top_k", "top_p", "min_p",
-      "repetition_penalty", "seed", "max_new_tokens", "stop", "logprobs");
+      "repetition_penalty", "seed", "max_new_tokens", "stop", "logprobs", "response_format");
 
   public SamplingDefaults {
     stopStrings = List.copyOf(stopStrings);
-    builderOf(temperature, topK, topP, minP, repetitionPenalty, maxNewTokens, stopStrings, logprobs).build();
+    builderOf(temperature, topK, topP, minP, repetitionPenalty, maxNewTokens, stopStrings, logprobs, responseFormat).build();
   }
 
   /** The runtime's defaults: greedy, 128 new tokens, no stop strings, no log-probabilities. */
   public static SamplingDefaults runtimeDefaults() {
     SamplingParams p = SamplingParams.greedy();
+    return of(SamplingParams.greedy());
+  }
+
+  private static SamplingDefaults of(SamplingParams p) {
     return new SamplingDefaults(p.temperature(), p.topK(), p.topP(), p.minP(), p.repetitionPenalty(),
-        p.maxNewTokens(), p.stopStrings(), p.logprobs());
+        p.maxNewTokens(), p.stopStrings(), p.logprobs(),
+        p.responseFormat() == null ? null : p.responseFormat().format().json());
   }
 
   /** These settings with {@code json}'s keys applied, for use as defaults of SQL functions. */
   public SamplingDefaults with(String json) {
     SamplingParams.Builder b = builder(0);
     apply(json, b);
-    SamplingParams q = b.build();
-    return new SamplingDefaults(q.temperature(), q.topK(), q.topP(), q.minP(), q.repetitionPenalty(),
-        q.maxNewTokens(), q.stopStrings(), q.logprobs());
+    return of(b.build());
   }
 
   /** A builder holding these settings and {@code seed}. */
   public SamplingParams.Builder builder(long seed) {
-    return builderOf(temperature, topK, topP, minP, repetitionPenalty, maxNewTokens, stopStrings, logprobs).seed(seed);
+    return builderOf(temperature, topK, topP, minP, repetitionPenalty, maxNewTokens, stopStrings, logprobs, responseFormat)
+        .seed(seed);
   }
 
+  // Static, since the compact constructor validates before the fields are assigned.
   private static SamplingParams.Builder builderOf(double temperature, int topK, double topP, double minP,
-      double repetitionPenalty, int maxNewTokens, List<String> stopStrings, boolean logprobs) {
+      double repetitionPenalty, int maxNewTokens, List<String> stopStrings, boolean logprobs, String responseFormat) {
     return SamplingParams.builder().temperature(temperature).topK(topK).topP(topP).minP(minP)
         .repetitionPenalty(repetitionPenalty).maxNewTokens(maxNewTokens).stopStrings(stopStrings)
-        .logprobs(logprobs);
+        .logprobs(logprobs).responseFormat(responseFormat == null ? null : FormatRegistry.compiled(responseFormat));
   }
 
   /**
@@ -105,6 +120,8 @@ public record SamplingDefaults(
           }
           builder.logprobs(v.booleanValue());
         }
+        case "response_format" -> builder.responseFormat(
+            v.isNull() ? null : FormatRegistry.compiled(v.toString()));
         default -> throw new IllegalArgumentException(
             "unknown sampling parameter '" + field.getKey() + "' (known: " + String.join(", ", KEYS) + ")");
       }

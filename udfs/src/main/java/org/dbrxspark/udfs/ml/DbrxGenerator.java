@@ -14,13 +14,15 @@ import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.structured.ResponseFormat;
 import org.dbrxspark.udfs.inference.Generation;
 import org.dbrxspark.udfs.inference.SamplingDefaults;
 import org.dbrxspark.udfs.inference.Seeds;
 import org.dbrxspark.udfs.registry.ModelSpec;
 
 /**
- * Appends {@code struct<text, finish_reason, prompt_tokens, completion_tokens, logprobs, error>}:
+ * Appends {@code struct<text, finish_reason, prompt_tokens, completion_tokens, logprobs, error,
+ * incomplete>}:
  * the model's continuation of each row's prompt (string column {@link #inputCol()}) or chat
  * conversation ({@link #messagesCol()}: {@code array<struct<role, content>>}, rendered with the
  * DBRX ChatML template and a generation prompt).
@@ -28,6 +30,10 @@ import org.dbrxspark.udfs.registry.ModelSpec;
  * <p>Rows of a partition go to the runtime's continuous-batching engine a chunk at a time.
  * Sampling params apply to every row; the optional {@code maxNewTokensCol}, {@code
  * temperatureCol} and {@code seedCol} override them per row (a null value keeps the default).
+ *
+ * <p>{@link #setResponseFormat} constrains every row's text to a JSON Schema, a regular expression
+ * or a list of choices ({@link org.dbrxspark.runtime.structured.ResponseFormat}); a bad format
+ * fails {@code transform} on the driver, naming the part at fault.
  *
  * <p>Determinism: a row's seed is its {@code seedCol} value, else {@link Seeds#forRow}(row id,
  * {@link #seed()}), where the row id is the {@code idCol} value as a string, else (no id column, or
@@ -54,6 +60,7 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   private final BooleanParam logprobs;
   private final Param<String> systemPrompt;
   private final BooleanParam prefixCaching;
+  private final Param<String> responseFormat;
 
   public DbrxGenerator() {
     this(Identifiable.randomUID("dbrxGenerator"));
@@ -83,6 +90,9 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
         "default system prompt of the chat template (not set: DBRX's own; empty: none)");
     prefixCaching = new BooleanParam(this, "prefixCaching",
         "reuse the KV blocks of prompt prefixes that an executor's rows share; outputs are the same either way");
+    responseFormat = new Param<>(this, "responseFormat",
+        "JSON of a response format the text must match: {\"type\": \"json_schema\", \"json_schema\": {\"schema\": ...}},"
+            + " {\"type\": \"regex\", \"regex\": ...} or {\"type\": \"choice\", \"choice\": [...]}");
     SamplingDefaults d = SamplingDefaults.runtimeDefaults();
     setDefault(prefixCaching, EngineOptions.defaults().prefixCaching());
     setDefault(seed, 0L);
@@ -319,6 +329,24 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     return this;
   }
 
+  public Param<String> responseFormat() {
+    return responseFormat;
+  }
+
+  public String getResponseFormat() {
+    return $(responseFormat);
+  }
+
+  /**
+   * Constrains each row's text to a format, given as JSON: {@code {"type": "json_schema",
+   * "json_schema": {"schema": {...}}}}, {@code {"type": "regex", "regex": "..."}} or {@code
+   * {"type": "choice", "choice": [...]}} (see {@link org.dbrxspark.runtime.structured.ResponseFormat}).
+   */
+  public DbrxGenerator setResponseFormat(String value) {
+    set(responseFormat, value);
+    return this;
+  }
+
   // --- transform ------------------------------------------------------------------------------
 
   @Override
@@ -350,8 +378,10 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
 
   @Override
   protected Plan<?> plan(StructType schema) {
+    // Canonical JSON, so that every task looks the compiled format up under one key.
+    String format = isDefined(responseFormat) ? ResponseFormat.parse(getResponseFormat()).json() : null;
     SamplingDefaults defaults = new SamplingDefaults(getTemperature(), getTopK(), getTopP(), getMinP(),
-        getRepetitionPenalty(), getMaxNewTokens(), List.of(getStopStrings()), getLogprobs());
+        getRepetitionPenalty(), getMaxNewTokens(), List.of(getStopStrings()), getLogprobs(), format);
     Generation op = new Generation(defaults, getSeed(), isDefined(systemPrompt) ? getSystemPrompt() : null);
     int prompt = isDefined(messagesCol) ? -1 : index(schema, getInputCol());
     int messages = isDefined(messagesCol) ? index(schema, getMessagesCol()) : -1;

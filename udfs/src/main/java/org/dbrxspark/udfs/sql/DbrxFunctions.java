@@ -38,7 +38,7 @@ import scala.collection.immutable.Seq;
  * <ul>
  *   <li>{@code dbrx_generate(prompt [, params_json])} and {@code dbrx_chat(messages [,
  *       params_json])}: {@code struct<text, finish_reason, prompt_tokens, completion_tokens,
- *       logprobs, error>}; {@code messages} is {@code array<struct<role, content>>}
+ *       logprobs, error, incomplete>}; {@code messages} is {@code array<struct<role, content>>}
  *   <li>{@code dbrx_score(text [, prefix])}: {@code struct<logprob_sum, token_count, perplexity,
  *       error>}
  *   <li>{@code dbrx_embed(text)}: {@code struct<embedding: array<float>, token_count, error>}
@@ -50,7 +50,9 @@ import scala.collection.immutable.Seq;
  * {@link ExtractDbrxCalls} moves each call out of its Project or Filter into a {@link
  * BatchEvalDbrx} node, planned as {@link BatchEvalDbrxExec}, which runs a partition's rows
  * through the runtime a chunk at a time with the transformers' own {@code PartitionRunner}. Row
- * failures are data (the struct's {@code error}), as there. A generation's seed is the {@code seed}
+ * failures are data (the struct's {@code error}), as there, except that a literal {@code
+ * params_json} is checked when the query is analysed and a bad one fails the query. {@code
+ * params_json} may hold a {@code response_format} (see {@link SamplingDefaults}). A generation's seed is the {@code seed}
  * of its {@code params_json}, else a hash of the prompt and the global seed, so results do not
  * depend on partitioning or batching.
  *
@@ -194,6 +196,17 @@ public final class DbrxFunctions {
   }
 
   /**
+   * A {@code params_json} written as a literal is checked when the query is analysed: a bad one
+   * (malformed, an unknown key, a response format that does not compile) fails the query once,
+   * naming the fault, instead of every row. Params from a column are checked row by row.
+   */
+  private static void checkLiteralParams(Expression params) {
+    if (params instanceof Literal literal && literal.value() != null) {
+      SamplingDefaults.runtimeDefaults().with(literal.value().toString());
+    }
+  }
+
+  /**
    * The builders of every function by name: what the function registry calls with a call's
    * arguments. The model-backed functions build a {@link DbrxCall}; the others a scalar UDF.
    *
@@ -208,6 +221,9 @@ public final class DbrxFunctions {
       builders.put(function.name(), args -> {
         checkArgumentCount(function.name(), args, arity);
         List<Expression> all = Seqs.asJava(args);
+        if (all.size() == 2 && (function instanceof GenerateFunction || function instanceof ChatFunction)) {
+          checkLiteralParams(all.get(1));
+        }
         if (all.size() < arity) {
           all.add(Literal.create(null, DataTypes.StringType)); // the optional last argument
         }

@@ -10,6 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +32,8 @@ import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.GenerationRequest;
 import org.dbrxspark.runtime.engine.GenerationResult;
 import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.structured.CompiledFormat;
+import org.dbrxspark.runtime.structured.ResponseFormat;
 import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.runtime.tokenizer.ChatTemplate;
 import org.dbrxspark.udfs.FirstAttemptFailures;
@@ -268,10 +274,52 @@ class DbrxGeneratorTest {
     assertTrue(memory.getMessage().contains("not enough memory for the configured budget"), memory.getMessage());
   }
 
+  private static final String VERDICT = "{\"type\": \"object\", \"required\": [\"label\", \"scores\"], \"properties\": {"
+      + "\"label\": {\"enum\": [\"spam\", \"ham\"]}, \"scores\": {\"type\": \"array\", \"items\": {\"type\": \"integer\"},"
+      + " \"maxItems\": 3}, \"note\": {\"type\": [\"string\", \"null\"], \"maxLength\": 10}}}";
+
+  @Test
+  void aResponseFormatConstrainsEveryRowAsTheRuntimeDoes() {
+    String format = "{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"verdict\", \"schema\": " + VERDICT + "}}";
+    List<Row> out = sampling().setResponseFormat(format).setTemperature(1.0).setMaxNewTokens(48)
+        .transform(prompts(24, 3)).orderBy("id").collectAsList();
+    Schema validator = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12).getSchema(VERDICT, InputFormat.JSON);
+    int complete = 0;
+    for (Row row : out) {
+      Row g = row.getStruct(3);
+      assertNull(g.getAs("error"));
+      if (g.<Boolean>getAs("incomplete")) {
+        assertEquals("length", g.getAs("finish_reason"));
+        continue;
+      }
+      complete++;
+      assertEquals("stop", g.getAs("finish_reason"));
+      assertTrue(validator.validate(g.<String>getAs("text"), InputFormat.JSON).isEmpty(), g.<String>getAs("text"));
+    }
+    assertTrue(complete >= 20, complete + " of 24 complete");
+    // Any partitioning gives a row what the runtime alone gives it.
+    SamplingParams alone = SamplingParams.builder().temperature(1.0).topK(50).maxNewTokens(48).seed(Seeds.forRow("5", SEED))
+        .responseFormat(CompiledFormat.compile(ResponseFormat.parse(format))).build();
+    assertSame(directly("Tell me about topic 2", alone), out.get(5).getStruct(3));
+  }
+
+  @Test
+  void aBadResponseFormatFailsTransformNamingTheFault() {
+    Dataset<Row> input = prompts(2, 1);
+    String format = "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {\"type\": \"object\","
+        + " \"properties\": {\"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"format\": \"email\"}}}}}}";
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> sampling().setResponseFormat(format).transform(input));
+    assertEquals("response_format schema at /properties/tags/items: unsupported keyword 'format'", e.getMessage());
+    IllegalArgumentException regex = assertThrows(IllegalArgumentException.class,
+        () -> sampling().setResponseFormat("{\"type\": \"regex\", \"regex\": \"\\\\w+\"}").transform(input));
+    assertTrue(regex.getMessage().contains("unsupported the escape \\w"), regex.getMessage());
+  }
+
   @Test
   void savesAndLoadsItsParams(@TempDir Path dir) throws Exception {
     DbrxGenerator generator = sampling().setStopStrings("\n\n", "END").setLogprobs(true).setSystemPrompt("Be terse.")
-        .setMaxNewTokensCol("max_new").setChunkRows(7);
+        .setMaxNewTokensCol("max_new").setChunkRows(7).setResponseFormat("{\"type\": \"choice\", \"choice\": [\"a\", \"b\"]}");
     generator.write().overwrite().save(dir.resolve("gen").toString());
     DbrxGenerator loaded = DbrxGenerator.load(dir.resolve("gen").toString());
 
@@ -288,6 +336,7 @@ class DbrxGeneratorTest {
     assertFalse(sampling().setPrefixCaching(false).getPrefixCaching());
     assertEquals(generator.getInputCol(), loaded.getInputCol());
     assertEquals(generator.getMaxSequences(), loaded.getMaxSequences());
+    assertEquals(generator.getResponseFormat(), loaded.getResponseFormat());
   }
 
   @Test

@@ -6,8 +6,13 @@ import static org.apache.spark.sql.functions.lit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.sql.Row;
@@ -73,8 +78,8 @@ class DbrxFunctionsTest {
   void generateWithDefaultsAndPerRowParams() {
     List<Row> rows = spark.sql("SELECT prompt, dbrx_generate(prompt) AS g,"
         + " dbrx_generate(prompt, '{\"max_new_tokens\": 2, \"seed\": 9, \"logprobs\": true}') AS g2,"
-        + " dbrx_generate(prompt, '{\"temprature\": 1}') AS typo,"
-        + " dbrx_generate(prompt, 'not json') AS bad FROM prompts ORDER BY id").collectAsList();
+        + " dbrx_generate(prompt, concat('{\"temprature\"', ': 1}')) AS typo,"
+        + " dbrx_generate(prompt, concat('not ', 'json')) AS bad FROM prompts ORDER BY id").collectAsList();
     for (int i = 0; i < 2; i++) {
       Row row = rows.get(i);
       int[] ids = direct.tokenizer().encode(row.getString(0));
@@ -91,6 +96,53 @@ class DbrxFunctionsTest {
     assertEquals("error", rows.get(2).getStruct(1).getAs("finish_reason"));
     assertTrue(metrics.rows() >= 12);
     assertTrue(metrics.errors() >= 5);
+  }
+
+  @Test
+  void aBadLiteralParamsJsonFailsTheQueryOnceNamingTheFault() {
+    String typo = assertThrows(IllegalArgumentException.class,
+        () -> spark.sql("SELECT dbrx_generate(prompt, '{\"temprature\": 1}') FROM prompts")).getMessage();
+    assertTrue(typo.contains("unknown sampling parameter 'temprature'"), typo);
+    String schema = assertThrows(IllegalArgumentException.class, () -> spark.sql("SELECT dbrx_chat("
+        + "array(named_struct('role', 'user', 'content', prompt)), '{\"response_format\": {\"type\": \"json_schema\","
+        + " \"json_schema\": {\"schema\": {\"type\": \"object\", \"properties\": {\"n\": {\"type\": \"integer\","
+        + " \"minimum\": 1}}}}}}') FROM prompts")).getMessage();
+    assertEquals("response_format schema at /properties/n: unsupported keyword 'minimum'", schema);
+    String unknown = assertThrows(IllegalArgumentException.class, () -> spark.sql(
+        "SELECT dbrx_generate(prompt, '{\"response_format\": {\"type\": \"regex\", \"pattern\": \"a\"}}') FROM prompts"))
+        .getMessage();
+    assertTrue(unknown.contains("response_format: unknown key 'pattern'"), unknown);
+  }
+
+  @Test
+  void aResponseFormatInParamsJsonConstrainsTheText() {
+    String schema = "{\"type\": \"object\", \"required\": [\"answer\", \"confidence\"], \"properties\": {"
+        + "\"answer\": {\"enum\": [\"yes\", \"no\"]}, \"confidence\": {\"type\": \"number\"},"
+        + " \"why\": {\"type\": \"string\", \"maxLength\": 12}}}";
+    String params = "{\"temperature\": 1.0, \"max_new_tokens\": 64, \"response_format\": {\"type\": \"json_schema\","
+        + " \"json_schema\": {\"name\": \"verdict\", \"schema\": " + schema + "}}}";
+    spark.createDataFrame(List.of(RowFactory.create(params)), new StructType().add("params", DataTypes.StringType))
+        .createOrReplaceTempView("structured_params");
+    List<Row> rows = spark.sql("SELECT dbrx_generate(concat(prompt, ' ', s.seed), p.params) AS g,"
+        + " dbrx_generate(prompt, '{\"temperature\": 1.0, \"response_format\": {\"type\": \"choice\", \"choice\": [\"yes\", \"no\"]}}') AS c"
+        + " FROM prompts CROSS JOIN structured_params p CROSS JOIN (SELECT explode(sequence(1, 8)) AS seed) s"
+        + " WHERE prompt IS NOT NULL").collectAsList();
+    Schema validator = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+        .getSchema(schema, InputFormat.JSON);
+    assertEquals(16, rows.size());
+    for (Row row : rows) {
+      Row g = row.getStruct(0);
+      assertNull(g.getAs("error"));
+      if (!g.<Boolean>getAs("incomplete")) {
+        assertEquals("stop", g.getAs("finish_reason"));
+        assertTrue(validator.validate(g.<String>getAs("text"), InputFormat.JSON).isEmpty(),
+            g.<String>getAs("text"));
+      } else {
+        assertEquals("length", g.getAs("finish_reason"));
+      }
+      assertTrue(List.of("yes", "no").contains(row.getStruct(1).<String>getAs("text")), row.toString());
+      assertEquals(false, row.getStruct(1).getAs("incomplete"));
+    }
   }
 
   @Test

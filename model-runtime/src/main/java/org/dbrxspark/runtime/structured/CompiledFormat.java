@@ -1,0 +1,266 @@
+package org.dbrxspark.runtime.structured;
+
+import dk.brics.automaton.Automaton;
+import dk.brics.automaton.State;
+import dk.brics.automaton.Transition;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.dbrxspark.runtime.tokenizer.SpecialTokens;
+
+/**
+ * A {@link ResponseFormat} compiled against the DBRX vocabulary: a DFA over UTF-8 bytes
+ * and, for every DFA state, the set of token ids allowed there. A text token is allowed when its
+ * bytes lead the DFA to a live state (one from which the language can still be completed); an
+ * end-of-sequence id only in accepting states. Immutable and thread-safe: one instance serves
+ * every sequence generating with the format.
+ *
+ * <p>A state's set depends only on what the DFA does in the next {@link TokenTrie#maxDepth} bytes
+ * (the longest token), so compiling first groups the states by that bounded behaviour (Moore's
+ * partition refinement, stopped at that depth), then finds each group's set once, by walking the
+ * DFA down the {@link TokenTrie} with dead subtrees skipped. The thousands of states of a long
+ * bounded string share a few hundred sets. All sets are built at compile time, so decoding only
+ * looks them up.
+ *
+ * <p>Every single byte is a token ({@link TokenTrie} checks it), so every live state has an
+ * allowed token and the vocabulary can complete any prefix the masks let through; a format whose
+ * language is empty is refused at compile time.
+ */
+public final class CompiledFormat {
+  private static final int[] EOS = {SpecialTokens.ENDOFTEXT, SpecialTokens.IM_END};
+
+  private final ResponseFormat format;
+  /** {@code next[state * 256 + byte]}: the next state, or -1 (dead). */
+  private final int[] next;
+  private final boolean[] accepting;
+  private final int start;
+  /** The group of each state: states of a group allow the same tokens. */
+  private final int[] group;
+  /** Each group's mask. */
+  private final Mask[] masks;
+  private final TokenTrie trie;
+  private final long compileNanos;
+
+  /** Allowed ids as bits, and whether any of them is a text token (not an end of sequence). */
+  private record Mask(long[] bits, boolean text) {}
+
+  private CompiledFormat(ResponseFormat format, int[] next, boolean[] accepting, int start, int[] group,
+      TokenTrie trie, long began) {
+    this.format = format;
+    this.next = next;
+    this.accepting = accepting;
+    this.start = start;
+    this.group = group;
+    this.trie = trie;
+    this.masks = new Mask[Arrays.stream(group).max().orElse(-1) + 1];
+    for (int s = 0; s < group.length; s++) {
+      if (masks[group[s]] == null) {
+        long[] bits = walk(s);
+        masks[group[s]] = new Mask(bits, allowsText(bits));
+      }
+    }
+    this.compileNanos = System.nanoTime() - began;
+  }
+
+  /**
+   * Compiles {@code format} against the DBRX tokenizer's vocabulary.
+   *
+   * @throws IllegalArgumentException when no text matches the format
+   */
+  public static CompiledFormat compile(ResponseFormat format) {
+    long began = System.nanoTime();
+    Automaton dfa = format.language();
+    // Not minimized: on long bounded strings brics' minimization costs far more than the states it
+    // saves, and states that allow the same tokens share a mask anyway.
+    dfa.determinize();
+    if (dfa.isEmpty()) {
+      throw new IllegalArgumentException("response_format " + format.kind() + " matches no text: " + format.json());
+    }
+    Set<State> live = dfa.getLiveStates();
+    List<State> states = new ArrayList<>(live);
+    Map<State, Integer> ids = new HashMap<>();
+    for (State s : states) {
+      ids.put(s, ids.size());
+    }
+    int n = states.size();
+    int[] next = new int[n * 256];
+    Arrays.fill(next, -1);
+    boolean[] accepting = new boolean[n];
+    for (State s : states) {
+      int id = ids.get(s);
+      accepting[id] = s.isAccept();
+      for (Transition t : s.getTransitions()) {
+        if (live.contains(t.getDest())) {
+          Arrays.fill(next, id * 256 + t.getMin(), id * 256 + t.getMax() + 1, ids.get(t.getDest()));
+        }
+      }
+    }
+    TokenTrie trie = TokenTrie.shared();
+    return new CompiledFormat(format, next, accepting, ids.get(dfa.getInitialState()),
+        groups(next, accepting, trie.maxDepth), trie, began);
+  }
+
+  /**
+   * Groups states that accept the same byte strings of up to {@code depth} bytes, with the same
+   * acceptance after each: round r of the refinement tells apart states that differ within r
+   * bytes. Stops early once a round splits no group.
+   */
+  private static int[] groups(int[] next, boolean[] accepting, int depth) {
+    int n = accepting.length;
+    int[][] runs = new int[n][];
+    for (int s = 0; s < n; s++) {
+      runs[s] = runs(next, s);
+    }
+    int[] group = new int[n];
+    for (int s = 0; s < n; s++) {
+      group[s] = accepting[s] ? 1 : 0;
+    }
+    int count = -1;
+    for (int round = 0; round < depth; round++) {
+      Map<Signature, Integer> ids = new HashMap<>();
+      int[] refined = new int[n];
+      for (int s = 0; s < n; s++) {
+        refined[s] = ids.computeIfAbsent(Signature.of(group[s], runs[s], group), k -> ids.size());
+      }
+      group = refined;
+      if (ids.size() == count) {
+        break;
+      }
+      count = ids.size();
+    }
+    return group;
+  }
+
+  /** A state's transitions as {@code {firstByte, lastByte, target}} triples, one per run. */
+  private static int[] runs(int[] next, int s) {
+    int[] out = new int[24];
+    int n = 0;
+    for (int b = 0; b < 256; ) {
+      int target = next[s * 256 + b];
+      int from = b;
+      while (b < 256 && next[s * 256 + b] == target) {
+        b++;
+      }
+      if (target >= 0) {
+        if (n + 3 > out.length) {
+          out = Arrays.copyOf(out, out.length * 2);
+        }
+        out[n++] = from;
+        out[n++] = b - 1;
+        out[n++] = target;
+      }
+    }
+    return Arrays.copyOf(out, n);
+  }
+
+  /** A state's group and its transition runs with their targets' groups. */
+  private record Signature(int[] parts) {
+    static Signature of(int ownGroup, int[] runs, int[] group) {
+      int[] parts = new int[runs.length + 1];
+      parts[0] = ownGroup;
+      for (int i = 0; i < runs.length; i += 3) {
+        parts[i + 1] = runs[i];
+        parts[i + 2] = runs[i + 1];
+        parts[i + 3] = group[runs[i + 2]];
+      }
+      return new Signature(parts);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Signature other && Arrays.equals(parts, other.parts);
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.hashCode(parts);
+    }
+  }
+
+  /** The allowed ids of state {@code s}: the DFA walked down the token trie. */
+  private long[] walk(int s) {
+    long[] bits = new long[(trie.bytesById.length + 63) >>> 6];
+    // stack[d] is the state after a node's first d bytes.
+    int[] stack = new int[trie.maxDepth + 1];
+    stack[0] = s;
+    for (int i = 0; i < trie.size(); ) {
+      int t = next[stack[trie.depth[i] - 1] * 256 + (trie.label[i] & 0xFF)];
+      if (t < 0) {
+        i = trie.subtreeEnd[i];
+        continue;
+      }
+      stack[trie.depth[i]] = t;
+      int token = trie.token[i];
+      if (token >= 0) {
+        bits[token >>> 6] |= 1L << token;
+      }
+      i++;
+    }
+    if (accepting[s]) {
+      for (int eos : EOS) {
+        bits[eos >>> 6] |= 1L << eos;
+      }
+    }
+    return bits;
+  }
+
+  private static boolean allowsText(long[] bits) {
+    for (int v = 0; v < SpecialTokens.ENDOFTEXT; v++) {
+      if ((bits[v >>> 6] & (1L << v)) != 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The format this was compiled from. */
+  public ResponseFormat format() {
+    return format;
+  }
+
+  /** The state before any token. */
+  public int start() {
+    return start;
+  }
+
+  /**
+   * The ids allowed in {@code state}, as bits ({@code (mask[id >>> 6] >>> id & 1) == 1}); ids past
+   * the tokenizer's vocabulary (a model's padding rows) are never allowed. Callers must not modify it.
+   */
+  public long[] allowed(int state) {
+    return masks[group[state]].bits();
+  }
+
+  /** The state after a text token allowed in {@code state}. */
+  public int advance(int state, int token) {
+    int s = state;
+    for (byte b : trie.bytesById[token]) {
+      s = next[s * 256 + (b & 0xFF)];
+    }
+    return s;
+  }
+
+  /** Whether the text that led to {@code state} matches the format. */
+  public boolean accepting(int state) {
+    return accepting[state];
+  }
+
+  /** Whether {@code state} matches and no longer text would: generation ends here. */
+  public boolean complete(int state) {
+    return accepting[state] && !masks[group[state]].text();
+  }
+
+  /** DFA states, their groups (distinct masks) and the compile time: for logs and benchmarks. */
+  public String stats() {
+    return accepting.length + " DFA states in " + masks.length + " mask groups, compiled in "
+        + compileNanos / 1_000_000 + " ms";
+  }
+
+  /** How long {@link #compile} took. */
+  public long compileNanos() {
+    return compileNanos;
+  }
+}

@@ -1,0 +1,195 @@
+package org.dbrxspark.runtime.structured;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dk.brics.automaton.Automaton;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
+import org.dbrxspark.runtime.tokenizer.SpecialTokens;
+import org.junit.jupiter.api.Test;
+
+/** Parsing, languages, masks and the errors of bad formats. */
+class ResponseFormatTest {
+
+  /** Runs a byte language over the UTF-8 of {@code text}. */
+  private static boolean matches(Automaton bytes, String text) {
+    return bytes.run(new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
+  }
+
+  private static String error(String json) {
+    return assertThrows(IllegalArgumentException.class, () -> CompiledFormat.compile(ResponseFormat.parse(json))).getMessage();
+  }
+
+  private static String schemaError(String schema) {
+    return assertThrows(IllegalArgumentException.class, () -> ResponseFormat.jsonSchema(schema)).getMessage();
+  }
+
+  @Test
+  void codePointRangesBecomeExactlyTheirUtf8Encodings() {
+    int[][] ranges = {{0x20, 0x10FFFF}, {0x7A, 0x801}, {0xFFF0, 0x10010}, {0x3B1, 0x3C9}, {0xD7F0, 0xE010}};
+    SplittableRandom random = new SplittableRandom(3);
+    for (int[] range : ranges) {
+      Automaton a = Utf8Automata.codePoints(range[0], range[1]);
+      for (int i = 0; i < 20_000; i++) {
+        int cp = random.nextInt(0, 0x110000);
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+          continue;
+        }
+        assertEquals(cp >= range[0] && cp <= range[1], matches(a, Character.toString(cp)), Integer.toHexString(cp));
+      }
+      assertTrue(matches(a, Character.toString(range[0])));
+      assertTrue(matches(a, Character.toString(range[1])));
+    }
+  }
+
+  @Test
+  void theJsonLanguageBoundsWhitespaceAndDigits() {
+    Automaton object = ResponseFormat.jsonSchema(
+        "{\"type\":\"object\",\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"number\"}}}").language();
+    assertTrue(matches(object, "{\"a\":1}"));
+    assertTrue(matches(object, "{ \"a\" : -12 , \"b\" : 1.5e+10 }"));
+    assertFalse(matches(object, "{\"a\":1,\"b\":2,\"a\":3}"));
+    assertFalse(matches(object, "{\"b\":2,\"a\":1}"), "members come in the order of properties");
+    assertFalse(matches(object, "{  \"a\":1}"), "at most one space between tokens");
+    assertFalse(matches(object, "{\"a\":01}"));
+    assertTrue(matches(object, "{\"a\":" + "9".repeat(16) + "}"));
+    assertFalse(matches(object, "{\"a\":" + "9".repeat(17) + "}"), "at most 16 digits");
+    assertFalse(matches(object, "{\"b\":1}"), "a is required");
+    Automaton string = ResponseFormat.jsonSchema("{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}").language();
+    assertTrue(matches(string, "\"é✓\""), "maxLength counts code points, not bytes");
+    assertTrue(matches(string, "\"\\n😀x\""));
+    assertFalse(matches(string, "\"abcd\""));
+    assertFalse(matches(string, "\"a\""));
+    assertFalse(matches(string, "\"a\"b\""));
+  }
+
+  @Test
+  void keywordsOfOneSchemaHoldTogether() {
+    Automaton strings = ResponseFormat.jsonSchema("{\"type\": \"string\", \"maxLength\": 2, \"enum\": [\"ab\", \"abc\", 1]}").language();
+    assertTrue(matches(strings, "\"ab\""));
+    assertFalse(matches(strings, "\"abc\""), "maxLength holds for enum values too");
+    assertFalse(matches(strings, "1"), "so does type");
+    assertTrue(error("{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"integer\",\"const\":\"x\"}}}")
+        .startsWith("response_format json_schema matches no text"));
+  }
+
+  @Test
+  void masksAllowPartialCharactersOnlyWhereTheyCanComplete() {
+    DbrxTokenizer tokenizer = DbrxTokenizer.shared();
+    CompiledFormat greek = CompiledFormat.compile(ResponseFormat.regex("[α-ω]{1,3}"));
+    int[] ids = tokenizer.encode("αβγ");
+    int state = greek.start();
+    for (int id : ids) {
+      assertTrue(allows(greek, state, id), "token " + id);
+      state = greek.advance(state, id);
+    }
+    assertTrue(greek.complete(state));
+    // The first byte of 'α' (0xCE) alone is a token; allowed, since it can continue to 'α'.
+    int leadByte = byteToken(tokenizer, (byte) 0xCE);
+    assertTrue(allows(greek, greek.start(), leadByte));
+    int afterLead = greek.advance(greek.start(), leadByte);
+    assertFalse(greek.accepting(afterLead));
+    assertFalse(allows(greek, afterLead, tokenizer.encode("a")[0]));
+    // The lead byte of 'ж' (0xD0) cannot start a Greek letter.
+    assertFalse(allows(greek, greek.start(), byteToken(tokenizer, (byte) 0xD0)));
+    assertFalse(allows(greek, greek.start(), SpecialTokens.IM_END), "no end of sequence before a match");
+    CompiledFormat optional = CompiledFormat.compile(ResponseFormat.regex("ab(c)?"));
+    int ab = optional.advance(optional.advance(optional.start(), tokenizer.encode("a")[0]), tokenizer.encode("b")[0]);
+    assertTrue(optional.accepting(ab));
+    assertFalse(optional.complete(ab));
+    assertTrue(allows(optional, ab, SpecialTokens.IM_END) && allows(optional, ab, SpecialTokens.ENDOFTEXT));
+  }
+
+  private static boolean allows(CompiledFormat format, int state, int id) {
+    return (format.allowed(state)[id >>> 6] & (1L << id)) != 0;
+  }
+
+  private static int byteToken(DbrxTokenizer tokenizer, byte b) {
+    for (int id = 0; id < 256; id++) {
+      byte[] bytes = tokenizer.tokenBytes(id);
+      if (bytes.length == 1 && bytes[0] == b) {
+        return id;
+      }
+    }
+    throw new AssertionError("no single-byte token " + b);
+  }
+
+  @Test
+  void everySingleByteIsATokenBelow256() {
+    boolean[] seen = new boolean[256];
+    for (int id = 0; id < 256; id++) {
+      byte[] bytes = DbrxTokenizer.shared().tokenBytes(id);
+      assertEquals(1, bytes.length);
+      seen[bytes[0] & 0xFF] = true;
+    }
+    for (boolean b : seen) {
+      assertTrue(b);
+    }
+  }
+
+  @Test
+  void theRegexSyntaxIsTheCommonCore() {
+    assertTrue(matches(ResponseFormat.regex("^a\\.b\\n\"c\"[^x]$").language(), "a.b\n\"c\"y"));
+    assertTrue(matches(ResponseFormat.regex("[]a]{2}").language(), "]a"));
+    assertTrue(matches(ResponseFormat.regex("a&b~c@#<1-2>").language(), "a&b~c@#<1-2>"), "brics operators are plain characters");
+    assertTrue(ResponseFormat.regex("x").equals(ResponseFormat.parse("{\"type\":\"regex\",\"regex\":\"x\"}")));
+  }
+
+  @Test
+  void badSchemasNameThePartAtFault() {
+    assertEquals("response_format schema at /properties/age: unsupported keyword 'minimum'",
+        schemaError("{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\",\"minimum\":0}}}"));
+    assertEquals("response_format schema at /properties/a~1b/items: unsupported keyword 'pattern'",
+        schemaError("{\"type\":\"object\",\"properties\":{\"a/b\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"x\"}}}}"));
+    assertEquals("response_format schema at /type: unknown type 'text'", schemaError("{\"type\":\"text\"}"));
+    assertEquals("response_format schema at /maxLength: maxLength must be a non-negative integer, got -1",
+        schemaError("{\"type\":\"string\",\"maxLength\":-1}"));
+    assertTrue(schemaError("{\"type\":\"object\",\"required\":[\"b\"],\"properties\":{\"a\":{\"type\":\"null\"}}}")
+        .startsWith("response_format schema at /required: required names \"b\", which is not in properties"));
+    assertTrue(schemaError("{\"type\":\"object\",\"properties\":{\"a\":{}}}").startsWith("response_format schema at /properties/a: a schema needs"));
+    assertTrue(schemaError("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}")
+        .startsWith("response_format schema at /additionalProperties: only true or false"));
+    assertTrue(schemaError("{\"type\":\"array\"}").startsWith("response_format schema at /: an array schema needs 'items'"));
+    assertTrue(schemaError("{\"type\":").startsWith("response_format schema is not valid JSON"));
+  }
+
+  @Test
+  void badRegexesAndFormatsAreRefusedByName() {
+    assertEquals("response_format regex /[0-9]+\\d/ at position 6: unsupported the escape \\d (write a class such as [0-9] instead)",
+        error("{\"type\":\"regex\",\"regex\":\"[0-9]+\\\\d\"}"));
+    assertTrue(error("{\"type\":\"regex\",\"regex\":\"(ab\"}").startsWith("response_format regex /(ab/: expected ')'"));
+    assertTrue(error("{\"type\":\"regex\",\"regex\":\"(?i)ab\"}").contains("unsupported '(?' groups"));
+    assertTrue(error("{\"type\":\"regex\",\"regex\":\"a^b\"}").contains("at position 1: unsupported the anchor '^'"));
+    assertEquals("response_format: unknown key 'schema' (known: json_schema, type)",
+        error("{\"type\":\"json_schema\",\"schema\":{\"type\":\"string\"}}"));
+    assertEquals("response_format json_schema: unknown key 'strictly' (known: description, name, schema, strict)",
+        error("{\"type\":\"json_schema\",\"json_schema\":{\"strictly\":true,\"schema\":{\"type\":\"string\"}}}"));
+    assertTrue(error("{\"type\":\"grammar\"}").startsWith("response_format needs \"type\": \"json_schema\", \"regex\" or \"choice\""));
+    assertTrue(error("{\"type\":\"choice\",\"choice\":[]}").contains("non-empty array of strings"));
+  }
+
+  @Test
+  void aFormatNothingSatisfiesIsRefusedAtCompileTime() {
+    assertTrue(error("{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"null\"},"
+        + "\"minItems\":3,\"maxItems\":2}}}").startsWith("response_format json_schema matches no text"));
+    assertTrue(error("{\"type\":\"regex\",\"regex\":\"a{3,1}\"}").startsWith("response_format regex matches no text"));
+    // Surrogate code units are not characters the vocabulary can write.
+    assertTrue(error("{\"type\":\"regex\",\"regex\":\"[\\ud800-\\udbff]\"}").startsWith("response_format regex matches no text"));
+  }
+
+  @Test
+  void compilingIsCheapEnoughToTime() {
+    for (String schema : StructuredGenerationTest.SCHEMAS) {
+      CompiledFormat format = CompiledFormat.compile(ResponseFormat.jsonSchema(schema));
+      assertTrue(format.compileNanos() > 0);
+      System.out.println(format.stats());
+    }
+    System.out.println(CompiledFormat.compile(ResponseFormat.jsonSchema(
+        "{\"type\":\"object\",\"required\":[\"summary\"],\"properties\":{\"summary\":{\"type\":\"string\",\"maxLength\":500}}}")).stats());
+  }
+}
