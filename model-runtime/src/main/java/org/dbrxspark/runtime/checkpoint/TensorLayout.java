@@ -5,7 +5,7 @@ import java.util.Map;
 import org.dbrxspark.runtime.config.DbrxConfig;
 
 /**
- * The Hugging Face DBRX tensor names and the shapes a config implies (SPEC §2.1).
+ * The Hugging Face DBRX tensor names and the shapes a config implies.
  *
  * <p>Expert tensors are 2-D {@code [experts * ffn_hidden_size, d_model]}, expert-major, with no
  * {@code .weight} suffix; {@code w2} is stored as {@code [ffn, d_model]} per expert and used

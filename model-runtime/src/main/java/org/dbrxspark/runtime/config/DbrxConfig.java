@@ -15,7 +15,7 @@ import java.util.Locale;
  * The architecture of a DBRX checkpoint, read from its Hugging Face {@code config.json}.
  *
  * <p>Immutable and validated on construction: every instance describes a model that can be built.
- * Fields missing from the file take the upstream class defaults (SPEC §1.2), except that the main
+ * Fields missing from the file take the defaults of Hugging Face's {@code DbrxConfig} class, except that the main
  * dimensions have no useful default and should always be present. Unknown keys are ignored.
  *
  * @param dModel hidden size
@@ -50,7 +50,7 @@ public record DbrxConfig(
     Activation activation,
     String torchDtype) {
 
-  /** LayerNorm epsilon: not a config field, PyTorch's default (SPEC §1.2). */
+  /** LayerNorm epsilon: not a config field, PyTorch's default. */
   public static final float LAYER_NORM_EPS = 1e-5f;
 
   private static final ObjectMapper JSON = new ObjectMapper()

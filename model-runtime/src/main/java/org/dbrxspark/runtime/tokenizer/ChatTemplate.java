@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The DBRX-instruct chat template (ChatML, SPEC §4.3), reproducing the original Jinja template of
+ * The DBRX-instruct chat template (ChatML), reproducing the original Jinja template of
  * the DBRX tokenizer character for character:
  *
  * <pre>

@@ -9,8 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 
 /**
- * The DBRX tokenizer: tiktoken's cl100k_base byte-level BPE plus the three DBRX added tokens (SPEC
- * §4.1–4.2). No BOS or EOS is ever added.
+ * The DBRX tokenizer: tiktoken's cl100k_base byte-level BPE plus the three DBRX added tokens. No
+ * BOS or EOS is ever added.
  *
  * <p>Immutable and thread-safe. Loading takes about half a second, so there is one {@link
  * #shared()} instance.
@@ -65,7 +65,7 @@ public final class DbrxTokenizer {
   }
 
   /**
-   * Encodes text. With {@code allowSpecial}, the eight special-token strings (SPEC §4.2) become
+   * Encodes text. With {@code allowSpecial}, the eight special-token strings ({@link SpecialTokens}) become
    * their ids, as in the original DBRX tokenizer; the text between them is encoded as plain text.
    */
   public int[] encode(String text, boolean allowSpecial) {

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The special token ids of the DBRX tokenizer (SPEC §4.2): the five cl100k specials and the three
+ * The special token ids of the DBRX tokenizer: the five cl100k specials and the three
  * tokens DBRX adds on top of cl100k.
  */
 public final class SpecialTokens {

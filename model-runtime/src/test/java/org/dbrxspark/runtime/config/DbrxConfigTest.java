@@ -14,7 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class DbrxConfigTest {
-  /** The dbrx-instruct config.json of the original release (SPEC §1.1). */
+  /** The dbrx-instruct config.json of the original release. */
   private static final String DBRX_INSTRUCT = """
       {"architectures": ["DbrxForCausalLM"], "auto_map": {"AutoConfig": "configuration_dbrx.DbrxConfig"},
        "attn_config": {"clip_qkv": 8, "kv_n_heads": 8, "model_type": "", "rope_theta": 500000},
@@ -35,7 +35,7 @@ class DbrxConfigTest {
     assertEquals(6, c.groupSize());
     assertEquals(8.0, c.clipQkv());
     assertEquals(500000.0, c.ropeTheta());
-    // Absent from the file: p = 1 renormalisation and silu, not "none" (SPEC §1.1).
+    // Absent from the file: p = 1 renormalisation and silu, not "none" (the upstream class's defaults).
     assertEquals(1.0, c.moeNormalizeExpertWeights());
     assertEquals(DbrxConfig.Activation.SILU, c.activation());
     assertEquals(131_596_523_520L, c.parameterCount());

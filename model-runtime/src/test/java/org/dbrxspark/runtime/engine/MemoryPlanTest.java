@@ -14,7 +14,7 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.junit.jupiter.api.Test;
 
-/** The memory plan on dbrx-instruct's real config.json (DBRX SPEC §1.1, §1.3), and the runtime's refusal. */
+/** The memory plan on dbrx-instruct's real config.json, and the runtime's refusal. */
 class MemoryPlanTest {
   private static final long GIB = 1L << 30;
 
@@ -27,9 +27,9 @@ class MemoryPlanTest {
     DbrxConfig config = dbrxInstruct();
     EngineOptions options = new EngineOptions(2048, 32, 4096, KvDType.F16, 0);
     MemoryPlan plan = MemoryPlan.of(config, options, MemoryPlan.checkpointBytes(config));
-    // SPEC §1.3: 131,596,523,520 parameters, bfloat16.
+    // 131,596,523,520 parameters (the released checkpoint's index), bfloat16.
     assertEquals(2 * 131_596_523_520L, plan.weightBytes());
-    // SPEC §1.3: 160 KiB of keys and values per token at 2 bytes (40 layers x K,V x 8 heads x 128).
+    // 160 KiB of keys and values per token at 2 bytes (40 layers x K,V x 8 heads x 128).
     assertEquals(32L * 4096 * 160 * 1024, plan.kvCacheBytes());
     assertEquals(20 * GIB, plan.kvCacheBytes());
     // 2048 tokens x (5 x 6144 + 8192 QKV + 2 x 10752 + 16 router) floats, and 32 rows of 100352 logits.
@@ -40,7 +40,7 @@ class MemoryPlanTest {
   @Test
   void dbrxInstructInEachGgufFormat() throws Exception {
     DbrxConfig config = dbrxInstruct();
-    // Counted from the SPEC's shapes, apart from the quantizer's code: the norms (2 per layer and
+    // Counted from the Hugging Face tensor shapes, apart from the quantizer's code: the norms (2 per layer and
     // norm_f) and the routers (16 x 6144 per layer) stay F32, every other weight is quantized.
     long f32 = 40L * (2 * 6144 + 16 * 6144) + 6144;
     long matrices = 131_596_523_520L - f32;

@@ -15,7 +15,7 @@ class ChatTemplateTest {
 
   private static final DbrxTokenizer TOKENIZER = DbrxTokenizer.shared();
 
-  /** Version 1 of the default system prompt, as printed in SPEC §4.3. */
+  /** Version 1 of the default system prompt, as in the released tokenizer_config.json. */
   private static final String SPEC_DEFAULT_PROMPT =
       """
       You are DBRX, a Databricks creation, and you were last updated in December 2023. You answer questions based on information available up to that point, providing objective and thoughtful responses.
