@@ -52,10 +52,11 @@ class DeviceSelectionTest {
   }
 
   @Test
-  void oneGpuAfterSeveralStillLogsItsOwnMapping() {
-    DeviceSelection.select(new String[] {"5", "6"}, () -> "task A");
-    assertEquals(DeviceSelection.gpu("5"), DeviceSelection.select(new String[] {"5"}, () -> "task B"));
-    assertEquals(List.of("task A -> gpu:5 (first of assigned GPUs 5,6; the others stay idle)", "task B -> gpu:5"),
+  void severalGpusLogEvenAfterTheFirstWasUsedAlone() {
+    // An executor's earlier stage with one GPU per task, then a stage with two per task.
+    DeviceSelection.select(new String[] {"5"}, () -> "task A");
+    assertEquals(DeviceSelection.gpu("5"), DeviceSelection.select(new String[] {"5", "6"}, () -> "task B"));
+    assertEquals(List.of("task A -> gpu:5", "task B -> gpu:5 (first of assigned GPUs 5,6; the others stay idle)"),
         logged);
   }
 
