@@ -3,6 +3,7 @@ package org.dbrxspark.udfs.device;
 import java.io.Serializable;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
@@ -51,8 +52,8 @@ public final class DeviceSelection implements Serializable {
   /**
    * The device of the running task: the first GPU address Spark assigned to it, or the CPU when the
    * task has no GPU resource (or runs outside a task, e.g. on the driver). A task given several
-   * GPUs uses the first: one model instance serves one device. The first task to use each device
-   * on this executor logs its mapping.
+   * GPUs uses the first: one model instance serves one device, and the others stay idle. The first
+   * task with each assignment on this executor logs its mapping.
    */
   public static DeviceSelection forCurrentTask() {
     TaskContext task = TaskContext.get();
@@ -60,16 +61,25 @@ public final class DeviceSelection implements Serializable {
       return CPU;
     }
     scala.Option<ResourceInformation> assigned = task.resources().get(GPU);
-    ResourceInformation gpus = assigned.isDefined() ? assigned.get() : null;
-    DeviceSelection device =
-        gpus == null || gpus.addresses().length == 0 ? CPU : gpu(gpus.addresses()[0]);
-    if (LOGGED.add(device.key())) {
+    return select(assigned.isDefined() ? assigned.get().addresses() : new String[0], () -> {
       SparkEnv env = SparkEnv.get();
-      LOG.info("executor {}: task {} (stage {}, partition {}) -> {}{}",
-          env == null ? "?" : env.executorId(), task.taskAttemptId(), task.stageId(),
-          task.partitionId(), device.key(),
-          gpus != null && gpus.addresses().length > 1
-              ? " (first of assigned GPUs " + String.join(",", gpus.addresses()) + ")" : "");
+      return "executor " + (env == null ? "?" : env.executorId()) + ": task " + task.taskAttemptId() + " (stage "
+          + task.stageId() + ", partition " + task.partitionId() + ")";
+    });
+  }
+
+  /**
+   * The device for a task's assigned GPU addresses, logging the mapping once per assignment; {@code
+   * task} names the task for that line (built only then, as row-at-a-time callers select per row).
+   */
+  static DeviceSelection select(String[] addresses, Supplier<String> task) {
+    DeviceSelection device = addresses.length == 0 ? CPU : gpu(addresses[0]);
+    // Keyed by the whole assignment, so that a task given "0,1" logs even after one given "0" alone.
+    String mapping = addresses.length > 1
+        ? device.key() + " (first of assigned GPUs " + String.join(",", addresses) + "; the others stay idle)"
+        : device.key();
+    if (LOGGED.add(mapping)) {
+      LOG.info("{} -> {}", task.get(), mapping);
     }
     return device;
   }
