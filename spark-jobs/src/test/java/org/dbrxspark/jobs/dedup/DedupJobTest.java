@@ -14,6 +14,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.jobs.BlockedTable;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
@@ -47,6 +48,16 @@ class DedupJobTest {
         d.put("c2", c2);
         d.put("c3", DedupDocs.substitute(c2, 3, 40));
         d.put("e", DedupDocs.base(120, 4));
+        return d;
+    }
+
+    /** Batch 2: duplicates of batch 1's survivors and a new pair. */
+    private static Map<String, String> batch2() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("a-near-2", DedupDocs.substitute(batch1().get("a"), 2, 60));
+        d.put("b-copy", batch1().get("b"));
+        d.put("f", DedupDocs.base(180, 5));
+        d.put("f-copy", DedupDocs.base(180, 5));
         return d;
     }
 
@@ -133,13 +144,8 @@ class DedupJobTest {
         assertEquals(5, DeltaTables.read(spark, index).count(), "re-running does not grow the index");
 
         // Batch 2 against the index, without reading batch 1.
-        Map<String, String> b2 = new LinkedHashMap<>();
-        b2.put("a-near-2", DedupDocs.substitute(batch1().get("a"), 2, 60));
-        b2.put("b-copy", batch1().get("b"));
-        b2.put("f", DedupDocs.base(180, 5));
-        b2.put("f-copy", DedupDocs.base(180, 5));
         String input2 = dir.resolve("batch2").toString();
-        frame(b2).write().parquet(input2);
+        frame(batch2()).write().parquet(input2);
         String out3 = dir.resolve("deduped-2").toString();
         JobRunner.Result incremental = JobRunner.run("dedup", "--input", input2, "--output", out3, "--index", index,
             "--bands", "20", "--rows", "6");
@@ -152,6 +158,58 @@ class DedupJobTest {
         assertEquals("f", dups2.get("f-copy").getAs("duplicate_of"));
         assertEquals(List.of("a", "a-far", "b", "c1", "e", "f"),
             new ArrayList<>(byId(DeltaTables.read(spark, index).select("id")).keySet()));
+    }
+
+    /**
+     * Runs that fail part-way, each with a file where one of its tables goes: batch 1 at the new
+     * index, after its output, duplicates and rejects are written; batch 2 at its rejects, after
+     * its output and duplicates and before the index merge. Re-run, they leave the index that clean
+     * runs leave, and batch 2 against the resumed index comes out as against the clean one.
+     */
+    @Test
+    void rerunsAfterFailedRunsGiveTheCleanIndex(@TempDir Path dir) throws Exception {
+        String input1 = parquet(dir.resolve("batch1"), batch1());
+        String input2 = parquet(dir.resolve("batch2"), batch2());
+        String clean = dir.resolve("clean-index").toString();
+        String clean2 = dir.resolve("clean-2").toString();
+        dedup(input1, dir.resolve("clean-1").toString(), clean);
+        dedup(input2, clean2, clean);
+
+        String index = dir.resolve("index").toString();
+        String out1 = dir.resolve("resumed-1").toString();
+        BlockedTable.failsAt(Path.of(index), () -> dedup(input1, out1, index));
+        assertEquals(5, DeltaTables.read(spark, out1).count(), "the failed run wrote its output");
+        assertEquals(4, DeltaTables.read(spark, out1 + "_duplicates").count());
+        assertTrue(DeltaTables.exists(spark, out1 + "_rejects"));
+        dedup(input1, out1, index);
+
+        String out2 = dir.resolve("resumed-2").toString();
+        long indexVersion = DeltaTables.version(spark, index);
+        BlockedTable.failsAt(Path.of(out2 + "_rejects"), () -> dedup(input2, out2, index));
+        assertEquals(1, DeltaTables.read(spark, out2).count(), "the failed run wrote its output");
+        assertEquals(3, DeltaTables.read(spark, out2 + "_duplicates").count());
+        assertEquals(indexVersion, DeltaTables.version(spark, index), "the failed run did not merge the index");
+        dedup(input2, out2, index);
+
+        Dataset<Row> resumed = DeltaTables.read(spark, index);
+        assertEquals(6, resumed.select("id").distinct().count());
+        assertEquals(6, resumed.count(), "each document is indexed once");
+        assertEquals(byId(DeltaTables.read(spark, clean)).toString(), byId(resumed).toString());
+        for (String table : List.of("", "_duplicates", "_rejects")) {
+            assertEquals(byId(DeltaTables.read(spark, clean2 + table)).toString(),
+                byId(DeltaTables.read(spark, out2 + table)).toString(), out2 + table);
+        }
+    }
+
+    private String parquet(Path path, Map<String, String> docs) {
+        frame(docs).write().parquet(path.toString());
+        return path.toString();
+    }
+
+    private static void dedup(String input, String output, String index) {
+        JobRunner.Result run = JobRunner.run("dedup", "--input", input, "--output", output, "--index", index,
+            "--bands", "20", "--rows", "6");
+        assertEquals(0, run.code(), run.err() + run.out());
     }
 
     @Test

@@ -44,11 +44,11 @@ class RagJobsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PLANTED = "The quokka zephyrine protocol requires every visitor to whistle twice "
         + "before opening the copper gate of the northern observatory.";
-    private static final StructType SOURCE = new StructType().add("id", DataTypes.StringType)
+    static final StructType SOURCE = new StructType().add("id", DataTypes.StringType)
         .add("category", DataTypes.StringType).add("text", DataTypes.StringType);
 
     /** The tiny preset cut to one layer of width 32 and four experts: retrieval needs no quality. */
-    private static final DbrxConfig SMALLER_THAN_TINY = new DbrxConfig(32, 4, 1, 1024, 100352, 2, 8.0, 500000.0, 48,
+    static final DbrxConfig SMALLER_THAN_TINY = new DbrxConfig(32, 4, 1, 1024, 100352, 2, 8.0, 500000.0, 48,
         4, 2, 1.0, DbrxConfig.Activation.SILU, "bfloat16");
 
     @TempDir
@@ -246,7 +246,7 @@ class RagJobsTest {
     }
 
     /** A few paragraphs of ordinary prose, different for each {@code seed}. */
-    private static String filler(int seed) {
+    static String filler(int seed) {
         String[] topics = {"rain over the harbour", "bread rising in a warm kitchen", "clouds above the hills",
             "soup simmering for hours", "a cold morning wind", "onions browned in butter", "fog in the valley",
             "the market on Saturday", "snow on the mountain pass"};
