@@ -8,12 +8,14 @@ import org.dbrxspark.jobs.io.DeltaTables;
 
 /**
  * The Delta tables one run of a job writes, committed as a unit: each write is one overwrite
- * commit, and {@link #finish} puts every table back to its version before the run when the
- * summary's counts do not reconcile, so that such counts are never left committed.
+ * commit; {@link #finish} puts every table back to its version before the run when the summary's
+ * counts do not reconcile, and {@link #close} does the same for a run that failed before it
+ * finished. Neither unreconciled counts nor a failed run's half-written tables stay committed.
  */
-public final class RunTables {
+public final class RunTables implements AutoCloseable {
     private final SparkSession spark;
     private final Map<String, Long> before;
+    private boolean finished;
 
     private RunTables(SparkSession spark, Map<String, Long> before) {
         this.spark = spark;
@@ -36,6 +38,19 @@ public final class RunTables {
 
     /** Returns {@code summary}, after restoring every table when its counts do not reconcile. */
     public JobSummary finish(JobSummary summary) {
+        finished = true;
         return DeltaTables.restoreUnlessBalanced(spark, before, summary);
+    }
+
+    /** Unless the run finished, puts back every table it changed (the run is failing). */
+    @Override
+    public void close() {
+        if (!finished) {
+            before.forEach((path, version) -> {
+                if (DeltaTables.version(spark, path) != version) {
+                    DeltaTables.rollback(spark, path, version);
+                }
+            });
+        }
     }
 }

@@ -136,26 +136,27 @@ public final class CurateJob implements Job {
             Dataset<Row> rejected = annotated.where(Rejects.rejected());
             String output = options.get(OUTPUT);
             String rejects = Rejects.path(options, OUTPUT, REJECTS);
-            RunTables tables = RunTables.of(spark, output, rejects);
-            long keptRows = tables.overwrite(kept.drop("_before"), output);
-            long rejectedRows = tables.overwrite(rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"),
-                rejects);
+            try (RunTables tables = RunTables.of(spark, output, rejects)) {
+                long keptRows = tables.overwrite(kept.drop("_before"), output);
+                long rejectedRows = tables.overwrite(rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"),
+                    rejects);
 
-            long input = annotated.count();
-            Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
-            JobSummary summary = new JobSummary("curate " + options.get(ReaderOptions.INPUT))
-                .put("input documents", input)
-                .put("kept", keptRows)
-                .put("rejected", rejectedRows)
-                .put("output", output)
-                .put("rejects output", rejects)
-                .put("duplicate ids", read.duplicateIdSummary())
-                .put("active filters", curator.filters().size() + " of " + QualityFilters.DEFAULTS.size()
-                    + (curator.languages().isEmpty() ? "" : ", languages " + curator.languages()));
-            summary.put("kept by language", Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));
-            summary.put("reject reasons", Histograms.top(rejectTable, explode(col(Curator.REASONS)), 12));
-            summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
-            return tables.finish(summary);
+                long input = annotated.count();
+                Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
+                JobSummary summary = new JobSummary("curate " + options.get(ReaderOptions.INPUT))
+                    .put("input documents", input)
+                    .put("kept", keptRows)
+                    .put("rejected", rejectedRows)
+                    .put("output", output)
+                    .put("rejects output", rejects)
+                    .put("duplicate ids", read.duplicateIdSummary())
+                    .put("active filters", curator.filters().size() + " of " + QualityFilters.DEFAULTS.size()
+                        + (curator.languages().isEmpty() ? "" : ", languages " + curator.languages()));
+                summary.put("kept by language", Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));
+                summary.put("reject reasons", Histograms.top(rejectTable, explode(col(Curator.REASONS)), 12));
+                summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+                return tables.finish(summary);
+            }
         } finally {
             annotated.unpersist();
         }

@@ -149,33 +149,34 @@ public final class DecontaminateJob implements Job {
 
             String output = o.get(OUTPUT);
             String rejects = Rejects.path(o, OUTPUT, REJECTS);
-            RunTables tables = RunTables.of(spark, output, rejects);
-            long keptRows = tables.overwrite(kept, output);
-            long rejectedRows = tables.overwrite(rejected, rejects);
+            try (RunTables tables = RunTables.of(spark, output, rejects)) {
+                long keptRows = tables.overwrite(kept, output);
+                long rejectedRows = tables.overwrite(rejected, rejects);
 
-            long input = annotated.count();
-            Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
-            Dataset<Row> contaminated = rejectTable.where(col(CONTAMINATION).isNotNull());
-            String matchPath = String.format(Locale.ROOT, "%s (n-gram table about %.1f MB %s --broadcast-max-mb %d)",
-                broadcast ? "broadcast" : "join", sizes.estimatedBytes() / 1e6, broadcast ? "<=" : ">",
-                o.get(BROADCAST_MAX_MB));
-            JobSummary summary = new JobSummary("decontaminate " + o.get(ReaderOptions.INPUT))
-                .put("input documents", input)
-                .put("kept", keptRows)
-                .put("rejected", rejectedRows)
-                .put("  contaminated", contaminated.count())
-                .put("reject reasons", Histograms.top(rejectTable, explode(col(REASONS)), 8))
-                .put("contaminated by benchmark", Histograms.top(contaminated, col(CONTAMINATION + ".benchmark"), 8))
-                .put("benchmark items", sizes.items() + " in " + o.get(BENCHMARKS).size() + " sets, " + sizes.ngrams()
-                    + " " + matcher.ngram() + "-grams; " + sizes.tooShort() + " items without a text of "
-                    + matcher.ngram() + " words cannot match")
-                .put("match", matchPath + ", --min-overlap " + matcher.minOverlap())
-                .put("output", output)
-                .put("rejects output", rejects)
-                .put("duplicate ids", read.duplicateIdSummary());
-            summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
-            tables.finish(summary).writeJson(o.get(JobSummary.STATS_OUTPUT));
-            return summary;
+                long input = annotated.count();
+                Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
+                Dataset<Row> contaminated = rejectTable.where(col(CONTAMINATION).isNotNull());
+                String matchPath = String.format(Locale.ROOT, "%s (n-gram table about %.1f MB %s --broadcast-max-mb %d)",
+                    broadcast ? "broadcast" : "join", sizes.estimatedBytes() / 1e6, broadcast ? "<=" : ">",
+                    o.get(BROADCAST_MAX_MB));
+                JobSummary summary = new JobSummary("decontaminate " + o.get(ReaderOptions.INPUT))
+                    .put("input documents", input)
+                    .put("kept", keptRows)
+                    .put("rejected", rejectedRows)
+                    .put("  contaminated", contaminated.count())
+                    .put("reject reasons", Histograms.top(rejectTable, explode(col(REASONS)), 8))
+                    .put("contaminated by benchmark", Histograms.top(contaminated, col(CONTAMINATION + ".benchmark"), 8))
+                    .put("benchmark items", sizes.items() + " in " + o.get(BENCHMARKS).size() + " sets, " + sizes.ngrams()
+                        + " " + matcher.ngram() + "-grams; " + sizes.tooShort() + " items without a text of "
+                        + matcher.ngram() + " words cannot match")
+                    .put("match", matchPath + ", --min-overlap " + matcher.minOverlap())
+                    .put("output", output)
+                    .put("rejects output", rejects)
+                    .put("duplicate ids", read.duplicateIdSummary());
+                summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+                tables.finish(summary).writeJson(o.get(JobSummary.STATS_OUTPUT));
+                return summary;
+            }
         } finally {
             items.unpersist();
             if (annotated != null) {

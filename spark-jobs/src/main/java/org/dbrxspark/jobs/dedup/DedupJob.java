@@ -152,51 +152,52 @@ public final class DedupJob implements Job {
             String output = o.get(OUTPUT);
             String duplicates = duplicatesPath(o);
             String rejects = Rejects.path(o, OUTPUT, REJECTS);
-            RunTables tables = RunTables.of(spark, output, duplicates, rejects, indexPath);
-            long kept = tables.overwrite(r.kept(), output);
-            long removed = tables.overwrite(r.duplicates(), duplicates);
-            long rejectedRows = tables.overwrite(rejected, rejects);
-            if (!indexPath.isBlank()) {
-                if (index == null) {
-                    tables.overwrite(r.newIndexRows(), indexPath);
-                } else {
-                    DeltaTable.forPath(spark, indexPath).as("t")
-                        .merge(r.newIndexRows().as("s"), "t." + Columns.ID + " = s." + Columns.ID)
-                        .whenMatched().updateAll().whenNotMatched().insertAll().execute();
+            try (RunTables tables = RunTables.of(spark, output, duplicates, rejects, indexPath)) {
+                long kept = tables.overwrite(r.kept(), output);
+                long removed = tables.overwrite(r.duplicates(), duplicates);
+                long rejectedRows = tables.overwrite(rejected, rejects);
+                if (!indexPath.isBlank()) {
+                    if (index == null) {
+                        tables.overwrite(r.newIndexRows(), indexPath);
+                    } else {
+                        DeltaTable.forPath(spark, indexPath).as("t")
+                            .merge(r.newIndexRows().as("s"), "t." + Columns.ID + " = s." + Columns.ID)
+                            .whenMatched().updateAll().whenNotMatched().insertAll().execute();
+                    }
                 }
-            }
 
-            long input = rows.count();
-            Row removedStats = r.removed().agg(count(when(col(Deduplicator.SIMILARITY).equalTo(1.0), true)),
-                countDistinct(col(Deduplicator.CLUSTER_ID))).first();
-            long identical = removedStats.getLong(0);
-            long clusters = removedStats.getLong(1);
-            LshParams lsh = dedup.hasher().lsh();
-            JobSummary summary = new JobSummary("dedup " + o.get(ReaderOptions.INPUT))
-                .put("input documents", input)
-                .put("kept", kept)
-                .put("duplicates", removed)
-                .put("  identical shingles", identical)
-                .put("  near duplicates", removed - identical)
-                .put("rejected", rejectedRows)
-                .put("reject reasons", Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
-                .put("clusters with duplicates", clusters)
-                .put("LSH candidate pairs", r.candidatePairs())
-                .put("MinHash / LSH", String.format("threshold %.2f, %d-word shingles, %d perms = %d bands x %d rows "
-                        + "(+%d unused), P(candidate | J=threshold) = %.2f, verify %s", dedup.threshold(),
-                    dedup.hasher().ngram(), dedup.hasher().numPerm(), lsh.bands(), lsh.rows(),
-                    dedup.hasher().numPerm() - lsh.bands() * lsh.rows(), lsh.collisionProbability(dedup.threshold()),
-                    dedup.verify()))
-                .put("output", output)
-                .put("duplicates output", duplicates)
-                .put("rejects output", rejects)
-                .put("duplicate ids", read.duplicateIdSummary());
-            if (!indexPath.isBlank()) {
-                summary.put("index", indexPath + " (" + indexedBefore + " earlier documents, now "
-                    + DeltaTables.read(spark, indexPath).count() + ")");
+                long input = rows.count();
+                Row removedStats = r.removed().agg(count(when(col(Deduplicator.SIMILARITY).equalTo(1.0), true)),
+                    countDistinct(col(Deduplicator.CLUSTER_ID))).first();
+                long identical = removedStats.getLong(0);
+                long clusters = removedStats.getLong(1);
+                LshParams lsh = dedup.hasher().lsh();
+                JobSummary summary = new JobSummary("dedup " + o.get(ReaderOptions.INPUT))
+                    .put("input documents", input)
+                    .put("kept", kept)
+                    .put("duplicates", removed)
+                    .put("  identical shingles", identical)
+                    .put("  near duplicates", removed - identical)
+                    .put("rejected", rejectedRows)
+                    .put("reject reasons", Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
+                    .put("clusters with duplicates", clusters)
+                    .put("LSH candidate pairs", r.candidatePairs())
+                    .put("MinHash / LSH", String.format("threshold %.2f, %d-word shingles, %d perms = %d bands x %d rows "
+                            + "(+%d unused), P(candidate | J=threshold) = %.2f, verify %s", dedup.threshold(),
+                        dedup.hasher().ngram(), dedup.hasher().numPerm(), lsh.bands(), lsh.rows(),
+                        dedup.hasher().numPerm() - lsh.bands() * lsh.rows(), lsh.collisionProbability(dedup.threshold()),
+                        dedup.verify()))
+                    .put("output", output)
+                    .put("duplicates output", duplicates)
+                    .put("rejects output", rejects)
+                    .put("duplicate ids", read.duplicateIdSummary());
+                if (!indexPath.isBlank()) {
+                    summary.put("index", indexPath + " (" + indexedBefore + " earlier documents, now "
+                        + DeltaTables.read(spark, indexPath).count() + ")");
+                }
+                summary.reconcile("input = kept + duplicates + rejected", input, kept, removed, rejectedRows);
+                return tables.finish(summary);
             }
-            summary.reconcile("input = kept + duplicates + rejected", input, kept, removed, rejectedRows);
-            return tables.finish(summary);
         } finally {
             features.unpersist();
         }

@@ -124,49 +124,50 @@ public final class ScoreJob implements Job {
             String output = o.get(OUTPUT);
             Optional<Double> max = o.get(MAX_PERPLEXITY);
             String rejects = max.isEmpty() ? "" : Rejects.path(o, OUTPUT, REJECTS);
-            RunTables tables = RunTables.of(spark, output, rejects);
-            JobSummary summary = new JobSummary("score " + o.get(ReaderOptions.INPUT));
-            long written;
-            long rejected = 0;
-            if (max.isEmpty()) {
-                written = tables.overwrite(scored, output);
-            } else {
-                Column failed = col(SCORE_ERROR).isNotNull();
-                Column over = col(PERPLEXITY).gt(max.get());
-                written = tables.overwrite(scored.where(not(failed).and(not(over))), output);
-                rejected = tables.overwrite(scored.where(failed.or(over)).withColumn(REASONS,
-                    when(failed, array(lit(REASON_ERROR))).otherwise(array(lit(REASON_PERPLEXITY)))), rejects);
+            try (RunTables tables = RunTables.of(spark, output, rejects)) {
+                JobSummary summary = new JobSummary("score " + o.get(ReaderOptions.INPUT));
+                long written;
+                long rejected = 0;
+                if (max.isEmpty()) {
+                    written = tables.overwrite(scored, output);
+                } else {
+                    Column failed = col(SCORE_ERROR).isNotNull();
+                    Column over = col(PERPLEXITY).gt(max.get());
+                    written = tables.overwrite(scored.where(not(failed).and(not(over))), output);
+                    rejected = tables.overwrite(scored.where(failed.or(over)).withColumn(REASONS,
+                        when(failed, array(lit(REASON_ERROR))).otherwise(array(lit(REASON_PERPLEXITY)))), rejects);
+                }
+                double seconds = (System.nanoTime() - started) / 1e9;
+                Row totals = scored.agg(count(lit(1)), count(col(SCORE_ERROR)), sum(col(TOKEN_COUNT)),
+                    sum(col(LOGPROB_SUM))).first();
+                long input = totals.getLong(0);
+                long errors = totals.getLong(1);
+                long tokens = totals.isNullAt(2) ? 0 : totals.getLong(2);
+                double[] quantiles = scored.stat().approxQuantile(PERPLEXITY, new double[] {0.1, 0.5, 0.9}, 0.001);
+                summary.put("input documents", input)
+                    .put("duplicate ids", read.duplicateIdSummary())
+                    .put("scored", input - errors)
+                    .put("score errors", errors)
+                    .put("scored tokens", tokens)
+                    .put("tokens/s", String.format(Locale.ROOT, "%.1f (%.1f s)", tokens / seconds, seconds))
+                    .put("corpus perplexity", tokens == 0 ? "n/a"
+                        : String.format(Locale.ROOT, "%.4g", Math.exp(-totals.getDouble(3) / tokens)))
+                    .put("document perplexity p10/p50/p90", quantiles.length == 0 ? "n/a"
+                        : String.format(Locale.ROOT, "%.4g / %.4g / %.4g", quantiles[0], quantiles[1], quantiles[2]));
+                if (max.isEmpty()) {
+                    return tables.finish(summary.put("output", output)
+                        .reconcile("input = output rows", input, written));
+                }
+                long over = DeltaTables.read(spark, rejects).where(col(SCORE_ERROR).isNull()).count();
+                return tables.finish(summary.put("max perplexity", max.get())
+                    .put("kept", written)
+                    .put("rejected", rejected + " (" + over + " above max-perplexity, " + (rejected - over)
+                        + " score errors)")
+                    .put("output", output)
+                    .put("rejects output", rejects)
+                    .reconcile("input = kept + rejected", input, written, rejected)
+                    .reconcile("rejected = above max-perplexity + score errors", rejected, over, errors));
             }
-            double seconds = (System.nanoTime() - started) / 1e9;
-            Row totals = scored.agg(count(lit(1)), count(col(SCORE_ERROR)), sum(col(TOKEN_COUNT)),
-                sum(col(LOGPROB_SUM))).first();
-            long input = totals.getLong(0);
-            long errors = totals.getLong(1);
-            long tokens = totals.isNullAt(2) ? 0 : totals.getLong(2);
-            double[] quantiles = scored.stat().approxQuantile(PERPLEXITY, new double[] {0.1, 0.5, 0.9}, 0.001);
-            summary.put("input documents", input)
-                .put("duplicate ids", read.duplicateIdSummary())
-                .put("scored", input - errors)
-                .put("score errors", errors)
-                .put("scored tokens", tokens)
-                .put("tokens/s", String.format(Locale.ROOT, "%.1f (%.1f s)", tokens / seconds, seconds))
-                .put("corpus perplexity", tokens == 0 ? "n/a"
-                    : String.format(Locale.ROOT, "%.4g", Math.exp(-totals.getDouble(3) / tokens)))
-                .put("document perplexity p10/p50/p90", quantiles.length == 0 ? "n/a"
-                    : String.format(Locale.ROOT, "%.4g / %.4g / %.4g", quantiles[0], quantiles[1], quantiles[2]));
-            if (max.isEmpty()) {
-                return tables.finish(summary.put("output", output)
-                    .reconcile("input = output rows", input, written));
-            }
-            long over = DeltaTables.read(spark, rejects).where(col(SCORE_ERROR).isNull()).count();
-            return tables.finish(summary.put("max perplexity", max.get())
-                .put("kept", written)
-                .put("rejected", rejected + " (" + over + " above max-perplexity, " + (rejected - over)
-                    + " score errors)")
-                .put("output", output)
-                .put("rejects output", rejects)
-                .reconcile("input = kept + rejected", input, written, rejected)
-                .reconcile("rejected = above max-perplexity + score errors", rejected, over, errors));
         } finally {
             scored.unpersist();
         }

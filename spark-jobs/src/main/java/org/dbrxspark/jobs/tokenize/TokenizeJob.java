@@ -120,29 +120,30 @@ public final class TokenizeJob implements Job {
             long documents = perSplit.values().stream().mapToLong(a -> a[0]).sum();
             long tokens = perSplit.values().stream().mapToLong(a -> a[1]).sum();
 
-            RunTables tables = RunTables.of(spark, output, rejects);
-            tables.overwrite(seqLen > 0 ? SequencePacker.pack(tokenized, seqLen, documents)
-                : documentRows(tokenized, o.get(APPEND_EOS)), output);
-            long rejectedRows = tables.overwrite(rejected.drop(INPUT_IDS, SPLIT, SequencePacker.ORDER), rejects);
+            try (RunTables tables = RunTables.of(spark, output, rejects)) {
+                tables.overwrite(seqLen > 0 ? SequencePacker.pack(tokenized, seqLen, documents)
+                    : documentRows(tokenized, o.get(APPEND_EOS)), output);
+                long rejectedRows = tables.overwrite(rejected.drop(INPUT_IDS, SPLIT, SequencePacker.ORDER), rejects);
 
-            long input = annotated.count();
-            Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
-            JobSummary summary = new JobSummary("tokenize " + o.get(ReaderOptions.INPUT))
-                .put("input documents", input)
-                .put("tokenized documents", documents + splitDetail(perSplit, 0))
-                .put("rejected documents", rejectedRows)
-                .put("duplicate ids", read.duplicateIdSummary())
-                .put("document tokens", tokens + splitDetail(perSplit, 1))
-                .put("tokens/s (whole job)", String.format("%.0f", tokens / ((System.nanoTime() - started) / 1e9)))
-                .put("reject reasons", Histograms.top(rejectTable, explode(col(REASONS)), 8));
-            summary.reconcile("input = tokenized + rejected", input, documents, rejectedRows);
-            Dataset<Row> written = DeltaTables.read(spark, output);
-            if (seqLen > 0) {
-                summarisePacked(summary, written, seqLen, documents, tokens);
-            } else {
-                summariseDocuments(summary, written, documents, tokens, o.get(APPEND_EOS));
+                long input = annotated.count();
+                Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
+                JobSummary summary = new JobSummary("tokenize " + o.get(ReaderOptions.INPUT))
+                    .put("input documents", input)
+                    .put("tokenized documents", documents + splitDetail(perSplit, 0))
+                    .put("rejected documents", rejectedRows)
+                    .put("duplicate ids", read.duplicateIdSummary())
+                    .put("document tokens", tokens + splitDetail(perSplit, 1))
+                    .put("tokens/s (whole job)", String.format("%.0f", tokens / ((System.nanoTime() - started) / 1e9)))
+                    .put("reject reasons", Histograms.top(rejectTable, explode(col(REASONS)), 8));
+                summary.reconcile("input = tokenized + rejected", input, documents, rejectedRows);
+                Dataset<Row> written = DeltaTables.read(spark, output);
+                if (seqLen > 0) {
+                    summarisePacked(summary, written, seqLen, documents, tokens);
+                } else {
+                    summariseDocuments(summary, written, documents, tokens, o.get(APPEND_EOS));
+                }
+                return tables.finish(summary.put("output", output).put("rejects output", rejects));
             }
-            return tables.finish(summary.put("output", output).put("rejects output", rejects));
         } finally {
             annotated.unpersist();
         }

@@ -58,4 +58,17 @@ class DeltaTablesTest {
         assertEquals(7, DeltaTables.read(spark, table).count());
         assertFalse(Files.exists(Path.of(fresh)));
     }
+
+    @Test
+    void aRunThatFailsBeforeItFinishesPutsItsTablesBack(@TempDir Path dir) {
+        String table = dir.resolve("t").toString();
+        String fresh = dir.resolve("fresh").toString();
+        DeltaTables.overwrite(spark.range(7).toDF(), table);
+        try (RunTables run = RunTables.of(spark, table, fresh)) {
+            run.overwrite(spark.range(3).toDF(), table);
+            run.overwrite(spark.range(2).toDF(), fresh);
+        } // closed without finish: as when the job throws
+        assertEquals(7, DeltaTables.read(spark, table).count());
+        assertFalse(Files.exists(Path.of(fresh)));
+    }
 }
