@@ -33,19 +33,20 @@ final class KQuants {
 
   static void dequantizeQ4K(ByteBuffer src, int srcOffset, float[] dst, int dstOffset, int blocks) {
     ByteBuffer le = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    byte[] scales = new byte[12];
     for (int b = 0; b < blocks; b++) {
       int base = srcOffset + b * Q4_K_BYTES;
       float d = DType.f16ToFloat(le.getShort(base));
       float dmin = DType.f16ToFloat(le.getShort(base + 2));
-      int scales = base + 4;
+      le.get(base + 4, scales);
       int qs = base + 16;
       int out = dstOffset + b * BLOCK_SIZE;
       // Sub-blocks 2k (low nibbles) and 2k+1 (high nibbles) share the 32 bytes qs[32k..32k+31].
       for (int k = 0; k < 4; k++) {
-        float d1 = d * scale(le, scales, 2 * k);
-        float m1 = dmin * min(le, scales, 2 * k);
-        float d2 = d * scale(le, scales, 2 * k + 1);
-        float m2 = dmin * min(le, scales, 2 * k + 1);
+        float d1 = d * KQuantScales.scale(scales, 0, 2 * k);
+        float m1 = dmin * KQuantScales.min(scales, 0, 2 * k);
+        float d2 = d * KQuantScales.scale(scales, 0, 2 * k + 1);
+        float m2 = dmin * KQuantScales.min(scales, 0, 2 * k + 1);
         for (int l = 0; l < 32; l++) {
           int q = le.get(qs + 32 * k + l) & 0xFF;
           dst[out + 64 * k + l] = d1 * (q & 0xF) - m1;
@@ -57,21 +58,22 @@ final class KQuants {
 
   static void dequantizeQ5K(ByteBuffer src, int srcOffset, float[] dst, int dstOffset, int blocks) {
     ByteBuffer le = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    byte[] scales = new byte[12];
     for (int b = 0; b < blocks; b++) {
       int base = srcOffset + b * Q5_K_BYTES;
       float d = DType.f16ToFloat(le.getShort(base));
       float dmin = DType.f16ToFloat(le.getShort(base + 2));
-      int scales = base + 4;
+      le.get(base + 4, scales);
       int qh = base + 16;
       int qs = base + 48;
       int out = dstOffset + b * BLOCK_SIZE;
       for (int k = 0; k < 4; k++) {
         int j1 = 2 * k;
         int j2 = 2 * k + 1;
-        float d1 = d * scale(le, scales, j1);
-        float m1 = dmin * min(le, scales, j1);
-        float d2 = d * scale(le, scales, j2);
-        float m2 = dmin * min(le, scales, j2);
+        float d1 = d * KQuantScales.scale(scales, 0, j1);
+        float m1 = dmin * KQuantScales.min(scales, 0, j1);
+        float d2 = d * KQuantScales.scale(scales, 0, j2);
+        float m2 = dmin * KQuantScales.min(scales, 0, j2);
         for (int l = 0; l < 32; l++) {
           int q = le.get(qs + 32 * k + l) & 0xFF;
           int h = le.get(qh + l) & 0xFF;
@@ -107,27 +109,5 @@ final class KQuants {
         }
       }
     }
-  }
-
-  /**
-   * The 6-bit scale of sub-block j: for j < 4 the low 6 bits of byte j; otherwise the low nibble
-   * of byte j+4, topped by the two high bits of byte j-4.
-   */
-  private static int scale(ByteBuffer le, int scales, int j) {
-    if (j < 4) {
-      return le.get(scales + j) & 63;
-    }
-    return (le.get(scales + j + 4) & 0xF) | ((le.get(scales + j - 4) & 0xFF) >>> 6) << 4;
-  }
-
-  /**
-   * The 6-bit min of sub-block j: for j < 4 the low 6 bits of byte j+4; otherwise the high nibble
-   * of byte j+4, topped by the two high bits of byte j.
-   */
-  private static int min(ByteBuffer le, int scales, int j) {
-    if (j < 4) {
-      return le.get(scales + j + 4) & 63;
-    }
-    return ((le.get(scales + j + 4) & 0xFF) >>> 4) | ((le.get(scales + j) & 0xFF) >>> 6) << 4;
   }
 }

@@ -7,6 +7,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
+import org.dbrxspark.runtime.checkpoint.KQuantScales;
 
 /**
  * Q8_0 and Q4_0 weights with the Vector API: rows widened to float32 (embedding lookups, the
@@ -71,10 +72,10 @@ final class QuantizedRows {
       float dmin = scale(raw, at + 2);
       int out = dstOffset + b * 256;
       for (int k = 0; k < 4; k++) {
-        float d1 = d * kScale(raw, at + 4, 2 * k);
-        float m1 = dmin * kMin(raw, at + 4, 2 * k);
-        float d2 = d * kScale(raw, at + 4, 2 * k + 1);
-        float m2 = dmin * kMin(raw, at + 4, 2 * k + 1);
+        float d1 = d * KQuantScales.scale(raw, at + 4, 2 * k);
+        float m1 = dmin * KQuantScales.min(raw, at + 4, 2 * k);
+        float d2 = d * KQuantScales.scale(raw, at + 4, 2 * k + 1);
+        float m2 = dmin * KQuantScales.min(raw, at + 4, 2 * k + 1);
         for (int l = 0; l < 32; l += LANES) {
           ByteVector packed = ByteVector.fromArray(B, raw, at + 16 + 32 * k + l);
           codes(packed.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
@@ -94,10 +95,10 @@ final class QuantizedRows {
       for (int k = 0; k < 4; k++) {
         int j1 = 2 * k;
         int j2 = 2 * k + 1;
-        float d1 = d * kScale(raw, at + 4, j1);
-        float m1 = dmin * kMin(raw, at + 4, j1);
-        float d2 = d * kScale(raw, at + 4, j2);
-        float m2 = dmin * kMin(raw, at + 4, j2);
+        float d1 = d * KQuantScales.scale(raw, at + 4, j1);
+        float m1 = dmin * KQuantScales.min(raw, at + 4, j1);
+        float d2 = d * KQuantScales.scale(raw, at + 4, j2);
+        float m2 = dmin * KQuantScales.min(raw, at + 4, j2);
         for (int l = 0; l < 32; l += LANES) {
           ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
           ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
@@ -151,16 +152,6 @@ final class QuantizedRows {
   /** The high nibble of each byte, 0 to 15. */
   private static ByteVector highNibbles(ByteVector packed) {
     return packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
-  }
-
-  /** The 6-bit scale of sub-block j from the 12 scale bytes at {@code at}. */
-  private static int kScale(byte[] raw, int at, int j) {
-    return j < 4 ? raw[at + j] & 63 : (raw[at + j + 4] & 0xF) | ((raw[at + j - 4] & 0xFF) >>> 6) << 4;
-  }
-
-  /** The 6-bit min of sub-block j from the 12 scale bytes at {@code at}. */
-  private static int kMin(byte[] raw, int at, int j) {
-    return j < 4 ? raw[at + j + 4] & 63 : ((raw[at + j + 4] & 0xFF) >>> 4) | ((raw[at + j] & 0xFF) >>> 6) << 4;
   }
 
   /** Bytes of whole rows per bulk copy in {@link #dotRows}: 16 KB, as {@link Bf16Pairs} copies. */
