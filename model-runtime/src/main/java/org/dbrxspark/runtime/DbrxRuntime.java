@@ -2,13 +2,13 @@ package org.dbrxspark.runtime;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.dbrxspark.runtime.backend.Backend;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.engine.Embedder;
 import org.dbrxspark.runtime.engine.Engine;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.MemoryPlan;
 import org.dbrxspark.runtime.engine.Scorer;
-import org.dbrxspark.runtime.backend.Backend;
 import org.dbrxspark.runtime.model.DbrxModel;
 import org.dbrxspark.runtime.model.KvBlockPool;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
@@ -47,8 +47,8 @@ public final class DbrxRuntime implements AutoCloseable {
   }
 
   /**
-   * Loads the checkpoint at {@code path}, validating it first: a folder (config.json +
-   * safetensors) or a GGUF file, on the CPU.
+   * Loads the checkpoint at {@code path}, validating it first: a folder (config.json + safetensors)
+   * or a GGUF file, on the CPU.
    *
    * @param threads CPU threads for the matrix kernels
    */
@@ -61,7 +61,8 @@ public final class DbrxRuntime implements AutoCloseable {
    *
    * @param threads CPU threads for the kernels
    */
-  public static DbrxRuntime load(Path path, String device, int threads, EngineOptions options) throws IOException {
+  public static DbrxRuntime load(Path path, String device, int threads, EngineOptions options)
+      throws IOException {
     Backend backend = Devices.backend(device, threads);
     try {
       return new DbrxRuntime(DbrxModel.load(path, backend), backend, options);

@@ -26,7 +26,11 @@ public final class Devices {
 
   /** Why {@code device} cannot be used, or null if it can. */
   public static String problem(String device) {
-    return CPU.equals(device) ? null : "device '" + device + "': this build computes on the cpu only"
-        + " (the CUDA backend is not built yet); use cpu";
+    return CPU.equals(device)
+        ? null
+        : "device '"
+            + device
+            + "': this build computes on the cpu only"
+            + " (the CUDA backend is not built yet); use cpu";
   }
 }

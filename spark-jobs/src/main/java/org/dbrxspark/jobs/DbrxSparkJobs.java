@@ -29,121 +29,156 @@ import org.dbrxspark.jobs.stats.StatsJob;
 import org.dbrxspark.jobs.tokenize.TokenizeJob;
 
 /**
- * The one entry point for every job: {@code JOB --option value ...}. Used by
- * {@code bin/dbrx-spark} (local Spark) and by {@code spark-submit --class} on a cluster.
+ * The one entry point for every job: {@code JOB --option value ...}. Used by {@code bin/dbrx-spark}
+ * (local Spark) and by {@code spark-submit --class} on a cluster.
  */
 public final class DbrxSparkJobs {
-    /** Spark master; default local[*] unless spark-submit set one. */
-    public static final OptionSpec<String> MASTER = OptionSpec.string("master", "",
-        "Spark master URL; default: the one spark-submit set, else local[*]");
-    /** Shuffle partitions for the job's SparkSession. */
-    public static final OptionSpec<Integer> SHUFFLE_PARTITIONS = OptionSpec.integer("shuffle-partitions", 0, 0,
-        "spark.sql.shuffle.partitions for this run; 0: Spark's setting, or 2 x cores on a local master");
-    /** Seconds between progress lines. */
-    public static final OptionSpec<Integer> PROGRESS_INTERVAL = OptionSpec.integer("progress-interval", 10, 1,
-        "Seconds between progress log lines");
+  /** Spark master; default local[*] unless spark-submit set one. */
+  public static final OptionSpec<String> MASTER =
+      OptionSpec.string(
+          "master", "", "Spark master URL; default: the one spark-submit set, else local[*]");
 
-    private static final List<OptionSpec<?>> COMMON = List.of(MASTER, SHUFFLE_PARTITIONS, PROGRESS_INTERVAL);
+  /** Shuffle partitions for the job's SparkSession. */
+  public static final OptionSpec<Integer> SHUFFLE_PARTITIONS =
+      OptionSpec.integer(
+          "shuffle-partitions",
+          0,
+          0,
+          "spark.sql.shuffle.partitions for this run; 0: Spark's setting, or 2 x cores on a local master");
 
-    private final Map<String, Job> jobs = new LinkedHashMap<>();
+  /** Seconds between progress lines. */
+  public static final OptionSpec<Integer> PROGRESS_INTERVAL =
+      OptionSpec.integer("progress-interval", 10, 1, "Seconds between progress log lines");
 
-    /** The entry point with every job registered. */
-    public DbrxSparkJobs() {
-        for (Job job : List.of(new CurateJob(), new DedupJob(), new DecontaminateJob(), new MixJob(), new TokenizeJob(),
-                new GenerateJob(), new ScoreJob(), new RagIndexJob(), new RagQueryJob(), new ExportJob(), new StatsJob(),
-                new PipelineJob(this::runStage))) {
-            jobs.put(job.name(), job);
-        }
+  private static final List<OptionSpec<?>> COMMON =
+      List.of(MASTER, SHUFFLE_PARTITIONS, PROGRESS_INTERVAL);
+
+  private final Map<String, Job> jobs = new LinkedHashMap<>();
+
+  /** The entry point with every job registered. */
+  public DbrxSparkJobs() {
+    for (Job job :
+        List.of(
+            new CurateJob(),
+            new DedupJob(),
+            new DecontaminateJob(),
+            new MixJob(),
+            new TokenizeJob(),
+            new GenerateJob(),
+            new ScoreJob(),
+            new RagIndexJob(),
+            new RagQueryJob(),
+            new ExportJob(),
+            new StatsJob(),
+            new PipelineJob(this::runStage))) {
+      jobs.put(job.name(), job);
     }
+  }
 
-    public static void main(String[] args) {
-        int code;
-        try {
-            code = new DbrxSparkJobs().run(args, System.out, System.err,
-                o -> SparkSessions.create(args[0], o.get(MASTER), o.get(SHUFFLE_PARTITIONS)));
-        } catch (RuntimeException | Error e) {
-            // Exit explicitly: Spark's non-daemon threads would otherwise keep a failed job alive.
-            e.printStackTrace();
-            code = 1;
-        }
-        System.exit(code);
+  public static void main(String[] args) {
+    int code;
+    try {
+      code =
+          new DbrxSparkJobs()
+              .run(
+                  args,
+                  System.out,
+                  System.err,
+                  o -> SparkSessions.create(args[0], o.get(MASTER), o.get(SHUFFLE_PARTITIONS)));
+    } catch (RuntimeException | Error e) {
+      // Exit explicitly: Spark's non-daemon threads would otherwise keep a failed job alive.
+      e.printStackTrace();
+      code = 1;
     }
+    System.exit(code);
+  }
 
-    /**
-     * Runs {@code args} ({@code JOB --option value ...}) and returns the exit code: 0 done,
-     * 1 the job failed or its counts did not reconcile, 2 a usage error (message on {@code err}).
-     *
-     * @param sessions makes the SparkSession once the options are valid
-     */
-    public int run(String[] args, PrintStream out, PrintStream err, Function<ParsedOptions, SparkSession> sessions) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
-            out.print(usage());
-            return args.length == 0 ? 2 : 0;
-        }
-        Job job = jobs.get(args[0]);
-        if (job == null) {
-            err.println("unknown job '" + args[0] + "'\n");
-            err.print(usage());
-            return 2;
-        }
-        OptionSet optionSet = optionSet(job);
-        ParsedOptions options;
-        try {
-            String[] rest = new String[args.length - 1];
-            System.arraycopy(args, 1, rest, 0, rest.length);
-            options = optionSet.parse(rest);
-            if (options.helpRequested()) {
-                out.print(optionSet.help(job.description()));
-                return 0;
-            }
-            job.validate(options);
-        } catch (UsageException e) {
-            err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
-            return 2;
-        }
-        SparkSession spark = sessions.apply(options);
-        JobSummary summary;
-        try (ProgressReporter ignored = ProgressReporter.start(spark, job.name(), options.get(PROGRESS_INTERVAL))) {
-            summary = job.run(spark, options, out);
-        } catch (UsageException | IllegalArgumentException e) {
-            err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
-            return 2;
-        }
-        (job.printsResults(options) ? err : out).print(summary);
-        return summary.balanced() ? 0 : 1;
+  /**
+   * Runs {@code args} ({@code JOB --option value ...}) and returns the exit code: 0 done, 1 the job
+   * failed or its counts did not reconcile, 2 a usage error (message on {@code err}).
+   *
+   * @param sessions makes the SparkSession once the options are valid
+   */
+  public int run(
+      String[] args,
+      PrintStream out,
+      PrintStream err,
+      Function<ParsedOptions, SparkSession> sessions) {
+    if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+      out.print(usage());
+      return args.length == 0 ? 2 : 0;
     }
+    Job job = jobs.get(args[0]);
+    if (job == null) {
+      err.println("unknown job '" + args[0] + "'\n");
+      err.print(usage());
+      return 2;
+    }
+    OptionSet optionSet = optionSet(job);
+    ParsedOptions options;
+    try {
+      String[] rest = new String[args.length - 1];
+      System.arraycopy(args, 1, rest, 0, rest.length);
+      options = optionSet.parse(rest);
+      if (options.helpRequested()) {
+        out.print(optionSet.help(job.description()));
+        return 0;
+      }
+      job.validate(options);
+    } catch (UsageException e) {
+      err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
+      return 2;
+    }
+    SparkSession spark = sessions.apply(options);
+    JobSummary summary;
+    try (ProgressReporter ignored =
+        ProgressReporter.start(spark, job.name(), options.get(PROGRESS_INTERVAL))) {
+      summary = job.run(spark, options, out);
+    } catch (UsageException | IllegalArgumentException e) {
+      err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
+      return 2;
+    }
+    (job.printsResults(options) ? err : out).print(summary);
+    return summary.balanced() ? 0 : 1;
+  }
 
-    /** Runs a registered job in an existing session: a stage of the pipeline. */
-    private JobSummary runStage(SparkSession spark, String name, List<String> args, PrintStream out) {
-        Job job = jobs.get(name);
-        ParsedOptions options = optionSet(job).parse(args.toArray(String[]::new));
-        job.validate(options);
-        return job.run(spark, options, out);
-    }
+  /** Runs a registered job in an existing session: a stage of the pipeline. */
+  private JobSummary runStage(SparkSession spark, String name, List<String> args, PrintStream out) {
+    Job job = jobs.get(name);
+    ParsedOptions options = optionSet(job).parse(args.toArray(String[]::new));
+    job.validate(options);
+    return job.run(spark, options, out);
+  }
 
-    /** The option set (common options plus the job's) that {@code --help} and parsing use. */
-    public OptionSet optionSet(Job job) {
-        List<OptionSpec<?>> all = new ArrayList<>(COMMON);
-        all.addAll(job.options());
-        return new OptionSet(job.name(), all);
-    }
+  /** The option set (common options plus the job's) that {@code --help} and parsing use. */
+  public OptionSet optionSet(Job job) {
+    List<OptionSpec<?>> all = new ArrayList<>(COMMON);
+    all.addAll(job.options());
+    return new OptionSet(job.name(), all);
+  }
 
-    /** The registered jobs by name. */
-    public Map<String, Job> jobs() {
-        return jobs;
-    }
+  /** The registered jobs by name. */
+  public Map<String, Job> jobs() {
+    return jobs;
+  }
 
-    private String usage() {
-        StringBuilder sb = new StringBuilder("Usage: dbrx-spark JOB [--option value ...]   (JOB --help for options)\n\n"
-            + "Jobs:\n");
-        int width = jobs.keySet().stream().mapToInt(String::length).max().orElse(0);
-        jobs.values().forEach(j -> sb.append(String.format("  %-" + width + "s %s%n", j.name(),
-            firstSentence(j.description()))));
-        return sb.toString();
-    }
+  private String usage() {
+    StringBuilder sb =
+        new StringBuilder(
+            "Usage: dbrx-spark JOB [--option value ...]   (JOB --help for options)\n\n"
+                + "Jobs:\n");
+    int width = jobs.keySet().stream().mapToInt(String::length).max().orElse(0);
+    jobs.values()
+        .forEach(
+            j ->
+                sb.append(
+                    String.format(
+                        "  %-" + width + "s %s%n", j.name(), firstSentence(j.description()))));
+    return sb.toString();
+  }
 
-    private static String firstSentence(String text) {
-        int dot = text.indexOf(". ");
-        return dot < 0 ? text : text.substring(0, dot + 1);
-    }
+  private static String firstSentence(String text) {
+    int dot = text.indexOf(". ");
+    return dot < 0 ? text : text.substring(0, dot + 1);
+  }
 }

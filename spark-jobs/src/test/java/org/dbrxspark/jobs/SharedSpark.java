@@ -9,24 +9,24 @@ import org.dbrxspark.jobs.core.SparkSessions;
  * task, so that tests can fail a first attempt), few shuffle partitions, no UI.
  */
 public final class SharedSpark {
-    private static SparkSession spark;
+  private static SparkSession spark;
 
-    private SharedSpark() {
-    }
+  private SharedSpark() {}
 
-    public static synchronized SparkSession get() {
-        if (spark == null) {
-            SparkConf conf = new SparkConf()
-                .setMaster("local[2,2]")
-                .setAppName("spark-jobs-tests")
-                .set("spark.ui.enabled", "false")
-                .set("spark.sql.shuffle.partitions", "4")
-                .set("spark.default.parallelism", "4")
-                .set("spark.databricks.delta.snapshotPartitions", "2")
-                .set("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000")
-                .set("spark.driver.host", "127.0.0.1");
-            spark = SparkSession.builder().config(SparkSessions.withDelta(conf)).getOrCreate();
-        }
-        return spark;
+  public static synchronized SparkSession get() {
+    if (spark == null) {
+      SparkConf conf =
+          new SparkConf()
+              .setMaster("local[2,2]")
+              .setAppName("spark-jobs-tests")
+              .set("spark.ui.enabled", "false")
+              .set("spark.sql.shuffle.partitions", "4")
+              .set("spark.default.parallelism", "4")
+              .set("spark.databricks.delta.snapshotPartitions", "2")
+              .set("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000")
+              .set("spark.driver.host", "127.0.0.1");
+      spark = SparkSession.builder().config(SparkSessions.withDelta(conf)).getOrCreate();
     }
+    return spark;
+  }
 }

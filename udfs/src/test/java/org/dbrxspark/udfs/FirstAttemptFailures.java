@@ -25,15 +25,24 @@ public final class FirstAttemptFailures {
 
   /** A condition that is true for every row of {@code computed}, and fails first attempts. */
   public static Column passEveryRow(Column computed) {
-    return udf((UDF1<Object, Boolean>) value -> {
-      TaskContext task = TaskContext.get();
-      if (task.attemptNumber() == 0
-          && ROWS_PER_ATTEMPT.computeIfAbsent(task.taskAttemptId(), k -> new AtomicInteger()).getAndIncrement() == 1) {
-        INJECTED.incrementAndGet();
-        throw new IllegalStateException("injected failure in a first attempt, after one row");
-      }
-      return true;
-    }, DataTypes.BooleanType).asNondeterministic().apply(computed);
+    return udf(
+            (UDF1<Object, Boolean>)
+                value -> {
+                  TaskContext task = TaskContext.get();
+                  if (task.attemptNumber() == 0
+                      && ROWS_PER_ATTEMPT
+                              .computeIfAbsent(task.taskAttemptId(), k -> new AtomicInteger())
+                              .getAndIncrement()
+                          == 1) {
+                    INJECTED.incrementAndGet();
+                    throw new IllegalStateException(
+                        "injected failure in a first attempt, after one row");
+                  }
+                  return true;
+                },
+            DataTypes.BooleanType)
+        .asNondeterministic()
+        .apply(computed);
   }
 
   /** First attempts failed so far in this JVM. */

@@ -17,37 +17,50 @@ public final class TestSpark {
   private static Path checkpoint;
 
   /**
-   * {@code local[2,4]}: two task slots, and up to four attempts per task so that tests can inject
-   * a failure into a first attempt.
+   * {@code local[2,4]}: two task slots, and up to four attempts per task so that tests can inject a
+   * failure into a first attempt.
    */
   public static synchronized SparkSession session() {
     if (spark == null || spark.sparkContext().isStopped()) {
-      spark = SparkSession.builder()
-          .master("local[2,4]")
-          .appName("udfs-tests")
-          .config("spark.ui.enabled", "false")
-          .config("spark.sql.shuffle.partitions", "2")
-          .config("spark.driver.host", "127.0.0.1")
-          // A "remote" file system for checkpoint-cache tests, and a cache folder under target/.
-          .config("spark.hadoop.fs.testremote.impl", "org.dbrxspark.udfs.registry.TestRemoteFileSystem")
-          .config("spark.hadoop.fs.testremote.impl.disable.cache", "true")
-          .config("spark.dbrx.cacheDir", Path.of("target", "test-cache", Long.toString(System.nanoTime()))
-              .toAbsolutePath().toString())
-          .getOrCreate();
+      spark =
+          SparkSession.builder()
+              .master("local[2,4]")
+              .appName("udfs-tests")
+              .config("spark.ui.enabled", "false")
+              .config("spark.sql.shuffle.partitions", "2")
+              .config("spark.driver.host", "127.0.0.1")
+              // A "remote" file system for checkpoint-cache tests, and a cache folder under
+              // target/.
+              .config(
+                  "spark.hadoop.fs.testremote.impl",
+                  "org.dbrxspark.udfs.registry.TestRemoteFileSystem")
+              .config("spark.hadoop.fs.testremote.impl.disable.cache", "true")
+              .config(
+                  "spark.dbrx.cacheDir",
+                  Path.of("target", "test-cache", Long.toString(System.nanoTime()))
+                      .toAbsolutePath()
+                      .toString())
+              .getOrCreate();
     }
     return spark;
   }
 
-  /** Stops the shared session (a JVM has one SparkContext); the next {@link #session()} restarts it. */
+  /**
+   * Stops the shared session (a JVM has one SparkContext); the next {@link #session()} restarts it.
+   */
   public static synchronized void stop() {
-    SparkSession active = spark != null ? spark : SparkSession.getActiveSession().getOrElse(() -> null);
+    SparkSession active =
+        spark != null ? spark : SparkSession.getActiveSession().getOrElse(() -> null);
     if (active != null) {
       active.stop();
     }
     spark = null;
   }
 
-  /** A tiny random checkpoint (d_model 64, 2 layers, ~27 MB), written once per test JVM under target/. */
+  /**
+   * A tiny random checkpoint (d_model 64, 2 layers, ~27 MB), written once per test JVM under
+   * target/.
+   */
   public static synchronized Path tinyCheckpoint() {
     if (checkpoint == null) {
       try {

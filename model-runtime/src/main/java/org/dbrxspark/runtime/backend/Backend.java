@@ -5,17 +5,17 @@ import org.dbrxspark.runtime.checkpoint.Tensor;
 import org.dbrxspark.runtime.config.DbrxConfig;
 
 /**
- * The seam between the forward pass and the hardware: every operation of a DBRX forward step,
- * over activations, weights and KV-cache storage that the backend holds. The forward pass
- * ({@code model.DbrxModel}) is written once against this interface; the CPU backend
- * ({@code kernels.CpuBackend}, Vector API kernels) implements it, and a GPU backend plugs in
- * beside it through {@code Devices.backend}.
+ * The seam between the forward pass and the hardware: every operation of a DBRX forward step, over
+ * activations, weights and KV-cache storage that the backend holds. The forward pass ({@code
+ * model.DbrxModel}) is written once against this interface; the CPU backend ({@code
+ * kernels.CpuBackend}, Vector API kernels) implements it, and a GPU backend plugs in beside it
+ * through {@code Devices.backend}.
  *
  * <p>Activations are {@code [rows, cols]} float32, a row per token; weights stay in their stored
  * type and are widened inside the operations, which accumulate in float32. Every operation's
- * meaning is pinned down by the scalar reference of the backend conformance suite in the test
- * tree, which every backend passes. Each row's result depends only on that row's inputs, never on
- * the other rows of the call, so results do not depend on batch composition.
+ * meaning is pinned down by the scalar reference of the backend conformance suite in the test tree,
+ * which every backend passes. Each row's result depends only on that row's inputs, never on the
+ * other rows of the call, so results do not depend on batch composition.
  *
  * <p>Thread-safe: concurrent forward passes may share a backend and its weights.
  */
@@ -81,22 +81,22 @@ public interface Backend extends AutoCloseable {
   Activations rotation(int[] positions, int headDim, double theta);
 
   /**
-   * Rotate-half RoPE (the GPT-NeoX layout), in place, on the first {@code heads} heads of
-   * {@code rotation.cols()} columns of each row, row t rotated by row t of {@code rotation}.
+   * Rotate-half RoPE (the GPT-NeoX layout), in place, on the first {@code heads} heads of {@code
+   * rotation.cols()} columns of each row, row t rotated by row t of {@code rotation}.
    */
   void rope(Activations x, Activations rotation, int heads);
 
   /**
-   * Stores each row's keys (columns {@code [keyCol, keyCol + kvHeads * headDim)}) and values
-   * (from {@code valueCol}) at its position of layer {@code layer} of its sequence's cache.
+   * Stores each row's keys (columns {@code [keyCol, keyCol + kvHeads * headDim)}) and values (from
+   * {@code valueCol}) at its position of layer {@code layer} of its sequence's cache.
    */
   void storeKv(int layer, Activations qkv, int keyCol, int valueCol, KvBatch batch);
 
   /**
-   * Causal grouped-query attention of each row's {@code heads} query heads (columns
-   * {@code [0, heads * headDim)} of {@code qkv}) over positions {@code [0, position]} of its
-   * sequence's layer {@code layer}; query head h reads KV head {@code h / (heads / kvHeads)}.
-   * Scores are scaled by {@code 1/sqrt(headDim)}; {@code out} gets {@code heads * headDim} columns.
+   * Causal grouped-query attention of each row's {@code heads} query heads (columns {@code [0,
+   * heads * headDim)} of {@code qkv}) over positions {@code [0, position]} of its sequence's layer
+   * {@code layer}; query head h reads KV head {@code h / (heads / kvHeads)}. Scores are scaled by
+   * {@code 1/sqrt(headDim)}; {@code out} gets {@code heads * headDim} columns.
    */
   void attend(int layer, Activations qkv, int heads, KvBatch batch, Activations out);
 

@@ -34,6 +34,7 @@ public enum KvDType {
         return t;
       }
     }
-    throw new IllegalArgumentException("unknown KV cache dtype '" + label + "' (known: f32, f16, bf16)");
+    throw new IllegalArgumentException(
+        "unknown KV cache dtype '" + label + "' (known: f32, f16, bf16)");
   }
 }

@@ -10,9 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.kernels.VectorMath;
 
 /**
- * This machine's read bandwidth: threads summing arrays far larger than the caches with the
- * Vector API, the fastest read path a JVM has (JDK 17 reads mapped buffers more slowly, so this is
- * the ceiling the mapped-weight kernels are measured against, not their own speed).
+ * This machine's read bandwidth: threads summing arrays far larger than the caches with the Vector
+ * API, the fastest read path a JVM has (JDK 17 reads mapped buffers more slowly, so this is the
+ * ceiling the mapped-weight kernels are measured against, not their own speed).
  *
  * <p>The arrays are allocated once and kept, so that a measurement can be taken right beside each
  * measurement it is compared with: on a shared host the bandwidth moves by a quarter from one
@@ -21,15 +21,22 @@ import org.dbrxspark.runtime.kernels.VectorMath;
 public final class MemoryBandwidth implements AutoCloseable {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final int WARM_UP_PASSES = 3;
+
   /** Where the sums go, so the JIT cannot drop the reads. */
   private static volatile float sink;
 
   private final List<float[]> parts = new ArrayList<>();
   private final ExecutorService pool;
 
-  /** Allocates {@code bytes} of arrays, one part per thread, and runs the summing loop until it is compiled. */
+  /**
+   * Allocates {@code bytes} of arrays, one part per thread, and runs the summing loop until it is
+   * compiled.
+   */
   public MemoryBandwidth(long bytes, int threads) throws Exception {
-    int floatsPerThread = (int) Math.min(Integer.MAX_VALUE - 64, bytes / threads / Float.BYTES) / F.length() * F.length();
+    int floatsPerThread =
+        (int) Math.min(Integer.MAX_VALUE - 64, bytes / threads / Float.BYTES)
+            / F.length()
+            * F.length();
     for (int t = 0; t < threads; t++) {
       float[] part = new float[floatsPerThread];
       for (int i = 0; i < part.length; i += 1024) {

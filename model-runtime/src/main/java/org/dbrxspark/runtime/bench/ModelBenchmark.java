@@ -21,9 +21,9 @@ public final class ModelBenchmark {
   }
 
   /**
-   * Tokens per second generating {@code steps} tokens for each of {@code batch} sequences, after
-   * a {@code promptLength}-token prefill (not timed). Each step is one batched forward pass of
-   * one token per sequence and the logits of every sequence.
+   * Tokens per second generating {@code steps} tokens for each of {@code batch} sequences, after a
+   * {@code promptLength}-token prefill (not timed). Each step is one batched forward pass of one
+   * token per sequence and the logits of every sequence.
    */
   public double decode(int batch, int promptLength, int steps) {
     List<KvCache> caches = new ArrayList<>();
@@ -51,7 +51,9 @@ public final class ModelBenchmark {
     }
   }
 
-  /** Tokens per second prefilling one {@code length}-token prompt, through the last token's logits. */
+  /**
+   * Tokens per second prefilling one {@code length}-token prompt, through the last token's logits.
+   */
   public double prefill(int length) {
     float[] logits = new float[model.config().vocabSize()];
     KvCache cache = pool.newCache();

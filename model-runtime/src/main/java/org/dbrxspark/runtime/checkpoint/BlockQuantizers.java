@@ -13,11 +13,11 @@ import java.nio.ByteOrder;
  *       weight j+16; a weight is {@code (q - 8)*d}.
  * </ul>
  *
- * <p>Arithmetic is ggml's, in float32 and in the same order, with the unrounded float32 scale
- * used to quantize and its f16 rounding stored. ggml's Q4_0 result can depend on its build:
- * compiled with fused multiply-add, {@code x*id + 8.5} is rounded once, and a product within
- * float32 rounding of a half step can then land on the other side. This class, like strict
- * IEEE C and gguf-py, rounds the product first.
+ * <p>Arithmetic is ggml's, in float32 and in the same order, with the unrounded float32 scale used
+ * to quantize and its f16 rounding stored. ggml's Q4_0 result can depend on its build: compiled
+ * with fused multiply-add, {@code x*id + 8.5} is rounded once, and a product within float32
+ * rounding of a half step can then land on the other side. This class, like strict IEEE C and
+ * gguf-py, rounds the product first.
  */
 final class BlockQuantizers {
   static final int BLOCK_SIZE = 32;

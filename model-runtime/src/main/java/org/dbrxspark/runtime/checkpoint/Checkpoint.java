@@ -23,16 +23,16 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 /**
  * A DBRX checkpoint, opened and validated: a folder in the Hugging Face layout ({@code config.json}
  * plus either {@code model.safetensors} or shards listed by {@code model.safetensors.index.json}),
- * or a single llama.cpp GGUF file, whose metadata stands in for {@code config.json}. A GGUF
- * file's tensors are reachable under their Hugging Face names too ({@link GgufLayout}).
+ * or a single llama.cpp GGUF file, whose metadata stands in for {@code config.json}. A GGUF file's
+ * tensors are reachable under their Hugging Face names too ({@link GgufLayout}).
  *
  * <p>Every tensor that {@link TensorLayout#expectedShapes} derives from the config must be present
  * with exactly that shape; each may have any supported {@link DType}. Tensors beyond those are kept
  * and reachable by name. With an index, the index and the shard headers must agree exactly: each
- * listed tensor is in its shard, and a shard holds no tensor the index does not assign to it
- * (a mismatch means files of different checkpoints were mixed). Shard names must be plain file
- * names in the folder; symbolic links are followed, because the Hugging Face cache stores shards as
- * links into a blob folder. The index's {@code metadata.total_size} is informational and not checked.
+ * listed tensor is in its shard, and a shard holds no tensor the index does not assign to it (a
+ * mismatch means files of different checkpoints were mixed). Shard names must be plain file names
+ * in the folder; symbolic links are followed, because the Hugging Face cache stores shards as links
+ * into a blob folder. The index's {@code metadata.total_size} is informational and not checked.
  *
  * <p>Thread-safe. {@link #close()} releases the files; tensors fail on access afterwards.
  */
@@ -45,7 +45,10 @@ public final class Checkpoint implements AutoCloseable {
   public enum Format {
     /** config.json and safetensors: the expert down-projection w2 is [experts * ffn, d_model]. */
     SAFETENSORS,
-    /** One GGUF file: the expert down-projection is [experts, d_model, ffn], w2 transposed per expert. */
+    /**
+     * One GGUF file: the expert down-projection is [experts, d_model, ffn], w2 transposed per
+     * expert.
+     */
     GGUF
   }
 
@@ -56,7 +59,11 @@ public final class Checkpoint implements AutoCloseable {
   private final Map<String, Tensor> tensors;
   private final long totalBytes;
 
-  private Checkpoint(Path location, Format format, DbrxConfig config, List<? extends Closeable> files,
+  private Checkpoint(
+      Path location,
+      Format format,
+      DbrxConfig config,
+      List<? extends Closeable> files,
       Map<String, Tensor> tensors) {
     this.location = location;
     this.format = format;
@@ -77,8 +84,10 @@ public final class Checkpoint implements AutoCloseable {
    */
   public static Checkpoint open(Path path) throws IOException {
     if (!Files.exists(path)) {
-      throw new CheckpointFormatException(path + ": missing: neither a checkpoint folder (config.json + safetensors)"
-          + " nor a GGUF file is there");
+      throw new CheckpointFormatException(
+          path
+              + ": missing: neither a checkpoint folder (config.json + safetensors)"
+              + " nor a GGUF file is there");
     }
     if (Files.isRegularFile(path)) {
       return openGguf(path.toAbsolutePath().normalize());
@@ -102,7 +111,8 @@ public final class Checkpoint implements AutoCloseable {
         tensors = openShards(directory, directory.resolve(INDEX), files);
         source = directory.resolve(INDEX).toString();
       } else {
-        throw new CheckpointFormatException(directory + ": has neither " + SINGLE_FILE + " nor " + INDEX);
+        throw new CheckpointFormatException(
+            directory + ": has neither " + SINGLE_FILE + " nor " + INDEX);
       }
       checkShapes(TensorLayout.expectedShapes(config), tensors, name -> name, source, CONFIG);
       return new Checkpoint(directory, Format.SAFETENSORS, config, List.copyOf(files), tensors);
@@ -130,17 +140,26 @@ public final class Checkpoint implements AutoCloseable {
     try {
       DbrxConfig config = GgufLayout.config(gguf);
       Map<String, String> names = GgufLayout.tensorNames(config.nLayers());
-      checkShapes(GgufLayout.expectedShapes(config), gguf.tensors(), names::get, file.toString(), "the GGUF metadata");
+      checkShapes(
+          GgufLayout.expectedShapes(config),
+          gguf.tensors(),
+          names::get,
+          file.toString(),
+          "the GGUF metadata");
       GgufLayout.checkVocabulary(gguf, config);
-      // Under their Hugging Face names the model finds them; tensors it does not read keep their own.
+      // Under their Hugging Face names the model finds them; tensors it does not read keep their
+      // own.
       Map<String, Tensor> tensors = new LinkedHashMap<>();
       names.forEach((hf, own) -> tensors.put(hf, gguf.tensors().get(own)));
-      gguf.tensors().forEach((own, t) -> {
-        if (!names.containsValue(own)) {
-          tensors.put(own, t);
-        }
-      });
-      return new Checkpoint(file, Format.GGUF, config, List.of(gguf), Collections.unmodifiableMap(tensors));
+      gguf.tensors()
+          .forEach(
+              (own, t) -> {
+                if (!names.containsValue(own)) {
+                  tensors.put(own, t);
+                }
+              });
+      return new Checkpoint(
+          file, Format.GGUF, config, List.of(gguf), Collections.unmodifiableMap(tensors));
     } catch (IOException | RuntimeException e) {
       closeAll(List.of(gguf), e);
       throw e;
@@ -175,7 +194,11 @@ public final class Checkpoint implements AutoCloseable {
       Map.Entry<String, JsonNode> e = it.next();
       if (!e.getValue().isTextual()) {
         throw new CheckpointFormatException(
-            index + ": tensor '" + e.getKey() + "': shard must be a file name, got " + e.getValue());
+            index
+                + ": tensor '"
+                + e.getKey()
+                + "': shard must be a file name, got "
+                + e.getValue());
       }
       String shard = e.getValue().textValue();
       checkShardName(dir, index, e.getKey(), shard);
@@ -186,21 +209,37 @@ public final class Checkpoint implements AutoCloseable {
     for (Map.Entry<String, Set<String>> e : byShard.entrySet()) {
       Path shardPath = dir.resolve(e.getKey());
       if (!Files.exists(shardPath)) {
-        throw new CheckpointFormatException(index + ": shard '" + e.getKey() + "' (holding tensor '"
-            + e.getValue().iterator().next() + "') does not exist in " + dir);
+        throw new CheckpointFormatException(
+            index
+                + ": shard '"
+                + e.getKey()
+                + "' (holding tensor '"
+                + e.getValue().iterator().next()
+                + "') does not exist in "
+                + dir);
       }
       SafetensorsFile shard = SafetensorsFile.open(shardPath);
       opened.add(shard);
       for (String name : e.getValue()) {
         if (!shard.tensors().containsKey(name)) {
-          throw new CheckpointFormatException(shardPath + ": tensor '" + name + "': listed for this shard in "
-              + index.getFileName() + " but not in the file");
+          throw new CheckpointFormatException(
+              shardPath
+                  + ": tensor '"
+                  + name
+                  + "': listed for this shard in "
+                  + index.getFileName()
+                  + " but not in the file");
         }
       }
       for (Tensor t : shard.tensors().values()) {
         if (!e.getValue().contains(t.name())) {
-          throw new CheckpointFormatException(shardPath + ": tensor '" + t.name() + "': not assigned to this shard by "
-              + index.getFileName() + " (files of different checkpoints mixed?)");
+          throw new CheckpointFormatException(
+              shardPath
+                  + ": tensor '"
+                  + t.name()
+                  + "': not assigned to this shard by "
+                  + index.getFileName()
+                  + " (files of different checkpoints mixed?)");
         }
         tensors.put(t.name(), t);
       }
@@ -220,9 +259,16 @@ public final class Checkpoint implements AutoCloseable {
     } catch (InvalidPathException e) {
       resolved = null;
     }
-    if (resolved == null || !dir.equals(resolved.getParent()) || !resolved.getFileName().toString().equals(shard)) {
-      throw new CheckpointFormatException(index + ": tensor '" + tensor + "': shard '" + shard
-          + "' is not a plain file name inside the checkpoint folder");
+    if (resolved == null
+        || !dir.equals(resolved.getParent())
+        || !resolved.getFileName().toString().equals(shard)) {
+      throw new CheckpointFormatException(
+          index
+              + ": tensor '"
+              + tensor
+              + "': shard '"
+              + shard
+              + "' is not a plain file name inside the checkpoint folder");
     }
   }
 
@@ -231,18 +277,38 @@ public final class Checkpoint implements AutoCloseable {
    * name a tensor has in the files, for lookups and errors; {@code configName} says what described
    * the model.
    */
-  private static void checkShapes(Map<String, long[]> expected, Map<String, Tensor> tensors,
-      UnaryOperator<String> fileName, String source, String configName) throws CheckpointFormatException {
+  private static void checkShapes(
+      Map<String, long[]> expected,
+      Map<String, Tensor> tensors,
+      UnaryOperator<String> fileName,
+      String source,
+      String configName)
+      throws CheckpointFormatException {
     for (Map.Entry<String, long[]> e : expected.entrySet()) {
       String name = fileName.apply(e.getKey());
       Tensor t = tensors.get(name);
       if (t == null) {
-        throw new CheckpointFormatException(source + ": tensor '" + name + "' (shape "
-            + Arrays.toString(e.getValue()) + ", required by " + configName + ") is missing");
+        throw new CheckpointFormatException(
+            source
+                + ": tensor '"
+                + name
+                + "' (shape "
+                + Arrays.toString(e.getValue())
+                + ", required by "
+                + configName
+                + ") is missing");
       }
       if (!Arrays.equals(t.shape(), e.getValue())) {
-        throw new CheckpointFormatException(t.file() + ": tensor '" + name + "' has shape "
-            + Arrays.toString(t.shape()) + " but " + configName + " implies " + Arrays.toString(e.getValue()));
+        throw new CheckpointFormatException(
+            t.file()
+                + ": tensor '"
+                + name
+                + "' has shape "
+                + Arrays.toString(t.shape())
+                + " but "
+                + configName
+                + " implies "
+                + Arrays.toString(e.getValue()));
       }
     }
   }

@@ -46,19 +46,20 @@ public final class CheckpointWriter {
   /**
    * Writes a checkpoint with random weights into {@code dir}, which must not exist, in the Hugging
    * Face layout: {@code config.json} (with {@code torch_dtype} set to {@code dtype}), then one
-   * {@code model.safetensors} when {@code shards == 1}, else {@code model-0000i-of-0000n.safetensors}
-   * files plus {@code model.safetensors.index.json}. Tensors are in {@link TensorLayout} order and
-   * shards hold contiguous runs of them of about equal byte size.
+   * {@code model.safetensors} when {@code shards == 1}, else {@code
+   * model-0000i-of-0000n.safetensors} files plus {@code model.safetensors.index.json}. Tensors are
+   * in {@link TensorLayout} order and shards hold contiguous runs of them of about equal byte size.
    *
    * <p>Each tensor's values depend only on {@code seed} and the tensor's name, so neither the shard
-   * count nor the machine changes them, and the dtypes hold the same values rounded differently. Matrices are
-   * about normal with mean 0 and standard deviation 0.02; norm weights are the same plus 1. The
-   * distribution is Irwin–Hall (a sum of four uniforms), bounded at ±3.46 standard deviations.
+   * count nor the machine changes them, and the dtypes hold the same values rounded differently.
+   * Matrices are about normal with mean 0 and standard deviation 0.02; norm weights are the same
+   * plus 1. The distribution is Irwin–Hall (a sum of four uniforms), bounded at ±3.46 standard
+   * deviations.
    *
    * <p>Files are streamed to disk, so memory use does not grow with the model; weights are
-   * generated on up to 16 cores (the common fork-join pool) at a few nanoseconds each. They are written
-   * into a hidden sibling folder that is renamed to {@code dir} at the end: a crash or error never
-   * leaves a half-written checkpoint at {@code dir}.
+   * generated on up to 16 cores (the common fork-join pool) at a few nanoseconds each. They are
+   * written into a hidden sibling folder that is renamed to {@code dir} at the end: a crash or
+   * error never leaves a half-written checkpoint at {@code dir}.
    *
    * @param shards number of safetensors files, from 1 to the number of tensors
    */
@@ -66,15 +67,22 @@ public final class CheckpointWriter {
       throws IOException {
     Map<String, long[]> shapes = TensorLayout.expectedShapes(config);
     if (shards < 1 || shards > shapes.size()) {
-      throw new IllegalArgumentException("shards must be between 1 and " + shapes.size() + ", got " + shards);
+      throw new IllegalArgumentException(
+          "shards must be between 1 and " + shapes.size() + ", got " + shards);
     }
     Path target = dir.toAbsolutePath().normalize();
     if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-      throw new FileAlreadyExistsException(target.toString(), null, "will not overwrite it with a new checkpoint");
+      throw new FileAlreadyExistsException(
+          target.toString(), null, "will not overwrite it with a new checkpoint");
     }
     Files.createDirectories(target.getParent());
-    Path staging = Files.createDirectory(target.resolveSibling(
-        "." + target.getFileName() + ".partial-" + Long.toHexString(ThreadLocalRandom.current().nextLong())));
+    Path staging =
+        Files.createDirectory(
+            target.resolveSibling(
+                "."
+                    + target.getFileName()
+                    + ".partial-"
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong())));
     try {
       writeFiles(staging, withTorchDtype(config, dtype), seed, dtype, shards, shapes);
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
@@ -84,8 +92,9 @@ public final class CheckpointWriter {
     }
   }
 
-  private static void writeFiles(Path dir, DbrxConfig config, long seed, DType dtype, int shards,
-      Map<String, long[]> shapes) throws IOException {
+  private static void writeFiles(
+      Path dir, DbrxConfig config, long seed, DType dtype, int shards, Map<String, long[]> shapes)
+      throws IOException {
     writeSmallFile(dir.resolve(Checkpoint.CONFIG), config.toJson());
     Map<String, Long> sizes = new LinkedHashMap<>();
     shapes.forEach((name, shape) -> sizes.put(name, elements(shape) * dtype.byteSize()));
@@ -95,14 +104,17 @@ public final class CheckpointWriter {
       return;
     }
     ObjectNode index = SafetensorsFile.JSON.createObjectNode();
-    index.putObject("metadata").put("total_size", sizes.values().stream().mapToLong(Long::longValue).sum());
+    index
+        .putObject("metadata")
+        .put("total_size", sizes.values().stream().mapToLong(Long::longValue).sum());
     ObjectNode weightMap = index.putObject("weight_map");
     for (int i = 0; i < shards; i++) {
       String file = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", i + 1, shards);
       writeShard(dir.resolve(file), parts.get(i), shapes, dtype, seed);
       parts.get(i).forEach(name -> weightMap.put(name, file));
     }
-    writeSmallFile(dir.resolve(Checkpoint.INDEX),
+    writeSmallFile(
+        dir.resolve(Checkpoint.INDEX),
         SafetensorsFile.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(index));
   }
 
@@ -131,17 +143,21 @@ public final class CheckpointWriter {
     return parts;
   }
 
-  private static void writeShard(Path file, List<String> names, Map<String, long[]> shapes, DType dtype,
-      long seed) throws IOException {
+  private static void writeShard(
+      Path file, List<String> names, Map<String, long[]> shapes, DType dtype, long seed)
+      throws IOException {
     // Weight i of a tensor depends only on i, so the chunks of a batch are filled in parallel and
     // then written in order.
     int lanes = Math.min(MAX_LANES, Runtime.getRuntime().availableProcessors());
     float[][] values = new float[lanes][CHUNK_ELEMENTS];
     ByteBuffer[] buffers = new ByteBuffer[lanes];
     for (int j = 0; j < lanes; j++) {
-      buffers[j] = ByteBuffer.allocateDirect(CHUNK_ELEMENTS * dtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+      buffers[j] =
+          ByteBuffer.allocateDirect(CHUNK_ELEMENTS * dtype.byteSize())
+              .order(ByteOrder.LITTLE_ENDIAN);
     }
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel channel =
+        FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       writeFully(channel, header(names, shapes, dtype));
       for (String name : names) {
         long[] shape = shapes.get(name);
@@ -151,14 +167,17 @@ public final class CheckpointWriter {
         long elements = elements(shape);
         for (long batch = 0; batch < elements; batch += (long) lanes * CHUNK_ELEMENTS) {
           long batchStart = batch;
-          IntStream.range(0, lanes).parallel().forEach(j -> {
-            long first = batchStart + (long) j * CHUNK_ELEMENTS;
-            int n = (int) Math.max(0, Math.min(CHUNK_ELEMENTS, elements - first));
-            fillRandom(tensorSeed, first, mean, values[j], n);
-            buffers[j].clear();
-            dtype.put(values[j], 0, n, buffers[j]);
-            buffers[j].flip();
-          });
+          IntStream.range(0, lanes)
+              .parallel()
+              .forEach(
+                  j -> {
+                    long first = batchStart + (long) j * CHUNK_ELEMENTS;
+                    int n = (int) Math.max(0, Math.min(CHUNK_ELEMENTS, elements - first));
+                    fillRandom(tensorSeed, first, mean, values[j], n);
+                    buffers[j].clear();
+                    dtype.put(values[j], 0, n, buffers[j]);
+                    buffers[j].flip();
+                  });
           for (ByteBuffer b : buffers) {
             writeFully(channel, b);
           }
@@ -200,10 +219,11 @@ public final class CheckpointWriter {
   /**
    * Weights {@code [first, first + count)} of a tensor: weight i is a function of the tensor seed
    * and i alone (the splitmix64 sequence), so any chunking gives the same values. Each is
-   * Irwin–Hall with n = 4 (four 16-bit uniforms from one 64-bit output), scaled to mean
-   * {@code mean} and standard deviation {@link #INIT_STD}: cheap enough for a billion weights.
+   * Irwin–Hall with n = 4 (four 16-bit uniforms from one 64-bit output), scaled to mean {@code
+   * mean} and standard deviation {@link #INIT_STD}: cheap enough for a billion weights.
    */
-  private static void fillRandom(long tensorSeed, long first, float mean, float[] values, int count) {
+  private static void fillRandom(
+      long tensorSeed, long first, float mean, float[] values, int count) {
     float scale = (float) (INIT_STD * IRWIN_HALL_SCALE);
     long state = tensorSeed + first * GOLDEN_GAMMA;
     for (int i = 0; i < count; i++) {
@@ -239,13 +259,26 @@ public final class CheckpointWriter {
   }
 
   private static DbrxConfig withTorchDtype(DbrxConfig c, DType dtype) {
-    return new DbrxConfig(c.dModel(), c.nHeads(), c.nLayers(), c.maxSeqLen(), c.vocabSize(), c.kvNHeads(),
-        c.clipQkv(), c.ropeTheta(), c.ffnHiddenSize(), c.moeNumExperts(), c.moeTopK(),
-        c.moeNormalizeExpertWeights(), c.activation(), dtype.torchName());
+    return new DbrxConfig(
+        c.dModel(),
+        c.nHeads(),
+        c.nLayers(),
+        c.maxSeqLen(),
+        c.vocabSize(),
+        c.kvNHeads(),
+        c.clipQkv(),
+        c.ropeTheta(),
+        c.ffnHiddenSize(),
+        c.moeNumExperts(),
+        c.moeTopK(),
+        c.moeNormalizeExpertWeights(),
+        c.activation(),
+        dtype.torchName());
   }
 
   private static void writeSmallFile(Path file, String text) throws IOException {
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel channel =
+        FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       writeFully(channel, ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
       channel.force(true);
     }

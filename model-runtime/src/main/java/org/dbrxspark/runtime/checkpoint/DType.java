@@ -9,13 +9,13 @@ import java.util.Locale;
  * Element types of checkpoint tensors, with conversions to and from float32: the three element
  * types of safetensors files and the block-quantized types of llama.cpp's GGUF files.
  *
- * <p>The enum constant names are the safetensors dtype names ({@code "BF16"}, {@code "F16"},
- * {@code "F32"}) and ggml's type names ({@code Q8_0}, {@code Q4_0}). A block type stores a fixed
- * number of consecutive elements of a row in a fixed number of bytes (ggml's {@code block_q8_0}
- * and {@code block_q4_0}): a float16 scale {@code d}, then the codes. Q8_0 holds 32 int8 codes,
- * {@code x = q * d}; Q4_0 holds 32 four-bit codes, {@code x = (q - 8) * d}, element {@code j} in
- * the low nibble of byte {@code j} and element {@code j + 16} in its high nibble. The K-quants
- * of Q4_K_M and Q5_K_M files (Q4_K, Q5_K, Q6_K: super-blocks of 256) are laid out in {@link KQuants}.
+ * <p>The enum constant names are the safetensors dtype names ({@code "BF16"}, {@code "F16"}, {@code
+ * "F32"}) and ggml's type names ({@code Q8_0}, {@code Q4_0}). A block type stores a fixed number of
+ * consecutive elements of a row in a fixed number of bytes (ggml's {@code block_q8_0} and {@code
+ * block_q4_0}): a float16 scale {@code d}, then the codes. Q8_0 holds 32 int8 codes, {@code x = q *
+ * d}; Q4_0 holds 32 four-bit codes, {@code x = (q - 8) * d}, element {@code j} in the low nibble of
+ * byte {@code j} and element {@code j + 16} in its high nibble. The K-quants of Q4_K_M and Q5_K_M
+ * files (Q4_K, Q5_K, Q6_K: super-blocks of 256) are laid out in {@link KQuants}.
  */
 public enum DType {
   BF16(1, 2, "bfloat16", 30),
@@ -42,7 +42,8 @@ public enum DType {
   /** Bytes per element of an element type (BF16, F16, F32). */
   public int byteSize() {
     if (isQuantized()) {
-      throw new UnsupportedOperationException(this + " stores blocks of " + blockSize + " elements; use bytesFor");
+      throw new UnsupportedOperationException(
+          this + " stores blocks of " + blockSize + " elements; use bytesFor");
     }
     return blockBytes;
   }
@@ -65,12 +66,16 @@ public enum DType {
   /** Bytes of {@code elements} elements, a multiple of {@link #blockSize()}. */
   public long bytesFor(long elements) {
     if (elements % blockSize != 0) {
-      throw new IllegalArgumentException(elements + " elements are not whole " + this + " blocks of " + blockSize);
+      throw new IllegalArgumentException(
+          elements + " elements are not whole " + this + " blocks of " + blockSize);
     }
     return Math.multiplyExact(elements / blockSize, (long) blockBytes);
   }
 
-  /** The name {@code config.json} uses for this type in {@code torch_dtype}; for block types, the lower-case type name. */
+  /**
+   * The name {@code config.json} uses for this type in {@code torch_dtype}; for block types, the
+   * lower-case type name.
+   */
   public String torchName() {
     return torchName != null ? torchName : name().toLowerCase(Locale.ROOT);
   }
@@ -82,8 +87,13 @@ public enum DType {
         return t;
       }
     }
-    throw new CheckpointFormatException(file + ": tensor '" + tensor + "': unsupported dtype '" + name
-        + "' (supported: BF16, F16, F32)");
+    throw new CheckpointFormatException(
+        file
+            + ": tensor '"
+            + tensor
+            + "': unsupported dtype '"
+            + name
+            + "' (supported: BF16, F16, F32)");
   }
 
   /** The type with ggml type id {@code id}, or {@code null} if the runtime does not read it. */
@@ -102,13 +112,17 @@ public enum DType {
   }
 
   /**
-   * Converts {@code count} elements stored from byte {@code srcOffset} of {@code src} into
-   * {@code dst[dstOffset ..]}, with absolute little-endian reads. For block types, {@code count}
-   * is a multiple of the block size and {@code srcOffset} the start of a block.
+   * Converts {@code count} elements stored from byte {@code srcOffset} of {@code src} into {@code
+   * dst[dstOffset ..]}, with absolute little-endian reads. For block types, {@code count} is a
+   * multiple of the block size and {@code srcOffset} the start of a block.
    */
   public void decode(ByteBuffer src, int srcOffset, float[] dst, int dstOffset, int count) {
     switch (this) {
-      case F32 -> src.slice(srcOffset, 4 * count).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(dst, dstOffset, count);
+      case F32 ->
+          src.slice(srcOffset, 4 * count)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .asFloatBuffer()
+              .get(dst, dstOffset, count);
       case BF16 -> {
         for (int i = 0; i < count; i++) {
           dst[dstOffset + i] = bf16ToFloat(src.getShort(srcOffset + 2 * i));
@@ -141,16 +155,19 @@ public enum DType {
           }
         }
       }
-      case Q4_K -> KQuants.dequantizeQ4K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
-      case Q5_K -> KQuants.dequantizeQ5K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
-      case Q6_K -> KQuants.dequantizeQ6K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
+      case Q4_K ->
+          KQuants.dequantizeQ4K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
+      case Q5_K ->
+          KQuants.dequantizeQ5K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
+      case Q6_K ->
+          KQuants.dequantizeQ6K(src, srcOffset, dst, dstOffset, count / KQuants.BLOCK_SIZE);
     }
   }
 
   /**
    * Appends {@code values[offset, offset + count)}, rounded to this type, at the buffer's position
-   * (a little-endian buffer). The block types quantize as ggml's reference quantizers do
-   * ({@link BlockQuantizers}, {@link KQuantizers}).
+   * (a little-endian buffer). The block types quantize as ggml's reference quantizers do ({@link
+   * BlockQuantizers}, {@link KQuantizers}).
    */
   void put(float[] values, int offset, int count, ByteBuffer dst) {
     int start = dst.position();

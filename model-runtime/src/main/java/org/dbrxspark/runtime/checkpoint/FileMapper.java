@@ -36,7 +36,8 @@ final class FileMapper implements AutoCloseable {
         return current.map(FileChannel.MapMode.READ_ONLY, position, size);
       } catch (ClosedByInterruptException e) {
         reopenAfter(current);
-        InterruptedIOException interrupted = new InterruptedIOException(path + ": interrupted while mapping");
+        InterruptedIOException interrupted =
+            new InterruptedIOException(path + ": interrupted while mapping");
         interrupted.initCause(e);
         throw interrupted;
       } catch (ClosedChannelException e) {

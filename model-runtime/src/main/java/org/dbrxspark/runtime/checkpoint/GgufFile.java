@@ -37,14 +37,44 @@ final class GgufFile extends TensorFile {
   static final String ALIGNMENT_KEY = "general.alignment";
 
   /** ggml's type names, to name an unsupported type in an error (ggml.h, enum ggml_type). */
-  private static final String[] GGML_TYPE_NAMES = {"F32", "F16", "Q4_0", "Q4_1", "Q4_2 (removed)",
-      "Q4_3 (removed)", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K",
-      "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32",
-      "I64", "F64", "IQ1_M", "BF16"};
+  private static final String[] GGML_TYPE_NAMES = {
+    "F32",
+    "F16",
+    "Q4_0",
+    "Q4_1",
+    "Q4_2 (removed)",
+    "Q4_3 (removed)",
+    "Q5_0",
+    "Q5_1",
+    "Q8_0",
+    "Q8_1",
+    "Q2_K",
+    "Q3_K",
+    "Q4_K",
+    "Q5_K",
+    "Q6_K",
+    "Q8_K",
+    "IQ2_XXS",
+    "IQ2_XS",
+    "IQ3_XXS",
+    "IQ1_S",
+    "IQ4_NL",
+    "IQ3_S",
+    "IQ2_S",
+    "IQ4_XS",
+    "I8",
+    "I16",
+    "I32",
+    "I64",
+    "F64",
+    "IQ1_M",
+    "BF16"
+  };
 
   private final Map<String, Object> metadata;
 
-  private GgufFile(Path path, FileMapper mapper, Map<String, Object> metadata, Map<String, Tensor> tensors) {
+  private GgufFile(
+      Path path, FileMapper mapper, Map<String, Object> metadata, Map<String, Tensor> tensors) {
     super(path, mapper, tensors);
     this.metadata = metadata;
   }
@@ -90,10 +120,16 @@ final class GgufFile extends TensorFile {
       long kvCount = readLong();
       // Each key/value pair takes at least 13 bytes and each tensor info at least 29.
       if (kvCount < 0 || kvCount > remaining() / 13) {
-        throw fail("metadata count " + Long.toUnsignedString(kvCount) + " cannot fit in the file (truncated?)");
+        throw fail(
+            "metadata count "
+                + Long.toUnsignedString(kvCount)
+                + " cannot fit in the file (truncated?)");
       }
       if (tensorCount < 0 || tensorCount > remaining() / 29) {
-        throw fail("tensor count " + Long.toUnsignedString(tensorCount) + " cannot fit in the file (truncated?)");
+        throw fail(
+            "tensor count "
+                + Long.toUnsignedString(tensorCount)
+                + " cannot fit in the file (truncated?)");
       }
       Map<String, Object> metadata = new LinkedHashMap<>();
       for (long i = 0; i < kvCount; i++) {
@@ -119,7 +155,11 @@ final class GgufFile extends TensorFile {
         tensors.put(info.name, info.toTensor(mapper, alignment, dataStart, dataSize));
       }
       checkNoOverlap(tensors.values());
-      return new GgufFile(path, mapper, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors));
+      return new GgufFile(
+          path,
+          mapper,
+          Collections.unmodifiableMap(metadata),
+          Collections.unmodifiableMap(tensors));
     }
 
     private long alignment(Object value) throws CheckpointFormatException {
@@ -146,7 +186,12 @@ final class GgufFile extends TensorFile {
         case 9 -> readArray(key, depth);
         case 10, 11 -> readLong();
         case 12 -> Double.longBitsToDouble(readLong());
-        default -> throw fail("metadata key '" + key + "' has unknown value type " + Integer.toUnsignedString(type));
+        default ->
+            throw fail(
+                "metadata key '"
+                    + key
+                    + "' has unknown value type "
+                    + Integer.toUnsignedString(type));
       };
     }
 
@@ -166,8 +211,12 @@ final class GgufFile extends TensorFile {
       long count = readLong();
       // Every element takes at least one byte: a larger count cannot be in the file.
       if (count < 0 || count > remaining()) {
-        throw fail("metadata key '" + key + "': array of " + Long.toUnsignedString(count)
-            + " elements cannot fit in the file (truncated?)");
+        throw fail(
+            "metadata key '"
+                + key
+                + "': array of "
+                + Long.toUnsignedString(count)
+                + " elements cannot fit in the file (truncated?)");
       }
       List<Object> items = new ArrayList<>();
       for (long i = 0; i < count; i++) {
@@ -186,7 +235,9 @@ final class GgufFile extends TensorFile {
       for (int i = 0; i < ne.length; i++) {
         ne[i] = readLong();
         if (ne[i] <= 0) {
-          throw fail(name, "dimension " + i + " is " + Long.toUnsignedString(ne[i]) + "; dims must be positive");
+          throw fail(
+              name,
+              "dimension " + i + " is " + Long.toUnsignedString(ne[i]) + "; dims must be positive");
         }
       }
       long type = readUnsigned(4);
@@ -202,7 +253,8 @@ final class GgufFile extends TensorFile {
       for (int i = 1; i < sorted.size(); i++) {
         Tensor previous = sorted.get(i - 1);
         if (sorted.get(i).position() < previous.position() + previous.byteSize()) {
-          throw fail(sorted.get(i).name(), "data overlaps that of tensor '" + previous.name() + "'");
+          throw fail(
+              sorted.get(i).name(), "data overlaps that of tensor '" + previous.name() + "'");
         }
       }
     }
@@ -225,9 +277,16 @@ final class GgufFile extends TensorFile {
           throws CheckpointFormatException {
         DType dtype = DType.ofGgmlType(type);
         if (dtype == null) {
-          String known = type < GGML_TYPE_NAMES.length ? " (" + GGML_TYPE_NAMES[(int) type] + ")" : "";
-          throw fail(name, "ggml type " + type + known + " is not supported (supported: F32, F16, BF16, "
-              + supportedQuantized() + ")");
+          String known =
+              type < GGML_TYPE_NAMES.length ? " (" + GGML_TYPE_NAMES[(int) type] + ")" : "";
+          throw fail(
+              name,
+              "ggml type "
+                  + type
+                  + known
+                  + " is not supported (supported: F32, F16, BF16, "
+                  + supportedQuantized()
+                  + ")");
         }
         long[] shape = new long[ne.length];
         long elements = 1;
@@ -240,19 +299,42 @@ final class GgufFile extends TensorFile {
           throw fail(name, "dims " + Arrays.toString(ne) + " overflow a 64-bit element count");
         }
         if (ne[0] % dtype.blockSize() != 0) {
-          throw fail(name, "row length " + ne[0] + " is not a multiple of the " + dtype + " block size "
-              + dtype.blockSize());
+          throw fail(
+              name,
+              "row length "
+                  + ne[0]
+                  + " is not a multiple of the "
+                  + dtype
+                  + " block size "
+                  + dtype.blockSize());
         }
         if (dtype.bytesFor(ne[0]) > Integer.MAX_VALUE) {
-          throw fail(name, "rows of " + ne[0] + " elements exceed 2 GiB, which this reader does not support");
+          throw fail(
+              name,
+              "rows of " + ne[0] + " elements exceed 2 GiB, which this reader does not support");
         }
         long bytes = dtype.bytesFor(elements);
         if (offset < 0 || offset % alignment != 0) {
-          throw fail(name, "offset " + Long.toUnsignedString(offset) + " is not a multiple of the alignment " + alignment);
+          throw fail(
+              name,
+              "offset "
+                  + Long.toUnsignedString(offset)
+                  + " is not a multiple of the alignment "
+                  + alignment);
         }
         if (offset > dataSize || bytes > dataSize - offset) {
-          throw fail(name, dtype + " " + Arrays.toString(shape) + " needs bytes [" + offset + ", " + (offset + bytes)
-              + ") of the data section, which has " + dataSize + " (truncated file?)");
+          throw fail(
+              name,
+              dtype
+                  + " "
+                  + Arrays.toString(shape)
+                  + " needs bytes ["
+                  + offset
+                  + ", "
+                  + (offset + bytes)
+                  + ") of the data section, which has "
+                  + dataSize
+                  + " (truncated file?)");
         }
         return new Tensor(mapper, path, name, dtype, shape, dataStart + offset);
       }
@@ -271,15 +353,28 @@ final class GgufFile extends TensorFile {
     private String readString(String what) throws IOException {
       long length = readLong();
       if (length < 0 || length > remaining()) {
-        throw fail("the length of " + what + ", " + Long.toUnsignedString(length) + " bytes, runs past the end of the file"
-            + " at byte " + position + " (truncated?)");
+        throw fail(
+            "the length of "
+                + what
+                + ", "
+                + Long.toUnsignedString(length)
+                + " bytes, runs past the end of the file"
+                + " at byte "
+                + position
+                + " (truncated?)");
       }
       if (length > Integer.MAX_VALUE - 8) {
-        throw fail("the length of " + what + ", " + length + " bytes, is over the 2 GiB this reader takes");
+        throw fail(
+            "the length of "
+                + what
+                + ", "
+                + length
+                + " bytes, is over the 2 GiB this reader takes");
       }
       byte[] bytes = readBytes((int) length);
       try {
-        return StandardCharsets.UTF_8.newDecoder()
+        return StandardCharsets.UTF_8
+            .newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT)
             .decode(ByteBuffer.wrap(bytes))
@@ -321,7 +416,8 @@ final class GgufFile extends TensorFile {
     }
 
     private CheckpointFormatException truncated() {
-      CheckpointFormatException e = fail("the header runs past the end of the file (" + fileSize + " bytes): truncated?");
+      CheckpointFormatException e =
+          fail("the header runs past the end of the file (" + fileSize + " bytes): truncated?");
       e.initCause(new EOFException());
       return e;
     }

@@ -31,7 +31,8 @@ final class GgufLayout {
   static {
     int next = 256;
     for (int b = 0; b < 256; b++) {
-      boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      boolean printable =
+          (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       BYTE_CHARS[b] = printable ? b : next++;
     }
   }
@@ -69,26 +70,42 @@ final class GgufLayout {
   }
 
   /**
-   * The architecture the metadata describes. A GGUF file has no router p-norm (DBRX's is 1) and
-   * no activation key (DBRX's experts use SiLU); a clamp of 0 means none, as in llama.cpp.
+   * The architecture the metadata describes. A GGUF file has no router p-norm (DBRX's is 1) and no
+   * activation key (DBRX's experts use SiLU); a clamp of 0 means none, as in llama.cpp.
    */
   static DbrxConfig config(GgufFile file) throws CheckpointFormatException {
     Map<String, Object> meta = file.metadata();
     Object arch = meta.get("general.architecture");
     if (!ARCH.equals(arch)) {
-      throw new CheckpointFormatException(file.path() + ": general.architecture is " + describe(arch)
-          + ", not '" + ARCH + "'; this runtime reads DBRX models only");
+      throw new CheckpointFormatException(
+          file.path()
+              + ": general.architecture is "
+              + describe(arch)
+              + ", not '"
+              + ARCH
+              + "'; this runtime reads DBRX models only");
     }
     double epsilon = number(file, ARCH + ".attention.layer_norm_epsilon");
     if ((float) epsilon != DbrxConfig.LAYER_NORM_EPS) {
-      throw new CheckpointFormatException(file.path() + ": " + ARCH + ".attention.layer_norm_epsilon is " + epsilon
-          + "; DBRX's LayerNorm uses " + DbrxConfig.LAYER_NORM_EPS);
+      throw new CheckpointFormatException(
+          file.path()
+              + ": "
+              + ARCH
+              + ".attention.layer_norm_epsilon is "
+              + epsilon
+              + "; DBRX's LayerNorm uses "
+              + DbrxConfig.LAYER_NORM_EPS);
     }
     double clamp = number(file, ARCH + ".attention.clamp_kqv");
     List<?> tokens = tokens(file);
-    int vocab = meta.containsKey(ARCH + ".vocab_size") ? integer(file, ARCH + ".vocab_size") : tokens.size();
-    DType bulk = file.tensors().containsKey("blk.0.ffn_gate_exps.weight")
-        ? file.tensors().get("blk.0.ffn_gate_exps.weight").dtype() : DType.F32;
+    int vocab =
+        meta.containsKey(ARCH + ".vocab_size")
+            ? integer(file, ARCH + ".vocab_size")
+            : tokens.size();
+    DType bulk =
+        file.tensors().containsKey("blk.0.ffn_gate_exps.weight")
+            ? file.tensors().get("blk.0.ffn_gate_exps.weight").dtype()
+            : DType.F32;
     try {
       return new DbrxConfig(
           integer(file, ARCH + ".embedding_length"),
@@ -106,34 +123,62 @@ final class GgufLayout {
           DbrxConfig.Activation.SILU,
           bulk.torchName());
     } catch (IllegalArgumentException e) {
-      throw new CheckpointFormatException(file.path() + ": the " + ARCH + ".* metadata describes an invalid model: "
-          + e.getMessage(), e);
+      throw new CheckpointFormatException(
+          file.path()
+              + ": the "
+              + ARCH
+              + ".* metadata describes an invalid model: "
+              + e.getMessage(),
+          e);
     }
   }
 
   /**
-   * The runtime tokenizes with its own cl100k tokenizer, so the file's vocabulary must be that
-   * one: as many entries as the model has rows, and every token the tokenizer knows spelled the
-   * same way (byte-level strings as llama.cpp writes them, the specials as text).
+   * The runtime tokenizes with its own cl100k tokenizer, so the file's vocabulary must be that one:
+   * as many entries as the model has rows, and every token the tokenizer knows spelled the same way
+   * (byte-level strings as llama.cpp writes them, the specials as text).
    */
   static void checkVocabulary(GgufFile file, DbrxConfig config) throws CheckpointFormatException {
     List<?> tokens = tokens(file);
     if (tokens.size() != config.vocabSize()) {
-      throw new CheckpointFormatException(file.path() + ": " + TOKENS + " has " + tokens.size()
-          + " entries but the model has " + config.vocabSize() + " vocabulary rows");
+      throw new CheckpointFormatException(
+          file.path()
+              + ": "
+              + TOKENS
+              + " has "
+              + tokens.size()
+              + " entries but the model has "
+              + config.vocabSize()
+              + " vocabulary rows");
     }
     DbrxTokenizer tokenizer = DbrxTokenizer.shared();
     if (tokens.size() < tokenizer.vocabularySize()) {
-      throw new CheckpointFormatException(file.path() + ": " + TOKENS + " has " + tokens.size()
-          + " entries; the DBRX vocabulary has " + tokenizer.vocabularySize());
+      throw new CheckpointFormatException(
+          file.path()
+              + ": "
+              + TOKENS
+              + " has "
+              + tokens.size()
+              + " entries; the DBRX vocabulary has "
+              + tokenizer.vocabularySize());
     }
     for (int id = 0; id < tokenizer.vocabularySize(); id++) {
-      String expected = SpecialTokens.isSpecial(id) ? SpecialTokens.textOf(id).orElseThrow()
-          : tokenizer.isProducible(id) ? byteLevel(tokenizer.tokenBytes(id)) : null;
+      String expected =
+          SpecialTokens.isSpecial(id)
+              ? SpecialTokens.textOf(id).orElseThrow()
+              : tokenizer.isProducible(id) ? byteLevel(tokenizer.tokenBytes(id)) : null;
       if (expected != null && !expected.equals(tokens.get(id))) {
-        throw new CheckpointFormatException(file.path() + ": " + TOKENS + "[" + id + "] is "
-            + describe(tokens.get(id)) + " where the DBRX tokenizer has '" + expected
-            + "': the file's vocabulary is not DBRX's");
+        throw new CheckpointFormatException(
+            file.path()
+                + ": "
+                + TOKENS
+                + "["
+                + id
+                + "] is "
+                + describe(tokens.get(id))
+                + " where the DBRX tokenizer has '"
+                + expected
+                + "': the file's vocabulary is not DBRX's");
       }
     }
   }
@@ -176,6 +221,7 @@ final class GgufLayout {
 
   /** llama.cpp's token types (llama.h). */
   private static final int NORMAL = 1;
+
   private static final int CONTROL = 3;
   private static final int UNUSED = 5;
 
@@ -225,13 +271,21 @@ final class GgufLayout {
   private static List<?> tokens(GgufFile file) throws CheckpointFormatException {
     Object tokens = file.metadata().get(TOKENS);
     if (!(tokens instanceof List<?> list)) {
-      throw new CheckpointFormatException(file.path() + ": metadata key '" + TOKENS + "' is "
-          + (tokens == null ? "missing" : "not an array") + "; it is needed to check the vocabulary is DBRX's");
+      throw new CheckpointFormatException(
+          file.path()
+              + ": metadata key '"
+              + TOKENS
+              + "' is "
+              + (tokens == null ? "missing" : "not an array")
+              + "; it is needed to check the vocabulary is DBRX's");
     }
     return list;
   }
 
-  /** GPT-2's byte-level spelling: printable Latin-1 bytes stand for themselves, the rest for 256 + n. */
+  /**
+   * GPT-2's byte-level spelling: printable Latin-1 bytes stand for themselves, the rest for 256 +
+   * n.
+   */
   static String byteLevel(byte[] bytes) {
     StringBuilder sb = new StringBuilder(bytes.length);
     for (byte value : bytes) {
@@ -243,8 +297,12 @@ final class GgufLayout {
   private static int integer(GgufFile file, String key) throws CheckpointFormatException {
     Object value = file.metadata().get(key);
     if (!(value instanceof Long v) || v < 0 || v > Integer.MAX_VALUE) {
-      throw new CheckpointFormatException(file.path() + ": metadata key '" + key + "' is "
-          + (value == null ? "missing" : describe(value) + ", not an integer in int range"));
+      throw new CheckpointFormatException(
+          file.path()
+              + ": metadata key '"
+              + key
+              + "' is "
+              + (value == null ? "missing" : describe(value) + ", not an integer in int range"));
     }
     return (int) (long) v;
   }
@@ -257,8 +315,12 @@ final class GgufLayout {
     if (value instanceof Long l) {
       return l;
     }
-    throw new CheckpointFormatException(file.path() + ": metadata key '" + key + "' is "
-        + (value == null ? "missing" : describe(value) + ", not a number"));
+    throw new CheckpointFormatException(
+        file.path()
+            + ": metadata key '"
+            + key
+            + "' is "
+            + (value == null ? "missing" : describe(value) + ", not a number"));
   }
 
   private static String describe(Object value) {

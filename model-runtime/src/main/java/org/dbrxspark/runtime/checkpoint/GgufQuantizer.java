@@ -27,14 +27,14 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * Writes a Hugging Face DBRX checkpoint as a GGUF file in the layout and naming llama.cpp's
  * converter uses, with the norms and routers in F32 (as llama.cpp keeps them) and the large
  * matrices in the types of a {@link FileType}: one type for all of them, or llama.cpp's Q4_K_M or
- * Q5_K_M mix of K-quants. A matrix whose rows are not whole blocks of its type (an ffn size that
- * is not a multiple of 256 or 32, say) falls back to Q8_0, or to BF16 if they are not whole
- * blocks of 32 either.
+ * Q5_K_M mix of K-quants. A matrix whose rows are not whole blocks of its type (an ffn size that is
+ * not a multiple of 256 or 32, say) falls back to Q8_0, or to BF16 if they are not whole blocks of
+ * 32 either.
  *
- * <p>Tensors are streamed: a few MB of rows at a time, and one expert's down-projection at a
- * time for the transpose GGUF wants, so memory stays far under 2 GB for any model size. Each chunk
- * is quantized by several threads, each into its own span of the chunk's bytes, so the file does
- * not depend on how many there are.
+ * <p>Tensors are streamed: a few MB of rows at a time, and one expert's down-projection at a time
+ * for the transpose GGUF wants, so memory stays far under 2 GB for any model size. Each chunk is
+ * quantized by several threads, each into its own span of the chunk's bytes, so the file does not
+ * depend on how many there are.
  */
 public final class GgufQuantizer {
   private GgufQuantizer() {}
@@ -75,7 +75,9 @@ public final class GgufQuantizer {
     /** "q8_0, q4_0, ..., f16 or f32": the names, for help and errors. */
     public static String choices() {
       List<String> names = Arrays.stream(values()).map(FileType::cliName).toList();
-      return String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
+      return String.join(", ", names.subList(0, names.size() - 1))
+          + " or "
+          + names.get(names.size() - 1);
     }
 
     /** The type named {@code name} ({@link #cliName}, any case), or null. */
@@ -90,9 +92,9 @@ public final class GgufQuantizer {
   }
 
   /**
-   * What was written: the file, its bytes, its type, and each matrix that fell back to another
-   * type than {@link #matrixType} chose (its rows not whole blocks of that type), with the type
-   * it was written in.
+   * What was written: the file, its bytes, its type, and each matrix that fell back to another type
+   * than {@link #matrixType} chose (its rows not whole blocks of that type), with the type it was
+   * written in.
    */
   public record Summary(Path file, long bytes, FileType type, Map<String, DType> fallbacks) {}
 
@@ -102,7 +104,8 @@ public final class GgufQuantizer {
    * @throws IllegalArgumentException if the model cannot be expressed in GGUF (a router p-norm
    *     other than 1, an activation other than SiLU, a vocabulary that is not DBRX's)
    */
-  public static Summary write(Checkpoint source, FileType type, Path output, int threads) throws IOException {
+  public static Summary write(Checkpoint source, FileType type, Path output, int threads)
+      throws IOException {
     DbrxConfig c = source.config();
     checkExpressible(c);
     GgufWriter w = new GgufWriter();
@@ -136,13 +139,17 @@ public final class GgufQuantizer {
           fallbacks.put(names.getValue(), stored);
         }
         boolean transposed = names.getKey().endsWith(".w2");
-        w.addTensor(names.getValue(), shape, stored, out -> {
-          if (transposed) {
-            writeTransposedExperts(tensor, c, stored, out, encoder);
-          } else {
-            writeRows(tensor, stored, out, encoder);
-          }
-        });
+        w.addTensor(
+            names.getValue(),
+            shape,
+            stored,
+            out -> {
+              if (transposed) {
+                writeTransposedExperts(tensor, c, stored, out, encoder);
+              } else {
+                writeRows(tensor, stored, out, encoder);
+              }
+            });
       }
       w.write(output);
     }
@@ -162,39 +169,48 @@ public final class GgufQuantizer {
       for (long d : shape) {
         elements = Math.multiplyExact(elements, d);
       }
-      DType stored = fitting(chosenType(names.getKey(), names.getValue(), shape, type, c), shape[shape.length - 1]);
+      DType stored =
+          fitting(
+              chosenType(names.getKey(), names.getValue(), shape, type, c),
+              shape[shape.length - 1]);
       total = Math.addExact(total, stored.bytesFor(elements));
     }
     return total;
   }
 
   /** The type a tensor gets: norms and the small routers stay F32, as llama.cpp keeps them. */
-  private static DType chosenType(String hfName, String ggufName, long[] shape, FileType type, DbrxConfig c) {
+  private static DType chosenType(
+      String hfName, String ggufName, long[] shape, FileType type, DbrxConfig c) {
     boolean keptInF32 = shape.length == 1 || hfName.endsWith(".router.layer.weight");
     return keptInF32 ? DType.F32 : matrixType(type, ggufName, c);
   }
 
   private static void checkExpressible(DbrxConfig c) {
     if (c.moeNormalizeExpertWeights() == null || c.moeNormalizeExpertWeights() != 1.0) {
-      throw new IllegalArgumentException("ffn_config.moe_normalize_expert_weights is "
-          + c.moeNormalizeExpertWeights() + "; GGUF has no key for it and llama.cpp always uses 1 (DBRX's value)");
+      throw new IllegalArgumentException(
+          "ffn_config.moe_normalize_expert_weights is "
+              + c.moeNormalizeExpertWeights()
+              + "; GGUF has no key for it and llama.cpp always uses 1 (DBRX's value)");
     }
     if (c.activation() != DbrxConfig.Activation.SILU) {
-      throw new IllegalArgumentException("ffn_config.ffn_act_fn is " + c.activation().hfName()
-          + "; GGUF DBRX models use SiLU");
+      throw new IllegalArgumentException(
+          "ffn_config.ffn_act_fn is " + c.activation().hfName() + "; GGUF DBRX models use SiLU");
     }
     if (c.vocabSize() < DbrxTokenizer.shared().vocabularySize()) {
-      throw new IllegalArgumentException("vocab_size " + c.vocabSize() + " is smaller than the DBRX vocabulary ("
-          + DbrxTokenizer.shared().vocabularySize()
-          + " tokens), which a GGUF file of this model must carry");
+      throw new IllegalArgumentException(
+          "vocab_size "
+              + c.vocabSize()
+              + " is smaller than the DBRX vocabulary ("
+              + DbrxTokenizer.shared().vocabularySize()
+              + " tokens), which a GGUF file of this model must carry");
     }
   }
 
   /**
    * The type {@code type} gives the matrix {@code ggufName}. For Q4_K_M and Q5_K_M these are the
    * choices of llama.cpp's {@code llama_tensor_get_type} (src/llama-quant.cpp, as bundled with
-   * node-llama-cpp 3.21.1) for DBRX without an importance matrix, where the mix's base type is
-   * Q4_K or Q5_K:
+   * node-llama-cpp 3.21.1) for DBRX without an importance matrix, where the mix's base type is Q4_K
+   * or Q5_K:
    *
    * <ul>
    *   <li>{@code output}: Q6_K.
@@ -202,12 +218,12 @@ public final class GgufQuantizer {
    *       layers; Q8_0 in every layer of a model with exactly 8 experts (DBRX has 16).
    *   <li>{@code ffn_down_exps}: Q6_K in the {@link #useMoreBits} layers.
    *   <li>{@code attn_output}: Q5_K in a Q4_K_M file of a model with exactly 8 experts.
-   *   <li>everything else ({@code token_embd}, which DBRX does not tie to {@code output},
-   *       {@code ffn_gate_exps}, {@code ffn_up_exps}): the base type.
+   *   <li>everything else ({@code token_embd}, which DBRX does not tie to {@code output}, {@code
+   *       ffn_gate_exps}, {@code ffn_up_exps}): the base type.
    * </ul>
    *
-   * <p>Older llama.cpp versions, before its tensor categories (e.g. commit 8784689f), gave
-   * {@code attn_qkv} Q5_K (Q4_K_M) or Q6_K (Q5_K_M) in every layer.
+   * <p>Older llama.cpp versions, before its tensor categories (e.g. commit 8784689f), gave {@code
+   * attn_qkv} Q5_K (Q4_K_M) or Q6_K (Q5_K_M) in every layer.
    */
   static DType matrixType(FileType type, String ggufName, DbrxConfig c) {
     if (type != FileType.Q4_K_M && type != FileType.Q5_K_M) {
@@ -230,7 +246,10 @@ public final class GgufQuantizer {
     };
   }
 
-  /** llama.cpp's {@code use_more_bits}: the first and last eighth of the layers, and every third between. */
+  /**
+   * llama.cpp's {@code use_more_bits}: the first and last eighth of the layers, and every third
+   * between.
+   */
   static boolean useMoreBits(int layer, int layers) {
     return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
   }
@@ -250,8 +269,8 @@ public final class GgufQuantizer {
   }
 
   /** The tensor's rows as they are, converted a chunk at a time. */
-  private static void writeRows(Tensor tensor, DType stored, OutputStream out, ParallelEncoder encoder)
-      throws IOException {
+  private static void writeRows(
+      Tensor tensor, DType stored, OutputStream out, ParallelEncoder encoder) throws IOException {
     int cols = tensor.cols();
     int rowsPerChunk = (int) Math.max(1, Math.min(tensor.rows(), CHUNK_FLOATS / cols));
     float[] floats = new float[rowsPerChunk * cols];
@@ -263,8 +282,9 @@ public final class GgufQuantizer {
   }
 
   /** w2 is [experts * ffn, d_model]; GGUF wants each expert's [ffn, d_model] transposed. */
-  private static void writeTransposedExperts(Tensor w2, DbrxConfig c, DType stored, OutputStream out,
-      ParallelEncoder encoder) throws IOException {
+  private static void writeTransposedExperts(
+      Tensor w2, DbrxConfig c, DType stored, OutputStream out, ParallelEncoder encoder)
+      throws IOException {
     int ffn = c.ffnHiddenSize();
     int d = c.dModel();
     float[] expert = new float[ffn * d];
@@ -280,7 +300,10 @@ public final class GgufQuantizer {
     }
   }
 
-  /** Quantizes whole rows on a few threads; a block never spans two rows, so each slice stands alone. */
+  /**
+   * Quantizes whole rows on a few threads; a block never spans two rows, so each slice stands
+   * alone.
+   */
   private static final class ParallelEncoder implements AutoCloseable {
     private final int threads;
     private final ExecutorService pool;
@@ -290,15 +313,21 @@ public final class GgufQuantizer {
         throw new IllegalArgumentException("threads must be at least 1, not " + threads);
       }
       this.threads = threads;
-      this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads, r -> {
-        Thread t = new Thread(r, "gguf-quantize");
-        t.setDaemon(true);
-        return t;
-      });
+      this.pool =
+          threads == 1
+              ? null
+              : Executors.newFixedThreadPool(
+                  threads,
+                  r -> {
+                    Thread t = new Thread(r, "gguf-quantize");
+                    t.setDaemon(true);
+                    return t;
+                  });
     }
 
     /** Writes {@code rows} rows of {@code cols} floats from the start of {@code floats}. */
-    void encode(float[] floats, int rows, int cols, DType stored, OutputStream out) throws IOException {
+    void encode(float[] floats, int rows, int cols, DType stored, OutputStream out)
+        throws IOException {
       byte[] bytes = new byte[Math.toIntExact(stored.bytesFor((long) rows * cols))];
       int slices = Math.min(threads, rows);
       if (slices == 1) {
@@ -318,14 +347,17 @@ public final class GgufQuantizer {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException("quantizing was interrupted");
         } catch (ExecutionException e) {
-          throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+          throw e.getCause() instanceof RuntimeException r
+              ? r
+              : new IllegalStateException(e.getCause());
         }
       }
       out.write(bytes);
     }
 
     /** Encodes rows {@code [first, end)} into their own span of {@code bytes}. */
-    private static void fill(byte[] bytes, float[] floats, int first, int end, int cols, DType stored) {
+    private static void fill(
+        byte[] bytes, float[] floats, int first, int end, int cols, DType stored) {
       ByteBuffer span = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
       span.position(Math.toIntExact(stored.bytesFor((long) first * cols)));
       stored.put(floats, first * cols, (end - first) * cols, span);

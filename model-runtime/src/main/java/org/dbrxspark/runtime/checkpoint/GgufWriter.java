@@ -13,9 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes a GGUF v3 file: metadata and tensor infos are collected first, then {@link #write}
- * streams each tensor's bytes in order, so memory does not grow with the model. The file appears
- * under its name only when complete: it is written to a hidden sibling and renamed.
+ * Writes a GGUF v3 file: metadata and tensor infos are collected first, then {@link #write} streams
+ * each tensor's bytes in order, so memory does not grow with the model. The file appears under its
+ * name only when complete: it is written to a hidden sibling and renamed.
  */
 final class GgufWriter {
   static final int MAGIC = 0x46554747; // "GGUF" as a little-endian int
@@ -24,6 +24,7 @@ final class GgufWriter {
 
   /** GGUF metadata value types (gguf.h). */
   static final int UINT32 = 4;
+
   static final int INT32 = 5;
   static final int FLOAT32 = 6;
   static final int BOOL = 7;
@@ -84,7 +85,10 @@ final class GgufWriter {
     metadataCount++;
   }
 
-  /** Declares a tensor of row-major {@code shape}; {@code bytes} writes its data during {@link #write}. */
+  /**
+   * Declares a tensor of row-major {@code shape}; {@code bytes} writes its data during {@link
+   * #write}.
+   */
   void addTensor(String name, long[] shape, DType type, TensorBytes bytes) {
     tensors.add(new Declared(name, shape.clone(), type, bytes));
   }
@@ -97,7 +101,8 @@ final class GgufWriter {
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(partial), 1 << 20)) {
         writeTo(out);
       }
-      Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException | RuntimeException | Error e) {
       Files.deleteIfExists(partial);
       throw e;
@@ -129,8 +134,15 @@ final class GgufWriter {
       Counting counted = new Counting(out);
       t.bytes().writeTo(counted);
       if (counted.count != expected) {
-        throw new IllegalStateException("tensor '" + t.name() + "': wrote " + counted.count + " bytes, its "
-            + t.type() + " shape needs " + expected);
+        throw new IllegalStateException(
+            "tensor '"
+                + t.name()
+                + "': wrote "
+                + counted.count
+                + " bytes, its "
+                + t.type()
+                + " shape needs "
+                + expected);
       }
       padding(out, expected);
     }

@@ -12,14 +12,18 @@ public final class KQuantScales {
    * otherwise the low nibble of byte j+4, topped by the two high bits of byte j-4.
    */
   public static int scale(byte[] packed, int at, int j) {
-    return j < 4 ? packed[at + j] & 63 : (packed[at + j + 4] & 0xF) | ((packed[at + j - 4] & 0xFF) >>> 6) << 4;
+    return j < 4
+        ? packed[at + j] & 63
+        : (packed[at + j + 4] & 0xF) | ((packed[at + j - 4] & 0xFF) >>> 6) << 4;
   }
 
   /**
-   * The min of sub-block j: for j < 4 the low 6 bits of byte j+4; otherwise the high nibble of
-   * byte j+4, topped by the two high bits of byte j.
+   * The min of sub-block j: for j < 4 the low 6 bits of byte j+4; otherwise the high nibble of byte
+   * j+4, topped by the two high bits of byte j.
    */
   public static int min(byte[] packed, int at, int j) {
-    return j < 4 ? packed[at + j + 4] & 63 : ((packed[at + j + 4] & 0xFF) >>> 4) | ((packed[at + j] & 0xFF) >>> 6) << 4;
+    return j < 4
+        ? packed[at + j + 4] & 63
+        : ((packed[at + j + 4] & 0xFF) >>> 4) | ((packed[at + j] & 0xFF) >>> 6) << 4;
   }
 }

@@ -17,8 +17,8 @@ import java.util.function.BiConsumer;
  *       to 6 bits against the largest of each (stored as f16 {@code d} and {@code dmin}), and the
  *       codes recomputed against the quantized values.
  *   <li>Q6_K: each sub-block of 16 is fitted as {@code x ~ scale*q}, q in [-32, 31], by ggml's
- *       {@code make_qx_quants} (19 candidate scales around {@code -32/max}, errors weighted by
- *       x squared); the sixteen scales are quantized to int8 against the largest in magnitude.
+ *       {@code make_qx_quants} (19 candidate scales around {@code -32/max}, errors weighted by x
+ *       squared); the sixteen scales are quantized to int8 against the largest in magnitude.
  * </ul>
  *
  * <p>Every float32 operation is ggml's, in ggml's order, so the bytes equal those of ggml built
@@ -34,13 +34,13 @@ final class KQuantizers {
   private static final float GROUP_MAX_EPS = 1e-15f;
 
   static void quantizeQ4K(float[] src, int srcOffset, ByteBuffer dst, int dstOffset, int blocks) {
-    new ScaleMinFit(15, -1f, 20).quantize(src, srcOffset, dst, dstOffset, blocks, KQuants.Q4_K_BYTES,
-        KQuantizers::packQ4K);
+    new ScaleMinFit(15, -1f, 20)
+        .quantize(src, srcOffset, dst, dstOffset, blocks, KQuants.Q4_K_BYTES, KQuantizers::packQ4K);
   }
 
   static void quantizeQ5K(float[] src, int srcOffset, ByteBuffer dst, int dstOffset, int blocks) {
-    new ScaleMinFit(31, -0.5f, 15).quantize(src, srcOffset, dst, dstOffset, blocks, KQuants.Q5_K_BYTES,
-        KQuantizers::packQ5K);
+    new ScaleMinFit(31, -0.5f, 15)
+        .quantize(src, srcOffset, dst, dstOffset, blocks, KQuants.Q5_K_BYTES, KQuantizers::packQ5K);
   }
 
   /** Sub-blocks 2k and 2k+1 share the 32 bytes from 16 + 32k: low nibble, then high. */
@@ -111,8 +111,8 @@ final class KQuantizers {
   }
 
   /**
-   * Each half of 128 codes: byte l of its 64 {@code ql} bytes holds codes l (low nibble) and
-   * l+64, byte l+32 codes l+32 and l+96; {@code qh[l]} their top two bits in that order.
+   * Each half of 128 codes: byte l of its 64 {@code ql} bytes holds codes l (low nibble) and l+64,
+   * byte l+32 codes l+32 and l+96; {@code qh[l]} their top two bits in that order.
    */
   private static void packQ6K(int[] q, byte[] block) {
     for (int half = 0; half < 2; half++) {
@@ -124,7 +124,8 @@ final class KQuantizers {
         int q4 = q[j + l + 96];
         block[64 * half + l] = (byte) ((q1 & 0xF) | (q3 & 0xF) << 4);
         block[64 * half + l + 32] = (byte) ((q2 & 0xF) | (q4 & 0xF) << 4);
-        block[128 + 32 * half + l] = (byte) (q1 >> 4 | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
+        block[128 + 32 * half + l] =
+            (byte) (q1 >> 4 | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
       }
     }
   }
@@ -188,7 +189,8 @@ final class KQuantizers {
 
   /**
    * The part Q4_K and Q5_K share: per sub-block of 32 a scale and a min, quantized to 6 bits, and
-   * codes in [0, nmax]. Its ggml parameters: nmax 15, rmin -1, 20 steps (Q4_K); 31, -0.5, 15 (Q5_K).
+   * codes in [0, nmax]. Its ggml parameters: nmax 15, rmin -1, 20 steps (Q4_K); 31, -0.5, 15
+   * (Q5_K).
    */
   private static final class ScaleMinFit {
     private final int[] codes = new int[KQuants.BLOCK_SIZE];
@@ -206,7 +208,13 @@ final class KQuantizers {
       this.nstep = nstep;
     }
 
-    void quantize(float[] src, int srcOffset, ByteBuffer dst, int dstOffset, int blocks, int blockBytes,
+    void quantize(
+        float[] src,
+        int srcOffset,
+        ByteBuffer dst,
+        int dstOffset,
+        int blocks,
+        int blockBytes,
         BiConsumer<int[], byte[]> packCodes) {
       byte[] block = new byte[blockBytes];
       for (int b = 0; b < blocks; b++) {
@@ -216,7 +224,10 @@ final class KQuantizers {
       }
     }
 
-    /** Writes bytes 0-15 of the block ({@code d}, {@code dmin}, the packed scales and mins); fills {@link #codes}. */
+    /**
+     * Writes bytes 0-15 of the block ({@code d}, {@code dmin}, the packed scales and mins); fills
+     * {@link #codes}.
+     */
     private void fitBlock(float[] x, int in, byte[] block) {
       float maxScale = 0;
       float maxMin = 0;
@@ -278,10 +289,10 @@ final class KQuantizers {
 
     /**
      * ggml's {@code make_qkx2_quants} for the 32 weights from {@code at}, with rdelta 0.1 and
-     * squared errors ({@code use_mad} false): candidate inverse scales
-     * {@code (nmax + rmin + 0.1*is)/(max - min)}, each refined by the weighted least-squares
-     * scale and min of its codes, the least error kept. Sets {@code scales[j]}, {@code mins[j]}
-     * (the min negated, at least 0) and {@code codes[out ..]}.
+     * squared errors ({@code use_mad} false): candidate inverse scales {@code (nmax + rmin +
+     * 0.1*is)/(max - min)}, each refined by the weighted least-squares scale and min of its codes,
+     * the least error kept. Sets {@code scales[j]}, {@code mins[j]} (the min negated, at least 0)
+     * and {@code codes[out ..]}.
      */
     private void fit(float[] x, int at, int out, int j) {
       float min = x[at];

@@ -8,14 +8,13 @@ import java.nio.ByteOrder;
  * Each super-block holds 256 weights; f16 fields are little-endian.
  *
  * <ul>
- *   <li>Q4_K, 144 bytes: f16 {@code d}, f16 {@code dmin}, 12 bytes of eight 6-bit sub-block
- *       scales and eight 6-bit mins, 128 bytes of 4-bit quants. Sub-block j (32 weights) is
- *       {@code d*scale_j * q - dmin*min_j}.
- *   <li>Q5_K, 176 bytes: as Q4_K, with 32 bytes {@code qh} between the scales and the quants;
- *       bit j of {@code qh[l]} is the fifth bit of weight l of sub-block j.
- *   <li>Q6_K, 210 bytes: 128 bytes low 4 bits {@code ql}, 64 bytes high 2 bits {@code qh},
- *       sixteen int8 scales (one per 16 weights), f16 {@code d}; a weight is
- *       {@code d*scale * (q - 32)}.
+ *   <li>Q4_K, 144 bytes: f16 {@code d}, f16 {@code dmin}, 12 bytes of eight 6-bit sub-block scales
+ *       and eight 6-bit mins, 128 bytes of 4-bit quants. Sub-block j (32 weights) is {@code
+ *       d*scale_j * q - dmin*min_j}.
+ *   <li>Q5_K, 176 bytes: as Q4_K, with 32 bytes {@code qh} between the scales and the quants; bit j
+ *       of {@code qh[l]} is the fifth bit of weight l of sub-block j.
+ *   <li>Q6_K, 210 bytes: 128 bytes low 4 bits {@code ql}, 64 bytes high 2 bits {@code qh}, sixteen
+ *       int8 scales (one per 16 weights), f16 {@code d}; a weight is {@code d*scale * (q - 32)}.
  * </ul>
  *
  * <p>The arithmetic follows ggml's {@code dequantize_row_q4_K/q5_K/q6_K} operation by operation in

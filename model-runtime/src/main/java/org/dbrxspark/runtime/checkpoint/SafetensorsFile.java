@@ -36,14 +36,15 @@ final class SafetensorsFile extends TensorFile {
   static final String METADATA = "__metadata__";
   private static final Set<String> ENTRY_KEYS = Set.of("dtype", "shape", "data_offsets");
 
-  static final ObjectMapper JSON = new ObjectMapper()
-      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final Map<String, String> metadata;
 
-  private SafetensorsFile(Path path, FileMapper mapper, Map<String, Tensor> tensors,
-      Map<String, String> metadata) {
+  private SafetensorsFile(
+      Path path, FileMapper mapper, Map<String, Tensor> tensors, Map<String, String> metadata) {
     super(path, mapper, tensors);
     this.metadata = metadata;
   }
@@ -76,11 +77,16 @@ final class SafetensorsFile extends TensorFile {
       long headerLength = read(0, 8).getLong();
       // Unsigned in the format: a negative long is a length of 2^63 or more.
       if (headerLength < 0 || headerLength > fileSize - 8) {
-        throw fail("header length " + Long.toUnsignedString(headerLength) + " exceeds the file size "
-            + fileSize + " (truncated, or not a safetensors file)");
+        throw fail(
+            "header length "
+                + Long.toUnsignedString(headerLength)
+                + " exceeds the file size "
+                + fileSize
+                + " (truncated, or not a safetensors file)");
       }
       if (headerLength > MAX_HEADER_BYTES) {
-        throw fail("header length " + headerLength + " exceeds the sane maximum of " + MAX_HEADER_BYTES);
+        throw fail(
+            "header length " + headerLength + " exceeds the sane maximum of " + MAX_HEADER_BYTES);
       }
       dataStart = 8 + headerLength;
       dataSize = fileSize - dataStart;
@@ -102,11 +108,13 @@ final class SafetensorsFile extends TensorFile {
     private JsonNode parseJson(ByteBuffer bytes) throws CheckpointFormatException {
       String text;
       try {
-        text = StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT)
-            .decode(bytes)
-            .toString();
+        text =
+            StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(bytes)
+                .toString();
       } catch (CharacterCodingException e) {
         throw fail("header is not valid UTF-8", e);
       }
@@ -160,8 +168,15 @@ final class SafetensorsFile extends TensorFile {
       long begin = offsets[0];
       long end = offsets[1];
       if (begin > end || end > dataSize) {
-        throw fail(name, "data_offsets [" + begin + ", " + end + "] are not a range inside the data section of "
-            + dataSize + " bytes (truncated file?)");
+        throw fail(
+            name,
+            "data_offsets ["
+                + begin
+                + ", "
+                + end
+                + "] are not a range inside the data section of "
+                + dataSize
+                + " bytes (truncated file?)");
       }
       long bytes;
       try {
@@ -174,18 +189,31 @@ final class SafetensorsFile extends TensorFile {
         throw fail(name, "shape " + Arrays.toString(shape) + " overflows a 64-bit byte count");
       }
       if (bytes != end - begin) {
-        throw fail(name, dtype + " shape " + Arrays.toString(shape) + " needs " + bytes
-            + " bytes but data_offsets [" + begin + ", " + end + "] span " + (end - begin));
+        throw fail(
+            name,
+            dtype
+                + " shape "
+                + Arrays.toString(shape)
+                + " needs "
+                + bytes
+                + " bytes but data_offsets ["
+                + begin
+                + ", "
+                + end
+                + "] span "
+                + (end - begin));
       }
       long cols = shape.length == 0 ? 1 : shape[shape.length - 1];
       if (cols * dtype.byteSize() > Integer.MAX_VALUE) {
-        throw fail(name, "rows of " + cols + " elements exceed 2 GiB, which this reader does not support");
+        throw fail(
+            name, "rows of " + cols + " elements exceed 2 GiB, which this reader does not support");
       }
       return new Tensor(mapper, path, name, dtype, shape, dataStart + begin);
     }
 
     /** A JSON array of integers in [0, 2^63). */
-    private long[] naturals(String tensor, String key, JsonNode node) throws CheckpointFormatException {
+    private long[] naturals(String tensor, String key, JsonNode node)
+        throws CheckpointFormatException {
       if (!node.isArray()) {
         throw fail(tensor, key + " must be an array of non-negative integers, got " + node);
       }
@@ -201,9 +229,9 @@ final class SafetensorsFile extends TensorFile {
     }
 
     /**
-     * Like the reference implementation, requires the tensors to tile the data section exactly:
-     * no overlaps (which would alias weights), no gaps and no trailing bytes (which mean a damaged
-     * or hand-edited file).
+     * Like the reference implementation, requires the tensors to tile the data section exactly: no
+     * overlaps (which would alias weights), no gaps and no trailing bytes (which mean a damaged or
+     * hand-edited file).
      */
     private Map<String, Tensor> checkLayout(List<Tensor> list) throws CheckpointFormatException {
       list.sort(Comparator.comparingLong(Tensor::position).thenComparingLong(Tensor::byteSize));
@@ -215,17 +243,26 @@ final class SafetensorsFile extends TensorFile {
           throw fail(t.name(), "data_offsets overlap those of tensor '" + previous.name() + "'");
         }
         if (t.position() > expected) {
-          throw fail(t.name(), "data starts at offset " + (t.position() - dataStart) + " but the previous tensor"
-              + (previous == null ? "" : " '" + previous.name() + "'") + " ends at " + (expected - dataStart)
-              + "; safetensors data must be contiguous");
+          throw fail(
+              t.name(),
+              "data starts at offset "
+                  + (t.position() - dataStart)
+                  + " but the previous tensor"
+                  + (previous == null ? "" : " '" + previous.name() + "'")
+                  + " ends at "
+                  + (expected - dataStart)
+                  + "; safetensors data must be contiguous");
         }
         byName.put(t.name(), t);
         previous = t;
         expected = t.position() + t.byteSize();
       }
       if (expected != dataStart + dataSize) {
-        throw fail((dataStart + dataSize - expected) + " bytes follow the last tensor"
-            + (previous == null ? "" : " '" + previous.name() + "'") + " in the data section");
+        throw fail(
+            (dataStart + dataSize - expected)
+                + " bytes follow the last tensor"
+                + (previous == null ? "" : " '" + previous.name() + "'")
+                + " in the data section");
       }
       return Collections.unmodifiableMap(byName);
     }

@@ -11,8 +11,8 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One tensor of a safetensors or GGUF file: an immutable, thread-safe view whose weights stay in the file
- * and are memory-mapped on access, never copied to the heap unless asked for as floats.
+ * One tensor of a safetensors or GGUF file: an immutable, thread-safe view whose weights stay in
+ * the file and are memory-mapped on access, never copied to the heap unless asked for as floats.
  *
  * <p>The tensor is seen as a row-major matrix of {@link #rows()} x {@link #cols()}: the last
  * dimension is the columns and all leading dimensions together are the rows, so a 1-D tensor (a
@@ -104,15 +104,21 @@ public final class Tensor {
     checkRows(firstRow, rowCount);
     long size = rowCount * rowByteSize;
     if (size > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException(this + ": " + rowCount + " rows are " + size
-          + " bytes, more than one buffer can hold; read fewer rows at a time");
+      throw new IllegalArgumentException(
+          this
+              + ": "
+              + rowCount
+              + " rows are "
+              + size
+              + " bytes, more than one buffer can hold; read fewer rows at a time");
     }
     try {
       return mapper.map(position + firstRow * rowByteSize, size).order(ByteOrder.LITTLE_ENDIAN);
     } catch (ClosedChannelException e) {
       throw new IllegalStateException(this + ": the checkpoint is closed", e);
     } catch (InterruptedIOException e) {
-      throw new UncheckedIOException(this + ": interrupted while mapping rows " + firstRow + "+" + rowCount, e);
+      throw new UncheckedIOException(
+          this + ": interrupted while mapping rows " + firstRow + "+" + rowCount, e);
     } catch (IOException e) {
       throw new UncheckedIOException(this + ": cannot map rows " + firstRow + "+" + rowCount, e);
     }
@@ -125,7 +131,8 @@ public final class Tensor {
   public void readRows(long firstRow, int rowCount, float[] dst, int dstOffset) {
     checkRows(firstRow, rowCount);
     Objects.checkFromIndexSize(dstOffset, (long) rowCount * cols, dst.length);
-    int rowsPerChunk = (int) Math.min(rowCount, Math.max(1, CONVERT_CHUNK_BYTES / Math.max(1, rowByteSize)));
+    int rowsPerChunk =
+        (int) Math.min(rowCount, Math.max(1, CONVERT_CHUNK_BYTES / Math.max(1, rowByteSize)));
     for (int done = 0; done < rowCount; done += rowsPerChunk) {
       int n = Math.min(rowsPerChunk, rowCount - done);
       dtype.decode(rowBytes(firstRow + done, n), 0, dst, dstOffset + done * cols, n * cols);
@@ -136,8 +143,11 @@ public final class Tensor {
   public float[] toFloatArray() {
     long elements = rows * cols;
     if (elements > Integer.MAX_VALUE - 8) {
-      throw new IllegalStateException(this + ": " + elements
-          + " elements do not fit in one float[]; use readRows on row blocks");
+      throw new IllegalStateException(
+          this
+              + ": "
+              + elements
+              + " elements do not fit in one float[]; use readRows on row blocks");
     }
     float[] out = new float[(int) elements];
     if (elements > 0) {

@@ -36,7 +36,9 @@ abstract class TensorFile implements Closeable {
     mapper.close();
   }
 
-  /** Reads the header of {@code path} with {@code parser}; the file is closed again if that fails. */
+  /**
+   * Reads the header of {@code path} with {@code parser}; the file is closed again if that fails.
+   */
   static <T> T open(Path path, HeaderParser<T> parser) throws IOException {
     FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
     try {

@@ -27,12 +27,14 @@ final class Args {
     for (int i = 0; i < argv.size(); i++) {
       String arg = argv.get(i);
       if (!arg.startsWith("--")) {
-        throw new UsageException(command + ": unexpected argument '" + arg + "' (options are --name value)");
+        throw new UsageException(
+            command + ": unexpected argument '" + arg + "' (options are --name value)");
       }
       String name = arg.substring(2);
       Option option = options.get(name);
       if (option == null) {
-        throw new UsageException(command + ": unknown option --" + name + " (see " + command + " --help)");
+        throw new UsageException(
+            command + ": unknown option --" + name + " (see " + command + " --help)");
       }
       String value = "true";
       if (option.kind() != Option.Kind.FLAG) {

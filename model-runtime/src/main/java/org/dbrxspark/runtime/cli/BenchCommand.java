@@ -19,7 +19,9 @@ import org.dbrxspark.runtime.config.DbrxConfig;
  */
 final class BenchCommand extends Command {
   BenchCommand() {
-    super("bench", "decode/prefill tokens/s vs this machine's bandwidth and GEMM rooflines, measured in the same run");
+    super(
+        "bench",
+        "decode/prefill tokens/s vs this machine's bandwidth and GEMM rooflines, measured in the same run");
   }
 
   @Override
@@ -27,11 +29,20 @@ final class BenchCommand extends Command {
     return CommonOptions.concat(
         CommonOptions.model(),
         List.of(
-            Option.value("batches", "1,8,32", "decode batch sizes (batch 1 is always measured: against the bandwidth)"),
+            Option.value(
+                "batches",
+                "1,8,32",
+                "decode batch sizes (batch 1 is always measured: against the bandwidth)"),
             Option.value("decode-steps", "32", "timed decode steps per batch size"),
             Option.value("prompt-length", "512", "prompt tokens for the prefill measurement"),
-            Option.value("repeats", "3", "repeats per measurement (best is reported; batch 1 against bandwidth: the median pair)"),
-            Option.value("bandwidth-mib", "1024", "array size for the read-bandwidth measurement (far above the caches)")));
+            Option.value(
+                "repeats",
+                "3",
+                "repeats per measurement (best is reported; batch 1 against bandwidth: the median pair)"),
+            Option.value(
+                "bandwidth-mib",
+                "1024",
+                "array size for the read-bandwidth measurement (far above the caches)")));
   }
 
   @Override
@@ -43,7 +54,8 @@ final class BenchCommand extends Command {
     machine.put("cpu", cpuModel());
     machine.put("cores", Runtime.getRuntime().availableProcessors());
     machine.put("threads", threads);
-    machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    machine.put(
+        "java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     try (DbrxRuntime runtime = CommonOptions.load(args)) {
       DbrxConfig config = runtime.config();
       ModelBenchmark bench = new ModelBenchmark(runtime.model(), runtime.kvPool());
@@ -88,12 +100,17 @@ final class BenchCommand extends Command {
       List<Double> ratios = new ArrayList<>();
       double bandwidth = 0;
       double batch1 = 0;
-      try (MemoryBandwidth reads = new MemoryBandwidth(args.longValue("bandwidth-mib") << 20, threads)) {
+      try (MemoryBandwidth reads =
+          new MemoryBandwidth(args.longValue("bandwidth-mib") << 20, threads)) {
         for (int r = 0; r < repeats; r++) {
           double pairBandwidth = reads.measure(2);
           double tokens = bench.decode(1, 16, args.integer("decode-steps"));
           double ratio = tokens / (pairBandwidth / activeBytes);
-          pairs.addObject().put("read_bandwidth_bytes_per_s", pairBandwidth).put("decode_tokens_per_s", tokens).put("ratio", ratio);
+          pairs
+              .addObject()
+              .put("read_bandwidth_bytes_per_s", pairBandwidth)
+              .put("decode_tokens_per_s", tokens)
+              .put("ratio", ratio);
           ratios.add(ratio);
           bandwidth = Math.max(bandwidth, pairBandwidth);
           batch1 = Math.max(batch1, tokens);
@@ -114,9 +131,11 @@ final class BenchCommand extends Command {
         json.put("batch32_decode_flops_per_s", batched * flopsPerToken);
         json.put("batch32_decode_vs_gemm", batched * flopsPerToken / gemm);
       }
-      out.note(String.format("read bandwidth %.1f GB/s -> batch-1 roofline %.1f tokens/s; batch-1 decode %.2f of it"
-          + " (median of %d pairs); ND4J f32 GEMM %.1f GFLOP/s", bandwidth / 1e9, rooflineTokens, ratios.get(ratios.size() / 2),
-          repeats, gemm / 1e9));
+      out.note(
+          String.format(
+              "read bandwidth %.1f GB/s -> batch-1 roofline %.1f tokens/s; batch-1 decode %.2f of it"
+                  + " (median of %d pairs); ND4J f32 GEMM %.1f GFLOP/s",
+              bandwidth / 1e9, rooflineTokens, ratios.get(ratios.size() / 2), repeats, gemm / 1e9));
     }
     out.json(json);
   }

@@ -5,11 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.Devices;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.runtime.structured.CompiledFormat;
 import org.dbrxspark.runtime.structured.ResponseFormat;
-import org.dbrxspark.runtime.backend.KvDType;
 
 /** Options shared by the subcommands that load a model or sample from it. */
 final class CommonOptions {
@@ -18,8 +18,12 @@ final class CommonOptions {
   static List<Option> model() {
     return concat(
         List.of(
-            Option.required("model", "checkpoint: a folder (config.json + safetensors) or a GGUF file"),
-            Option.value("device", Devices.CPU, "device to compute on: cpu (this build has no CUDA backend yet)"),
+            Option.required(
+                "model", "checkpoint: a folder (config.json + safetensors) or a GGUF file"),
+            Option.value(
+                "device",
+                Devices.CPU,
+                "device to compute on: cpu (this build has no CUDA backend yet)"),
             threads("CPU threads for the kernels")),
         engine());
   }
@@ -36,7 +40,8 @@ final class CommonOptions {
   static int threads(Args args) {
     int threads = args.integer("threads");
     if (threads < 0) {
-      throw new UsageException("option --threads: " + threads + " is not a number of threads (0: one per processor)");
+      throw new UsageException(
+          "option --threads: " + threads + " is not a number of threads (0: one per processor)");
     }
     return threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
   }
@@ -46,21 +51,36 @@ final class CommonOptions {
     return List.of(
         Option.value("max-batch-tokens", "2048", "tokens per forward step"),
         Option.value("max-sequences", "32", "sequences generating at once"),
-        Option.value("max-seq-len", null, "longest sequence served, prompt + generation (default: the model's max_seq_len)"),
-        Option.value("kv-dtype", EngineOptions.DEFAULT_KV_DTYPE.label(), "KV cache storage: f32, f16 or bf16 (logits always uses f32)"),
-        Option.value("kv-cache-tokens", null, "positions the KV cache holds over all sequences (default: max-sequences x max-seq-len)"));
+        Option.value(
+            "max-seq-len",
+            null,
+            "longest sequence served, prompt + generation (default: the model's max_seq_len)"),
+        Option.value(
+            "kv-dtype",
+            EngineOptions.DEFAULT_KV_DTYPE.label(),
+            "KV cache storage: f32, f16 or bf16 (logits always uses f32)"),
+        Option.value(
+            "kv-cache-tokens",
+            null,
+            "positions the KV cache holds over all sequences (default: max-sequences x max-seq-len)"));
   }
 
   /** The prefix cache's switch, for the commands that generate. */
   static Option prefixCaching() {
-    return Option.flag("no-prefix-caching", "compute every prompt in full instead of reusing the cached KV blocks of a shared prefix");
+    return Option.flag(
+        "no-prefix-caching",
+        "compute every prompt in full instead of reusing the cached KV blocks of a shared prefix");
   }
 
   static EngineOptions engineOptions(Args args) {
     try {
-      return new EngineOptions(args.integer("max-batch-tokens"), args.integer("max-sequences"),
-          args.has("max-seq-len") ? args.integer("max-seq-len") : 0, KvDType.parse(args.string("kv-dtype")),
-          args.has("kv-cache-tokens") ? args.longValue("kv-cache-tokens") : 0, !args.given("no-prefix-caching"));
+      return new EngineOptions(
+          args.integer("max-batch-tokens"),
+          args.integer("max-sequences"),
+          args.has("max-seq-len") ? args.integer("max-seq-len") : 0,
+          KvDType.parse(args.string("kv-dtype")),
+          args.has("kv-cache-tokens") ? args.longValue("kv-cache-tokens") : 0,
+          !args.given("no-prefix-caching"));
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
@@ -78,9 +98,12 @@ final class CommonOptions {
         Option.repeated("stop", "stop string (repeatable)"),
         Option.flag("logprobs", "report the log-probability of each generated token"),
         Option.flag("no-mask", "allow sampling ids the tokenizer never produces"),
-        Option.value("response-format", null, "constrain the text to a format: inline JSON or a file holding it,"
-            + " {\"type\":\"json_schema\",\"json_schema\":{\"schema\":...}}, {\"type\":\"regex\",\"regex\":...}"
-            + " or {\"type\":\"choice\",\"choice\":[...]}"));
+        Option.value(
+            "response-format",
+            null,
+            "constrain the text to a format: inline JSON or a file holding it,"
+                + " {\"type\":\"json_schema\",\"json_schema\":{\"schema\":...}}, {\"type\":\"regex\",\"regex\":...}"
+                + " or {\"type\":\"choice\",\"choice\":[...]}"));
   }
 
   @SafeVarargs
@@ -97,7 +120,8 @@ final class CommonOptions {
     if (problem != null) {
       throw new UsageException("option --device: " + problem);
     }
-    return DbrxRuntime.load(args.path("model"), args.string("device"), threads(args), engineOptions(args));
+    return DbrxRuntime.load(
+        args.path("model"), args.string("device"), threads(args), engineOptions(args));
   }
 
   static SamplingParams sampling(Args args) {
@@ -113,8 +137,11 @@ final class CommonOptions {
           .stopStrings(args.all("stop"))
           .logprobs(args.flag("logprobs"))
           .maskUnproducible(!args.flag("no-mask"))
-          .responseFormat(args.has("response-format")
-              ? CompiledFormat.compile(ResponseFormat.fromArgument(args.string("response-format"))) : null)
+          .responseFormat(
+              args.has("response-format")
+                  ? CompiledFormat.compile(
+                      ResponseFormat.fromArgument(args.string("response-format")))
+                  : null)
           .build();
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());

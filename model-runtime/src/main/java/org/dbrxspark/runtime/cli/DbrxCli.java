@@ -9,17 +9,18 @@ import java.util.List;
  * stderr, and exits non-zero on failure (1 for a failed run, 2 for a bad command line).
  */
 public final class DbrxCli {
-  private static final List<Command> COMMANDS = List.of(
-      new InitCommand(),
-      new QuantizeCommand(),
-      new TokenizeCommand(),
-      new ChatCommand(),
-      new GenerateCommand(),
-      new ScoreCommand(),
-      new EmbedCommand(),
-      new LogitsCommand(),
-      new PlanCommand(),
-      new BenchCommand());
+  private static final List<Command> COMMANDS =
+      List.of(
+          new InitCommand(),
+          new QuantizeCommand(),
+          new TokenizeCommand(),
+          new ChatCommand(),
+          new GenerateCommand(),
+          new ScoreCommand(),
+          new EmbedCommand(),
+          new LogitsCommand(),
+          new PlanCommand(),
+          new BenchCommand());
 
   private DbrxCli() {}
 
@@ -33,7 +34,8 @@ public final class DbrxCli {
       out.print(usage());
       return args.length == 0 ? 2 : 0;
     }
-    Command command = COMMANDS.stream().filter(c -> c.name().equals(args[0])).findFirst().orElse(null);
+    Command command =
+        COMMANDS.stream().filter(c -> c.name().equals(args[0])).findFirst().orElse(null);
     if (command == null) {
       err.println("dbrx: unknown command '" + args[0] + "'\n");
       err.print(usage());
@@ -51,7 +53,11 @@ public final class DbrxCli {
       err.println("dbrx " + command.name() + ": " + e.getMessage());
       return 2;
     } catch (Exception e) {
-      err.println("dbrx " + command.name() + ": " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+      err.println(
+          "dbrx "
+              + command.name()
+              + ": "
+              + (e.getMessage() != null ? e.getMessage() : e.toString()));
       return 1;
     }
   }
@@ -65,16 +71,27 @@ public final class DbrxCli {
   }
 
   static String help(Command command) {
-    StringBuilder sb = new StringBuilder("usage: dbrx " + command.name() + " [options]\n\n" + command.summary() + "\n\noptions:\n");
+    StringBuilder sb =
+        new StringBuilder(
+            "usage: dbrx "
+                + command.name()
+                + " [options]\n\n"
+                + command.summary()
+                + "\n\noptions:\n");
     for (Option o : command.options()) {
       String arg = o.kind() == Option.Kind.FLAG ? "" : " VALUE";
-      String dflt = o.required() ? " (required)" : o.defaultValue() == null ? "" : " (default: " + o.defaultValue() + ")";
+      String dflt =
+          o.required()
+              ? " (required)"
+              : o.defaultValue() == null ? "" : " (default: " + o.defaultValue() + ")";
       sb.append(String.format("  --%-28s %s%s%n", o.name() + arg, o.help(), dflt));
     }
     return sb.toString();
   }
 
-  /** The subcommand names, in {@code usage} order: for the generated reference in docs/options.md. */
+  /**
+   * The subcommand names, in {@code usage} order: for the generated reference in docs/options.md.
+   */
   public static List<String> commandNames() {
     return COMMANDS.stream().map(Command::name).toList();
   }

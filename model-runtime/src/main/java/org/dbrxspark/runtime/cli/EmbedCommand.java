@@ -19,7 +19,8 @@ final class EmbedCommand extends Command {
     return CommonOptions.concat(
         CommonOptions.model(),
         TextInputs.options("text", "text to embed"),
-        List.of(Option.value("pooling", "mean", "mean over tokens, or last (the last token's state)")));
+        List.of(
+            Option.value("pooling", "mean", "mean over tokens, or last (the last token's state)")));
   }
 
   @Override
@@ -28,7 +29,8 @@ final class EmbedCommand extends Command {
     try {
       pooling = Pooling.valueOf(args.string("pooling").toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new UsageException("option --pooling: '" + args.string("pooling") + "' is not mean or last");
+      throw new UsageException(
+          "option --pooling: '" + args.string("pooling") + "' is not mean or last");
     }
     List<String> texts = TextInputs.read(args, "text");
     try (DbrxRuntime runtime = CommonOptions.load(args)) {

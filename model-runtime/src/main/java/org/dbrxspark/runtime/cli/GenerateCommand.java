@@ -36,9 +36,10 @@ final class GenerateCommand extends Command {
       ChatTemplate template = ChatOptions.template(args);
       List<GenerationRequest> requests = new ArrayList<>();
       for (String prompt : prompts) {
-        int[] ids = args.flag("chat")
-            ? template.encode(runtime.tokenizer(), List.of(ChatMessage.user(prompt)), true)
-            : runtime.tokenizer().encode(prompt);
+        int[] ids =
+            args.flag("chat")
+                ? template.encode(runtime.tokenizer(), List.of(ChatMessage.user(prompt)), true)
+                : runtime.tokenizer().encode(prompt);
         requests.add(new GenerationRequest(ids, params));
       }
       long start = System.nanoTime();
@@ -50,8 +51,10 @@ final class GenerateCommand extends Command {
         generated += r.completionTokens();
         out.json(resultJson(out, i, r));
       }
-      out.note(String.format("generated %d tokens for %d prompts in %.2f s (%.1f tokens/s)",
-          generated, prompts.size(), seconds, generated / seconds));
+      out.note(
+          String.format(
+              "generated %d tokens for %d prompts in %.2f s (%.1f tokens/s)",
+              generated, prompts.size(), seconds, generated / seconds));
     }
   }
 

@@ -11,7 +11,9 @@ import org.dbrxspark.runtime.config.Presets;
 /** Writes a random DBRX checkpoint in the Hugging Face layout. */
 final class InitCommand extends Command {
   InitCommand() {
-    super("init", "write a random DBRX-architecture checkpoint (config.json + safetensors); its text is noise");
+    super(
+        "init",
+        "write a random DBRX-architecture checkpoint (config.json + safetensors); its text is noise");
   }
 
   @Override
@@ -35,32 +37,40 @@ final class InitCommand extends Command {
 
   @Override
   void run(Args args, CliOutput out) throws Exception {
-    DType dtype = switch (args.string("dtype").toLowerCase(Locale.ROOT)) {
-      case "bf16", "bfloat16" -> DType.BF16;
-      case "f16", "float16" -> DType.F16;
-      case "f32", "float32" -> DType.F32;
-      default -> throw new UsageException("option --dtype: '" + args.string("dtype") + "' is not bf16, f16 or f32");
-    };
+    DType dtype =
+        switch (args.string("dtype").toLowerCase(Locale.ROOT)) {
+          case "bf16", "bfloat16" -> DType.BF16;
+          case "f16", "float16" -> DType.F16;
+          case "f32", "float32" -> DType.F32;
+          default ->
+              throw new UsageException(
+                  "option --dtype: '" + args.string("dtype") + "' is not bf16, f16 or f32");
+        };
     DbrxConfig base;
     try {
       base = Presets.named(args.string("preset"));
     } catch (IllegalArgumentException e) {
       throw new UsageException("option --preset: " + e.getMessage());
     }
-    DbrxConfig config = new DbrxConfig(
-        override(args, "d-model", base.dModel()),
-        override(args, "n-heads", base.nHeads()),
-        override(args, "layers", base.nLayers()),
-        override(args, "max-seq-len", base.maxSeqLen()),
-        override(args, "vocab", base.vocabSize()),
-        override(args, "kv-heads", base.kvNHeads()),
-        base.clipQkv(), base.ropeTheta(),
-        override(args, "ffn-hidden", base.ffnHiddenSize()),
-        override(args, "experts", base.moeNumExperts()),
-        override(args, "top-k", base.moeTopK()),
-        base.moeNormalizeExpertWeights(), base.activation(), dtype.torchName());
+    DbrxConfig config =
+        new DbrxConfig(
+            override(args, "d-model", base.dModel()),
+            override(args, "n-heads", base.nHeads()),
+            override(args, "layers", base.nLayers()),
+            override(args, "max-seq-len", base.maxSeqLen()),
+            override(args, "vocab", base.vocabSize()),
+            override(args, "kv-heads", base.kvNHeads()),
+            base.clipQkv(),
+            base.ropeTheta(),
+            override(args, "ffn-hidden", base.ffnHiddenSize()),
+            override(args, "experts", base.moeNumExperts()),
+            override(args, "top-k", base.moeTopK()),
+            base.moeNormalizeExpertWeights(),
+            base.activation(),
+            dtype.torchName());
     long start = System.nanoTime();
-    CheckpointWriter.writeRandom(args.path("output"), config, args.longValue("seed"), dtype, args.integer("shards"));
+    CheckpointWriter.writeRandom(
+        args.path("output"), config, args.longValue("seed"), dtype, args.integer("shards"));
     ObjectNode result = out.object();
     result.put("output", args.path("output").toAbsolutePath().toString());
     result.put("parameters", config.parameterCount());

@@ -10,7 +10,9 @@ import org.dbrxspark.runtime.model.Step;
 /** Raw logits of every position: the hook for comparing against a reference implementation. */
 final class LogitsCommand extends Command {
   LogitsCommand() {
-    super("logits", "raw logits (no masking) for every input position: {\"ids\":[...],\"logits\":[[...],...]}");
+    super(
+        "logits",
+        "raw logits (no masking) for every input position: {\"ids\":[...],\"logits\":[[...],...]}");
   }
 
   @Override
@@ -24,9 +26,14 @@ final class LogitsCommand extends Command {
   void run(Args args, CliOutput out) throws Exception {
     int[] ids;
     try {
-      ids = Arrays.stream(args.string("ids").split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+      ids =
+          Arrays.stream(args.string("ids").split(","))
+              .map(String::trim)
+              .mapToInt(Integer::parseInt)
+              .toArray();
     } catch (NumberFormatException e) {
-      throw new UsageException("option --ids: expected comma-separated integers, got '" + args.string("ids") + "'");
+      throw new UsageException(
+          "option --ids: expected comma-separated integers, got '" + args.string("ids") + "'");
     }
     try (DbrxRuntime runtime = CommonOptions.load(args)) {
       DbrxModel model = runtime.model();

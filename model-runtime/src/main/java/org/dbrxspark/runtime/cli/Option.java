@@ -1,8 +1,8 @@
 package org.dbrxspark.runtime.cli;
 
 /**
- * A {@code --name value} option of a subcommand. The same definition drives parsing and
- * {@code --help}, so the two cannot drift.
+ * A {@code --name value} option of a subcommand. The same definition drives parsing and {@code
+ * --help}, so the two cannot drift.
  *
  * @param name without the leading dashes
  * @param defaultValue the value when absent; {@code null} for flags and options without one

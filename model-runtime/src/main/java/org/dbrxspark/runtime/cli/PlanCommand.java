@@ -14,16 +14,24 @@ import org.dbrxspark.runtime.engine.MemoryPlan;
 /** The memory a model needs with given engine options, and whether this host has it. */
 final class PlanCommand extends Command {
   PlanCommand() {
-    super("plan", "memory plan (weights, KV cache, activations) and whether it fits this host; a config.json alone will do");
+    super(
+        "plan",
+        "memory plan (weights, KV cache, activations) and whether it fits this host; a config.json alone will do");
   }
 
   @Override
   List<Option> options() {
     return CommonOptions.concat(
         List.of(
-            Option.required("model", "checkpoint folder or GGUF file; a folder without safetensors is sized from config.json"),
-            Option.value("weights-type", null, "size the weights as `quantize --type` would write them: "
-                + GgufQuantizer.FileType.choices() + " (default: as stored)")),
+            Option.required(
+                "model",
+                "checkpoint folder or GGUF file; a folder without safetensors is sized from config.json"),
+            Option.value(
+                "weights-type",
+                null,
+                "size the weights as `quantize --type` would write them: "
+                    + GgufQuantizer.FileType.choices()
+                    + " (default: as stored)")),
         CommonOptions.engine());
   }
 
@@ -35,8 +43,11 @@ final class PlanCommand extends Command {
     if (args.has("weights-type")) {
       weightsType = GgufQuantizer.FileType.named(args.string("weights-type"));
       if (weightsType == null) {
-        throw new UsageException("option --weights-type: '" + args.string("weights-type") + "' is not "
-            + GgufQuantizer.FileType.choices());
+        throw new UsageException(
+            "option --weights-type: '"
+                + args.string("weights-type")
+                + "' is not "
+                + GgufQuantizer.FileType.choices());
       }
     }
     DbrxConfig config = Checkpoint.readConfig(path);

@@ -9,7 +9,9 @@ import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 /** Writes a Hugging Face checkpoint as a GGUF file that this runtime and llama.cpp load. */
 final class QuantizeCommand extends Command {
   QuantizeCommand() {
-    super("quantize", "write a checkpoint folder as one GGUF file, its matrices quantized (llama.cpp loads it)");
+    super(
+        "quantize",
+        "write a checkpoint folder as one GGUF file, its matrices quantized (llama.cpp loads it)");
   }
 
   @Override
@@ -17,8 +19,12 @@ final class QuantizeCommand extends Command {
     return List.of(
         Option.required("model", "checkpoint folder (config.json + safetensors)"),
         Option.required("output", "GGUF file to write (replaced only once complete)"),
-        Option.value("type", "q8_0", "type of the matrices: " + GgufQuantizer.FileType.choices()
-            + " (q4_k_m and q5_k_m: llama.cpp's mixes of K-quants)"),
+        Option.value(
+            "type",
+            "q8_0",
+            "type of the matrices: "
+                + GgufQuantizer.FileType.choices()
+                + " (q4_k_m and q5_k_m: llama.cpp's mixes of K-quants)"),
         CommonOptions.threads("threads that quantize (the file is the same for any number)"));
   }
 
@@ -26,21 +32,29 @@ final class QuantizeCommand extends Command {
   void run(Args args, CliOutput out) throws Exception {
     GgufQuantizer.FileType type = GgufQuantizer.FileType.named(args.string("type"));
     if (type == null) {
-      throw new UsageException("option --type: '" + args.string("type") + "' is not " + GgufQuantizer.FileType.choices());
+      throw new UsageException(
+          "option --type: '"
+              + args.string("type")
+              + "' is not "
+              + GgufQuantizer.FileType.choices());
     }
     int threads = CommonOptions.threads(args);
     long start = System.nanoTime();
     try (Checkpoint source = Checkpoint.open(args.path("model"))) {
       if (source.format() != Checkpoint.Format.SAFETENSORS) {
-        throw new UsageException("option --model: " + args.path("model") + " is already a GGUF file");
+        throw new UsageException(
+            "option --model: " + args.path("model") + " is already a GGUF file");
       }
-      GgufQuantizer.Summary summary = GgufQuantizer.write(source, type, args.path("output"), threads);
+      GgufQuantizer.Summary summary =
+          GgufQuantizer.write(source, type, args.path("output"), threads);
       ObjectNode result = out.object();
       result.put("output", summary.file().toString());
       result.put("type", type.cliName());
       result.put("bytes", summary.bytes());
       ObjectNode fallbacks = result.putObject("fallbacks");
-      summary.fallbacks().forEach((tensor, dtype) -> fallbacks.put(tensor, dtype.name().toLowerCase(Locale.ROOT)));
+      summary
+          .fallbacks()
+          .forEach((tensor, dtype) -> fallbacks.put(tensor, dtype.name().toLowerCase(Locale.ROOT)));
       result.put("seconds", (System.nanoTime() - start) / 1e9);
       out.json(result);
     }

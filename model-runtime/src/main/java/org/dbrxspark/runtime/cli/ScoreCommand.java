@@ -27,7 +27,8 @@ final class ScoreCommand extends Command {
   void run(Args args, CliOutput out) throws Exception {
     List<String> texts = TextInputs.read(args, "text");
     try (DbrxRuntime runtime = CommonOptions.load(args)) {
-      int[] prefix = args.has("prefix") ? runtime.tokenizer().encode(args.string("prefix")) : new int[0];
+      int[] prefix =
+          args.has("prefix") ? runtime.tokenizer().encode(args.string("prefix")) : new int[0];
       List<ScoreRequest> requests = new ArrayList<>();
       for (String text : texts) {
         requests.add(new ScoreRequest(prefix, runtime.tokenizer().encode(text)));

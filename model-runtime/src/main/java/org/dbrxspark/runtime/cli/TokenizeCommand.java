@@ -17,7 +17,8 @@ final class TokenizeCommand extends Command {
     return CommonOptions.concat(
         TextInputs.options("text", "text to encode"),
         List.of(
-            Option.flag("allow-special", "encode special-token strings such as <|im_end|> as their ids"),
+            Option.flag(
+                "allow-special", "encode special-token strings such as <|im_end|> as their ids"),
             Option.flag("chat", "encode each text as a user turn of the ChatML template"),
             Option.value("system", null, "system prompt for --chat (default: DBRX's)")));
   }
@@ -27,9 +28,10 @@ final class TokenizeCommand extends Command {
     DbrxTokenizer tokenizer = DbrxTokenizer.shared();
     ChatTemplate template = ChatOptions.template(args);
     for (String text : TextInputs.read(args, "text")) {
-      int[] ids = args.flag("chat")
-          ? template.encode(tokenizer, List.of(ChatMessage.user(text)), true)
-          : tokenizer.encode(text, args.flag("allow-special"));
+      int[] ids =
+          args.flag("chat")
+              ? template.encode(tokenizer, List.of(ChatMessage.user(text)), true)
+              : tokenizer.encode(text, args.flag("allow-special"));
       ObjectNode result = out.object();
       result.putPOJO("ids", ids);
       result.put("count", ids.length);

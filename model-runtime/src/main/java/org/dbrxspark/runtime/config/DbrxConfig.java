@@ -15,8 +15,9 @@ import java.util.Locale;
  * The architecture of a DBRX checkpoint, read from its Hugging Face {@code config.json}.
  *
  * <p>Immutable and validated on construction: every instance describes a model that can be built.
- * Fields missing from the file take the defaults of Hugging Face's {@code DbrxConfig} class, except that the main
- * dimensions have no useful default and should always be present. Unknown keys are ignored.
+ * Fields missing from the file take the defaults of Hugging Face's {@code DbrxConfig} class, except
+ * that the main dimensions have no useful default and should always be present. Unknown keys are
+ * ignored.
  *
  * @param dModel hidden size
  * @param nHeads query heads
@@ -29,8 +30,8 @@ import java.util.Locale;
  * @param ffnHiddenSize intermediate size of one expert
  * @param moeNumExperts experts per layer
  * @param moeTopK experts used per token
- * @param moeNormalizeExpertWeights p of the p-norm that renormalises the top-k router weights,
- *     or {@code null} for no renormalisation
+ * @param moeNormalizeExpertWeights p of the p-norm that renormalises the top-k router weights, or
+ *     {@code null} for no renormalisation
  * @param activation the expert activation
  * @param torchDtype the dtype named by the checkpoint (informational; tensors carry their own)
  */
@@ -53,9 +54,10 @@ public record DbrxConfig(
   /** LayerNorm epsilon: not a config field, PyTorch's default. */
   public static final float LAYER_NORM_EPS = 1e-5f;
 
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(SerializationFeature.INDENT_OUTPUT)
-      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   /** The expert activations that DBRX checkpoints may name in {@code ffn_act_fn}. */
   public enum Activation {
@@ -85,7 +87,8 @@ public record DbrxConfig(
         return GELU_TANH;
       }
       throw new IllegalArgumentException(
-          "ffn_config.ffn_act_fn.name: unsupported activation '" + name
+          "ffn_config.ffn_act_fn.name: unsupported activation '"
+              + name
               + "' (supported: silu, gelu, gelu_pytorch_tanh, gelu_new, relu)");
     }
   }
@@ -104,10 +107,13 @@ public record DbrxConfig(
       throw invalid("d_model", dModel + " is not divisible by n_heads " + nHeads);
     }
     if (nHeads % kvNHeads != 0) {
-      throw invalid("attn_config.kv_n_heads", "n_heads " + nHeads + " is not divisible by kv_n_heads " + kvNHeads);
+      throw invalid(
+          "attn_config.kv_n_heads",
+          "n_heads " + nHeads + " is not divisible by kv_n_heads " + kvNHeads);
     }
     if ((dModel / nHeads) % 2 != 0) {
-      throw invalid("d_model", "head_dim " + dModel / nHeads + " must be even for rotate-half RoPE");
+      throw invalid(
+          "d_model", "head_dim " + dModel / nHeads + " must be even for rotate-half RoPE");
     }
     if (moeTopK > moeNumExperts) {
       throw invalid("ffn_config.moe_top_k", moeTopK + " exceeds moe_num_experts " + moeNumExperts);
@@ -119,24 +125,41 @@ public record DbrxConfig(
       throw invalid("attn_config.rope_theta", "must be a positive number, got " + ropeTheta);
     }
     if (moeNormalizeExpertWeights != null && !(moeNormalizeExpertWeights > 0)) {
-      throw invalid("ffn_config.moe_normalize_expert_weights", "must be positive or null, got " + moeNormalizeExpertWeights);
+      throw invalid(
+          "ffn_config.moe_normalize_expert_weights",
+          "must be positive or null, got " + moeNormalizeExpertWeights);
     }
     if (activation == null) {
       throw invalid("ffn_config.ffn_act_fn", "is missing");
     }
     // Offsets into the weights are longs: sizes whose products overflow would silently wrap.
     try {
-      countParameters(dModel, nHeads, nLayers, vocabSize, kvNHeads, ffnHiddenSize, moeNumExperts, moeNumExperts);
+      countParameters(
+          dModel,
+          nHeads,
+          nLayers,
+          vocabSize,
+          kvNHeads,
+          ffnHiddenSize,
+          moeNumExperts,
+          moeNumExperts);
     } catch (ArithmeticException e) {
-      throw invalid("d_model", "tensor sizes overflow a 64-bit count (d_model x vocab_size, "
-          + "moe_num_experts x ffn_hidden_size x d_model x n_layers)");
+      throw invalid(
+          "d_model",
+          "tensor sizes overflow a 64-bit count (d_model x vocab_size, "
+              + "moe_num_experts x ffn_hidden_size x d_model x n_layers)");
     }
     if ((long) dModel + 2L * kvNHeads * (dModel / nHeads) > Integer.MAX_VALUE) {
-      throw invalid("attn_config.kv_n_heads", "the fused QKV width d_model + 2 x kv_n_heads x head_dim exceeds 2^31-1");
+      throw invalid(
+          "attn_config.kv_n_heads",
+          "the fused QKV width d_model + 2 x kv_n_heads x head_dim exceeds 2^31-1");
     }
     if ((long) moeNumExperts * ffnHiddenSize > Integer.MAX_VALUE) {
-      throw invalid("ffn_config.ffn_hidden_size", "moe_num_experts x ffn_hidden_size = "
-          + (long) moeNumExperts * ffnHiddenSize + " rows exceeds 2^31-1");
+      throw invalid(
+          "ffn_config.ffn_hidden_size",
+          "moe_num_experts x ffn_hidden_size = "
+              + (long) moeNumExperts * ffnHiddenSize
+              + " rows exceeds 2^31-1");
     }
   }
 
@@ -157,22 +180,34 @@ public record DbrxConfig(
 
   /** Number of weights in the checkpoint. */
   public long parameterCount() {
-    return countParameters(dModel, nHeads, nLayers, vocabSize, kvNHeads, ffnHiddenSize, moeNumExperts, moeNumExperts);
+    return countParameters(
+        dModel, nHeads, nLayers, vocabSize, kvNHeads, ffnHiddenSize, moeNumExperts, moeNumExperts);
   }
 
   /** Weights read to produce one token: all but the unused experts, counting one embedding row. */
   public long activeParameterCount() {
-    return countParameters(dModel, nHeads, nLayers, 0, kvNHeads, ffnHiddenSize, moeNumExperts, moeTopK)
-        + (long) dModel + (long) vocabSize * dModel;
+    return countParameters(
+            dModel, nHeads, nLayers, 0, kvNHeads, ffnHiddenSize, moeNumExperts, moeTopK)
+        + (long) dModel
+        + (long) vocabSize * dModel;
   }
 
-  private static long countParameters(int d, int heads, int layers, long vocab, int kvHeads, int ffn,
-      int experts, int expertsUsed) {
+  private static long countParameters(
+      int d,
+      int heads,
+      int layers,
+      long vocab,
+      int kvHeads,
+      int ffn,
+      int experts,
+      int expertsUsed) {
     long headDim = d / heads;
     long attention = Math.multiplyExact(d + 2L * kvHeads * headDim + d, (long) d);
     long router = (long) experts * d;
-    long expertWeights = Math.multiplyExact(Math.multiplyExact(3L * expertsUsed, (long) ffn), (long) d);
-    long block = Math.addExact(Math.addExact(attention, router), Math.addExact(expertWeights, 2L * d));
+    long expertWeights =
+        Math.multiplyExact(Math.multiplyExact(3L * expertsUsed, (long) ffn), (long) d);
+    long block =
+        Math.addExact(Math.addExact(attention, router), Math.addExact(expertWeights, 2L * d));
     long embeddingAndHead = Math.multiplyExact(2 * vocab, (long) d);
     return Math.addExact(Math.multiplyExact(block, (long) layers), embeddingAndHead + d);
   }
@@ -180,7 +215,8 @@ public record DbrxConfig(
   /** Reads and validates {@code config.json}. Errors name the file and the field. */
   public static DbrxConfig read(Path configJson) throws IOException {
     if (!Files.isRegularFile(configJson)) {
-      throw new NoSuchFileException(configJson.toString(), null, "missing; not a checkpoint folder");
+      throw new NoSuchFileException(
+          configJson.toString(), null, "missing; not a checkpoint folder");
     }
     JsonNode root;
     try {
@@ -279,7 +315,10 @@ public record DbrxConfig(
   }
 
   private static int intField(JsonNode node, String field, String alias, int dflt, String prefix) {
-    JsonNode v = node.has(field) ? node.get(field) : alias != null && node.has(alias) ? node.get(alias) : null;
+    JsonNode v =
+        node.has(field)
+            ? node.get(field)
+            : alias != null && node.has(alias) ? node.get(alias) : null;
     if (v == null || v.isNull()) {
       return dflt;
     }
@@ -318,6 +357,7 @@ public record DbrxConfig(
   }
 
   private static IllegalArgumentException invalid(String field, String why) {
-    return new IllegalArgumentException(String.format(Locale.ROOT, "config field %s: %s", field, why));
+    return new IllegalArgumentException(
+        String.format(Locale.ROOT, "config field %s: %s", field, why));
   }
 }

@@ -41,18 +41,23 @@ public final class Embedder {
       }
     }
     int d = model.config().dModel();
-    PrefillBatches.run(model, pool, sequences, options.maxBatchTokens(), (j, hidden) -> {
-      int length = sequences.get(j).length;
-      float[] vector = new float[d];
-      int first = pooling == Pooling.LAST ? length - 1 : 0;
-      for (int t = first; t < length; t++) {
-        for (int i = 0; i < d; i++) {
-          vector[i] += hidden[t * d + i];
-        }
-      }
-      normalise(vector);
-      results[owners.get(j)] = new EmbeddingResult(vector, length, null);
-    });
+    PrefillBatches.run(
+        model,
+        pool,
+        sequences,
+        options.maxBatchTokens(),
+        (j, hidden) -> {
+          int length = sequences.get(j).length;
+          float[] vector = new float[d];
+          int first = pooling == Pooling.LAST ? length - 1 : 0;
+          for (int t = first; t < length; t++) {
+            for (int i = 0; i < d; i++) {
+              vector[i] += hidden[t * d + i];
+            }
+          }
+          normalise(vector);
+          results[owners.get(j)] = new EmbeddingResult(vector, length, null);
+        });
     return List.of(results);
   }
 

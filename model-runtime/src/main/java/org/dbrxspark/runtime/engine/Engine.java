@@ -14,14 +14,14 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
  * Continuous-batching generation: every step runs the decode token of each running sequence
- * together with the prompts of newly admitted ones, under a per-step token budget; sequences
- * leave as soon as they finish and waiting ones take their place.
+ * together with the prompts of newly admitted ones, under a per-step token budget; sequences leave
+ * as soon as they finish and waiting ones take their place.
  *
  * <p>KV memory is paged (vLLM's scheduling): a waiting sequence is admitted only when the pool has
  * free blocks for its prompt plus one generated token. When a running sequence needs a new block
- * and none is free, the newest running sequence is preempted: its blocks are returned, it goes
- * back to the front of the queue and, once blocks are free again, recomputes its cache from its
- * prompt and the tokens it had generated. No step admits new work while it preempts.
+ * and none is free, the newest running sequence is preempted: its blocks are returned, it goes back
+ * to the front of the queue and, once blocks are free again, recomputes its cache from its prompt
+ * and the tokens it had generated. No step admits new work while it preempts.
  *
  * <p>With prefix caching (the pool's, see {@link KvBlockPool}), an admitted sequence starts from
  * the cached blocks that begin its tokens and computes only the rest; a re-admitted one finds its
@@ -77,22 +77,33 @@ public final class Engine {
    * Generates for every request, streaming each request's text to {@code listener} and adding what
    * the prefix cache did for these requests to {@code prefixCounts}.
    */
-  public List<GenerationResult> generate(List<GenerationRequest> requests, TextListener listener,
-      PrefixCacheCounts prefixCounts) {
+  public List<GenerationResult> generate(
+      List<GenerationRequest> requests, TextListener listener, PrefixCacheCounts prefixCounts) {
     GenerationResult[] results = new GenerationResult[requests.size()];
     Deque<Sequence> waiting = new ArrayDeque<>();
     for (int i = 0; i < requests.size(); i++) {
       GenerationRequest request = requests.get(i);
       // Room for at least one generated token.
-      String problem = InputCheck.problem(model.config(), request.prompt(), "prompt", maxSeqLen - 1, maxSeqLen);
-      if (problem == null && request.params().responseFormat() != null && model.config().vocabSize() < BYTE_TOKENS) {
+      String problem =
+          InputCheck.problem(model.config(), request.prompt(), "prompt", maxSeqLen - 1, maxSeqLen);
+      if (problem == null
+          && request.params().responseFormat() != null
+          && model.config().vocabSize() < BYTE_TOKENS) {
         // A format's masks assume every single byte is a token (ids 0-255 in cl100k).
-        problem = "a response format needs the 256 byte tokens; this model's vocabulary has " + model.config().vocabSize();
+        problem =
+            "a response format needs the 256 byte tokens; this model's vocabulary has "
+                + model.config().vocabSize();
       }
       if (problem != null) {
         results[i] = GenerationResult.failed(request.prompt().length, problem);
       } else {
-        waiting.add(new Sequence(i, request, pool.newPrefixCache(prefixCounts), new Sampler(request.params(), producible, request.prompt()), tokenizer));
+        waiting.add(
+            new Sequence(
+                i,
+                request,
+                pool.newPrefixCache(prefixCounts),
+                new Sampler(request.params(), producible, request.prompt()),
+                tokenizer));
       }
     }
     List<Sequence> running = new ArrayList<>();
@@ -106,7 +117,11 @@ public final class Engine {
     return List.of(results);
   }
 
-  private void step(List<Sequence> running, Deque<Sequence> waiting, GenerationResult[] results, TextListener listener,
+  private void step(
+      List<Sequence> running,
+      Deque<Sequence> waiting,
+      GenerationResult[] results,
+      TextListener listener,
       PrefixCacheCounts prefixCounts) {
     List<Step> steps = new ArrayList<>();
     List<Sequence> stepping = new ArrayList<>();
@@ -136,8 +151,9 @@ public final class Engine {
       int shared = cache.shareCachedPrefix(all);
       int[] tokens = next.nextTokens();
       // A prompt over the budget still runs, alone, rather than never.
-      boolean admitted = (tokens.length <= budget || steps.isEmpty())
-          && cache.tryReserve(Math.min(all.length + 1, maxSeqLen) - cache.length());
+      boolean admitted =
+          (tokens.length <= budget || steps.isEmpty())
+              && cache.tryReserve(Math.min(all.length + 1, maxSeqLen) - cache.length());
       if (!admitted) {
         cache.release();
         break;
@@ -153,7 +169,8 @@ public final class Engine {
     }
     if (steps.isEmpty()) {
       // Other users of a shared pool hold the blocks; this engine holds none.
-      pool.awaitFree((int) KvBlockPool.blocksFor(Math.min(waiting.peek().tokens().length + 1, maxSeqLen)));
+      pool.awaitFree(
+          (int) KvBlockPool.blocksFor(Math.min(waiting.peek().tokens().length + 1, maxSeqLen)));
       return;
     }
     int vocab = model.config().vocabSize();

@@ -1,9 +1,9 @@
 package org.dbrxspark.runtime.engine;
 
-import org.dbrxspark.runtime.config.DbrxConfig;
-import org.dbrxspark.runtime.model.KvBlockPool;
 import org.dbrxspark.runtime.backend.KvDType;
+import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.model.KvBlockPool;
 
 /**
  * Batching limits of the engine and the size of its KV cache.
@@ -13,12 +13,18 @@ import org.dbrxspark.runtime.model.DbrxModel;
  * @param maxSequences sequences generating at once
  * @param maxSeqLen the longest sequence (prompt + generation) served; 0 for the model's max_seq_len
  * @param kvDtype how the KV cache stores keys and values
- * @param kvCacheTokens positions the KV cache holds at once over all sequences; 0 for
- *     {@code maxSequences x maxSeqLen}, which never makes a sequence wait for cache memory
+ * @param kvCacheTokens positions the KV cache holds at once over all sequences; 0 for {@code
+ *     maxSequences x maxSeqLen}, which never makes a sequence wait for cache memory
  * @param prefixCaching keep the KV blocks of prompts for later prompts that start with the same
- *     tokens, within the KV cache's budget (see {@link KvBlockPool}); outputs are the same either way
+ *     tokens, within the KV cache's budget (see {@link KvBlockPool}); outputs are the same either
+ *     way
  */
-public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen, KvDType kvDtype, long kvCacheTokens,
+public record EngineOptions(
+    int maxBatchTokens,
+    int maxSequences,
+    int maxSeqLen,
+    KvDType kvDtype,
+    long kvCacheTokens,
     boolean prefixCaching) {
   /**
    * The default KV dtype. f16, as in llama.cpp: half the memory of f32, and its rounding (relative
@@ -35,24 +41,28 @@ public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen,
       throw new IllegalArgumentException("max_sequences must be >= 1, got " + maxSequences);
     }
     if (maxSeqLen < 0) {
-      throw new IllegalArgumentException("max_seq_len must be >= 1 (or 0 for the model's), got " + maxSeqLen);
+      throw new IllegalArgumentException(
+          "max_seq_len must be >= 1 (or 0 for the model's), got " + maxSeqLen);
     }
     if (kvDtype == null) {
       throw new IllegalArgumentException("kv_dtype is missing");
     }
     if (kvCacheTokens < 0) {
-      throw new IllegalArgumentException("kv_cache_tokens must be >= 1 (or 0 for max_sequences x max_seq_len), got " + kvCacheTokens);
+      throw new IllegalArgumentException(
+          "kv_cache_tokens must be >= 1 (or 0 for max_sequences x max_seq_len), got "
+              + kvCacheTokens);
     }
   }
 
   /** With prefix caching. */
-  public EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen, KvDType kvDtype, long kvCacheTokens) {
+  public EngineOptions(
+      int maxBatchTokens, int maxSequences, int maxSeqLen, KvDType kvDtype, long kvCacheTokens) {
     this(maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, true);
   }
 
   /**
-   * The model's full context, the default KV dtype, a cache for every sequence at full length,
-   * and prefix caching.
+   * The model's full context, the default KV dtype, a cache for every sequence at full length, and
+   * prefix caching.
    */
   public EngineOptions(int maxBatchTokens, int maxSequences) {
     this(maxBatchTokens, maxSequences, 0, DEFAULT_KV_DTYPE, 0);
@@ -60,7 +70,8 @@ public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen,
 
   /** These options with prefix caching on or off. */
   public EngineOptions withPrefixCaching(boolean value) {
-    return new EngineOptions(maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, value);
+    return new EngineOptions(
+        maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, value);
   }
 
   /** 2048 tokens per step, 32 sequences at once, prefix caching. */
@@ -72,7 +83,8 @@ public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen,
   public int maxSeqLen(DbrxConfig config) {
     int cap = maxSeqLen == 0 ? config.maxSeqLen() : maxSeqLen;
     if (cap > config.maxSeqLen()) {
-      throw new IllegalArgumentException("max_seq_len " + cap + " is over the model's max_seq_len " + config.maxSeqLen());
+      throw new IllegalArgumentException(
+          "max_seq_len " + cap + " is over the model's max_seq_len " + config.maxSeqLen());
     }
     return cap;
   }
@@ -82,13 +94,20 @@ public record EngineOptions(int maxBatchTokens, int maxSequences, int maxSeqLen,
     long tokens = kvCacheTokens == 0 ? (long) maxSequences * maxSeqLen(config) : kvCacheTokens;
     // One sequence at full length must fit, or it could wait for blocks that never come free.
     if (tokens < maxSeqLen(config)) {
-      throw new IllegalArgumentException("kv_cache_tokens " + tokens + " cannot hold one sequence of max_seq_len "
-          + maxSeqLen(config) + "; raise it or lower max_seq_len");
+      throw new IllegalArgumentException(
+          "kv_cache_tokens "
+              + tokens
+              + " cannot hold one sequence of max_seq_len "
+              + maxSeqLen(config)
+              + "; raise it or lower max_seq_len");
     }
     return tokens;
   }
 
-  /** An empty KV block pool of the configured dtype, size and prefix caching, in {@code model}'s backend. */
+  /**
+   * An empty KV block pool of the configured dtype, size and prefix caching, in {@code model}'s
+   * backend.
+   */
   public KvBlockPool newKvPool(DbrxModel model) {
     return model.newKvPool(kvDtype, kvCacheTokens(model.config()), prefixCaching);
   }

@@ -18,12 +18,23 @@ final class InputCheck {
       return "empty " + what;
     }
     if (ids.length > maxLength) {
-      return what + " of " + ids.length + " tokens is over the limit of " + maxLength
-          + " (max_seq_len " + maxSeqLen + ")";
+      return what
+          + " of "
+          + ids.length
+          + " tokens is over the limit of "
+          + maxLength
+          + " (max_seq_len "
+          + maxSeqLen
+          + ")";
     }
     for (int id : ids) {
       if (id < 0 || id >= config.vocabSize()) {
-        return what + " token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")";
+        return what
+            + " token id "
+            + id
+            + " is outside the vocabulary [0, "
+            + config.vocabSize()
+            + ")";
       }
     }
     return null;

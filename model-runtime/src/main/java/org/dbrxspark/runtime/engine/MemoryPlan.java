@@ -4,10 +4,10 @@ import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.Locale;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.model.KvBlockPool;
-import org.dbrxspark.runtime.backend.KvDType;
 
 /**
  * The memory a runtime needs at most: its weights, a full KV cache and one step's activations,
@@ -21,23 +21,42 @@ import org.dbrxspark.runtime.backend.KvDType;
  * @param directLimitBytes the most direct-buffer memory this JVM may allocate
  * @param kvDtype how the KV cache stores keys and values
  */
-public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, long hostBytes, long directLimitBytes,
+public record MemoryPlan(
+    long weightBytes,
+    long kvCacheBytes,
+    long activationBytes,
+    long hostBytes,
+    long directLimitBytes,
     KvDType kvDtype) {
 
-  /** The plan for a model of {@code config} whose weights take {@code weightBytes}, served with {@code options}. */
+  /**
+   * The plan for a model of {@code config} whose weights take {@code weightBytes}, served with
+   * {@code options}.
+   */
   public static MemoryPlan of(DbrxConfig config, EngineOptions options, long weightBytes) {
     long kvCache = KvBlockPool.bytesFor(config, options.kvDtype(), options.kvCacheTokens(config));
-    return new MemoryPlan(weightBytes, kvCache, activationBytes(config, options), physicalMemoryBytes(),
-        directMemoryLimitBytes(), options.kvDtype());
+    return new MemoryPlan(
+        weightBytes,
+        kvCache,
+        activationBytes(config, options),
+        physicalMemoryBytes(),
+        directMemoryLimitBytes(),
+        options.kvDtype());
   }
 
   /**
-   * Weight bytes of a checkpoint of {@code config} with every tensor in its {@code torch_dtype}
-   * (2 bytes a parameter for DBRX's bfloat16): the plan's weights when only the config is at hand.
+   * Weight bytes of a checkpoint of {@code config} with every tensor in its {@code torch_dtype} (2
+   * bytes a parameter for DBRX's bfloat16): the plan's weights when only the config is at hand.
    */
   public static long checkpointBytes(DbrxConfig config) {
-    DType dtype = Arrays.stream(DType.values()).filter(t -> t.torchName().equals(config.torchDtype())).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("torch_dtype '" + config.torchDtype() + "' is not a checkpoint dtype"));
+    DType dtype =
+        Arrays.stream(DType.values())
+            .filter(t -> t.torchName().equals(config.torchDtype()))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "torch_dtype '" + config.torchDtype() + "' is not a checkpoint dtype"));
     return config.parameterCount() * dtype.byteSize();
   }
 
@@ -46,20 +65,23 @@ public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationByt
    * an expert that every token of the step may be routed to, and the logits of every sequence.
    */
   public static long activationBytes(DbrxConfig c, EngineOptions o) {
-    long activations = (long) o.maxBatchTokens()
-        * (5L * c.dModel() + c.qkvWidth() + 2L * c.ffnHiddenSize() + c.moeNumExperts());
+    long activations =
+        (long) o.maxBatchTokens()
+            * (5L * c.dModel() + c.qkvWidth() + 2L * c.ffnHiddenSize() + c.moeNumExperts());
     long logits = (long) Math.min(o.maxSequences(), o.maxBatchTokens()) * c.vocabSize();
     return (activations + logits) * Float.BYTES;
   }
 
   /** Total physical memory as the JVM sees it (a container's limit inside one). */
   public static long physicalMemoryBytes() {
-    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getTotalMemorySize();
   }
 
   /** -XX:MaxDirectMemorySize, whose default (0) means the maximum heap size. */
   public static long directMemoryLimitBytes() {
-    HotSpotDiagnosticMXBean hotspot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    HotSpotDiagnosticMXBean hotspot =
+        ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
     long set = Long.parseLong(hotspot.getVMOption("MaxDirectMemorySize").getValue());
     return set > 0 ? set : Runtime.getRuntime().maxMemory();
   }
@@ -72,23 +94,41 @@ public record MemoryPlan(long weightBytes, long kvCacheBytes, long activationByt
     return totalBytes() <= hostBytes && kvCacheBytes <= directLimitBytes;
   }
 
-  /** Why the plan does not fit this host, naming the numbers and the options that shrink it; null when it fits. */
+  /**
+   * Why the plan does not fit this host, naming the numbers and the options that shrink it; null
+   * when it fits.
+   */
   public String problem() {
     if (fits()) {
       return null;
     }
     if (totalBytes() <= hostBytes) {
-      return String.format(Locale.ROOT, "the KV cache needs %.2f GiB of direct memory but this JVM may allocate %.2f GiB;"
-          + " raise -XX:MaxDirectMemorySize (bin/dbrx: in DBRX_JAVA_OPTS), or lower --max-sequences, --max-seq-len or"
-          + " --kv-cache-tokens", gib(kvCacheBytes), gib(directLimitBytes));
+      return String.format(
+          Locale.ROOT,
+          "the KV cache needs %.2f GiB of direct memory but this JVM may allocate %.2f GiB;"
+              + " raise -XX:MaxDirectMemorySize (bin/dbrx: in DBRX_JAVA_OPTS), or lower --max-sequences, --max-seq-len or"
+              + " --kv-cache-tokens",
+          gib(kvCacheBytes),
+          gib(directLimitBytes));
     }
-    String remedy = weightBytes + activationBytes > hostBytes
-        ? "the weights alone do not fit: use a host with more memory"
-        : "lower --max-sequences, --max-seq-len or --kv-cache-tokens"
-            + (kvDtype == KvDType.F32 ? ", or store the KV cache as --kv-dtype f16 (half the bytes)" : "");
-    return String.format(Locale.ROOT, "the memory plan needs %.2f GiB (weights %.2f + KV cache %.2f as %s + activations %.2f)"
-        + " but this host has %.2f GiB of physical memory; %s",
-        gib(totalBytes()), gib(weightBytes), gib(kvCacheBytes), kvDtype.label(), gib(activationBytes), gib(hostBytes), remedy);
+    String remedy =
+        weightBytes + activationBytes > hostBytes
+            ? "the weights alone do not fit: use a host with more memory"
+            : "lower --max-sequences, --max-seq-len or --kv-cache-tokens"
+                + (kvDtype == KvDType.F32
+                    ? ", or store the KV cache as --kv-dtype f16 (half the bytes)"
+                    : "");
+    return String.format(
+        Locale.ROOT,
+        "the memory plan needs %.2f GiB (weights %.2f + KV cache %.2f as %s + activations %.2f)"
+            + " but this host has %.2f GiB of physical memory; %s",
+        gib(totalBytes()),
+        gib(weightBytes),
+        gib(kvCacheBytes),
+        kvDtype.label(),
+        gib(activationBytes),
+        gib(hostBytes),
+        remedy);
   }
 
   private static double gib(long bytes) {

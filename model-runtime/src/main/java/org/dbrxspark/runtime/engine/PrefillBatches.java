@@ -19,7 +19,11 @@ final class PrefillBatches {
    * hidden states. Sequences must be non-empty and fit the model's max_seq_len. A batch's caches
    * are drawn from {@code pool} and returned before the next batch.
    */
-  static void run(DbrxModel model, KvBlockPool pool, List<int[]> sequences, int maxBatchTokens,
+  static void run(
+      DbrxModel model,
+      KvBlockPool pool,
+      List<int[]> sequences,
+      int maxBatchTokens,
       BiConsumer<Integer, float[]> consumer) {
     int d = model.config().dModel();
     int start = 0;
@@ -27,9 +31,13 @@ final class PrefillBatches {
       int end = start;
       int tokens = 0;
       long blocks = 0;
-      // A sequence over the budget still runs, alone; a batch never needs more blocks than the pool has.
-      while (end < sequences.size() && (end == start || tokens + sequences.get(end).length <= maxBatchTokens
-          && blocks + KvBlockPool.blocksFor(sequences.get(end).length) <= pool.capacity())) {
+      // A sequence over the budget still runs, alone; a batch never needs more blocks than the pool
+      // has.
+      while (end < sequences.size()
+          && (end == start
+              || tokens + sequences.get(end).length <= maxBatchTokens
+                  && blocks + KvBlockPool.blocksFor(sequences.get(end).length)
+                      <= pool.capacity())) {
         tokens += sequences.get(end).length;
         blocks += KvBlockPool.blocksFor(sequences.get(end).length);
         end++;
@@ -57,7 +65,10 @@ final class PrefillBatches {
     }
   }
 
-  /** Takes every step's blocks, all or none at a time, waiting while other users of the pool hold them. */
+  /**
+   * Takes every step's blocks, all or none at a time, waiting while other users of the pool hold
+   * them.
+   */
   private static void reserve(KvBlockPool pool, List<Step> steps, int blocks) {
     while (!steps.stream().allMatch(s -> s.cache().tryReserve(s.tokens().length))) {
       steps.forEach(s -> s.cache().release());

@@ -15,10 +15,13 @@ final class Sampler {
   private final SamplingParams params;
   private final boolean[] producible;
   private final SplittableRandom random;
+
   /** Tokens seen so far (prompt and output), for the repetition penalty. */
   private final boolean[] seen;
+
   /** The response format, or null; its state advances with every sampled token. */
   private final CompiledFormat format;
+
   private int formatState;
 
   Sampler(SamplingParams params, boolean[] producible, int[] prompt) {
@@ -43,9 +46,10 @@ final class Sampler {
     float[] scores = Arrays.copyOfRange(logits, offset, offset + vocab);
     long[] allowed = format == null ? null : format.allowed(formatState);
     for (int v = 0; v < vocab; v++) {
-      boolean masked = allowed != null
-          ? (v >>> 6) >= allowed.length || (allowed[v >>> 6] & (1L << v)) == 0
-          : params.maskUnproducible() && !producible[v];
+      boolean masked =
+          allowed != null
+              ? (v >>> 6) >= allowed.length || (allowed[v >>> 6] & (1L << v)) == 0
+              : params.maskUnproducible() && !producible[v];
       if (masked) {
         scores[v] = Float.NEGATIVE_INFINITY;
       } else if (seen[v] && params.repetitionPenalty() != 1) {
@@ -112,7 +116,8 @@ final class Sampler {
     int[] candidates;
     while (true) {
       candidates = filtered ? sortedAbove(scores, max - gap) : allFinite(scores, finite);
-      if (!filtered || candidates.length == finite
+      if (!filtered
+          || candidates.length == finite
           || (params.minP() > 0 && gap >= -temperature * Math.log(params.minP()))
           || (params.topK() > 0 && candidates.length >= params.topK())
           || (params.topK() == 0 && mass(scores, candidates, max) >= params.topP() * total)) {

@@ -4,8 +4,8 @@ import java.util.List;
 import org.dbrxspark.runtime.structured.CompiledFormat;
 
 /**
- * How one request samples its continuation. Defaults give greedy decoding of up to 128 tokens
- * with the never-produced ids masked.
+ * How one request samples its continuation. Defaults give greedy decoding of up to 128 tokens with
+ * the never-produced ids masked.
  *
  * @param temperature 0 for greedy (argmax); otherwise logits are divided by it
  * @param topK keep only the k most likely tokens; 0 disables
@@ -41,7 +41,11 @@ public record SamplingParams(
     check(topK >= 0, "top_k", topK, ">= 0");
     check(topP > 0 && topP <= 1, "top_p", topP, "in (0, 1]");
     check(minP >= 0 && minP < 1, "min_p", minP, "in [0, 1)");
-    check(repetitionPenalty > 0 && Double.isFinite(repetitionPenalty), "repetition_penalty", repetitionPenalty, "> 0");
+    check(
+        repetitionPenalty > 0 && Double.isFinite(repetitionPenalty),
+        "repetition_penalty",
+        repetitionPenalty,
+        "> 0");
     check(maxNewTokens >= 1, "max_new_tokens", maxNewTokens, ">= 1");
     for (String stop : stopStrings) {
       if (stop.isEmpty()) {
@@ -92,21 +96,74 @@ public record SamplingParams(
 
     private Builder() {}
 
-    public Builder temperature(double v) { temperature = v; return this; }
-    public Builder topK(int v) { topK = v; return this; }
-    public Builder topP(double v) { topP = v; return this; }
-    public Builder minP(double v) { minP = v; return this; }
-    public Builder repetitionPenalty(double v) { repetitionPenalty = v; return this; }
-    public Builder seed(long v) { seed = v; return this; }
-    public Builder maxNewTokens(int v) { maxNewTokens = v; return this; }
-    public Builder stopStrings(List<String> v) { stopStrings = v; return this; }
-    public Builder logprobs(boolean v) { logprobs = v; return this; }
-    public Builder maskUnproducible(boolean v) { maskUnproducible = v; return this; }
-    public Builder responseFormat(CompiledFormat v) { responseFormat = v; return this; }
+    public Builder temperature(double v) {
+      temperature = v;
+      return this;
+    }
+
+    public Builder topK(int v) {
+      topK = v;
+      return this;
+    }
+
+    public Builder topP(double v) {
+      topP = v;
+      return this;
+    }
+
+    public Builder minP(double v) {
+      minP = v;
+      return this;
+    }
+
+    public Builder repetitionPenalty(double v) {
+      repetitionPenalty = v;
+      return this;
+    }
+
+    public Builder seed(long v) {
+      seed = v;
+      return this;
+    }
+
+    public Builder maxNewTokens(int v) {
+      maxNewTokens = v;
+      return this;
+    }
+
+    public Builder stopStrings(List<String> v) {
+      stopStrings = v;
+      return this;
+    }
+
+    public Builder logprobs(boolean v) {
+      logprobs = v;
+      return this;
+    }
+
+    public Builder maskUnproducible(boolean v) {
+      maskUnproducible = v;
+      return this;
+    }
+
+    public Builder responseFormat(CompiledFormat v) {
+      responseFormat = v;
+      return this;
+    }
 
     public SamplingParams build() {
-      return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, seed, maxNewTokens,
-          stopStrings, logprobs, maskUnproducible, responseFormat);
+      return new SamplingParams(
+          temperature,
+          topK,
+          topP,
+          minP,
+          repetitionPenalty,
+          seed,
+          maxNewTokens,
+          stopStrings,
+          logprobs,
+          maskUnproducible,
+          responseFormat);
     }
   }
 

@@ -44,14 +44,22 @@ public final class Scorer {
         owners.add(i);
       }
     }
-    PrefillBatches.run(model, pool, sequences, options.maxBatchTokens(), (j, hidden) -> {
-      ScoreRequest request = requests.get(owners.get(j));
-      results[owners.get(j)] = new ScoreResult(logprobs(sequences.get(j), request.prefix().length, hidden), null);
-    });
+    PrefillBatches.run(
+        model,
+        pool,
+        sequences,
+        options.maxBatchTokens(),
+        (j, hidden) -> {
+          ScoreRequest request = requests.get(owners.get(j));
+          results[owners.get(j)] =
+              new ScoreResult(logprobs(sequences.get(j), request.prefix().length, hidden), null);
+        });
     return List.of(results);
   }
 
-  /** Log-probability of each token after the first scored position, from the rows that predict them. */
+  /**
+   * Log-probability of each token after the first scored position, from the rows that predict them.
+   */
   private float[] logprobs(int[] sequence, int prefixLength, float[] hidden) {
     int d = model.config().dModel();
     int vocab = model.config().vocabSize();
@@ -74,7 +82,8 @@ public final class Scorer {
     if (request.prefix().length == 0 && request.text().length == 1) {
       return "a single token has nothing to be conditioned on: give a prefix or a longer text";
     }
-    return request.text().length == 0 ? "empty text"
+    return request.text().length == 0
+        ? "empty text"
         : InputCheck.problem(model.config(), sequence, "prefix + text", maxSeqLen, maxSeqLen);
   }
 

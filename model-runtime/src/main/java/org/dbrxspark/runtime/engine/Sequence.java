@@ -22,13 +22,19 @@ final class Sequence {
   private FinishReason finish;
   private boolean cutAtStopString;
 
-  Sequence(int index, GenerationRequest request, KvCache cache, Sampler sampler, DbrxTokenizer tokenizer) {
+  Sequence(
+      int index,
+      GenerationRequest request,
+      KvCache cache,
+      Sampler sampler,
+      DbrxTokenizer tokenizer) {
     this.index = index;
     this.request = request;
     this.cache = cache;
     this.sampler = sampler;
     this.decoder = new StreamingDecoder(tokenizer);
-    this.longestStop = request.params().stopStrings().stream().mapToInt(String::length).max().orElse(0);
+    this.longestStop =
+        request.params().stopStrings().stream().mapToInt(String::length).max().orElse(0);
     this.logprobs = request.params().logprobs() ? new float[8] : null;
   }
 
@@ -112,7 +118,10 @@ final class Sequence {
 
   /** Sends the text that is final; text that may still begin a stop string is held back. */
   private void emit(Engine.TextListener listener) {
-    int safe = finish != null ? text.length() : Math.max(emitted, text.length() - Math.max(0, longestStop - 1));
+    int safe =
+        finish != null
+            ? text.length()
+            : Math.max(emitted, text.length() - Math.max(0, longestStop - 1));
     if (safe > emitted) {
       listener.onText(index, text.substring(emitted, safe));
       emitted = safe;
@@ -138,8 +147,17 @@ final class Sequence {
 
   GenerationResult result() {
     // Under a format, only a match is whole; a stop string cuts the match short.
-    boolean incomplete = sampler.constrained() ? cutAtStopString || !sampler.formatMatched() : finish == FinishReason.LENGTH;
-    return new GenerationResult(Arrays.copyOf(completion, generated), text.toString(), finish, incomplete,
-        request.prompt().length, logprobs == null ? null : Arrays.copyOf(logprobs, generated), null);
+    boolean incomplete =
+        sampler.constrained()
+            ? cutAtStopString || !sampler.formatMatched()
+            : finish == FinishReason.LENGTH;
+    return new GenerationResult(
+        Arrays.copyOf(completion, generated),
+        text.toString(),
+        finish,
+        incomplete,
+        request.prompt().length,
+        logprobs == null ? null : Arrays.copyOf(logprobs, generated),
+        null);
   }
 }

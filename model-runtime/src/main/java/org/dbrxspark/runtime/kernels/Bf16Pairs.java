@@ -9,8 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * BF16 matrix kernels that read the weights as int pairs. A little-endian int holds two adjacent
  * bf16 weights: shifting it left by 16 gives the even weight as a float32, masking the low half
- * gives the odd one. So the activations are split once into even and odd columns, and the
- * weights need no conversion instructions at all: one load, a shift and an and per two floats.
+ * gives the odd one. So the activations are split once into even and odd columns, and the weights
+ * need no conversion instructions at all: one load, a shift and an and per two floats.
  *
  * <p>Every output is accumulated in the same order whatever the number of tokens, so results are
  * reproducible bit for bit.
@@ -27,8 +27,8 @@ final class Bf16Pairs {
   private static final int COPY_INTS = 4096;
 
   /**
-   * Each thread's copy buffer, reused: the kernels run on a fixed pool, and a fresh array per
-   * call would be zeroed only to be overwritten.
+   * Each thread's copy buffer, reused: the kernels run on a fixed pool, and a fresh array per call
+   * would be zeroed only to be overwritten.
    */
   private static final ThreadLocal<int[]> SCRATCH = ThreadLocal.withInitial(() -> new int[0]);
 
@@ -57,18 +57,27 @@ final class Bf16Pairs {
    * nn.Linear form, with x given as its even and odd columns ({@code [n, cols/2]} each).
    *
    * <p>Each (row, token) result sums the even and the odd products in two separate vector
-   * accumulators, then adds the two and sums the lanes in order. Four tokens go with two rows at
-   * a time, each weight vector loaded serving four tokens; a single token goes with four rows.
-   * Every blocking takes the same sequence of operations for a given (row, token), so the result
-   * depends neither on n nor on how rows are split.
+   * accumulators, then adds the two and sums the lanes in order. Four tokens go with two rows at a
+   * time, each weight vector loaded serving four tokens; a single token goes with four rows. Every
+   * blocking takes the same sequence of operations for a given (row, token), so the result depends
+   * neither on n nor on how rows are split.
    *
-   * <p>Rows are first copied from the mapped file into a heap array, 16 KB per bulk copy: on
-   * JDK 17 vector loads from a heap array are faster than from a mapped buffer, and later JDKs
-   * have no vector loads from buffers at all. The copy streams at the core's full read rate;
-   * the arithmetic that follows must be short, as no read is in flight meanwhile (Java has no
-   * prefetch), which is why it keeps eight independent accumulator chains.
+   * <p>Rows are first copied from the mapped file into a heap array, 16 KB per bulk copy: on JDK 17
+   * vector loads from a heap array are faster than from a mapped buffer, and later JDKs have no
+   * vector loads from buffers at all. The copy streams at the core's full read rate; the arithmetic
+   * that follows must be short, as no read is in flight meanwhile (Java has no prefetch), which is
+   * why it keeps eight independent accumulator chains.
    */
-  static void dotRows(IntBuffer w, int cols, int from, int to, float[] even, float[] odd, int n, float[] out, int outStride) {
+  static void dotRows(
+      IntBuffer w,
+      int cols,
+      int from,
+      int to,
+      float[] even,
+      float[] odd,
+      int n,
+      float[] out,
+      int outStride) {
     int half = cols / 2;
     int rowsPerCopy = Math.max(4, COPY_INTS / half & ~3);
     int[] copy = scratch(rowsPerCopy * half);
@@ -106,8 +115,17 @@ final class Bf16Pairs {
    */
 
   /** Rows j and j + 1, copied to {@code pairs} from {@code base}, with tokens t to t + 3. */
-  private static void dotTwoRowsFourTokens(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
-      float[] out, int outStride, float[] lanes) {
+  private static void dotTwoRowsFourTokens(
+      int[] pairs,
+      int base,
+      int half,
+      int j,
+      float[] even,
+      float[] odd,
+      int t,
+      float[] out,
+      int outStride,
+      float[] lanes) {
     int bound = I.loopBound(half);
     int x0 = t * half;
     int x1 = x0 + half;
@@ -172,17 +190,32 @@ final class Bf16Pairs {
     e13.add(o13).intoArray(lanes, 7 * LANES);
     out[t * outStride + j] = finish(lanes, 0, pairs, base, bound, half, even, odd, x0);
     out[t * outStride + j + 1] = finish(lanes, LANES, pairs, r1, bound, half, even, odd, x0);
-    out[(t + 1) * outStride + j] = finish(lanes, 2 * LANES, pairs, base, bound, half, even, odd, x1);
-    out[(t + 1) * outStride + j + 1] = finish(lanes, 3 * LANES, pairs, r1, bound, half, even, odd, x1);
-    out[(t + 2) * outStride + j] = finish(lanes, 4 * LANES, pairs, base, bound, half, even, odd, x2);
-    out[(t + 2) * outStride + j + 1] = finish(lanes, 5 * LANES, pairs, r1, bound, half, even, odd, x2);
-    out[(t + 3) * outStride + j] = finish(lanes, 6 * LANES, pairs, base, bound, half, even, odd, x3);
-    out[(t + 3) * outStride + j + 1] = finish(lanes, 7 * LANES, pairs, r1, bound, half, even, odd, x3);
+    out[(t + 1) * outStride + j] =
+        finish(lanes, 2 * LANES, pairs, base, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 1] =
+        finish(lanes, 3 * LANES, pairs, r1, bound, half, even, odd, x1);
+    out[(t + 2) * outStride + j] =
+        finish(lanes, 4 * LANES, pairs, base, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 1] =
+        finish(lanes, 5 * LANES, pairs, r1, bound, half, even, odd, x2);
+    out[(t + 3) * outStride + j] =
+        finish(lanes, 6 * LANES, pairs, base, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 1] =
+        finish(lanes, 7 * LANES, pairs, r1, bound, half, even, odd, x3);
   }
 
   /** Rows j to j + 3 with token t. */
-  private static void dotFourRowsOneToken(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
-      float[] out, int outStride, float[] lanes) {
+  private static void dotFourRowsOneToken(
+      int[] pairs,
+      int base,
+      int half,
+      int j,
+      float[] even,
+      float[] odd,
+      int t,
+      float[] out,
+      int outStride,
+      float[] lanes) {
     int bound = I.loopBound(half);
     int x = t * half;
     int r1 = base + half;
@@ -224,16 +257,29 @@ final class Bf16Pairs {
   }
 
   /** Row j with token t: the rows and tokens left over by the larger blocks. */
-  private static void dotOneRowOneToken(int[] pairs, int base, int half, int j, float[] even, float[] odd, int t,
-      float[] out, int outStride, float[] lanes) {
+  private static void dotOneRowOneToken(
+      int[] pairs,
+      int base,
+      int half,
+      int j,
+      float[] even,
+      float[] odd,
+      int t,
+      float[] out,
+      int outStride,
+      float[] lanes) {
     int bound = I.loopBound(half);
     int x = t * half;
     FloatVector e = FloatVector.zero(F);
     FloatVector o = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
       IntVector p = IntVector.fromArray(I, pairs, base + k);
-      e = FloatVector.fromArray(F, even, x + k).fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e);
-      o = FloatVector.fromArray(F, odd, x + k).fma(p.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o);
+      e =
+          FloatVector.fromArray(F, even, x + k)
+              .fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e);
+      o =
+          FloatVector.fromArray(F, odd, x + k)
+              .fma(p.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o);
     }
     e.add(o).intoArray(lanes, 0);
     out[t * outStride + j] = finish(lanes, 0, pairs, base, bound, half, even, odd, x);
@@ -241,12 +287,20 @@ final class Bf16Pairs {
 
   /**
    * One result from the lanes its kernel stored at {@code lane0}: their sum in index order, then
-   * the pairs past the last full vector. The kernels store their sums to an array rather than
-   * pass vectors here: a vector argument of a call C2 does not inline is boxed, and with sixteen
-   * of them the four-token kernel ran several times slower.
+   * the pairs past the last full vector. The kernels store their sums to an array rather than pass
+   * vectors here: a vector argument of a call C2 does not inline is boxed, and with sixteen of them
+   * the four-token kernel ran several times slower.
    */
-  private static float finish(float[] lanes, int lane0, int[] pairs, int row, int bound, int half,
-      float[] even, float[] odd, int x) {
+  private static float finish(
+      float[] lanes,
+      int lane0,
+      int[] pairs,
+      int row,
+      int bound,
+      int half,
+      float[] even,
+      float[] odd,
+      int x) {
     float sum = 0;
     for (int i = lane0; i < lane0 + LANES; i++) {
       sum += lanes[i];
@@ -263,9 +317,9 @@ final class Bf16Pairs {
   static final int COLUMN_BLOCK = 4 * LANES;
 
   /**
-   * Copies rows {@code [i0, i0 + count)} of the band of columns {@code [c0, c0 + width)} into
-   * the thread's scratch, {@code width / 2} pairs per row, and returns it. A band of whole rows
-   * is one bulk copy, since the rows are contiguous in the file.
+   * Copies rows {@code [i0, i0 + count)} of the band of columns {@code [c0, c0 + width)} into the
+   * thread's scratch, {@code width / 2} pairs per row, and returns it. A band of whole rows is one
+   * bulk copy, since the rows are contiguous in the file.
    */
   static int[] copyBand(IntBuffer w, int cols, int i0, int count, int c0, int width) {
     int bandInts = width / 2;
@@ -281,19 +335,27 @@ final class Bf16Pairs {
   }
 
   /**
-   * The {@code [in, out]} form over one block of input rows and one band of columns: adds
-   * {@code Σ_i x[t, i] · w[i, c]}, i over the block's rows in index order, to {@code acc[t, c]}.
-   * {@code x} is {@code [n, rows]}; {@code chunk} holds the block's band as {@link #copyBand}
-   * left it, from int {@code offset} of each row. Each block's sum starts from zero and is added
-   * to {@code acc} once, so blocks can be summed separately and added later in block order with
-   * the same result.
+   * The {@code [in, out]} form over one block of input rows and one band of columns: adds {@code
+   * Σ_i x[t, i] · w[i, c]}, i over the block's rows in index order, to {@code acc[t, c]}. {@code x}
+   * is {@code [n, rows]}; {@code chunk} holds the block's band as {@link #copyBand} left it, from
+   * int {@code offset} of each row. Each block's sum starts from zero and is added to {@code acc}
+   * once, so blocks can be summed separately and added later in block order with the same result.
    *
-   * <p>{@code acc} is {@code [n, width]} with each register block's columns stored as its
-   * even and odd lanes (e0, o0, e1, o1); {@link #storeBand} puts them back in column order.
-   * Past the last whole register block, columns are summed one pair at a time.
+   * <p>{@code acc} is {@code [n, width]} with each register block's columns stored as its even and
+   * odd lanes (e0, o0, e1, o1); {@link #storeBand} puts them back in column order. Past the last
+   * whole register block, columns are summed one pair at a time.
    */
-  static void addBlock(int[] chunk, int count, int stride, int offset, int width, float[] x, int rows, int i0,
-      int n, float[] acc) {
+  static void addBlock(
+      int[] chunk,
+      int count,
+      int stride,
+      int offset,
+      int width,
+      float[] x,
+      int rows,
+      int i0,
+      int n,
+      float[] acc) {
     int vectorWidth = width / COLUMN_BLOCK * COLUMN_BLOCK;
     for (int b = 0; b < vectorWidth; b += COLUMN_BLOCK) {
       for (int t = 0; t + 2 <= n; t += 2) {
@@ -326,7 +388,10 @@ final class Bf16Pairs {
     }
   }
 
-  /** Writes an {@link #addBlock} accumulator for columns {@code [c0, c0 + width)} into {@code out} ({@code [n, cols]}). */
+  /**
+   * Writes an {@link #addBlock} accumulator for columns {@code [c0, c0 + width)} into {@code out}
+   * ({@code [n, cols]}).
+   */
   static void storeBand(float[] acc, int n, int width, float[] out, int cols, int c0) {
     int vectorWidth = width / COLUMN_BLOCK * COLUMN_BLOCK;
     for (int t = 0; t < n; t++) {
@@ -340,17 +405,28 @@ final class Bf16Pairs {
           out[o + 2 * LANES + 2 * k + 1] = acc[a + 3 * LANES + k];
         }
       }
-      System.arraycopy(acc, t * width + vectorWidth, out, t * cols + c0 + vectorWidth, width - vectorWidth);
+      System.arraycopy(
+          acc, t * width + vectorWidth, out, t * cols + c0 + vectorWidth, width - vectorWidth);
     }
   }
 
   /**
-   * Two tokens of one register block. The loops for two tokens and for one are separate methods:
-   * as one method, C2 ran out of its inlining budget on JDK 17 and left some
-   * {@code reinterpretAsFloats} calls to the Vector API's allocating Java fallback.
+   * Two tokens of one register block. The loops for two tokens and for one are separate methods: as
+   * one method, C2 ran out of its inlining budget on JDK 17 and left some {@code
+   * reinterpretAsFloats} calls to the Vector API's allocating Java fallback.
    */
-  private static void addTwoTokens(int[] chunk, int count, int stride, int offset, float[] x, int rows,
-      int i0, int t, float[] acc, int width, int b) {
+  private static void addTwoTokens(
+      int[] chunk,
+      int count,
+      int stride,
+      int offset,
+      float[] x,
+      int rows,
+      int i0,
+      int t,
+      float[] acc,
+      int width,
+      int b) {
     FloatVector e0 = FloatVector.zero(F);
     FloatVector o0 = FloatVector.zero(F);
     FloatVector e1 = FloatVector.zero(F);
@@ -395,8 +471,18 @@ final class Bf16Pairs {
    * One token over two adjacent register blocks: eight independent sums, where one block's four
    * would leave the loop waiting on FMA latency (batch-1 decode's down-projection runs here).
    */
-  private static void addOneTokenTwoBlocks(int[] chunk, int count, int stride, int offset, float[] x, int rows,
-      int i0, int t, float[] acc, int width, int b) {
+  private static void addOneTokenTwoBlocks(
+      int[] chunk,
+      int count,
+      int stride,
+      int offset,
+      float[] x,
+      int rows,
+      int i0,
+      int t,
+      float[] acc,
+      int width,
+      int b) {
     FloatVector e0 = FloatVector.zero(F);
     FloatVector o0 = FloatVector.zero(F);
     FloatVector e1 = FloatVector.zero(F);
@@ -432,8 +518,18 @@ final class Bf16Pairs {
     FloatVector.fromArray(F, acc, at0 + 7 * LANES).add(o3).intoArray(acc, at0 + 7 * LANES);
   }
 
-  private static void addOneToken(int[] chunk, int count, int stride, int offset, float[] x, int rows,
-      int i0, int t, float[] acc, int width, int b) {
+  private static void addOneToken(
+      int[] chunk,
+      int count,
+      int stride,
+      int offset,
+      float[] x,
+      int rows,
+      int i0,
+      int t,
+      float[] acc,
+      int width,
+      int b) {
     FloatVector e0 = FloatVector.zero(F);
     FloatVector o0 = FloatVector.zero(F);
     FloatVector e1 = FloatVector.zero(F);

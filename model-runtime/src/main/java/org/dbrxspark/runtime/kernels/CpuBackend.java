@@ -68,7 +68,8 @@ public final class CpuBackend implements Backend {
   @Override
   public Activations upload(float[] values, int rows, int cols) {
     if (values.length != (long) rows * cols) {
-      throw new IllegalArgumentException(values.length + " values are not [" + rows + ", " + cols + "]");
+      throw new IllegalArgumentException(
+          values.length + " values are not [" + rows + ", " + cols + "]");
     }
     return new Floats(values.clone(), rows, cols);
   }
@@ -194,38 +195,43 @@ public final class CpuBackend implements Backend {
     int group = heads / kvHeadCount;
     float scale = (float) (1.0 / Math.sqrt(headDim));
     Arrays.fill(o, 0f);
-    kernels.parallelFor(batch.tokens() * kvHeadCount, item -> {
-      int t = item / kvHeadCount;
-      int kvHead = item % kvHeadCount;
-      CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
-      int[] table = batch.blockTables()[t];
-      int visible = batch.positions()[t] + 1;
-      float[] tile = new float[blockTokens * headDim];
-      float[] scores = new float[group * visible];
-      for (int first = 0; first < visible; first += blockTokens) {
-        int count = Math.min(blockTokens, visible - first);
-        storage.read(table[first / blockTokens], layer, CpuKvStorage.KEYS, kvHead, count, tile);
-        for (int g = 0; g < group; g++) {
-          int qOff = t * width + (kvHead * group + g) * headDim;
-          for (int u = 0; u < count; u++) {
-            scores[g * visible + first + u] = VectorMath.dot(q, qOff, tile, u * headDim, headDim) * scale;
+    kernels.parallelFor(
+        batch.tokens() * kvHeadCount,
+        item -> {
+          int t = item / kvHeadCount;
+          int kvHead = item % kvHeadCount;
+          CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
+          int[] table = batch.blockTables()[t];
+          int visible = batch.positions()[t] + 1;
+          float[] tile = new float[blockTokens * headDim];
+          float[] scores = new float[group * visible];
+          for (int first = 0; first < visible; first += blockTokens) {
+            int count = Math.min(blockTokens, visible - first);
+            storage.read(table[first / blockTokens], layer, CpuKvStorage.KEYS, kvHead, count, tile);
+            for (int g = 0; g < group; g++) {
+              int qOff = t * width + (kvHead * group + g) * headDim;
+              for (int u = 0; u < count; u++) {
+                scores[g * visible + first + u] =
+                    VectorMath.dot(q, qOff, tile, u * headDim, headDim) * scale;
+              }
+            }
           }
-        }
-      }
-      for (int g = 0; g < group; g++) {
-        RowOps.softmax(scores, g * visible, visible);
-      }
-      for (int first = 0; first < visible; first += blockTokens) {
-        int count = Math.min(blockTokens, visible - first);
-        storage.read(table[first / blockTokens], layer, CpuKvStorage.VALUES, kvHead, count, tile);
-        for (int g = 0; g < group; g++) {
-          int outOff = t * out.cols() + (kvHead * group + g) * headDim;
-          for (int u = 0; u < count; u++) {
-            VectorMath.axpy(scores[g * visible + first + u], tile, u * headDim, o, outOff, headDim);
+          for (int g = 0; g < group; g++) {
+            RowOps.softmax(scores, g * visible, visible);
           }
-        }
-      }
-    });
+          for (int first = 0; first < visible; first += blockTokens) {
+            int count = Math.min(blockTokens, visible - first);
+            storage.read(
+                table[first / blockTokens], layer, CpuKvStorage.VALUES, kvHead, count, tile);
+            for (int g = 0; g < group; g++) {
+              int outOff = t * out.cols() + (kvHead * group + g) * headDim;
+              for (int u = 0; u < count; u++) {
+                VectorMath.axpy(
+                    scores[g * visible + first + u], tile, u * headDim, o, outOff, headDim);
+              }
+            }
+          }
+        });
   }
 
   @Override

@@ -12,21 +12,28 @@ import org.dbrxspark.runtime.checkpoint.DType;
 /**
  * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16Pairs}, Q8_0 and
  * Q4_0 through the block kernels of {@link QuantizedRows}; other dtypes are widened a row (or row
- * segment) at a time into a float buffer. Either way every
- * weight is read from memory once per call, whatever the batch size. A call, or a grouped call
- * of several products, is cut into slices of work that the kernels' threads share out.
+ * segment) at a time into a float buffer. Either way every weight is read from memory once per
+ * call, whatever the batch size. A call, or a grouped call of several products, is cut into slices
+ * of work that the kernels' threads share out.
  */
 final class CpuKernels implements Kernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final int LANES = F.length();
-  /** Output columns per task in the widening down-projection: a few KB of accumulators per token. */
+
+  /**
+   * Output columns per task in the widening down-projection: a few KB of accumulators per token.
+   */
   private static final int COLUMN_BLOCK = 256;
+
   /** Weight bytes per row block of the BF16 down-projection: the block's copy stays in L2. */
   private static final long ROW_BLOCK_BYTES = 128 * 1024;
+
   /** Register blocks per column band of the BF16 down-projection when many tokens share it. */
   private static final int BAND_BLOCKS = 4;
+
   /** Weight bytes per slice at least: large enough to amortise handing it to a thread. */
   private static final long BYTES_PER_TASK = 128 * 1024;
+
   /** Slices per thread in a matmul: enough to even out threads that run slower than others. */
   private static final int SLICES_PER_THREAD = 16;
 
@@ -82,13 +89,14 @@ final class CpuKernels implements Kernels {
       } else if (QuantizedRows.dotsOnBlocks(w.dtype())) {
         rowRange = (lo, hi) -> QuantizedRows.dotRows(w, lo, hi, x, n, out, rows);
       } else {
-        rowRange = (lo, hi) -> {
-          float[] row = new float[cols];
-          for (int j = lo; j < hi; j++) {
-            widen(w, (long) j * cols, cols, row);
-            dotRowWithTokens(x, n, cols, row, out, rows, j);
-          }
-        };
+        rowRange =
+            (lo, hi) -> {
+              float[] row = new float[cols];
+              for (int j = lo; j < hi; j++) {
+                widen(w, (long) j * cols, cols, row);
+                dotRowWithTokens(x, n, cols, row, out, rows, j);
+              }
+            };
       }
       for (int from = 0; from < rows; from += step) {
         int lo = from;
@@ -128,8 +136,8 @@ final class CpuKernels implements Kernels {
    */
 
   /**
-   * Few tokens: each task takes one block of whole rows (one contiguous read) for every column;
-   * the blocks' partial sums are added afterwards.
+   * Few tokens: each task takes one block of whole rows (one contiguous read) for every column; the
+   * blocks' partial sums are added afterwards.
    */
   private static void addRowBlocks(Product p, List<Runnable> slices, List<Runnable> reductions) {
     WeightMatrix w = p.w();
@@ -143,25 +151,27 @@ final class CpuKernels implements Kernels {
       int block = b;
       int first = b * blockRows;
       int count = Math.min(blockRows, rows - first);
-      slices.add(() -> {
-        float[] partial = new float[n * cols];
-        int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, first, count, 0, cols);
-        Bf16Pairs.addBlock(chunk, count, cols / 2, 0, cols, p.x(), rows, first, n, partial);
-        partials[block] = partial;
-      });
+      slices.add(
+          () -> {
+            float[] partial = new float[n * cols];
+            int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, first, count, 0, cols);
+            Bf16Pairs.addBlock(chunk, count, cols / 2, 0, cols, p.x(), rows, first, n, partial);
+            partials[block] = partial;
+          });
     }
-    reductions.add(() -> {
-      float[] sum = partials[0];
-      for (int b = 1; b < blocks; b++) {
-        VectorMath.axpy(1f, partials[b], 0, sum, 0, n * cols);
-      }
-      Bf16Pairs.storeBand(sum, n, cols, p.out(), cols, 0);
-    });
+    reductions.add(
+        () -> {
+          float[] sum = partials[0];
+          for (int b = 1; b < blocks; b++) {
+            VectorMath.axpy(1f, partials[b], 0, sum, 0, n * cols);
+          }
+          Bf16Pairs.storeBand(sum, n, cols, p.out(), cols, 0);
+        });
   }
 
   /**
-   * Many tokens: each task takes a band of columns through every block. The weights are then
-   * reused across tokens, and partial sums of every column would cost more than they save.
+   * Many tokens: each task takes a band of columns through every block. The weights are then reused
+   * across tokens, and partial sums of every column would cost more than they save.
    */
   private static void addColumnBands(Product p, List<Runnable> slices) {
     WeightMatrix w = p.w();
@@ -181,15 +191,16 @@ final class CpuKernels implements Kernels {
     for (int[] band : bands) {
       int first = band[0];
       int width = band[1];
-      slices.add(() -> {
-        float[] acc = new float[n * width];
-        for (int i0 = 0; i0 < rows; i0 += blockRows) {
-          int count = Math.min(blockRows, rows - i0);
-          int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, i0, count, first, width);
-          Bf16Pairs.addBlock(chunk, count, width / 2, 0, width, p.x(), rows, i0, n, acc);
-        }
-        Bf16Pairs.storeBand(acc, n, width, p.out(), cols, first);
-      });
+      slices.add(
+          () -> {
+            float[] acc = new float[n * width];
+            for (int i0 = 0; i0 < rows; i0 += blockRows) {
+              int count = Math.min(blockRows, rows - i0);
+              int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, i0, count, first, width);
+              Bf16Pairs.addBlock(chunk, count, width / 2, 0, width, p.x(), rows, i0, n, acc);
+            }
+            Bf16Pairs.storeBand(acc, n, width, p.out(), cols, first);
+          });
     }
   }
 
@@ -209,18 +220,19 @@ final class CpuKernels implements Kernels {
     for (int c0 = 0; c0 < cols; c0 += COLUMN_BLOCK) {
       int first = c0;
       int width = Math.min(COLUMN_BLOCK, cols - c0);
-      slices.add(() -> {
-        float[] segment = new float[width];
-        for (int t = 0; t < n; t++) {
-          Arrays.fill(out, t * cols + first, t * cols + first + width, 0f);
-        }
-        for (int i = 0; i < rows; i++) {
-          widen(w, (long) i * cols + first, width, segment);
-          for (int t = 0; t < n; t++) {
-            VectorMath.axpy(x[t * rows + i], segment, 0, out, t * cols + first, width);
-          }
-        }
-      });
+      slices.add(
+          () -> {
+            float[] segment = new float[width];
+            for (int t = 0; t < n; t++) {
+              Arrays.fill(out, t * cols + first, t * cols + first + width, 0f);
+            }
+            for (int i = 0; i < rows; i++) {
+              widen(w, (long) i * cols + first, width, segment);
+              for (int t = 0; t < n; t++) {
+                VectorMath.axpy(x[t * rows + i], segment, 0, out, t * cols + first, width);
+              }
+            }
+          });
     }
   }
 
@@ -235,7 +247,8 @@ final class CpuKernels implements Kernels {
   }
 
   /** out[t, j] = dot(x[t, :], row) for every token t, four tokens at a time. */
-  private static void dotRowWithTokens(float[] x, int n, int cols, float[] row, float[] out, int outCols, int j) {
+  private static void dotRowWithTokens(
+      float[] x, int n, int cols, float[] row, float[] out, int outCols, int j) {
     int bound = F.loopBound(cols);
     int t = 0;
     for (; t + 4 <= n; t += 4) {
@@ -282,8 +295,8 @@ final class CpuKernels implements Kernels {
 
   /**
    * Widens {@code count} weights from element {@code first} into {@code dst[dstOffset ..]}. For a
-   * block-quantized dtype both are whole blocks: every caller reads rows or column bands that
-   * start and end on a block boundary.
+   * block-quantized dtype both are whole blocks: every caller reads rows or column bands that start
+   * and end on a block boundary.
    */
   static void widen(WeightMatrix w, long first, int count, float[] dst, int dstOffset) {
     ByteBuffer bytes = w.bytes();
@@ -306,7 +319,8 @@ final class CpuKernels implements Kernels {
     w.floats().get(Math.toIntExact(first), dst, dstOffset, count);
   }
 
-  private static void widenBf16(ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
+  private static void widenBf16(
+      ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
     int base = Math.toIntExact(byteOffset);
     for (int i = 0; i < count; i++) {
       // bf16 is the top half of a float32.
@@ -314,7 +328,8 @@ final class CpuKernels implements Kernels {
     }
   }
 
-  private static void widenF16(ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
+  private static void widenF16(
+      ByteBuffer bytes, long byteOffset, int count, float[] dst, int dstOffset) {
     int base = Math.toIntExact(byteOffset);
     for (int i = 0; i < count; i++) {
       dst[dstOffset + i] = DType.f16ToFloat(bytes.getShort(base + i * 2));
@@ -323,7 +338,8 @@ final class CpuKernels implements Kernels {
 
   private static void checkLength(String name, float[] array, long needed) {
     if (array.length < needed) {
-      throw new IllegalArgumentException(name + " has " + array.length + " floats, needs " + needed);
+      throw new IllegalArgumentException(
+          name + " has " + array.length + " floats, needs " + needed);
     }
   }
 

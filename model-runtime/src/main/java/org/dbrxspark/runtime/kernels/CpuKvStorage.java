@@ -18,9 +18,9 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 
 /**
  * KV blocks off the Java heap, one direct buffer each (so no buffer nears the 2 GiB limit),
- * allocated when first handed out and then reused. A block is laid out
- * {@code [layer][K|V][kvHead][slot][headDim]}, so one head's keys (or values) for the whole block
- * are contiguous: attention widens them to f32 in one bulk read.
+ * allocated when first handed out and then reused. A block is laid out {@code
+ * [layer][K|V][kvHead][slot][headDim]}, so one head's keys (or values) for the whole block are
+ * contiguous: attention widens them to f32 in one bulk read.
  *
  * <p>Reads and writes of distinct blocks may run concurrently; growing is synchronized.
  */
@@ -29,13 +29,16 @@ final class CpuKvStorage implements KvStorage {
   static final int VALUES = 1;
 
   private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+
   /** As many shorts as {@link #I} has ints. */
-  private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(I.vectorBitSize() / 2));
+  private static final VectorSpecies<Short> S =
+      VectorSpecies.of(short.class, VectorShape.forBitSize(I.vectorBitSize() / 2));
 
   private final KvDType dtype;
   private final int kvHeads;
   private final int headDim;
   private final int blockElements;
+
   /** Typed views of the blocks allocated so far, by id; replaced (not mutated) when it grows. */
   private volatile Buffer[] views = new Buffer[0];
 
@@ -45,7 +48,8 @@ final class CpuKvStorage implements KvStorage {
     this.headDim = config.headDim();
     long elements = (long) BLOCK_TOKENS * config.nLayers() * 2 * kvHeads * headDim;
     if (elements * dtype.bytes() > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("a KV block of " + BLOCK_TOKENS + " positions would exceed 2 GiB");
+      throw new IllegalArgumentException(
+          "a KV block of " + BLOCK_TOKENS + " positions would exceed 2 GiB");
     }
     this.blockElements = (int) elements;
   }
@@ -72,13 +76,17 @@ final class CpuKvStorage implements KvStorage {
     }
     Buffer[] grown = Arrays.copyOf(current, count);
     for (int id = current.length; id < count; id++) {
-      ByteBuffer block = ByteBuffer.allocateDirect(blockElements * dtype.bytes()).order(ByteOrder.nativeOrder());
+      ByteBuffer block =
+          ByteBuffer.allocateDirect(blockElements * dtype.bytes()).order(ByteOrder.nativeOrder());
       grown[id] = dtype == KvDType.F32 ? block.asFloatBuffer() : block.asShortBuffer();
     }
     views = grown;
   }
 
-  /** Stores one position's keys or values, all heads ({@code kvHeads x headDim} floats from {@code src[off]}). */
+  /**
+   * Stores one position's keys or values, all heads ({@code kvHeads x headDim} floats from {@code
+   * src[off]}).
+   */
   void write(int block, int layer, int kind, int slot, float[] src, int off) {
     Buffer view = views[block];
     for (int h = 0; h < kvHeads; h++) {
@@ -95,7 +103,10 @@ final class CpuKvStorage implements KvStorage {
     }
   }
 
-  /** Widens the first {@code slots} positions of one head's keys or values into {@code dst[0, slots x headDim)}. */
+  /**
+   * Widens the first {@code slots} positions of one head's keys or values into {@code dst[0, slots
+   * x headDim)}.
+   */
   void read(int block, int layer, int kind, int head, int slots, float[] dst) {
     Buffer view = views[block];
     int at = offset(layer, kind, head);
@@ -126,7 +137,9 @@ final class CpuKvStorage implements KvStorage {
   static void widen(KvDType dtype, short[] src, float[] dst, int count) {
     int i = 0;
     for (int bound = S.loopBound(count); i < bound; i += S.length()) {
-      IntVector bits = ((IntVector) ShortVector.fromArray(S, src, i).convertShape(VectorOperators.S2I, I, 0)).and(0xFFFF);
+      IntVector bits =
+          ((IntVector) ShortVector.fromArray(S, src, i).convertShape(VectorOperators.S2I, I, 0))
+              .and(0xFFFF);
       IntVector floatBits;
       if (dtype == KvDType.BF16) {
         floatBits = bits.lanewise(VectorOperators.LSHL, 16);

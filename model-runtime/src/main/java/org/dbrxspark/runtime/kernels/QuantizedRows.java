@@ -11,9 +11,9 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
 
 /**
  * Q8_0 and Q4_0 weights with the Vector API: rows widened to float32 (embedding lookups, the
- * input-major form), and the nn.Linear form computed on the blocks, each block's scale applied
- * once to its 32 products. A widened weight is a small integer times an f16, exact in float32,
- * so widening equals {@link DType#decode} bit for bit.
+ * input-major form), and the nn.Linear form computed on the blocks, each block's scale applied once
+ * to its 32 products. A widened weight is a small integer times an f16, exact in float32, so
+ * widening equals {@link DType#decode} bit for bit.
  *
  * <p>The blocks are first copied from the mapped file into a per-thread array, for the same reason
  * as in {@link Bf16Pairs}: vector loads from a heap array are the fast ones.
@@ -21,6 +21,7 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
 final class QuantizedRows {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final int LANES = F.length();
+
   /** Bytes with as many lanes as the float species: one load gives one float vector of codes. */
   private static final VectorSpecies<Byte> B =
       LANES >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8)) : null;
@@ -40,10 +41,11 @@ final class QuantizedRows {
   }
 
   /**
-   * Widens {@code count} weights (whole blocks) stored from byte {@code byteOffset} of
-   * {@code bytes} into {@code dst[dstOffset ..]}.
+   * Widens {@code count} weights (whole blocks) stored from byte {@code byteOffset} of {@code
+   * bytes} into {@code dst[dstOffset ..]}.
    */
-  static void widen(DType dtype, ByteBuffer bytes, int byteOffset, int count, float[] dst, int dstOffset) {
+  static void widen(
+      DType dtype, ByteBuffer bytes, int byteOffset, int count, float[] dst, int dstOffset) {
     int blocks = count / dtype.blockSize();
     int length = blocks * dtype.blockBytes();
     byte[] raw = scratch(length);
@@ -85,7 +87,10 @@ final class QuantizedRows {
     }
   }
 
-  /** Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit j of byte l for sub-block j) before the nibbles. */
+  /**
+   * Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit j of byte l for sub-block j) before
+   * the nibbles.
+   */
   private static void widenQ5K(byte[] raw, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
       int at = b * 176;
@@ -102,7 +107,8 @@ final class QuantizedRows {
         for (int l = 0; l < 32; l += LANES) {
           ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
           ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
-          ByteVector q1 = packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
+          ByteVector q1 =
+              packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
           ByteVector q2 = highNibbles(packed).or(bit(high, j2).lanewise(VectorOperators.LSHL, 4));
           codes(q1).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
           codes(q2).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
@@ -140,7 +146,8 @@ final class QuantizedRows {
 
   /** A Q6_K code less 32: four low bits, with the two bits of {@code h} at {@code shift} on top. */
   private static FloatVector sixBits(ByteVector low, ByteVector h, int shift) {
-    ByteVector top = h.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+    ByteVector top =
+        h.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
     return codes(low.or(top).sub((byte) 32));
   }
 
@@ -158,13 +165,14 @@ final class QuantizedRows {
   private static final int COPY_BYTES = 16 * 1024;
 
   /**
-   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}, on
-   * the blocks: per block, the codes times the activations are summed in a vector, then scaled by
-   * the block's d into a running vector sum, whose lanes are added last. The codes are converted
-   * once for four tokens. Each (row, token) takes the same operations in the same order however
-   * many tokens there are, so results do not depend on the batch.
+   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}, on the
+   * blocks: per block, the codes times the activations are summed in a vector, then scaled by the
+   * block's d into a running vector sum, whose lanes are added last. The codes are converted once
+   * for four tokens. Each (row, token) takes the same operations in the same order however many
+   * tokens there are, so results do not depend on the batch.
    */
-  static void dotRows(WeightMatrix w, int from, int to, float[] x, int n, float[] out, int outStride) {
+  static void dotRows(
+      WeightMatrix w, int from, int to, float[] x, int n, float[] out, int outStride) {
     boolean q8 = w.dtype() == DType.Q8_0;
     int cols = w.cols();
     int rowBytes = cols / 32 * w.dtype().blockBytes();
@@ -183,8 +191,10 @@ final class QuantizedRows {
           }
         }
         for (; t < n; t++) {
-          out[t * outStride + j0 + r] = q8 ? dotQ8(raw, r * rowBytes, x, t * cols, cols)
-              : dotQ4(raw, r * rowBytes, x, t * cols, cols);
+          out[t * outStride + j0 + r] =
+              q8
+                  ? dotQ8(raw, r * rowBytes, x, t * cols, cols)
+                  : dotQ4(raw, r * rowBytes, x, t * cols, cols);
         }
       }
     }
@@ -196,16 +206,21 @@ final class QuantizedRows {
     for (int b = 0, block = at; b < cols; b += 32, block += 34) {
       FloatVector a = FloatVector.zero(F);
       for (int k = 0; k < 32; k += LANES) {
-        a = FloatVector.fromArray(F, x, x0 + b + k).fma(codes(ByteVector.fromArray(B, raw, block + 2 + k)), a);
+        a =
+            FloatVector.fromArray(F, x, x0 + b + k)
+                .fma(codes(ByteVector.fromArray(B, raw, block + 2 + k)), a);
       }
       s = a.fma(FloatVector.broadcast(F, scale(raw, block)), s);
     }
     return VectorMath.sumLanes(s);
   }
 
-  /** Four tokens (from {@code t}) with one Q8_0 row: the same operations per token as {@link #dotQ8}. */
-  private static void dotQ8FourTokens(byte[] raw, int at, float[] x, int t, int cols, float[] out, int outStride,
-      int j) {
+  /**
+   * Four tokens (from {@code t}) with one Q8_0 row: the same operations per token as {@link
+   * #dotQ8}.
+   */
+  private static void dotQ8FourTokens(
+      byte[] raw, int at, float[] x, int t, int cols, float[] out, int outStride, int j) {
     int x0 = t * cols;
     int x1 = x0 + cols;
     int x2 = x1 + cols;
@@ -257,8 +272,8 @@ final class QuantizedRows {
   }
 
   /** Four tokens with one Q4_0 row: the same operations per token as {@link #dotQ4}. */
-  private static void dotQ4FourTokens(byte[] raw, int at, float[] x, int t, int cols, float[] out, int outStride,
-      int j) {
+  private static void dotQ4FourTokens(
+      byte[] raw, int at, float[] x, int t, int cols, float[] out, int outStride, int j) {
     int x0 = t * cols;
     int x1 = x0 + cols;
     int x2 = x1 + cols;
@@ -278,10 +293,18 @@ final class QuantizedRows {
         FloatVector hi = high(packed);
         int l = b + k;
         int h = b + 16 + k;
-        a0 = FloatVector.fromArray(F, x, x0 + h).fma(hi, FloatVector.fromArray(F, x, x0 + l).fma(lo, a0));
-        a1 = FloatVector.fromArray(F, x, x1 + h).fma(hi, FloatVector.fromArray(F, x, x1 + l).fma(lo, a1));
-        a2 = FloatVector.fromArray(F, x, x2 + h).fma(hi, FloatVector.fromArray(F, x, x2 + l).fma(lo, a2));
-        a3 = FloatVector.fromArray(F, x, x3 + h).fma(hi, FloatVector.fromArray(F, x, x3 + l).fma(lo, a3));
+        a0 =
+            FloatVector.fromArray(F, x, x0 + h)
+                .fma(hi, FloatVector.fromArray(F, x, x0 + l).fma(lo, a0));
+        a1 =
+            FloatVector.fromArray(F, x, x1 + h)
+                .fma(hi, FloatVector.fromArray(F, x, x1 + l).fma(lo, a1));
+        a2 =
+            FloatVector.fromArray(F, x, x2 + h)
+                .fma(hi, FloatVector.fromArray(F, x, x2 + l).fma(lo, a2));
+        a3 =
+            FloatVector.fromArray(F, x, x3 + h)
+                .fma(hi, FloatVector.fromArray(F, x, x3 + l).fma(lo, a3));
       }
       FloatVector d = FloatVector.broadcast(F, scale(raw, block));
       s0 = a0.fma(d, s0);
@@ -317,7 +340,10 @@ final class QuantizedRows {
     }
   }
 
-  /** Q4_0: 2 bytes of scale, then 16 bytes whose low nibbles are elements 0-15 and high nibbles 16-31. */
+  /**
+   * Q4_0: 2 bytes of scale, then 16 bytes whose low nibbles are elements 0-15 and high nibbles
+   * 16-31.
+   */
   private static void widenQ4(byte[] raw, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
       int at = b * 18;
@@ -336,9 +362,9 @@ final class QuantizedRows {
   }
 
   /**
-   * Every f16 as a float: one load per block instead of the branches of a conversion, which cost
-   * as much as the block's arithmetic. The scales of a model fall in a narrow range, so the few
-   * lines of the table in use stay in the L1 cache.
+   * Every f16 as a float: one load per block instead of the branches of a conversion, which cost as
+   * much as the block's arithmetic. The scales of a model fall in a narrow range, so the few lines
+   * of the table in use stay in the L1 cache.
    */
   private static final float[] F16_TO_FLOAT = new float[1 << 16];
 

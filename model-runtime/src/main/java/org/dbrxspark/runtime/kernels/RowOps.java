@@ -56,16 +56,23 @@ final class RowOps {
     return switch (activation) {
       case SILU -> z / (1f + (float) Math.exp(-z));
       case GELU -> (float) (0.5 * z * (1 + erf(z / Math.sqrt(2))));
-      case GELU_TANH -> (float) (0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z))));
+      case GELU_TANH ->
+          (float) (0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z))));
       case RELU -> Math.max(0f, z);
     };
   }
 
-  /** erf by Abramowitz-Stegun 7.1.26: absolute error below 1.5e-7, under float32 resolution near 1. */
+  /**
+   * erf by Abramowitz-Stegun 7.1.26: absolute error below 1.5e-7, under float32 resolution near 1.
+   */
   private static double erf(double x) {
     double t = 1 / (1 + 0.3275911 * Math.abs(x));
-    double y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592)
-        * t * Math.exp(-x * x);
+    double y =
+        1
+            - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
+                    + 0.254829592)
+                * t
+                * Math.exp(-x * x);
     return x >= 0 ? y : -y;
   }
 }

@@ -4,8 +4,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vectorised dot product and axpy over float arrays: the inner loops of attention and the
- * kernels. Both accumulate in a fixed order, so a result never depends on what else is batched.
+ * Vectorised dot product and axpy over float arrays: the inner loops of attention and the kernels.
+ * Both accumulate in a fixed order, so a result never depends on what else is batched.
  */
 public final class VectorMath {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -33,10 +33,10 @@ public final class VectorMath {
   }
 
   /**
-   * The lanes' sum, added in lane order. Not {@code reduceLanes}: its order is unspecified and
-   * may differ between the interpreted and the compiled code, which would make results depend on
-   * JIT warm-up. Not {@code lane(i)} in a loop either: with a variable index C2 does not
-   * intrinsify it, and the Java fallback cost a quarter of prefill's time.
+   * The lanes' sum, added in lane order. Not {@code reduceLanes}: its order is unspecified and may
+   * differ between the interpreted and the compiled code, which would make results depend on JIT
+   * warm-up. Not {@code lane(i)} in a loop either: with a variable index C2 does not intrinsify it,
+   * and the Java fallback cost a quarter of prefill's time.
    */
   public static float sumLanes(FloatVector v) {
     float[] lanes = LANE_BUFFER.get();
@@ -57,7 +57,9 @@ public final class VectorMath {
     int bound = F.loopBound(len);
     int i = 0;
     for (; i < bound; i += LANES) {
-      FloatVector.fromArray(F, x, xOff + i).fma(av, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+      FloatVector.fromArray(F, x, xOff + i)
+          .fma(av, FloatVector.fromArray(F, y, yOff + i))
+          .intoArray(y, yOff + i);
     }
     for (; i < len; i++) {
       y[yOff + i] += alpha * x[xOff + i];

@@ -15,8 +15,10 @@ import org.dbrxspark.runtime.checkpoint.Tensor;
  */
 final class WeightMatrix implements Weights {
   private final ByteBuffer bytes;
+
   /** The same bytes as little-endian int pairs (BF16) or floats (F32), for bulk copies. */
   private final IntBuffer ints;
+
   private final FloatBuffer floats;
   private final DType dtype;
   private final int rows;
@@ -26,7 +28,16 @@ final class WeightMatrix implements Weights {
     long needed = rows * dtype.bytesFor(cols);
     if (bytes.capacity() != needed) {
       throw new IllegalArgumentException(
-          "weight buffer holds " + bytes.capacity() + " bytes, [" + rows + ", " + cols + "] " + dtype + " needs " + needed);
+          "weight buffer holds "
+              + bytes.capacity()
+              + " bytes, ["
+              + rows
+              + ", "
+              + cols
+              + "] "
+              + dtype
+              + " needs "
+              + needed);
     }
     // The whole buffer, wherever the caller left its position: reads are absolute.
     this.bytes = bytes.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN);
@@ -41,10 +52,16 @@ final class WeightMatrix implements Weights {
   static WeightMatrix of(Tensor tensor, long firstRow, int rowCount) {
     long bytes = rowCount * tensor.dtype().bytesFor(tensor.cols());
     if (bytes > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException(tensor.name() + ": a " + rowCount + "-row slice is " + bytes
-          + " bytes, over the 2 GiB a single weight matrix may span");
+      throw new IllegalArgumentException(
+          tensor.name()
+              + ": a "
+              + rowCount
+              + "-row slice is "
+              + bytes
+              + " bytes, over the 2 GiB a single weight matrix may span");
     }
-    return new WeightMatrix(tensor.rowBytes(firstRow, rowCount), tensor.dtype(), rowCount, tensor.cols());
+    return new WeightMatrix(
+        tensor.rowBytes(firstRow, rowCount), tensor.dtype(), rowCount, tensor.cols());
   }
 
   /** A whole 2-D checkpoint tensor. */

@@ -7,12 +7,12 @@ import java.util.function.IntConsumer;
 
 /**
  * The kernels' threads: the calling thread and {@code threads - 1} workers share out each job's
- * items. A decode step issues dozens of jobs a fraction of a millisecond apart, and waking a
- * parked thread costs tens of microseconds on a virtual machine, so workers spin for a moment
- * after a job before they park, and the caller works instead of waiting.
+ * items. A decode step issues dozens of jobs a fraction of a millisecond apart, and waking a parked
+ * thread costs tens of microseconds on a virtual machine, so workers spin for a moment after a job
+ * before they park, and the caller works instead of waiting.
  *
- * <p>One job at a time: a caller that finds the workers busy with another caller's job (two
- * Spark tasks sharing a model), or a job started from inside a job's item, runs its items alone.
+ * <p>One job at a time: a caller that finds the workers busy with another caller's job (two Spark
+ * tasks sharing a model), or a job started from inside a job's item, runs its items alone.
  */
 final class WorkerPool implements AutoCloseable {
   /** How long an idle worker spins before it parks: longer than the gaps inside a decode step. */
@@ -123,7 +123,8 @@ final class WorkerPool implements AutoCloseable {
           Thread.onSpinWait();
         } else {
           parked = true;
-          // Checked again after announcing the park: a caller either sees the flag or its job is seen here.
+          // Checked again after announcing the park: a caller either sees the flag or its job is
+          // seen here.
           if (current == null || current == done) {
             LockSupport.park(this);
           }

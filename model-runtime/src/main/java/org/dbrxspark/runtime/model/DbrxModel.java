@@ -17,9 +17,9 @@ import org.dbrxspark.runtime.checkpoint.TensorLayout;
 import org.dbrxspark.runtime.config.DbrxConfig;
 
 /**
- * The DBRX forward pass over a batch of sequences of different lengths, each with its own KV
- * cache, written once against a {@link Backend}: the backend holds the weights, the activations
- * and the KV cache, and runs every operation.
+ * The DBRX forward pass over a batch of sequences of different lengths, each with its own KV cache,
+ * written once against a {@link Backend}: the backend holds the weights, the activations and the KV
+ * cache, and runs every operation.
  *
  * <p>All new tokens of a batch are stacked into one activation matrix so that every projection is
  * one matrix multiply; in the MoE the tokens are grouped by expert so each expert runs once per
@@ -36,8 +36,13 @@ public final class DbrxModel implements AutoCloseable {
   private final Layer[] layers;
   private final Weights normF;
   private final Weights lmHead;
-  /** GGUF stores each expert's w2 transposed, [d_model, ffn]: its product is then the nn.Linear form. */
+
+  /**
+   * GGUF stores each expert's w2 transposed, [d_model, ffn]: its product is then the nn.Linear
+   * form.
+   */
   private final boolean downProjectionTransposed;
+
   private KvBlockPool unboundedPool;
 
   /** One transformer block's weights. */
@@ -65,7 +70,10 @@ public final class DbrxModel implements AutoCloseable {
     this.lmHead = backend.weights(checkpoint.tensor(TensorLayout.LM_HEAD));
   }
 
-  /** Opens and validates the checkpoint at {@code path} (a folder or a GGUF file) and maps its weights. */
+  /**
+   * Opens and validates the checkpoint at {@code path} (a folder or a GGUF file) and maps its
+   * weights.
+   */
   public static DbrxModel load(Path path, Backend backend) throws IOException {
     return new DbrxModel(Checkpoint.open(path), backend);
   }
@@ -94,7 +102,9 @@ public final class DbrxModel implements AutoCloseable {
         backend.weights(checkpoint.tensor(TensorLayout.outProj(l))),
         backend.weights(checkpoint.tensor(TensorLayout.norm2(l))),
         backend.weights(checkpoint.tensor(TensorLayout.router(l))),
-        w1, v1, w2);
+        w1,
+        v1,
+        w2);
   }
 
   public DbrxConfig config() {
@@ -181,14 +191,18 @@ public final class DbrxModel implements AutoCloseable {
     int length = step.cache().length() + step.tokens().length;
     if (length > config.maxSeqLen()) {
       throw new IllegalArgumentException(
-          "sequence of " + length + " tokens exceeds the model's max_seq_len " + config.maxSeqLen());
+          "sequence of "
+              + length
+              + " tokens exceeds the model's max_seq_len "
+              + config.maxSeqLen());
     }
   }
 
   /** Logits {@code [rows, vocab_size]} for rows of final hidden state. */
   public void logits(float[] hidden, int rows, float[] out) {
     Activations logits = backend.allocate(rows, config.vocabSize());
-    backend.linear(List.of(new Product(backend.upload(hidden, rows, config.dModel()), lmHead, logits)));
+    backend.linear(
+        List.of(new Product(backend.upload(hidden, rows, config.dModel()), lmHead, logits)));
     backend.download(logits, out);
   }
 
@@ -223,7 +237,8 @@ public final class DbrxModel implements AutoCloseable {
     int experts = config.moeNumExperts();
     Activations routerLogits = backend.allocate(n, experts);
     backend.linear(List.of(new Product(normed, layer.router(), routerLogits)));
-    Routing routing = backend.route(routerLogits, config.moeTopK(), config.moeNormalizeExpertWeights());
+    Routing routing =
+        backend.route(routerLogits, config.moeTopK(), config.moeNormalizeExpertWeights());
     // Every chosen expert's tokens, gathered; then each weight kind runs as one grouped pass.
     List<ExpertBatch> batches = new ArrayList<>();
     for (int e = 0; e < experts; e++) {
@@ -238,10 +253,13 @@ public final class DbrxModel implements AutoCloseable {
       Activations input = backend.allocate(rows.length, d);
       backend.gatherRows(normed, rows, input);
       Activations gate = backend.allocate(rows.length, ffn);
-      batches.add(new ExpertBatch(rows, rowWeights,
-          new Product(input, layer.w1()[e], gate),
-          new Product(input, layer.v1()[e], backend.allocate(rows.length, ffn)),
-          new Product(gate, layer.w2()[e], backend.allocate(rows.length, d))));
+      batches.add(
+          new ExpertBatch(
+              rows,
+              rowWeights,
+              new Product(input, layer.w1()[e], gate),
+              new Product(input, layer.v1()[e], backend.allocate(rows.length, ffn)),
+              new Product(gate, layer.w2()[e], backend.allocate(rows.length, d))));
     }
     List<Product> gatesAndUps = new ArrayList<>();
     batches.forEach(b -> gatesAndUps.add(b.gate()));
@@ -295,7 +313,9 @@ public final class DbrxModel implements AutoCloseable {
    */
   private record ExpertBatch(int[] rows, float[] weights, Product gate, Product up, Product down) {}
 
-  /** The rows each step keeps (all its tokens, or its last), through {@code norm_f}, on the host. */
+  /**
+   * The rows each step keeps (all its tokens, or its last), through {@code norm_f}, on the host.
+   */
   private float[] finalHidden(List<Step> steps, Activations x) {
     int rows = 0;
     for (Step step : steps) {

@@ -10,20 +10,20 @@ import org.dbrxspark.runtime.backend.KvStorage;
 import org.dbrxspark.runtime.config.DbrxConfig;
 
 /**
- * The KV cache's blocks, handed out as in vLLM: each holds the keys and values of
- * {@link #BLOCK_TOKENS} consecutive positions of one sequence in every layer. Caches take blocks
- * as their sequences grow and give them back when released, so the memory in use follows the
- * lengths of the sequences in flight; {@link #capacity()} bounds it. The blocks' memory is the
- * backend's {@link KvStorage}, grown when a block is first handed out and then reused.
+ * The KV cache's blocks, handed out as in vLLM: each holds the keys and values of {@link
+ * #BLOCK_TOKENS} consecutive positions of one sequence in every layer. Caches take blocks as their
+ * sequences grow and give them back when released, so the memory in use follows the lengths of the
+ * sequences in flight; {@link #capacity()} bounds it. The blocks' memory is the backend's {@link
+ * KvStorage}, grown when a block is first handed out and then reused.
  *
- * <p>With prefix caching (vLLM's automatic prefix caching), a full block is also kept under the
- * key of its tokens and everything before them, so that a sequence starting with the same tokens
- * reuses it instead of computing it again. Blocks are reference-counted; a cached block that no
- * cache holds stays cached and counts as free, and its contents are dropped, least recently used
- * first, only when no uncached block is free and the capacity is reached (so the pool's memory
- * grows towards its capacity as prefixes are cached). Keys are exact (the parent entry's serial
- * number and the block's tokens), so two different prefixes never share a block. A cached block
- * is never written again: a sequence only writes positions past its length.
+ * <p>With prefix caching (vLLM's automatic prefix caching), a full block is also kept under the key
+ * of its tokens and everything before them, so that a sequence starting with the same tokens reuses
+ * it instead of computing it again. Blocks are reference-counted; a cached block that no cache
+ * holds stays cached and counts as free, and its contents are dropped, least recently used first,
+ * only when no uncached block is free and the capacity is reached (so the pool's memory grows
+ * towards its capacity as prefixes are cached). Keys are exact (the parent entry's serial number
+ * and the block's tokens), so two different prefixes never share a block. A cached block is never
+ * written again: a sequence only writes positions past its length.
  *
  * <p>Thread-safe: taking, sharing and returning blocks is synchronized.
  */
@@ -38,17 +38,24 @@ public final class KvBlockPool {
   private final int capacity;
   private final boolean prefixCaching;
   private int allocated;
+
   /** Caches holding each block. */
   private int[] refs = new int[0];
+
   /** Each block's cache key, or null when it holds nothing reusable. */
   private BlockKey[] keys = new BlockKey[0];
+
   /** Each cached block's serial: the parent of the key of the block after it. */
   private long[] serials = new long[0];
+
   private long lastSerial = NO_PARENT;
   private final Map<BlockKey, Integer> cached = new HashMap<>();
+
   /** Free blocks holding nothing reusable. */
   private int[] free = new int[0];
+
   private int freeCount;
+
   /** Free cached blocks, least recently released first: the eviction order. */
   private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();
 
@@ -195,8 +202,8 @@ public final class KvBlockPool {
 
   /**
    * Returns blocks taken or shared earlier; wakes callers waiting in {@link #awaitFree}. Blocks go
-   * back last first, so that a sequence's later blocks, the least likely to be shared, are
-   * evicted before its earlier ones.
+   * back last first, so that a sequence's later blocks, the least likely to be shared, are evicted
+   * before its earlier ones.
    */
   synchronized void release(int[] ids, int count) {
     for (int i = count - 1; i >= 0; i--) {
@@ -266,7 +273,8 @@ public final class KvBlockPool {
    */
   public synchronized void awaitFree(int count) {
     if (count > capacity) {
-      throw new IllegalArgumentException(count + " KV blocks requested, the pool holds " + capacity);
+      throw new IllegalArgumentException(
+          count + " KV blocks requested, the pool holds " + capacity);
     }
     while (capacity - taken() < count) {
       try {

@@ -19,10 +19,13 @@ public final class KvCache {
   private int[] blocks = new int[0];
   private int blockCount;
   private int length;
+
   /** With prefix caching: the tokens at positions {@code [0, length)}. */
   private int[] tokens = new int[0];
+
   /** With prefix caching: per full block, the serial its contents are cached under. */
   private long[] serials = new long[0];
+
   private int offered;
 
   KvCache(KvBlockPool pool, boolean prefixCaching, PrefixCacheCounts counts) {
@@ -42,8 +45,8 @@ public final class KvCache {
   }
 
   /**
-   * Starts an empty cache from the pool's cached blocks that begin {@code sequence}, at most
-   * {@link #shareableBlocks} of them. Does nothing without prefix caching.
+   * Starts an empty cache from the pool's cached blocks that begin {@code sequence}, at most {@link
+   * #shareableBlocks} of them. Does nothing without prefix caching.
    *
    * @return the blocks shared; the cache now holds their positions
    */
@@ -102,16 +105,28 @@ public final class KvCache {
     offered = 0;
   }
 
-  /** Like {@link #tryReserve}, but a full pool is an error: for callers that do not schedule around it. */
+  /**
+   * Like {@link #tryReserve}, but a full pool is an error: for callers that do not schedule around
+   * it.
+   */
   void reserve(int more) {
     if (!tryReserve(more)) {
-      throw new IllegalStateException("KV cache full: " + more + " more tokens need "
-          + (KvBlockPool.blocksFor((long) length + more) - blockCount) + " blocks, " + pool.taken()
-          + " of the pool's " + pool.capacity() + " are taken");
+      throw new IllegalStateException(
+          "KV cache full: "
+              + more
+              + " more tokens need "
+              + (KvBlockPool.blocksFor((long) length + more) - blockCount)
+              + " blocks, "
+              + pool.taken()
+              + " of the pool's "
+              + pool.capacity()
+              + " are taken");
     }
   }
 
-  /** The block table: entry {@code i} is the pool block holding positions {@code [16i, 16i + 16)}. */
+  /**
+   * The block table: entry {@code i} is the pool block holding positions {@code [16i, 16i + 16)}.
+   */
   int[] blockTable() {
     return blocks;
   }

@@ -1,9 +1,9 @@
 package org.dbrxspark.runtime.model;
 
 /**
- * What the prefix cache did for one caller (an engine call), in blocks of
- * {@link KvBlockPool#BLOCK_TOKENS} positions: full prompt blocks found cached and not found when
- * a sequence was admitted, and cached blocks whose contents were dropped to make room.
+ * What the prefix cache did for one caller (an engine call), in blocks of {@link
+ * KvBlockPool#BLOCK_TOKENS} positions: full prompt blocks found cached and not found when a
+ * sequence was admitted, and cached blocks whose contents were dropped to make room.
  *
  * <p>Filled by one caller's caches; the pool updates it under its lock.
  */
@@ -12,7 +12,10 @@ public final class PrefixCacheCounts {
   private long missBlocks;
   private long evictedBlocks;
 
-  /** Records one admission's lookup: {@code hits} blocks found, {@code misses} looked up and not found. */
+  /**
+   * Records one admission's lookup: {@code hits} blocks found, {@code misses} looked up and not
+   * found.
+   */
   public synchronized void recordLookup(int hits, int misses) {
     hitBlocks += hits;
     missBlocks += misses;

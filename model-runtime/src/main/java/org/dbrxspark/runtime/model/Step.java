@@ -5,8 +5,8 @@ package org.dbrxspark.runtime.model;
  *
  * @param cache the sequence's cache; the tokens are appended to it
  * @param tokens the new token ids, at positions {@code cache.length()} onwards
- * @param allPositions keep the final hidden state of every new token (scoring, embeddings), or
- *     only of the last one (generation)
+ * @param allPositions keep the final hidden state of every new token (scoring, embeddings), or only
+ *     of the last one (generation)
  */
 public record Step(KvCache cache, int[] tokens, boolean allPositions) {
   public Step {

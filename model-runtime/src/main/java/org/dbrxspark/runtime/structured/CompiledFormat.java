@@ -12,11 +12,11 @@ import java.util.Set;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 
 /**
- * A {@link ResponseFormat} compiled against the DBRX vocabulary: a DFA over UTF-8 bytes
- * and, for every DFA state, the set of token ids allowed there. A text token is allowed when its
- * bytes lead the DFA to a live state (one from which the language can still be completed); an
- * end-of-sequence id only in accepting states. Immutable and thread-safe: one instance serves
- * every sequence generating with the format.
+ * A {@link ResponseFormat} compiled against the DBRX vocabulary: a DFA over UTF-8 bytes and, for
+ * every DFA state, the set of token ids allowed there. A text token is allowed when its bytes lead
+ * the DFA to a live state (one from which the language can still be completed); an end-of-sequence
+ * id only in accepting states. Immutable and thread-safe: one instance serves every sequence
+ * generating with the format.
  *
  * <p>A state's set depends only on what the DFA does in the next {@link TokenTrie#maxDepth} bytes
  * (the longest token), so compiling first groups the states by that bounded behaviour (Moore's
@@ -25,30 +25,41 @@ import org.dbrxspark.runtime.tokenizer.SpecialTokens;
  * bounded string share a few hundred sets. All sets are built at compile time, so decoding only
  * looks them up.
  *
- * <p>Every single byte is a token ({@link TokenTrie} checks it), so every live state has an
- * allowed token and the vocabulary can complete any prefix the masks let through; a format whose
- * language is empty is refused at compile time.
+ * <p>Every single byte is a token ({@link TokenTrie} checks it), so every live state has an allowed
+ * token and the vocabulary can complete any prefix the masks let through; a format whose language
+ * is empty is refused at compile time.
  */
 public final class CompiledFormat {
   private static final int[] EOS = {SpecialTokens.ENDOFTEXT, SpecialTokens.IM_END};
 
   private final ResponseFormat format;
+
   /** {@code next[state * 256 + byte]}: the next state, or -1 (dead). */
   private final int[] next;
+
   private final boolean[] accepting;
   private final int start;
+
   /** The group of each state: states of a group allow the same tokens. */
   private final int[] group;
+
   /** Each group's mask. */
   private final Mask[] masks;
+
   private final TokenTrie trie;
   private final long compileNanos;
 
   /** Allowed ids as bits, and whether any of them is a text token (not an end of sequence). */
   private record Mask(long[] bits, boolean text) {}
 
-  private CompiledFormat(ResponseFormat format, int[] next, boolean[] accepting, int start, int[] group,
-      TokenTrie trie, long began) {
+  private CompiledFormat(
+      ResponseFormat format,
+      int[] next,
+      boolean[] accepting,
+      int start,
+      int[] group,
+      TokenTrie trie,
+      long began) {
     this.format = format;
     this.next = next;
     this.accepting = accepting;
@@ -77,7 +88,8 @@ public final class CompiledFormat {
     // saves, and states that allow the same tokens share a mask anyway.
     dfa.determinize();
     if (dfa.isEmpty()) {
-      throw new IllegalArgumentException("response_format " + format.kind() + " matches no text: " + format.json());
+      throw new IllegalArgumentException(
+          "response_format " + format.kind() + " matches no text: " + format.json());
     }
     Set<State> live = dfa.getLiveStates();
     List<State> states = new ArrayList<>(live);
@@ -99,14 +111,20 @@ public final class CompiledFormat {
       }
     }
     TokenTrie trie = TokenTrie.shared();
-    return new CompiledFormat(format, next, accepting, ids.get(dfa.getInitialState()),
-        groups(next, accepting, trie.maxDepth), trie, began);
+    return new CompiledFormat(
+        format,
+        next,
+        accepting,
+        ids.get(dfa.getInitialState()),
+        groups(next, accepting, trie.maxDepth),
+        trie,
+        began);
   }
 
   /**
    * Groups states that accept the same byte strings of up to {@code depth} bytes, with the same
-   * acceptance after each: round r of the refinement tells apart states that differ within r
-   * bytes. Stops early once a round splits no group.
+   * acceptance after each: round r of the refinement tells apart states that differ within r bytes.
+   * Stops early once a round splits no group.
    */
   private static int[] groups(int[] next, boolean[] accepting, int depth) {
     int n = accepting.length;
@@ -228,7 +246,8 @@ public final class CompiledFormat {
 
   /**
    * The ids allowed in {@code state}, as bits ({@code (mask[id >>> 6] >>> id & 1) == 1}); ids past
-   * the tokenizer's vocabulary (a model's padding rows) are never allowed. Callers must not modify it.
+   * the tokenizer's vocabulary (a model's padding rows) are never allowed. Callers must not modify
+   * it.
    */
   public long[] allowed(int state) {
     return masks[group[state]].bits();
@@ -255,8 +274,12 @@ public final class CompiledFormat {
 
   /** DFA states, their groups (distinct masks) and the compile time: for logs and benchmarks. */
   public String stats() {
-    return accepting.length + " DFA states in " + masks.length + " mask groups, compiled in "
-        + compileNanos / 1_000_000 + " ms";
+    return accepting.length
+        + " DFA states in "
+        + masks.length
+        + " mask groups, compiled in "
+        + compileNanos / 1_000_000
+        + " ms";
   }
 
   /** How long {@link #compile} took. */

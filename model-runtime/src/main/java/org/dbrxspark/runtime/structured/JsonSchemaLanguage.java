@@ -13,9 +13,9 @@ import java.util.Set;
 /**
  * The JSON texts a JSON Schema accepts, as a regular language over UTF-8 bytes, kept finite where
  * JSON is not: between tokens there is no whitespace or one space; integer and fraction parts have
- * at most 16 digits and exponents at most 2; object members come in the order of {@code
- * properties} (required ones always, optional ones or not); strings use no {@code \\u} escapes.
- * Every text of the language validates against the schema.
+ * at most 16 digits and exponents at most 2; object members come in the order of {@code properties}
+ * (required ones always, optional ones or not); strings use no {@code \\u} escapes. Every text of
+ * the language validates against the schema.
  *
  * <p>Supported: {@code type} (a name or a list of names), {@code enum}, {@code const}, {@code
  * anyOf}, {@code properties}, {@code required}, {@code additionalProperties} (true or false; only
@@ -28,24 +28,51 @@ final class JsonSchemaLanguage {
   static final int MAX_DIGITS = 16;
   private static final int MAX_EXPONENT_DIGITS = 2;
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Set<String> KEYWORDS = Set.of("type", "enum", "const", "anyOf", "properties", "required",
-      "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength");
-  private static final Set<String> ANNOTATIONS = Set.of("title", "description", "$schema", "$id", "$comment",
-      "examples", "default");
+  private static final Set<String> KEYWORDS =
+      Set.of(
+          "type",
+          "enum",
+          "const",
+          "anyOf",
+          "properties",
+          "required",
+          "additionalProperties",
+          "items",
+          "minItems",
+          "maxItems",
+          "minLength",
+          "maxLength");
+  private static final Set<String> ANNOTATIONS =
+      Set.of("title", "description", "$schema", "$id", "$comment", "examples", "default");
 
   private static final Automaton WS = Utf8Automata.ascii(' ').optional();
   private static final Automaton DIGIT = Automaton.makeCharRange('0', '9');
-  private static final Automaton INTEGER = Utf8Automata.ascii('-').optional().concatenate(
-      Utf8Automata.ascii('0').union(Automaton.makeCharRange('1', '9').concatenate(DIGIT.repeat(0, MAX_DIGITS - 1))));
-  private static final Automaton NUMBER = INTEGER
-      .concatenate(Utf8Automata.ascii('.').concatenate(DIGIT.repeat(1, MAX_DIGITS)).optional())
-      .concatenate(Automaton.makeCharSet("eE").concatenate(Automaton.makeCharSet("+-").optional())
-          .concatenate(DIGIT.repeat(1, MAX_EXPONENT_DIGITS)).optional());
-  /** One character of a JSON string: any code point but controls, quote and backslash, or a short escape. */
-  private static final Automaton STRING_CHAR = Utf8Automata.codePoints(0x20, 0x21)
-      .union(Utf8Automata.codePoints(0x23, 0x5B))
-      .union(Utf8Automata.codePoints(0x5D, 0x10FFFF))
-      .union(Utf8Automata.ascii('\\').concatenate(Automaton.makeCharSet("\"\\/bfnrt")));
+  private static final Automaton INTEGER =
+      Utf8Automata.ascii('-')
+          .optional()
+          .concatenate(
+              Utf8Automata.ascii('0')
+                  .union(
+                      Automaton.makeCharRange('1', '9')
+                          .concatenate(DIGIT.repeat(0, MAX_DIGITS - 1))));
+  private static final Automaton NUMBER =
+      INTEGER
+          .concatenate(Utf8Automata.ascii('.').concatenate(DIGIT.repeat(1, MAX_DIGITS)).optional())
+          .concatenate(
+              Automaton.makeCharSet("eE")
+                  .concatenate(Automaton.makeCharSet("+-").optional())
+                  .concatenate(DIGIT.repeat(1, MAX_EXPONENT_DIGITS))
+                  .optional());
+
+  /**
+   * One character of a JSON string: any code point but controls, quote and backslash, or a short
+   * escape.
+   */
+  private static final Automaton STRING_CHAR =
+      Utf8Automata.codePoints(0x20, 0x21)
+          .union(Utf8Automata.codePoints(0x23, 0x5B))
+          .union(Utf8Automata.codePoints(0x5D, 0x10FFFF))
+          .union(Utf8Automata.ascii('\\').concatenate(Automaton.makeCharSet("\"\\/bfnrt")));
 
   private JsonSchemaLanguage() {}
 
@@ -97,7 +124,9 @@ final class JsonSchemaLanguage {
       all.add(Automaton.union(choices));
     }
     if (all.isEmpty()) {
-      throw error(pointer, "a schema needs 'type', 'enum', 'const' or 'anyOf' (any JSON value is not a regular language)");
+      throw error(
+          pointer,
+          "a schema needs 'type', 'enum', 'const' or 'anyOf' (any JSON value is not a regular language)");
     }
     Automaton language = all.get(0);
     for (Automaton other : all.subList(1, all.size())) {
@@ -146,9 +175,12 @@ final class JsonSchemaLanguage {
   private static Automaton object(JsonNode schema, String pointer) {
     JsonNode additional = schema.get("additionalProperties");
     if (additional != null && !additional.isBoolean()) {
-      throw error(pointer + "/additionalProperties", "only true or false is supported (only the listed properties are generated)");
+      throw error(
+          pointer + "/additionalProperties",
+          "only true or false is supported (only the listed properties are generated)");
     }
-    JsonNode properties = schema.has("properties") ? schema.get("properties") : JSON.createObjectNode();
+    JsonNode properties =
+        schema.has("properties") ? schema.get("properties") : JSON.createObjectNode();
     if (!properties.isObject()) {
       throw error(pointer + "/properties", "properties must be an object");
     }
@@ -160,7 +192,8 @@ final class JsonSchemaLanguage {
       }
       for (JsonNode name : names) {
         if (!name.isTextual() || !properties.has(name.textValue())) {
-          throw error(pointer + "/required", "required names " + name + ", which is not in properties");
+          throw error(
+              pointer + "/required", "required names " + name + ", which is not in properties");
         }
         required.add(name.textValue());
       }
@@ -170,8 +203,12 @@ final class JsonSchemaLanguage {
     for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
       Automaton value = value(p.getValue(), pointer + "/properties/" + escape(p.getKey()));
-      members.add(literal(JSON.getNodeFactory().textNode(p.getKey()))
-          .concatenate(WS).concatenate(Utf8Automata.ascii(':')).concatenate(WS).concatenate(value));
+      members.add(
+          literal(JSON.getNodeFactory().textNode(p.getKey()))
+              .concatenate(WS)
+              .concatenate(Utf8Automata.ascii(':'))
+              .concatenate(WS)
+              .concatenate(value));
       optional.add(!required.contains(p.getKey()));
     }
     Automaton separator = WS.concatenate(Utf8Automata.ascii(',')).concatenate(WS);
@@ -190,14 +227,17 @@ final class JsonSchemaLanguage {
     }
     Automaton open = Utf8Automata.ascii('{').concatenate(WS);
     Automaton close = Utf8Automata.ascii('}');
-    Automaton filled = bodies.isEmpty() ? Automaton.makeEmpty()
-        : open.concatenate(Automaton.union(bodies)).concatenate(WS).concatenate(close);
+    Automaton filled =
+        bodies.isEmpty()
+            ? Automaton.makeEmpty()
+            : open.concatenate(Automaton.union(bodies)).concatenate(WS).concatenate(close);
     return required.isEmpty() ? filled.union(open.concatenate(close)) : filled;
   }
 
   private static Automaton array(JsonNode schema, String pointer) {
     if (!schema.has("items")) {
-      throw error(pointer, "an array schema needs 'items' (any JSON value is not a regular language)");
+      throw error(
+          pointer, "an array schema needs 'items' (any JSON value is not a regular language)");
     }
     Automaton item = value(schema.get("items"), pointer + "/items");
     int min = count(schema, "minItems", pointer, 0);
@@ -205,9 +245,14 @@ final class JsonSchemaLanguage {
     Automaton open = Utf8Automata.ascii('[').concatenate(WS);
     Automaton close = Utf8Automata.ascii(']');
     Automaton more = WS.concatenate(Utf8Automata.ascii(',')).concatenate(WS).concatenate(item);
-    Automaton rest = max == null ? more.repeat(Math.max(0, min - 1)) : more.repeat(Math.max(0, min - 1), max - 1);
-    Automaton filled = max != null && max == 0 ? Automaton.makeEmpty()
-        : open.concatenate(item).concatenate(rest).concatenate(WS).concatenate(close);
+    Automaton rest =
+        max == null
+            ? more.repeat(Math.max(0, min - 1))
+            : more.repeat(Math.max(0, min - 1), max - 1);
+    Automaton filled =
+        max != null && max == 0
+            ? Automaton.makeEmpty()
+            : open.concatenate(item).concatenate(rest).concatenate(WS).concatenate(close);
     return min == 0 ? filled.union(open.concatenate(close)) : filled;
   }
 
@@ -237,6 +282,7 @@ final class JsonSchemaLanguage {
   }
 
   private static IllegalArgumentException error(String pointer, String message) {
-    return new IllegalArgumentException("response_format schema at " + (pointer.isEmpty() ? "/" : pointer) + ": " + message);
+    return new IllegalArgumentException(
+        "response_format schema at " + (pointer.isEmpty() ? "/" : pointer) + ": " + message);
   }
 }

@@ -8,9 +8,9 @@ import dk.brics.automaton.RegExp;
  * {@code Matcher.matches}). The syntax is the common core that Java, Python and POSIX share:
  * literals, {@code .}, {@code [...]} and {@code [^...]} classes, groups {@code (...)}, {@code |}
  * and the repeats {@code ? * + {n} {n,} {n,m}}, with {@code \n \r \t \f} and backslash-escaped
- * punctuation. Anything else is refused by name rather than read differently: class escapes such
- * as {@code \d} (write {@code [0-9]}), back-references, {@code (?...)} groups, and {@code ^} or
- * {@code $} anywhere but at the very ends. Characters are those of the Basic Multilingual Plane.
+ * punctuation. Anything else is refused by name rather than read differently: class escapes such as
+ * {@code \d} (write {@code [0-9]}), back-references, {@code (?...)} groups, and {@code ^} or {@code
+ * $} anywhere but at the very ends. Characters are those of the Basic Multilingual Plane.
  */
 final class RegexLanguage {
   private RegexLanguage() {}
@@ -21,12 +21,15 @@ final class RegexLanguage {
     try {
       chars = new RegExp(brics, RegExp.NONE).toAutomaton();
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("response_format regex /" + pattern + "/: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "response_format regex /" + pattern + "/: " + e.getMessage(), e);
     }
     return Utf8Automata.fromChars(chars);
   }
 
-  /** Rewrites the pattern into dk.brics syntax, where {@code "} quotes and {@code \n} is a plain n. */
+  /**
+   * Rewrites the pattern into dk.brics syntax, where {@code "} quotes and {@code \n} is a plain n.
+   */
   static String toBrics(String pattern) {
     int from = pattern.startsWith("^") ? 1 : 0;
     int to = pattern.length();
@@ -63,7 +66,8 @@ final class RegexLanguage {
           case 'f' -> out.append("\\\f");
           default -> {
             if (Character.isLetterOrDigit(e)) {
-              throw refuse(pattern, i - 1, "the escape \\" + e + " (write a class such as [0-9] instead)");
+              throw refuse(
+                  pattern, i - 1, "the escape \\" + e + " (write a class such as [0-9] instead)");
             }
             out.append('\\').append(e);
           }
@@ -75,7 +79,10 @@ final class RegexLanguage {
       } else if (c == '(' && i + 1 < to && pattern.charAt(i + 1) == '?') {
         throw refuse(pattern, i, "'(?' groups (flags, lookaround, non-capturing)");
       } else if (c == '^' || c == '$') {
-        throw refuse(pattern, i, "the anchor '" + c + "' inside the pattern (the whole output always matches)");
+        throw refuse(
+            pattern,
+            i,
+            "the anchor '" + c + "' inside the pattern (the whole output always matches)");
       } else {
         out.append(c);
       }
@@ -92,7 +99,7 @@ final class RegexLanguage {
   }
 
   private static IllegalArgumentException refuse(String pattern, int at, String what) {
-    return new IllegalArgumentException("response_format regex /" + pattern + "/ at position " + at
-        + ": unsupported " + what);
+    return new IllegalArgumentException(
+        "response_format regex /" + pattern + "/ at position " + at + ": unsupported " + what);
   }
 }

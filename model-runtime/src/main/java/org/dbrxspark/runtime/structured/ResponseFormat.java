@@ -23,8 +23,8 @@ import java.util.Set;
  * {"type": "choice", "choice": ["yes", "no"]}
  * </pre>
  *
- * <p>Unknown keys are refused by name. Two formats are equal when their canonical JSON is, which
- * is what compiled formats are cached by.
+ * <p>Unknown keys are refused by name. Two formats are equal when their canonical JSON is, which is
+ * what compiled formats are cached by.
  *
  * @param kind json_schema, regex or choice
  * @param json the canonical JSON of the whole format
@@ -38,7 +38,8 @@ public record ResponseFormat(String kind, String json) {
     try {
       root = JSON.readTree(json);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("response_format is not valid JSON: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(
+          "response_format is not valid JSON: " + e.getOriginalMessage(), e);
     }
     if (root == null || !root.isObject()) {
       throw new IllegalArgumentException("response_format must be a JSON object, got: " + json);
@@ -46,11 +47,13 @@ public record ResponseFormat(String kind, String json) {
     JsonNode type = root.get("type");
     String kind = type == null || !type.isTextual() ? null : type.textValue();
     if (kind == null || !Set.of("json_schema", "regex", "choice").contains(kind)) {
-      throw new IllegalArgumentException("response_format needs \"type\": \"json_schema\", \"regex\" or \"choice\", got " + type);
+      throw new IllegalArgumentException(
+          "response_format needs \"type\": \"json_schema\", \"regex\" or \"choice\", got " + type);
     }
     onlyKeys(root, "response_format", Set.of("type", kind));
     if (!root.has(kind)) {
-      throw new IllegalArgumentException("response_format of type " + kind + " needs the key \"" + kind + "\"");
+      throw new IllegalArgumentException(
+          "response_format of type " + kind + " needs the key \"" + kind + "\"");
     }
     ResponseFormat format = new ResponseFormat(kind, root.toString());
     format.language(); // every error now, not when the first row is sampled
@@ -68,7 +71,8 @@ public record ResponseFormat(String kind, String json) {
     try {
       return parse(Files.readString(Path.of(argument)));
     } catch (IOException e) {
-      throw new IllegalArgumentException("response_format: cannot read the file " + argument + ": " + e, e);
+      throw new IllegalArgumentException(
+          "response_format: cannot read the file " + argument + ": " + e, e);
     }
   }
 
@@ -79,7 +83,8 @@ public record ResponseFormat(String kind, String json) {
       wrapper.putObject("json_schema").set("schema", JSON.readTree(schemaJson));
       return parse(wrapper.put("type", "json_schema").toString());
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("response_format schema is not valid JSON: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(
+          "response_format schema is not valid JSON: " + e.getOriginalMessage(), e);
     }
   }
 
@@ -105,7 +110,8 @@ public record ResponseFormat(String kind, String json) {
         case "json_schema" -> JsonSchemaLanguage.of(schema(spec));
         case "regex" -> {
           if (!spec.isTextual()) {
-            throw new IllegalArgumentException("response_format regex must be a string, got " + spec);
+            throw new IllegalArgumentException(
+                "response_format regex must be a string, got " + spec);
           }
           yield RegexLanguage.of(spec.textValue());
         }
@@ -124,9 +130,11 @@ public record ResponseFormat(String kind, String json) {
 
   private static JsonNode schema(JsonNode spec) {
     if (!spec.isObject()) {
-      throw new IllegalArgumentException("response_format json_schema must be an object holding \"schema\", got " + spec);
+      throw new IllegalArgumentException(
+          "response_format json_schema must be an object holding \"schema\", got " + spec);
     }
-    onlyKeys(spec, "response_format json_schema", Set.of("name", "description", "strict", "schema"));
+    onlyKeys(
+        spec, "response_format json_schema", Set.of("name", "description", "strict", "schema"));
     if (!spec.has("schema")) {
       throw new IllegalArgumentException("response_format json_schema needs the key \"schema\"");
     }
@@ -135,12 +143,14 @@ public record ResponseFormat(String kind, String json) {
 
   private static Automaton choices(JsonNode spec) {
     if (!spec.isArray() || spec.isEmpty()) {
-      throw new IllegalArgumentException("response_format choice must be a non-empty array of strings, got " + spec);
+      throw new IllegalArgumentException(
+          "response_format choice must be a non-empty array of strings, got " + spec);
     }
     List<Automaton> options = new ArrayList<>();
     for (JsonNode option : spec) {
       if (!option.isTextual() || option.textValue().isEmpty()) {
-        throw new IllegalArgumentException("response_format choice must hold non-empty strings, got " + option);
+        throw new IllegalArgumentException(
+            "response_format choice must hold non-empty strings, got " + option);
       }
       options.add(Utf8Automata.literal(option.textValue()));
     }
@@ -151,7 +161,13 @@ public record ResponseFormat(String kind, String json) {
     for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
       String name = names.next();
       if (!known.contains(name)) {
-        throw new IllegalArgumentException(where + ": unknown key '" + name + "' (known: " + String.join(", ", known.stream().sorted().toList()) + ")");
+        throw new IllegalArgumentException(
+            where
+                + ": unknown key '"
+                + name
+                + "' (known: "
+                + String.join(", ", known.stream().sorted().toList())
+                + ")");
       }
     }
   }

@@ -18,6 +18,7 @@ final class TokenTrie {
   final int[] token;
   final int[] subtreeEnd;
   final int maxDepth;
+
   /** Each text token's bytes by id; null for special and never-produced ids. */
   final byte[][] bytesById;
 

@@ -16,6 +16,7 @@ import java.util.Map;
 final class Utf8Automata {
   private static final int SURROGATE_MIN = 0xD800;
   private static final int SURROGATE_MAX = 0xDFFF;
+
   /** Last code point of each UTF-8 length (1 to 4 bytes). */
   private static final int[] LENGTH_ENDS = {0x7F, 0x7FF, 0xFFFF, 0x10FFFF};
 
@@ -23,7 +24,8 @@ final class Utf8Automata {
 
   /** The UTF-8 bytes of {@code text}. */
   static Automaton literal(String text) {
-    return Automaton.makeString(new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
+    return Automaton.makeString(
+        new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
   }
 
   /** One byte. */
@@ -46,9 +48,9 @@ final class Utf8Automata {
   }
 
   /**
-   * The byte form of an automaton over UTF-16 characters: each transition's characters become
-   * their UTF-8 sequences. Surrogate code units are dropped, so only characters of the Basic
-   * Multilingual Plane are kept.
+   * The byte form of an automaton over UTF-16 characters: each transition's characters become their
+   * UTF-8 sequences. Surrogate code units are dropped, so only characters of the Basic Multilingual
+   * Plane are kept.
    */
   static Automaton fromChars(Automaton chars) {
     Map<State, State> copy = new HashMap<>();
@@ -75,15 +77,17 @@ final class Utf8Automata {
    * {@code unit} repeated {@code min} to {@code max} times ({@code max < 0}: unbounded), built as a
    * DFA directly: brics' own bounded repeat makes each optional copy an epsilon branch, and
    * determinizing that is quadratic in {@code max}. Needs a prefix-free unit (no word of it is a
-   * prefix of another, as for one character), whose minimal DFA has one accepting state with no
-   * way out; each repeat is then a layer whose accepting state is the next layer's start.
+   * prefix of another, as for one character), whose minimal DFA has one accepting state with no way
+   * out; each repeat is then a layer whose accepting state is the next layer's start.
    */
   static Automaton repeatPrefixFree(Automaton unit, int min, int max) {
     Automaton dfa = unit.clone();
     dfa.minimize();
     List<State> states = new ArrayList<>(dfa.getStates());
     State end = dfa.getAcceptStates().stream().findFirst().orElseThrow();
-    if (dfa.getAcceptStates().size() != 1 || !end.getTransitions().isEmpty() || end == dfa.getInitialState()) {
+    if (dfa.getAcceptStates().size() != 1
+        || !end.getTransitions().isEmpty()
+        || end == dfa.getInitialState()) {
       throw new IllegalStateException("not a prefix-free unit");
     }
     states.remove(end);
@@ -127,9 +131,9 @@ final class Utf8Automata {
   }
 
   /**
-   * The code points [lo, hi] (surrogates left out) as byte-range paths: each path is one
-   * {@code {min, max}} range per byte, and a byte string matches the range set exactly when it is
-   * the UTF-8 encoding of one of the code points.
+   * The code points [lo, hi] (surrogates left out) as byte-range paths: each path is one {@code
+   * {min, max}} range per byte, and a byte string matches the range set exactly when it is the
+   * UTF-8 encoding of one of the code points.
    */
   static List<int[][]> byteRanges(int lo, int hi) {
     List<int[][]> out = new ArrayList<>();

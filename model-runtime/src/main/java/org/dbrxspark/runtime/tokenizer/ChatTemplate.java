@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The DBRX-instruct chat template (ChatML), reproducing the original Jinja template of
- * the DBRX tokenizer character for character:
+ * The DBRX-instruct chat template (ChatML), reproducing the original Jinja template of the DBRX
+ * tokenizer character for character:
  *
  * <pre>
  * &lt;|im_start|&gt;system\n{SYSTEM}&lt;|im_end|&gt;\n&lt;|im_start|&gt;user\n{USER}&lt;|im_end|&gt;\n&lt;|im_start|&gt;assistant\n

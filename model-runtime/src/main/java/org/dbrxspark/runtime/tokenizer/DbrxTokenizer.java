@@ -65,8 +65,9 @@ public final class DbrxTokenizer {
   }
 
   /**
-   * Encodes text. With {@code allowSpecial}, the eight special-token strings ({@link SpecialTokens}) become
-   * their ids, as in the original DBRX tokenizer; the text between them is encoded as plain text.
+   * Encodes text. With {@code allowSpecial}, the eight special-token strings ({@link
+   * SpecialTokens}) become their ids, as in the original DBRX tokenizer; the text between them is
+   * encoded as plain text.
    */
   public int[] encode(String text, boolean allowSpecial) {
     if (!allowSpecial) {
@@ -117,8 +118,8 @@ public final class DbrxTokenizer {
   }
 
   /**
-   * The raw bytes of one token. A token may hold part of a UTF-8 character, so streaming output
-   * and stop-string matching must work on these bytes rather than on per-token strings.
+   * The raw bytes of one token. A token may hold part of a UTF-8 character, so streaming output and
+   * stop-string matching must work on these bytes rather than on per-token strings.
    *
    * @throws IllegalArgumentException for an id the tokenizer never produces
    */
@@ -129,7 +130,8 @@ public final class DbrxTokenizer {
   /** Like {@link #tokenBytes} without the defensive copy; callers must not modify the array. */
   byte[] bytesOf(int id) {
     if (!isProducible(id)) {
-      throw new IllegalArgumentException("token id " + id + " is never produced by the DBRX tokenizer");
+      throw new IllegalArgumentException(
+          "token id " + id + " is never produced by the DBRX tokenizer");
     }
     return bytesById[id];
   }

@@ -9,25 +9,32 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The special token ids of the DBRX tokenizer: the five cl100k specials and the three
- * tokens DBRX adds on top of cl100k.
+ * The special token ids of the DBRX tokenizer: the five cl100k specials and the three tokens DBRX
+ * adds on top of cl100k.
  */
 public final class SpecialTokens {
 
   /** {@code <|endoftext|>}: BOS, EOS and UNK of the tokenizer config. */
   public static final int ENDOFTEXT = 100257;
+
   /** {@code <|fim_prefix|>}: unused by DBRX. */
   public static final int FIM_PREFIX = 100258;
+
   /** {@code <|fim_middle|>}: unused by DBRX. */
   public static final int FIM_MIDDLE = 100259;
+
   /** {@code <|fim_suffix|>}: unused by DBRX. */
   public static final int FIM_SUFFIX = 100260;
+
   /** {@code <|endofprompt|>}: unused by DBRX. */
   public static final int ENDOFPROMPT = 100276;
+
   /** {@code <|pad|>}: the pad token. */
   public static final int PAD = 100277;
+
   /** {@code <|im_start|>}: opens a ChatML turn. */
   public static final int IM_START = 100278;
+
   /** {@code <|im_end|>}: closes a ChatML turn; also a generation EOS. */
   public static final int IM_END = 100279;
 

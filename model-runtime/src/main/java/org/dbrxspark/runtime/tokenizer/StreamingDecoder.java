@@ -4,10 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * Turns generated ids into text one token at a time without splitting UTF-8 characters: a
- * character whose bytes span several tokens (common for emoji and CJK) comes out whole once its
- * last byte arrives. The concatenation of all {@link #push} results and the final {@link #flush}
- * equals {@link DbrxTokenizer#decode} of the same ids.
+ * Turns generated ids into text one token at a time without splitting UTF-8 characters: a character
+ * whose bytes span several tokens (common for emoji and CJK) comes out whole once its last byte
+ * arrives. The concatenation of all {@link #push} results and the final {@link #flush} equals
+ * {@link DbrxTokenizer#decode} of the same ids.
  *
  * <p>One instance per generated sequence; not thread-safe.
  */
@@ -63,7 +63,9 @@ public final class StreamingDecoder {
     return (b & 0xC0) == 0x80;
   }
 
-  /** Length of the sequence a lead byte announces; 1 for ASCII and for bytes never valid as lead. */
+  /**
+   * Length of the sequence a lead byte announces; 1 for ASCII and for bytes never valid as lead.
+   */
   private static int sequenceLength(byte lead) {
     int b = lead & 0xFF;
     if (b >= 0xC2 && b <= 0xDF) {

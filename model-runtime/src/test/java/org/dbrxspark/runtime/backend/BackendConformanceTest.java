@@ -24,9 +24,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every operation of {@link Backend} against a plain scalar reference in double precision, on
- * shapes with vector tails (36 columns, 103 rows) and on weights of every stored type: F32, F16
- * and BF16 from a random checkpoint, Q8_0 and Q4_0 from the golden GGUF files. A new backend
- * passes it by being added to {@link #backends()}.
+ * shapes with vector tails (36 columns, 103 rows) and on weights of every stored type: F32, F16 and
+ * BF16 from a random checkpoint, Q8_0 and Q4_0 from the golden GGUF files. A new backend passes it
+ * by being added to {@link #backends()}.
  */
 class BackendConformanceTest {
   /** float32 arithmetic against a double reference: relative to the magnitude of the terms. */
@@ -39,9 +39,11 @@ class BackendConformanceTest {
 
   @TempDir static Path tmp;
   private static final List<Checkpoint> CHECKPOINTS = new ArrayList<>();
+
   /** d_model 36 (3 heads of 12, 1 KV head), ffn 20, 5 experts, vocab 103. */
-  private static final DbrxConfig ODD = new DbrxConfig(36, 3, 1, 64, 103, 1, 2.0, 10000.0, 20, 5, 2, 1.0,
-      DbrxConfig.Activation.SILU, "float32");
+  private static final DbrxConfig ODD =
+      new DbrxConfig(
+          36, 3, 1, 64, 103, 1, 2.0, 10000.0, 20, 5, 2, 1.0, DbrxConfig.Activation.SILU, "float32");
 
   @BeforeAll
   static void writeCheckpoints() throws IOException {
@@ -52,8 +54,12 @@ class BackendConformanceTest {
     }
     for (String type : new String[] {"q8_0", "q4_0"}) {
       try {
-        CHECKPOINTS.add(Checkpoint.open(Path.of(
-            BackendConformanceTest.class.getResource("/golden/tiny-gguf/model-" + type + ".gguf").toURI())));
+        CHECKPOINTS.add(
+            Checkpoint.open(
+                Path.of(
+                    BackendConformanceTest.class
+                        .getResource("/golden/tiny-gguf/model-" + type + ".gguf")
+                        .toURI())));
       } catch (java.net.URISyntaxException e) {
         throw new IllegalStateException(e);
       }
@@ -106,7 +112,8 @@ class BackendConformanceTest {
         float[] got = backend.download(out);
         for (int t = 0; t < tokens.length; t++) {
           for (int i = 0; i < table.cols(); i++) {
-            assertEquals(all[tokens[t] * table.cols() + i], got[t * table.cols() + i], table.toString());
+            assertEquals(
+                all[tokens[t] * table.cols() + i], got[t * table.cols() + i], table.toString());
           }
         }
       }
@@ -156,12 +163,21 @@ class BackendConformanceTest {
           float[] x = random(random, n * w.cols());
           Activations out = backend.allocate(n, w.rows());
           backend.linear(List.of(new Product(backend.upload(x, n, w.cols()), w, out)));
-          assertProduct(x, values, n, w.rows(), w.cols(), false, backend.download(out), tensor.toString());
+          assertProduct(
+              x, values, n, w.rows(), w.cols(), false, backend.download(out), tensor.toString());
           if (!tensor.dtype().isQuantized()) {
             float[] xt = random(random, n * w.rows());
             Activations outT = backend.allocate(n, w.cols());
             backend.inputMajor(List.of(new Product(backend.upload(xt, n, w.rows()), w, outT)));
-            assertProduct(xt, values, n, w.rows(), w.cols(), true, backend.download(outT), tensor + " input-major");
+            assertProduct(
+                xt,
+                values,
+                n,
+                w.rows(),
+                w.cols(),
+                true,
+                backend.download(outT),
+                tensor + " input-major");
           }
         }
       }
@@ -169,7 +185,14 @@ class BackendConformanceTest {
   }
 
   /** out[t, j] = Σ_i x[t, i] w[j, i], or Σ_i x[t, i] w[i, j] for the input-major form. */
-  private static void assertProduct(float[] x, float[] w, int n, int rows, int cols, boolean inputMajor, float[] got,
+  private static void assertProduct(
+      float[] x,
+      float[] w,
+      int n,
+      int rows,
+      int cols,
+      boolean inputMajor,
+      float[] got,
       String what) {
     int inner = inputMajor ? rows : cols;
     int outer = inputMajor ? cols : rows;
@@ -178,11 +201,13 @@ class BackendConformanceTest {
         double sum = 0;
         double magnitude = 0;
         for (int i = 0; i < inner; i++) {
-          double term = (double) x[t * inner + i] * (inputMajor ? w[i * cols + j] : w[j * cols + i]);
+          double term =
+              (double) x[t * inner + i] * (inputMajor ? w[i * cols + j] : w[j * cols + i]);
           sum += term;
           magnitude += Math.abs(term);
         }
-        assertEquals(sum, got[t * outer + j], TOLERANCE * (1 + magnitude), what + " [" + t + ", " + j + "]");
+        assertEquals(
+            sum, got[t * outer + j], TOLERANCE * (1 + magnitude), what + " [" + t + ", " + j + "]");
       }
     }
   }
@@ -270,7 +295,8 @@ class BackendConformanceTest {
       }
       // Attend from the last position of each sequence, in one call.
       KvBatch batch = batch(storage, List.of(tableA, tableB), List.of(lengthA - 1, lengthB - 1));
-      Activations qkv = backend.upload(concat(List.of(rowsA[lengthA - 1], rowsB[lengthB - 1])), 2, width);
+      Activations qkv =
+          backend.upload(concat(List.of(rowsA[lengthA - 1], rowsB[lengthB - 1])), 2, width);
       Activations out = backend.allocate(2, c.dModel());
       backend.attend(0, qkv, c.nHeads(), batch, out);
       float[] got = backend.download(out);
@@ -282,7 +308,10 @@ class BackendConformanceTest {
   private static KvBatch batch(KvStorage storage, List<int[]> tables, List<Integer> positions) {
     KvStorage[] storages = new KvStorage[positions.size()];
     java.util.Arrays.fill(storages, storage);
-    return new KvBatch(storages, tables.toArray(int[][]::new), positions.stream().mapToInt(Integer::intValue).toArray());
+    return new KvBatch(
+        storages,
+        tables.toArray(int[][]::new),
+        positions.stream().mapToInt(Integer::intValue).toArray());
   }
 
   private static float[] concat(List<float[]> rows) {
@@ -322,7 +351,11 @@ class BackendConformanceTest {
         for (int p = 0; p < rows.length; p++) {
           want += scores[p] / sum * rows[p][values + i];
         }
-        assertEquals(want, got[outRow * c.dModel() + h * headDim + i], TOLERANCE, "head " + h + " element " + i);
+        assertEquals(
+            want,
+            got[outRow * c.dModel() + h * headDim + i],
+            TOLERANCE,
+            "head " + h + " element " + i);
       }
     }
   }
@@ -378,12 +411,14 @@ class BackendConformanceTest {
         float[] got = backend.download(a);
         for (int i = 0; i < gate.length; i++) {
           double z = gate[i];
-          double act = switch (activation) {
-            case SILU -> z / (1 + Math.exp(-z));
-            case GELU -> 0.5 * z * (1 + erf(z / Math.sqrt(2)));
-            case GELU_TANH -> 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z)));
-            case RELU -> Math.max(0, z);
-          };
+          double act =
+              switch (activation) {
+                case SILU -> z / (1 + Math.exp(-z));
+                case GELU -> 0.5 * z * (1 + erf(z / Math.sqrt(2)));
+                case GELU_TANH ->
+                    0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z)));
+                case RELU -> Math.max(0, z);
+              };
           assertEquals(act * up[i], got[i], 1e-6, activation.toString());
         }
       }
@@ -391,7 +426,8 @@ class BackendConformanceTest {
       float[] dst = random(random, 3 * cols);
       float[] rows = random(random, 2 * cols);
       Activations target = backend.upload(dst, 3, cols);
-      backend.addScaledRows(backend.upload(rows, 2, cols), new int[] {2, 0}, new float[] {0.25f, -2f}, target);
+      backend.addScaledRows(
+          backend.upload(rows, 2, cols), new int[] {2, 0}, new float[] {0.25f, -2f}, target);
       float[] y = random(random, 3 * cols);
       backend.add(target, backend.upload(y, 3, cols));
       float[] got = backend.download(target);
@@ -403,7 +439,10 @@ class BackendConformanceTest {
     }
   }
 
-  /** erf to double precision by its series: the reference must not share the backend's approximation. */
+  /**
+   * erf to double precision by its series: the reference must not share the backend's
+   * approximation.
+   */
   private static double erf(double x) {
     double sum = 0;
     double term = x;

@@ -12,7 +12,8 @@ class KvDTypeTest {
     for (KvDType dtype : KvDType.values()) {
       assertEquals(dtype, KvDType.parse(dtype.label()));
     }
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvDType.parse("fp8"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> KvDType.parse("fp8"));
     assertEquals("unknown KV cache dtype 'fp8' (known: f32, f16, bf16)", e.getMessage());
   }
 }

@@ -12,10 +12,9 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * Checks {@link BlockQuantizers} byte for byte against gguf-py 0.19.0's numpy {@code quantize}
- * for Q8_0 and Q4_0 (resources {@code kquants/quant-input.f32}, {@code q8_0.bin},
- * {@code q4_0.bin}; see that folder's README.md), and round trips against the formats' error
- * bounds.
+ * Checks {@link BlockQuantizers} byte for byte against gguf-py 0.19.0's numpy {@code quantize} for
+ * Q8_0 and Q4_0 (resources {@code kquants/quant-input.f32}, {@code q8_0.bin}, {@code q4_0.bin}; see
+ * that folder's README.md), and round trips against the formats' error bounds.
  */
 class BlockQuantizersTest {
   @Test
@@ -56,8 +55,8 @@ class BlockQuantizersTest {
   }
 
   /**
-   * Largest magnitude -8 gives d = 1 and q = trunc(x + 8.5) capped at 15; weight j and j+16
-   * share byte j, low nibble first.
+   * Largest magnitude -8 gives d = 1 and q = trunc(x + 8.5) capped at 15; weight j and j+16 share
+   * byte j, low nibble first.
    */
   @Test
   void q4_0HandMadeBlock() {
@@ -88,22 +87,22 @@ class BlockQuantizersTest {
     dst.position(11);
     BlockQuantizers.quantizeQ8_0(src, srcOffset, dst, 5, 4);
     assertEquals(11, dst.position());
-    assertArrayEquals(Arrays.copyOfRange(q8, 3 * 34, 7 * 34),
-        Arrays.copyOfRange(dst.array(), 5, 5 + 4 * 34));
+    assertArrayEquals(
+        Arrays.copyOfRange(q8, 3 * 34, 7 * 34), Arrays.copyOfRange(dst.array(), 5, 5 + 4 * 34));
     assertTrue(allZero(dst.array(), 0, 5) && allZero(dst.array(), 5 + 4 * 34, 200));
     dst = ByteBuffer.allocate(200);
     BlockQuantizers.quantizeQ4_0(src, srcOffset, dst, 7, 4);
-    assertArrayEquals(Arrays.copyOfRange(q4, 3 * 18, 7 * 18),
-        Arrays.copyOfRange(dst.array(), 7, 7 + 4 * 18));
+    assertArrayEquals(
+        Arrays.copyOfRange(q4, 3 * 18, 7 * 18), Arrays.copyOfRange(dst.array(), 7, 7 + 4 * 18));
     assertTrue(allZero(dst.array(), 0, 7) && allZero(dst.array(), 7 + 4 * 18, 200));
     assertArrayEquals(x, src);
   }
 
   /**
-   * Q8_0: q is x/d rounded to nearest, off by at most half a step d. The stored f16 scale is
-   * d16 = d(1+e) with |e| <= 2^-11 (d16 is a normal f16 here, checked), which moves a weight by at
-   * most 127 * d * 2^-11; and d <= d16 / (1 - 2^-11). Float32 rounding of 1/d and of x*(1/d),
-   * numbers up to 127 with relative error 2^-24 each, adds under 2^-15 steps.
+   * Q8_0: q is x/d rounded to nearest, off by at most half a step d. The stored f16 scale is d16 =
+   * d(1+e) with |e| <= 2^-11 (d16 is a normal f16 here, checked), which moves a weight by at most
+   * 127 * d * 2^-11; and d <= d16 / (1 - 2^-11). Float32 rounding of 1/d and of x*(1/d), numbers up
+   * to 127 with relative error 2^-24 each, adds under 2^-15 steps.
    */
   @Test
   void q8_0RoundTripWithinHalfAStep() {
@@ -123,10 +122,10 @@ class BlockQuantizersTest {
   }
 
   /**
-   * Q4_0: q = trunc(x/d + 8.5) rounds x/d half up, off by at most half a step, except that the
-   * cap at 15 turns x/d in [7.5, 8] (weights of the sign opposite to the largest) into 7, off by
-   * up to a whole step. The f16 scale adds at most 8 * d * 2^-11, with d <= |d16| / (1 - 2^-11),
-   * and float32 rounding under 2^-15 steps, as for Q8_0.
+   * Q4_0: q = trunc(x/d + 8.5) rounds x/d half up, off by at most half a step, except that the cap
+   * at 15 turns x/d in [7.5, 8] (weights of the sign opposite to the largest) into 7, off by up to
+   * a whole step. The f16 scale adds at most 8 * d * 2^-11, with d <= |d16| / (1 - 2^-11), and
+   * float32 rounding under 2^-15 steps, as for Q8_0.
    */
   @Test
   void q4_0RoundTripWithinHalfAStepExceptAtTheCap() {

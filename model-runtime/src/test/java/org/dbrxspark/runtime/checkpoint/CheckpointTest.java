@@ -33,7 +33,8 @@ class CheckpointTest {
       assertEquals(64, c.dModel());
       assertEquals(16, c.moeNumExperts());
       assertEquals(2.0, c.clipQkv());
-      assertEquals(List.copyOf(TensorLayout.expectedShapes(c).keySet()), List.copyOf(ckpt.tensorNames()));
+      assertEquals(
+          List.copyOf(TensorLayout.expectedShapes(c).keySet()), List.copyOf(ckpt.tensorNames()));
       for (String name : ckpt.tensorNames()) {
         assertEquals(DType.BF16, ckpt.tensor(name).dtype(), name);
       }
@@ -98,33 +99,43 @@ class CheckpointTest {
   void unknownTensorNameAndClosedCheckpointFailClearly() throws IOException {
     Path dir = writeTiny(1);
     Checkpoint ckpt = Checkpoint.open(dir);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ckpt.tensor("lm_head.bias"));
-    assertTrue(e.getMessage().contains("lm_head.bias") && e.getMessage().contains(dir.toString()), e.getMessage());
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> ckpt.tensor("lm_head.bias"));
+    assertTrue(
+        e.getMessage().contains("lm_head.bias") && e.getMessage().contains(dir.toString()),
+        e.getMessage());
     Tensor norm = ckpt.tensor(TensorLayout.NORM_F);
     ckpt.close();
     ckpt.close(); // idempotent
     assertThrows(IllegalStateException.class, norm::toFloatArray);
   }
 
-  /** Spark interrupts task threads; one interrupted reader must not close the checkpoint for the rest. */
+  /**
+   * Spark interrupts task threads; one interrupted reader must not close the checkpoint for the
+   * rest.
+   */
   @Test
   void anInterruptedReaderFailsAloneAndTheCheckpointStaysReadable() throws Exception {
     try (Checkpoint ckpt = Checkpoint.open(TestFiles.golden("tiny-bf16"))) {
       Tensor norm = ckpt.tensor(TensorLayout.norm2(1));
       float[] expected = norm.toFloatArray();
       Throwable[] failure = new Throwable[1];
-      Thread interrupted = new Thread(() -> {
-        Thread.currentThread().interrupt();
-        try {
-          norm.toFloatArray();
-        } catch (Throwable t) {
-          failure[0] = t;
-        }
-      });
+      Thread interrupted =
+          new Thread(
+              () -> {
+                Thread.currentThread().interrupt();
+                try {
+                  norm.toFloatArray();
+                } catch (Throwable t) {
+                  failure[0] = t;
+                }
+              });
       interrupted.start();
       interrupted.join();
       assertTrue(failure[0] instanceof java.io.UncheckedIOException, String.valueOf(failure[0]));
-      assertTrue(failure[0].getMessage().contains("interrupted") && failure[0].getMessage().contains("norm"),
+      assertTrue(
+          failure[0].getMessage().contains("interrupted")
+              && failure[0].getMessage().contains("norm"),
           failure[0].getMessage());
 
       assertArrayEquals(expected, norm.toFloatArray());
@@ -143,19 +154,29 @@ class CheckpointTest {
       for (String name : ckpt.tensorNames()) {
         Tensor t = ckpt.tensor(name);
         original.put(name, t.toFloatArray());
-        tensors.add(new TestFiles.RawTensor(name, t.shape().length == 1 ? DType.F32 : DType.BF16, t.shape(), original.get(name)));
+        tensors.add(
+            new TestFiles.RawTensor(
+                name,
+                t.shape().length == 1 ? DType.F32 : DType.BF16,
+                t.shape(),
+                original.get(name)));
       }
     }
-    tensors.add(new TestFiles.RawTensor("transformer.extra.scale", DType.F16, new long[] {2}, new float[] {0.5f, 2f}));
+    tensors.add(
+        new TestFiles.RawTensor(
+            "transformer.extra.scale", DType.F16, new long[] {2}, new float[] {0.5f, 2f}));
     Files.delete(file);
     TestFiles.writeTensors(file, tensors);
 
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       assertEquals(DType.F32, ckpt.tensor(TensorLayout.NORM_F).dtype());
       assertEquals(DType.BF16, ckpt.tensor(TensorLayout.WTE).dtype());
-      assertArrayEquals(original.get(TensorLayout.norm1(0)), ckpt.tensor(TensorLayout.norm1(0)).toFloatArray());
-      assertArrayEquals(original.get(TensorLayout.WTE), ckpt.tensor(TensorLayout.WTE).toFloatArray());
-      assertArrayEquals(new float[] {0.5f, 2f}, ckpt.tensor("transformer.extra.scale").toFloatArray());
+      assertArrayEquals(
+          original.get(TensorLayout.norm1(0)), ckpt.tensor(TensorLayout.norm1(0)).toFloatArray());
+      assertArrayEquals(
+          original.get(TensorLayout.WTE), ckpt.tensor(TensorLayout.WTE).toFloatArray());
+      assertArrayEquals(
+          new float[] {0.5f, 2f}, ckpt.tensor("transformer.extra.scale").toFloatArray());
     }
   }
 
@@ -165,7 +186,10 @@ class CheckpointTest {
   void missingTensorNamesTheTensorAndFile() throws IOException {
     Path dir = writeTiny(1);
     replaceConfig(dir, TestFiles.tinyConfig(3, 64));
-    assertOpenFails(dir, "transformer.blocks.2.norm_attn_norm.norm_1.weight", "missing",
+    assertOpenFails(
+        dir,
+        "transformer.blocks.2.norm_attn_norm.norm_1.weight",
+        "missing",
         dir.resolve("model.safetensors").toString());
   }
 
@@ -173,14 +197,20 @@ class CheckpointTest {
   void wrongShapeNamesTheTensorBothShapesAndFile() throws IOException {
     Path dir = writeTiny(1);
     replaceConfig(dir, TestFiles.tinyConfig(2, 65));
-    assertOpenFails(dir, "transformer.wte.weight", "[64, 16]", "[65, 16]", dir.resolve("model.safetensors").toString());
+    assertOpenFails(
+        dir,
+        "transformer.wte.weight",
+        "[64, 16]",
+        "[65, 16]",
+        dir.resolve("model.safetensors").toString());
   }
 
   @Test
   void corruptShardNamesTheShard() throws IOException {
     Path dir = writeTiny(3);
     Path shard = dir.resolve("model-00003-of-00003.safetensors");
-    TestFiles.rewriteHeader(shard, h -> ((ObjectNode) h.get(TensorLayout.LM_HEAD)).put("dtype", "I8"));
+    TestFiles.rewriteHeader(
+        shard, h -> ((ObjectNode) h.get(TensorLayout.LM_HEAD)).put("dtype", "I8"));
     assertOpenFails(dir, shard.toString(), "lm_head.weight", "unsupported dtype 'I8'");
   }
 
@@ -188,18 +218,33 @@ class CheckpointTest {
   void missingShardNamesTheShardAndATensor() throws IOException {
     Path dir = writeTiny(3);
     Files.delete(dir.resolve("model-00002-of-00003.safetensors"));
-    assertOpenFails(dir, "model-00002-of-00003.safetensors", "does not exist", "transformer.blocks.", Checkpoint.INDEX);
+    assertOpenFails(
+        dir,
+        "model-00002-of-00003.safetensors",
+        "does not exist",
+        "transformer.blocks.",
+        Checkpoint.INDEX);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"../evil.safetensors", "/tmp/evil.safetensors", "sub/evil.safetensors",
-      "sub/../model-00001-of-00003.safetensors", "..", ".", ""})
+  @ValueSource(
+      strings = {
+        "../evil.safetensors",
+        "/tmp/evil.safetensors",
+        "sub/evil.safetensors",
+        "sub/../model-00001-of-00003.safetensors",
+        "..",
+        ".",
+        ""
+      })
   void shardNamesMustStayInsideTheFolder(String shardName) throws IOException {
     Path dir = writeTiny(3);
     // The target exists, so only the name check can stop it.
     Files.copy(dir.resolve("model-00003-of-00003.safetensors"), tmp.resolve("evil.safetensors"));
-    editIndex(dir, index -> ((ObjectNode) index.get("weight_map")).put(TensorLayout.LM_HEAD, shardName));
-    assertOpenFails(dir, "'" + shardName + "'", "lm_head.weight", "not a plain file name", Checkpoint.INDEX);
+    editIndex(
+        dir, index -> ((ObjectNode) index.get("weight_map")).put(TensorLayout.LM_HEAD, shardName));
+    assertOpenFails(
+        dir, "'" + shardName + "'", "lm_head.weight", "not a plain file name", Checkpoint.INDEX);
   }
 
   @Test
@@ -211,7 +256,9 @@ class CheckpointTest {
     Files.createSymbolicLink(shard, Path.of("../blobs/0123abcd"));
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       assertEquals(shard, ckpt.tensor(TensorLayout.wqkv(1)).file());
-      assertEquals(32 * 16, ckpt.tensor(TensorLayout.wqkv(1)).toFloatArray().length); // readable through the link
+      assertEquals(
+          32 * 16,
+          ckpt.tensor(TensorLayout.wqkv(1)).toFloatArray().length); // readable through the link
     }
   }
 
@@ -219,13 +266,21 @@ class CheckpointTest {
   void shardTensorMissingFromTheIndexIsRejected() throws IOException {
     Path dir = writeTiny(3);
     editIndex(dir, index -> ((ObjectNode) index.get("weight_map")).remove(TensorLayout.NORM_F));
-    assertOpenFails(dir, "transformer.norm_f.weight", "not assigned to this shard", "model-00003-of-00003.safetensors");
+    assertOpenFails(
+        dir,
+        "transformer.norm_f.weight",
+        "not assigned to this shard",
+        "model-00003-of-00003.safetensors");
   }
 
   @Test
   void indexEntryPointingAtTheWrongShardIsRejected() throws IOException {
     Path dir = writeTiny(3);
-    editIndex(dir, index -> ((ObjectNode) index.get("weight_map")).put(TensorLayout.LM_HEAD, "model-00001-of-00003.safetensors"));
+    editIndex(
+        dir,
+        index ->
+            ((ObjectNode) index.get("weight_map"))
+                .put(TensorLayout.LM_HEAD, "model-00001-of-00003.safetensors"));
     assertOpenFails(dir, "lm_head.weight", "model-00001-of-00003.safetensors", "not in the file");
   }
 
@@ -234,8 +289,11 @@ class CheckpointTest {
     Path dir = writeTiny(3);
     Path index = dir.resolve(Checkpoint.INDEX);
     String text = Files.readString(index);
-    Files.writeString(index, text.replace("\"weight_map\" : {",
-        "\"weight_map\" : {\n    \"lm_head.weight\" : \"model-00003-of-00003.safetensors\","));
+    Files.writeString(
+        index,
+        text.replace(
+            "\"weight_map\" : {",
+            "\"weight_map\" : {\n    \"lm_head.weight\" : \"model-00003-of-00003.safetensors\","));
     assertOpenFails(dir, "lm_head.weight", "Duplicate", Checkpoint.INDEX);
   }
 
@@ -267,7 +325,8 @@ class CheckpointTest {
   }
 
   private static void assertOpenFails(Path dir, String... fragments) {
-    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> Checkpoint.open(dir).close());
+    CheckpointFormatException e =
+        assertThrows(CheckpointFormatException.class, () -> Checkpoint.open(dir).close());
     for (String f : fragments) {
       assertTrue(e.getMessage().contains(f), "message contains '" + f + "': " + e.getMessage());
     }

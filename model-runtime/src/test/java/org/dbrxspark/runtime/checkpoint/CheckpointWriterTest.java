@@ -31,7 +31,9 @@ class CheckpointWriterTest {
   @TempDir Path tmp;
 
   static Stream<Arguments> dtypesAndShards() {
-    return Stream.of(DType.values()).filter(d -> !d.isQuantized()).flatMap(d -> Stream.of(Arguments.of(d, 1), Arguments.of(d, 3)));
+    return Stream.of(DType.values())
+        .filter(d -> !d.isQuantized())
+        .flatMap(d -> Stream.of(Arguments.of(d, 1), Arguments.of(d, 3)));
   }
 
   @ParameterizedTest
@@ -43,8 +45,12 @@ class CheckpointWriterTest {
 
     try (Checkpoint ckpt = Checkpoint.open(dir)) {
       assertEquals(dtype.torchName(), ckpt.config().torchDtype());
-      assertEquals(config.toJson().replace("\"bfloat16\"", "\"" + dtype.torchName() + "\""), ckpt.config().toJson());
-      assertEquals(List.copyOf(TensorLayout.expectedShapes(config).keySet()), List.copyOf(ckpt.tensorNames()));
+      assertEquals(
+          config.toJson().replace("\"bfloat16\"", "\"" + dtype.torchName() + "\""),
+          ckpt.config().toJson());
+      assertEquals(
+          List.copyOf(TensorLayout.expectedShapes(config).keySet()),
+          List.copyOf(ckpt.tensorNames()));
       assertEquals(config.parameterCount() * dtype.byteSize(), ckpt.totalBytes());
       for (String name : ckpt.tensorNames()) {
         assertEquals(dtype, ckpt.tensor(name).dtype());
@@ -59,10 +65,18 @@ class CheckpointWriterTest {
       assertEquals(List.of("config.json", "model.safetensors"), files);
       assertPtMetadata(dir.resolve("model.safetensors"));
     } else {
-      assertEquals(List.of("config.json", "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
-          "model-00003-of-00003.safetensors", "model.safetensors.index.json"), files);
+      assertEquals(
+          List.of(
+              "config.json",
+              "model-00001-of-00003.safetensors",
+              "model-00002-of-00003.safetensors",
+              "model-00003-of-00003.safetensors",
+              "model.safetensors.index.json"),
+          files);
       JsonNode index = SafetensorsFile.JSON.readTree(dir.resolve(Checkpoint.INDEX).toFile());
-      assertEquals(config.parameterCount() * dtype.byteSize(), index.path("metadata").path("total_size").asLong());
+      assertEquals(
+          config.parameterCount() * dtype.byteSize(),
+          index.path("metadata").path("total_size").asLong());
       assertEquals(TensorLayout.expectedShapes(config).size(), index.path("weight_map").size());
       for (int i = 1; i <= 3; i++) {
         assertPtMetadata(dir.resolve("model-0000" + i + "-of-00003.safetensors"));
@@ -95,7 +109,8 @@ class CheckpointWriterTest {
       float[] previous = null;
       for (String name : one.tensorNames()) {
         Tensor t = one.tensor(name);
-        assertEquals(t.rowBytes(0, (int) t.rows()), three.tensor(name).rowBytes(0, (int) t.rows()), name);
+        assertEquals(
+            t.rowBytes(0, (int) t.rows()), three.tensor(name).rowBytes(0, (int) t.rows()), name);
         float[] values = t.toFloatArray();
         assertArrayEquals(round(values, DType.BF16), bf16.tensor(name).toFloatArray(), name);
         assertArrayEquals(round(values, DType.F16), f16.tensor(name).toFloatArray(), name);
@@ -111,8 +126,22 @@ class CheckpointWriterTest {
   @Test
   void weightsHaveTheDocumentedDistribution() throws IOException {
     // d_model 256 gives 5 x 256 norm weights and about 0.8 M matrix weights.
-    DbrxConfig config = new DbrxConfig(256, 4, 2, 32, 256, 1, null, 10000.0, 64, 4, 2, 1.0,
-        DbrxConfig.Activation.SILU, "float32");
+    DbrxConfig config =
+        new DbrxConfig(
+            256,
+            4,
+            2,
+            32,
+            256,
+            1,
+            null,
+            10000.0,
+            64,
+            4,
+            2,
+            1.0,
+            DbrxConfig.Activation.SILU,
+            "float32");
     CheckpointWriter.writeRandom(tmp.resolve("ckpt"), config, 3, DType.F32, 1);
     double[] matrix = new double[3]; // count, sum, sum of squares of the deviation from the mean
     double[] norm = new double[3];
@@ -148,7 +177,8 @@ class CheckpointWriterTest {
   void chunksOfLargeTensorsDoNotRepeat() throws IOException {
     // wte has 70000 x 16 weights: 17+ generation chunks of 65536, more than one parallel batch
     // even with the maximum of 16 lanes.
-    CheckpointWriter.writeRandom(tmp.resolve("ckpt"), TestFiles.tinyConfig(1, 70_000), 3, DType.F32, 1);
+    CheckpointWriter.writeRandom(
+        tmp.resolve("ckpt"), TestFiles.tinyConfig(1, 70_000), 3, DType.F32, 1);
     try (Checkpoint ckpt = Checkpoint.open(tmp.resolve("ckpt"))) {
       float[] wte = ckpt.tensor(TensorLayout.WTE).toFloatArray();
       Set<Integer> chunkHashes = new HashSet<>();
@@ -171,17 +201,25 @@ class CheckpointWriterTest {
   void refusesToOverwriteAndValidatesShardCount() throws IOException {
     DbrxConfig config = TestFiles.tinyConfig();
     Path dir = Files.createDirectory(tmp.resolve("exists"));
-    assertThrows(FileAlreadyExistsException.class, () -> CheckpointWriter.writeRandom(dir, config, 1, DType.BF16, 1));
+    assertThrows(
+        FileAlreadyExistsException.class,
+        () -> CheckpointWriter.writeRandom(dir, config, 1, DType.BF16, 1));
     int tensors = TensorLayout.expectedShapes(config).size();
-    assertThrows(IllegalArgumentException.class, () -> CheckpointWriter.writeRandom(tmp.resolve("a"), config, 1, DType.BF16, 0));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> CheckpointWriter.writeRandom(tmp.resolve("a"), config, 1, DType.BF16, 0));
+    assertThrows(
+        IllegalArgumentException.class,
         () -> CheckpointWriter.writeRandom(tmp.resolve("b"), config, 1, DType.BF16, tensors + 1));
-    CheckpointWriter.writeRandom(tmp.resolve("c"), config, 1, DType.BF16, tensors); // one tensor per shard
+    CheckpointWriter.writeRandom(
+        tmp.resolve("c"), config, 1, DType.BF16, tensors); // one tensor per shard
     try (Checkpoint ckpt = Checkpoint.open(tmp.resolve("c"))) {
-      assertEquals(tensors, ckpt.tensorNames().stream().map(n -> ckpt.tensor(n).file()).distinct().count());
+      assertEquals(
+          tensors, ckpt.tensorNames().stream().map(n -> ckpt.tensor(n).file()).distinct().count());
     }
     try (Stream<Path> siblings = Files.list(tmp)) {
-      assertEquals(List.of("c", "exists"), siblings.map(p -> p.getFileName().toString()).sorted().toList());
+      assertEquals(
+          List.of("c", "exists"), siblings.map(p -> p.getFileName().toString()).sorted().toList());
     }
   }
 
@@ -193,7 +231,9 @@ class CheckpointWriterTest {
       int n = 1 + random.nextInt(40);
       for (int i = 0; i < n; i++) {
         // Mostly small with some huge tensors, like norms next to expert matrices.
-        sizes.put("t" + i, random.nextInt(4) == 0 ? 1000L + random.nextInt(100_000) : random.nextInt(100));
+        sizes.put(
+            "t" + i,
+            random.nextInt(4) == 0 ? 1000L + random.nextInt(100_000) : random.nextInt(100));
       }
       int shards = 1 + random.nextInt(n);
       List<List<String>> parts = CheckpointWriter.split(sizes, shards);
@@ -205,8 +245,14 @@ class CheckpointWriterTest {
       for (List<String> part : parts) {
         assertFalse(part.isEmpty());
         long bytes = part.stream().mapToLong(sizes::get).sum();
-        assertTrue(part.size() == 1 || bytes <= total / shards + largest,
-            "shard of " + bytes + " bytes, share " + total / shards + ", largest tensor " + largest);
+        assertTrue(
+            part.size() == 1 || bytes <= total / shards + largest,
+            "shard of "
+                + bytes
+                + " bytes, share "
+                + total / shards
+                + ", largest tensor "
+                + largest);
       }
     }
   }
@@ -217,15 +263,18 @@ class CheckpointWriterTest {
     for (int i = 0; i < 12; i++) {
       sizes.put("t" + i, 10L);
     }
-    assertEquals(List.of(4, 4, 4), CheckpointWriter.split(sizes, 3).stream().map(List::size).toList());
+    assertEquals(
+        List.of(4, 4, 4), CheckpointWriter.split(sizes, 3).stream().map(List::size).toList());
     assertEquals(List.of(6, 6), CheckpointWriter.split(sizes, 2).stream().map(List::size).toList());
   }
 
   private static float[] round(float[] values, DType dtype) {
     float[] out = new float[values.length];
     for (int i = 0; i < values.length; i++) {
-      out[i] = dtype == DType.BF16 ? DType.bf16ToFloat(DType.floatToBf16(values[i]))
-          : DType.f16ToFloat(DType.floatToF16(values[i]));
+      out[i] =
+          dtype == DType.BF16
+              ? DType.bf16ToFloat(DType.floatToBf16(values[i]))
+              : DType.f16ToFloat(DType.floatToF16(values[i]));
     }
     return out;
   }

@@ -22,8 +22,10 @@ class DTypeTest {
   @Test
   void parseNamesFileAndTensorOnUnsupportedDtype() throws Exception {
     assertEquals(DType.BF16, DType.parse("BF16", Path.of("x"), "t"));
-    CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
-        () -> DType.parse("F64", Path.of("/d/model.safetensors"), "lm_head.weight"));
+    CheckpointFormatException e =
+        assertThrows(
+            CheckpointFormatException.class,
+            () -> DType.parse("F64", Path.of("/d/model.safetensors"), "lm_head.weight"));
     assertTrue(e.getMessage().contains("/d/model.safetensors"), e.getMessage());
     assertTrue(e.getMessage().contains("lm_head.weight"), e.getMessage());
     assertTrue(e.getMessage().contains("F64"), e.getMessage());
@@ -39,13 +41,16 @@ class DTypeTest {
     assertEquals(Float.NEGATIVE_INFINITY, DType.bf16ToFloat((short) 0xFF80));
     assertTrue(Float.isNaN(DType.bf16ToFloat((short) 0x7FC0)));
     assertEquals(0x1p-133f, DType.bf16ToFloat((short) 0x0001)); // smallest subnormal
-    assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(DType.bf16ToFloat((short) 0x8000)));
+    assertEquals(
+        Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(DType.bf16ToFloat((short) 0x8000)));
   }
 
   @Test
   void floatToBf16RoundsTiesToEvenAndKeepsNan() {
-    assertEquals((short) 0x3F80, DType.floatToBf16(Float.intBitsToFloat(0x3F808000))); // tie, even below
-    assertEquals((short) 0x3F82, DType.floatToBf16(Float.intBitsToFloat(0x3F818000))); // tie, even above
+    assertEquals(
+        (short) 0x3F80, DType.floatToBf16(Float.intBitsToFloat(0x3F808000))); // tie, even below
+    assertEquals(
+        (short) 0x3F82, DType.floatToBf16(Float.intBitsToFloat(0x3F818000))); // tie, even above
     assertEquals((short) 0x3F81, DType.floatToBf16(Float.intBitsToFloat(0x3F808001)));
     assertEquals((short) 0x3F80, DType.floatToBf16(Float.intBitsToFloat(0x3F807FFF)));
     assertEquals((short) 0x7F80, DType.floatToBf16(Float.MAX_VALUE)); // rounds up to infinity
@@ -99,7 +104,8 @@ class DTypeTest {
       expected = sign == 1 ? -expected : expected;
       float actual = DType.f16ToFloat((short) h);
       assertEquals(expected, actual, 0.0, Integer.toHexString(h));
-      assertEquals(sign == 1, (Float.floatToRawIntBits(actual) < 0), "sign of " + Integer.toHexString(h));
+      assertEquals(
+          sign == 1, (Float.floatToRawIntBits(actual) < 0), "sign of " + Integer.toHexString(h));
     }
   }
 
@@ -121,8 +127,10 @@ class DTypeTest {
     assertEquals((short) 0x0002, DType.floatToF16(3 * 0x1p-25f)); // tie between 1 and 2 units: even
     assertEquals((short) 0x0400, DType.floatToF16(0x1.ffcp-15f)); // rounds up into the normals
     assertEquals((short) 0x8000, DType.floatToF16(-1e-10f));
-    assertEquals((short) 0x3C00, DType.floatToF16(Float.intBitsToFloat(0x3F801000))); // tie, even below
-    assertEquals((short) 0x3C02, DType.floatToF16(Float.intBitsToFloat(0x3F803000))); // tie, even above
+    assertEquals(
+        (short) 0x3C00, DType.floatToF16(Float.intBitsToFloat(0x3F801000))); // tie, even below
+    assertEquals(
+        (short) 0x3C02, DType.floatToF16(Float.intBitsToFloat(0x3F803000))); // tie, even above
     assertTrue(Float.isNaN(DType.f16ToFloat(DType.floatToF16(Float.intBitsToFloat(0x7F800001)))));
   }
 
@@ -143,17 +151,21 @@ class DTypeTest {
     IntToDoubleFunction value = m -> m == 0x7C00 ? 65536.0 : DType.f16ToFloat((short) m);
     SplittableRandom random = new SplittableRandom(11);
     for (int i = 0; i < 200_000; i++) {
-      // Magnitudes below 2^17: the half range, its subnormals and tiny floats, and a little overflow.
-      float f = Float.intBitsToFloat(random.nextInt(0x48000000) | (random.nextBoolean() ? 0x80000000 : 0));
+      // Magnitudes below 2^17: the half range, its subnormals and tiny floats, and a little
+      // overflow.
+      float f =
+          Float.intBitsToFloat(
+              random.nextInt(0x48000000) | (random.nextBoolean() ? 0x80000000 : 0));
       assertNearestEven(f, DType.floatToF16(f), 0x7C00, value);
     }
   }
 
   /**
-   * {@code rounded}'s magnitude m is at least as close to |f| as m - 1 and m + 1, and even on a tie;
-   * values at or beyond {@code infinity} must round to it.
+   * {@code rounded}'s magnitude m is at least as close to |f| as m - 1 and m + 1, and even on a
+   * tie; values at or beyond {@code infinity} must round to it.
    */
-  private static void assertNearestEven(float f, short rounded, int infinity, IntToDoubleFunction value) {
+  private static void assertNearestEven(
+      float f, short rounded, int infinity, IntToDoubleFunction value) {
     assertEquals(Float.floatToRawIntBits(f) < 0, (rounded & 0x8000) != 0, () -> "sign of " + f);
     int m = rounded & 0x7FFF;
     double x = Math.abs((double) f);

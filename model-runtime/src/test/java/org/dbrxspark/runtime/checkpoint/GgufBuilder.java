@@ -17,7 +17,9 @@ import java.util.Map;
  * check that each kind of damage is refused by name.
  */
 final class GgufBuilder {
-  /** One tensor: dims innermost first, as ggml writes them; {@code offset} null for the natural one. */
+  /**
+   * One tensor: dims innermost first, as ggml writes them; {@code offset} null for the natural one.
+   */
   static final class Entry {
     String name;
     long[] ne;

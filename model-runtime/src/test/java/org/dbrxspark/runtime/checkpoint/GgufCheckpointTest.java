@@ -28,7 +28,10 @@ class GgufCheckpointTest {
 
   static Path golden(String type) {
     try {
-      return Path.of(GgufCheckpointTest.class.getResource("/golden/tiny-gguf/model-" + type + ".gguf").toURI());
+      return Path.of(
+          GgufCheckpointTest.class
+              .getResource("/golden/tiny-gguf/model-" + type + ".gguf")
+              .toURI());
     } catch (URISyntaxException e) {
       throw new IllegalStateException(e);
     }
@@ -107,7 +110,8 @@ class GgufCheckpointTest {
   @Test
   void tensorBeyondTheDataSectionIsRefused() throws IOException {
     file.tensor("blk.0.attn_qkv.weight").offset = 1L << 40;
-    assertRefused(file.write(tmp.resolve("o.gguf")), "tensor 'blk.0.attn_qkv.weight'", "data section");
+    assertRefused(
+        file.write(tmp.resolve("o.gguf")), "tensor 'blk.0.attn_qkv.weight'", "data section");
   }
 
   @Test
@@ -119,7 +123,8 @@ class GgufCheckpointTest {
   @Test
   void unknownTypeIsRefusedByName() throws IOException {
     file.tensor("blk.1.attn_qkv.weight").type = 3;
-    assertRefused(file.write(tmp.resolve("t.gguf")), "tensor 'blk.1.attn_qkv.weight'", "ggml type 3 (Q4_1)");
+    assertRefused(
+        file.write(tmp.resolve("t.gguf")), "tensor 'blk.1.attn_qkv.weight'", "ggml type 3 (Q4_1)");
   }
 
   @Test
@@ -132,20 +137,26 @@ class GgufCheckpointTest {
   void rowThatIsNotWholeBlocksIsRefused() throws IOException {
     GgufBuilder.Entry qkv = file.tensor("blk.0.attn_qkv.weight");
     qkv.ne = new long[] {48, qkv.ne[1]};
-    assertRefused(file.write(tmp.resolve("r.gguf")), "tensor 'blk.0.attn_qkv.weight'", "row length 48",
+    assertRefused(
+        file.write(tmp.resolve("r.gguf")),
+        "tensor 'blk.0.attn_qkv.weight'",
+        "row length 48",
         "block size 32");
   }
 
   @Test
   void missingTensorIsRefusedByItsGgufName() throws IOException {
     file.tensors.remove(file.tensor("blk.1.ffn_down_exps.weight"));
-    assertRefused(file.write(tmp.resolve("x.gguf")), "tensor 'blk.1.ffn_down_exps.weight'", "missing");
+    assertRefused(
+        file.write(tmp.resolve("x.gguf")), "tensor 'blk.1.ffn_down_exps.weight'", "missing");
   }
 
   @Test
   void shapeThatDoesNotFitTheMetadataIsRefused() throws IOException {
     file.metadata.put("dbrx.feed_forward_length", 64L);
-    assertRefused(file.write(tmp.resolve("s.gguf")), "tensor 'blk.0.ffn_gate_exps.weight'",
+    assertRefused(
+        file.write(tmp.resolve("s.gguf")),
+        "tensor 'blk.0.ffn_gate_exps.weight'",
         "[16, 96, 64] but the GGUF metadata implies [16, 64, 64]");
   }
 
@@ -169,7 +180,9 @@ class GgufCheckpointTest {
     List<Object> tokens = new ArrayList<>((List<?>) file.metadata.get(GgufLayout.TOKENS));
     tokens.set(9906, "Hullo");
     file.metadata.put(GgufLayout.TOKENS, tokens);
-    assertRefused(file.write(tmp.resolve("vocab.gguf")), "tokenizer.ggml.tokens[9906] is 'Hullo'",
+    assertRefused(
+        file.write(tmp.resolve("vocab.gguf")),
+        "tokenizer.ggml.tokens[9906] is 'Hullo'",
         "where the DBRX tokenizer has 'Hello'");
     tokens.set(9906, "Hello");
     tokens.set(100279, "<|end|>");
@@ -194,7 +207,8 @@ class GgufCheckpointTest {
   }
 
   private static void assertRefused(Path path, String... parts) {
-    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> Checkpoint.open(path).close());
+    CheckpointFormatException e =
+        assertThrows(CheckpointFormatException.class, () -> Checkpoint.open(path).close());
     assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
     for (String part : parts) {
       assertTrue(e.getMessage().contains(part), "'" + part + "' not in: " + e.getMessage());

@@ -25,7 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** {@code quantize}: Hugging Face checkpoints written as GGUF files that read back as the same model. */
+/**
+ * {@code quantize}: Hugging Face checkpoints written as GGUF files that read back as the same
+ * model.
+ */
 class GgufQuantizerTest {
   @TempDir Path tmp;
 
@@ -40,9 +43,16 @@ class GgufQuantizerTest {
     }
     try (GgufFile ours = GgufFile.open(written);
         GgufFile reference = GgufFile.open(GgufCheckpointTest.golden("q8_0"))) {
-      for (String key : List.of("tokenizer.ggml.model", "tokenizer.ggml.pre", GgufLayout.TOKENS,
-          "tokenizer.ggml.token_type", "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id",
-          "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id")) {
+      for (String key :
+          List.of(
+              "tokenizer.ggml.model",
+              "tokenizer.ggml.pre",
+              GgufLayout.TOKENS,
+              "tokenizer.ggml.token_type",
+              "tokenizer.ggml.merges",
+              "tokenizer.ggml.bos_token_id",
+              "tokenizer.ggml.eos_token_id",
+              "tokenizer.ggml.padding_token_id")) {
         assertEquals(reference.metadata().get(key), ours.metadata().get(key), key);
       }
       assertEquals(100_000, ((List<?>) ours.metadata().get("tokenizer.ggml.merges")).size());
@@ -50,7 +60,9 @@ class GgufQuantizerTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = FileType.class, names = {"Q8_0", "Q4_0", "BF16", "Q4_K_M"})
+  @EnumSource(
+      value = FileType.class,
+      names = {"Q8_0", "Q4_0", "BF16", "Q4_K_M"})
   void everyTensorReadsBackWithinItsTypesRounding(FileType type) throws IOException {
     // K-quants need rows of whole 256-blocks: d_model and ffn 256; two layers, so that one of them
     // (the last) gets llama.cpp's extra bits. Quantizing its 51M embedding and output weights takes
@@ -94,15 +106,20 @@ class GgufQuantizerTest {
     // d_model 64 and ffn 48: no row is whole 256-blocks, and the down-projection's rows (48 long
     // in GGUF) are not whole blocks of 32 either.
     DbrxConfig base = Presets.named("tiny");
-    DbrxConfig config = withSizes(base, base.dModel(), base.nHeads(), base.nLayers(), 48, base.moeNumExperts());
+    DbrxConfig config =
+        withSizes(base, base.dModel(), base.nHeads(), base.nLayers(), 48, base.moeNumExperts());
     Path source = tmp.resolve("src");
     CheckpointWriter.writeRandom(source, config, 7, DType.BF16, 1);
     try (Checkpoint hf = Checkpoint.open(source)) {
-      GgufQuantizer.Summary q40 = GgufQuantizer.write(hf, FileType.Q4_0, tmp.resolve("q4_0.gguf"), 2);
-      assertEquals(Map.of("blk.0.ffn_down_exps.weight", DType.BF16, "blk.1.ffn_down_exps.weight", DType.BF16),
+      GgufQuantizer.Summary q40 =
+          GgufQuantizer.write(hf, FileType.Q4_0, tmp.resolve("q4_0.gguf"), 2);
+      assertEquals(
+          Map.of(
+              "blk.0.ffn_down_exps.weight", DType.BF16, "blk.1.ffn_down_exps.weight", DType.BF16),
           q40.fallbacks());
       // K-quants fall back to Q8_0, and to BF16 where that does not fit either.
-      GgufQuantizer.Summary q4km = GgufQuantizer.write(hf, FileType.Q4_K_M, tmp.resolve("q4_k_m.gguf"), 2);
+      GgufQuantizer.Summary q4km =
+          GgufQuantizer.write(hf, FileType.Q4_K_M, tmp.resolve("q4_k_m.gguf"), 2);
       Map<String, DType> expected = new LinkedHashMap<>();
       for (String name : GgufLayout.tensorNames(config.nLayers()).values()) {
         if (!name.endsWith("norm.weight") && !name.endsWith("ffn_gate_inp.weight")) {
@@ -112,7 +129,8 @@ class GgufQuantizerTest {
       assertEquals(expected, q4km.fallbacks());
     }
     try (Checkpoint q4km = Checkpoint.open(tmp.resolve("q4_k_m.gguf"))) {
-      assertEquals(q4km.totalBytes(), GgufQuantizer.weightBytes(config, FileType.Q4_K_M), "with fallbacks");
+      assertEquals(
+          q4km.totalBytes(), GgufQuantizer.weightBytes(config, FileType.Q4_K_M), "with fallbacks");
     }
     try (Checkpoint gguf = Checkpoint.open(tmp.resolve("q4_0.gguf"))) {
       assertEquals(DType.BF16, gguf.tensor(TensorLayout.w2(0)).dtype());
@@ -135,25 +153,43 @@ class GgufQuantizerTest {
     List<Integer> moreBits = new ArrayList<>();
     for (int l = 0; l < 40; l++) {
       DType qkv = GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".attn_qkv.weight", dbrx);
-      assertEquals(qkv, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".ffn_down_exps.weight", dbrx));
-      assertEquals(DType.Q4_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".attn_output.weight", dbrx));
-      assertEquals(DType.Q4_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".ffn_up_exps.weight", dbrx));
-      assertEquals(DType.Q5_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk." + l + ".ffn_gate_exps.weight", dbrx));
+      assertEquals(
+          qkv,
+          GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".ffn_down_exps.weight", dbrx));
+      assertEquals(
+          DType.Q4_K,
+          GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".attn_output.weight", dbrx));
+      assertEquals(
+          DType.Q4_K,
+          GgufQuantizer.matrixType(FileType.Q4_K_M, "blk." + l + ".ffn_up_exps.weight", dbrx));
+      assertEquals(
+          DType.Q5_K,
+          GgufQuantizer.matrixType(FileType.Q5_K_M, "blk." + l + ".ffn_gate_exps.weight", dbrx));
       if (qkv == DType.Q6_K) {
         moreBits.add(l);
       } else {
         assertEquals(DType.Q4_K, qkv);
       }
     }
-    assertEquals(List.of(0, 1, 2, 3, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 35, 36, 37, 38, 39), moreBits);
+    assertEquals(
+        List.of(0, 1, 2, 3, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 35, 36, 37, 38, 39),
+        moreBits);
     assertEquals(DType.Q6_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "output.weight", dbrx));
     assertEquals(DType.Q4_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "token_embd.weight", dbrx));
-    assertEquals(DType.Q5_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.5.attn_qkv.weight", dbrx));
-    assertEquals(DType.Q6_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.4.attn_qkv.weight", dbrx));
+    assertEquals(
+        DType.Q5_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.5.attn_qkv.weight", dbrx));
+    assertEquals(
+        DType.Q6_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.4.attn_qkv.weight", dbrx));
     DbrxConfig eightExperts = withSizes(base, 6144, 48, 40, 10752, 8);
-    assertEquals(DType.Q8_0, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk.5.attn_qkv.weight", eightExperts));
-    assertEquals(DType.Q5_K, GgufQuantizer.matrixType(FileType.Q4_K_M, "blk.5.attn_output.weight", eightExperts));
-    assertEquals(DType.Q5_K, GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.5.attn_output.weight", eightExperts));
+    assertEquals(
+        DType.Q8_0,
+        GgufQuantizer.matrixType(FileType.Q4_K_M, "blk.5.attn_qkv.weight", eightExperts));
+    assertEquals(
+        DType.Q5_K,
+        GgufQuantizer.matrixType(FileType.Q4_K_M, "blk.5.attn_output.weight", eightExperts));
+    assertEquals(
+        DType.Q5_K,
+        GgufQuantizer.matrixType(FileType.Q5_K_M, "blk.5.attn_output.weight", eightExperts));
     assertEquals(DType.Q8_0, GgufQuantizer.matrixType(FileType.Q8_0, "output.weight", dbrx));
   }
 
@@ -163,8 +199,10 @@ class GgufQuantizerTest {
     // vocab 1024: a GGUF of it could not carry DBRX's vocabulary.
     Path golden = TestFiles.golden("tiny-bf16");
     try (Checkpoint ckpt = Checkpoint.open(golden)) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> GgufQuantizer.write(ckpt, GgufQuantizer.FileType.Q8_0, source, 2));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> GgufQuantizer.write(ckpt, GgufQuantizer.FileType.Q8_0, source, 2));
       assertTrue(e.getMessage().contains("vocab_size 1024"), e.getMessage());
     }
     assertFalse(Files.exists(source));
@@ -185,9 +223,23 @@ class GgufQuantizerTest {
   }
 
   /** {@code base} with other sizes: kv heads half the heads. */
-  private static DbrxConfig withSizes(DbrxConfig base, int dModel, int heads, int layers, int ffn, int experts) {
-    return new DbrxConfig(dModel, heads, layers, base.maxSeqLen(), base.vocabSize(), heads / 2, base.clipQkv(),
-        base.ropeTheta(), ffn, experts, base.moeTopK(), 1.0, base.activation(), "bfloat16");
+  private static DbrxConfig withSizes(
+      DbrxConfig base, int dModel, int heads, int layers, int ffn, int experts) {
+    return new DbrxConfig(
+        dModel,
+        heads,
+        layers,
+        base.maxSeqLen(),
+        base.vocabSize(),
+        heads / 2,
+        base.clipQkv(),
+        base.ropeTheta(),
+        ffn,
+        experts,
+        base.moeTopK(),
+        1.0,
+        base.activation(),
+        "bfloat16");
   }
 
   /** The config's JSON less torch_dtype, which a GGUF file takes from its tensors. */
@@ -237,7 +289,8 @@ class GgufQuantizerTest {
         block.clear();
         type.put(want, from, n, block);
         type.decode(block, 0, requantized, 0, n);
-        assertArrayEquals(requantized, Arrays.copyOfRange(have, from, from + n), name + " block at " + from);
+        assertArrayEquals(
+            requantized, Arrays.copyOfRange(have, from, from + n), name + " block at " + from);
       }
       double squares = 0;
       double errors = 0;
@@ -246,7 +299,9 @@ class GgufQuantizerTest {
         errors += (want[i] - have[i]) * (want[i] - have[i]);
       }
       double bound = KQuantizersTest.Kind.valueOf(type.name()).rmsError;
-      assertTrue(errors <= bound * bound * squares, name + ": RMS error " + Math.sqrt(errors / squares) + " of the RMS");
+      assertTrue(
+          errors <= bound * bound * squares,
+          name + ": RMS error " + Math.sqrt(errors / squares) + " of the RMS");
       return;
     }
     for (int b = 0; b < want.length / 32; b++) {
@@ -255,7 +310,8 @@ class GgufQuantizerTest {
         amax = Math.max(amax, Math.abs(want[b * 32 + j]));
       }
       double step = type == DType.Q8_0 ? amax / 127 : amax / 8;
-      // Half a step, a full step where Q4_0 clips at 15, and the scale's f16 rounding over 127 codes.
+      // Half a step, a full step where Q4_0 clips at 15, and the scale's f16 rounding over 127
+      // codes.
       double bound = (type == DType.Q4_0 ? 1.0 : 0.5) * step + 127 * step * 0x1p-11;
       for (int j = 0; j < 32; j++) {
         int i = b * 32 + j;

@@ -13,9 +13,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Checks {@link KQuantizers} byte for byte against ggml's C reference quantizers (resources
- * {@code kquants/kquant-input.f32} and {@code q4_k.quant.bin} etc.; see that folder's README.md),
- * and round trips through {@link KQuants}.
+ * Checks {@link KQuantizers} byte for byte against ggml's C reference quantizers (resources {@code
+ * kquants/kquant-input.f32} and {@code q4_k.quant.bin} etc.; see that folder's README.md), and
+ * round trips through {@link KQuants}.
  */
 class KQuantizersTest {
   private interface Quantizer {
@@ -25,8 +25,8 @@ class KQuantizersTest {
   /**
    * The three K-quants with their quantizer, reference file and round-trip bounds on normal
    * weights, as fractions of sigma. ggml's quantizers give RMS errors of about 0.072, 0.036 and
-   * 0.018 sigma there, and largest errors about 0.26, 0.15 and 0.07 sigma over 100k weights
-   * (about half a code step: a sub-block's range over 15, 31 or 63); the bounds leave margin.
+   * 0.018 sigma there, and largest errors about 0.26, 0.15 and 0.07 sigma over 100k weights (about
+   * half a code step: a sub-block's range over 15, 31 or 63); the bounds leave margin.
    */
   enum Kind {
     Q4_K(DType.Q4_K, KQuantizers::quantizeQ4K, "q4_k", 0.08, 0.35),
@@ -60,7 +60,9 @@ class KQuantizersTest {
     for (int b = 0; b < blocks; b++) {
       int from = b * kind.type.blockBytes();
       int to = from + kind.type.blockBytes();
-      assertArrayEquals(Arrays.copyOfRange(expected, from, to), Arrays.copyOfRange(dst.array(), from, to),
+      assertArrayEquals(
+          Arrays.copyOfRange(expected, from, to),
+          Arrays.copyOfRange(dst.array(), from, to),
           "block " + b);
     }
   }
@@ -77,16 +79,17 @@ class KQuantizersTest {
     dst.position(11);
     kind.quantizer.quantize(src, 3 * KQuants.BLOCK_SIZE, dst, 7, 4);
     assertEquals(11, dst.position());
-    assertArrayEquals(Arrays.copyOfRange(expected, 3 * bytes, 7 * bytes),
+    assertArrayEquals(
+        Arrays.copyOfRange(expected, 3 * bytes, 7 * bytes),
         Arrays.copyOfRange(dst.array(), 7, 7 + 4 * bytes));
     assertTrue(allZero(dst.array(), 0, 7) && allZero(dst.array(), 7 + 4 * bytes, 5 * bytes));
     assertArrayEquals(x, src);
   }
 
   /**
-   * Through DType, the way GGUF files are written: normal weights at three scales decode within
-   * the kind's RMS and largest-error bounds, and an all-zero block stays exactly zero. (At sigma
-   * 1e-3 and below the f16 super-block scales become subnormal and the errors grow: in ggml too.)
+   * Through DType, the way GGUF files are written: normal weights at three scales decode within the
+   * kind's RMS and largest-error bounds, and an all-zero block stays exactly zero. (At sigma 1e-3
+   * and below the f16 super-block scales become subnormal and the errors grow: in ggml too.)
    */
   @ParameterizedTest
   @EnumSource(Kind.class)
@@ -113,7 +116,9 @@ class KQuantizersTest {
   }
 
   private static float[] roundTrip(DType type, float[] x) {
-    ByteBuffer q = ByteBuffer.allocate(Math.toIntExact(type.bytesFor(x.length))).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer q =
+        ByteBuffer.allocate(Math.toIntExact(type.bytesFor(x.length)))
+            .order(ByteOrder.LITTLE_ENDIAN);
     type.put(x, 0, x.length, q);
     assertEquals(q.capacity(), q.position());
     float[] y = new float[x.length];
@@ -123,7 +128,8 @@ class KQuantizersTest {
 
   private static double gaussian(SplittableRandom rng) {
     // Box-Muller: SplittableRandom has no nextGaussian on Java 17.
-    return Math.sqrt(-2 * Math.log(1 - rng.nextDouble())) * Math.cos(2 * Math.PI * rng.nextDouble());
+    return Math.sqrt(-2 * Math.log(1 - rng.nextDouble()))
+        * Math.cos(2 * Math.PI * rng.nextDouble());
   }
 
   private static boolean allZero(byte[] a, int from, int to) {

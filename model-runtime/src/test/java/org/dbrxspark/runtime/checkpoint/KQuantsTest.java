@@ -12,12 +12,12 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /**
- * Checks {@link KQuants} against blocks decoded by an independent implementation: the numpy
- * {@code dequantize} of llama.cpp's gguf-py ({@code gguf/quants.py}, the PyPI release gguf
- * 0.19.0), whose Q4_K/Q5_K/Q6_K code performs the same float32 operations in the same order as
- * ggml's C {@code dequantize_row_*}; all products in them are exact, so there is no rounding
- * order to disagree on and the comparison is bit-exact, with no tolerance. How the resources in
- * {@code kquants/} were made is in their README.md.
+ * Checks {@link KQuants} against blocks decoded by an independent implementation: the numpy {@code
+ * dequantize} of llama.cpp's gguf-py ({@code gguf/quants.py}, the PyPI release gguf 0.19.0), whose
+ * Q4_K/Q5_K/Q6_K code performs the same float32 operations in the same order as ggml's C {@code
+ * dequantize_row_*}; all products in them are exact, so there is no rounding order to disagree on
+ * and the comparison is bit-exact, with no tolerance. How the resources in {@code kquants/} were
+ * made is in their README.md.
  */
 class KQuantsTest {
   private interface Decoder {
@@ -47,9 +47,9 @@ class KQuantsTest {
   }
 
   /**
-   * Hand-made Q4_K block: d = 1, dmin = 0.5; sub-block j has scale j+1 and min j, except
-   * sub-block 7 with scale 63 and min 33, which need the two high bits stored in bytes 3 and 7.
-   * Every quant byte is 0x21, so even sub-blocks (low nibbles) have q = 1 and odd ones q = 2.
+   * Hand-made Q4_K block: d = 1, dmin = 0.5; sub-block j has scale j+1 and min j, except sub-block
+   * 7 with scale 63 and min 33, which need the two high bits stored in bytes 3 and 7. Every quant
+   * byte is 0x21, so even sub-blocks (low nibbles) have q = 1 and odd ones q = 2.
    */
   @Test
   void q4kHandMadeBlock() {
@@ -87,10 +87,10 @@ class KQuantsTest {
   }
 
   /**
-   * Hand-made Q6_K block: d = 0.25, scale of 16-weight group g is g - 8. Every ql byte is 0x21
-   * (low nibble 1, high 2) and every qh byte 0xE4 (two-bit fields 0, 1, 2, 3 from the low end),
-   * so within each half of 128 weights, quarters 0..3 hold q = 1, 17, 34, 50, minus 32 that is
-   * -31, -15, 2, 18.
+   * Hand-made Q6_K block: d = 0.25, scale of 16-weight group g is g - 8. Every ql byte is 0x21 (low
+   * nibble 1, high 2) and every qh byte 0xE4 (two-bit fields 0, 1, 2, 3 from the low end), so
+   * within each half of 128 weights, quarters 0..3 hold q = 1, 17, 34, 50, minus 32 that is -31,
+   * -15, 2, 18.
    */
   @Test
   void q6kHandMadeBlock() {
@@ -112,14 +112,12 @@ class KQuantsTest {
   }
 
   /**
-   * Scales j+1 and mins j for sub-blocks 0..6; sub-block 7 has scale 63 (low nibble 0xF in byte
-   * 11, high bits 0b11 on top of byte 3) and min 33 (low nibble 1 in byte 11, high bits 0b10 on
-   * top of byte 7).
+   * Scales j+1 and mins j for sub-blocks 0..6; sub-block 7 has scale 63 (low nibble 0xF in byte 11,
+   * high bits 0b11 on top of byte 3) and min 33 (low nibble 1 in byte 11, high bits 0b10 on top of
+   * byte 7).
    */
   private static byte[] handMadeScales() {
-    return new byte[] {
-      1, 2, 3, (byte) 0xC4, 0, 1, 2, (byte) 0x83, 0x45, 0x56, 0x67, 0x1F
-    };
+    return new byte[] {1, 2, 3, (byte) 0xC4, 0, 1, 2, (byte) 0x83, 0x45, 0x56, 0x67, 0x1F};
   }
 
   private static void fill(ByteBuffer b, int count, int value) {
@@ -145,9 +143,19 @@ class KQuantsTest {
     decoder.decode(ByteBuffer.wrap(raw), 0, actual, 0, blocks);
     for (int i = 0; i < expected.length; i++) {
       int at = i;
-      assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]),
-          () -> name + " block " + at / KQuants.BLOCK_SIZE + " element " + at % KQuants.BLOCK_SIZE
-              + ": expected " + expected[at] + ", got " + actual[at]);
+      assertEquals(
+          Float.floatToRawIntBits(expected[i]),
+          Float.floatToRawIntBits(actual[i]),
+          () ->
+              name
+                  + " block "
+                  + at / KQuants.BLOCK_SIZE
+                  + " element "
+                  + at % KQuants.BLOCK_SIZE
+                  + ": expected "
+                  + expected[at]
+                  + ", got "
+                  + actual[at]);
     }
   }
 
@@ -171,8 +179,8 @@ class KQuantsTest {
     for (int i = 0; i < dst.length; i++) {
       boolean inside = i >= dstOffset && i < dstOffset + 3 * KQuants.BLOCK_SIZE;
       float want = inside ? expected[2 * KQuants.BLOCK_SIZE + i - dstOffset] : -7f;
-      assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(dst[i]),
-          name + " dst[" + i + "]");
+      assertEquals(
+          Float.floatToRawIntBits(want), Float.floatToRawIntBits(dst[i]), name + " dst[" + i + "]");
     }
   }
 

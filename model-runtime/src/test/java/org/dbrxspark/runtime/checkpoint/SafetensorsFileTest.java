@@ -25,8 +25,11 @@ class SafetensorsFileTest {
   @TempDir Path dir;
 
   /** Two tensors filling a 32-byte data section: alpha F32 [2, 3] then beta BF16 [4]. */
-  private static final String ALPHA = "\"w.alpha\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}";
-  private static final String BETA = "\"w.beta\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[24,32]}";
+  private static final String ALPHA =
+      "\"w.alpha\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}";
+
+  private static final String BETA =
+      "\"w.beta\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[24,32]}";
 
   private Path file() {
     return dir.resolve("model.safetensors");
@@ -45,13 +48,18 @@ class SafetensorsFileTest {
   }
 
   private Path writeValid() throws IOException {
-    TestFiles.writeRaw(file(), "{\"__metadata__\":{\"format\":\"pt\"}," + BETA + "," + ALPHA + "}   ", validData());
+    TestFiles.writeRaw(
+        file(),
+        "{\"__metadata__\":{\"format\":\"pt\"}," + BETA + "," + ALPHA + "}   ",
+        validData());
     return file();
   }
 
   private CheckpointFormatException assertRejected(String... fragments) {
-    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> SafetensorsFile.open(file()).close());
-    assertTrue(e.getMessage().contains(file().toString()), "message names the file: " + e.getMessage());
+    CheckpointFormatException e =
+        assertThrows(CheckpointFormatException.class, () -> SafetensorsFile.open(file()).close());
+    assertTrue(
+        e.getMessage().contains(file().toString()), "message names the file: " + e.getMessage());
     for (String f : fragments) {
       assertTrue(e.getMessage().contains(f), "message contains '" + f + "': " + e.getMessage());
     }
@@ -92,7 +100,8 @@ class SafetensorsFileTest {
   void rejectsBadRowRangesAndDestinations() throws IOException {
     try (SafetensorsFile f = SafetensorsFile.open(writeValid())) {
       Tensor alpha = f.tensors().get("w.alpha");
-      IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> alpha.rowBytes(1, 2));
+      IndexOutOfBoundsException e =
+          assertThrows(IndexOutOfBoundsException.class, () -> alpha.rowBytes(1, 2));
       assertTrue(e.getMessage().contains("w.alpha"), e.getMessage());
       assertThrows(IndexOutOfBoundsException.class, () -> alpha.rowBytes(-1, 1));
       assertThrows(IndexOutOfBoundsException.class, () -> alpha.readRows(0, 2, new float[6], 1));
@@ -107,7 +116,8 @@ class SafetensorsFileTest {
     ByteBuffer mappedBefore = alpha.rowBytes(0, 2);
     f.close();
     IllegalStateException e = assertThrows(IllegalStateException.class, alpha::toFloatArray);
-    assertTrue(e.getMessage().contains("closed") && e.getMessage().contains("w.alpha"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("closed") && e.getMessage().contains("w.alpha"), e.getMessage());
     assertEquals(6f, mappedBefore.getFloat(20)); // mappings outlive the channel
   }
 
@@ -124,23 +134,68 @@ class SafetensorsFileTest {
         Arguments.of("{\"w.alpha\": {", 32, List.of("not valid JSON")),
         Arguments.of("[1, 2]", 32, List.of("not a JSON object")),
         Arguments.of("{" + ALPHA + "," + BETA + "} {}", 32, List.of("not valid JSON")),
-        Arguments.of("{" + ALPHA + "," + ALPHA + "," + BETA + "}", 32, List.of("w.alpha", "Duplicate")),
-        Arguments.of("{" + ALPHA + "," + BETA.replace("[24,32]", "[24,40]") + "}", 32, List.of("w.beta", "data section")),
-        Arguments.of("{" + ALPHA + "," + BETA.replace("[24,32]", "[32,24]") + "}", 32, List.of("w.beta", "[32, 24]")),
-        Arguments.of("{" + ALPHA + "," + BETA.replace("[24,32]", "[20,28]") + "}", 32, List.of("w.beta", "overlap", "w.alpha")),
-        Arguments.of("{" + ALPHA + "," + BETA.replace("[24,32]", "[26,34]") + "}", 34, List.of("w.beta", "contiguous")),
-        Arguments.of("{" + BETA.replace("[24,32]", "[0,8]") + "}", 32, List.of("w.beta", "24 bytes follow")),
-        Arguments.of("{" + ALPHA.replace("[2,3]", "[2,4]") + "," + BETA + "}", 32, List.of("w.alpha", "needs 32 bytes", "span 24")),
-        Arguments.of("{" + ALPHA.replace("[2,3]", "[4294967296,4294967296]") + "," + BETA + "}", 32, List.of("w.alpha", "overflow")),
-        Arguments.of("{" + ALPHA.replace("\"F32\"", "\"I8\"") + "," + BETA + "}", 32, List.of("w.alpha", "unsupported dtype 'I8'")),
-        Arguments.of("{" + ALPHA.replace("\"F32\"", "5") + "," + BETA + "}", 32, List.of("w.alpha", "dtype must be a string")),
-        Arguments.of("{" + ALPHA.replace("[2,3]", "[-2,-3]") + "," + BETA + "}", 32, List.of("w.alpha", "non-negative integers")),
-        Arguments.of("{" + ALPHA.replace("[2,3]", "[2.5,3]") + "," + BETA + "}", 32, List.of("w.alpha", "non-negative integers")),
-        Arguments.of("{" + ALPHA.replace("\"shape\":[2,3],", "") + "," + BETA + "}", 32, List.of("w.alpha", "shape must be")),
-        Arguments.of("{" + ALPHA.replace("[0,24]", "[0,24,24]") + "," + BETA + "}", 32, List.of("w.alpha", "[begin, end]")),
-        Arguments.of("{" + ALPHA.replace("}", ",\"extra\":1}") + "," + BETA + "}", 32, List.of("w.alpha", "unexpected key 'extra'")),
-        Arguments.of("{\"w.alpha\":[1]," + BETA + "}", 32, List.of("w.alpha", "must be a JSON object")),
-        Arguments.of("{\"__metadata__\":{\"format\":1}," + ALPHA + "," + BETA + "}", 32, List.of("__metadata__.format")));
+        Arguments.of(
+            "{" + ALPHA + "," + ALPHA + "," + BETA + "}", 32, List.of("w.alpha", "Duplicate")),
+        Arguments.of(
+            "{" + ALPHA + "," + BETA.replace("[24,32]", "[24,40]") + "}",
+            32,
+            List.of("w.beta", "data section")),
+        Arguments.of(
+            "{" + ALPHA + "," + BETA.replace("[24,32]", "[32,24]") + "}",
+            32,
+            List.of("w.beta", "[32, 24]")),
+        Arguments.of(
+            "{" + ALPHA + "," + BETA.replace("[24,32]", "[20,28]") + "}",
+            32,
+            List.of("w.beta", "overlap", "w.alpha")),
+        Arguments.of(
+            "{" + ALPHA + "," + BETA.replace("[24,32]", "[26,34]") + "}",
+            34,
+            List.of("w.beta", "contiguous")),
+        Arguments.of(
+            "{" + BETA.replace("[24,32]", "[0,8]") + "}", 32, List.of("w.beta", "24 bytes follow")),
+        Arguments.of(
+            "{" + ALPHA.replace("[2,3]", "[2,4]") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "needs 32 bytes", "span 24")),
+        Arguments.of(
+            "{" + ALPHA.replace("[2,3]", "[4294967296,4294967296]") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "overflow")),
+        Arguments.of(
+            "{" + ALPHA.replace("\"F32\"", "\"I8\"") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "unsupported dtype 'I8'")),
+        Arguments.of(
+            "{" + ALPHA.replace("\"F32\"", "5") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "dtype must be a string")),
+        Arguments.of(
+            "{" + ALPHA.replace("[2,3]", "[-2,-3]") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "non-negative integers")),
+        Arguments.of(
+            "{" + ALPHA.replace("[2,3]", "[2.5,3]") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "non-negative integers")),
+        Arguments.of(
+            "{" + ALPHA.replace("\"shape\":[2,3],", "") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "shape must be")),
+        Arguments.of(
+            "{" + ALPHA.replace("[0,24]", "[0,24,24]") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "[begin, end]")),
+        Arguments.of(
+            "{" + ALPHA.replace("}", ",\"extra\":1}") + "," + BETA + "}",
+            32,
+            List.of("w.alpha", "unexpected key 'extra'")),
+        Arguments.of(
+            "{\"w.alpha\":[1]," + BETA + "}", 32, List.of("w.alpha", "must be a JSON object")),
+        Arguments.of(
+            "{\"__metadata__\":{\"format\":1}," + ALPHA + "," + BETA + "}",
+            32,
+            List.of("__metadata__.format")));
   }
 
   @ParameterizedTest
@@ -196,8 +251,17 @@ class SafetensorsFileTest {
   void readsTensorsBeyondFourGibibytes() throws IOException {
     long bigRows = (1L << 21) + 1;
     long bigBytes = bigRows * 1024 * 2;
-    String header = "{\"big\":{\"dtype\":\"BF16\",\"shape\":[" + bigRows + ",1024],\"data_offsets\":[0," + bigBytes + "]},"
-        + "\"tail\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[" + bigBytes + "," + (bigBytes + 16) + "]}}";
+    String header =
+        "{\"big\":{\"dtype\":\"BF16\",\"shape\":["
+            + bigRows
+            + ",1024],\"data_offsets\":[0,"
+            + bigBytes
+            + "]},"
+            + "\"tail\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":["
+            + bigBytes
+            + ","
+            + (bigBytes + 16)
+            + "]}}";
     byte[] headerBytes = header.getBytes(StandardCharsets.UTF_8);
     long dataStart = 8 + headerBytes.length;
     long lastRow = bigRows - 1;
@@ -211,7 +275,8 @@ class SafetensorsFileTest {
       raf.seek(dataStart + lastRow * 2048);
       raf.write(bf16Row(7));
       ByteBuffer tail = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-      raf.write(tail.putFloat(1.5f).putFloat(-2.5f).putFloat(3.5f).putFloat(Float.MIN_VALUE).array());
+      raf.write(
+          tail.putFloat(1.5f).putFloat(-2.5f).putFloat(3.5f).putFloat(Float.MIN_VALUE).array());
     }
     assertTrue(Files.size(file()) > 1L << 32);
 
@@ -229,13 +294,16 @@ class SafetensorsFileTest {
       big.readRows(middleRow - 1, 3, rows, 0);
       assertEquals(0f, rows[1023]); // unwritten sparse row
       assertEquals(3f, rows[1024]);
-      assertEquals(DType.bf16ToFloat(DType.floatToBf16(3 + 1023 / 8f)), rows[2047]); // 130.875 rounds to 131
+      assertEquals(
+          DType.bf16ToFloat(DType.floatToBf16(3 + 1023 / 8f)), rows[2047]); // 130.875 rounds to 131
       assertEquals(0f, rows[2048]);
 
-      assertArrayEquals(new float[] {1.5f, -2.5f, 3.5f, Float.MIN_VALUE}, f.tensors().get("tail").toFloatArray());
+      assertArrayEquals(
+          new float[] {1.5f, -2.5f, 3.5f, Float.MIN_VALUE}, f.tensors().get("tail").toFloatArray());
 
       IllegalStateException tooBig = assertThrows(IllegalStateException.class, big::toFloatArray);
-      assertTrue(tooBig.getMessage().contains("big") && tooBig.getMessage().contains(file().toString()));
+      assertTrue(
+          tooBig.getMessage().contains("big") && tooBig.getMessage().contains(file().toString()));
       assertThrows(IllegalArgumentException.class, () -> big.rowBytes(0, 1 << 20)); // exactly 2 GiB
     }
   }

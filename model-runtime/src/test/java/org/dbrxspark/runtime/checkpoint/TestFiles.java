@@ -42,7 +42,9 @@ final class TestFiles {
       }
     }
     Path shared = SHARED_GOLDEN.resolve(name);
-    assumeTrue(Files.isRegularFile(shared.resolve("config.json")), "golden checkpoint " + name + " not available");
+    assumeTrue(
+        Files.isRegularFile(shared.resolve("config.json")),
+        "golden checkpoint " + name + " not available");
     return shared;
   }
 
@@ -52,13 +54,30 @@ final class TestFiles {
   }
 
   static DbrxConfig tinyConfig(int layers, int vocab) {
-    return new DbrxConfig(16, 2, layers, 32, vocab, 1, null, 10000.0, 8, 4, 2, 1.0,
-        DbrxConfig.Activation.SILU, "bfloat16");
+    return new DbrxConfig(
+        16,
+        2,
+        layers,
+        32,
+        vocab,
+        1,
+        null,
+        10000.0,
+        8,
+        4,
+        2,
+        1.0,
+        DbrxConfig.Activation.SILU,
+        "bfloat16");
   }
 
-  /** Writes an 8-byte little-endian {@code headerLength}, then {@code header}, then {@code data}. */
-  static void writeRaw(Path file, long headerLength, byte[] header, byte[] data) throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
+  /**
+   * Writes an 8-byte little-endian {@code headerLength}, then {@code header}, then {@code data}.
+   */
+  static void writeRaw(Path file, long headerLength, byte[] header, byte[] data)
+      throws IOException {
+    ByteBuffer buf =
+        ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
     buf.putLong(headerLength).put(header).put(data);
     Files.write(file, buf.array());
   }
@@ -72,9 +91,13 @@ final class TestFiles {
   static void rewriteHeader(Path file, Consumer<ObjectNode> edit) throws IOException {
     byte[] all = Files.readAllBytes(file);
     int n = (int) ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-    ObjectNode header = (ObjectNode) SafetensorsFile.JSON.readTree(new String(all, 8, n, StandardCharsets.UTF_8));
+    ObjectNode header =
+        (ObjectNode) SafetensorsFile.JSON.readTree(new String(all, 8, n, StandardCharsets.UTF_8));
     edit.accept(header);
-    writeRaw(file, SafetensorsFile.JSON.writeValueAsString(header), Arrays.copyOfRange(all, 8 + n, all.length));
+    writeRaw(
+        file,
+        SafetensorsFile.JSON.writeValueAsString(header),
+        Arrays.copyOfRange(all, 8 + n, all.length));
   }
 
   /** A tensor for {@link #writeTensors}: values are rounded to {@code dtype}. */
@@ -85,7 +108,9 @@ final class TestFiles {
     ObjectNode header = SafetensorsFile.JSON.createObjectNode();
     ByteArrayOutputStream data = new ByteArrayOutputStream();
     for (RawTensor t : tensors) {
-      ByteBuffer bytes = ByteBuffer.allocate(t.values().length * t.dtype().byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer bytes =
+          ByteBuffer.allocate(t.values().length * t.dtype().byteSize())
+              .order(ByteOrder.LITTLE_ENDIAN);
       t.dtype().put(t.values(), 0, t.values().length, bytes);
       ObjectNode entry = header.putObject(t.name());
       entry.put("dtype", t.dtype().name());

@@ -21,8 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DbrxCliTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir
-  static Path dir;
+  @TempDir static Path dir;
   private static String model;
 
   private record Run(int exit, String out, String err) {
@@ -40,8 +39,13 @@ class DbrxCliTest {
   private static Run dbrx(String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int exit = DbrxCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    int exit =
+        DbrxCli.run(
+            args,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(
+        exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   @BeforeAll
@@ -63,14 +67,30 @@ class DbrxCliTest {
     assertEquals("[5,900,17]", json.get("ids").toString());
     assertEquals(3, json.get("logits").size());
     assertEquals(1024, json.get("logits").get(0).size());
-    JsonNode expected = JSON.readTree(golden.resolve("expected-logits.json").toFile()).get("logits");
-    assertEquals(expected.get(2).get(100).asDouble(), json.get("logits").get(2).get(100).asDouble(), 1e-3);
+    JsonNode expected =
+        JSON.readTree(golden.resolve("expected-logits.json").toFile()).get("logits");
+    assertEquals(
+        expected.get(2).get(100).asDouble(), json.get("logits").get(2).get(100).asDouble(), 1e-3);
   }
 
   @Test
   void generateWritesOneResultPerPromptInOrder() throws Exception {
-    Run run = dbrx("generate", "--model", model, "--prompt", "Hello", "--prompt", "The sky is",
-        "--max-new-tokens", "4", "--temperature", "0.8", "--seed", "9", "--logprobs");
+    Run run =
+        dbrx(
+            "generate",
+            "--model",
+            model,
+            "--prompt",
+            "Hello",
+            "--prompt",
+            "The sky is",
+            "--max-new-tokens",
+            "4",
+            "--temperature",
+            "0.8",
+            "--seed",
+            "9",
+            "--logprobs");
     assertEquals(0, run.exit(), run.err());
     List<JsonNode> lines = run.lines();
     assertEquals(2, lines.size());
@@ -82,28 +102,66 @@ class DbrxCliTest {
     }
     assertEquals(1, lines.get(0).get("prompt_tokens").asInt());
     assertTrue(run.err().contains("tokens/s"), run.err());
-    Run again = dbrx("generate", "--model", model, "--prompt", "Hello", "--prompt", "The sky is",
-        "--max-new-tokens", "4", "--temperature", "0.8", "--seed", "9", "--logprobs");
+    Run again =
+        dbrx(
+            "generate",
+            "--model",
+            model,
+            "--prompt",
+            "Hello",
+            "--prompt",
+            "The sky is",
+            "--max-new-tokens",
+            "4",
+            "--temperature",
+            "0.8",
+            "--seed",
+            "9",
+            "--logprobs");
     assertEquals(run.out(), again.out());
   }
 
   @Test
   void chatAnswersEachMessageInTurn() throws Exception {
-    Run run = dbrx("chat", "--model", model, "--message", "Hi", "--message", "And then?", "--max-new-tokens", "3");
+    Run run =
+        dbrx(
+            "chat",
+            "--model",
+            model,
+            "--message",
+            "Hi",
+            "--message",
+            "And then?",
+            "--max-new-tokens",
+            "3");
     assertEquals(0, run.exit(), run.err());
     List<JsonNode> turns = run.lines();
     assertEquals(2, turns.size());
     assertEquals("assistant", turns.get(1).get("role").asText());
-    assertTrue(turns.get(1).get("prompt_tokens").asInt() > turns.get(0).get("prompt_tokens").asInt());
+    assertTrue(
+        turns.get(1).get("prompt_tokens").asInt() > turns.get(0).get("prompt_tokens").asInt());
   }
 
   @Test
   void scoreAndEmbedReportPerTextResults() throws Exception {
-    Run score = dbrx("score", "--model", model, "--text", "one two three", "--text", "x", "--prefix", "Count:");
+    Run score =
+        dbrx(
+            "score",
+            "--model",
+            model,
+            "--text",
+            "one two three",
+            "--text",
+            "x",
+            "--prefix",
+            "Count:");
     assertEquals(0, score.exit(), score.err());
     JsonNode first = score.lines().get(0);
     assertEquals(3, first.get("token_count").asInt());
-    assertEquals(Math.exp(-first.get("logprob_mean").asDouble()), first.get("perplexity").asDouble(), 1e-6 * first.get("perplexity").asDouble());
+    assertEquals(
+        Math.exp(-first.get("logprob_mean").asDouble()),
+        first.get("perplexity").asDouble(),
+        1e-6 * first.get("perplexity").asDouble());
     Run embed = dbrx("embed", "--model", model, "--text", "hello world", "--pooling", "last");
     assertEquals(0, embed.exit(), embed.err());
     assertEquals(64, embed.lines().get(0).get("embedding").size());
@@ -111,22 +169,44 @@ class DbrxCliTest {
 
   @Test
   void benchReportsThroughputAgainstRooflinesMeasuredInTheSameRun() throws Exception {
-    Run run = dbrx("bench", "--model", model, "--batches", "1,32", "--decode-steps", "2", "--prompt-length", "8",
-        "--repeats", "3", "--bandwidth-mib", "64");
+    Run run =
+        dbrx(
+            "bench",
+            "--model",
+            model,
+            "--batches",
+            "1,32",
+            "--decode-steps",
+            "2",
+            "--prompt-length",
+            "8",
+            "--repeats",
+            "3",
+            "--bandwidth-mib",
+            "64");
     assertEquals(0, run.exit(), run.err());
     JsonNode json = run.lines().get(0);
     // The figures' values are the benchmark's business; here, that they are there and agree.
     assertTrue(json.get("decode_tokens_per_s").get("32").isNumber());
     assertTrue(json.get("gemm_f32_flops_per_s").isNumber());
-    double roofline = json.get("read_bandwidth_bytes_per_s").asDouble()
-        / (json.get("active_parameters_per_token").asDouble() * 2);
+    double roofline =
+        json.get("read_bandwidth_bytes_per_s").asDouble()
+            / (json.get("active_parameters_per_token").asDouble() * 2);
     assertEquals(roofline, json.get("bandwidth_roofline_tokens_per_s").asDouble(), roofline * 1e-3);
-    // Batch 1 is set against the bandwidth measured beside it, pair by pair; the median pair is reported.
+    // Batch 1 is set against the bandwidth measured beside it, pair by pair; the median pair is
+    // reported.
     List<Double> ratios = new ArrayList<>();
     for (JsonNode pair : json.get("batch1_pairs")) {
-      double pairRoofline = pair.get("read_bandwidth_bytes_per_s").asDouble() / (json.get("active_parameters_per_token").asDouble() * 2);
-      assertEquals(pair.get("decode_tokens_per_s").asDouble() / pairRoofline, pair.get("ratio").asDouble(), 1e-9);
-      assertTrue(pair.get("read_bandwidth_bytes_per_s").asDouble() <= json.get("read_bandwidth_bytes_per_s").asDouble());
+      double pairRoofline =
+          pair.get("read_bandwidth_bytes_per_s").asDouble()
+              / (json.get("active_parameters_per_token").asDouble() * 2);
+      assertEquals(
+          pair.get("decode_tokens_per_s").asDouble() / pairRoofline,
+          pair.get("ratio").asDouble(),
+          1e-9);
+      assertTrue(
+          pair.get("read_bandwidth_bytes_per_s").asDouble()
+              <= json.get("read_bandwidth_bytes_per_s").asDouble());
       ratios.add(pair.get("ratio").asDouble());
     }
     assertEquals(3, ratios.size());
@@ -157,7 +237,9 @@ class DbrxCliTest {
     assertEquals("q8_0", kMix.lines().get(0).get("fallbacks").get("token_embd.weight").asText());
     Run badType = dbrx("quantize", "--model", model, "--type", "q3_k", "--output", gguf + "3");
     assertEquals(2, badType.exit());
-    assertTrue(badType.err().contains("'q3_k' is not q8_0, q4_0, q4_k_m, q5_k_m, bf16, f16 or f32"), badType.err());
+    assertTrue(
+        badType.err().contains("'q3_k' is not q8_0, q4_0, q4_k_m, q5_k_m, bf16, f16 or f32"),
+        badType.err());
   }
 
   @Test
@@ -192,7 +274,9 @@ class DbrxCliTest {
     assertTrue(missing.err().contains("missing required option --model"), missing.err());
     Run gpu = dbrx("generate", "--model", model, "--prompt", "x", "--device", "cuda:0");
     assertEquals(2, gpu.exit());
-    assertTrue(gpu.err().contains("option --device: device 'cuda:0': this build computes on the cpu only"), gpu.err());
+    assertTrue(
+        gpu.err().contains("option --device: device 'cuda:0': this build computes on the cpu only"),
+        gpu.err());
     Run badValue = dbrx("generate", "--model", model, "--prompt", "x", "--top-p", "2");
     assertEquals(2, badValue.exit());
     assertTrue(badValue.err().contains("top_p must be in (0, 1], got 2.0"), badValue.err());
@@ -209,13 +293,26 @@ class DbrxCliTest {
   @Test
   void planSizesDbrxInstructFromItsConfigAlone() throws Exception {
     Path instruct = Path.of(getClass().getResource("/dbrx-instruct").toURI());
-    Run run = dbrx("plan", "--model", instruct.toString(), "--max-sequences", "32", "--max-seq-len", "4096", "--kv-dtype", "f16");
+    Run run =
+        dbrx(
+            "plan",
+            "--model",
+            instruct.toString(),
+            "--max-sequences",
+            "32",
+            "--max-seq-len",
+            "4096",
+            "--kv-dtype",
+            "f16");
     assertEquals(0, run.exit(), run.err());
     JsonNode json = run.lines().get(0);
     assertEquals("config.json", json.get("weights_from").asText());
     assertEquals(263_193_047_040L, json.get("weights_bytes").asLong());
     assertEquals(20L << 30, json.get("kv_cache_bytes").asLong());
-    long total = json.get("weights_bytes").asLong() + json.get("kv_cache_bytes").asLong() + json.get("activation_bytes").asLong();
+    long total =
+        json.get("weights_bytes").asLong()
+            + json.get("kv_cache_bytes").asLong()
+            + json.get("activation_bytes").asLong();
     assertEquals(total, json.get("total_bytes").asLong());
     assertEquals(total <= json.get("host_memory_bytes").asLong(), json.get("fits").asBoolean());
   }
@@ -223,8 +320,17 @@ class DbrxCliTest {
   @Test
   void planSizesDbrxInstructInEachGgufFormatAndReadsAGgufFile() throws Exception {
     Path instruct = Path.of(getClass().getResource("/dbrx-instruct").toURI());
-    Run q4km = dbrx("plan", "--model", instruct.toString(), "--weights-type", "q4_k_m", "--max-sequences", "32",
-        "--max-seq-len", "4096");
+    Run q4km =
+        dbrx(
+            "plan",
+            "--model",
+            instruct.toString(),
+            "--weights-type",
+            "q4_k_m",
+            "--max-sequences",
+            "32",
+            "--max-seq-len",
+            "4096");
     assertEquals(0, q4km.exit(), q4km.err());
     assertEquals("--weights-type q4_k_m", q4km.lines().get(0).get("weights_from").asText());
     Run bad = dbrx("plan", "--model", instruct.toString(), "--weights-type", "q3_k_s");
@@ -236,8 +342,13 @@ class DbrxCliTest {
     assertEquals(0, fromFile.exit(), fromFile.err());
     JsonNode json = fromFile.lines().get(0);
     assertEquals("gguf", json.get("weights_from").asText());
-    assertEquals(json.get("weights_bytes").asLong(), dbrx("plan", "--model", model, "--weights-type", "q8_0",
-        "--max-sequences", "2").lines().get(0).get("weights_bytes").asLong());
+    assertEquals(
+        json.get("weights_bytes").asLong(),
+        dbrx("plan", "--model", model, "--weights-type", "q8_0", "--max-sequences", "2")
+            .lines()
+            .get(0)
+            .get("weights_bytes")
+            .asLong());
   }
 
   @Test
@@ -250,12 +361,26 @@ class DbrxCliTest {
     assertTrue(json.get("fits").asBoolean());
     Run badDtype = dbrx("plan", "--model", model, "--kv-dtype", "f8");
     assertEquals(2, badDtype.exit());
-    assertTrue(badDtype.err().contains("unknown KV cache dtype 'f8' (known: f32, f16, bf16)"), badDtype.err());
+    assertTrue(
+        badDtype.err().contains("unknown KV cache dtype 'f8' (known: f32, f16, bf16)"),
+        badDtype.err());
     Run tooLong = dbrx("generate", "--model", model, "--prompt", "x", "--max-seq-len", "5000");
     assertEquals(1, tooLong.exit());
-    assertTrue(tooLong.err().contains("max_seq_len 5000 is over the model's max_seq_len 1024"), tooLong.err());
-    Run capped = dbrx("generate", "--model", model, "--prompt", "one two three four five six", "--max-seq-len", "4");
+    assertTrue(
+        tooLong.err().contains("max_seq_len 5000 is over the model's max_seq_len 1024"),
+        tooLong.err());
+    Run capped =
+        dbrx(
+            "generate",
+            "--model",
+            model,
+            "--prompt",
+            "one two three four five six",
+            "--max-seq-len",
+            "4");
     assertEquals(0, capped.exit(), capped.err());
-    assertTrue(capped.lines().get(0).get("error").asText().contains("over the limit of 3 (max_seq_len 4)"), capped.out());
+    assertTrue(
+        capped.lines().get(0).get("error").asText().contains("over the limit of 3 (max_seq_len 4)"),
+        capped.out());
   }
 }

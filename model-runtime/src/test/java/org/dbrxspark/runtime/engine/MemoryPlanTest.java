@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 import org.dbrxspark.runtime.checkpoint.GgufQuantizer.FileType;
 import org.dbrxspark.runtime.config.DbrxConfig;
-import org.dbrxspark.runtime.backend.KvDType;
 import org.junit.jupiter.api.Test;
 
 /** The memory plan on dbrx-instruct's real config.json, and the runtime's refusal. */
@@ -19,7 +19,8 @@ class MemoryPlanTest {
   private static final long GIB = 1L << 30;
 
   private static DbrxConfig dbrxInstruct() throws Exception {
-    return DbrxConfig.read(Path.of(MemoryPlanTest.class.getResource("/dbrx-instruct/config.json").toURI()));
+    return DbrxConfig.read(
+        Path.of(MemoryPlanTest.class.getResource("/dbrx-instruct/config.json").toURI()));
   }
 
   @Test
@@ -32,7 +33,8 @@ class MemoryPlanTest {
     // 160 KiB of keys and values per token at 2 bytes (40 layers x K,V x 8 heads x 128).
     assertEquals(32L * 4096 * 160 * 1024, plan.kvCacheBytes());
     assertEquals(20 * GIB, plan.kvCacheBytes());
-    // 2048 tokens x (5 x 6144 + 8192 QKV + 2 x 10752 + 16 router) floats, and 32 rows of 100352 logits.
+    // 2048 tokens x (5 x 6144 + 8192 QKV + 2 x 10752 + 16 router) floats, and 32 rows of 100352
+    // logits.
     assertEquals((2048L * 60_432 + 32L * 100_352) * 4, plan.activationBytes());
     assertEquals(263_193_047_040L + 21_474_836_480L + 507_904_000L, plan.totalBytes());
   }
@@ -40,7 +42,8 @@ class MemoryPlanTest {
   @Test
   void dbrxInstructInEachGgufFormat() throws Exception {
     DbrxConfig config = dbrxInstruct();
-    // Counted from the Hugging Face tensor shapes, apart from the quantizer's code: the norms (2 per layer and
+    // Counted from the Hugging Face tensor shapes, apart from the quantizer's code: the norms (2
+    // per layer and
     // norm_f) and the routers (16 x 6144 per layer) stay F32, every other weight is quantized.
     long f32 = 40L * (2 * 6144 + 16 * 6144) + 6144;
     long matrices = 131_596_523_520L - f32;
@@ -56,12 +59,18 @@ class MemoryPlanTest {
     long q4km = sixBit / 256 * 210 + fourBit / 256 * 144 + f32 * 4;
     assertEquals(q4km, GgufQuantizer.weightBytes(config, FileType.Q4_K_M));
     // 4.5 bits a weight with a quarter of them at 6.56: between the Q4_0 and Q8_0 files.
-    assertTrue(q4km > GgufQuantizer.weightBytes(config, FileType.Q4_0) && q4km < GgufQuantizer.weightBytes(config, FileType.Q8_0));
+    assertTrue(
+        q4km > GgufQuantizer.weightBytes(config, FileType.Q4_0)
+            && q4km < GgufQuantizer.weightBytes(config, FileType.Q8_0));
     EngineOptions options = new EngineOptions(2048, 32, 4096, KvDType.F16, 0);
-    for (FileType type : new FileType[] {FileType.BF16, FileType.Q8_0, FileType.Q4_0, FileType.Q4_K_M}) {
+    for (FileType type :
+        new FileType[] {FileType.BF16, FileType.Q8_0, FileType.Q4_0, FileType.Q4_K_M}) {
       long weights = GgufQuantizer.weightBytes(config, type);
       MemoryPlan plan = MemoryPlan.of(config, options, weights);
-      assertEquals(weights + 20 * GIB + (2048L * 60_432 + 32L * 100_352) * 4, plan.totalBytes(), type.cliName());
+      assertEquals(
+          weights + 20 * GIB + (2048L * 60_432 + 32L * 100_352) * 4,
+          plan.totalBytes(),
+          type.cliName());
     }
   }
 
@@ -72,9 +81,14 @@ class MemoryPlanTest {
     assertEquals(32768, defaults.maxSeqLen(config));
     // 32 x 32768 tokens x 160 KiB (f16) = 160 GiB; f32 doubles it.
     assertEquals(160 * GIB, MemoryPlan.of(config, defaults, 0).kvCacheBytes());
-    assertEquals(320 * GIB, MemoryPlan.of(config, new EngineOptions(2048, 32, 0, KvDType.F32, 0), 0).kvCacheBytes());
+    assertEquals(
+        320 * GIB,
+        MemoryPlan.of(config, new EngineOptions(2048, 32, 0, KvDType.F32, 0), 0).kvCacheBytes());
     // A cache budget below max-sequences x max-seq-len is what the plan counts.
-    assertEquals(5 * GIB, MemoryPlan.of(config, new EngineOptions(2048, 32, 0, KvDType.BF16, 32768), 0).kvCacheBytes());
+    assertEquals(
+        5 * GIB,
+        MemoryPlan.of(config, new EngineOptions(2048, 32, 0, KvDType.BF16, 32768), 0)
+            .kvCacheBytes());
   }
 
   @Test
@@ -82,11 +96,16 @@ class MemoryPlanTest {
     Path checkpoint = EngineTest.golden("tiny-bf16");
     // 2^40 positions of the tiny model's 512 bytes of f32 keys and values: 512 TiB.
     EngineOptions huge = new EngineOptions(2048, 32, 0, KvDType.F32, 1L << 40);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DbrxRuntime.load(checkpoint, 1, huge));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> DbrxRuntime.load(checkpoint, 1, huge));
     assertTrue(e.getMessage().startsWith("the memory plan needs 524288.0"), e.getMessage());
     assertTrue(e.getMessage().contains("KV cache 524288.00 as f32"), e.getMessage());
-    assertTrue(e.getMessage().endsWith("lower --max-sequences, --max-seq-len or --kv-cache-tokens,"
-        + " or store the KV cache as --kv-dtype f16 (half the bytes)"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .endsWith(
+                "lower --max-sequences, --max-seq-len or --kv-cache-tokens,"
+                    + " or store the KV cache as --kv-dtype f16 (half the bytes)"),
+        e.getMessage());
     assertFalse(MemoryPlan.of(DbrxConfig.read(checkpoint.resolve("config.json")), huge, 0).fits());
   }
 
@@ -97,8 +116,11 @@ class MemoryPlanTest {
     long tokens = (MemoryPlan.directMemoryLimitBytes() + GIB) / 512;
     EngineOptions over = new EngineOptions(2048, 32, 0, KvDType.F32, tokens);
     MemoryPlan plan = MemoryPlan.of(DbrxConfig.read(checkpoint.resolve("config.json")), over, 0);
-    assumeTrue(plan.totalBytes() <= plan.hostBytes(), "this host's memory is below the JVM's direct limit");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DbrxRuntime.load(checkpoint, 1, over));
+    assumeTrue(
+        plan.totalBytes() <= plan.hostBytes(),
+        "this host's memory is below the JVM's direct limit");
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> DbrxRuntime.load(checkpoint, 1, over));
     assertTrue(e.getMessage().startsWith("the KV cache needs"), e.getMessage());
     assertTrue(e.getMessage().contains("raise -XX:MaxDirectMemorySize"), e.getMessage());
   }
@@ -106,9 +128,12 @@ class MemoryPlanTest {
   @Test
   void weightsOverTheHostAreNamedAsTheProblem() throws Exception {
     DbrxConfig config = dbrxInstruct();
-    MemoryPlan plan = new MemoryPlan(MemoryPlan.checkpointBytes(config), 20 * GIB, GIB / 2, 64 * GIB, 64 * GIB, KvDType.F16);
-    assertEquals("the memory plan needs 265.62 GiB (weights 245.12 + KV cache 20.00 as f16 + activations 0.50)"
-        + " but this host has 64.00 GiB of physical memory; the weights alone do not fit: use a host with more memory",
+    MemoryPlan plan =
+        new MemoryPlan(
+            MemoryPlan.checkpointBytes(config), 20 * GIB, GIB / 2, 64 * GIB, 64 * GIB, KvDType.F16);
+    assertEquals(
+        "the memory plan needs 265.62 GiB (weights 245.12 + KV cache 20.00 as f16 + activations 0.50)"
+            + " but this host has 64.00 GiB of physical memory; the weights alone do not fit: use a host with more memory",
         plan.problem());
   }
 }

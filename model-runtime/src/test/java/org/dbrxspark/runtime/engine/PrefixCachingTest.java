@@ -58,18 +58,26 @@ class PrefixCachingTest {
   }
 
   private static GenerationRequest request(int[] prompt, long seed, int maxNew) {
-    return new GenerationRequest(prompt, SamplingParams.builder().temperature(0.9).topP(0.95).seed(seed)
-        .maxNewTokens(maxNew).build());
+    return new GenerationRequest(
+        prompt,
+        SamplingParams.builder()
+            .temperature(0.9)
+            .topP(0.95)
+            .seed(seed)
+            .maxNewTokens(maxNew)
+            .build());
   }
 
   private static Engine engine(EngineOptions options) {
     return new Engine(model, tokenizer, options);
   }
 
-  private static void assertSameOutputs(List<GenerationResult> expected, List<GenerationResult> actual, String what) {
+  private static void assertSameOutputs(
+      List<GenerationResult> expected, List<GenerationResult> actual, String what) {
     assertEquals(expected.size(), actual.size());
     for (int i = 0; i < expected.size(); i++) {
-      assertArrayEquals(expected.get(i).completion(), actual.get(i).completion(), what + ", request " + i);
+      assertArrayEquals(
+          expected.get(i).completion(), actual.get(i).completion(), what + ", request " + i);
       assertEquals(expected.get(i).text(), actual.get(i).text(), what + ", request " + i);
     }
   }
@@ -100,11 +108,13 @@ class PrefixCachingTest {
   @Test
   void outputsAreTheSameWithTheCacheOnAndOffInAnyOrderAndBatching() {
     List<GenerationRequest> requests = sharedPrefixRequests();
-    List<GenerationResult> off = engine(EngineOptions.defaults().withPrefixCaching(false)).generate(requests);
+    List<GenerationResult> off =
+        engine(EngineOptions.defaults().withPrefixCaching(false)).generate(requests);
     Random random = new Random(11);
     // Ample batching admits every request in the first step, where none can share another's new
     // blocks; 48 tokens and 3 sequences per step admit them a few at a time.
-    for (EngineOptions on : List.of(EngineOptions.defaults(), new EngineOptions(48, 3, 0, KvDType.F16, 8192))) {
+    for (EngineOptions on :
+        List.of(EngineOptions.defaults(), new EngineOptions(48, 3, 0, KvDType.F16, 8192))) {
       // One engine across the shuffles: later calls start with a warm cache.
       Engine engine = engine(on);
       for (int round = 0; round < 3; round++) {
@@ -116,7 +126,8 @@ class PrefixCachingTest {
         List<GenerationRequest> shuffled = order.stream().map(requests::get).toList();
         PrefixCacheCounts counts = new PrefixCacheCounts();
         List<GenerationResult> results = engine.generate(shuffled, (i, text) -> {}, counts);
-        List<GenerationResult> inOrder = new ArrayList<>(Collections.nCopies(requests.size(), null));
+        List<GenerationResult> inOrder =
+            new ArrayList<>(Collections.nCopies(requests.size(), null));
         for (int i = 0; i < order.size(); i++) {
           inOrder.set(order.get(i), results.get(i));
         }
@@ -151,7 +162,8 @@ class PrefixCachingTest {
   @Test
   void concurrentCallsSharingOnePoolShareItsCacheAndChangeNoOutput() throws Exception {
     List<GenerationRequest> requests = sharedPrefixRequests();
-    List<GenerationResult> off = engine(EngineOptions.defaults().withPrefixCaching(false)).generate(requests);
+    List<GenerationResult> off =
+        engine(EngineOptions.defaults().withPrefixCaching(false)).generate(requests);
     // A small budget admits a few at a time, so each call finds blocks the other computed.
     Engine shared = engine(new EngineOptions(64, 4, 0, KvDType.F16, 8192));
     int half = requests.size() / 2;
@@ -159,10 +171,13 @@ class PrefixCachingTest {
     try {
       PrefixCacheCounts first = new PrefixCacheCounts();
       PrefixCacheCounts second = new PrefixCacheCounts();
-      Future<List<GenerationResult>> a = threads.submit(
-          () -> shared.generate(requests.subList(0, half), (i, text) -> {}, first));
-      Future<List<GenerationResult>> b = threads.submit(
-          () -> shared.generate(requests.subList(half, requests.size()), (i, text) -> {}, second));
+      Future<List<GenerationResult>> a =
+          threads.submit(() -> shared.generate(requests.subList(0, half), (i, text) -> {}, first));
+      Future<List<GenerationResult>> b =
+          threads.submit(
+              () ->
+                  shared.generate(
+                      requests.subList(half, requests.size()), (i, text) -> {}, second));
       List<GenerationResult> all = new ArrayList<>(a.get(2, TimeUnit.MINUTES));
       all.addAll(b.get(2, TimeUnit.MINUTES));
       assertSameOutputs(off, all, "two concurrent calls");
@@ -205,8 +220,9 @@ class PrefixCachingTest {
     List<GenerationResult> off = engine(tightKv(0, false)).generate(requests);
     KvBlockPool pool = tightKv(64, true).newKvPool(model);
     PrefixCacheCounts counts = new PrefixCacheCounts();
-    List<GenerationResult> tight = new Engine(model, tokenizer, tightKv(64, true), pool)
-        .generate(requests, (i, text) -> {}, counts);
+    List<GenerationResult> tight =
+        new Engine(model, tokenizer, tightKv(64, true), pool)
+            .generate(requests, (i, text) -> {}, counts);
     assertSameOutputs(off, tight, "tight pool with prefix caching");
     for (GenerationResult r : tight) {
       assertEquals(24, r.completionTokens());

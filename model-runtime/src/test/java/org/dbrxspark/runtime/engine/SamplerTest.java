@@ -24,7 +24,9 @@ class SamplerTest {
   private static Set<Integer> draws(SamplingParams params, float[] logits, int n) {
     Set<Integer> seen = new HashSet<>();
     for (int seed = 0; seed < n; seed++) {
-      seen.add(new Sampler(params.toBuilder().seed(seed).build(), PRODUCIBLE, new int[0]).next(logits, 0));
+      seen.add(
+          new Sampler(params.toBuilder().seed(seed).build(), PRODUCIBLE, new int[0])
+              .next(logits, 0));
     }
     return seen;
   }
@@ -65,7 +67,8 @@ class SamplerTest {
     float[] logits = logits(7, 8);
     SamplingParams penalised = SamplingParams.builder().repetitionPenalty(1.5).build();
     assertEquals(8, new Sampler(penalised, PRODUCIBLE, new int[] {7}).next(logits, 0));
-    assertEquals(7, new Sampler(SamplingParams.greedy(), PRODUCIBLE, new int[] {7}).next(logits, 0));
+    assertEquals(
+        7, new Sampler(SamplingParams.greedy(), PRODUCIBLE, new int[] {7}).next(logits, 0));
   }
 
   @Test
@@ -79,8 +82,9 @@ class SamplerTest {
 
   @Test
   void invalidParametersNameTheParameter() {
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> SamplingParams.builder().topP(0).build());
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> SamplingParams.builder().topP(0).build());
     assertEquals("top_p must be in (0, 1], got 0.0", e.getMessage());
   }
 }

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import java.util.List;
 import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.dbrxspark.runtime.model.DbrxModel;
-import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.model.Step;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,6 +20,7 @@ class ScorerAndEmbedderTest {
   private static Backend kernels;
   private static DbrxModel model;
   private static final int[] TEXT = {5, 900, 17, 333, 1023, 0, 64, 12};
+
   /** For results compared with {@code model.forward} on the model's own (f32) caches. */
   private static final EngineOptions F32_KV = new EngineOptions(2048, 32, 0, KvDType.F32, 0);
 
@@ -37,7 +38,8 @@ class ScorerAndEmbedderTest {
 
   @Test
   void tokenLogprobsAreTheLogSoftmaxOfThePredictingPositions() {
-    ScoreResult r = new Scorer(model, F32_KV).score(List.of(new ScoreRequest(new int[0], TEXT))).get(0);
+    ScoreResult r =
+        new Scorer(model, F32_KV).score(List.of(new ScoreRequest(new int[0], TEXT))).get(0);
     int vocab = model.config().vocabSize();
     float[] hidden = model.forward(List.of(new Step(model.newCache(), TEXT, true)));
     float[] logits = new float[TEXT.length * vocab];
@@ -68,21 +70,28 @@ class ScorerAndEmbedderTest {
     Scorer scorer = new Scorer(model, EngineOptions.defaults());
     int[] prefix = Arrays.copyOf(TEXT, 3);
     int[] rest = Arrays.copyOfRange(TEXT, 3, TEXT.length);
-    List<ScoreResult> results = scorer.score(List.of(new ScoreRequest(new int[0], TEXT), new ScoreRequest(prefix, rest)));
+    List<ScoreResult> results =
+        scorer.score(List.of(new ScoreRequest(new int[0], TEXT), new ScoreRequest(prefix, rest)));
     float[] whole = results.get(0).tokenLogprobs();
     assertArrayEquals(Arrays.copyOfRange(whole, 2, whole.length), results.get(1).tokenLogprobs());
   }
 
   @Test
   void unscorableTextsReportAnErrorAndDoNotStopTheBatch() {
-    List<ScoreResult> results = new Scorer(model, new EngineOptions(4, 4)).score(List.of(
-        new ScoreRequest(new int[0], new int[] {5}),
-        new ScoreRequest(new int[0], TEXT),
-        new ScoreRequest(new int[0], new int[] {5, 99999})));
-    assertEquals("a single token has nothing to be conditioned on: give a prefix or a longer text", results.get(0).error());
+    List<ScoreResult> results =
+        new Scorer(model, new EngineOptions(4, 4))
+            .score(
+                List.of(
+                    new ScoreRequest(new int[0], new int[] {5}),
+                    new ScoreRequest(new int[0], TEXT),
+                    new ScoreRequest(new int[0], new int[] {5, 99999})));
+    assertEquals(
+        "a single token has nothing to be conditioned on: give a prefix or a longer text",
+        results.get(0).error());
     assertNull(results.get(1).error());
     assertEquals(TEXT.length - 1, results.get(1).tokenCount());
-    assertEquals("prefix + text token id 99999 is outside the vocabulary [0, 2048)", results.get(2).error());
+    assertEquals(
+        "prefix + text token id 99999 is outside the vocabulary [0, 2048)", results.get(2).error());
     assertTrue(Double.isNaN(results.get(2).perplexity()));
   }
 
@@ -114,13 +123,20 @@ class ScorerAndEmbedderTest {
     for (int i = 0; i < hidden.length; i++) {
       assertEquals(hidden[i] / Math.sqrt(norm), last[i], 1e-6);
     }
-    float[] mean = new Embedder(model, EngineOptions.defaults()).embed(List.of(TEXT), Pooling.MEAN).get(0).vector();
+    float[] mean =
+        new Embedder(model, EngineOptions.defaults())
+            .embed(List.of(TEXT), Pooling.MEAN)
+            .get(0)
+            .vector();
     assertTrue(!Arrays.equals(mean, last));
   }
 
   @Test
   void anEmptyTextIsAnErrorRow() {
-    EmbeddingResult r = new Embedder(model, EngineOptions.defaults()).embed(List.of(new int[0]), Pooling.MEAN).get(0);
+    EmbeddingResult r =
+        new Embedder(model, EngineOptions.defaults())
+            .embed(List.of(new int[0]), Pooling.MEAN)
+            .get(0);
     assertEquals("empty text", r.error());
     assertEquals(0, r.vector().length);
   }

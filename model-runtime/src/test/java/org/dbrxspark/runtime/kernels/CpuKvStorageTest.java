@@ -24,7 +24,9 @@ class CpuKvStorageTest {
         if (Float.isNaN(want)) {
           assertTrue(Float.isNaN(widened[i]), dtype + " " + Integer.toHexString(all[i] & 0xFFFF));
         } else {
-          assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(widened[i]),
+          assertEquals(
+              Float.floatToRawIntBits(want),
+              Float.floatToRawIntBits(widened[i]),
               dtype + " " + Integer.toHexString(all[i] & 0xFFFF));
         }
       }

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -20,7 +19,9 @@ class KernelsTest {
   private static final Kernels KERNELS = Kernels.cpu(2);
   // Sizes with vector tails for 8- and 16-lane species, an odd width, and a one-column matrix.
   // {1100, 600} spans several row chunks and column bands of the down-projection kernel.
-  private static final int[][] SHAPES = {{7, 2 * (16 * 3 + 5)}, {33, 70}, {5, 1}, {300, 130}, {4, 33}, {1100, 600}};
+  private static final int[][] SHAPES = {
+    {7, 2 * (16 * 3 + 5)}, {33, 70}, {5, 1}, {300, 130}, {4, 33}, {1100, 600}
+  };
 
   @AfterAll
   static void close() {
@@ -34,25 +35,30 @@ class KernelsTest {
    */
   private static WeightMatrix matrix(DType dtype, int rows, int cols, float[] values, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
-    ByteBuffer bytes = ByteBuffer.allocate(Math.toIntExact(rows * dtype.bytesFor(cols))).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer bytes =
+        ByteBuffer.allocate(Math.toIntExact(rows * dtype.bytesFor(cols)))
+            .order(ByteOrder.LITTLE_ENDIAN);
     if (dtype.isQuantized()) {
       byte[] raw = new byte[bytes.capacity()];
       for (int i = 0; i < raw.length; i++) {
         raw[i] = (byte) random.nextInt(256);
       }
       bytes.put(raw);
-      // Where each type keeps its f16 scales (ggml-common.h): random bytes there could be inf or NaN.
+      // Where each type keeps its f16 scales (ggml-common.h): random bytes there could be inf or
+      // NaN.
       // K-quants multiply d by a sub-block scale of up to 63 (Q6_K: 127) as well, so their d is
       // smaller, keeping weights within about ±1 like the other types'.
-      int[] scales = switch (dtype) {
-        case Q4_K, Q5_K -> new int[] {0, 2};
-        case Q6_K -> new int[] {208};
-        default -> new int[] {0};
-      };
+      int[] scales =
+          switch (dtype) {
+            case Q4_K, Q5_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> new int[] {0};
+          };
       float unit = dtype.blockSize() == 256 ? 1f / 262144 : 1f / 4096;
       for (int b = 0; b < raw.length / dtype.blockBytes(); b++) {
         for (int at : scales) {
-          bytes.putShort(b * dtype.blockBytes() + at, DType.floatToF16((random.nextInt(64) + 1) * unit));
+          bytes.putShort(
+              b * dtype.blockBytes() + at, DType.floatToF16((random.nextInt(64) + 1) * unit));
         }
       }
       dtype.decode(bytes, 0, values, 0, rows * cols);
@@ -62,8 +68,10 @@ class KernelsTest {
       float v = (random.nextInt(2001) - 1000) / 1024f;
       switch (dtype) {
         case F32 -> bytes.putFloat(values[i] = v);
-        case BF16 -> bytes.putShort(DType.floatToBf16(values[i] = DType.bf16ToFloat(DType.floatToBf16(v))));
-        case F16 -> bytes.putShort(DType.floatToF16(values[i] = DType.f16ToFloat(DType.floatToF16(v))));
+        case BF16 ->
+            bytes.putShort(DType.floatToBf16(values[i] = DType.bf16ToFloat(DType.floatToBf16(v))));
+        case F16 ->
+            bytes.putShort(DType.floatToF16(values[i] = DType.f16ToFloat(DType.floatToF16(v))));
         default -> throw new AssertionError(dtype);
       }
     }
@@ -102,11 +110,17 @@ class KernelsTest {
             for (int i = 0; i < cols; i++) {
               expected += (double) x[t * cols + i] * w[j * cols + i];
             }
-            assertEquals(expected, out[t * rows + j], 1e-4 * (1 + Math.abs(expected)), dtype + " " + Arrays.toString(shape));
+            assertEquals(
+                expected,
+                out[t * rows + j],
+                1e-4 * (1 + Math.abs(expected)),
+                dtype + " " + Arrays.toString(shape));
           }
           float[] alone = new float[rows];
-          KERNELS.matmulTransposed(Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, matrix, alone);
-          assertArrayEquals(alone, Arrays.copyOfRange(out, t * rows, (t + 1) * rows), "token " + t + " of " + n);
+          KERNELS.matmulTransposed(
+              Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, matrix, alone);
+          assertArrayEquals(
+              alone, Arrays.copyOfRange(out, t * rows, (t + 1) * rows), "token " + t + " of " + n);
         }
       }
     }
@@ -132,11 +146,16 @@ class KernelsTest {
             for (int i = 0; i < rows; i++) {
               expected += (double) x[t * rows + i] * w[i * cols + j];
             }
-            assertEquals(expected, out[t * cols + j], 1e-4 * (1 + Math.abs(expected)), dtype + " " + Arrays.toString(shape));
+            assertEquals(
+                expected,
+                out[t * cols + j],
+                1e-4 * (1 + Math.abs(expected)),
+                dtype + " " + Arrays.toString(shape));
           }
           float[] alone = new float[cols];
           KERNELS.matmul(Arrays.copyOfRange(x, t * rows, (t + 1) * rows), 1, matrix, alone);
-          assertArrayEquals(alone, Arrays.copyOfRange(out, t * cols, (t + 1) * cols), "token " + t + " of " + n);
+          assertArrayEquals(
+              alone, Arrays.copyOfRange(out, t * cols, (t + 1) * cols), "token " + t + " of " + n);
         }
       }
     }
@@ -171,7 +190,8 @@ class KernelsTest {
     KERNELS.matmul(inputMajor);
     for (int g = 0; g < shapes.length; g++) {
       assertArrayEquals(linearAlone.get(g), linear.get(g).out(), "linear form, product " + g);
-      assertArrayEquals(inputMajorAlone.get(g), inputMajor.get(g).out(), "input-major form, product " + g);
+      assertArrayEquals(
+          inputMajorAlone.get(g), inputMajor.get(g).out(), "input-major form, product " + g);
     }
   }
 
@@ -184,6 +204,7 @@ class KernelsTest {
     WeightMatrix matrix = matrix(dtype, 6, cols, w, 5);
     float[] row = new float[cols + 5];
     matrix.readRow(4, row, 5);
-    assertArrayEquals(Arrays.copyOfRange(w, 4 * cols, 5 * cols), Arrays.copyOfRange(row, 5, cols + 5));
+    assertArrayEquals(
+        Arrays.copyOfRange(w, 4 * cols, 5 * cols), Arrays.copyOfRange(row, 5, cols + 5));
   }
 }

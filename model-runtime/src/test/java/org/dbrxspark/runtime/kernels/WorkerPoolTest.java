@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The kernels' threads: every item runs once, failures reach the caller, callers do not collide. */
+/**
+ * The kernels' threads: every item runs once, failures reach the caller, callers do not collide.
+ */
 @Timeout(120)
 class WorkerPoolTest {
 
@@ -49,17 +51,19 @@ class WorkerPoolTest {
       CountDownLatch holding = new CountDownLatch(threads);
       Set<Thread> seen = ConcurrentHashMap.newKeySet();
       boolean[] met = new boolean[threads];
-      pool.run(threads * 4, i -> {
-        seen.add(Thread.currentThread());
-        if (i < threads) {
-          holding.countDown();
-          try {
-            met[i] = holding.await(60, TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        }
-      });
+      pool.run(
+          threads * 4,
+          i -> {
+            seen.add(Thread.currentThread());
+            if (i < threads) {
+              holding.countDown();
+              try {
+                met[i] = holding.await(60, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          });
       for (int i = 0; i < threads; i++) {
         assertTrue(met[i], "item " + i + " waited in vain for the other threads");
       }
@@ -71,11 +75,17 @@ class WorkerPoolTest {
   @ValueSource(ints = {1, 2})
   void aFailingItemFailsTheCallAndLeavesThePoolUsable(int threads) {
     try (WorkerPool pool = new WorkerPool(threads)) {
-      IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class, () -> pool.run(50, i -> {
-        if (i == 17) {
-          throw new IllegalArgumentException("item 17 is bad");
-        }
-      }));
+      IllegalArgumentException thrown =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  pool.run(
+                      50,
+                      i -> {
+                        if (i == 17) {
+                          throw new IllegalArgumentException("item 17 is bad");
+                        }
+                      }));
       assertEquals("item 17 is bad", thrown.getMessage());
       AtomicIntegerArray runs = new AtomicIntegerArray(50);
       pool.run(50, runs::incrementAndGet);
@@ -91,14 +101,18 @@ class WorkerPoolTest {
       try {
         List<Future<AtomicIntegerArray>> results = new ArrayList<>();
         for (int c = 0; c < 4; c++) {
-          results.add(callers.submit(() -> {
-            AtomicIntegerArray runs = new AtomicIntegerArray(64 * 8);
-            for (int round = 0; round < 50; round++) {
-              // Each item starts a job of its own: it runs on the thread that claimed the item.
-              pool.run(64, outer -> pool.run(8, inner -> runs.addAndGet(outer * 8 + inner, 1)));
-            }
-            return runs;
-          }));
+          results.add(
+              callers.submit(
+                  () -> {
+                    AtomicIntegerArray runs = new AtomicIntegerArray(64 * 8);
+                    for (int round = 0; round < 50; round++) {
+                      // Each item starts a job of its own: it runs on the thread that claimed the
+                      // item.
+                      pool.run(
+                          64, outer -> pool.run(8, inner -> runs.addAndGet(outer * 8 + inner, 1)));
+                    }
+                    return runs;
+                  }));
         }
         for (Future<AtomicIntegerArray> result : results) {
           AtomicIntegerArray runs = result.get();
@@ -119,10 +133,12 @@ class WorkerPoolTest {
     pool.close();
     Set<Thread> seen = ConcurrentHashMap.newKeySet();
     AtomicIntegerArray runs = new AtomicIntegerArray(20);
-    pool.run(20, i -> {
-      runs.incrementAndGet(i);
-      seen.add(Thread.currentThread());
-    });
+    pool.run(
+        20,
+        i -> {
+          runs.incrementAndGet(i);
+          seen.add(Thread.currentThread());
+        });
     assertEachRanOnce(runs);
     assertTrue(seen.equals(Set.of(Thread.currentThread())), "ran on " + seen);
   }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Arrays;
 import java.util.List;
-import org.dbrxspark.runtime.backend.Backend;
 import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,14 +48,17 @@ class BatchingTest {
 
   @Test
   void aMixedLengthBatchGivesEachSequenceItsOwnResult() {
-    float[] alone = concat(
-        model.forward(List.of(new Step(model.newCache(), A, true))),
-        model.forward(List.of(new Step(model.newCache(), B, false))),
-        model.forward(List.of(new Step(model.newCache(), C, true))));
-    float[] batched = model.forward(List.of(
-        new Step(model.newCache(), A, true),
-        new Step(model.newCache(), B, false),
-        new Step(model.newCache(), C, true)));
+    float[] alone =
+        concat(
+            model.forward(List.of(new Step(model.newCache(), A, true))),
+            model.forward(List.of(new Step(model.newCache(), B, false))),
+            model.forward(List.of(new Step(model.newCache(), C, true))));
+    float[] batched =
+        model.forward(
+            List.of(
+                new Step(model.newCache(), A, true),
+                new Step(model.newCache(), B, false),
+                new Step(model.newCache(), C, true)));
     assertArrayEquals(alone, batched);
   }
 
@@ -64,9 +66,10 @@ class BatchingTest {
   void prefillAndDecodeStepsShareOneBatch() {
     KvCache decoding = model.newCache();
     model.forward(List.of(new Step(decoding, Arrays.copyOf(A, 9), false)));
-    float[] mixed = model.forward(List.of(
-        new Step(decoding, new int[] {A[9]}, false),
-        new Step(model.newCache(), C, false)));
+    float[] mixed =
+        model.forward(
+            List.of(
+                new Step(decoding, new int[] {A[9]}, false), new Step(model.newCache(), C, false)));
     float[] aFull = model.forward(List.of(new Step(model.newCache(), A, false)));
     float[] cFull = model.forward(List.of(new Step(model.newCache(), C, false)));
     assertArrayEquals(concat(aFull, cFull), mixed);
@@ -74,16 +77,20 @@ class BatchingTest {
 
   @Test
   void tokensOutsideTheVocabularyAreRejectedByName() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> model.forward(List.of(new Step(model.newCache(), new int[] {1, 5000}, false))));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> model.forward(List.of(new Step(model.newCache(), new int[] {1, 5000}, false))));
     assertEquals("token id 5000 is outside the vocabulary [0, 1024)", e.getMessage());
   }
 
   @Test
   void sequencesLongerThanMaxSeqLenAreRejected() {
     int[] tooLong = new int[model.config().maxSeqLen() + 1];
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> model.forward(List.of(new Step(model.newCache(), tooLong, false))));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> model.forward(List.of(new Step(model.newCache(), tooLong, false))));
     assertEquals("sequence of 257 tokens exceeds the model's max_seq_len 256", e.getMessage());
   }
 

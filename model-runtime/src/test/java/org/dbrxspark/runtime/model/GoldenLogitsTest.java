@@ -14,16 +14,23 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Logits and greedy continuations against the independent float64 reference (golden/README.md).
- * For the GGUF files the reference ran on the dequantized weights, so the same tolerance holds
- * while the runtime computes on the quantized blocks.
+ * Logits and greedy continuations against the independent float64 reference (golden/README.md). For
+ * the GGUF files the reference ran on the dequantized weights, so the same tolerance holds while
+ * the runtime computes on the quantized blocks.
  */
 class GoldenLogitsTest {
   private static final double TOLERANCE = 1e-3;
   private static final Backend BACKEND = new CpuBackend(2);
 
   @ParameterizedTest
-  @ValueSource(strings = {"tiny-bf16", "small-f32-sharded", "tiny-fullvocab-bf16", "tiny-gguf/q8_0", "tiny-gguf/q4_0"})
+  @ValueSource(
+      strings = {
+        "tiny-bf16",
+        "small-f32-sharded",
+        "tiny-fullvocab-bf16",
+        "tiny-gguf/q8_0",
+        "tiny-gguf/q4_0"
+      })
   void everyLogitMatchesTheReference(String name) throws Exception {
     JsonNode expected = GoldenSets.expectedLogits(name);
     int[] ids = GoldenSets.ints(expected.get("ids"));
@@ -54,14 +61,23 @@ class GoldenLogitsTest {
               above++;
             }
           }
-          assertTrue(above < topIds.length, name + " position " + t + ": " + above + " logits beat the reference top-16");
+          assertTrue(
+              above < topIds.length,
+              name + " position " + t + ": " + above + " logits beat the reference top-16");
         }
       }
     }
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"tiny-bf16", "small-f32-sharded", "tiny-fullvocab-bf16", "tiny-gguf/q8_0", "tiny-gguf/q4_0"})
+  @ValueSource(
+      strings = {
+        "tiny-bf16",
+        "small-f32-sharded",
+        "tiny-fullvocab-bf16",
+        "tiny-gguf/q8_0",
+        "tiny-gguf/q4_0"
+      })
   void greedyDecodingWithTheKvCacheMatchesTheReference(String name) throws Exception {
     int[] expected = GoldenSets.expectedGreedy(name);
     int[] prompt = GoldenSets.ints(GoldenSets.expectedLogits(name).get("ids"));
@@ -94,8 +110,10 @@ class GoldenLogitsTest {
 
   private static void assertClose(double want, float got, String name, int position, int id) {
     if (!(Math.abs(want - got) <= TOLERANCE)) {
-      throw new AssertionError(String.format("%s position %d token %d: expected %.6f, got %.6f (diff %.2e)",
-          name, position, id, want, got, Math.abs(want - got)));
+      throw new AssertionError(
+          String.format(
+              "%s position %d token %d: expected %.6f, got %.6f (diff %.2e)",
+              name, position, id, want, got, Math.abs(want - got)));
     }
   }
 }

@@ -1,6 +1,5 @@
 package org.dbrxspark.runtime.model;
 
-import org.dbrxspark.runtime.backend.KvDType;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import java.util.List;
 import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -84,9 +84,19 @@ class KvCacheTest {
     float[] full = model.forward(List.of(new Step(pool.newCache(), ids, true)));
     KvCache cache = pool.newCache();
     float[] incremental = new float[full.length];
-    System.arraycopy(model.forward(List.of(new Step(cache, Arrays.copyOf(ids, 10), true))), 0, incremental, 0, 10 * d);
+    System.arraycopy(
+        model.forward(List.of(new Step(cache, Arrays.copyOf(ids, 10), true))),
+        0,
+        incremental,
+        0,
+        10 * d);
     for (int t = 10; t < ids.length; t++) {
-      System.arraycopy(model.forward(List.of(new Step(cache, new int[] {ids[t]}, false))), 0, incremental, t * d, d);
+      System.arraycopy(
+          model.forward(List.of(new Step(cache, new int[] {ids[t]}, false))),
+          0,
+          incremental,
+          t * d,
+          d);
     }
     assertEquals(3, cache.blocks());
     assertArrayEquals(full, incremental);
@@ -95,9 +105,12 @@ class KvCacheTest {
   @Test
   void aFullPoolIsAnErrorForCallersThatDoNotScheduleAroundIt() {
     KvBlockPool pool = pool(KvDType.F32, 16);
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> model.forward(List.of(new Step(pool.newCache(), new int[17], false))));
-    assertEquals("KV cache full: 17 more tokens need 2 blocks, 0 of the pool's 1 are taken", e.getMessage());
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> model.forward(List.of(new Step(pool.newCache(), new int[17], false))));
+    assertEquals(
+        "KV cache full: 17 more tokens need 2 blocks, 0 of the pool's 1 are taken", e.getMessage());
   }
 
   @Test
@@ -120,7 +133,8 @@ class KvCacheTest {
       // 5.7e-3, largest logit 2.87 (about u/2 of it for both).
       double u = dtype == KvDType.F16 ? 0x1p-11 : 0x1p-8;
       double bound = 2 * model.config().nLayers() * u * scale;
-      System.out.printf("%s KV: max |logit - f32 logit| = %.3g (largest logit %.3g, bound %.3g)%n",
+      System.out.printf(
+          "%s KV: max |logit - f32 logit| = %.3g (largest logit %.3g, bound %.3g)%n",
           dtype.label(), worst, scale, bound);
       assertTrue(worst > 0, dtype + " storage should round something");
       assertTrue(worst <= bound, dtype + ": " + worst);

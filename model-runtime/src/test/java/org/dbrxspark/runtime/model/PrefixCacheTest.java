@@ -14,7 +14,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The pool's prefix cache: what is shared, what is evicted, and that shared blocks give the same bits. */
+/**
+ * The pool's prefix cache: what is shared, what is evicted, and that shared blocks give the same
+ * bits.
+ */
 class PrefixCacheTest {
   private static Backend kernels;
   private static DbrxModel model;
@@ -43,7 +46,8 @@ class PrefixCacheTest {
   private static KvCache fill(KvBlockPool pool, int[] ids, PrefixCacheCounts counts) {
     KvCache cache = pool.newPrefixCache(counts);
     cache.shareCachedPrefix(ids);
-    model.forward(List.of(new Step(cache, Arrays.copyOfRange(ids, cache.length(), ids.length), false)));
+    model.forward(
+        List.of(new Step(cache, Arrays.copyOfRange(ids, cache.length(), ids.length), false)));
     return cache;
   }
 
@@ -135,9 +139,11 @@ class PrefixCacheTest {
     assertEquals(0, counts.evictedBlocks());
     KvCache big = pool.newPrefixCache(counts);
     assertTrue(big.tryReserve(32));
-    // The free block first, then the least recently released: a's second block (released last first).
+    // The free block first, then the least recently released: a's second block (released last
+    // first).
     assertEquals(1, counts.evictedBlocks());
-    assertEquals(1, pool.newPrefixCache(counts).shareCachedPrefix(a), "a's first block is still cached");
+    assertEquals(
+        1, pool.newPrefixCache(counts).shareCachedPrefix(a), "a's first block is still cached");
     assertEquals(1, pool.newPrefixCache(counts).shareCachedPrefix(b), "so is b's");
   }
 }

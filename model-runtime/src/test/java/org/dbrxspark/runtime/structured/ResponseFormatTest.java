@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dk.brics.automaton.Automaton;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.SplittableRandom;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
@@ -18,20 +17,27 @@ class ResponseFormatTest {
 
   /** Runs a byte language over the UTF-8 of {@code text}. */
   private static boolean matches(Automaton bytes, String text) {
-    return bytes.run(new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
+    return bytes.run(
+        new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
   }
 
   private static String error(String json) {
-    return assertThrows(IllegalArgumentException.class, () -> CompiledFormat.compile(ResponseFormat.parse(json))).getMessage();
+    return assertThrows(
+            IllegalArgumentException.class,
+            () -> CompiledFormat.compile(ResponseFormat.parse(json)))
+        .getMessage();
   }
 
   private static String schemaError(String schema) {
-    return assertThrows(IllegalArgumentException.class, () -> ResponseFormat.jsonSchema(schema)).getMessage();
+    return assertThrows(IllegalArgumentException.class, () -> ResponseFormat.jsonSchema(schema))
+        .getMessage();
   }
 
   @Test
   void codePointRangesBecomeExactlyTheirUtf8Encodings() {
-    int[][] ranges = {{0x20, 0x10FFFF}, {0x7A, 0x801}, {0xFFF0, 0x10010}, {0x3B1, 0x3C9}, {0xD7F0, 0xE010}};
+    int[][] ranges = {
+      {0x20, 0x10FFFF}, {0x7A, 0x801}, {0xFFF0, 0x10010}, {0x3B1, 0x3C9}, {0xD7F0, 0xE010}
+    };
     SplittableRandom random = new SplittableRandom(3);
     for (int[] range : ranges) {
       Automaton a = Utf8Automata.codePoints(range[0], range[1]);
@@ -40,7 +46,10 @@ class ResponseFormatTest {
         if (cp >= 0xD800 && cp <= 0xDFFF) {
           continue;
         }
-        assertEquals(cp >= range[0] && cp <= range[1], matches(a, Character.toString(cp)), Integer.toHexString(cp));
+        assertEquals(
+            cp >= range[0] && cp <= range[1],
+            matches(a, Character.toString(cp)),
+            Integer.toHexString(cp));
       }
       assertTrue(matches(a, Character.toString(range[0])));
       assertTrue(matches(a, Character.toString(range[1])));
@@ -49,8 +58,10 @@ class ResponseFormatTest {
 
   @Test
   void theJsonLanguageBoundsWhitespaceAndDigits() {
-    Automaton object = ResponseFormat.jsonSchema(
-        "{\"type\":\"object\",\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"number\"}}}").language();
+    Automaton object =
+        ResponseFormat.jsonSchema(
+                "{\"type\":\"object\",\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"number\"}}}")
+            .language();
     assertTrue(matches(object, "{\"a\":1}"));
     assertTrue(matches(object, "{ \"a\" : -12 , \"b\" : 1.5e+10 }"));
     assertFalse(matches(object, "{\"a\":1,\"b\":2,\"a\":3}"));
@@ -60,7 +71,9 @@ class ResponseFormatTest {
     assertTrue(matches(object, "{\"a\":" + "9".repeat(16) + "}"));
     assertFalse(matches(object, "{\"a\":" + "9".repeat(17) + "}"), "at most 16 digits");
     assertFalse(matches(object, "{\"b\":1}"), "a is required");
-    Automaton string = ResponseFormat.jsonSchema("{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}").language();
+    Automaton string =
+        ResponseFormat.jsonSchema("{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}")
+            .language();
     assertTrue(matches(string, "\"é✓\""), "maxLength counts code points, not bytes");
     assertTrue(matches(string, "\"\\n😀x\""));
     assertFalse(matches(string, "\"abcd\""));
@@ -70,12 +83,17 @@ class ResponseFormatTest {
 
   @Test
   void keywordsOfOneSchemaHoldTogether() {
-    Automaton strings = ResponseFormat.jsonSchema("{\"type\": \"string\", \"maxLength\": 2, \"enum\": [\"ab\", \"abc\", 1]}").language();
+    Automaton strings =
+        ResponseFormat.jsonSchema(
+                "{\"type\": \"string\", \"maxLength\": 2, \"enum\": [\"ab\", \"abc\", 1]}")
+            .language();
     assertTrue(matches(strings, "\"ab\""));
     assertFalse(matches(strings, "\"abc\""), "maxLength holds for enum values too");
     assertFalse(matches(strings, "1"), "so does type");
-    assertTrue(error("{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"integer\",\"const\":\"x\"}}}")
-        .startsWith("response_format json_schema matches no text"));
+    assertTrue(
+        error(
+                "{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"integer\",\"const\":\"x\"}}}")
+            .startsWith("response_format json_schema matches no text"));
   }
 
   @Test
@@ -97,12 +115,17 @@ class ResponseFormatTest {
     assertFalse(allows(greek, afterLead, tokenizer.encode("a")[0]));
     // The lead byte of 'ж' (0xD0) cannot start a Greek letter.
     assertFalse(allows(greek, greek.start(), byteToken(tokenizer, (byte) 0xD0)));
-    assertFalse(allows(greek, greek.start(), SpecialTokens.IM_END), "no end of sequence before a match");
+    assertFalse(
+        allows(greek, greek.start(), SpecialTokens.IM_END), "no end of sequence before a match");
     CompiledFormat optional = CompiledFormat.compile(ResponseFormat.regex("ab(c)?"));
-    int ab = optional.advance(optional.advance(optional.start(), tokenizer.encode("a")[0]), tokenizer.encode("b")[0]);
+    int ab =
+        optional.advance(
+            optional.advance(optional.start(), tokenizer.encode("a")[0]), tokenizer.encode("b")[0]);
     assertTrue(optional.accepting(ab));
     assertFalse(optional.complete(ab));
-    assertTrue(allows(optional, ab, SpecialTokens.IM_END) && allows(optional, ab, SpecialTokens.ENDOFTEXT));
+    assertTrue(
+        allows(optional, ab, SpecialTokens.IM_END)
+            && allows(optional, ab, SpecialTokens.ENDOFTEXT));
   }
 
   private static boolean allows(CompiledFormat format, int state, int id) {
@@ -136,50 +159,87 @@ class ResponseFormatTest {
   void theRegexSyntaxIsTheCommonCore() {
     assertTrue(matches(ResponseFormat.regex("^a\\.b\\n\"c\"[^x]$").language(), "a.b\n\"c\"y"));
     assertTrue(matches(ResponseFormat.regex("[]a]{2}").language(), "]a"));
-    assertTrue(matches(ResponseFormat.regex("a&b~c@#<1-2>").language(), "a&b~c@#<1-2>"), "brics operators are plain characters");
-    assertTrue(ResponseFormat.regex("x").equals(ResponseFormat.parse("{\"type\":\"regex\",\"regex\":\"x\"}")));
+    assertTrue(
+        matches(ResponseFormat.regex("a&b~c@#<1-2>").language(), "a&b~c@#<1-2>"),
+        "brics operators are plain characters");
+    assertTrue(
+        ResponseFormat.regex("x")
+            .equals(ResponseFormat.parse("{\"type\":\"regex\",\"regex\":\"x\"}")));
   }
 
   @Test
   void badSchemasNameThePartAtFault() {
-    assertEquals("response_format schema at /properties/age: unsupported keyword 'minimum'",
-        schemaError("{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\",\"minimum\":0}}}"));
-    assertEquals("response_format schema at /properties/a~1b/items: unsupported keyword 'pattern'",
-        schemaError("{\"type\":\"object\",\"properties\":{\"a/b\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"x\"}}}}"));
-    assertEquals("response_format schema at /type: unknown type 'text'", schemaError("{\"type\":\"text\"}"));
-    assertEquals("response_format schema at /maxLength: maxLength must be a non-negative integer, got -1",
+    assertEquals(
+        "response_format schema at /properties/age: unsupported keyword 'minimum'",
+        schemaError(
+            "{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\",\"minimum\":0}}}"));
+    assertEquals(
+        "response_format schema at /properties/a~1b/items: unsupported keyword 'pattern'",
+        schemaError(
+            "{\"type\":\"object\",\"properties\":{\"a/b\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"x\"}}}}"));
+    assertEquals(
+        "response_format schema at /type: unknown type 'text'", schemaError("{\"type\":\"text\"}"));
+    assertEquals(
+        "response_format schema at /maxLength: maxLength must be a non-negative integer, got -1",
         schemaError("{\"type\":\"string\",\"maxLength\":-1}"));
-    assertTrue(schemaError("{\"type\":\"object\",\"required\":[\"b\"],\"properties\":{\"a\":{\"type\":\"null\"}}}")
-        .startsWith("response_format schema at /required: required names \"b\", which is not in properties"));
-    assertTrue(schemaError("{\"type\":\"object\",\"properties\":{\"a\":{}}}").startsWith("response_format schema at /properties/a: a schema needs"));
-    assertTrue(schemaError("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}")
-        .startsWith("response_format schema at /additionalProperties: only true or false"));
-    assertTrue(schemaError("{\"type\":\"array\"}").startsWith("response_format schema at /: an array schema needs 'items'"));
+    assertTrue(
+        schemaError(
+                "{\"type\":\"object\",\"required\":[\"b\"],\"properties\":{\"a\":{\"type\":\"null\"}}}")
+            .startsWith(
+                "response_format schema at /required: required names \"b\", which is not in properties"));
+    assertTrue(
+        schemaError("{\"type\":\"object\",\"properties\":{\"a\":{}}}")
+            .startsWith("response_format schema at /properties/a: a schema needs"));
+    assertTrue(
+        schemaError("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}")
+            .startsWith("response_format schema at /additionalProperties: only true or false"));
+    assertTrue(
+        schemaError("{\"type\":\"array\"}")
+            .startsWith("response_format schema at /: an array schema needs 'items'"));
     assertTrue(schemaError("{\"type\":").startsWith("response_format schema is not valid JSON"));
   }
 
   @Test
   void badRegexesAndFormatsAreRefusedByName() {
-    assertEquals("response_format regex /[0-9]+\\d/ at position 6: unsupported the escape \\d (write a class such as [0-9] instead)",
+    assertEquals(
+        "response_format regex /[0-9]+\\d/ at position 6: unsupported the escape \\d (write a class such as [0-9] instead)",
         error("{\"type\":\"regex\",\"regex\":\"[0-9]+\\\\d\"}"));
-    assertTrue(error("{\"type\":\"regex\",\"regex\":\"(ab\"}").startsWith("response_format regex /(ab/: expected ')'"));
-    assertTrue(error("{\"type\":\"regex\",\"regex\":\"(?i)ab\"}").contains("unsupported '(?' groups"));
-    assertTrue(error("{\"type\":\"regex\",\"regex\":\"a^b\"}").contains("at position 1: unsupported the anchor '^'"));
-    assertEquals("response_format: unknown key 'schema' (known: json_schema, type)",
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"(ab\"}")
+            .startsWith("response_format regex /(ab/: expected ')'"));
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"(?i)ab\"}").contains("unsupported '(?' groups"));
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"a^b\"}")
+            .contains("at position 1: unsupported the anchor '^'"));
+    assertEquals(
+        "response_format: unknown key 'schema' (known: json_schema, type)",
         error("{\"type\":\"json_schema\",\"schema\":{\"type\":\"string\"}}"));
-    assertEquals("response_format json_schema: unknown key 'strictly' (known: description, name, schema, strict)",
-        error("{\"type\":\"json_schema\",\"json_schema\":{\"strictly\":true,\"schema\":{\"type\":\"string\"}}}"));
-    assertTrue(error("{\"type\":\"grammar\"}").startsWith("response_format needs \"type\": \"json_schema\", \"regex\" or \"choice\""));
+    assertEquals(
+        "response_format json_schema: unknown key 'strictly' (known: description, name, schema, strict)",
+        error(
+            "{\"type\":\"json_schema\",\"json_schema\":{\"strictly\":true,\"schema\":{\"type\":\"string\"}}}"));
+    assertTrue(
+        error("{\"type\":\"grammar\"}")
+            .startsWith(
+                "response_format needs \"type\": \"json_schema\", \"regex\" or \"choice\""));
     assertTrue(error("{\"type\":\"choice\",\"choice\":[]}").contains("non-empty array of strings"));
   }
 
   @Test
   void aFormatNothingSatisfiesIsRefusedAtCompileTime() {
-    assertTrue(error("{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"null\"},"
-        + "\"minItems\":3,\"maxItems\":2}}}").startsWith("response_format json_schema matches no text"));
-    assertTrue(error("{\"type\":\"regex\",\"regex\":\"a{3,1}\"}").startsWith("response_format regex matches no text"));
+    assertTrue(
+        error(
+                "{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"null\"},"
+                    + "\"minItems\":3,\"maxItems\":2}}}")
+            .startsWith("response_format json_schema matches no text"));
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"a{3,1}\"}")
+            .startsWith("response_format regex matches no text"));
     // Surrogate code units are not characters the vocabulary can write.
-    assertTrue(error("{\"type\":\"regex\",\"regex\":\"[\\ud800-\\udbff]\"}").startsWith("response_format regex matches no text"));
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"[\\ud800-\\udbff]\"}")
+            .startsWith("response_format regex matches no text"));
   }
 
   @Test
@@ -189,7 +249,10 @@ class ResponseFormatTest {
       assertTrue(format.compileNanos() > 0);
       System.out.println(format.stats());
     }
-    System.out.println(CompiledFormat.compile(ResponseFormat.jsonSchema(
-        "{\"type\":\"object\",\"required\":[\"summary\"],\"properties\":{\"summary\":{\"type\":\"string\",\"maxLength\":500}}}")).stats());
+    System.out.println(
+        CompiledFormat.compile(
+                ResponseFormat.jsonSchema(
+                    "{\"type\":\"object\",\"required\":[\"summary\"],\"properties\":{\"summary\":{\"type\":\"string\",\"maxLength\":500}}}"))
+            .stats());
   }
 }

@@ -34,21 +34,24 @@ import org.junit.jupiter.api.Test;
  * vocabulary: whatever the weights, every finished output must match its format.
  */
 class StructuredGenerationTest {
-  private static final ObjectMapper STRICT = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-  private static final SchemaRegistry VALIDATORS = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+  private static final ObjectMapper STRICT =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final SchemaRegistry VALIDATORS =
+      SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
   /** Five schemas: flat, enums, nested objects and arrays, a top-level array, const and null. */
-  static final List<String> SCHEMAS = List.of(
-      """
+  static final List<String> SCHEMAS =
+      List.of(
+          """
       {"type": "object", "additionalProperties": false, "required": ["name", "age"],
        "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer"},
                       "email": {"type": "string", "maxLength": 20}}}""",
-      """
+          """
       {"type": "object", "required": ["status", "priority"],
        "properties": {"status": {"enum": ["active", "inactive", "pending"]},
                       "priority": {"type": "integer", "enum": [1, 2, 3]},
                       "tags": {"type": "array", "items": {"enum": ["red", "green", "blue"]}, "maxItems": 3}}}""",
-      """
+          """
       {"type": "object", "required": ["user", "meta"],
        "properties": {
          "user": {"type": "object", "required": ["id", "roles"],
@@ -57,11 +60,11 @@ class StructuredGenerationTest {
          "meta": {"type": "object", "required": ["score", "ok", "note"],
                   "properties": {"score": {"type": "number"}, "ok": {"type": "boolean"},
                                  "note": {"type": ["string", "null"], "maxLength": 8}}}}}""",
-      """
+          """
       {"type": "array", "minItems": 1, "maxItems": 4,
        "items": {"type": "object", "required": ["x", "y"],
                  "properties": {"x": {"type": "number"}, "y": {"type": "number"}}}}""",
-      """
+          """
       {"type": "object", "required": ["version", "flags", "label", "nothing"],
        "properties": {"version": {"const": "1.0"}, "flags": {"type": "array", "items": {"type": "boolean"}, "maxItems": 5},
                       "label": {"type": "string", "minLength": 2, "maxLength": 6}, "nothing": {"type": "null"}}}""");
@@ -73,7 +76,11 @@ class StructuredGenerationTest {
   @BeforeAll
   static void load() throws Exception {
     kernels = new CpuBackend(2);
-    model = DbrxModel.load(Path.of(StructuredGenerationTest.class.getResource("/golden/tiny-fullvocab-bf16").toURI()), kernels);
+    model =
+        DbrxModel.load(
+            Path.of(
+                StructuredGenerationTest.class.getResource("/golden/tiny-fullvocab-bf16").toURI()),
+            kernels);
     prompt = DbrxTokenizer.shared().encode("Reply with JSON:");
   }
 
@@ -84,11 +91,16 @@ class StructuredGenerationTest {
   }
 
   private static List<GenerationResult> generate(List<GenerationRequest> requests) {
-    return new Engine(model, DbrxTokenizer.shared(), new EngineOptions(2048, 32)).generate(requests);
+    return new Engine(model, DbrxTokenizer.shared(), new EngineOptions(2048, 32))
+        .generate(requests);
   }
 
   private static SamplingParams.Builder random(long seed, CompiledFormat format) {
-    return SamplingParams.builder().temperature(1.0).seed(seed).maxNewTokens(160).responseFormat(format);
+    return SamplingParams.builder()
+        .temperature(1.0)
+        .seed(seed)
+        .maxNewTokens(160)
+        .responseFormat(format);
   }
 
   @Test
@@ -117,7 +129,12 @@ class StructuredGenerationTest {
       List<Error> errors = validators.get(i).validate(r.text(), InputFormat.JSON);
       assertTrue(errors.isEmpty(), r.text() + " -> " + errors);
     }
-    System.out.println(complete + " of " + results.size() + " generations complete; e.g. " + results.get(80).text());
+    System.out.println(
+        complete
+            + " of "
+            + results.size()
+            + " generations complete; e.g. "
+            + results.get(80).text());
     assertTrue(complete >= 190, complete + " of 200 complete");
   }
 
@@ -152,13 +169,19 @@ class StructuredGenerationTest {
 
   @Test
   void aRowCutOffByMaxTokensIsFlaggedIncomplete() {
-    CompiledFormat format = CompiledFormat.compile(ResponseFormat.jsonSchema(
-        "{\"type\": \"object\", \"required\": [\"text\"], \"properties\": {\"text\": {\"type\": \"string\", \"minLength\": 40}}}"));
-    GenerationResult cut = generate(List.of(new GenerationRequest(prompt, random(1, format).maxNewTokens(3).build()))).get(0);
+    CompiledFormat format =
+        CompiledFormat.compile(
+            ResponseFormat.jsonSchema(
+                "{\"type\": \"object\", \"required\": [\"text\"], \"properties\": {\"text\": {\"type\": \"string\", \"minLength\": 40}}}"));
+    GenerationResult cut =
+        generate(List.of(new GenerationRequest(prompt, random(1, format).maxNewTokens(3).build())))
+            .get(0);
     assertEquals(FinishReason.LENGTH, cut.finishReason());
     assertTrue(cut.incomplete());
     assertTrue(cut.text().startsWith("{"), cut.text());
-    GenerationResult free = generate(List.of(new GenerationRequest(prompt, random(1, null).maxNewTokens(3).build()))).get(0);
+    GenerationResult free =
+        generate(List.of(new GenerationRequest(prompt, random(1, null).maxNewTokens(3).build())))
+            .get(0);
     assertEquals(FinishReason.LENGTH, free.finishReason());
     assertTrue(free.incomplete());
   }
@@ -170,8 +193,10 @@ class StructuredGenerationTest {
     GenerationResult alone = generate(List.of(probe)).get(0);
     List<GenerationRequest> crowd = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
-      crowd.add(new GenerationRequest(DbrxTokenizer.shared().encode("other prompt " + i),
-          random(i, i % 2 == 0 ? null : format).maxNewTokens(20 + i).build()));
+      crowd.add(
+          new GenerationRequest(
+              DbrxTokenizer.shared().encode("other prompt " + i),
+              random(i, i % 2 == 0 ? null : format).maxNewTokens(20 + i).build()));
     }
     crowd.add(3, probe);
     GenerationResult batched = generate(crowd).get(3);

@@ -25,8 +25,8 @@ class ChatTemplateTest {
       This is your system prompt, guiding your responses. Do not reference it, just respond to the user. If you find yourself talking about this message, stop. You should be responding appropriately and usually that means not mentioning this.""";
 
   /**
-   * The input of the golden model {@code tiny-fullvocab-bf16}: {@code
-   * <|im_start|>system\nHello world<|im_end|>\n<|im_start|>assistant\n}.
+   * The input of the golden model {@code tiny-fullvocab-bf16}: {@code <|im_start|>system\nHello
+   * world<|im_end|>\n<|im_start|>assistant\n}.
    */
   private static final int[] GOLDEN_IDS = {
     100278, 9125, 198, 9906, 1917, 100279, 198, 100278, 78191, 198
@@ -70,8 +70,7 @@ class ChatTemplateTest {
   void emptySystemMessageStillRendersABlock() {
     assertEquals(
         "<|im_start|>system\n<|im_end|>\n<|im_start|>user\nHi<|im_end|>",
-        ChatTemplate.dbrx()
-            .render(List.of(ChatMessage.system(""), ChatMessage.user("Hi")), false));
+        ChatTemplate.dbrx().render(List.of(ChatMessage.system(""), ChatMessage.user("Hi")), false));
   }
 
   @Test

@@ -89,8 +89,7 @@ class DbrxTokenizerTest {
     assertArrayEquals(
         new int[] {100278, 882, 198, 6151, 100279},
         TOKENIZER.encode("<|im_start|>user\nhi<|im_end|>", true));
-    assertArrayEquals(
-        new int[] {100279, 100278}, TOKENIZER.encode("<|im_end|><|im_start|>", true));
+    assertArrayEquals(new int[] {100279, 100278}, TOKENIZER.encode("<|im_end|><|im_start|>", true));
     assertArrayEquals(
         new int[] {87, 100258, 88, 100259, 89, 100260, 100276},
         TOKENIZER.encode("x<|fim_prefix|>y<|fim_middle|>z<|fim_suffix|><|endofprompt|>", true));

@@ -9,169 +9,210 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * One {@code --name value} option: its name, default, description and how its text is parsed.
- * The parser, the validation and {@code --help} all read the same definitions.
+ * One {@code --name value} option: its name, default, description and how its text is parsed. The
+ * parser, the validation and {@code --help} all read the same definitions.
  *
  * @param <T> the parsed value's type
  */
 public final class OptionSpec<T> {
-    private final String name;
-    private final String metavar;
-    private final String defaultText;
-    private final String description;
-    private final Function<String, T> parser;
+  private final String name;
+  private final String metavar;
+  private final String defaultText;
+  private final String description;
+  private final Function<String, T> parser;
 
-    private OptionSpec(String name, String metavar, String defaultText, String description,
-                       Function<String, T> parser) {
-        this.name = Objects.requireNonNull(name);
-        this.metavar = metavar;
-        this.defaultText = defaultText;
-        this.description = Objects.requireNonNull(description);
-        this.parser = Objects.requireNonNull(parser);
-    }
+  private OptionSpec(
+      String name,
+      String metavar,
+      String defaultText,
+      String description,
+      Function<String, T> parser) {
+    this.name = Objects.requireNonNull(name);
+    this.metavar = metavar;
+    this.defaultText = defaultText;
+    this.description = Objects.requireNonNull(description);
+    this.parser = Objects.requireNonNull(parser);
+  }
 
-    /** A free-text option; {@code defaultText == null} makes it required. */
-    public static OptionSpec<String> string(String name, String defaultText, String description) {
-        return new OptionSpec<>(name, "TEXT", defaultText, description, s -> s);
-    }
+  /** A free-text option; {@code defaultText == null} makes it required. */
+  public static OptionSpec<String> string(String name, String defaultText, String description) {
+    return new OptionSpec<>(name, "TEXT", defaultText, description, s -> s);
+  }
 
-    /** A path option; {@code defaultText == null} makes it required. */
-    public static OptionSpec<String> path(String name, String defaultText, String description) {
-        return new OptionSpec<>(name, "PATH", defaultText, description, s -> s);
-    }
+  /** A path option; {@code defaultText == null} makes it required. */
+  public static OptionSpec<String> path(String name, String defaultText, String description) {
+    return new OptionSpec<>(name, "PATH", defaultText, description, s -> s);
+  }
 
-    /** An integer option with an inclusive lower bound. */
-    public static OptionSpec<Integer> integer(String name, int defaultValue, int min, String description) {
-        return new OptionSpec<>(name, "INT", Integer.toString(defaultValue), description, s -> {
-            int v;
-            try {
-                v = Integer.parseInt(s.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("expected an integer, got '" + s + "'");
-            }
-            if (v < min) {
-                throw new IllegalArgumentException("must be >= " + min + ", got " + v);
-            }
-            return v;
+  /** An integer option with an inclusive lower bound. */
+  public static OptionSpec<Integer> integer(
+      String name, int defaultValue, int min, String description) {
+    return new OptionSpec<>(
+        name,
+        "INT",
+        Integer.toString(defaultValue),
+        description,
+        s -> {
+          int v;
+          try {
+            v = Integer.parseInt(s.trim());
+          } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("expected an integer, got '" + s + "'");
+          }
+          if (v < min) {
+            throw new IllegalArgumentException("must be >= " + min + ", got " + v);
+          }
+          return v;
         });
-    }
+  }
 
-    /** A long option with an inclusive lower bound; {@code defaultText} may be null (required). */
-    public static OptionSpec<Long> longValue(String name, String defaultText, long min, String description) {
-        return new OptionSpec<>(name, "INT", defaultText, description, s -> {
-            long v;
-            try {
-                v = Long.parseLong(s.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("expected an integer, got '" + s + "'");
-            }
-            if (v < min) {
-                throw new IllegalArgumentException("must be >= " + min + ", got " + v);
-            }
-            return v;
+  /** A long option with an inclusive lower bound; {@code defaultText} may be null (required). */
+  public static OptionSpec<Long> longValue(
+      String name, String defaultText, long min, String description) {
+    return new OptionSpec<>(
+        name,
+        "INT",
+        defaultText,
+        description,
+        s -> {
+          long v;
+          try {
+            v = Long.parseLong(s.trim());
+          } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("expected an integer, got '" + s + "'");
+          }
+          if (v < min) {
+            throw new IllegalArgumentException("must be >= " + min + ", got " + v);
+          }
+          return v;
         });
-    }
+  }
 
-    /** A number in {@code [min, max]}. */
-    public static OptionSpec<Double> decimal(String name, double defaultValue, double min, double max,
-                                             String description) {
-        return new OptionSpec<>(name, "NUM", format(defaultValue), description, s -> parseDecimal(s, min, max));
-    }
+  /** A number in {@code [min, max]}. */
+  public static OptionSpec<Double> decimal(
+      String name, double defaultValue, double min, double max, String description) {
+    return new OptionSpec<>(
+        name, "NUM", format(defaultValue), description, s -> parseDecimal(s, min, max));
+  }
 
-    /** A number in {@code [min, max]} or {@code off}, which disables what the option governs. */
-    public static OptionSpec<Optional<Double>> threshold(String name, Double defaultValue, double min, double max,
-                                                         String description) {
-        String def = defaultValue == null ? "off" : format(defaultValue);
-        return new OptionSpec<>(name, "NUM|off", def, description,
-            s -> "off".equalsIgnoreCase(s.trim()) ? Optional.empty() : Optional.of(parseDecimal(s, min, max)));
-    }
+  /** A number in {@code [min, max]} or {@code off}, which disables what the option governs. */
+  public static OptionSpec<Optional<Double>> threshold(
+      String name, Double defaultValue, double min, double max, String description) {
+    String def = defaultValue == null ? "off" : format(defaultValue);
+    return new OptionSpec<>(
+        name,
+        "NUM|off",
+        def,
+        description,
+        s ->
+            "off".equalsIgnoreCase(s.trim())
+                ? Optional.empty()
+                : Optional.of(parseDecimal(s, min, max)));
+  }
 
-    /** {@code true} or {@code false}. */
-    public static OptionSpec<Boolean> bool(String name, boolean defaultValue, String description) {
-        return new OptionSpec<>(name, "true|false", Boolean.toString(defaultValue), description, s -> {
-            String v = s.trim().toLowerCase(Locale.ROOT);
-            if (v.equals("true") || v.equals("false")) {
-                return Boolean.parseBoolean(v);
-            }
-            throw new IllegalArgumentException("expected true or false, got '" + s + "'");
+  /** {@code true} or {@code false}. */
+  public static OptionSpec<Boolean> bool(String name, boolean defaultValue, String description) {
+    return new OptionSpec<>(
+        name,
+        "true|false",
+        Boolean.toString(defaultValue),
+        description,
+        s -> {
+          String v = s.trim().toLowerCase(Locale.ROOT);
+          if (v.equals("true") || v.equals("false")) {
+            return Boolean.parseBoolean(v);
+          }
+          throw new IllegalArgumentException("expected true or false, got '" + s + "'");
         });
-    }
+  }
 
-    /** A comma-separated list; an empty default means an empty list. */
-    public static OptionSpec<List<String>> list(String name, String defaultText, String description) {
-        return new OptionSpec<>(name, "A,B,...", defaultText, description, s -> {
-            List<String> out = new ArrayList<>();
-            for (String part : s.split(",")) {
-                if (!part.isBlank()) {
-                    out.add(part.trim());
-                }
+  /** A comma-separated list; an empty default means an empty list. */
+  public static OptionSpec<List<String>> list(String name, String defaultText, String description) {
+    return new OptionSpec<>(
+        name,
+        "A,B,...",
+        defaultText,
+        description,
+        s -> {
+          List<String> out = new ArrayList<>();
+          for (String part : s.split(",")) {
+            if (!part.isBlank()) {
+              out.add(part.trim());
             }
-            return List.copyOf(out);
+          }
+          return List.copyOf(out);
         });
-    }
+  }
 
-    /** One of a fixed set of lower-case words. */
-    public static OptionSpec<String> choice(String name, String defaultText, String description, String... values) {
-        List<String> allowed = Arrays.asList(values);
-        return new OptionSpec<>(name, String.join("|", values), defaultText, description, s -> {
-            String v = s.trim().toLowerCase(Locale.ROOT);
-            if (!allowed.contains(v)) {
-                throw new IllegalArgumentException("expected one of " + allowed + ", got '" + s + "'");
-            }
-            return v;
+  /** One of a fixed set of lower-case words. */
+  public static OptionSpec<String> choice(
+      String name, String defaultText, String description, String... values) {
+    List<String> allowed = Arrays.asList(values);
+    return new OptionSpec<>(
+        name,
+        String.join("|", values),
+        defaultText,
+        description,
+        s -> {
+          String v = s.trim().toLowerCase(Locale.ROOT);
+          if (!allowed.contains(v)) {
+            throw new IllegalArgumentException("expected one of " + allowed + ", got '" + s + "'");
+          }
+          return v;
         });
-    }
+  }
 
-    /** A flag that takes no value ({@code --help}). */
-    public static OptionSpec<Boolean> flag(String name, String description) {
-        return new OptionSpec<>(name, null, "false", description, Boolean::parseBoolean);
-    }
+  /** A flag that takes no value ({@code --help}). */
+  public static OptionSpec<Boolean> flag(String name, String description) {
+    return new OptionSpec<>(name, null, "false", description, Boolean::parseBoolean);
+  }
 
-    private static double parseDecimal(String s, double min, double max) {
-        double v;
-        try {
-            v = Double.parseDouble(s.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("expected a number, got '" + s + "'");
-        }
-        if (!(v >= min && v <= max)) {
-            throw new IllegalArgumentException("must be in [" + format(min) + ", " + format(max) + "], got " + s);
-        }
-        return v;
+  private static double parseDecimal(String s, double min, double max) {
+    double v;
+    try {
+      v = Double.parseDouble(s.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("expected a number, got '" + s + "'");
     }
+    if (!(v >= min && v <= max)) {
+      throw new IllegalArgumentException(
+          "must be in [" + format(min) + ", " + format(max) + "], got " + s);
+    }
+    return v;
+  }
 
-    private static String format(double v) {
-        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
-    }
+  private static String format(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+  }
 
-    public String name() {
-        return name;
-    }
+  public String name() {
+    return name;
+  }
 
-    /** What a value looks like in {@code --help}; null for a flag. */
-    public String metavar() {
-        return metavar;
-    }
+  /** What a value looks like in {@code --help}; null for a flag. */
+  public String metavar() {
+    return metavar;
+  }
 
-    /** The default as text; null when the option is required. */
-    public String defaultText() {
-        return defaultText;
-    }
+  /** The default as text; null when the option is required. */
+  public String defaultText() {
+    return defaultText;
+  }
 
-    public String description() {
-        return description;
-    }
+  public String description() {
+    return description;
+  }
 
-    public boolean required() {
-        return defaultText == null;
-    }
+  public boolean required() {
+    return defaultText == null;
+  }
 
-    public boolean isFlag() {
-        return metavar == null;
-    }
+  public boolean isFlag() {
+    return metavar == null;
+  }
 
-    /** Parses {@code text}; an {@link IllegalArgumentException} says what was wrong with it. */
-    T parse(String text) {
-        return parser.apply(text);
-    }
+  /** Parses {@code text}; an {@link IllegalArgumentException} says what was wrong with it. */
+  T parse(String text) {
+    return parser.apply(text);
+  }
 }

@@ -15,118 +15,139 @@ import org.dbrxspark.jobs.cli.OptionSpec;
 
 /**
  * The one-screen report a job prints when it ends: labelled counts and values, plus the
- * reconciliation checks (for example input = kept + rejected) that must hold. The same report
- * can be written as JSON ({@link #toJson}) for tools and notebooks.
+ * reconciliation checks (for example input = kept + rejected) that must hold. The same report can
+ * be written as JSON ({@link #toJson}) for tools and notebooks.
  */
 public final class JobSummary {
-    /** The option a job offers to write its summary as JSON too ({@link #writeJson}). */
-    public static final OptionSpec<String> STATS_OUTPUT = OptionSpec.path("stats-output", "",
-        "Local file to write the summary to as JSON too (title, entries, reconciliation checks, balanced); "
-            + "empty: none");
-    private static final ObjectMapper JSON = new ObjectMapper();
+  /** The option a job offers to write its summary as JSON too ({@link #writeJson}). */
+  public static final OptionSpec<String> STATS_OUTPUT =
+      OptionSpec.path(
+          "stats-output",
+          "",
+          "Local file to write the summary to as JSON too (title, entries, reconciliation checks, balanced); "
+              + "empty: none");
 
-    private final String title;
-    private final Map<String, Object> entries = new LinkedHashMap<>();
-    private final List<Check> checks = new ArrayList<>();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One reconciliation: {@code total = sum(parts)}, as the equation names them. */
-    private record Check(String equation, long total, long[] parts) {
-        long sum() {
-            long sum = 0;
-            for (long p : parts) {
-                sum += p;
-            }
-            return sum;
-        }
+  private final String title;
+  private final Map<String, Object> entries = new LinkedHashMap<>();
+  private final List<Check> checks = new ArrayList<>();
 
-        boolean ok() {
-            return sum() == total;
-        }
+  /** One reconciliation: {@code total = sum(parts)}, as the equation names them. */
+  private record Check(String equation, long total, long[] parts) {
+    long sum() {
+      long sum = 0;
+      for (long p : parts) {
+        sum += p;
+      }
+      return sum;
     }
 
-    public JobSummary(String title) {
-        this.title = title;
+    boolean ok() {
+      return sum() == total;
     }
+  }
 
-    /** Adds (or replaces) one line. */
-    public JobSummary put(String label, Object value) {
-        entries.put(label, value);
-        return this;
-    }
+  public JobSummary(String title) {
+    this.title = title;
+  }
 
-    /** Records the check {@code total = sum(parts)}; a mismatch is shown and makes {@link #balanced()} false. */
-    public JobSummary reconcile(String equation, long total, long... parts) {
-        checks.add(new Check(equation, total, parts.clone()));
-        return this;
-    }
+  /** Adds (or replaces) one line. */
+  public JobSummary put(String label, Object value) {
+    entries.put(label, value);
+    return this;
+  }
 
-    private static String join(long[] parts) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < parts.length; i++) {
-            sb.append(i == 0 ? "" : " + ").append(parts[i]);
-        }
-        return sb.toString();
-    }
+  /**
+   * Records the check {@code total = sum(parts)}; a mismatch is shown and makes {@link #balanced()}
+   * false.
+   */
+  public JobSummary reconcile(String equation, long total, long... parts) {
+    checks.add(new Check(equation, total, parts.clone()));
+    return this;
+  }
 
-    /** Whether every reconciliation check held. */
-    public boolean balanced() {
-        return checks.stream().allMatch(Check::ok);
+  private static String join(long[] parts) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < parts.length; i++) {
+      sb.append(i == 0 ? "" : " + ").append(parts[i]);
     }
+    return sb.toString();
+  }
 
-    /**
-     * The summary as a JSON object: {@code title}, {@code entries} (labels as keys, in order;
-     * numbers and booleans as such, maps as objects, anything else as its text), {@code checks}
-     * (equation, total, parts, ok) and {@code balanced}.
-     */
-    public String toJson() {
-        ObjectNode root = JSON.createObjectNode().put("title", title);
-        ObjectNode values = root.putObject("entries");
-        entries.forEach((label, value) -> values.set(label, value instanceof Number || value instanceof Boolean
-            || value instanceof Map ? JSON.valueToTree(value) : JSON.getNodeFactory().textNode(String.valueOf(value))));
-        ArrayNode list = root.putArray("checks");
-        for (Check c : checks) {
-            ObjectNode check = list.addObject().put("equation", c.equation()).put("total", c.total());
-            ArrayNode parts = check.putArray("parts");
-            for (long p : c.parts()) {
-                parts.add(p);
-            }
-            check.put("ok", c.ok());
-        }
-        root.put("balanced", balanced());
-        try {
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the summary as JSON", e);
-        }
-    }
+  /** Whether every reconciliation check held. */
+  public boolean balanced() {
+    return checks.stream().allMatch(Check::ok);
+  }
 
-    /** Writes {@link #toJson} to the local file {@code file}, replacing it; a blank path writes nothing. */
-    public void writeJson(String file) {
-        if (file.isBlank()) {
-            return;
-        }
-        try {
-            Files.writeString(Path.of(file), toJson());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write --stats-output " + file, e);
-        }
+  /**
+   * The summary as a JSON object: {@code title}, {@code entries} (labels as keys, in order; numbers
+   * and booleans as such, maps as objects, anything else as its text), {@code checks} (equation,
+   * total, parts, ok) and {@code balanced}.
+   */
+  public String toJson() {
+    ObjectNode root = JSON.createObjectNode().put("title", title);
+    ObjectNode values = root.putObject("entries");
+    entries.forEach(
+        (label, value) ->
+            values.set(
+                label,
+                value instanceof Number || value instanceof Boolean || value instanceof Map
+                    ? JSON.valueToTree(value)
+                    : JSON.getNodeFactory().textNode(String.valueOf(value))));
+    ArrayNode list = root.putArray("checks");
+    for (Check c : checks) {
+      ObjectNode check = list.addObject().put("equation", c.equation()).put("total", c.total());
+      ArrayNode parts = check.putArray("parts");
+      for (long p : c.parts()) {
+        parts.add(p);
+      }
+      check.put("ok", c.ok());
     }
+    root.put("balanced", balanced());
+    try {
+      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the summary as JSON", e);
+    }
+  }
 
-    @Override
-    public String toString() {
-        int width = entries.keySet().stream().mapToInt(String::length).max().orElse(0) + 2;
-        String rule = "=".repeat(Math.max(40, title.length() + 4));
-        StringBuilder sb = new StringBuilder();
-        sb.append(rule).append('\n').append("  ").append(title).append('\n').append(rule).append('\n');
-        entries.forEach((k, v) -> sb.append(String.format("  %-" + width + "s%s%n", k, v)));
-        if (!checks.isEmpty()) {
-            sb.append("  ").append("-".repeat(rule.length() - 2)).append('\n');
-            for (Check c : checks) {
-                sb.append("  ").append(c.equation()).append(": ").append(c.total()).append(" = ")
-                    .append(join(c.parts())).append(c.ok() ? "  [ok]" : "  [MISMATCH: " + c.sum() + "]").append('\n');
-            }
-        }
-        sb.append(rule).append('\n');
-        return sb.toString();
+  /**
+   * Writes {@link #toJson} to the local file {@code file}, replacing it; a blank path writes
+   * nothing.
+   */
+  public void writeJson(String file) {
+    if (file.isBlank()) {
+      return;
     }
+    try {
+      Files.writeString(Path.of(file), toJson());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write --stats-output " + file, e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    int width = entries.keySet().stream().mapToInt(String::length).max().orElse(0) + 2;
+    String rule = "=".repeat(Math.max(40, title.length() + 4));
+    StringBuilder sb = new StringBuilder();
+    sb.append(rule).append('\n').append("  ").append(title).append('\n').append(rule).append('\n');
+    entries.forEach((k, v) -> sb.append(String.format("  %-" + width + "s%s%n", k, v)));
+    if (!checks.isEmpty()) {
+      sb.append("  ").append("-".repeat(rule.length() - 2)).append('\n');
+      for (Check c : checks) {
+        sb.append("  ")
+            .append(c.equation())
+            .append(": ")
+            .append(c.total())
+            .append(" = ")
+            .append(join(c.parts()))
+            .append(c.ok() ? "  [ok]" : "  [MISMATCH: " + c.sum() + "]")
+            .append('\n');
+      }
+    }
+    sb.append(rule).append('\n');
+    return sb.toString();
+  }
 }

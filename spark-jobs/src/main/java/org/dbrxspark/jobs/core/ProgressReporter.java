@@ -23,75 +23,89 @@ import scala.jdk.javaapi.CollectionConverters;
  * keep ({@link DbrxMetrics}); a stage that Spark recomputes counts again, as with any accumulator.
  */
 public final class ProgressReporter implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(ProgressReporter.class);
+  private static final Logger LOG = LoggerFactory.getLogger(ProgressReporter.class);
 
-    private final SparkSession spark;
-    private final String job;
-    private final Listener listener = new Listener();
-    private final ScheduledExecutorService ticker;
-    private final long started = System.nanoTime();
-    private long lastRows;
-    private long lastTokens;
-    private long lastNanos = started;
+  private final SparkSession spark;
+  private final String job;
+  private final Listener listener = new Listener();
+  private final ScheduledExecutorService ticker;
+  private final long started = System.nanoTime();
+  private long lastRows;
+  private long lastTokens;
+  private long lastNanos = started;
 
-    private ProgressReporter(SparkSession spark, String job, int intervalSeconds) {
-        this.spark = spark;
-        this.job = job;
-        spark.sparkContext().addSparkListener(listener);
-        ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "dbrx-spark-progress");
-            t.setDaemon(true);
-            return t;
-        });
-        ticker.scheduleAtFixedRate(this::log, intervalSeconds, intervalSeconds, TimeUnit.SECONDS);
-    }
+  private ProgressReporter(SparkSession spark, String job, int intervalSeconds) {
+    this.spark = spark;
+    this.job = job;
+    spark.sparkContext().addSparkListener(listener);
+    ticker =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "dbrx-spark-progress");
+              t.setDaemon(true);
+              return t;
+            });
+    ticker.scheduleAtFixedRate(this::log, intervalSeconds, intervalSeconds, TimeUnit.SECONDS);
+  }
 
-    /** Starts logging every {@code intervalSeconds} seconds until closed. */
-    public static ProgressReporter start(SparkSession spark, String job, int intervalSeconds) {
-        return new ProgressReporter(spark, job, intervalSeconds);
-    }
+  /** Starts logging every {@code intervalSeconds} seconds until closed. */
+  public static ProgressReporter start(SparkSession spark, String job, int intervalSeconds) {
+    return new ProgressReporter(spark, job, intervalSeconds);
+  }
 
-    private synchronized void log() {
-        long now = System.nanoTime();
-        long rows = listener.rowsRead.get();
-        long tokens = listener.tokens.get();
-        double seconds = Math.max(1e-9, (now - lastNanos) / 1e9);
-        String tokenPart = tokens == 0 ? ""
+  private synchronized void log() {
+    long now = System.nanoTime();
+    long rows = listener.rowsRead.get();
+    long tokens = listener.tokens.get();
+    double seconds = Math.max(1e-9, (now - lastNanos) / 1e9);
+    String tokenPart =
+        tokens == 0
+            ? ""
             : String.format(", %,d tokens, %.0f tokens/s", tokens, (tokens - lastTokens) / seconds);
-        LOG.info(String.format("%s: %,d rows read, %,d rows written%s, %,d tasks done, %.0f rows/s, %.0f s elapsed",
-            job, rows, listener.rowsWritten.get(), tokenPart, listener.tasks.get(), (rows - lastRows) / seconds,
+    LOG.info(
+        String.format(
+            "%s: %,d rows read, %,d rows written%s, %,d tasks done, %.0f rows/s, %.0f s elapsed",
+            job,
+            rows,
+            listener.rowsWritten.get(),
+            tokenPart,
+            listener.tasks.get(),
+            (rows - lastRows) / seconds,
             (now - started) / 1e9));
-        lastRows = rows;
-        lastTokens = tokens;
-        lastNanos = now;
-    }
+    lastRows = rows;
+    lastTokens = tokens;
+    lastNanos = now;
+  }
+
+  @Override
+  public void close() {
+    ticker.shutdownNow();
+    spark.sparkContext().removeSparkListener(listener);
+    log();
+  }
+
+  private static final class Listener extends SparkListener {
+    final AtomicLong rowsRead = new AtomicLong();
+    final AtomicLong rowsWritten = new AtomicLong();
+    final AtomicLong tokens = new AtomicLong();
+    final AtomicInteger tasks = new AtomicInteger();
 
     @Override
-    public void close() {
-        ticker.shutdownNow();
-        spark.sparkContext().removeSparkListener(listener);
-        log();
-    }
-
-    private static final class Listener extends SparkListener {
-        final AtomicLong rowsRead = new AtomicLong();
-        final AtomicLong rowsWritten = new AtomicLong();
-        final AtomicLong tokens = new AtomicLong();
-        final AtomicInteger tasks = new AtomicInteger();
-
-        @Override
-        public void onTaskEnd(SparkListenerTaskEnd end) {
-            tasks.incrementAndGet();
-            if (end.taskMetrics() != null) {
-                rowsRead.addAndGet(end.taskMetrics().inputMetrics().recordsRead());
-                rowsWritten.addAndGet(end.taskMetrics().outputMetrics().recordsWritten());
-            }
-            for (AccumulableInfo info : CollectionConverters.asJava(end.taskInfo().accumulables())) {
-                if (info.name().isDefined() && info.update().isDefined() && info.update().get() instanceof Long n
-                    && info.name().get().startsWith(DbrxMetrics.PREFIX) && info.name().get().endsWith("_tokens")) {
-                    tokens.addAndGet(n);
-                }
-            }
+    public void onTaskEnd(SparkListenerTaskEnd end) {
+      tasks.incrementAndGet();
+      if (end.taskMetrics() != null) {
+        rowsRead.addAndGet(end.taskMetrics().inputMetrics().recordsRead());
+        rowsWritten.addAndGet(end.taskMetrics().outputMetrics().recordsWritten());
+      }
+      for (AccumulableInfo info : CollectionConverters.asJava(end.taskInfo().accumulables())) {
+        if (info.name().isDefined()
+            && info.update().isDefined()
+            && info.update().get() instanceof Long n
+            && info.name().get().startsWith(DbrxMetrics.PREFIX)
+            && info.name().get().endsWith("_tokens")) {
+          tokens.addAndGet(n);
         }
+      }
     }
+  }
 }

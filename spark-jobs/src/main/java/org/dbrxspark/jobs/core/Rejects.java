@@ -10,44 +10,45 @@ import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.io.DeltaTables;
 
 /**
- * The rows a filtering job (curate, dedup, tokenize, score) does not keep: each carries the
- * reasons it was rejected in {@link #REASONS}, and they go to a rejects table, beside the output
- * unless the user names one with {@code --rejects-output}.
+ * The rows a filtering job (curate, dedup, tokenize, score) does not keep: each carries the reasons
+ * it was rejected in {@link #REASONS}, and they go to a rejects table, beside the output unless the
+ * user names one with {@code --rejects-output}.
  */
 public final class Rejects {
-    /** The column of reasons (array of strings): empty for a kept row. */
-    public static final String REASONS = "reasons";
+  /** The column of reasons (array of strings): empty for a kept row. */
+  public static final String REASONS = "reasons";
 
-    private Rejects() {
-    }
+  private Rejects() {}
 
-    /** {@code --rejects-output}, described by what the job's rejects table holds. */
-    public static OptionSpec<String> option(String contents) {
-        return OptionSpec.path("rejects-output", "", contents + "; default: <output>_rejects");
-    }
+  /** {@code --rejects-output}, described by what the job's rejects table holds. */
+  public static OptionSpec<String> option(String contents) {
+    return OptionSpec.path("rejects-output", "", contents + "; default: <output>_rejects");
+  }
 
-    /** The rejects table: the option's value, or {@code <output>_rejects}. */
-    public static String path(ParsedOptions o, OptionSpec<String> output, OptionSpec<String> rejects) {
-        String r = o.get(rejects);
-        return r.isBlank() ? DeltaTables.sibling(o.get(output), "_rejects") : r;
-    }
+  /** The rejects table: the option's value, or {@code <output>_rejects}. */
+  public static String path(
+      ParsedOptions o, OptionSpec<String> output, OptionSpec<String> rejects) {
+    String r = o.get(rejects);
+    return r.isBlank() ? DeltaTables.sibling(o.get(output), "_rejects") : r;
+  }
 
-    /**
-     * @throws UsageException when the output and the rejects would be the same table
-     */
-    public static void requireApart(ParsedOptions o, OptionSpec<String> output, OptionSpec<String> rejects) {
-        if (o.get(output).equals(path(o, output, rejects))) {
-            throw new UsageException("--" + output.name() + " and --" + rejects.name() + " must differ");
-        }
+  /**
+   * @throws UsageException when the output and the rejects would be the same table
+   */
+  public static void requireApart(
+      ParsedOptions o, OptionSpec<String> output, OptionSpec<String> rejects) {
+    if (o.get(output).equals(path(o, output, rejects))) {
+      throw new UsageException("--" + output.name() + " and --" + rejects.name() + " must differ");
     }
+  }
 
-    /** True for a row with no reason to reject it. */
-    public static Column kept() {
-        return size(col(REASONS)).equalTo(0);
-    }
+  /** True for a row with no reason to reject it. */
+  public static Column kept() {
+    return size(col(REASONS)).equalTo(0);
+  }
 
-    /** True for a row with a reason to reject it. */
-    public static Column rejected() {
-        return size(col(REASONS)).gt(0);
-    }
+  /** True for a row with a reason to reject it. */
+  public static Column rejected() {
+    return size(col(REASONS)).gt(0);
+  }
 }

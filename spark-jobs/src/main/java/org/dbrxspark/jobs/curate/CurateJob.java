@@ -41,154 +41,225 @@ import org.dbrxspark.jobs.io.ReaderOptions;
  * input row lands in exactly one of them.
  */
 public final class CurateJob implements Job {
-    public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of kept documents");
-    public static final OptionSpec<String> REJECTS = Rejects.option(
-        "Delta table of rejected documents with reasons and signals");
-    public static final OptionSpec<String> UNICODE_FORM = OptionSpec.choice("unicode-form", "nfc",
-        "Unicode normal form applied to the text", "nfc", "nfkc", "none");
-    public static final OptionSpec<Boolean> REDACT_PII = OptionSpec.bool("redact-pii", true,
-        "Replace e-mail addresses, IP addresses and phone numbers with <EMAIL>, <IP>, <PHONE>");
-    public static final OptionSpec<Boolean> C4_LINE_RULES = OptionSpec.bool("c4-line-rules", true,
-        "Apply C4's line rules (drop javascript/policy/short lines, strip citation markers)");
-    public static final OptionSpec<Integer> C4_MIN_WORDS_PER_LINE = OptionSpec.integer("c4-min-words-per-line", 3, 0,
-        "C4: lines with fewer words are dropped");
-    public static final OptionSpec<Boolean> C4_TERMINAL_PUNCT = OptionSpec.bool("c4-terminal-punct", false,
-        "C4: also drop lines not ending in terminal punctuation (off, as in FineWeb)");
-    public static final OptionSpec<Boolean> LID = OptionSpec.bool("lid", true,
-        "Identify each document's language (Lingua)");
-    public static final OptionSpec<List<String>> LID_CANDIDATES = OptionSpec.list("lid-candidates",
-        "en,de,fr,es,it,pt,nl,sv,da,fi,pl,cs,hu,ro,tr,ru,uk,ar,zh,ja,ko",
-        "ISO 639-1 codes of the languages identification chooses among");
-    public static final OptionSpec<Boolean> LID_HIGH_ACCURACY = OptionSpec.bool("lid-high-accuracy", false,
-        "Lingua high-accuracy mode (slower, more memory; helps only on very short texts)");
-    public static final OptionSpec<List<String>> LANGUAGES = OptionSpec.list("languages", "",
-        "Keep only documents in these ISO 639-1 languages (empty: keep all)");
-    public static final OptionSpec<Optional<Double>> LID_MIN_SCORE = OptionSpec.threshold("lid-min-score", 0.65, 0, 1,
-        "With --languages: minimum language confidence (FineWeb uses 0.65)");
+  public static final OptionSpec<String> OUTPUT =
+      OptionSpec.path("output", null, "Delta table of kept documents");
+  public static final OptionSpec<String> REJECTS =
+      Rejects.option("Delta table of rejected documents with reasons and signals");
+  public static final OptionSpec<String> UNICODE_FORM =
+      OptionSpec.choice(
+          "unicode-form", "nfc", "Unicode normal form applied to the text", "nfc", "nfkc", "none");
+  public static final OptionSpec<Boolean> REDACT_PII =
+      OptionSpec.bool(
+          "redact-pii",
+          true,
+          "Replace e-mail addresses, IP addresses and phone numbers with <EMAIL>, <IP>, <PHONE>");
+  public static final OptionSpec<Boolean> C4_LINE_RULES =
+      OptionSpec.bool(
+          "c4-line-rules",
+          true,
+          "Apply C4's line rules (drop javascript/policy/short lines, strip citation markers)");
+  public static final OptionSpec<Integer> C4_MIN_WORDS_PER_LINE =
+      OptionSpec.integer("c4-min-words-per-line", 3, 0, "C4: lines with fewer words are dropped");
+  public static final OptionSpec<Boolean> C4_TERMINAL_PUNCT =
+      OptionSpec.bool(
+          "c4-terminal-punct",
+          false,
+          "C4: also drop lines not ending in terminal punctuation (off, as in FineWeb)");
+  public static final OptionSpec<Boolean> LID =
+      OptionSpec.bool("lid", true, "Identify each document's language (Lingua)");
+  public static final OptionSpec<List<String>> LID_CANDIDATES =
+      OptionSpec.list(
+          "lid-candidates",
+          "en,de,fr,es,it,pt,nl,sv,da,fi,pl,cs,hu,ro,tr,ru,uk,ar,zh,ja,ko",
+          "ISO 639-1 codes of the languages identification chooses among");
+  public static final OptionSpec<Boolean> LID_HIGH_ACCURACY =
+      OptionSpec.bool(
+          "lid-high-accuracy",
+          false,
+          "Lingua high-accuracy mode (slower, more memory; helps only on very short texts)");
+  public static final OptionSpec<List<String>> LANGUAGES =
+      OptionSpec.list(
+          "languages", "", "Keep only documents in these ISO 639-1 languages (empty: keep all)");
+  public static final OptionSpec<Optional<Double>> LID_MIN_SCORE =
+      OptionSpec.threshold(
+          "lid-min-score",
+          0.65,
+          0,
+          1,
+          "With --languages: minimum language confidence (FineWeb uses 0.65)");
 
-    @Override
-    public String name() {
-        return "curate";
+  @Override
+  public String name() {
+    return "curate";
+  }
+
+  @Override
+  public String description() {
+    return "Normalise, redact PII, identify the language and apply the Gopher, C4 and FineWeb quality filters. "
+        + "Every filter is named after its option: --NAME VALUE re-tunes it, --NAME off switches it off.";
+  }
+
+  @Override
+  public List<OptionSpec<?>> options() {
+    List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
+    all.addAll(
+        List.of(
+            OUTPUT,
+            REJECTS,
+            UNICODE_FORM,
+            REDACT_PII,
+            C4_LINE_RULES,
+            C4_MIN_WORDS_PER_LINE,
+            C4_TERMINAL_PUNCT,
+            LID,
+            LID_CANDIDATES,
+            LID_HIGH_ACCURACY,
+            LANGUAGES,
+            LID_MIN_SCORE));
+    QualityFilters.DEFAULTS.forEach(f -> all.add(f.option()));
+    return all;
+  }
+
+  @Override
+  public void validate(ParsedOptions options) {
+    curator(options);
+    Rejects.requireApart(options, OUTPUT, REJECTS);
+  }
+
+  /** Builds the curator the options describe. */
+  public static Curator curator(ParsedOptions o) {
+    List<QualityFilter> filters = new ArrayList<>();
+    for (QualityFilter f : QualityFilters.DEFAULTS) {
+      o.get(f.option()).ifPresent(t -> filters.add(f.withThreshold(t)));
     }
-
-    @Override
-    public String description() {
-        return "Normalise, redact PII, identify the language and apply the Gopher, C4 and FineWeb quality filters. "
-            + "Every filter is named after its option: --NAME VALUE re-tunes it, --NAME off switches it off.";
-    }
-
-    @Override
-    public List<OptionSpec<?>> options() {
-        List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
-        all.addAll(List.of(OUTPUT, REJECTS, UNICODE_FORM, REDACT_PII, C4_LINE_RULES, C4_MIN_WORDS_PER_LINE,
-            C4_TERMINAL_PUNCT, LID, LID_CANDIDATES, LID_HIGH_ACCURACY, LANGUAGES, LID_MIN_SCORE));
-        QualityFilters.DEFAULTS.forEach(f -> all.add(f.option()));
-        return all;
-    }
-
-    @Override
-    public void validate(ParsedOptions options) {
-        curator(options);
-        Rejects.requireApart(options, OUTPUT, REJECTS);
-    }
-
-    /** Builds the curator the options describe. */
-    public static Curator curator(ParsedOptions o) {
-        List<QualityFilter> filters = new ArrayList<>();
-        for (QualityFilter f : QualityFilters.DEFAULTS) {
-            o.get(f.option()).ifPresent(t -> filters.add(f.withThreshold(t)));
+    LanguageIdentifier lid = null;
+    Set<String> languages = new LinkedHashSet<>(o.get(LANGUAGES));
+    try {
+      if (o.get(LID)) {
+        lid = new LanguageIdentifier(o.get(LID_CANDIDATES), o.get(LID_HIGH_ACCURACY));
+        for (String l : languages) {
+          LanguageIdentifier.language(l);
+          if (!lid.candidates().contains(l)) {
+            throw new UsageException("--languages " + l + " is not among --lid-candidates");
+          }
         }
-        LanguageIdentifier lid = null;
-        Set<String> languages = new LinkedHashSet<>(o.get(LANGUAGES));
-        try {
-            if (o.get(LID)) {
-                lid = new LanguageIdentifier(o.get(LID_CANDIDATES), o.get(LID_HIGH_ACCURACY));
-                for (String l : languages) {
-                    LanguageIdentifier.language(l);
-                    if (!lid.candidates().contains(l)) {
-                        throw new UsageException("--languages " + l + " is not among --lid-candidates");
-                    }
-                }
-            } else if (!languages.isEmpty()) {
-                throw new UsageException("--languages needs --lid true");
-            }
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-        Normalizer.Form form = switch (o.get(UNICODE_FORM)) {
-            case "nfc" -> Normalizer.Form.NFC;
-            case "nfkc" -> Normalizer.Form.NFKC;
-            default -> null;
+      } else if (!languages.isEmpty()) {
+        throw new UsageException("--languages needs --lid true");
+      }
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    Normalizer.Form form =
+        switch (o.get(UNICODE_FORM)) {
+          case "nfc" -> Normalizer.Form.NFC;
+          case "nfkc" -> Normalizer.Form.NFKC;
+          default -> null;
         };
-        C4Rules c4 = new C4Rules(o.get(C4_LINE_RULES), o.get(C4_MIN_WORDS_PER_LINE), o.get(C4_TERMINAL_PUNCT));
-        return new Curator(form, o.get(REDACT_PII), c4, lid, Set.copyOf(languages),
-            o.get(LID_MIN_SCORE).orElse(Double.NaN), List.copyOf(filters));
-    }
+    C4Rules c4 =
+        new C4Rules(o.get(C4_LINE_RULES), o.get(C4_MIN_WORDS_PER_LINE), o.get(C4_TERMINAL_PUNCT));
+    return new Curator(
+        form,
+        o.get(REDACT_PII),
+        c4,
+        lid,
+        Set.copyOf(languages),
+        o.get(LID_MIN_SCORE).orElse(Double.NaN),
+        List.copyOf(filters));
+  }
 
-    @Override
-    public JobSummary run(SparkSession spark, ParsedOptions options) {
-        Curator curator = curator(options);
-        Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(options));
-        Dataset<Row> annotated = annotate(Partitions.spread(read.rows()), curator)
-            .persist(StorageLevel.MEMORY_AND_DISK());
-        try {
-            Dataset<Row> kept = annotated.where(Rejects.kept()).drop(Rejects.REASONS);
-            Dataset<Row> rejected = annotated.where(Rejects.rejected());
-            String output = options.get(OUTPUT);
-            String rejects = Rejects.path(options, OUTPUT, REJECTS);
-            try (RunTables tables = RunTables.of(spark, output, rejects)) {
-                long keptRows = tables.overwrite(kept.drop("_before"), output);
-                long rejectedRows = tables.overwrite(rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"),
-                    rejects);
+  @Override
+  public JobSummary run(SparkSession spark, ParsedOptions options) {
+    Curator curator = curator(options);
+    Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(options));
+    Dataset<Row> annotated =
+        annotate(Partitions.spread(read.rows()), curator).persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      Dataset<Row> kept = annotated.where(Rejects.kept()).drop(Rejects.REASONS);
+      Dataset<Row> rejected = annotated.where(Rejects.rejected());
+      String output = options.get(OUTPUT);
+      String rejects = Rejects.path(options, OUTPUT, REJECTS);
+      try (RunTables tables = RunTables.of(spark, output, rejects)) {
+        long keptRows = tables.overwrite(kept.drop("_before"), output);
+        long rejectedRows =
+            tables.overwrite(
+                rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"), rejects);
 
-                long input = annotated.count();
-                Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
-                JobSummary summary = new JobSummary("curate " + options.get(ReaderOptions.INPUT))
-                    .put("input documents", input)
-                    .put("kept", keptRows)
-                    .put("rejected", rejectedRows)
-                    .put("output", output)
-                    .put("rejects output", rejects)
-                    .put("duplicate ids", read.duplicateIdSummary())
-                    .put("active filters", curator.filters().size() + " of " + QualityFilters.DEFAULTS.size()
-                        + (curator.languages().isEmpty() ? "" : ", languages " + curator.languages()));
-                summary.put("kept by language", Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));
-                summary.put("reject reasons", Histograms.top(rejectTable, explode(col(Curator.REASONS)), 12));
-                summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
-                return tables.finish(summary);
-            }
-        } finally {
-            annotated.unpersist();
-        }
+        long input = annotated.count();
+        Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
+        JobSummary summary =
+            new JobSummary("curate " + options.get(ReaderOptions.INPUT))
+                .put("input documents", input)
+                .put("kept", keptRows)
+                .put("rejected", rejectedRows)
+                .put("output", output)
+                .put("rejects output", rejects)
+                .put("duplicate ids", read.duplicateIdSummary())
+                .put(
+                    "active filters",
+                    curator.filters().size()
+                        + " of "
+                        + QualityFilters.DEFAULTS.size()
+                        + (curator.languages().isEmpty()
+                            ? ""
+                            : ", languages " + curator.languages()));
+        summary.put(
+            "kept by language",
+            Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));
+        summary.put(
+            "reject reasons", Histograms.top(rejectTable, explode(col(Curator.REASONS)), 12));
+        summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+        return tables.finish(summary);
+      }
+    } finally {
+      annotated.unpersist();
     }
+  }
 
-    /**
-     * Adds the curation result to {@code docs} (the reader's rows, with their read errors): the
-     * curated text replaces {@code text}, then {@code lang}, {@code signals}, {@code reasons} and
-     * {@code _before} (the text before the C4 line rules) follow {@code source}; the input's other
-     * columns come last. A row the reader could not read is not curated: its read error is its
-     * reason and its text (the input line) is kept as it was.
-     */
-    static Dataset<Row> annotate(Dataset<Row> docs, Curator curator) {
-        // Marked non-deterministic only so the optimiser cannot inline the call once per
-        // extracted field below (it would run the whole pipeline five times per row).
-        UserDefinedFunction fn = udf((UDF1<String, Row>) curator::curate, Curator.resultType()).asNondeterministic();
-        Column error = col(DocumentReader.READ_ERROR);
-        Dataset<Row> withResult = docs.withColumn("_curated", when(error.isNull(), fn.apply(col(Columns.TEXT))));
-        List<Column> cols = new ArrayList<>(List.of(col(Columns.ID), col(Columns.SOURCE),
-            col("_curated." + Curator.TEXT).as(Columns.TEXT),
-            col("_curated." + Curator.LANG).as(Curator.LANG),
-            col("_curated." + Curator.SIGNALS).as(Curator.SIGNALS),
-            when(error.isNull(), col("_curated." + Curator.REASONS)).otherwise(array(error)).as(Curator.REASONS),
-            when(error.isNull(), col("_curated." + Curator.TEXT_BEFORE_LINE_RULES)).otherwise(col(Columns.TEXT))
-                .as("_before")));
-        Set<String> taken = Set.of(Columns.ID, Columns.SOURCE, Columns.TEXT, Curator.LANG, Curator.SIGNALS,
-            Curator.REASONS, "_before", "_curated", DocumentReader.READ_ERROR);
-        for (String c : withResult.columns()) {
-            if (!taken.contains(c)) {
-                cols.add(Columns.named(c));
-            }
-        }
-        return withResult.select(cols.toArray(Column[]::new));
+  /**
+   * Adds the curation result to {@code docs} (the reader's rows, with their read errors): the
+   * curated text replaces {@code text}, then {@code lang}, {@code signals}, {@code reasons} and
+   * {@code _before} (the text before the C4 line rules) follow {@code source}; the input's other
+   * columns come last. A row the reader could not read is not curated: its read error is its reason
+   * and its text (the input line) is kept as it was.
+   */
+  static Dataset<Row> annotate(Dataset<Row> docs, Curator curator) {
+    // Marked non-deterministic only so the optimiser cannot inline the call once per
+    // extracted field below (it would run the whole pipeline five times per row).
+    UserDefinedFunction fn =
+        udf((UDF1<String, Row>) curator::curate, Curator.resultType()).asNondeterministic();
+    Column error = col(DocumentReader.READ_ERROR);
+    Dataset<Row> withResult =
+        docs.withColumn("_curated", when(error.isNull(), fn.apply(col(Columns.TEXT))));
+    List<Column> cols =
+        new ArrayList<>(
+            List.of(
+                col(Columns.ID),
+                col(Columns.SOURCE),
+                col("_curated." + Curator.TEXT).as(Columns.TEXT),
+                col("_curated." + Curator.LANG).as(Curator.LANG),
+                col("_curated." + Curator.SIGNALS).as(Curator.SIGNALS),
+                when(error.isNull(), col("_curated." + Curator.REASONS))
+                    .otherwise(array(error))
+                    .as(Curator.REASONS),
+                when(error.isNull(), col("_curated." + Curator.TEXT_BEFORE_LINE_RULES))
+                    .otherwise(col(Columns.TEXT))
+                    .as("_before")));
+    Set<String> taken =
+        Set.of(
+            Columns.ID,
+            Columns.SOURCE,
+            Columns.TEXT,
+            Curator.LANG,
+            Curator.SIGNALS,
+            Curator.REASONS,
+            "_before",
+            "_curated",
+            DocumentReader.READ_ERROR);
+    for (String c : withResult.columns()) {
+      if (!taken.contains(c)) {
+        cols.add(Columns.named(c));
+      }
     }
+    return withResult.select(cols.toArray(Column[]::new));
+  }
 }

@@ -8,155 +8,174 @@ import java.util.Set;
 
 /** Gopher quality and repetition signals (Rae et al. 2021, appendix A). */
 final class GopherSignals {
-    static final Set<String> STOP_WORDS = Set.of("the", "be", "to", "of", "and", "that", "have", "with");
-    private static final String BULLETS = "\u2022\u2023\u25E6\u2043\u25CF\u25CB\u25AA\u00B7-*";
-    private static final Signal[] TOP = {Signal.TOP_2GRAM_CHAR_FRAC, Signal.TOP_3GRAM_CHAR_FRAC,
-        Signal.TOP_4GRAM_CHAR_FRAC};
-    private static final Signal[] DUP = {Signal.DUP_5GRAM_CHAR_FRAC, Signal.DUP_6GRAM_CHAR_FRAC,
-        Signal.DUP_7GRAM_CHAR_FRAC, Signal.DUP_8GRAM_CHAR_FRAC, Signal.DUP_9GRAM_CHAR_FRAC,
-        Signal.DUP_10GRAM_CHAR_FRAC};
+  static final Set<String> STOP_WORDS =
+      Set.of("the", "be", "to", "of", "and", "that", "have", "with");
+  private static final String BULLETS = "\u2022\u2023\u25E6\u2043\u25CF\u25CB\u25AA\u00B7-*";
+  private static final Signal[] TOP = {
+    Signal.TOP_2GRAM_CHAR_FRAC, Signal.TOP_3GRAM_CHAR_FRAC, Signal.TOP_4GRAM_CHAR_FRAC
+  };
+  private static final Signal[] DUP = {
+    Signal.DUP_5GRAM_CHAR_FRAC,
+    Signal.DUP_6GRAM_CHAR_FRAC,
+    Signal.DUP_7GRAM_CHAR_FRAC,
+    Signal.DUP_8GRAM_CHAR_FRAC,
+    Signal.DUP_9GRAM_CHAR_FRAC,
+    Signal.DUP_10GRAM_CHAR_FRAC
+  };
 
-    private GopherSignals() {
+  private GopherSignals() {}
+
+  /**
+   * Fills the Gopher signals of {@code v} into {@code out}; {@code english} gates the stop-word
+   * count.
+   */
+  static void compute(TextView v, boolean english, double[] out) {
+    int words = v.words.size();
+    out[Signal.WORDS.ordinal()] = words;
+    double wordChars = 0;
+    for (String w : v.words) {
+      wordChars += w.codePointCount(0, w.length());
     }
-
-    /** Fills the Gopher signals of {@code v} into {@code out}; {@code english} gates the stop-word count. */
-    static void compute(TextView v, boolean english, double[] out) {
-        int words = v.words.size();
-        out[Signal.WORDS.ordinal()] = words;
-        double wordChars = 0;
-        for (String w : v.words) {
-            wordChars += w.codePointCount(0, w.length());
-        }
-        out[Signal.MEAN_WORD_LENGTH.ordinal()] = words == 0 ? 0 : wordChars / words;
-        int symbols = count(v.text, "#") + count(v.text, "...") + count(v.text, "\u2026");
-        out[Signal.SYMBOL_WORD_RATIO.ordinal()] = words == 0 ? (symbols > 0 ? Double.MAX_VALUE : 0)
-            : (double) symbols / words;
-        int bullets = 0;
-        int ellipses = 0;
-        for (String line : v.lines) {
-            if (BULLETS.indexOf(line.charAt(0)) >= 0) {
-                bullets++;
-            }
-            if (line.endsWith("...") || line.endsWith("\u2026")) {
-                ellipses++;
-            }
-        }
-        out[Signal.BULLET_LINES_FRAC.ordinal()] = frac(bullets, v.lines.size());
-        out[Signal.ELLIPSIS_LINES_FRAC.ordinal()] = frac(ellipses, v.lines.size());
-        int alpha = 0;
-        for (String t : v.tokens) {
-            if (t.codePoints().anyMatch(Character::isAlphabetic)) {
-                alpha++;
-            }
-        }
-        out[Signal.ALPHA_WORDS_FRAC.ordinal()] = v.tokens.isEmpty() ? 0 : (double) alpha / v.tokens.size();
-        out[Signal.STOP_WORDS.ordinal()] = english ? v.words.stream().filter(STOP_WORDS::contains).count() : Double.NaN;
-
-        double[] lineDup = duplicates(v.lines);
-        out[Signal.DUP_LINE_FRAC.ordinal()] = frac(lineDup[0], v.lines.size());
-        out[Signal.DUP_LINE_CHAR_FRAC.ordinal()] = frac(lineDup[1], v.text.length());
-        double[] paraDup = duplicates(v.paragraphs);
-        out[Signal.DUP_PARA_FRAC.ordinal()] = frac(paraDup[0], v.paragraphs.size());
-        out[Signal.DUP_PARA_CHAR_FRAC.ordinal()] = frac(paraDup[1], v.text.length());
-
-        int[] lengths = new int[words];
-        long[] ids = new long[words];
-        Map<String, Long> vocabulary = new HashMap<>();
-        for (int i = 0; i < words; i++) {
-            String w = v.words.get(i);
-            lengths[i] = w.length();
-            ids[i] = vocabulary.computeIfAbsent(w, k -> (long) vocabulary.size());
-        }
-        for (int n = 2; n <= 4; n++) {
-            out[TOP[n - 2].ordinal()] = topNgramCharFrac(ids, lengths, n, wordChars);
-        }
-        for (int n = 5; n <= 10; n++) {
-            out[DUP[n - 5].ordinal()] = duplicateNgramCharFrac(ids, lengths, n, wordChars);
-        }
+    out[Signal.MEAN_WORD_LENGTH.ordinal()] = words == 0 ? 0 : wordChars / words;
+    int symbols = count(v.text, "#") + count(v.text, "...") + count(v.text, "\u2026");
+    out[Signal.SYMBOL_WORD_RATIO.ordinal()] =
+        words == 0 ? (symbols > 0 ? Double.MAX_VALUE : 0) : (double) symbols / words;
+    int bullets = 0;
+    int ellipses = 0;
+    for (String line : v.lines) {
+      if (BULLETS.indexOf(line.charAt(0)) >= 0) {
+        bullets++;
+      }
+      if (line.endsWith("...") || line.endsWith("\u2026")) {
+        ellipses++;
+      }
     }
-
-    /** {count of repeated elements, characters in them}, counting every occurrence after the first. */
-    static double[] duplicates(List<String> elements) {
-        Set<String> seen = new HashSet<>();
-        double count = 0;
-        double chars = 0;
-        for (String e : elements) {
-            if (!seen.add(e)) {
-                count++;
-                chars += e.length();
-            }
-        }
-        return new double[] {count, chars};
+    out[Signal.BULLET_LINES_FRAC.ordinal()] = frac(bullets, v.lines.size());
+    out[Signal.ELLIPSIS_LINES_FRAC.ordinal()] = frac(ellipses, v.lines.size());
+    int alpha = 0;
+    for (String t : v.tokens) {
+      if (t.codePoints().anyMatch(Character::isAlphabetic)) {
+        alpha++;
+      }
     }
+    out[Signal.ALPHA_WORDS_FRAC.ordinal()] =
+        v.tokens.isEmpty() ? 0 : (double) alpha / v.tokens.size();
+    out[Signal.STOP_WORDS.ordinal()] =
+        english ? v.words.stream().filter(STOP_WORDS::contains).count() : Double.NaN;
 
-    /** Characters of the most frequent n-gram times its count, over all word characters (0 if none repeats). */
-    private static double topNgramCharFrac(long[] ids, int[] lengths, int n, double wordChars) {
-        if (ids.length < n) {
-            return 0;
-        }
-        Map<Long, int[]> counts = new HashMap<>();
-        int best = 0;
-        int bestChars = 0;
-        for (int i = 0; i + n <= ids.length; i++) {
-            long key = ngramKey(ids, i, n);
-            int[] c = counts.computeIfAbsent(key, k -> new int[1]);
-            c[0]++;
-            int chars = 0;
-            for (int j = i; j < i + n; j++) {
-                chars += lengths[j];
-            }
-            if (c[0] > best) {
-                best = c[0];
-                bestChars = chars;
-            }
-        }
-        return best < 2 ? 0 : Math.min(1, bestChars * (double) best / wordChars);
-    }
+    double[] lineDup = duplicates(v.lines);
+    out[Signal.DUP_LINE_FRAC.ordinal()] = frac(lineDup[0], v.lines.size());
+    out[Signal.DUP_LINE_CHAR_FRAC.ordinal()] = frac(lineDup[1], v.text.length());
+    double[] paraDup = duplicates(v.paragraphs);
+    out[Signal.DUP_PARA_FRAC.ordinal()] = frac(paraDup[0], v.paragraphs.size());
+    out[Signal.DUP_PARA_CHAR_FRAC.ordinal()] = frac(paraDup[1], v.text.length());
 
-    /** Word characters covered by any n-gram that occurs more than once, each word counted once. */
-    private static double duplicateNgramCharFrac(long[] ids, int[] lengths, int n, double wordChars) {
-        if (ids.length < n) {
-            return 0;
-        }
-        Map<Long, Integer> first = new HashMap<>();
-        boolean[] covered = new boolean[ids.length];
-        for (int i = 0; i + n <= ids.length; i++) {
-            Integer prev = first.putIfAbsent(ngramKey(ids, i, n), i);
-            if (prev != null) {
-                for (int j = 0; j < n; j++) {
-                    covered[i + j] = true;
-                    covered[prev + j] = true;
-                }
-            }
-        }
-        double chars = 0;
-        for (int i = 0; i < ids.length; i++) {
-            if (covered[i]) {
-                chars += lengths[i];
-            }
-        }
-        return chars / wordChars;
+    int[] lengths = new int[words];
+    long[] ids = new long[words];
+    Map<String, Long> vocabulary = new HashMap<>();
+    for (int i = 0; i < words; i++) {
+      String w = v.words.get(i);
+      lengths[i] = w.length();
+      ids[i] = vocabulary.computeIfAbsent(w, k -> (long) vocabulary.size());
     }
+    for (int n = 2; n <= 4; n++) {
+      out[TOP[n - 2].ordinal()] = topNgramCharFrac(ids, lengths, n, wordChars);
+    }
+    for (int n = 5; n <= 10; n++) {
+      out[DUP[n - 5].ordinal()] = duplicateNgramCharFrac(ids, lengths, n, wordChars);
+    }
+  }
 
-    /** A 64-bit key for the n word ids starting at {@code from}; collisions are negligible at document scale. */
-    private static long ngramKey(long[] ids, int from, int n) {
-        long h = 0xcbf29ce484222325L;
-        for (int j = from; j < from + n; j++) {
-            h = (h ^ ids[j]) * 0x100000001b3L;
-            h ^= h >>> 29;
-        }
-        return h;
+  /**
+   * {count of repeated elements, characters in them}, counting every occurrence after the first.
+   */
+  static double[] duplicates(List<String> elements) {
+    Set<String> seen = new HashSet<>();
+    double count = 0;
+    double chars = 0;
+    for (String e : elements) {
+      if (!seen.add(e)) {
+        count++;
+        chars += e.length();
+      }
     }
+    return new double[] {count, chars};
+  }
 
-    static int count(String text, String needle) {
-        int count = 0;
-        for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length())) {
-            count++;
-        }
-        return count;
+  /**
+   * Characters of the most frequent n-gram times its count, over all word characters (0 if none
+   * repeats).
+   */
+  private static double topNgramCharFrac(long[] ids, int[] lengths, int n, double wordChars) {
+    if (ids.length < n) {
+      return 0;
     }
+    Map<Long, int[]> counts = new HashMap<>();
+    int best = 0;
+    int bestChars = 0;
+    for (int i = 0; i + n <= ids.length; i++) {
+      long key = ngramKey(ids, i, n);
+      int[] c = counts.computeIfAbsent(key, k -> new int[1]);
+      c[0]++;
+      int chars = 0;
+      for (int j = i; j < i + n; j++) {
+        chars += lengths[j];
+      }
+      if (c[0] > best) {
+        best = c[0];
+        bestChars = chars;
+      }
+    }
+    return best < 2 ? 0 : Math.min(1, bestChars * (double) best / wordChars);
+  }
 
-    static double frac(double part, double whole) {
-        return whole == 0 ? 0 : part / whole;
+  /** Word characters covered by any n-gram that occurs more than once, each word counted once. */
+  private static double duplicateNgramCharFrac(long[] ids, int[] lengths, int n, double wordChars) {
+    if (ids.length < n) {
+      return 0;
     }
+    Map<Long, Integer> first = new HashMap<>();
+    boolean[] covered = new boolean[ids.length];
+    for (int i = 0; i + n <= ids.length; i++) {
+      Integer prev = first.putIfAbsent(ngramKey(ids, i, n), i);
+      if (prev != null) {
+        for (int j = 0; j < n; j++) {
+          covered[i + j] = true;
+          covered[prev + j] = true;
+        }
+      }
+    }
+    double chars = 0;
+    for (int i = 0; i < ids.length; i++) {
+      if (covered[i]) {
+        chars += lengths[i];
+      }
+    }
+    return chars / wordChars;
+  }
+
+  /**
+   * A 64-bit key for the n word ids starting at {@code from}; collisions are negligible at document
+   * scale.
+   */
+  private static long ngramKey(long[] ids, int from, int n) {
+    long h = 0xcbf29ce484222325L;
+    for (int j = from; j < from + n; j++) {
+      h = (h ^ ids[j]) * 0x100000001b3L;
+      h ^= h >>> 29;
+    }
+    return h;
+  }
+
+  static int count(String text, String needle) {
+    int count = 0;
+    for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length())) {
+      count++;
+    }
+    return count;
+  }
+
+  static double frac(double part, double whole) {
+    return whole == 0 ? 0 : part / whole;
+  }
 }

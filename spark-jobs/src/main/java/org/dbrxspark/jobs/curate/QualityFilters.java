@@ -7,50 +7,169 @@ import java.util.List;
 
 /**
  * The filters and their published defaults. Gopher: Rae et al. 2021, appendix A (quality and
- * repetition rules). C4: Raffel et al. 2020, section 2.2 (with the sentence minimum of the
- * common reimplementations). FineWeb: Penedo et al. 2024, section 3.3 (its three custom
- * filters plus the list-like newline rule).
+ * repetition rules). C4: Raffel et al. 2020, section 2.2 (with the sentence minimum of the common
+ * reimplementations). FineWeb: Penedo et al. 2024, section 3.3 (its three custom filters plus the
+ * list-like newline rule).
  */
 public final class QualityFilters {
-    private QualityFilters() {
-    }
+  private QualityFilters() {}
 
-    /** Every filter with its default threshold, in the order they are reported. */
-    public static final List<QualityFilter> DEFAULTS = List.of(
-        f("min-chars", Signal.CHARS, MIN, 1, "Reject empty documents"),
-        f("gopher-min-words", Signal.WORDS, MIN, 50, "Gopher: fewer words"),
-        f("gopher-max-words", Signal.WORDS, MAX, 100_000, "Gopher: more words"),
-        f("gopher-min-mean-word-length", Signal.MEAN_WORD_LENGTH, MIN, 3, "Gopher: shorter mean word length"),
-        f("gopher-max-mean-word-length", Signal.MEAN_WORD_LENGTH, MAX, 10, "Gopher: longer mean word length"),
-        f("gopher-max-symbol-word-ratio", Signal.SYMBOL_WORD_RATIO, MAX, 0.1, "Gopher: more hash/ellipsis per word"),
-        f("gopher-max-bullet-lines", Signal.BULLET_LINES_FRAC, MAX, 0.9, "Gopher: more lines starting with a bullet"),
-        f("gopher-max-ellipsis-lines", Signal.ELLIPSIS_LINES_FRAC, MAX, 0.3, "Gopher: more lines ending in '...'"),
-        f("gopher-min-alpha-words", Signal.ALPHA_WORDS_FRAC, MIN, 0.8, "Gopher: fewer words with a letter"),
-        f("gopher-min-stop-words", Signal.STOP_WORDS, MIN, 2, "Gopher: fewer English stop words (English only)"),
-        f("gopher-max-dup-lines", Signal.DUP_LINE_FRAC, MAX, 0.3, "Gopher: more duplicate lines"),
-        f("gopher-max-dup-paragraphs", Signal.DUP_PARA_FRAC, MAX, 0.3, "Gopher: more duplicate paragraphs"),
-        f("gopher-max-dup-line-chars", Signal.DUP_LINE_CHAR_FRAC, MAX, 0.2, "Gopher: more characters in duplicate lines"),
-        f("gopher-max-dup-paragraph-chars", Signal.DUP_PARA_CHAR_FRAC, MAX, 0.2,
-            "Gopher: more characters in duplicate paragraphs"),
-        f("gopher-max-top-2gram", Signal.TOP_2GRAM_CHAR_FRAC, MAX, 0.20, "Gopher: top 2-gram covers more characters"),
-        f("gopher-max-top-3gram", Signal.TOP_3GRAM_CHAR_FRAC, MAX, 0.18, "Gopher: top 3-gram covers more characters"),
-        f("gopher-max-top-4gram", Signal.TOP_4GRAM_CHAR_FRAC, MAX, 0.16, "Gopher: top 4-gram covers more characters"),
-        f("gopher-max-dup-5gram", Signal.DUP_5GRAM_CHAR_FRAC, MAX, 0.15, "Gopher: repeated 5-grams cover more"),
-        f("gopher-max-dup-6gram", Signal.DUP_6GRAM_CHAR_FRAC, MAX, 0.14, "Gopher: repeated 6-grams cover more"),
-        f("gopher-max-dup-7gram", Signal.DUP_7GRAM_CHAR_FRAC, MAX, 0.13, "Gopher: repeated 7-grams cover more"),
-        f("gopher-max-dup-8gram", Signal.DUP_8GRAM_CHAR_FRAC, MAX, 0.12, "Gopher: repeated 8-grams cover more"),
-        f("gopher-max-dup-9gram", Signal.DUP_9GRAM_CHAR_FRAC, MAX, 0.11, "Gopher: repeated 9-grams cover more"),
-        f("gopher-max-dup-10gram", Signal.DUP_10GRAM_CHAR_FRAC, MAX, 0.10, "Gopher: repeated 10-grams cover more"),
-        f("c4-max-lorem-ipsum", Signal.LOREM_IPSUM, MAX, 0, "C4: 'lorem ipsum' placeholder text"),
-        f("c4-max-curly-brackets", Signal.CURLY_BRACKETS, MAX, 0, "C4: '{' (code or markup)"),
-        f("c4-min-sentences", Signal.SENTENCES, MIN, 5, "C4: fewer sentences left after the line rules"),
-        f("fineweb-min-line-punct", Signal.LINE_PUNCT_FRAC, MIN, 0.12, "FineWeb: fewer lines ending in punctuation"),
-        f("fineweb-max-short-lines", Signal.SHORT_LINE_FRAC, MAX, 0.67, "FineWeb: more lines of <= 30 characters"),
-        f("fineweb-max-char-dup", Signal.CHAR_DUP_FRAC, MAX, 0.01, "FineWeb: more characters in duplicate lines"),
-        f("fineweb-max-newline-ratio", Signal.NEWLINE_WORD_RATIO, MAX, 0.3, "FineWeb: more newlines per word (lists)"));
+  /** Every filter with its default threshold, in the order they are reported. */
+  public static final List<QualityFilter> DEFAULTS =
+      List.of(
+          f("min-chars", Signal.CHARS, MIN, 1, "Reject empty documents"),
+          f("gopher-min-words", Signal.WORDS, MIN, 50, "Gopher: fewer words"),
+          f("gopher-max-words", Signal.WORDS, MAX, 100_000, "Gopher: more words"),
+          f(
+              "gopher-min-mean-word-length",
+              Signal.MEAN_WORD_LENGTH,
+              MIN,
+              3,
+              "Gopher: shorter mean word length"),
+          f(
+              "gopher-max-mean-word-length",
+              Signal.MEAN_WORD_LENGTH,
+              MAX,
+              10,
+              "Gopher: longer mean word length"),
+          f(
+              "gopher-max-symbol-word-ratio",
+              Signal.SYMBOL_WORD_RATIO,
+              MAX,
+              0.1,
+              "Gopher: more hash/ellipsis per word"),
+          f(
+              "gopher-max-bullet-lines",
+              Signal.BULLET_LINES_FRAC,
+              MAX,
+              0.9,
+              "Gopher: more lines starting with a bullet"),
+          f(
+              "gopher-max-ellipsis-lines",
+              Signal.ELLIPSIS_LINES_FRAC,
+              MAX,
+              0.3,
+              "Gopher: more lines ending in '...'"),
+          f(
+              "gopher-min-alpha-words",
+              Signal.ALPHA_WORDS_FRAC,
+              MIN,
+              0.8,
+              "Gopher: fewer words with a letter"),
+          f(
+              "gopher-min-stop-words",
+              Signal.STOP_WORDS,
+              MIN,
+              2,
+              "Gopher: fewer English stop words (English only)"),
+          f("gopher-max-dup-lines", Signal.DUP_LINE_FRAC, MAX, 0.3, "Gopher: more duplicate lines"),
+          f(
+              "gopher-max-dup-paragraphs",
+              Signal.DUP_PARA_FRAC,
+              MAX,
+              0.3,
+              "Gopher: more duplicate paragraphs"),
+          f(
+              "gopher-max-dup-line-chars",
+              Signal.DUP_LINE_CHAR_FRAC,
+              MAX,
+              0.2,
+              "Gopher: more characters in duplicate lines"),
+          f(
+              "gopher-max-dup-paragraph-chars",
+              Signal.DUP_PARA_CHAR_FRAC,
+              MAX,
+              0.2,
+              "Gopher: more characters in duplicate paragraphs"),
+          f(
+              "gopher-max-top-2gram",
+              Signal.TOP_2GRAM_CHAR_FRAC,
+              MAX,
+              0.20,
+              "Gopher: top 2-gram covers more characters"),
+          f(
+              "gopher-max-top-3gram",
+              Signal.TOP_3GRAM_CHAR_FRAC,
+              MAX,
+              0.18,
+              "Gopher: top 3-gram covers more characters"),
+          f(
+              "gopher-max-top-4gram",
+              Signal.TOP_4GRAM_CHAR_FRAC,
+              MAX,
+              0.16,
+              "Gopher: top 4-gram covers more characters"),
+          f(
+              "gopher-max-dup-5gram",
+              Signal.DUP_5GRAM_CHAR_FRAC,
+              MAX,
+              0.15,
+              "Gopher: repeated 5-grams cover more"),
+          f(
+              "gopher-max-dup-6gram",
+              Signal.DUP_6GRAM_CHAR_FRAC,
+              MAX,
+              0.14,
+              "Gopher: repeated 6-grams cover more"),
+          f(
+              "gopher-max-dup-7gram",
+              Signal.DUP_7GRAM_CHAR_FRAC,
+              MAX,
+              0.13,
+              "Gopher: repeated 7-grams cover more"),
+          f(
+              "gopher-max-dup-8gram",
+              Signal.DUP_8GRAM_CHAR_FRAC,
+              MAX,
+              0.12,
+              "Gopher: repeated 8-grams cover more"),
+          f(
+              "gopher-max-dup-9gram",
+              Signal.DUP_9GRAM_CHAR_FRAC,
+              MAX,
+              0.11,
+              "Gopher: repeated 9-grams cover more"),
+          f(
+              "gopher-max-dup-10gram",
+              Signal.DUP_10GRAM_CHAR_FRAC,
+              MAX,
+              0.10,
+              "Gopher: repeated 10-grams cover more"),
+          f("c4-max-lorem-ipsum", Signal.LOREM_IPSUM, MAX, 0, "C4: 'lorem ipsum' placeholder text"),
+          f("c4-max-curly-brackets", Signal.CURLY_BRACKETS, MAX, 0, "C4: '{' (code or markup)"),
+          f(
+              "c4-min-sentences",
+              Signal.SENTENCES,
+              MIN,
+              5,
+              "C4: fewer sentences left after the line rules"),
+          f(
+              "fineweb-min-line-punct",
+              Signal.LINE_PUNCT_FRAC,
+              MIN,
+              0.12,
+              "FineWeb: fewer lines ending in punctuation"),
+          f(
+              "fineweb-max-short-lines",
+              Signal.SHORT_LINE_FRAC,
+              MAX,
+              0.67,
+              "FineWeb: more lines of <= 30 characters"),
+          f(
+              "fineweb-max-char-dup",
+              Signal.CHAR_DUP_FRAC,
+              MAX,
+              0.01,
+              "FineWeb: more characters in duplicate lines"),
+          f(
+              "fineweb-max-newline-ratio",
+              Signal.NEWLINE_WORD_RATIO,
+              MAX,
+              0.3,
+              "FineWeb: more newlines per word (lists)"));
 
-    private static QualityFilter f(String name, Signal signal, QualityFilter.Bound bound, double threshold,
-                                   String description) {
-        return new QualityFilter(name, signal, bound, threshold, description);
-    }
+  private static QualityFilter f(
+      String name, Signal signal, QualityFilter.Bound bound, double threshold, String description) {
+    return new QualityFilter(name, signal, bound, threshold, description);
+  }
 }

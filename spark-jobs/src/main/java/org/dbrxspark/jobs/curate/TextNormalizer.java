@@ -6,56 +6,64 @@ import java.util.regex.Pattern;
 /**
  * Cleans text before any signal is computed: repairs what invalid UTF-8 left behind (U+FFFD
  * replacement characters and unpaired surrogates are removed), applies a Unicode normal form,
- * removes control and invisible format characters, and normalises whitespace (line breaks to
- * {@code \n}, other spaces to one ASCII space, no trailing spaces, at most one blank line).
+ * removes control and invisible format characters, and normalises whitespace (line breaks to {@code
+ * \n}, other spaces to one ASCII space, no trailing spaces, at most one blank line).
  */
 public final class TextNormalizer {
-    private static final Pattern SPACES = Pattern.compile("[ \\t\\x0B\\f\\p{Zs}]+");
-    private static final Pattern TRAILING = Pattern.compile(" +\n|\n +");
-    private static final Pattern BLANK_LINES = Pattern.compile("\n{3,}");
+  private static final Pattern SPACES = Pattern.compile("[ \\t\\x0B\\f\\p{Zs}]+");
+  private static final Pattern TRAILING = Pattern.compile(" +\n|\n +");
+  private static final Pattern BLANK_LINES = Pattern.compile("\n{3,}");
 
-    private TextNormalizer() {
-    }
+  private TextNormalizer() {}
 
-    /**
-     * Normalises {@code text}.
-     *
-     * @param form the normal form, or null to skip Unicode normalisation
-     */
-    public static String normalize(String text, Normalizer.Form form) {
-        if (text == null) {
-            return "";
-        }
-        String unified = text.replace("\r\n", "\n").replace('\r', '\n')
-            .replace('\u2028', '\n').replace('\u2029', '\n').replace('\u0085', '\n');
-        StringBuilder sb = new StringBuilder(unified.length());
-        for (int i = 0; i < unified.length(); i++) {
-            char c = unified.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < unified.length()
-                && Character.isLowSurrogate(unified.charAt(i + 1))) {
-                sb.append(c).append(unified.charAt(++i));
-            } else if (!dropped(c)) {
-                sb.append(c);
-            }
-        }
-        String cleaned = form == null ? sb.toString() : Normalizer.normalize(sb, form);
-        String spaced = SPACES.matcher(cleaned).replaceAll(" ");
-        String trimmedLines = TRAILING.matcher(spaced).replaceAll("\n");
-        return BLANK_LINES.matcher(trimmedLines).replaceAll("\n\n").strip();
+  /**
+   * Normalises {@code text}.
+   *
+   * @param form the normal form, or null to skip Unicode normalisation
+   */
+  public static String normalize(String text, Normalizer.Form form) {
+    if (text == null) {
+      return "";
     }
+    String unified =
+        text.replace("\r\n", "\n")
+            .replace('\r', '\n')
+            .replace('\u2028', '\n')
+            .replace('\u2029', '\n')
+            .replace('\u0085', '\n');
+    StringBuilder sb = new StringBuilder(unified.length());
+    for (int i = 0; i < unified.length(); i++) {
+      char c = unified.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < unified.length()
+          && Character.isLowSurrogate(unified.charAt(i + 1))) {
+        sb.append(c).append(unified.charAt(++i));
+      } else if (!dropped(c)) {
+        sb.append(c);
+      }
+    }
+    String cleaned = form == null ? sb.toString() : Normalizer.normalize(sb, form);
+    String spaced = SPACES.matcher(cleaned).replaceAll(" ");
+    String trimmedLines = TRAILING.matcher(spaced).replaceAll("\n");
+    return BLANK_LINES.matcher(trimmedLines).replaceAll("\n\n").strip();
+  }
 
-    /** Characters removed: lone surrogates, U+FFFD, controls other than tab/newline, invisible formats. */
-    private static boolean dropped(char c) {
-        if (Character.isSurrogate(c) || c == '\uFFFD') {
-            return true;
-        }
-        if (c == '\n' || c == '\t') {
-            return false;
-        }
-        int type = Character.getType(c);
-        // Format characters (zero-width space, BOM, bidi marks) are invisible noise, but ZWJ/ZWNJ
-        // change how some scripts and emoji render, so they stay.
-        return type == Character.CONTROL || (type == Character.FORMAT && c != '\u200C' && c != '\u200D')
-            || c == '\u200B';
+  /**
+   * Characters removed: lone surrogates, U+FFFD, controls other than tab/newline, invisible
+   * formats.
+   */
+  private static boolean dropped(char c) {
+    if (Character.isSurrogate(c) || c == '\uFFFD') {
+      return true;
     }
+    if (c == '\n' || c == '\t') {
+      return false;
+    }
+    int type = Character.getType(c);
+    // Format characters (zero-width space, BOM, bidi marks) are invisible noise, but ZWJ/ZWNJ
+    // change how some scripts and emoji render, so they stay.
+    return type == Character.CONTROL
+        || (type == Character.FORMAT && c != '\u200C' && c != '\u200D')
+        || c == '\u200B';
+  }
 }

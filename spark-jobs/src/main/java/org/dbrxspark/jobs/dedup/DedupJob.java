@@ -32,174 +32,266 @@ import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 
 /**
- * {@code dedup}: exact and MinHash-LSH near-duplicate removal with connected components,
- * optionally incremental against a Delta index of the signatures of documents kept before.
+ * {@code dedup}: exact and MinHash-LSH near-duplicate removal with connected components, optionally
+ * incremental against a Delta index of the signatures of documents kept before.
  */
 public final class DedupJob implements Job {
-    /** Why a row was rejected (array of string), as in curate's rejects. */
-    public static final String REASONS = Rejects.REASONS;
-    public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of kept documents");
-    public static final OptionSpec<String> DUPLICATES = OptionSpec.path("duplicates-output", "",
-        "Delta table of removed documents with cluster_id, duplicate_of, similarity; default: <output>_duplicates");
-    public static final OptionSpec<String> REJECTS = Rejects.option(
-        "Delta table of rows that are not documents (null text, input lines that could not be read) with reasons");
-    public static final OptionSpec<String> INDEX = OptionSpec.path("index", "",
-        "Delta table of signatures of kept documents: read when it exists (incremental run: this batch is "
-            + "deduplicated against it), then updated with this batch's survivors; empty: no index");
-    public static final OptionSpec<Double> THRESHOLD = OptionSpec.decimal("threshold", 0.8, 0.01, 1,
-        "Jaccard similarity of word-shingle sets above which documents are near-duplicates");
-    public static final OptionSpec<Integer> NGRAM = OptionSpec.integer("ngram", 5, 1, "Words per shingle");
-    public static final OptionSpec<Integer> NUM_PERM = OptionSpec.integer("num-perm", 128, 2,
-        "MinHash signature length (hash functions)");
-    public static final OptionSpec<Integer> BANDS = OptionSpec.integer("bands", 0, 0,
-        "LSH bands; 0 chooses bands and rows from --threshold: with --verify, the fewest candidates that still "
-            + "find a pair at the threshold with probability " + LshParams.RECALL_AT_THRESHOLD + "; without, the fewest "
-            + "false positives + negatives");
-    public static final OptionSpec<Integer> ROWS = OptionSpec.integer("rows", 0, 0,
-        "LSH rows per band; 0 chooses them with --bands");
-    public static final OptionSpec<Long> SEED = OptionSpec.longValue("seed", "42", Long.MIN_VALUE,
-        "Seed of the MinHash hash family");
-    public static final OptionSpec<Boolean> VERIFY = OptionSpec.bool("verify", true,
-        "Keep a candidate pair only if the exact Jaccard similarity of its shingle sets reaches --threshold");
-    public static final OptionSpec<Integer> MAX_BUCKET_PAIRS = OptionSpec.integer("max-bucket-pairs", 50, 2,
-        "LSH buckets up to this size pair all members; larger ones link members to the smallest id only");
-    public static final OptionSpec<Long> COMPONENTS_IN_ONE_TASK = OptionSpec.longValue("components-in-one-task",
-        "250000", 0, "Most duplicate edges whose connected components are found in one Spark task (union-find, one "
-            + "shuffle; at the default at most about 60 MB of executor heap for 32-character ids); more edges use "
-            + "distributed large-star/small-star rounds; 0: always distributed");
+  /** Why a row was rejected (array of string), as in curate's rejects. */
+  public static final String REASONS = Rejects.REASONS;
 
-    @Override
-    public String name() {
-        return "dedup";
+  public static final OptionSpec<String> OUTPUT =
+      OptionSpec.path("output", null, "Delta table of kept documents");
+  public static final OptionSpec<String> DUPLICATES =
+      OptionSpec.path(
+          "duplicates-output",
+          "",
+          "Delta table of removed documents with cluster_id, duplicate_of, similarity; default: <output>_duplicates");
+  public static final OptionSpec<String> REJECTS =
+      Rejects.option(
+          "Delta table of rows that are not documents (null text, input lines that could not be read) with reasons");
+  public static final OptionSpec<String> INDEX =
+      OptionSpec.path(
+          "index",
+          "",
+          "Delta table of signatures of kept documents: read when it exists (incremental run: this batch is "
+              + "deduplicated against it), then updated with this batch's survivors; empty: no index");
+  public static final OptionSpec<Double> THRESHOLD =
+      OptionSpec.decimal(
+          "threshold",
+          0.8,
+          0.01,
+          1,
+          "Jaccard similarity of word-shingle sets above which documents are near-duplicates");
+  public static final OptionSpec<Integer> NGRAM =
+      OptionSpec.integer("ngram", 5, 1, "Words per shingle");
+  public static final OptionSpec<Integer> NUM_PERM =
+      OptionSpec.integer("num-perm", 128, 2, "MinHash signature length (hash functions)");
+  public static final OptionSpec<Integer> BANDS =
+      OptionSpec.integer(
+          "bands",
+          0,
+          0,
+          "LSH bands; 0 chooses bands and rows from --threshold: with --verify, the fewest candidates that still "
+              + "find a pair at the threshold with probability "
+              + LshParams.RECALL_AT_THRESHOLD
+              + "; without, the fewest "
+              + "false positives + negatives");
+  public static final OptionSpec<Integer> ROWS =
+      OptionSpec.integer("rows", 0, 0, "LSH rows per band; 0 chooses them with --bands");
+  public static final OptionSpec<Long> SEED =
+      OptionSpec.longValue("seed", "42", Long.MIN_VALUE, "Seed of the MinHash hash family");
+  public static final OptionSpec<Boolean> VERIFY =
+      OptionSpec.bool(
+          "verify",
+          true,
+          "Keep a candidate pair only if the exact Jaccard similarity of its shingle sets reaches --threshold");
+  public static final OptionSpec<Integer> MAX_BUCKET_PAIRS =
+      OptionSpec.integer(
+          "max-bucket-pairs",
+          50,
+          2,
+          "LSH buckets up to this size pair all members; larger ones link members to the smallest id only");
+  public static final OptionSpec<Long> COMPONENTS_IN_ONE_TASK =
+      OptionSpec.longValue(
+          "components-in-one-task",
+          "250000",
+          0,
+          "Most duplicate edges whose connected components are found in one Spark task (union-find, one "
+              + "shuffle; at the default at most about 60 MB of executor heap for 32-character ids); more edges use "
+              + "distributed large-star/small-star rounds; 0: always distributed");
+
+  @Override
+  public String name() {
+    return "dedup";
+  }
+
+  @Override
+  public String description() {
+    return "Remove exact duplicates (hash of the normalised text) and near-duplicates (MinHash over word "
+        + "shingles, LSH banding, optional Jaccard verification, connected components); one survivor per "
+        + "cluster: an already indexed document, else the longest text, ties by smallest id. Rows without text "
+        + "and input lines that cannot be read go to the rejects table with their reasons.";
+  }
+
+  @Override
+  public List<OptionSpec<?>> options() {
+    List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
+    all.addAll(
+        List.of(
+            OUTPUT,
+            DUPLICATES,
+            REJECTS,
+            INDEX,
+            THRESHOLD,
+            NGRAM,
+            NUM_PERM,
+            BANDS,
+            ROWS,
+            SEED,
+            VERIFY,
+            MAX_BUCKET_PAIRS,
+            COMPONENTS_IN_ONE_TASK));
+    return all;
+  }
+
+  @Override
+  public void validate(ParsedOptions o) {
+    deduplicator(o);
+    List<String> paths =
+        List.of(o.get(OUTPUT), duplicatesPath(o), Rejects.path(o, OUTPUT, REJECTS), o.get(INDEX));
+    if (paths.stream().filter(p -> !p.isBlank()).distinct().count()
+        != paths.stream().filter(p -> !p.isBlank()).count()) {
+      throw new UsageException(
+          "--output, --duplicates-output, --rejects-output and --index must differ");
     }
+  }
 
-    @Override
-    public String description() {
-        return "Remove exact duplicates (hash of the normalised text) and near-duplicates (MinHash over word "
-            + "shingles, LSH banding, optional Jaccard verification, connected components); one survivor per "
-            + "cluster: an already indexed document, else the longest text, ties by smallest id. Rows without text "
-            + "and input lines that cannot be read go to the rejects table with their reasons.";
+  /** The deduplicator the options describe. */
+  public static Deduplicator deduplicator(ParsedOptions o) {
+    int perm = o.get(NUM_PERM);
+    int bands = o.get(BANDS);
+    int rows = o.get(ROWS);
+    if ((bands == 0) != (rows == 0)) {
+      throw new UsageException("give both --bands and --rows, or neither");
     }
-
-    @Override
-    public List<OptionSpec<?>> options() {
-        List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
-        all.addAll(List.of(OUTPUT, DUPLICATES, REJECTS, INDEX, THRESHOLD, NGRAM, NUM_PERM, BANDS, ROWS, SEED, VERIFY,
-            MAX_BUCKET_PAIRS, COMPONENTS_IN_ONE_TASK));
-        return all;
+    LshParams lsh =
+        bands > 0
+            ? new LshParams(bands, rows)
+            : o.get(VERIFY)
+                ? LshParams.forRecall(o.get(THRESHOLD), perm, LshParams.RECALL_AT_THRESHOLD)
+                : LshParams.optimal(o.get(THRESHOLD), perm);
+    if (lsh.bands() * lsh.rows() > perm) {
+      throw new UsageException(
+          "--bands x --rows (" + lsh.bands() * lsh.rows() + ") exceeds --num-perm " + perm);
     }
+    return new Deduplicator(
+        new MinHasher(o.get(NGRAM), perm, o.get(SEED), lsh),
+        o.get(THRESHOLD),
+        o.get(VERIFY),
+        o.get(MAX_BUCKET_PAIRS),
+        o.get(COMPONENTS_IN_ONE_TASK));
+  }
 
-    @Override
-    public void validate(ParsedOptions o) {
-        deduplicator(o);
-        List<String> paths = List.of(o.get(OUTPUT), duplicatesPath(o), Rejects.path(o, OUTPUT, REJECTS), o.get(INDEX));
-        if (paths.stream().filter(p -> !p.isBlank()).distinct().count() != paths.stream().filter(p -> !p.isBlank())
-            .count()) {
-            throw new UsageException("--output, --duplicates-output, --rejects-output and --index must differ");
-        }
-    }
+  private static String duplicatesPath(ParsedOptions o) {
+    String d = o.get(DUPLICATES);
+    return d.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_duplicates") : d;
+  }
 
-    /** The deduplicator the options describe. */
-    public static Deduplicator deduplicator(ParsedOptions o) {
-        int perm = o.get(NUM_PERM);
-        int bands = o.get(BANDS);
-        int rows = o.get(ROWS);
-        if ((bands == 0) != (rows == 0)) {
-            throw new UsageException("give both --bands and --rows, or neither");
-        }
-        LshParams lsh = bands > 0 ? new LshParams(bands, rows)
-            : o.get(VERIFY) ? LshParams.forRecall(o.get(THRESHOLD), perm, LshParams.RECALL_AT_THRESHOLD)
-            : LshParams.optimal(o.get(THRESHOLD), perm);
-        if (lsh.bands() * lsh.rows() > perm) {
-            throw new UsageException("--bands x --rows (" + lsh.bands() * lsh.rows() + ") exceeds --num-perm " + perm);
-        }
-        return new Deduplicator(new MinHasher(o.get(NGRAM), perm, o.get(SEED), lsh), o.get(THRESHOLD), o.get(VERIFY),
-            o.get(MAX_BUCKET_PAIRS), o.get(COMPONENTS_IN_ONE_TASK));
-    }
-
-    private static String duplicatesPath(ParsedOptions o) {
-        String d = o.get(DUPLICATES);
-        return d.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_duplicates") : d;
-    }
-
-    @Override
-    public JobSummary run(SparkSession spark, ParsedOptions o) {
-        Deduplicator dedup = deduplicator(o);
-        Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
-        Dataset<Row> rows = Partitions.spread(read.rows());
-        // A row without text is not a document: as one, it would be an exact duplicate of every other.
-        Column error = col(DocumentReader.READ_ERROR);
-        Column reason = when(error.isNotNull(), error).when(col(Columns.TEXT).isNull(), lit("null-text"));
-        Dataset<Row> docs = rows.where(reason.isNull()).drop(DocumentReader.READ_ERROR);
-        Dataset<Row> rejected = rows.where(reason.isNotNull()).withColumn(REASONS, array(reason))
+  @Override
+  public JobSummary run(SparkSession spark, ParsedOptions o) {
+    Deduplicator dedup = deduplicator(o);
+    Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
+    Dataset<Row> rows = Partitions.spread(read.rows());
+    // A row without text is not a document: as one, it would be an exact duplicate of every other.
+    Column error = col(DocumentReader.READ_ERROR);
+    Column reason =
+        when(error.isNotNull(), error).when(col(Columns.TEXT).isNull(), lit("null-text"));
+    Dataset<Row> docs = rows.where(reason.isNull()).drop(DocumentReader.READ_ERROR);
+    Dataset<Row> rejected =
+        rows.where(reason.isNotNull())
+            .withColumn(REASONS, array(reason))
             .drop(DocumentReader.READ_ERROR);
-        Dataset<Row> features = dedup.featurise(docs).persist(StorageLevel.MEMORY_AND_DISK());
-        String indexPath = o.get(INDEX);
-        Dataset<Row> index = null;
-        if (!indexPath.isBlank() && DeltaTables.exists(spark, indexPath)) {
-            index = DeltaTables.read(spark, indexPath);
-            List<Row> params = index.select(Deduplicator.PARAMS).limit(1).collectAsList();
-            String want = dedup.hasher().describe();
-            if (!params.isEmpty() && !params.get(0).getString(0).equals(want)) {
-                throw new UsageException("--index " + indexPath + " was built with " + params.get(0).getString(0)
-                    + ", this run uses " + want);
-            }
-        }
-        try {
-            long indexedBefore = index == null ? 0 : index.join(features.select(Columns.ID), Columns.ID, "left_anti")
-                .count();
-            Deduplicator.Result r = dedup.run(docs, features, index);
-            String output = o.get(OUTPUT);
-            String duplicates = duplicatesPath(o);
-            String rejects = Rejects.path(o, OUTPUT, REJECTS);
-            try (RunTables tables = RunTables.of(spark, output, duplicates, rejects, indexPath)) {
-                long kept = tables.overwrite(r.kept(), output);
-                long removed = tables.overwrite(r.duplicates(), duplicates);
-                long rejectedRows = tables.overwrite(rejected, rejects);
-                if (!indexPath.isBlank()) {
-                    if (index == null) {
-                        tables.overwrite(r.newIndexRows(), indexPath);
-                    } else {
-                        DeltaTable.forPath(spark, indexPath).as("t")
-                            .merge(r.newIndexRows().as("s"), "t." + Columns.ID + " = s." + Columns.ID)
-                            .whenMatched().updateAll().whenNotMatched().insertAll().execute();
-                    }
-                }
-
-                long input = rows.count();
-                Row removedStats = r.removed().agg(count(when(col(Deduplicator.SIMILARITY).equalTo(1.0), true)),
-                    countDistinct(col(Deduplicator.CLUSTER_ID))).first();
-                long identical = removedStats.getLong(0);
-                long clusters = removedStats.getLong(1);
-                LshParams lsh = dedup.hasher().lsh();
-                JobSummary summary = new JobSummary("dedup " + o.get(ReaderOptions.INPUT))
-                    .put("input documents", input)
-                    .put("kept", kept)
-                    .put("duplicates", removed)
-                    .put("  identical shingles", identical)
-                    .put("  near duplicates", removed - identical)
-                    .put("rejected", rejectedRows)
-                    .put("reject reasons", Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
-                    .put("clusters with duplicates", clusters)
-                    .put("LSH candidate pairs", r.candidatePairs())
-                    .put("MinHash / LSH", String.format("threshold %.2f, %d-word shingles, %d perms = %d bands x %d rows "
-                            + "(+%d unused), P(candidate | J=threshold) = %.2f, verify %s", dedup.threshold(),
-                        dedup.hasher().ngram(), dedup.hasher().numPerm(), lsh.bands(), lsh.rows(),
-                        dedup.hasher().numPerm() - lsh.bands() * lsh.rows(), lsh.collisionProbability(dedup.threshold()),
-                        dedup.verify()))
-                    .put("output", output)
-                    .put("duplicates output", duplicates)
-                    .put("rejects output", rejects)
-                    .put("duplicate ids", read.duplicateIdSummary());
-                if (!indexPath.isBlank()) {
-                    summary.put("index", indexPath + " (" + indexedBefore + " earlier documents, now "
-                        + DeltaTables.read(spark, indexPath).count() + ")");
-                }
-                summary.reconcile("input = kept + duplicates + rejected", input, kept, removed, rejectedRows);
-                return tables.finish(summary);
-            }
-        } finally {
-            features.unpersist();
-        }
+    Dataset<Row> features = dedup.featurise(docs).persist(StorageLevel.MEMORY_AND_DISK());
+    String indexPath = o.get(INDEX);
+    Dataset<Row> index = null;
+    if (!indexPath.isBlank() && DeltaTables.exists(spark, indexPath)) {
+      index = DeltaTables.read(spark, indexPath);
+      List<Row> params = index.select(Deduplicator.PARAMS).limit(1).collectAsList();
+      String want = dedup.hasher().describe();
+      if (!params.isEmpty() && !params.get(0).getString(0).equals(want)) {
+        throw new UsageException(
+            "--index "
+                + indexPath
+                + " was built with "
+                + params.get(0).getString(0)
+                + ", this run uses "
+                + want);
+      }
     }
+    try {
+      long indexedBefore =
+          index == null
+              ? 0
+              : index.join(features.select(Columns.ID), Columns.ID, "left_anti").count();
+      Deduplicator.Result r = dedup.run(docs, features, index);
+      String output = o.get(OUTPUT);
+      String duplicates = duplicatesPath(o);
+      String rejects = Rejects.path(o, OUTPUT, REJECTS);
+      try (RunTables tables = RunTables.of(spark, output, duplicates, rejects, indexPath)) {
+        long kept = tables.overwrite(r.kept(), output);
+        long removed = tables.overwrite(r.duplicates(), duplicates);
+        long rejectedRows = tables.overwrite(rejected, rejects);
+        if (!indexPath.isBlank()) {
+          if (index == null) {
+            tables.overwrite(r.newIndexRows(), indexPath);
+          } else {
+            DeltaTable.forPath(spark, indexPath)
+                .as("t")
+                .merge(r.newIndexRows().as("s"), "t." + Columns.ID + " = s." + Columns.ID)
+                .whenMatched()
+                .updateAll()
+                .whenNotMatched()
+                .insertAll()
+                .execute();
+          }
+        }
+
+        long input = rows.count();
+        Row removedStats =
+            r.removed()
+                .agg(
+                    count(when(col(Deduplicator.SIMILARITY).equalTo(1.0), true)),
+                    countDistinct(col(Deduplicator.CLUSTER_ID)))
+                .first();
+        long identical = removedStats.getLong(0);
+        long clusters = removedStats.getLong(1);
+        LshParams lsh = dedup.hasher().lsh();
+        JobSummary summary =
+            new JobSummary("dedup " + o.get(ReaderOptions.INPUT))
+                .put("input documents", input)
+                .put("kept", kept)
+                .put("duplicates", removed)
+                .put("  identical shingles", identical)
+                .put("  near duplicates", removed - identical)
+                .put("rejected", rejectedRows)
+                .put(
+                    "reject reasons",
+                    Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
+                .put("clusters with duplicates", clusters)
+                .put("LSH candidate pairs", r.candidatePairs())
+                .put(
+                    "MinHash / LSH",
+                    String.format(
+                        "threshold %.2f, %d-word shingles, %d perms = %d bands x %d rows "
+                            + "(+%d unused), P(candidate | J=threshold) = %.2f, verify %s",
+                        dedup.threshold(),
+                        dedup.hasher().ngram(),
+                        dedup.hasher().numPerm(),
+                        lsh.bands(),
+                        lsh.rows(),
+                        dedup.hasher().numPerm() - lsh.bands() * lsh.rows(),
+                        lsh.collisionProbability(dedup.threshold()),
+                        dedup.verify()))
+                .put("output", output)
+                .put("duplicates output", duplicates)
+                .put("rejects output", rejects)
+                .put("duplicate ids", read.duplicateIdSummary());
+        if (!indexPath.isBlank()) {
+          summary.put(
+              "index",
+              indexPath
+                  + " ("
+                  + indexedBefore
+                  + " earlier documents, now "
+                  + DeltaTables.read(spark, indexPath).count()
+                  + ")");
+        }
+        summary.reconcile(
+            "input = kept + duplicates + rejected", input, kept, removed, rejectedRows);
+        return tables.finish(summary);
+      }
+    } finally {
+      features.unpersist();
+    }
+  }
 }

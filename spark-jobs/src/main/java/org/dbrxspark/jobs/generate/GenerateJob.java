@@ -46,229 +46,371 @@ import org.dbrxspark.udfs.ml.DbrxGenerator;
  * column plus the result struct ({@code text, finish_reason, prompt_tokens, completion_tokens,
  * logprobs, error}) to a Delta table.
  *
- * <p>The job is resumable. Rows are divided into chunks by a hash of their id, and each chunk is one
- * Delta commit of the rows whose id is not yet in the output, so a run that stops or dies loses at
- * most the chunk in flight and the next run does the rest. Only the files of successful task
+ * <p>The job is resumable. Rows are divided into chunks by a hash of their id, and each chunk is
+ * one Delta commit of the rows whose id is not yet in the output, so a run that stops or dies loses
+ * at most the chunk in flight and the next run does the rest. Only the files of successful task
  * attempts enter a commit, so a retried task never duplicates rows. A row's result depends only on
  * its prompt, its id and the settings, so a run done in pieces gives the same table as one run.
  */
 public final class GenerateJob implements Job {
-    private static final SamplingDefaults DEFAULTS = SamplingDefaults.runtimeDefaults();
+  private static final SamplingDefaults DEFAULTS = SamplingDefaults.runtimeDefaults();
 
-    public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null,
-        "Delta table of the input rows with their generations; an existing one is resumed");
-    public static final OptionSpec<String> ID_COL = OptionSpec.string("id-col", "id",
-        "Column identifying each row (unique, not null): a re-run skips ids already in the output, and the id "
-            + "seeds the row's sampling");
-    public static final OptionSpec<String> PROMPT_COL = OptionSpec.string("prompt-col", "prompt",
-        "String column with the prompts");
-    public static final OptionSpec<String> MESSAGES_COL = OptionSpec.string("messages-col", "",
-        "Chat column, array<struct<role: string, content: string>>, used instead of --prompt-col and rendered "
-            + "with the DBRX chat template");
-    public static final OptionSpec<Boolean> CHAT_TEMPLATE = OptionSpec.bool("chat-template", false,
-        "Send each prompt as one user message through the DBRX chat template (chats always use it)");
-    public static final OptionSpec<String> SYSTEM_PROMPT = OptionSpec.string("system-prompt", "",
-        "System prompt of the chat template; empty: DBRX's own; 'none': no system prompt");
-    public static final OptionSpec<String> OUTPUT_COL = OptionSpec.string("output-col", "generation",
-        "Name of the result struct column");
-    public static final OptionSpec<Integer> MAX_NEW_TOKENS = OptionSpec.integer("max-new-tokens",
-        DEFAULTS.maxNewTokens(), 1, "Most tokens generated per row");
-    public static final OptionSpec<Double> TEMPERATURE = OptionSpec.decimal("temperature", DEFAULTS.temperature(), 0,
-        100, "Sampling temperature; 0: greedy");
-    public static final OptionSpec<Double> TOP_P = OptionSpec.decimal("top-p", DEFAULTS.topP(), 0, 1,
-        "Nucleus sampling: keep the most likely tokens up to this probability mass (above 0); 1: off");
-    public static final OptionSpec<Integer> TOP_K = OptionSpec.integer("top-k", DEFAULTS.topK(), 0,
-        "Keep the k most likely tokens; 0: off");
-    public static final OptionSpec<Double> MIN_P = OptionSpec.decimal("min-p", DEFAULTS.minP(), 0, 1,
-        "Drop tokens below min-p times the top token's probability (below 1); 0: off");
-    public static final OptionSpec<Double> REPETITION_PENALTY = OptionSpec.decimal("repetition-penalty",
-        DEFAULTS.repetitionPenalty(), 0, 100, "CTRL repetition penalty (above 0); 1: off");
-    public static final OptionSpec<Long> SEED = OptionSpec.longValue("seed", "0", Long.MIN_VALUE,
-        "Global seed: a row samples with the seed hashed from it and the row's id");
-    public static final OptionSpec<List<String>> STOP = OptionSpec.list("stop", "",
-        "Stop strings, comma-separated (\\n, \\t and \\\\ are unescaped); the text ends before the first one");
-    public static final OptionSpec<Boolean> LOGPROBS = OptionSpec.bool("logprobs", false,
-        "Also return each generated token's log-probability");
-    public static final OptionSpec<Boolean> PREFIX_CACHING = OptionSpec.bool("prefix-caching",
-        EngineOptions.defaults().prefixCaching(), "Reuse the KV cache blocks of prompt prefixes that an executor's rows "
-            + "share instead of computing them for every row; results are the same either way");
-    public static final OptionSpec<String> RESPONSE_FORMAT = OptionSpec.string("response-format", "",
-        "Constrain each text to a format, as inline JSON or the path of a file holding it: "
-            + "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {...}}}, {\"type\": \"regex\", \"regex\": \"...\"} "
-            + "or {\"type\": \"choice\", \"choice\": [...]}; empty: free text");
-    public static final OptionSpec<Long> COMMIT_EVERY = OptionSpec.longValue("commit-every", "10000", 1,
-        "Rows per chunk (about): each chunk is one Delta commit, and a killed run loses at most the chunk in flight");
-    public static final OptionSpec<Integer> MAX_CHUNKS = OptionSpec.integer("max-chunks", 0, 0,
-        "Stop after committing this many chunks (a sample run; run again to do the rest); 0: all");
-    public static final OptionSpec<Boolean> OVERWRITE = OptionSpec.flag("overwrite",
-        "Replace an existing --output table and start over");
+  public static final OptionSpec<String> OUTPUT =
+      OptionSpec.path(
+          "output",
+          null,
+          "Delta table of the input rows with their generations; an existing one is resumed");
+  public static final OptionSpec<String> ID_COL =
+      OptionSpec.string(
+          "id-col",
+          "id",
+          "Column identifying each row (unique, not null): a re-run skips ids already in the output, and the id "
+              + "seeds the row's sampling");
+  public static final OptionSpec<String> PROMPT_COL =
+      OptionSpec.string("prompt-col", "prompt", "String column with the prompts");
+  public static final OptionSpec<String> MESSAGES_COL =
+      OptionSpec.string(
+          "messages-col",
+          "",
+          "Chat column, array<struct<role: string, content: string>>, used instead of --prompt-col and rendered "
+              + "with the DBRX chat template");
+  public static final OptionSpec<Boolean> CHAT_TEMPLATE =
+      OptionSpec.bool(
+          "chat-template",
+          false,
+          "Send each prompt as one user message through the DBRX chat template (chats always use it)");
+  public static final OptionSpec<String> SYSTEM_PROMPT =
+      OptionSpec.string(
+          "system-prompt",
+          "",
+          "System prompt of the chat template; empty: DBRX's own; 'none': no system prompt");
+  public static final OptionSpec<String> OUTPUT_COL =
+      OptionSpec.string("output-col", "generation", "Name of the result struct column");
+  public static final OptionSpec<Integer> MAX_NEW_TOKENS =
+      OptionSpec.integer(
+          "max-new-tokens", DEFAULTS.maxNewTokens(), 1, "Most tokens generated per row");
+  public static final OptionSpec<Double> TEMPERATURE =
+      OptionSpec.decimal(
+          "temperature", DEFAULTS.temperature(), 0, 100, "Sampling temperature; 0: greedy");
+  public static final OptionSpec<Double> TOP_P =
+      OptionSpec.decimal(
+          "top-p",
+          DEFAULTS.topP(),
+          0,
+          1,
+          "Nucleus sampling: keep the most likely tokens up to this probability mass (above 0); 1: off");
+  public static final OptionSpec<Integer> TOP_K =
+      OptionSpec.integer("top-k", DEFAULTS.topK(), 0, "Keep the k most likely tokens; 0: off");
+  public static final OptionSpec<Double> MIN_P =
+      OptionSpec.decimal(
+          "min-p",
+          DEFAULTS.minP(),
+          0,
+          1,
+          "Drop tokens below min-p times the top token's probability (below 1); 0: off");
+  public static final OptionSpec<Double> REPETITION_PENALTY =
+      OptionSpec.decimal(
+          "repetition-penalty",
+          DEFAULTS.repetitionPenalty(),
+          0,
+          100,
+          "CTRL repetition penalty (above 0); 1: off");
+  public static final OptionSpec<Long> SEED =
+      OptionSpec.longValue(
+          "seed",
+          "0",
+          Long.MIN_VALUE,
+          "Global seed: a row samples with the seed hashed from it and the row's id");
+  public static final OptionSpec<List<String>> STOP =
+      OptionSpec.list(
+          "stop",
+          "",
+          "Stop strings, comma-separated (\\n, \\t and \\\\ are unescaped); the text ends before the first one");
+  public static final OptionSpec<Boolean> LOGPROBS =
+      OptionSpec.bool("logprobs", false, "Also return each generated token's log-probability");
+  public static final OptionSpec<Boolean> PREFIX_CACHING =
+      OptionSpec.bool(
+          "prefix-caching",
+          EngineOptions.defaults().prefixCaching(),
+          "Reuse the KV cache blocks of prompt prefixes that an executor's rows "
+              + "share instead of computing them for every row; results are the same either way");
+  public static final OptionSpec<String> RESPONSE_FORMAT =
+      OptionSpec.string(
+          "response-format",
+          "",
+          "Constrain each text to a format, as inline JSON or the path of a file holding it: "
+              + "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {...}}}, {\"type\": \"regex\", \"regex\": \"...\"} "
+              + "or {\"type\": \"choice\", \"choice\": [...]}; empty: free text");
+  public static final OptionSpec<Long> COMMIT_EVERY =
+      OptionSpec.longValue(
+          "commit-every",
+          "10000",
+          1,
+          "Rows per chunk (about): each chunk is one Delta commit, and a killed run loses at most the chunk in flight");
+  public static final OptionSpec<Integer> MAX_CHUNKS =
+      OptionSpec.integer(
+          "max-chunks",
+          0,
+          0,
+          "Stop after committing this many chunks (a sample run; run again to do the rest); 0: all");
+  public static final OptionSpec<Boolean> OVERWRITE =
+      OptionSpec.flag("overwrite", "Replace an existing --output table and start over");
 
-    /** The options that decide a row's result; the output table records them (see {@link GenerationSettings}). */
-    private static final List<OptionSpec<?>> SETTINGS = List.of(ModelOptions.MODEL, ID_COL, PROMPT_COL,
-        MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL, MAX_NEW_TOKENS, TEMPERATURE, TOP_P, TOP_K, MIN_P,
-        REPETITION_PENALTY, SEED, STOP, LOGPROBS, RESPONSE_FORMAT);
+  /**
+   * The options that decide a row's result; the output table records them (see {@link
+   * GenerationSettings}).
+   */
+  private static final List<OptionSpec<?>> SETTINGS =
+      List.of(
+          ModelOptions.MODEL,
+          ID_COL,
+          PROMPT_COL,
+          MESSAGES_COL,
+          CHAT_TEMPLATE,
+          SYSTEM_PROMPT,
+          OUTPUT_COL,
+          MAX_NEW_TOKENS,
+          TEMPERATURE,
+          TOP_P,
+          TOP_K,
+          MIN_P,
+          REPETITION_PENALTY,
+          SEED,
+          STOP,
+          LOGPROBS,
+          RESPONSE_FORMAT);
 
-    /** Prompts wrapped as one-message chats for {@code --chat-template true}; dropped before writing. */
-    private static final String WRAPPED = "__dbrx_messages";
-    private static final String BUCKET = "__dbrx_bucket";
-    private static final String DONE_ID = "__dbrx_done_id";
+  /**
+   * Prompts wrapped as one-message chats for {@code --chat-template true}; dropped before writing.
+   */
+  private static final String WRAPPED = "__dbrx_messages";
 
-    private final BiFunction<Integer, Dataset<Row>, Dataset<Row>> beforeWrite;
+  private static final String BUCKET = "__dbrx_bucket";
+  private static final String DONE_ID = "__dbrx_done_id";
 
-    public GenerateJob() {
-        this((chunk, rows) -> rows);
+  private final BiFunction<Integer, Dataset<Row>, Dataset<Row>> beforeWrite;
+
+  public GenerateJob() {
+    this((chunk, rows) -> rows);
+  }
+
+  /**
+   * For tests: {@code beforeWrite} gets each chunk's number and generated rows and returns what is
+   * written, so that a test can fail tasks in the middle of a write.
+   */
+  GenerateJob(BiFunction<Integer, Dataset<Row>, Dataset<Row>> beforeWrite) {
+    this.beforeWrite = beforeWrite;
+  }
+
+  @Override
+  public String name() {
+    return "generate";
+  }
+
+  @Override
+  public String description() {
+    return "Generate text with DBRX for every row of a prompt or chat table, resumably: rows are committed to the "
+        + "output Delta table a chunk at a time, and a re-run skips ids already there.";
+  }
+
+  @Override
+  public List<OptionSpec<?>> options() {
+    List<OptionSpec<?>> all =
+        new ArrayList<>(
+            List.of(
+                ReaderOptions.INPUT,
+                ReaderOptions.INPUT_FORMAT,
+                OUTPUT,
+                ID_COL,
+                PROMPT_COL,
+                MESSAGES_COL,
+                CHAT_TEMPLATE,
+                SYSTEM_PROMPT,
+                OUTPUT_COL,
+                MAX_NEW_TOKENS,
+                TEMPERATURE,
+                TOP_P,
+                TOP_K,
+                MIN_P,
+                REPETITION_PENALTY,
+                SEED,
+                STOP,
+                LOGPROBS,
+                PREFIX_CACHING,
+                RESPONSE_FORMAT,
+                COMMIT_EVERY,
+                MAX_CHUNKS,
+                OVERWRITE));
+    all.addAll(ModelOptions.specs());
+    return all;
+  }
+
+  @Override
+  public void validate(ParsedOptions o) {
+    try {
+      generator(o);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("bad sampling options: " + e.getMessage());
     }
+  }
 
-    /**
-     * For tests: {@code beforeWrite} gets each chunk's number and generated rows and returns what is
-     * written, so that a test can fail tasks in the middle of a write.
-     */
-    GenerateJob(BiFunction<Integer, Dataset<Row>, Dataset<Row>> beforeWrite) {
-        this.beforeWrite = beforeWrite;
-    }
-
-    @Override
-    public String name() {
-        return "generate";
-    }
-
-    @Override
-    public String description() {
-        return "Generate text with DBRX for every row of a prompt or chat table, resumably: rows are committed to the "
-            + "output Delta table a chunk at a time, and a re-run skips ids already there.";
-    }
-
-    @Override
-    public List<OptionSpec<?>> options() {
-        List<OptionSpec<?>> all = new ArrayList<>(List.of(ReaderOptions.INPUT, ReaderOptions.INPUT_FORMAT, OUTPUT,
-            ID_COL, PROMPT_COL, MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL, MAX_NEW_TOKENS, TEMPERATURE,
-            TOP_P, TOP_K, MIN_P, REPETITION_PENALTY, SEED, STOP, LOGPROBS, PREFIX_CACHING, RESPONSE_FORMAT,
-            COMMIT_EVERY, MAX_CHUNKS, OVERWRITE));
-        all.addAll(ModelOptions.specs());
-        return all;
-    }
-
-    @Override
-    public void validate(ParsedOptions o) {
-        try {
-            generator(o);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("bad sampling options: " + e.getMessage());
-        }
-    }
-
-    /** The generator the options describe. */
-    static DbrxGenerator generator(ParsedOptions o) {
-        List<String> stops = o.get(STOP).stream().map(GenerateJob::unescape).collect(Collectors.toList());
-        String format = o.get(RESPONSE_FORMAT).isEmpty() ? null : ResponseFormat.fromArgument(o.get(RESPONSE_FORMAT)).json();
-        // Checks the combination (the transformer checks each value on its own) and compiles the format.
-        new SamplingDefaults(o.get(TEMPERATURE), o.get(TOP_K), o.get(TOP_P), o.get(MIN_P), o.get(REPETITION_PENALTY),
-            o.get(MAX_NEW_TOKENS), stops, o.get(LOGPROBS), format);
-        DbrxGenerator generator = ModelOptions.apply(new DbrxGenerator(), o)
-            .setIdCol(o.get(ID_COL)).setOutputCol(o.get(OUTPUT_COL)).setSeed(o.get(SEED))
-            .setMaxNewTokens(o.get(MAX_NEW_TOKENS)).setTemperature(o.get(TEMPERATURE)).setTopP(o.get(TOP_P))
-            .setTopK(o.get(TOP_K)).setMinP(o.get(MIN_P)).setRepetitionPenalty(o.get(REPETITION_PENALTY))
-            .setStopStrings(stops.toArray(String[]::new)).setLogprobs(o.get(LOGPROBS))
+  /** The generator the options describe. */
+  static DbrxGenerator generator(ParsedOptions o) {
+    List<String> stops =
+        o.get(STOP).stream().map(GenerateJob::unescape).collect(Collectors.toList());
+    String format =
+        o.get(RESPONSE_FORMAT).isEmpty()
+            ? null
+            : ResponseFormat.fromArgument(o.get(RESPONSE_FORMAT)).json();
+    // Checks the combination (the transformer checks each value on its own) and compiles the
+    // format.
+    new SamplingDefaults(
+        o.get(TEMPERATURE),
+        o.get(TOP_K),
+        o.get(TOP_P),
+        o.get(MIN_P),
+        o.get(REPETITION_PENALTY),
+        o.get(MAX_NEW_TOKENS),
+        stops,
+        o.get(LOGPROBS),
+        format);
+    DbrxGenerator generator =
+        ModelOptions.apply(new DbrxGenerator(), o)
+            .setIdCol(o.get(ID_COL))
+            .setOutputCol(o.get(OUTPUT_COL))
+            .setSeed(o.get(SEED))
+            .setMaxNewTokens(o.get(MAX_NEW_TOKENS))
+            .setTemperature(o.get(TEMPERATURE))
+            .setTopP(o.get(TOP_P))
+            .setTopK(o.get(TOP_K))
+            .setMinP(o.get(MIN_P))
+            .setRepetitionPenalty(o.get(REPETITION_PENALTY))
+            .setStopStrings(stops.toArray(String[]::new))
+            .setLogprobs(o.get(LOGPROBS))
             .setPrefixCaching(o.get(PREFIX_CACHING));
-        if (format != null) {
-            generator.setResponseFormat(format);
-        }
-        String system = o.get(SYSTEM_PROMPT);
-        if (!system.isEmpty()) {
-            generator.setSystemPrompt(system.equals("none") ? "" : system);
-        }
-        if (!o.get(MESSAGES_COL).isEmpty()) {
-            generator.setMessagesCol(o.get(MESSAGES_COL));
-        } else if (o.get(CHAT_TEMPLATE)) {
-            generator.setMessagesCol(WRAPPED);
-        } else {
-            generator.setInputCol(o.get(PROMPT_COL));
-        }
-        return generator;
+    if (format != null) {
+      generator.setResponseFormat(format);
     }
-
-    /** Unescapes {@code \n}, {@code \t} and {@code \\}, which a shell passes through literally. */
-    static String unescape(String s) {
-        StringBuilder out = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 1 < s.length()) {
-                char next = s.charAt(i + 1);
-                if (next == 'n' || next == 't' || next == '\\') {
-                    out.append(next == 'n' ? '\n' : next == 't' ? '\t' : '\\');
-                    i++;
-                    continue;
-                }
-            }
-            out.append(c);
-        }
-        return out.toString();
+    String system = o.get(SYSTEM_PROMPT);
+    if (!system.isEmpty()) {
+      generator.setSystemPrompt(system.equals("none") ? "" : system);
     }
+    if (!o.get(MESSAGES_COL).isEmpty()) {
+      generator.setMessagesCol(o.get(MESSAGES_COL));
+    } else if (o.get(CHAT_TEMPLATE)) {
+      generator.setMessagesCol(WRAPPED);
+    } else {
+      generator.setInputCol(o.get(PROMPT_COL));
+    }
+    return generator;
+  }
 
-    @Override
-    public JobSummary run(SparkSession spark, ParsedOptions o) {
-        String idCol = o.get(ID_COL);
-        Dataset<Row> rows = DocumentReader.readTable(spark, o.get(ReaderOptions.INPUT),
-            InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT)));
-        requireColumns(rows, o);
-        if (o.get(MESSAGES_COL).isEmpty() && o.get(CHAT_TEMPLATE)) {
-            rows = rows.withColumn(WRAPPED, array(struct(lit("user").as("role"),
-                Columns.named(o.get(PROMPT_COL)).cast(DataTypes.StringType).as("content"))));
+  /** Unescapes {@code \n}, {@code \t} and {@code \\}, which a shell passes through literally. */
+  static String unescape(String s) {
+    StringBuilder out = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\' && i + 1 < s.length()) {
+        char next = s.charAt(i + 1);
+        if (next == 'n' || next == 't' || next == '\\') {
+          out.append(next == 'n' ? '\n' : next == 't' ? '\t' : '\\');
+          i++;
+          continue;
         }
-        DbrxGenerator generator = generator(o);
-        StructType schema = withoutWrapped(generator.transformSchema(rows.schema()));
-        OutputTable table = new OutputTable(spark, o.get(OUTPUT));
-        String settings = GenerationSettings.of(o, SETTINGS);
-        boolean resume = table.resumable(schema, settings, o.get(OVERWRITE));
+      }
+      out.append(c);
+    }
+    return out.toString();
+  }
 
-        Column bucket = pmod(xxhash64(Columns.named(idCol).cast(DataTypes.StringType)), lit(ChunkPlan.BUCKETS))
+  @Override
+  public JobSummary run(SparkSession spark, ParsedOptions o) {
+    String idCol = o.get(ID_COL);
+    Dataset<Row> rows =
+        DocumentReader.readTable(
+            spark, o.get(ReaderOptions.INPUT), InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT)));
+    requireColumns(rows, o);
+    if (o.get(MESSAGES_COL).isEmpty() && o.get(CHAT_TEMPLATE)) {
+      rows =
+          rows.withColumn(
+              WRAPPED,
+              array(
+                  struct(
+                      lit("user").as("role"),
+                      Columns.named(o.get(PROMPT_COL)).cast(DataTypes.StringType).as("content"))));
+    }
+    DbrxGenerator generator = generator(o);
+    StructType schema = withoutWrapped(generator.transformSchema(rows.schema()));
+    OutputTable table = new OutputTable(spark, o.get(OUTPUT));
+    String settings = GenerationSettings.of(o, SETTINGS);
+    boolean resume = table.resumable(schema, settings, o.get(OVERWRITE));
+
+    Column bucket =
+        pmod(xxhash64(Columns.named(idCol).cast(DataTypes.StringType)), lit(ChunkPlan.BUCKETS))
             .cast(DataTypes.IntegerType);
-        // Kept apart from the output table: a cached plan that reads the output is dropped by every commit.
-        Dataset<Row> keyed = rows.withColumn(BUCKET, bucket).persist(StorageLevel.MEMORY_AND_DISK());
+    // Kept apart from the output table: a cached plan that reads the output is dropped by every
+    // commit.
+    Dataset<Row> keyed = rows.withColumn(BUCKET, bucket).persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      SortedMap<Integer, Long> pendingPerBucket = new TreeMap<>();
+      long total = countPending(keyed, resume ? table : null, idCol, pendingPerBucket);
+      if (!resume) {
+        table.reset(schema, settings);
+      }
+      List<ChunkPlan.Chunk> chunks = ChunkPlan.of(pendingPerBucket, o.get(COMMIT_EVERY));
+      long pending = chunks.stream().mapToLong(ChunkPlan.Chunk::rows).sum();
+      ChunkProgress progress = new ChunkProgress(total, total - pending, chunks.size());
+      long left = pending;
+      int maxChunks = o.get(MAX_CHUNKS);
+      for (int c = 0;
+          c < chunks.size() && (maxChunks == 0 || progress.committed() < maxChunks);
+          c++) {
+        ChunkPlan.Chunk chunk = chunks.get(c);
+        // Checked against the latest version again: only ids that no run has committed are
+        // generated.
+        Dataset<Row> todo =
+            notInOutput(keyed.where(col(BUCKET).between(chunk.first(), chunk.last())), table, idCol)
+                .drop(BUCKET);
+        Dataset<Row> generated =
+            generator
+                .transform(ModelOptions.spread(todo, idCol, o))
+                .drop(WRAPPED)
+                .persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            SortedMap<Integer, Long> pendingPerBucket = new TreeMap<>();
-            long total = countPending(keyed, resume ? table : null, idCol, pendingPerBucket);
-            if (!resume) {
-                table.reset(schema, settings);
-            }
-            List<ChunkPlan.Chunk> chunks = ChunkPlan.of(pendingPerBucket, o.get(COMMIT_EVERY));
-            long pending = chunks.stream().mapToLong(ChunkPlan.Chunk::rows).sum();
-            ChunkProgress progress = new ChunkProgress(total, total - pending, chunks.size());
-            long left = pending;
-            int maxChunks = o.get(MAX_CHUNKS);
-            for (int c = 0; c < chunks.size() && (maxChunks == 0 || progress.committed() < maxChunks); c++) {
-                ChunkPlan.Chunk chunk = chunks.get(c);
-                // Checked against the latest version again: only ids that no run has committed are generated.
-                Dataset<Row> todo = notInOutput(keyed.where(col(BUCKET).between(chunk.first(), chunk.last())), table,
-                    idCol).drop(BUCKET);
-                Dataset<Row> generated = generator.transform(ModelOptions.spread(todo, idCol, o)).drop(WRAPPED)
-                    .persist(StorageLevel.MEMORY_AND_DISK());
-                try {
-                    // Counting fills the cache, which the write then reads: the model runs once per row.
-                    ChunkProgress.Counts counts = ChunkProgress.Counts.of(generated, o.get(OUTPUT_COL));
-                    // None left means another run committed them meanwhile; the summary's check shows it.
-                    if (counts.rows() > 0) {
-                        long version = table.append(beforeWrite.apply(c, generated),
-                            "dbrx-spark generate: chunk " + (c + 1) + " of " + chunks.size());
-                        progress.committed(c, version, counts, generator.lastMetrics());
-                    }
-                } finally {
-                    generated.unpersist();
-                }
-                left -= chunk.rows();
-            }
-            return summary(o, table, total, total - pending, left, chunks.size(), progress);
+          // Counting fills the cache, which the write then reads: the model runs once per row.
+          ChunkProgress.Counts counts = ChunkProgress.Counts.of(generated, o.get(OUTPUT_COL));
+          // None left means another run committed them meanwhile; the summary's check shows it.
+          if (counts.rows() > 0) {
+            long version =
+                table.append(
+                    beforeWrite.apply(c, generated),
+                    "dbrx-spark generate: chunk " + (c + 1) + " of " + chunks.size());
+            progress.committed(c, version, counts, generator.lastMetrics());
+          }
         } finally {
-            keyed.unpersist();
+          generated.unpersist();
         }
+        left -= chunk.rows();
+      }
+      return summary(o, table, total, total - pending, left, chunks.size(), progress);
+    } finally {
+      keyed.unpersist();
     }
+  }
 
-    private JobSummary summary(ParsedOptions o, OutputTable table, long total, long doneBefore, long left, int chunks,
-                               ChunkProgress progress) {
-        String idCol = o.get(ID_COL);
-        Row out = table.rows().agg(count(lit(1)), count_distinct(Columns.named(idCol))).first();
-        double seconds = progress.seconds();
-        JobSummary summary = new JobSummary("generate " + o.get(ReaderOptions.INPUT))
+  private JobSummary summary(
+      ParsedOptions o,
+      OutputTable table,
+      long total,
+      long doneBefore,
+      long left,
+      int chunks,
+      ChunkProgress progress) {
+    String idCol = o.get(ID_COL);
+    Row out = table.rows().agg(count(lit(1)), count_distinct(Columns.named(idCol))).first();
+    double seconds = progress.seconds();
+    JobSummary summary =
+        new JobSummary("generate " + o.get(ReaderOptions.INPUT))
             .put("input rows", total)
             .put("already in the output", doneBefore)
             .put("generated now", progress.rows())
@@ -277,81 +419,132 @@ public final class GenerateJob implements Job {
             .put("rows incomplete", progress.incomplete())
             .put("prompt tokens", progress.promptTokens())
             .put("generated tokens", progress.generatedTokens())
-            .put("tokens/s", String.format(Locale.ROOT, "%.1f generated, %.1f with prompts (%.1f s)",
-                progress.generatedTokens() / seconds, (progress.generatedTokens() + progress.promptTokens()) / seconds,
-                seconds))
+            .put(
+                "tokens/s",
+                String.format(
+                    Locale.ROOT,
+                    "%.1f generated, %.1f with prompts (%.1f s)",
+                    progress.generatedTokens() / seconds,
+                    (progress.generatedTokens() + progress.promptTokens()) / seconds,
+                    seconds))
             .put("prefix cache", progress.prefixCacheLine(o.get(PREFIX_CACHING)))
-            .put("chunks", String.format(Locale.ROOT, "%d of %d committed (--commit-every %d)", progress.committed(),
-                chunks, o.get(COMMIT_EVERY)))
-            .put("output", table.path() + " (version " + table.version() + ", " + out.getLong(0) + " rows)");
-        if (left > 0) {
-            summary.put("stopped", "after --max-chunks " + o.get(MAX_CHUNKS) + "; run again to generate the rest");
-        }
-        return summary
-            .reconcile("input = already done + generated now + left", total, doneBefore, progress.rows(), left)
-            .reconcile("output rows = distinct ids", out.getLong(0), out.getLong(1));
+            .put(
+                "chunks",
+                String.format(
+                    Locale.ROOT,
+                    "%d of %d committed (--commit-every %d)",
+                    progress.committed(),
+                    chunks,
+                    o.get(COMMIT_EVERY)))
+            .put(
+                "output",
+                table.path() + " (version " + table.version() + ", " + out.getLong(0) + " rows)");
+    if (left > 0) {
+      summary.put(
+          "stopped",
+          "after --max-chunks " + o.get(MAX_CHUNKS) + "; run again to generate the rest");
     }
+    return summary
+        .reconcile(
+            "input = already done + generated now + left", total, doneBefore, progress.rows(), left)
+        .reconcile("output rows = distinct ids", out.getLong(0), out.getLong(1));
+  }
 
-    /**
-     * One pass over the input: fills {@code pendingPerBucket} with the rows of each bucket whose id is
-     * not in {@code resumed} (null: a new table), and returns the input's row count, after checking
-     * that ids are unique and not null. The output is keyed by id, so a duplicate would be generated
-     * once and its twin silently skipped.
-     */
-    private static long countPending(Dataset<Row> keyed, OutputTable resumed, String idCol,
-                                     SortedMap<Integer, Long> pendingPerBucket) {
-        Column id = Columns.named(idCol);
-        Dataset<Row> marked = resumed == null ? keyed.withColumn(DONE_ID, lit(null))
+  /**
+   * One pass over the input: fills {@code pendingPerBucket} with the rows of each bucket whose id
+   * is not in {@code resumed} (null: a new table), and returns the input's row count, after
+   * checking that ids are unique and not null. The output is keyed by id, so a duplicate would be
+   * generated once and its twin silently skipped.
+   */
+  private static long countPending(
+      Dataset<Row> keyed,
+      OutputTable resumed,
+      String idCol,
+      SortedMap<Integer, Long> pendingPerBucket) {
+    Column id = Columns.named(idCol);
+    Dataset<Row> marked =
+        resumed == null
+            ? keyed.withColumn(DONE_ID, lit(null))
             : keyed.join(resumed.rows().select(id.as(DONE_ID)), id.equalTo(col(DONE_ID)), "left");
-        long total = 0;
-        long ids = 0;
-        long distinct = 0;
-        // An id falls into one bucket only, so distinct counts per bucket add up.
-        for (Row r : marked.groupBy(BUCKET).agg(count(lit(1)), count(id), count_distinct(id),
-            count(when(col(DONE_ID).isNull(), lit(1)))).collectAsList()) {
-            total += r.getLong(1);
-            ids += r.getLong(2);
-            distinct += r.getLong(3);
-            pendingPerBucket.put(r.getInt(0), r.getLong(4));
-        }
-        if (ids < total) {
-            throw new IllegalArgumentException((total - ids) + " input rows have a null --id-col '" + idCol
-                + "'; every row needs an id to be resumable");
-        }
-        if (distinct < total) {
-            List<Row> dups = keyed.groupBy(id).agg(count(lit(1)).as("n")).where(col("n").gt(1))
-                .orderBy(col("n").desc(), id).limit(5).collectAsList();
-            throw new IllegalArgumentException("--id-col '" + idCol + "' is not unique: " + (total - distinct)
-                + " extra rows share an id, e.g. " + dups.stream().map(d -> d.get(0) + " (" + d.getLong(1) + " rows)")
-                .collect(Collectors.joining(", ")) + "; deduplicate the input or choose a unique id column");
-        }
-        return total;
+    long total = 0;
+    long ids = 0;
+    long distinct = 0;
+    // An id falls into one bucket only, so distinct counts per bucket add up.
+    for (Row r :
+        marked
+            .groupBy(BUCKET)
+            .agg(
+                count(lit(1)),
+                count(id),
+                count_distinct(id),
+                count(when(col(DONE_ID).isNull(), lit(1))))
+            .collectAsList()) {
+      total += r.getLong(1);
+      ids += r.getLong(2);
+      distinct += r.getLong(3);
+      pendingPerBucket.put(r.getInt(0), r.getLong(4));
     }
-
-    private static void requireColumns(Dataset<Row> rows, ParsedOptions o) {
-        List<String> columns = Arrays.asList(rows.columns());
-        List<OptionSpec<String>> named = new ArrayList<>(List.of(ID_COL));
-        named.add(o.get(MESSAGES_COL).isEmpty() ? PROMPT_COL : MESSAGES_COL);
-        for (OptionSpec<String> spec : named) {
-            if (!columns.contains(o.get(spec))) {
-                throw new IllegalArgumentException("input has no column '" + o.get(spec) + "' (--" + spec.name()
-                    + "); its columns are " + columns);
-            }
-        }
-        if (columns.contains(o.get(OUTPUT_COL))) {
-            throw new IllegalArgumentException("input already has a column '" + o.get(OUTPUT_COL)
-                + "'; pass another --output-col");
-        }
+    if (ids < total) {
+      throw new IllegalArgumentException(
+          (total - ids)
+              + " input rows have a null --id-col '"
+              + idCol
+              + "'; every row needs an id to be resumable");
     }
-
-    /** The rows of {@code rows} whose id is not in the output table's latest version. */
-    private static Dataset<Row> notInOutput(Dataset<Row> rows, OutputTable table, String idCol) {
-        Dataset<Row> done = table.rows().select(Columns.named(idCol).as(DONE_ID));
-        return rows.join(done, Columns.named(idCol).equalTo(col(DONE_ID)), "left_anti");
+    if (distinct < total) {
+      List<Row> dups =
+          keyed
+              .groupBy(id)
+              .agg(count(lit(1)).as("n"))
+              .where(col("n").gt(1))
+              .orderBy(col("n").desc(), id)
+              .limit(5)
+              .collectAsList();
+      throw new IllegalArgumentException(
+          "--id-col '"
+              + idCol
+              + "' is not unique: "
+              + (total - distinct)
+              + " extra rows share an id, e.g. "
+              + dups.stream()
+                  .map(d -> d.get(0) + " (" + d.getLong(1) + " rows)")
+                  .collect(Collectors.joining(", "))
+              + "; deduplicate the input or choose a unique id column");
     }
+    return total;
+  }
 
-    private static StructType withoutWrapped(StructType schema) {
-        return new StructType(Arrays.stream(schema.fields()).filter(f -> !f.name().equals(WRAPPED))
+  private static void requireColumns(Dataset<Row> rows, ParsedOptions o) {
+    List<String> columns = Arrays.asList(rows.columns());
+    List<OptionSpec<String>> named = new ArrayList<>(List.of(ID_COL));
+    named.add(o.get(MESSAGES_COL).isEmpty() ? PROMPT_COL : MESSAGES_COL);
+    for (OptionSpec<String> spec : named) {
+      if (!columns.contains(o.get(spec))) {
+        throw new IllegalArgumentException(
+            "input has no column '"
+                + o.get(spec)
+                + "' (--"
+                + spec.name()
+                + "); its columns are "
+                + columns);
+      }
+    }
+    if (columns.contains(o.get(OUTPUT_COL))) {
+      throw new IllegalArgumentException(
+          "input already has a column '" + o.get(OUTPUT_COL) + "'; pass another --output-col");
+    }
+  }
+
+  /** The rows of {@code rows} whose id is not in the output table's latest version. */
+  private static Dataset<Row> notInOutput(Dataset<Row> rows, OutputTable table, String idCol) {
+    Dataset<Row> done = table.rows().select(Columns.named(idCol).as(DONE_ID));
+    return rows.join(done, Columns.named(idCol).equalTo(col(DONE_ID)), "left_anti");
+  }
+
+  private static StructType withoutWrapped(StructType schema) {
+    return new StructType(
+        Arrays.stream(schema.fields())
+            .filter(f -> !f.name().equals(WRAPPED))
             .toArray(StructField[]::new));
-    }
+  }
 }

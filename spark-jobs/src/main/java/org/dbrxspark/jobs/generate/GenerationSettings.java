@@ -17,44 +17,47 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
  * they do not change a row's result.
  */
 final class GenerationSettings {
-    private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
-    private GenerationSettings() {
-    }
+  private GenerationSettings() {}
 
-    /** The JSON of {@code specs}' values in {@code options}. */
-    static String of(ParsedOptions options, List<OptionSpec<?>> specs) {
-        Map<String, String> values = new TreeMap<>();
-        specs.forEach(s -> values.put(s.name(), String.valueOf(options.get(s))));
-        try {
-            return JSON.writeValueAsString(values);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+  /** The JSON of {@code specs}' values in {@code options}. */
+  static String of(ParsedOptions options, List<OptionSpec<?>> specs) {
+    Map<String, String> values = new TreeMap<>();
+    specs.forEach(s -> values.put(s.name(), String.valueOf(options.get(s))));
+    try {
+      return JSON.writeValueAsString(values);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
     }
+  }
 
-    /** The settings that differ, as {@code name: stored (table) vs current (this run)}, for error messages. */
-    static String differences(String stored, String current) {
-        Map<String, String> before = parse(stored);
-        Map<String, String> now = parse(current);
-        TreeMap<String, String> keys = new TreeMap<>(before);
-        keys.putAll(now);
-        List<String> out = new ArrayList<>();
-        for (String key : keys.keySet()) {
-            String a = before.get(key);
-            String b = now.get(key);
-            if (a == null ? b != null : !a.equals(b)) {
-                out.add("--" + key + " " + a + " (table) vs " + b + " (this run)");
-            }
-        }
-        return String.join(", ", out);
+  /**
+   * The settings that differ, as {@code name: stored (table) vs current (this run)}, for error
+   * messages.
+   */
+  static String differences(String stored, String current) {
+    Map<String, String> before = parse(stored);
+    Map<String, String> now = parse(current);
+    TreeMap<String, String> keys = new TreeMap<>(before);
+    keys.putAll(now);
+    List<String> out = new ArrayList<>();
+    for (String key : keys.keySet()) {
+      String a = before.get(key);
+      String b = now.get(key);
+      if (a == null ? b != null : !a.equals(b)) {
+        out.add("--" + key + " " + a + " (table) vs " + b + " (this run)");
+      }
     }
+    return String.join(", ", out);
+  }
 
-    private static Map<String, String> parse(String json) {
-        try {
-            return JSON.readValue(json, new TypeReference<TreeMap<String, String>>() { });
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("unreadable " + OutputTable.SETTINGS_PROPERTY + " property: " + json, e);
-        }
+  private static Map<String, String> parse(String json) {
+    try {
+      return JSON.readValue(json, new TypeReference<TreeMap<String, String>>() {});
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(
+          "unreadable " + OutputTable.SETTINGS_PROPERTY + " property: " + json, e);
     }
+  }
 }

@@ -1,15 +1,13 @@
 package org.dbrxspark.jobs.inference;
 
-import static org.apache.spark.sql.functions.col;
-
 import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
+import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.udfs.ml.DbrxModelTransformer;
-import org.dbrxspark.jobs.io.Columns;
 
 /**
  * The options of the jobs that run the DBRX model (generate, score): where the checkpoint is, how
@@ -17,45 +15,74 @@ import org.dbrxspark.jobs.io.Columns;
  * transformers' params.
  */
 public final class ModelOptions {
-    public static final OptionSpec<String> MODEL = OptionSpec.path("model", null,
-        "DBRX checkpoint, a folder (config.json + safetensors) or a GGUF file: a local path (present on every host), a Hadoop URI (hdfs://, s3a://...; copied "
-            + "once per host) or a name shipped with --files/--archives");
-    public static final OptionSpec<Integer> THREADS = OptionSpec.integer("threads", 0, 0,
-        "CPU threads of the model's kernels in each executor; 0: one per processor");
-    public static final OptionSpec<Integer> MAX_BATCH_TOKENS = OptionSpec.integer("max-batch-tokens",
-        EngineOptions.defaults().maxBatchTokens(), 1, "Token budget of one engine step (prompt and decode tokens)");
-    public static final OptionSpec<Integer> MAX_SEQUENCES = OptionSpec.integer("max-sequences",
-        EngineOptions.defaults().maxSequences(), 1, "Sequences one task runs at once");
-    public static final OptionSpec<Integer> BATCH_ROWS = OptionSpec.integer("batch-rows", 128, 1,
-        "Rows a task hands to the runtime per call");
-    public static final OptionSpec<Integer> BATCH_TOKENS = OptionSpec.integer("batch-tokens", 65536, 1,
-        "A runtime call takes no more rows once their input tokens reach this many");
-    public static final OptionSpec<Integer> PARTITIONS = OptionSpec.integer("partitions", 0, 0,
-        "Tasks that run the model at once (rows are spread by id); 0: Spark's default parallelism");
+  public static final OptionSpec<String> MODEL =
+      OptionSpec.path(
+          "model",
+          null,
+          "DBRX checkpoint, a folder (config.json + safetensors) or a GGUF file: a local path (present on every host), a Hadoop URI (hdfs://, s3a://...; copied "
+              + "once per host) or a name shipped with --files/--archives");
+  public static final OptionSpec<Integer> THREADS =
+      OptionSpec.integer(
+          "threads",
+          0,
+          0,
+          "CPU threads of the model's kernels in each executor; 0: one per processor");
+  public static final OptionSpec<Integer> MAX_BATCH_TOKENS =
+      OptionSpec.integer(
+          "max-batch-tokens",
+          EngineOptions.defaults().maxBatchTokens(),
+          1,
+          "Token budget of one engine step (prompt and decode tokens)");
+  public static final OptionSpec<Integer> MAX_SEQUENCES =
+      OptionSpec.integer(
+          "max-sequences",
+          EngineOptions.defaults().maxSequences(),
+          1,
+          "Sequences one task runs at once");
+  public static final OptionSpec<Integer> BATCH_ROWS =
+      OptionSpec.integer("batch-rows", 128, 1, "Rows a task hands to the runtime per call");
+  public static final OptionSpec<Integer> BATCH_TOKENS =
+      OptionSpec.integer(
+          "batch-tokens",
+          65536,
+          1,
+          "A runtime call takes no more rows once their input tokens reach this many");
+  public static final OptionSpec<Integer> PARTITIONS =
+      OptionSpec.integer(
+          "partitions",
+          0,
+          0,
+          "Tasks that run the model at once (rows are spread by id); 0: Spark's default parallelism");
 
-    private ModelOptions() {
-    }
+  private ModelOptions() {}
 
-    /** The options, for a job's option list. */
-    public static List<OptionSpec<?>> specs() {
-        return List.of(MODEL, THREADS, MAX_BATCH_TOKENS, MAX_SEQUENCES, BATCH_ROWS, BATCH_TOKENS, PARTITIONS);
-    }
+  /** The options, for a job's option list. */
+  public static List<OptionSpec<?>> specs() {
+    return List.of(
+        MODEL, THREADS, MAX_BATCH_TOKENS, MAX_SEQUENCES, BATCH_ROWS, BATCH_TOKENS, PARTITIONS);
+  }
 
-    /** Sets the model location, load options and batching of {@code transformer}. */
-    public static <T extends DbrxModelTransformer<T>> T apply(T transformer, ParsedOptions o) {
-        return transformer.setModelLocation(o.get(MODEL)).setThreads(o.get(THREADS))
-            .setMaxBatchTokens(o.get(MAX_BATCH_TOKENS)).setMaxSequences(o.get(MAX_SEQUENCES))
-            .setChunkRows(o.get(BATCH_ROWS)).setChunkTokens(o.get(BATCH_TOKENS));
-    }
+  /** Sets the model location, load options and batching of {@code transformer}. */
+  public static <T extends DbrxModelTransformer<T>> T apply(T transformer, ParsedOptions o) {
+    return transformer
+        .setModelLocation(o.get(MODEL))
+        .setThreads(o.get(THREADS))
+        .setMaxBatchTokens(o.get(MAX_BATCH_TOKENS))
+        .setMaxSequences(o.get(MAX_SEQUENCES))
+        .setChunkRows(o.get(BATCH_ROWS))
+        .setChunkTokens(o.get(BATCH_TOKENS));
+  }
 
-    /**
-     * Spreads {@code rows} by a hash of {@code idCol} over {@code --partitions} tasks, so that a
-     * single input file does not run the model on one core. Results do not depend on it: the
-     * runtime's output for a row does not depend on its batch mates.
-     */
-    public static Dataset<Row> spread(Dataset<Row> rows, String idCol, ParsedOptions o) {
-        int partitions = o.get(PARTITIONS) > 0 ? o.get(PARTITIONS)
+  /**
+   * Spreads {@code rows} by a hash of {@code idCol} over {@code --partitions} tasks, so that a
+   * single input file does not run the model on one core. Results do not depend on it: the
+   * runtime's output for a row does not depend on its batch mates.
+   */
+  public static Dataset<Row> spread(Dataset<Row> rows, String idCol, ParsedOptions o) {
+    int partitions =
+        o.get(PARTITIONS) > 0
+            ? o.get(PARTITIONS)
             : rows.sparkSession().sparkContext().defaultParallelism();
-        return rows.repartition(partitions, Columns.named(idCol));
-    }
+    return rows.repartition(partitions, Columns.named(idCol));
+  }
 }

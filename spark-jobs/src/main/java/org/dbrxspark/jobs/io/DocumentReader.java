@@ -48,276 +48,359 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * Reads JSONL (plain or compressed), Parquet, CSV, Delta or plain-text files into a document
- * table whose first columns are {@code id}, {@code source} and {@code text} (strings), followed
- * by the input's other columns unchanged.
+ * Reads JSONL (plain or compressed), Parquet, CSV, Delta or plain-text files into a document table
+ * whose first columns are {@code id}, {@code source} and {@code text} (strings), followed by the
+ * input's other columns unchanged.
  *
  * <p>Ids come from the id column when the input has one. Otherwise they are derived from the
- * content alone, so they do not depend on file order or partitioning: the first 128 bits of
- * SHA-256 over source and text, in hex; rows with equal source and text get {@code -2},
- * {@code -3}, ... in the order of their remaining columns. Plain-text files use the file path
- * relative to the input folder as id. A null in the id column is replaced by the content hash.
+ * content alone, so they do not depend on file order or partitioning: the first 128 bits of SHA-256
+ * over source and text, in hex; rows with equal source and text get {@code -2}, {@code -3}, ... in
+ * the order of their remaining columns. Plain-text files use the file path relative to the input
+ * folder as id. A null in the id column is replaced by the content hash.
  *
- * <p>JSONL is read one line per row, whatever the line holds: invalid UTF-8 bytes become U+FFFD
- * (as in the other formats' text), and a line that is not a document row (malformed JSON, not an
+ * <p>JSONL is read one line per row, whatever the line holds: invalid UTF-8 bytes become U+FFFD (as
+ * in the other formats' text), and a line that is not a document row (malformed JSON, not an
  * object, a text field that is not a string, longer than {@code --max-document-bytes}) keeps its
  * line as text and gets its reason in {@link #READ_ERROR}.
  */
 public final class DocumentReader {
-    /** Why a row could not be read as a document (string), null when it could. */
-    public static final String READ_ERROR = "_read_error";
-    private static final String LINE = "_line";
-    /** Where a row was in the input (file, block, row), the order that makes one row "first". */
-    private static final String POSITION = "_position";
+  /** Why a row could not be read as a document (string), null when it could. */
+  public static final String READ_ERROR = "_read_error";
 
-    private DocumentReader() {
-    }
+  private static final String LINE = "_line";
 
-    /**
-     * Reads the documents described by {@code options}, for a job without a rejects table: a row
-     * that could not be read fails the job with its id and reason.
-     */
-    public static Documents read(SparkSession spark, ReaderOptions options) {
-        Column error = col(READ_ERROR);
-        Column fail = raise_error(concat(lit("--input " + options.input() + ": cannot read the row with id "),
-            col(Columns.ID), lit(": "), error));
-        Documents docs = readWithErrors(spark, options);
-        return docs.withRows(docs.rows().where(error.isNull().or(fail.isNull())).drop(READ_ERROR));
-    }
+  /** Where a row was in the input (file, block, row), the order that makes one row "first". */
+  private static final String POSITION = "_position";
 
-    /**
-     * Reads the documents described by {@code options} with {@link #READ_ERROR} as their last
-     * column, for a job that puts the rows it cannot read in its rejects table. Ids from an id
-     * column that are on more than one row are handled as {@code --on-duplicate-id} says, before
-     * any job writes: it counts them (one pass over the ids) and, unless it fails, makes them unique.
-     */
-    public static Documents readWithErrors(SparkSession spark, ReaderOptions options) {
-        InputFormat format = resolve(spark, options.input(), options.format());
-        Dataset<Row> raw = format == InputFormat.JSONL ? jsonLines(spark, options)
-            : load(spark, options.input(), format).withColumn(POSITION, position())
+  private DocumentReader() {}
+
+  /**
+   * Reads the documents described by {@code options}, for a job without a rejects table: a row that
+   * could not be read fails the job with its id and reason.
+   */
+  public static Documents read(SparkSession spark, ReaderOptions options) {
+    Column error = col(READ_ERROR);
+    Column fail =
+        raise_error(
+            concat(
+                lit("--input " + options.input() + ": cannot read the row with id "),
+                col(Columns.ID),
+                lit(": "),
+                error));
+    Documents docs = readWithErrors(spark, options);
+    return docs.withRows(docs.rows().where(error.isNull().or(fail.isNull())).drop(READ_ERROR));
+  }
+
+  /**
+   * Reads the documents described by {@code options} with {@link #READ_ERROR} as their last column,
+   * for a job that puts the rows it cannot read in its rejects table. Ids from an id column that
+   * are on more than one row are handled as {@code --on-duplicate-id} says, before any job writes:
+   * it counts them (one pass over the ids) and, unless it fails, makes them unique.
+   */
+  public static Documents readWithErrors(SparkSession spark, ReaderOptions options) {
+    InputFormat format = resolve(spark, options.input(), options.format());
+    Dataset<Row> raw =
+        format == InputFormat.JSONL
+            ? jsonLines(spark, options)
+            : load(spark, options.input(), format)
+                .withColumn(POSITION, position())
                 .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
-        Dataset<Row> docs = shape(raw, options, format);
-        return hasColumn(raw, options.idCol()) ? withUniqueIds(docs, options)
-            : new Documents(docs.drop(POSITION), 0, 0, List.of(), options.onDuplicateId());
-    }
+    Dataset<Row> docs = shape(raw, options, format);
+    return hasColumn(raw, options.idCol())
+        ? withUniqueIds(docs, options)
+        : new Documents(docs.drop(POSITION), 0, 0, List.of(), options.onDuplicateId());
+  }
 
-    /**
-     * The input position of each row, taken at the scan so that it does not depend on how rows
-     * are spread later: file, start of the file split, and the row's place in that split.
-     */
-    private static Column position() {
-        return struct(input_file_name(), input_file_block_start(), monotonically_increasing_id());
-    }
+  /**
+   * The input position of each row, taken at the scan so that it does not depend on how rows are
+   * spread later: file, start of the file split, and the row's place in that split.
+   */
+  private static Column position() {
+    return struct(input_file_name(), input_file_block_start(), monotonically_increasing_id());
+  }
 
-    /**
-     * Applies {@code --on-duplicate-id} to rows that share an id: fails naming the first few ids,
-     * or keeps only the first row of each id in input order, or renames the later rows
-     * {@code id-2}, {@code id-3}, ... The copies of one document in a mix (its {@code copy}
-     * column) are one document, not duplicates.
-     */
-    private static Documents withUniqueIds(Dataset<Row> docs, ReaderOptions options) {
-        Column[] key = hasColumn(docs, Columns.COPY) ? new Column[] {col(Columns.ID), col(Columns.COPY)}
+  /**
+   * Applies {@code --on-duplicate-id} to rows that share an id: fails naming the first few ids, or
+   * keeps only the first row of each id in input order, or renames the later rows {@code id-2},
+   * {@code id-3}, ... The copies of one document in a mix (its {@code copy} column) are one
+   * document, not duplicates.
+   */
+  private static Documents withUniqueIds(Dataset<Row> docs, ReaderOptions options) {
+    Column[] key =
+        hasColumn(docs, Columns.COPY)
+            ? new Column[] {col(Columns.ID), col(Columns.COPY)}
             : new Column[] {col(Columns.ID)};
-        Dataset<Row> repeated = docs.groupBy(key).count().where(col("count").gt(1)).localCheckpoint();
-        Row totals = repeated.agg(countDistinct(col(Columns.ID)), sum(col("count").minus(1))).first();
-        long ids = totals.getLong(0);
-        String policy = options.onDuplicateId();
-        if (ids == 0) {
-            return new Documents(docs.drop(POSITION), 0, 0, List.of(), policy);
-        }
-        List<String> first = repeated.select(Columns.ID).distinct().orderBy(Columns.ID).limit(5)
-            .as(Encoders.STRING()).collectAsList();
-        if (policy.equals("fail")) {
-            throw new IllegalArgumentException("--input " + options.input() + ": ids on more than one row: " + ids
-                + " (first: " + String.join(", ", first) + "); the id is the key of every later join: fix the input, "
-                + "or pass --on-duplicate-id keep-first or rename");
-        }
-        Column n = row_number().over(Window.partitionBy(key).orderBy(col(POSITION)));
-        Dataset<Row> numbered = docs.withColumn("_n", n);
-        Dataset<Row> unique = policy.equals("keep-first") ? numbered.where(col("_n").equalTo(1))
-            : numbered.withColumn(Columns.ID, when(col("_n").equalTo(1), col(Columns.ID))
-                .otherwise(concat(col(Columns.ID), lit("-"), col("_n"))));
-        return new Documents(unique.drop("_n", POSITION), ids, totals.getLong(1), first, policy);
+    Dataset<Row> repeated = docs.groupBy(key).count().where(col("count").gt(1)).localCheckpoint();
+    Row totals = repeated.agg(countDistinct(col(Columns.ID)), sum(col("count").minus(1))).first();
+    long ids = totals.getLong(0);
+    String policy = options.onDuplicateId();
+    if (ids == 0) {
+      return new Documents(docs.drop(POSITION), 0, 0, List.of(), policy);
     }
+    List<String> first =
+        repeated
+            .select(Columns.ID)
+            .distinct()
+            .orderBy(Columns.ID)
+            .limit(5)
+            .as(Encoders.STRING())
+            .collectAsList();
+    if (policy.equals("fail")) {
+      throw new IllegalArgumentException(
+          "--input "
+              + options.input()
+              + ": ids on more than one row: "
+              + ids
+              + " (first: "
+              + String.join(", ", first)
+              + "); the id is the key of every later join: fix the input, "
+              + "or pass --on-duplicate-id keep-first or rename");
+    }
+    Column n = row_number().over(Window.partitionBy(key).orderBy(col(POSITION)));
+    Dataset<Row> numbered = docs.withColumn("_n", n);
+    Dataset<Row> unique =
+        policy.equals("keep-first")
+            ? numbered.where(col("_n").equalTo(1))
+            : numbered.withColumn(
+                Columns.ID,
+                when(col("_n").equalTo(1), col(Columns.ID))
+                    .otherwise(concat(col(Columns.ID), lit("-"), col("_n"))));
+    return new Documents(unique.drop("_n", POSITION), ids, totals.getLong(1), first, policy);
+  }
 
-    /**
-     * One row per non-blank line, parsed with the schema Spark infers from the lines that are
-     * document rows; the others keep their line as text and their reason in {@link #READ_ERROR}.
-     */
-    private static Dataset<Row> jsonLines(SparkSession spark, ReaderOptions options) {
-        long limit = options.maxDocumentBytes();
-        String textCol = options.textCol();
-        UserDefinedFunction check = udf((UDF1<String, String>) line -> JsonLines.problem(line, textCol),
-            DataTypes.StringType);
-        Column bytes = octet_length(col("value"));
-        // A file may start with a byte-order mark, which is not JSON.
-        Column line = regexp_replace(make_valid_utf8(col("value")), "^\\x{FEFF}", "");
-        Dataset<Row> lines = spark.read().text(options.input()).where(length(trim(col("value"))).gt(0))
-            .select(line.as(LINE), position().as(POSITION), when(bytes.gt(limit), concat(lit("too-large: "), bytes,
-                lit(" bytes > --max-document-bytes " + limit))).otherwise(check.apply(line)).as(READ_ERROR));
-        Column error = col(READ_ERROR);
-        // Objects are parsed, even with a bad text field, so that their rows keep their ids.
-        Column object = error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
-        // Jackson's string limit is in characters, never more than the line's bytes.
-        Map<String, String> json = Map.of("maxStringLen", Long.toString(Math.min(limit, Integer.MAX_VALUE)));
-        StructType schema = spark.read().options(json).json(lines.where(object).select(LINE).as(Encoders.STRING()))
+  /**
+   * One row per non-blank line, parsed with the schema Spark infers from the lines that are
+   * document rows; the others keep their line as text and their reason in {@link #READ_ERROR}.
+   */
+  private static Dataset<Row> jsonLines(SparkSession spark, ReaderOptions options) {
+    long limit = options.maxDocumentBytes();
+    String textCol = options.textCol();
+    UserDefinedFunction check =
+        udf((UDF1<String, String>) line -> JsonLines.problem(line, textCol), DataTypes.StringType);
+    Column bytes = octet_length(col("value"));
+    // A file may start with a byte-order mark, which is not JSON.
+    Column line = regexp_replace(make_valid_utf8(col("value")), "^\\x{FEFF}", "");
+    Dataset<Row> lines =
+        spark
+            .read()
+            .text(options.input())
+            .where(length(trim(col("value"))).gt(0))
+            .select(
+                line.as(LINE),
+                position().as(POSITION),
+                when(
+                        bytes.gt(limit),
+                        concat(
+                            lit("too-large: "),
+                            bytes,
+                            lit(" bytes > --max-document-bytes " + limit)))
+                    .otherwise(check.apply(line))
+                    .as(READ_ERROR));
+    Column error = col(READ_ERROR);
+    // Objects are parsed, even with a bad text field, so that their rows keep their ids.
+    Column object = error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
+    // Jackson's string limit is in characters, never more than the line's bytes.
+    Map<String, String> json =
+        Map.of("maxStringLen", Long.toString(Math.min(limit, Integer.MAX_VALUE)));
+    StructType schema =
+        spark
+            .read()
+            .options(json)
+            .json(lines.where(object).select(LINE).as(Encoders.STRING()))
             .schema();
-        Dataset<Row> parsed = lines.select(when(object, from_json(col(LINE), schema, json)).as("j"), col(LINE),
-            col(POSITION), error).select(col("j.*"), col(LINE), col(POSITION), error);
-        if (hasColumn(parsed, textCol)) {
-            // A rejected line is its own evidence: it goes to the rejects table as the row's text.
-            parsed = parsed.withColumn(textCol, when(error.isNull(), Columns.named(textCol)).otherwise(col(LINE)));
-        }
-        return parsed.drop(LINE);
+    Dataset<Row> parsed =
+        lines
+            .select(
+                when(object, from_json(col(LINE), schema, json)).as("j"),
+                col(LINE),
+                col(POSITION),
+                error)
+            .select(col("j.*"), col(LINE), col(POSITION), error);
+    if (hasColumn(parsed, textCol)) {
+      // A rejected line is its own evidence: it goes to the rejects table as the row's text.
+      parsed =
+          parsed.withColumn(
+              textCol, when(error.isNull(), Columns.named(textCol)).otherwise(col(LINE)));
     }
+    return parsed.drop(LINE);
+  }
 
-    /**
-     * Shapes rows already loaded from {@code options.input()} (a Delta snapshot at some version,
-     * a change feed) into the document table, as {@link #read} does.
-     */
-    public static Dataset<Row> documents(Dataset<Row> raw, ReaderOptions options) {
-        return shape(raw, options, InputFormat.DELTA);
-    }
+  /**
+   * Shapes rows already loaded from {@code options.input()} (a Delta snapshot at some version, a
+   * change feed) into the document table, as {@link #read} does.
+   */
+  public static Dataset<Row> documents(Dataset<Row> raw, ReaderOptions options) {
+    return shape(raw, options, InputFormat.DELTA);
+  }
 
-    /** The input position and read error, when {@code raw} has them, come last. */
-    private static Dataset<Row> shape(Dataset<Row> raw, ReaderOptions options, InputFormat format) {
-        String textCol = format == InputFormat.TEXT ? Columns.TEXT : options.textCol();
-        if (!hasColumn(raw, textCol)) {
-            throw new IllegalArgumentException("input has no text column '" + textCol + "' (columns: "
-                + Arrays.toString(raw.columns()) + "); pass --text-col");
-        }
-        Column source = sourceColumn(raw, options);
-        Column text = col(textCol).cast(DataTypes.StringType);
-        boolean hasId = hasColumn(raw, options.idCol());
-        if (!hasId && !options.idCol().equals(Columns.ID)) {
-            throw new IllegalArgumentException("input has no id column '" + options.idCol() + "' (columns: "
-                + Arrays.toString(raw.columns()) + ")");
-        }
-        List<Column> rest = new ArrayList<>();
-        for (String c : raw.columns()) {
-            if (!c.equals(textCol) && !c.equals(options.idCol()) && !c.equals(Columns.SOURCE)
-                && !c.equals(Columns.TEXT) && !c.equals(Columns.ID) && !c.equals(options.sourceCol())
-                && !c.equals(READ_ERROR) && !c.equals(POSITION)) {
-                rest.add(Columns.named(c));
-            }
-        }
-        List<Column> cols = new ArrayList<>();
-        // A row whose id is null gets the content hash, so that no later join can lose it.
-        cols.add(hasId ? coalesce(Columns.named(options.idCol()).cast(DataTypes.StringType), contentHash(source, text))
-            .as(Columns.ID) : lit(null).cast(DataTypes.StringType).as(Columns.ID));
-        cols.add(source.as(Columns.SOURCE));
-        cols.add(text.as(Columns.TEXT));
-        cols.addAll(rest);
-        for (String c : List.of(POSITION, READ_ERROR)) {
-            if (hasColumn(raw, c)) {
-                cols.add(col(c));
-            }
-        }
-        Dataset<Row> docs = raw.select(cols.toArray(Column[]::new));
-        return hasId ? docs : withDerivedIds(docs);
+  /** The input position and read error, when {@code raw} has them, come last. */
+  private static Dataset<Row> shape(Dataset<Row> raw, ReaderOptions options, InputFormat format) {
+    String textCol = format == InputFormat.TEXT ? Columns.TEXT : options.textCol();
+    if (!hasColumn(raw, textCol)) {
+      throw new IllegalArgumentException(
+          "input has no text column '"
+              + textCol
+              + "' (columns: "
+              + Arrays.toString(raw.columns())
+              + "); pass --text-col");
     }
+    Column source = sourceColumn(raw, options);
+    Column text = col(textCol).cast(DataTypes.StringType);
+    boolean hasId = hasColumn(raw, options.idCol());
+    if (!hasId && !options.idCol().equals(Columns.ID)) {
+      throw new IllegalArgumentException(
+          "input has no id column '"
+              + options.idCol()
+              + "' (columns: "
+              + Arrays.toString(raw.columns())
+              + ")");
+    }
+    List<Column> rest = new ArrayList<>();
+    for (String c : raw.columns()) {
+      if (!c.equals(textCol)
+          && !c.equals(options.idCol())
+          && !c.equals(Columns.SOURCE)
+          && !c.equals(Columns.TEXT)
+          && !c.equals(Columns.ID)
+          && !c.equals(options.sourceCol())
+          && !c.equals(READ_ERROR)
+          && !c.equals(POSITION)) {
+        rest.add(Columns.named(c));
+      }
+    }
+    List<Column> cols = new ArrayList<>();
+    // A row whose id is null gets the content hash, so that no later join can lose it.
+    cols.add(
+        hasId
+            ? coalesce(
+                    Columns.named(options.idCol()).cast(DataTypes.StringType),
+                    contentHash(source, text))
+                .as(Columns.ID)
+            : lit(null).cast(DataTypes.StringType).as(Columns.ID));
+    cols.add(source.as(Columns.SOURCE));
+    cols.add(text.as(Columns.TEXT));
+    cols.addAll(rest);
+    for (String c : List.of(POSITION, READ_ERROR)) {
+      if (hasColumn(raw, c)) {
+        cols.add(col(c));
+      }
+    }
+    Dataset<Row> docs = raw.select(cols.toArray(Column[]::new));
+    return hasId ? docs : withDerivedIds(docs);
+  }
 
-    /**
-     * Reads {@code input} with its columns as they are, for tables whose rows are not documents
-     * (prompts, for instance). Plain-text files give {@code id} (the relative path) and {@code text}.
-     */
-    public static Dataset<Row> readTable(SparkSession spark, String input, InputFormat format) {
-        return load(spark, input, resolve(spark, input, format));
-    }
+  /**
+   * Reads {@code input} with its columns as they are, for tables whose rows are not documents
+   * (prompts, for instance). Plain-text files give {@code id} (the relative path) and {@code text}.
+   */
+  public static Dataset<Row> readTable(SparkSession spark, String input, InputFormat format) {
+    return load(spark, input, resolve(spark, input, format));
+  }
 
-    private static InputFormat resolve(SparkSession spark, String input, InputFormat format) {
-        return format == InputFormat.AUTO ? InputFormat.detect(input, spark.sparkContext().hadoopConfiguration())
-            : format;
-    }
+  private static InputFormat resolve(SparkSession spark, String input, InputFormat format) {
+    return format == InputFormat.AUTO
+        ? InputFormat.detect(input, spark.sparkContext().hadoopConfiguration())
+        : format;
+  }
 
-    /** Fills {@code id} from source and text, as described in the class comment. */
-    static Dataset<Row> withDerivedIds(Dataset<Row> docs) {
-        Column base = contentHash(col(Columns.SOURCE), col(Columns.TEXT));
-        List<Column> others = new ArrayList<>();
-        for (String c : docs.columns()) {
-            if (!c.equals(Columns.ID) && !c.equals(POSITION)) {
-                others.add(Columns.named(c));
-            }
-        }
-        Column tieBreak = to_json(struct(others.toArray(Column[]::new)));
-        Column n = row_number().over(Window.partitionBy(base).orderBy(tieBreak));
-        return docs.withColumn(Columns.ID, when(n.equalTo(1), base).otherwise(concat(base, lit("-"), n)));
+  /** Fills {@code id} from source and text, as described in the class comment. */
+  static Dataset<Row> withDerivedIds(Dataset<Row> docs) {
+    Column base = contentHash(col(Columns.SOURCE), col(Columns.TEXT));
+    List<Column> others = new ArrayList<>();
+    for (String c : docs.columns()) {
+      if (!c.equals(Columns.ID) && !c.equals(POSITION)) {
+        others.add(Columns.named(c));
+      }
     }
+    Column tieBreak = to_json(struct(others.toArray(Column[]::new)));
+    Column n = row_number().over(Window.partitionBy(base).orderBy(tieBreak));
+    return docs.withColumn(
+        Columns.ID, when(n.equalTo(1), base).otherwise(concat(base, lit("-"), n)));
+  }
 
-    /** The first 128 bits of SHA-256 over source, NUL, text, in hex. */
-    private static Column contentHash(Column source, Column text) {
-        return substring(sha2(concat_ws("\u0000", source, text), 256), 1, 32);
-    }
+  /** The first 128 bits of SHA-256 over source, NUL, text, in hex. */
+  private static Column contentHash(Column source, Column text) {
+    return substring(sha2(concat_ws("\u0000", source, text), 256), 1, 32);
+  }
 
-    private static Dataset<Row> load(SparkSession spark, String input, InputFormat format) {
-        return switch (format) {
-            case JSONL -> spark.read().json(input);
-            case PARQUET -> spark.read().parquet(input);
-            case CSV -> spark.read().option("header", true).option("multiLine", true).option("escape", "\"")
-                .csv(input);
-            case DELTA -> spark.read().format("delta").load(input);
-            case TEXT -> {
-                String root = rootUri(spark, input);
-                Column path = col("_metadata.file_path");
-                // Spark writes file:/x where Hadoop qualifies to file:///x: match on the path part only.
-                Column at = locate(root, path);
-                Column relative = when(at.gt(0), path.substr(at.plus(root.length()), lit(Integer.MAX_VALUE)))
-                    .otherwise(path);
-                yield spark.read().option("wholetext", true).text(input)
-                    .select(relative.as(Columns.ID), col("value").as(Columns.TEXT));
-            }
-            case AUTO -> throw new IllegalStateException("format must be resolved first");
-        };
-    }
+  private static Dataset<Row> load(SparkSession spark, String input, InputFormat format) {
+    return switch (format) {
+      case JSONL -> spark.read().json(input);
+      case PARQUET -> spark.read().parquet(input);
+      case CSV ->
+          spark
+              .read()
+              .option("header", true)
+              .option("multiLine", true)
+              .option("escape", "\"")
+              .csv(input);
+      case DELTA -> spark.read().format("delta").load(input);
+      case TEXT -> {
+        String root = rootUri(spark, input);
+        Column path = col("_metadata.file_path");
+        // Spark writes file:/x where Hadoop qualifies to file:///x: match on the path part only.
+        Column at = locate(root, path);
+        Column relative =
+            when(at.gt(0), path.substr(at.plus(root.length()), lit(Integer.MAX_VALUE)))
+                .otherwise(path);
+        yield spark
+            .read()
+            .option("wholetext", true)
+            .text(input)
+            .select(relative.as(Columns.ID), col("value").as(Columns.TEXT));
+      }
+      case AUTO -> throw new IllegalStateException("format must be resolved first");
+    };
+  }
 
-    /** The folder that plain-text ids are relative to, as a path ending in '/'. */
-    private static String rootUri(SparkSession spark, String input) {
-        try {
-            Path path = new Path(input);
-            FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            Path fixed = path;
-            while (fixed != null && hasGlob(fixed.getName())) {
-                fixed = fixed.getParent();
-            }
-            if (fixed == null) {
-                return "";
-            }
-            FileStatus status = fs.exists(fixed) ? fs.getFileStatus(fixed) : null;
-            Path dir = status != null && status.isDirectory() ? fixed : fixed.getParent();
-            String root = fs.makeQualified(dir).toUri().getPath();
-            return root.endsWith("/") ? root : root + "/";
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot inspect --input " + input, e);
-        }
+  /** The folder that plain-text ids are relative to, as a path ending in '/'. */
+  private static String rootUri(SparkSession spark, String input) {
+    try {
+      Path path = new Path(input);
+      FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      Path fixed = path;
+      while (fixed != null && hasGlob(fixed.getName())) {
+        fixed = fixed.getParent();
+      }
+      if (fixed == null) {
+        return "";
+      }
+      FileStatus status = fs.exists(fixed) ? fs.getFileStatus(fixed) : null;
+      Path dir = status != null && status.isDirectory() ? fixed : fixed.getParent();
+      String root = fs.makeQualified(dir).toUri().getPath();
+      return root.endsWith("/") ? root : root + "/";
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot inspect --input " + input, e);
     }
+  }
 
-    private static boolean hasGlob(String name) {
-        return name.chars().anyMatch(c -> "*?[]{}".indexOf(c) >= 0);
-    }
+  private static boolean hasGlob(String name) {
+    return name.chars().anyMatch(c -> "*?[]{}".indexOf(c) >= 0);
+  }
 
-    private static Column sourceColumn(Dataset<Row> raw, ReaderOptions options) {
-        if (!options.source().isBlank()) {
-            return lit(options.source());
-        }
-        if (hasColumn(raw, options.sourceCol())) {
-            return Columns.named(options.sourceCol()).cast(DataTypes.StringType);
-        }
-        return lit(defaultSource(options.input()));
+  private static Column sourceColumn(Dataset<Row> raw, ReaderOptions options) {
+    if (!options.source().isBlank()) {
+      return lit(options.source());
     }
+    if (hasColumn(raw, options.sourceCol())) {
+      return Columns.named(options.sourceCol()).cast(DataTypes.StringType);
+    }
+    return lit(defaultSource(options.input()));
+  }
 
-    /** The input's last path element without glob characters and extensions, e.g. {@code wiki}. */
-    static String defaultSource(String input) {
-        String name = new Path(input).getName();
-        if (hasGlob(name)) {
-            Path parent = new Path(input).getParent();
-            name = parent == null ? "input" : parent.getName();
-        }
-        int dot = name.indexOf('.');
-        String base = dot > 0 ? name.substring(0, dot) : name;
-        return base.isBlank() ? "input" : base.toLowerCase(Locale.ROOT);
+  /** The input's last path element without glob characters and extensions, e.g. {@code wiki}. */
+  static String defaultSource(String input) {
+    String name = new Path(input).getName();
+    if (hasGlob(name)) {
+      Path parent = new Path(input).getParent();
+      name = parent == null ? "input" : parent.getName();
     }
+    int dot = name.indexOf('.');
+    String base = dot > 0 ? name.substring(0, dot) : name;
+    return base.isBlank() ? "input" : base.toLowerCase(Locale.ROOT);
+  }
 
-    static boolean hasColumn(Dataset<Row> df, String name) {
-        return Arrays.asList(df.columns()).contains(name);
-    }
+  static boolean hasColumn(Dataset<Row> df, String name) {
+    return Arrays.asList(df.columns()).contains(name);
+  }
 }

@@ -12,75 +12,85 @@ import org.apache.hadoop.fs.Path;
 
 /** The input formats the document reader understands. */
 public enum InputFormat {
-    AUTO, JSONL, PARQUET, TEXT, CSV, DELTA;
+  AUTO,
+  JSONL,
+  PARQUET,
+  TEXT,
+  CSV,
+  DELTA;
 
-    /** Option values, lower case, for {@code --input-format}. */
-    public static String[] names() {
-        return Arrays.stream(values()).map(f -> f.name().toLowerCase(Locale.ROOT)).toArray(String[]::new);
-    }
+  /** Option values, lower case, for {@code --input-format}. */
+  public static String[] names() {
+    return Arrays.stream(values())
+        .map(f -> f.name().toLowerCase(Locale.ROOT))
+        .toArray(String[]::new);
+  }
 
-    public static InputFormat of(String name) {
-        return valueOf(name.toUpperCase(Locale.ROOT));
-    }
+  public static InputFormat of(String name) {
+    return valueOf(name.toUpperCase(Locale.ROOT));
+  }
 
-    /**
-     * Guesses the format of a file, folder or glob: a folder with {@code _delta_log} is Delta,
-     * otherwise the extension of the path (or of the first file in the folder or glob) decides,
-     * ignoring a compression suffix.
-     */
-    public static InputFormat detect(String input, Configuration hadoop) {
-        return detect(input, hadoop, "--input", "--input-format");
-    }
+  /**
+   * Guesses the format of a file, folder or glob: a folder with {@code _delta_log} is Delta,
+   * otherwise the extension of the path (or of the first file in the folder or glob) decides,
+   * ignoring a compression suffix.
+   */
+  public static InputFormat detect(String input, Configuration hadoop) {
+    return detect(input, hadoop, "--input", "--input-format");
+  }
 
-    /**
-     * {@link #detect(String, Configuration)} for the path given by {@code option}; its errors name
-     * that option, and {@code formatOption} as the way to say the format.
-     */
-    public static InputFormat detect(String input, Configuration hadoop, String option, String formatOption) {
-        try {
-            Path path = new Path(input);
-            FileSystem fs = path.getFileSystem(hadoop);
-            FileStatus[] matches = fs.globStatus(path);
-            if (matches == null || matches.length == 0) {
-                throw new IllegalArgumentException(option + " matches nothing: " + input);
-            }
-            Arrays.sort(matches, Comparator.comparing(s -> s.getPath().toString()));
-            FileStatus first = matches[0];
-            if (first.isDirectory()) {
-                if (fs.exists(new Path(first.getPath(), "_delta_log"))) {
-                    return DELTA;
-                }
-                FileStatus[] children = fs.listStatus(first.getPath(),
-                    p -> !p.getName().startsWith(".") && !p.getName().startsWith("_"));
-                Arrays.sort(children, Comparator.comparing(s -> s.getPath().toString()));
-                for (FileStatus child : children) {
-                    if (child.isFile()) {
-                        return byName(child.getPath().getName(), input, formatOption);
-                    }
-                }
-                throw new IllegalArgumentException(option + " folder has no data files: " + input);
-            }
-            return byName(first.getPath().getName(), input, formatOption);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot inspect " + option + " " + input, e);
+  /**
+   * {@link #detect(String, Configuration)} for the path given by {@code option}; its errors name
+   * that option, and {@code formatOption} as the way to say the format.
+   */
+  public static InputFormat detect(
+      String input, Configuration hadoop, String option, String formatOption) {
+    try {
+      Path path = new Path(input);
+      FileSystem fs = path.getFileSystem(hadoop);
+      FileStatus[] matches = fs.globStatus(path);
+      if (matches == null || matches.length == 0) {
+        throw new IllegalArgumentException(option + " matches nothing: " + input);
+      }
+      Arrays.sort(matches, Comparator.comparing(s -> s.getPath().toString()));
+      FileStatus first = matches[0];
+      if (first.isDirectory()) {
+        if (fs.exists(new Path(first.getPath(), "_delta_log"))) {
+          return DELTA;
         }
+        FileStatus[] children =
+            fs.listStatus(
+                first.getPath(), p -> !p.getName().startsWith(".") && !p.getName().startsWith("_"));
+        Arrays.sort(children, Comparator.comparing(s -> s.getPath().toString()));
+        for (FileStatus child : children) {
+          if (child.isFile()) {
+            return byName(child.getPath().getName(), input, formatOption);
+          }
+        }
+        throw new IllegalArgumentException(option + " folder has no data files: " + input);
+      }
+      return byName(first.getPath().getName(), input, formatOption);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot inspect " + option + " " + input, e);
     }
+  }
 
-    private static InputFormat byName(String fileName, String input, String formatOption) {
-        String name = fileName.toLowerCase(Locale.ROOT).replaceFirst("\\.(gz|bz2|zst|lz4|snappy|deflate)$", "");
-        if (name.endsWith(".jsonl") || name.endsWith(".json") || name.endsWith(".ndjson")) {
-            return JSONL;
-        }
-        if (name.endsWith(".parquet")) {
-            return PARQUET;
-        }
-        if (name.endsWith(".csv")) {
-            return CSV;
-        }
-        if (name.endsWith(".txt") || name.endsWith(".md") || name.endsWith(".text")) {
-            return TEXT;
-        }
-        throw new IllegalArgumentException("cannot tell the format of " + input + " from '" + fileName
-            + "': pass " + formatOption);
+  private static InputFormat byName(String fileName, String input, String formatOption) {
+    String name =
+        fileName.toLowerCase(Locale.ROOT).replaceFirst("\\.(gz|bz2|zst|lz4|snappy|deflate)$", "");
+    if (name.endsWith(".jsonl") || name.endsWith(".json") || name.endsWith(".ndjson")) {
+      return JSONL;
     }
+    if (name.endsWith(".parquet")) {
+      return PARQUET;
+    }
+    if (name.endsWith(".csv")) {
+      return CSV;
+    }
+    if (name.endsWith(".txt") || name.endsWith(".md") || name.endsWith(".text")) {
+      return TEXT;
+    }
+    throw new IllegalArgumentException(
+        "cannot tell the format of " + input + " from '" + fileName + "': pass " + formatOption);
+  }
 }

@@ -45,196 +45,240 @@ import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.udfs.sql.CountTokensFunction;
 
 /**
- * {@code mix}: samples sources by weight into a token (or document) budget. A document with
- * rate r = k + f appears k times, plus once more when its seeded hash u(id) in [0, 1) is below f;
- * copies are numbered in the {@code copy} column, so (id, copy) is the key of the mixed table.
- * The same options give the same mix, whatever the partitioning.
+ * {@code mix}: samples sources by weight into a token (or document) budget. A document with rate r
+ * = k + f appears k times, plus once more when its seeded hash u(id) in [0, 1) is below f; copies
+ * are numbered in the {@code copy} column, so (id, copy) is the key of the mixed table. The same
+ * options give the same mix, whatever the partitioning.
  */
 public final class MixJob implements Job {
-    /** The copy number of a document in the mix: (id, copy) is the mix table's key. */
-    public static final String COPY = Columns.COPY;
-    /** How tokens are counted when the input has no token-count column. */
-    static final String TOKENIZER = "DBRX tokenizer (cl100k_base + DBRX specials)";
-    public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", null, "Delta table of the mix");
-    public static final OptionSpec<String> MANIFEST = OptionSpec.path("manifest", "",
-        "JSON manifest with per-source documents and tokens before and after; default: <output>_manifest.json");
-    public static final OptionSpec<List<String>> WEIGHTS = OptionSpec.list("weights", null,
-        "Source weights as SOURCE=WEIGHT,...; sources not named are left out");
-    public static final OptionSpec<Long> BUDGET = OptionSpec.longValue("budget", null, 1,
-        "Target size of the mix, in --budget-unit");
-    public static final OptionSpec<String> UNIT = OptionSpec.choice("budget-unit", "tokens", "Unit of --budget",
-        "tokens", "documents");
-    public static final OptionSpec<Double> MAX_EPOCHS = OptionSpec.decimal("max-epochs", 4, 0.000001, 1000,
-        "Cap on a source's sampling rate (upsampling repeats documents up to this many times)");
-    public static final OptionSpec<Long> SEED = OptionSpec.longValue("seed", "42", Long.MIN_VALUE,
-        "Seed of the per-document sampling hash");
-    public static final OptionSpec<String> TOKENS_COL = OptionSpec.string("tokens-col", "num_tokens",
-        "Column with per-document token counts; when absent, tokens are counted with the DBRX tokenizer and "
-            + "written to it");
+  /** The copy number of a document in the mix: (id, copy) is the mix table's key. */
+  public static final String COPY = Columns.COPY;
 
-    @Override
-    public String name() {
-        return "mix";
+  /** How tokens are counted when the input has no token-count column. */
+  static final String TOKENIZER = "DBRX tokenizer (cl100k_base + DBRX specials)";
+
+  public static final OptionSpec<String> OUTPUT =
+      OptionSpec.path("output", null, "Delta table of the mix");
+  public static final OptionSpec<String> MANIFEST =
+      OptionSpec.path(
+          "manifest",
+          "",
+          "JSON manifest with per-source documents and tokens before and after; default: <output>_manifest.json");
+  public static final OptionSpec<List<String>> WEIGHTS =
+      OptionSpec.list(
+          "weights", null, "Source weights as SOURCE=WEIGHT,...; sources not named are left out");
+  public static final OptionSpec<Long> BUDGET =
+      OptionSpec.longValue("budget", null, 1, "Target size of the mix, in --budget-unit");
+  public static final OptionSpec<String> UNIT =
+      OptionSpec.choice("budget-unit", "tokens", "Unit of --budget", "tokens", "documents");
+  public static final OptionSpec<Double> MAX_EPOCHS =
+      OptionSpec.decimal(
+          "max-epochs",
+          4,
+          0.000001,
+          1000,
+          "Cap on a source's sampling rate (upsampling repeats documents up to this many times)");
+  public static final OptionSpec<Long> SEED =
+      OptionSpec.longValue("seed", "42", Long.MIN_VALUE, "Seed of the per-document sampling hash");
+  public static final OptionSpec<String> TOKENS_COL =
+      OptionSpec.string(
+          "tokens-col",
+          "num_tokens",
+          "Column with per-document token counts; when absent, tokens are counted with the DBRX tokenizer and "
+              + "written to it");
+
+  @Override
+  public String name() {
+    return "mix";
+  }
+
+  @Override
+  public String description() {
+    return "Sample sources by weight into a token or document budget, with capped upsampling and seeded "
+        + "hash-based selection; writes the mix and a manifest.";
+  }
+
+  @Override
+  public List<OptionSpec<?>> options() {
+    List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
+    all.addAll(List.of(OUTPUT, MANIFEST, WEIGHTS, BUDGET, UNIT, MAX_EPOCHS, SEED, TOKENS_COL));
+    return all;
+  }
+
+  @Override
+  public void validate(ParsedOptions o) {
+    weights(o);
+  }
+
+  /** Parses {@code --weights}. */
+  static Map<String, Double> weights(ParsedOptions o) {
+    Map<String, Double> out = new TreeMap<>();
+    for (String item : o.get(WEIGHTS)) {
+      int eq = item.lastIndexOf('=');
+      double w;
+      try {
+        w = Double.parseDouble(item.substring(eq + 1));
+      } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+        w = Double.NaN;
+      }
+      if (eq <= 0 || !(w > 0) || Double.isInfinite(w)) {
+        throw new UsageException(
+            "--weights entries look like SOURCE=WEIGHT with WEIGHT > 0, got '" + item + "'");
+      }
+      if (out.put(item.substring(0, eq), w) != null) {
+        throw new UsageException("--weights names " + item.substring(0, eq) + " twice");
+      }
+    }
+    if (out.isEmpty()) {
+      throw new UsageException("--weights names no source");
+    }
+    return out;
+  }
+
+  private static String manifestPath(ParsedOptions o) {
+    String m = o.get(MANIFEST);
+    return m.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_manifest.json") : m;
+  }
+
+  @Override
+  public JobSummary run(SparkSession spark, ParsedOptions o) {
+    String tokensCol = o.get(TOKENS_COL);
+    Documents read = DocumentReader.read(spark, ReaderOptions.from(o));
+    Dataset<Row> docs = read.rows();
+    boolean counted = !Arrays.asList(docs.columns()).contains(tokensCol);
+    if (counted) {
+      Column tokens =
+          udf(new CountTokensFunction(), DataTypes.IntegerType).apply(col(Columns.TEXT));
+      docs = Partitions.spread(docs).withColumn(tokensCol, coalesce(tokens.cast("long"), lit(0L)));
+    } else {
+      docs = docs.withColumn(tokensCol, col(tokensCol).cast("long"));
+    }
+    boolean tokens = o.get(UNIT).equals("tokens");
+
+    Map<String, Long> available = new TreeMap<>();
+    Map<String, Long> documents = new TreeMap<>();
+    Map<String, Long> tokensBefore = new TreeMap<>();
+    for (Row r :
+        docs.groupBy(Columns.SOURCE).agg(count(lit(1)), sum(col(tokensCol))).collectAsList()) {
+      String source = r.isNullAt(0) ? "(null)" : r.getString(0);
+      documents.put(source, r.getLong(1));
+      tokensBefore.put(source, r.isNullAt(2) ? 0 : r.getLong(2));
+      available.put(source, tokens ? tokensBefore.get(source) : r.getLong(1));
+    }
+    MixPlan plan;
+    try {
+      plan = MixPlan.of(weights(o), available, documents, o.get(BUDGET), o.get(MAX_EPOCHS));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
     }
 
-    @Override
-    public String description() {
-        return "Sample sources by weight into a token or document budget, with capped upsampling and seeded "
-            + "hash-based selection; writes the mix and a manifest.";
-    }
+    List<Column> rates = new ArrayList<>();
+    plan.sources()
+        .forEach(
+            (k, v) -> {
+              rates.add(lit(k));
+              rates.add(lit(v.rate()));
+            });
+    Column rate = coalesce(map(rates.toArray(Column[]::new)).apply(col(Columns.SOURCE)), lit(0.0));
+    Column whole = floor(rate);
+    Column u = SeededHash.uniform(o.get(SEED), col(Columns.ID));
+    Column copies = whole.plus(when(u.lt(rate.minus(whole)), 1).otherwise(0)).cast("int");
+    Dataset<Row> mixed =
+        docs.withColumn("_copies", copies)
+            .where(col("_copies").gt(0))
+            .withColumn(COPY, explode(sequence(lit(0), col("_copies").minus(1))))
+            .drop("_copies");
+    String output = o.get(OUTPUT);
+    DeltaTables.overwrite(mixed, output);
 
-    @Override
-    public List<OptionSpec<?>> options() {
-        List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
-        all.addAll(List.of(OUTPUT, MANIFEST, WEIGHTS, BUDGET, UNIT, MAX_EPOCHS, SEED, TOKENS_COL));
-        return all;
-    }
-
-    @Override
-    public void validate(ParsedOptions o) {
-        weights(o);
-    }
-
-    /** Parses {@code --weights}. */
-    static Map<String, Double> weights(ParsedOptions o) {
-        Map<String, Double> out = new TreeMap<>();
-        for (String item : o.get(WEIGHTS)) {
-            int eq = item.lastIndexOf('=');
-            double w;
-            try {
-                w = Double.parseDouble(item.substring(eq + 1));
-            } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
-                w = Double.NaN;
-            }
-            if (eq <= 0 || !(w > 0) || Double.isInfinite(w)) {
-                throw new UsageException("--weights entries look like SOURCE=WEIGHT with WEIGHT > 0, got '" + item + "'");
-            }
-            if (out.put(item.substring(0, eq), w) != null) {
-                throw new UsageException("--weights names " + item.substring(0, eq) + " twice");
-            }
-        }
-        if (out.isEmpty()) {
-            throw new UsageException("--weights names no source");
-        }
-        return out;
-    }
-
-    private static String manifestPath(ParsedOptions o) {
-        String m = o.get(MANIFEST);
-        return m.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_manifest.json") : m;
-    }
-
-    @Override
-    public JobSummary run(SparkSession spark, ParsedOptions o) {
-        String tokensCol = o.get(TOKENS_COL);
-        Documents read = DocumentReader.read(spark, ReaderOptions.from(o));
-        Dataset<Row> docs = read.rows();
-        boolean counted = !Arrays.asList(docs.columns()).contains(tokensCol);
-        if (counted) {
-            Column tokens = udf(new CountTokensFunction(), DataTypes.IntegerType).apply(col(Columns.TEXT));
-            docs = Partitions.spread(docs).withColumn(tokensCol, coalesce(tokens.cast("long"), lit(0L)));
-        } else {
-            docs = docs.withColumn(tokensCol, col(tokensCol).cast("long"));
-        }
-        boolean tokens = o.get(UNIT).equals("tokens");
-
-        Map<String, Long> available = new TreeMap<>();
-        Map<String, Long> documents = new TreeMap<>();
-        Map<String, Long> tokensBefore = new TreeMap<>();
-        for (Row r : docs.groupBy(Columns.SOURCE).agg(count(lit(1)), sum(col(tokensCol))).collectAsList()) {
-            String source = r.isNullAt(0) ? "(null)" : r.getString(0);
-            documents.put(source, r.getLong(1));
-            tokensBefore.put(source, r.isNullAt(2) ? 0 : r.getLong(2));
-            available.put(source, tokens ? tokensBefore.get(source) : r.getLong(1));
-        }
-        MixPlan plan;
-        try {
-            plan = MixPlan.of(weights(o), available, documents, o.get(BUDGET), o.get(MAX_EPOCHS));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-
-        List<Column> rates = new ArrayList<>();
-        plan.sources().forEach((k, v) -> {
-            rates.add(lit(k));
-            rates.add(lit(v.rate()));
-        });
-        Column rate = coalesce(map(rates.toArray(Column[]::new)).apply(col(Columns.SOURCE)), lit(0.0));
-        Column whole = floor(rate);
-        Column u = SeededHash.uniform(o.get(SEED), col(Columns.ID));
-        Column copies = whole.plus(when(u.lt(rate.minus(whole)), 1).otherwise(0)).cast("int");
-        Dataset<Row> mixed = docs.withColumn("_copies", copies).where(col("_copies").gt(0))
-            .withColumn(COPY, explode(sequence(lit(0), col("_copies").minus(1)))).drop("_copies");
-        String output = o.get(OUTPUT);
-        DeltaTables.overwrite(mixed, output);
-
-        Map<String, long[]> after = new TreeMap<>();
-        for (Row r : DeltaTables.read(spark, output).groupBy(Columns.SOURCE)
-            .agg(count(lit(1)), sum(col(tokensCol)), sum(when(col(COPY).equalTo(0), 1).otherwise(0)))
+    Map<String, long[]> after = new TreeMap<>();
+    for (Row r :
+        DeltaTables.read(spark, output)
+            .groupBy(Columns.SOURCE)
+            .agg(
+                count(lit(1)), sum(col(tokensCol)), sum(when(col(COPY).equalTo(0), 1).otherwise(0)))
             .collectAsList()) {
-            after.put(r.isNullAt(0) ? "(null)" : r.getString(0), new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
-        }
-        Map<String, Object> manifest = new LinkedHashMap<>();
-        manifest.put("input", o.get(ReaderOptions.INPUT));
-        manifest.put("output", output);
-        manifest.put("budget", o.get(BUDGET));
-        manifest.put("budget_unit", o.get(UNIT));
-        manifest.put("max_epochs", o.get(MAX_EPOCHS));
-        manifest.put("seed", o.get(SEED));
-        manifest.put("tokens", counted ? TOKENIZER : "column " + tokensCol);
-        List<Map<String, Object>> perSource = new ArrayList<>();
-        JobSummary summary = new JobSummary("mix " + o.get(ReaderOptions.INPUT));
-        long inputDocs = 0;
-        long distinctSampled = 0;
-        long rows = 0;
-        long tokensOut = 0;
-        for (MixPlan.Source s : plan.sources().values()) {
-            long[] a = after.getOrDefault(s.name(), new long[3]);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("source", s.name());
-            m.put("weight", s.weight());
-            m.put("documents_before", s.documents());
-            m.put("tokens_before", tokensBefore.get(s.name()));
-            m.put("target", Math.round(s.target()));
-            m.put("rate", s.rate());
-            m.put("capped", s.capped());
-            m.put("documents_after", a[0]);
-            m.put("distinct_documents_after", a[2]);
-            m.put("tokens_after", a[1]);
-            perSource.add(m);
-            summary.put(s.name(), String.format("weight %.3g, %d docs / %d tokens -> rate %.4f%s -> %d docs / %d tokens",
-                s.weight(), s.documents(), tokensBefore.get(s.name()), s.rate(), s.capped() ? " (capped)" : "", a[0],
-                a[1]));
-            inputDocs += s.documents();
-            distinctSampled += a[2];
-            rows += a[0];
-            tokensOut += a[1];
-        }
-        manifest.put("sources", perSource);
-        manifest.put("documents_after", rows);
-        manifest.put("tokens_after", tokensOut);
-        String manifestPath = manifestPath(o);
-        writeJson(spark, manifestPath, manifest);
-        long written = DeltaTables.read(spark, output).count();
-        return summary.put("budget", o.get(BUDGET) + " " + o.get(UNIT) + (counted ? " (" + TOKENIZER + ")" : ""))
-            .put("mixed rows", written)
-            .put("mixed tokens", tokensOut)
-            .put("output", output)
-            .put("manifest", manifestPath)
-            .put("duplicate ids", read.duplicateIdSummary())
-            .reconcile("mixed rows = sum over sources", written, after.values().stream().mapToLong(a -> a[0]).toArray())
-            .reconcile("input = sampled + not sampled", inputDocs, distinctSampled, inputDocs - distinctSampled);
+      after.put(
+          r.isNullAt(0) ? "(null)" : r.getString(0),
+          new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
     }
+    Map<String, Object> manifest = new LinkedHashMap<>();
+    manifest.put("input", o.get(ReaderOptions.INPUT));
+    manifest.put("output", output);
+    manifest.put("budget", o.get(BUDGET));
+    manifest.put("budget_unit", o.get(UNIT));
+    manifest.put("max_epochs", o.get(MAX_EPOCHS));
+    manifest.put("seed", o.get(SEED));
+    manifest.put("tokens", counted ? TOKENIZER : "column " + tokensCol);
+    List<Map<String, Object>> perSource = new ArrayList<>();
+    JobSummary summary = new JobSummary("mix " + o.get(ReaderOptions.INPUT));
+    long inputDocs = 0;
+    long distinctSampled = 0;
+    long rows = 0;
+    long tokensOut = 0;
+    for (MixPlan.Source s : plan.sources().values()) {
+      long[] a = after.getOrDefault(s.name(), new long[3]);
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("source", s.name());
+      m.put("weight", s.weight());
+      m.put("documents_before", s.documents());
+      m.put("tokens_before", tokensBefore.get(s.name()));
+      m.put("target", Math.round(s.target()));
+      m.put("rate", s.rate());
+      m.put("capped", s.capped());
+      m.put("documents_after", a[0]);
+      m.put("distinct_documents_after", a[2]);
+      m.put("tokens_after", a[1]);
+      perSource.add(m);
+      summary.put(
+          s.name(),
+          String.format(
+              "weight %.3g, %d docs / %d tokens -> rate %.4f%s -> %d docs / %d tokens",
+              s.weight(),
+              s.documents(),
+              tokensBefore.get(s.name()),
+              s.rate(),
+              s.capped() ? " (capped)" : "",
+              a[0],
+              a[1]));
+      inputDocs += s.documents();
+      distinctSampled += a[2];
+      rows += a[0];
+      tokensOut += a[1];
+    }
+    manifest.put("sources", perSource);
+    manifest.put("documents_after", rows);
+    manifest.put("tokens_after", tokensOut);
+    String manifestPath = manifestPath(o);
+    writeJson(spark, manifestPath, manifest);
+    long written = DeltaTables.read(spark, output).count();
+    return summary
+        .put("budget", o.get(BUDGET) + " " + o.get(UNIT) + (counted ? " (" + TOKENIZER + ")" : ""))
+        .put("mixed rows", written)
+        .put("mixed tokens", tokensOut)
+        .put("output", output)
+        .put("manifest", manifestPath)
+        .put("duplicate ids", read.duplicateIdSummary())
+        .reconcile(
+            "mixed rows = sum over sources",
+            written,
+            after.values().stream().mapToLong(a -> a[0]).toArray())
+        .reconcile(
+            "input = sampled + not sampled",
+            inputDocs,
+            distinctSampled,
+            inputDocs - distinctSampled);
+  }
 
-    private static void writeJson(SparkSession spark, String path, Object value) {
-        try {
-            Path p = new Path(path);
-            FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            try (OutputStream out = fs.create(p, true)) {
-                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out, value);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write manifest " + path, e);
-        }
+  private static void writeJson(SparkSession spark, String path, Object value) {
+    try {
+      Path p = new Path(path);
+      FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      try (OutputStream out = fs.create(p, true)) {
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out, value);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write manifest " + path, e);
     }
+  }
 }

@@ -23,142 +23,196 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The whole flow in one Spark application, each stage reading the previous stage's Delta table:
- * curate, dedup, mix, tokenize, generate, rag-index, rag-query. On its defaults it runs the
- * bundled sample corpus and prompts with a generated checkpoint, which is the project's quick start.
+ * curate, dedup, mix, tokenize, generate, rag-index, rag-query. On its defaults it runs the bundled
+ * sample corpus and prompts with a generated checkpoint, which is the project's quick start.
  */
 public final class PipelineJob implements Job {
-    private static final Logger LOG = LoggerFactory.getLogger(PipelineJob.class);
+  private static final Logger LOG = LoggerFactory.getLogger(PipelineJob.class);
 
-    static final OptionSpec<String> WORKDIR = OptionSpec.path("workdir", "target/quickstart",
-        "Folder for every stage's Delta tables (and the generated checkpoint)");
-    static final OptionSpec<String> INPUT = OptionSpec.path("input", "data/sample-corpus/corpus.jsonl.gz",
-        "Corpus to prepare (any input the curate job reads)");
-    static final OptionSpec<String> PROMPTS = OptionSpec.path("prompts", "data/sample-prompts/prompts.jsonl",
-        "Prompt table (id, prompt) for the generation stage");
-    static final OptionSpec<String> MODEL = OptionSpec.path("model", "",
-        "DBRX checkpoint, a Hugging Face folder or a GGUF file; empty: <workdir>/model, written by the runtime's init "
-            + "with random weights on the first run");
-    static final OptionSpec<String> PRESET = OptionSpec.choice("model-preset", "small",
-        "Size of the generated checkpoint when --model is empty", Presets.NAMES.toArray(String[]::new));
-    static final OptionSpec<String> WEIGHTS = OptionSpec.string("weights",
-        "debian-copyright=0.4,debian-changelog=0.2,common-licenses=0.2,messages-de=0.1,messages-fr=0.05,messages-es=0.05",
-        "Mix weights per source");
-    static final OptionSpec<Long> BUDGET = OptionSpec.longValue("budget", "100000", 1, "Mix token budget");
-    static final OptionSpec<Integer> SEQ_LEN = OptionSpec.integer("seq-len", 2048, 2,
-        "Length of the packed training sequences");
-    static final OptionSpec<Integer> MAX_NEW_TOKENS = OptionSpec.integer("max-new-tokens", 32, 1,
-        "Tokens to generate per prompt");
-    static final OptionSpec<String> QUERY = OptionSpec.string("query",
-        "What does the Apache License say about patent claims?", "Question for the rag-query stage");
-    static final OptionSpec<String> STAGES = OptionSpec.string("stages", String.join(",", Stage.NAMES),
-        "Stages to run, in pipeline order (a stage reads the tables of the stages before it)");
+  static final OptionSpec<String> WORKDIR =
+      OptionSpec.path(
+          "workdir",
+          "target/quickstart",
+          "Folder for every stage's Delta tables (and the generated checkpoint)");
+  static final OptionSpec<String> INPUT =
+      OptionSpec.path(
+          "input",
+          "data/sample-corpus/corpus.jsonl.gz",
+          "Corpus to prepare (any input the curate job reads)");
+  static final OptionSpec<String> PROMPTS =
+      OptionSpec.path(
+          "prompts",
+          "data/sample-prompts/prompts.jsonl",
+          "Prompt table (id, prompt) for the generation stage");
+  static final OptionSpec<String> MODEL =
+      OptionSpec.path(
+          "model",
+          "",
+          "DBRX checkpoint, a Hugging Face folder or a GGUF file; empty: <workdir>/model, written by the runtime's init "
+              + "with random weights on the first run");
+  static final OptionSpec<String> PRESET =
+      OptionSpec.choice(
+          "model-preset",
+          "small",
+          "Size of the generated checkpoint when --model is empty",
+          Presets.NAMES.toArray(String[]::new));
+  static final OptionSpec<String> WEIGHTS =
+      OptionSpec.string(
+          "weights",
+          "debian-copyright=0.4,debian-changelog=0.2,common-licenses=0.2,messages-de=0.1,messages-fr=0.05,messages-es=0.05",
+          "Mix weights per source");
+  static final OptionSpec<Long> BUDGET =
+      OptionSpec.longValue("budget", "100000", 1, "Mix token budget");
+  static final OptionSpec<Integer> SEQ_LEN =
+      OptionSpec.integer("seq-len", 2048, 2, "Length of the packed training sequences");
+  static final OptionSpec<Integer> MAX_NEW_TOKENS =
+      OptionSpec.integer("max-new-tokens", 32, 1, "Tokens to generate per prompt");
+  static final OptionSpec<String> QUERY =
+      OptionSpec.string(
+          "query",
+          "What does the Apache License say about patent claims?",
+          "Question for the rag-query stage");
+  static final OptionSpec<String> STAGES =
+      OptionSpec.string(
+          "stages",
+          String.join(",", Stage.NAMES),
+          "Stages to run, in pipeline order (a stage reads the tables of the stages before it)");
 
-    private final StageRunner runner;
+  private final StageRunner runner;
 
-    /** @param runner runs one registered job with the given command-line options */
-    public PipelineJob(StageRunner runner) {
-        this.runner = runner;
+  /**
+   * @param runner runs one registered job with the given command-line options
+   */
+  public PipelineJob(StageRunner runner) {
+    this.runner = runner;
+  }
+
+  /** Runs the job named {@code job} with {@code args} in {@code spark}; returns its summary. */
+  @FunctionalInterface
+  public interface StageRunner {
+    JobSummary run(SparkSession spark, String job, List<String> args, PrintStream out);
+  }
+
+  @Override
+  public String name() {
+    return "pipeline";
+  }
+
+  @Override
+  public String description() {
+    return "Runs curate, dedup, mix, tokenize, generate, rag-index and rag-query in one Spark application, "
+        + "each stage reading the Delta table of the one before, and prints what each did. On its defaults "
+        + "it prepares the bundled sample corpus and generates with a small checkpoint of random weights "
+        + "(its text is noise); --model points it at a real DBRX checkpoint. Other options of a stage come "
+        + "from --config FILE, in a section named after the stage.";
+  }
+
+  @Override
+  public List<OptionSpec<?>> options() {
+    return List.of(
+        WORKDIR,
+        INPUT,
+        PROMPTS,
+        MODEL,
+        PRESET,
+        WEIGHTS,
+        BUDGET,
+        SEQ_LEN,
+        MAX_NEW_TOKENS,
+        QUERY,
+        STAGES);
+  }
+
+  @Override
+  public void validate(ParsedOptions options) {
+    Stage.parse(options.get(STAGES));
+  }
+
+  @Override
+  public JobSummary run(SparkSession spark, ParsedOptions options) {
+    return run(spark, options, System.out);
+  }
+
+  /** Runs the stages, printing each stage's summary (and rag-query's hits) to {@code out}. */
+  @Override
+  public JobSummary run(SparkSession spark, ParsedOptions options, PrintStream out) {
+    Path workdir = Path.of(options.get(WORKDIR)).toAbsolutePath();
+    List<Stage> stages = Stage.parse(options.get(STAGES));
+    Tables tables = new Tables(workdir);
+    String model = stages.stream().anyMatch(Stage::needsModel) ? model(options, workdir) : "";
+
+    JobSummary summary = new JobSummary("pipeline: " + stages.size() + " stages in " + workdir);
+    int unbalanced = 0;
+    for (Stage stage : stages) {
+      List<String> args = new ArrayList<>(stage.args(tables, options, model));
+      if (!options.get(OptionSet.CONFIG).isEmpty()) {
+        args.addAll(List.of("--config", options.get(OptionSet.CONFIG)));
+      }
+      LOG.info(
+          "pipeline: stage {} of {}: dbrx-spark {} {}",
+          stages.indexOf(stage) + 1,
+          stages.size(),
+          stage.job(),
+          String.join(" ", args));
+      long start = System.nanoTime();
+      JobSummary result;
+      try {
+        result = runner.run(spark, stage.job(), args, out);
+      } catch (Exception e) { // SparkException is checked, and Scala code throws it undeclared
+        throw new IllegalStateException(
+            "pipeline: stage "
+                + stage.job()
+                + " failed; the stages before it have "
+                + "written their tables, so once its cause is fixed, go on with --stages "
+                + String.join(
+                    ",",
+                    stages.subList(stages.indexOf(stage), stages.size()).stream()
+                        .map(Stage::job)
+                        .toList()),
+            e);
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      out.print(result);
+      unbalanced += result.balanced() ? 0 : 1;
+      summary.put(
+          stage.job(), String.format(Locale.ROOT, "%6.1f s  %s", seconds, stage.output(tables)));
     }
+    summary.put("model", model.isEmpty() ? "(not used)" : model);
+    summary.reconcile(
+        "stages = stages whose counts reconcile", stages.size(), stages.size() - unbalanced);
+    return summary;
+  }
 
-    /** Runs the job named {@code job} with {@code args} in {@code spark}; returns its summary. */
-    @FunctionalInterface
-    public interface StageRunner {
-        JobSummary run(SparkSession spark, String job, List<String> args, PrintStream out);
+  /** The checkpoint to use: --model, else a generated one cached under the workdir. */
+  private static String model(ParsedOptions options, Path workdir) {
+    if (!options.get(MODEL).isEmpty()) {
+      return options.get(MODEL);
     }
-
-    @Override
-    public String name() {
-        return "pipeline";
+    Path dir = workdir.resolve("model-" + options.get(PRESET));
+    if (!Files.exists(dir)) {
+      LOG.info(
+          "pipeline: writing a random '{}' DBRX checkpoint to {} (once; later runs reuse it)",
+          options.get(PRESET),
+          dir);
+      try {
+        CheckpointWriter.writeRandom(dir, Presets.named(options.get(PRESET)), 0L, DType.BF16, 1);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write the checkpoint to " + dir, e);
+      }
     }
+    return dir.toString();
+  }
 
-    @Override
-    public String description() {
-        return "Runs curate, dedup, mix, tokenize, generate, rag-index and rag-query in one Spark application, "
-            + "each stage reading the Delta table of the one before, and prints what each did. On its defaults "
-            + "it prepares the bundled sample corpus and generates with a small checkpoint of random weights "
-            + "(its text is noise); --model points it at a real DBRX checkpoint. Other options of a stage come "
-            + "from --config FILE, in a section named after the stage.";
+  /** Where each stage writes, under the workdir. */
+  record Tables(Path workdir) {
+    String at(String name) {
+      return workdir.resolve(name).toString();
     }
+  }
 
-    @Override
-    public List<OptionSpec<?>> options() {
-        return List.of(WORKDIR, INPUT, PROMPTS, MODEL, PRESET, WEIGHTS, BUDGET, SEQ_LEN, MAX_NEW_TOKENS, QUERY, STAGES);
-    }
-
-    @Override
-    public void validate(ParsedOptions options) {
-        Stage.parse(options.get(STAGES));
-    }
-
-    @Override
-    public JobSummary run(SparkSession spark, ParsedOptions options) {
-        return run(spark, options, System.out);
-    }
-
-    /** Runs the stages, printing each stage's summary (and rag-query's hits) to {@code out}. */
-    @Override
-    public JobSummary run(SparkSession spark, ParsedOptions options, PrintStream out) {
-        Path workdir = Path.of(options.get(WORKDIR)).toAbsolutePath();
-        List<Stage> stages = Stage.parse(options.get(STAGES));
-        Tables tables = new Tables(workdir);
-        String model = stages.stream().anyMatch(Stage::needsModel) ? model(options, workdir) : "";
-
-        JobSummary summary = new JobSummary("pipeline: " + stages.size() + " stages in " + workdir);
-        int unbalanced = 0;
-        for (Stage stage : stages) {
-            List<String> args = new ArrayList<>(stage.args(tables, options, model));
-            if (!options.get(OptionSet.CONFIG).isEmpty()) {
-                args.addAll(List.of("--config", options.get(OptionSet.CONFIG)));
-            }
-            LOG.info("pipeline: stage {} of {}: dbrx-spark {} {}", stages.indexOf(stage) + 1, stages.size(), stage.job(),
-                String.join(" ", args));
-            long start = System.nanoTime();
-            JobSummary result;
-            try {
-                result = runner.run(spark, stage.job(), args, out);
-            } catch (Exception e) { // SparkException is checked, and Scala code throws it undeclared
-                throw new IllegalStateException("pipeline: stage " + stage.job() + " failed; the stages before it have "
-                    + "written their tables, so once its cause is fixed, go on with --stages "
-                    + String.join(",", stages.subList(stages.indexOf(stage), stages.size()).stream().map(Stage::job)
-                        .toList()), e);
-            }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            out.print(result);
-            unbalanced += result.balanced() ? 0 : 1;
-            summary.put(stage.job(), String.format(Locale.ROOT, "%6.1f s  %s", seconds, stage.output(tables)));
-        }
-        summary.put("model", model.isEmpty() ? "(not used)" : model);
-        summary.reconcile("stages = stages whose counts reconcile", stages.size(), stages.size() - unbalanced);
-        return summary;
-    }
-
-    /** The checkpoint to use: --model, else a generated one cached under the workdir. */
-    private static String model(ParsedOptions options, Path workdir) {
-        if (!options.get(MODEL).isEmpty()) {
-            return options.get(MODEL);
-        }
-        Path dir = workdir.resolve("model-" + options.get(PRESET));
-        if (!Files.exists(dir)) {
-            LOG.info("pipeline: writing a random '{}' DBRX checkpoint to {} (once; later runs reuse it)",
-                options.get(PRESET), dir);
-            try {
-                CheckpointWriter.writeRandom(dir, Presets.named(options.get(PRESET)), 0L, DType.BF16, 1);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot write the checkpoint to " + dir, e);
-            }
-        }
-        return dir.toString();
-    }
-
-    /** Where each stage writes, under the workdir. */
-    record Tables(Path workdir) {
-        String at(String name) {
-            return workdir.resolve(name).toString();
-        }
-    }
-
-    /** Raised for a --stages list that names an unknown stage or breaks the order. */
-    static UsageException badStages(String why) {
-        return new UsageException("--stages: " + why + " (stages: " + String.join(",", Stage.NAMES) + ")");
-    }
+  /** Raised for a --stages list that names an unknown stage or breaks the order. */
+  static UsageException badStages(String why) {
+    return new UsageException(
+        "--stages: " + why + " (stages: " + String.join(",", Stage.NAMES) + ")");
+  }
 }

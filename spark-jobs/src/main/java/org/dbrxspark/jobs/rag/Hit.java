@@ -10,5 +10,5 @@ package org.dbrxspark.jobs.rag;
  * @param vectorRank its rank in the vector results (hybrid search; null if absent or another mode)
  * @param bm25Rank its rank in the BM25 results (hybrid search; null if absent or another mode)
  */
-public record Hit(int rank, double score, IndexedChunk chunk, Integer vectorRank, Integer bm25Rank) {
-}
+public record Hit(
+    int rank, double score, IndexedChunk chunk, Integer vectorRank, Integer bm25Rank) {}

@@ -42,233 +42,351 @@ import org.dbrxspark.udfs.registry.ModelSpec;
  * standard output; {@code --queries TABLE --output DELTA} answers a table of queries in Spark.
  */
 public final class RagQueryJob implements Job {
-    public static final OptionSpec<String> INDEX = OptionSpec.path("index", null, "Index folder built by rag-index");
-    public static final OptionSpec<String> QUERY = OptionSpec.string("query", "", "One query; hits print as JSON lines");
-    public static final OptionSpec<String> QUERY_VECTOR = OptionSpec.string("query-vector", "",
-        "Search by this embedding (comma-separated floats; normalised) instead of --query");
-    public static final OptionSpec<String> QUERIES = OptionSpec.path("queries", "",
-        "Table of queries (any input format) for the batch form; needs --output");
-    public static final OptionSpec<String> QUERY_COL = OptionSpec.string("query-col", "query",
-        "Column of --queries holding the query text");
-    public static final OptionSpec<String> ID_COL = OptionSpec.string("id-col", Columns.ID,
-        "Column of --queries holding the query id (derived from the text when absent)");
-    public static final OptionSpec<String> OUTPUT = OptionSpec.path("output", "",
-        "Delta table of results for --queries: the query columns plus hits, answer, cited and error");
-    public static final OptionSpec<Integer> K = OptionSpec.integer("k", 10, 1, "Hits per query");
-    public static final OptionSpec<String> MODE = OptionSpec.choice("mode", "hybrid",
-        "vector (HNSW), bm25, or hybrid (both, fused by reciprocal rank)", "vector", "bm25", "hybrid");
-    public static final OptionSpec<List<String>> FILTER = OptionSpec.list("filter", "",
-        "col=value,...: hits must match every pair (metadata columns, source_id, chunk_id)");
-    public static final OptionSpec<Integer> CANDIDATES = OptionSpec.integer("candidates", 100, 1,
-        "Neighbours each HNSW search collects (recall vs latency) and depth of the lists hybrid fuses");
-    public static final OptionSpec<Integer> RRF_K = OptionSpec.integer("rrf-k", ReciprocalRankFusion.DEFAULT_K, 1,
-        "Reciprocal rank fusion constant: score = sum of 1 / (rrf-k + rank)");
-    public static final OptionSpec<Boolean> ANSWER = OptionSpec.flag("answer",
-        "Generate an answer from the hits with DBRX (ChatML prompt citing chunk ids)");
-    public static final OptionSpec<Boolean> SHOW_PROMPT = OptionSpec.flag("show-prompt",
-        "With --answer, print the prompt too");
-    public static final OptionSpec<Integer> MAX_NEW_TOKENS = OptionSpec.integer("max-new-tokens", 256, 1,
-        "Most tokens of an answer");
-    public static final OptionSpec<Double> TEMPERATURE = OptionSpec.decimal("temperature", 0, 0, 100,
-        "Sampling temperature of the answer; 0 is greedy");
-    public static final OptionSpec<Long> SEED = OptionSpec.longValue("seed", "0", Long.MIN_VALUE,
-        "Seed of the answer sampling (per query: hashed with the query id)");
-    public static final OptionSpec<String> MODEL = OptionSpec.path("model", "",
-        "DBRX checkpoint for query embeddings and answers; default: the index's model");
-    public static final OptionSpec<String> CACHE_DIR = OptionSpec.path("cache-dir", "",
-        "Where shards on non-local file systems are copied; default: <spark.local.dir>/dbrx-rag-cache");
+  public static final OptionSpec<String> INDEX =
+      OptionSpec.path("index", null, "Index folder built by rag-index");
+  public static final OptionSpec<String> QUERY =
+      OptionSpec.string("query", "", "One query; hits print as JSON lines");
+  public static final OptionSpec<String> QUERY_VECTOR =
+      OptionSpec.string(
+          "query-vector",
+          "",
+          "Search by this embedding (comma-separated floats; normalised) instead of --query");
+  public static final OptionSpec<String> QUERIES =
+      OptionSpec.path(
+          "queries", "", "Table of queries (any input format) for the batch form; needs --output");
+  public static final OptionSpec<String> QUERY_COL =
+      OptionSpec.string("query-col", "query", "Column of --queries holding the query text");
+  public static final OptionSpec<String> ID_COL =
+      OptionSpec.string(
+          "id-col",
+          Columns.ID,
+          "Column of --queries holding the query id (derived from the text when absent)");
+  public static final OptionSpec<String> OUTPUT =
+      OptionSpec.path(
+          "output",
+          "",
+          "Delta table of results for --queries: the query columns plus hits, answer, cited and error");
+  public static final OptionSpec<Integer> K = OptionSpec.integer("k", 10, 1, "Hits per query");
+  public static final OptionSpec<String> MODE =
+      OptionSpec.choice(
+          "mode",
+          "hybrid",
+          "vector (HNSW), bm25, or hybrid (both, fused by reciprocal rank)",
+          "vector",
+          "bm25",
+          "hybrid");
+  public static final OptionSpec<List<String>> FILTER =
+      OptionSpec.list(
+          "filter",
+          "",
+          "col=value,...: hits must match every pair (metadata columns, source_id, chunk_id)");
+  public static final OptionSpec<Integer> CANDIDATES =
+      OptionSpec.integer(
+          "candidates",
+          100,
+          1,
+          "Neighbours each HNSW search collects (recall vs latency) and depth of the lists hybrid fuses");
+  public static final OptionSpec<Integer> RRF_K =
+      OptionSpec.integer(
+          "rrf-k",
+          ReciprocalRankFusion.DEFAULT_K,
+          1,
+          "Reciprocal rank fusion constant: score = sum of 1 / (rrf-k + rank)");
+  public static final OptionSpec<Boolean> ANSWER =
+      OptionSpec.flag(
+          "answer", "Generate an answer from the hits with DBRX (ChatML prompt citing chunk ids)");
+  public static final OptionSpec<Boolean> SHOW_PROMPT =
+      OptionSpec.flag("show-prompt", "With --answer, print the prompt too");
+  public static final OptionSpec<Integer> MAX_NEW_TOKENS =
+      OptionSpec.integer("max-new-tokens", 256, 1, "Most tokens of an answer");
+  public static final OptionSpec<Double> TEMPERATURE =
+      OptionSpec.decimal(
+          "temperature", 0, 0, 100, "Sampling temperature of the answer; 0 is greedy");
+  public static final OptionSpec<Long> SEED =
+      OptionSpec.longValue(
+          "seed",
+          "0",
+          Long.MIN_VALUE,
+          "Seed of the answer sampling (per query: hashed with the query id)");
+  public static final OptionSpec<String> MODEL =
+      OptionSpec.path(
+          "model",
+          "",
+          "DBRX checkpoint for query embeddings and answers; default: the index's model");
+  public static final OptionSpec<String> CACHE_DIR =
+      OptionSpec.path(
+          "cache-dir",
+          "",
+          "Where shards on non-local file systems are copied; default: <spark.local.dir>/dbrx-rag-cache");
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Override
-    public String name() {
-        return "rag-query";
-    }
+  @Override
+  public String name() {
+    return "rag-query";
+  }
 
-    @Override
-    public String description() {
-        return "Retrieve chunks from a RAG index by vector, BM25 or hybrid search, optionally filtered; --answer "
-            + "generates an answer citing the chunks. One --query prints JSON lines; --queries TABLE --output "
-            + "DELTA runs a table of queries.";
-    }
+  @Override
+  public String description() {
+    return "Retrieve chunks from a RAG index by vector, BM25 or hybrid search, optionally filtered; --answer "
+        + "generates an answer citing the chunks. One --query prints JSON lines; --queries TABLE --output "
+        + "DELTA runs a table of queries.";
+  }
 
-    @Override
-    public List<OptionSpec<?>> options() {
-        return List.of(INDEX, QUERY, QUERY_VECTOR, QUERIES, QUERY_COL, ID_COL, OUTPUT, K, MODE, FILTER, CANDIDATES,
-            RRF_K, ANSWER, SHOW_PROMPT, MAX_NEW_TOKENS, TEMPERATURE, SEED, MODEL, CACHE_DIR);
-    }
+  @Override
+  public List<OptionSpec<?>> options() {
+    return List.of(
+        INDEX,
+        QUERY,
+        QUERY_VECTOR,
+        QUERIES,
+        QUERY_COL,
+        ID_COL,
+        OUTPUT,
+        K,
+        MODE,
+        FILTER,
+        CANDIDATES,
+        RRF_K,
+        ANSWER,
+        SHOW_PROMPT,
+        MAX_NEW_TOKENS,
+        TEMPERATURE,
+        SEED,
+        MODEL,
+        CACHE_DIR);
+  }
 
-    @Override
-    public void validate(ParsedOptions o) {
-        int forms = (o.get(QUERY).isEmpty() ? 0 : 1) + (o.get(QUERY_VECTOR).isEmpty() ? 0 : 1)
+  @Override
+  public void validate(ParsedOptions o) {
+    int forms =
+        (o.get(QUERY).isEmpty() ? 0 : 1)
+            + (o.get(QUERY_VECTOR).isEmpty() ? 0 : 1)
             + (o.get(QUERIES).isEmpty() ? 0 : 1);
-        if (forms != 1) {
-            throw new UsageException("give exactly one of --query, --query-vector and --queries");
-        }
-        if (!o.get(QUERIES).isEmpty() && o.get(OUTPUT).isEmpty()) {
-            throw new UsageException("--queries needs --output (the results table)");
-        }
+    if (forms != 1) {
+      throw new UsageException("give exactly one of --query, --query-vector and --queries");
+    }
+    if (!o.get(QUERIES).isEmpty() && o.get(OUTPUT).isEmpty()) {
+      throw new UsageException("--queries needs --output (the results table)");
+    }
+    if (!o.get(QUERY_VECTOR).isEmpty()) {
+      if (!o.get(MODE).equals("vector")) {
+        throw new UsageException("--query-vector searches by vector only: add --mode vector");
+      }
+      if (o.get(ANSWER)) {
+        throw new UsageException("--answer needs a question: use --query");
+      }
+      vector(o);
+    }
+    filter(o);
+  }
+
+  @Override
+  public boolean printsResults(ParsedOptions options) {
+    return options.get(QUERIES).isEmpty();
+  }
+
+  @Override
+  public JobSummary run(SparkSession spark, ParsedOptions options) {
+    return run(spark, options, System.out);
+  }
+
+  @Override
+  public JobSummary run(SparkSession spark, ParsedOptions o, PrintStream out) {
+    Retriever.Options search =
+        new Retriever.Options(
+            RagIndex.Mode.valueOf(o.get(MODE).toUpperCase(Locale.ROOT)),
+            o.get(K),
+            o.get(CANDIDATES),
+            o.get(RRF_K),
+            filter(o));
+    if (!o.get(QUERIES).isEmpty()) {
+      return batch(spark, o, search);
+    }
+    long started = System.nanoTime();
+    Path cache = o.get(CACHE_DIR).isEmpty() ? QueryBatch.defaultCache() : Path.of(o.get(CACHE_DIR));
+    try (RagIndex index =
+        RagIndex.open(o.get(INDEX), spark.sparkContext().hadoopConfiguration(), cache)) {
+      boolean needsModel = o.get(ANSWER) || !o.get(QUERY).isEmpty() && search.needsEmbeddings();
+      String model = o.get(MODEL).isEmpty() ? index.manifest().model().location() : o.get(MODEL);
+      try (LoadedModel loaded =
+          needsModel ? ModelRegistry.acquire(ModelSpec.of(model), DeviceSelection.cpu()) : null) {
+        DbrxRuntime runtime = loaded == null ? null : loaded.runtime();
+        Retriever retriever = new Retriever(index, runtime, search);
+        List<Hit> hits;
         if (!o.get(QUERY_VECTOR).isEmpty()) {
-            if (!o.get(MODE).equals("vector")) {
-                throw new UsageException("--query-vector searches by vector only: add --mode vector");
-            }
-            if (o.get(ANSWER)) {
-                throw new UsageException("--answer needs a question: use --query");
-            }
-            vector(o);
+          hits = retriever.search(vector(o));
+        } else {
+          Retriever.Result result = retriever.search(List.of(o.get(QUERY))).get(0);
+          if (result.error() != null) {
+            throw new IllegalArgumentException(result.error());
+          }
+          hits = result.hits();
         }
-        filter(o);
-    }
-
-    @Override
-    public boolean printsResults(ParsedOptions options) {
-        return options.get(QUERIES).isEmpty();
-    }
-
-    @Override
-    public JobSummary run(SparkSession spark, ParsedOptions options) {
-        return run(spark, options, System.out);
-    }
-
-    @Override
-    public JobSummary run(SparkSession spark, ParsedOptions o, PrintStream out) {
-        Retriever.Options search = new Retriever.Options(RagIndex.Mode.valueOf(o.get(MODE).toUpperCase(Locale.ROOT)),
-            o.get(K), o.get(CANDIDATES), o.get(RRF_K), filter(o));
-        if (!o.get(QUERIES).isEmpty()) {
-            return batch(spark, o, search);
+        hits.forEach(h -> out.println(json(h)));
+        JobSummary summary =
+            new JobSummary("rag-query " + o.get(INDEX))
+                .put(
+                    "index",
+                    "version "
+                        + index.manifest().version()
+                        + ", "
+                        + index.chunkCount()
+                        + " chunks in "
+                        + index.manifest().shards().size()
+                        + " shards")
+                .put(
+                    "mode",
+                    o.get(MODE) + (search.filter().isEmpty() ? "" : ", filter " + search.filter()))
+                .put("hits", hits.size());
+        if (o.get(ANSWER)) {
+          SamplingParams sampling =
+              SamplingParams.builder()
+                  .temperature(o.get(TEMPERATURE))
+                  .maxNewTokens(o.get(MAX_NEW_TOKENS))
+                  .seed(o.get(SEED))
+                  .build();
+          RagAnswerer.Answer answer =
+              RagAnswerer.answer(
+                      runtime, List.of(o.get(QUERY)), List.of(hits), sampling, List.of(o.get(SEED)))
+                  .get(0);
+          if (answer.error() != null) {
+            throw new IllegalArgumentException(answer.error());
+          }
+          out.println(json(answer, o.get(SHOW_PROMPT)));
+          summary.put(
+              "answer",
+              answer.completionTokens()
+                  + " tokens ("
+                  + answer.finishReason()
+                  + "), "
+                  + answer.citations().size()
+                  + " chunks in the prompt, "
+                  + answer.cited().size()
+                  + " cited");
         }
-        long started = System.nanoTime();
-        Path cache = o.get(CACHE_DIR).isEmpty() ? QueryBatch.defaultCache() : Path.of(o.get(CACHE_DIR));
-        try (RagIndex index = RagIndex.open(o.get(INDEX), spark.sparkContext().hadoopConfiguration(), cache)) {
-            boolean needsModel = o.get(ANSWER) || !o.get(QUERY).isEmpty() && search.needsEmbeddings();
-            String model = o.get(MODEL).isEmpty() ? index.manifest().model().location() : o.get(MODEL);
-            try (LoadedModel loaded = needsModel ? ModelRegistry.acquire(ModelSpec.of(model), DeviceSelection.cpu())
-                : null) {
-                DbrxRuntime runtime = loaded == null ? null : loaded.runtime();
-                Retriever retriever = new Retriever(index, runtime, search);
-                List<Hit> hits;
-                if (!o.get(QUERY_VECTOR).isEmpty()) {
-                    hits = retriever.search(vector(o));
-                } else {
-                    Retriever.Result result = retriever.search(List.of(o.get(QUERY))).get(0);
-                    if (result.error() != null) {
-                        throw new IllegalArgumentException(result.error());
-                    }
-                    hits = result.hits();
-                }
-                hits.forEach(h -> out.println(json(h)));
-                JobSummary summary = new JobSummary("rag-query " + o.get(INDEX))
-                    .put("index", "version " + index.manifest().version() + ", " + index.chunkCount() + " chunks in "
-                        + index.manifest().shards().size() + " shards")
-                    .put("mode", o.get(MODE) + (search.filter().isEmpty() ? "" : ", filter " + search.filter()))
-                    .put("hits", hits.size());
-                if (o.get(ANSWER)) {
-                    SamplingParams sampling = SamplingParams.builder().temperature(o.get(TEMPERATURE))
-                        .maxNewTokens(o.get(MAX_NEW_TOKENS)).seed(o.get(SEED)).build();
-                    RagAnswerer.Answer answer = RagAnswerer.answer(runtime, List.of(o.get(QUERY)), List.of(hits),
-                        sampling, List.of(o.get(SEED))).get(0);
-                    if (answer.error() != null) {
-                        throw new IllegalArgumentException(answer.error());
-                    }
-                    out.println(json(answer, o.get(SHOW_PROMPT)));
-                    summary.put("answer", answer.completionTokens() + " tokens (" + answer.finishReason() + "), "
-                        + answer.citations().size() + " chunks in the prompt, " + answer.cited().size() + " cited");
-                }
-                return summary.put("time", String.format("%.0f ms", (System.nanoTime() - started) / 1e6));
-            }
-        }
+        return summary.put("time", String.format("%.0f ms", (System.nanoTime() - started) / 1e6));
+      }
     }
+  }
 
-    private JobSummary batch(SparkSession spark, ParsedOptions o, Retriever.Options search) {
-        ReaderOptions reader = new ReaderOptions(o.get(QUERIES), InputFormat.AUTO, o.get(QUERY_COL), o.get(ID_COL), "",
-            Columns.SOURCE);
-        Documents read = DocumentReader.read(spark, reader);
-        Dataset<Row> queries = read.rows();
-        String index = o.get(INDEX);
-        // Fail before the Spark job when the index is missing or the filter names unknown columns.
-        try (RagIndex opened = RagIndex.open(index, spark.sparkContext().hadoopConfiguration(),
+  private JobSummary batch(SparkSession spark, ParsedOptions o, Retriever.Options search) {
+    ReaderOptions reader =
+        new ReaderOptions(
+            o.get(QUERIES), InputFormat.AUTO, o.get(QUERY_COL), o.get(ID_COL), "", Columns.SOURCE);
+    Documents read = DocumentReader.read(spark, reader);
+    Dataset<Row> queries = read.rows();
+    String index = o.get(INDEX);
+    // Fail before the Spark job when the index is missing or the filter names unknown columns.
+    try (RagIndex opened =
+        RagIndex.open(
+            index,
+            spark.sparkContext().hadoopConfiguration(),
             o.get(CACHE_DIR).isEmpty() ? QueryBatch.defaultCache() : Path.of(o.get(CACHE_DIR)))) {
-            opened.bm25("probe", 1, search.filter());
-        }
-        QueryBatch task = new QueryBatch(index, spark.sparkContext().hadoopConfiguration(), o.get(CACHE_DIR),
-            o.get(MODEL), search, o.get(ANSWER), o.get(MAX_NEW_TOKENS), o.get(TEMPERATURE), o.get(SEED),
+      opened.bm25("probe", 1, search.filter());
+    }
+    QueryBatch task =
+        new QueryBatch(
+            index,
+            spark.sparkContext().hadoopConfiguration(),
+            o.get(CACHE_DIR),
+            o.get(MODEL),
+            search,
+            o.get(ANSWER),
+            o.get(MAX_NEW_TOKENS),
+            o.get(TEMPERATURE),
+            o.get(SEED),
             queries.schema());
-        Dataset<Row> results = queries.mapPartitions(task, Encoders.row(task.resultSchema()));
-        if (!o.get(QUERY_COL).equals(Columns.TEXT)) {
-            results = results.withColumnRenamed(Columns.TEXT, o.get(QUERY_COL));
-        }
-        DeltaTables.overwrite(results, o.get(OUTPUT));
-        Dataset<Row> written = DeltaTables.read(spark, o.get(OUTPUT));
-        Row totals = written.agg(count(col(Columns.ID)),
-            sum(size(col(QueryBatch.HITS))), count(col(QueryBatch.ERROR)),
-            count(col(QueryBatch.ANSWER))).head();
-        long rows = totals.getLong(0);
-        long errors = totals.getLong(2);
-        return new JobSummary("rag-query " + o.get(QUERIES) + " -> " + o.get(OUTPUT))
-            .put("queries", rows)
-            .put("duplicate ids", read.duplicateIdSummary())
-            .put("failed queries", errors)
-            .put("hits", totals.isNullAt(1) ? 0 : totals.getLong(1))
-            .put("answers", totals.getLong(3))
-            .put("mode", o.get(MODE) + (search.filter().isEmpty() ? "" : ", filter " + search.filter()))
-            .reconcile("queries = answered + failed", rows, rows - errors, errors);
+    Dataset<Row> results = queries.mapPartitions(task, Encoders.row(task.resultSchema()));
+    if (!o.get(QUERY_COL).equals(Columns.TEXT)) {
+      results = results.withColumnRenamed(Columns.TEXT, o.get(QUERY_COL));
     }
+    DeltaTables.overwrite(results, o.get(OUTPUT));
+    Dataset<Row> written = DeltaTables.read(spark, o.get(OUTPUT));
+    Row totals =
+        written
+            .agg(
+                count(col(Columns.ID)),
+                sum(size(col(QueryBatch.HITS))),
+                count(col(QueryBatch.ERROR)),
+                count(col(QueryBatch.ANSWER)))
+            .head();
+    long rows = totals.getLong(0);
+    long errors = totals.getLong(2);
+    return new JobSummary("rag-query " + o.get(QUERIES) + " -> " + o.get(OUTPUT))
+        .put("queries", rows)
+        .put("duplicate ids", read.duplicateIdSummary())
+        .put("failed queries", errors)
+        .put("hits", totals.isNullAt(1) ? 0 : totals.getLong(1))
+        .put("answers", totals.getLong(3))
+        .put("mode", o.get(MODE) + (search.filter().isEmpty() ? "" : ", filter " + search.filter()))
+        .reconcile("queries = answered + failed", rows, rows - errors, errors);
+  }
 
-    private static Map<String, String> filter(ParsedOptions o) {
-        Map<String, String> filter = new LinkedHashMap<>();
-        for (String pair : o.get(FILTER)) {
-            int eq = pair.indexOf('=');
-            if (eq <= 0) {
-                throw new UsageException("--filter entries look like col=value, got '" + pair + "'");
-            }
-            if (filter.put(pair.substring(0, eq).trim(), pair.substring(eq + 1)) != null) {
-                throw new UsageException("--filter names " + pair.substring(0, eq) + " twice");
-            }
-        }
-        return filter;
+  private static Map<String, String> filter(ParsedOptions o) {
+    Map<String, String> filter = new LinkedHashMap<>();
+    for (String pair : o.get(FILTER)) {
+      int eq = pair.indexOf('=');
+      if (eq <= 0) {
+        throw new UsageException("--filter entries look like col=value, got '" + pair + "'");
+      }
+      if (filter.put(pair.substring(0, eq).trim(), pair.substring(eq + 1)) != null) {
+        throw new UsageException("--filter names " + pair.substring(0, eq) + " twice");
+      }
     }
+    return filter;
+  }
 
-    private static float[] vector(ParsedOptions o) {
-        String[] parts = o.get(QUERY_VECTOR).split(",");
-        float[] v = new float[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            try {
-                v[i] = Float.parseFloat(parts[i].trim());
-            } catch (NumberFormatException e) {
-                throw new UsageException("--query-vector holds comma-separated numbers; element " + i + " is '"
-                    + parts[i] + "'");
-            }
-        }
-        return v;
+  private static float[] vector(ParsedOptions o) {
+    String[] parts = o.get(QUERY_VECTOR).split(",");
+    float[] v = new float[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      try {
+        v[i] = Float.parseFloat(parts[i].trim());
+      } catch (NumberFormatException e) {
+        throw new UsageException(
+            "--query-vector holds comma-separated numbers; element "
+                + i
+                + " is '"
+                + parts[i]
+                + "'");
+      }
     }
+    return v;
+  }
 
-    /** One hit as a JSON line. */
-    static String json(Hit h) {
-        ObjectNode node = JSON.createObjectNode();
-        node.put("rank", h.rank()).put("score", h.score());
-        IndexedChunk c = h.chunk();
-        node.put("chunk_id", c.chunkId()).put("source_id", c.sourceId()).put("chunk_index", c.chunkIndex())
-            .put("start", c.start()).put("end", c.end()).put("num_tokens", c.tokens());
-        if (h.vectorRank() != null || h.bm25Rank() != null) {
-            node.put("vector_rank", h.vectorRank()).put("bm25_rank", h.bm25Rank());
-        }
-        node.set("metadata", JSON.valueToTree(c.metadata()));
-        node.put("text", c.text());
-        return node.toString();
+  /** One hit as a JSON line. */
+  static String json(Hit h) {
+    ObjectNode node = JSON.createObjectNode();
+    node.put("rank", h.rank()).put("score", h.score());
+    IndexedChunk c = h.chunk();
+    node.put("chunk_id", c.chunkId())
+        .put("source_id", c.sourceId())
+        .put("chunk_index", c.chunkIndex())
+        .put("start", c.start())
+        .put("end", c.end())
+        .put("num_tokens", c.tokens());
+    if (h.vectorRank() != null || h.bm25Rank() != null) {
+      node.put("vector_rank", h.vectorRank()).put("bm25_rank", h.bm25Rank());
     }
+    node.set("metadata", JSON.valueToTree(c.metadata()));
+    node.put("text", c.text());
+    return node.toString();
+  }
 
-    private static String json(RagAnswerer.Answer a, boolean withPrompt) {
-        ObjectNode node = JSON.createObjectNode();
-        node.put("answer", a.text());
-        ArrayNode citations = node.putArray("citations");
-        a.citations().forEach(citations::add);
-        ArrayNode cited = node.putArray("cited");
-        a.cited().forEach(cited::add);
-        node.put("prompt_tokens", a.promptTokens()).put("completion_tokens", a.completionTokens())
-            .put("finish_reason", a.finishReason());
-        if (withPrompt) {
-            node.put("prompt", a.prompt());
-        }
-        return node.toString();
+  private static String json(RagAnswerer.Answer a, boolean withPrompt) {
+    ObjectNode node = JSON.createObjectNode();
+    node.put("answer", a.text());
+    ArrayNode citations = node.putArray("citations");
+    a.citations().forEach(citations::add);
+    ArrayNode cited = node.putArray("cited");
+    a.cited().forEach(cited::add);
+    node.put("prompt_tokens", a.promptTokens())
+        .put("completion_tokens", a.completionTokens())
+        .put("finish_reason", a.finishReason());
+    if (withPrompt) {
+      node.put("prompt", a.prompt());
     }
+    return node.toString();
+  }
 }

@@ -15,44 +15,45 @@ import org.apache.lucene.index.SegmentWriteState;
  * Public for that lookup only.
  */
 public final class RagVectorsFormat extends KnnVectorsFormat {
-    /** The name Lucene records per field and looks the format up by. */
-    static final String NAME = "DbrxRagHnsw";
-    /** Largest vector dimension accepted (DBRX d_model is 6144). */
-    static final int MAX_DIMENSIONS = 8192;
+  /** The name Lucene records per field and looks the format up by. */
+  static final String NAME = "DbrxRagHnsw";
 
-    private final Lucene99HnswVectorsFormat hnsw;
+  /** Largest vector dimension accepted (DBRX d_model is 6144). */
+  static final int MAX_DIMENSIONS = 8192;
 
-    /** For reading: graph parameters only matter when writing. */
-    public RagVectorsFormat() {
-        this(Lucene99HnswVectorsFormat.DEFAULT_MAX_CONN, Lucene99HnswVectorsFormat.DEFAULT_BEAM_WIDTH);
-    }
+  private final Lucene99HnswVectorsFormat hnsw;
 
-    /**
-     * @param maxConn HNSW M: neighbours kept per node and layer
-     * @param beamWidth candidates examined while inserting a node (efConstruction)
-     */
-    RagVectorsFormat(int maxConn, int beamWidth) {
-        super(NAME);
-        hnsw = new Lucene99HnswVectorsFormat(maxConn, beamWidth);
-    }
+  /** For reading: graph parameters only matter when writing. */
+  public RagVectorsFormat() {
+    this(Lucene99HnswVectorsFormat.DEFAULT_MAX_CONN, Lucene99HnswVectorsFormat.DEFAULT_BEAM_WIDTH);
+  }
 
-    @Override
-    public KnnVectorsWriter fieldsWriter(SegmentWriteState state) throws IOException {
-        return hnsw.fieldsWriter(state);
-    }
+  /**
+   * @param maxConn HNSW M: neighbours kept per node and layer
+   * @param beamWidth candidates examined while inserting a node (efConstruction)
+   */
+  RagVectorsFormat(int maxConn, int beamWidth) {
+    super(NAME);
+    hnsw = new Lucene99HnswVectorsFormat(maxConn, beamWidth);
+  }
 
-    @Override
-    public KnnVectorsReader fieldsReader(SegmentReadState state) throws IOException {
-        return hnsw.fieldsReader(state);
-    }
+  @Override
+  public KnnVectorsWriter fieldsWriter(SegmentWriteState state) throws IOException {
+    return hnsw.fieldsWriter(state);
+  }
 
-    @Override
-    public int getMaxDimensions(String fieldName) {
-        return MAX_DIMENSIONS;
-    }
+  @Override
+  public KnnVectorsReader fieldsReader(SegmentReadState state) throws IOException {
+    return hnsw.fieldsReader(state);
+  }
 
-    @Override
-    public String toString() {
-        return NAME + "(" + hnsw + ")";
-    }
+  @Override
+  public int getMaxDimensions(String fieldName) {
+    return MAX_DIMENSIONS;
+  }
+
+  @Override
+  public String toString() {
+    return NAME + "(" + hnsw + ")";
+  }
 }

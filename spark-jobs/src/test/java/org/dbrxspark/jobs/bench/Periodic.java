@@ -1,23 +1,28 @@
 package org.dbrxspark.jobs.bench;
 
-/** The benchmark's samplers: a daemon thread that runs a task, then again every period, until interrupted. */
+/**
+ * The benchmark's samplers: a daemon thread that runs a task, then again every period, until
+ * interrupted.
+ */
 final class Periodic {
-    private Periodic() {
-    }
+  private Periodic() {}
 
-    static Thread start(String name, long periodMillis, Runnable task) {
-        Thread thread = new Thread(() -> {
-            while (true) {
+  static Thread start(String name, long periodMillis, Runnable task) {
+    Thread thread =
+        new Thread(
+            () -> {
+              while (true) {
                 task.run();
                 try {
-                    Thread.sleep(periodMillis);
+                  Thread.sleep(periodMillis);
                 } catch (InterruptedException e) {
-                    return;
+                  return;
                 }
-            }
-        }, name);
-        thread.setDaemon(true);
-        thread.start();
-        return thread;
-    }
+              }
+            },
+            name);
+    thread.setDaemon(true);
+    thread.start();
+    return thread;
+  }
 }

@@ -12,63 +12,81 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class OptionSetTest {
-    static final OptionSpec<String> INPUT = OptionSpec.path("input", null, "Input path");
-    static final OptionSpec<Integer> SHINGLE = OptionSpec.integer("ngram", 5, 1, "Shingle size");
-    static final OptionSpec<Optional<Double>> MIN = OptionSpec.threshold("min-words", 50.0, 0, 1e9, "Min words");
-    static final OptionSpec<List<String>> LANGS = OptionSpec.list("languages", "", "Languages");
-    static final OptionSpec<String> FORMAT = OptionSpec.choice("format", "jsonl", "Format", "jsonl", "parquet");
+  static final OptionSpec<String> INPUT = OptionSpec.path("input", null, "Input path");
+  static final OptionSpec<Integer> SHINGLE = OptionSpec.integer("ngram", 5, 1, "Shingle size");
+  static final OptionSpec<Optional<Double>> MIN =
+      OptionSpec.threshold("min-words", 50.0, 0, 1e9, "Min words");
+  static final OptionSpec<List<String>> LANGS = OptionSpec.list("languages", "", "Languages");
+  static final OptionSpec<String> FORMAT =
+      OptionSpec.choice("format", "jsonl", "Format", "jsonl", "parquet");
 
-    private final OptionSet set = new OptionSet("demo", List.of(INPUT, SHINGLE, MIN, LANGS, FORMAT));
+  private final OptionSet set = new OptionSet("demo", List.of(INPUT, SHINGLE, MIN, LANGS, FORMAT));
 
-    @Test
-    void parsesValuesAndDefaults() {
-        ParsedOptions o = set.parse(new String[] {"--input", "a.jsonl", "--min-words=off", "--languages", "en,de"});
-        assertEquals("a.jsonl", o.get(INPUT));
-        assertEquals(5, o.get(SHINGLE));
-        assertEquals(Optional.empty(), o.get(MIN));
-        assertEquals(List.of("en", "de"), o.get(LANGS));
-    }
+  @Test
+  void parsesValuesAndDefaults() {
+    ParsedOptions o =
+        set.parse(new String[] {"--input", "a.jsonl", "--min-words=off", "--languages", "en,de"});
+    assertEquals("a.jsonl", o.get(INPUT));
+    assertEquals(5, o.get(SHINGLE));
+    assertEquals(Optional.empty(), o.get(MIN));
+    assertEquals(List.of("en", "de"), o.get(LANGS));
+  }
 
-    @Test
-    void helpListsEveryOptionWithItsDefault() {
-        String help = set.help("Demo job.");
-        assertTrue(help.contains("--ngram INT"), help);
-        assertTrue(help.contains("Shingle size (default: 5)"), help);
-        assertTrue(help.contains("--input PATH"), help);
-        assertTrue(help.contains("(required)"), help);
-        assertTrue(help.contains("Min words (default: 50)"), help);
-        assertTrue(help.contains("--format jsonl|parquet"), help);
-        assertTrue(help.contains("Languages (default: none)"), help);
-        assertTrue(help.contains("--config PATH"), help);
-    }
+  @Test
+  void helpListsEveryOptionWithItsDefault() {
+    String help = set.help("Demo job.");
+    assertTrue(help.contains("--ngram INT"), help);
+    assertTrue(help.contains("Shingle size (default: 5)"), help);
+    assertTrue(help.contains("--input PATH"), help);
+    assertTrue(help.contains("(required)"), help);
+    assertTrue(help.contains("Min words (default: 50)"), help);
+    assertTrue(help.contains("--format jsonl|parquet"), help);
+    assertTrue(help.contains("Languages (default: none)"), help);
+    assertTrue(help.contains("--config PATH"), help);
+  }
 
-    @Test
-    void helpNeedsNoRequiredOption() {
-        assertTrue(set.parse(new String[] {"--help"}).helpRequested());
-    }
+  @Test
+  void helpNeedsNoRequiredOption() {
+    assertTrue(set.parse(new String[] {"--help"}).helpRequested());
+  }
 
-    @Test
-    void unknownOptionIsNamed() {
-        UsageException e = assertThrows(UsageException.class, () -> set.parse(new String[] {"--inptu", "x"}));
-        assertTrue(e.getMessage().contains("unknown option --inptu"), e.getMessage());
-    }
+  @Test
+  void unknownOptionIsNamed() {
+    UsageException e =
+        assertThrows(UsageException.class, () -> set.parse(new String[] {"--inptu", "x"}));
+    assertTrue(e.getMessage().contains("unknown option --inptu"), e.getMessage());
+  }
 
-    @Test
-    void missingAndBadValuesAreNamed() {
-        assertTrue(assertThrows(UsageException.class, () -> set.parse(new String[] {}))
-            .getMessage().contains("missing required option --input"));
-        assertTrue(assertThrows(UsageException.class, () -> set.parse(new String[] {"--input", "x", "--ngram", "0"}))
-            .getMessage().contains("--ngram"));
-        assertTrue(assertThrows(UsageException.class, () -> set.parse(new String[] {"--input", "x", "--format", "csv"}))
-            .getMessage().contains("--format"));
-        assertTrue(assertThrows(UsageException.class, () -> set.parse(new String[] {"--input"}))
-            .getMessage().contains("needs a value"));
-    }
+  @Test
+  void missingAndBadValuesAreNamed() {
+    assertTrue(
+        assertThrows(UsageException.class, () -> set.parse(new String[] {}))
+            .getMessage()
+            .contains("missing required option --input"));
+    assertTrue(
+        assertThrows(
+                UsageException.class,
+                () -> set.parse(new String[] {"--input", "x", "--ngram", "0"}))
+            .getMessage()
+            .contains("--ngram"));
+    assertTrue(
+        assertThrows(
+                UsageException.class,
+                () -> set.parse(new String[] {"--input", "x", "--format", "csv"}))
+            .getMessage()
+            .contains("--format"));
+    assertTrue(
+        assertThrows(UsageException.class, () -> set.parse(new String[] {"--input"}))
+            .getMessage()
+            .contains("needs a value"));
+  }
 
-    @Test
-    void yamlPipelineFileWithJobSectionAndCommandLineOverride(@TempDir Path dir) throws Exception {
-        Path yaml = dir.resolve("pipeline.yaml");
-        Files.writeString(yaml, """
+  @Test
+  void yamlPipelineFileWithJobSectionAndCommandLineOverride(@TempDir Path dir) throws Exception {
+    Path yaml = dir.resolve("pipeline.yaml");
+    Files.writeString(
+        yaml,
+        """
             input: shared.jsonl
             ngram: 7
             demo:
@@ -77,28 +95,29 @@ class OptionSetTest {
             other-job:
               unrelated: 1
             """);
-        ParsedOptions o = set.parse(new String[] {"--config", yaml.toString(), "--ngram", "3"});
-        assertEquals("shared.jsonl", o.get(INPUT));
-        assertEquals(3, o.get(SHINGLE));
-        assertEquals(List.of("en", "fr"), o.get(LANGS));
-        assertEquals(Optional.of(20.0), o.get(MIN));
-    }
+    ParsedOptions o = set.parse(new String[] {"--config", yaml.toString(), "--ngram", "3"});
+    assertEquals("shared.jsonl", o.get(INPUT));
+    assertEquals(3, o.get(SHINGLE));
+    assertEquals(List.of("en", "fr"), o.get(LANGS));
+    assertEquals(Optional.of(20.0), o.get(MIN));
+  }
 
-    @Test
-    void jsonPipelineFile(@TempDir Path dir) throws Exception {
-        Path json = dir.resolve("p.json");
-        Files.writeString(json, "{\"input\": \"x.parquet\", \"format\": \"parquet\"}");
-        ParsedOptions o = set.parse(new String[] {"--config", json.toString()});
-        assertEquals("x.parquet", o.get(INPUT));
-        assertEquals("parquet", o.get(FORMAT));
-    }
+  @Test
+  void jsonPipelineFile(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("p.json");
+    Files.writeString(json, "{\"input\": \"x.parquet\", \"format\": \"parquet\"}");
+    ParsedOptions o = set.parse(new String[] {"--config", json.toString()});
+    assertEquals("x.parquet", o.get(INPUT));
+    assertEquals("parquet", o.get(FORMAT));
+  }
 
-    @Test
-    void unknownKeyInPipelineFileIsNamed(@TempDir Path dir) throws Exception {
-        Path yaml = dir.resolve("bad.yml");
-        Files.writeString(yaml, "input: x\nshingles: 3\n");
-        UsageException e = assertThrows(UsageException.class,
-            () -> set.parse(new String[] {"--config", yaml.toString()}));
-        assertTrue(e.getMessage().contains("unknown option --shingles in " + yaml), e.getMessage());
-    }
+  @Test
+  void unknownKeyInPipelineFileIsNamed(@TempDir Path dir) throws Exception {
+    Path yaml = dir.resolve("bad.yml");
+    Files.writeString(yaml, "input: x\nshingles: 3\n");
+    UsageException e =
+        assertThrows(
+            UsageException.class, () -> set.parse(new String[] {"--config", yaml.toString()}));
+    assertTrue(e.getMessage().contains("unknown option --shingles in " + yaml), e.getMessage());
+  }
 }

@@ -10,22 +10,27 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class JobSummaryTest {
-    @Test
-    void theJsonCarriesWhatThePrintedSummaryShows() throws Exception {
-        JobSummary summary = new JobSummary("job in").put("input documents", 10L).put("rate", 2.5)
-            .put("by source", Map.of("a", 3L)).put("output", "/tmp/out")
+  @Test
+  void theJsonCarriesWhatThePrintedSummaryShows() throws Exception {
+    JobSummary summary =
+        new JobSummary("job in")
+            .put("input documents", 10L)
+            .put("rate", 2.5)
+            .put("by source", Map.of("a", 3L))
+            .put("output", "/tmp/out")
             .reconcile("input = kept + rejected", 10, 7, 2);
-        JsonNode json = new ObjectMapper().readTree(summary.toJson());
-        assertEquals("job in", json.get("title").asText());
-        assertEquals(10, json.at("/entries/input documents").asLong());
-        assertEquals(2.5, json.at("/entries/rate").asDouble());
-        assertEquals(3, json.at("/entries/by source/a").asLong());
-        assertEquals("/tmp/out", json.at("/entries/output").asText());
-        assertEquals("[7,2]", json.at("/checks/0/parts").toString());
-        assertFalse(json.at("/checks/0/ok").asBoolean());
-        assertFalse(json.get("balanced").asBoolean());
-        assertFalse(summary.balanced());
-        assertTrue(summary.toString().contains("input = kept + rejected: 10 = 7 + 2  [MISMATCH: 9]"),
-            summary.toString());
-    }
+    JsonNode json = new ObjectMapper().readTree(summary.toJson());
+    assertEquals("job in", json.get("title").asText());
+    assertEquals(10, json.at("/entries/input documents").asLong());
+    assertEquals(2.5, json.at("/entries/rate").asDouble());
+    assertEquals(3, json.at("/entries/by source/a").asLong());
+    assertEquals("/tmp/out", json.at("/entries/output").asText());
+    assertEquals("[7,2]", json.at("/checks/0/parts").toString());
+    assertFalse(json.at("/checks/0/ok").asBoolean());
+    assertFalse(json.get("balanced").asBoolean());
+    assertFalse(summary.balanced());
+    assertTrue(
+        summary.toString().contains("input = kept + rejected: 10 = 7 + 2  [MISMATCH: 9]"),
+        summary.toString());
+  }
 }

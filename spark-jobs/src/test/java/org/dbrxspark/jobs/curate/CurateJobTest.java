@@ -22,131 +22,186 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** curate end to end through the entry point, on real Delta tables. */
 class CurateJobTest {
-    private final SparkSession spark = SharedSpark.get();
+  private final SparkSession spark = SharedSpark.get();
 
-    private static Path writeInput(Path dir) throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        Map<String, String> docs = new TreeMap<>();
-        docs.put("good", Texts.GOOD);
-        docs.put("german", Texts.GERMAN);
-        docs.put("short", CuratorFiltersTest.badDocuments().get("gopher-min-words"));
-        docs.put("lorem", CuratorFiltersTest.badDocuments().get("c4-max-lorem-ipsum"));
-        docs.put("pii", Texts.GOOD + " Mail jane@example.org, call +1 (555) 123-4567, host 2001:db8::1 or 10.1.2.3.");
-        docs.put("nfc", "Cafe\u0301\u0000 " + Texts.GOOD);
-        docs.put("empty", "\u0007");
-        List<String> lines = new ArrayList<>();
-        for (Map.Entry<String, String> e : docs.entrySet()) {
-            lines.add(json.writeValueAsString(Map.of("id", e.getKey(), "text", e.getValue(), "url", "u/" + e.getKey())));
-        }
-        Path input = dir.resolve("docs.jsonl");
-        Files.write(input, lines);
-        return input;
+  private static Path writeInput(Path dir) throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    Map<String, String> docs = new TreeMap<>();
+    docs.put("good", Texts.GOOD);
+    docs.put("german", Texts.GERMAN);
+    docs.put("short", CuratorFiltersTest.badDocuments().get("gopher-min-words"));
+    docs.put("lorem", CuratorFiltersTest.badDocuments().get("c4-max-lorem-ipsum"));
+    docs.put(
+        "pii",
+        Texts.GOOD
+            + " Mail jane@example.org, call +1 (555) 123-4567, host 2001:db8::1 or 10.1.2.3.");
+    docs.put("nfc", "Cafe\u0301\u0000 " + Texts.GOOD);
+    docs.put("empty", "\u0007");
+    List<String> lines = new ArrayList<>();
+    for (Map.Entry<String, String> e : docs.entrySet()) {
+      lines.add(
+          json.writeValueAsString(
+              Map.of("id", e.getKey(), "text", e.getValue(), "url", "u/" + e.getKey())));
     }
+    Path input = dir.resolve("docs.jsonl");
+    Files.write(input, lines);
+    return input;
+  }
 
-    private static Map<String, Row> byId(List<Row> rows) {
-        Map<String, Row> out = new TreeMap<>();
-        rows.forEach(r -> out.put(r.getString(r.fieldIndex("id")), r));
-        return out;
-    }
+  private static Map<String, Row> byId(List<Row> rows) {
+    Map<String, Row> out = new TreeMap<>();
+    rows.forEach(r -> out.put(r.getString(r.fieldIndex("id")), r));
+    return out;
+  }
 
-    @Test
-    void keptAndRejectedReconcileWithReasonsSignalsAndRerunsIdentically(@TempDir Path dir) throws Exception {
-        Path input = writeInput(dir);
-        String out = dir.resolve("curated").toString();
-        String[] args = {"curate", "--input", input.toString(), "--output", out, "--languages", "en",
-            "--lid-candidates", "en,de,fr", "--source", "test"};
-        JobRunner.Result first = JobRunner.run(args);
-        assertEquals(0, first.code(), first.err() + first.out());
-        assertTrue(first.out().contains("input = kept + rejected: 7 = 3 + 4  [ok]"), first.out());
+  @Test
+  void keptAndRejectedReconcileWithReasonsSignalsAndRerunsIdentically(@TempDir Path dir)
+      throws Exception {
+    Path input = writeInput(dir);
+    String out = dir.resolve("curated").toString();
+    String[] args = {
+      "curate",
+      "--input",
+      input.toString(),
+      "--output",
+      out,
+      "--languages",
+      "en",
+      "--lid-candidates",
+      "en,de,fr",
+      "--source",
+      "test"
+    };
+    JobRunner.Result first = JobRunner.run(args);
+    assertEquals(0, first.code(), first.err() + first.out());
+    assertTrue(first.out().contains("input = kept + rejected: 7 = 3 + 4  [ok]"), first.out());
 
-        Map<String, Row> kept = byId(DeltaTables.read(spark, out).collectAsList());
-        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
-        assertEquals(List.of("good", "nfc", "pii"), new ArrayList<>(kept.keySet()));
-        assertEquals(List.of("empty", "german", "lorem", "short"), new ArrayList<>(rejected.keySet()));
+    Map<String, Row> kept = byId(DeltaTables.read(spark, out).collectAsList());
+    Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
+    assertEquals(List.of("good", "nfc", "pii"), new ArrayList<>(kept.keySet()));
+    assertEquals(List.of("empty", "german", "lorem", "short"), new ArrayList<>(rejected.keySet()));
 
-        Row pii = kept.get("pii");
-        assertTrue(pii.getString(pii.fieldIndex("text")).endsWith(
-            "Mail <EMAIL>, call <PHONE>, host <IP> or <IP>."), pii.getString(pii.fieldIndex("text")));
-        assertEquals("u/pii", pii.getString(pii.fieldIndex("url")), "input columns are kept");
-        assertEquals("test", pii.getString(pii.fieldIndex("source")));
-        assertEquals("en", pii.getString(pii.fieldIndex("lang")));
-        assertTrue(kept.get("nfc").getString(2).startsWith("Caf\u00e9 The history"), kept.get("nfc").getString(2));
+    Row pii = kept.get("pii");
+    assertTrue(
+        pii.getString(pii.fieldIndex("text"))
+            .endsWith("Mail <EMAIL>, call <PHONE>, host <IP> or <IP>."),
+        pii.getString(pii.fieldIndex("text")));
+    assertEquals("u/pii", pii.getString(pii.fieldIndex("url")), "input columns are kept");
+    assertEquals("test", pii.getString(pii.fieldIndex("source")));
+    assertEquals("en", pii.getString(pii.fieldIndex("lang")));
+    assertTrue(
+        kept.get("nfc").getString(2).startsWith("Caf\u00e9 The history"),
+        kept.get("nfc").getString(2));
 
-        assertEquals(List.of("languages"), reasons(rejected.get("german")));
-        assertTrue(reasons(rejected.get("lorem")).contains("c4-max-lorem-ipsum"));
-        assertTrue(reasons(rejected.get("empty")).contains("min-chars"));
-        Row shortDoc = rejected.get("short");
-        assertTrue(reasons(shortDoc).contains("gopher-min-words"));
-        Row signals = shortDoc.getStruct(shortDoc.fieldIndex("signals"));
-        assertEquals(17.0, signals.getDouble(signals.fieldIndex("words")));
+    assertEquals(List.of("languages"), reasons(rejected.get("german")));
+    assertTrue(reasons(rejected.get("lorem")).contains("c4-max-lorem-ipsum"));
+    assertTrue(reasons(rejected.get("empty")).contains("min-chars"));
+    Row shortDoc = rejected.get("short");
+    assertTrue(reasons(shortDoc).contains("gopher-min-words"));
+    Row signals = shortDoc.getStruct(shortDoc.fieldIndex("signals"));
+    assertEquals(17.0, signals.getDouble(signals.fieldIndex("words")));
 
-        JobRunner.Result second = JobRunner.run(args);
-        assertEquals(0, second.code());
-        assertEquals(sorted(kept), sorted(byId(DeltaTables.read(spark, out).collectAsList())));
-        assertEquals(sorted(rejected), sorted(byId(DeltaTables.read(spark, out + "_rejects").collectAsList())));
-        long versions = spark.sql("DESCRIBE HISTORY delta.`" + out + "`").count();
-        assertEquals(2, versions, "each run is one overwrite commit");
+    JobRunner.Result second = JobRunner.run(args);
+    assertEquals(0, second.code());
+    assertEquals(sorted(kept), sorted(byId(DeltaTables.read(spark, out).collectAsList())));
+    assertEquals(
+        sorted(rejected), sorted(byId(DeltaTables.read(spark, out + "_rejects").collectAsList())));
+    long versions = spark.sql("DESCRIBE HISTORY delta.`" + out + "`").count();
+    assertEquals(2, versions, "each run is one overwrite commit");
 
-        JobRunner.Result relaxed = JobRunner.run(concat(args, "--gopher-min-words", "off", "--languages", ""));
-        assertEquals(0, relaxed.code(), relaxed.err());
-        Map<String, Row> keptNow = byId(DeltaTables.read(spark, out).collectAsList());
-        assertTrue(keptNow.containsKey("short") && keptNow.containsKey("german"), keptNow.keySet().toString());
-        assertTrue(relaxed.out().contains("input = kept + rejected: 7 = 5 + 2  [ok]"), relaxed.out());
-    }
+    JobRunner.Result relaxed =
+        JobRunner.run(concat(args, "--gopher-min-words", "off", "--languages", ""));
+    assertEquals(0, relaxed.code(), relaxed.err());
+    Map<String, Row> keptNow = byId(DeltaTables.read(spark, out).collectAsList());
+    assertTrue(
+        keptNow.containsKey("short") && keptNow.containsKey("german"), keptNow.keySet().toString());
+    assertTrue(relaxed.out().contains("input = kept + rejected: 7 = 5 + 2  [ok]"), relaxed.out());
+  }
 
-    @Test
-    void linesThatAreNotDocumentsAreRejectedWithTheReadersReason(@TempDir Path dir) throws Exception {
-        String out = dir.resolve("curated").toString();
-        JobRunner.Result run = JobRunner.run("curate", "--input", BadInput.write(dir), "--output", out, "--lid", "false",
-            "--gopher-min-words", "off", "--c4-min-sentences", "off", "--gopher-min-stop-words", "off");
-        assertEquals(0, run.code(), run.err() + run.out());
-        assertTrue(run.out().contains("input = kept + rejected: 10 = 3 + 7  [ok]"), run.out());
-        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
-        assertEquals(List.of("text-not-a-string: a number"), reasons(rejected.get("text-number")));
-        assertEquals("{\"id\": \"text-number\", \"text\": 42}", rejected.get("text-number").getAs("text"),
-            "the line is kept whole");
-        assertTrue(reasons(rejected.get("text-null")).contains("min-chars"), "a null text is curated as empty");
-        long unreadable = rejected.values().stream().filter(r -> reasons(r).get(0).startsWith("malformed-json: ")
-            || reasons(r).get(0).startsWith("not-an-object: ")).count();
-        assertEquals(3, unreadable, rejected.toString());
-    }
+  @Test
+  void linesThatAreNotDocumentsAreRejectedWithTheReadersReason(@TempDir Path dir) throws Exception {
+    String out = dir.resolve("curated").toString();
+    JobRunner.Result run =
+        JobRunner.run(
+            "curate",
+            "--input",
+            BadInput.write(dir),
+            "--output",
+            out,
+            "--lid",
+            "false",
+            "--gopher-min-words",
+            "off",
+            "--c4-min-sentences",
+            "off",
+            "--gopher-min-stop-words",
+            "off");
+    assertEquals(0, run.code(), run.err() + run.out());
+    assertTrue(run.out().contains("input = kept + rejected: 10 = 3 + 7  [ok]"), run.out());
+    Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
+    assertEquals(List.of("text-not-a-string: a number"), reasons(rejected.get("text-number")));
+    assertEquals(
+        "{\"id\": \"text-number\", \"text\": 42}",
+        rejected.get("text-number").getAs("text"),
+        "the line is kept whole");
+    assertTrue(
+        reasons(rejected.get("text-null")).contains("min-chars"),
+        "a null text is curated as empty");
+    long unreadable =
+        rejected.values().stream()
+            .filter(
+                r ->
+                    reasons(r).get(0).startsWith("malformed-json: ")
+                        || reasons(r).get(0).startsWith("not-an-object: "))
+            .count();
+    assertEquals(3, unreadable, rejected.toString());
+  }
 
-    @Test
-    void hostileDocumentsAreCuratedLikeAnyOther(@TempDir Path dir) throws Exception {
-        String out = dir.resolve("curated").toString();
-        JobRunner.Result run = JobRunner.run("curate", "--input", BadInput.writeHostile(dir), "--output", out);
-        assertEquals(0, run.code(), run.err() + run.out());
-        Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
-        assertEquals(BadInput.HOSTILE.keySet(), rejected.keySet(), "none is a good document, each has its reasons");
-        assertTrue(reasons(rejected.get("empty")).contains("min-chars"));
-        assertTrue(reasons(rejected.get("million-char-word")).contains("gopher-max-mean-word-length"));
-    }
+  @Test
+  void hostileDocumentsAreCuratedLikeAnyOther(@TempDir Path dir) throws Exception {
+    String out = dir.resolve("curated").toString();
+    JobRunner.Result run =
+        JobRunner.run("curate", "--input", BadInput.writeHostile(dir), "--output", out);
+    assertEquals(0, run.code(), run.err() + run.out());
+    Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
+    assertEquals(
+        BadInput.HOSTILE.keySet(),
+        rejected.keySet(),
+        "none is a good document, each has its reasons");
+    assertTrue(reasons(rejected.get("empty")).contains("min-chars"));
+    assertTrue(reasons(rejected.get("million-char-word")).contains("gopher-max-mean-word-length"));
+  }
 
-    @Test
-    void inputColumnsNamedWithBackticksAndDotsAreKeptAsThey(@TempDir Path dir) throws Exception {
-        String odd = "tag`a`.b";
-        Path input = dir.resolve("docs.jsonl");
-        Files.write(input, List.of(new ObjectMapper().writeValueAsString(Map.of("id", "good", "text", Texts.GOOD, odd, "v"))));
-        String out = dir.resolve("curated").toString();
-        JobRunner.Result run = JobRunner.run("curate", "--input", input.toString(), "--output", out, "--lid", "false");
-        assertEquals(0, run.code(), run.err() + run.out());
-        Row kept = DeltaTables.read(spark, out).first();
-        assertEquals("v", kept.getString(kept.fieldIndex(odd)));
-    }
+  @Test
+  void inputColumnsNamedWithBackticksAndDotsAreKeptAsThey(@TempDir Path dir) throws Exception {
+    String odd = "tag`a`.b";
+    Path input = dir.resolve("docs.jsonl");
+    Files.write(
+        input,
+        List.of(
+            new ObjectMapper()
+                .writeValueAsString(Map.of("id", "good", "text", Texts.GOOD, odd, "v"))));
+    String out = dir.resolve("curated").toString();
+    JobRunner.Result run =
+        JobRunner.run("curate", "--input", input.toString(), "--output", out, "--lid", "false");
+    assertEquals(0, run.code(), run.err() + run.out());
+    Row kept = DeltaTables.read(spark, out).first();
+    assertEquals("v", kept.getString(kept.fieldIndex(odd)));
+  }
 
-    private static List<String> reasons(Row r) {
-        return r.getList(r.fieldIndex("reasons"));
-    }
+  private static List<String> reasons(Row r) {
+    return r.getList(r.fieldIndex("reasons"));
+  }
 
-    private static List<String> sorted(Map<String, Row> rows) {
-        List<String> out = new ArrayList<>();
-        rows.values().forEach(r -> out.add(r.toString()));
-        return out;
-    }
+  private static List<String> sorted(Map<String, Row> rows) {
+    List<String> out = new ArrayList<>();
+    rows.values().forEach(r -> out.add(r.toString()));
+    return out;
+  }
 
-    private static String[] concat(String[] a, String... b) {
-        String[] out = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
-    }
+  private static String[] concat(String[] a, String... b) {
+    String[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
 }

@@ -42,222 +42,339 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class GenerateJobTest {
-    private static final int ROWS = 16;
-    private static SparkSession spark;
-    private static String model;
-    private static String input;
-    /** id -> generated text of the plain udfs transformer on the same rows and settings. */
-    private static Map<Long, String> expected;
+  private static final int ROWS = 16;
+  private static SparkSession spark;
+  private static String model;
+  private static String input;
 
-    /** First attempts that the injected failure hit; static because tasks run in this JVM. */
-    private static final AtomicInteger INJECTED = new AtomicInteger();
-    private static final Map<Long, AtomicInteger> ROWS_PER_ATTEMPT = new ConcurrentHashMap<>();
+  /** id -> generated text of the plain udfs transformer on the same rows and settings. */
+  private static Map<Long, String> expected;
 
-    @TempDir
-    static Path dir;
+  /** First attempts that the injected failure hit; static because tasks run in this JVM. */
+  private static final AtomicInteger INJECTED = new AtomicInteger();
 
-    @BeforeAll
-    static void setUp() throws IOException {
-        spark = SharedSpark.get();
-        model = TestCheckpoints.tiny();
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < ROWS; i++) {
-            // Prompts repeat, so only the id tells rows apart for their seeds.
-            lines.add("{\"id\": " + i + ", \"prompt\": \"Tell me about topic " + (i % 4) + "\", \"note\": \"n" + i
-                + "\"}");
-        }
-        input = Files.write(dir.resolve("prompts.jsonl"), lines).toString();
-        DbrxGenerator generator = new DbrxGenerator().setModelLocation(model).setThreads(2).setIdCol("id")
-            .setSeed(7).setTemperature(0.8).setTopK(40).setMaxNewTokens(6);
-        expected = texts(generator.transform(spark.read().json(input)));
+  private static final Map<Long, AtomicInteger> ROWS_PER_ATTEMPT = new ConcurrentHashMap<>();
+
+  @TempDir static Path dir;
+
+  @BeforeAll
+  static void setUp() throws IOException {
+    spark = SharedSpark.get();
+    model = TestCheckpoints.tiny();
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < ROWS; i++) {
+      // Prompts repeat, so only the id tells rows apart for their seeds.
+      lines.add(
+          "{\"id\": "
+              + i
+              + ", \"prompt\": \"Tell me about topic "
+              + (i % 4)
+              + "\", \"note\": \"n"
+              + i
+              + "\"}");
     }
+    input = Files.write(dir.resolve("prompts.jsonl"), lines).toString();
+    DbrxGenerator generator =
+        new DbrxGenerator()
+            .setModelLocation(model)
+            .setThreads(2)
+            .setIdCol("id")
+            .setSeed(7)
+            .setTemperature(0.8)
+            .setTopK(40)
+            .setMaxNewTokens(6);
+    expected = texts(generator.transform(spark.read().json(input)));
+  }
 
-    private static String[] args(String output, String... more) {
-        List<String> all = new ArrayList<>(List.of("generate", "--input", input, "--output", output, "--model", model,
-            "--threads", "2", "--seed", "7", "--temperature", "0.8", "--top-k", "40", "--max-new-tokens", "6",
-            "--commit-every", "8", "--partitions", "2"));
-        all.addAll(List.of(more));
-        return all.toArray(String[]::new);
+  private static String[] args(String output, String... more) {
+    List<String> all =
+        new ArrayList<>(
+            List.of(
+                "generate",
+                "--input",
+                input,
+                "--output",
+                output,
+                "--model",
+                model,
+                "--threads",
+                "2",
+                "--seed",
+                "7",
+                "--temperature",
+                "0.8",
+                "--top-k",
+                "40",
+                "--max-new-tokens",
+                "6",
+                "--commit-every",
+                "8",
+                "--partitions",
+                "2"));
+    all.addAll(List.of(more));
+    return all.toArray(String[]::new);
+  }
+
+  /** Runs a job with a write hook; {@code args} as for the entry point. */
+  private static JobSummary runWith(GenerateJob job, String... args) {
+    String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+    ParsedOptions options = new DbrxSparkJobs().optionSet(job).parse(rest);
+    job.validate(options);
+    return job.run(spark, options);
+  }
+
+  private static Map<Long, String> texts(Dataset<Row> generated) {
+    Map<Long, String> out = new TreeMap<>();
+    for (Row r : generated.select("id", "generation.text", "generation.error").collectAsList()) {
+      assertNull(r.get(2), "row error");
+      assertNull(out.put(r.getLong(0), r.getString(1)), "id " + r.getLong(0) + " twice");
     }
+    return out;
+  }
 
-    /** Runs a job with a write hook; {@code args} as for the entry point. */
-    private static JobSummary runWith(GenerateJob job, String... args) {
-        String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
-        ParsedOptions options = new DbrxSparkJobs().optionSet(job).parse(rest);
-        job.validate(options);
-        return job.run(spark, options);
+  /** The value of a summary line. */
+  private static String value(String summary, String label) {
+    for (String line : summary.split("\n")) {
+      if (line.startsWith("  " + label + " ")) {
+        return line.substring(label.length() + 2).trim();
+      }
     }
+    throw new AssertionError("no line '" + label + "' in\n" + summary);
+  }
 
-    private static Map<Long, String> texts(Dataset<Row> generated) {
-        Map<Long, String> out = new TreeMap<>();
-        for (Row r : generated.select("id", "generation.text", "generation.error").collectAsList()) {
-            assertNull(r.get(2), "row error");
-            assertNull(out.put(r.getLong(0), r.getString(1)), "id " + r.getLong(0) + " twice");
-        }
-        return out;
+  private static String causes(Throwable t) {
+    StringBuilder sb = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      sb.append(c).append('\n');
     }
+    return sb.toString();
+  }
 
-    /** The value of a summary line. */
-    private static String value(String summary, String label) {
-        for (String line : summary.split("\n")) {
-            if (line.startsWith("  " + label + " ")) {
-                return line.substring(label.length() + 2).trim();
-            }
-        }
-        throw new AssertionError("no line '" + label + "' in\n" + summary);
-    }
+  private static long commits(String output) {
+    return DeltaTable.forPath(spark, output).history().count();
+  }
 
-    private static String causes(Throwable t) {
-        StringBuilder sb = new StringBuilder();
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            sb.append(c).append('\n');
-        }
-        return sb.toString();
-    }
+  @Test
+  void stoppedAndKilledRunsResumeToTheOneShotTable() {
+    String output = dir.resolve("resumed").toString();
+    JobRunner.Result first = JobRunner.run(args(output, "--max-chunks", "1"));
+    assertEquals(0, first.code(), first.err() + first.out());
+    assertTrue(first.out().contains("run again to generate the rest"), first.out());
+    long afterFirst = DeltaTables.read(spark, output).count();
+    assertTrue(afterFirst > 0 && afterFirst < ROWS, "one chunk of about 8 rows: " + afterFirst);
+    assertEquals(2, commits(output), "the empty table, then one commit for the chunk");
 
-    private static long commits(String output) {
-        return DeltaTable.forPath(spark, output).history().count();
-    }
+    // Killed in the middle of writing the next chunk: every attempt of its tasks fails.
+    GenerateJob killed =
+        new GenerateJob((chunk, rows) -> rows.where(failAfterOneRow(true).apply(col("id"))));
+    SparkException kill = assertThrows(SparkException.class, () -> runWith(killed, args(output)));
+    assertTrue(causes(kill).contains("injected failure"), causes(kill));
+    assertEquals(
+        afterFirst,
+        DeltaTables.read(spark, output).count(),
+        "nothing of the killed chunk committed");
+    assertEquals(2, commits(output));
 
-    @Test
-    void stoppedAndKilledRunsResumeToTheOneShotTable() {
-        String output = dir.resolve("resumed").toString();
-        JobRunner.Result first = JobRunner.run(args(output, "--max-chunks", "1"));
-        assertEquals(0, first.code(), first.err() + first.out());
-        assertTrue(first.out().contains("run again to generate the rest"), first.out());
-        long afterFirst = DeltaTables.read(spark, output).count();
-        assertTrue(afterFirst > 0 && afterFirst < ROWS, "one chunk of about 8 rows: " + afterFirst);
-        assertEquals(2, commits(output), "the empty table, then one commit for the chunk");
+    JobRunner.Result rest = JobRunner.run(args(output));
+    assertEquals(0, rest.code(), rest.err() + rest.out());
+    assertEquals(Long.toString(afterFirst), value(rest.out(), "already in the output"));
+    assertTrue(rest.out().contains("output rows = distinct ids: 16 = 16  [ok]"), rest.out());
+    assertEquals(
+        expected,
+        texts(DeltaTables.read(spark, output)),
+        "same rows and texts as the transformer alone");
+    List<String> columns = List.of(DeltaTables.read(spark, output).columns());
+    assertEquals(
+        List.of("id", "note", "prompt", "generation"), columns, "input columns, then the result");
 
-        // Killed in the middle of writing the next chunk: every attempt of its tasks fails.
-        GenerateJob killed = new GenerateJob((chunk, rows) -> rows.where(failAfterOneRow(true).apply(col("id"))));
-        SparkException kill = assertThrows(SparkException.class, () -> runWith(killed, args(output)));
-        assertTrue(causes(kill).contains("injected failure"), causes(kill));
-        assertEquals(afterFirst, DeltaTables.read(spark, output).count(), "nothing of the killed chunk committed");
-        assertEquals(2, commits(output));
+    assertTrue(
+        value(rest.out(), "prefix cache").endsWith("computed, 0 evicted (blocks of 16 tokens)"),
+        rest.out());
+    long versions = commits(output);
 
-        JobRunner.Result rest = JobRunner.run(args(output));
-        assertEquals(0, rest.code(), rest.err() + rest.out());
-        assertEquals(Long.toString(afterFirst), value(rest.out(), "already in the output"));
-        assertTrue(rest.out().contains("output rows = distinct ids: 16 = 16  [ok]"), rest.out());
-        assertEquals(expected, texts(DeltaTables.read(spark, output)), "same rows and texts as the transformer alone");
-        List<String> columns = List.of(DeltaTables.read(spark, output).columns());
-        assertEquals(List.of("id", "note", "prompt", "generation"), columns, "input columns, then the result");
+    // Prefix caching changes no result, so it is not a recorded setting.
+    JobRunner.Result again = JobRunner.run(args(output, "--prefix-caching", "false"));
+    assertEquals(0, again.code(), again.err());
+    assertEquals("0", value(again.out(), "generated now"));
+    assertEquals("off (--prefix-caching false)", value(again.out(), "prefix cache"));
+    assertEquals(versions, commits(output), "a finished table gets no commit");
 
-        assertTrue(value(rest.out(), "prefix cache").endsWith("computed, 0 evicted (blocks of 16 tokens)"), rest.out());
-        long versions = commits(output);
+    JobRunner.Result changed = JobRunner.run(args(output, "--temperature", "0.5"));
+    assertEquals(2, changed.code());
+    assertTrue(
+        changed.err().contains("--temperature 0.8 (table) vs 0.5 (this run)"), changed.err());
+    JobRunner.Result over =
+        JobRunner.run(args(output, "--temperature", "0.5", "--commit-every", "100", "--overwrite"));
+    assertEquals(0, over.code(), over.err());
+    assertEquals("16", value(over.out(), "generated now"));
+    assertEquals(ROWS, DeltaTables.read(spark, output).count());
+    assertNotEquals(
+        expected, texts(DeltaTables.read(spark, output)), "another temperature, other samples");
+    JobRunner.Result resumed = JobRunner.run(args(output, "--temperature", "0.5"));
+    assertEquals(0, resumed.code(), "the table now records the new settings: " + resumed.err());
+  }
 
-        // Prefix caching changes no result, so it is not a recorded setting.
-        JobRunner.Result again = JobRunner.run(args(output, "--prefix-caching", "false"));
-        assertEquals(0, again.code(), again.err());
-        assertEquals("0", value(again.out(), "generated now"));
-        assertEquals("off (--prefix-caching false)", value(again.out(), "prefix cache"));
-        assertEquals(versions, commits(output), "a finished table gets no commit");
+  @Test
+  void aRetriedWriteTaskLeavesEveryRowOnce() {
+    String output = dir.resolve("retried").toString();
+    INJECTED.set(0);
+    GenerateJob flaky =
+        new GenerateJob((chunk, rows) -> rows.where(failAfterOneRow(false).apply(col("id"))));
+    JobSummary summary = runWith(flaky, args(output));
+    assertTrue(summary.balanced(), summary.toString());
+    assertTrue(INJECTED.get() >= 2, "a first attempt failed in every chunk: " + INJECTED.get());
+    assertEquals(expected, texts(DeltaTables.read(spark, output)));
+    assertEquals(ROWS, DeltaTables.read(spark, output).count());
+    assertEquals(
+        1 + 2, commits(output), "16 rows in chunks of about 8: two commits after the empty table");
+  }
 
-        JobRunner.Result changed = JobRunner.run(args(output, "--temperature", "0.5"));
-        assertEquals(2, changed.code());
-        assertTrue(changed.err().contains("--temperature 0.8 (table) vs 0.5 (this run)"), changed.err());
-        JobRunner.Result over = JobRunner.run(args(output, "--temperature", "0.5", "--commit-every", "100",
-            "--overwrite"));
-        assertEquals(0, over.code(), over.err());
-        assertEquals("16", value(over.out(), "generated now"));
-        assertEquals(ROWS, DeltaTables.read(spark, output).count());
-        assertNotEquals(expected, texts(DeltaTables.read(spark, output)), "another temperature, other samples");
-        JobRunner.Result resumed = JobRunner.run(args(output, "--temperature", "0.5"));
-        assertEquals(0, resumed.code(), "the table now records the new settings: " + resumed.err());
-    }
+  /**
+   * A filter that passes every row but fails its task after the task passed one row on: only in a
+   * task's first attempt, or ({@code always}) in every attempt.
+   */
+  private static UserDefinedFunction failAfterOneRow(boolean always) {
+    return udf(
+            (UDF1<Long, Boolean>)
+                id -> {
+                  TaskContext task = TaskContext.get();
+                  if (always || task.attemptNumber() == 0) {
+                    int seen =
+                        ROWS_PER_ATTEMPT
+                            .computeIfAbsent(task.taskAttemptId(), k -> new AtomicInteger())
+                            .getAndIncrement();
+                    if (seen == 1) {
+                      INJECTED.incrementAndGet();
+                      throw new IllegalStateException("injected failure after one written row");
+                    }
+                  }
+                  return true;
+                },
+            DataTypes.BooleanType)
+        .asNondeterministic();
+  }
 
-    @Test
-    void aRetriedWriteTaskLeavesEveryRowOnce() {
-        String output = dir.resolve("retried").toString();
-        INJECTED.set(0);
-        GenerateJob flaky = new GenerateJob((chunk, rows) -> rows.where(failAfterOneRow(false).apply(col("id"))));
-        JobSummary summary = runWith(flaky, args(output));
-        assertTrue(summary.balanced(), summary.toString());
-        assertTrue(INJECTED.get() >= 2, "a first attempt failed in every chunk: " + INJECTED.get());
-        assertEquals(expected, texts(DeltaTables.read(spark, output)));
-        assertEquals(ROWS, DeltaTables.read(spark, output).count());
-        assertEquals(1 + 2, commits(output), "16 rows in chunks of about 8: two commits after the empty table");
-    }
-
-    /**
-     * A filter that passes every row but fails its task after the task passed one row on: only in
-     * a task's first attempt, or ({@code always}) in every attempt.
-     */
-    private static UserDefinedFunction failAfterOneRow(boolean always) {
-        return udf((UDF1<Long, Boolean>) id -> {
-            TaskContext task = TaskContext.get();
-            if (always || task.attemptNumber() == 0) {
-                int seen = ROWS_PER_ATTEMPT.computeIfAbsent(task.taskAttemptId(), k -> new AtomicInteger())
-                    .getAndIncrement();
-                if (seen == 1) {
-                    INJECTED.incrementAndGet();
-                    throw new IllegalStateException("injected failure after one written row");
-                }
-            }
-            return true;
-        }, DataTypes.BooleanType).asNondeterministic();
-    }
-
-    @Test
-    void chatTemplateWrapsPromptsAsUserMessages() {
-        String output = dir.resolve("chat").toString();
-        JobRunner.Result run = JobRunner.run(args(output, "--chat-template", "true", "--system-prompt", "none",
-            "--commit-every", "100", "--output-col", "reply"));
-        assertEquals(0, run.code(), run.err() + run.out());
-        Dataset<Row> chats = spark.read().json(input)
-            .withColumn("messages", array(struct(lit("user").as("role"), col("prompt").as("content"))));
-        DbrxGenerator generator = new DbrxGenerator().setModelLocation(model).setThreads(2).setIdCol("id")
-            .setSeed(7).setTemperature(0.8).setTopK(40).setMaxNewTokens(6).setMessagesCol("messages")
+  @Test
+  void chatTemplateWrapsPromptsAsUserMessages() {
+    String output = dir.resolve("chat").toString();
+    JobRunner.Result run =
+        JobRunner.run(
+            args(
+                output,
+                "--chat-template",
+                "true",
+                "--system-prompt",
+                "none",
+                "--commit-every",
+                "100",
+                "--output-col",
+                "reply"));
+    assertEquals(0, run.code(), run.err() + run.out());
+    Dataset<Row> chats =
+        spark
+            .read()
+            .json(input)
+            .withColumn(
+                "messages", array(struct(lit("user").as("role"), col("prompt").as("content"))));
+    DbrxGenerator generator =
+        new DbrxGenerator()
+            .setModelLocation(model)
+            .setThreads(2)
+            .setIdCol("id")
+            .setSeed(7)
+            .setTemperature(0.8)
+            .setTopK(40)
+            .setMaxNewTokens(6)
+            .setMessagesCol("messages")
             .setSystemPrompt("");
-        Map<Long, String> viaMessages = texts(generator.transform(chats));
-        Map<Long, String> viaJob = texts(DeltaTables.read(spark, output).withColumnRenamed("reply", "generation"));
-        assertEquals(viaMessages, viaJob);
-        Row tokens = DeltaTables.read(spark, output).where("id = 0").select("reply.prompt_tokens").first();
-        assertTrue(tokens.getInt(0) > 6, "the template adds its tokens around the 5-token prompt: " + tokens);
-    }
+    Map<Long, String> viaMessages = texts(generator.transform(chats));
+    Map<Long, String> viaJob =
+        texts(DeltaTables.read(spark, output).withColumnRenamed("reply", "generation"));
+    assertEquals(viaMessages, viaJob);
+    Row tokens =
+        DeltaTables.read(spark, output).where("id = 0").select("reply.prompt_tokens").first();
+    assertTrue(
+        tokens.getInt(0) > 6, "the template adds its tokens around the 5-token prompt: " + tokens);
+  }
 
-    @Test
-    void aResponseFormatFromAFileOrInlineConstrainsEveryRow() throws IOException {
-        String format = "{\"type\": \"regex\", \"regex\": \"(yes|no), [0-9]{1,2}\"}";
-        String file = Files.writeString(dir.resolve("format.json"), format).toString();
-        for (String given : List.of(file, format)) {
-            String output = dir.resolve("structured-" + given.length()).toString();
-            JobRunner.Result run = JobRunner.run(args(output, "--response-format", given, "--max-new-tokens", "12",
-                "--commit-every", "100"));
-            assertEquals(0, run.code(), run.err() + run.out());
-            assertTrue(run.out().contains("rows incomplete"), run.out());
-            for (Row row : DeltaTables.read(spark, output).select("generation.text", "generation.incomplete").collectAsList()) {
-                assertTrue(row.getString(0).matches("(yes|no), [0-9]{1,2}"), row.getString(0));
-                assertEquals(false, row.getBoolean(1));
-            }
-        }
+  @Test
+  void aResponseFormatFromAFileOrInlineConstrainsEveryRow() throws IOException {
+    String format = "{\"type\": \"regex\", \"regex\": \"(yes|no), [0-9]{1,2}\"}";
+    String file = Files.writeString(dir.resolve("format.json"), format).toString();
+    for (String given : List.of(file, format)) {
+      String output = dir.resolve("structured-" + given.length()).toString();
+      JobRunner.Result run =
+          JobRunner.run(
+              args(
+                  output,
+                  "--response-format",
+                  given,
+                  "--max-new-tokens",
+                  "12",
+                  "--commit-every",
+                  "100"));
+      assertEquals(0, run.code(), run.err() + run.out());
+      assertTrue(run.out().contains("rows incomplete"), run.out());
+      for (Row row :
+          DeltaTables.read(spark, output)
+              .select("generation.text", "generation.incomplete")
+              .collectAsList()) {
+        assertTrue(row.getString(0).matches("(yes|no), [0-9]{1,2}"), row.getString(0));
+        assertEquals(false, row.getBoolean(1));
+      }
     }
+  }
 
-    @Test
-    void aBadResponseFormatIsRefusedBeforeAnyRow() {
-        String output = dir.resolve("bad-format").toString();
-        JobRunner.Result run = JobRunner.run(args(output, "--response-format",
-            "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {\"type\": \"object\", \"properties\":"
-                + " {\"id\": {\"type\": \"string\", \"pattern\": \"^a\"}}}}}"));
-        assertEquals(2, run.code());
-        assertTrue(run.err().contains("response_format schema at /properties/id: unsupported keyword 'pattern'"), run.err());
-        assertTrue(!DeltaTables.exists(spark, output), "nothing written");
-    }
+  @Test
+  void aBadResponseFormatIsRefusedBeforeAnyRow() {
+    String output = dir.resolve("bad-format").toString();
+    JobRunner.Result run =
+        JobRunner.run(
+            args(
+                output,
+                "--response-format",
+                "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {\"type\": \"object\", \"properties\":"
+                    + " {\"id\": {\"type\": \"string\", \"pattern\": \"^a\"}}}}}"));
+    assertEquals(2, run.code());
+    assertTrue(
+        run.err()
+            .contains("response_format schema at /properties/id: unsupported keyword 'pattern'"),
+        run.err());
+    assertTrue(!DeltaTables.exists(spark, output), "nothing written");
+  }
 
-    @Test
-    void duplicateOrMissingIdsAreRefused() throws IOException {
-        String dup = Files.write(dir.resolve("dup.jsonl"), List.of("{\"id\": \"a\", \"prompt\": \"x\"}",
-            "{\"id\": \"b\", \"prompt\": \"y\"}", "{\"id\": \"a\", \"prompt\": \"z\"}")).toString();
-        String output = dir.resolve("dup-out").toString();
-        JobRunner.Result run = JobRunner.run("generate", "--input", dup, "--output", output, "--model", model);
-        assertEquals(2, run.code());
-        assertTrue(run.err().contains("--id-col 'id' is not unique: 1 extra rows share an id, e.g. a (2 rows)"),
-            run.err());
-        JobRunner.Result noColumn = JobRunner.run("generate", "--input", dup, "--output", output, "--model", model,
-            "--prompt-col", "question");
-        assertEquals(2, noColumn.code());
-        assertTrue(noColumn.err().contains("input has no column 'question' (--prompt-col)"), noColumn.err());
-        assertTrue(!DeltaTables.exists(spark, output), "nothing written");
-    }
+  @Test
+  void duplicateOrMissingIdsAreRefused() throws IOException {
+    String dup =
+        Files.write(
+                dir.resolve("dup.jsonl"),
+                List.of(
+                    "{\"id\": \"a\", \"prompt\": \"x\"}",
+                    "{\"id\": \"b\", \"prompt\": \"y\"}",
+                    "{\"id\": \"a\", \"prompt\": \"z\"}"))
+            .toString();
+    String output = dir.resolve("dup-out").toString();
+    JobRunner.Result run =
+        JobRunner.run("generate", "--input", dup, "--output", output, "--model", model);
+    assertEquals(2, run.code());
+    assertTrue(
+        run.err()
+            .contains("--id-col 'id' is not unique: 1 extra rows share an id, e.g. a (2 rows)"),
+        run.err());
+    JobRunner.Result noColumn =
+        JobRunner.run(
+            "generate",
+            "--input",
+            dup,
+            "--output",
+            output,
+            "--model",
+            model,
+            "--prompt-col",
+            "question");
+    assertEquals(2, noColumn.code());
+    assertTrue(
+        noColumn.err().contains("input has no column 'question' (--prompt-col)"), noColumn.err());
+    assertTrue(!DeltaTables.exists(spark, output), "nothing written");
+  }
 }

@@ -23,238 +23,355 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DocumentReaderTest {
-    private final SparkSession spark = SharedSpark.get();
+  private final SparkSession spark = SharedSpark.get();
 
-    private static final String JSONL = """
+  private static final String JSONL =
+      """
         {"doc": "alpha text", "url": "http://a"}
         {"doc": "beta text", "url": "http://b"}
         {"doc": "alpha text", "url": "http://c"}
         {"doc": "gamma text", "url": "http://d"}
         """;
 
-    /** text -> id, for comparing ids across inputs. */
-    private static Map<String, String> idsByUrl(Dataset<Row> docs) {
-        Map<String, String> out = new TreeMap<>();
-        docs.select("url", Columns.ID).collectAsList().forEach(r -> out.put(r.getString(0), r.getString(1)));
-        return out;
+  /** text -> id, for comparing ids across inputs. */
+  private static Map<String, String> idsByUrl(Dataset<Row> docs) {
+    Map<String, String> out = new TreeMap<>();
+    docs.select("url", Columns.ID)
+        .collectAsList()
+        .forEach(r -> out.put(r.getString(0), r.getString(1)));
+    return out;
+  }
+
+  @Test
+  void jsonlPlainAndGzipGiveTheSameStableDerivedIds(@TempDir Path dir) throws Exception {
+    Path plain = dir.resolve("web.jsonl");
+    Files.writeString(plain, JSONL);
+    Path gz = dir.resolve("gz").resolve("web.jsonl.gz");
+    Files.createDirectories(gz.getParent());
+    try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
+      out.write(JSONL.getBytes(StandardCharsets.UTF_8));
     }
+    ReaderOptions o =
+        new ReaderOptions(
+            plain.toString(), InputFormat.AUTO, "doc", Columns.ID, "", Columns.SOURCE);
+    Dataset<Row> a = DocumentReader.read(spark, o).rows();
+    assertEquals(List.of(Columns.ID, Columns.SOURCE, Columns.TEXT, "url"), List.of(a.columns()));
+    Map<String, String> ids = idsByUrl(a);
+    assertEquals(
+        4, ids.values().stream().distinct().count(), "duplicate texts still get distinct ids");
+    assertTrue(ids.get("http://a").matches("[0-9a-f]{32}"), ids.toString());
+    assertEquals(
+        ids.get("http://a") + "-2",
+        ids.get("http://c"),
+        "equal source+text: suffix by other columns");
+    assertEquals(
+        "web", a.select(Columns.SOURCE).first().getString(0), "source defaults to the file name");
 
-    @Test
-    void jsonlPlainAndGzipGiveTheSameStableDerivedIds(@TempDir Path dir) throws Exception {
-        Path plain = dir.resolve("web.jsonl");
-        Files.writeString(plain, JSONL);
-        Path gz = dir.resolve("gz").resolve("web.jsonl.gz");
-        Files.createDirectories(gz.getParent());
-        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
-            out.write(JSONL.getBytes(StandardCharsets.UTF_8));
-        }
-        ReaderOptions o = new ReaderOptions(plain.toString(), InputFormat.AUTO, "doc", Columns.ID, "", Columns.SOURCE);
-        Dataset<Row> a = DocumentReader.read(spark, o).rows();
-        assertEquals(List.of(Columns.ID, Columns.SOURCE, Columns.TEXT, "url"), List.of(a.columns()));
-        Map<String, String> ids = idsByUrl(a);
-        assertEquals(4, ids.values().stream().distinct().count(), "duplicate texts still get distinct ids");
-        assertTrue(ids.get("http://a").matches("[0-9a-f]{32}"), ids.toString());
-        assertEquals(ids.get("http://a") + "-2", ids.get("http://c"), "equal source+text: suffix by other columns");
-        assertEquals("web", a.select(Columns.SOURCE).first().getString(0), "source defaults to the file name");
+    Dataset<Row> b =
+        DocumentReader.read(
+                spark,
+                new ReaderOptions(
+                    gz.getParent().toString(),
+                    InputFormat.AUTO,
+                    "doc",
+                    Columns.ID,
+                    "web",
+                    Columns.SOURCE))
+            .rows();
+    assertEquals(ids, idsByUrl(b));
+  }
 
-        Dataset<Row> b = DocumentReader.read(spark, new ReaderOptions(gz.getParent().toString(), InputFormat.AUTO,
-            "doc", Columns.ID, "web", Columns.SOURCE)).rows();
-        assertEquals(ids, idsByUrl(b));
+  @Test
+  void derivedIdsDoNotDependOnPartitioning(@TempDir Path dir) {
+    List<String> texts = new java.util.ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      texts.add("document number " + (i % 30));
     }
+    Dataset<Row> df = spark.createDataset(texts, Encoders.STRING()).toDF("text");
+    df.coalesce(1).write().parquet(dir.resolve("one").toString());
+    df.repartition(7).write().parquet(dir.resolve("seven").toString());
+    Dataset<Row> one =
+        DocumentReader.read(
+                spark,
+                ReaderOptions.of(dir.resolve("one").toString(), InputFormat.PARQUET)
+                    .withSource("s"))
+            .rows();
+    Dataset<Row> seven =
+        DocumentReader.read(
+                spark,
+                ReaderOptions.of(dir.resolve("seven").toString(), InputFormat.AUTO).withSource("s"))
+            .rows();
+    List<Row> a = one.select(Columns.ID, Columns.TEXT).orderBy(Columns.ID).collectAsList();
+    List<Row> b = seven.select(Columns.ID, Columns.TEXT).orderBy(Columns.ID).collectAsList();
+    assertEquals(a, b);
+    assertEquals(40, a.stream().map(r -> r.getString(0)).distinct().count());
+  }
 
-    @Test
-    void derivedIdsDoNotDependOnPartitioning(@TempDir Path dir) {
-        List<String> texts = new java.util.ArrayList<>();
-        for (int i = 0; i < 40; i++) {
-            texts.add("document number " + (i % 30));
-        }
-        Dataset<Row> df = spark.createDataset(texts, Encoders.STRING()).toDF("text");
-        df.coalesce(1).write().parquet(dir.resolve("one").toString());
-        df.repartition(7).write().parquet(dir.resolve("seven").toString());
-        Dataset<Row> one = DocumentReader.read(spark, ReaderOptions.of(dir.resolve("one").toString(), InputFormat.PARQUET)
-            .withSource("s")).rows();
-        Dataset<Row> seven = DocumentReader.read(spark, ReaderOptions.of(dir.resolve("seven").toString(),
-            InputFormat.AUTO).withSource("s")).rows();
-        List<Row> a = one.select(Columns.ID, Columns.TEXT).orderBy(Columns.ID).collectAsList();
-        List<Row> b = seven.select(Columns.ID, Columns.TEXT).orderBy(Columns.ID).collectAsList();
-        assertEquals(a, b);
-        assertEquals(40, a.stream().map(r -> r.getString(0)).distinct().count());
+  @Test
+  void csvWithIdAndSourceColumnsAndMultilineText(@TempDir Path dir) throws Exception {
+    Path csv = dir.resolve("docs.csv");
+    Files.writeString(
+        csv, "key,origin,body\n7,forum,\"first line\nsecond, line\"\n8,news,plain\n,news,no key\n");
+    Dataset<Row> docs =
+        DocumentReader.read(
+                spark,
+                new ReaderOptions(csv.toString(), InputFormat.AUTO, "body", "key", "", "origin"))
+            .rows();
+    List<Row> rows = docs.orderBy(Columns.ID).collectAsList();
+    assertEquals(3, rows.size());
+    assertEquals("7", rows.get(0).getString(0));
+    assertTrue(rows.get(2).getString(0).matches("[0-9a-f]{32}"), "a null id gets the content hash");
+    assertEquals("forum", rows.get(0).getString(1));
+    assertEquals("first line\nsecond, line", rows.get(0).getString(2));
+  }
+
+  @Test
+  void plainTextFilesUseTheirRelativePathAsId(@TempDir Path dir) throws Exception {
+    Path root = dir.resolve("books");
+    Files.createDirectories(root.resolve("sub"));
+    Files.writeString(root.resolve("a.txt"), "Text of A.\nSecond line.");
+    Files.writeString(root.resolve("sub").resolve("b.txt"), "Text of B.");
+    Dataset<Row> docs =
+        DocumentReader.read(
+                spark,
+                new ReaderOptions(
+                    root.toString() + "/*/*.txt",
+                    InputFormat.TEXT,
+                    Columns.TEXT,
+                    Columns.ID,
+                    "",
+                    Columns.SOURCE))
+            .rows();
+    List<Row> rows = docs.collectAsList();
+    assertEquals(1, rows.size());
+    assertEquals("sub/b.txt", rows.get(0).getString(0));
+    Dataset<Row> all =
+        DocumentReader.read(
+                spark, ReaderOptions.of(root.toString(), InputFormat.TEXT).withSource("books"))
+            .rows();
+    Map<String, String> byId = new TreeMap<>();
+    all.collectAsList().forEach(r -> byId.put(r.getString(0), r.getString(2)));
+    assertEquals(Map.of("a.txt", "Text of A.\nSecond line."), Map.of("a.txt", byId.get("a.txt")));
+  }
+
+  @Test
+  void deltaAndParquetInputKeepTheirIds(@TempDir Path dir) {
+    Dataset<Row> df =
+        spark.sql(
+            "select cast(id as string) as id, 'src' as source, concat('t', id) as text "
+                + "from range(5)");
+    DeltaTables.overwrite(df, dir.resolve("delta").toString());
+    df.write().parquet(dir.resolve("pq").toString());
+    for (String p : List.of("delta", "pq")) {
+      Dataset<Row> docs =
+          DocumentReader.read(spark, ReaderOptions.of(dir.resolve(p).toString(), InputFormat.AUTO))
+              .rows();
+      assertEquals(df.orderBy("id").collectAsList(), docs.orderBy("id").collectAsList(), p);
     }
+  }
 
-    @Test
-    void csvWithIdAndSourceColumnsAndMultilineText(@TempDir Path dir) throws Exception {
-        Path csv = dir.resolve("docs.csv");
-        Files.writeString(csv, "key,origin,body\n7,forum,\"first line\nsecond, line\"\n8,news,plain\n,news,no key\n");
-        Dataset<Row> docs = DocumentReader.read(spark, new ReaderOptions(csv.toString(), InputFormat.AUTO, "body", "key",
-            "", "origin")).rows();
-        List<Row> rows = docs.orderBy(Columns.ID).collectAsList();
-        assertEquals(3, rows.size());
-        assertEquals("7", rows.get(0).getString(0));
-        assertTrue(rows.get(2).getString(0).matches("[0-9a-f]{32}"), "a null id gets the content hash");
-        assertEquals("forum", rows.get(0).getString(1));
-        assertEquals("first line\nsecond, line", rows.get(0).getString(2));
+  @Test
+  void everyJsonlLineIsOneRowWithItsReadError(@TempDir Path dir) throws Exception {
+    String f = BadInput.write(dir);
+    Dataset<Row> rows =
+        DocumentReader.readWithErrors(spark, ReaderOptions.of(f, InputFormat.AUTO)).rows();
+    assertEquals(DocumentReader.READ_ERROR, rows.columns()[rows.columns().length - 1]);
+    Map<String, String> errors = new TreeMap<>();
+    for (Row r : rows.collectAsList()) {
+      String error = r.getAs(DocumentReader.READ_ERROR);
+      errors.put(
+          r.getString(0).length() == 32 ? r.getString(2) : r.getString(0), String.valueOf(error));
     }
-
-    @Test
-    void plainTextFilesUseTheirRelativePathAsId(@TempDir Path dir) throws Exception {
-        Path root = dir.resolve("books");
-        Files.createDirectories(root.resolve("sub"));
-        Files.writeString(root.resolve("a.txt"), "Text of A.\nSecond line.");
-        Files.writeString(root.resolve("sub").resolve("b.txt"), "Text of B.");
-        Dataset<Row> docs = DocumentReader.read(spark, new ReaderOptions(root.toString() + "/*/*.txt", InputFormat.TEXT,
-            Columns.TEXT, Columns.ID, "", Columns.SOURCE)).rows();
-        List<Row> rows = docs.collectAsList();
-        assertEquals(1, rows.size());
-        assertEquals("sub/b.txt", rows.get(0).getString(0));
-        Dataset<Row> all = DocumentReader.read(spark, ReaderOptions.of(root.toString(), InputFormat.TEXT)
-            .withSource("books")).rows();
-        Map<String, String> byId = new TreeMap<>();
-        all.collectAsList().forEach(r -> byId.put(r.getString(0), r.getString(2)));
-        assertEquals(Map.of("a.txt", "Text of A.\nSecond line."), Map.of("a.txt", byId.get("a.txt")));
+    assertEquals(10, errors.size(), errors.toString());
+    for (String good : List.of("good-1", "good-2", "good-3", "text-null", "text-missing")) {
+      assertEquals(
+          "null", errors.get(good), good + " is a row; its text, if null, is the job's to reject");
     }
+    assertEquals(
+        "text-not-a-string: a number", errors.get("text-number"), "an object keeps its id");
+    assertEquals("text-not-a-string: an array", errors.get("text-array"));
+    assertEquals(
+        "not-an-object: an array",
+        errors.get("[{\"id\": \"in-an-array\", \"text\": \"an array of one object\"}]"),
+        "a line that is not an object keeps the line as its text, and gets a content-hash id");
+    assertEquals("not-an-object: a string", errors.get("\"a bare string\""));
+    String unterminated = errors.get("{\"id\": \"unterminated\", \"text\": \"no closing quote");
+    assertTrue(unterminated.startsWith("malformed-json: Unexpected end-of-input"), unterminated);
 
-    @Test
-    void deltaAndParquetInputKeepTheirIds(@TempDir Path dir) {
-        Dataset<Row> df = spark.sql("select cast(id as string) as id, 'src' as source, concat('t', id) as text "
-            + "from range(5)");
-        DeltaTables.overwrite(df, dir.resolve("delta").toString());
-        df.write().parquet(dir.resolve("pq").toString());
-        for (String p : List.of("delta", "pq")) {
-            Dataset<Row> docs = DocumentReader.read(spark, ReaderOptions.of(dir.resolve(p).toString(), InputFormat.AUTO))
-                .rows();
-            assertEquals(df.orderBy("id").collectAsList(), docs.orderBy("id").collectAsList(), p);
-        }
+    SparkRuntimeException strict =
+        assertThrows(
+            SparkRuntimeException.class,
+            () ->
+                DocumentReader.read(spark, ReaderOptions.of(f, InputFormat.AUTO))
+                    .rows()
+                    .collectAsList());
+    assertTrue(
+        strict.getMessage().contains("--input " + f + ": cannot read the row with id "),
+        strict.getMessage());
+  }
+
+  @Test
+  void hostileDocumentsAreReadAsTheyAre(@TempDir Path dir) throws Exception {
+    Dataset<Row> rows =
+        DocumentReader.readWithErrors(
+                spark, ReaderOptions.of(BadInput.writeHostile(dir), InputFormat.AUTO))
+            .rows();
+    assertEquals(BadInput.HOSTILE, textById(rows));
+    assertEquals(0, rows.where(col(DocumentReader.READ_ERROR).isNotNull()).count());
+  }
+
+  @Test
+  void invalidUtf8IsRepairedAndTheRowKeepsItsId(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("latin1.jsonl");
+    try (OutputStream out = Files.newOutputStream(f)) {
+      out.write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF}); // a byte-order mark
+      out.write("{\"id\": \"latin1\", \"text\": \"caf".getBytes(StandardCharsets.UTF_8));
+      out.write(0xE9); // é in Latin-1: not UTF-8
+      out.write(" au lait\"}\n".getBytes(StandardCharsets.UTF_8));
     }
+    Row row =
+        DocumentReader.readWithErrors(spark, ReaderOptions.of(f.toString(), InputFormat.AUTO))
+            .rows()
+            .first();
+    assertEquals("latin1", row.getString(0));
+    assertEquals("caf\uFFFD au lait", row.getString(2));
+    assertTrue(row.isNullAt(row.fieldIndex(DocumentReader.READ_ERROR)));
+  }
 
-    @Test
-    void everyJsonlLineIsOneRowWithItsReadError(@TempDir Path dir) throws Exception {
-        String f = BadInput.write(dir);
-        Dataset<Row> rows = DocumentReader.readWithErrors(spark, ReaderOptions.of(f, InputFormat.AUTO)).rows();
-        assertEquals(DocumentReader.READ_ERROR, rows.columns()[rows.columns().length - 1]);
-        Map<String, String> errors = new TreeMap<>();
-        for (Row r : rows.collectAsList()) {
-            String error = r.getAs(DocumentReader.READ_ERROR);
-            errors.put(r.getString(0).length() == 32 ? r.getString(2) : r.getString(0), String.valueOf(error));
-        }
-        assertEquals(10, errors.size(), errors.toString());
-        for (String good : List.of("good-1", "good-2", "good-3", "text-null", "text-missing")) {
-            assertEquals("null", errors.get(good), good + " is a row; its text, if null, is the job's to reject");
-        }
-        assertEquals("text-not-a-string: a number", errors.get("text-number"), "an object keeps its id");
-        assertEquals("text-not-a-string: an array", errors.get("text-array"));
-        assertEquals("not-an-object: an array", errors.get("[{\"id\": \"in-an-array\", \"text\": \"an array of one object\"}]"),
-            "a line that is not an object keeps the line as its text, and gets a content-hash id");
-        assertEquals("not-an-object: a string", errors.get("\"a bare string\""));
-        String unterminated = errors.get("{\"id\": \"unterminated\", \"text\": \"no closing quote");
-        assertTrue(unterminated.startsWith("malformed-json: Unexpected end-of-input"), unterminated);
+  @Test
+  void documentsBeyondJacksonsStringLimitAreReadAndTheLimitIsAnOption(@TempDir Path dir)
+      throws Exception {
+    String big = "word ".repeat(5_000_000); // 25 MB, over Jackson's 20 M-character default
+    Path f = dir.resolve("big.jsonl");
+    Files.writeString(
+        f, "{\"id\": \"big\", \"text\": \"" + big + "\"}\n{\"id\": \"small\", \"text\": \"x\"}\n");
+    ReaderOptions defaults = ReaderOptions.of(f.toString(), InputFormat.AUTO);
+    Map<String, Integer> lengths = new TreeMap<>();
+    DocumentReader.read(spark, defaults)
+        .rows()
+        .collectAsList()
+        .forEach(r -> lengths.put(r.getString(0), r.getString(2).length()));
+    assertEquals(Map.of("big", big.length(), "small", 1), lengths);
 
-        SparkRuntimeException strict = assertThrows(SparkRuntimeException.class,
-            () -> DocumentReader.read(spark, ReaderOptions.of(f, InputFormat.AUTO)).rows().collectAsList());
-        assertTrue(strict.getMessage().contains("--input " + f + ": cannot read the row with id "),
-            strict.getMessage());
-    }
+    ReaderOptions limited =
+        new ReaderOptions(
+            f.toString(),
+            InputFormat.AUTO,
+            Columns.TEXT,
+            Columns.ID,
+            "",
+            Columns.SOURCE,
+            1000,
+            "fail");
+    List<Row> rows =
+        DocumentReader.readWithErrors(spark, limited)
+            .rows()
+            .where(col(DocumentReader.READ_ERROR).isNotNull())
+            .collectAsList();
+    assertEquals(1, rows.size());
+    assertEquals(
+        "too-large: " + (big.length() + 25) + " bytes > --max-document-bytes 1000",
+        rows.get(0).getAs(DocumentReader.READ_ERROR));
+  }
 
-    @Test
-    void hostileDocumentsAreReadAsTheyAre(@TempDir Path dir) throws Exception {
-        Dataset<Row> rows = DocumentReader.readWithErrors(spark, ReaderOptions.of(BadInput.writeHostile(dir),
-            InputFormat.AUTO)).rows();
-        assertEquals(BadInput.HOSTILE, textById(rows));
-        assertEquals(0, rows.where(col(DocumentReader.READ_ERROR).isNotNull()).count());
-    }
-
-    @Test
-    void invalidUtf8IsRepairedAndTheRowKeepsItsId(@TempDir Path dir) throws Exception {
-        Path f = dir.resolve("latin1.jsonl");
-        try (OutputStream out = Files.newOutputStream(f)) {
-            out.write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF}); // a byte-order mark
-            out.write("{\"id\": \"latin1\", \"text\": \"caf".getBytes(StandardCharsets.UTF_8));
-            out.write(0xE9); // é in Latin-1: not UTF-8
-            out.write(" au lait\"}\n".getBytes(StandardCharsets.UTF_8));
-        }
-        Row row = DocumentReader.readWithErrors(spark, ReaderOptions.of(f.toString(), InputFormat.AUTO)).rows().first();
-        assertEquals("latin1", row.getString(0));
-        assertEquals("caf\uFFFD au lait", row.getString(2));
-        assertTrue(row.isNullAt(row.fieldIndex(DocumentReader.READ_ERROR)));
-    }
-
-    @Test
-    void documentsBeyondJacksonsStringLimitAreReadAndTheLimitIsAnOption(@TempDir Path dir) throws Exception {
-        String big = "word ".repeat(5_000_000); // 25 MB, over Jackson's 20 M-character default
-        Path f = dir.resolve("big.jsonl");
-        Files.writeString(f, "{\"id\": \"big\", \"text\": \"" + big + "\"}\n{\"id\": \"small\", \"text\": \"x\"}\n");
-        ReaderOptions defaults = ReaderOptions.of(f.toString(), InputFormat.AUTO);
-        Map<String, Integer> lengths = new TreeMap<>();
-        DocumentReader.read(spark, defaults).rows().collectAsList()
-            .forEach(r -> lengths.put(r.getString(0), r.getString(2).length()));
-        assertEquals(Map.of("big", big.length(), "small", 1), lengths);
-
-        ReaderOptions limited = new ReaderOptions(f.toString(), InputFormat.AUTO, Columns.TEXT, Columns.ID, "",
-            Columns.SOURCE, 1000, "fail");
-        List<Row> rows = DocumentReader.readWithErrors(spark, limited).rows()
-            .where(col(DocumentReader.READ_ERROR).isNotNull()).collectAsList();
-        assertEquals(1, rows.size());
-        assertEquals("too-large: " + (big.length() + 25) + " bytes > --max-document-bytes 1000",
-            rows.get(0).getAs(DocumentReader.READ_ERROR));
-    }
-
-    @Test
-    void duplicateIdsFailByDefaultOrKeepTheFirstOrAreRenamedInInputOrder(@TempDir Path dir) throws Exception {
-        Path in = Files.createDirectories(dir.resolve("in"));
-        Files.writeString(in.resolve("part-0.jsonl"), """
+  @Test
+  void duplicateIdsFailByDefaultOrKeepTheFirstOrAreRenamedInInputOrder(@TempDir Path dir)
+      throws Exception {
+    Path in = Files.createDirectories(dir.resolve("in"));
+    Files.writeString(
+        in.resolve("part-0.jsonl"),
+        """
             {"id": "a", "text": "a first"}
             {"id": "b", "text": "b first"}
             {"id": "a", "text": "a second"}
             """);
-        Files.writeString(in.resolve("part-1.jsonl"), """
+    Files.writeString(
+        in.resolve("part-1.jsonl"),
+        """
             {"id": "a", "text": "a third"}
             {"id": "b", "text": "b second"}
             {"id": "c", "text": "c only"}
             """);
-        IllegalArgumentException fail = assertThrows(IllegalArgumentException.class,
+    IllegalArgumentException fail =
+        assertThrows(
+            IllegalArgumentException.class,
             () -> DocumentReader.read(spark, ReaderOptions.of(in.toString(), InputFormat.AUTO)));
-        assertTrue(fail.getMessage().contains("ids on more than one row: 2 (first: a, b)"), fail.getMessage());
-        assertTrue(fail.getMessage().contains("--on-duplicate-id keep-first or rename"), fail.getMessage());
+    assertTrue(
+        fail.getMessage().contains("ids on more than one row: 2 (first: a, b)"), fail.getMessage());
+    assertTrue(
+        fail.getMessage().contains("--on-duplicate-id keep-first or rename"), fail.getMessage());
 
-        Documents first = DocumentReader.read(spark, onDuplicateId(in, "keep-first"));
-        assertEquals(Map.of("a", "a first", "b", "b first", "c", "c only"), textById(first.rows()));
-        assertEquals("repeated ids: 2, later rows dropped: 3 (--on-duplicate-id keep-first; first ids: a, b)",
-            first.duplicateIdSummary());
+    Documents first = DocumentReader.read(spark, onDuplicateId(in, "keep-first"));
+    assertEquals(Map.of("a", "a first", "b", "b first", "c", "c only"), textById(first.rows()));
+    assertEquals(
+        "repeated ids: 2, later rows dropped: 3 (--on-duplicate-id keep-first; first ids: a, b)",
+        first.duplicateIdSummary());
 
-        Map<String, String> renamed = Map.of("a", "a first", "a-2", "a second", "a-3", "a third", "b", "b first",
-            "b-2", "b second", "c", "c only");
-        assertEquals(renamed, textById(DocumentReader.read(spark, onDuplicateId(in, "rename")).rows()));
-        Path mix = Files.writeString(dir.resolve("mix.jsonl"), """
+    Map<String, String> renamed =
+        Map.of(
+            "a",
+            "a first",
+            "a-2",
+            "a second",
+            "a-3",
+            "a third",
+            "b",
+            "b first",
+            "b-2",
+            "b second",
+            "c",
+            "c only");
+    assertEquals(renamed, textById(DocumentReader.read(spark, onDuplicateId(in, "rename")).rows()));
+    Path mix =
+        Files.writeString(
+            dir.resolve("mix.jsonl"),
+            """
             {"id": "m", "copy": 0, "text": "one document"}
             {"id": "m", "copy": 1, "text": "one document"}
             """);
-        assertEquals("none", DocumentReader.read(spark, ReaderOptions.of(mix.toString(), InputFormat.AUTO))
-            .duplicateIdSummary(), "a mix's copies of a document are not duplicates");
-        // Input order survives files split into many small partitions.
-        spark.conf().set("spark.sql.files.maxPartitionBytes", "40");
-        try {
-            assertEquals(renamed, textById(DocumentReader.read(spark, onDuplicateId(in, "rename")).rows()));
-        } finally {
-            spark.conf().unset("spark.sql.files.maxPartitionBytes");
-        }
+    assertEquals(
+        "none",
+        DocumentReader.read(spark, ReaderOptions.of(mix.toString(), InputFormat.AUTO))
+            .duplicateIdSummary(),
+        "a mix's copies of a document are not duplicates");
+    // Input order survives files split into many small partitions.
+    spark.conf().set("spark.sql.files.maxPartitionBytes", "40");
+    try {
+      assertEquals(
+          renamed, textById(DocumentReader.read(spark, onDuplicateId(in, "rename")).rows()));
+    } finally {
+      spark.conf().unset("spark.sql.files.maxPartitionBytes");
     }
+  }
 
-    private static ReaderOptions onDuplicateId(Path input, String policy) {
-        return new ReaderOptions(input.toString(), InputFormat.AUTO, Columns.TEXT, Columns.ID, "", Columns.SOURCE,
-            1000, policy);
-    }
+  private static ReaderOptions onDuplicateId(Path input, String policy) {
+    return new ReaderOptions(
+        input.toString(),
+        InputFormat.AUTO,
+        Columns.TEXT,
+        Columns.ID,
+        "",
+        Columns.SOURCE,
+        1000,
+        policy);
+  }
 
-    private static Map<String, String> textById(Dataset<Row> docs) {
-        Map<String, String> out = new TreeMap<>();
-        docs.collectAsList().forEach(r -> out.put(r.getString(0), r.getString(2)));
-        return out;
-    }
+  private static Map<String, String> textById(Dataset<Row> docs) {
+    Map<String, String> out = new TreeMap<>();
+    docs.collectAsList().forEach(r -> out.put(r.getString(0), r.getString(2)));
+    return out;
+  }
 
-    @Test
-    void missingTextColumnIsReported(@TempDir Path dir) throws Exception {
-        Path f = dir.resolve("x.jsonl");
-        Files.writeString(f, "{\"body\": \"x\"}\n");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-            () -> DocumentReader.read(spark, ReaderOptions.of(f.toString(), InputFormat.AUTO)).rows());
-        assertTrue(e.getMessage().contains("--text-col"), e.getMessage());
-    }
+  @Test
+  void missingTextColumnIsReported(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("x.jsonl");
+    Files.writeString(f, "{\"body\": \"x\"}\n");
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                DocumentReader.read(spark, ReaderOptions.of(f.toString(), InputFormat.AUTO))
+                    .rows());
+    assertTrue(e.getMessage().contains("--text-col"), e.getMessage());
+  }
 }

@@ -19,78 +19,111 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class MixJobTest {
-    private final SparkSession spark = SharedSpark.get();
+  private final SparkSession spark = SharedSpark.get();
 
-    @Test
-    void withoutATokenColumnTokensAreCountedWithTheDbrxTokenizer(@TempDir Path dir) throws Exception {
-        Dataset<Row> docs = spark.sql("select concat('d', id) as id, 'web' as source, "
-            + "concat('Ünïcode text ', repeat('word ', cast(id as int)), '<|endoftext|> 東京') as text from range(20)");
-        String in = dir.resolve("in").toString();
-        docs.write().parquet(in);
-        String out = dir.resolve("mix").toString();
-        JobRunner.Result run = JobRunner.run("mix", "--input", in, "--output", out, "--weights", "web=1",
-            "--budget", "20", "--budget-unit", "documents");
-        assertEquals(0, run.code(), run.err() + run.out());
+  @Test
+  void withoutATokenColumnTokensAreCountedWithTheDbrxTokenizer(@TempDir Path dir) throws Exception {
+    Dataset<Row> docs =
+        spark.sql(
+            "select concat('d', id) as id, 'web' as source, "
+                + "concat('Ünïcode text ', repeat('word ', cast(id as int)), '<|endoftext|> 東京') as text from range(20)");
+    String in = dir.resolve("in").toString();
+    docs.write().parquet(in);
+    String out = dir.resolve("mix").toString();
+    JobRunner.Result run =
+        JobRunner.run(
+            "mix",
+            "--input",
+            in,
+            "--output",
+            out,
+            "--weights",
+            "web=1",
+            "--budget",
+            "20",
+            "--budget-unit",
+            "documents");
+    assertEquals(0, run.code(), run.err() + run.out());
 
-        DbrxTokenizer tokenizer = DbrxTokenizer.shared();
-        long expected = 0;
-        for (Row r : docs.collectAsList()) {
-            expected += tokenizer.encode(r.getString(2)).length;
-        }
-        JsonNode manifest = new ObjectMapper().readTree(dir.resolve("mix_manifest.json").toFile());
-        assertTrue(manifest.get("tokens").asText().startsWith("DBRX tokenizer"), manifest.toString());
-        assertEquals(expected, manifest.get("sources").get(0).get("tokens_before").asLong());
-        for (Row r : DeltaTables.read(spark, out).collectAsList()) {
-            assertEquals(tokenizer.encode(r.<String>getAs("text")).length, r.<Long>getAs("num_tokens"),
-                r.<String>getAs("id"));
-        }
+    DbrxTokenizer tokenizer = DbrxTokenizer.shared();
+    long expected = 0;
+    for (Row r : docs.collectAsList()) {
+      expected += tokenizer.encode(r.getString(2)).length;
     }
-
-    @Test
-    void weightedCappedSeededMixWithManifest(@TempDir Path dir) throws Exception {
-        Dataset<Row> docs = spark.sql("select concat('d', id) as id, if(id < 150, 'big', 'small') as source, "
-            + "concat('text ', id) as text, 10 as num_tokens from range(200)");
-        String one = dir.resolve("one").toString();
-        String four = dir.resolve("four").toString();
-        docs.coalesce(1).write().parquet(one);
-        docs.repartition(4).write().parquet(four);
-        String out = dir.resolve("mix").toString();
-        String[] args = {"mix", "--input", one, "--output", out, "--weights", "big=1,small=1", "--budget", "2000",
-            "--max-epochs", "1.5"};
-        JobRunner.Result run = JobRunner.run(args);
-        assertEquals(0, run.code(), run.err() + run.out());
-        assertTrue(run.out().contains("input = sampled + not sampled: 200 ="), run.out());
-
-        JsonNode manifest = new ObjectMapper().readTree(dir.resolve("mix_manifest.json").toFile());
-        JsonNode big = manifest.get("sources").get(0);
-        JsonNode small = manifest.get("sources").get(1);
-        assertEquals("big", big.get("source").asText());
-        assertEquals(2.0 / 3, big.get("rate").asDouble(), 1e-9);
-        assertEquals(1500, big.get("tokens_before").asLong());
-        assertTrue(small.get("capped").asBoolean());
-        assertEquals(1.5, small.get("rate").asDouble(), 1e-9);
-
-        Dataset<Row> mix = DeltaTables.read(spark, out);
-        long smallRows = mix.where("source = 'small'").count();
-        long bigRows = mix.where("source = 'big'").count();
-        assertEquals(smallRows, small.get("documents_after").asLong());
-        assertEquals(50, mix.where("source = 'small' and copy = 0").count(), "rate >= 1: every document kept");
-        assertTrue(smallRows > 60 && smallRows < 90, "about half the small documents twice: " + smallRows);
-        assertTrue(bigRows > 80 && bigRows < 120, "about 2/3 of 150 big documents: " + bigRows);
-        assertEquals(0, mix.where("copy > 1").count());
-        assertEquals(mix.count(), mix.select("id", "copy").distinct().count(), "(id, copy) is a key");
-
-        args[2] = four;
-        assertEquals(0, JobRunner.run(args).code());
-        assertEquals(sorted(mix), sorted(DeltaTables.read(spark, out)), "same options, same mix");
-
-        JobRunner.Result unknown = JobRunner.run("mix", "--input", one, "--output", out, "--weights", "web=1",
-            "--budget", "10");
-        assertEquals(2, unknown.code());
-        assertTrue(unknown.err().contains("[web]"), unknown.err());
+    JsonNode manifest = new ObjectMapper().readTree(dir.resolve("mix_manifest.json").toFile());
+    assertTrue(manifest.get("tokens").asText().startsWith("DBRX tokenizer"), manifest.toString());
+    assertEquals(expected, manifest.get("sources").get(0).get("tokens_before").asLong());
+    for (Row r : DeltaTables.read(spark, out).collectAsList()) {
+      assertEquals(
+          tokenizer.encode(r.<String>getAs("text")).length,
+          r.<Long>getAs("num_tokens"),
+          r.<String>getAs("id"));
     }
+  }
 
-    private static List<String> sorted(Dataset<Row> t) {
-        return t.orderBy("id", "copy").collectAsList().stream().map(Row::toString).collect(Collectors.toList());
-    }
+  @Test
+  void weightedCappedSeededMixWithManifest(@TempDir Path dir) throws Exception {
+    Dataset<Row> docs =
+        spark.sql(
+            "select concat('d', id) as id, if(id < 150, 'big', 'small') as source, "
+                + "concat('text ', id) as text, 10 as num_tokens from range(200)");
+    String one = dir.resolve("one").toString();
+    String four = dir.resolve("four").toString();
+    docs.coalesce(1).write().parquet(one);
+    docs.repartition(4).write().parquet(four);
+    String out = dir.resolve("mix").toString();
+    String[] args = {
+      "mix",
+      "--input",
+      one,
+      "--output",
+      out,
+      "--weights",
+      "big=1,small=1",
+      "--budget",
+      "2000",
+      "--max-epochs",
+      "1.5"
+    };
+    JobRunner.Result run = JobRunner.run(args);
+    assertEquals(0, run.code(), run.err() + run.out());
+    assertTrue(run.out().contains("input = sampled + not sampled: 200 ="), run.out());
+
+    JsonNode manifest = new ObjectMapper().readTree(dir.resolve("mix_manifest.json").toFile());
+    JsonNode big = manifest.get("sources").get(0);
+    JsonNode small = manifest.get("sources").get(1);
+    assertEquals("big", big.get("source").asText());
+    assertEquals(2.0 / 3, big.get("rate").asDouble(), 1e-9);
+    assertEquals(1500, big.get("tokens_before").asLong());
+    assertTrue(small.get("capped").asBoolean());
+    assertEquals(1.5, small.get("rate").asDouble(), 1e-9);
+
+    Dataset<Row> mix = DeltaTables.read(spark, out);
+    long smallRows = mix.where("source = 'small'").count();
+    long bigRows = mix.where("source = 'big'").count();
+    assertEquals(smallRows, small.get("documents_after").asLong());
+    assertEquals(
+        50, mix.where("source = 'small' and copy = 0").count(), "rate >= 1: every document kept");
+    assertTrue(
+        smallRows > 60 && smallRows < 90, "about half the small documents twice: " + smallRows);
+    assertTrue(bigRows > 80 && bigRows < 120, "about 2/3 of 150 big documents: " + bigRows);
+    assertEquals(0, mix.where("copy > 1").count());
+    assertEquals(mix.count(), mix.select("id", "copy").distinct().count(), "(id, copy) is a key");
+
+    args[2] = four;
+    assertEquals(0, JobRunner.run(args).code());
+    assertEquals(sorted(mix), sorted(DeltaTables.read(spark, out)), "same options, same mix");
+
+    JobRunner.Result unknown =
+        JobRunner.run(
+            "mix", "--input", one, "--output", out, "--weights", "web=1", "--budget", "10");
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("[web]"), unknown.err());
+  }
+
+  private static List<String> sorted(Dataset<Row> t) {
+    return t.orderBy("id", "copy").collectAsList().stream()
+        .map(Row::toString)
+        .collect(Collectors.toList());
+  }
 }

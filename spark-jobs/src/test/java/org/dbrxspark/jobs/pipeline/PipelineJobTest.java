@@ -17,63 +17,88 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The quick start's flow end to end: the bundled corpus and prompts through every stage. */
 class PipelineJobTest {
-    @TempDir
-    Path workdir;
+  @TempDir Path workdir;
 
-    /**
-     * The whole flow, in two runs as a user recovers from a failed stage: the first stops at
-     * generate (its model path is wrong), the second runs the stages from there on, reading the
-     * tables the first one left.
-     */
-    @Test
-    void everyStageRunsOnTheSampleCorpusAndReconcilesAcrossARerunOfTheFailedStage() {
-        String[] common = {"pipeline", "--workdir", workdir.toString(),
-            "--input", "../data/sample-corpus/corpus.jsonl.gz", "--prompts", "../data/sample-prompts/prompts.jsonl",
-            "--max-new-tokens", "4", "--seq-len", "512"};
-        String missing = workdir.resolve("no-such-model").toString();
-        IllegalStateException failed = assertThrows(IllegalStateException.class,
-            () -> JobRunner.run(concat(common, "--model", missing)));
-        assertTrue(failed.getMessage().contains("stage generate failed") && failed.getMessage()
-            .endsWith("--stages generate,rag-index,rag-query"), failed.getMessage());
-        assertTrue(failed.getCause().getMessage().contains(missing), failed.getCause().getMessage());
-        var spark = SharedSpark.get();
-        long tokensVersion = DeltaTables.version(spark, workdir.resolve("tokens").toString());
-        assertTrue(tokensVersion >= 0, "the stages before generate wrote their tables");
+  /**
+   * The whole flow, in two runs as a user recovers from a failed stage: the first stops at generate
+   * (its model path is wrong), the second runs the stages from there on, reading the tables the
+   * first one left.
+   */
+  @Test
+  void everyStageRunsOnTheSampleCorpusAndReconcilesAcrossARerunOfTheFailedStage() {
+    String[] common = {
+      "pipeline",
+      "--workdir",
+      workdir.toString(),
+      "--input",
+      "../data/sample-corpus/corpus.jsonl.gz",
+      "--prompts",
+      "../data/sample-prompts/prompts.jsonl",
+      "--max-new-tokens",
+      "4",
+      "--seq-len",
+      "512"
+    };
+    String missing = workdir.resolve("no-such-model").toString();
+    IllegalStateException failed =
+        assertThrows(
+            IllegalStateException.class, () -> JobRunner.run(concat(common, "--model", missing)));
+    assertTrue(
+        failed.getMessage().contains("stage generate failed")
+            && failed.getMessage().endsWith("--stages generate,rag-index,rag-query"),
+        failed.getMessage());
+    assertTrue(failed.getCause().getMessage().contains(missing), failed.getCause().getMessage());
+    var spark = SharedSpark.get();
+    long tokensVersion = DeltaTables.version(spark, workdir.resolve("tokens").toString());
+    assertTrue(tokensVersion >= 0, "the stages before generate wrote their tables");
 
-        JobRunner.Result run = JobRunner.run(concat(common, "--model", TestCheckpoints.tiny(),
-            "--stages", "generate,rag-index,rag-query"));
-        assertEquals(0, run.code(), run.err());
-        assertEquals(tokensVersion, DeltaTables.version(spark, workdir.resolve("tokens").toString()));
-        String out = run.out();
-        for (String stage : List.of("generate", "rag-index", "rag-query")) {
-            assertTrue(out.contains("  " + stage + " "), "no summary line for " + stage + ":\n" + out);
-        }
-        assertTrue(out.contains("stages = stages whose counts reconcile: 3 = 3  [ok]"), out);
-
-        long curated = spark.read().format("delta").load(workdir.resolve("curated").toString()).count();
-        long deduped = spark.read().format("delta").load(workdir.resolve("deduped").toString()).count();
-        assertTrue(curated > 0 && deduped > 0 && deduped <= curated, curated + " curated, " + deduped + " deduped");
-        var sequences = spark.read().format("delta").load(workdir.resolve("tokens").toString());
-        assertTrue(sequences.count() > 0);
-        assertEquals(16, spark.read().format("delta").load(workdir.resolve("generations").toString()).count());
-        assertTrue(Files.exists(workdir.resolve("rag-index").resolve("manifest.json")));
-        // rag-query's hits and its answer, citing the retrieved chunks.
-        assertTrue(out.contains("\"rank\":1,") && out.contains("\"answer\":") && out.contains("\"citations\":["), out);
+    JobRunner.Result run =
+        JobRunner.run(
+            concat(
+                common,
+                "--model",
+                TestCheckpoints.tiny(),
+                "--stages",
+                "generate,rag-index,rag-query"));
+    assertEquals(0, run.code(), run.err());
+    assertEquals(tokensVersion, DeltaTables.version(spark, workdir.resolve("tokens").toString()));
+    String out = run.out();
+    for (String stage : List.of("generate", "rag-index", "rag-query")) {
+      assertTrue(out.contains("  " + stage + " "), "no summary line for " + stage + ":\n" + out);
     }
+    assertTrue(out.contains("stages = stages whose counts reconcile: 3 = 3  [ok]"), out);
 
-    @Test
-    void stagesMustBeKnownAndInPipelineOrder() {
-        JobRunner.Result unknown = JobRunner.run("pipeline", "--stages", "curate,train");
-        assertEquals(2, unknown.code());
-        assertTrue(unknown.err().contains("unknown stage 'train'"), unknown.err());
-        JobRunner.Result reversed = JobRunner.run("pipeline", "--stages", "dedup,curate");
-        assertEquals(2, reversed.code());
-        assertTrue(reversed.err().contains("'curate' is out of order"), reversed.err());
-    }
+    long curated = spark.read().format("delta").load(workdir.resolve("curated").toString()).count();
+    long deduped = spark.read().format("delta").load(workdir.resolve("deduped").toString()).count();
+    assertTrue(
+        curated > 0 && deduped > 0 && deduped <= curated,
+        curated + " curated, " + deduped + " deduped");
+    var sequences = spark.read().format("delta").load(workdir.resolve("tokens").toString());
+    assertTrue(sequences.count() > 0);
+    assertEquals(
+        16, spark.read().format("delta").load(workdir.resolve("generations").toString()).count());
+    assertTrue(Files.exists(workdir.resolve("rag-index").resolve("manifest.json")));
+    // rag-query's hits and its answer, citing the retrieved chunks.
+    assertTrue(
+        out.contains("\"rank\":1,")
+            && out.contains("\"answer\":")
+            && out.contains("\"citations\":["),
+        out);
+  }
 
-    private static String[] concat(String[] a, String... b) {
-        String[] out = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
-    }
+  @Test
+  void stagesMustBeKnownAndInPipelineOrder() {
+    JobRunner.Result unknown = JobRunner.run("pipeline", "--stages", "curate,train");
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("unknown stage 'train'"), unknown.err());
+    JobRunner.Result reversed = JobRunner.run("pipeline", "--stages", "dedup,curate");
+    assertEquals(2, reversed.code());
+    assertTrue(reversed.err().contains("'curate' is out of order"), reversed.err());
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
 }

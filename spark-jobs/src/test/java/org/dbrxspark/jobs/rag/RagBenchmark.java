@@ -37,218 +37,319 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * directly on the same chunks (no Spark) in the same run.
  */
 public final class RagBenchmark {
-    private static final int K = 10;
+  private static final int K = 10;
 
-    public static void main(String[] args) throws Exception {
-        if (args.length > 0 && args[0].equals("ann")) {
-            ann(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
-                Integer.parseInt(args[4]), Integer.parseInt(args[5]),
-                Arrays.stream(args[6].split(",")).mapToInt(Integer::parseInt).toArray(),
-                args.length > 7 && args[7].equals("uniform"));
-        } else if (args.length > 0 && args[0].equals("index")) {
-            index(Path.of(args[1]), Path.of(args[2]));
-        } else {
-            System.err.println("usage: RagBenchmark ann N DIM M BEAM QUERIES CANDIDATES,... [clustered|uniform]"
-                + " | index CORPUS WORKDIR");
-            System.exit(2);
-        }
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("ann")) {
+      ann(
+          Integer.parseInt(args[1]),
+          Integer.parseInt(args[2]),
+          Integer.parseInt(args[3]),
+          Integer.parseInt(args[4]),
+          Integer.parseInt(args[5]),
+          Arrays.stream(args[6].split(",")).mapToInt(Integer::parseInt).toArray(),
+          args.length > 7 && args[7].equals("uniform"));
+    } else if (args.length > 0 && args[0].equals("index")) {
+      index(Path.of(args[1]), Path.of(args[2]));
+    } else {
+      System.err.println(
+          "usage: RagBenchmark ann N DIM M BEAM QUERIES CANDIDATES,... [clustered|uniform]"
+              + " | index CORPUS WORKDIR");
+      System.exit(2);
     }
+  }
 
-    /**
-     * Vectors from a mixture of N/100 Gaussian clusters around random unit centroids, normalised;
-     * intra-cluster cosine about 0.7. Real sentence embeddings are clustered and anisotropic;
-     * uniform random vectors in 256 dimensions have no neighbourhood structure at all (every
-     * distance concentrates near the same value), which makes them a worst case, not a model.
-     */
-    static float[][] clustered(int n, int dim, int clusters, Random random, float[][] centroids) {
-        float sigma = (float) Math.sqrt(0.92 / dim);
-        float[][] out = new float[n][];
-        for (int i = 0; i < n; i++) {
-            float[] c = centroids[random.nextInt(clusters)];
-            float[] v = new float[dim];
-            for (int d = 0; d < dim; d++) {
-                v[d] = c[d] + sigma * (float) random.nextGaussian();
-            }
-            out[i] = RagIndex.normalised(v);
-        }
-        return out;
+  /**
+   * Vectors from a mixture of N/100 Gaussian clusters around random unit centroids, normalised;
+   * intra-cluster cosine about 0.7. Real sentence embeddings are clustered and anisotropic; uniform
+   * random vectors in 256 dimensions have no neighbourhood structure at all (every distance
+   * concentrates near the same value), which makes them a worst case, not a model.
+   */
+  static float[][] clustered(int n, int dim, int clusters, Random random, float[][] centroids) {
+    float sigma = (float) Math.sqrt(0.92 / dim);
+    float[][] out = new float[n][];
+    for (int i = 0; i < n; i++) {
+      float[] c = centroids[random.nextInt(clusters)];
+      float[] v = new float[dim];
+      for (int d = 0; d < dim; d++) {
+        v[d] = c[d] + sigma * (float) random.nextGaussian();
+      }
+      out[i] = RagIndex.normalised(v);
     }
+    return out;
+  }
 
-    private static void ann(int n, int dim, int m, int beam, int queries, int[] candidates, boolean uniform)
-        throws Exception {
-        Random random = new Random(42);
-        // Uniform random unit vectors are the mixture's limit with one point per cluster.
-        int clusters = uniform ? n + queries : Math.max(1, n / 100);
-        float[][] centroids = new float[clusters][];
-        for (int c = 0; c < clusters; c++) {
-            float[] g = new float[dim];
-            for (int d = 0; d < dim; d++) {
-                g[d] = (float) random.nextGaussian();
-            }
-            centroids[c] = RagIndex.normalised(g);
-        }
-        float[][] vectors = uniform ? Arrays.copyOf(centroids, n) : clustered(n, dim, clusters, random, centroids);
-        float[][] probes = uniform ? Arrays.copyOfRange(centroids, n, n + queries)
+  private static void ann(
+      int n, int dim, int m, int beam, int queries, int[] candidates, boolean uniform)
+      throws Exception {
+    Random random = new Random(42);
+    // Uniform random unit vectors are the mixture's limit with one point per cluster.
+    int clusters = uniform ? n + queries : Math.max(1, n / 100);
+    float[][] centroids = new float[clusters][];
+    for (int c = 0; c < clusters; c++) {
+      float[] g = new float[dim];
+      for (int d = 0; d < dim; d++) {
+        g[d] = (float) random.nextGaussian();
+      }
+      centroids[c] = RagIndex.normalised(g);
+    }
+    float[][] vectors =
+        uniform ? Arrays.copyOf(centroids, n) : clustered(n, dim, clusters, random, centroids);
+    float[][] probes =
+        uniform
+            ? Arrays.copyOfRange(centroids, n, n + queries)
             : clustered(queries, dim, clusters, random, centroids);
-        Path work = Files.createTempDirectory("rag-ann");
-        IndexManifest.Hnsw hnsw = new IndexManifest.Hnsw(m, beam);
-        long t0 = System.nanoTime();
-        int chunks;
-        try (ShardWriter writer = ShardWriter.create(work.resolve("build"), hnsw)) {
-            for (int i = 0; i < n; i++) {
-                String id = "v" + i;
-                writer.add(new IndexedChunk(IndexedChunk.chunkId(id, 0), id, 0, 0, 0, 0, id, Map.of()), vectors[i]);
-            }
-            chunks = writer.commit();
-        }
-        double buildSeconds = (System.nanoTime() - t0) / 1e9;
-        IndexStore store = new IndexStore(work.resolve("index").toString(), new Configuration());
-        String path = IndexStore.shardPath(0, 1);
-        long bytes = store.upload(work.resolve("build"), path);
-        store.writeManifest(new IndexManifest(IndexManifest.FORMAT_VERSION, 1, "", "", new IndexManifest.Source("bench",
-            "synthetic", "id", "text", "", "source", null), "", new IndexManifest.Model("synthetic", "mean", dim),
-            "dot_product", "standard", new IndexManifest.Chunking(0, 0, ""), hnsw, List.of(), 1,
-            List.of(new IndexManifest.Shard(0, path, chunks, bytes)), chunks));
-        System.out.printf(Locale.ROOT, "ann: %,d %s vectors, dim %d, HNSW M %d beam %d: built in %.1f s (%.0f "
-            + "vectors/s), %.1f MiB%n", n, uniform ? "uniform random" : "clustered (" + clusters + " clusters)", dim, m,
-            beam, buildSeconds, n / buildSeconds, bytes / 1048576.0);
+    Path work = Files.createTempDirectory("rag-ann");
+    IndexManifest.Hnsw hnsw = new IndexManifest.Hnsw(m, beam);
+    long t0 = System.nanoTime();
+    int chunks;
+    try (ShardWriter writer = ShardWriter.create(work.resolve("build"), hnsw)) {
+      for (int i = 0; i < n; i++) {
+        String id = "v" + i;
+        writer.add(
+            new IndexedChunk(IndexedChunk.chunkId(id, 0), id, 0, 0, 0, 0, id, Map.of()),
+            vectors[i]);
+      }
+      chunks = writer.commit();
+    }
+    double buildSeconds = (System.nanoTime() - t0) / 1e9;
+    IndexStore store = new IndexStore(work.resolve("index").toString(), new Configuration());
+    String path = IndexStore.shardPath(0, 1);
+    long bytes = store.upload(work.resolve("build"), path);
+    store.writeManifest(
+        new IndexManifest(
+            IndexManifest.FORMAT_VERSION,
+            1,
+            "",
+            "",
+            new IndexManifest.Source("bench", "synthetic", "id", "text", "", "source", null),
+            "",
+            new IndexManifest.Model("synthetic", "mean", dim),
+            "dot_product",
+            "standard",
+            new IndexManifest.Chunking(0, 0, ""),
+            hnsw,
+            List.of(),
+            1,
+            List.of(new IndexManifest.Shard(0, path, chunks, bytes)),
+            chunks));
+    System.out.printf(
+        Locale.ROOT,
+        "ann: %,d %s vectors, dim %d, HNSW M %d beam %d: built in %.1f s (%.0f "
+            + "vectors/s), %.1f MiB%n",
+        n,
+        uniform ? "uniform random" : "clustered (" + clusters + " clusters)",
+        dim,
+        m,
+        beam,
+        buildSeconds,
+        n / buildSeconds,
+        bytes / 1048576.0);
 
-        // Exact top 10 by brute force: the ground truth and the latency baseline.
-        int[][] truth = new int[queries][];
-        long[] bruteNanos = new long[queries];
+    // Exact top 10 by brute force: the ground truth and the latency baseline.
+    int[][] truth = new int[queries][];
+    long[] bruteNanos = new long[queries];
+    for (int q = 0; q < queries; q++) {
+      long s = System.nanoTime();
+      truth[q] = bruteForce(vectors, probes[q]);
+      bruteNanos[q] = System.nanoTime() - s;
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "brute force: p50 %.2f ms, p99 %.2f ms per query%n",
+        percentile(bruteNanos, 50),
+        percentile(bruteNanos, 99));
+    try (RagIndex index = RagIndex.open(store.root(), new Configuration(), work.resolve("cache"))) {
+      for (int c : candidates) {
+        for (int q = 0; q < Math.min(200, queries); q++) { // warm-up
+          index.vector(probes[q], K, c, Map.of());
+        }
+        long[] nanos = new long[queries];
+        double recall = 0;
         for (int q = 0; q < queries; q++) {
-            long s = System.nanoTime();
-            truth[q] = bruteForce(vectors, probes[q]);
-            bruteNanos[q] = System.nanoTime() - s;
+          long s = System.nanoTime();
+          List<Hit> hits = index.vector(probes[q], K, c, Map.of());
+          nanos[q] = System.nanoTime() - s;
+          recall += overlap(hits, truth[q]) / (double) K;
         }
-        System.out.printf(Locale.ROOT, "brute force: p50 %.2f ms, p99 %.2f ms per query%n", percentile(bruteNanos, 50),
-            percentile(bruteNanos, 99));
-        try (RagIndex index = RagIndex.open(store.root(), new Configuration(), work.resolve("cache"))) {
-            for (int c : candidates) {
-                for (int q = 0; q < Math.min(200, queries); q++) { // warm-up
-                    index.vector(probes[q], K, c, Map.of());
-                }
-                long[] nanos = new long[queries];
-                double recall = 0;
-                for (int q = 0; q < queries; q++) {
-                    long s = System.nanoTime();
-                    List<Hit> hits = index.vector(probes[q], K, c, Map.of());
-                    nanos[q] = System.nanoTime() - s;
-                    recall += overlap(hits, truth[q]) / (double) K;
-                }
-                double p50 = percentile(nanos, 50);
-                System.out.printf(Locale.ROOT, "candidates %4d: recall@10 %.4f, p50 %.3f ms, p99 %.3f ms "
-                    + "(%.0fx faster than brute force at p50)%n", c, recall / queries, p50, percentile(nanos, 99),
-                    percentile(bruteNanos, 50) / p50);
-            }
-        }
-        IndexStore.deleteLocal(work);
+        double p50 = percentile(nanos, 50);
+        System.out.printf(
+            Locale.ROOT,
+            "candidates %4d: recall@10 %.4f, p50 %.3f ms, p99 %.3f ms "
+                + "(%.0fx faster than brute force at p50)%n",
+            c,
+            recall / queries,
+            p50,
+            percentile(nanos, 99),
+            percentile(bruteNanos, 50) / p50);
+      }
     }
+    IndexStore.deleteLocal(work);
+  }
 
-    private static int[] bruteForce(float[][] vectors, float[] query) {
-        int[] best = new int[K];
-        float[] scores = new float[K];
-        Arrays.fill(scores, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < vectors.length; i++) {
-            float[] v = vectors[i];
-            float dot = 0;
-            for (int d = 0; d < v.length; d++) {
-                dot += v[d] * query[d];
-            }
-            if (dot > scores[K - 1]) {
-                int j = K - 1;
-                while (j > 0 && scores[j - 1] < dot) {
-                    scores[j] = scores[j - 1];
-                    best[j] = best[j - 1];
-                    j--;
-                }
-                scores[j] = dot;
-                best[j] = i;
-            }
+  private static int[] bruteForce(float[][] vectors, float[] query) {
+    int[] best = new int[K];
+    float[] scores = new float[K];
+    Arrays.fill(scores, Float.NEGATIVE_INFINITY);
+    for (int i = 0; i < vectors.length; i++) {
+      float[] v = vectors[i];
+      float dot = 0;
+      for (int d = 0; d < v.length; d++) {
+        dot += v[d] * query[d];
+      }
+      if (dot > scores[K - 1]) {
+        int j = K - 1;
+        while (j > 0 && scores[j - 1] < dot) {
+          scores[j] = scores[j - 1];
+          best[j] = best[j - 1];
+          j--;
         }
-        return best;
+        scores[j] = dot;
+        best[j] = i;
+      }
     }
+    return best;
+  }
 
-    private static int overlap(List<Hit> hits, int[] truth) {
-        int found = 0;
-        for (Hit h : hits) {
-            int id = Integer.parseInt(h.chunk().sourceId().substring(1));
-            for (int t : truth) {
-                found += t == id ? 1 : 0;
-            }
-        }
-        return found;
+  private static int overlap(List<Hit> hits, int[] truth) {
+    int found = 0;
+    for (Hit h : hits) {
+      int id = Integer.parseInt(h.chunk().sourceId().substring(1));
+      for (int t : truth) {
+        found += t == id ? 1 : 0;
+      }
     }
+    return found;
+  }
 
-    private static double percentile(long[] nanos, int p) {
-        long[] sorted = nanos.clone();
-        Arrays.sort(sorted);
-        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)] / 1e6;
+  private static double percentile(long[] nanos, int p) {
+    long[] sorted = nanos.clone();
+    Arrays.sort(sorted);
+    return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)]
+        / 1e6;
+  }
+
+  private static void index(Path corpus, Path work) throws Exception {
+    Path checkpoint = work.resolve("tiny");
+    if (!Files.exists(checkpoint)) {
+      CheckpointWriter.writeRandom(checkpoint, Presets.named("tiny"), 7, DType.BF16, 1);
     }
-
-    private static void index(Path corpus, Path work) throws Exception {
-        Path checkpoint = work.resolve("tiny");
-        if (!Files.exists(checkpoint)) {
-            CheckpointWriter.writeRandom(checkpoint, Presets.named("tiny"), 7, DType.BF16, 1);
-        }
-        int cores = Runtime.getRuntime().availableProcessors();
-        SparkSession spark = SparkSession.builder().config(SparkSessions.withDelta(new SparkConf()
-            .setMaster("local[" + cores + "]").setAppName("rag-benchmark").set("spark.ui.enabled", "false")
-            .set("spark.driver.host", "127.0.0.1").set("spark.sql.shuffle.partitions", Integer.toString(2 * cores))))
+    int cores = Runtime.getRuntime().availableProcessors();
+    SparkSession spark =
+        SparkSession.builder()
+            .config(
+                SparkSessions.withDelta(
+                    new SparkConf()
+                        .setMaster("local[" + cores + "]")
+                        .setAppName("rag-benchmark")
+                        .set("spark.ui.enabled", "false")
+                        .set("spark.driver.host", "127.0.0.1")
+                        .set("spark.sql.shuffle.partitions", Integer.toString(2 * cores))))
             .getOrCreate();
-        String index = work.resolve("index").toString();
-        String[] args = {"rag-index", "--input", corpus.toString(), "--index", index, "--model", checkpoint.toString(),
-            "--chunk-size", "256", "--chunk-overlap", "32", "--shards", Integer.toString(cores)};
-        // Warm-up on the first 20 documents: class loading, JIT, model load.
-        Path sample = work.resolve("warm-up.jsonl");
-        spark.read().json(corpus.toString()).limit(20).coalesce(1).write().mode("overwrite").json(sample.toString());
-        String[] warmUp = args.clone();
-        warmUp[2] = sample.toString();
-        warmUp[4] = work.resolve("warm-up-index").toString();
-        run(spark, warmUp);
-        long t0 = System.nanoTime();
-        String summary = run(spark, args);
-        double jobSeconds = (System.nanoTime() - t0) / 1e9;
-        IndexManifest manifest = new IndexStore(index, new Configuration()).readManifest().orElseThrow();
-        System.out.println(summary);
-        System.out.printf(Locale.ROOT, "rag-index: %,d chunks in %.1f s = %.1f chunks/s; index %.2f MiB (%.0f bytes per "
-            + "chunk)%n", manifest.chunks(), jobSeconds, manifest.chunks() / jobSeconds, manifest.bytes() / 1048576.0,
-            manifest.bytes() / (double) manifest.chunks());
+    String index = work.resolve("index").toString();
+    String[] args = {
+      "rag-index",
+      "--input",
+      corpus.toString(),
+      "--index",
+      index,
+      "--model",
+      checkpoint.toString(),
+      "--chunk-size",
+      "256",
+      "--chunk-overlap",
+      "32",
+      "--shards",
+      Integer.toString(cores)
+    };
+    // Warm-up on the first 20 documents: class loading, JIT, model load.
+    Path sample = work.resolve("warm-up.jsonl");
+    spark
+        .read()
+        .json(corpus.toString())
+        .limit(20)
+        .coalesce(1)
+        .write()
+        .mode("overwrite")
+        .json(sample.toString());
+    String[] warmUp = args.clone();
+    warmUp[2] = sample.toString();
+    warmUp[4] = work.resolve("warm-up-index").toString();
+    run(spark, warmUp);
+    long t0 = System.nanoTime();
+    String summary = run(spark, args);
+    double jobSeconds = (System.nanoTime() - t0) / 1e9;
+    IndexManifest manifest =
+        new IndexStore(index, new Configuration()).readManifest().orElseThrow();
+    System.out.println(summary);
+    System.out.printf(
+        Locale.ROOT,
+        "rag-index: %,d chunks in %.1f s = %.1f chunks/s; index %.2f MiB (%.0f bytes per "
+            + "chunk)%n",
+        manifest.chunks(),
+        jobSeconds,
+        manifest.chunks() / jobSeconds,
+        manifest.bytes() / 1048576.0,
+        manifest.bytes() / (double) manifest.chunks());
 
-        // Baselines on the same chunks: the chunker alone, then the embedder called directly.
-        List<String> texts = spark.read().format("delta").load(manifest.chunksTable()).select("text").as(
-            org.apache.spark.sql.Encoders.STRING()).collectAsList();
-        List<String> documents = spark.read().json(corpus.toString()).select("text").as(
-            org.apache.spark.sql.Encoders.STRING()).collectAsList();
-        Chunker chunker = new Chunker(256, 32);
-        long c0 = System.nanoTime();
-        long chunked = documents.stream().mapToLong(d -> chunker.split(d).size()).sum();
-        double chunkSeconds = (System.nanoTime() - c0) / 1e9;
-        System.out.printf(Locale.ROOT, "chunker alone: %,d chunks in %.2f s = %.0f chunks/s (one thread)%n", chunked,
-            chunkSeconds, chunked / chunkSeconds);
-        try (DbrxRuntime runtime = DbrxRuntime.load(checkpoint, cores, EngineOptions.defaults())) {
-            List<int[]> tokens = new ArrayList<>();
-            texts.forEach(t -> tokens.add(DbrxTokenizer.shared().encode(t)));
-            runtime.embedder().embed(tokens.subList(0, Math.min(64, tokens.size())), Pooling.MEAN); // warm-up
-            long e0 = System.nanoTime();
-            for (int i = 0; i < tokens.size(); i += 128) {
-                runtime.embedder().embed(tokens.subList(i, Math.min(tokens.size(), i + 128)), Pooling.MEAN);
-            }
-            double embedSeconds = (System.nanoTime() - e0) / 1e9;
-            System.out.printf(Locale.ROOT, "embedder alone (runtime, %d threads, batches of 128): %,d chunks in %.1f s ="
-                + " %.1f chunks/s; rag-index runs at %.2fx of it%n", cores, tokens.size(), embedSeconds,
-                tokens.size() / embedSeconds, (manifest.chunks() / jobSeconds) / (tokens.size() / embedSeconds));
-        }
-        spark.stop();
+    // Baselines on the same chunks: the chunker alone, then the embedder called directly.
+    List<String> texts =
+        spark
+            .read()
+            .format("delta")
+            .load(manifest.chunksTable())
+            .select("text")
+            .as(org.apache.spark.sql.Encoders.STRING())
+            .collectAsList();
+    List<String> documents =
+        spark
+            .read()
+            .json(corpus.toString())
+            .select("text")
+            .as(org.apache.spark.sql.Encoders.STRING())
+            .collectAsList();
+    Chunker chunker = new Chunker(256, 32);
+    long c0 = System.nanoTime();
+    long chunked = documents.stream().mapToLong(d -> chunker.split(d).size()).sum();
+    double chunkSeconds = (System.nanoTime() - c0) / 1e9;
+    System.out.printf(
+        Locale.ROOT,
+        "chunker alone: %,d chunks in %.2f s = %.0f chunks/s (one thread)%n",
+        chunked,
+        chunkSeconds,
+        chunked / chunkSeconds);
+    try (DbrxRuntime runtime = DbrxRuntime.load(checkpoint, cores, EngineOptions.defaults())) {
+      List<int[]> tokens = new ArrayList<>();
+      texts.forEach(t -> tokens.add(DbrxTokenizer.shared().encode(t)));
+      runtime
+          .embedder()
+          .embed(tokens.subList(0, Math.min(64, tokens.size())), Pooling.MEAN); // warm-up
+      long e0 = System.nanoTime();
+      for (int i = 0; i < tokens.size(); i += 128) {
+        runtime.embedder().embed(tokens.subList(i, Math.min(tokens.size(), i + 128)), Pooling.MEAN);
+      }
+      double embedSeconds = (System.nanoTime() - e0) / 1e9;
+      System.out.printf(
+          Locale.ROOT,
+          "embedder alone (runtime, %d threads, batches of 128): %,d chunks in %.1f s ="
+              + " %.1f chunks/s; rag-index runs at %.2fx of it%n",
+          cores,
+          tokens.size(),
+          embedSeconds,
+          tokens.size() / embedSeconds,
+          (manifest.chunks() / jobSeconds) / (tokens.size() / embedSeconds));
     }
+    spark.stop();
+  }
 
-    private static String run(SparkSession spark, String[] args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = new DbrxSparkJobs().run(args, new PrintStream(out, true, StandardCharsets.UTF_8), System.err,
-            o -> spark);
-        if (code != 0) {
-            throw new IllegalStateException("rag-index failed with exit code " + code + "\n" + out);
-        }
-        return out.toString(StandardCharsets.UTF_8);
+  private static String run(SparkSession spark, String[] args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int code =
+        new DbrxSparkJobs()
+            .run(args, new PrintStream(out, true, StandardCharsets.UTF_8), System.err, o -> spark);
+    if (code != 0) {
+      throw new IllegalStateException("rag-index failed with exit code " + code + "\n" + out);
     }
+    return out.toString(StandardCharsets.UTF_8);
+  }
 }

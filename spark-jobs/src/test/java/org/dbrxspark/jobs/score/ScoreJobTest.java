@@ -26,112 +26,153 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ScoreJobTest {
-    private static SparkSession spark;
-    private static String model;
-    private static String input;
+  private static SparkSession spark;
+  private static String model;
+  private static String input;
 
-    @TempDir
-    static Path dir;
+  @TempDir static Path dir;
 
-    @BeforeAll
-    static void setUp() throws IOException {
-        spark = SharedSpark.get();
-        model = TestCheckpoints.tiny();
-        ObjectMapper json = new ObjectMapper();
-        String[] texts = {
-            "The cat sat on the mat and looked out of the window at the rain.",
-            "Spark jobs write Delta tables; every commit is atomic.",
-            "zq xv jj kk qq zz vv xx jq qz",
-            "the the the the the the the the the the the the",
-            "Perplexity measures how surprised a language model is by a text.",
-            "Hello",
-            "word ".repeat(1100),
-        };
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < texts.length; i++) {
-            lines.add(json.writeValueAsString(Map.of("id", "d" + i, "text", texts[i], "prefix", "Document " + i + ":")));
-        }
-        input = Files.write(dir.resolve("docs.jsonl"), lines).toString();
+  @BeforeAll
+  static void setUp() throws IOException {
+    spark = SharedSpark.get();
+    model = TestCheckpoints.tiny();
+    ObjectMapper json = new ObjectMapper();
+    String[] texts = {
+      "The cat sat on the mat and looked out of the window at the rain.",
+      "Spark jobs write Delta tables; every commit is atomic.",
+      "zq xv jj kk qq zz vv xx jq qz",
+      "the the the the the the the the the the the the",
+      "Perplexity measures how surprised a language model is by a text.",
+      "Hello",
+      "word ".repeat(1100),
+    };
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < texts.length; i++) {
+      lines.add(
+          json.writeValueAsString(
+              Map.of("id", "d" + i, "text", texts[i], "prefix", "Document " + i + ":")));
     }
+    input = Files.write(dir.resolve("docs.jsonl"), lines).toString();
+  }
 
-    private static String[] args(String output, String... more) {
-        List<String> all = new ArrayList<>(List.of("score", "--input", input, "--output", output, "--model", model,
-            "--threads", "2", "--partitions", "2"));
-        all.addAll(List.of(more));
-        return all.toArray(String[]::new);
+  private static String[] args(String output, String... more) {
+    List<String> all =
+        new ArrayList<>(
+            List.of(
+                "score",
+                "--input",
+                input,
+                "--output",
+                output,
+                "--model",
+                model,
+                "--threads",
+                "2",
+                "--partitions",
+                "2"));
+    all.addAll(List.of(more));
+    return all.toArray(String[]::new);
+  }
+
+  private static Map<String, Row> byId(Dataset<Row> table) {
+    Map<String, Row> out = new TreeMap<>();
+    table.collectAsList().forEach(r -> out.put(r.getAs("id"), r));
+    return out;
+  }
+
+  @Test
+  void maxPerplexityKeepsLikelyDocumentsAndRejectsTheRestWithReasons() {
+    String scoredPath = dir.resolve("scored").toString();
+    JobRunner.Result all = JobRunner.run(args(scoredPath));
+    assertEquals(0, all.code(), all.err() + all.out());
+    Dataset<Row> scored = DeltaTables.read(spark, scoredPath);
+    assertEquals(
+        List.of(
+            "id",
+            "source",
+            "text",
+            "prefix",
+            "logprob_sum",
+            "token_count",
+            "perplexity",
+            "score_error"),
+        List.of(scored.columns()));
+    Map<String, Row> rows = byId(scored);
+    assertEquals(7, rows.size());
+    assertTrue(
+        rows.get("d6").<String>getAs("score_error").contains("1024"),
+        "too long for the model: " + rows.get("d6"));
+    assertTrue(
+        rows.get("d5").<String>getAs("score_error").contains("single token"),
+        "nothing to condition " + "a lone token on: " + rows.get("d5"));
+
+    // The median of the five scores: it and the two below are kept, the two above rejected.
+    double[] measured =
+        rows.values().stream()
+            .filter(r -> r.getAs("score_error") == null)
+            .mapToDouble(r -> r.<Double>getAs("perplexity"))
+            .sorted()
+            .toArray();
+    assertEquals(5, measured.length);
+    double max = measured[2];
+    String kept = dir.resolve("kept").toString();
+    JobRunner.Result filtered = JobRunner.run(args(kept, "--max-perplexity", Double.toString(max)));
+    assertEquals(0, filtered.code(), filtered.err() + filtered.out());
+    assertTrue(filtered.out().contains("input = kept + rejected: 7 = 3 + 4  [ok]"), filtered.out());
+    assertTrue(
+        filtered.out().contains("rejected = above max-perplexity + score errors: 4 = 2 + 2  [ok]"),
+        filtered.out());
+
+    Map<String, Row> keptRows = byId(DeltaTables.read(spark, kept));
+    assertEquals(3, keptRows.size());
+    keptRows.values().forEach(r -> assertTrue(r.<Double>getAs("perplexity") <= max, r.toString()));
+    Map<String, Row> rejected = byId(DeltaTables.read(spark, kept + "_rejects"));
+    for (String error : List.of("d5", "d6")) {
+      assertEquals(
+          List.of("score_error"),
+          rejected.get(error).getList(rejected.get(error).fieldIndex("reasons")));
     }
-
-    private static Map<String, Row> byId(Dataset<Row> table) {
-        Map<String, Row> out = new TreeMap<>();
-        table.collectAsList().forEach(r -> out.put(r.getAs("id"), r));
-        return out;
+    for (Row r : rejected.values()) {
+      if (r.getAs("score_error") == null) {
+        assertEquals(List.of("max-perplexity"), r.getList(r.fieldIndex("reasons")));
+        assertTrue(r.<Double>getAs("perplexity") > max);
+        assertEquals(
+            rows.get(r.<String>getAs("id")).<Double>getAs("perplexity"),
+            r.<Double>getAs("perplexity"),
+            "same score in both runs");
+      }
     }
+  }
 
-    @Test
-    void maxPerplexityKeepsLikelyDocumentsAndRejectsTheRestWithReasons() {
-        String scoredPath = dir.resolve("scored").toString();
-        JobRunner.Result all = JobRunner.run(args(scoredPath));
-        assertEquals(0, all.code(), all.err() + all.out());
-        Dataset<Row> scored = DeltaTables.read(spark, scoredPath);
-        assertEquals(List.of("id", "source", "text", "prefix", "logprob_sum", "token_count", "perplexity",
-            "score_error"), List.of(scored.columns()));
-        Map<String, Row> rows = byId(scored);
-        assertEquals(7, rows.size());
-        assertTrue(rows.get("d6").<String>getAs("score_error").contains("1024"), "too long for the model: "
-            + rows.get("d6"));
-        assertTrue(rows.get("d5").<String>getAs("score_error").contains("single token"), "nothing to condition "
-            + "a lone token on: " + rows.get("d5"));
-
-        // The median of the five scores: it and the two below are kept, the two above rejected.
-        double[] measured = rows.values().stream().filter(r -> r.getAs("score_error") == null)
-            .mapToDouble(r -> r.<Double>getAs("perplexity")).sorted().toArray();
-        assertEquals(5, measured.length);
-        double max = measured[2];
-        String kept = dir.resolve("kept").toString();
-        JobRunner.Result filtered = JobRunner.run(args(kept, "--max-perplexity", Double.toString(max)));
-        assertEquals(0, filtered.code(), filtered.err() + filtered.out());
-        assertTrue(filtered.out().contains("input = kept + rejected: 7 = 3 + 4  [ok]"), filtered.out());
-        assertTrue(filtered.out().contains("rejected = above max-perplexity + score errors: 4 = 2 + 2  [ok]"),
-            filtered.out());
-
-        Map<String, Row> keptRows = byId(DeltaTables.read(spark, kept));
-        assertEquals(3, keptRows.size());
-        keptRows.values().forEach(r -> assertTrue(r.<Double>getAs("perplexity") <= max, r.toString()));
-        Map<String, Row> rejected = byId(DeltaTables.read(spark, kept + "_rejects"));
-        for (String error : List.of("d5", "d6")) {
-            assertEquals(List.of("score_error"), rejected.get(error).getList(rejected.get(error).fieldIndex("reasons")));
-        }
-        for (Row r : rejected.values()) {
-            if (r.getAs("score_error") == null) {
-                assertEquals(List.of("max-perplexity"), r.getList(r.fieldIndex("reasons")));
-                assertTrue(r.<Double>getAs("perplexity") > max);
-                assertEquals(rows.get(r.<String>getAs("id")).<Double>getAs("perplexity"), r.<Double>getAs("perplexity"),
-                    "same score in both runs");
-            }
-        }
-    }
-
-    @Test
-    void aPrefixConditionsTheTextLikeTheScorerAlone() {
-        String output = dir.resolve("prefixed").toString();
-        JobRunner.Result run = JobRunner.run(args(output, "--prefix-col", "prefix"));
-        assertEquals(0, run.code(), run.err() + run.out());
-        DbrxScorer scorer = new DbrxScorer().setModelLocation(model).setThreads(2).setInputCol("text")
+  @Test
+  void aPrefixConditionsTheTextLikeTheScorerAlone() {
+    String output = dir.resolve("prefixed").toString();
+    JobRunner.Result run = JobRunner.run(args(output, "--prefix-col", "prefix"));
+    assertEquals(0, run.code(), run.err() + run.out());
+    DbrxScorer scorer =
+        new DbrxScorer()
+            .setModelLocation(model)
+            .setThreads(2)
+            .setInputCol("text")
             .setPrefixCol("prefix");
-        Map<String, Row> expected = new TreeMap<>();
-        scorer.transform(spark.read().json(input)).collectAsList()
-            .forEach(r -> expected.put(r.getAs("id"), r.getStruct(r.fieldIndex("score"))));
-        Map<String, Row> actual = byId(DeltaTables.read(spark, output));
-        assertEquals(expected.keySet(), actual.keySet());
-        for (String id : expected.keySet()) {
-            Row e = expected.get(id);
-            Row a = actual.get(id);
-            assertEquals(e.<String>getAs("error"), a.<String>getAs("score_error"), id);
-            assertEquals(e.<Object>getAs("logprob_sum"), a.<Object>getAs("logprob_sum"), id);
-            assertEquals(e.<Object>getAs("token_count"), a.<Object>getAs("token_count"), id);
-        }
-        assertNull(actual.get("d5").getAs("score_error"));
-        assertTrue(actual.get("d5").<Integer>getAs("token_count") > 0, "with a prefix the first token is scored too");
-        assertNotNull(actual.get("d6").getAs("score_error"));
+    Map<String, Row> expected = new TreeMap<>();
+    scorer
+        .transform(spark.read().json(input))
+        .collectAsList()
+        .forEach(r -> expected.put(r.getAs("id"), r.getStruct(r.fieldIndex("score"))));
+    Map<String, Row> actual = byId(DeltaTables.read(spark, output));
+    assertEquals(expected.keySet(), actual.keySet());
+    for (String id : expected.keySet()) {
+      Row e = expected.get(id);
+      Row a = actual.get(id);
+      assertEquals(e.<String>getAs("error"), a.<String>getAs("score_error"), id);
+      assertEquals(e.<Object>getAs("logprob_sum"), a.<Object>getAs("logprob_sum"), id);
+      assertEquals(e.<Object>getAs("token_count"), a.<Object>getAs("token_count"), id);
     }
+    assertNull(actual.get("d5").getAs("score_error"));
+    assertTrue(
+        actual.get("d5").<Integer>getAs("token_count") > 0,
+        "with a prefix the first token is scored too");
+    assertNotNull(actual.get("d6").getAs("score_error"));
+  }
 }

@@ -61,11 +61,20 @@ public final class DeviceSelection implements Serializable {
       return CPU;
     }
     scala.Option<ResourceInformation> assigned = task.resources().get(GPU);
-    return select(assigned.isDefined() ? assigned.get().addresses() : new String[0], () -> {
-      SparkEnv env = SparkEnv.get();
-      return "executor " + (env == null ? "?" : env.executorId()) + ": task " + task.taskAttemptId() + " (stage "
-          + task.stageId() + ", partition " + task.partitionId() + ")";
-    });
+    return select(
+        assigned.isDefined() ? assigned.get().addresses() : new String[0],
+        () -> {
+          SparkEnv env = SparkEnv.get();
+          return "executor "
+              + (env == null ? "?" : env.executorId())
+              + ": task "
+              + task.taskAttemptId()
+              + " (stage "
+              + task.stageId()
+              + ", partition "
+              + task.partitionId()
+              + ")";
+        });
   }
 
   /**
@@ -74,10 +83,15 @@ public final class DeviceSelection implements Serializable {
    */
   static DeviceSelection select(String[] addresses, Supplier<String> task) {
     DeviceSelection device = addresses.length == 0 ? CPU : gpu(addresses[0]);
-    // Keyed by the whole assignment, so that a task given "0,1" logs even after one given "0" alone.
-    String mapping = addresses.length > 1
-        ? device.key() + " (first of assigned GPUs " + String.join(",", addresses) + "; the others stay idle)"
-        : device.key();
+    // Keyed by the whole assignment, so that a task given "0,1" logs even after one given "0"
+    // alone.
+    String mapping =
+        addresses.length > 1
+            ? device.key()
+                + " (first of assigned GPUs "
+                + String.join(",", addresses)
+                + "; the others stay idle)"
+            : device.key();
     if (LOGGED.add(mapping)) {
       LOG.info("{} -> {}", task.get(), mapping);
     }

@@ -29,7 +29,10 @@ public final class BatchCounts {
     return errors;
   }
 
-  /** Full prompt blocks (16 tokens each) taken from the executor's prefix cache (the generator only). */
+  /**
+   * Full prompt blocks (16 tokens each) taken from the executor's prefix cache (the generator
+   * only).
+   */
   public long prefixCacheHitBlocks() {
     return prefixCacheHitBlocks;
   }

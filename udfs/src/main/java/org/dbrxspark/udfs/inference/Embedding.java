@@ -14,10 +14,11 @@ public final class Embedding extends InferenceOp<String, int[], EmbeddingResult>
   private static final long serialVersionUID = 1L;
 
   /** {@code struct<embedding: array<float>, token_count, error>}. */
-  public static final StructType RESULT = new StructType()
-      .add("embedding", DataTypes.createArrayType(DataTypes.FloatType, false))
-      .add("token_count", DataTypes.IntegerType)
-      .add("error", DataTypes.StringType);
+  public static final StructType RESULT =
+      new StructType()
+          .add("embedding", DataTypes.createArrayType(DataTypes.FloatType, false))
+          .add("token_count", DataTypes.IntegerType)
+          .add("error", DataTypes.StringType);
 
   private final Pooling pooling;
 
@@ -41,13 +42,15 @@ public final class Embedding extends InferenceOp<String, int[], EmbeddingResult>
   }
 
   @Override
-  protected List<EmbeddingResult> execute(DbrxRuntime runtime, List<int[]> requests, BatchCounts counts) {
+  protected List<EmbeddingResult> execute(
+      DbrxRuntime runtime, List<int[]> requests, BatchCounts counts) {
     return runtime.embedder().embed(requests, pooling);
   }
 
   @Override
   protected Row resultRow(EmbeddingResult r, BatchCounts counts) {
-    return r.error() != null ? errorRow(r.error(), 0)
+    return r.error() != null
+        ? errorRow(r.error(), 0)
         : RowFactory.create(r.vector(), r.tokenCount(), null);
   }
 

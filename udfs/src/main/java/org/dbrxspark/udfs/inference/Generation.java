@@ -27,7 +27,8 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * column's value as a string or else the prompt itself (for chats: every message's role and
  * content). Identical prompts without an id column therefore get identical outputs.
  */
-public final class Generation extends InferenceOp<Generation.Input, GenerationRequest, GenerationResult> {
+public final class Generation
+    extends InferenceOp<Generation.Input, GenerationRequest, GenerationResult> {
   private static final long serialVersionUID = 1L;
 
   /**
@@ -35,21 +36,28 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
    * incomplete>}; {@code incomplete} is true for a text cut off by {@code max_new_tokens} (finish
    * reason {@code length}) and, under a response format, for any text that does not match it.
    */
-  public static final StructType RESULT = new StructType()
-      .add("text", DataTypes.StringType)
-      .add("finish_reason", DataTypes.StringType)
-      .add("prompt_tokens", DataTypes.IntegerType)
-      .add("completion_tokens", DataTypes.IntegerType)
-      .add("logprobs", DataTypes.createArrayType(DataTypes.FloatType, false))
-      .add("error", DataTypes.StringType)
-      .add("incomplete", DataTypes.BooleanType);
+  public static final StructType RESULT =
+      new StructType()
+          .add("text", DataTypes.StringType)
+          .add("finish_reason", DataTypes.StringType)
+          .add("prompt_tokens", DataTypes.IntegerType)
+          .add("completion_tokens", DataTypes.IntegerType)
+          .add("logprobs", DataTypes.createArrayType(DataTypes.FloatType, false))
+          .add("error", DataTypes.StringType)
+          .add("incomplete", DataTypes.BooleanType);
 
   /**
    * One row to generate for: exactly one of {@code prompt} and {@code messages} is used (messages
    * win when both are non-null); every other field may be null.
    */
-  public record Input(String prompt, List<ChatMessage> messages, String rowId, String paramsJson,
-      Integer maxNewTokens, Double temperature, Long seed) {}
+  public record Input(
+      String prompt,
+      List<ChatMessage> messages,
+      String rowId,
+      String paramsJson,
+      Integer maxNewTokens,
+      Double temperature,
+      Long seed) {}
 
   private final SamplingDefaults defaults;
   private final long globalSeed;
@@ -57,8 +65,8 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
   private transient ChatTemplate template;
 
   /**
-   * @param systemPrompt the chat template's default system prompt; null for DBRX's own, empty
-   *     for none
+   * @param systemPrompt the chat template's default system prompt; null for DBRX's own, empty for
+   *     none
    */
   public Generation(SamplingDefaults defaults, long globalSeed, String systemPrompt) {
     this.defaults = defaults;
@@ -76,7 +84,8 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
     for (int i = 0; i < structs.size(); i++) {
       Row m = structs.get(i);
       if (m == null || m.isNullAt(role) || m.isNullAt(content)) {
-        throw new IllegalArgumentException("chat message " + i + " is null or has a null role or content");
+        throw new IllegalArgumentException(
+            "chat message " + i + " is null or has a null role or content");
       }
       out.add(new ChatMessage(m.getString(role), m.getString(content)));
     }
@@ -103,9 +112,11 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
 
   /** The DBRX template with this default system prompt: null for DBRX's own, empty for none. */
   public static ChatTemplate template(String systemPrompt) {
-    return systemPrompt == null ? ChatTemplate.dbrx()
-        : systemPrompt.isEmpty() ? ChatTemplate.dbrx().withoutDefaultSystemPrompt()
-        : ChatTemplate.dbrx().withSystemPrompt(systemPrompt);
+    return systemPrompt == null
+        ? ChatTemplate.dbrx()
+        : systemPrompt.isEmpty()
+            ? ChatTemplate.dbrx().withoutDefaultSystemPrompt()
+            : ChatTemplate.dbrx().withSystemPrompt(systemPrompt);
   }
 
   @Override
@@ -119,8 +130,10 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
     if (in.messages() != null) {
       ids = template().encode(tokenizer, in.messages(), true);
       if (rowId == null) {
-        rowId = in.messages().stream().map(m -> m.role() + "\u0000" + m.content())
-            .collect(Collectors.joining("\u0000"));
+        rowId =
+            in.messages().stream()
+                .map(m -> m.role() + "\u0000" + m.content())
+                .collect(Collectors.joining("\u0000"));
       }
     } else {
       ids = tokenizer.encode(in.prompt());
@@ -149,9 +162,11 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
   }
 
   @Override
-  protected List<GenerationResult> execute(DbrxRuntime runtime, List<GenerationRequest> requests, BatchCounts counts) {
+  protected List<GenerationResult> execute(
+      DbrxRuntime runtime, List<GenerationRequest> requests, BatchCounts counts) {
     PrefixCacheCounts prefix = new PrefixCacheCounts();
-    List<GenerationResult> results = runtime.engine().generate(requests, (index, delta) -> {}, prefix);
+    List<GenerationResult> results =
+        runtime.engine().generate(requests, (index, delta) -> {}, prefix);
     counts.prefixCacheHitBlocks += prefix.hitBlocks();
     counts.prefixCacheMissBlocks += prefix.missBlocks();
     counts.prefixCacheEvictedBlocks += prefix.evictedBlocks();
@@ -164,12 +179,19 @@ public final class Generation extends InferenceOp<Generation.Input, GenerationRe
       return errorRow(r.error(), r.promptTokens());
     }
     counts.generatedTokens += r.completionTokens();
-    return RowFactory.create(r.text(), r.finishReason().label(), r.promptTokens(), r.completionTokens(),
-        r.logprobs() == null ? null : r.logprobs(), null, r.incomplete());
+    return RowFactory.create(
+        r.text(),
+        r.finishReason().label(),
+        r.promptTokens(),
+        r.completionTokens(),
+        r.logprobs() == null ? null : r.logprobs(),
+        null,
+        r.incomplete());
   }
 
   @Override
   protected Row errorRow(String error, int tokens) {
-    return RowFactory.create(null, FinishReason.ERROR.label(), tokens == 0 ? null : tokens, null, null, error, null);
+    return RowFactory.create(
+        null, FinishReason.ERROR.label(), tokens == 0 ? null : tokens, null, null, error, null);
   }
 }

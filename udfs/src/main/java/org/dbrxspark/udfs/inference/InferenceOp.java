@@ -13,8 +13,8 @@ import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
 
 /**
- * One kind of model call, shared by the ML transformers and the SQL functions (a batch per chunk
- * of a partition, through {@link PartitionRunner}; a batch of one row where a SQL call cannot be
+ * One kind of model call, shared by the ML transformers and the SQL functions (a batch per chunk of
+ * a partition, through {@link PartitionRunner}; a batch of one row where a SQL call cannot be
  * batched): how an input becomes a runtime request, and how a batch of requests becomes result
  * structs. Built on the driver, run on executors.
  *
@@ -53,9 +53,9 @@ public abstract class InferenceOp<I, R, O> implements Serializable {
    * Runs a batch, returning one result struct per item in order.
    *
    * <p>Model calls run on a thread of this JVM's inference pool while the calling (task) thread
-   * waits. Spark interrupts task threads when it cancels a job or kills a speculative attempt;
-   * a batch in the engine cannot stop halfway, so the interrupted caller stops waiting at once
-   * and its task ends, while the abandoned batch finishes on the pool and is dropped.
+   * waits. Spark interrupts task threads when it cancels a job or kills a speculative attempt; a
+   * batch in the engine cannot stop halfway, so the interrupted caller stops waiting at once and
+   * its task ends, while the abandoned batch finishes on the pool and is dropped.
    *
    * @param runtime the loaded model, or null when {@link #needsModel()} is false
    */
@@ -82,11 +82,13 @@ public abstract class InferenceOp<I, R, O> implements Serializable {
   }
 
   /** Daemon threads that make the model calls, out of reach of Spark's task interrupts. */
-  private static final ExecutorService POOL = Executors.newCachedThreadPool(task -> {
-    Thread t = new Thread(task, "dbrx-inference");
-    t.setDaemon(true);
-    return t;
-  });
+  private static final ExecutorService POOL =
+      Executors.newCachedThreadPool(
+          task -> {
+            Thread t = new Thread(task, "dbrx-inference");
+            t.setDaemon(true);
+            return t;
+          });
 
   private List<Row> runHere(DbrxRuntime runtime, List<Prepared<R>> batch, BatchCounts counts) {
     int errorField = resultType().fieldIndex("error");
@@ -120,7 +122,9 @@ public abstract class InferenceOp<I, R, O> implements Serializable {
   /** Encodes one input; may throw, {@link #prepare} turns that into the row's error. */
   protected abstract Prepared<R> encode(I input);
 
-  /** Runs valid requests through the runtime; outputs in request order. May add to {@code counts}. */
+  /**
+   * Runs valid requests through the runtime; outputs in request order. May add to {@code counts}.
+   */
   protected abstract List<O> execute(DbrxRuntime runtime, List<R> requests, BatchCounts counts);
 
   /** The result struct of one output (which may itself carry a runtime error). */

@@ -32,7 +32,10 @@ public final class PartitionRunner<I, R, O> implements Serializable {
 
   /** Rows per runtime call, unless a transformer's {@code chunkRows} says otherwise. */
   public static final int DEFAULT_CHUNK_ROWS = 128;
-  /** Input tokens after which a chunk takes no more rows, unless {@code chunkTokens} says otherwise. */
+
+  /**
+   * Input tokens after which a chunk takes no more rows, unless {@code chunkTokens} says otherwise.
+   */
   public static final int DEFAULT_CHUNK_TOKENS = 65536;
 
   private final InferenceOp<I, R, O> op;
@@ -41,7 +44,11 @@ public final class PartitionRunner<I, R, O> implements Serializable {
   private final long chunkTokens;
   private final DbrxMetrics metrics;
 
-  public PartitionRunner(InferenceOp<I, R, O> op, ModelSpec model, int chunkRows, long chunkTokens,
+  public PartitionRunner(
+      InferenceOp<I, R, O> op,
+      ModelSpec model,
+      int chunkRows,
+      long chunkTokens,
       DbrxMetrics metrics) {
     this.op = op;
     this.model = model;
@@ -51,14 +58,14 @@ public final class PartitionRunner<I, R, O> implements Serializable {
   }
 
   /**
-   * The partition's rows, each emitted with its result struct; lazy, a chunk at a time. The
-   * rows of a chunk are held until it is emitted: a caller whose iterator reuses row objects
-   * passes copies.
+   * The partition's rows, each emitted with its result struct; lazy, a chunk at a time. The rows of
+   * a chunk are held until it is emitted: a caller whose iterator reuses row objects passes copies.
    *
    * @param reader a row's input; a row it fails on gets that failure as its result's error
    * @param emit the output row of an input row and its result
    */
-  public <T, U> Iterator<U> run(Iterator<T> input, Function<T, I> reader, BiFunction<T, Row, U> emit) {
+  public <T, U> Iterator<U> run(
+      Iterator<T> input, Function<T, I> reader, BiFunction<T, Row, U> emit) {
     if (!input.hasNext()) {
       return Collections.emptyIterator();
     }
@@ -95,8 +102,8 @@ public final class PartitionRunner<I, R, O> implements Serializable {
     };
   }
 
-  private <T, U> Iterator<U> nextChunk(Iterator<T> input, Function<T, I> reader, BiFunction<T, Row, U> emit,
-      DbrxRuntime runtime) {
+  private <T, U> Iterator<U> nextChunk(
+      Iterator<T> input, Function<T, I> reader, BiFunction<T, Row, U> emit, DbrxRuntime runtime) {
     List<T> rows = new ArrayList<>();
     List<Prepared<R>> prepared = new ArrayList<>();
     long tokens = 0;
@@ -117,7 +124,10 @@ public final class PartitionRunner<I, R, O> implements Serializable {
     BatchCounts counts = new BatchCounts();
     List<Row> results = op.run(runtime, prepared, counts);
     metrics.recordBatch(counts, System.nanoTime() - start);
-    // Emitted as consumed: an emit that reuses its output object (Catalyst's projections) stays correct.
-    return IntStream.range(0, rows.size()).mapToObj(i -> emit.apply(rows.get(i), results.get(i))).iterator();
+    // Emitted as consumed: an emit that reuses its output object (Catalyst's projections) stays
+    // correct.
+    return IntStream.range(0, rows.size())
+        .mapToObj(i -> emit.apply(rows.get(i), results.get(i)))
+        .iterator();
   }
 }

@@ -17,13 +17,13 @@ import org.dbrxspark.udfs.registry.FormatRegistry;
  * serializable), plus the JSON form the SQL functions take per row.
  *
  * <p>JSON keys: {@code temperature}, {@code top_k}, {@code top_p}, {@code min_p}, {@code
- * repetition_penalty}, {@code seed}, {@code max_new_tokens}, {@code stop} (a string or an array
- * of strings), {@code logprobs} and {@code response_format} (an object, see {@link
- * ResponseFormat}). Unknown keys are an error, so a typo is not silently ignored.
+ * repetition_penalty}, {@code seed}, {@code max_new_tokens}, {@code stop} (a string or an array of
+ * strings), {@code logprobs} and {@code response_format} (an object, see {@link ResponseFormat}).
+ * Unknown keys are an error, so a typo is not silently ignored.
  *
- * <p>The response format travels as its JSON; building params compiles it through this JVM's
- * {@link FormatRegistry}, so it is compiled once per executor, and a bad one fails where these
- * settings are made (on the driver), before any row.
+ * <p>The response format travels as its JSON; building params compiles it through this JVM's {@link
+ * FormatRegistry}, so it is compiled once per executor, and a bad one fails where these settings
+ * are made (on the driver), before any row.
  *
  * @param responseFormat the canonical JSON of a {@link ResponseFormat}, or null for free text
  */
@@ -36,17 +36,38 @@ public record SamplingDefaults(
     int maxNewTokens,
     List<String> stopStrings,
     boolean logprobs,
-    String responseFormat) implements Serializable {
+    String responseFormat)
+    implements Serializable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Known JSON keys, for the error message on an unknown one. */
-  static final List<String> KEYS = List.of("temperature", "top_k", "top_p", "min_p",
-      "repetition_penalty", "seed", "max_new_tokens", "stop", "logprobs", "response_format");
+  static final List<String> KEYS =
+      List.of(
+          "temperature",
+          "top_k",
+          "top_p",
+          "min_p",
+          "repetition_penalty",
+          "seed",
+          "max_new_tokens",
+          "stop",
+          "logprobs",
+          "response_format");
 
   public SamplingDefaults {
     stopStrings = List.copyOf(stopStrings);
-    builderOf(temperature, topK, topP, minP, repetitionPenalty, maxNewTokens, stopStrings, logprobs, responseFormat).build();
+    builderOf(
+            temperature,
+            topK,
+            topP,
+            minP,
+            repetitionPenalty,
+            maxNewTokens,
+            stopStrings,
+            logprobs,
+            responseFormat)
+        .build();
   }
 
   /** The runtime's defaults: greedy, 128 new tokens, no stop strings, no log-probabilities. */
@@ -56,8 +77,15 @@ public record SamplingDefaults(
   }
 
   private static SamplingDefaults of(SamplingParams p) {
-    return new SamplingDefaults(p.temperature(), p.topK(), p.topP(), p.minP(), p.repetitionPenalty(),
-        p.maxNewTokens(), p.stopStrings(), p.logprobs(),
+    return new SamplingDefaults(
+        p.temperature(),
+        p.topK(),
+        p.topP(),
+        p.minP(),
+        p.repetitionPenalty(),
+        p.maxNewTokens(),
+        p.stopStrings(),
+        p.logprobs(),
         p.responseFormat() == null ? null : p.responseFormat().format().json());
   }
 
@@ -70,22 +98,47 @@ public record SamplingDefaults(
 
   /** A builder holding these settings and {@code seed}. */
   public SamplingParams.Builder builder(long seed) {
-    return builderOf(temperature, topK, topP, minP, repetitionPenalty, maxNewTokens, stopStrings, logprobs, responseFormat)
+    return builderOf(
+            temperature,
+            topK,
+            topP,
+            minP,
+            repetitionPenalty,
+            maxNewTokens,
+            stopStrings,
+            logprobs,
+            responseFormat)
         .seed(seed);
   }
 
   // Static, since the compact constructor validates before the fields are assigned.
-  private static SamplingParams.Builder builderOf(double temperature, int topK, double topP, double minP,
-      double repetitionPenalty, int maxNewTokens, List<String> stopStrings, boolean logprobs, String responseFormat) {
-    return SamplingParams.builder().temperature(temperature).topK(topK).topP(topP).minP(minP)
-        .repetitionPenalty(repetitionPenalty).maxNewTokens(maxNewTokens).stopStrings(stopStrings)
-        .logprobs(logprobs).responseFormat(responseFormat == null ? null : FormatRegistry.compiled(responseFormat));
+  private static SamplingParams.Builder builderOf(
+      double temperature,
+      int topK,
+      double topP,
+      double minP,
+      double repetitionPenalty,
+      int maxNewTokens,
+      List<String> stopStrings,
+      boolean logprobs,
+      String responseFormat) {
+    return SamplingParams.builder()
+        .temperature(temperature)
+        .topK(topK)
+        .topP(topP)
+        .minP(minP)
+        .repetitionPenalty(repetitionPenalty)
+        .maxNewTokens(maxNewTokens)
+        .stopStrings(stopStrings)
+        .logprobs(logprobs)
+        .responseFormat(responseFormat == null ? null : FormatRegistry.compiled(responseFormat));
   }
 
   /**
    * Applies a JSON object of sampling parameters to {@code builder}.
    *
-   * @throws IllegalArgumentException for malformed JSON, an unknown key or a value of the wrong type
+   * @throws IllegalArgumentException for malformed JSON, an unknown key or a value of the wrong
+   *     type
    */
   static void apply(String json, SamplingParams.Builder builder) {
     JsonNode root;
@@ -120,10 +173,15 @@ public record SamplingDefaults(
           }
           builder.logprobs(v.booleanValue());
         }
-        case "response_format" -> builder.responseFormat(
-            v.isNull() ? null : FormatRegistry.compiled(v.toString()));
-        default -> throw new IllegalArgumentException(
-            "unknown sampling parameter '" + field.getKey() + "' (known: " + String.join(", ", KEYS) + ")");
+        case "response_format" ->
+            builder.responseFormat(v.isNull() ? null : FormatRegistry.compiled(v.toString()));
+        default ->
+            throw new IllegalArgumentException(
+                "unknown sampling parameter '"
+                    + field.getKey()
+                    + "' (known: "
+                    + String.join(", ", KEYS)
+                    + ")");
       }
     }
   }
@@ -152,7 +210,8 @@ public record SamplingDefaults(
     List<String> out = new ArrayList<>();
     for (JsonNode s : v) {
       if (!s.isTextual()) {
-        throw new IllegalArgumentException("stop must be a string or an array of strings, got " + v);
+        throw new IllegalArgumentException(
+            "stop must be a string or an array of strings, got " + v);
       }
       out.add(s.textValue());
     }

@@ -15,11 +15,12 @@ public final class Scoring extends InferenceOp<Scoring.Input, ScoreRequest, Scor
   private static final long serialVersionUID = 1L;
 
   /** {@code struct<logprob_sum, token_count, perplexity, error>}. */
-  public static final StructType RESULT = new StructType()
-      .add("logprob_sum", DataTypes.DoubleType)
-      .add("token_count", DataTypes.IntegerType)
-      .add("perplexity", DataTypes.DoubleType)
-      .add("error", DataTypes.StringType);
+  public static final StructType RESULT =
+      new StructType()
+          .add("logprob_sum", DataTypes.DoubleType)
+          .add("token_count", DataTypes.IntegerType)
+          .add("perplexity", DataTypes.DoubleType)
+          .add("error", DataTypes.StringType);
 
   /** The text to score and an optional (null) prefix it is conditioned on. */
   public record Input(String text, String prefix) {}
@@ -46,13 +47,15 @@ public final class Scoring extends InferenceOp<Scoring.Input, ScoreRequest, Scor
   }
 
   @Override
-  protected List<ScoreResult> execute(DbrxRuntime runtime, List<ScoreRequest> requests, BatchCounts counts) {
+  protected List<ScoreResult> execute(
+      DbrxRuntime runtime, List<ScoreRequest> requests, BatchCounts counts) {
     return runtime.scorer().score(requests);
   }
 
   @Override
   protected Row resultRow(ScoreResult r, BatchCounts counts) {
-    return r.error() != null ? errorRow(r.error(), 0)
+    return r.error() != null
+        ? errorRow(r.error(), 0)
         : RowFactory.create(r.logprobSum(), r.tokenCount(), r.perplexity(), null);
   }
 

@@ -6,8 +6,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /**
- * Per-row seeds that do not depend on partitioning, task attempt or batch: a re-executed task
- * draws the same tokens.
+ * Per-row seeds that do not depend on partitioning, task attempt or batch: a re-executed task draws
+ * the same tokens.
  */
 public final class Seeds {
   private Seeds() {}

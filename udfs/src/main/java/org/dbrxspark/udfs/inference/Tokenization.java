@@ -15,10 +15,11 @@ public final class Tokenization extends InferenceOp<String, int[], int[]> {
   private static final long serialVersionUID = 1L;
 
   /** {@code struct<ids: array<int>, count, error>}. */
-  public static final StructType RESULT = new StructType()
-      .add("ids", DataTypes.createArrayType(DataTypes.IntegerType, false))
-      .add("count", DataTypes.IntegerType)
-      .add("error", DataTypes.StringType);
+  public static final StructType RESULT =
+      new StructType()
+          .add("ids", DataTypes.createArrayType(DataTypes.IntegerType, false))
+          .add("count", DataTypes.IntegerType)
+          .add("error", DataTypes.StringType);
 
   @Override
   public String name() {

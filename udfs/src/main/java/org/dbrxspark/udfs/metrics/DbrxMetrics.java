@@ -49,7 +49,8 @@ public final class DbrxMetrics implements Serializable {
     // In blocks, not tokens: progress reporting sums every dbrx.*_tokens accumulator as work done.
     this.prefixCacheHitBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_hit_blocks");
     this.prefixCacheMissBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_miss_blocks");
-    this.prefixCacheEvictedBlocks = sc.longAccumulator(PREFIX + label + ".prefix_cache_evicted_blocks");
+    this.prefixCacheEvictedBlocks =
+        sc.longAccumulator(PREFIX + label + ".prefix_cache_evicted_blocks");
   }
 
   /**
@@ -83,10 +84,18 @@ public final class DbrxMetrics implements Serializable {
     if (LOG.isInfoEnabled()) {
       double seconds = nanos / 1e9;
       long tokens = counts.promptTokens() + counts.generatedTokens();
-      LOG.info(String.format(Locale.ROOT,
-          "dbrx %s batch: %d rows (%d errors), %d prompt + %d generated tokens in %.2f s: %.1f rows/s, %.1f tokens/s",
-          label, counts.rows(), counts.errors(), counts.promptTokens(), counts.generatedTokens(), seconds,
-          counts.rows() / Math.max(seconds, 1e-9), tokens / Math.max(seconds, 1e-9)));
+      LOG.info(
+          String.format(
+              Locale.ROOT,
+              "dbrx %s batch: %d rows (%d errors), %d prompt + %d generated tokens in %.2f s: %.1f rows/s, %.1f tokens/s",
+              label,
+              counts.rows(),
+              counts.errors(),
+              counts.promptTokens(),
+              counts.generatedTokens(),
+              seconds,
+              counts.rows() / Math.max(seconds, 1e-9),
+              tokens / Math.max(seconds, 1e-9)));
     }
   }
 
@@ -135,7 +144,10 @@ public final class DbrxMetrics implements Serializable {
     return modelLoadMillis.value();
   }
 
-  /** Full prompt blocks (16 tokens each) whose keys and values came from the executors' prefix caches. */
+  /**
+   * Full prompt blocks (16 tokens each) whose keys and values came from the executors' prefix
+   * caches.
+   */
   public long prefixCacheHitBlocks() {
     return prefixCacheHitBlocks.value();
   }
@@ -152,9 +164,21 @@ public final class DbrxMetrics implements Serializable {
 
   @Override
   public String toString() {
-    return String.format(Locale.ROOT, "%s: rows=%d batches=%d prompt_tokens=%d generated_tokens=%d errors=%d"
-        + " model_loads=%d model_load_ms=%d prefix_cache_hit_blocks=%d prefix_cache_miss_blocks=%d"
-        + " prefix_cache_evicted_blocks=%d", label, rows(), batches(), promptTokens(), generatedTokens(), errors(),
-        modelLoads(), modelLoadMillis(), prefixCacheHitBlocks(), prefixCacheMissBlocks(), prefixCacheEvictedBlocks());
+    return String.format(
+        Locale.ROOT,
+        "%s: rows=%d batches=%d prompt_tokens=%d generated_tokens=%d errors=%d"
+            + " model_loads=%d model_load_ms=%d prefix_cache_hit_blocks=%d prefix_cache_miss_blocks=%d"
+            + " prefix_cache_evicted_blocks=%d",
+        label,
+        rows(),
+        batches(),
+        promptTokens(),
+        generatedTokens(),
+        errors(),
+        modelLoads(),
+        modelLoadMillis(),
+        prefixCacheHitBlocks(),
+        prefixCacheMissBlocks(),
+        prefixCacheEvictedBlocks());
   }
 }

@@ -31,14 +31,23 @@ final class StageSummaryListener extends SparkListener {
     StageInfo stage = event.stageInfo();
     Map<String, Object> values = new TreeMap<>();
     for (AccumulableInfo info : CollectionConverters.asJava(stage.accumulables().values())) {
-      if (info.name().isDefined() && info.name().get().startsWith(DbrxMetrics.PREFIX) && info.value().isDefined()) {
+      if (info.name().isDefined()
+          && info.name().get().startsWith(DbrxMetrics.PREFIX)
+          && info.value().isDefined()) {
         values.put(info.name().get(), info.value().get());
       }
     }
     if (!values.isEmpty()) {
-      long millis = stage.completionTime().isDefined() && stage.submissionTime().isDefined()
-          ? (Long) stage.completionTime().get() - (Long) stage.submissionTime().get() : -1;
-      LOG.info("stage {} ({} tasks, {} ms) dbrx totals: {}", stage.stageId(), stage.numTasks(), millis, values);
+      long millis =
+          stage.completionTime().isDefined() && stage.submissionTime().isDefined()
+              ? (Long) stage.completionTime().get() - (Long) stage.submissionTime().get()
+              : -1;
+      LOG.info(
+          "stage {} ({} tasks, {} ms) dbrx totals: {}",
+          stage.stageId(),
+          stage.numTasks(),
+          millis,
+          values);
     }
   }
 }

@@ -19,20 +19,38 @@ final class Columns {
   static final Predicate<DataType> INTEGRAL = t -> t instanceof IntegralType;
 
   /** array&lt;struct&lt;role: string, content: string&gt;&gt;, extra struct fields allowed. */
-  static final Predicate<DataType> MESSAGES = t -> t instanceof ArrayType a
-      && a.elementType() instanceof StructType s
-      && hasString(s, "role") && hasString(s, "content");
+  static final Predicate<DataType> MESSAGES =
+      t ->
+          t instanceof ArrayType a
+              && a.elementType() instanceof StructType s
+              && hasString(s, "role")
+              && hasString(s, "content");
 
   /** Checks that {@code column} (named by param {@code param}) exists with an accepted type. */
-  static void require(StructType schema, String param, String column, Predicate<DataType> accepted, String expected) {
+  static void require(
+      StructType schema,
+      String param,
+      String column,
+      Predicate<DataType> accepted,
+      String expected) {
     if (!Arrays.asList(schema.fieldNames()).contains(column)) {
-      throw new IllegalArgumentException(param + ": column '" + column + "' does not exist; the columns are "
-          + String.join(", ", schema.fieldNames()));
+      throw new IllegalArgumentException(
+          param
+              + ": column '"
+              + column
+              + "' does not exist; the columns are "
+              + String.join(", ", schema.fieldNames()));
     }
     DataType actual = schema.apply(column).dataType();
     if (!accepted.test(actual)) {
-      throw new IllegalArgumentException(param + ": column '" + column + "' must be " + expected + ", not "
-          + actual.simpleString());
+      throw new IllegalArgumentException(
+          param
+              + ": column '"
+              + column
+              + "' must be "
+              + expected
+              + ", not "
+              + actual.simpleString());
     }
   }
 

@@ -25,8 +25,12 @@ public final class DbrxEmbedder extends DbrxModelTransformer<DbrxEmbedder> {
 
   public DbrxEmbedder(String uid) {
     super(uid, "text", "embedding");
-    pooling = new Param<>(this, "pooling", "how token states become one vector: mean or last",
-        ParamValidators.inArray(new String[] {"mean", "last"}));
+    pooling =
+        new Param<>(
+            this,
+            "pooling",
+            "how token states become one vector: mean or last",
+            ParamValidators.inArray(new String[] {"mean", "last"}));
     setDefault(pooling, "mean");
   }
 

@@ -22,14 +22,13 @@ import org.dbrxspark.udfs.registry.ModelSpec;
 
 /**
  * Appends {@code struct<text, finish_reason, prompt_tokens, completion_tokens, logprobs, error,
- * incomplete>}:
- * the model's continuation of each row's prompt (string column {@link #inputCol()}) or chat
- * conversation ({@link #messagesCol()}: {@code array<struct<role, content>>}, rendered with the
- * DBRX ChatML template and a generation prompt).
+ * incomplete>}: the model's continuation of each row's prompt (string column {@link #inputCol()})
+ * or chat conversation ({@link #messagesCol()}: {@code array<struct<role, content>>}, rendered with
+ * the DBRX ChatML template and a generation prompt).
  *
- * <p>Rows of a partition go to the runtime's continuous-batching engine a chunk at a time.
- * Sampling params apply to every row; the optional {@code maxNewTokensCol}, {@code
- * temperatureCol} and {@code seedCol} override them per row (a null value keeps the default).
+ * <p>Rows of a partition go to the runtime's continuous-batching engine a chunk at a time. Sampling
+ * params apply to every row; the optional {@code maxNewTokensCol}, {@code temperatureCol} and
+ * {@code seedCol} override them per row (a null value keeps the default).
  *
  * <p>{@link #setResponseFormat} constrains every row's text to a JSON Schema, a regular expression
  * or a list of choices ({@link org.dbrxspark.runtime.structured.ResponseFormat}); a bad format
@@ -38,8 +37,8 @@ import org.dbrxspark.udfs.registry.ModelSpec;
  * <p>Determinism: a row's seed is its {@code seedCol} value, else {@link Seeds#forRow}(row id,
  * {@link #seed()}), where the row id is the {@code idCol} value as a string, else (no id column, or
  * a null id) the prompt or conversation itself. So a re-executed task, or a re-run of the job,
- * draws the same tokens for the same row. Without {@code idCol}, identical prompts share a seed
- * and hence an output; set {@code idCol} to sample them independently.
+ * draws the same tokens for the same row. Without {@code idCol}, identical prompts share a seed and
+ * hence an output; set {@code idCol} to sample them independently.
  */
 public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   private static final long serialVersionUID = 1L;
@@ -68,31 +67,73 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
 
   public DbrxGenerator(String uid) {
     super(uid, "prompt", "generation");
-    messagesCol = new Param<>(this, "messagesCol",
-        "chat column, array<struct<role: string, content: string>>; used instead of inputCol when set");
-    idCol = new Param<>(this, "idCol", "column whose value (as a string) identifies the row for its seed");
-    seed = new LongParam(this, "seed", "global seed, hashed with each row's id into the row's seed");
+    messagesCol =
+        new Param<>(
+            this,
+            "messagesCol",
+            "chat column, array<struct<role: string, content: string>>; used instead of inputCol when set");
+    idCol =
+        new Param<>(
+            this, "idCol", "column whose value (as a string) identifies the row for its seed");
+    seed =
+        new LongParam(this, "seed", "global seed, hashed with each row's id into the row's seed");
     seedCol = new Param<>(this, "seedCol", "integer column overriding a row's seed");
-    maxNewTokensCol = new Param<>(this, "maxNewTokensCol", "integer column overriding maxNewTokens per row");
-    temperatureCol = new Param<>(this, "temperatureCol", "numeric column overriding temperature per row");
-    temperature = new DoubleParam(this, "temperature", "0 for greedy decoding; logits are divided by it",
-        ParamValidators.gtEq(0));
-    topK = new IntParam(this, "topK", "keep the k most likely tokens; 0 disables", ParamValidators.gtEq(0));
-    topP = new DoubleParam(this, "topP", "nucleus sampling mass; 1 disables", ParamValidators.inRange(0, 1, false, true));
-    minP = new DoubleParam(this, "minP", "drop tokens below minP x the top probability; 0 disables",
-        ParamValidators.inRange(0, 1, true, false));
-    repetitionPenalty = new DoubleParam(this, "repetitionPenalty", "CTRL repetition penalty; 1 disables",
-        ParamValidators.gt(0));
-    maxNewTokens = new IntParam(this, "maxNewTokens", "most tokens generated per row", ParamValidators.gtEq(1));
-    stopStrings = new StringArrayParam(this, "stopStrings", "generation stops at any of these (not returned)");
-    logprobs = new BooleanParam(this, "logprobs", "whether to return each generated token's log-probability");
-    systemPrompt = new Param<>(this, "systemPrompt",
-        "default system prompt of the chat template (not set: DBRX's own; empty: none)");
-    prefixCaching = new BooleanParam(this, "prefixCaching",
-        "reuse the KV blocks of prompt prefixes that an executor's rows share; outputs are the same either way");
-    responseFormat = new Param<>(this, "responseFormat",
-        "JSON of a response format the text must match: {\"type\": \"json_schema\", \"json_schema\": {\"schema\": ...}},"
-            + " {\"type\": \"regex\", \"regex\": ...} or {\"type\": \"choice\", \"choice\": [...]}");
+    maxNewTokensCol =
+        new Param<>(this, "maxNewTokensCol", "integer column overriding maxNewTokens per row");
+    temperatureCol =
+        new Param<>(this, "temperatureCol", "numeric column overriding temperature per row");
+    temperature =
+        new DoubleParam(
+            this,
+            "temperature",
+            "0 for greedy decoding; logits are divided by it",
+            ParamValidators.gtEq(0));
+    topK =
+        new IntParam(
+            this, "topK", "keep the k most likely tokens; 0 disables", ParamValidators.gtEq(0));
+    topP =
+        new DoubleParam(
+            this,
+            "topP",
+            "nucleus sampling mass; 1 disables",
+            ParamValidators.inRange(0, 1, false, true));
+    minP =
+        new DoubleParam(
+            this,
+            "minP",
+            "drop tokens below minP x the top probability; 0 disables",
+            ParamValidators.inRange(0, 1, true, false));
+    repetitionPenalty =
+        new DoubleParam(
+            this,
+            "repetitionPenalty",
+            "CTRL repetition penalty; 1 disables",
+            ParamValidators.gt(0));
+    maxNewTokens =
+        new IntParam(
+            this, "maxNewTokens", "most tokens generated per row", ParamValidators.gtEq(1));
+    stopStrings =
+        new StringArrayParam(
+            this, "stopStrings", "generation stops at any of these (not returned)");
+    logprobs =
+        new BooleanParam(
+            this, "logprobs", "whether to return each generated token's log-probability");
+    systemPrompt =
+        new Param<>(
+            this,
+            "systemPrompt",
+            "default system prompt of the chat template (not set: DBRX's own; empty: none)");
+    prefixCaching =
+        new BooleanParam(
+            this,
+            "prefixCaching",
+            "reuse the KV blocks of prompt prefixes that an executor's rows share; outputs are the same either way");
+    responseFormat =
+        new Param<>(
+            this,
+            "responseFormat",
+            "JSON of a response format the text must match: {\"type\": \"json_schema\", \"json_schema\": {\"schema\": ...}},"
+                + " {\"type\": \"regex\", \"regex\": ...} or {\"type\": \"choice\", \"choice\": [...]}");
     SamplingDefaults d = SamplingDefaults.runtimeDefaults();
     setDefault(prefixCaching, EngineOptions.defaults().prefixCaching());
     setDefault(seed, 0L);
@@ -116,7 +157,9 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     return $(messagesCol);
   }
 
-  /** Chat column ({@code array<struct<role: string, content: string>>}), used instead of inputCol. */
+  /**
+   * Chat column ({@code array<struct<role: string, content: string>>}), used instead of inputCol.
+   */
   public DbrxGenerator setMessagesCol(String value) {
     set(messagesCol, value);
     return this;
@@ -340,7 +383,8 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   /**
    * Constrains each row's text to a format, given as JSON: {@code {"type": "json_schema",
    * "json_schema": {"schema": {...}}}}, {@code {"type": "regex", "regex": "..."}} or {@code
-   * {"type": "choice", "choice": [...]}} (see {@link org.dbrxspark.runtime.structured.ResponseFormat}).
+   * {"type": "choice", "choice": [...]}} (see {@link
+   * org.dbrxspark.runtime.structured.ResponseFormat}).
    */
   public DbrxGenerator setResponseFormat(String value) {
     set(responseFormat, value);
@@ -357,19 +401,25 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   @Override
   protected void validateColumns(StructType schema) {
     if (isDefined(messagesCol)) {
-      Columns.require(schema, "messagesCol", getMessagesCol(), Columns.MESSAGES,
+      Columns.require(
+          schema,
+          "messagesCol",
+          getMessagesCol(),
+          Columns.MESSAGES,
           "array<struct<role: string, content: string>>");
     } else {
       Columns.require(schema, "inputCol", getInputCol(), Columns.STRING, "a string");
     }
     if (isDefined(idCol)) {
-      Columns.require(schema, "idCol", getIdCol(), Columns.STRING.or(Columns.NUMERIC), "a string or a number");
+      Columns.require(
+          schema, "idCol", getIdCol(), Columns.STRING.or(Columns.NUMERIC), "a string or a number");
     }
     if (isDefined(seedCol)) {
       Columns.require(schema, "seedCol", getSeedCol(), Columns.INTEGRAL, "an integer");
     }
     if (isDefined(maxNewTokensCol)) {
-      Columns.require(schema, "maxNewTokensCol", getMaxNewTokensCol(), Columns.INTEGRAL, "an integer");
+      Columns.require(
+          schema, "maxNewTokensCol", getMaxNewTokensCol(), Columns.INTEGRAL, "an integer");
     }
     if (isDefined(temperatureCol)) {
       Columns.require(schema, "temperatureCol", getTemperatureCol(), Columns.NUMERIC, "a number");
@@ -379,16 +429,28 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   @Override
   protected Plan<?> plan(StructType schema) {
     // Canonical JSON, so that every task looks the compiled format up under one key.
-    String format = isDefined(responseFormat) ? ResponseFormat.parse(getResponseFormat()).json() : null;
-    SamplingDefaults defaults = new SamplingDefaults(getTemperature(), getTopK(), getTopP(), getMinP(),
-        getRepetitionPenalty(), getMaxNewTokens(), List.of(getStopStrings()), getLogprobs(), format);
-    Generation op = new Generation(defaults, getSeed(), isDefined(systemPrompt) ? getSystemPrompt() : null);
+    String format =
+        isDefined(responseFormat) ? ResponseFormat.parse(getResponseFormat()).json() : null;
+    SamplingDefaults defaults =
+        new SamplingDefaults(
+            getTemperature(),
+            getTopK(),
+            getTopP(),
+            getMinP(),
+            getRepetitionPenalty(),
+            getMaxNewTokens(),
+            List.of(getStopStrings()),
+            getLogprobs(),
+            format);
+    Generation op =
+        new Generation(defaults, getSeed(), isDefined(systemPrompt) ? getSystemPrompt() : null);
     int prompt = isDefined(messagesCol) ? -1 : index(schema, getInputCol());
     int messages = isDefined(messagesCol) ? index(schema, getMessagesCol()) : -1;
     int role = -1;
     int content = -1;
     if (messages >= 0) {
-      StructType message = (StructType) ((ArrayType) schema.apply(messages).dataType()).elementType();
+      StructType message =
+          (StructType) ((ArrayType) schema.apply(messages).dataType()).elementType();
       role = message.fieldIndex("role");
       content = message.fieldIndex("content");
     }
@@ -398,14 +460,25 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     int rowSeed = optionalIndex(schema, seedCol);
     int rowMax = optionalIndex(schema, maxNewTokensCol);
     int rowTemperature = optionalIndex(schema, temperatureCol);
-    return new Plan<>(op, row -> new Generation.Input(
-        prompt < 0 ? null : row.getString(prompt),
-        messages < 0 || row.isNullAt(messages) ? null : Generation.messages(row.getList(messages), roleField, contentField),
-        id < 0 || row.isNullAt(id) ? null : String.valueOf(row.get(id)),
-        null,
-        rowMax < 0 || row.isNullAt(rowMax) ? null : Math.toIntExact(((Number) row.get(rowMax)).longValue()),
-        rowTemperature < 0 || row.isNullAt(rowTemperature) ? null : ((Number) row.get(rowTemperature)).doubleValue(),
-        rowSeed < 0 || row.isNullAt(rowSeed) ? null : ((Number) row.get(rowSeed)).longValue()));
+    return new Plan<>(
+        op,
+        row ->
+            new Generation.Input(
+                prompt < 0 ? null : row.getString(prompt),
+                messages < 0 || row.isNullAt(messages)
+                    ? null
+                    : Generation.messages(row.getList(messages), roleField, contentField),
+                id < 0 || row.isNullAt(id) ? null : String.valueOf(row.get(id)),
+                null,
+                rowMax < 0 || row.isNullAt(rowMax)
+                    ? null
+                    : Math.toIntExact(((Number) row.get(rowMax)).longValue()),
+                rowTemperature < 0 || row.isNullAt(rowTemperature)
+                    ? null
+                    : ((Number) row.get(rowTemperature)).doubleValue(),
+                rowSeed < 0 || row.isNullAt(rowSeed)
+                    ? null
+                    : ((Number) row.get(rowSeed)).longValue()));
   }
 
   private int optionalIndex(StructType schema, Param<String> column) {

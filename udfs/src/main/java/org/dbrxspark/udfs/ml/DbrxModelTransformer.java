@@ -14,7 +14,8 @@ import org.dbrxspark.udfs.registry.ModelSpec;
  *
  * @param <T> the concrete transformer
  */
-public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> extends DbrxTransformer<T> {
+public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
+    extends DbrxTransformer<T> {
   private static final long serialVersionUID = 1L;
 
   private final Param<String> modelLocation;
@@ -24,14 +25,23 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> ex
 
   protected DbrxModelTransformer(String uid, String defaultInputCol, String defaultOutputCol) {
     super(uid, defaultInputCol, defaultOutputCol);
-    modelLocation = new Param<>(this, "modelLocation",
-        "checkpoint folder or GGUF file: a local path, a Hadoop FileSystem URI or a name shipped with --files/--archives");
-    threads = new IntParam(this, "threads", "CPU threads of the model's kernels; 0 for one per processor",
-        ParamValidators.gtEq(0));
-    maxBatchTokens = new IntParam(this, "maxBatchTokens", "tokens one engine step may process",
-        ParamValidators.gtEq(1));
-    maxSequences = new IntParam(this, "maxSequences", "sequences one task generates at once",
-        ParamValidators.gtEq(1));
+    modelLocation =
+        new Param<>(
+            this,
+            "modelLocation",
+            "checkpoint folder or GGUF file: a local path, a Hadoop FileSystem URI or a name shipped with --files/--archives");
+    threads =
+        new IntParam(
+            this,
+            "threads",
+            "CPU threads of the model's kernels; 0 for one per processor",
+            ParamValidators.gtEq(0));
+    maxBatchTokens =
+        new IntParam(
+            this, "maxBatchTokens", "tokens one engine step may process", ParamValidators.gtEq(1));
+    maxSequences =
+        new IntParam(
+            this, "maxSequences", "sequences one task generates at once", ParamValidators.gtEq(1));
     EngineOptions defaults = EngineOptions.defaults();
     setDefault(threads, 0);
     setDefault(maxBatchTokens, defaults.maxBatchTokens());
@@ -97,7 +107,8 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>> ex
   @Override
   protected ModelSpec modelSpec() {
     if (!isDefined(modelLocation)) {
-      throw new IllegalArgumentException("modelLocation is not set: " + uid() + " needs a checkpoint folder");
+      throw new IllegalArgumentException(
+          "modelLocation is not set: " + uid() + " needs a checkpoint folder");
     }
     return new ModelSpec(getModelLocation(), getThreads(), getMaxBatchTokens(), getMaxSequences());
   }

@@ -35,7 +35,9 @@ public final class DbrxScorer extends DbrxModelTransformer<DbrxScorer> {
     return $(prefixCol);
   }
 
-  /** A string column the text is conditioned on (not set by default); null values mean no prefix. */
+  /**
+   * A string column the text is conditioned on (not set by default); null values mean no prefix.
+   */
   public DbrxScorer setPrefixCol(String value) {
     set(prefixCol, value);
     return this;
@@ -53,7 +55,8 @@ public final class DbrxScorer extends DbrxModelTransformer<DbrxScorer> {
   protected Plan<?> plan(StructType schema) {
     int text = index(schema, getInputCol());
     int prefix = isDefined(prefixCol) ? index(schema, getPrefixCol()) : -1;
-    return new Plan<>(new Scoring(),
+    return new Plan<>(
+        new Scoring(),
         row -> new Scoring.Input(row.getString(text), prefix < 0 ? null : row.getString(prefix)));
   }
 

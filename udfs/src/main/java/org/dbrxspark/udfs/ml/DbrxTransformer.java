@@ -23,8 +23,8 @@ import org.dbrxspark.udfs.registry.ModelSpec;
  * partitions, metrics and ML persistence ({@link DefaultParamsWritable}; each transformer has a
  * static {@code load(path)}).
  *
- * <p>{@link #transform} keeps every input column, in order, and appends the output column: a
- * struct whose {@code error} field is set, with the other fields null, for a row that could not be
+ * <p>{@link #transform} keeps every input column, in order, and appends the output column: a struct
+ * whose {@code error} field is set, with the other fields null, for a row that could not be
  * processed. Output rows are in input order.
  *
  * @param <T> the concrete transformer, so that setters chain
@@ -45,9 +45,14 @@ public abstract class DbrxTransformer<T extends DbrxTransformer<T>> extends Tran
     // Params are built after uid is set: a Param records its parent's uid when constructed.
     inputCol = new Param<>(this, "inputCol", "input column (string)");
     outputCol = new Param<>(this, "outputCol", "output column: the result struct");
-    chunkRows = new IntParam(this, "chunkRows", "most rows per runtime call", ParamValidators.gtEq(1));
-    chunkTokens = new IntParam(this, "chunkTokens",
-        "a runtime call takes no more rows once their input tokens reach this many", ParamValidators.gtEq(1));
+    chunkRows =
+        new IntParam(this, "chunkRows", "most rows per runtime call", ParamValidators.gtEq(1));
+    chunkTokens =
+        new IntParam(
+            this,
+            "chunkTokens",
+            "a runtime call takes no more rows once their input tokens reach this many",
+            ParamValidators.gtEq(1));
     setDefault(inputCol, defaultInputCol);
     setDefault(outputCol, defaultOutputCol);
     setDefault(chunkRows, PartitionRunner.DEFAULT_CHUNK_ROWS);
@@ -122,8 +127,8 @@ public abstract class DbrxTransformer<T extends DbrxTransformer<T>> extends Tran
   }
 
   /**
-   * Metrics of the latest {@link #transform} call on this instance, filled in as actions run on
-   * its output; null before the first call.
+   * Metrics of the latest {@link #transform} call on this instance, filled in as actions run on its
+   * output; null before the first call.
    */
   public DbrxMetrics lastMetrics() {
     return lastMetrics;
@@ -146,7 +151,8 @@ public abstract class DbrxTransformer<T extends DbrxTransformer<T>> extends Tran
   public StructType transformSchema(StructType schema) {
     validateColumns(schema);
     if (Arrays.asList(schema.fieldNames()).contains(getOutputCol())) {
-      throw new IllegalArgumentException("outputCol: column '" + getOutputCol() + "' already exists");
+      throw new IllegalArgumentException(
+          "outputCol: column '" + getOutputCol() + "' already exists");
     }
     return schema.add(getOutputCol(), plan(schema).op().resultType(), false);
   }

@@ -40,10 +40,9 @@ import org.slf4j.LoggerFactory;
  * <p>Each checkpoint gets {@code <root>/<name>-<hash of its URI>/}, holding the files plus a
  * manifest of their remote sizes, modification times and CRC32C checksums. A fetch holds a lock
  * file (so concurrent executors of the host wait for one copy), writes into a {@code .partial-*}
- * sibling and renames it into place atomically, so a crashed copy is never mistaken for a
- * complete one. A cached folder is used only when its manifest matches the remote listing and
- * every file has its manifest size and (on the first use in this JVM) checksum; otherwise it is
- * fetched again.
+ * sibling and renames it into place atomically, so a crashed copy is never mistaken for a complete
+ * one. A cached folder is used only when its manifest matches the remote listing and every file has
+ * its manifest size and (on the first use in this JVM) checksum; otherwise it is fetched again.
  */
 final class CheckpointCache {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointCache.class);
@@ -79,14 +78,21 @@ final class CheckpointCache {
     Files.createDirectories(root);
     Object jvmLock = JVM_LOCKS.computeIfAbsent(target, t -> new Object());
     synchronized (jvmLock) {
-      try (FileChannel channel = FileChannel.open(root.resolve(target.getFileName() + ".lock"),
-              StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try (FileChannel channel =
+              FileChannel.open(
+                  root.resolve(target.getFileName() + ".lock"),
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.WRITE);
           FileLock ignored = channel.lock()) {
         deleteLeftovers(target);
         String problem = problemWithCache(target, remote);
         if (problem != null) {
           if (Files.exists(target)) {
-            LOG.warn("cached checkpoint {} for {} is unusable ({}); fetching it again", target, source, problem);
+            LOG.warn(
+                "cached checkpoint {} for {} is unusable ({}); fetching it again",
+                target,
+                source,
+                problem);
           }
           copyIn(source, listing.base(), remote, target);
         }
@@ -116,7 +122,9 @@ final class CheckpointCache {
       if (!path.startsWith(prefix)) {
         throw new IOException("unexpected file " + file.getPath() + " outside " + source);
       }
-      entries.add(new Entry(path.substring(prefix.length()), file.getLen(), file.getModificationTime(), null));
+      entries.add(
+          new Entry(
+              path.substring(prefix.length()), file.getLen(), file.getModificationTime(), null));
     }
     entries.sort(Comparator.comparing(Entry::name));
     return new Listing(dir, entries, false);
@@ -174,7 +182,8 @@ final class CheckpointCache {
     return true;
   }
 
-  private void copyIn(URI source, org.apache.hadoop.fs.Path dir, List<Entry> remote, Path target) throws IOException {
+  private void copyIn(URI source, org.apache.hadoop.fs.Path dir, List<Entry> remote, Path target)
+      throws IOException {
     long start = System.nanoTime();
     Path staging = root.resolve(target.getFileName() + ".partial-" + randomSuffix());
     FileSystem fs = FileSystem.get(source, hadoopConf);
@@ -199,7 +208,13 @@ final class CheckpointCache {
           }
         }
         if (written != entry.size()) {
-          throw new IOException("copied " + written + " bytes of " + entry.name() + ", the remote listing says " + entry.size());
+          throw new IOException(
+              "copied "
+                  + written
+                  + " bytes of "
+                  + entry.name()
+                  + ", the remote listing says "
+                  + entry.size());
         }
         bytes += written;
         copied.add(new Entry(entry.name(), entry.size(), entry.modified(), hex(crc.getValue())));
@@ -207,7 +222,8 @@ final class CheckpointCache {
       JSON.writeValue(staging.resolve(MANIFEST).toFile(), copied);
       Path stale = null;
       if (Files.exists(target)) {
-        // Moved aside rather than deleted in place, so the rename below never meets a half-deleted folder.
+        // Moved aside rather than deleted in place, so the rename below never meets a half-deleted
+        // folder.
         stale = root.resolve(target.getFileName() + ".stale-" + randomSuffix());
         Files.move(target, stale, StandardCopyOption.ATOMIC_MOVE);
       }
@@ -220,16 +236,24 @@ final class CheckpointCache {
       throw e;
     }
     VERIFIED.add(target + "|" + copied);
-    LOG.info("fetched {} ({} files, {} MB) into {} in {} s", source, copied.size(), bytes >> 20, target,
+    LOG.info(
+        "fetched {} ({} files, {} MB) into {} in {} s",
+        source,
+        copied.size(),
+        bytes >> 20,
+        target,
         String.format("%.1f", (System.nanoTime() - start) / 1e9));
   }
 
   /** Removes partial and stale copies of {@code target}; only called under the lock. */
   private void deleteLeftovers(Path target) throws IOException {
     String name = target.getFileName().toString();
-    try (DirectoryStream<Path> siblings = Files.newDirectoryStream(root,
-        p -> p.getFileName().toString().startsWith(name + ".partial-")
-            || p.getFileName().toString().startsWith(name + ".stale-"))) {
+    try (DirectoryStream<Path> siblings =
+        Files.newDirectoryStream(
+            root,
+            p ->
+                p.getFileName().toString().startsWith(name + ".partial-")
+                    || p.getFileName().toString().startsWith(name + ".stale-"))) {
       for (Path leftover : siblings) {
         deleteTree(leftover);
       }
@@ -241,7 +265,9 @@ final class CheckpointCache {
     String path = source.getPath() == null ? "" : source.getPath().replaceAll("/+$", "");
     String last = path.substring(path.lastIndexOf('/') + 1).replaceAll("[^A-Za-z0-9._-]", "_");
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(source.toString().getBytes(StandardCharsets.UTF_8));
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256")
+              .digest(source.toString().getBytes(StandardCharsets.UTF_8));
       return (last.isEmpty() ? "checkpoint" : last) + "-" + HexFormat.of().formatHex(digest, 0, 8);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required of every JVM", e);

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class FormatRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(FormatRegistry.class);
+
   /** By the format's JSON text, so that a row's lookup parses nothing. */
   private static final Map<String, Slot> SLOTS = new ConcurrentHashMap<>();
 

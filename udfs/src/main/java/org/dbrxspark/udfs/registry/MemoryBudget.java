@@ -13,15 +13,16 @@ import org.dbrxspark.runtime.engine.MemoryPlan;
 final class MemoryBudget {
   private MemoryBudget() {}
 
-  /** JVM bytes one concurrently running task may need at most: the runtime's memory plan less its weights. */
+  /**
+   * JVM bytes one concurrently running task may need at most: the runtime's memory plan less its
+   * weights.
+   */
   static long perTaskBytes(DbrxConfig c, EngineOptions o) {
     MemoryPlan plan = MemoryPlan.of(c, o, 0);
     return plan.kvCacheBytes() + plan.activationBytes();
   }
 
-  /**
-   * Why {@code tasks} concurrent tasks cannot run under {@code maxHeap}, or null when they can.
-   */
+  /** Why {@code tasks} concurrent tasks cannot run under {@code maxHeap}, or null when they can. */
   static String problem(DbrxConfig c, EngineOptions o, int tasks, long maxHeap) {
     long need = perTaskBytes(c, o) * tasks;
     if (need <= maxHeap) {
@@ -32,7 +33,11 @@ final class MemoryBudget {
             + " max_batch_tokens=%d and max_seq_len=%d may need %.2f GiB of heap, but the JVM's"
             + " maximum heap is %.2f GiB; lower maxSequences or maxBatchTokens, or raise"
             + " spark.executor.memory",
-        tasks, o.maxSequences(), o.maxBatchTokens(), c.maxSeqLen(), need / (double) (1L << 30),
+        tasks,
+        o.maxSequences(),
+        o.maxBatchTokens(),
+        c.maxSeqLen(),
+        need / (double) (1L << 30),
         maxHeap / (double) (1L << 30));
   }
 }

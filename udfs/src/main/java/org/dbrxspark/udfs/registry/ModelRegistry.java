@@ -25,13 +25,13 @@ import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 /**
- * The models of this JVM (an executor, or the driver in local mode): one loaded {@link
- * DbrxRuntime} per (model location, device, load options), loaded lazily by the first task that
- * asks for it, shared by the executor's concurrent tasks and by every job of the application, and
- * closed by {@link #unload}, {@link #unloadAll} or at JVM shutdown.
+ * The models of this JVM (an executor, or the driver in local mode): one loaded {@link DbrxRuntime}
+ * per (model location, device, load options), loaded lazily by the first task that asks for it,
+ * shared by the executor's concurrent tasks and by every job of the application, and closed by
+ * {@link #unload}, {@link #unloadAll} or at JVM shutdown.
  *
- * <p>Loading one key holds only that key's lock: tasks for another model or device are not held
- * up. A failed load is not remembered, so a later task (or a retry) tries again.
+ * <p>Loading one key holds only that key's lock: tasks for another model or device are not held up.
+ * A failed load is not remembered, so a later task (or a retry) tries again.
  */
 public final class ModelRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
@@ -44,23 +44,44 @@ public final class ModelRegistry {
   private static final AtomicBoolean GPU_FALLBACK_LOGGED = new AtomicBoolean();
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(ModelRegistry::unloadAll, "dbrx-model-registry-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(ModelRegistry::unloadAll, "dbrx-model-registry-shutdown"));
   }
 
   private ModelRegistry() {}
 
   /** The registry key: location as given, device, and everything that shapes the loaded runtime. */
-  record Key(String location, DeviceSelection device, int threads, int maxBatchTokens, int maxSequences,
+  record Key(
+      String location,
+      DeviceSelection device,
+      int threads,
+      int maxBatchTokens,
+      int maxSequences,
       boolean prefixCaching) {
     static Key of(ModelSpec spec, DeviceSelection device) {
-      return new Key(spec.location(), device, spec.resolvedThreads(), spec.maxBatchTokens(), spec.maxSequences(),
+      return new Key(
+          spec.location(),
+          device,
+          spec.resolvedThreads(),
+          spec.maxBatchTokens(),
+          spec.maxSequences(),
           spec.prefixCaching());
     }
 
     @Override
     public String toString() {
-      return location + " on " + device.key() + " (threads " + threads + ", max_batch_tokens "
-          + maxBatchTokens + ", max_sequences " + maxSequences + ", prefix_caching " + prefixCaching + ")";
+      return location
+          + " on "
+          + device.key()
+          + " (threads "
+          + threads
+          + ", max_batch_tokens "
+          + maxBatchTokens
+          + ", max_sequences "
+          + maxSequences
+          + ", prefix_caching "
+          + prefixCaching
+          + ")";
     }
   }
 
@@ -179,41 +200,58 @@ public final class ModelRegistry {
     try {
       dir = resolve(key.location());
       if (!Files.isRegularFile(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
-        throw new NoSuchFileException(dir.resolve("config.json").toString(), null,
+        throw new NoSuchFileException(
+            dir.resolve("config.json").toString(),
+            null,
             "no config.json: neither a checkpoint folder nor a GGUF file");
       }
       DbrxConfig config = Checkpoint.readConfig(dir);
-      ModelSpec spec = new ModelSpec(key.location(), key.threads(), key.maxBatchTokens(), key.maxSequences(),
-          key.prefixCaching());
-      String memory = MemoryBudget.problem(config, spec.engineOptions(), concurrentTasks(), Runtime.getRuntime().maxMemory());
+      ModelSpec spec =
+          new ModelSpec(
+              key.location(),
+              key.threads(),
+              key.maxBatchTokens(),
+              key.maxSequences(),
+              key.prefixCaching());
+      String memory =
+          MemoryBudget.problem(
+              config, spec.engineOptions(), concurrentTasks(), Runtime.getRuntime().maxMemory());
       if (memory != null) {
         throw new ModelLoadException(describe(key, dir) + ": " + memory);
       }
       // The runtime's backend seam takes a device; this build has only the cpu backend, so a task
       // pinned to a GPU still computes on the CPU, and says so once.
       if (key.device().isGpu() && GPU_FALLBACK_LOGGED.compareAndSet(false, true)) {
-        LOG.warn("the runtime has no GPU backend yet: models keyed to {} (and any other GPU) run on the"
-            + " CPU kernels with {} threads", key.device().key(), key.threads());
+        LOG.warn(
+            "the runtime has no GPU backend yet: models keyed to {} (and any other GPU) run on the"
+                + " CPU kernels with {} threads",
+            key.device().key(),
+            key.threads());
       }
       return DbrxRuntime.load(dir, Devices.CPU, key.threads(), spec.engineOptions());
     } catch (ModelLoadException e) {
       throw e;
     } catch (IOException | RuntimeException | OutOfMemoryError e) {
-      String cause = e.getMessage() == null ? e.getClass().getName() : e.getClass().getSimpleName() + ": " + e.getMessage();
+      String cause =
+          e.getMessage() == null
+              ? e.getClass().getName()
+              : e.getClass().getSimpleName() + ": " + e.getMessage();
       throw new ModelLoadException(describe(key, dir) + ": " + cause, e);
     }
   }
 
   private static String describe(Key key, Path resolved) {
-    String where = resolved == null || resolved.toString().equals(key.location())
-        ? "" : " (local copy " + resolved + ")";
+    String where =
+        resolved == null || resolved.toString().equals(key.location())
+            ? ""
+            : " (local copy " + resolved + ")";
     return "cannot load the DBRX model at " + key.location() + where + " for " + key.device().key();
   }
 
   /**
-   * The local folder or GGUF file for a location: a local path as is; a {@code file:} URI as its path; another
-   * URI scheme through the host's checkpoint cache; a relative name that is not a local folder
-   * through {@code SparkFiles}.
+   * The local folder or GGUF file for a location: a local path as is; a {@code file:} URI as its
+   * path; another URI scheme through the host's checkpoint cache; a relative name that is not a
+   * local folder through {@code SparkFiles}.
    */
   static Path resolve(String location) throws IOException {
     URI uri = asUri(location);
@@ -241,7 +279,8 @@ public final class ModelRegistry {
     try {
       return new URI(location);
     } catch (URISyntaxException e) {
-      throw new IllegalArgumentException("model location " + location + " is not a valid URI: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "model location " + location + " is not a valid URI: " + e.getMessage(), e);
     }
   }
 

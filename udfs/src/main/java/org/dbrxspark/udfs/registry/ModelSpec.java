@@ -7,16 +7,17 @@ import org.dbrxspark.runtime.engine.EngineOptions;
 /**
  * Which checkpoint to load and how: with the device, the key of the executor's model registry.
  *
- * @param location a local folder, a Hadoop FileSystem URI ({@code file://}, {@code hdfs://},
- *     {@code s3a://}, ...) or the name of a folder shipped with {@code --files}/{@code
- *     --archives}/{@code SparkContext.addFile} (resolved through {@code SparkFiles})
+ * @param location a local folder, a Hadoop FileSystem URI ({@code file://}, {@code hdfs://}, {@code
+ *     s3a://}, ...) or the name of a folder shipped with {@code --files}/{@code --archives}/{@code
+ *     SparkContext.addFile} (resolved through {@code SparkFiles})
  * @param threads CPU threads for the model's kernels; 0 means one per available processor
  * @param maxBatchTokens tokens one forward step may process (see {@link EngineOptions})
  * @param maxSequences sequences generating at once per task (see {@link EngineOptions})
  * @param prefixCaching whether the executor's tasks reuse the KV blocks of prompt prefixes that
  *     they share (see {@link EngineOptions#prefixCaching()}); outputs are the same either way
  */
-public record ModelSpec(String location, int threads, int maxBatchTokens, int maxSequences, boolean prefixCaching)
+public record ModelSpec(
+    String location, int threads, int maxBatchTokens, int maxSequences, boolean prefixCaching)
     implements Serializable {
 
   public ModelSpec {
@@ -35,10 +36,14 @@ public record ModelSpec(String location, int threads, int maxBatchTokens, int ma
     this(location, threads, maxBatchTokens, maxSequences, true);
   }
 
-  /** The location with the runtime's defaults (batching limits, prefix caching) and one thread per processor. */
+  /**
+   * The location with the runtime's defaults (batching limits, prefix caching) and one thread per
+   * processor.
+   */
   public static ModelSpec of(String location) {
     EngineOptions defaults = EngineOptions.defaults();
-    return new ModelSpec(location, 0, defaults.maxBatchTokens(), defaults.maxSequences(), defaults.prefixCaching());
+    return new ModelSpec(
+        location, 0, defaults.maxBatchTokens(), defaults.maxSequences(), defaults.prefixCaching());
   }
 
   /** This spec with prefix caching on or off. */

@@ -10,11 +10,11 @@ import scala.collection.immutable.IndexedSeq;
 import scala.collection.immutable.Seq;
 
 /**
- * Logical node: the child's rows with one {@link DbrxCall}'s result appended as {@code result}
- * (the analogue of Spark's {@code BatchEvalPython}). Planned as {@link BatchEvalDbrxExec}.
+ * Logical node: the child's rows with one {@link DbrxCall}'s result appended as {@code result} (the
+ * analogue of Spark's {@code BatchEvalPython}). Planned as {@link BatchEvalDbrxExec}.
  *
- * <p>The fields are the Product elements, in the public constructor's order: Catalyst copies
- * nodes by reflection on it when it rewrites their expressions.
+ * <p>The fields are the Product elements, in the public constructor's order: Catalyst copies nodes
+ * by reflection on it when it rewrites their expressions.
  */
 public final class BatchEvalDbrx extends LogicalPlan {
   private static final long serialVersionUID = 1L;
@@ -83,7 +83,10 @@ public final class BatchEvalDbrx extends LogicalPlan {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof BatchEvalDbrx b && call.equals(b.call) && result.equals(b.result) && child.equals(b.child);
+    return o instanceof BatchEvalDbrx b
+        && call.equals(b.call)
+        && result.equals(b.result)
+        && child.equals(b.child);
   }
 
   @Override

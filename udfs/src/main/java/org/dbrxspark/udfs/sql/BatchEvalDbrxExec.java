@@ -28,9 +28,9 @@ import scala.collection.immutable.Seq;
 /**
  * Physical {@link BatchEvalDbrx}: per partition, evaluates the call's arguments on each child row
  * and feeds the rows through the function's inference op with the transformers' {@link
- * PartitionRunner} (chunks of {@value PartitionRunner#DEFAULT_CHUNK_ROWS} rows, or fewer once
- * their input tokens reach {@value PartitionRunner#DEFAULT_CHUNK_TOKENS}); emits each child row,
- * in order, with the result struct appended.
+ * PartitionRunner} (chunks of {@value PartitionRunner#DEFAULT_CHUNK_ROWS} rows, or fewer once their
+ * input tokens reach {@value PartitionRunner#DEFAULT_CHUNK_TOKENS}); emits each child row, in
+ * order, with the result struct appended.
  */
 public final class BatchEvalDbrxExec extends SparkPlan {
   private static final long serialVersionUID = 1L;
@@ -49,53 +49,79 @@ public final class BatchEvalDbrxExec extends SparkPlan {
   public RDD<InternalRow> doExecute() {
     ModelFunction<?> function = ((DbrxCall) call).function();
     // The no-argument (PySpark) form has no accumulators of its own: it gets some per query.
-    DbrxMetrics metrics = function.metrics() != null ? function.metrics() : DbrxMetrics.register(sparkContext(), "sql");
-    DataType[] outputTypes = Seqs.asJava(output()).stream().map(Expression::dataType).toArray(DataType[]::new);
+    DbrxMetrics metrics =
+        function.metrics() != null
+            ? function.metrics()
+            : DbrxMetrics.register(sparkContext(), "sql");
+    DataType[] outputTypes =
+        Seqs.asJava(output()).stream().map(Expression::dataType).toArray(DataType[]::new);
     return run(child.execute(), child.output(), call.children(), outputTypes, function, metrics);
   }
 
   /** Static, so that the tasks' closure holds what it needs and not this plan. */
-  private static <I> RDD<InternalRow> run(RDD<InternalRow> rdd, Seq<Attribute> input, Seq<Expression> arguments,
-      DataType[] outputTypes, ModelFunction<I> function, DbrxMetrics metrics) {
+  private static <I> RDD<InternalRow> run(
+      RDD<InternalRow> rdd,
+      Seq<Attribute> input,
+      Seq<Expression> arguments,
+      DataType[] outputTypes,
+      ModelFunction<I> function,
+      DbrxMetrics metrics) {
     PartitionRunner<I, ?, ?> runner = runner(function.op(), function.options().model(), metrics);
-    DataType[] argumentTypes = Seqs.asJava(arguments).stream().map(Expression::dataType).toArray(DataType[]::new);
+    DataType[] argumentTypes =
+        Seqs.asJava(arguments).stream().map(Expression::dataType).toArray(DataType[]::new);
     StructType resultType = function.resultType();
-    return rdd.toJavaRDD().<InternalRow>mapPartitionsWithIndex((partition, rows) -> {
-      MutableProjection evalArguments = MutableProjection.create(arguments, input);
-      evalArguments.initialize(partition);
-      List<Function1<Object, Object>> toJava = Arrays.stream(argumentTypes)
-          .map(CatalystTypeConverters::createToScalaConverter).toList();
-      Function1<Object, Object> toCatalyst = CatalystTypeConverters.createToCatalystConverter(resultType);
-      UnsafeProjection toUnsafe = UnsafeProjection.create(outputTypes);
-      JoinedRow joined = new JoinedRow();
-      Iterator<InternalRow> copies = new Iterator<>() { // the child may reuse its row object
-        @Override
-        public boolean hasNext() {
-          return rows.hasNext();
-        }
+    return rdd.toJavaRDD()
+        .<InternalRow>mapPartitionsWithIndex(
+            (partition, rows) -> {
+              MutableProjection evalArguments = MutableProjection.create(arguments, input);
+              evalArguments.initialize(partition);
+              List<Function1<Object, Object>> toJava =
+                  Arrays.stream(argumentTypes)
+                      .map(CatalystTypeConverters::createToScalaConverter)
+                      .toList();
+              Function1<Object, Object> toCatalyst =
+                  CatalystTypeConverters.createToCatalystConverter(resultType);
+              UnsafeProjection toUnsafe = UnsafeProjection.create(outputTypes);
+              JoinedRow joined = new JoinedRow();
+              Iterator<InternalRow> copies =
+                  new Iterator<>() { // the child may reuse its row object
+                    @Override
+                    public boolean hasNext() {
+                      return rows.hasNext();
+                    }
 
-        @Override
-        public InternalRow next() {
-          return rows.next().copy();
-        }
-      };
-      return runner.run(copies, row -> {
-        InternalRow values = evalArguments.apply(row);
-        Object[] args = new Object[argumentTypes.length];
-        for (int i = 0; i < args.length; i++) {
-          args[i] = toJava.get(i).apply(values.get(i, argumentTypes[i]));
-        }
-        return function.input(args);
-      }, (row, struct) -> {
-        InternalRow result = new GenericInternalRow(new Object[] {toCatalyst.apply(struct)});
-        return toUnsafe.apply(joined.apply(row, result));
-      });
-    }, true).rdd();
+                    @Override
+                    public InternalRow next() {
+                      return rows.next().copy();
+                    }
+                  };
+              return runner.run(
+                  copies,
+                  row -> {
+                    InternalRow values = evalArguments.apply(row);
+                    Object[] args = new Object[argumentTypes.length];
+                    for (int i = 0; i < args.length; i++) {
+                      args[i] = toJava.get(i).apply(values.get(i, argumentTypes[i]));
+                    }
+                    return function.input(args);
+                  },
+                  (row, struct) -> {
+                    InternalRow result =
+                        new GenericInternalRow(new Object[] {toCatalyst.apply(struct)});
+                    return toUnsafe.apply(joined.apply(row, result));
+                  });
+            },
+            true)
+        .rdd();
   }
 
-  private static <I, R, O> PartitionRunner<I, R, O> runner(InferenceOp<I, R, O> op, ModelSpec model,
-      DbrxMetrics metrics) {
-    return new PartitionRunner<>(op, model, PartitionRunner.DEFAULT_CHUNK_ROWS, PartitionRunner.DEFAULT_CHUNK_TOKENS,
+  private static <I, R, O> PartitionRunner<I, R, O> runner(
+      InferenceOp<I, R, O> op, ModelSpec model, DbrxMetrics metrics) {
+    return new PartitionRunner<>(
+        op,
+        model,
+        PartitionRunner.DEFAULT_CHUNK_ROWS,
+        PartitionRunner.DEFAULT_CHUNK_TOKENS,
         metrics);
   }
 
@@ -141,7 +167,10 @@ public final class BatchEvalDbrxExec extends SparkPlan {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof BatchEvalDbrxExec b && call.equals(b.call) && result.equals(b.result) && child.equals(b.child);
+    return o instanceof BatchEvalDbrxExec b
+        && call.equals(b.call)
+        && result.equals(b.result)
+        && child.equals(b.child);
   }
 
   @Override

@@ -1,8 +1,8 @@
 package org.dbrxspark.udfs.sql;
 
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.udfs.inference.Generation;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import scala.collection.Seq;
@@ -12,10 +12,14 @@ import scala.collection.Seq;
  * array<struct<role, content>>}, rendered with the DBRX chat template; {@code params_json} may be
  * null. See {@link DbrxFunctions}.
  */
-public final class ChatFunction extends ModelFunction<Generation.Input> implements UDF2<Seq<Row>, String, Row> {
+public final class ChatFunction extends ModelFunction<Generation.Input>
+    implements UDF2<Seq<Row>, String, Row> {
   private static final long serialVersionUID = 1L;
 
-  /** For {@code spark.udf.registerJavaFunction}: options come from the {@code spark.dbrx.*} settings. */
+  /**
+   * For {@code spark.udf.registerJavaFunction}: options come from the {@code spark.dbrx.*}
+   * settings.
+   */
   public ChatFunction() {
     super(null, null);
   }
@@ -47,7 +51,13 @@ public final class ChatFunction extends ModelFunction<Generation.Input> implemen
   @Override
   @SuppressWarnings("unchecked")
   Generation.Input input(Object[] args) {
-    return new Generation.Input(null, ChatTemplateFunction.conversation((Seq<Row>) args[0]), null, (String) args[1],
-        null, null, null);
+    return new Generation.Input(
+        null,
+        ChatTemplateFunction.conversation((Seq<Row>) args[0]),
+        null,
+        (String) args[1],
+        null,
+        null,
+        null);
   }
 }

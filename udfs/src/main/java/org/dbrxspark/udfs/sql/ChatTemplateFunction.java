@@ -10,17 +10,20 @@ import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * {@code dbrx_chat_template(messages)}: the ChatML prompt string {@code dbrx_chat} would run for
- * {@code array<struct<role, content>>}, ending with the generation prompt. Null for null input;
- * a malformed conversation (a null message, role or content; no message) fails the query.
+ * {@code array<struct<role, content>>}, ending with the generation prompt. Null for null input; a
+ * malformed conversation (a null message, role or content; no message) fails the query.
  */
 public final class ChatTemplateFunction implements UDF1<Seq<Row>, String> {
   private static final long serialVersionUID = 1L;
 
   /** Whether {@link #systemPrompt} was given (null is meaningful: DBRX's own prompt). */
   private final boolean given;
+
   private final String systemPrompt;
 
-  /** For {@code spark.udf.registerJavaFunction}: the system prompt comes from the Spark settings. */
+  /**
+   * For {@code spark.udf.registerJavaFunction}: the system prompt comes from the Spark settings.
+   */
   public ChatTemplateFunction() {
     this.given = false;
     this.systemPrompt = null;
@@ -37,7 +40,8 @@ public final class ChatTemplateFunction implements UDF1<Seq<Row>, String> {
     if (conversation == null) {
       return null;
     }
-    String prompt = given ? systemPrompt : DbrxFunctions.setting(DbrxFunctions.SYSTEM_PROMPT).orElse(null);
+    String prompt =
+        given ? systemPrompt : DbrxFunctions.setting(DbrxFunctions.SYSTEM_PROMPT).orElse(null);
     return Generation.template(prompt).render(conversation, true);
   }
 

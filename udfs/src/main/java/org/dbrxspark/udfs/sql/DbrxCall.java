@@ -43,9 +43,10 @@ public final class DbrxCall extends Expression implements Unevaluable, Serializa
 
   /** The same call as a scalar UDF: one model call per row, for places no batch can be planned. */
   Expression rowAtATime() {
-    Object udf = arguments.size() == 1
-        ? (Function1<Object, Object> & Serializable) a -> function.runOne(a)
-        : (Function2<Object, Object, Object> & Serializable) (a, b) -> function.runOne(a, b);
+    Object udf =
+        arguments.size() == 1
+            ? (Function1<Object, Object> & Serializable) a -> function.runOne(a)
+            : (Function2<Object, Object, Object> & Serializable) (a, b) -> function.runOne(a, b);
     return DbrxFunctions.scalaUdf(function.name(), udf, dataType(), arguments);
   }
 
@@ -97,7 +98,8 @@ public final class DbrxCall extends Expression implements Unevaluable, Serializa
   }
 
   private UnsupportedOperationException unevaluable() {
-    return new UnsupportedOperationException(this + " is evaluated by a BatchEvalDbrx node, not in place");
+    return new UnsupportedOperationException(
+        this + " is evaluated by a BatchEvalDbrx node, not in place");
   }
 
   @Override

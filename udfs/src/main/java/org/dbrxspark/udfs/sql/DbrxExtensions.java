@@ -26,23 +26,30 @@ public final class DbrxExtensions extends AbstractFunction1<SparkSessionExtensio
   static final ExtractDbrxCalls RULE = new ExtractDbrxCalls();
 
   /** Plans {@link BatchEvalDbrx} as {@link BatchEvalDbrxExec}. */
-  static final SparkStrategy PLANNER = new SparkStrategy() {
-    @Override
-    public Seq<SparkPlan> apply(LogicalPlan plan) {
-      List<SparkPlan> planned = plan instanceof BatchEvalDbrx b
-          ? List.of(new BatchEvalDbrxExec(b.call(), b.result(), planLater(b.child())))
-          : List.of();
-      return Seqs.of(planned);
-    }
-  };
+  static final SparkStrategy PLANNER =
+      new SparkStrategy() {
+        @Override
+        public Seq<SparkPlan> apply(LogicalPlan plan) {
+          List<SparkPlan> planned =
+              plan instanceof BatchEvalDbrx b
+                  ? List.of(new BatchEvalDbrxExec(b.call(), b.result(), planLater(b.child())))
+                  : List.of();
+          return Seqs.of(planned);
+        }
+      };
 
   @Override
   public BoxedUnit apply(SparkSessionExtensions extensions) {
     extensions.injectPreCBORule(session -> RULE);
     extensions.injectPlannerStrategy(session -> PLANNER);
-    DbrxFunctions.builders(null, null).forEach((name, builder) -> extensions.injectFunction(
-        new Tuple3<>(FunctionIdentifier.apply(name), new ExpressionInfo(DbrxExtensions.class.getName(), name),
-            builder)));
+    DbrxFunctions.builders(null, null)
+        .forEach(
+            (name, builder) ->
+                extensions.injectFunction(
+                    new Tuple3<>(
+                        FunctionIdentifier.apply(name),
+                        new ExpressionInfo(DbrxExtensions.class.getName(), name),
+                        builder)));
     return BoxedUnit.UNIT;
   }
 }

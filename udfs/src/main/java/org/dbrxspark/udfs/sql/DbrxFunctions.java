@@ -48,21 +48,21 @@ import scala.collection.immutable.Seq;
  *
  * <p>The four model-backed functions run batched, as the ML transformers do: the optimizer rule
  * {@link ExtractDbrxCalls} moves each call out of its Project or Filter into a {@link
- * BatchEvalDbrx} node, planned as {@link BatchEvalDbrxExec}, which runs a partition's rows
- * through the runtime a chunk at a time with the transformers' own {@code PartitionRunner}. Row
- * failures are data (the struct's {@code error}), as there, except that a literal {@code
- * params_json} is checked when the query is analysed and a bad one fails the query. {@code
- * params_json} may hold a {@code response_format} (see {@link SamplingDefaults}). A generation's seed is the {@code seed}
+ * BatchEvalDbrx} node, planned as {@link BatchEvalDbrxExec}, which runs a partition's rows through
+ * the runtime a chunk at a time with the transformers' own {@code PartitionRunner}. Row failures
+ * are data (the struct's {@code error}), as there, except that a literal {@code params_json} is
+ * checked when the query is analysed and a bad one fails the query. {@code params_json} may hold a
+ * {@code response_format} (see {@link SamplingDefaults}). A generation's seed is the {@code seed}
  * of its {@code params_json}, else a hash of the prompt and the global seed, so results do not
  * depend on partitioning or batching.
  *
  * <p>Two ways in: {@link #register} on a session, or {@link DbrxExtensions} through {@code
- * spark.sql.extensions}, whose functions read their {@link Options} from the Spark settings
- * {@value #MODEL}, {@value #THREADS}, {@value #MAX_BATCH_TOKENS}, {@value #MAX_SEQUENCES}, {@value
+ * spark.sql.extensions}, whose functions read their {@link Options} from the Spark settings {@value
+ * #MODEL}, {@value #THREADS}, {@value #MAX_BATCH_TOKENS}, {@value #MAX_SEQUENCES}, {@value
  * #PREFIX_CACHING}, {@value #SEED}, {@value #DEFAULT_PARAMS} and {@value #SYSTEM_PROMPT}. Each
  * function is also a public class with a no-argument constructor for {@code
- * spark.udf.registerJavaFunction} in PySpark, reading the same settings; registered that way it runs one row per model call and takes every
- * argument (pass NULL for an unused optional one).
+ * spark.udf.registerJavaFunction} in PySpark, reading the same settings; registered that way it
+ * runs one row per model call and takes every argument (pass NULL for an unused optional one).
  */
 public final class DbrxFunctions {
   private DbrxFunctions() {}
@@ -98,7 +98,10 @@ public final class DbrxFunctions {
       return new Options(value, seed, defaultParams, systemPrompt);
     }
 
-    /** These options with the executors' prefix caching on or off (see {@link ModelSpec#prefixCaching()}). */
+    /**
+     * These options with the executors' prefix caching on or off (see {@link
+     * ModelSpec#prefixCaching()}).
+     */
     public Options withPrefixCaching(boolean value) {
       return withModel(model.withPrefixCaching(value));
     }
@@ -121,24 +124,46 @@ public final class DbrxFunctions {
      */
     static Options fromSparkSettings() {
       Function<String, Optional<String>> setting = DbrxFunctions::setting;
-      String location = setting.apply(MODEL).orElseThrow(() -> new IllegalStateException(
-          "no model: set " + MODEL + " (or register the functions with DbrxFunctions.register)"));
+      String location =
+          setting
+              .apply(MODEL)
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "no model: set "
+                              + MODEL
+                              + " (or register the functions with DbrxFunctions.register)"));
       EngineOptions engine = EngineOptions.defaults();
-      ModelSpec model = new ModelSpec(location,
-          setting.apply(THREADS).map(Integer::parseInt).orElse(0),
-          setting.apply(MAX_BATCH_TOKENS).map(Integer::parseInt).orElse(engine.maxBatchTokens()),
-          setting.apply(MAX_SEQUENCES).map(Integer::parseInt).orElse(engine.maxSequences()),
-          setting.apply(PREFIX_CACHING).map(DbrxFunctions::prefixCaching).orElse(engine.prefixCaching()));
-      return new Options(model, setting.apply(SEED).map(Long::parseLong).orElse(0L),
-          setting.apply(DEFAULT_PARAMS).orElse(null), setting.apply(SYSTEM_PROMPT).orElse(null));
+      ModelSpec model =
+          new ModelSpec(
+              location,
+              setting.apply(THREADS).map(Integer::parseInt).orElse(0),
+              setting
+                  .apply(MAX_BATCH_TOKENS)
+                  .map(Integer::parseInt)
+                  .orElse(engine.maxBatchTokens()),
+              setting.apply(MAX_SEQUENCES).map(Integer::parseInt).orElse(engine.maxSequences()),
+              setting
+                  .apply(PREFIX_CACHING)
+                  .map(DbrxFunctions::prefixCaching)
+                  .orElse(engine.prefixCaching()));
+      return new Options(
+          model,
+          setting.apply(SEED).map(Long::parseLong).orElse(0L),
+          setting.apply(DEFAULT_PARAMS).orElse(null),
+          setting.apply(SYSTEM_PROMPT).orElse(null));
     }
   }
 
-  /** {@code true} or {@code false}, refusing anything else (Boolean.parseBoolean reads a typo as false). */
+  /**
+   * {@code true} or {@code false}, refusing anything else (Boolean.parseBoolean reads a typo as
+   * false).
+   */
   private static boolean prefixCaching(String value) {
     String v = value.trim();
     if (!v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
-      throw new IllegalArgumentException(PREFIX_CACHING + " must be true or false, got '" + value + "'");
+      throw new IllegalArgumentException(
+          PREFIX_CACHING + " must be true or false, got '" + value + "'");
     }
     return Boolean.parseBoolean(v);
   }
@@ -149,13 +174,16 @@ public final class DbrxFunctions {
       return Optional.of(task.getLocalProperty(key));
     }
     if (task == null) {
-      Optional<SparkSession> active = Optional.ofNullable(SparkSession.getActiveSession().getOrElse(() -> null));
+      Optional<SparkSession> active =
+          Optional.ofNullable(SparkSession.getActiveSession().getOrElse(() -> null));
       if (active.isPresent() && active.get().conf().contains(key)) {
         return Optional.of(active.get().conf().get(key));
       }
     }
     SparkEnv env = SparkEnv.get();
-    return env != null && env.conf().contains(key) ? Optional.of(env.conf().get(key)) : Optional.empty();
+    return env != null && env.conf().contains(key)
+        ? Optional.of(env.conf().get(key))
+        : Optional.empty();
   }
 
   /**
@@ -163,27 +191,38 @@ public final class DbrxFunctions {
    * installs the batched planning of the model-backed ones ({@link DbrxExtensions} does the same
    * through {@code spark.sql.extensions}).
    *
-   * @return the functions' metrics (label {@code sql}): rows, batches, tokens, errors, model load time
+   * @return the functions' metrics (label {@code sql}): rows, batches, tokens, errors, model load
+   *     time
    */
   public static DbrxMetrics register(SparkSession spark, Options options) {
     if (options.defaultParams() != null) {
-      SamplingDefaults.runtimeDefaults().with(options.defaultParams()); // fails here, not in every row
+      SamplingDefaults.runtimeDefaults()
+          .with(options.defaultParams()); // fails here, not in every row
     }
     DbrxMetrics metrics = DbrxMetrics.register(spark.sparkContext(), "sql");
     if (!(spark instanceof org.apache.spark.sql.classic.SparkSession classic)) {
-      // Spark Connect plans on its server (see DbrxExtensions): here, row-at-a-time UDFs of fixed arity.
-      spark.udf().register("dbrx_generate", new GenerateFunction(options, metrics), Generation.RESULT);
+      // Spark Connect plans on its server (see DbrxExtensions): here, row-at-a-time UDFs of fixed
+      // arity.
+      spark
+          .udf()
+          .register("dbrx_generate", new GenerateFunction(options, metrics), Generation.RESULT);
       spark.udf().register("dbrx_chat", new ChatFunction(options, metrics), Generation.RESULT);
       spark.udf().register("dbrx_score", new ScoreFunction(options, metrics), Scoring.RESULT);
       spark.udf().register("dbrx_embed", new EmbedFunction(options, metrics), Embedding.RESULT);
       spark.udf().register("dbrx_tokenize", new TokenizeFunction(), TokenizeFunction.TYPE);
       spark.udf().register("dbrx_count_tokens", new CountTokensFunction(), DataTypes.IntegerType);
-      spark.udf().register("dbrx_chat_template", new ChatTemplateFunction(options.systemPrompt()), DataTypes.StringType);
+      spark
+          .udf()
+          .register(
+              "dbrx_chat_template",
+              new ChatTemplateFunction(options.systemPrompt()),
+              DataTypes.StringType);
       return metrics;
     }
     FunctionRegistry registry = classic.sessionState().functionRegistry();
-    builders(options, metrics).forEach((name, builder) ->
-        registry.createOrReplaceTempFunction(name, builder, "java_udf"));
+    builders(options, metrics)
+        .forEach(
+            (name, builder) -> registry.createOrReplaceTempFunction(name, builder, "java_udf"));
     ExperimentalMethods experimental = classic.experimental();
     if (!experimental.extraOptimizations().contains(DbrxExtensions.RULE)) {
       // Runs in the optimizer's last batch ("User Provided Optimizers"), after filter push-down.
@@ -213,66 +252,102 @@ public final class DbrxFunctions {
    * @param options null for the options of the {@code spark.dbrx.*} settings, read on first use
    * @param metrics null for none
    */
-  static Map<String, Function1<Seq<Expression>, Expression>> builders(Options options, DbrxMetrics metrics) {
+  static Map<String, Function1<Seq<Expression>, Expression>> builders(
+      Options options, DbrxMetrics metrics) {
     Map<String, Function1<Seq<Expression>, Expression>> builders = new LinkedHashMap<>();
-    for (ModelFunction<?> function : List.<ModelFunction<?>>of(new GenerateFunction(options, metrics),
-        new ChatFunction(options, metrics), new ScoreFunction(options, metrics), new EmbedFunction(options, metrics))) {
-      int arity = function instanceof EmbedFunction ? 1 : 2; // the others take an optional second argument
-      builders.put(function.name(), args -> {
-        checkArgumentCount(function.name(), args, arity);
-        List<Expression> all = Seqs.asJava(args);
-        if (all.size() == 2 && (function instanceof GenerateFunction || function instanceof ChatFunction)) {
-          checkLiteralParams(all.get(1));
-        }
-        if (all.size() < arity) {
-          all.add(Literal.create(null, DataTypes.StringType)); // the optional last argument
-        }
-        return new DbrxCall(function, Seqs.of(all));
-      });
+    for (ModelFunction<?> function :
+        List.<ModelFunction<?>>of(
+            new GenerateFunction(options, metrics),
+            new ChatFunction(options, metrics),
+            new ScoreFunction(options, metrics),
+            new EmbedFunction(options, metrics))) {
+      int arity =
+          function instanceof EmbedFunction ? 1 : 2; // the others take an optional second argument
+      builders.put(
+          function.name(),
+          args -> {
+            checkArgumentCount(function.name(), args, arity);
+            List<Expression> all = Seqs.asJava(args);
+            if (all.size() == 2
+                && (function instanceof GenerateFunction || function instanceof ChatFunction)) {
+              checkLiteralParams(all.get(1));
+            }
+            if (all.size() < arity) {
+              all.add(Literal.create(null, DataTypes.StringType)); // the optional last argument
+            }
+            return new DbrxCall(function, Seqs.of(all));
+          });
     }
     TokenizeFunction tokenize = new TokenizeFunction();
     CountTokensFunction count = new CountTokensFunction();
-    ChatTemplateFunction template = options == null ? new ChatTemplateFunction()
-        : new ChatTemplateFunction(options.systemPrompt());
-    builders.put("dbrx_tokenize", args -> scalar("dbrx_tokenize", tokenize, TokenizeFunction.TYPE, args));
-    builders.put("dbrx_count_tokens", args -> scalar("dbrx_count_tokens", count, DataTypes.IntegerType, args));
-    builders.put("dbrx_chat_template", args -> scalar("dbrx_chat_template", template, DataTypes.StringType, args));
+    ChatTemplateFunction template =
+        options == null
+            ? new ChatTemplateFunction()
+            : new ChatTemplateFunction(options.systemPrompt());
+    builders.put(
+        "dbrx_tokenize", args -> scalar("dbrx_tokenize", tokenize, TokenizeFunction.TYPE, args));
+    builders.put(
+        "dbrx_count_tokens",
+        args -> scalar("dbrx_count_tokens", count, DataTypes.IntegerType, args));
+    builders.put(
+        "dbrx_chat_template",
+        args -> scalar("dbrx_chat_template", template, DataTypes.StringType, args));
     return builders;
   }
 
   /** A one-argument scalar UDF, as {@code spark.udf().register} builds it for a Java UDF1. */
   @SuppressWarnings("unchecked")
-  private static Expression scalar(String name, UDF1<?, ?> udf, DataType type, Seq<Expression> args) {
+  private static Expression scalar(
+      String name, UDF1<?, ?> udf, DataType type, Seq<Expression> args) {
     checkArgumentCount(name, args, 1);
     UDF1<Object, Object> call = (UDF1<Object, Object>) udf;
-    Function1<Object, Object> function = (Function1<Object, Object> & Serializable) a -> {
-      try {
-        return call.call(a);
-      } catch (RuntimeException e) {
-        throw e;
-      } catch (Exception e) { // UDF1 declares it; these functions throw none
-        throw new IllegalStateException(e);
-      }
-    };
+    Function1<Object, Object> function =
+        (Function1<Object, Object> & Serializable)
+            a -> {
+              try {
+                return call.call(a);
+              } catch (RuntimeException e) {
+                throw e;
+              } catch (Exception e) { // UDF1 declares it; these functions throw none
+                throw new IllegalStateException(e);
+              }
+            };
     return scalaUdf(name, function, type, args);
   }
 
-  /** A ScalaUDF of a Scala function of as many arguments as {@code args}, converting Spark's way. */
+  /**
+   * A ScalaUDF of a Scala function of as many arguments as {@code args}, converting Spark's way.
+   */
   static Expression scalaUdf(String name, Object function, DataType type, Seq<Expression> args) {
-    return new ScalaUDF(function, type, args, ScalaUDF.apply$default$4(), ScalaUDF.apply$default$5(),
-        Option.apply(name), true, true);
+    return new ScalaUDF(
+        function,
+        type,
+        args,
+        ScalaUDF.apply$default$4(),
+        ScalaUDF.apply$default$5(),
+        Option.apply(name),
+        true,
+        true);
   }
 
-  /** Spark's WRONG_NUM_ARGS error unless there are {@code max} arguments, or one less for an optional last. */
+  /**
+   * Spark's WRONG_NUM_ARGS error unless there are {@code max} arguments, or one less for an
+   * optional last.
+   */
   private static void checkArgumentCount(String name, Seq<Expression> args, int max) {
     int n = args.size();
     if (n == max || (n == 1 && max == 2)) {
       return;
     }
     List<Object> valid = max == 2 ? List.of(1, 2) : List.of(1);
-    throw DbrxFunctions.<RuntimeException>sneakyThrow(QueryCompilationErrors.wrongNumArgsError(name,
-        Seqs.of(valid), n, QueryCompilationErrors.wrongNumArgsError$default$4(),
-        QueryCompilationErrors.wrongNumArgsError$default$5(), QueryCompilationErrors.wrongNumArgsError$default$6()));
+    throw DbrxFunctions.<RuntimeException>sneakyThrow(
+        QueryCompilationErrors.wrongNumArgsError(
+            name,
+            Seqs.of(valid),
+            n,
+            QueryCompilationErrors.wrongNumArgsError$default$4(),
+            QueryCompilationErrors.wrongNumArgsError$default$5(),
+            QueryCompilationErrors.wrongNumArgsError$default$6()));
   }
 
   /** Rethrows Spark's checked AnalysisException from a builder, which cannot declare it. */

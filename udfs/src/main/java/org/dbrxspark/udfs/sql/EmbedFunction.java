@@ -1,8 +1,8 @@
 package org.dbrxspark.udfs.sql;
 
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.engine.Pooling;
 import org.dbrxspark.udfs.inference.Embedding;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
@@ -12,7 +12,10 @@ public final class EmbedFunction extends ModelFunction<String> implements UDF1<S
   private static final long serialVersionUID = 1L;
   private static final Embedding EMBEDDING = new Embedding(Pooling.MEAN);
 
-  /** For {@code spark.udf.registerJavaFunction}: options come from the {@code spark.dbrx.*} settings. */
+  /**
+   * For {@code spark.udf.registerJavaFunction}: options come from the {@code spark.dbrx.*}
+   * settings.
+   */
   public EmbedFunction() {
     super(null, null);
   }

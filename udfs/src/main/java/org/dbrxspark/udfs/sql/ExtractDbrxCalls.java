@@ -18,8 +18,8 @@ import org.apache.spark.sql.catalyst.rules.Rule;
 import org.apache.spark.sql.types.Metadata;
 
 /**
- * Optimizer rule, the analogue of Spark's {@code ExtractPythonUDFs}: moves each {@link DbrxCall}
- * of a Project or Filter into a {@link BatchEvalDbrx} node under it and puts the node's result
+ * Optimizer rule, the analogue of Spark's {@code ExtractPythonUDFs}: moves each {@link DbrxCall} of
+ * a Project or Filter into a {@link BatchEvalDbrx} node under it and puts the node's result
  * attribute in its place. Equal calls share one node, so a call is evaluated once per row however
  * often the query names it. A call whose arguments hold another call waits until the inner one has
  * its node; a call that cannot move (it reads a lambda variable, or sits in any other operator)
@@ -37,10 +37,15 @@ public final class ExtractDbrxCalls extends Rule<LogicalPlan> {
     }
     if (p instanceof Project project) {
       // NamedExpression is a Scala trait: to Java, an interface unrelated to Expression.
-      Extracted e = extract(Seqs.asJava(project.projectList()).stream().map(x -> (Expression) x).toList(),
-          project.child());
+      Extracted e =
+          extract(
+              Seqs.asJava(project.projectList()).stream().map(x -> (Expression) x).toList(),
+              project.child());
       if (e != null) {
-        p = new Project(Seqs.of(e.expressions().stream().map(x -> (NamedExpression) x).toList()), e.child());
+        p =
+            new Project(
+                Seqs.of(e.expressions().stream().map(x -> (NamedExpression) x).toList()),
+                e.child());
       }
     } else if (p instanceof Filter filter) {
       // Conditions without a call filter first, so that the model sees only the rows they keep.
@@ -53,8 +58,10 @@ public final class ExtractDbrxCalls extends Rule<LogicalPlan> {
       Extracted e = then.isEmpty() ? null : extract(List.of(and(then)), below);
       if (e != null) {
         // The Project drops the results again: a Filter's output is its child's.
-        p = new Project(Seqs.of(Seqs.<NamedExpression>asJava(filter.child().output())),
-            new Filter(e.expressions().get(0), e.child()));
+        p =
+            new Project(
+                Seqs.of(Seqs.<NamedExpression>asJava(filter.child().output())),
+                new Filter(e.expressions().get(0), e.child()));
       }
     }
     return p.mapExpressions(ExtractDbrxCalls::rowAtATime);
@@ -75,8 +82,14 @@ public final class ExtractDbrxCalls extends Rule<LogicalPlan> {
       Map<Expression, Attribute> results = new LinkedHashMap<>();
       for (DbrxCall call : ready) {
         if (!results.containsKey(call.canonicalized())) {
-          Attribute result = new AttributeReference(call.prettyName(), call.dataType(), true, Metadata.empty(),
-              NamedExpression.newExprId(), Seqs.of(List.of()));
+          Attribute result =
+              new AttributeReference(
+                  call.prettyName(),
+                  call.dataType(),
+                  true,
+                  Metadata.empty(),
+                  NamedExpression.newExprId(),
+                  Seqs.of(List.of()));
           results.put(call.canonicalized(), result);
           child = new BatchEvalDbrx(call, result, child);
         }
@@ -106,14 +119,17 @@ public final class ExtractDbrxCalls extends Rule<LogicalPlan> {
   /** Calls over {@code input} with no call in their arguments and no lambda variable. */
   private static void collectReady(Expression e, AttributeSet input, List<DbrxCall> out) {
     if (e instanceof DbrxCall call
-        && !call.children().exists(c -> hasCall(c) || c.exists(x -> x instanceof NamedLambdaVariable))
+        && !call.children()
+            .exists(c -> hasCall(c) || c.exists(x -> x instanceof NamedLambdaVariable))
         && call.references().subsetOf(input)) {
       out.add(call);
     } else {
-      e.children().foreach(c -> {
-        collectReady(c, input, out);
-        return null;
-      });
+      e.children()
+          .foreach(
+              c -> {
+                collectReady(c, input, out);
+                return null;
+              });
     }
   }
 
@@ -128,7 +144,8 @@ public final class ExtractDbrxCalls extends Rule<LogicalPlan> {
   }
 
   private static Expression rowAtATime(Expression e) {
-    return e instanceof DbrxCall call ? call.rowAtATime().mapChildren(ExtractDbrxCalls::rowAtATime)
+    return e instanceof DbrxCall call
+        ? call.rowAtATime().mapChildren(ExtractDbrxCalls::rowAtATime)
         : e.mapChildren(ExtractDbrxCalls::rowAtATime);
   }
 }

@@ -27,8 +27,10 @@ abstract class ModelFunction<I> implements Serializable {
 
   /** Null for the no-argument (PySpark) form, which reads the Spark settings on first use. */
   private final DbrxFunctions.Options given;
+
   /** Null for the no-argument form: accumulators can only be registered on the driver. */
   private final DbrxMetrics metrics;
+
   private transient DbrxFunctions.Options options;
   private transient Generation generation;
 
@@ -68,8 +70,10 @@ abstract class ModelFunction<I> implements Serializable {
   final Generation generation() {
     if (generation == null) {
       DbrxFunctions.Options o = options();
-      SamplingDefaults defaults = o.defaultParams() == null ? SamplingDefaults.runtimeDefaults()
-          : SamplingDefaults.runtimeDefaults().with(o.defaultParams());
+      SamplingDefaults defaults =
+          o.defaultParams() == null
+              ? SamplingDefaults.runtimeDefaults()
+              : SamplingDefaults.runtimeDefaults().with(o.defaultParams());
       generation = new Generation(defaults, o.seed(), o.systemPrompt());
     }
     return generation;
@@ -95,7 +99,8 @@ abstract class ModelFunction<I> implements Serializable {
     if (prepared.error() != null) {
       result = op.run(null, List.of(prepared), counts);
     } else {
-      try (LoadedModel model = ModelRegistry.acquire(options().model(), DeviceSelection.forCurrentTask())) {
+      try (LoadedModel model =
+          ModelRegistry.acquire(options().model(), DeviceSelection.forCurrentTask())) {
         if (metrics != null) {
           metrics.recordModelLoad(model.loadMillis());
         }
@@ -111,7 +116,9 @@ abstract class ModelFunction<I> implements Serializable {
   /** Same function and options: two calls with equal arguments are one computation. */
   @Override
   public boolean equals(Object o) {
-    return o != null && o.getClass() == getClass() && Objects.equals(given, ((ModelFunction<?>) o).given)
+    return o != null
+        && o.getClass() == getClass()
+        && Objects.equals(given, ((ModelFunction<?>) o).given)
         && metrics == ((ModelFunction<?>) o).metrics;
   }
 

@@ -1,8 +1,8 @@
 package org.dbrxspark.udfs.sql;
 
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.udfs.inference.Scoring;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 
@@ -10,11 +10,15 @@ import org.dbrxspark.udfs.metrics.DbrxMetrics;
  * {@code dbrx_score(text, prefix)}: log-probability and perplexity of {@code text} after an
  * optional (null) {@code prefix}. See {@link DbrxFunctions}.
  */
-public final class ScoreFunction extends ModelFunction<Scoring.Input> implements UDF2<String, String, Row> {
+public final class ScoreFunction extends ModelFunction<Scoring.Input>
+    implements UDF2<String, String, Row> {
   private static final long serialVersionUID = 1L;
   private static final Scoring SCORING = new Scoring();
 
-  /** For {@code spark.udf.registerJavaFunction}: options come from the {@code spark.dbrx.*} settings. */
+  /**
+   * For {@code spark.udf.registerJavaFunction}: options come from the {@code spark.dbrx.*}
+   * settings.
+   */
   public ScoreFunction() {
     super(null, null);
   }

@@ -53,17 +53,34 @@ public final class GeneratorBenchmark {
       System.out.printf("wrote the bench checkpoint in %.1f s%n", (System.nanoTime() - t) / 1e9);
     }
     EngineOptions engine = EngineOptions.defaults();
-    ModelSpec spec = new ModelSpec(checkpoint.toAbsolutePath().toString(), threads, engine.maxBatchTokens(),
-        engine.maxSequences());
-    SparkSession spark = SparkSession.builder().master("local[" + threads + "]").appName("udfs-benchmark")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
+    ModelSpec spec =
+        new ModelSpec(
+            checkpoint.toAbsolutePath().toString(),
+            threads,
+            engine.maxBatchTokens(),
+            engine.maxSequences());
+    SparkSession spark =
+        SparkSession.builder()
+            .master("local[" + threads + "]")
+            .appName("udfs-benchmark")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.host", "127.0.0.1")
+            .getOrCreate();
 
     List<Row> data = new ArrayList<>();
     for (int i = 0; i < rows; i++) {
-      data.add(RowFactory.create((long) i, "Row " + i + ": write a short note about topic " + i + " and its long history."));
+      data.add(
+          RowFactory.create(
+              (long) i,
+              "Row " + i + ": write a short note about topic " + i + " and its long history."));
     }
-    Dataset<Row> prompts = spark.createDataFrame(data,
-        new StructType().add("id", DataTypes.LongType).add("prompt", DataTypes.StringType)).coalesce(1).cache();
+    Dataset<Row> prompts =
+        spark
+            .createDataFrame(
+                data,
+                new StructType().add("id", DataTypes.LongType).add("prompt", DataTypes.StringType))
+            .coalesce(1)
+            .cache();
     prompts.count();
 
     // The Spark path and the direct path share the registry's runtime: one load, same weights.
@@ -71,19 +88,36 @@ public final class GeneratorBenchmark {
       DbrxRuntime runtime = model.runtime();
       List<GenerationRequest> requests = new ArrayList<>();
       for (Row r : data) {
-        SamplingParams params = SamplingParams.builder().temperature(TEMPERATURE).topK(TOP_K).maxNewTokens(maxNew)
-            .seed(Seeds.forRow(r.getString(1), SEED)).build(); // the row id of a row without idCol: its prompt
+        SamplingParams params =
+            SamplingParams.builder()
+                .temperature(TEMPERATURE)
+                .topK(TOP_K)
+                .maxNewTokens(maxNew)
+                .seed(Seeds.forRow(r.getString(1), SEED))
+                .build(); // the row id of a row without idCol: its prompt
         requests.add(new GenerationRequest(runtime.tokenizer().encode(r.getString(1)), params));
       }
-      DbrxGenerator generator = new DbrxGenerator().setModelLocation(spec.location()).setThreads(threads)
-          .setSeed(SEED).setTemperature(TEMPERATURE).setTopK(TOP_K).setMaxNewTokens(maxNew)
-          .setChunkRows(rows);
+      DbrxGenerator generator =
+          new DbrxGenerator()
+              .setModelLocation(spec.location())
+              .setThreads(threads)
+              .setSeed(SEED)
+              .setTemperature(TEMPERATURE)
+              .setTopK(TOP_K)
+              .setMaxNewTokens(maxNew)
+              .setChunkRows(rows);
 
-      DbrxFunctions.register(spark, DbrxFunctions.Options.of(spec.location()).withModel(spec).withSeed(SEED));
+      DbrxFunctions.register(
+          spark, DbrxFunctions.Options.of(spec.location()).withModel(spec).withSeed(SEED));
       prompts.createOrReplaceTempView("bench_prompts");
-      String sql = String.format(Locale.ROOT, "SELECT id, prompt, dbrx_generate(prompt,"
-          + " '{\"max_new_tokens\": %d, \"temperature\": %s, \"top_k\": %d}') AS g FROM bench_prompts",
-          maxNew, TEMPERATURE, TOP_K);
+      String sql =
+          String.format(
+              Locale.ROOT,
+              "SELECT id, prompt, dbrx_generate(prompt,"
+                  + " '{\"max_new_tokens\": %d, \"temperature\": %s, \"top_k\": %d}') AS g FROM bench_prompts",
+              maxNew,
+              TEMPERATURE,
+              TOP_K);
 
       // Warm-up of every path (JIT, Spark's first jobs).
       runtime.engine().generate(requests.subList(0, Math.min(4, rows)));
@@ -123,17 +157,32 @@ public final class GeneratorBenchmark {
       double transformer = median(times[1]);
       double function = median(times[2]);
 
-      System.out.printf(Locale.ROOT, "%nruns (s): direct %s, DbrxGenerator %s, dbrx_generate %s%n",
-          Arrays.toString(times[0]), Arrays.toString(times[1]), Arrays.toString(times[2]));
-      System.out.printf(Locale.ROOT, "checkpoint %s (preset bench), %d threads, %d rows x %d new tokens (%d prompt, %d generated tokens), median of %d%n",
-          checkpoint, threads, rows, maxNew, promptTokens, generated, reps);
+      System.out.printf(
+          Locale.ROOT,
+          "%nruns (s): direct %s, DbrxGenerator %s, dbrx_generate %s%n",
+          Arrays.toString(times[0]),
+          Arrays.toString(times[1]),
+          Arrays.toString(times[2]));
+      System.out.printf(
+          Locale.ROOT,
+          "checkpoint %s (preset bench), %d threads, %d rows x %d new tokens (%d prompt, %d generated tokens), median of %d%n",
+          checkpoint,
+          threads,
+          rows,
+          maxNew,
+          promptTokens,
+          generated,
+          reps);
       System.out.println("| path | rows | seconds | rows/s | generated tokens/s | all tokens/s |");
       System.out.println("|---|---|---|---|---|---|");
       line("runtime engine, direct", rows, direct, generated, promptTokens);
       line("DbrxGenerator, local Spark, 1 partition", rows, transformer, generated, promptTokens);
       line("dbrx_generate SQL, batched, 1 partition", rows, function, generated, promptTokens);
-      System.out.printf(Locale.ROOT, "Spark overhead: %.1f%%; SQL function / transformer rows/s: %.2fx%n",
-          100 * (transformer - direct) / direct, transformer / function);
+      System.out.printf(
+          Locale.ROOT,
+          "Spark overhead: %.1f%%; SQL function / transformer rows/s: %.2fx%n",
+          100 * (transformer - direct) / direct,
+          transformer / function);
     }
     spark.stop();
   }
@@ -146,7 +195,14 @@ public final class GeneratorBenchmark {
   }
 
   private static void line(String path, int rows, double seconds, long generated, long prompt) {
-    System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %.2f | %.1f | %.1f |%n", path, rows, seconds, rows / seconds,
-        generated / seconds, (generated + prompt) / seconds);
+    System.out.printf(
+        Locale.ROOT,
+        "| %s | %d | %.2f | %.2f | %.1f | %.1f |%n",
+        path,
+        rows,
+        seconds,
+        rows / seconds,
+        generated / seconds,
+        (generated + prompt) / seconds);
   }
 }

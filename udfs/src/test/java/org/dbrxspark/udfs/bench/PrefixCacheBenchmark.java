@@ -23,8 +23,8 @@ import org.dbrxspark.udfs.ml.DbrxGenerator;
  * same run. Not a test: run with {@code java} (see BENCHMARKS.md).
  *
  * <p>Every round uses a prefix of its own, so each timed run starts with a cold cache; the on and
- * off runs of a round see the same rows, alternate their order from round to round, and must
- * give the same rows.
+ * off runs of a round see the same rows, alternate their order from round to round, and must give
+ * the same rows.
  *
  * <p>Arguments: checkpoint folder (written beforehand by {@code bin/dbrx init}), rows, prefix
  * tokens, suffix tokens, max_new_tokens, rounds.
@@ -35,13 +35,17 @@ public final class PrefixCacheBenchmark {
   private static final int TOP_K = 40;
   private static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
   /**
    * Words that are one token each after a space, so prompts have exact token counts; their ids are
    * all below 15,200, so a checkpoint with a 16,384-token vocabulary takes them.
    */
-  private static final String[] WORDS = {"the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with",
-      "was", "on", "be", "at", "by", "this", "from", "or", "an", "are", "not", "but", "which", "all", "one", "has",
-      "table", "data", "model", "row", "task", "time", "year", "city", "river", "market", "price", "order"};
+  private static final String[] WORDS = {
+    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "was", "on", "be",
+    "at", "by", "this", "from", "or", "an", "are", "not", "but", "which", "all", "one", "has",
+    "table", "data", "model", "row", "task", "time", "year", "city", "river", "market", "price",
+    "order"
+  };
 
   public static void main(String[] args) throws Exception {
     Path checkpoint = Path.of(args[0]);
@@ -52,10 +56,16 @@ public final class PrefixCacheBenchmark {
     int rounds = args.length > 5 ? Integer.parseInt(args[5]) : 2;
     int threads = Runtime.getRuntime().availableProcessors();
     if (!Files.exists(checkpoint.resolve("config.json"))) {
-      throw new IllegalArgumentException(checkpoint + " has no checkpoint: write one with bin/dbrx init (see BENCHMARKS.md)");
+      throw new IllegalArgumentException(
+          checkpoint + " has no checkpoint: write one with bin/dbrx init (see BENCHMARKS.md)");
     }
-    SparkSession spark = SparkSession.builder().master("local[" + threads + "]").appName("prefix-cache-benchmark")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
+    SparkSession spark =
+        SparkSession.builder()
+            .master("local[" + threads + "]")
+            .appName("prefix-cache-benchmark")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.host", "127.0.0.1")
+            .getOrCreate();
     DbrxGenerator on = generator(checkpoint, threads, maxNew).setPrefixCaching(true);
     DbrxGenerator off = generator(checkpoint, threads, maxNew).setPrefixCaching(false);
 
@@ -70,7 +80,8 @@ public final class PrefixCacheBenchmark {
       Dataset<Row> input = prompts(spark, rows, prefixTokens, suffixTokens, round);
       List<Row> onRows = null;
       List<Row> offRows = null;
-      for (boolean cached : round % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true}) {
+      for (boolean cached :
+          round % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true}) {
         DbrxGenerator generator = cached ? on : off;
         long t = System.nanoTime();
         long cpu = OS.getProcessCpuTime();
@@ -82,8 +93,15 @@ public final class PrefixCacheBenchmark {
           throw new IllegalStateException(m.errors() + " rows failed: " + m);
         }
         // The machine is shared: the process's CPU time says how much of the wall time it computed.
-        System.out.printf(Locale.ROOT, "round %d, prefix cache %s: %.2f s (%.1f CPU s), %.3f rows/s; %s%n", round,
-            cached ? "on" : "off", seconds, cpuSeconds, rows / seconds, m);
+        System.out.printf(
+            Locale.ROOT,
+            "round %d, prefix cache %s: %.2f s (%.1f CPU s), %.3f rows/s; %s%n",
+            round,
+            cached ? "on" : "off",
+            seconds,
+            cpuSeconds,
+            rows / seconds,
+            m);
         if (cached) {
           onTimes[round] = seconds;
           onRows = out;
@@ -93,15 +111,28 @@ public final class PrefixCacheBenchmark {
         }
       }
       if (!onRows.equals(offRows)) {
-        throw new IllegalStateException("round " + round + ": rows differ between prefix cache on and off");
+        throw new IllegalStateException(
+            "round " + round + ": rows differ between prefix cache on and off");
       }
     }
     double onMedian = median(onTimes);
     double offMedian = median(offTimes);
-    System.out.printf(Locale.ROOT, "%nruns (s): on %s, off %s%n", Arrays.toString(onTimes), Arrays.toString(offTimes));
-    System.out.printf(Locale.ROOT, "checkpoint %s, %d threads, %d rows: %d-token shared prefix + %d-token suffix, %d new "
-        + "tokens; median of %d rounds; outputs identical on and off%n", checkpoint, threads, rows, prefixTokens,
-        suffixTokens, maxNew, rounds);
+    System.out.printf(
+        Locale.ROOT,
+        "%nruns (s): on %s, off %s%n",
+        Arrays.toString(onTimes),
+        Arrays.toString(offTimes));
+    System.out.printf(
+        Locale.ROOT,
+        "checkpoint %s, %d threads, %d rows: %d-token shared prefix + %d-token suffix, %d new "
+            + "tokens; median of %d rounds; outputs identical on and off%n",
+        checkpoint,
+        threads,
+        rows,
+        prefixTokens,
+        suffixTokens,
+        maxNew,
+        rounds);
     System.out.println("| prefix cache | seconds | rows/s |");
     System.out.println("|---|---|---|");
     System.out.printf(Locale.ROOT, "| on | %.2f | %.3f |%n", onMedian, rows / onMedian);
@@ -111,15 +142,22 @@ public final class PrefixCacheBenchmark {
   }
 
   private static DbrxGenerator generator(Path checkpoint, int threads, int maxNew) {
-    return new DbrxGenerator().setModelLocation(checkpoint.toAbsolutePath().toString()).setThreads(threads)
-        .setIdCol("id").setSeed(SEED).setTemperature(TEMPERATURE).setTopK(TOP_K).setMaxNewTokens(maxNew);
+    return new DbrxGenerator()
+        .setModelLocation(checkpoint.toAbsolutePath().toString())
+        .setThreads(threads)
+        .setIdCol("id")
+        .setSeed(SEED)
+        .setTemperature(TEMPERATURE)
+        .setTopK(TOP_K)
+        .setMaxNewTokens(maxNew);
   }
 
   /**
    * {@code rows} prompts in one partition: the same {@code prefixTokens}-token prefix (one per
    * {@code salt}), then {@code suffixTokens} tokens of the row's own.
    */
-  private static Dataset<Row> prompts(SparkSession spark, int rows, int prefixTokens, int suffixTokens, int salt) {
+  private static Dataset<Row> prompts(
+      SparkSession spark, int rows, int prefixTokens, int suffixTokens, int salt) {
     DbrxTokenizer tokenizer = DbrxTokenizer.shared();
     String prefix = words(new Random(salt), prefixTokens);
     int[] prefixIds = tokenizer.encode(prefix);
@@ -127,13 +165,18 @@ public final class PrefixCacheBenchmark {
     for (int i = 0; i < rows; i++) {
       String prompt = prefix + words(new Random(1000L * salt + i), suffixTokens);
       int[] ids = tokenizer.encode(prompt);
-      if (prefixIds.length != prefixTokens || ids.length != prefixTokens + suffixTokens
+      if (prefixIds.length != prefixTokens
+          || ids.length != prefixTokens + suffixTokens
           || !Arrays.equals(prefixIds, Arrays.copyOf(ids, prefixTokens))) {
-        throw new IllegalStateException("prompt " + i + " is not " + prefixTokens + " + " + suffixTokens + " tokens");
+        throw new IllegalStateException(
+            "prompt " + i + " is not " + prefixTokens + " + " + suffixTokens + " tokens");
       }
       data.add(RowFactory.create((long) i, prompt));
     }
-    return spark.createDataFrame(data, new StructType().add("id", DataTypes.LongType).add("prompt", DataTypes.StringType))
+    return spark
+        .createDataFrame(
+            data,
+            new StructType().add("id", DataTypes.LongType).add("prompt", DataTypes.StringType))
         .coalesce(1);
   }
 

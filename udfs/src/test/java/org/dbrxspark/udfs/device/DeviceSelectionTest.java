@@ -22,12 +22,13 @@ import org.junit.jupiter.api.Test;
 class DeviceSelectionTest {
   private final List<String> logged = new CopyOnWriteArrayList<>();
   private final Logger logger = (Logger) LogManager.getLogger(DeviceSelection.class);
-  private final AbstractAppender capture = new AbstractAppender("capture", null, null, true, Property.EMPTY_ARRAY) {
-    @Override
-    public void append(LogEvent event) {
-      logged.add(event.getMessage().getFormattedMessage());
-    }
-  };
+  private final AbstractAppender capture =
+      new AbstractAppender("capture", null, null, true, Property.EMPTY_ARRAY) {
+        @Override
+        public void append(LogEvent event) {
+          logged.add(event.getMessage().getFormattedMessage());
+        }
+      };
 
   @BeforeEach
   void captureLog() {
@@ -43,11 +44,14 @@ class DeviceSelectionTest {
 
   @Test
   void severalGpusPerTaskUseTheFirstAndSaySo() {
-    assertEquals(DeviceSelection.gpu("7"), DeviceSelection.select(new String[] {"7", "8"}, () -> "task A"));
-    assertEquals(List.of("task A -> gpu:7 (first of assigned GPUs 7,8; the others stay idle)"), logged);
+    assertEquals(
+        DeviceSelection.gpu("7"), DeviceSelection.select(new String[] {"7", "8"}, () -> "task A"));
+    assertEquals(
+        List.of("task A -> gpu:7 (first of assigned GPUs 7,8; the others stay idle)"), logged);
 
     // The same assignment again is not logged again.
-    assertEquals(DeviceSelection.gpu("7"), DeviceSelection.select(new String[] {"7", "8"}, () -> "task B"));
+    assertEquals(
+        DeviceSelection.gpu("7"), DeviceSelection.select(new String[] {"7", "8"}, () -> "task B"));
     assertEquals(1, logged.size(), logged.toString());
   }
 
@@ -55,8 +59,12 @@ class DeviceSelectionTest {
   void severalGpusLogEvenAfterTheFirstWasUsedAlone() {
     // An executor's earlier stage with one GPU per task, then a stage with two per task.
     DeviceSelection.select(new String[] {"5"}, () -> "task A");
-    assertEquals(DeviceSelection.gpu("5"), DeviceSelection.select(new String[] {"5", "6"}, () -> "task B"));
-    assertEquals(List.of("task A -> gpu:5", "task B -> gpu:5 (first of assigned GPUs 5,6; the others stay idle)"),
+    assertEquals(
+        DeviceSelection.gpu("5"), DeviceSelection.select(new String[] {"5", "6"}, () -> "task B"));
+    assertEquals(
+        List.of(
+            "task A -> gpu:5",
+            "task B -> gpu:5 (first of assigned GPUs 5,6; the others stay idle)"),
         logged);
   }
 

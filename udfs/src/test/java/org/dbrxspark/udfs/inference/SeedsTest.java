@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 class SeedsTest {
   @Test
   void matchesTheDocumentedDigest() {
-    // python3: struct.unpack('>q', hashlib.sha256(struct.pack('>q', seed) + row_id.encode()).digest()[:8])[0]
+    // python3: struct.unpack('>q', hashlib.sha256(struct.pack('>q', seed) +
+    // row_id.encode()).digest()[:8])[0]
     assertEquals(-8136451190607402189L, Seeds.forRow("0", 42));
     assertEquals(-6102308245326252292L, Seeds.forRow("row-17", 0));
     assertEquals(1343108722416799325L, Seeds.forRow("", -1));

@@ -66,10 +66,11 @@ class DbrxGeneratorTest {
     direct.close();
   }
 
-  private static final StructType PROMPTS = new StructType()
-      .add("id", DataTypes.LongType)
-      .add("prompt", DataTypes.StringType)
-      .add("note", DataTypes.StringType);
+  private static final StructType PROMPTS =
+      new StructType()
+          .add("id", DataTypes.LongType)
+          .add("prompt", DataTypes.StringType)
+          .add("note", DataTypes.StringType);
 
   /** Rows id 0..n-1 over {@code partitions} partitions; prompts repeat so ids matter for seeds. */
   private static Dataset<Row> prompts(int n, int partitions) {
@@ -77,13 +78,22 @@ class DbrxGeneratorTest {
     for (int i = 0; i < n; i++) {
       rows.add(RowFactory.create((long) i, "Tell me about topic " + (i % 3), "note-" + i));
     }
-    return spark.createDataFrame(rows, PROMPTS).repartition(partitions).sortWithinPartitions("id")
+    return spark
+        .createDataFrame(rows, PROMPTS)
+        .repartition(partitions)
+        .sortWithinPartitions("id")
         .coalesce(partitions);
   }
 
   private DbrxGenerator sampling() {
-    return new DbrxGenerator().setModelLocation(checkpoint.toString()).setThreads(2)
-        .setIdCol("id").setSeed(SEED).setTemperature(0.9).setTopK(50).setMaxNewTokens(MAX_NEW);
+    return new DbrxGenerator()
+        .setModelLocation(checkpoint.toString())
+        .setThreads(2)
+        .setIdCol("id")
+        .setSeed(SEED)
+        .setTemperature(0.9)
+        .setTopK(50)
+        .setMaxNewTokens(MAX_NEW);
   }
 
   private static GenerationResult directly(String prompt, SamplingParams params) {
@@ -92,7 +102,12 @@ class DbrxGeneratorTest {
   }
 
   private static SamplingParams params(long seed, int maxNew) {
-    return SamplingParams.builder().temperature(0.9).topK(50).maxNewTokens(maxNew).seed(seed).build();
+    return SamplingParams.builder()
+        .temperature(0.9)
+        .topK(50)
+        .maxNewTokens(maxNew)
+        .seed(seed)
+        .build();
   }
 
   private static void assertSame(GenerationResult expected, Row actual) {
@@ -118,7 +133,9 @@ class DbrxGeneratorTest {
       assertEquals(in.get(i).getString(1), row.getString(1));
       assertEquals(in.get(i).getString(2), row.getString(2));
       long id = row.getLong(0);
-      assertSame(directly(row.getString(1), params(Seeds.forRow(Long.toString(id), SEED), MAX_NEW)), row.getStruct(3));
+      assertSame(
+          directly(row.getString(1), params(Seeds.forRow(Long.toString(id), SEED), MAX_NEW)),
+          row.getStruct(3));
     }
     assertEquals(10, generator.lastMetrics().rows());
     assertEquals(0, generator.lastMetrics().errors());
@@ -131,7 +148,10 @@ class DbrxGeneratorTest {
     assertEquals(reference, texts(sampling().setChunkRows(2).transform(prompts(9, 3))));
     assertEquals(reference, texts(sampling().setMaxSequences(1).transform(prompts(9, 2))));
     // Ids 0, 3 and 6 share a prompt: their seeds, not their prompt, decide their samples.
-    assertEquals(3, Set.of(reference.get(0L), reference.get(3L), reference.get(6L)).size(), reference.toString());
+    assertEquals(
+        3,
+        Set.of(reference.get(0L), reference.get(3L), reference.get(6L)).size(),
+        reference.toString());
   }
 
   private static Map<Long, String> texts(Dataset<Row> generated) {
@@ -143,22 +163,28 @@ class DbrxGeneratorTest {
   @Test
   void errorRowsAreIsolated() {
     String tooLong = "word ".repeat(1100);
-    List<Row> rows = List.of(
-        RowFactory.create(0L, "A fine prompt", null),
-        RowFactory.create(1L, null, null),
-        RowFactory.create(2L, tooLong, null),
-        RowFactory.create(3L, "Another fine prompt", -1.0),
-        RowFactory.create(4L, "", null),
-        RowFactory.create(5L, "Last fine prompt", 0.9));
-    StructType schema = new StructType().add("id", DataTypes.LongType).add("prompt", DataTypes.StringType)
-        .add("temp", DataTypes.DoubleType);
+    List<Row> rows =
+        List.of(
+            RowFactory.create(0L, "A fine prompt", null),
+            RowFactory.create(1L, null, null),
+            RowFactory.create(2L, tooLong, null),
+            RowFactory.create(3L, "Another fine prompt", -1.0),
+            RowFactory.create(4L, "", null),
+            RowFactory.create(5L, "Last fine prompt", 0.9));
+    StructType schema =
+        new StructType()
+            .add("id", DataTypes.LongType)
+            .add("prompt", DataTypes.StringType)
+            .add("temp", DataTypes.DoubleType);
     Dataset<Row> input = spark.createDataFrame(rows, schema).coalesce(1);
     DbrxGenerator generator = sampling().setTemperatureCol("temp");
     List<Row> out = generator.transform(input).collectAsList();
 
     for (int ok : new int[] {0, 5}) {
       Row row = out.get(ok);
-      assertSame(directly(row.getString(1), params(Seeds.forRow(Long.toString(ok), SEED), MAX_NEW)), row.getStruct(3));
+      assertSame(
+          directly(row.getString(1), params(Seeds.forRow(Long.toString(ok), SEED), MAX_NEW)),
+          row.getStruct(3));
     }
     assertError(out.get(1), "null");
     assertError(out.get(2), "over the limit");
@@ -178,28 +204,60 @@ class DbrxGeneratorTest {
 
   @Test
   void chatMessagesAndPerRowOverrides() {
-    StructType message = new StructType().add("role", DataTypes.StringType).add("content", DataTypes.StringType);
-    StructType schema = new StructType()
-        .add("messages", DataTypes.createArrayType(message))
-        .add("max_new", DataTypes.IntegerType)
-        .add("row_seed", DataTypes.LongType);
-    List<Row> rows = List.of(
-        RowFactory.create(List.of(RowFactory.create("user", "Hi there")), 3, 11L),
-        RowFactory.create(List.of(RowFactory.create("system", "Be brief."), RowFactory.create("user", "Why?")), null, null),
-        RowFactory.create(List.of(RowFactory.create(null, "no role")), null, null));
+    StructType message =
+        new StructType().add("role", DataTypes.StringType).add("content", DataTypes.StringType);
+    StructType schema =
+        new StructType()
+            .add("messages", DataTypes.createArrayType(message))
+            .add("max_new", DataTypes.IntegerType)
+            .add("row_seed", DataTypes.LongType);
+    List<Row> rows =
+        List.of(
+            RowFactory.create(List.of(RowFactory.create("user", "Hi there")), 3, 11L),
+            RowFactory.create(
+                List.of(
+                    RowFactory.create("system", "Be brief."), RowFactory.create("user", "Why?")),
+                null,
+                null),
+            RowFactory.create(List.of(RowFactory.create(null, "no role")), null, null));
     Dataset<Row> input = spark.createDataFrame(rows, schema).coalesce(1);
-    DbrxGenerator generator = new DbrxGenerator().setModelLocation(checkpoint.toString()).setThreads(2)
-        .setMessagesCol("messages").setMaxNewTokensCol("max_new").setSeedCol("row_seed")
-        .setTemperature(0.9).setTopK(50).setMaxNewTokens(MAX_NEW).setSeed(SEED).setLogprobs(true);
+    DbrxGenerator generator =
+        new DbrxGenerator()
+            .setModelLocation(checkpoint.toString())
+            .setThreads(2)
+            .setMessagesCol("messages")
+            .setMaxNewTokensCol("max_new")
+            .setSeedCol("row_seed")
+            .setTemperature(0.9)
+            .setTopK(50)
+            .setMaxNewTokens(MAX_NEW)
+            .setSeed(SEED)
+            .setLogprobs(true);
     List<Row> out = generator.transform(input).collectAsList();
 
     List<ChatMessage> first = List.of(ChatMessage.user("Hi there"));
     List<ChatMessage> second = List.of(ChatMessage.system("Be brief."), ChatMessage.user("Why?"));
-    GenerationResult e0 = chat(first, SamplingParams.builder().temperature(0.9).topK(50).maxNewTokens(3).seed(11)
-        .logprobs(true).build());
+    GenerationResult e0 =
+        chat(
+            first,
+            SamplingParams.builder()
+                .temperature(0.9)
+                .topK(50)
+                .maxNewTokens(3)
+                .seed(11)
+                .logprobs(true)
+                .build());
     String id1 = "system\u0000Be brief.\u0000user\u0000Why?";
-    GenerationResult e1 = chat(second, SamplingParams.builder().temperature(0.9).topK(50).maxNewTokens(MAX_NEW)
-        .seed(Seeds.forRow(id1, SEED)).logprobs(true).build());
+    GenerationResult e1 =
+        chat(
+            second,
+            SamplingParams.builder()
+                .temperature(0.9)
+                .topK(50)
+                .maxNewTokens(MAX_NEW)
+                .seed(Seeds.forRow(id1, SEED))
+                .logprobs(true)
+                .build());
     assertSame(e0, out.get(0).getStruct(3));
     assertEquals(3, e0.completionTokens());
     assertArrayEquals(e0.logprobs(), toFloats(out.get(0).getStruct(3).getList(4)));
@@ -223,21 +281,32 @@ class DbrxGeneratorTest {
   @Test
   void prefixCachingChangesNoRowWhateverThePartitioningAndOrder() {
     // Every prompt starts with the same instructions (several KV blocks), then its own question.
-    String instructions = "You are a careful assistant. Answer in one short sentence and cite the topic. ".repeat(4);
+    String instructions =
+        "You are a careful assistant. Answer in one short sentence and cite the topic. ".repeat(4);
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < 24; i++) {
-      rows.add(RowFactory.create((long) i, instructions + "Question " + i + ": what about topic " + (i % 5) + "?",
-          "note-" + i));
+      rows.add(
+          RowFactory.create(
+              (long) i,
+              instructions + "Question " + i + ": what about topic " + (i % 5) + "?",
+              "note-" + i));
     }
     Dataset<Row> input = spark.createDataFrame(rows, PROMPTS);
-    List<Row> off = sampling().setPrefixCaching(false).transform(input.coalesce(1)).orderBy("id").collectAsList();
+    List<Row> off =
+        sampling()
+            .setPrefixCaching(false)
+            .transform(input.coalesce(1))
+            .orderBy("id")
+            .collectAsList();
     assertEquals(0, off.stream().filter(r -> r.getStruct(3).getAs("error") != null).count());
     for (int partitions : new int[] {1, 3, 5}) {
       Dataset<Row> shuffled = input.orderBy(rand(partitions)).repartition(partitions);
       DbrxGenerator on = sampling().setChunkRows(4);
       List<Row> out = on.transform(shuffled).orderBy("id").collectAsList();
       assertEquals(off, out, partitions + " partitions");
-      assertTrue(on.lastMetrics().prefixCacheHitBlocks() > 0, partitions + " partitions: " + on.lastMetrics());
+      assertTrue(
+          on.lastMetrics().prefixCacheHitBlocks() > 0,
+          partitions + " partitions: " + on.lastMetrics());
     }
   }
 
@@ -246,9 +315,13 @@ class DbrxGeneratorTest {
     Dataset<Row> input = prompts(8, 2);
     List<Row> clean = sampling().transform(input).collectAsList();
     int before = FirstAttemptFailures.injected();
-    List<Row> retried = sampling().transform(input)
-        .where(FirstAttemptFailures.passEveryRow(col("generation.text"))).collectAsList();
-    assertEquals(2, FirstAttemptFailures.injected() - before, "the first attempt of each partition failed");
+    List<Row> retried =
+        sampling()
+            .transform(input)
+            .where(FirstAttemptFailures.passEveryRow(col("generation.text")))
+            .collectAsList();
+    assertEquals(
+        2, FirstAttemptFailures.injected() - before, "the first attempt of each partition failed");
     assertEquals(clean, retried);
   }
 
@@ -257,33 +330,53 @@ class DbrxGeneratorTest {
     DbrxGenerator generator = sampling();
     generator.transform(prompts(4, 2)).count();
     generator.transform(prompts(6, 3)).collectAsList();
-    ModelSpec spec = new ModelSpec(checkpoint.toString(), 2, EngineOptions.defaults().maxBatchTokens(),
-        EngineOptions.defaults().maxSequences());
+    ModelSpec spec =
+        new ModelSpec(
+            checkpoint.toString(),
+            2,
+            EngineOptions.defaults().maxBatchTokens(),
+            EngineOptions.defaults().maxSequences());
     assertEquals(1, ModelRegistry.loadCount(spec, DeviceSelection.cpu()));
   }
 
   @Test
   void unloadableModelFailsTheTaskNamingLocationAndCause(@TempDir Path empty) {
     DbrxGenerator missing = sampling().setModelLocation(empty.resolve("nope").toString());
-    SparkException e = assertThrows(SparkException.class, () -> missing.transform(prompts(2, 1)).collectAsList());
+    SparkException e =
+        assertThrows(SparkException.class, () -> missing.transform(prompts(2, 1)).collectAsList());
     assertTrue(e.getMessage().contains(empty.resolve("nope").toString()), e.getMessage());
     assertTrue(e.getMessage().contains("config.json"), e.getMessage());
 
     DbrxGenerator greedy = sampling().setMaxSequences(1_000_000);
-    SparkException memory = assertThrows(SparkException.class, () -> greedy.transform(prompts(2, 1)).collectAsList());
-    assertTrue(memory.getMessage().contains("not enough memory for the configured budget"), memory.getMessage());
+    SparkException memory =
+        assertThrows(SparkException.class, () -> greedy.transform(prompts(2, 1)).collectAsList());
+    assertTrue(
+        memory.getMessage().contains("not enough memory for the configured budget"),
+        memory.getMessage());
   }
 
-  private static final String VERDICT = "{\"type\": \"object\", \"required\": [\"label\", \"scores\"], \"properties\": {"
-      + "\"label\": {\"enum\": [\"spam\", \"ham\"]}, \"scores\": {\"type\": \"array\", \"items\": {\"type\": \"integer\"},"
-      + " \"maxItems\": 3}, \"note\": {\"type\": [\"string\", \"null\"], \"maxLength\": 10}}}";
+  private static final String VERDICT =
+      "{\"type\": \"object\", \"required\": [\"label\", \"scores\"], \"properties\": {"
+          + "\"label\": {\"enum\": [\"spam\", \"ham\"]}, \"scores\": {\"type\": \"array\", \"items\": {\"type\": \"integer\"},"
+          + " \"maxItems\": 3}, \"note\": {\"type\": [\"string\", \"null\"], \"maxLength\": 10}}}";
 
   @Test
   void aResponseFormatConstrainsEveryRowAsTheRuntimeDoes() {
-    String format = "{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"verdict\", \"schema\": " + VERDICT + "}}";
-    List<Row> out = sampling().setResponseFormat(format).setTemperature(1.0).setMaxNewTokens(48)
-        .transform(prompts(24, 3)).orderBy("id").collectAsList();
-    Schema validator = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12).getSchema(VERDICT, InputFormat.JSON);
+    String format =
+        "{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"verdict\", \"schema\": "
+            + VERDICT
+            + "}}";
+    List<Row> out =
+        sampling()
+            .setResponseFormat(format)
+            .setTemperature(1.0)
+            .setMaxNewTokens(48)
+            .transform(prompts(24, 3))
+            .orderBy("id")
+            .collectAsList();
+    Schema validator =
+        SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+            .getSchema(VERDICT, InputFormat.JSON);
     int complete = 0;
     for (Row row : out) {
       Row g = row.getStruct(3);
@@ -294,32 +387,56 @@ class DbrxGeneratorTest {
       }
       complete++;
       assertEquals("stop", g.getAs("finish_reason"));
-      assertTrue(validator.validate(g.<String>getAs("text"), InputFormat.JSON).isEmpty(), g.<String>getAs("text"));
+      assertTrue(
+          validator.validate(g.<String>getAs("text"), InputFormat.JSON).isEmpty(),
+          g.<String>getAs("text"));
     }
     assertTrue(complete >= 20, complete + " of 24 complete");
     // Any partitioning gives a row what the runtime alone gives it.
-    SamplingParams alone = SamplingParams.builder().temperature(1.0).topK(50).maxNewTokens(48).seed(Seeds.forRow("5", SEED))
-        .responseFormat(CompiledFormat.compile(ResponseFormat.parse(format))).build();
+    SamplingParams alone =
+        SamplingParams.builder()
+            .temperature(1.0)
+            .topK(50)
+            .maxNewTokens(48)
+            .seed(Seeds.forRow("5", SEED))
+            .responseFormat(CompiledFormat.compile(ResponseFormat.parse(format)))
+            .build();
     assertSame(directly("Tell me about topic 2", alone), out.get(5).getStruct(3));
   }
 
   @Test
   void aBadResponseFormatFailsTransformNamingTheFault() {
     Dataset<Row> input = prompts(2, 1);
-    String format = "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {\"type\": \"object\","
-        + " \"properties\": {\"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"format\": \"email\"}}}}}}";
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> sampling().setResponseFormat(format).transform(input));
-    assertEquals("response_format schema at /properties/tags/items: unsupported keyword 'format'", e.getMessage());
-    IllegalArgumentException regex = assertThrows(IllegalArgumentException.class,
-        () -> sampling().setResponseFormat("{\"type\": \"regex\", \"regex\": \"\\\\w+\"}").transform(input));
+    String format =
+        "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": {\"type\": \"object\","
+            + " \"properties\": {\"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"format\": \"email\"}}}}}}";
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> sampling().setResponseFormat(format).transform(input));
+    assertEquals(
+        "response_format schema at /properties/tags/items: unsupported keyword 'format'",
+        e.getMessage());
+    IllegalArgumentException regex =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                sampling()
+                    .setResponseFormat("{\"type\": \"regex\", \"regex\": \"\\\\w+\"}")
+                    .transform(input));
     assertTrue(regex.getMessage().contains("unsupported the escape \\w"), regex.getMessage());
   }
 
   @Test
   void savesAndLoadsItsParams(@TempDir Path dir) throws Exception {
-    DbrxGenerator generator = sampling().setStopStrings("\n\n", "END").setLogprobs(true).setSystemPrompt("Be terse.")
-        .setMaxNewTokensCol("max_new").setChunkRows(7).setResponseFormat("{\"type\": \"choice\", \"choice\": [\"a\", \"b\"]}");
+    DbrxGenerator generator =
+        sampling()
+            .setStopStrings("\n\n", "END")
+            .setLogprobs(true)
+            .setSystemPrompt("Be terse.")
+            .setMaxNewTokensCol("max_new")
+            .setChunkRows(7)
+            .setResponseFormat("{\"type\": \"choice\", \"choice\": [\"a\", \"b\"]}");
     generator.write().overwrite().save(dir.resolve("gen").toString());
     DbrxGenerator loaded = DbrxGenerator.load(dir.resolve("gen").toString());
 
@@ -342,11 +459,16 @@ class DbrxGeneratorTest {
   @Test
   void schemaErrorsNameTheParamAndColumn() {
     Dataset<Row> input = prompts(1, 1);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> sampling().setInputCol("missing").transform(input));
-    assertTrue(e.getMessage().contains("inputCol: column 'missing' does not exist"), e.getMessage());
-    IllegalArgumentException type = assertThrows(IllegalArgumentException.class,
-        () -> sampling().setMaxNewTokensCol("prompt").transform(input));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> sampling().setInputCol("missing").transform(input));
+    assertTrue(
+        e.getMessage().contains("inputCol: column 'missing' does not exist"), e.getMessage());
+    IllegalArgumentException type =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> sampling().setMaxNewTokensCol("prompt").transform(input));
     assertTrue(type.getMessage().contains("must be an integer, not string"), type.getMessage());
     assertThrows(IllegalArgumentException.class, () -> new DbrxGenerator().transform(input));
   }

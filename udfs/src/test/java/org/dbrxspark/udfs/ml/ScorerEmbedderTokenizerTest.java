@@ -40,14 +40,22 @@ class ScorerEmbedderTokenizerTest {
     spark = TestSpark.session();
     checkpoint = TestSpark.tinyCheckpoint();
     direct = DbrxRuntime.load(checkpoint, 2, EngineOptions.defaults());
-    StructType schema = new StructType().add("k", DataTypes.IntegerType).add("text", DataTypes.StringType)
-        .add("prefix", DataTypes.StringType);
-    texts = spark.createDataFrame(List.of(
-        RowFactory.create(0, "The quick brown fox jumps over the lazy dog.", null),
-        RowFactory.create(1, "jumps over the lazy dog", "The quick brown fox"),
-        RowFactory.create(2, null, null),
-        RowFactory.create(3, "", "only a prefix"),
-        RowFactory.create(4, "Spark runs DBRX.", "")), schema).coalesce(2);
+    StructType schema =
+        new StructType()
+            .add("k", DataTypes.IntegerType)
+            .add("text", DataTypes.StringType)
+            .add("prefix", DataTypes.StringType);
+    texts =
+        spark
+            .createDataFrame(
+                List.of(
+                    RowFactory.create(0, "The quick brown fox jumps over the lazy dog.", null),
+                    RowFactory.create(1, "jumps over the lazy dog", "The quick brown fox"),
+                    RowFactory.create(2, null, null),
+                    RowFactory.create(3, "", "only a prefix"),
+                    RowFactory.create(4, "Spark runs DBRX.", "")),
+                schema)
+            .coalesce(2);
   }
 
   @AfterAll
@@ -57,15 +65,27 @@ class ScorerEmbedderTokenizerTest {
 
   @Test
   void scorerMatchesTheRuntime() {
-    DbrxScorer scorer = new DbrxScorer().setModelLocation(checkpoint.toString()).setThreads(2).setPrefixCol("prefix");
+    DbrxScorer scorer =
+        new DbrxScorer()
+            .setModelLocation(checkpoint.toString())
+            .setThreads(2)
+            .setPrefixCol("prefix");
     List<Row> out = scorer.transform(texts).collectAsList();
-    assertEquals(List.of("k", "text", "prefix", "score"), List.of(scorer.transform(texts).columns()));
+    assertEquals(
+        List.of("k", "text", "prefix", "score"), List.of(scorer.transform(texts).columns()));
     for (int i : new int[] {0, 1, 4}) {
       Row row = out.get(i);
       assertEquals(i, row.getInt(0));
       String prefix = row.getString(2);
-      ScoreResult expected = direct.scorer().score(List.of(new ScoreRequest(
-          prefix == null ? new int[0] : direct.tokenizer().encode(prefix), direct.tokenizer().encode(row.getString(1))))).get(0);
+      ScoreResult expected =
+          direct
+              .scorer()
+              .score(
+                  List.of(
+                      new ScoreRequest(
+                          prefix == null ? new int[0] : direct.tokenizer().encode(prefix),
+                          direct.tokenizer().encode(row.getString(1)))))
+              .get(0);
       Row score = row.getStruct(3);
       assertNull(score.getAs("error"));
       assertEquals(expected.logprobSum(), (double) score.getAs("logprob_sum"), 0);
@@ -83,15 +103,22 @@ class ScorerEmbedderTokenizerTest {
     try (Checkpoint source = Checkpoint.open(checkpoint)) {
       GgufQuantizer.write(source, GgufQuantizer.FileType.Q8_0, gguf, 2);
     }
-    DbrxScorer scorer = new DbrxScorer().setModelLocation(gguf.toString()).setThreads(2).setPrefixCol("prefix");
+    DbrxScorer scorer =
+        new DbrxScorer().setModelLocation(gguf.toString()).setThreads(2).setPrefixCol("prefix");
     List<Row> out = scorer.transform(texts).collectAsList();
     try (DbrxRuntime quantized = DbrxRuntime.load(gguf, 2, EngineOptions.defaults())) {
       for (int i : new int[] {0, 1, 4}) {
         Row row = out.get(i);
         String prefix = row.getString(2);
-        ScoreResult expected = quantized.scorer().score(List.of(new ScoreRequest(
-            prefix == null ? new int[0] : quantized.tokenizer().encode(prefix),
-            quantized.tokenizer().encode(row.getString(1))))).get(0);
+        ScoreResult expected =
+            quantized
+                .scorer()
+                .score(
+                    List.of(
+                        new ScoreRequest(
+                            prefix == null ? new int[0] : quantized.tokenizer().encode(prefix),
+                            quantized.tokenizer().encode(row.getString(1)))))
+                .get(0);
         assertEquals(expected.logprobSum(), (double) row.getStruct(3).getAs("logprob_sum"), 0);
       }
     }
@@ -100,13 +127,22 @@ class ScorerEmbedderTokenizerTest {
   @Test
   void embedderMatchesTheRuntime() {
     for (String pooling : new String[] {"mean", "last"}) {
-      DbrxEmbedder embedder = new DbrxEmbedder().setModelLocation(checkpoint.toString()).setThreads(2)
-          .setPooling(pooling).setOutputCol("vec");
+      DbrxEmbedder embedder =
+          new DbrxEmbedder()
+              .setModelLocation(checkpoint.toString())
+              .setThreads(2)
+              .setPooling(pooling)
+              .setOutputCol("vec");
       List<Row> out = embedder.transform(texts).collectAsList();
       for (int i : new int[] {0, 1, 4}) {
         Row vec = out.get(i).getStruct(3);
-        EmbeddingResult expected = direct.embedder().embed(List.of(direct.tokenizer().encode(out.get(i).getString(1))),
-            Pooling.valueOf(pooling.toUpperCase())).get(0);
+        EmbeddingResult expected =
+            direct
+                .embedder()
+                .embed(
+                    List.of(direct.tokenizer().encode(out.get(i).getString(1))),
+                    Pooling.valueOf(pooling.toUpperCase()))
+                .get(0);
         List<Float> actual = vec.getList(0);
         float[] floats = new float[actual.size()];
         for (int j = 0; j < floats.length; j++) {
@@ -122,17 +158,29 @@ class ScorerEmbedderTokenizerTest {
 
   @Test
   void retriedTasksScoreAndEmbedAsTheCleanRun() {
-    DbrxScorer scorer = new DbrxScorer().setModelLocation(checkpoint.toString()).setThreads(2).setPrefixCol("prefix");
-    DbrxEmbedder embedder = new DbrxEmbedder().setModelLocation(checkpoint.toString()).setThreads(2);
+    DbrxScorer scorer =
+        new DbrxScorer()
+            .setModelLocation(checkpoint.toString())
+            .setThreads(2)
+            .setPrefixCol("prefix");
+    DbrxEmbedder embedder =
+        new DbrxEmbedder().setModelLocation(checkpoint.toString()).setThreads(2);
     List<Row> clean = embedder.transform(scorer.transform(texts)).collectAsList();
     int before = FirstAttemptFailures.injected();
-    List<Row> scoreRetried = embedder.transform(scorer.transform(texts)
-        .where(FirstAttemptFailures.passEveryRow(col("score")))).collectAsList();
+    List<Row> scoreRetried =
+        embedder
+            .transform(
+                scorer.transform(texts).where(FirstAttemptFailures.passEveryRow(col("score"))))
+            .collectAsList();
     int afterScore = FirstAttemptFailures.injected();
-    List<Row> embedRetried = embedder.transform(scorer.transform(texts))
-        .where(FirstAttemptFailures.passEveryRow(col(embedder.getOutputCol()))).collectAsList();
+    List<Row> embedRetried =
+        embedder
+            .transform(scorer.transform(texts))
+            .where(FirstAttemptFailures.passEveryRow(col(embedder.getOutputCol())))
+            .collectAsList();
     assertTrue(afterScore > before, "a scoring task failed its first attempt");
-    assertTrue(FirstAttemptFailures.injected() > afterScore, "an embedding task failed its first attempt");
+    assertTrue(
+        FirstAttemptFailures.injected() > afterScore, "an embedding task failed its first attempt");
     assertEquals(clean, scoreRetried);
     assertEquals(clean, embedRetried);
   }

@@ -27,8 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CheckpointCacheTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
   private Path source;
   private URI remote;
   private CheckpointCache cache;
@@ -54,7 +53,8 @@ class CheckpointCacheTest {
   private void assertSameFiles(Path copy) throws IOException {
     try (Stream<Path> files = Files.list(source)) {
       for (Path f : files.toList()) {
-        assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(copy.resolve(f.getFileName())), f.toString());
+        assertArrayEquals(
+            Files.readAllBytes(f), Files.readAllBytes(copy.resolve(f.getFileName())), f.toString());
       }
     }
     assertTrue(Files.isRegularFile(copy.resolve(CheckpointCache.MANIFEST)));
@@ -99,12 +99,16 @@ class CheckpointCacheTest {
     try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
       f.setLength(f.length() - 10);
     }
-    assertEquals(sourceFiles(), opensDuring(() -> cache.fetch(remote), copy), "size is checked even when verified");
+    assertEquals(
+        sourceFiles(),
+        opensDuring(() -> cache.fetch(remote), copy),
+        "size is checked even when verified");
     assertSameFiles(copy[0]);
 
     // A copy that died before its manifest was written, and a leftover staging folder.
     Files.delete(cached.resolve(CheckpointCache.MANIFEST));
-    Path leftover = Files.createDirectories(cached.resolveSibling(cached.getFileName() + ".partial-dead"));
+    Path leftover =
+        Files.createDirectories(cached.resolveSibling(cached.getFileName() + ".partial-dead"));
     assertEquals(sourceFiles(), opensDuring(() -> cache.fetch(remote), copy));
     assertSameFiles(copy[0]);
     assertFalse(Files.exists(leftover));
@@ -115,7 +119,8 @@ class CheckpointCacheTest {
     Path[] copy = new Path[1];
     cache.fetch(remote);
     Path config = source.resolve("config.json");
-    Files.setLastModifiedTime(config, FileTime.fromMillis(Files.getLastModifiedTime(config).toMillis() + 60_000));
+    Files.setLastModifiedTime(
+        config, FileTime.fromMillis(Files.getLastModifiedTime(config).toMillis() + 60_000));
     assertEquals(sourceFiles(), opensDuring(() -> cache.fetch(remote), copy));
     assertSameFiles(copy[0]);
   }
@@ -128,10 +133,17 @@ class CheckpointCacheTest {
       List<Future<Path>> results = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
         // Separate instances, as separate executors would have.
-        CheckpointCache own = new CheckpointCache(tmp.resolve("cache"), new Configuration(false) {{
-            set("fs." + TestRemoteFileSystem.SCHEME + ".impl", TestRemoteFileSystem.class.getName());
-            setBoolean("fs." + TestRemoteFileSystem.SCHEME + ".impl.disable.cache", true);
-          }});
+        CheckpointCache own =
+            new CheckpointCache(
+                tmp.resolve("cache"),
+                new Configuration(false) {
+                  {
+                    set(
+                        "fs." + TestRemoteFileSystem.SCHEME + ".impl",
+                        TestRemoteFileSystem.class.getName());
+                    setBoolean("fs." + TestRemoteFileSystem.SCHEME + ".impl.disable.cache", true);
+                  }
+                });
         results.add(pool.submit(() -> own.fetch(remote)));
       }
       for (Future<Path> r : results) {

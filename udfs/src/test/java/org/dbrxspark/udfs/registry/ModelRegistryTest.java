@@ -30,12 +30,18 @@ class ModelRegistryTest {
   static void setUp() {
     spark = TestSpark.session();
     checkpoint = TestSpark.tinyCheckpoint();
-    texts = spark.createDataFrame(List.of(RowFactory.create("one text"), RowFactory.create("another")),
-        new StructType().add("text", DataTypes.StringType));
+    texts =
+        spark.createDataFrame(
+            List.of(RowFactory.create("one text"), RowFactory.create("another")),
+            new StructType().add("text", DataTypes.StringType));
   }
 
   private static List<Row> embed(String location) {
-    return new DbrxEmbedder().setModelLocation(location).setThreads(1).transform(texts).collectAsList();
+    return new DbrxEmbedder()
+        .setModelLocation(location)
+        .setThreads(1)
+        .transform(texts)
+        .collectAsList();
   }
 
   @Test
@@ -46,8 +52,11 @@ class ModelRegistryTest {
     assertEquals(local, embed(remote));
     Path cacheRoot = ModelRegistry.cacheRoot();
     assertTrue(cacheRoot.startsWith(Path.of(spark.conf().get(ModelRegistry.CACHE_DIR_CONF))));
-    assertTrue(Files.isRegularFile(cacheRoot.resolve(CheckpointCache.cacheName(java.net.URI.create(remote)))
-        .resolve("config.json")));
+    assertTrue(
+        Files.isRegularFile(
+            cacheRoot
+                .resolve(CheckpointCache.cacheName(java.net.URI.create(remote)))
+                .resolve("config.json")));
 
     spark.sparkContext().addFile(checkpoint.toString(), true); // as --files would ship it
     assertEquals(local, embed(checkpoint.getFileName().toString()));
@@ -62,13 +71,22 @@ class ModelRegistryTest {
     assertEquals(loadsBefore + 1, ModelRegistry.loadCount(spec, gpu));
     try (LoadedModel again = ModelRegistry.acquire(spec, gpu)) {
       assertSame(lease.runtime(), again.runtime());
-      assertEquals(loadsBefore + 1, ModelRegistry.loadCount(spec, gpu), "the second lease shares the first load");
+      assertEquals(
+          loadsBefore + 1,
+          ModelRegistry.loadCount(spec, gpu),
+          "the second lease shares the first load");
     }
     DbrxRuntime first = lease.runtime();
     assertTrue(ModelRegistry.unload(spec, gpu));
     // Still open for the lease holder.
-    assertEquals(64, first.embedder().embed(List.of(new int[] {1, 2, 3}),
-        org.dbrxspark.runtime.engine.Pooling.MEAN).get(0).vector().length);
+    assertEquals(
+        64,
+        first
+            .embedder()
+            .embed(List.of(new int[] {1, 2, 3}), org.dbrxspark.runtime.engine.Pooling.MEAN)
+            .get(0)
+            .vector()
+            .length);
     lease.close();
     try (LoadedModel reloaded = ModelRegistry.acquire(spec, gpu)) {
       assertNotSame(first, reloaded.runtime());

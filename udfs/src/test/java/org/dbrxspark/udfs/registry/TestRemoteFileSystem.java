@@ -50,7 +50,8 @@ public class TestRemoteFileSystem extends RawLocalFileSystem {
   }
 
   private static FileStatus plain(FileStatus s) {
-    return new FileStatus(s.getLen(), s.isDirectory(), 1, s.getBlockSize(), s.getModificationTime(), s.getPath());
+    return new FileStatus(
+        s.getLen(), s.isDirectory(), 1, s.getBlockSize(), s.getModificationTime(), s.getPath());
   }
 
   /** The remote URI of a local absolute path. */

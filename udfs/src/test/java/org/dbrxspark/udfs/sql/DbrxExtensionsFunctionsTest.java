@@ -17,7 +17,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The functions through {@code spark.sql.extensions}, as PySpark gets them: options from settings. */
+/**
+ * The functions through {@code spark.sql.extensions}, as PySpark gets them: options from settings.
+ */
 class DbrxExtensionsFunctionsTest {
   private static SparkSession spark;
   private static Path checkpoint;
@@ -25,15 +27,20 @@ class DbrxExtensionsFunctionsTest {
   @BeforeAll
   static void setUp() {
     checkpoint = TestSpark.tinyCheckpoint();
-    TestSpark.stop(); // extensions apply to a new session only; the next TestSpark.session() restarts
-    spark = SparkSession.builder().master("local[2]").appName("udfs-extensions-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.extensions", DbrxExtensions.class.getName())
-        .config(DbrxFunctions.MODEL, checkpoint.toString())
-        .config(DbrxFunctions.THREADS, "2")
-        .config(DbrxFunctions.SEED, "3")
-        .config(DbrxFunctions.DEFAULT_PARAMS, "{\"max_new_tokens\": 4}")
-        .getOrCreate();
+    TestSpark
+        .stop(); // extensions apply to a new session only; the next TestSpark.session() restarts
+    spark =
+        SparkSession.builder()
+            .master("local[2]")
+            .appName("udfs-extensions-test")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.extensions", DbrxExtensions.class.getName())
+            .config(DbrxFunctions.MODEL, checkpoint.toString())
+            .config(DbrxFunctions.THREADS, "2")
+            .config(DbrxFunctions.SEED, "3")
+            .config(DbrxFunctions.DEFAULT_PARAMS, "{\"max_new_tokens\": 4}")
+            .getOrCreate();
   }
 
   @AfterAll
@@ -43,20 +50,33 @@ class DbrxExtensionsFunctionsTest {
 
   @Test
   void functionsByNameArePlannedBatched() {
-    spark.range(6).selectExpr("CAST(id AS INT) AS id", "concat('Prompt ', id) AS prompt").createOrReplaceTempView("p");
-    Dataset<Row> df = spark.sql("SELECT id, dbrx_generate(prompt) AS g, dbrx_count_tokens(prompt) AS n FROM p"
-        + " WHERE dbrx_score(prompt).token_count > 0 ORDER BY id");
-    assertTrue(df.queryExecution().optimizedPlan().toString().contains("BatchEvalDbrx"), () -> df.queryExecution().toString());
+    spark
+        .range(6)
+        .selectExpr("CAST(id AS INT) AS id", "concat('Prompt ', id) AS prompt")
+        .createOrReplaceTempView("p");
+    Dataset<Row> df =
+        spark.sql(
+            "SELECT id, dbrx_generate(prompt) AS g, dbrx_count_tokens(prompt) AS n FROM p"
+                + " WHERE dbrx_score(prompt).token_count > 0 ORDER BY id");
+    assertTrue(
+        df.queryExecution().optimizedPlan().toString().contains("BatchEvalDbrx"),
+        () -> df.queryExecution().toString());
     List<Row> rows = df.collectAsList();
-    DbrxGenerator generator = new DbrxGenerator().setModelLocation(checkpoint.toString()).setThreads(2)
-        .setSeed(3).setMaxNewTokens(4).setOutputCol("g");
+    DbrxGenerator generator =
+        new DbrxGenerator()
+            .setModelLocation(checkpoint.toString())
+            .setThreads(2)
+            .setSeed(3)
+            .setMaxNewTokens(4)
+            .setOutputCol("g");
     List<Row> expected = generator.transform(spark.table("p")).orderBy("id").collectAsList();
     assertEquals(6, rows.size());
     for (int i = 0; i < rows.size(); i++) {
       assertEquals(expected.get(i).getStruct(2), rows.get(i).getStruct(1));
       assertEquals(DbrxTokenizer.shared().countTokens("Prompt " + i), rows.get(i).getInt(2));
     }
-    AnalysisException e = assertThrows(AnalysisException.class, () -> spark.sql("SELECT dbrx_embed('a', 'b')"));
+    AnalysisException e =
+        assertThrows(AnalysisException.class, () -> spark.sql("SELECT dbrx_embed('a', 'b')"));
     assertTrue(e.getMessage().contains("WRONG_NUM_ARGS"), e.getMessage());
   }
 }

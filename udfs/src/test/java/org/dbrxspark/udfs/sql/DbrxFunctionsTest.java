@@ -50,12 +50,25 @@ class DbrxFunctionsTest {
     checkpoint = TestSpark.tinyCheckpoint();
     direct = DbrxRuntime.load(checkpoint, 2, EngineOptions.defaults());
     EngineOptions engine = EngineOptions.defaults();
-    metrics = DbrxFunctions.register(spark, DbrxFunctions.Options.of(checkpoint.toString())
-        .withModel(new ModelSpec(checkpoint.toString(), 2, engine.maxBatchTokens(), engine.maxSequences()))
-        .withSeed(SEED).withDefaultParams("{\"max_new_tokens\": 4, \"temperature\": 0.8}"));
-    StructType schema = new StructType().add("id", DataTypes.IntegerType).add("prompt", DataTypes.StringType);
-    spark.createDataFrame(List.of(RowFactory.create(0, "Hello DBRX"), RowFactory.create(1, "Bonjour"),
-        RowFactory.create(2, null)), schema).createOrReplaceTempView("prompts");
+    metrics =
+        DbrxFunctions.register(
+            spark,
+            DbrxFunctions.Options.of(checkpoint.toString())
+                .withModel(
+                    new ModelSpec(
+                        checkpoint.toString(), 2, engine.maxBatchTokens(), engine.maxSequences()))
+                .withSeed(SEED)
+                .withDefaultParams("{\"max_new_tokens\": 4, \"temperature\": 0.8}"));
+    StructType schema =
+        new StructType().add("id", DataTypes.IntegerType).add("prompt", DataTypes.StringType);
+    spark
+        .createDataFrame(
+            List.of(
+                RowFactory.create(0, "Hello DBRX"),
+                RowFactory.create(1, "Bonjour"),
+                RowFactory.create(2, null)),
+            schema)
+        .createOrReplaceTempView("prompts");
   }
 
   @AfterAll
@@ -76,20 +89,41 @@ class DbrxFunctionsTest {
 
   @Test
   void generateWithDefaultsAndPerRowParams() {
-    List<Row> rows = spark.sql("SELECT prompt, dbrx_generate(prompt) AS g,"
-        + " dbrx_generate(prompt, '{\"max_new_tokens\": 2, \"seed\": 9, \"logprobs\": true}') AS g2,"
-        + " dbrx_generate(prompt, concat('{\"temprature\"', ': 1}')) AS typo,"
-        + " dbrx_generate(prompt, concat('not ', 'json')) AS bad FROM prompts ORDER BY id").collectAsList();
+    List<Row> rows =
+        spark
+            .sql(
+                "SELECT prompt, dbrx_generate(prompt) AS g,"
+                    + " dbrx_generate(prompt, '{\"max_new_tokens\": 2, \"seed\": 9, \"logprobs\": true}') AS g2,"
+                    + " dbrx_generate(prompt, concat('{\"temprature\"', ': 1}')) AS typo,"
+                    + " dbrx_generate(prompt, concat('not ', 'json')) AS bad FROM prompts ORDER BY id")
+            .collectAsList();
     for (int i = 0; i < 2; i++) {
       Row row = rows.get(i);
       int[] ids = direct.tokenizer().encode(row.getString(0));
-      assertSame(directly(ids, SamplingParams.builder().maxNewTokens(4).temperature(0.8)
-          .seed(Seeds.forRow(row.getString(0), SEED)).build()), row.getStruct(1));
-      GenerationResult two = directly(ids, SamplingParams.builder().maxNewTokens(2).temperature(0.8).seed(9)
-          .logprobs(true).build());
+      assertSame(
+          directly(
+              ids,
+              SamplingParams.builder()
+                  .maxNewTokens(4)
+                  .temperature(0.8)
+                  .seed(Seeds.forRow(row.getString(0), SEED))
+                  .build()),
+          row.getStruct(1));
+      GenerationResult two =
+          directly(
+              ids,
+              SamplingParams.builder()
+                  .maxNewTokens(2)
+                  .temperature(0.8)
+                  .seed(9)
+                  .logprobs(true)
+                  .build());
       assertSame(two, row.getStruct(2));
       assertEquals(2, row.getStruct(2).getList(4).size());
-      assertTrue(row.getStruct(3).<String>getAs("error").contains("unknown sampling parameter 'temprature'"));
+      assertTrue(
+          row.getStruct(3)
+              .<String>getAs("error")
+              .contains("unknown sampling parameter 'temprature'"));
       assertTrue(row.getStruct(4).<String>getAs("error").contains("not valid JSON"));
     }
     assertTrue(rows.get(2).getStruct(1).<String>getAs("error").contains("null"));
@@ -100,74 +134,125 @@ class DbrxFunctionsTest {
 
   @Test
   void aBadLiteralParamsJsonFailsTheQueryOnceNamingTheFault() {
-    String typo = assertThrows(IllegalArgumentException.class,
-        () -> spark.sql("SELECT dbrx_generate(prompt, '{\"temprature\": 1}') FROM prompts")).getMessage();
+    String typo =
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> spark.sql("SELECT dbrx_generate(prompt, '{\"temprature\": 1}') FROM prompts"))
+            .getMessage();
     assertTrue(typo.contains("unknown sampling parameter 'temprature'"), typo);
-    String schema = assertThrows(IllegalArgumentException.class, () -> spark.sql("SELECT dbrx_chat("
-        + "array(named_struct('role', 'user', 'content', prompt)), '{\"response_format\": {\"type\": \"json_schema\","
-        + " \"json_schema\": {\"schema\": {\"type\": \"object\", \"properties\": {\"n\": {\"type\": \"integer\","
-        + " \"minimum\": 1}}}}}}') FROM prompts")).getMessage();
+    String schema =
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    spark.sql(
+                        "SELECT dbrx_chat("
+                            + "array(named_struct('role', 'user', 'content', prompt)), '{\"response_format\": {\"type\": \"json_schema\","
+                            + " \"json_schema\": {\"schema\": {\"type\": \"object\", \"properties\": {\"n\": {\"type\": \"integer\","
+                            + " \"minimum\": 1}}}}}}') FROM prompts"))
+            .getMessage();
     assertEquals("response_format schema at /properties/n: unsupported keyword 'minimum'", schema);
-    String unknown = assertThrows(IllegalArgumentException.class, () -> spark.sql(
-        "SELECT dbrx_generate(prompt, '{\"response_format\": {\"type\": \"regex\", \"pattern\": \"a\"}}') FROM prompts"))
-        .getMessage();
+    String unknown =
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    spark.sql(
+                        "SELECT dbrx_generate(prompt, '{\"response_format\": {\"type\": \"regex\", \"pattern\": \"a\"}}') FROM prompts"))
+            .getMessage();
     assertTrue(unknown.contains("response_format: unknown key 'pattern'"), unknown);
   }
 
   @Test
   void aResponseFormatInParamsJsonConstrainsTheText() {
-    String schema = "{\"type\": \"object\", \"required\": [\"answer\", \"confidence\"], \"properties\": {"
-        + "\"answer\": {\"enum\": [\"yes\", \"no\"]}, \"confidence\": {\"type\": \"number\"},"
-        + " \"why\": {\"type\": \"string\", \"maxLength\": 12}}}";
-    String params = "{\"temperature\": 1.0, \"max_new_tokens\": 64, \"response_format\": {\"type\": \"json_schema\","
-        + " \"json_schema\": {\"name\": \"verdict\", \"schema\": " + schema + "}}}";
-    spark.createDataFrame(List.of(RowFactory.create(params)), new StructType().add("params", DataTypes.StringType))
+    String schema =
+        "{\"type\": \"object\", \"required\": [\"answer\", \"confidence\"], \"properties\": {"
+            + "\"answer\": {\"enum\": [\"yes\", \"no\"]}, \"confidence\": {\"type\": \"number\"},"
+            + " \"why\": {\"type\": \"string\", \"maxLength\": 12}}}";
+    String params =
+        "{\"temperature\": 1.0, \"max_new_tokens\": 64, \"response_format\": {\"type\": \"json_schema\","
+            + " \"json_schema\": {\"name\": \"verdict\", \"schema\": "
+            + schema
+            + "}}}";
+    spark
+        .createDataFrame(
+            List.of(RowFactory.create(params)),
+            new StructType().add("params", DataTypes.StringType))
         .createOrReplaceTempView("structured_params");
-    List<Row> rows = spark.sql("SELECT dbrx_generate(concat(prompt, ' ', s.seed), p.params) AS g,"
-        + " dbrx_generate(prompt, '{\"temperature\": 1.0, \"response_format\": {\"type\": \"choice\", \"choice\": [\"yes\", \"no\"]}}') AS c"
-        + " FROM prompts CROSS JOIN structured_params p CROSS JOIN (SELECT explode(sequence(1, 8)) AS seed) s"
-        + " WHERE prompt IS NOT NULL").collectAsList();
-    Schema validator = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
-        .getSchema(schema, InputFormat.JSON);
+    List<Row> rows =
+        spark
+            .sql(
+                "SELECT dbrx_generate(concat(prompt, ' ', s.seed), p.params) AS g,"
+                    + " dbrx_generate(prompt, '{\"temperature\": 1.0, \"response_format\": {\"type\": \"choice\", \"choice\": [\"yes\", \"no\"]}}') AS c"
+                    + " FROM prompts CROSS JOIN structured_params p CROSS JOIN (SELECT explode(sequence(1, 8)) AS seed) s"
+                    + " WHERE prompt IS NOT NULL")
+            .collectAsList();
+    Schema validator =
+        SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+            .getSchema(schema, InputFormat.JSON);
     assertEquals(16, rows.size());
     for (Row row : rows) {
       Row g = row.getStruct(0);
       assertNull(g.getAs("error"));
       if (!g.<Boolean>getAs("incomplete")) {
         assertEquals("stop", g.getAs("finish_reason"));
-        assertTrue(validator.validate(g.<String>getAs("text"), InputFormat.JSON).isEmpty(),
+        assertTrue(
+            validator.validate(g.<String>getAs("text"), InputFormat.JSON).isEmpty(),
             g.<String>getAs("text"));
       } else {
         assertEquals("length", g.getAs("finish_reason"));
       }
-      assertTrue(List.of("yes", "no").contains(row.getStruct(1).<String>getAs("text")), row.toString());
+      assertTrue(
+          List.of("yes", "no").contains(row.getStruct(1).<String>getAs("text")), row.toString());
       assertEquals(false, row.getStruct(1).getAs("incomplete"));
     }
   }
 
   @Test
   void chatScoreEmbedAndTokenFunctions() {
-    Row row = spark.sql("SELECT"
-        + " dbrx_chat(array(named_struct('role', 'user', 'content', 'Hi'))) AS chat,"
-        + " dbrx_chat_template(array(named_struct('role', 'user', 'content', 'Hi'))) AS rendered,"
-        + " dbrx_score('jumps over', 'The fox') AS s,"
-        + " dbrx_score('The fox jumps') AS s1,"
-        + " dbrx_embed('The fox') AS e,"
-        + " dbrx_tokenize('The fox') AS ids,"
-        + " dbrx_count_tokens('The fox') AS n,"
-        + " dbrx_tokenize(NULL) AS none").first();
+    Row row =
+        spark
+            .sql(
+                "SELECT"
+                    + " dbrx_chat(array(named_struct('role', 'user', 'content', 'Hi'))) AS chat,"
+                    + " dbrx_chat_template(array(named_struct('role', 'user', 'content', 'Hi'))) AS rendered,"
+                    + " dbrx_score('jumps over', 'The fox') AS s,"
+                    + " dbrx_score('The fox jumps') AS s1,"
+                    + " dbrx_embed('The fox') AS e,"
+                    + " dbrx_tokenize('The fox') AS ids,"
+                    + " dbrx_count_tokens('The fox') AS n,"
+                    + " dbrx_tokenize(NULL) AS none")
+            .first();
     List<ChatMessage> chat = List.of(ChatMessage.user("Hi"));
     String rowId = "user\u0000Hi";
-    assertSame(directly(ChatTemplate.dbrx().encode(direct.tokenizer(), chat, true),
-        SamplingParams.builder().maxNewTokens(4).temperature(0.8).seed(Seeds.forRow(rowId, SEED)).build()),
+    assertSame(
+        directly(
+            ChatTemplate.dbrx().encode(direct.tokenizer(), chat, true),
+            SamplingParams.builder()
+                .maxNewTokens(4)
+                .temperature(0.8)
+                .seed(Seeds.forRow(rowId, SEED))
+                .build()),
         row.getStruct(0));
     assertEquals(ChatTemplate.dbrx().render(chat, true), row.getString(1));
-    double expected = direct.scorer().score(List.of(new ScoreRequest(direct.tokenizer().encode("The fox"),
-        direct.tokenizer().encode("jumps over")))).get(0).logprobSum();
+    double expected =
+        direct
+            .scorer()
+            .score(
+                List.of(
+                    new ScoreRequest(
+                        direct.tokenizer().encode("The fox"),
+                        direct.tokenizer().encode("jumps over"))))
+            .get(0)
+            .logprobSum();
     assertEquals(expected, row.getStruct(2).getDouble(0), 0);
     assertEquals(2, row.getStruct(3).getInt(1)); // 3 tokens, the first unconditioned
-    float[] vector = direct.embedder().embed(List.of(direct.tokenizer().encode("The fox")),
-        org.dbrxspark.runtime.engine.Pooling.MEAN).get(0).vector();
+    float[] vector =
+        direct
+            .embedder()
+            .embed(
+                List.of(direct.tokenizer().encode("The fox")),
+                org.dbrxspark.runtime.engine.Pooling.MEAN)
+            .get(0)
+            .vector();
     assertEquals(vector.length, row.getStruct(4).getList(0).size());
     assertEquals(vector[0], (float) row.getStruct(4).getList(0).get(0));
     assertEquals(List.of(791, 39935), row.getList(5));
@@ -177,10 +262,15 @@ class DbrxFunctionsTest {
 
   @Test
   void callableFromTheDataFrameApi() {
-    List<Row> rows = spark.table("prompts").orderBy("id")
-        .select(call_function("dbrx_generate", col("prompt"), lit("{\"max_new_tokens\": 1}")).as("g"),
-            call_function("dbrx_count_tokens", col("prompt")).as("n"))
-        .collectAsList();
+    List<Row> rows =
+        spark
+            .table("prompts")
+            .orderBy("id")
+            .select(
+                call_function("dbrx_generate", col("prompt"), lit("{\"max_new_tokens\": 1}"))
+                    .as("g"),
+                call_function("dbrx_count_tokens", col("prompt")).as("n"))
+            .collectAsList();
     assertEquals(1, (int) rows.get(0).getStruct(0).getAs("completion_tokens"));
     assertEquals(direct.tokenizer().countTokens("Hello DBRX"), rows.get(0).getInt(1));
   }
@@ -194,14 +284,23 @@ class DbrxFunctionsTest {
     try {
       // What PySpark's spark.udf.registerJavaFunction does.
       spark.udf().registerJava("py_generate", GenerateFunction.class.getName(), Generation.RESULT);
-      List<Row> rows = spark.sql("SELECT py_generate(prompt, NULL) AS a, dbrx_generate(prompt) AS b FROM prompts"
-          + " WHERE id < 2 ORDER BY id").collectAsList();
+      List<Row> rows =
+          spark
+              .sql(
+                  "SELECT py_generate(prompt, NULL) AS a, dbrx_generate(prompt) AS b FROM prompts"
+                      + " WHERE id < 2 ORDER BY id")
+              .collectAsList();
       for (Row row : rows) {
         assertNotNull(row.getStruct(0).getAs("text"));
         assertEquals(row.getStruct(1), row.getStruct(0));
       }
     } finally {
-      for (String key : List.of(DbrxFunctions.MODEL, DbrxFunctions.THREADS, DbrxFunctions.SEED, DbrxFunctions.DEFAULT_PARAMS)) {
+      for (String key :
+          List.of(
+              DbrxFunctions.MODEL,
+              DbrxFunctions.THREADS,
+              DbrxFunctions.SEED,
+              DbrxFunctions.DEFAULT_PARAMS)) {
         spark.conf().unset(key);
       }
     }
