@@ -98,7 +98,7 @@ public final class CpuBackend implements Backend {
   public void layerNorm(Activations x, Weights gamma, Activations out) {
     float[] g = new float[gamma.cols()];
     matrix(gamma).readRow(0, g, 0);
-    RowOps.layerNorm(data(x), x.rows(), x.cols(), g, data(out));
+    RowKernels.layerNorm(data(x), x.rows(), x.cols(), g, data(out));
   }
 
   @Override
@@ -217,7 +217,7 @@ public final class CpuBackend implements Backend {
             }
           }
           for (int g = 0; g < group; g++) {
-            RowOps.softmax(scores, g * visible, visible);
+            RowKernels.softmax(scores, g * visible, visible);
           }
           for (int first = 0; first < visible; first += blockTokens) {
             int count = Math.min(blockTokens, visible - first);
@@ -243,7 +243,7 @@ public final class CpuBackend implements Backend {
     float[] weights = new float[tokens * k];
     for (int t = 0; t < tokens; t++) {
       int off = t * experts;
-      RowOps.softmax(p, off, experts);
+      RowKernels.softmax(p, off, experts);
       boolean[] taken = new boolean[experts];
       for (int j = 0; j < k; j++) {
         int best = -1;
@@ -281,7 +281,7 @@ public final class CpuBackend implements Backend {
   @Override
   public void glu(DbrxConfig.Activation activation, Activations gate, Activations up) {
     float[] g = data(gate);
-    RowOps.glu(activation, g, data(up), g.length);
+    RowKernels.glu(activation, g, data(up), g.length);
   }
 
   @Override

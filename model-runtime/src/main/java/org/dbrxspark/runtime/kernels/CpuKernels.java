@@ -10,9 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 
 /**
- * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16Pairs}, Q8_0 and
- * Q4_0 through the block kernels of {@link QuantizedRows}; other dtypes are widened a row (or row
- * segment) at a time into a float buffer. Either way every weight is read from memory once per
+ * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16PairKernels}, Q8_0
+ * and Q4_0 through the block kernels of {@link QuantizedRows}; other dtypes are widened a row (or
+ * row segment) at a time into a float buffer. Either way every weight is read from memory once per
  * call, whatever the batch size. A call, or a grouped call of several products, is cut into slices
  * of work that the kernels' threads share out.
  */
@@ -84,8 +84,9 @@ final class CpuKernels implements Kernels {
         int half = cols / 2;
         float[] even = new float[n * half];
         float[] odd = new float[n * half];
-        Bf16Pairs.deinterleave(x, n, cols, even, odd);
-        rowRange = (lo, hi) -> Bf16Pairs.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
+        Bf16PairKernels.deinterleave(x, n, cols, even, odd);
+        rowRange =
+            (lo, hi) -> Bf16PairKernels.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
       } else if (QuantizedRows.dotsOnBlocks(w.dtype())) {
         rowRange = (lo, hi) -> QuantizedRows.dotRows(w, lo, hi, x, n, out, rows);
       } else {
@@ -154,8 +155,9 @@ final class CpuKernels implements Kernels {
       slices.add(
           () -> {
             float[] partial = new float[n * cols];
-            int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, first, count, 0, cols);
-            Bf16Pairs.addBlock(chunk, count, cols / 2, 0, cols, p.x(), rows, first, n, partial);
+            int[] chunk = Bf16PairKernels.copyBand(w.ints(), cols, first, count, 0, cols);
+            Bf16PairKernels.addBlock(
+                chunk, count, cols / 2, 0, cols, p.x(), rows, first, n, partial);
             partials[block] = partial;
           });
     }
@@ -165,7 +167,7 @@ final class CpuKernels implements Kernels {
           for (int b = 1; b < blocks; b++) {
             VectorMath.axpy(1f, partials[b], 0, sum, 0, n * cols);
           }
-          Bf16Pairs.storeBand(sum, n, cols, p.out(), cols, 0);
+          Bf16PairKernels.storeBand(sum, n, cols, p.out(), cols, 0);
         });
   }
 
@@ -179,8 +181,8 @@ final class CpuKernels implements Kernels {
     int cols = w.cols();
     int n = p.n();
     int blockRows = blockRows(w);
-    int bandWidth = BAND_BLOCKS * Bf16Pairs.COLUMN_BLOCK;
-    int vectorColumns = cols / Bf16Pairs.COLUMN_BLOCK * Bf16Pairs.COLUMN_BLOCK;
+    int bandWidth = BAND_BLOCKS * Bf16PairKernels.COLUMN_BLOCK;
+    int vectorColumns = cols / Bf16PairKernels.COLUMN_BLOCK * Bf16PairKernels.COLUMN_BLOCK;
     List<int[]> bands = new ArrayList<>();
     for (int c0 = 0; c0 < vectorColumns; c0 += bandWidth) {
       bands.add(new int[] {c0, Math.min(bandWidth, vectorColumns - c0)});
@@ -196,10 +198,10 @@ final class CpuKernels implements Kernels {
             float[] acc = new float[n * width];
             for (int i0 = 0; i0 < rows; i0 += blockRows) {
               int count = Math.min(blockRows, rows - i0);
-              int[] chunk = Bf16Pairs.copyBand(w.ints(), cols, i0, count, first, width);
-              Bf16Pairs.addBlock(chunk, count, width / 2, 0, width, p.x(), rows, i0, n, acc);
+              int[] chunk = Bf16PairKernels.copyBand(w.ints(), cols, i0, count, first, width);
+              Bf16PairKernels.addBlock(chunk, count, width / 2, 0, width, p.x(), rows, i0, n, acc);
             }
-            Bf16Pairs.storeBand(acc, n, width, p.out(), cols, first);
+            Bf16PairKernels.storeBand(acc, n, width, p.out(), cols, first);
           });
     }
   }

@@ -16,7 +16,7 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
  * widening equals {@link DType#decode} bit for bit.
  *
  * <p>The blocks are first copied from the mapped file into a per-thread array, for the same reason
- * as in {@link Bf16Pairs}: vector loads from a heap array are the fast ones.
+ * as in {@link Bf16PairKernels}: vector loads from a heap array are the fast ones.
  */
 final class QuantizedRows {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -161,7 +161,10 @@ final class QuantizedRows {
     return packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
   }
 
-  /** Bytes of whole rows per bulk copy in {@link #dotRows}: 16 KB, as {@link Bf16Pairs} copies. */
+  /**
+   * Bytes of whole rows per bulk copy in {@link #dotRows}: 16 KB, as {@link Bf16PairKernels}
+   * copies.
+   */
   private static final int COPY_BYTES = 16 * 1024;
 
   /**

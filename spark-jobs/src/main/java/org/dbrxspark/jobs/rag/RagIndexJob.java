@@ -221,7 +221,7 @@ public final class RagIndexJob implements Job {
     Dataset<Row> chunks = DeltaTables.read(spark, settings.chunks());
     long newVersion = previous == null ? 1 : previous.version() + 1;
     shards =
-        ShardBuilds.build(
+        LuceneShardWriter.build(
             store,
             newVersion,
             hnsw,
@@ -373,7 +373,7 @@ public final class RagIndexJob implements Job {
           settings.pipeline(o.get(ModelOptions.THREADS)).run(upserted)) {
         Dataset<Row> fresh = out.chunks();
         rebuilt =
-            ShardBuilds.build(
+            LuceneShardWriter.build(
                 store,
                 version,
                 settings.hnsw(),

@@ -37,7 +37,7 @@ import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
-import org.dbrxspark.udfs.ml.DbrxTokenizer;
+import org.dbrxspark.udfs.ml.DbrxTokenEncoder;
 
 /**
  * {@code tokenize}: DBRX token ids per document, or (with {@code --pack}) fixed-length training
@@ -199,7 +199,7 @@ public final class TokenizeJob implements Job {
     // The udfs transformer: one shared tokenizer per executor JVM, a failing row is that row's
     // error.
     Dataset<Row> tokens =
-        new DbrxTokenizer().setInputCol("_readable").setOutputCol("_tokens").transform(input);
+        new DbrxTokenEncoder().setInputCol("_readable").setOutputCol("_tokens").transform(input);
     Column text = col(Columns.TEXT);
     Column error = col("_tokens.error");
     Column reasons =

@@ -50,7 +50,7 @@ public final class DbrxEmbedder extends DbrxModelTransformer<DbrxEmbedder> {
 
   @Override
   protected void validateColumns(StructType schema) {
-    Columns.require(schema, "inputCol", getInputCol(), Columns.STRING, "a string");
+    SchemaChecks.require(schema, "inputCol", getInputCol(), SchemaChecks.STRING, "a string");
   }
 
   @Override

@@ -401,28 +401,33 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   @Override
   protected void validateColumns(StructType schema) {
     if (isDefined(messagesCol)) {
-      Columns.require(
+      SchemaChecks.require(
           schema,
           "messagesCol",
           getMessagesCol(),
-          Columns.MESSAGES,
+          SchemaChecks.MESSAGES,
           "array<struct<role: string, content: string>>");
     } else {
-      Columns.require(schema, "inputCol", getInputCol(), Columns.STRING, "a string");
+      SchemaChecks.require(schema, "inputCol", getInputCol(), SchemaChecks.STRING, "a string");
     }
     if (isDefined(idCol)) {
-      Columns.require(
-          schema, "idCol", getIdCol(), Columns.STRING.or(Columns.NUMERIC), "a string or a number");
+      SchemaChecks.require(
+          schema,
+          "idCol",
+          getIdCol(),
+          SchemaChecks.STRING.or(SchemaChecks.NUMERIC),
+          "a string or a number");
     }
     if (isDefined(seedCol)) {
-      Columns.require(schema, "seedCol", getSeedCol(), Columns.INTEGRAL, "an integer");
+      SchemaChecks.require(schema, "seedCol", getSeedCol(), SchemaChecks.INTEGRAL, "an integer");
     }
     if (isDefined(maxNewTokensCol)) {
-      Columns.require(
-          schema, "maxNewTokensCol", getMaxNewTokensCol(), Columns.INTEGRAL, "an integer");
+      SchemaChecks.require(
+          schema, "maxNewTokensCol", getMaxNewTokensCol(), SchemaChecks.INTEGRAL, "an integer");
     }
     if (isDefined(temperatureCol)) {
-      Columns.require(schema, "temperatureCol", getTemperatureCol(), Columns.NUMERIC, "a number");
+      SchemaChecks.require(
+          schema, "temperatureCol", getTemperatureCol(), SchemaChecks.NUMERIC, "a number");
     }
   }
 

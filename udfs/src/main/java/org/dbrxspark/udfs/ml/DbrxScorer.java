@@ -45,9 +45,9 @@ public final class DbrxScorer extends DbrxModelTransformer<DbrxScorer> {
 
   @Override
   protected void validateColumns(StructType schema) {
-    Columns.require(schema, "inputCol", getInputCol(), Columns.STRING, "a string");
+    SchemaChecks.require(schema, "inputCol", getInputCol(), SchemaChecks.STRING, "a string");
     if (isDefined(prefixCol)) {
-      Columns.require(schema, "prefixCol", getPrefixCol(), Columns.STRING, "a string");
+      SchemaChecks.require(schema, "prefixCol", getPrefixCol(), SchemaChecks.STRING, "a string");
     }
   }
 

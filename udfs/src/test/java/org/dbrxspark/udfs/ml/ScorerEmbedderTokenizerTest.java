@@ -187,7 +187,7 @@ class ScorerEmbedderTokenizerTest {
 
   @Test
   void tokenizerNeedsNoModel(@TempDir Path dir) throws Exception {
-    DbrxTokenizer tokenizer = new DbrxTokenizer().setChunkRows(2);
+    DbrxTokenEncoder tokenizer = new DbrxTokenEncoder().setChunkRows(2);
     List<Row> out = tokenizer.transform(texts).collectAsList();
     Row first = out.get(0).getStruct(3);
     int[] expected = direct.tokenizer().encode("The quick brown fox jumps over the lazy dog.");
@@ -198,7 +198,7 @@ class ScorerEmbedderTokenizerTest {
     assertEquals(5, tokenizer.lastMetrics().rows());
 
     tokenizer.write().save(dir.resolve("tok").toString());
-    DbrxTokenizer loaded = DbrxTokenizer.load(dir.resolve("tok").toString());
+    DbrxTokenEncoder loaded = DbrxTokenEncoder.load(dir.resolve("tok").toString());
     assertEquals(2, loaded.getChunkRows());
     assertEquals(tokenizer.uid(), loaded.uid());
   }

@@ -15,13 +15,13 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Every output is accumulated in the same order whatever the number of tokens, so results are
  * reproducible bit for bit.
  */
-final class Bf16Pairs {
+final class Bf16PairKernels {
   private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final int LANES = I.length();
   private static final int ODD_MASK = 0xFFFF0000;
 
-  private Bf16Pairs() {}
+  private Bf16PairKernels() {}
 
   /** Pairs per bulk copy of whole rows in {@link #dotRows}: 16 KB, a few pages per copy. */
   private static final int COPY_INTS = 4096;

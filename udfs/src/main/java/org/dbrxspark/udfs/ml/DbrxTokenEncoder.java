@@ -11,14 +11,14 @@ import org.dbrxspark.udfs.registry.ModelSpec;
  * Appends {@code struct<ids: array<int>, count: int, error: string>}: the DBRX token ids of the
  * input text (special-token strings are encoded as plain text). Loads no model.
  */
-public final class DbrxTokenizer extends DbrxTransformer<DbrxTokenizer> {
+public final class DbrxTokenEncoder extends DbrxTransformer<DbrxTokenEncoder> {
   private static final long serialVersionUID = 1L;
 
-  public DbrxTokenizer() {
-    this(Identifiable.randomUID("dbrxTokenizer"));
+  public DbrxTokenEncoder() {
+    this(Identifiable.randomUID("dbrxTokenEncoder"));
   }
 
-  public DbrxTokenizer(String uid) {
+  public DbrxTokenEncoder(String uid) {
     super(uid, "text", "tokens");
   }
 
@@ -29,7 +29,7 @@ public final class DbrxTokenizer extends DbrxTransformer<DbrxTokenizer> {
 
   @Override
   protected void validateColumns(StructType schema) {
-    Columns.require(schema, "inputCol", getInputCol(), Columns.STRING, "a string");
+    SchemaChecks.require(schema, "inputCol", getInputCol(), SchemaChecks.STRING, "a string");
   }
 
   @Override
@@ -38,11 +38,11 @@ public final class DbrxTokenizer extends DbrxTransformer<DbrxTokenizer> {
     return new Plan<>(new Tokenization(), row -> row.getString(text));
   }
 
-  public static MLReader<DbrxTokenizer> read() {
+  public static MLReader<DbrxTokenEncoder> read() {
     return new DefaultParamsReader<>();
   }
 
-  public static DbrxTokenizer load(String path) {
+  public static DbrxTokenEncoder load(String path) {
     return read().load(path);
   }
 }

@@ -3,8 +3,8 @@ package org.dbrxspark.runtime.kernels;
 import org.dbrxspark.runtime.config.DbrxConfig;
 
 /** Per-row operations of the forward pass: small, so plain Java beats any library call. */
-final class RowOps {
-  private RowOps() {}
+final class RowKernels {
+  private RowKernels() {}
 
   /** LayerNorm without bias over each row of {@code x} ([rows, dim]) into {@code out}. */
   static void layerNorm(float[] x, int rows, int dim, float[] gamma, float[] out) {

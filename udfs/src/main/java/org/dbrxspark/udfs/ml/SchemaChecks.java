@@ -11,8 +11,8 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /** Schema checks with messages that name the column, the param and the expected type. */
-final class Columns {
-  private Columns() {}
+final class SchemaChecks {
+  private SchemaChecks() {}
 
   static final Predicate<DataType> STRING = t -> t.equals(DataTypes.StringType);
   static final Predicate<DataType> NUMERIC = t -> t instanceof NumericType;

@@ -41,10 +41,10 @@ import scala.Tuple2;
  * with a previous generation starts from a copy of it; a retried task rebuilds the same folder from
  * the same rows, so retries neither duplicate nor lose chunks.
  */
-final class ShardBuilds {
-  private static final Logger LOG = LoggerFactory.getLogger(ShardBuilds.class);
+final class LuceneShardWriter {
+  private static final Logger LOG = LoggerFactory.getLogger(LuceneShardWriter.class);
 
-  private ShardBuilds() {}
+  private LuceneShardWriter() {}
 
   /**
    * Builds generation {@code version} of every shard that {@code chunks} or {@code deletions}
@@ -79,7 +79,10 @@ final class ShardBuilds {
     }
     columns.add(metadataStrings(chunks.schema()).as(ChunkPipeline.METADATA));
     JavaPairRDD<Key, Entry> adds =
-        chunks.select(columns.toArray(Column[]::new)).toJavaRDD().mapToPair(ShardBuilds::entry);
+        chunks
+            .select(columns.toArray(Column[]::new))
+            .toJavaRDD()
+            .mapToPair(LuceneShardWriter::entry);
     JavaPairRDD<Key, Entry> deletes =
         deletions
             .select(ChunkPipeline.SHARD, ChunkPipeline.SOURCE_ID)
