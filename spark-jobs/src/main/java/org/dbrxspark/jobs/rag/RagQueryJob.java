@@ -15,9 +15,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
@@ -29,12 +31,7 @@ import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
-import org.dbrxspark.runtime.DbrxRuntime;
-import org.dbrxspark.runtime.engine.SamplingParams;
-import org.dbrxspark.udfs.device.DeviceSelection;
-import org.dbrxspark.udfs.registry.LoadedModel;
-import org.dbrxspark.udfs.registry.ModelRegistry;
-import org.dbrxspark.udfs.registry.ModelSpec;
+import org.dbrxspark.udfs.inference.Generation;
 
 /**
  * {@code rag-query}: retrieves chunks from a RAG index by vector, BM25 or hybrid search and, with
@@ -121,6 +118,9 @@ public final class RagQueryJob implements Job {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** The seed column of a single --query: its seed is --seed itself, not hashed with an id. */
+  private static final String ONE_QUERY_SEED = "_seed";
+
   @Override
   public String name() {
     return "rag-query";
@@ -200,104 +200,111 @@ public final class RagQueryJob implements Job {
             o.get(CANDIDATES),
             o.get(RRF_K),
             filter(o));
-    if (!o.get(QUERIES).isEmpty()) {
-      return batch(spark, o, search);
-    }
     long started = System.nanoTime();
-    Path cache = o.get(CACHE_DIR).isEmpty() ? QueryBatch.defaultCache() : Path.of(o.get(CACHE_DIR));
+    Path cache =
+        o.get(CACHE_DIR).isEmpty() ? IndexSearch.defaultCache() : Path.of(o.get(CACHE_DIR));
+    IndexManifest manifest;
+    long chunks;
+    List<Row> hits;
+    // Fails before any Spark job when the index is missing or the filter names unknown columns.
     try (RagIndex index =
         RagIndex.open(o.get(INDEX), spark.sparkContext().hadoopConfiguration(), cache)) {
-      boolean needsModel = o.get(ANSWER) || !o.get(QUERY).isEmpty() && search.needsEmbeddings();
-      String model = o.get(MODEL).isEmpty() ? index.manifest().model().location() : o.get(MODEL);
-      try (LoadedModel loaded =
-          needsModel ? ModelRegistry.acquire(ModelSpec.of(model), DeviceSelection.cpu()) : null) {
-        DbrxRuntime runtime = loaded == null ? null : loaded.runtime();
-        Retriever retriever = new Retriever(index, runtime, search);
-        List<Hit> hits;
-        if (!o.get(QUERY_VECTOR).isEmpty()) {
-          hits = retriever.search(vector(o));
-        } else {
-          Retriever.Result result = retriever.search(List.of(o.get(QUERY))).get(0);
-          if (result.error() != null) {
-            throw new IllegalArgumentException(result.error());
-          }
-          hits = result.hits();
-        }
-        hits.forEach(h -> out.println(json(h)));
-        JobSummary summary =
-            new JobSummary("rag-query " + o.get(INDEX))
-                .put(
-                    "index",
-                    "version "
-                        + index.manifest().version()
-                        + ", "
-                        + index.chunkCount()
-                        + " chunks in "
-                        + index.manifest().shards().size()
-                        + " shards")
-                .put(
-                    "mode",
-                    o.get(MODE) + (search.filter().isEmpty() ? "" : ", filter " + search.filter()))
-                .put("hits", hits.size());
-        if (o.get(ANSWER)) {
-          SamplingParams sampling =
-              SamplingParams.builder()
-                  .temperature(o.get(TEMPERATURE))
-                  .maxNewTokens(o.get(MAX_NEW_TOKENS))
-                  .seed(o.get(SEED))
-                  .build();
-          RagAnswerer.Answer answer =
-              RagAnswerer.answer(
-                      runtime, List.of(o.get(QUERY)), List.of(hits), sampling, List.of(o.get(SEED)))
-                  .get(0);
-          if (answer.error() != null) {
-            throw new IllegalArgumentException(answer.error());
-          }
-          out.println(json(answer, o.get(SHOW_PROMPT)));
-          summary.put(
-              "answer",
-              answer.completionTokens()
-                  + " tokens ("
-                  + answer.finishReason()
-                  + "), "
-                  + answer.citations().size()
-                  + " chunks in the prompt, "
-                  + answer.cited().size()
-                  + " cited");
-        }
-        return summary.put("time", String.format("%.0f ms", (System.nanoTime() - started) / 1e6));
-      }
+      index.bm25("probe", 1, search.filter());
+      manifest = index.manifest();
+      chunks = index.chunkCount();
+      hits =
+          o.get(QUERY_VECTOR).isEmpty()
+              ? null
+              : new Retriever(index, search)
+                  .search(vector(o)).stream().map(IndexSearch::hitRow).toList();
     }
+    RagQueries.Settings settings = settings(o, search, manifest);
+    if (!o.get(QUERIES).isEmpty()) {
+      return batch(spark, o, settings);
+    }
+    JobSummary summary =
+        new JobSummary("rag-query " + o.get(INDEX))
+            .put(
+                "index",
+                "version "
+                    + manifest.version()
+                    + ", "
+                    + chunks
+                    + " chunks in "
+                    + manifest.shards().size()
+                    + " shards")
+            .put(
+                "mode",
+                o.get(MODE) + (search.filter().isEmpty() ? "" : ", filter " + search.filter()));
+    Row result = null;
+    if (hits == null) {
+      // One query runs as a table of one, the path every query takes; its seed is --seed itself.
+      StructType schema =
+          new StructType()
+              .add(Columns.ID, DataTypes.StringType)
+              .add(Columns.TEXT, DataTypes.StringType)
+              .add(ONE_QUERY_SEED, DataTypes.LongType);
+      Dataset<Row> one =
+          spark.createDataFrame(
+              List.of(RowFactory.create(null, o.get(QUERY), o.get(SEED))), schema);
+      result =
+          RagQueries.run(one, settings, spark.sparkContext().hadoopConfiguration(), ONE_QUERY_SEED)
+              .collectAsList()
+              .get(0);
+      String error = result.getAs(RagQueries.ERROR);
+      if (error != null) {
+        throw new IllegalArgumentException(error);
+      }
+      hits = result.getList(result.fieldIndex(RagQueries.HITS));
+    }
+    hits.forEach(h -> out.println(json(h)));
+    summary.put("hits", hits.size());
+    if (o.get(ANSWER)) {
+      Row answer = result.getStruct(result.fieldIndex(RagQueries.GENERATED));
+      List<String> context = result.getList(result.fieldIndex(RagQueries.CONTEXT));
+      List<String> cited = RagAnswerer.cited(answerField(answer, "text", String.class), context);
+      out.println(
+          json(
+              answer, context, cited, o.get(SHOW_PROMPT) ? result.getAs(RagQueries.PROMPT) : null));
+      summary.put(
+          "answer",
+          answerField(answer, "completion_tokens", Integer.class)
+              + " tokens ("
+              + answerField(answer, "finish_reason", String.class)
+              + "), "
+              + context.size()
+              + " chunks in the prompt, "
+              + cited.size()
+              + " cited");
+    }
+    return summary.put("time", String.format("%.0f ms", (System.nanoTime() - started) / 1e6));
   }
 
-  private JobSummary batch(SparkSession spark, ParsedOptions o, Retriever.Options search) {
+  private static RagQueries.Settings settings(
+      ParsedOptions o, Retriever.Options search, IndexManifest manifest) {
+    return new RagQueries.Settings(
+        o.get(INDEX),
+        o.get(CACHE_DIR),
+        o.get(MODEL).isEmpty() ? manifest.model().location() : o.get(MODEL),
+        manifest.model().pooling(),
+        search,
+        o.get(ANSWER),
+        o.get(MAX_NEW_TOKENS),
+        o.get(TEMPERATURE),
+        o.get(SEED));
+  }
+
+  private JobSummary batch(SparkSession spark, ParsedOptions o, RagQueries.Settings settings) {
     ReaderOptions reader =
         new ReaderOptions(
             o.get(QUERIES), InputFormat.AUTO, o.get(QUERY_COL), o.get(ID_COL), "", Columns.SOURCE);
     Documents read = DocumentReader.read(spark, reader);
     Dataset<Row> queries = read.rows();
-    String index = o.get(INDEX);
-    // Fail before the Spark job when the index is missing or the filter names unknown columns.
-    try (RagIndex opened =
-        RagIndex.open(
-            index,
-            spark.sparkContext().hadoopConfiguration(),
-            o.get(CACHE_DIR).isEmpty() ? QueryBatch.defaultCache() : Path.of(o.get(CACHE_DIR)))) {
-      opened.bm25("probe", 1, search.filter());
-    }
-    QueryBatch task =
-        new QueryBatch(
-            index,
-            spark.sparkContext().hadoopConfiguration(),
-            o.get(CACHE_DIR),
-            o.get(MODEL),
-            search,
-            o.get(ANSWER),
-            o.get(MAX_NEW_TOKENS),
-            o.get(TEMPERATURE),
-            o.get(SEED),
-            queries.schema());
-    Dataset<Row> results = queries.mapPartitions(task, Encoders.row(task.resultSchema()));
+    Dataset<Row> results =
+        RagQueries.finish(
+            RagQueries.run(queries, settings, spark.sparkContext().hadoopConfiguration(), null),
+            List.of(queries.columns()),
+            settings.answer());
     if (!o.get(QUERY_COL).equals(Columns.TEXT)) {
       results = results.withColumnRenamed(Columns.TEXT, o.get(QUERY_COL));
     }
@@ -307,12 +314,13 @@ public final class RagQueryJob implements Job {
         written
             .agg(
                 count(col(Columns.ID)),
-                sum(size(col(QueryBatch.HITS))),
-                count(col(QueryBatch.ERROR)),
-                count(col(QueryBatch.ANSWER)))
+                sum(size(col(RagQueries.HITS))),
+                count(col(RagQueries.ERROR)),
+                count(col(RagQueries.ANSWER)))
             .head();
     long rows = totals.getLong(0);
     long errors = totals.getLong(2);
+    Retriever.Options search = settings.search();
     return new JobSummary("rag-query " + o.get(QUERIES) + " -> " + o.get(OUTPUT))
         .put("queries", rows)
         .put("duplicate ids", read.duplicateIdSummary())
@@ -355,37 +363,48 @@ public final class RagQueryJob implements Job {
     return v;
   }
 
-  /** One hit as a JSON line. */
-  static String json(Hit h) {
+  /** One hit (a row of {@link IndexSearch#HIT}, read by position) as a JSON line. */
+  static String json(Row h) {
     ObjectNode node = JSON.createObjectNode();
-    node.put("rank", h.rank()).put("score", h.score());
-    IndexedChunk c = h.chunk();
-    node.put("chunk_id", c.chunkId())
-        .put("source_id", c.sourceId())
-        .put("chunk_index", c.chunkIndex())
-        .put("start", c.start())
-        .put("end", c.end())
-        .put("num_tokens", c.tokens());
-    if (h.vectorRank() != null || h.bm25Rank() != null) {
-      node.put("vector_rank", h.vectorRank()).put("bm25_rank", h.bm25Rank());
+    node.put("rank", hitField(h, "rank", Integer.class))
+        .put("score", hitField(h, "score", Double.class));
+    node.put("chunk_id", hitField(h, IndexedChunk.CHUNK_ID, String.class))
+        .put("source_id", hitField(h, IndexedChunk.SOURCE_ID, String.class))
+        .put("chunk_index", hitField(h, IndexedChunk.CHUNK_INDEX, Integer.class))
+        .put("start", hitField(h, IndexedChunk.START, Integer.class))
+        .put("end", hitField(h, IndexedChunk.END, Integer.class))
+        .put("num_tokens", hitField(h, IndexedChunk.TOKENS, Integer.class));
+    Integer vectorRank = hitField(h, "vector_rank", Integer.class);
+    Integer bm25Rank = hitField(h, "bm25_rank", Integer.class);
+    if (vectorRank != null || bm25Rank != null) {
+      node.put("vector_rank", vectorRank).put("bm25_rank", bm25Rank);
     }
-    node.set("metadata", JSON.valueToTree(c.metadata()));
-    node.put("text", c.text());
+    node.set("metadata", JSON.valueToTree(h.getJavaMap(IndexSearch.HIT.fieldIndex("metadata"))));
+    node.put("text", hitField(h, IndexedChunk.TEXT, String.class));
     return node.toString();
   }
 
-  private static String json(RagAnswerer.Answer a, boolean withPrompt) {
+  private static <T> T answerField(Row answer, String name, Class<T> type) {
+    return type.cast(answer.get(Generation.RESULT.fieldIndex(name)));
+  }
+
+  private static <T> T hitField(Row hit, String name, Class<T> type) {
+    return type.cast(hit.get(IndexSearch.HIT.fieldIndex(name)));
+  }
+
+  /** The answer (the generator's result struct) as a JSON line; the prompt when one is given. */
+  private static String json(Row answer, List<String> context, List<String> cited, String prompt) {
     ObjectNode node = JSON.createObjectNode();
-    node.put("answer", a.text());
+    node.put("answer", answerField(answer, "text", String.class));
     ArrayNode citations = node.putArray("citations");
-    a.citations().forEach(citations::add);
-    ArrayNode cited = node.putArray("cited");
-    a.cited().forEach(cited::add);
-    node.put("prompt_tokens", a.promptTokens())
-        .put("completion_tokens", a.completionTokens())
-        .put("finish_reason", a.finishReason());
-    if (withPrompt) {
-      node.put("prompt", a.prompt());
+    context.forEach(citations::add);
+    ArrayNode citedIds = node.putArray("cited");
+    cited.forEach(citedIds::add);
+    node.put("prompt_tokens", answerField(answer, "prompt_tokens", Integer.class))
+        .put("completion_tokens", answerField(answer, "completion_tokens", Integer.class))
+        .put("finish_reason", answerField(answer, "finish_reason", String.class));
+    if (prompt != null) {
+      node.put("prompt", prompt);
     }
     return node.toString();
   }

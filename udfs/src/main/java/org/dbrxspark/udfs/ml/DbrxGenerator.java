@@ -394,7 +394,7 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   // --- transform ------------------------------------------------------------------------------
 
   @Override
-  protected ModelSpec modelSpec() {
+  public ModelSpec modelSpec() {
     return super.modelSpec().withPrefixCaching(getPrefixCaching());
   }
 

@@ -104,8 +104,12 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
     return self();
   }
 
+  /**
+   * The model this transformer loads, as the executor's registry keys it: a caller that leases
+   * {@link org.dbrxspark.udfs.registry.ModelRegistry#acquire} with it shares the instance.
+   */
   @Override
-  protected ModelSpec modelSpec() {
+  public ModelSpec modelSpec() {
     if (!isDefined(modelLocation)) {
       throw new IllegalArgumentException(
           "modelLocation is not set: " + uid() + " needs a checkpoint folder");
