@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.bench;
+package org.dbrxspark.benchmarks.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

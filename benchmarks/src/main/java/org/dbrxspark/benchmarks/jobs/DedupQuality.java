@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.bench;
+package org.dbrxspark.benchmarks.jobs;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.udf;

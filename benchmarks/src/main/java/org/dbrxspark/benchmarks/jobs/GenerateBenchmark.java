@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.bench;
+package org.dbrxspark.benchmarks.jobs;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.sum;
@@ -16,6 +16,7 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.io.DeltaTables;
@@ -38,6 +39,13 @@ public final class GenerateBenchmark {
   private static final long SEED = 1;
 
   public static void main(String[] args) throws Exception {
+    if (Usage.printedHelp(
+        args,
+        "usage: GenerateBenchmark [DIR [PRESET [ROWS [NEW_TOKENS [CHUNKS [REPETITIONS]]]]]]\n"
+            + "  defaults: target/generate-bench small 32 32 4 2; the checkpoint is written to"
+            + " DIR/checkpoint-PRESET if missing")) {
+      return;
+    }
     Path work = Path.of(args.length > 0 ? args[0] : "target/generate-bench").toAbsolutePath();
     String preset = args.length > 1 ? args[1] : "small";
     int rows = args.length > 2 ? Integer.parseInt(args[2]) : 32;

@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.decontam;
+package org.dbrxspark.benchmarks.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +13,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
+import org.dbrxspark.benchmarks.Usage;
+import org.dbrxspark.jobs.decontam.Matcher;
+import org.dbrxspark.jobs.decontam.NGramTable;
 
 /**
  * The matching alone, without Spark: builds the broadcast path's {@link NGramTable} from a JSONL
@@ -25,6 +28,9 @@ public final class MatchThroughput {
   private MatchThroughput() {}
 
   public static void main(String[] args) throws IOException {
+    if (Usage.printedHelp(args, "usage: MatchThroughput BENCHMARK.jsonl CORPUS_DIR MAX_MB")) {
+      return;
+    }
     ObjectMapper json = new ObjectMapper();
     Matcher matcher = new Matcher(13, 1);
     List<long[]> items = new ArrayList<>();

@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.bench;
+package org.dbrxspark.benchmarks.jobs;
 
 /**
  * The benchmark's samplers: a daemon thread that runs a task, then again every period, until

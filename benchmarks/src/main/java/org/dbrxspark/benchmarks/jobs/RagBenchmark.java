@@ -1,21 +1,30 @@
-package org.dbrxspark.jobs.rag;
+package org.dbrxspark.benchmarks.jobs;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.core.SparkSessions;
+import org.dbrxspark.jobs.rag.Chunker;
+import org.dbrxspark.jobs.rag.Hit;
+import org.dbrxspark.jobs.rag.IndexManifest;
+import org.dbrxspark.jobs.rag.RagIndex;
+import org.dbrxspark.jobs.rag.VectorIndexWriter;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
 import org.dbrxspark.runtime.checkpoint.DType;
@@ -39,7 +48,14 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 public final class RagBenchmark {
   private static final int K = 10;
 
+  private static final String USAGE =
+      "usage: RagBenchmark ann N DIM M BEAM QUERIES CANDIDATES,... [clustered|uniform]\n"
+          + "       RagBenchmark index CORPUS WORKDIR";
+
   public static void main(String[] args) throws Exception {
+    if (Usage.printedHelp(args, USAGE)) {
+      return;
+    }
     if (args.length > 0 && args[0].equals("ann")) {
       ann(
           Integer.parseInt(args[1]),
@@ -52,9 +68,7 @@ public final class RagBenchmark {
     } else if (args.length > 0 && args[0].equals("index")) {
       index(Path.of(args[1]), Path.of(args[2]));
     } else {
-      System.err.println(
-          "usage: RagBenchmark ann N DIM M BEAM QUERIES CANDIDATES,... [clustered|uniform]"
-              + " | index CORPUS WORKDIR");
+      System.err.println(USAGE);
       System.exit(2);
     }
   }
@@ -101,38 +115,10 @@ public final class RagBenchmark {
             : clustered(queries, dim, clusters, random, centroids);
     Path work = Files.createTempDirectory("rag-ann");
     IndexManifest.Hnsw hnsw = new IndexManifest.Hnsw(m, beam);
-    long t0 = System.nanoTime();
-    int chunks;
-    try (ShardWriter writer = ShardWriter.create(work.resolve("build"), hnsw)) {
-      for (int i = 0; i < n; i++) {
-        String id = "v" + i;
-        writer.add(
-            new IndexedChunk(IndexedChunk.chunkId(id, 0), id, 0, 0, 0, 0, id, Map.of()),
-            vectors[i]);
-      }
-      chunks = writer.commit();
-    }
-    double buildSeconds = (System.nanoTime() - t0) / 1e9;
-    IndexStore store = new IndexStore(work.resolve("index").toString(), new Configuration());
-    String path = IndexStore.shardPath(0, 1);
-    long bytes = store.upload(work.resolve("build"), path);
-    store.writeManifest(
-        new IndexManifest(
-            IndexManifest.FORMAT_VERSION,
-            1,
-            "",
-            "",
-            new IndexManifest.Source("bench", "synthetic", "id", "text", "", "source", null),
-            "",
-            new IndexManifest.Model("synthetic", "mean", dim),
-            "dot_product",
-            "standard",
-            new IndexManifest.Chunking(0, 0, ""),
-            hnsw,
-            List.of(),
-            1,
-            List.of(new IndexManifest.Shard(0, path, chunks, bytes)),
-            chunks));
+    String indexRoot = work.resolve("index").toString();
+    VectorIndexWriter.Written written = VectorIndexWriter.write(indexRoot, vectors, hnsw);
+    double buildSeconds = written.buildNanos() / 1e9;
+    long bytes = written.bytes();
     System.out.printf(
         Locale.ROOT,
         "ann: %,d %s vectors, dim %d, HNSW M %d beam %d: built in %.1f s (%.0f "
@@ -159,7 +145,7 @@ public final class RagBenchmark {
         "brute force: p50 %.2f ms, p99 %.2f ms per query%n",
         percentile(bruteNanos, 50),
         percentile(bruteNanos, 99));
-    try (RagIndex index = RagIndex.open(store.root(), new Configuration(), work.resolve("cache"))) {
+    try (RagIndex index = RagIndex.open(indexRoot, new Configuration(), work.resolve("cache"))) {
       for (int c : candidates) {
         for (int q = 0; q < Math.min(200, queries); q++) { // warm-up
           index.vector(probes[q], K, c, Map.of());
@@ -184,7 +170,15 @@ public final class RagBenchmark {
             percentile(bruteNanos, 50) / p50);
       }
     }
-    IndexStore.deleteLocal(work);
+    deleteRecursively(work);
+  }
+
+  private static void deleteRecursively(Path folder) throws IOException {
+    try (Stream<Path> files = Files.walk(folder)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 
   private static int[] bruteForce(float[][] vectors, float[] query) {
@@ -279,8 +273,11 @@ public final class RagBenchmark {
     long t0 = System.nanoTime();
     String summary = run(spark, args);
     double jobSeconds = (System.nanoTime() - t0) / 1e9;
-    IndexManifest manifest =
-        new IndexStore(index, new Configuration()).readManifest().orElseThrow();
+    IndexManifest manifest;
+    try (RagIndex built = RagIndex.open(index, new Configuration(), work.resolve("cache"))) {
+      manifest = built.manifest();
+    }
+    long indexBytes = manifest.shards().stream().mapToLong(IndexManifest.Shard::bytes).sum();
     System.out.println(summary);
     System.out.printf(
         Locale.ROOT,
@@ -289,8 +286,8 @@ public final class RagBenchmark {
         manifest.chunks(),
         jobSeconds,
         manifest.chunks() / jobSeconds,
-        manifest.bytes() / 1048576.0,
-        manifest.bytes() / (double) manifest.chunks());
+        indexBytes / 1048576.0,
+        indexBytes / (double) manifest.chunks());
 
     // Baselines on the same chunks: the chunker alone, then the embedder called directly.
     List<String> texts =

@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.bench;
+package org.dbrxspark.benchmarks.jobs;
 
 import java.util.Arrays;
 import java.util.HashSet;

@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.tokenize;
+package org.dbrxspark.benchmarks.jobs;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.size;
@@ -26,12 +26,14 @@ import java.util.zip.GZIPInputStream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.core.SparkSessions;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
+import org.dbrxspark.jobs.tokenize.TokenizeJob;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
@@ -50,6 +52,12 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  */
 public final class TokenizeBenchmark {
   public static void main(String[] args) throws Exception {
+    if (Usage.printedHelp(
+        args,
+        "usage: TokenizeBenchmark [CORPUS [COPIES [SEQ_LEN [REPETITIONS]]]]\n"
+            + "  defaults: data/sample-corpus/corpus.jsonl.gz 4 2048 3")) {
+      return;
+    }
     Path corpus = Path.of(args.length > 0 ? args[0] : "data/sample-corpus/corpus.jsonl.gz");
     int copies = args.length > 1 ? Integer.parseInt(args[1]) : 4;
     int seqLen = args.length > 2 ? Integer.parseInt(args[2]) : 2048;

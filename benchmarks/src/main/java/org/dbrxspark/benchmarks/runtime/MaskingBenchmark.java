@@ -1,14 +1,17 @@
-package org.dbrxspark.runtime.structured;
+package org.dbrxspark.benchmarks.runtime;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.GenerationRequest;
 import org.dbrxspark.runtime.engine.GenerationResult;
 import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.structured.CompiledFormat;
+import org.dbrxspark.runtime.structured.ResponseFormat;
 
 /**
  * Decode tokens/s at batch 32 through the engine with and without a response format, in alternating
@@ -26,6 +29,12 @@ public final class MaskingBenchmark {
   private static final int BATCH = 32;
 
   public static void main(String[] args) throws Exception {
+    if (Usage.printedHelp(
+        args,
+        "usage: MaskingBenchmark CHECKPOINT [ROUNDS [NEW_TOKENS [THREADS]]]\n"
+            + "  defaults: 3 32 2; write the checkpoint with bin/dbrx init --preset bench")) {
+      return;
+    }
     Path checkpoint = Path.of(args[0]);
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
     int newTokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;

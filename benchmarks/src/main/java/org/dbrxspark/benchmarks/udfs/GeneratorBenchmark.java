@@ -1,4 +1,4 @@
-package org.dbrxspark.udfs.bench;
+package org.dbrxspark.benchmarks.udfs;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +12,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
 import org.dbrxspark.runtime.checkpoint.DType;
@@ -42,6 +43,13 @@ public final class GeneratorBenchmark {
   private static final int TOP_K = 40;
 
   public static void main(String[] args) throws Exception {
+    if (Usage.printedHelp(
+        args,
+        "usage: GeneratorBenchmark [CHECKPOINT [ROWS [NEW_TOKENS [REPETITIONS]]]]\n"
+            + "  defaults: target/bench-checkpoint 32 32 2; the checkpoint (bench preset) is"
+            + " written if missing")) {
+      return;
+    }
     Path checkpoint = Path.of(args.length > 0 ? args[0] : "target/bench-checkpoint");
     int rows = args.length > 1 ? Integer.parseInt(args[1]) : 32;
     int maxNew = args.length > 2 ? Integer.parseInt(args[2]) : 32;

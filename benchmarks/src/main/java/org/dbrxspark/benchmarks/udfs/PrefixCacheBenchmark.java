@@ -1,4 +1,4 @@
-package org.dbrxspark.udfs.bench;
+package org.dbrxspark.benchmarks.udfs;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -14,6 +14,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import org.dbrxspark.udfs.ml.DbrxGenerator;
@@ -48,6 +49,13 @@ public final class PrefixCacheBenchmark {
   };
 
   public static void main(String[] args) throws Exception {
+    if (Usage.printedHelp(
+        args,
+        "usage: PrefixCacheBenchmark CHECKPOINT [ROWS [PREFIX_TOKENS [SUFFIX_TOKENS [NEW_TOKENS"
+            + " [ROUNDS]]]]]\n"
+            + "  defaults: 256 1000 50 32 2; write the checkpoint with bin/dbrx init")) {
+      return;
+    }
     Path checkpoint = Path.of(args[0]);
     int rows = args.length > 1 ? Integer.parseInt(args[1]) : 256;
     int prefixTokens = args.length > 2 ? Integer.parseInt(args[2]) : 1000;

@@ -1,4 +1,4 @@
-package org.dbrxspark.jobs.bench;
+package org.dbrxspark.benchmarks.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
