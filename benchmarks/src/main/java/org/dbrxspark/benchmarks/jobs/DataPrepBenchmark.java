@@ -31,8 +31,7 @@ import org.dbrxspark.jobs.dedup.Deduplicator;
  * --mllib-max-seconds}), or once its shuffle and spill files pass {@code --mllib-max-spill-gib}; a
  * run that fails (an OutOfMemoryError, say) is reported as failed with its time and memory, never
  * as stopped. In local mode the executors are threads of the one JVM, so its peak heap is the
- * driver's and the executors' together. Not a test (surefire runs only {@code *Test} classes): run
- * with {@code java}.
+ * driver's and the executors' together. Not a test: run with {@code bin/bench}.
  */
 public final class DataPrepBenchmark {
   static final OptionSpec<String> WORK =

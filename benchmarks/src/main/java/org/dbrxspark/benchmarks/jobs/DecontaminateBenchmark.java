@@ -40,7 +40,7 @@ import org.dbrxspark.jobs.io.DeltaTables;
  * item in {@code --copy-every} keeps its window as written (contaminating that document and its
  * planted near-duplicates); the others have the window's words shuffled, so their vocabulary is the
  * corpus's but no 13-gram of theirs is in it (bar chance, about 10^-25 per pair). Not a test: run
- * with {@code java}.
+ * with {@code bin/bench}.
  */
 public final class DecontaminateBenchmark {
   static final OptionSpec<Integer> BENCHMARK_MB =

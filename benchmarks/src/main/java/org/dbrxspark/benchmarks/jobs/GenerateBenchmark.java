@@ -29,7 +29,7 @@ import org.dbrxspark.udfs.ml.DbrxGenerator;
  * The generate job end to end against the udfs {@code DbrxGenerator} alone, on the same prompts,
  * settings and partitioning in the same Spark session. The baseline is the transformer plus one
  * Delta write of its output; the job adds reading and checking the input, the anti-join against the
- * output, one Delta commit per chunk and the summary. Not a test: run with {@code java} (see
+ * output, one Delta commit per chunk and the summary. Not a test: run with {@code bin/bench} (see
  * spark-jobs/README.md, "Benchmarks").
  *
  * <p>Arguments: work folder, preset (written there if missing), rows, max_new_tokens, chunks for

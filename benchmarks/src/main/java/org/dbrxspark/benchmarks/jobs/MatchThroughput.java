@@ -22,7 +22,7 @@ import org.dbrxspark.jobs.decontam.NGramTable;
  * benchmark set and runs {@link Matcher#verdict} over a corpus folder's {@code *.jsonl.gz} texts in
  * one thread, twice (the first pass warms the JIT), printing MB/s. What the job costs on top of
  * this is reading, shuffling and writing. Usage: {@code MatchThroughput BENCHMARK.jsonl CORPUS_DIR
- * MAX_MB}. Not a test: run with {@code java}.
+ * MAX_MB}. Not a test: run with {@code bin/bench}.
  */
 public final class MatchThroughput {
   private MatchThroughput() {}

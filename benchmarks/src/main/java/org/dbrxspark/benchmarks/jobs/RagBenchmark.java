@@ -34,7 +34,7 @@ import org.dbrxspark.runtime.engine.Pooling;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
- * RAG benchmarks; not a test (run with {@code java}, see spark-jobs/README.md).
+ * RAG benchmarks; not a test (run with {@code bin/bench}, see BENCHMARKS.md).
  *
  * <p>{@code ann N DIM M BEAM QUERIES CANDIDATES,...}: builds one HNSW shard of N synthetic
  * clustered unit vectors with the index's own writer, opens it through {@link RagIndex} and

@@ -44,7 +44,7 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * memory, which tells the tokenizer's share of a job from the fixed costs. Each of these two is
  * also divided by a raw run on the same cores just before it, and the median of those paired ratios
  * is reported: a shared host's speed drifts more between runs than within a pair. Not a test: run
- * with {@code java} (see BENCHMARKS.md).
+ * with {@code bin/bench} (see BENCHMARKS.md).
  *
  * <p>Arguments: the corpus (default data/sample-corpus/corpus.jsonl.gz), how many copies of it the
  * job reads (each copy's ids get a suffix, default 4), the sequence length for the packed run

@@ -32,7 +32,7 @@ import org.dbrxspark.udfs.sql.DbrxFunctions;
 /**
  * DbrxGenerator and the batched SQL function {@code dbrx_generate} in local Spark, against the
  * runtime's engine called directly, on the same prompts, seeds and batch. Not a test: run with
- * {@code java} (see BENCHMARKS.md).
+ * {@code bin/bench} (see BENCHMARKS.md).
  *
  * <p>Arguments: checkpoint folder (written with the {@code bench} preset if missing), rows,
  * max_new_tokens, repetitions (each in a rotated order; medians are reported).

@@ -21,7 +21,7 @@ import org.dbrxspark.udfs.ml.DbrxGenerator;
 
 /**
  * DbrxGenerator over rows that share a long prompt prefix, with the prefix cache on and off in the
- * same run. Not a test: run with {@code java} (see BENCHMARKS.md).
+ * same run. Not a test: run with {@code bin/bench} (see BENCHMARKS.md).
  *
  * <p>Every round uses a prefix of its own, so each timed run starts with a cold cache; the on and
  * off runs of a round see the same rows, alternate their order from round to round, and must give
