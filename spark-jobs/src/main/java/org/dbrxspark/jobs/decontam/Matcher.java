@@ -23,12 +23,13 @@ import org.dbrxspark.jobs.text.Words;
  * contaminated by an item when they share at least {@code minOverlap} distinct n-grams. Among such
  * items the verdict names the one with the most shared n-grams, then the earliest first match, then
  * the smallest item number; both the broadcast and the join path end in {@link #choose}, so they
- * give the same verdicts.
+ * give the same verdicts. Public, with {@link NGramTable}, so that the matching can be timed
+ * without Spark (the benchmarks module's {@code MatchThroughput}).
  *
  * @param ngram words per n-gram
  * @param minOverlap distinct shared n-grams that make a document contaminated by an item
  */
-record Matcher(int ngram, int minOverlap) implements Serializable {
+public record Matcher(int ngram, int minOverlap) implements Serializable {
   /** Odd multiplier of the polynomial; any odd constant with mixed bits serves. */
   private static final long BASE = 0x9e3779b97f4a7c15L;
 
@@ -90,7 +91,7 @@ record Matcher(int ngram, int minOverlap) implements Serializable {
    * The distinct n-gram hashes of an item's texts, sorted: n-grams within each text, never across
    * two.
    */
-  long[] distinctHashes(List<String> texts) {
+  public long[] distinctHashes(List<String> texts) {
     return texts.stream()
         .flatMapToLong(t -> Arrays.stream(hashes(Words.of(t))))
         .sorted()
@@ -120,7 +121,7 @@ record Matcher(int ngram, int minOverlap) implements Serializable {
   }
 
   /** The verdict on {@code text} against {@code table}, or null when it is clean. */
-  Row verdict(String text, NGramTable table) {
+  public Row verdict(String text, NGramTable table) {
     long[] h = hashes(Words.of(text));
     Set<Long> seen = null;
     // item -> {shared n-grams, first position}; ordered so that the choice is reproducible

@@ -6,9 +6,11 @@ import java.util.Arrays;
 /**
  * The benchmark n-gram hashes and, for each, the items that have it: what the broadcast path ships
  * to every executor. Hashes are kept sorted (unsigned) with an index on their top bits, so a lookup
- * is one index read and a short scan; an item list is in item order.
+ * is one index read and a short scan; an item list is in item order. Public, with {@link Matcher},
+ * so that the matching can be timed without Spark (the benchmarks module's {@code
+ * MatchThroughput}).
  */
-final class NGramTable implements Serializable {
+public final class NGramTable implements Serializable {
   /**
    * Estimated bytes per benchmark n-gram: its hash, its item, its posting offset, the top-bits
    * index.
@@ -47,7 +49,7 @@ final class NGramTable implements Serializable {
    * The table of {@code itemHashes}: entry i holds the distinct n-gram hashes of item i, so items
    * are numbered by their place in it.
    */
-  static NGramTable build(long[][] itemHashes) {
+  public static NGramTable build(long[][] itemHashes) {
     int pairs = 0;
     for (long[] h : itemHashes) {
       pairs = Math.addExact(pairs, h.length);
@@ -115,7 +117,7 @@ final class NGramTable implements Serializable {
   }
 
   /** Distinct n-gram hashes. */
-  int size() {
+  public int size() {
     return keys.length;
   }
 
@@ -125,7 +127,7 @@ final class NGramTable implements Serializable {
   }
 
   /** The bytes the table's arrays take. */
-  long bytes() {
+  public long bytes() {
     return 8L * keys.length + 4L * postingStart.length + 4L * postings.length + 4L * index.length;
   }
 }

@@ -204,7 +204,7 @@ public final class RagIndex implements AutoCloseable {
   }
 
   /** Scales to unit length; the index holds unit vectors and scores by dot product. */
-  static float[] normalised(float[] vector) {
+  public static float[] normalised(float[] vector) {
     double norm = 0;
     for (float v : vector) {
       norm += (double) v * v;

@@ -182,9 +182,11 @@ public final class TokenizeJob implements Job {
   /**
    * Tokenizes {@code docs} and adds {@code input_ids}, {@code split}, {@code reasons} (empty for a
    * tokenized document) and the packing order. Only rejected documents keep their text. A row with
-   * a {@link DocumentReader#READ_ERROR} is not tokenized: the error is its reason.
+   * a {@link DocumentReader#READ_ERROR} is not tokenized: the error is its reason. Public so that
+   * the tokenizing stage can be timed alone, without the job's writes (the benchmarks module's
+   * {@code TokenizeBenchmark}).
    */
-  static Dataset<Row> annotate(Dataset<Row> docs, long seed, double validationFraction) {
+  public static Dataset<Row> annotate(Dataset<Row> docs, long seed, double validationFraction) {
     List<String> kept = new ArrayList<>();
     for (String c : docs.columns()) {
       if (!WRITTEN.contains(c)) {
