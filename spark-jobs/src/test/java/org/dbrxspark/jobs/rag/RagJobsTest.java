@@ -28,6 +28,7 @@ import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.udfs.registry.ModelRegistry;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -247,6 +248,18 @@ class RagJobsTest {
     assertFalse(q1.<String>getAs("answer").isEmpty());
     assertEquals("the query is empty", results.get("q2").getAs("error"));
     assertNull(results.get("q2").getAs("answer"));
+    // The embedder, the search step and the generator share the executor's one model instance,
+    // the one rag-index loaded too.
+    Map<String, Integer> loads = new HashMap<>();
+    ModelRegistry.loadCounts()
+        .forEach(
+            (key, n) -> {
+              if (key.startsWith(model + " ")) {
+                loads.put(key, n);
+              }
+            });
+    assertEquals(1, loads.size(), "one registry key for the model: " + loads);
+    assertEquals(List.of(1), List.copyOf(loads.values()), "loaded once: " + loads);
   }
 
   @Test
