@@ -58,6 +58,33 @@ class OptionSetTest {
   }
 
   @Test
+  void theLastOfARepeatedOptionWinsInEitherSpelling() {
+    ParsedOptions o = set.parse(new String[] {"--input", "a", "--ngram", "4", "--input=b"});
+    assertEquals("b", o.get(INPUT));
+    assertEquals(4, o.get(SHINGLE));
+  }
+
+  @Test
+  void aMisspelledOptionIsNamedWithTheNearestOne() {
+    UsageException e =
+        assertThrows(UsageException.class, () -> set.parse(new String[] {"--ngrm=3"}));
+    assertTrue(e.getMessage().contains("unknown option --ngrm"), e.getMessage());
+    assertTrue(e.getMessage().contains("did you mean --ngram"), e.getMessage());
+    UsageException positional =
+        assertThrows(UsageException.class, () -> set.parse(new String[] {"a.jsonl"}));
+    assertTrue(
+        positional.getMessage().contains("unexpected argument 'a.jsonl'"), positional.getMessage());
+  }
+
+  @Test
+  void anOptionNameIsNotTakenAsTheValueBeforeIt() {
+    UsageException e =
+        assertThrows(
+            UsageException.class, () -> set.parse(new String[] {"--input", "--ngram", "3"}));
+    assertTrue(e.getMessage().contains("option --input needs a value"), e.getMessage());
+  }
+
+  @Test
   void missingAndBadValuesAreNamed() {
     assertTrue(
         assertThrows(UsageException.class, () -> set.parse(new String[] {}))
