@@ -43,7 +43,10 @@ final class Args {
       String name = o.longestName().substring(2);
       if (options.containsKey(name)) {
         values.put(
-            name, o.arity().max() == 0 ? List.of("true") : List.copyOf(o.originalStringValues()));
+            name,
+            options.get(name).kind() == Option.Kind.FLAG
+                ? List.of(CliConventions.lastValue(o))
+                : List.copyOf(o.originalStringValues()));
       }
     }
     return new Args(options, values, parsed.isUsageHelpRequested());
@@ -76,14 +79,15 @@ final class Args {
     return values.containsKey(name) || declared(name).defaultValue() != null;
   }
 
-  /** Whether {@code name} was given; false also for an option the command does not declare. */
-  boolean given(String name) {
-    return values.containsKey(name);
-  }
-
+  /** Whether flag {@code name} is on: given bare or as {@code --name=true}. */
   boolean flag(String name) {
     declared(name);
-    return values.containsKey(name);
+    return values.containsKey(name) && Boolean.parseBoolean(values.get(name).get(0));
+  }
+
+  /** Whether flag {@code name} is on; false also for a flag the command does not declare. */
+  boolean flagIfDeclared(String name) {
+    return options.containsKey(name) && flag(name);
   }
 
   String string(String name) {

@@ -4,6 +4,7 @@ import java.util.List;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Help;
+import picocli.CommandLine.Help.IParamLabelRenderer;
 import picocli.CommandLine.MissingParameterException;
 import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -62,9 +63,9 @@ public final class CliConventions {
 
   /**
    * Declares {@code --name}: {@code label} is what its value looks like in {@code --help} ({@code
-   * null} for a flag that takes none); the help line ends with {@code (required)} or {@code
-   * (default: ...)}, from {@code defaultText}. Values are kept as text: each CLI converts them with
-   * its own error wording.
+   * null} for a flag, which takes none or an attached {@code =true|false}); the help line ends with
+   * {@code (required)} or {@code (default: ...)}, from {@code defaultText}. Values are kept as
+   * text: each CLI converts them with its own error wording.
    *
    * @param path whether the value is a file or folder (completion then offers file names)
    * @param choices the allowed values, offered by completion; empty for any value
@@ -91,7 +92,8 @@ public final class CliConventions {
             .description(formatSafe(help + suffix))
             .hideParamSyntax(true);
     if (label == null) {
-      return b.arity("0").type(boolean.class).build();
+      // A flag: present means true; --name=false spells out the default.
+      return b.arity("0..1").type(boolean.class).build();
     }
     b.arity("1").paramLabel(label).type(path ? java.io.File.class : String.class);
     if (repeated) {
@@ -117,6 +119,7 @@ public final class CliConventions {
     CommandLine cl = new CommandLine(spec);
     cl.setSeparator(" ");
     cl.setUsageHelpWidth(HELP_WIDTH);
+    cl.setHelpFactory(FlagsWithoutLabel::new);
     int longest =
         spec.options().stream()
             .mapToInt(
@@ -140,10 +143,11 @@ public final class CliConventions {
         return "unexpected argument '" + arg + "' (options look like --name value)";
       }
       String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+      // Picocli lists the known options most similar first: the first is the likely typo.
       List<String> near = u.getSuggestions();
       return "unknown option "
           + name
-          + (near.isEmpty() ? "" : " (did you mean " + String.join(" or ", near) + "?)")
+          + (near.isEmpty() ? "" : " (did you mean " + near.get(0) + "?)")
           + "; see "
           + helpHint;
     }
@@ -166,6 +170,34 @@ public final class CliConventions {
    */
   public static String completionScript(CommandSpec root) {
     return AutoComplete.bash(root.name(), new CommandLine(root));
+  }
+
+  /**
+   * Help that shows a flag as {@code --name}: its optional {@code =true|false} goes unmentioned.
+   */
+  private static final class FlagsWithoutLabel extends Help {
+    FlagsWithoutLabel(CommandSpec spec, Help.ColorScheme colors) {
+      super(spec, colors);
+    }
+
+    @Override
+    public IParamLabelRenderer parameterLabelRenderer() {
+      IParamLabelRenderer labels = super.parameterLabelRenderer();
+      return new IParamLabelRenderer() {
+        @Override
+        public Help.Ansi.Text renderParameterLabel(
+            ArgSpec arg, Help.Ansi ansi, List<Help.Ansi.IStyle> styles) {
+          return arg.type() == boolean.class
+              ? ansi.text("")
+              : labels.renderParameterLabel(arg, ansi, styles);
+        }
+
+        @Override
+        public String separator() {
+          return labels.separator();
+        }
+      };
+    }
   }
 
   /** Picocli formats help text with {@link String#format}: a literal percent sign is doubled. */

@@ -80,7 +80,7 @@ final class CommonOptions {
           args.has("max-seq-len") ? args.integer("max-seq-len") : 0,
           KvDType.parse(args.string("kv-dtype")),
           args.has("kv-cache-tokens") ? args.longValue("kv-cache-tokens") : 0,
-          !args.given("no-prefix-caching"));
+          !args.flagIfDeclared("no-prefix-caching"));
     } catch (IllegalArgumentException e) {
       throw new InvalidCommandLineException(e.getMessage());
     }

@@ -2,6 +2,7 @@ package org.dbrxspark.runtime.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -254,6 +255,11 @@ class DbrxCliTest {
     Run run = dbrx("tokenize", "--text=hello world");
     assertEquals(0, run.exit(), run.err());
     assertEquals("[15339,1917]", run.lines().get(0).get("ids").toString());
+    String special = dbrx("tokenize", "--text", "<|im_end|>", "--allow-special").out();
+    String plain = dbrx("tokenize", "--text", "<|im_end|>").out();
+    assertNotEquals(plain, special);
+    assertEquals(special, dbrx("tokenize", "--text", "<|im_end|>", "--allow-special=true").out());
+    assertEquals(plain, dbrx("tokenize", "--text", "<|im_end|>", "--allow-special=false").out());
     Run twice = dbrx("tokenize", "--input=a.txt", "--input", "b.txt");
     assertEquals(2, twice.exit());
     assertTrue(twice.err().contains("option --input given twice"), twice.err());

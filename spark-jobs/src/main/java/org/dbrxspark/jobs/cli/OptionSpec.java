@@ -175,7 +175,7 @@ public final class OptionSpec<T> {
         allowed);
   }
 
-  /** A flag that takes no value ({@code --help}). */
+  /** A flag: {@code --name} turns it on; {@code --name=false} spells out that it is off. */
   public static OptionSpec<Boolean> flag(String name, String description) {
     return new OptionSpec<>(name, null, "false", description, Boolean::parseBoolean);
   }
