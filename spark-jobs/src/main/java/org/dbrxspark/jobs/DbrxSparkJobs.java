@@ -137,13 +137,11 @@ public final class DbrxSparkJobs {
       Function<ParsedOptions, SparkSession> sessions) {
     if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
       out.print(usage());
-      return args.length == 0
-          ? JobResult.usage("no job named")
-          : new JobResult(CliConventions.DONE, null, null);
+      return args.length == 0 ? JobResult.usage("no job given") : JobResult.printedOnly();
     }
     if (args[0].equals(CliConventions.COMPLETION)) {
       out.print(CliConventions.completionScript(root()));
-      return new JobResult(CliConventions.DONE, null, null);
+      return JobResult.printedOnly();
     }
     Job job = jobs.get(args[0]);
     if (job == null) {
@@ -159,7 +157,7 @@ public final class DbrxSparkJobs {
       options = optionSet.parse(rest);
       if (options.helpRequested()) {
         out.print(optionSet.help(job.description()));
-        return new JobResult(CliConventions.DONE, null, null);
+        return JobResult.printedOnly();
       }
       job.validate(options);
     } catch (UsageException e) {

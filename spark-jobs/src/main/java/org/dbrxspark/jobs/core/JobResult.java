@@ -17,6 +17,11 @@ public record JobResult(int exitCode, JobSummary summary, String usageError) {
         summary.balanced() ? CliConventions.DONE : CliConventions.FAILED, summary, null);
   }
 
+  /** Help or a completion script was printed; no job ran. */
+  public static JobResult printedOnly() {
+    return new JobResult(CliConventions.DONE, null, null);
+  }
+
   /** A run stopped before it started: the options cannot run. */
   public static JobResult usage(String message) {
     return new JobResult(CliConventions.USAGE, null, message);
