@@ -12,6 +12,7 @@ import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
+import org.dbrxspark.jobs.core.JobResult;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.ProgressReporter;
 import org.dbrxspark.jobs.core.SparkSessions;
@@ -27,6 +28,8 @@ import org.dbrxspark.jobs.score.ScoreJob;
 import org.dbrxspark.jobs.stats.ExportJob;
 import org.dbrxspark.jobs.stats.StatsJob;
 import org.dbrxspark.jobs.tokenize.TokenizeJob;
+import org.dbrxspark.runtime.cli.CliConventions;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * The one entry point for every job: {@code JOB --option value ...}. Used by {@code bin/dbrx-spark}
@@ -75,6 +78,10 @@ public final class DbrxSparkJobs {
     }
   }
 
+  /**
+   * The launcher's entry point ({@code bin/dbrx-spark}, {@code spark-submit --class}, a Databricks
+   * JAR task): runs the job and ends the JVM with its exit code, the one place that does.
+   */
   public static void main(String[] args) {
     int code;
     try {
@@ -88,7 +95,7 @@ public final class DbrxSparkJobs {
     } catch (RuntimeException | Error e) {
       // Exit explicitly: Spark's non-daemon threads would otherwise keep a failed job alive.
       e.printStackTrace();
-      code = 1;
+      code = CliConventions.FAILED;
     }
     System.exit(code);
   }
@@ -104,15 +111,43 @@ public final class DbrxSparkJobs {
       PrintStream out,
       PrintStream err,
       Function<ParsedOptions, SparkSession> sessions) {
+    return call(args, out, err, sessions).exitCode();
+  }
+
+  /**
+   * Runs one job on {@code spark} as a library call, e.g. from a notebook: {@code run(spark,
+   * "curate", "--input", in, "--output", out)}. Nothing exits; the result holds the exit code and
+   * the job's summary with its counts. The summary and any usage error are printed as on the
+   * command line.
+   */
+  public JobResult run(SparkSession spark, String... args) {
+    return call(args, System.out, System.err, options -> spark);
+  }
+
+  /**
+   * Runs {@code args} ({@code JOB --option value ...}), printing what the command line prints, and
+   * returns how it ended.
+   *
+   * @param sessions makes the SparkSession once the options are valid
+   */
+  public JobResult call(
+      String[] args,
+      PrintStream out,
+      PrintStream err,
+      Function<ParsedOptions, SparkSession> sessions) {
     if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
       out.print(usage());
-      return args.length == 0 ? 2 : 0;
+      return args.length == 0 ? JobResult.usage("no job given") : JobResult.printedOnly();
+    }
+    if (args[0].equals(CliConventions.COMPLETION)) {
+      out.print(CliConventions.completionScript(root()));
+      return JobResult.printedOnly();
     }
     Job job = jobs.get(args[0]);
     if (job == null) {
       err.println("unknown job '" + args[0] + "'\n");
       err.print(usage());
-      return 2;
+      return JobResult.usage("unknown job '" + args[0] + "'");
     }
     OptionSet optionSet = optionSet(job);
     ParsedOptions options;
@@ -122,12 +157,12 @@ public final class DbrxSparkJobs {
       options = optionSet.parse(rest);
       if (options.helpRequested()) {
         out.print(optionSet.help(job.description()));
-        return 0;
+        return JobResult.printedOnly();
       }
       job.validate(options);
     } catch (UsageException e) {
       err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
-      return 2;
+      return JobResult.usage(e.getMessage());
     }
     SparkSession spark = sessions.apply(options);
     JobSummary summary;
@@ -136,10 +171,10 @@ public final class DbrxSparkJobs {
       summary = job.run(spark, options, out);
     } catch (UsageException | IllegalArgumentException e) {
       err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
-      return 2;
+      return JobResult.usage(e.getMessage());
     }
     (job.printsResults(options) ? err : out).print(summary);
-    return summary.balanced() ? 0 : 1;
+    return JobResult.of(summary);
   }
 
   /** Runs a registered job in an existing session: a stage of the pipeline. */
@@ -162,19 +197,30 @@ public final class DbrxSparkJobs {
     return jobs;
   }
 
+  /** Every job under {@code dbrx-spark}: the job list, and what shell completion offers. */
+  private CommandSpec root() {
+    CommandSpec root =
+        CliConventions.command(
+            "dbrx-spark", "Runs a dbrx-spark job on Spark: dbrx-spark JOB --option value ...");
+    root.usageMessage()
+        .synopsisSubcommandLabel("JOB")
+        .commandListHeading("%nJobs:%n")
+        .footer("%nRun 'dbrx-spark JOB --help' for its options.");
+    for (Job job : jobs.values()) {
+      CommandSpec spec = optionSet(job).commandSpec();
+      spec.usageMessage().header(firstSentence(job.description()));
+      root.addSubcommand(job.name(), spec);
+    }
+    root.addSubcommand(
+        CliConventions.COMPLETION,
+        CliConventions.command(
+            CliConventions.COMPLETION,
+            "Print the bash completion script: source <(bin/dbrx-spark completion)"));
+    return root;
+  }
+
   private String usage() {
-    StringBuilder sb =
-        new StringBuilder(
-            "Usage: dbrx-spark JOB [--option value ...]   (JOB --help for options)\n\n"
-                + "Jobs:\n");
-    int width = jobs.keySet().stream().mapToInt(String::length).max().orElse(0);
-    jobs.values()
-        .forEach(
-            j ->
-                sb.append(
-                    String.format(
-                        "  %-" + width + "s %s%n", j.name(), firstSentence(j.description()))));
-    return sb.toString();
+    return CliConventions.help(root());
   }
 
   private static String firstSentence(String text) {

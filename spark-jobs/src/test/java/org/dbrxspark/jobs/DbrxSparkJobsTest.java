@@ -8,6 +8,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.core.Job;
 import org.junit.jupiter.api.Test;
@@ -82,5 +84,42 @@ class DbrxSparkJobsTest {
     err.reset();
     assertEquals(
         2, run("curate", "--config", yaml.toString(), "--output", "o", "--rejects-output", "o"));
+  }
+
+  @Test
+  void theBashCompletionScriptCompletesEveryJobAndEachOfItsOptions(@TempDir Path dir)
+      throws Exception {
+    assertEquals(0, run("completion"));
+    Path script = dir.resolve("dbrx-spark.bash");
+    Files.writeString(script, out.toString(StandardCharsets.UTF_8));
+    DbrxSparkJobs entry = new DbrxSparkJobs();
+    assertTrue(complete(script, "").containsAll(entry.jobs().keySet()));
+    for (Job job : entry.jobs().values()) {
+      List<String> offered = complete(script, job.name(), "--");
+      for (OptionSpec<?> spec : job.options()) {
+        assertTrue(offered.contains("--" + spec.name()), job.name() + " --" + spec.name());
+      }
+      assertTrue(offered.containsAll(List.of("--config", "--master", "--help")), job.name());
+    }
+    assertEquals(List.of("jsonl", "parquet"), complete(script, "export", "--format", ""));
+  }
+
+  /** What bash completes for {@code dbrx-spark WORDS...} once the script is sourced. */
+  private static List<String> complete(Path script, String... words) throws Exception {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "bash",
+                "-c",
+                "source \"$0\"; COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1));"
+                    + " COMP_LINE=\"$*\"; COMP_POINT=${#COMP_LINE};"
+                    + " _complete_dbrx-spark 2>/dev/null; printf '%s\\n' \"${COMPREPLY[@]}\"",
+                script.toString(),
+                "dbrx-spark"));
+    command.addAll(List.of(words));
+    Process bash = new ProcessBuilder(command).redirectErrorStream(false).start();
+    String printed = new String(bash.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, bash.waitFor());
+    return printed.lines().filter(l -> !l.isBlank()).toList();
   }
 }

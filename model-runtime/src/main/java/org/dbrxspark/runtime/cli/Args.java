@@ -1,69 +1,93 @@
 package org.dbrxspark.runtime.cli;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
 
 /** Parsed options of one subcommand; typed getters name the option in their errors. */
 final class Args {
   private final Map<String, Option> options;
   private final Map<String, List<String>> values;
+  private final boolean helpRequested;
 
-  private Args(Map<String, Option> options, Map<String, List<String>> values) {
+  private Args(Map<String, Option> options, Map<String, List<String>> values, boolean help) {
     this.options = options;
     this.values = values;
+    this.helpRequested = help;
   }
 
-  /** Parses {@code --name value} pairs against the declared options. */
+  /**
+   * Parses {@code --name value} and {@code --name=value} against the declared options with picocli;
+   * a wrong command line is an {@link InvalidCommandLineException} naming the option.
+   */
   static Args parse(String command, List<Option> declared, List<String> argv) {
     Map<String, Option> options = new LinkedHashMap<>();
     for (Option o : declared) {
       options.put(o.name(), o);
     }
-    Map<String, List<String>> values = new HashMap<>();
-    for (int i = 0; i < argv.size(); i++) {
-      String arg = argv.get(i);
-      if (!arg.startsWith("--")) {
-        throw new UsageException(
-            command + ": unexpected argument '" + arg + "' (options are --name value)");
-      }
-      String name = arg.substring(2);
-      Option option = options.get(name);
-      if (option == null) {
-        throw new UsageException(
-            command + ": unknown option --" + name + " (see " + command + " --help)");
-      }
-      String value = "true";
-      if (option.kind() != Option.Kind.FLAG) {
-        if (i + 1 >= argv.size()) {
-          throw new UsageException(command + ": option --" + name + " needs a value");
-        }
-        value = argv.get(++i);
-      }
-      List<String> list = values.computeIfAbsent(name, k -> new ArrayList<>());
-      if (!list.isEmpty() && option.kind() != Option.Kind.REPEATED) {
-        throw new UsageException(command + ": option --" + name + " given twice");
-      }
-      list.add(value);
+    ParseResult parsed;
+    try {
+      parsed = new CommandLine(spec(command, "", declared)).parseArgs(argv.toArray(String[]::new));
+    } catch (ParameterException e) {
+      throw new InvalidCommandLineException(CliConventions.describe(e, command + " --help"));
     }
-    return new Args(options, values);
+    Map<String, List<String>> values = new HashMap<>();
+    for (OptionSpec o : parsed.matchedOptions()) {
+      String name = o.longestName().substring(2);
+      if (options.containsKey(name)) {
+        values.put(
+            name,
+            options.get(name).kind() == Option.Kind.FLAG
+                ? List.of(CliConventions.lastValue(o))
+                : List.copyOf(o.originalStringValues()));
+      }
+    }
+    return new Args(options, values, parsed.isUsageHelpRequested());
+  }
+
+  /** The picocli command for {@code declared}: what parsing, {@code --help} and completion read. */
+  static CommandSpec spec(String command, String summary, List<Option> declared) {
+    CommandSpec spec = CliConventions.command(command, summary);
+    for (Option o : declared) {
+      spec.addOption(
+          CliConventions.option(
+              o.name(),
+              o.kind() == Option.Kind.FLAG ? null : "VALUE",
+              o.help(),
+              o.required(),
+              o.defaultValue(),
+              o.kind() == Option.Kind.REPEATED,
+              false,
+              List.of()));
+    }
+    return spec;
+  }
+
+  /** Whether {@code --help} was given: the command then prints its help instead of running. */
+  boolean helpRequested() {
+    return helpRequested;
   }
 
   boolean has(String name) {
     return values.containsKey(name) || declared(name).defaultValue() != null;
   }
 
-  /** Whether {@code name} was given; false also for an option the command does not declare. */
-  boolean given(String name) {
-    return values.containsKey(name);
-  }
-
+  /** Whether flag {@code name} is on: given bare or as {@code --name=true}. */
   boolean flag(String name) {
     declared(name);
-    return values.containsKey(name);
+    return values.containsKey(name) && Boolean.parseBoolean(values.get(name).get(0));
+  }
+
+  /** Whether flag {@code name} is on; false also for a flag the command does not declare. */
+  boolean flagIfDeclared(String name) {
+    return options.containsKey(name) && flag(name);
   }
 
   String string(String name) {
@@ -73,7 +97,7 @@ final class Args {
     }
     String dflt = declared(name).defaultValue();
     if (dflt == null) {
-      throw new UsageException("missing required option --" + name);
+      throw new InvalidCommandLineException("missing required option --" + name);
     }
     return dflt;
   }
@@ -88,7 +112,7 @@ final class Args {
     try {
       return Integer.parseInt(v);
     } catch (NumberFormatException e) {
-      throw new UsageException("option --" + name + ": '" + v + "' is not an integer");
+      throw new InvalidCommandLineException("option --" + name + ": '" + v + "' is not an integer");
     }
   }
 
@@ -97,7 +121,7 @@ final class Args {
     try {
       return Long.parseLong(v);
     } catch (NumberFormatException e) {
-      throw new UsageException("option --" + name + ": '" + v + "' is not an integer");
+      throw new InvalidCommandLineException("option --" + name + ": '" + v + "' is not an integer");
     }
   }
 
@@ -106,7 +130,7 @@ final class Args {
     try {
       return Double.parseDouble(v);
     } catch (NumberFormatException e) {
-      throw new UsageException("option --" + name + ": '" + v + "' is not a number");
+      throw new InvalidCommandLineException("option --" + name + ": '" + v + "' is not a number");
     }
   }
 

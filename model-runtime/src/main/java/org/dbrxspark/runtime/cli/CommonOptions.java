@@ -40,7 +40,7 @@ final class CommonOptions {
   static int threads(Args args) {
     int threads = args.integer("threads");
     if (threads < 0) {
-      throw new UsageException(
+      throw new InvalidCommandLineException(
           "option --threads: " + threads + " is not a number of threads (0: one per processor)");
     }
     return threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
@@ -80,9 +80,9 @@ final class CommonOptions {
           args.has("max-seq-len") ? args.integer("max-seq-len") : 0,
           KvDType.parse(args.string("kv-dtype")),
           args.has("kv-cache-tokens") ? args.longValue("kv-cache-tokens") : 0,
-          !args.given("no-prefix-caching"));
+          !args.flagIfDeclared("no-prefix-caching"));
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
+      throw new InvalidCommandLineException(e.getMessage());
     }
   }
 
@@ -118,7 +118,7 @@ final class CommonOptions {
   static DbrxRuntime load(Args args) throws IOException {
     String problem = Devices.problem(args.string("device"));
     if (problem != null) {
-      throw new UsageException("option --device: " + problem);
+      throw new InvalidCommandLineException("option --device: " + problem);
     }
     return DbrxRuntime.load(
         args.path("model"), args.string("device"), threads(args), engineOptions(args));
@@ -144,7 +144,7 @@ final class CommonOptions {
                   : null)
           .build();
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
+      throw new InvalidCommandLineException(e.getMessage());
     }
   }
 }

@@ -3,10 +3,12 @@ package org.dbrxspark.runtime.cli;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code bin/dbrx}: the runtime's command line. Every subcommand prints JSON on stdout, errors on
- * stderr, and exits non-zero on failure (1 for a failed run, 2 for a bad command line).
+ * {@code bin/dbrx}: the runtime's command line, on picocli. Every subcommand prints JSON on stdout,
+ * errors on stderr, and exits non-zero on failure (1 for a failed run, 2 for a bad command line);
+ * {@code dbrx completion} prints a bash completion script.
  */
 public final class DbrxCli {
   private static final List<Command> COMMANDS =
@@ -28,65 +30,77 @@ public final class DbrxCli {
     System.exit(run(args, System.out, System.err));
   }
 
-  /** Runs one command line; returns the exit code. */
+  /**
+   * Runs one command line and returns the exit code ({@link CliConventions}): 0 done, 1 the run
+   * failed, 2 a bad command line (message on {@code err}).
+   */
   public static int run(String[] args, PrintStream out, PrintStream err) {
     if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
       out.print(usage());
-      return args.length == 0 ? 2 : 0;
+      return args.length == 0 ? CliConventions.USAGE : CliConventions.DONE;
+    }
+    if (args[0].equals(CliConventions.COMPLETION)) {
+      out.print(CliConventions.completionScript(root()));
+      return CliConventions.DONE;
     }
     Command command =
         COMMANDS.stream().filter(c -> c.name().equals(args[0])).findFirst().orElse(null);
     if (command == null) {
       err.println("dbrx: unknown command '" + args[0] + "'\n");
       err.print(usage());
-      return 2;
+      return CliConventions.USAGE;
     }
     List<String> rest = Arrays.asList(args).subList(1, args.length);
-    if (rest.contains("--help") || rest.contains("-h")) {
-      out.print(help(command));
-      return 0;
-    }
     try {
-      command.run(Args.parse(command.name(), command.options(), rest), new CliOutput(out, err));
-      return 0;
-    } catch (UsageException e) {
+      Args parsed = Args.parse(command.name(), command.options(), rest);
+      if (parsed.helpRequested()) {
+        out.print(help(command));
+        return CliConventions.DONE;
+      }
+      command.run(parsed, new CliOutput(out, err));
+      return CliConventions.DONE;
+    } catch (InvalidCommandLineException e) {
       err.println("dbrx " + command.name() + ": " + e.getMessage());
-      return 2;
+      return CliConventions.USAGE;
     } catch (Exception e) {
       err.println(
           "dbrx "
               + command.name()
               + ": "
               + (e.getMessage() != null ? e.getMessage() : e.toString()));
-      return 1;
+      return CliConventions.FAILED;
     }
+  }
+
+  /** Every subcommand under {@code dbrx}: the command list, and what completion offers. */
+  private static CommandSpec root() {
+    CommandSpec root =
+        CliConventions.command(
+            "dbrx", "The DBRX runtime's command line: each command prints JSON on stdout.");
+    for (Command c : COMMANDS) {
+      root.addSubcommand(c.name(), spec(c));
+    }
+    root.addSubcommand(
+        CliConventions.COMPLETION,
+        CliConventions.command(
+            CliConventions.COMPLETION,
+            "print the bash completion script: source <(bin/dbrx completion)"));
+    return root;
+  }
+
+  private static CommandSpec spec(Command command) {
+    return Args.spec(command.name(), command.summary(), command.options());
   }
 
   static String usage() {
-    StringBuilder sb = new StringBuilder("usage: dbrx COMMAND [--option value ...]\n\ncommands:\n");
-    for (Command c : COMMANDS) {
-      sb.append(String.format("  %-10s %s%n", c.name(), c.summary()));
-    }
-    return sb.append("\nRun 'dbrx COMMAND --help' for its options.\n").toString();
+    return CliConventions.help(root()) + "\nRun 'dbrx COMMAND --help' for its options.\n";
   }
 
   static String help(Command command) {
-    StringBuilder sb =
-        new StringBuilder(
-            "usage: dbrx "
-                + command.name()
-                + " [options]\n\n"
-                + command.summary()
-                + "\n\noptions:\n");
-    for (Option o : command.options()) {
-      String arg = o.kind() == Option.Kind.FLAG ? "" : " VALUE";
-      String dflt =
-          o.required()
-              ? " (required)"
-              : o.defaultValue() == null ? "" : " (default: " + o.defaultValue() + ")";
-      sb.append(String.format("  --%-28s %s%s%n", o.name() + arg, o.help(), dflt));
-    }
-    return sb.toString();
+    CommandSpec root = CliConventions.command("dbrx", "");
+    CommandSpec spec = spec(command);
+    root.addSubcommand(command.name(), spec);
+    return CliConventions.help(spec);
   }
 
   /**

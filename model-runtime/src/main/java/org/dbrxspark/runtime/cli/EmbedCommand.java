@@ -29,7 +29,7 @@ final class EmbedCommand extends Command {
     try {
       pooling = Pooling.valueOf(args.string("pooling").toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new UsageException(
+      throw new InvalidCommandLineException(
           "option --pooling: '" + args.string("pooling") + "' is not mean or last");
     }
     List<String> texts = TextInputs.read(args, "text");

@@ -43,14 +43,14 @@ final class InitCommand extends Command {
           case "f16", "float16" -> DType.F16;
           case "f32", "float32" -> DType.F32;
           default ->
-              throw new UsageException(
+              throw new InvalidCommandLineException(
                   "option --dtype: '" + args.string("dtype") + "' is not bf16, f16 or f32");
         };
     DbrxConfig base;
     try {
       base = Presets.named(args.string("preset"));
     } catch (IllegalArgumentException e) {
-      throw new UsageException("option --preset: " + e.getMessage());
+      throw new InvalidCommandLineException("option --preset: " + e.getMessage());
     }
     DbrxConfig config =
         new DbrxConfig(

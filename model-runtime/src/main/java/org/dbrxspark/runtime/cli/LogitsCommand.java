@@ -32,7 +32,7 @@ final class LogitsCommand extends Command {
               .mapToInt(Integer::parseInt)
               .toArray();
     } catch (NumberFormatException e) {
-      throw new UsageException(
+      throw new InvalidCommandLineException(
           "option --ids: expected comma-separated integers, got '" + args.string("ids") + "'");
     }
     try (DbrxRuntime runtime = CommonOptions.load(args)) {

@@ -43,7 +43,7 @@ final class PlanCommand extends Command {
     if (args.has("weights-type")) {
       weightsType = GgufQuantizer.FileType.named(args.string("weights-type"));
       if (weightsType == null) {
-        throw new UsageException(
+        throw new InvalidCommandLineException(
             "option --weights-type: '"
                 + args.string("weights-type")
                 + "' is not "
@@ -75,7 +75,7 @@ final class PlanCommand extends Command {
     try {
       plan = MemoryPlan.of(config, options, weightBytes);
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
+      throw new InvalidCommandLineException(e.getMessage());
     }
     ObjectNode json = out.object();
     json.put("model", args.string("model"));

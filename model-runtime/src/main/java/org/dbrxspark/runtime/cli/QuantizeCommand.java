@@ -32,7 +32,7 @@ final class QuantizeCommand extends Command {
   void run(Args args, CliOutput out) throws Exception {
     GgufQuantizer.FileType type = GgufQuantizer.FileType.named(args.string("type"));
     if (type == null) {
-      throw new UsageException(
+      throw new InvalidCommandLineException(
           "option --type: '"
               + args.string("type")
               + "' is not "
@@ -42,7 +42,7 @@ final class QuantizeCommand extends Command {
     long start = System.nanoTime();
     try (Checkpoint source = Checkpoint.open(args.path("model"))) {
       if (source.format() != Checkpoint.Format.SAFETENSORS) {
-        throw new UsageException(
+        throw new InvalidCommandLineException(
             "option --model: " + args.path("model") + " is already a GGUF file");
       }
       GgufQuantizer.Summary summary =

@@ -25,7 +25,7 @@ final class TextInputs {
       }
     }
     if (texts.isEmpty()) {
-      throw new UsageException("give at least one --" + name + " or an --input file");
+      throw new InvalidCommandLineException("give at least one --" + name + " or an --input file");
     }
     return texts;
   }

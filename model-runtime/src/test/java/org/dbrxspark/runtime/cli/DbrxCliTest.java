@@ -2,6 +2,7 @@ package org.dbrxspark.runtime.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -247,6 +248,40 @@ class DbrxCliTest {
     Run run = dbrx("tokenize", "--text", "hello world");
     assertEquals(0, run.exit(), run.err());
     assertEquals("[15339,1917]", run.lines().get(0).get("ids").toString());
+  }
+
+  @Test
+  void optionsTakeTheirValueAfterAnEqualsSignToo() throws Exception {
+    Run run = dbrx("tokenize", "--text=hello world");
+    assertEquals(0, run.exit(), run.err());
+    assertEquals("[15339,1917]", run.lines().get(0).get("ids").toString());
+    String special = dbrx("tokenize", "--text", "<|im_end|>", "--allow-special").out();
+    String plain = dbrx("tokenize", "--text", "<|im_end|>").out();
+    assertNotEquals(plain, special);
+    assertEquals(special, dbrx("tokenize", "--text", "<|im_end|>", "--allow-special=true").out());
+    assertEquals(plain, dbrx("tokenize", "--text", "<|im_end|>", "--allow-special=false").out());
+    Run twice = dbrx("tokenize", "--input=a.txt", "--input", "b.txt");
+    assertEquals(2, twice.exit());
+    assertTrue(twice.err().contains("option --input given twice"), twice.err());
+  }
+
+  @Test
+  void theCompletionScriptNamesEveryCommandAndItsOptions() {
+    Run run = dbrx("completion");
+    assertEquals(0, run.exit(), run.err());
+    for (String command : DbrxCli.commandNames()) {
+      int start = run.out().indexOf("function _picocli_dbrx_" + command + "()");
+      assertTrue(start >= 0, command);
+      int end = run.out().indexOf("\nfunction ", start + 1);
+      String function = run.out().substring(start, end < 0 ? run.out().length() : end);
+      dbrx(command, "--help")
+          .out()
+          .lines()
+          .map(String::trim)
+          .filter(l -> l.startsWith("--"))
+          .map(l -> l.split(" ")[0])
+          .forEach(option -> assertTrue(function.contains(option), command + " " + option));
+    }
   }
 
   @Test

@@ -4,16 +4,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.File;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.dbrxspark.runtime.cli.CliConventions;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
 
 /**
  * The options one job accepts: parses {@code --name value} arguments (and an optional {@code
- * --config} pipeline file) and renders {@code --help} from the same definitions.
+ * --config} pipeline file) and renders {@code --help} from the same definitions, through a picocli
+ * command built from them.
  *
  * <p>A pipeline file is JSON or YAML holding a map of option names (without dashes) to values; a
  * key whose value is itself a map is a per-job section and applies only to the job of that name, so
@@ -49,41 +54,25 @@ public final class OptionSet {
   }
 
   /**
-   * Parses arguments (everything after the job name). Help short-circuits validation so that {@code
-   * JOB --help} works without the required options.
+   * Parses arguments (everything after the job name): {@code --name value} or {@code --name=value},
+   * the last one winning when an option is given twice. Help short-circuits validation so that
+   * {@code JOB --help} works without the required options.
    *
    * @throws UsageException naming the unknown option, the missing one, or the bad value
    */
   public ParsedOptions parse(String[] args) {
-    Map<String, String> cli = new LinkedHashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      String arg = args[i];
-      if (!arg.startsWith("--") || arg.length() == 2) {
-        throw new UsageException(
-            "unexpected argument '" + arg + "' (options look like --name value)");
-      }
-      String name = arg.substring(2);
-      String value = null;
-      int eq = name.indexOf('=');
-      if (eq >= 0) {
-        value = name.substring(eq + 1);
-        name = name.substring(0, eq);
-      }
-      OptionSpec<?> spec = lookup(name, "");
-      if (spec.isFlag()) {
-        cli.put(name, value == null ? "true" : value);
-        continue;
-      }
-      if (value == null) {
-        if (i + 1 >= args.length) {
-          throw new UsageException("option --" + name + " needs a value (" + spec.metavar() + ")");
-        }
-        value = args[++i];
-      }
-      cli.put(name, value);
+    ParseResult parsed;
+    try {
+      parsed = new CommandLine(commandSpec()).setOverwrittenOptionsAllowed(true).parseArgs(args);
+    } catch (ParameterException e) {
+      throw new UsageException(CliConventions.describe(e, job + " --help"));
     }
-    if (Boolean.parseBoolean(cli.getOrDefault(HELP.name(), "false"))) {
+    if (parsed.isUsageHelpRequested()) {
       return new ParsedOptions(Map.of(HELP.name(), true));
+    }
+    Map<String, String> cli = new LinkedHashMap<>();
+    for (CommandLine.Model.OptionSpec given : parsed.matchedOptions()) {
+      cli.put(given.longestName().substring(2), CliConventions.lastValue(given));
     }
     Map<String, String> raw = new LinkedHashMap<>();
     String config = cli.get(CONFIG.name());
@@ -92,6 +81,34 @@ public final class OptionSet {
     }
     raw.putAll(cli);
     return resolve(raw);
+  }
+
+  /**
+   * This job as a picocli command, built from the option specs: what parsing, {@code --help} and
+   * shell completion read. Values stay text here; {@link OptionSpec} converts them once the
+   * pipeline file is merged in.
+   */
+  public CommandSpec commandSpec() {
+    return commandSpec("");
+  }
+
+  private CommandSpec commandSpec(String description) {
+    CommandSpec spec = CliConventions.command(job, description);
+    for (OptionSpec<?> s : specs.values()) {
+      if (s != HELP) {
+        spec.addOption(
+            CliConventions.option(
+                s.name(),
+                s.metavar(),
+                s.description(),
+                s.required(),
+                s.defaultText(),
+                false,
+                "PATH".equals(s.metavar()),
+                s.choices()));
+      }
+    }
+    return spec;
   }
 
   private ParsedOptions resolve(Map<String, String> raw) {
@@ -176,24 +193,9 @@ public final class OptionSet {
 
   /** The {@code --help} text: every option with its default and description. */
   public String help(String description) {
-    StringBuilder sb = new StringBuilder();
-    sb.append("Usage: dbrx-spark ").append(job).append(" [--option value ...]\n\n");
-    sb.append(description).append("\n\nOptions:\n");
-    List<String[]> rows = new ArrayList<>();
-    for (OptionSpec<?> s : specs.values()) {
-      String left = "  --" + s.name() + (s.isFlag() ? "" : " " + s.metavar());
-      String def =
-          s.isFlag()
-              ? ""
-              : s.required()
-                  ? " (required)"
-                  : " (default: " + (s.defaultText().isEmpty() ? "none" : s.defaultText()) + ")";
-      rows.add(new String[] {left, s.description() + def});
-    }
-    int width = rows.stream().mapToInt(r -> r[0].length()).max().orElse(0) + 2;
-    for (String[] r : rows) {
-      sb.append(String.format("%-" + width + "s%s%n", r[0], r[1]));
-    }
-    return sb.toString();
+    CommandSpec root = CliConventions.command("dbrx-spark", "");
+    CommandSpec spec = commandSpec(description);
+    root.addSubcommand(job, spec);
+    return CliConventions.help(spec);
   }
 }

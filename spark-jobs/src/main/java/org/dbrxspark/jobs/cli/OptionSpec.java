@@ -20,6 +20,7 @@ public final class OptionSpec<T> {
   private final String defaultText;
   private final String description;
   private final Function<String, T> parser;
+  private final List<String> choices;
 
   private OptionSpec(
       String name,
@@ -27,11 +28,22 @@ public final class OptionSpec<T> {
       String defaultText,
       String description,
       Function<String, T> parser) {
+    this(name, metavar, defaultText, description, parser, List.of());
+  }
+
+  private OptionSpec(
+      String name,
+      String metavar,
+      String defaultText,
+      String description,
+      Function<String, T> parser,
+      List<String> choices) {
     this.name = Objects.requireNonNull(name);
     this.metavar = metavar;
     this.defaultText = defaultText;
     this.description = Objects.requireNonNull(description);
     this.parser = Objects.requireNonNull(parser);
+    this.choices = List.copyOf(choices);
   }
 
   /** A free-text option; {@code defaultText == null} makes it required. */
@@ -159,10 +171,11 @@ public final class OptionSpec<T> {
             throw new IllegalArgumentException("expected one of " + allowed + ", got '" + s + "'");
           }
           return v;
-        });
+        },
+        allowed);
   }
 
-  /** A flag that takes no value ({@code --help}). */
+  /** A flag: {@code --name} turns it on; {@code --name=false} spells out that it is off. */
   public static OptionSpec<Boolean> flag(String name, String description) {
     return new OptionSpec<>(name, null, "false", description, Boolean::parseBoolean);
   }
@@ -201,6 +214,11 @@ public final class OptionSpec<T> {
 
   public String description() {
     return description;
+  }
+
+  /** The values a choice option allows (what shell completion offers); empty for any other. */
+  public List<String> choices() {
+    return choices;
   }
 
   public boolean required() {

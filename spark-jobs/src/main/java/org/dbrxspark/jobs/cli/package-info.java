@@ -1,5 +1,6 @@
 /**
- * The jobs' command-line options: typed option specs, the parsed values, and the usage error that
- * names the option at fault.
+ * The jobs' command-line options: typed option specs (from which a picocli command is built for
+ * parsing, {@code --help} and completion), the parsed values, and the usage error that names the
+ * option at fault.
  */
 package org.dbrxspark.jobs.cli;

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -73,6 +74,11 @@ public final class JobSummary {
       sb.append(i == 0 ? "" : " + ").append(parts[i]);
     }
     return sb.toString();
+  }
+
+  /** The labelled counts and values, in the order they are printed: what a library caller reads. */
+  public Map<String, Object> entries() {
+    return Collections.unmodifiableMap(entries);
   }
 
   /** Whether every reconciliation check held. */

@@ -20,7 +20,10 @@ class OptionSetTest {
   static final OptionSpec<String> FORMAT =
       OptionSpec.choice("format", "jsonl", "Format", "jsonl", "parquet");
 
-  private final OptionSet set = new OptionSet("demo", List.of(INPUT, SHINGLE, MIN, LANGS, FORMAT));
+  static final OptionSpec<Boolean> DRY_RUN = OptionSpec.flag("dry-run", "Plan only");
+
+  private final OptionSet set =
+      new OptionSet("demo", List.of(INPUT, SHINGLE, MIN, LANGS, FORMAT, DRY_RUN));
 
   @Test
   void parsesValuesAndDefaults() {
@@ -55,6 +58,41 @@ class OptionSetTest {
     UsageException e =
         assertThrows(UsageException.class, () -> set.parse(new String[] {"--inptu", "x"}));
     assertTrue(e.getMessage().contains("unknown option --inptu"), e.getMessage());
+  }
+
+  @Test
+  void theLastOfARepeatedOptionWinsInEitherSpelling() {
+    ParsedOptions o = set.parse(new String[] {"--input", "a", "--ngram", "4", "--input=b"});
+    assertEquals("b", o.get(INPUT));
+    assertEquals(4, o.get(SHINGLE));
+  }
+
+  @Test
+  void aFlagIsOnBareAndTakesAnAttachedTrueOrFalse() {
+    assertEquals(false, set.parse(new String[] {"--input", "x"}).get(DRY_RUN));
+    assertEquals(true, set.parse(new String[] {"--input", "x", "--dry-run"}).get(DRY_RUN));
+    assertEquals(false, set.parse(new String[] {"--input", "x", "--dry-run=false"}).get(DRY_RUN));
+    assertTrue(set.help("Demo job.").contains("--dry-run  "), set.help("Demo job."));
+  }
+
+  @Test
+  void aMisspelledOptionIsNamedWithTheNearestOne() {
+    UsageException e =
+        assertThrows(UsageException.class, () -> set.parse(new String[] {"--ngrm=3"}));
+    assertTrue(e.getMessage().contains("unknown option --ngrm"), e.getMessage());
+    assertTrue(e.getMessage().contains("did you mean --ngram"), e.getMessage());
+    UsageException positional =
+        assertThrows(UsageException.class, () -> set.parse(new String[] {"a.jsonl"}));
+    assertTrue(
+        positional.getMessage().contains("unexpected argument 'a.jsonl'"), positional.getMessage());
+  }
+
+  @Test
+  void anOptionNameIsNotTakenAsTheValueBeforeIt() {
+    UsageException e =
+        assertThrows(
+            UsageException.class, () -> set.parse(new String[] {"--input", "--ngram", "3"}));
+    assertTrue(e.getMessage().contains("option --input needs a value"), e.getMessage());
   }
 
   @Test

@@ -1,14 +1,17 @@
 package org.dbrxspark.jobs.stats;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
+import org.dbrxspark.jobs.core.JobResult;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,5 +55,25 @@ class ExportStatsJobTest {
     JobRunner.Result missing = JobRunner.run("stats", "--input", dir.resolve("nope").toString());
     assertEquals(2, missing.code());
     assertTrue(missing.err().contains("not a Delta table"), missing.err());
+  }
+
+  @Test
+  void aJobRunsAsALibraryCallAndReturnsItsCounts(@TempDir Path dir) {
+    String delta = dir.resolve("t").toString();
+    DeltaTables.overwrite(
+        spark.sql("select cast(id as string) as id, 'web' as source, 'x' as text from range(4)"),
+        delta);
+    DbrxSparkJobs jobs = new DbrxSparkJobs();
+
+    JobResult done = jobs.run(spark, "stats", "--input=" + delta);
+    assertEquals(0, done.exitCode());
+    assertTrue(done.succeeded());
+    assertEquals(4L, done.summary().entries().get("documents"));
+    assertNull(done.usageError());
+
+    JobResult usage = jobs.run(spark, "stats", "--inptu", delta);
+    assertEquals(2, usage.exitCode());
+    assertNull(usage.summary());
+    assertTrue(usage.usageError().contains("unknown option --inptu"), usage.usageError());
   }
 }

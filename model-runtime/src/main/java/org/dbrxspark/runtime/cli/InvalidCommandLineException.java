@@ -1,8 +1,8 @@
 package org.dbrxspark.runtime.cli;
 
 /** A command line the CLI cannot run: reported on stderr with exit code 2. */
-final class UsageException extends RuntimeException {
-  UsageException(String message) {
+final class InvalidCommandLineException extends RuntimeException {
+  InvalidCommandLineException(String message) {
     super(message);
   }
 }
