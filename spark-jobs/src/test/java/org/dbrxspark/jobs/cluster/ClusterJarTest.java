@@ -25,8 +25,8 @@ import org.junit.jupiter.api.Test;
  * dependencies on its classpath, as a cluster has. The jar is built by Maven itself, with the
  * documented command, on a copy of the sources under target/, so that the build running this test
  * is left alone; the Spark-only classpath is what Maven resolves for spark-sql, spark-mllib and
- * delta-spark alone. Curate is the job: it needs the jar's own libraries (Lingua's language models,
- * the Jackson YAML reader) and writes two Delta tables.
+ * delta-spark alone. Curate is the job, its options in a YAML file: it needs the jar's own
+ * libraries (Lingua's language models, the Jackson YAML reader) and writes two Delta tables.
  */
 class ClusterJarTest {
   /** Passes every default filter: enough words, sentences and English stop words. */
@@ -108,16 +108,8 @@ class ClusterJarTest {
             "spark.driver.host=127.0.0.1",
             jar.toString(),
             "curate",
-            "--input",
-            input.toString(),
-            "--output",
-            out,
-            "--languages",
-            "en",
-            "--lid-candidates",
-            "en,de,fr",
-            "--source",
-            "cluster"));
+            "--config",
+            writeConfig(work, input, out).toString()));
     String log = run(command, work.resolve("submit.log"), work, 300);
     assertTrue(log.contains("input = kept + rejected: 3 = 1 + 2  [ok]"), log);
 
@@ -197,6 +189,21 @@ class ClusterJarTest {
       lines.add(json.writeValueAsString(Map.of("id", doc.getKey(), "text", doc.getValue())));
     }
     return Files.write(dir.resolve("docs.jsonl"), lines);
+  }
+
+  /** The job's options as YAML, which the jar reads with its own YAML library. */
+  private static Path writeConfig(Path dir, Path input, String output) throws IOException {
+    String yaml =
+        """
+        curate:
+          input: %s
+          output: %s
+          languages: [en]
+          lid-candidates: [en, de, fr]
+          source: cluster
+        """
+            .formatted(input, output);
+    return Files.writeString(dir.resolve("curate.yaml"), yaml);
   }
 
   /** Runs the Maven that runs this build, with its local repository and offline setting. */
