@@ -6,6 +6,12 @@ corpus.jsonl.gz is the reference, this script records how it was made. Run from 
     python3 build_corpus.py
 Each record: id, source, text, licence, planted (what was planted: "", "exact-dup-of:ID",
 "near-dup-of:ID ~J", "far-variant-of:ID ~J", "junk:FILTER", "pii").
+
+It also writes manifest.json, what the corpus holds by construction, for the tests to check the
+pipeline against: the document count, the rows planted to trip each filter, every exact copy
+(planted or natural, e.g. GPL and GPL-3), the planted near-duplicates and far variants. To write
+the manifest of the committed corpus without rebuilding it (which needs the same Debian packages):
+    python3 build_corpus.py --manifest-only
 """
 import glob
 import gzip
@@ -15,9 +21,52 @@ import os
 import random
 import re
 import subprocess
+import sys
 
 rng = random.Random(20241126)
 docs = []
+
+
+def write_manifest(docs, path="manifest.json"):
+    """What the corpus holds by construction, from the records' planted field and their texts."""
+    first_with_text = {}
+    exact_copies = {}
+    for d in docs:
+        # A copy names the first document with the same text, as a deduplicator keeps one of them.
+        if d["text"] in first_with_text:
+            exact_copies[d["id"]] = first_with_text[d["text"]]
+        else:
+            first_with_text[d["text"]] = d["id"]
+
+    def related(kind):
+        out = {}
+        for d in docs:
+            if d["planted"].startswith(kind + ":"):
+                of, similarity = d["planted"][len(kind) + 1 :].split(" ~")
+                out[d["id"]] = {"of": of, "jaccard": float(similarity)}
+        return out
+
+    by_source = {}
+    for d in docs:
+        by_source[d["source"]] = by_source.get(d["source"], 0) + 1
+    manifest = {
+        "documents": len(docs),
+        "by_source": dict(sorted(by_source.items())),
+        "junk": {d["id"]: d["planted"][len("junk:") :] for d in docs if d["planted"].startswith("junk:")},
+        "exact_copies": exact_copies,
+        "near_duplicates": related("near-dup-of"),
+        "far_variants": related("far-variant-of"),
+        "pii": [d["id"] for d in docs if d["planted"] == "pii"],
+        "normalisation": [d["id"] for d in docs if d["planted"] == "normalisation"],
+    }
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+
+
+if "--manifest-only" in sys.argv[1:]:
+    with gzip.open("corpus.jsonl.gz", "rt", encoding="utf-8") as f:
+        write_manifest([json.loads(line) for line in f])
+    sys.exit(0)
 
 
 def add(source, text, licence, planted="", doc_id=None):
@@ -162,6 +211,7 @@ add("pii", "Cafe\u0301 menu\u200b: cre\u0300me bru\u0302le\u0301e\r\n\r\n\r\n" +
 with gzip.GzipFile("corpus.jsonl.gz", "wb", mtime=0) as out:
     for d in docs:
         out.write((json.dumps(d, ensure_ascii=False) + "\n").encode("utf-8"))
+write_manifest(docs)
 by_source = {}
 for d in docs:
     by_source[d["source"]] = by_source.get(d["source"], 0) + 1
