@@ -287,6 +287,12 @@ public final class DataPrepBenchmark {
    * start.
    */
   Run child(String name, List<String> args, double limit) throws IOException, InterruptedException {
+    return child(name, System.getProperty("java.class.path"), args, limit);
+  }
+
+  /** As {@link #child(String, List, double)}, with the JVM's class path {@code classPath}. */
+  Run child(String name, String classPath, List<String> args, double limit)
+      throws IOException, InterruptedException {
     load.phase(name);
     Path logs = Files.createDirectories(work.resolve("logs"));
     List<String> cmd =
@@ -306,7 +312,7 @@ public final class DataPrepBenchmark {
     if (log4j != null) {
       cmd.add("-Dlog4j2.configurationFile=" + log4j);
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchRun.class.getName()));
+    cmd.addAll(List.of("-cp", classPath, BenchRun.class.getName()));
     cmd.addAll(args);
     System.out.println("running " + name + " (log: " + logs.resolve(name + ".err") + ")");
     long t0 = System.nanoTime();
