@@ -82,15 +82,16 @@ public final class CurateJob implements Job {
           "lid-sample-chars",
           500,
           1,
-          "Identify the language on this many characters from the start of each document");
+          "Identify the language on a sample of this many characters of each document, in four "
+              + "windows spread from its start to its end");
   public static final OptionSpec<Integer> LID_SHORTLIST =
       OptionSpec.integer(
           "lid-shortlist",
           3,
           0,
-          "Score the sample among only this many candidates, the best on its first "
+          "Score the sample among only this many candidates, the best on a first pass over "
               + LanguageIdentifier.FIRST_PASS_CHARS
-              + " characters (0: among all)");
+              + " characters of it (0: among all)");
   public static final OptionSpec<List<String>> LANGUAGES =
       OptionSpec.list(
           "languages", "", "Keep only documents in these ISO 639-1 languages (empty: keep all)");
