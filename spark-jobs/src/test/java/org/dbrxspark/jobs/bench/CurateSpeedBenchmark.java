@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 
@@ -48,33 +47,30 @@ public final class CurateSpeedBenchmark {
 
   public static void main(String[] args) throws Exception {
     List<OptionSpec<?>> specs =
-        new ArrayList<>(
-            List.of(
-                DataPrepBenchmark.WORK,
-                DataPrepBenchmark.HEAP,
-                BASELINE_CLASSES,
-                ROUNDS,
-                LID_OFF,
-                CURATE_OPTIONS));
-    CorpusGenerator.OPTIONS.stream().filter(s -> s != CorpusGenerator.OUTPUT).forEach(specs::add);
-    OptionSet set = new OptionSet("curate-speed-benchmark", specs);
-    ParsedOptions o = set.parse(args);
-    if (o.helpRequested()) {
-      System.out.print(
-          set.help("Benchmarks curate against a baseline build (see the class comment)."));
-      return;
+        List.of(
+            DataPrepBenchmark.WORK,
+            DataPrepBenchmark.HEAP,
+            BASELINE_CLASSES,
+            ROUNDS,
+            LID_OFF,
+            CURATE_OPTIONS);
+    ParsedOptions o =
+        DataPrepBenchmark.parse(
+            "curate-speed-benchmark",
+            specs,
+            "Benchmarks curate against a baseline build (see the class comment).",
+            args);
+    if (o != null) {
+      run(o, new DataPrepBenchmark(o), args);
+      System.exit(0);
     }
-    run(o, args);
-    System.exit(0);
   }
 
-  private static void run(ParsedOptions o, String[] args) throws Exception {
-    DataPrepBenchmark bench = new DataPrepBenchmark(o);
-    Path work = Path.of(o.get(DataPrepBenchmark.WORK)).toAbsolutePath();
-    Path corpusDir =
-        work.resolve(
-            "corpus-" + o.get(CorpusGenerator.SIZE_MB) + "mb-seed" + o.get(CorpusGenerator.SEED));
+  private static void run(ParsedOptions o, DataPrepBenchmark bench, String[] args)
+      throws Exception {
+    Path corpusDir = bench.corpusDir();
     String generated = bench.corpus(corpusDir, args);
+    Path work = corpusDir.getParent();
     JsonNode manifest = new ObjectMapper().readTree(corpusDir.resolve("manifest.json").toFile());
     double mb = manifest.get("text_bytes").asLong() / 1e6;
     String corpus = corpusDir.resolve("corpus").toString();
@@ -160,15 +156,7 @@ public final class CurateSpeedBenchmark {
       List<String> extra)
       throws Exception {
     String name = "curate-" + code.replaceAll("[^a-z]+", "-") + "-" + round;
-    List<String> job =
-        new ArrayList<>(
-            List.of(
-                "job",
-                "curate",
-                "--input",
-                corpus,
-                "--output",
-                work.resolve("out").resolve(name).toString()));
+    List<String> job = DataPrepBenchmark.curateJob(corpus, work.resolve("out").resolve(name));
     job.addAll(extra);
     DataPrepBenchmark.Run r = bench.child(name, classPath, job, 0);
     if (!r.ok()) {
