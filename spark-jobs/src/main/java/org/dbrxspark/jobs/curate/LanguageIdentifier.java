@@ -16,14 +16,15 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Language identification with Lingua, among a fixed list of candidate languages, on a bounded
- * sample of each document: its first {@code sampleChars} characters.
+ * sample of each document: {@code sampleChars} characters in windows spread over it ({@link
+ * #sample}).
  *
  * <p>Lingua's cost is one n-gram lookup per candidate language per n-gram of the sample. With a
- * {@code shortlist}, a first pass over the first {@value #FIRST_PASS_CHARS} characters ranks all
- * candidates, and the sample is then scored among the best {@code shortlist} of them only: a
- * language that is not in the top few on a short passage practically never wins on a longer one
- * (the accuracy benchmark in BENCHMARKS.md measures this). Texts no longer than the first pass are
- * scored among all candidates directly.
+ * {@code shortlist}, a first pass over {@value #FIRST_PASS_CHARS} characters of the sample ranks
+ * all candidates, and the sample is then scored among the best {@code shortlist} of them only: a
+ * language that is not in the top few on a short passage rarely wins on a longer one
+ * (LanguageIdentifierAccuracyTest and BENCHMARKS.md measure this). Texts no longer than the first
+ * pass are scored among all candidates directly.
  *
  * <p>Detectors are built once per JVM and candidate set (Lingua's n-gram models are shared by all
  * detectors and load lazily per language), so an executor pays the model loading once, not per task
