@@ -61,11 +61,12 @@ public record LanguageIdentifier(
     }
     candidates.forEach(LanguageIdentifier::language);
     if (sampleChars < 1) {
-      throw new IllegalArgumentException("the language-identification sample needs >= 1 char");
+      throw new IllegalArgumentException(
+          "--lid-sample-chars must be at least 1, got " + sampleChars);
     }
     if (shortlist == 1 || shortlist < 0) {
       throw new IllegalArgumentException(
-          "a language shortlist needs at least two languages (0: no shortlist)");
+          "--lid-shortlist must be 0 (no shortlist) or at least 2, got " + shortlist);
     }
   }
 
