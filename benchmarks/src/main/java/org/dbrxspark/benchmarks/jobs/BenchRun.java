@@ -25,16 +25,29 @@ import org.dbrxspark.jobs.core.SparkSessions;
  * </ul>
  *
  * The SparkSession (local[2], settings from {@code -Dspark.*}) is made before the clock starts.
- * Prints {@code MEMORY {...}} every 2 s and one {@code RESULT {...}} line at the end.
+ * Prints {@code MEMORY {...}} every 2 s and one {@code RESULT {...}} line at the end, with the wall
+ * time and the process's CPU time since the clock started.
  */
 final class BenchRun {
+  /**
+   * The process's CPU time when the clock started (all threads, Spark's and Lingua's pools too).
+   */
+  private static long cpuAtStart;
+
   private BenchRun() {}
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
 
   public static void main(String[] args) throws Exception {
     SparkSession spark = SparkSessions.create("bench " + args[0], "local[2]", 0);
     PeakMemory memory = new PeakMemory();
     Periodic.start("memory-report", 2000, () -> System.out.println("MEMORY " + memory.json()));
     long started = System.nanoTime();
+    cpuAtStart = processCpuNanos();
     ObjectNode result = JsonNodeFactory.instance.objectNode();
     int code;
     try {
@@ -86,6 +99,7 @@ final class BenchRun {
   private static String result(
       ObjectNode details, long started, PeakMemory memory, int code, boolean stopped) {
     details.put("seconds", Math.round((System.nanoTime() - started) / 1e7) / 100.0);
+    details.put("cpu_seconds", Math.round((processCpuNanos() - cpuAtStart) / 1e7) / 100.0);
     details.put("exit_code", code);
     details.put("stopped", stopped);
     details.set("memory", memory.json());

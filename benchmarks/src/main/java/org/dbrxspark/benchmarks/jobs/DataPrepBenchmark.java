@@ -113,27 +113,54 @@ public final class DataPrepBenchmark {
                 DEDUP_OPTIONS,
                 NUM_PERM,
                 THRESHOLD));
-    CorpusGenerator.OPTIONS.stream().filter(s -> s != CorpusGenerator.OUTPUT).forEach(specs::add);
-    OptionSet set = new OptionSet("dataprep-benchmark", specs);
-    ParsedOptions o = set.parse(args);
-    if (o.helpRequested()) {
-      System.out.print(
-          set.help(
-              "Benchmarks curate and dedup against MLlib MinHashLSH (see the class comment)."));
+    ParsedOptions o =
+        parse(
+            "dataprep-benchmark",
+            specs,
+            "Benchmarks curate and dedup against MLlib MinHashLSH (see the class comment).",
+            args);
+    if (o == null) {
       return;
     }
     new DataPrepBenchmark(o).run(args);
     System.exit(0);
   }
 
+  /**
+   * Parses a benchmark's arguments: its own options {@code specs} and the corpus generator's.
+   * Prints the help and returns null when it was asked for.
+   */
+  static ParsedOptions parse(
+      String name, List<OptionSpec<?>> specs, String description, String[] args) {
+    List<OptionSpec<?>> all = new ArrayList<>(specs);
+    CorpusGenerator.OPTIONS.stream().filter(s -> s != CorpusGenerator.OUTPUT).forEach(all::add);
+    OptionSet set = new OptionSet(name, all);
+    ParsedOptions o = set.parse(args);
+    if (o.helpRequested()) {
+      System.out.print(set.help(description));
+      return null;
+    }
+    return o;
+  }
+
+  /** The {@link BenchRun} arguments of curate with its defaults. */
+  static List<String> curateJob(String corpus, Path output) {
+    return new ArrayList<>(
+        List.of("job", "curate", "--input", corpus, "--output", output.toString()));
+  }
+
+  /** The folder of the corpus the options describe (see {@link #corpus}). */
+  Path corpusDir() {
+    return work.resolve(
+        "corpus-"
+            + options.get(CorpusGenerator.SIZE_MB)
+            + "mb-seed"
+            + options.get(CorpusGenerator.SEED));
+  }
+
   private void run(String[] args) throws Exception {
     String before = String.format(Locale.ROOT, "%.1f", LoadMonitor.now());
-    Path corpusDir =
-        work.resolve(
-            "corpus-"
-                + options.get(CorpusGenerator.SIZE_MB)
-                + "mb-seed"
-                + options.get(CorpusGenerator.SEED));
+    Path corpusDir = corpusDir();
     String generated = corpus(corpusDir, args);
     JsonNode manifest = json.readTree(corpusDir.resolve("manifest.json").toFile());
     String corpus = corpusDir.resolve("corpus").toString();
@@ -143,17 +170,7 @@ public final class DataPrepBenchmark {
 
     List<Run> runs = new ArrayList<>();
     if (options.get(CURATE)) {
-      runs.add(
-          child(
-              "curate",
-              List.of(
-                  "job",
-                  "curate",
-                  "--input",
-                  corpus,
-                  "--output",
-                  out.resolve("curated").toString()),
-              0));
+      runs.add(child("curate", curateJob(corpus, out.resolve("curated")), 0));
     }
     List<String> dedupArgs = dedupArgs(corpus, out);
     List<String> dedupChild = new ArrayList<>(List.of("job"));
@@ -286,6 +303,12 @@ public final class DataPrepBenchmark {
    * start.
    */
   Run child(String name, List<String> args, double limit) throws IOException, InterruptedException {
+    return child(name, System.getProperty("java.class.path"), args, limit);
+  }
+
+  /** As {@link #child(String, List, double)}, with the JVM's class path {@code classPath}. */
+  Run child(String name, String classPath, List<String> args, double limit)
+      throws IOException, InterruptedException {
     load.phase(name);
     Path logs = Files.createDirectories(work.resolve("logs"));
     List<String> cmd =
@@ -305,7 +328,7 @@ public final class DataPrepBenchmark {
     if (log4j != null) {
       cmd.add("-Dlog4j2.configurationFile=" + log4j);
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchRun.class.getName()));
+    cmd.addAll(List.of("-cp", classPath, BenchRun.class.getName()));
     cmd.addAll(args);
     System.out.println("running " + name + " (log: " + logs.resolve(name + ".err") + ")");
     long t0 = System.nanoTime();

@@ -22,7 +22,6 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.SparkSession;
-import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.core.SparkSessions;
@@ -67,11 +66,13 @@ public final class DecontaminateBenchmark {
         new ArrayList<>(
             List.of(
                 DataPrepBenchmark.WORK, DataPrepBenchmark.HEAP, BENCHMARK_MB, COPY_EVERY, PATHS));
-    CorpusGenerator.OPTIONS.stream().filter(s -> s != CorpusGenerator.OUTPUT).forEach(specs::add);
-    OptionSet set = new OptionSet("decontaminate-benchmark", specs);
-    ParsedOptions o = set.parse(args);
-    if (o.helpRequested()) {
-      System.out.print(set.help("Benchmarks decontaminate (see the class comment)."));
+    ParsedOptions o =
+        DataPrepBenchmark.parse(
+            "decontaminate-benchmark",
+            specs,
+            "Benchmarks decontaminate (see the class comment).",
+            args);
+    if (o == null) {
       return;
     }
     run(o, args);
@@ -81,9 +82,7 @@ public final class DecontaminateBenchmark {
   private static void run(ParsedOptions o, String[] args) throws Exception {
     DataPrepBenchmark bench = new DataPrepBenchmark(o);
     Path work = Path.of(o.get(DataPrepBenchmark.WORK)).toAbsolutePath();
-    Path corpusDir =
-        work.resolve(
-            "corpus-" + o.get(CorpusGenerator.SIZE_MB) + "mb-seed" + o.get(CorpusGenerator.SEED));
+    Path corpusDir = bench.corpusDir();
     String generated = bench.corpus(corpusDir, args);
     ObjectMapper json = new ObjectMapper();
     JsonNode manifest = json.readTree(corpusDir.resolve("manifest.json").toFile());

@@ -77,6 +77,21 @@ public final class CurateJob implements Job {
           "lid-high-accuracy",
           false,
           "Lingua high-accuracy mode (slower, more memory; helps only on very short texts)");
+  public static final OptionSpec<Integer> LID_SAMPLE_CHARS =
+      OptionSpec.integer(
+          "lid-sample-chars",
+          500,
+          1,
+          "Identify the language on a sample of this many characters of each document, in four "
+              + "windows spread from its start to its end");
+  public static final OptionSpec<Integer> LID_SHORTLIST =
+      OptionSpec.integer(
+          "lid-shortlist",
+          3,
+          0,
+          "Score the sample among only this many candidates, the best on a first pass over "
+              + LanguageIdentifier.FIRST_PASS_CHARS
+              + " characters of it (0: among all)");
   public static final OptionSpec<List<String>> LANGUAGES =
       OptionSpec.list(
           "languages", "", "Keep only documents in these ISO 639-1 languages (empty: keep all)");
@@ -114,6 +129,8 @@ public final class CurateJob implements Job {
             LID,
             LID_CANDIDATES,
             LID_HIGH_ACCURACY,
+            LID_SAMPLE_CHARS,
+            LID_SHORTLIST,
             LANGUAGES,
             LID_MIN_SCORE));
     QualityFilters.DEFAULTS.forEach(f -> all.add(f.option()));
@@ -136,7 +153,12 @@ public final class CurateJob implements Job {
     Set<String> languages = new LinkedHashSet<>(o.get(LANGUAGES));
     try {
       if (o.get(LID)) {
-        lid = new LanguageIdentifier(o.get(LID_CANDIDATES), o.get(LID_HIGH_ACCURACY));
+        lid =
+            new LanguageIdentifier(
+                o.get(LID_CANDIDATES),
+                o.get(LID_HIGH_ACCURACY),
+                o.get(LID_SAMPLE_CHARS),
+                o.get(LID_SHORTLIST));
         for (String l : languages) {
           LanguageIdentifier.language(l);
           if (!lid.candidates().contains(l)) {
