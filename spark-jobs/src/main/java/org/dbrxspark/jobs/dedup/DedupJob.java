@@ -256,7 +256,7 @@ public final class DedupJob implements Job {
                 .put("rejected", rejectedRows)
                 .put(
                     "reject reasons",
-                    Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
+                    Histograms.counts(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
                 .put("clusters with duplicates", clusters)
                 .put("LSH candidate pairs", r.candidatePairs())
                 .put(

@@ -4,12 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.spark.sql.Row;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
+import org.dbrxspark.jobs.StatsJson;
 import org.dbrxspark.jobs.TestCheckpoints;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.Test;
@@ -25,7 +28,7 @@ class PipelineJobTest {
    * first one left.
    */
   @Test
-  void everyStageRunsOnTheSampleCorpusAndReconcilesAcrossARerunOfTheFailedStage() {
+  void everyStageRunsOnTheSampleCorpusAndReconcilesAcrossARerunOfTheFailedStage() throws Exception {
     String[] common = {
       "pipeline",
       "--workdir",
@@ -52,6 +55,7 @@ class PipelineJobTest {
     long tokensVersion = DeltaTables.version(spark, workdir.resolve("tokens").toString());
     assertTrue(tokensVersion >= 0, "the stages before generate wrote their tables");
 
+    Path runStats = workdir.resolve("pipeline-stats.json");
     JobRunner.Result run =
         JobRunner.run(
             concat(
@@ -59,7 +63,9 @@ class PipelineJobTest {
                 "--model",
                 TestCheckpoints.tiny(),
                 "--stages",
-                "generate,rag-index,rag-query"));
+                "generate,rag-index,rag-query",
+                "--stats-output",
+                runStats.toString()));
     assertEquals(0, run.code(), run.err());
     assertEquals(tokensVersion, DeltaTables.version(spark, workdir.resolve("tokens").toString()));
     String out = run.out();
@@ -84,6 +90,32 @@ class PipelineJobTest {
             && out.contains("\"answer\":")
             && out.contains("\"citations\":["),
         out);
+
+    // The summary table: a row per stage as it ended, the failed run's four first, each with the
+    // stage's stats as JSON; the second run's are those it printed.
+    List<Row> stages =
+        spark
+            .read()
+            .format("delta")
+            .load(workdir.resolve("pipeline_summary").toString())
+            .orderBy("run_started", "stage")
+            .collectAsList();
+    assertEquals(
+        List.of("curate", "dedup", "mix", "tokenize", "generate", "rag-index", "rag-query"),
+        stages.stream().map(r -> r.<String>getAs("job")).toList());
+    for (Row stage : stages) {
+      JsonNode stats = StatsJson.parse(stage.getAs("stats"));
+      assertTrue(
+          stats.get("balanced").asBoolean() && stage.<Boolean>getAs("balanced"), stage.toString());
+      assertTrue(stats.at("/timings/wall").asDouble() > 0, stage.toString());
+      if (stages.indexOf(stage) >= 4) {
+        StatsJson.assertMatchesPrinted(stats, out);
+      }
+    }
+    assertEquals(
+        StatsJson.parse(stages.get(4).getAs("stats")),
+        StatsJson.parse(Files.readString(runStats)).at("/parts/generate"),
+        "the pipeline's JSON nests each stage's");
   }
 
   @Test
