@@ -13,6 +13,7 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobResult;
+import org.dbrxspark.jobs.core.JobRun;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.ProgressReporter;
 import org.dbrxspark.jobs.core.SparkSessions;
@@ -54,7 +55,7 @@ public final class DbrxSparkJobs {
       OptionSpec.integer("progress-interval", 10, 1, "Seconds between progress log lines");
 
   private static final List<OptionSpec<?>> COMMON =
-      List.of(MASTER, SHUFFLE_PARTITIONS, PROGRESS_INTERVAL);
+      List.of(MASTER, SHUFFLE_PARTITIONS, PROGRESS_INTERVAL, JobSummary.STATS_OUTPUT);
 
   private final Map<String, Job> jobs = new LinkedHashMap<>();
 
@@ -168,7 +169,7 @@ public final class DbrxSparkJobs {
     JobSummary summary;
     try (ProgressReporter ignored =
         ProgressReporter.start(spark, job.name(), options.get(PROGRESS_INTERVAL))) {
-      summary = job.run(spark, options, out);
+      summary = JobRun.execute(job, spark, options, out);
     } catch (UsageException | IllegalArgumentException e) {
       err.println("dbrx-spark " + job.name() + ": " + e.getMessage());
       return JobResult.usage(e.getMessage());
@@ -182,7 +183,7 @@ public final class DbrxSparkJobs {
     Job job = jobs.get(name);
     ParsedOptions options = optionSet(job).parse(args.toArray(String[]::new));
     job.validate(options);
-    return job.run(spark, options, out);
+    return JobRun.execute(job, spark, options, out);
   }
 
   /** The option set (common options plus the job's) that {@code --help} and parsing use. */

@@ -46,6 +46,7 @@ class DbrxSparkJobsTest {
         }
       }
       assertTrue(help.contains("--master"), "common options listed");
+      assertTrue(help.contains("--stats-output PATH"), job.name() + " offers --stats-output");
     }
   }
 

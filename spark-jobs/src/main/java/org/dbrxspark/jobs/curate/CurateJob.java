@@ -10,6 +10,7 @@ import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.spark.sql.Column;
@@ -41,6 +42,9 @@ import org.dbrxspark.jobs.io.ReaderOptions;
  * input row lands in exactly one of them.
  */
 public final class CurateJob implements Job {
+  /** Equal-width bins of each signal's histogram in the JSON stats. */
+  static final int SIGNAL_BINS = 10;
+
   public static final OptionSpec<String> OUTPUT =
       OptionSpec.path("output", null, "Delta table of kept documents");
   public static final OptionSpec<String> REJECTS =
@@ -226,15 +230,45 @@ public final class CurateJob implements Job {
                             : ", languages " + curator.languages()));
         summary.put(
             "kept by language",
-            Histograms.top(DeltaTables.read(spark, output), col(Curator.LANG), 8));
+            Histograms.counts(DeltaTables.read(spark, output), col(Curator.LANG), 8));
         summary.put(
-            "reject reasons", Histograms.top(rejectTable, explode(col(Curator.REASONS)), 12));
+            "reject reasons", Histograms.counts(rejectTable, explode(col(Curator.REASONS)), 12));
         summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+        addFilterStats(summary, curator, annotated);
         return tables.finish(summary);
       }
     } finally {
       annotated.unpersist();
     }
+  }
+
+  /**
+   * Adds to the JSON stats each filter's keep/reject counts over the documents curated (rows the
+   * reader could not read are no filter's) and the histograms of every signal over them and over
+   * the kept ones.
+   */
+  private static void addFilterStats(JobSummary summary, Curator curator, Dataset<Row> annotated) {
+    Dataset<Row> curated = annotated.where(col(Curator.SIGNALS).isNotNull());
+    long documents = curated.count();
+    Map<String, Long> failed =
+        Histograms.counts(curated, explode(col(Curator.REASONS)), Integer.MAX_VALUE);
+    List<String> names =
+        new ArrayList<>(curator.filters().stream().map(QualityFilter::name).toList());
+    if (!curator.languages().isEmpty()) {
+      names.add(Curator.LANGUAGE_REASON);
+    }
+    for (String name : names) {
+      long rejected = failed.getOrDefault(name, 0L);
+      summary.filter(name, documents - rejected, rejected);
+    }
+    List<String> signals = new ArrayList<>();
+    for (Signal s : Signal.values()) {
+      signals.add(Curator.SIGNALS + "." + s.field());
+    }
+    Histograms.beforeAfter(curated, curated.where(Rejects.kept()), signals, SIGNAL_BINS)
+        .forEach(
+            (column, h) ->
+                summary.histogram(column.substring(Curator.SIGNALS.length() + 1), h.toMap()));
   }
 
   /**

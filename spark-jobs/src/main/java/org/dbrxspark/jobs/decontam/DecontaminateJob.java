@@ -154,8 +154,7 @@ public final class DecontaminateJob implements Job {
             BENCHMARK_ID_COL,
             NGRAM,
             MIN_OVERLAP,
-            BROADCAST_MAX_MB,
-            JobSummary.STATS_OUTPUT));
+            BROADCAST_MAX_MB));
     return all;
   }
 
@@ -223,16 +222,17 @@ public final class DecontaminateJob implements Job {
                 sizes.estimatedBytes() / 1e6,
                 broadcast ? "<=" : ">",
                 o.get(BROADCAST_MAX_MB));
+        long contaminatedRows = contaminated.count();
         JobSummary summary =
             new JobSummary("decontaminate " + o.get(ReaderOptions.INPUT))
                 .put("input documents", input)
                 .put("kept", keptRows)
                 .put("rejected", rejectedRows)
-                .put("  contaminated", contaminated.count())
-                .put("reject reasons", Histograms.top(rejectTable, explode(col(REASONS)), 8))
+                .put("  contaminated", contaminatedRows)
+                .put("reject reasons", Histograms.counts(rejectTable, explode(col(REASONS)), 8))
                 .put(
                     "contaminated by benchmark",
-                    Histograms.top(contaminated, col(CONTAMINATION + ".benchmark"), 8))
+                    Histograms.counts(contaminated, col(CONTAMINATION + ".benchmark"), 8))
                 .put(
                     "benchmark items",
                     sizes.items()
@@ -251,9 +251,10 @@ public final class DecontaminateJob implements Job {
                 .put("output", output)
                 .put("rejects output", rejects)
                 .put("duplicate ids", read.duplicateIdSummary());
-        summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
-        tables.finish(summary).writeJson(o.get(JobSummary.STATS_OUTPUT));
-        return summary;
+        summary
+            .filter(CONTAMINATED, keptRows, contaminatedRows)
+            .reconcile("input = kept + rejected", input, keptRows, rejectedRows);
+        return tables.finish(summary);
       }
     } finally {
       items.unpersist();

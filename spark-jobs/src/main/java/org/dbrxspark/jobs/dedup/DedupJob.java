@@ -1,11 +1,14 @@
 package org.dbrxspark.jobs.dedup;
 
 import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.array_contains;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import io.delta.tables.DeltaTable;
@@ -30,6 +33,7 @@ import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
+import org.dbrxspark.jobs.text.Spans;
 
 /**
  * {@code dedup}: exact and MinHash-LSH near-duplicate removal with connected components, optionally
@@ -100,6 +104,34 @@ public final class DedupJob implements Job {
               + "shuffle; at the default at most about 60 MB of executor heap for 32-character ids); more edges use "
               + "distributed large-star/small-star rounds; 0: always distributed");
 
+  public static final OptionSpec<String> LEVEL =
+      OptionSpec.choice(
+          "level",
+          "document",
+          "What is deduplicated: whole documents (exact and near duplicates), or repeated spans "
+              + "(boilerplate such as cookie banners and footers) of --span-sentences sentences or of one "
+              + "paragraph, removed from every document but the first by id",
+          "document",
+          "paragraph",
+          "sentence");
+  public static final OptionSpec<Integer> SPAN_SENTENCES =
+      OptionSpec.integer(
+          "span-sentences",
+          3,
+          1,
+          "Sentences per span at --level sentence (C4 removes any 3-sentence span seen before)");
+  public static final OptionSpec<Integer> SPAN_MIN_WORDS =
+      OptionSpec.integer(
+          "span-min-words",
+          50,
+          0,
+          "At --level paragraph or sentence, a document that lost spans and keeps fewer words goes to the "
+              + "rejects as "
+              + SpanDeduplicator.TOO_SHORT
+              + " (one with none left as "
+              + SpanDeduplicator.EMPTIED
+              + ")");
+
   @Override
   public String name() {
     return "dedup";
@@ -110,7 +142,8 @@ public final class DedupJob implements Job {
     return "Remove exact duplicates (hash of the normalised text) and near-duplicates (MinHash over word "
         + "shingles, LSH banding, optional Jaccard verification, connected components); one survivor per "
         + "cluster: an already indexed document, else the longest text, ties by smallest id. Rows without text "
-        + "and input lines that cannot be read go to the rejects table with their reasons.";
+        + "and input lines that cannot be read go to the rejects table with their reasons. With --level "
+        + "paragraph or sentence, removes repeated paragraphs or sentence spans instead (see --level).";
   }
 
   @Override
@@ -130,13 +163,20 @@ public final class DedupJob implements Job {
             SEED,
             VERIFY,
             MAX_BUCKET_PAIRS,
-            COMPONENTS_IN_ONE_TASK));
+            COMPONENTS_IN_ONE_TASK,
+            LEVEL,
+            SPAN_SENTENCES,
+            SPAN_MIN_WORDS));
     return all;
   }
 
   @Override
   public void validate(ParsedOptions o) {
     deduplicator(o);
+    if (spanDeduplicator(o) != null && !o.get(INDEX).isBlank()) {
+      throw new UsageException(
+          "--index keeps documents' signatures; it works at --level document only");
+    }
     List<String> paths =
         List.of(o.get(OUTPUT), duplicatesPath(o), Rejects.path(o, OUTPUT, REJECTS), o.get(INDEX));
     if (paths.stream().filter(p -> !p.isBlank()).distinct().count()
@@ -172,6 +212,16 @@ public final class DedupJob implements Job {
         o.get(COMPONENTS_IN_ONE_TASK));
   }
 
+  /** The span deduplicator --level asks for; null at --level document. */
+  static SpanDeduplicator spanDeduplicator(ParsedOptions o) {
+    return switch (o.get(LEVEL)) {
+      case "sentence" ->
+          new SpanDeduplicator(Spans.Unit.SENTENCE, o.get(SPAN_SENTENCES), o.get(SPAN_MIN_WORDS));
+      case "paragraph" -> new SpanDeduplicator(Spans.Unit.PARAGRAPH, 1, o.get(SPAN_MIN_WORDS));
+      default -> null;
+    };
+  }
+
   private static String duplicatesPath(ParsedOptions o) {
     String d = o.get(DUPLICATES);
     return d.isBlank() ? DeltaTables.sibling(o.get(OUTPUT), "_duplicates") : d;
@@ -191,6 +241,10 @@ public final class DedupJob implements Job {
         rows.where(reason.isNotNull())
             .withColumn(REASONS, array(reason))
             .drop(DocumentReader.READ_ERROR);
+    SpanDeduplicator spans = spanDeduplicator(o);
+    if (spans != null) {
+      return runSpans(spark, o, spans, read, rows.count(), docs, rejected);
+    }
     Dataset<Row> features = dedup.featurise(docs).persist(StorageLevel.MEMORY_AND_DISK());
     String indexPath = o.get(INDEX);
     Dataset<Row> index = null;
@@ -256,7 +310,7 @@ public final class DedupJob implements Job {
                 .put("rejected", rejectedRows)
                 .put(
                     "reject reasons",
-                    Histograms.top(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
+                    Histograms.counts(DeltaTables.read(spark, rejects), explode(col(REASONS)), 8))
                 .put("clusters with duplicates", clusters)
                 .put("LSH candidate pairs", r.candidatePairs())
                 .put(
@@ -293,5 +347,101 @@ public final class DedupJob implements Job {
     } finally {
       features.unpersist();
     }
+  }
+
+  /**
+   * Removes repeated spans from {@code docs}; {@code notDocuments} (with their reasons) go to the
+   * rejects with the documents left too short, and the removed spans to the duplicates table.
+   */
+  private static JobSummary runSpans(
+      SparkSession spark,
+      ParsedOptions o,
+      SpanDeduplicator spans,
+      Documents read,
+      long input,
+      Dataset<Row> docs,
+      Dataset<Row> notDocuments) {
+    String[] columns = docs.columns();
+    SpanDeduplicator.Result r = spans.run(docs);
+    Dataset<Row> documents = r.documents().persist(StorageLevel.MEMORY_AND_DISK());
+    String output = o.get(OUTPUT);
+    String duplicates = duplicatesPath(o);
+    String rejects = Rejects.path(o, OUTPUT, REJECTS);
+    try (RunTables tables = RunTables.of(spark, output, duplicates, rejects)) {
+      long kept = tables.overwrite(r.kept(columns), output);
+      long removedSpans = tables.overwrite(r.removedSpans(), duplicates);
+      long rejectedRows = tables.overwrite(notDocuments.unionByName(r.rejected(columns)), rejects);
+
+      Column keptDoc = Rejects.kept();
+      Column spansRemoved = col(SpanDeduplicator.SPANS_REMOVED);
+      Column charsRemoved = col(SpanDeduplicator.CHARS_REMOVED);
+      Row stats =
+          documents
+              .agg(
+                  count(when(spansRemoved.gt(0), true)),
+                  sum(when(keptDoc, spansRemoved).otherwise(0)),
+                  sum(when(keptDoc, 0).otherwise(spansRemoved)),
+                  sum(when(keptDoc, charsRemoved).otherwise(0)),
+                  sum(charsRemoved),
+                  count(when(array_contains(col(REASONS), SpanDeduplicator.EMPTIED), true)),
+                  count(when(array_contains(col(REASONS), SpanDeduplicator.TOO_SHORT), true)),
+                  sum(length(col("_original"))))
+              .first();
+      long emptied = stats.getLong(5);
+      long tooShort = stats.getLong(6);
+      long inputChars = stats.isNullAt(7) ? 0 : stats.getLong(7);
+      Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
+      long outputChars = charsOf(DeltaTables.read(spark, output));
+      long rejectedChars =
+          charsOf(
+              rejectTable.where(
+                  array_contains(col(REASONS), SpanDeduplicator.EMPTIED)
+                      .or(array_contains(col(REASONS), SpanDeduplicator.TOO_SHORT))));
+      JobSummary summary =
+          new JobSummary("dedup --level " + o.get(LEVEL) + " " + o.get(ReaderOptions.INPUT))
+              .put("input documents", input)
+              .put("kept", kept)
+              .put("  with spans removed", stats.getLong(0) - emptied - tooShort)
+              .put("rejected", rejectedRows)
+              .put("  emptied", emptied)
+              .put("  too short", tooShort)
+              .put("reject reasons", Histograms.counts(rejectTable, explode(col(REASONS)), 8))
+              .put("spans removed", removedSpans)
+              .put("characters removed", nullToZero(stats, 4))
+              .put(
+                  "spans",
+                  spans.unit() == Spans.Unit.SENTENCE
+                      ? spans.spanUnits() + " sentences"
+                      : "1 paragraph")
+              .put("output", output)
+              .put("removed spans output", duplicates)
+              .put("rejects output", rejects)
+              .put("duplicate ids", read.duplicateIdSummary());
+      summary
+          .reconcile("input = kept + rejected", input, kept, rejectedRows)
+          .reconcile(
+              "spans removed = from kept documents + from rejected documents",
+              removedSpans,
+              nullToZero(stats, 1),
+              nullToZero(stats, 2))
+          .reconcile(
+              "input characters = output + removed from kept documents + rejected documents",
+              inputChars,
+              outputChars,
+              nullToZero(stats, 3),
+              rejectedChars);
+      return tables.finish(summary);
+    } finally {
+      documents.unpersist();
+    }
+  }
+
+  private static long charsOf(Dataset<Row> table) {
+    Row row = table.agg(sum(length(col(Columns.TEXT)))).first();
+    return row.isNullAt(0) ? 0 : row.getLong(0);
+  }
+
+  private static long nullToZero(Row row, int i) {
+    return row.isNullAt(i) ? 0 : row.getLong(i);
   }
 }

@@ -24,6 +24,13 @@ public final class DeltaTables {
   }
 
   /**
+   * Appends {@code rows} to the table at {@code path} (created by the first append), in one commit.
+   */
+  public static void append(Dataset<Row> rows, String path) {
+    rows.write().format("delta").mode("append").save(path);
+  }
+
+  /**
    * The rows the latest commit of {@code path} wrote: the {@code numOutputRows} metric Delta keeps
    * in the commit, which costs one log read instead of a scan of the table. Counts the table when
    * the commit has no metrics ({@code spark.databricks.delta.history.metricsEnabled} off).

@@ -5,16 +5,22 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.config.Presets;
@@ -77,6 +83,25 @@ public final class PipelineJob implements Job {
           "stages",
           String.join(",", Stage.NAMES),
           "Stages to run, in pipeline order (a stage reads the tables of the stages before it)");
+
+  /** The Delta table, under the workdir, that each stage appends its row to as it ends. */
+  static final String SUMMARY_TABLE = "pipeline_summary";
+
+  /**
+   * One row per stage run: when the pipeline run started (ISO-8601, the same for its stages), the
+   * stage's place in that run, its job, wall seconds, whether its counts reconciled, its tables,
+   * and its summary as JSON (what {@code --stats-output} writes).
+   */
+  static final StructType SUMMARY_SCHEMA =
+      DataTypes.createStructType(
+          List.of(
+              DataTypes.createStructField("run_started", DataTypes.StringType, false),
+              DataTypes.createStructField("stage", DataTypes.IntegerType, false),
+              DataTypes.createStructField("job", DataTypes.StringType, false),
+              DataTypes.createStructField("seconds", DataTypes.DoubleType, false),
+              DataTypes.createStructField("balanced", DataTypes.BooleanType, false),
+              DataTypes.createStructField("output", DataTypes.StringType, false),
+              DataTypes.createStructField("stats", DataTypes.StringType, false)));
 
   private final StageRunner runner;
 
@@ -142,6 +167,8 @@ public final class PipelineJob implements Job {
     String model = stages.stream().anyMatch(Stage::needsModel) ? model(options, workdir) : "";
 
     JobSummary summary = new JobSummary("pipeline: " + stages.size() + " stages in " + workdir);
+    String started = Instant.now().toString();
+    String summaryTable = tables.at(SUMMARY_TABLE);
     int unbalanced = 0;
     for (Stage stage : stages) {
       List<String> args = new ArrayList<>(stage.args(tables, options, model));
@@ -176,8 +203,21 @@ public final class PipelineJob implements Job {
       unbalanced += result.balanced() ? 0 : 1;
       summary.put(
           stage.job(), String.format(Locale.ROOT, "%6.1f s  %s", seconds, stage.output(tables)));
+      summary.part(stage.job(), result);
+      Row row =
+          RowFactory.create(
+              started,
+              stages.indexOf(stage) + 1,
+              stage.job(),
+              seconds,
+              result.balanced(),
+              stage.output(tables),
+              result.toJson());
+      // Appended as each stage ends, so a run that fails later still records the stages it ran.
+      DeltaTables.append(spark.createDataFrame(List.of(row), SUMMARY_SCHEMA), summaryTable);
     }
     summary.put("model", model.isEmpty() ? "(not used)" : model);
+    summary.put("summary table", summaryTable);
     summary.reconcile(
         "stages = stages whose counts reconcile", stages.size(), stages.size() - unbalanced);
     return summary;

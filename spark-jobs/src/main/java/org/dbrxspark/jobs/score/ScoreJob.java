@@ -20,6 +20,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
+import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Rejects;
@@ -40,6 +41,9 @@ import org.dbrxspark.udfs.ml.DbrxScorer;
  * {@code reasons}, as in curate; every input row lands in exactly one table.
  */
 public final class ScoreJob implements Job {
+  /** Equal-width bins of the perplexity histogram in the JSON stats. */
+  static final int PERPLEXITY_BINS = 10;
+
   /** Sum of the scored tokens' natural-log probabilities. */
   public static final String LOGPROB_SUM = "logprob_sum";
 
@@ -209,6 +213,13 @@ public final class ScoreJob implements Job {
                         quantiles[0],
                         quantiles[1],
                         quantiles[2]));
+        Dataset<Row> perplexities = scored.where(col(SCORE_ERROR).isNull());
+        Histograms.beforeAfter(
+                perplexities,
+                max.isEmpty() ? perplexities : perplexities.where(col(PERPLEXITY).leq(max.get())),
+                List.of(PERPLEXITY),
+                PERPLEXITY_BINS)
+            .forEach((signal, h) -> summary.histogram(signal, h.toMap()));
         if (max.isEmpty()) {
           return tables.finish(
               summary.put("output", output).reconcile("input = output rows", input, written));
@@ -216,6 +227,7 @@ public final class ScoreJob implements Job {
         long over = DeltaTables.read(spark, rejects).where(col(SCORE_ERROR).isNull()).count();
         return tables.finish(
             summary
+                .filter(REASON_PERPLEXITY, input - errors - over, over)
                 .put("max perplexity", max.get())
                 .put("kept", written)
                 .put(

@@ -94,10 +94,10 @@ public final class StatsJob implements Job {
           perSource.values().stream().mapToLong(Long::longValue).toArray());
     }
     if (columns.contains("lang")) {
-      summary.put("languages", Histograms.top(table, col("lang"), top));
+      summary.put("languages", Histograms.counts(table, col("lang"), top));
     }
     if (columns.contains("reasons")) {
-      summary.put("reject reasons", Histograms.top(table, explode(col("reasons")), top));
+      summary.put("reject reasons", Histograms.counts(table, explode(col("reasons")), top));
       summary.put(
           "rows with a reason",
           table.where("size(reasons) > 0").agg(count(lit(1))).first().getLong(0));

@@ -164,7 +164,7 @@ public final class TokenizeJob implements Job {
                 .put(
                     "tokens/s (whole job)",
                     String.format("%.0f", tokens / ((System.nanoTime() - started) / 1e9)))
-                .put("reject reasons", Histograms.top(rejectTable, explode(col(REASONS)), 8));
+                .put("reject reasons", Histograms.counts(rejectTable, explode(col(REASONS)), 8));
         summary.reconcile("input = tokenized + rejected", input, documents, rejectedRows);
         Dataset<Row> written = DeltaTables.read(spark, output);
         if (seqLen > 0) {

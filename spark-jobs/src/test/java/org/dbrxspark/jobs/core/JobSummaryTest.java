@@ -33,4 +33,26 @@ class JobSummaryTest {
         summary.toString().contains("input = kept + rejected: 10 = 7 + 2  [MISMATCH: 9]"),
         summary.toString());
   }
+
+  @Test
+  void filtersHistogramsTimingsAndPartsGoToTheJson() throws Exception {
+    JobSummary stage = new JobSummary("stage").put("kept", 3L);
+    JobSummary summary =
+        new JobSummary("job")
+            .put("reasons", new java.util.LinkedHashMap<>(Map.of("short", 2L)))
+            .filter("min-words", 5, 2)
+            .histogram("words", Map.of("min", 0.0, "before", new long[] {4, 3}))
+            .timing("wall", 1.5)
+            .part("curate", stage);
+    JsonNode json = new ObjectMapper().readTree(summary.toJson());
+    assertEquals(5, json.at("/filters/min-words/kept").asLong());
+    assertEquals(2, json.at("/filters/min-words/rejected").asLong());
+    assertEquals("[4,3]", json.at("/histograms/words/before").toString());
+    assertEquals(1.5, json.at("/timings/wall").asDouble());
+    assertEquals(3, json.at("/parts/curate/entries/kept").asLong());
+    String printed = summary.toString();
+    assertTrue(printed.contains("  reasons    short=2\n"), printed);
+    assertTrue(printed.contains("  wall time  1.5 s\n"), printed);
+    assertFalse(printed.contains("min-words"), "filters are in the JSON only: " + printed);
+  }
 }

@@ -3,6 +3,7 @@ package org.dbrxspark.jobs.curate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +16,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
+import org.dbrxspark.jobs.StatsJson;
 import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.Test;
@@ -59,19 +61,7 @@ class CurateJobTest {
       throws Exception {
     Path input = writeInput(dir);
     String out = dir.resolve("curated").toString();
-    String[] args = {
-      "curate",
-      "--input",
-      input.toString(),
-      "--output",
-      out,
-      "--languages",
-      "en",
-      "--lid-candidates",
-      "en,de,fr",
-      "--source",
-      "test"
-    };
+    String[] args = concat(englishOnly(input, out), "--source", "test");
     JobRunner.Result first = JobRunner.run(args);
     assertEquals(0, first.code(), first.err() + first.out());
     assertTrue(first.out().contains("input = kept + rejected: 7 = 3 + 4  [ok]"), first.out());
@@ -116,6 +106,51 @@ class CurateJobTest {
     assertTrue(
         keptNow.containsKey("short") && keptNow.containsKey("german"), keptNow.keySet().toString());
     assertTrue(relaxed.out().contains("input = kept + rejected: 7 = 5 + 2  [ok]"), relaxed.out());
+  }
+
+  @Test
+  void statsCarryEachFiltersCountsAndSignalHistogramsBeforeAndAfter(@TempDir Path dir)
+      throws Exception {
+    Path input = writeInput(dir);
+    String out = dir.resolve("curated").toString();
+    Path statsFile = dir.resolve("stats.json");
+    JobRunner.Result run =
+        JobRunner.run(concat(englishOnly(input, out), "--stats-output", statsFile.toString()));
+    assertEquals(0, run.code(), run.err() + run.out());
+    JsonNode stats = StatsJson.parse(Files.readString(statsFile));
+    StatsJson.assertMatchesPrinted(stats, run.out());
+
+    List<Row> rejects = DeltaTables.read(spark, out + "_rejects").collectAsList();
+    JsonNode filters = stats.get("filters");
+    String active = stats.at("/entries/active filters").asText();
+    assertEquals(
+        Integer.parseInt(active.substring(0, active.indexOf(' '))) + 1,
+        filters.size(),
+        active + " and languages: " + filters);
+    filters
+        .fields()
+        .forEachRemaining(
+            f -> {
+              long rejected = rejects.stream().filter(r -> reasons(r).contains(f.getKey())).count();
+              assertEquals(rejected, f.getValue().get("rejected").asLong(), f.getKey());
+              assertEquals(7 - rejected, f.getValue().get("kept").asLong(), f.getKey());
+            });
+    assertEquals(2, filters.at("/languages/rejected").asLong(), "german, and the empty one");
+
+    JsonNode words = stats.at("/histograms/words");
+    assertEquals(7, sum(words.get("before")));
+    assertEquals(3, sum(words.get("after")));
+    assertEquals(CurateJob.SIGNAL_BINS, words.get("before").size());
+    assertEquals(0.0, words.get("min").asDouble(), "the empty document has no words");
+    assertTrue(stats.at("/timings/wall").asDouble() > 0, stats.toString());
+  }
+
+  private static long sum(JsonNode counts) {
+    long sum = 0;
+    for (JsonNode c : counts) {
+      sum += c.asLong();
+    }
+    return sum;
   }
 
   @Test
@@ -197,6 +232,21 @@ class CurateJobTest {
     List<String> out = new ArrayList<>();
     rows.values().forEach(r -> out.add(r.toString()));
     return out;
+  }
+
+  /** curate of {@link #writeInput}'s documents to {@code out}, keeping English ones. */
+  private static String[] englishOnly(Path input, String out) {
+    return new String[] {
+      "curate",
+      "--input",
+      input.toString(),
+      "--output",
+      out,
+      "--languages",
+      "en",
+      "--lid-candidates",
+      "en,de,fr"
+    };
   }
 
   private static String[] concat(String[] a, String... b) {

@@ -1,8 +1,17 @@
 package org.dbrxspark.jobs.dedup;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.text.Words;
 
 /** Seeded test documents with controlled word-shingle Jaccard similarity. */
@@ -12,6 +21,21 @@ final class DedupDocs {
   };
 
   private DedupDocs() {}
+
+  /** {@code docs} (id to text) as a table of id, source ("test") and text. */
+  static Dataset<Row> frame(SparkSession spark, Map<String, String> docs) {
+    List<Row> rows = new ArrayList<>();
+    docs.forEach((id, text) -> rows.add(RowFactory.create(id, "test", text)));
+    return spark.createDataFrame(
+        rows, new StructType().add("id", "string").add("source", "string").add("text", "string"));
+  }
+
+  /** The rows of {@code table} by id, in id order. */
+  static Map<String, Row> byId(Dataset<Row> table) {
+    Map<String, Row> out = new TreeMap<>();
+    table.collectAsList().forEach(r -> out.put(r.getString(r.fieldIndex("id")), r));
+    return out;
+  }
 
   /** {@code words} distinct pseudo-words, different for every {@code seed}. */
   static String base(int words, int seed) {

@@ -12,9 +12,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.BlockedTable;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.JobRunner;
@@ -62,19 +60,6 @@ class DedupJobTest {
     return d;
   }
 
-  private Dataset<Row> frame(Map<String, String> docs) {
-    List<Row> rows = new ArrayList<>();
-    docs.forEach((id, text) -> rows.add(RowFactory.create(id, "test", text)));
-    return spark.createDataFrame(
-        rows, new StructType().add("id", "string").add("source", "string").add("text", "string"));
-  }
-
-  private static Map<String, Row> byId(Dataset<Row> table) {
-    Map<String, Row> out = new TreeMap<>();
-    table.collectAsList().forEach(r -> out.put(r.getString(r.fieldIndex("id")), r));
-    return out;
-  }
-
   @Test
   void defaultBandingDependsOnVerification() {
     DbrxSparkJobs entry = new DbrxSparkJobs();
@@ -110,7 +95,7 @@ class DedupJobTest {
   @Test
   void exactNearTransitiveAndIncremental(@TempDir Path dir) {
     String input1 = dir.resolve("batch1").toString();
-    frame(batch1()).coalesce(1).write().parquet(input1);
+    DedupDocs.frame(spark, batch1()).coalesce(1).write().parquet(input1);
     String index = dir.resolve("index").toString();
     String out = dir.resolve("deduped").toString();
     JobRunner.Result run =
@@ -130,8 +115,8 @@ class DedupJobTest {
     assertTrue(
         run.out().contains("input = kept + duplicates + rejected: 9 = 5 + 4 + 0  [ok]"), run.out());
 
-    Map<String, Row> kept = byId(DeltaTables.read(spark, out));
-    Map<String, Row> dups = byId(DeltaTables.read(spark, out + "_duplicates"));
+    Map<String, Row> kept = DedupDocs.byId(DeltaTables.read(spark, out));
+    Map<String, Row> dups = DedupDocs.byId(DeltaTables.read(spark, out + "_duplicates"));
     assertEquals(List.of("a", "a-far", "b", "c1", "e"), new ArrayList<>(kept.keySet()));
     assertEquals(List.of("a-copy", "a-near", "c2", "c3"), new ArrayList<>(dups.keySet()));
     // a and a-copy tie on length (the smaller id wins); substitutions make a-near shorter.
@@ -150,7 +135,7 @@ class DedupJobTest {
     // Same batch again, split into more files and shuffled over more partitions, against
     // the index that now holds it: the same tables come out.
     String input1b = dir.resolve("batch1-split").toString();
-    frame(batch1()).repartition(5).write().parquet(input1b);
+    DedupDocs.frame(spark, batch1()).repartition(5).write().parquet(input1b);
     String out2 = dir.resolve("deduped-again").toString();
     spark.conf().set("spark.sql.shuffle.partitions", "9");
     try {
@@ -171,13 +156,14 @@ class DedupJobTest {
     } finally {
       spark.conf().set("spark.sql.shuffle.partitions", "4");
     }
-    assertEquals(kept.toString(), byId(DeltaTables.read(spark, out2)).toString());
-    assertEquals(dups.toString(), byId(DeltaTables.read(spark, out2 + "_duplicates")).toString());
+    assertEquals(kept.toString(), DedupDocs.byId(DeltaTables.read(spark, out2)).toString());
+    assertEquals(
+        dups.toString(), DedupDocs.byId(DeltaTables.read(spark, out2 + "_duplicates")).toString());
     assertEquals(5, DeltaTables.read(spark, index).count(), "re-running does not grow the index");
 
     // Batch 2 against the index, without reading batch 1.
     String input2 = dir.resolve("batch2").toString();
-    frame(batch2()).write().parquet(input2);
+    DedupDocs.frame(spark, batch2()).write().parquet(input2);
     String out3 = dir.resolve("deduped-2").toString();
     JobRunner.Result incremental =
         JobRunner.run(
@@ -196,14 +182,15 @@ class DedupJobTest {
     assertTrue(
         incremental.out().contains("input = kept + duplicates + rejected: 4 = 1 + 3 + 0  [ok]"),
         incremental.out());
-    assertEquals(List.of("f"), new ArrayList<>(byId(DeltaTables.read(spark, out3)).keySet()));
-    Map<String, Row> dups2 = byId(DeltaTables.read(spark, out3 + "_duplicates"));
+    assertEquals(
+        List.of("f"), new ArrayList<>(DedupDocs.byId(DeltaTables.read(spark, out3)).keySet()));
+    Map<String, Row> dups2 = DedupDocs.byId(DeltaTables.read(spark, out3 + "_duplicates"));
     assertEquals("a", dups2.get("a-near-2").getAs("duplicate_of"));
     assertEquals("b", dups2.get("b-copy").getAs("duplicate_of"));
     assertEquals("f", dups2.get("f-copy").getAs("duplicate_of"));
     assertEquals(
         List.of("a", "a-far", "b", "c1", "e", "f"),
-        new ArrayList<>(byId(DeltaTables.read(spark, index).select("id")).keySet()));
+        new ArrayList<>(DedupDocs.byId(DeltaTables.read(spark, index).select("id")).keySet()));
   }
 
   /**
@@ -244,17 +231,19 @@ class DedupJobTest {
     Dataset<Row> resumed = DeltaTables.read(spark, index);
     assertEquals(6, resumed.select("id").distinct().count());
     assertEquals(6, resumed.count(), "each document is indexed once");
-    assertEquals(byId(DeltaTables.read(spark, clean)).toString(), byId(resumed).toString());
+    assertEquals(
+        DedupDocs.byId(DeltaTables.read(spark, clean)).toString(),
+        DedupDocs.byId(resumed).toString());
     for (String table : List.of("", "_duplicates", "_rejects")) {
       assertEquals(
-          byId(DeltaTables.read(spark, clean2 + table)).toString(),
-          byId(DeltaTables.read(spark, out2 + table)).toString(),
+          DedupDocs.byId(DeltaTables.read(spark, clean2 + table)).toString(),
+          DedupDocs.byId(DeltaTables.read(spark, out2 + table)).toString(),
           out2 + table);
     }
   }
 
   private String parquet(Path path, Map<String, String> docs) {
-    frame(docs).write().parquet(path.toString());
+    DedupDocs.frame(spark, docs).write().parquet(path.toString());
     return path.toString();
   }
 
@@ -283,7 +272,7 @@ class DedupJobTest {
     assertEquals(0, run.code(), run.err() + run.out());
     assertTrue(
         run.out().contains("input = kept + duplicates + rejected: 5 = 5 + 0 + 0  [ok]"), run.out());
-    assertEquals(BadInput.HOSTILE.keySet(), byId(DeltaTables.read(spark, out)).keySet());
+    assertEquals(BadInput.HOSTILE.keySet(), DedupDocs.byId(DeltaTables.read(spark, out)).keySet());
   }
 
   @Test
@@ -296,7 +285,7 @@ class DedupJobTest {
         run.out());
     assertEquals(
         List.of("good-1", "good-2", "good-3"),
-        new ArrayList<>(byId(DeltaTables.read(spark, out)).keySet()));
+        new ArrayList<>(DedupDocs.byId(DeltaTables.read(spark, out)).keySet()));
     Map<String, String> reasons = new TreeMap<>();
     for (Row r : DeltaTables.read(spark, out + "_rejects").collectAsList()) {
       reasons.put(

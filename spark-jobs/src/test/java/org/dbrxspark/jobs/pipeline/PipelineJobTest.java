@@ -21,6 +21,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
+import org.dbrxspark.jobs.StatsJson;
 import org.dbrxspark.jobs.TestCheckpoints;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.junit.jupiter.api.BeforeAll;
@@ -74,7 +75,13 @@ class PipelineJobTest {
                 "--model",
                 TestCheckpoints.tiny(),
                 "--stages",
-                "generate,rag-index,rag-query"));
+                "generate,rag-index,rag-query",
+                "--stats-output",
+                runStats().toString()));
+  }
+
+  private static Path runStats() {
+    return workdir.resolve("pipeline-stats.json");
   }
 
   @Test
@@ -104,6 +111,35 @@ class PipelineJobTest {
             && out.contains("\"answer\":")
             && out.contains("\"citations\":["),
         out);
+  }
+
+  @Test
+  void theSummaryTableHoldsEachStagesStatsAsItEnded() throws IOException {
+    // A row per stage as it ended, the failed run's four first, each with the stage's stats as
+    // JSON; the rerun's are those it printed.
+    List<Row> stages =
+        SharedSpark.get()
+            .read()
+            .format("delta")
+            .load(workdir.resolve("pipeline_summary").toString())
+            .orderBy("run_started", "stage")
+            .collectAsList();
+    assertEquals(
+        List.of("curate", "dedup", "mix", "tokenize", "generate", "rag-index", "rag-query"),
+        stages.stream().map(r -> r.<String>getAs("job")).toList());
+    for (Row stage : stages) {
+      JsonNode stats = StatsJson.parse(stage.getAs("stats"));
+      assertTrue(
+          stats.get("balanced").asBoolean() && stage.<Boolean>getAs("balanced"), stage.toString());
+      assertTrue(stats.at("/timings/wall").asDouble() > 0, stage.toString());
+      if (stages.indexOf(stage) >= 4) {
+        StatsJson.assertMatchesPrinted(stats, rerun.out());
+      }
+    }
+    assertEquals(
+        StatsJson.parse(stages.get(4).getAs("stats")),
+        StatsJson.parse(Files.readString(runStats())).at("/parts/generate"),
+        "the pipeline's JSON nests each stage's");
   }
 
   /**
