@@ -91,7 +91,7 @@ public record Curator(
 
     List<String> reasons = new ArrayList<>();
     for (QualityFilter f : filters) {
-      if (f.fails(s[f.signal().ordinal()])) {
+      if (f.fails(s[f.signal().ordinal()], before.writing)) {
         reasons.add(f.name());
       }
     }
