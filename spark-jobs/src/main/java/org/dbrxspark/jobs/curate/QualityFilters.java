@@ -40,26 +40,24 @@ public final class QualityFilters {
           f("min-chars", Signal.CHARS, MIN, 1, "Reject empty documents"),
           f("gopher-min-words", Signal.WORDS, MIN, 50, "Gopher: fewer words").with(CHINESE, 40),
           f("gopher-max-words", Signal.WORDS, MAX, 100_000, "Gopher: more words"),
-          f(
+          wordLength(
+              f(
                   "gopher-min-mean-word-length",
                   Signal.MEAN_WORD_LENGTH,
                   MIN,
                   3,
-                  "Gopher: shorter mean word length")
-              .with(CHINESE, 1.2)
-              .with(JAPANESE, 1.2)
-              .with(THAI, 2.5)
-              .with(OTHER_UNSPACED, Double.NaN),
-          f(
+                  "Gopher: shorter mean word length"),
+              1.2,
+              2.5),
+          wordLength(
+              f(
                   "gopher-max-mean-word-length",
                   Signal.MEAN_WORD_LENGTH,
                   MAX,
                   10,
-                  "Gopher: longer mean word length")
-              .with(CHINESE, 3.5)
-              .with(JAPANESE, 3.5)
-              .with(THAI, 8)
-              .with(OTHER_UNSPACED, Double.NaN),
+                  "Gopher: longer mean word length"),
+              3.5,
+              8),
           f(
               "gopher-max-symbol-word-ratio",
               Signal.SYMBOL_WORD_RATIO,
@@ -165,22 +163,20 @@ public final class QualityFilters {
               "Gopher: repeated 10-grams cover more"),
           f("c4-max-lorem-ipsum", Signal.LOREM_IPSUM, MAX, 0, "C4: 'lorem ipsum' placeholder text"),
           f("c4-max-curly-brackets", Signal.CURLY_BRACKETS, MAX, 0, "C4: '{' (code or markup)"),
-          f(
+          punctuation(
+              f(
                   "c4-min-sentences",
                   Signal.SENTENCES,
                   MIN,
                   5,
-                  "C4: fewer sentences left after the line rules")
-              .with(THAI, Double.NaN)
-              .with(OTHER_UNSPACED, Double.NaN),
-          f(
+                  "C4: fewer sentences left after the line rules")),
+          punctuation(
+              f(
                   "fineweb-min-line-punct",
                   Signal.LINE_PUNCT_FRAC,
                   MIN,
                   0.12,
-                  "FineWeb: fewer lines ending in punctuation")
-              .with(THAI, Double.NaN)
-              .with(OTHER_UNSPACED, Double.NaN),
+                  "FineWeb: fewer lines ending in punctuation")),
           f(
               "fineweb-max-short-lines",
               Signal.SHORT_LINE_FRAC,
@@ -199,6 +195,22 @@ public final class QualityFilters {
               MAX,
               0.3,
               "FineWeb: more newlines per word (lists)"));
+
+  /** {@code filter} with its mean-word-length bound in Chinese and Japanese, and in Thai. */
+  private static QualityFilter wordLength(QualityFilter filter, double han, double thai) {
+    return filter
+        .with(CHINESE, han)
+        .with(JAPANESE, han)
+        .with(THAI, thai)
+        .with(OTHER_UNSPACED, Double.NaN);
+  }
+
+  /**
+   * {@code filter}, which counts sentence marks, off for scripts that end sentences with a space.
+   */
+  private static QualityFilter punctuation(QualityFilter filter) {
+    return filter.with(THAI, Double.NaN).with(OTHER_UNSPACED, Double.NaN);
+  }
 
   private static QualityFilter f(
       String name, Signal signal, QualityFilter.Bound bound, double threshold, String description) {
