@@ -27,7 +27,13 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
           "use cookies");
   private static final Pattern CITATION =
       Pattern.compile("\\[\\d*]|\\[edit]|\\[citation needed]", Pattern.CASE_INSENSITIVE);
-  private static final Pattern SENTENCE_END = Pattern.compile("[.!?\u2026]+[\"')\\]]*(?=\\s|$)");
+
+  /**
+   * A sentence end: Latin terminal punctuation before a space or the end, or a full-width one
+   * (Chinese and Japanese write the next sentence straight after it).
+   */
+  private static final Pattern SENTENCE_END =
+      Pattern.compile("[.!?\u2026]+[\"')\\]]*(?=\\s|$)|[\u3002\uff01\uff1f]+");
 
   /** The text with offending lines removed; {@code removed[0]} receives how many. */
   String filterLines(String text, int[] removed) {
@@ -63,7 +69,7 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
     if (lower.contains("javascript") || POLICY.stream().anyMatch(lower::contains)) {
       return false;
     }
-    if (line.split("\\s+").length < minWordsPerLine) {
+    if (TextView.wordCount(line) < minWordsPerLine) {
       return false;
     }
     return !requireTerminalPunct || TextView.endsWithTerminalPunctuation(line);

@@ -10,6 +10,22 @@ import java.util.Set;
 final class GopherSignals {
   static final Set<String> STOP_WORDS =
       Set.of("the", "be", "to", "of", "and", "that", "have", "with");
+
+  /**
+   * Function words that any running Chinese, Japanese or Thai text uses, as ICU segments them:
+   * Gopher's test (prose has some) carried to the languages whose words it could not see. FineWeb-2
+   * likewise draws its stop words per language.
+   */
+  static final Set<String> CHINESE_STOP_WORDS =
+      Set.of("的", "了", "是", "在", "和", "有", "也", "就", "都", "而", "与", "及", "对", "为", "其", "这", "不");
+
+  static final Set<String> JAPANESE_STOP_WORDS =
+      Set.of("の", "に", "は", "を", "が", "で", "と", "た", "て", "も", "な", "から", "まで", "です", "ます");
+
+  static final Set<String> THAI_STOP_WORDS =
+      Set.of(
+          "ที่", "และ", "ใน", "ของ", "เป็น", "การ", "ได้", "มี", "ให้", "ว่า", "จะ", "ไม่", "กับ",
+          "แห่ง", "โดย", "หรือ", "ซึ่ง", "นี้", "อย่าง");
   private static final String BULLETS = "\u2022\u2023\u25E6\u2043\u25CF\u25CB\u25AA\u00B7-*";
   private static final Signal[] TOP = {
     Signal.TOP_2GRAM_CHAR_FRAC, Signal.TOP_3GRAM_CHAR_FRAC, Signal.TOP_4GRAM_CHAR_FRAC
@@ -26,8 +42,8 @@ final class GopherSignals {
   private GopherSignals() {}
 
   /**
-   * Fills the Gopher signals of {@code v} into {@code out}; {@code english} gates the stop-word
-   * count.
+   * Fills the Gopher signals of {@code v} into {@code out}; {@code english} gates the English
+   * stop-word count in spaced text.
    */
   static void compute(TextView v, boolean english, double[] out) {
     int words = v.words.size();
@@ -60,8 +76,16 @@ final class GopherSignals {
     }
     out[Signal.ALPHA_WORDS_FRAC.ordinal()] =
         v.tokens.isEmpty() ? 0 : (double) alpha / v.tokens.size();
+    Set<String> stopWords =
+        switch (v.writing) {
+          case SPACED -> english ? STOP_WORDS : null;
+          case CHINESE -> CHINESE_STOP_WORDS;
+          case JAPANESE -> JAPANESE_STOP_WORDS;
+          case THAI -> THAI_STOP_WORDS;
+          case OTHER_UNSPACED -> null;
+        };
     out[Signal.STOP_WORDS.ordinal()] =
-        english ? v.words.stream().filter(STOP_WORDS::contains).count() : Double.NaN;
+        stopWords == null ? Double.NaN : v.words.stream().filter(stopWords::contains).count();
 
     double[] lineDup = duplicates(v.lines);
     out[Signal.DUP_LINE_FRAC.ordinal()] = frac(lineDup[0], v.lines.size());

@@ -2,6 +2,10 @@ package org.dbrxspark.jobs.curate;
 
 import static org.dbrxspark.jobs.curate.QualityFilter.Bound.MAX;
 import static org.dbrxspark.jobs.curate.QualityFilter.Bound.MIN;
+import static org.dbrxspark.jobs.curate.WritingSystem.CHINESE;
+import static org.dbrxspark.jobs.curate.WritingSystem.JAPANESE;
+import static org.dbrxspark.jobs.curate.WritingSystem.OTHER_UNSPACED;
+import static org.dbrxspark.jobs.curate.WritingSystem.THAI;
 
 import java.util.List;
 
@@ -10,6 +14,22 @@ import java.util.List;
  * repetition rules). C4: Raffel et al. 2020, section 2.2 (with the sentence minimum of the common
  * reimplementations). FineWeb: Penedo et al. 2024, section 3.3 (its three custom filters plus the
  * list-like newline rule).
+ *
+ * <p>Like FineWeb-2, some thresholds differ per language, here per {@link WritingSystem} (the
+ * option re-tunes the spaced-text one; docs/jobs.md lists them all):
+ *
+ * <ul>
+ *   <li>minimum words: a Chinese word holds more of the text than an English one (the same
+ *       declaration is 1.2 English words per Chinese word; Japanese and Thai split finer than
+ *       English), so 40 Chinese words are Gopher's 50 English ones.
+ *   <li>mean word length: a Chinese or Japanese word as ICU segments it is 1.6 to 1.9 characters in
+ *       running prose, a Thai one 3.3 to 4.1, an English one 4.5 to 5.3 (the UDHR in each,
+ *       documents of 3 to 6 articles). The bounds keep Gopher's room around prose (about 0.7 and 2
+ *       times it): below, characters the dictionaries cannot join (character soup); above, runs
+ *       they cannot split. Lao, Khmer and Myanmar have no measured bounds, so none apply.
+ *   <li>sentences and lines ending in punctuation: Thai (and Lao, Khmer, Myanmar here) ends a
+ *       sentence with a space, not a mark, so these do not apply to it.
+ * </ul>
  */
 public final class QualityFilters {
   private QualityFilters() {}
@@ -18,20 +38,26 @@ public final class QualityFilters {
   public static final List<QualityFilter> DEFAULTS =
       List.of(
           f("min-chars", Signal.CHARS, MIN, 1, "Reject empty documents"),
-          f("gopher-min-words", Signal.WORDS, MIN, 50, "Gopher: fewer words"),
+          f("gopher-min-words", Signal.WORDS, MIN, 50, "Gopher: fewer words").with(CHINESE, 40),
           f("gopher-max-words", Signal.WORDS, MAX, 100_000, "Gopher: more words"),
-          f(
-              "gopher-min-mean-word-length",
-              Signal.MEAN_WORD_LENGTH,
-              MIN,
-              3,
-              "Gopher: shorter mean word length"),
-          f(
-              "gopher-max-mean-word-length",
-              Signal.MEAN_WORD_LENGTH,
-              MAX,
-              10,
-              "Gopher: longer mean word length"),
+          wordLength(
+              f(
+                  "gopher-min-mean-word-length",
+                  Signal.MEAN_WORD_LENGTH,
+                  MIN,
+                  3,
+                  "Gopher: shorter mean word length"),
+              1.2,
+              2.5),
+          wordLength(
+              f(
+                  "gopher-max-mean-word-length",
+                  Signal.MEAN_WORD_LENGTH,
+                  MAX,
+                  10,
+                  "Gopher: longer mean word length"),
+              3.5,
+              8),
           f(
               "gopher-max-symbol-word-ratio",
               Signal.SYMBOL_WORD_RATIO,
@@ -137,18 +163,20 @@ public final class QualityFilters {
               "Gopher: repeated 10-grams cover more"),
           f("c4-max-lorem-ipsum", Signal.LOREM_IPSUM, MAX, 0, "C4: 'lorem ipsum' placeholder text"),
           f("c4-max-curly-brackets", Signal.CURLY_BRACKETS, MAX, 0, "C4: '{' (code or markup)"),
-          f(
-              "c4-min-sentences",
-              Signal.SENTENCES,
-              MIN,
-              5,
-              "C4: fewer sentences left after the line rules"),
-          f(
-              "fineweb-min-line-punct",
-              Signal.LINE_PUNCT_FRAC,
-              MIN,
-              0.12,
-              "FineWeb: fewer lines ending in punctuation"),
+          punctuation(
+              f(
+                  "c4-min-sentences",
+                  Signal.SENTENCES,
+                  MIN,
+                  5,
+                  "C4: fewer sentences left after the line rules")),
+          punctuation(
+              f(
+                  "fineweb-min-line-punct",
+                  Signal.LINE_PUNCT_FRAC,
+                  MIN,
+                  0.12,
+                  "FineWeb: fewer lines ending in punctuation")),
           f(
               "fineweb-max-short-lines",
               Signal.SHORT_LINE_FRAC,
@@ -167,6 +195,22 @@ public final class QualityFilters {
               MAX,
               0.3,
               "FineWeb: more newlines per word (lists)"));
+
+  /** {@code filter} with its mean-word-length bound in Chinese and Japanese, and in Thai. */
+  private static QualityFilter wordLength(QualityFilter filter, double han, double thai) {
+    return filter
+        .with(CHINESE, han)
+        .with(JAPANESE, han)
+        .with(THAI, thai)
+        .with(OTHER_UNSPACED, Double.NaN);
+  }
+
+  /**
+   * {@code filter}, which counts sentence marks, off for scripts that end sentences with a space.
+   */
+  private static QualityFilter punctuation(QualityFilter filter) {
+    return filter.with(THAI, Double.NaN).with(OTHER_UNSPACED, Double.NaN);
+  }
 
   private static QualityFilter f(
       String name, Signal signal, QualityFilter.Bound bound, double threshold, String description) {

@@ -1,13 +1,22 @@
 package org.dbrxspark.jobs.text;
 
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Locale;
+import org.apache.lucene.analysis.icu.segmentation.ICUTokenizer;
+import org.apache.lucene.analysis.tokenattributes.OffsetAttribute;
 
 /**
  * The words of a text as the matching jobs see them: the text is lower-cased (root locale), and a
  * word is a maximal run of letters and digits (Unicode categories L and N), so punctuation and
- * spaces only separate words. Each word keeps where it was in the original text, so a match can be
- * shown as the text it came from.
+ * spaces only separate words. Scripts written without spaces between words (Chinese, Japanese,
+ * Thai, Lao, Khmer, Myanmar) would give one word per phrase that way, so a run holding them is
+ * split again by Lucene's ICU tokenizer, which finds their words with ICU's dictionaries; such a
+ * run also keeps its combining marks (Thai vowels and tones), which are neither L nor N. Text
+ * without those scripts never reaches ICU. Each word keeps where it was in the original text, so a
+ * match can be shown as the text it came from.
  */
 public final class Words {
   /** Bit per {@link Character#getType} value that is a letter (L*) or a number (N*). */
@@ -20,6 +29,21 @@ public final class Words {
           | 1L << Character.DECIMAL_DIGIT_NUMBER
           | 1L << Character.LETTER_NUMBER
           | 1L << Character.OTHER_NUMBER;
+
+  /** Bit per {@link Character#getType} value that is a combining mark (M*). */
+  private static final long MARK_TYPES =
+      1L << Character.NON_SPACING_MARK
+          | 1L << Character.COMBINING_SPACING_MARK
+          | 1L << Character.ENCLOSING_MARK;
+
+  /** The first code point of the first unspaced script (Thai); everything below is spaced. */
+  private static final int FIRST_UNSPACED = 0x0E00;
+
+  /**
+   * One tokenizer per thread, reused: building one loads ICU's break rules. Spark runs a task's
+   * rows on one thread, so the tokenizers are never shared.
+   */
+  private static final ThreadLocal<ICUTokenizer> ICU = ThreadLocal.withInitial(ICUTokenizer::new);
 
   private final String original;
   private final String lower;
@@ -37,35 +61,96 @@ public final class Words {
   public static Words of(String text) {
     String original = text == null ? "" : text;
     String lower = original.toLowerCase(Locale.ROOT);
-    int[] starts = new int[16];
-    int[] ends = new int[16];
-    int count = 0;
+    Spans spans = new Spans();
     int start = -1;
+    boolean unspacedRun = false;
     for (int i = 0; i < lower.length(); ) {
       int cp = lower.codePointAt(i);
-      boolean word = (WORD_TYPES >>> Character.getType(cp) & 1) != 0;
+      long type = 1L << Character.getType(cp);
+      boolean word = (WORD_TYPES & type) != 0 || unspacedRun && (MARK_TYPES & type) != 0;
       if (word && start < 0) {
         start = i;
       } else if (!word && start >= 0) {
-        if (count == starts.length) {
-          starts = Arrays.copyOf(starts, count * 2);
-          ends = Arrays.copyOf(ends, count * 2);
-        }
-        starts[count] = start;
-        ends[count++] = i;
+        spans.addRun(lower, start, i, unspacedRun);
         start = -1;
+        unspacedRun = false;
       }
+      unspacedRun |= word && isUnspaced(cp);
       i += Character.charCount(cp);
     }
     if (start >= 0) {
-      if (count == starts.length) {
-        starts = Arrays.copyOf(starts, count + 1);
-        ends = Arrays.copyOf(ends, count + 1);
-      }
-      starts[count] = start;
-      ends[count++] = lower.length();
+      spans.addRun(lower, start, lower.length(), unspacedRun);
     }
-    return new Words(original, lower, Arrays.copyOf(starts, count), Arrays.copyOf(ends, count));
+    return new Words(
+        original,
+        lower,
+        Arrays.copyOf(spans.starts, spans.count),
+        Arrays.copyOf(spans.ends, spans.count));
+  }
+
+  /** Whether {@code text} holds a letter of a script written without spaces between words. */
+  public static boolean hasUnspacedScript(String text) {
+    for (int i = 0; i < text.length(); ) {
+      int cp = text.codePointAt(i);
+      if (isUnspaced(cp)) {
+        return true;
+      }
+      i += Character.charCount(cp);
+    }
+    return false;
+  }
+
+  /** Whether {@code cp} belongs to a script written without spaces between words. */
+  public static boolean isUnspaced(int cp) {
+    if (cp < FIRST_UNSPACED) {
+      return false;
+    }
+    return switch (Character.UnicodeScript.of(cp)) {
+      case HAN, HIRAGANA, KATAKANA, THAI, LAO, KHMER, MYANMAR -> true;
+      default -> false;
+    };
+  }
+
+  /** The word spans found so far, as offsets into the lower-cased text. */
+  private static final class Spans {
+    int[] starts = new int[16];
+    int[] ends = new int[16];
+    int count;
+
+    /** Adds the run {@code [from, to)}, split by ICU when it holds an unspaced script. */
+    void addRun(String lower, int from, int to, boolean unspaced) {
+      if (!unspaced) {
+        add(from, to);
+        return;
+      }
+      ICUTokenizer icu = ICU.get();
+      OffsetAttribute offsets = icu.addAttribute(OffsetAttribute.class);
+      try {
+        icu.setReader(new StringReader(lower.substring(from, to)));
+        icu.reset();
+        while (icu.incrementToken()) {
+          add(from + offsets.startOffset(), from + offsets.endOffset());
+        }
+        icu.end();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e); // a StringReader does not throw
+      } finally {
+        try {
+          icu.close();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+    }
+
+    private void add(int from, int to) {
+      if (count == starts.length) {
+        starts = Arrays.copyOf(starts, count * 2);
+        ends = Arrays.copyOf(ends, count * 2);
+      }
+      starts[count] = from;
+      ends[count++] = to;
+    }
   }
 
   /** The normalised text: the words, lower case, separated by single spaces. */

@@ -1,7 +1,8 @@
 /**
- * Text primitives shared by the jobs that compare documents word by word (dedup's shingles,
- * decontaminate's n-grams): one word split and one 64-bit mixer, so that both see the same words;
- * and the sentences and paragraphs that dedup's span level compares ({@link
+ * Text primitives shared by the jobs that look at documents word by word (curate's word filters,
+ * dedup's shingles, decontaminate's n-grams): one word split, with ICU word segmentation for the
+ * scripts written without spaces, and one 64-bit mixer, so that all of them see the same words; and
+ * the sentences and paragraphs that dedup's span level compares ({@link
  * org.dbrxspark.jobs.text.Spans}).
  */
 package org.dbrxspark.jobs.text;
