@@ -431,7 +431,7 @@ class DbrxGeneratorTest {
   void savesAndLoadsItsParams(@TempDir Path dir) throws Exception {
     DbrxGenerator generator =
         sampling()
-            .setStopStrings("\n\n", "END")
+            .setStop("\n\n", "END")
             .setLogprobs(true)
             .setSystemPrompt("Be terse.")
             .setMaxNewTokensCol("max_new")
@@ -442,7 +442,7 @@ class DbrxGeneratorTest {
 
     assertEquals(generator.uid(), loaded.uid());
     assertEquals(generator.getModelLocation(), loaded.getModelLocation());
-    assertArrayEquals(generator.getStopStrings(), loaded.getStopStrings());
+    assertArrayEquals(generator.getStop(), loaded.getStop());
     assertEquals(0.9, loaded.getTemperature());
     assertEquals(SEED, loaded.getSeed());
     assertEquals("Be terse.", loaded.getSystemPrompt());
