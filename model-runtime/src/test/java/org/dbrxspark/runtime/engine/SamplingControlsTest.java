@@ -35,14 +35,22 @@ class SamplingControlsTest {
   private static final int[] PROMPT = {5, 900, 17, 333, 1023, 0, 64};
 
   private static Backend kernels;
+
+  /** Vocabulary 1024, with full reference logits: no end-of-sequence id. */
   private static DbrxModel tiny;
+
+  /** DBRX's vocabulary of 100352, end-of-sequence ids included. */
   private static DbrxModel fullVocab;
 
   @BeforeAll
   static void load() throws Exception {
     kernels = new CpuBackend(2);
-    tiny = DbrxModel.load(EngineTest.golden("tiny-bf16"), kernels);
-    fullVocab = DbrxModel.load(EngineTest.golden("tiny-fullvocab-bf16"), kernels);
+    tiny = golden("tiny-bf16");
+    fullVocab = golden("tiny-fullvocab-bf16");
+  }
+
+  private static DbrxModel golden(String name) throws Exception {
+    return DbrxModel.load(EngineTest.golden(name), kernels);
   }
 
   @AfterAll

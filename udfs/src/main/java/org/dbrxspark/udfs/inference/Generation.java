@@ -44,8 +44,10 @@ public final class Generation
           .add("token", DataTypes.StringType)
           .add("logprob", DataTypes.FloatType);
 
+  // Nullable elements inside arrays throughout: Delta refuses NOT NULL constraints nested in
+  // arrays.
   private static final ArrayType TOP_LOGPROBS =
-      DataTypes.createArrayType(DataTypes.createArrayType(TOP_LOGPROB, false), false);
+      DataTypes.createArrayType(DataTypes.createArrayType(TOP_LOGPROB));
 
   /**
    * One of a row's {@code n} completions: {@code struct<text, finish_reason, completion_tokens,
@@ -56,7 +58,7 @@ public final class Generation
           .add("text", DataTypes.StringType)
           .add("finish_reason", DataTypes.StringType)
           .add("completion_tokens", DataTypes.IntegerType)
-          .add("logprobs", DataTypes.createArrayType(DataTypes.FloatType, false))
+          .add("logprobs", DataTypes.createArrayType(DataTypes.FloatType))
           .add("top_logprobs", TOP_LOGPROBS)
           .add("incomplete", DataTypes.BooleanType);
 
@@ -78,7 +80,7 @@ public final class Generation
           .add("error", DataTypes.StringType)
           .add("incomplete", DataTypes.BooleanType)
           .add("top_logprobs", TOP_LOGPROBS)
-          .add("samples", DataTypes.createArrayType(SAMPLE, false));
+          .add("samples", DataTypes.createArrayType(SAMPLE));
 
   /**
    * One row to generate for: exactly one of {@code prompt} and {@code messages} is used (messages
@@ -236,6 +238,14 @@ public final class Generation
         samples == null ? null : seq(samples));
   }
 
+  /**
+   * A token's own text, or null for an id the tokenizer never produces (vocabulary padding): the
+   * alternatives come from the model's whole distribution, before masks.
+   */
+  public static String tokenText(DbrxTokenizer tokenizer, int id) {
+    return tokenizer.isProducible(id) ? tokenizer.decode(new int[] {id}) : null;
+  }
+
   /** Catalyst's row serializer takes arrays of structs as Scala sequences. */
   private static <T> Seq<T> seq(List<T> list) {
     return CollectionConverters.asScala(list).toList();
@@ -251,7 +261,7 @@ public final class Generation
       List<Row> alternatives = new ArrayList<>(position.length);
       for (TokenLogprob t : position) {
         alternatives.add(
-            RowFactory.create(t.token(), tokenizer.decode(new int[] {t.token()}), t.logprob()));
+            RowFactory.create(t.token(), tokenText(tokenizer, t.token()), t.logprob()));
       }
       out.add(seq(alternatives));
     }

@@ -162,7 +162,7 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
             this,
             "topLogprobs",
             "return this many most likely tokens with their log-probabilities per generated token; 0: none",
-            ParamValidators.inRange(0, SamplingParams.MAX_TOP_LOGPROBS));
+            ParamValidators.gtEq(0));
     presencePenalty =
         new DoubleParam(
             this,

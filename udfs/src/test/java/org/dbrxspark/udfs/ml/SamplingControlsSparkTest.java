@@ -1,6 +1,7 @@
 package org.dbrxspark.udfs.ml;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.udf;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -8,16 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.GenerationRequest;
@@ -38,7 +38,7 @@ import scala.jdk.javaapi.CollectionConverters;
  * the runtime takes it, n samples are deterministic per row, and the two surfaces agree.
  */
 class SamplingControlsSparkTest {
-  private static final long SEED = 11;
+  private static final long SEED = DbrxGeneratorTest.SEED;
   private static SparkSession spark;
   private static Path checkpoint;
   private static DbrxRuntime direct;
@@ -49,6 +49,9 @@ class SamplingControlsSparkTest {
           + " \"presence_penalty\": 0.5, \"frequency_penalty\": 0.3,"
           + " \"logit_bias\": {\"13\": 2.5, \"198\": -100}, \"stop_token_ids\": [11],"
           + " \"logprobs\": true, \"top_logprobs\": 2";
+
+  private static final UserDefinedFunction ROW_SEED =
+      udf((UDF1<Long, Long>) id -> Seeds.forRow(Long.toString(id), SEED), DataTypes.LongType);
 
   @BeforeAll
   static void setUp() throws Exception {
@@ -63,33 +66,16 @@ class SamplingControlsSparkTest {
     direct.close();
   }
 
+  /** {@link DbrxGeneratorTest#prompts} with each row's seed, for the SQL call. */
   private static Dataset<Row> prompts(int n, int partitions) {
-    List<Row> rows = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      rows.add(
-          RowFactory.create(
-              (long) i, "Tell me about topic " + (i % 3), Seeds.forRow(Long.toString(i), SEED)));
-    }
-    StructType schema =
-        new StructType()
-            .add("id", DataTypes.LongType)
-            .add("prompt", DataTypes.StringType)
-            .add("row_seed", DataTypes.LongType);
-    return spark
-        .createDataFrame(rows, schema)
-        .repartition(partitions)
-        .sortWithinPartitions("id")
-        .coalesce(partitions);
+    return DbrxGeneratorTest.prompts(n, partitions)
+        .withColumn("row_seed", ROW_SEED.apply(col("id")))
+        .drop("note");
   }
 
+  /** {@link DbrxGeneratorTest#sampling()} with every new control set. */
   private static DbrxGenerator controlled() {
-    return new DbrxGenerator()
-        .setModelLocation(checkpoint.toString())
-        .setThreads(2)
-        .setIdCol("id")
-        .setSeed(SEED)
-        .setTemperature(0.9)
-        .setTopK(50)
+    return DbrxGeneratorTest.sampling()
         .setMaxNewTokens(8)
         .setMinTokens(3)
         .setN(3)
@@ -101,11 +87,9 @@ class SamplingControlsSparkTest {
         .setTopLogprobs(2);
   }
 
+  /** The same settings as the runtime takes them, for a row's seed. */
   private static SamplingParams runtimeParams(long seed) {
-    return SamplingParams.builder()
-        .temperature(0.9)
-        .topK(50)
-        .maxNewTokens(8)
+    return DbrxGeneratorTest.params(seed, 8).toBuilder()
         .minTokens(3)
         .n(3)
         .presencePenalty(0.5)
@@ -114,7 +98,6 @@ class SamplingControlsSparkTest {
         .stopTokenIds(List.of(11))
         .logprobs(true)
         .topLogprobs(2)
-        .seed(seed)
         .build();
   }
 
@@ -172,7 +155,12 @@ class SamplingControlsSparkTest {
             Row alt = alternatives.get(k);
             assertEquals(w[k].token(), (int) alt.getAs("token_id"));
             assertEquals(w[k].logprob(), (float) alt.getAs("logprob"));
-            assertEquals(direct.tokenizer().decode(new int[] {w[k].token()}), alt.getAs("token"));
+            String text = alt.getAs("token");
+            if (direct.tokenizer().isProducible(w[k].token())) {
+              assertEquals(direct.tokenizer().decode(new int[] {w[k].token()}), text);
+            } else {
+              assertNull(text, "padding ids have no text");
+            }
           }
         }
       }
