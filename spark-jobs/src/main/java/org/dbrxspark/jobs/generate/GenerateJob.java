@@ -177,6 +177,10 @@ public final class GenerateJob implements Job {
     return OptionSpec.decimal(name, 0, -2, 2, description + ", in [-2, 2]; 0: off");
   }
 
+  /** The options that say which columns a row's prompt comes from and where its result goes. */
+  private static final List<OptionSpec<?>> ROW_OPTIONS =
+      List.of(ID_COL, PROMPT_COL, MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL);
+
   /**
    * The sampling controls: each is the transformer's Param and the SQL functions' params_json key
    * of the same name (docs/spark.md has the table).
@@ -208,16 +212,8 @@ public final class GenerateJob implements Job {
   private static final List<OptionSpec<?>> SETTINGS = settings();
 
   private static List<OptionSpec<?>> settings() {
-    List<OptionSpec<?>> all =
-        new ArrayList<>(
-            List.of(
-                ModelOptions.MODEL,
-                ID_COL,
-                PROMPT_COL,
-                MESSAGES_COL,
-                CHAT_TEMPLATE,
-                SYSTEM_PROMPT,
-                OUTPUT_COL));
+    List<OptionSpec<?>> all = new ArrayList<>(List.of(ModelOptions.MODEL));
+    all.addAll(ROW_OPTIONS);
     all.addAll(SAMPLING);
     return all;
   }
@@ -258,17 +254,8 @@ public final class GenerateJob implements Job {
   @Override
   public List<OptionSpec<?>> options() {
     List<OptionSpec<?>> all =
-        new ArrayList<>(
-            List.of(
-                ReaderOptions.INPUT,
-                ReaderOptions.INPUT_FORMAT,
-                OUTPUT,
-                ID_COL,
-                PROMPT_COL,
-                MESSAGES_COL,
-                CHAT_TEMPLATE,
-                SYSTEM_PROMPT,
-                OUTPUT_COL));
+        new ArrayList<>(List.of(ReaderOptions.INPUT, ReaderOptions.INPUT_FORMAT, OUTPUT));
+    all.addAll(ROW_OPTIONS);
     all.addAll(SAMPLING);
     all.addAll(List.of(PREFIX_CACHING, COMMIT_EVERY, MAX_CHUNKS, OVERWRITE));
     all.addAll(ModelOptions.specs());

@@ -78,7 +78,7 @@ class DbrxGeneratorTest {
     for (int i = 0; i < n; i++) {
       rows.add(RowFactory.create((long) i, "Tell me about topic " + (i % 3), "note-" + i));
     }
-    return spark
+    return TestSpark.session()
         .createDataFrame(rows, PROMPTS)
         .repartition(partitions)
         .sortWithinPartitions("id")

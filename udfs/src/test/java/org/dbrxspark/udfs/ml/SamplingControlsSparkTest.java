@@ -195,18 +195,21 @@ class SamplingControlsSparkTest {
     }
   }
 
+  /** The message of the error {@code transform} fails with on the driver. */
+  private static String refusal(DbrxGenerator generator, Dataset<Row> input) {
+    return assertThrows(IllegalArgumentException.class, () -> generator.transform(input))
+        .getMessage();
+  }
+
   @Test
   void badControlsAreRefusedByName() {
     Dataset<Row> input = prompts(2, 1);
-    IllegalArgumentException key =
-        assertThrows(
-            IllegalArgumentException.class,
-            () -> controlled().setLogitBias("{\"dot\": 1}").transform(input));
-    assertEquals("logit_bias key 'dot' is not a token id", key.getMessage());
-    IllegalArgumentException tooFew =
-        assertThrows(
-            IllegalArgumentException.class, () -> controlled().setMinTokens(9).transform(input));
-    assertEquals("min_tokens must be in [0, max_new_tokens 8], got 9", tooFew.getMessage());
+    assertEquals(
+        "logit_bias key 'dot' is not a token id",
+        refusal(controlled().setLogitBias("{\"dot\": 1}"), input));
+    assertEquals(
+        "min_tokens must be in [0, max_new_tokens 8], got 9",
+        refusal(controlled().setMinTokens(9), input));
     // Ids are checked against the model's vocabulary, which only the executor knows: row errors.
     List<Row> outside =
         controlled().setLogitBias(Map.of(100352, 1.0)).transform(input).collectAsList();
