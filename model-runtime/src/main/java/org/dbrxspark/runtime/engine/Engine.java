@@ -29,6 +29,9 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * the tokens it computes. Sequences admitted in the same step do not share their new blocks: those
  * are offered to the pool once the step has computed them.
  *
+ * <p>A request with {@code n > 1} runs as n sequences, sample {@code i} seeded with {@link
+ * SamplingParams#sampleSeed}(i); sample 0 is the request's output with {@code n = 1}.
+ *
  * <p>A sequence's output depends only on its prompt and parameters (the forward pass is
  * batch-invariant and each request samples from its own seeded stream), never on its batch mates,
  * the KV budget, preemptions, or which of its blocks came from the prefix cache.
@@ -80,39 +83,59 @@ public final class Engine {
   public List<GenerationResult> generate(
       List<GenerationRequest> requests, TextListener listener, PrefixCacheCounts prefixCounts) {
     GenerationResult[] results = new GenerationResult[requests.size()];
+    GenerationResult[][] samples = new GenerationResult[requests.size()][];
     Deque<Sequence> waiting = new ArrayDeque<>();
     for (int i = 0; i < requests.size(); i++) {
       GenerationRequest request = requests.get(i);
+      SamplingParams params = request.params();
       // Room for at least one generated token.
       String problem =
           InputCheck.problem(model.config(), request.prompt(), "prompt", maxSeqLen - 1, maxSeqLen);
       if (problem == null
-          && request.params().responseFormat() != null
+          && params.responseFormat() != null
           && model.config().vocabSize() < BYTE_TOKENS) {
         // A format's masks assume every single byte is a token (ids 0-255 in cl100k).
         problem =
             "a response format needs the 256 byte tokens; this model's vocabulary has "
                 + model.config().vocabSize();
       }
+      if (problem == null) {
+        problem = params.idOutsideVocabulary(model.config().vocabSize());
+      }
       if (problem != null) {
         results[i] = GenerationResult.failed(request.prompt().length, problem);
-      } else {
+        continue;
+      }
+      samples[i] = new GenerationResult[params.n()];
+      for (int s = 0; s < params.n(); s++) {
+        // Each sample is a request of its own, seeded from the request's seed.
+        GenerationRequest one =
+            params.n() == 1
+                ? request
+                : new GenerationRequest(
+                    request.prompt(), params.toBuilder().n(1).seed(params.sampleSeed(s)).build());
         waiting.add(
             new Sequence(
                 i,
-                request,
+                s,
+                one,
                 pool.newPrefixCache(prefixCounts),
-                new Sampler(request.params(), producible, request.prompt()),
+                new Sampler(one.params(), producible, one.prompt()),
                 tokenizer));
       }
     }
     List<Sequence> running = new ArrayList<>();
     try {
       while (!waiting.isEmpty() || !running.isEmpty()) {
-        step(running, waiting, results, listener, prefixCounts);
+        step(running, waiting, samples, listener, prefixCounts);
       }
     } finally {
       running.forEach(Sequence::releaseCache);
+    }
+    for (int i = 0; i < results.length; i++) {
+      if (samples[i] != null) {
+        results[i] = GenerationResult.ofSamples(List.of(samples[i]));
+      }
     }
     return List.of(results);
   }
@@ -120,7 +143,7 @@ public final class Engine {
   private void step(
       List<Sequence> running,
       Deque<Sequence> waiting,
-      GenerationResult[] results,
+      GenerationResult[][] samples,
       TextListener listener,
       PrefixCacheCounts prefixCounts) {
     List<Step> steps = new ArrayList<>();
@@ -178,12 +201,14 @@ public final class Engine {
     float[] logits = new float[steps.size() * vocab];
     model.logits(hidden, steps.size(), logits);
     for (int i = 0; i < stepping.size(); i++) {
-      stepping.get(i).accept(logits, i * vocab, maxSeqLen, listener);
+      Sequence seq = stepping.get(i);
+      // Only sample 0 streams: a request's text is one stream.
+      seq.accept(logits, i * vocab, maxSeqLen, seq.sample() == 0 ? listener : (index, delta) -> {});
     }
     for (Iterator<Sequence> it = running.iterator(); it.hasNext(); ) {
       Sequence seq = it.next();
       if (seq.finished()) {
-        results[seq.index()] = seq.result();
+        samples[seq.index()][seq.sample()] = seq.result();
         seq.releaseCache();
         it.remove();
       }

@@ -2,6 +2,7 @@ package org.dbrxspark.runtime.engine;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 import org.dbrxspark.runtime.structured.CompiledFormat;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 
@@ -10,6 +11,12 @@ import org.dbrxspark.runtime.tokenizer.SpecialTokens;
  * sequence's random stream, so the draw depends only on the request's seed and its own history.
  * Under a response format it also owns the format's DFA state, and samples only the tokens that
  * state allows, so the constraint too depends on nothing but the sequence itself.
+ *
+ * <p>A row of logits becomes scores in this order (vLLM's): masks (the format's, else the
+ * unproducible ids), logit bias, the repetition penalty, presence and frequency penalties, then,
+ * while fewer than {@code min_tokens} are generated, end-of-sequence and stop token ids are
+ * suppressed unless nothing else is left (a response format may allow nothing else). Temperature
+ * and the top-k, top-p and min-p filters act on those scores.
  */
 final class Sampler {
   private final SamplingParams params;
@@ -24,6 +31,18 @@ final class Sampler {
 
   private int formatState;
 
+  /** Bias per id, or null without a logit bias. */
+  private final float[] bias;
+
+  /** Times each id was generated, or null without presence and frequency penalties. */
+  private final int[] counts;
+
+  /** Ids that end generation: end-of-sequence and the stop token ids. */
+  private final int[] stopIds;
+
+  private int generated;
+
+  /** The ids in {@code params}' logit bias and stop token ids must be inside the vocabulary. */
   Sampler(SamplingParams params, boolean[] producible, int[] prompt) {
     this.params = params;
     this.producible = producible;
@@ -34,6 +53,27 @@ final class Sampler {
     for (int id : prompt) {
       seen[id] = true;
     }
+    this.bias = params.logitBias().isEmpty() ? null : new float[producible.length];
+    params.logitBias().forEach((id, b) -> bias[id] = (float) b.doubleValue());
+    boolean penalised = params.presencePenalty() != 0 || params.frequencyPenalty() != 0;
+    this.counts = penalised ? new int[producible.length] : null;
+    this.stopIds =
+        IntStream.concat(
+                SpecialTokens.EOS_IDS.stream().mapToInt(Integer::intValue).sorted(),
+                params.stopTokenIds().stream().mapToInt(Integer::intValue))
+            .filter(id -> id < producible.length)
+            .distinct()
+            .toArray();
+  }
+
+  /** Whether drawing {@code token} ends generation: an end-of-sequence or stop token id. */
+  boolean stops(int token) {
+    for (int id : stopIds) {
+      if (id == token) {
+        return true;
+      }
+    }
+    return false;
   }
 
   int vocabSize() {
@@ -52,17 +92,49 @@ final class Sampler {
               : params.maskUnproducible() && !producible[v];
       if (masked) {
         scores[v] = Float.NEGATIVE_INFINITY;
-      } else if (seen[v] && params.repetitionPenalty() != 1) {
+        continue;
+      }
+      if (bias != null) {
+        scores[v] += bias[v];
+      }
+      if (seen[v] && params.repetitionPenalty() != 1) {
         float p = (float) params.repetitionPenalty();
         scores[v] = scores[v] > 0 ? scores[v] / p : scores[v] * p;
       }
+      if (counts != null && counts[v] > 0) {
+        scores[v] -= (float) (params.presencePenalty() + params.frequencyPenalty() * counts[v]);
+      }
+    }
+    if (generated < params.minTokens()) {
+      suppressStops(scores);
     }
     int token = params.temperature() == 0 ? argmax(scores) : draw(scores);
     seen[token] = true;
+    if (counts != null) {
+      counts[token]++;
+    }
+    generated++;
     if (format != null && !SpecialTokens.isEos(token)) {
       formatState = format.advance(formatState, token);
     }
     return token;
+  }
+
+  /** Masks the stop ids, unless they are all that is left (a format's match may be complete). */
+  private void suppressStops(float[] scores) {
+    float[] kept = new float[stopIds.length];
+    for (int i = 0; i < stopIds.length; i++) {
+      kept[i] = scores[stopIds[i]];
+      scores[stopIds[i]] = Float.NEGATIVE_INFINITY;
+    }
+    for (float score : scores) {
+      if (score != Float.NEGATIVE_INFINITY) {
+        return;
+      }
+    }
+    for (int i = 0; i < stopIds.length; i++) {
+      scores[stopIds[i]] = kept[i];
+    }
   }
 
   /** Whether the text so far matches the response format (true without one). */

@@ -1,14 +1,15 @@
 package org.dbrxspark.runtime.engine;
 
 import java.util.Arrays;
+import java.util.List;
 import org.dbrxspark.runtime.model.KvCache;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
-import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 import org.dbrxspark.runtime.tokenizer.StreamingDecoder;
 
-/** The generation state of one request inside the engine. */
+/** The generation state of one request, or of one of its {@code n} samples, inside the engine. */
 final class Sequence {
   private final int index;
+  private final int sample;
   private final GenerationRequest request;
   private final KvCache cache;
   private final Sampler sampler;
@@ -17,18 +18,29 @@ final class Sequence {
   private final int longestStop;
   private int[] completion = new int[8];
   private float[] logprobs;
+  private TokenLogprob[][] topLogprobs;
   private int generated;
+
+  /** Text length before the {@code min_tokens}-th token: a stop string must end past it. */
+  private int stopFloor;
+
   private int emitted;
   private FinishReason finish;
   private boolean cutAtStopString;
 
+  /**
+   * @param index the request's index
+   * @param sample which of the request's samples this is; {@code request}'s params carry its seed
+   */
   Sequence(
       int index,
+      int sample,
       GenerationRequest request,
       KvCache cache,
       Sampler sampler,
       DbrxTokenizer tokenizer) {
     this.index = index;
+    this.sample = sample;
     this.request = request;
     this.cache = cache;
     this.sampler = sampler;
@@ -36,10 +48,15 @@ final class Sequence {
     this.longestStop =
         request.params().stopStrings().stream().mapToInt(String::length).max().orElse(0);
     this.logprobs = request.params().logprobs() ? new float[8] : null;
+    this.topLogprobs = request.params().topLogprobs() > 0 ? new TokenLogprob[8][] : null;
   }
 
   int index() {
     return index;
+  }
+
+  int sample() {
+    return sample;
   }
 
   GenerationRequest request() {
@@ -93,16 +110,29 @@ final class Sequence {
       if (logprobs != null) {
         logprobs = Arrays.copyOf(logprobs, generated * 2);
       }
+      if (topLogprobs != null) {
+        topLogprobs = Arrays.copyOf(topLogprobs, generated * 2);
+      }
     }
-    if (logprobs != null) {
-      logprobs[generated] = LogSoftmax.at(logits, offset, sampler.vocabSize(), token);
+    if (logprobs != null || topLogprobs != null) {
+      // The model's own distribution, as the scorer's: before penalties, biases and masks.
+      LogSoftmax distribution = LogSoftmax.of(logits, offset, sampler.vocabSize());
+      if (logprobs != null) {
+        logprobs[generated] = distribution.at(token);
+      }
+      if (topLogprobs != null) {
+        topLogprobs[generated] = distribution.top(request.params().topLogprobs());
+      }
     }
     completion[generated++] = token;
-    if (SpecialTokens.isEos(token)) {
+    if (sampler.stops(token)) {
       finish = FinishReason.STOP;
     } else {
+      if (generated == request.params().minTokens()) {
+        stopFloor = text.length();
+      }
       text.append(decoder.push(token));
-      cutAtStopString = matchStop();
+      cutAtStopString = generated >= request.params().minTokens() && matchStop();
       if (cutAtStopString || sampler.formatComplete()) {
         finish = FinishReason.STOP;
       } else if (generated >= request.params().maxNewTokens() || cache.length() >= maxSeqLen) {
@@ -128,12 +158,15 @@ final class Sequence {
     }
   }
 
-  /** Truncates the text at the first stop string, if one has appeared. */
+  /**
+   * Truncates the text at the first stop string, if one has appeared that ends past the text of the
+   * first {@code min_tokens - 1} tokens.
+   */
   private boolean matchStop() {
     int first = -1;
     int from = Math.max(0, emitted - longestStop);
     for (String stop : request.params().stopStrings()) {
-      int at = text.indexOf(stop, from);
+      int at = text.indexOf(stop, Math.max(from, stopFloor - stop.length() + 1));
       if (at >= 0 && (first < 0 || at < first)) {
         first = at;
       }
@@ -158,6 +191,8 @@ final class Sequence {
         incomplete,
         request.prompt().length,
         logprobs == null ? null : Arrays.copyOf(logprobs, generated),
-        null);
+        topLogprobs == null ? null : Arrays.copyOf(topLogprobs, generated),
+        null,
+        List.of());
   }
 }

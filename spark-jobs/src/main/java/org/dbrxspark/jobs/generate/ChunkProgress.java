@@ -1,5 +1,7 @@
 package org.dbrxspark.jobs.generate;
 
+import static org.apache.spark.sql.functions.aggregate;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
@@ -38,7 +40,14 @@ final class ChunkProgress {
               .agg(
                   count(lit(1)),
                   sum(col(r + "prompt_tokens")),
-                  sum(col(r + "completion_tokens")),
+                  // Every sample's tokens; rows without samples (n = 1) have their own count.
+                  sum(
+                      coalesce(
+                          aggregate(
+                              col(r + "samples"),
+                              lit(0L),
+                              (total, s) -> total.plus(s.getField("completion_tokens"))),
+                          col(r + "completion_tokens"))),
                   count(col(r + "error")),
                   count(when(col(r + "incomplete"), 1)))
               .first();

@@ -37,14 +37,15 @@ import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.runtime.structured.ResponseFormat;
-import org.dbrxspark.udfs.inference.SamplingDefaults;
 import org.dbrxspark.udfs.ml.DbrxGenerator;
 
 /**
  * {@code generate}: runs DBRX over a table of prompts or chat conversations and writes every input
- * column plus the result struct ({@code text, finish_reason, prompt_tokens, completion_tokens,
- * logprobs, error}) to a Delta table.
+ * column plus the result struct ({@link org.dbrxspark.udfs.inference.Generation#RESULT}) to a Delta
+ * table, one row per input row: with {@code --n} above 1 the struct's {@code samples} array holds
+ * the row's completions, so the id stays the table's key.
  *
  * <p>The job is resumable. Rows are divided into chunks by a hash of their id, and each chunk is
  * one Delta commit of the rows whose id is not yet in the output, so a run that stops or dies loses
@@ -53,7 +54,7 @@ import org.dbrxspark.udfs.ml.DbrxGenerator;
  * its prompt, its id and the settings, so a run done in pieces gives the same table as one run.
  */
 public final class GenerateJob implements Job {
-  private static final SamplingDefaults DEFAULTS = SamplingDefaults.runtimeDefaults();
+  private static final SamplingParams DEFAULTS = SamplingParams.greedy();
 
   public static final OptionSpec<String> OUTPUT =
       OptionSpec.path(
@@ -128,6 +129,21 @@ public final class GenerateJob implements Job {
           "Stop strings, comma-separated (\\n, \\t and \\\\ are unescaped); the text ends before the first one");
   public static final OptionSpec<Boolean> LOGPROBS =
       OptionSpec.bool("logprobs", false, "Also return each generated token's log-probability");
+  public static final OptionSpec<Integer> N =
+      OptionSpec.integer("n", 1, 1, "Completions per row, each with its own seed; see 'samples'");
+  public static final OptionSpec<Integer> TOP_LOGPROBS =
+      OptionSpec.integer("top-logprobs", 0, 0, "Most likely tokens (up to 20) returned per token");
+  public static final OptionSpec<Double> PRESENCE_PENALTY =
+      penalty("presence-penalty", "Subtracted from the logit of every token already generated");
+  public static final OptionSpec<Double> FREQUENCY_PENALTY =
+      penalty(
+          "frequency-penalty", "Subtracted from a token's logit once per time it was generated");
+  public static final OptionSpec<Integer> MIN_TOKENS =
+      OptionSpec.integer("min-tokens", 0, 0, "Tokens generated before any stop rule applies");
+  public static final OptionSpec<String> LOGIT_BIAS =
+      OptionSpec.string("logit-bias", "", "JSON object of token id to bias, e.g. {\"198\": -100}");
+  public static final OptionSpec<List<String>> STOP_TOKEN_IDS =
+      OptionSpec.list("stop-token-ids", "", "Token ids, comma-separated, that end generation");
   public static final OptionSpec<Boolean> PREFIX_CACHING =
       OptionSpec.bool(
           "prefix-caching",
@@ -156,29 +172,51 @@ public final class GenerateJob implements Job {
   public static final OptionSpec<Boolean> OVERWRITE =
       OptionSpec.flag("overwrite", "Replace an existing --output table and start over");
 
+  /** A penalty in [-2, 2], off (0) by default, as OpenAI bounds them. */
+  private static OptionSpec<Double> penalty(String name, String description) {
+    return OptionSpec.decimal(name, 0, -2, 2, description + ", in [-2, 2]; 0: off");
+  }
+
+  /** The options that say which columns a row's prompt comes from and where its result goes. */
+  private static final List<OptionSpec<?>> ROW_OPTIONS =
+      List.of(ID_COL, PROMPT_COL, MESSAGES_COL, CHAT_TEMPLATE, SYSTEM_PROMPT, OUTPUT_COL);
+
+  /**
+   * The sampling controls: each is the transformer's Param and the SQL functions' params_json key
+   * of the same name (docs/spark.md has the table).
+   */
+  static final List<OptionSpec<?>> SAMPLING =
+      List.of(
+          TEMPERATURE,
+          TOP_K,
+          TOP_P,
+          MIN_P,
+          REPETITION_PENALTY,
+          PRESENCE_PENALTY,
+          FREQUENCY_PENALTY,
+          SEED,
+          MAX_NEW_TOKENS,
+          MIN_TOKENS,
+          N,
+          STOP,
+          STOP_TOKEN_IDS,
+          LOGIT_BIAS,
+          LOGPROBS,
+          TOP_LOGPROBS,
+          RESPONSE_FORMAT);
+
   /**
    * The options that decide a row's result; the output table records them (see {@link
    * GenerationSettings}).
    */
-  private static final List<OptionSpec<?>> SETTINGS =
-      List.of(
-          ModelOptions.MODEL,
-          ID_COL,
-          PROMPT_COL,
-          MESSAGES_COL,
-          CHAT_TEMPLATE,
-          SYSTEM_PROMPT,
-          OUTPUT_COL,
-          MAX_NEW_TOKENS,
-          TEMPERATURE,
-          TOP_P,
-          TOP_K,
-          MIN_P,
-          REPETITION_PENALTY,
-          SEED,
-          STOP,
-          LOGPROBS,
-          RESPONSE_FORMAT);
+  private static final List<OptionSpec<?>> SETTINGS = settings();
+
+  private static List<OptionSpec<?>> settings() {
+    List<OptionSpec<?>> all = new ArrayList<>(List.of(ModelOptions.MODEL));
+    all.addAll(ROW_OPTIONS);
+    all.addAll(SAMPLING);
+    return all;
+  }
 
   /**
    * Prompts wrapped as one-message chats for {@code --chat-template true}; dropped before writing.
@@ -216,31 +254,10 @@ public final class GenerateJob implements Job {
   @Override
   public List<OptionSpec<?>> options() {
     List<OptionSpec<?>> all =
-        new ArrayList<>(
-            List.of(
-                ReaderOptions.INPUT,
-                ReaderOptions.INPUT_FORMAT,
-                OUTPUT,
-                ID_COL,
-                PROMPT_COL,
-                MESSAGES_COL,
-                CHAT_TEMPLATE,
-                SYSTEM_PROMPT,
-                OUTPUT_COL,
-                MAX_NEW_TOKENS,
-                TEMPERATURE,
-                TOP_P,
-                TOP_K,
-                MIN_P,
-                REPETITION_PENALTY,
-                SEED,
-                STOP,
-                LOGPROBS,
-                PREFIX_CACHING,
-                RESPONSE_FORMAT,
-                COMMIT_EVERY,
-                MAX_CHUNKS,
-                OVERWRITE));
+        new ArrayList<>(List.of(ReaderOptions.INPUT, ReaderOptions.INPUT_FORMAT, OUTPUT));
+    all.addAll(ROW_OPTIONS);
+    all.addAll(SAMPLING);
+    all.addAll(List.of(PREFIX_CACHING, COMMIT_EVERY, MAX_CHUNKS, OVERWRITE));
     all.addAll(ModelOptions.specs());
     return all;
   }
@@ -248,7 +265,7 @@ public final class GenerateJob implements Job {
   @Override
   public void validate(ParsedOptions o) {
     try {
-      generator(o);
+      generator(o).samplingDefaults();
     } catch (IllegalArgumentException e) {
       throw new UsageException("bad sampling options: " + e.getMessage());
     }
@@ -256,40 +273,32 @@ public final class GenerateJob implements Job {
 
   /** The generator the options describe. */
   static DbrxGenerator generator(ParsedOptions o) {
-    List<String> stops =
-        o.get(STOP).stream().map(GenerateJob::unescape).collect(Collectors.toList());
-    String format =
-        o.get(RESPONSE_FORMAT).isEmpty()
-            ? null
-            : ResponseFormat.fromArgument(o.get(RESPONSE_FORMAT)).json();
-    // Checks the combination (the transformer checks each value on its own) and compiles the
-    // format.
-    new SamplingDefaults(
-        o.get(TEMPERATURE),
-        o.get(TOP_K),
-        o.get(TOP_P),
-        o.get(MIN_P),
-        o.get(REPETITION_PENALTY),
-        o.get(MAX_NEW_TOKENS),
-        stops,
-        o.get(LOGPROBS),
-        format);
+    String[] stops = o.get(STOP).stream().map(GenerateJob::unescape).toArray(String[]::new);
     DbrxGenerator generator =
         ModelOptions.apply(new DbrxGenerator(), o)
             .setIdCol(o.get(ID_COL))
             .setOutputCol(o.get(OUTPUT_COL))
             .setSeed(o.get(SEED))
             .setMaxNewTokens(o.get(MAX_NEW_TOKENS))
+            .setMinTokens(o.get(MIN_TOKENS))
+            .setN(o.get(N))
             .setTemperature(o.get(TEMPERATURE))
             .setTopP(o.get(TOP_P))
             .setTopK(o.get(TOP_K))
             .setMinP(o.get(MIN_P))
             .setRepetitionPenalty(o.get(REPETITION_PENALTY))
-            .setStopStrings(stops.toArray(String[]::new))
+            .setPresencePenalty(o.get(PRESENCE_PENALTY))
+            .setFrequencyPenalty(o.get(FREQUENCY_PENALTY))
+            .setStop(stops)
+            .setStopTokenIds(tokenIds(o.get(STOP_TOKEN_IDS)))
             .setLogprobs(o.get(LOGPROBS))
+            .setTopLogprobs(o.get(TOP_LOGPROBS))
             .setPrefixCaching(o.get(PREFIX_CACHING));
-    if (format != null) {
-      generator.setResponseFormat(format);
+    if (!o.get(LOGIT_BIAS).isEmpty()) {
+      generator.setLogitBias(o.get(LOGIT_BIAS));
+    }
+    if (!o.get(RESPONSE_FORMAT).isEmpty()) {
+      generator.setResponseFormat(ResponseFormat.fromArgument(o.get(RESPONSE_FORMAT)).json());
     }
     String system = o.get(SYSTEM_PROMPT);
     if (!system.isEmpty()) {
@@ -303,6 +312,19 @@ public final class GenerateJob implements Job {
       generator.setInputCol(o.get(PROMPT_COL));
     }
     return generator;
+  }
+
+  private static int[] tokenIds(List<String> values) {
+    int[] ids = new int[values.size()];
+    for (int i = 0; i < ids.length; i++) {
+      try {
+        ids[i] = Integer.parseInt(values.get(i).trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "--" + STOP_TOKEN_IDS.name() + ": '" + values.get(i) + "' is not a token id", e);
+      }
+    }
+    return ids;
   }
 
   /** Unescapes {@code \n}, {@code \t} and {@code \\}, which a shell passes through literally. */

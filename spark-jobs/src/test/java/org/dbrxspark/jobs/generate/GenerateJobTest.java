@@ -326,6 +326,49 @@ class GenerateJobTest {
   }
 
   @Test
+  void nSamplesKeepOneRowPerIdWhoseFirstSampleIsTheSingleOutput() {
+    String output = dir.resolve("samples").toString();
+    String[] more = {"--n", "3", "--top-logprobs", "2", "--commit-every", "8"};
+    JobRunner.Result first = JobRunner.run(args(output, concat(more, "--max-chunks", "1")));
+    assertEquals(0, first.code(), first.err() + first.out());
+    JobRunner.Result rest = JobRunner.run(args(output, more));
+    assertEquals(0, rest.code(), rest.err() + rest.out());
+    List<Row> rows =
+        DeltaTables.read(spark, output)
+            .selectExpr(
+                "id",
+                "generation.samples",
+                "generation.text",
+                "size(generation.top_logprobs[0])",
+                "generation.completion_tokens")
+            .orderBy("id")
+            .collectAsList();
+    assertEquals(ROWS, rows.size(), "one row per id");
+    long tokens = 0;
+    for (Row row : rows) {
+      List<Row> samples = row.getList(1);
+      assertEquals(3, samples.size());
+      String single = expected.get(row.getLong(0));
+      assertEquals(single, row.getString(2), "sample 0 is the n = 1 output, id " + row.get(0));
+      assertEquals(single, samples.get(0).getAs("text"));
+      assertEquals(2, row.getInt(3));
+      for (Row sample : samples) {
+        tokens += sample.<Integer>getAs("completion_tokens");
+      }
+    }
+    long summarised =
+        Long.parseLong(value(first.out(), "generated tokens"))
+            + Long.parseLong(value(rest.out(), "generated tokens"));
+    assertEquals(tokens, summarised, "the summary counts every sample's tokens");
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  @Test
   void aBadResponseFormatIsRefusedBeforeAnyRow() {
     String output = dir.resolve("bad-format").toString();
     JobRunner.Result run =

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
@@ -12,10 +13,13 @@ import org.dbrxspark.runtime.engine.FinishReason;
 import org.dbrxspark.runtime.engine.GenerationRequest;
 import org.dbrxspark.runtime.engine.GenerationResult;
 import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.engine.TokenLogprob;
 import org.dbrxspark.runtime.model.PrefixCacheCounts;
 import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.runtime.tokenizer.ChatTemplate;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
+import scala.collection.immutable.Seq;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Text generation from a prompt or a chat conversation through the runtime's continuous-batching
@@ -25,16 +29,46 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * its override columns (ML). Its seed is, in order of precedence: a seed column, a {@code seed} in
  * {@code params_json}, or {@link Seeds#forRow}(row id, global seed), where the row id is the id
  * column's value as a string or else the prompt itself (for chats: every message's role and
- * content). Identical prompts without an id column therefore get identical outputs.
+ * content). Identical prompts without an id column therefore get identical outputs. With {@code n >
+ * 1}, sample i draws with {@link SamplingParams#sampleSeed}(i) of that seed, and sample 0 is the
+ * row's output with {@code n = 1}.
  */
 public final class Generation
     extends InferenceOp<Generation.Input, GenerationRequest, GenerationResult> {
   private static final long serialVersionUID = 1L;
 
+  /** One alternative at a generated position: {@code struct<token_id, token, logprob>}. */
+  public static final StructType TOP_LOGPROB =
+      new StructType()
+          .add("token_id", DataTypes.IntegerType)
+          .add("token", DataTypes.StringType)
+          .add("logprob", DataTypes.FloatType);
+
+  // Nullable elements inside arrays throughout: Delta refuses NOT NULL constraints nested in
+  // arrays.
+  private static final ArrayType TOP_LOGPROBS =
+      DataTypes.createArrayType(DataTypes.createArrayType(TOP_LOGPROB));
+
+  /**
+   * One of a row's {@code n} completions: {@code struct<text, finish_reason, completion_tokens,
+   * logprobs, top_logprobs, incomplete>}.
+   */
+  public static final StructType SAMPLE =
+      new StructType()
+          .add("text", DataTypes.StringType)
+          .add("finish_reason", DataTypes.StringType)
+          .add("completion_tokens", DataTypes.IntegerType)
+          .add("logprobs", DataTypes.createArrayType(DataTypes.FloatType))
+          .add("top_logprobs", TOP_LOGPROBS)
+          .add("incomplete", DataTypes.BooleanType);
+
   /**
    * {@code struct<text, finish_reason, prompt_tokens, completion_tokens, logprobs, error,
-   * incomplete>}; {@code incomplete} is true for a text cut off by {@code max_new_tokens} (finish
-   * reason {@code length}) and, under a response format, for any text that does not match it.
+   * incomplete, top_logprobs, samples>}; {@code incomplete} is true for a text cut off by {@code
+   * max_new_tokens} (finish reason {@code length}) and, under a response format, for any text that
+   * does not match it. With {@code n > 1}, {@code samples} holds all n completions ({@link
+   * #SAMPLE}, in sample order) and the other fields are sample 0's; with {@code n = 1} it is null.
+   * {@code top_logprobs} has, per generated token, the {@code top_logprobs} most likely tokens.
    */
   public static final StructType RESULT =
       new StructType()
@@ -44,7 +78,9 @@ public final class Generation
           .add("completion_tokens", DataTypes.IntegerType)
           .add("logprobs", DataTypes.createArrayType(DataTypes.FloatType, false))
           .add("error", DataTypes.StringType)
-          .add("incomplete", DataTypes.BooleanType);
+          .add("incomplete", DataTypes.BooleanType)
+          .add("top_logprobs", TOP_LOGPROBS)
+          .add("samples", DataTypes.createArrayType(SAMPLE));
 
   /**
    * One row to generate for: exactly one of {@code prompt} and {@code messages} is used (messages
@@ -178,20 +214,71 @@ public final class Generation
     if (r.error() != null) {
       return errorRow(r.error(), r.promptTokens());
     }
-    counts.generatedTokens += r.completionTokens();
+    counts.generatedTokens += r.allCompletionTokens();
+    List<Row> samples = r.samples().isEmpty() ? null : new ArrayList<>();
+    for (GenerationResult s : r.samples()) {
+      samples.add(
+          RowFactory.create(
+              s.text(),
+              s.finishReason().label(),
+              s.completionTokens(),
+              s.logprobs(),
+              topLogprobs(s),
+              s.incomplete()));
+    }
     return RowFactory.create(
         r.text(),
         r.finishReason().label(),
         r.promptTokens(),
         r.completionTokens(),
-        r.logprobs() == null ? null : r.logprobs(),
+        r.logprobs(),
         null,
-        r.incomplete());
+        r.incomplete(),
+        topLogprobs(r),
+        samples == null ? null : seq(samples));
+  }
+
+  /**
+   * A token's own text, or null for an id the tokenizer never produces (vocabulary padding): the
+   * alternatives come from the model's whole distribution, before masks.
+   */
+  public static String tokenText(DbrxTokenizer tokenizer, int id) {
+    return tokenizer.isProducible(id) ? tokenizer.decode(new int[] {id}) : null;
+  }
+
+  /** Catalyst's row serializer takes arrays of structs as Scala sequences. */
+  private static <T> Seq<T> seq(List<T> list) {
+    return CollectionConverters.asScala(list).toList();
+  }
+
+  private static Seq<Seq<Row>> topLogprobs(GenerationResult r) {
+    if (r.topLogprobs() == null) {
+      return null;
+    }
+    DbrxTokenizer tokenizer = DbrxTokenizer.shared();
+    List<Seq<Row>> out = new ArrayList<>(r.topLogprobs().length);
+    for (TokenLogprob[] position : r.topLogprobs()) {
+      List<Row> alternatives = new ArrayList<>(position.length);
+      for (TokenLogprob t : position) {
+        alternatives.add(
+            RowFactory.create(t.token(), tokenText(tokenizer, t.token()), t.logprob()));
+      }
+      out.add(seq(alternatives));
+    }
+    return seq(out);
   }
 
   @Override
   protected Row errorRow(String error, int tokens) {
     return RowFactory.create(
-        null, FinishReason.ERROR.label(), tokens == 0 ? null : tokens, null, null, error, null);
+        null,
+        FinishReason.ERROR.label(),
+        tokens == 0 ? null : tokens,
+        null,
+        null,
+        error,
+        null,
+        null,
+        null);
   }
 }

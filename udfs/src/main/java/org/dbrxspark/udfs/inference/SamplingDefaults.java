@@ -2,136 +2,75 @@ package org.dbrxspark.udfs.inference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BiConsumer;
 import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.runtime.structured.ResponseFormat;
 import org.dbrxspark.udfs.registry.FormatRegistry;
 
 /**
- * Sampling settings that travel from the driver to executors ({@link SamplingParams} is not
- * serializable), plus the JSON form the SQL functions take per row.
+ * Sampling settings as the JSON object the SQL functions take per row ({@code params_json}); in
+ * that form they travel from the driver to executors ({@link SamplingParams} is not serializable),
+ * and the transformers' Params reach the engine through it too, under the same names.
  *
- * <p>JSON keys: {@code temperature}, {@code top_k}, {@code top_p}, {@code min_p}, {@code
- * repetition_penalty}, {@code seed}, {@code max_new_tokens}, {@code stop} (a string or an array of
- * strings), {@code logprobs} and {@code response_format} (an object, see {@link ResponseFormat}).
- * Unknown keys are an error, so a typo is not silently ignored.
+ * <p>Keys ({@link #KEYS}): {@code temperature}, {@code top_k}, {@code top_p}, {@code min_p}, {@code
+ * repetition_penalty}, {@code presence_penalty}, {@code frequency_penalty}, {@code seed}, {@code
+ * max_new_tokens}, {@code min_tokens}, {@code n}, {@code stop} (a string or an array of strings),
+ * {@code stop_token_ids} (an array of ids), {@code logit_bias} (an object of token id to bias),
+ * {@code logprobs}, {@code top_logprobs} and {@code response_format} (an object, see {@link
+ * ResponseFormat}); docs/spark.md has the table. Unknown keys are an error, so a typo is not
+ * silently ignored.
  *
- * <p>The response format travels as its JSON; building params compiles it through this JVM's {@link
- * FormatRegistry}, so it is compiled once per executor, and a bad one fails where these settings
- * are made (on the driver), before any row.
+ * <p>A response format is compiled through this JVM's {@link FormatRegistry} whenever params are
+ * built, so it is compiled once per executor, and a bad one fails where these settings are made (on
+ * the driver), before any row.
  *
- * @param responseFormat the canonical JSON of a {@link ResponseFormat}, or null for free text
+ * @param json a JSON object of the keys above; checked when made
  */
-public record SamplingDefaults(
-    double temperature,
-    int topK,
-    double topP,
-    double minP,
-    double repetitionPenalty,
-    int maxNewTokens,
-    List<String> stopStrings,
-    boolean logprobs,
-    String responseFormat)
-    implements Serializable {
+public record SamplingDefaults(String json) implements Serializable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** Known JSON keys, for the error message on an unknown one. */
-  static final List<String> KEYS =
-      List.of(
-          "temperature",
-          "top_k",
-          "top_p",
-          "min_p",
-          "repetition_penalty",
-          "seed",
-          "max_new_tokens",
-          "stop",
-          "logprobs",
-          "response_format");
+  /** How each key sets a builder: the keys the parser knows, in documentation order. */
+  private static final Map<String, BiConsumer<SamplingParams.Builder, JsonNode>> SETTERS =
+      setters();
+
+  /** The JSON keys, in documentation order. */
+  public static final List<String> KEYS = List.copyOf(SETTERS.keySet());
 
   public SamplingDefaults {
-    stopStrings = List.copyOf(stopStrings);
-    builderOf(
-            temperature,
-            topK,
-            topP,
-            minP,
-            repetitionPenalty,
-            maxNewTokens,
-            stopStrings,
-            logprobs,
-            responseFormat)
-        .build();
+    builder(json, 0).build();
   }
 
   /** The runtime's defaults: greedy, 128 new tokens, no stop strings, no log-probabilities. */
   public static SamplingDefaults runtimeDefaults() {
-    SamplingParams p = SamplingParams.greedy();
-    return of(SamplingParams.greedy());
-  }
-
-  private static SamplingDefaults of(SamplingParams p) {
-    return new SamplingDefaults(
-        p.temperature(),
-        p.topK(),
-        p.topP(),
-        p.minP(),
-        p.repetitionPenalty(),
-        p.maxNewTokens(),
-        p.stopStrings(),
-        p.logprobs(),
-        p.responseFormat() == null ? null : p.responseFormat().format().json());
+    return new SamplingDefaults("{}");
   }
 
   /** These settings with {@code json}'s keys applied, for use as defaults of SQL functions. */
-  public SamplingDefaults with(String json) {
-    SamplingParams.Builder b = builder(0);
-    apply(json, b);
-    return of(b.build());
+  public SamplingDefaults with(String more) {
+    ObjectNode merged = object(json).deepCopy();
+    merged.setAll(object(more));
+    return new SamplingDefaults(merged.toString());
   }
 
   /** A builder holding these settings and {@code seed}. */
   public SamplingParams.Builder builder(long seed) {
-    return builderOf(
-            temperature,
-            topK,
-            topP,
-            minP,
-            repetitionPenalty,
-            maxNewTokens,
-            stopStrings,
-            logprobs,
-            responseFormat)
-        .seed(seed);
+    return builder(json, seed);
   }
 
-  // Static, since the compact constructor validates before the fields are assigned.
-  private static SamplingParams.Builder builderOf(
-      double temperature,
-      int topK,
-      double topP,
-      double minP,
-      double repetitionPenalty,
-      int maxNewTokens,
-      List<String> stopStrings,
-      boolean logprobs,
-      String responseFormat) {
-    return SamplingParams.builder()
-        .temperature(temperature)
-        .topK(topK)
-        .topP(topP)
-        .minP(minP)
-        .repetitionPenalty(repetitionPenalty)
-        .maxNewTokens(maxNewTokens)
-        .stopStrings(stopStrings)
-        .logprobs(logprobs)
-        .responseFormat(responseFormat == null ? null : FormatRegistry.compiled(responseFormat));
+  private static SamplingParams.Builder builder(String json, long seed) {
+    SamplingParams.Builder b = SamplingParams.builder().seed(seed);
+    apply(json, b);
+    return b;
   }
 
   /**
@@ -141,6 +80,22 @@ public record SamplingDefaults(
    *     type
    */
   static void apply(String json, SamplingParams.Builder builder) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = object(json).fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      BiConsumer<SamplingParams.Builder, JsonNode> setter = SETTERS.get(field.getKey());
+      if (setter == null) {
+        throw new IllegalArgumentException(
+            "unknown sampling parameter '"
+                + field.getKey()
+                + "' (known: "
+                + String.join(", ", KEYS)
+                + ")");
+      }
+      setter.accept(builder, field.getValue());
+    }
+  }
+
+  private static ObjectNode object(String json) {
     JsonNode root;
     try {
       root = JSON.readTree(json);
@@ -150,40 +105,45 @@ public record SamplingDefaults(
     if (root == null || !root.isObject()) {
       throw new IllegalArgumentException("params_json must be a JSON object, got: " + json);
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> field = it.next();
-      JsonNode v = field.getValue();
-      switch (field.getKey()) {
-        case "temperature" -> builder.temperature(number(field.getKey(), v));
-        case "top_k" -> builder.topK(integer(field.getKey(), v));
-        case "top_p" -> builder.topP(number(field.getKey(), v));
-        case "min_p" -> builder.minP(number(field.getKey(), v));
-        case "repetition_penalty" -> builder.repetitionPenalty(number(field.getKey(), v));
-        case "seed" -> {
+    return (ObjectNode) root;
+  }
+
+  private static Map<String, BiConsumer<SamplingParams.Builder, JsonNode>> setters() {
+    Map<String, BiConsumer<SamplingParams.Builder, JsonNode>> s = new LinkedHashMap<>();
+    s.put("temperature", (b, v) -> b.temperature(number("temperature", v)));
+    s.put("top_k", (b, v) -> b.topK(integer("top_k", v)));
+    s.put("top_p", (b, v) -> b.topP(number("top_p", v)));
+    s.put("min_p", (b, v) -> b.minP(number("min_p", v)));
+    s.put("repetition_penalty", (b, v) -> b.repetitionPenalty(number("repetition_penalty", v)));
+    s.put("presence_penalty", (b, v) -> b.presencePenalty(number("presence_penalty", v)));
+    s.put("frequency_penalty", (b, v) -> b.frequencyPenalty(number("frequency_penalty", v)));
+    s.put(
+        "seed",
+        (b, v) -> {
           if (!v.canConvertToLong() || !v.isIntegralNumber()) {
             throw new IllegalArgumentException("seed must be an integer, got " + v);
           }
-          builder.seed(v.longValue());
-        }
-        case "max_new_tokens" -> builder.maxNewTokens(integer(field.getKey(), v));
-        case "stop" -> builder.stopStrings(strings(v));
-        case "logprobs" -> {
+          b.seed(v.longValue());
+        });
+    s.put("max_new_tokens", (b, v) -> b.maxNewTokens(integer("max_new_tokens", v)));
+    s.put("min_tokens", (b, v) -> b.minTokens(integer("min_tokens", v)));
+    s.put("n", (b, v) -> b.n(integer("n", v)));
+    s.put("stop", (b, v) -> b.stopStrings(strings(v)));
+    s.put("stop_token_ids", (b, v) -> b.stopTokenIds(ids(v)));
+    s.put("logit_bias", (b, v) -> b.logitBias(biases(v)));
+    s.put(
+        "logprobs",
+        (b, v) -> {
           if (!v.isBoolean()) {
             throw new IllegalArgumentException("logprobs must be true or false, got " + v);
           }
-          builder.logprobs(v.booleanValue());
-        }
-        case "response_format" ->
-            builder.responseFormat(v.isNull() ? null : FormatRegistry.compiled(v.toString()));
-        default ->
-            throw new IllegalArgumentException(
-                "unknown sampling parameter '"
-                    + field.getKey()
-                    + "' (known: "
-                    + String.join(", ", KEYS)
-                    + ")");
-      }
-    }
+          b.logprobs(v.booleanValue());
+        });
+    s.put("top_logprobs", (b, v) -> b.topLogprobs(integer("top_logprobs", v)));
+    s.put(
+        "response_format",
+        (b, v) -> b.responseFormat(v.isNull() ? null : FormatRegistry.compiled(v.toString())));
+    return s;
   }
 
   private static double number(String key, JsonNode v) {
@@ -214,6 +174,38 @@ public record SamplingDefaults(
             "stop must be a string or an array of strings, got " + v);
       }
       out.add(s.textValue());
+    }
+    return out;
+  }
+
+  private static List<Integer> ids(JsonNode v) {
+    if (!v.isArray()) {
+      throw new IllegalArgumentException("stop_token_ids must be an array of token ids, got " + v);
+    }
+    List<Integer> out = new ArrayList<>();
+    for (JsonNode id : v) {
+      out.add(integer("every stop_token_ids entry", id));
+    }
+    return out;
+  }
+
+  /** OpenAI's form: an object whose keys are token ids (as strings) and values biases. */
+  private static Map<Integer, Double> biases(JsonNode v) {
+    if (!v.isObject()) {
+      throw new IllegalArgumentException(
+          "logit_bias must be an object of token id to bias, e.g. {\"198\": -100}, got " + v);
+    }
+    Map<Integer, Double> out = new TreeMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      int id;
+      try {
+        id = Integer.parseInt(e.getKey());
+      } catch (NumberFormatException ex) {
+        throw new IllegalArgumentException(
+            "logit_bias key '" + e.getKey() + "' is not a token id", ex);
+      }
+      out.put(id, number("logit_bias of token " + id, e.getValue()));
     }
     return out;
   }

@@ -1,8 +1,15 @@
 package org.dbrxspark.udfs.ml;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntArrayParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
@@ -14,21 +21,23 @@ import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.engine.EngineOptions;
-import org.dbrxspark.runtime.structured.ResponseFormat;
+import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.udfs.inference.Generation;
 import org.dbrxspark.udfs.inference.SamplingDefaults;
 import org.dbrxspark.udfs.inference.Seeds;
 import org.dbrxspark.udfs.registry.ModelSpec;
 
 /**
- * Appends {@code struct<text, finish_reason, prompt_tokens, completion_tokens, logprobs, error,
- * incomplete>}: the model's continuation of each row's prompt (string column {@link #inputCol()})
- * or chat conversation ({@link #messagesCol()}: {@code array<struct<role, content>>}, rendered with
- * the DBRX ChatML template and a generation prompt).
+ * Appends {@link Generation#RESULT} ({@code struct<text, finish_reason, prompt_tokens,
+ * completion_tokens, logprobs, error, incomplete, top_logprobs, samples>}): the model's
+ * continuation of each row's prompt (string column {@link #inputCol()}) or chat conversation
+ * ({@link #messagesCol()}: {@code array<struct<role, content>>}, rendered with the DBRX ChatML
+ * template and a generation prompt).
  *
  * <p>Rows of a partition go to the runtime's continuous-batching engine a chunk at a time. Sampling
- * params apply to every row; the optional {@code maxNewTokensCol}, {@code temperatureCol} and
- * {@code seedCol} override them per row (a null value keeps the default).
+ * params ({@link #samplingParams()}, one per {@code params_json} key of the SQL functions; the
+ * table is in docs/spark.md) apply to every row; the optional {@code maxNewTokensCol}, {@code
+ * temperatureCol} and {@code seedCol} override them per row (a null value keeps the default).
  *
  * <p>{@link #setResponseFormat} constrains every row's text to a JSON Schema, a regular expression
  * or a list of choices ({@link org.dbrxspark.runtime.structured.ResponseFormat}); a bad format
@@ -38,10 +47,13 @@ import org.dbrxspark.udfs.registry.ModelSpec;
  * {@link #seed()}), where the row id is the {@code idCol} value as a string, else (no id column, or
  * a null id) the prompt or conversation itself. So a re-executed task, or a re-run of the job,
  * draws the same tokens for the same row. Without {@code idCol}, identical prompts share a seed and
- * hence an output; set {@code idCol} to sample them independently.
+ * hence an output; set {@code idCol} to sample them independently. With {@link #setN} above 1,
+ * sample i of a row draws from {@link SamplingParams#sampleSeed}(i) of the row's seed, and sample 0
+ * is the row's output with n = 1.
  */
 public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   private static final long serialVersionUID = 1L;
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Param<String> messagesCol;
   private final Param<String> idCol;
@@ -55,11 +67,18 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
   private final DoubleParam minP;
   private final DoubleParam repetitionPenalty;
   private final IntParam maxNewTokens;
-  private final StringArrayParam stopStrings;
+  private final StringArrayParam stop;
   private final BooleanParam logprobs;
   private final Param<String> systemPrompt;
   private final BooleanParam prefixCaching;
   private final Param<String> responseFormat;
+  private final IntParam n;
+  private final IntParam topLogprobs;
+  private final DoubleParam presencePenalty;
+  private final DoubleParam frequencyPenalty;
+  private final IntParam minTokens;
+  private final Param<String> logitBias;
+  private final IntArrayParam stopTokenIds;
 
   public DbrxGenerator() {
     this(Identifiable.randomUID("dbrxGenerator"));
@@ -112,9 +131,7 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     maxNewTokens =
         new IntParam(
             this, "maxNewTokens", "most tokens generated per row", ParamValidators.gtEq(1));
-    stopStrings =
-        new StringArrayParam(
-            this, "stopStrings", "generation stops at any of these (not returned)");
+    stop = new StringArrayParam(this, "stop", "generation stops at any of these (not returned)");
     logprobs =
         new BooleanParam(
             this, "logprobs", "whether to return each generated token's log-probability");
@@ -129,12 +146,52 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
             "prefixCaching",
             "reuse the KV blocks of prompt prefixes that an executor's rows share; outputs are the same either way");
     responseFormat =
-        new Param<>(
+        new JsonObjectParam(
             this,
             "responseFormat",
             "JSON of a response format the text must match: {\"type\": \"json_schema\", \"json_schema\": {\"schema\": ...}},"
                 + " {\"type\": \"regex\", \"regex\": ...} or {\"type\": \"choice\", \"choice\": [...]}");
-    SamplingDefaults d = SamplingDefaults.runtimeDefaults();
+    n =
+        new IntParam(
+            this,
+            "n",
+            "completions per row, each with its own seed; n > 1 fills the result's samples",
+            ParamValidators.gtEq(1));
+    topLogprobs =
+        new IntParam(
+            this,
+            "topLogprobs",
+            "return this many most likely tokens with their log-probabilities per generated token; 0: none",
+            ParamValidators.gtEq(0));
+    presencePenalty =
+        new DoubleParam(
+            this,
+            "presencePenalty",
+            "subtracted from the logit of every token already generated; 0 disables",
+            ParamValidators.inRange(-2, 2));
+    frequencyPenalty =
+        new DoubleParam(
+            this,
+            "frequencyPenalty",
+            "subtracted from a token's logit once per time it was generated; 0 disables",
+            ParamValidators.inRange(-2, 2));
+    minTokens =
+        new IntParam(
+            this,
+            "minTokens",
+            "no end-of-sequence, stop token or stop string before this many tokens",
+            ParamValidators.gtEq(0));
+    logitBias =
+        new JsonObjectParam(
+            this,
+            "logitBias",
+            "JSON object of token id to a bias in [-100, 100] added to its logit, e.g. {\"198\": -100}");
+    stopTokenIds =
+        new IntArrayParam(
+            this,
+            "stopTokenIds",
+            "generation stops after any of these token ids (kept in the ids)");
+    SamplingParams d = SamplingParams.greedy();
     setDefault(prefixCaching, EngineOptions.defaults().prefixCaching());
     setDefault(seed, 0L);
     setDefault(temperature, d.temperature());
@@ -143,8 +200,14 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     setDefault(minP, d.minP());
     setDefault(repetitionPenalty, d.repetitionPenalty());
     setDefault(maxNewTokens, d.maxNewTokens());
-    setDefault(stopStrings, new String[0]);
+    setDefault(stop, new String[0]);
     setDefault(logprobs, d.logprobs());
+    setDefault(n, d.n());
+    setDefault(topLogprobs, d.topLogprobs());
+    setDefault(presencePenalty, d.presencePenalty());
+    setDefault(frequencyPenalty, d.frequencyPenalty());
+    setDefault(minTokens, d.minTokens());
+    setDefault(stopTokenIds, new int[0]);
   }
 
   // --- columns --------------------------------------------------------------------------------
@@ -315,17 +378,120 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
     return this;
   }
 
-  public StringArrayParam stopStrings() {
-    return stopStrings;
+  public StringArrayParam stop() {
+    return stop;
   }
 
-  public String[] getStopStrings() {
-    return $(stopStrings);
+  public String[] getStop() {
+    return $(stop);
   }
 
-  public DbrxGenerator setStopStrings(String... value) {
-    set(stopStrings, value);
+  /** Stop strings: the text ends before the first one. */
+  public DbrxGenerator setStop(String... value) {
+    set(stop, value);
     return this;
+  }
+
+  public IntArrayParam stopTokenIds() {
+    return stopTokenIds;
+  }
+
+  public int[] getStopTokenIds() {
+    return $(stopTokenIds);
+  }
+
+  /** Generation stops after drawing one of these ids (kept in the token ids, not the text). */
+  public DbrxGenerator setStopTokenIds(int... value) {
+    set(stopTokenIds, value);
+    return this;
+  }
+
+  public IntParam n() {
+    return n;
+  }
+
+  public int getN() {
+    return (Integer) $(n);
+  }
+
+  /** Completions per row (default 1); with more, the result's {@code samples} holds them all. */
+  public DbrxGenerator setN(int value) {
+    set(n, value);
+    return this;
+  }
+
+  public IntParam topLogprobs() {
+    return topLogprobs;
+  }
+
+  public int getTopLogprobs() {
+    return (Integer) $(topLogprobs);
+  }
+
+  /** The most likely tokens (up to 20) returned with their log-probabilities per position. */
+  public DbrxGenerator setTopLogprobs(int value) {
+    set(topLogprobs, value);
+    return this;
+  }
+
+  public DoubleParam presencePenalty() {
+    return presencePenalty;
+  }
+
+  public double getPresencePenalty() {
+    return (Double) $(presencePenalty);
+  }
+
+  public DbrxGenerator setPresencePenalty(double value) {
+    set(presencePenalty, value);
+    return this;
+  }
+
+  public DoubleParam frequencyPenalty() {
+    return frequencyPenalty;
+  }
+
+  public double getFrequencyPenalty() {
+    return (Double) $(frequencyPenalty);
+  }
+
+  public DbrxGenerator setFrequencyPenalty(double value) {
+    set(frequencyPenalty, value);
+    return this;
+  }
+
+  public IntParam minTokens() {
+    return minTokens;
+  }
+
+  public int getMinTokens() {
+    return (Integer) $(minTokens);
+  }
+
+  public DbrxGenerator setMinTokens(int value) {
+    set(minTokens, value);
+    return this;
+  }
+
+  public Param<String> logitBias() {
+    return logitBias;
+  }
+
+  public String getLogitBias() {
+    return $(logitBias);
+  }
+
+  /** Token id to bias, as JSON: {@code {"198": -100, "374": 5}} (OpenAI's {@code logit_bias}). */
+  public DbrxGenerator setLogitBias(String json) {
+    set(logitBias, json);
+    return this;
+  }
+
+  /** Token id to a bias in [-100, 100] added to its logit. */
+  public DbrxGenerator setLogitBias(Map<Integer, Double> bias) {
+    ObjectNode json = JSON.createObjectNode();
+    new TreeMap<>(bias).forEach((id, b) -> json.put(String.valueOf(id), b));
+    return setLogitBias(json.toString());
   }
 
   public BooleanParam logprobs() {
@@ -433,20 +599,7 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
 
   @Override
   protected Plan<?> plan(StructType schema) {
-    // Canonical JSON, so that every task looks the compiled format up under one key.
-    String format =
-        isDefined(responseFormat) ? ResponseFormat.parse(getResponseFormat()).json() : null;
-    SamplingDefaults defaults =
-        new SamplingDefaults(
-            getTemperature(),
-            getTopK(),
-            getTopP(),
-            getMinP(),
-            getRepetitionPenalty(),
-            getMaxNewTokens(),
-            List.of(getStopStrings()),
-            getLogprobs(),
-            format);
+    SamplingDefaults defaults = samplingDefaults();
     Generation op =
         new Generation(defaults, getSeed(), isDefined(systemPrompt) ? getSystemPrompt() : null);
     int prompt = isDefined(messagesCol) ? -1 : index(schema, getInputCol());
@@ -484,6 +637,58 @@ public final class DbrxGenerator extends DbrxModelTransformer<DbrxGenerator> {
                 rowSeed < 0 || row.isNullAt(rowSeed)
                     ? null
                     : ((Number) row.get(rowSeed)).longValue()));
+  }
+
+  /**
+   * The Params that are sampling controls, each named as its {@code params_json} key in camel case
+   * (docs/spark.md has the table).
+   */
+  public List<Param<?>> samplingParams() {
+    return List.of(
+        temperature,
+        topK,
+        topP,
+        minP,
+        repetitionPenalty,
+        presencePenalty,
+        frequencyPenalty,
+        seed,
+        maxNewTokens,
+        minTokens,
+        n,
+        stop,
+        stopTokenIds,
+        logitBias,
+        logprobs,
+        topLogprobs,
+        responseFormat);
+  }
+
+  /**
+   * The sampling Params as the {@code params_json} object every row starts from, each under its
+   * name in snake case, so that one parser reads the Params and SQL's JSON alike.
+   *
+   * @throws IllegalArgumentException for a bad value or combination, naming the key
+   */
+  @SuppressWarnings("unchecked")
+  public SamplingDefaults samplingDefaults() {
+    ObjectNode json = JSON.createObjectNode();
+    for (Param<?> p : samplingParams()) {
+      // The seed Param is the global seed hashed with each row's id; the key is a row's own seed.
+      if (p != seed && isDefined(p)) {
+        String name = p.name().replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
+        try {
+          String value =
+              p instanceof JsonObjectParam
+                  ? $((JsonObjectParam) p)
+                  : ((Param<Object>) p).jsonEncode($(p));
+          json.set(name, JSON.readTree(value));
+        } catch (JsonProcessingException e) {
+          throw new IllegalArgumentException(p.name() + " is not valid JSON: " + e.getMessage(), e);
+        }
+      }
+    }
+    return new SamplingDefaults(json.toString());
   }
 
   private int optionalIndex(StructType schema, Param<String> column) {

@@ -37,8 +37,8 @@ import scala.collection.immutable.Seq;
  *
  * <ul>
  *   <li>{@code dbrx_generate(prompt [, params_json])} and {@code dbrx_chat(messages [,
- *       params_json])}: {@code struct<text, finish_reason, prompt_tokens, completion_tokens,
- *       logprobs, error, incomplete>}; {@code messages} is {@code array<struct<role, content>>}
+ *       params_json])}: {@link Generation#RESULT}; {@code messages} is {@code array<struct<role,
+ *       content>>}
  *   <li>{@code dbrx_score(text [, prefix])}: {@code struct<logprob_sum, token_count, perplexity,
  *       error>}
  *   <li>{@code dbrx_embed(text)}: {@code struct<embedding: array<float>, token_count, error>}
@@ -51,10 +51,10 @@ import scala.collection.immutable.Seq;
  * BatchEvalDbrx} node, planned as {@link BatchEvalDbrxExec}, which runs a partition's rows through
  * the runtime a chunk at a time with the transformers' own {@code PartitionRunner}. Row failures
  * are data (the struct's {@code error}), as there, except that a literal {@code params_json} is
- * checked when the query is analysed and a bad one fails the query. {@code params_json} may hold a
- * {@code response_format} (see {@link SamplingDefaults}). A generation's seed is the {@code seed}
- * of its {@code params_json}, else a hash of the prompt and the global seed, so results do not
- * depend on partitioning or batching.
+ * checked when the query is analysed and a bad one fails the query. {@code params_json} takes the
+ * keys of {@link SamplingDefaults#KEYS} (the table is in docs/spark.md). A generation's seed is the
+ * {@code seed} of its {@code params_json}, else a hash of the prompt and the global seed, so
+ * results do not depend on partitioning or batching.
  *
  * <p>Two ways in: {@link #register} on a session, or {@link DbrxExtensions} through {@code
  * spark.sql.extensions}, whose functions read their {@link Options} from the Spark settings {@value

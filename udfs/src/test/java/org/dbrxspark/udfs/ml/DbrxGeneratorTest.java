@@ -48,7 +48,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DbrxGeneratorTest {
-  private static final long SEED = 42;
+  static final long SEED = 42;
   private static final int MAX_NEW = 6;
   private static SparkSession spark;
   private static Path checkpoint;
@@ -73,21 +73,21 @@ class DbrxGeneratorTest {
           .add("note", DataTypes.StringType);
 
   /** Rows id 0..n-1 over {@code partitions} partitions; prompts repeat so ids matter for seeds. */
-  private static Dataset<Row> prompts(int n, int partitions) {
+  static Dataset<Row> prompts(int n, int partitions) {
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       rows.add(RowFactory.create((long) i, "Tell me about topic " + (i % 3), "note-" + i));
     }
-    return spark
+    return TestSpark.session()
         .createDataFrame(rows, PROMPTS)
         .repartition(partitions)
         .sortWithinPartitions("id")
         .coalesce(partitions);
   }
 
-  private DbrxGenerator sampling() {
+  static DbrxGenerator sampling() {
     return new DbrxGenerator()
-        .setModelLocation(checkpoint.toString())
+        .setModelLocation(TestSpark.tinyCheckpoint().toString())
         .setThreads(2)
         .setIdCol("id")
         .setSeed(SEED)
@@ -101,7 +101,7 @@ class DbrxGeneratorTest {
     return direct.engine().generate(List.of(new GenerationRequest(ids, params))).get(0);
   }
 
-  private static SamplingParams params(long seed, int maxNew) {
+  static SamplingParams params(long seed, int maxNew) {
     return SamplingParams.builder()
         .temperature(0.9)
         .topK(50)
@@ -431,7 +431,7 @@ class DbrxGeneratorTest {
   void savesAndLoadsItsParams(@TempDir Path dir) throws Exception {
     DbrxGenerator generator =
         sampling()
-            .setStopStrings("\n\n", "END")
+            .setStop("\n\n", "END")
             .setLogprobs(true)
             .setSystemPrompt("Be terse.")
             .setMaxNewTokensCol("max_new")
@@ -442,7 +442,7 @@ class DbrxGeneratorTest {
 
     assertEquals(generator.uid(), loaded.uid());
     assertEquals(generator.getModelLocation(), loaded.getModelLocation());
-    assertArrayEquals(generator.getStopStrings(), loaded.getStopStrings());
+    assertArrayEquals(generator.getStop(), loaded.getStop());
     assertEquals(0.9, loaded.getTemperature());
     assertEquals(SEED, loaded.getSeed());
     assertEquals("Be terse.", loaded.getSystemPrompt());
