@@ -55,7 +55,7 @@ class DbrxSparkJobsTest {
     assertEquals(0, run("curate", "--help"));
     String help = out.toString(StandardCharsets.UTF_8);
     assertTrue(help.contains("--gopher-min-words NUM|off"), help);
-    assertTrue(help.contains("[min words] (default: 50)"), help);
+    assertTrue(help.contains("[min words; chinese 40] (default: 50)"), help);
     assertTrue(help.contains("--fineweb-max-char-dup NUM|off"), help);
   }
 
