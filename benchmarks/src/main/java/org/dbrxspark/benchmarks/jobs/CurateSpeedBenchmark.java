@@ -2,6 +2,7 @@ package org.dbrxspark.benchmarks.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -10,25 +11,29 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 
 /**
  * Curate before and after a change, in one run (see BENCHMARKS.md, curate speed): on a {@link
  * CorpusGenerator} corpus (generated or reused, as {@link DataPrepBenchmark} does), curate with its
- * defaults runs in alternating rounds from {@code --baseline-classes} (the compiled spark-jobs
- * classes of the commit to compare against, put first on the class path) and from this build, each
- * in a JVM of its own ({@link BenchRun}, local[2], the same heap). The machine may be shared, so
- * each run reports its process CPU time (every thread: Spark's tasks and Lingua's pool) besides the
- * wall time, and the ratios are given per round and as medians. With {@code --lid-off}, one more
- * run of this build with {@code --lid false} shows what is left once language identification costs
+ * defaults runs in alternating rounds from {@code --baseline-classes} (the compiled module classes
+ * of the commit to compare against, put first on the class path) and from this build, each in a JVM
+ * of its own ({@link BenchRun}, local[2], the same heap). The machine may be shared, so each run
+ * reports its process CPU time (every thread: Spark's tasks and Lingua's pool) besides the wall
+ * time, and the ratios are given per round and as medians. With {@code --lid-off}, one more run of
+ * this build with {@code --lid false} shows what is left once language identification costs
  * nothing. Writes {@code curate-speed.md} to the work folder. Not a test: run with {@code
  * bin/bench}.
  */
 public final class CurateSpeedBenchmark {
   static final OptionSpec<String> BASELINE_CLASSES =
       OptionSpec.path(
-          "baseline-classes", null, "Compiled spark-jobs classes of the baseline (a folder)");
+          "baseline-classes",
+          null,
+          "Compiled classes of the baseline: folders separated by the path separator, put first on"
+              + " the baseline runs' class path");
   static final OptionSpec<Integer> ROUNDS =
       OptionSpec.integer("rounds", 2, 1, "Rounds of baseline and new, alternating in order");
   static final OptionSpec<Boolean> LID_OFF =
@@ -77,7 +82,11 @@ public final class CurateSpeedBenchmark {
     String corpus = corpusDir.resolve("corpus").toString();
     String current = System.getProperty("java.class.path");
     String baseline =
-        Path.of(o.get(BASELINE_CLASSES)).toAbsolutePath() + java.io.File.pathSeparator + current;
+        Arrays.stream(o.get(BASELINE_CLASSES).split(File.pathSeparator))
+                .map(folder -> Path.of(folder).toAbsolutePath().toString())
+                .collect(Collectors.joining(File.pathSeparator))
+            + File.pathSeparator
+            + current;
     String started = LocalDateTime.now(ZoneOffset.UTC).toString();
 
     List<Measured> runs = new ArrayList<>();
