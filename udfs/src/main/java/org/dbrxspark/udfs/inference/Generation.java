@@ -99,6 +99,7 @@ public final class Generation
   private final long globalSeed;
   private final String systemPrompt;
   private transient ChatTemplate template;
+  private transient SamplingDefaults.Parsed parsedDefaults;
 
   /**
    * @param systemPrompt the chat template's default system prompt; null for DBRX's own, empty for
@@ -178,7 +179,10 @@ public final class Generation
       }
     }
     try {
-      SamplingParams.Builder params = defaults.builder(Seeds.forRow(rowId, globalSeed));
+      if (parsedDefaults == null) {
+        parsedDefaults = defaults.parse(); // once per task, not per row
+      }
+      SamplingParams.Builder params = parsedDefaults.builder(Seeds.forRow(rowId, globalSeed));
       if (in.paramsJson() != null) {
         SamplingDefaults.apply(in.paramsJson(), params);
       }

@@ -67,6 +67,28 @@ public record SamplingDefaults(String json) implements Serializable {
     return builder(json, seed);
   }
 
+  /**
+   * These settings parsed once, for the many rows that start from them: {@link Parsed#builder}
+   * gives what {@link #builder} does without reading the JSON again.
+   */
+  public Parsed parse() {
+    return new Parsed(builder(json, 0).build(), object(json).has("seed"));
+  }
+
+  /**
+   * Parsed settings.
+   *
+   * @param params the settings, with seed 0 unless they name one
+   * @param fixesSeed whether they name a seed, which then wins over a row's own
+   */
+  public record Parsed(SamplingParams params, boolean fixesSeed) {
+    /** A builder holding these settings and {@code seed}, unless they name their own. */
+    public SamplingParams.Builder builder(long seed) {
+      SamplingParams.Builder b = params.toBuilder();
+      return fixesSeed ? b : b.seed(seed);
+    }
+  }
+
   private static SamplingParams.Builder builder(String json, long seed) {
     SamplingParams.Builder b = SamplingParams.builder().seed(seed);
     apply(json, b);
