@@ -61,7 +61,7 @@ public final class Words {
   public static Words of(String text) {
     String original = text == null ? "" : text;
     String lower = original.toLowerCase(Locale.ROOT);
-    Spans spans = new Spans();
+    WordBounds spans = new WordBounds();
     int start = -1;
     boolean unspacedRun = false;
     for (int i = 0; i < lower.length(); ) {
@@ -112,7 +112,7 @@ public final class Words {
   }
 
   /** The word spans found so far, as offsets into the lower-cased text. */
-  private static final class Spans {
+  private static final class WordBounds {
     int[] starts = new int[16];
     int[] ends = new int[16];
     int count;
