@@ -9,6 +9,7 @@ import java.util.function.Function;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
+import org.dbrxspark.jobs.cli.OptionValues;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
@@ -178,10 +179,14 @@ public final class DbrxSparkJobs {
     return JobResult.of(summary);
   }
 
-  /** Runs a registered job in an existing session: a stage of the pipeline. */
-  private JobSummary runStage(SparkSession spark, String name, List<String> args, PrintStream out) {
+  /**
+   * Runs a registered job in an existing session with options composed in code: a stage of the
+   * pipeline. Its options are checked and validated as on the command line.
+   */
+  private JobSummary runStage(
+      SparkSession spark, String name, String pipelineFile, OptionValues given, PrintStream out) {
     Job job = jobs.get(name);
-    ParsedOptions options = optionSet(job).parse(args.toArray(String[]::new));
+    ParsedOptions options = optionSet(job).compose(pipelineFile, given);
     job.validate(options);
     return JobRun.execute(job, spark, options, out);
   }

@@ -17,13 +17,14 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * The options one job accepts: parses {@code --name value} arguments (and an optional {@code
- * --config} pipeline file) and renders {@code --help} from the same definitions, through a picocli
- * command built from them.
+ * --config} pipeline file), or composes them from typed values given in code ({@link #compose}),
+ * and renders {@code --help} from the same definitions, through a picocli command built from them.
  *
  * <p>A pipeline file is JSON or YAML holding a map of option names (without dashes) to values; a
  * key whose value is itself a map is a per-job section and applies only to the job of that name, so
  * one file can carry a whole pipeline. Precedence: defaults, then the file's top level, then the
- * job's section, then the command line.
+ * job's section, then the command line. A job that the pipeline runs reads only its section, under
+ * the values the pipeline gives it ({@link #compose}).
  */
 public final class OptionSet {
   /** Reads options from a JSON or YAML file; the command line overrides it. */
@@ -74,13 +75,35 @@ public final class OptionSet {
     for (CommandLine.Model.OptionSpec given : parsed.matchedOptions()) {
       cli.put(given.longestName().substring(2), CliConventions.lastValue(given));
     }
-    Map<String, String> raw = new LinkedHashMap<>();
+    Map<String, String> text = new LinkedHashMap<>();
     String config = cli.get(CONFIG.name());
     if (config != null && !config.isBlank()) {
-      raw.putAll(readConfig(config));
+      text.putAll(readConfig(config, true));
     }
-    raw.putAll(cli);
-    return resolve(raw);
+    text.putAll(cli);
+    return resolve(text, OptionValues.none());
+  }
+
+  /**
+   * The options of a job that another job runs in code, as the pipeline runs its stages: {@code
+   * given} over this job's section of {@code pipelineFile} (none when it is empty) over the
+   * defaults. Given values are checked against their specs as parsed ones are, and none is turned
+   * into text and back. The file's top level is left out: it holds the options of the job that was
+   * given the file (the pipeline), not those of the jobs it runs.
+   *
+   * @throws UsageException naming the file's unknown option, the missing one, or the bad value
+   * @throws IllegalArgumentException when {@code given} holds a spec that is not this job's
+   */
+  public ParsedOptions compose(String pipelineFile, OptionValues given) {
+    for (OptionSpec<?> spec : given.bySpec().keySet()) {
+      if (specs.get(spec.name()) != spec) {
+        throw new IllegalArgumentException(
+            "--" + spec.name() + " given in code is not one of " + job + "'s options");
+      }
+    }
+    Map<String, String> section =
+        pipelineFile.isBlank() ? Map.of() : readConfig(pipelineFile, false);
+    return resolve(section, given);
   }
 
   /**
@@ -111,24 +134,35 @@ public final class OptionSet {
     return spec;
   }
 
-  private ParsedOptions resolve(Map<String, String> raw) {
+  /** Each option's value: given in code, else parsed from {@code text}, else its default. */
+  private ParsedOptions resolve(Map<String, String> text, OptionValues given) {
     Map<String, Object> values = new LinkedHashMap<>();
     for (OptionSpec<?> spec : specs.values()) {
-      String text = raw.get(spec.name());
-      if (text == null) {
-        if (spec.required()) {
-          throw new UsageException(
-              "missing required option --" + spec.name() + " (" + spec.description() + ")");
-        }
-        text = spec.defaultText();
-      }
+      Object value;
       try {
-        values.put(spec.name(), spec.parse(text));
+        value =
+            given.bySpec().containsKey(spec)
+                ? checked(spec, given.bySpec().get(spec))
+                : spec.parse(textOrDefault(spec, text.get(spec.name())));
       } catch (IllegalArgumentException e) {
         throw new UsageException("bad value for --" + spec.name() + ": " + e.getMessage());
       }
+      values.put(spec.name(), value);
     }
     return new ParsedOptions(values);
+  }
+
+  private static String textOrDefault(OptionSpec<?> spec, String text) {
+    if (text == null && spec.required()) {
+      throw new UsageException(
+          "missing required option --" + spec.name() + " (" + spec.description() + ")");
+    }
+    return text == null ? spec.defaultText() : text;
+  }
+
+  @SuppressWarnings("unchecked") // OptionValues.with keys each value by a spec of its type
+  private static <T> T checked(OptionSpec<T> spec, Object value) {
+    return spec.check((T) value);
   }
 
   private OptionSpec<?> lookup(String name, String where) {
@@ -140,7 +174,8 @@ public final class OptionSet {
     return spec;
   }
 
-  private Map<String, String> readConfig(String path) {
+  /** The file's option values as text: this job's section over the top level, if asked for. */
+  private Map<String, String> readConfig(String path, boolean withTopLevel) {
     File file = new File(path);
     if (!file.isFile()) {
       throw new UsageException("--config file not found: " + path);
@@ -166,7 +201,7 @@ public final class OptionSet {
         if (key.equals(job)) {
           section = m;
         }
-      } else {
+      } else if (withTopLevel) {
         putConfigValue(out, key, e.getValue(), path);
       }
     }

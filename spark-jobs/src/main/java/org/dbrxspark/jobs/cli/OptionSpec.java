@@ -6,11 +6,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * One {@code --name value} option: its name, default, description and how its text is parsed. The
- * parser, the validation and {@code --help} all read the same definitions.
+ * One {@code --name value} option: its name, default, description, how its text is parsed and which
+ * values it allows. The parser, the validation of values given in code ({@link OptionValues}) and
+ * {@code --help} all read the same definitions.
  *
  * @param <T> the parsed value's type
  */
@@ -20,6 +22,7 @@ public final class OptionSpec<T> {
   private final String defaultText;
   private final String description;
   private final Function<String, T> parser;
+  private final Consumer<T> check;
   private final List<String> choices;
 
   private OptionSpec(
@@ -27,33 +30,36 @@ public final class OptionSpec<T> {
       String metavar,
       String defaultText,
       String description,
-      Function<String, T> parser) {
-    this(name, metavar, defaultText, description, parser, List.of());
-  }
-
-  private OptionSpec(
-      String name,
-      String metavar,
-      String defaultText,
-      String description,
       Function<String, T> parser,
+      Consumer<T> check,
       List<String> choices) {
     this.name = Objects.requireNonNull(name);
     this.metavar = metavar;
     this.defaultText = defaultText;
     this.description = Objects.requireNonNull(description);
     this.parser = Objects.requireNonNull(parser);
+    this.check = Objects.requireNonNull(check);
     this.choices = List.copyOf(choices);
+  }
+
+  /** An option whose every value of type {@code T} is valid. */
+  private static <T> OptionSpec<T> unchecked(
+      String name,
+      String metavar,
+      String defaultText,
+      String description,
+      Function<String, T> parser) {
+    return new OptionSpec<>(name, metavar, defaultText, description, parser, v -> {}, List.of());
   }
 
   /** A free-text option; {@code defaultText == null} makes it required. */
   public static OptionSpec<String> string(String name, String defaultText, String description) {
-    return new OptionSpec<>(name, "TEXT", defaultText, description, s -> s);
+    return unchecked(name, "TEXT", defaultText, description, s -> s);
   }
 
   /** A path option; {@code defaultText == null} makes it required. */
   public static OptionSpec<String> path(String name, String defaultText, String description) {
-    return new OptionSpec<>(name, "PATH", defaultText, description, s -> s);
+    return unchecked(name, "PATH", defaultText, description, s -> s);
   }
 
   /** An integer option with an inclusive lower bound. */
@@ -64,18 +70,9 @@ public final class OptionSpec<T> {
         "INT",
         Integer.toString(defaultValue),
         description,
-        s -> {
-          int v;
-          try {
-            v = Integer.parseInt(s.trim());
-          } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("expected an integer, got '" + s + "'");
-          }
-          if (v < min) {
-            throw new IllegalArgumentException("must be >= " + min + ", got " + v);
-          }
-          return v;
-        });
+        s -> whole(s, Integer::parseInt),
+        v -> atLeast(v, min),
+        List.of());
   }
 
   /** A long option with an inclusive lower bound; {@code defaultText} may be null (required). */
@@ -86,25 +83,22 @@ public final class OptionSpec<T> {
         "INT",
         defaultText,
         description,
-        s -> {
-          long v;
-          try {
-            v = Long.parseLong(s.trim());
-          } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("expected an integer, got '" + s + "'");
-          }
-          if (v < min) {
-            throw new IllegalArgumentException("must be >= " + min + ", got " + v);
-          }
-          return v;
-        });
+        s -> whole(s, Long::parseLong),
+        v -> atLeast(v, min),
+        List.of());
   }
 
   /** A number in {@code [min, max]}. */
   public static OptionSpec<Double> decimal(
       String name, double defaultValue, double min, double max, String description) {
     return new OptionSpec<>(
-        name, "NUM", format(defaultValue), description, s -> parseDecimal(s, min, max));
+        name,
+        "NUM",
+        format(defaultValue),
+        description,
+        OptionSpec::number,
+        v -> within(v, min, max),
+        List.of());
   }
 
   /** A number in {@code [min, max]} or {@code off}, which disables what the option governs. */
@@ -116,15 +110,14 @@ public final class OptionSpec<T> {
         "NUM|off",
         def,
         description,
-        s ->
-            "off".equalsIgnoreCase(s.trim())
-                ? Optional.empty()
-                : Optional.of(parseDecimal(s, min, max)));
+        s -> "off".equalsIgnoreCase(s.trim()) ? Optional.empty() : Optional.of(number(s)),
+        v -> v.ifPresent(d -> within(d, min, max)),
+        List.of());
   }
 
   /** {@code true} or {@code false}. */
   public static OptionSpec<Boolean> bool(String name, boolean defaultValue, String description) {
-    return new OptionSpec<>(
+    return unchecked(
         name,
         "true|false",
         Boolean.toString(defaultValue),
@@ -140,7 +133,7 @@ public final class OptionSpec<T> {
 
   /** A comma-separated list; an empty default means an empty list. */
   public static OptionSpec<List<String>> list(String name, String defaultText, String description) {
-    return new OptionSpec<>(
+    return unchecked(
         name,
         "A,B,...",
         defaultText,
@@ -165,33 +158,47 @@ public final class OptionSpec<T> {
         String.join("|", values),
         defaultText,
         description,
-        s -> {
-          String v = s.trim().toLowerCase(Locale.ROOT);
+        s -> s.trim().toLowerCase(Locale.ROOT),
+        v -> {
           if (!allowed.contains(v)) {
-            throw new IllegalArgumentException("expected one of " + allowed + ", got '" + s + "'");
+            throw new IllegalArgumentException("expected one of " + allowed + ", got '" + v + "'");
           }
-          return v;
         },
         allowed);
   }
 
   /** A flag: {@code --name} turns it on; {@code --name=false} spells out that it is off. */
   public static OptionSpec<Boolean> flag(String name, String description) {
-    return new OptionSpec<>(name, null, "false", description, Boolean::parseBoolean);
+    return unchecked(name, null, "false", description, Boolean::parseBoolean);
   }
 
-  private static double parseDecimal(String s, double min, double max) {
-    double v;
+  private static <N> N whole(String s, Function<String, N> parse) {
     try {
-      v = Double.parseDouble(s.trim());
+      return parse.apply(s.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("expected an integer, got '" + s + "'");
+    }
+  }
+
+  private static void atLeast(long v, long min) {
+    if (v < min) {
+      throw new IllegalArgumentException("must be >= " + min + ", got " + v);
+    }
+  }
+
+  private static double number(String s) {
+    try {
+      return Double.parseDouble(s.trim());
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("expected a number, got '" + s + "'");
     }
+  }
+
+  private static void within(double v, double min, double max) {
     if (!(v >= min && v <= max)) {
       throw new IllegalArgumentException(
-          "must be in [" + format(min) + ", " + format(max) + "], got " + s);
+          "must be in [" + format(min) + ", " + format(max) + "], got " + format(v));
     }
-    return v;
   }
 
   private static String format(double v) {
@@ -231,6 +238,15 @@ public final class OptionSpec<T> {
 
   /** Parses {@code text}; an {@link IllegalArgumentException} says what was wrong with it. */
   T parse(String text) {
-    return parser.apply(text);
+    return check(parser.apply(text));
+  }
+
+  /**
+   * Checks a value given as a {@code T} (bounds, choices) as {@link #parse} checks a parsed one; an
+   * {@link IllegalArgumentException} says what was wrong with it.
+   */
+  T check(T value) {
+    check.accept(Objects.requireNonNull(value, () -> "no value for --" + name));
+    return value;
   }
 }

@@ -2,7 +2,10 @@ package org.dbrxspark.jobs.cli;
 
 import java.util.Map;
 
-/** Option values after defaults, the pipeline file and the command line were merged and parsed. */
+/**
+ * Option values after defaults, the pipeline file and the command line (or the values given in
+ * code, {@link OptionValues}) were merged, parsed and checked.
+ */
 public final class ParsedOptions {
   private final Map<String, Object> values;
 

@@ -6,7 +6,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.spark.sql.Row;
@@ -16,6 +15,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
+import org.dbrxspark.jobs.cli.OptionValues;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
@@ -62,8 +62,8 @@ public final class PipelineJob implements Job {
           "small",
           "Size of the generated checkpoint when --model is empty",
           Presets.NAMES.toArray(String[]::new));
-  static final OptionSpec<String> WEIGHTS =
-      OptionSpec.string(
+  static final OptionSpec<List<String>> WEIGHTS =
+      OptionSpec.list(
           "weights",
           "debian-copyright=0.4,debian-changelog=0.2,common-licenses=0.2,messages-de=0.1,messages-fr=0.05,messages-es=0.05",
           "Mix weights per source");
@@ -106,16 +106,20 @@ public final class PipelineJob implements Job {
   private final StageRunner runner;
 
   /**
-   * @param runner runs one registered job with the given command-line options
+   * @param runner runs one registered job with options given as typed values
    */
   public PipelineJob(StageRunner runner) {
     this.runner = runner;
   }
 
-  /** Runs the job named {@code job} with {@code args} in {@code spark}; returns its summary. */
+  /**
+   * Runs the job named {@code job} in {@code spark} with {@code options} over its section of the
+   * pipeline file {@code pipelineFile} (empty: none); returns its summary.
+   */
   @FunctionalInterface
   public interface StageRunner {
-    JobSummary run(SparkSession spark, String job, List<String> args, PrintStream out);
+    JobSummary run(
+        SparkSession spark, String job, String pipelineFile, OptionValues options, PrintStream out);
   }
 
   @Override
@@ -129,7 +133,8 @@ public final class PipelineJob implements Job {
         + "each stage reading the Delta table of the one before, and prints what each did. On its defaults "
         + "it prepares the bundled sample corpus and generates with a small checkpoint of random weights "
         + "(its text is noise); --model points it at a real DBRX checkpoint. Other options of a stage come "
-        + "from --config FILE, in a section named after the stage.";
+        + "from --config FILE, in a section named after the stage; the file's top level holds the "
+        + "pipeline's own options.";
   }
 
   @Override
@@ -171,20 +176,17 @@ public final class PipelineJob implements Job {
     String summaryTable = tables.at(SUMMARY_TABLE);
     int unbalanced = 0;
     for (Stage stage : stages) {
-      List<String> args = new ArrayList<>(stage.args(tables, options, model));
-      if (!options.get(OptionSet.CONFIG).isEmpty()) {
-        args.addAll(List.of("--config", options.get(OptionSet.CONFIG)));
-      }
+      OptionValues given = stage.options(tables, options, model);
       LOG.info(
-          "pipeline: stage {} of {}: dbrx-spark {} {}",
+          "pipeline: stage {} of {}: {} {}",
           stages.indexOf(stage) + 1,
           stages.size(),
           stage.job(),
-          String.join(" ", args));
+          given);
       long start = System.nanoTime();
       JobSummary result;
       try {
-        result = runner.run(spark, stage.job(), args, out);
+        result = runner.run(spark, stage.job(), options.get(OptionSet.CONFIG), given, out);
       } catch (Exception e) { // SparkException is checked, and Scala code throws it undeclared
         throw new IllegalStateException(
             "pipeline: stage "

@@ -3,21 +3,31 @@ package org.dbrxspark.jobs.pipeline;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.dbrxspark.jobs.cli.OptionValues;
 import org.dbrxspark.jobs.cli.ParsedOptions;
+import org.dbrxspark.jobs.curate.CurateJob;
+import org.dbrxspark.jobs.dedup.DedupJob;
+import org.dbrxspark.jobs.generate.GenerateJob;
+import org.dbrxspark.jobs.inference.ModelOptions;
+import org.dbrxspark.jobs.io.ReaderOptions;
+import org.dbrxspark.jobs.mix.MixJob;
 import org.dbrxspark.jobs.pipeline.PipelineJob.Tables;
+import org.dbrxspark.jobs.rag.RagIndexJob;
+import org.dbrxspark.jobs.rag.RagQueryJob;
+import org.dbrxspark.jobs.tokenize.TokenizeJob;
 
-/** One stage of the pipeline: the job it runs and how its options follow from the stages before. */
+/**
+ * One stage of the pipeline: the job it runs and how its options follow from the pipeline's and
+ * from the stages before, as typed values keyed by the job's own option specs.
+ */
 enum Stage {
   CURATE("curate", false) {
     @Override
-    List<String> args(Tables t, ParsedOptions o, String model) {
-      return List.of(
-          "--input",
-          o.get(PipelineJob.INPUT),
-          "--output",
-          t.at("curated"),
-          "--rejects-output",
-          t.at("curated_rejects"));
+    OptionValues options(Tables t, ParsedOptions o, String model) {
+      return OptionValues.none()
+          .with(ReaderOptions.INPUT, o.get(PipelineJob.INPUT))
+          .with(CurateJob.OUTPUT, t.at("curated"))
+          .with(CurateJob.REJECTS, t.at("curated_rejects"));
     }
 
     @Override
@@ -27,16 +37,12 @@ enum Stage {
   },
   DEDUP("dedup", false) {
     @Override
-    List<String> args(Tables t, ParsedOptions o, String model) {
-      return List.of(
-          "--input",
-          t.at("curated"),
-          "--output",
-          t.at("deduped"),
-          "--duplicates-output",
-          t.at("deduped_duplicates"),
-          "--rejects-output",
-          t.at("deduped_rejects"));
+    OptionValues options(Tables t, ParsedOptions o, String model) {
+      return OptionValues.none()
+          .with(ReaderOptions.INPUT, t.at("curated"))
+          .with(DedupJob.OUTPUT, t.at("deduped"))
+          .with(DedupJob.DUPLICATES, t.at("deduped_duplicates"))
+          .with(DedupJob.REJECTS, t.at("deduped_rejects"));
     }
 
     @Override
@@ -51,16 +57,12 @@ enum Stage {
   },
   MIX("mix", false) {
     @Override
-    List<String> args(Tables t, ParsedOptions o, String model) {
-      return List.of(
-          "--input",
-          t.at("deduped"),
-          "--output",
-          t.at("mix"),
-          "--weights",
-          o.get(PipelineJob.WEIGHTS),
-          "--budget",
-          o.get(PipelineJob.BUDGET).toString());
+    OptionValues options(Tables t, ParsedOptions o, String model) {
+      return OptionValues.none()
+          .with(ReaderOptions.INPUT, t.at("deduped"))
+          .with(MixJob.OUTPUT, t.at("mix"))
+          .with(MixJob.WEIGHTS, o.get(PipelineJob.WEIGHTS))
+          .with(MixJob.BUDGET, o.get(PipelineJob.BUDGET));
     }
 
     @Override
@@ -70,18 +72,13 @@ enum Stage {
   },
   TOKENIZE("tokenize", false) {
     @Override
-    List<String> args(Tables t, ParsedOptions o, String model) {
-      return List.of(
-          "--input",
-          t.at("mix"),
-          "--output",
-          t.at("tokens"),
-          "--rejects-output",
-          t.at("tokens_rejects"),
-          "--pack",
-          o.get(PipelineJob.SEQ_LEN).toString(),
-          "--validation-fraction",
-          "0.05");
+    OptionValues options(Tables t, ParsedOptions o, String model) {
+      return OptionValues.none()
+          .with(ReaderOptions.INPUT, t.at("mix"))
+          .with(TokenizeJob.OUTPUT, t.at("tokens"))
+          .with(TokenizeJob.REJECTS, t.at("tokens_rejects"))
+          .with(TokenizeJob.PACK, o.get(PipelineJob.SEQ_LEN))
+          .with(TokenizeJob.VALIDATION_FRACTION, 0.05);
     }
 
     @Override
@@ -91,25 +88,17 @@ enum Stage {
   },
   GENERATE("generate", true) {
     @Override
-    List<String> args(Tables t, ParsedOptions o, String model) {
-      return List.of(
-          "--input",
-          o.get(PipelineJob.PROMPTS),
-          "--output",
-          t.at("generations"),
-          "--model",
-          model,
-          "--chat-template",
-          "true",
-          "--max-new-tokens",
-          o.get(PipelineJob.MAX_NEW_TOKENS).toString(),
-          "--temperature",
-          "0.8",
-          "--top-p",
-          "0.95",
-          "--seed",
-          "7",
-          "--overwrite");
+    OptionValues options(Tables t, ParsedOptions o, String model) {
+      return OptionValues.none()
+          .with(ReaderOptions.INPUT, o.get(PipelineJob.PROMPTS))
+          .with(GenerateJob.OUTPUT, t.at("generations"))
+          .with(ModelOptions.MODEL, model)
+          .with(GenerateJob.CHAT_TEMPLATE, true)
+          .with(GenerateJob.MAX_NEW_TOKENS, o.get(PipelineJob.MAX_NEW_TOKENS))
+          .with(GenerateJob.TEMPERATURE, 0.8)
+          .with(GenerateJob.TOP_P, 0.95)
+          .with(GenerateJob.SEED, 7L)
+          .with(GenerateJob.OVERWRITE, true);
     }
 
     @Override
@@ -119,16 +108,12 @@ enum Stage {
   },
   RAG_INDEX("rag-index", true) {
     @Override
-    List<String> args(Tables t, ParsedOptions o, String model) {
-      return List.of(
-          "--input",
-          t.at("curated"),
-          "--index",
-          t.at("rag-index"),
-          "--model",
-          model,
-          "--shards",
-          "2");
+    OptionValues options(Tables t, ParsedOptions o, String model) {
+      return OptionValues.none()
+          .with(ReaderOptions.INPUT, t.at("curated"))
+          .with(RagIndexJob.INDEX, t.at("rag-index"))
+          .with(RagIndexJob.MODEL, model)
+          .with(RagIndexJob.SHARDS, 2);
     }
 
     @Override
@@ -138,19 +123,14 @@ enum Stage {
   },
   RAG_QUERY("rag-query", true) {
     @Override
-    List<String> args(Tables t, ParsedOptions o, String model) {
-      return List.of(
-          "--index",
-          t.at("rag-index"),
-          "--query",
-          o.get(PipelineJob.QUERY),
-          "--k",
-          "5",
-          "--answer",
-          "--max-new-tokens",
-          o.get(PipelineJob.MAX_NEW_TOKENS).toString(),
-          "--model",
-          model);
+    OptionValues options(Tables t, ParsedOptions o, String model) {
+      return OptionValues.none()
+          .with(RagQueryJob.INDEX, t.at("rag-index"))
+          .with(RagQueryJob.QUERY, o.get(PipelineJob.QUERY))
+          .with(RagQueryJob.K, 5)
+          .with(RagQueryJob.ANSWER, true)
+          .with(RagQueryJob.MAX_NEW_TOKENS, o.get(PipelineJob.MAX_NEW_TOKENS))
+          .with(RagQueryJob.MODEL, model);
     }
 
     @Override
@@ -178,8 +158,11 @@ enum Stage {
     return needsModel;
   }
 
-  /** The job's command line: inputs are the tables of earlier stages. */
-  abstract List<String> args(Tables tables, ParsedOptions options, String model);
+  /**
+   * The values the pipeline sets for the job (inputs are the tables of earlier stages); they win
+   * over the job's section of the pipeline file, and its defaults fill the rest.
+   */
+  abstract OptionValues options(Tables tables, ParsedOptions options, String model);
 
   /** Where the stage's tables are, for the summary. */
   abstract String output(Tables tables);

@@ -158,4 +158,52 @@ class OptionSetTest {
             UsageException.class, () -> set.parse(new String[] {"--config", yaml.toString()}));
     assertTrue(e.getMessage().contains("unknown option --shingles in " + yaml), e.getMessage());
   }
+
+  @Test
+  void composedValuesKeepTheirTypeAndAreCheckedAsParsedOnesAre() {
+    // A value that a command line would take for an option is just a value here.
+    ParsedOptions o =
+        set.compose("", OptionValues.none().with(INPUT, "--ngram=3").with(LANGS, List.of("a,b")));
+    assertEquals("--ngram=3", o.get(INPUT));
+    assertEquals(5, o.get(SHINGLE));
+    assertEquals(List.of("a,b"), o.get(LANGS));
+    UsageException low =
+        assertThrows(
+            UsageException.class,
+            () -> set.compose("", OptionValues.none().with(INPUT, "x").with(SHINGLE, 0)));
+    assertTrue(low.getMessage().contains("bad value for --ngram: must be >= 1"), low.getMessage());
+    UsageException format =
+        assertThrows(
+            UsageException.class,
+            () -> set.compose("", OptionValues.none().with(INPUT, "x").with(FORMAT, "csv")));
+    assertTrue(format.getMessage().contains("--format"), format.getMessage());
+    assertTrue(
+        assertThrows(UsageException.class, () -> set.compose("", OptionValues.none()))
+            .getMessage()
+            .contains("missing required option --input"));
+    // Another job's option of the same name is not this job's, whatever its type.
+    OptionSpec<String> othersNgram = OptionSpec.string("ngram", "5", "Another job's");
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> set.compose("", OptionValues.none().with(INPUT, "x").with(othersNgram, "3")));
+  }
+
+  @Test
+  void aComposedJobReadsItsSectionOfThePipelineFileButNotItsTopLevel(@TempDir Path dir)
+      throws Exception {
+    Path yaml = dir.resolve("pipeline.yaml");
+    Files.writeString(
+        yaml,
+        """
+            workdir: belongs-to-the-pipeline
+            ngram: 7
+            demo:
+              input: from-the-section.jsonl
+              languages: [en, fr]
+            """);
+    ParsedOptions o = set.compose(yaml.toString(), OptionValues.none().with(INPUT, "given.jsonl"));
+    assertEquals("given.jsonl", o.get(INPUT));
+    assertEquals(5, o.get(SHINGLE));
+    assertEquals(List.of("en", "fr"), o.get(LANGS));
+  }
 }

@@ -1,11 +1,13 @@
 package org.dbrxspark.jobs.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,12 +34,20 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The quick start's flow end to end: the bundled corpus and prompts through every stage, in two
  * runs as a user recovers from a failed stage: the first stops at generate (its model path is
- * wrong), the second runs the stages from there on, reading the tables the first one left. What
- * curate and dedup did is checked against data/sample-corpus/manifest.json, which the corpus's
- * build script wrote from what it planted.
+ * wrong), the second runs the stages from there on, reading the tables the first one left. Both
+ * take their options from one pipeline file, whose top level holds the pipeline's options and whose
+ * sections hold the stages'. What curate and dedup did is checked against
+ * data/sample-corpus/manifest.json, which the corpus's build script wrote from what it planted.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PipelineJobTest {
+  /**
+   * A question that reads like options: on a command line, {@code --query} would take it for {@code
+   * --k}. Typed values reach the stage as they are.
+   */
+  private static final String QUERY =
+      "--k=3 --answer: what does the Apache License say about patent claims?";
+
   @TempDir static Path workdir;
 
   private IllegalStateException failed;
@@ -49,19 +59,21 @@ class PipelineJobTest {
   @BeforeAll
   void runTheFlowWithAFailedStageThenRerunIt() throws IOException {
     manifest = new ObjectMapper().readTree(Path.of("../data/sample-corpus/manifest.json").toFile());
-    String[] common = {
-      "pipeline",
-      "--workdir",
-      workdir.toString(),
-      "--input",
-      "../data/sample-corpus/corpus.jsonl.gz",
-      "--prompts",
-      "../data/sample-prompts/prompts.jsonl",
-      "--max-new-tokens",
-      "4",
-      "--seq-len",
-      "512"
-    };
+    ObjectNode file =
+        new ObjectMapper()
+            .createObjectNode()
+            .put("workdir", workdir.toString())
+            .put("input", "../data/sample-corpus/corpus.jsonl.gz")
+            .put("prompts", "../data/sample-prompts/prompts.jsonl")
+            .put("max-new-tokens", 4)
+            .put("seq-len", 512)
+            .put("query", QUERY)
+            .put("stats-output", topLevelStats().toString());
+    file.putObject("curate").put("stats-output", curateStats().toString());
+    file.putObject("rag-query").put("show-prompt", true);
+    Path pipelineFile = workdir.resolve("pipeline.json");
+    Files.writeString(pipelineFile, file.toString());
+    String[] common = {"pipeline", "--config", pipelineFile.toString()};
     missingModel = workdir.resolve("no-such-model").toString();
     failed =
         assertThrows(
@@ -82,6 +94,14 @@ class PipelineJobTest {
 
   private static Path runStats() {
     return workdir.resolve("pipeline-stats.json");
+  }
+
+  private static Path topLevelStats() {
+    return workdir.resolve("top-level-stats.json");
+  }
+
+  private static Path curateStats() {
+    return workdir.resolve("curate-stats.json");
   }
 
   @Test
@@ -140,6 +160,35 @@ class PipelineJobTest {
         StatsJson.parse(stages.get(4).getAs("stats")),
         StatsJson.parse(Files.readString(runStats())).at("/parts/generate"),
         "the pipeline's JSON nests each stage's");
+  }
+
+  /**
+   * A stage reads its own section of the pipeline file and not its top level, which holds the
+   * pipeline's options (workdir, prompts, query: options that curate would reject as unknown) and
+   * the pipeline's stats file: no stage writes that file, and curate writes the one its section
+   * names.
+   */
+  @Test
+  void aStageReadsItsSectionOfThePipelineFileAndNotItsTopLevel() throws IOException {
+    assertFalse(
+        Files.exists(topLevelStats()), "a stage wrote the stats-output of the file's top level");
+    Row curate =
+        SharedSpark.get()
+            .read()
+            .format("delta")
+            .load(workdir.resolve("pipeline_summary").toString())
+            .where("job = 'curate'")
+            .first();
+    assertEquals(
+        StatsJson.parse(curate.getAs("stats")),
+        StatsJson.parse(Files.readString(curateStats())),
+        "curate's section names its stats file");
+  }
+
+  /** rag-query's printed prompt holds the question as the pipeline file spelled it. */
+  @Test
+  void aQueryThatReadsLikeOptionsReachesItsStageIntact() {
+    assertTrue(rerun.out().contains("\"prompt\":") && rerun.out().contains(QUERY), rerun.out());
   }
 
   /**
