@@ -4,7 +4,9 @@ import static org.dbrxspark.jobs.curate.QualityFilter.Bound.MAX;
 import static org.dbrxspark.jobs.curate.QualityFilter.Bound.MIN;
 import static org.dbrxspark.jobs.curate.WritingSystem.CHINESE;
 import static org.dbrxspark.jobs.curate.WritingSystem.JAPANESE;
-import static org.dbrxspark.jobs.curate.WritingSystem.OTHER_UNSPACED;
+import static org.dbrxspark.jobs.curate.WritingSystem.KHMER;
+import static org.dbrxspark.jobs.curate.WritingSystem.LAO;
+import static org.dbrxspark.jobs.curate.WritingSystem.MYANMAR;
 import static org.dbrxspark.jobs.curate.WritingSystem.THAI;
 
 import java.util.List;
@@ -20,15 +22,21 @@ import java.util.List;
  *
  * <ul>
  *   <li>minimum words: a Chinese word holds more of the text than an English one (the same
- *       declaration is 1.2 English words per Chinese word; Japanese and Thai split finer than
- *       English), so 40 Chinese words are Gopher's 50 English ones.
- *   <li>mean word length: a Chinese or Japanese word as ICU segments it is 1.6 to 1.9 characters in
- *       running prose, a Thai one 3.3 to 4.1, an English one 4.5 to 5.3 (the UDHR in each,
- *       documents of 3 to 6 articles). The bounds keep Gopher's room around prose (about 0.7 and 2
- *       times it): below, characters the dictionaries cannot join (character soup); above, runs
- *       they cannot split. Lao, Khmer and Myanmar have no measured bounds, so none apply.
- *   <li>sentences and lines ending in punctuation: Thai (and Lao, Khmer, Myanmar here) ends a
- *       sentence with a space, not a mark, so these do not apply to it.
+ *       declaration is 1.2 English words per Chinese word; Japanese, Thai, Lao, Khmer and Myanmar
+ *       split finer than English), so 40 Chinese words are Gopher's 50 English ones.
+ *   <li>mean word length, in code points (combining vowel signs count): a word as ICU segments it
+ *       is 1.6 to 1.9 in Chinese and Japanese prose, 3.3 to 4.1 in Thai, 3.9 to 4.6 in Lao, 4.5 to
+ *       5.5 in Khmer, 4.3 to 5.3 in Myanmar, and an English word 4.5 to 5.3 (the UDHR in each,
+ *       documents of 3 to 6 articles). The bounds keep Gopher's room around prose, 0.75 times the
+ *       lowest and 2 times the highest to the nearest 0.5: below, characters the dictionaries
+ *       cannot join (character soup); above, runs they cannot split.
+ *   <li>stop words: Thai and Lao function words are single syllables, which a run of random
+ *       syllables also holds by chance: 0 to 3 in the declaration's letters shuffled (20 shuffles),
+ *       against at least 19 in each prose document. 5 of them separate the two; Gopher's 2 does
+ *       not. In the other scripts character soup falls below the mean-word-length bound instead.
+ *   <li>sentences and lines ending in punctuation: Thai and Lao end a sentence with a space, not a
+ *       mark, so these do not apply to them. Khmer and Myanmar end it with their own marks (។ and
+ *       ။), which these rules do not count yet, so they do not apply there either.
  * </ul>
  */
 public final class QualityFilters {
@@ -40,24 +48,30 @@ public final class QualityFilters {
           f("min-chars", Signal.CHARS, MIN, 1, "Reject empty documents"),
           f("gopher-min-words", Signal.WORDS, MIN, 50, "Gopher: fewer words").with(CHINESE, 40),
           f("gopher-max-words", Signal.WORDS, MAX, 100_000, "Gopher: more words"),
-          wordLength(
-              f(
+          f(
                   "gopher-min-mean-word-length",
                   Signal.MEAN_WORD_LENGTH,
                   MIN,
                   3,
-                  "Gopher: shorter mean word length"),
-              1.2,
-              2.5),
-          wordLength(
-              f(
+                  "Gopher: shorter mean word length")
+              .with(CHINESE, 1.2)
+              .with(JAPANESE, 1.2)
+              .with(THAI, 2.5)
+              .with(LAO, 3)
+              .with(KHMER, 3.5)
+              .with(MYANMAR, 3),
+          f(
                   "gopher-max-mean-word-length",
                   Signal.MEAN_WORD_LENGTH,
                   MAX,
                   10,
-                  "Gopher: longer mean word length"),
-              3.5,
-              8),
+                  "Gopher: longer mean word length")
+              .with(CHINESE, 3.5)
+              .with(JAPANESE, 3.5)
+              .with(THAI, 8)
+              .with(LAO, 9)
+              .with(KHMER, 11)
+              .with(MYANMAR, 10.5),
           f(
               "gopher-max-symbol-word-ratio",
               Signal.SYMBOL_WORD_RATIO,
@@ -83,11 +97,13 @@ public final class QualityFilters {
               0.8,
               "Gopher: fewer words with a letter"),
           f(
-              "gopher-min-stop-words",
-              Signal.STOP_WORDS,
-              MIN,
-              2,
-              "Gopher: fewer English stop words (English only)"),
+                  "gopher-min-stop-words",
+                  Signal.STOP_WORDS,
+                  MIN,
+                  2,
+                  "Gopher: fewer stop words (English, or the function words of unspaced scripts)")
+              .with(THAI, 5)
+              .with(LAO, 5),
           f("gopher-max-dup-lines", Signal.DUP_LINE_FRAC, MAX, 0.3, "Gopher: more duplicate lines"),
           f(
               "gopher-max-dup-paragraphs",
@@ -196,20 +212,16 @@ public final class QualityFilters {
               0.3,
               "FineWeb: more newlines per word (lists)"));
 
-  /** {@code filter} with its mean-word-length bound in Chinese and Japanese, and in Thai. */
-  private static QualityFilter wordLength(QualityFilter filter, double han, double thai) {
-    return filter
-        .with(CHINESE, han)
-        .with(JAPANESE, han)
-        .with(THAI, thai)
-        .with(OTHER_UNSPACED, Double.NaN);
-  }
-
   /**
-   * {@code filter}, which counts sentence marks, off for scripts that end sentences with a space.
+   * {@code filter}, which counts sentence marks, off for scripts that end sentences with a space or
+   * with marks it does not know.
    */
   private static QualityFilter punctuation(QualityFilter filter) {
-    return filter.with(THAI, Double.NaN).with(OTHER_UNSPACED, Double.NaN);
+    return filter
+        .with(THAI, Double.NaN)
+        .with(LAO, Double.NaN)
+        .with(KHMER, Double.NaN)
+        .with(MYANMAR, Double.NaN);
   }
 
   private static QualityFilter f(
