@@ -10,6 +10,7 @@ import static org.dbrxspark.jobs.curate.WritingSystem.MYANMAR;
 import static org.dbrxspark.jobs.curate.WritingSystem.THAI;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The filters and their published defaults. Gopher: Rae et al. 2021, appendix A (quality and
@@ -35,12 +36,25 @@ import java.util.List;
  *       against at least 19 in each prose document. 5 of them separate the two; Gopher's 2 does
  *       not. In the other scripts character soup falls below the mean-word-length bound instead.
  *   <li>sentences and lines ending in punctuation: Thai and Lao end a sentence with a space, not a
- *       mark, so these do not apply to them. Khmer and Myanmar end it with their own marks (។ and
- *       ။), which these rules do not count yet, so they do not apply there either.
+ *       mark, so these do not apply to them. Khmer and Myanmar end it with their own full stops (។
+ *       and ။), which count as terminal punctuation.
  * </ul>
  */
 public final class QualityFilters {
   private QualityFilters() {}
+
+  /**
+   * The mean-word-length bounds {min, max} of each unspaced writing system (see above); before
+   * {@link #DEFAULTS}, which reads it.
+   */
+  private static final Map<WritingSystem, double[]> WORD_LENGTH =
+      Map.of(
+          CHINESE, new double[] {1.2, 3.5},
+          JAPANESE, new double[] {1.2, 3.5},
+          THAI, new double[] {2.5, 8},
+          LAO, new double[] {3, 9},
+          KHMER, new double[] {3.5, 11},
+          MYANMAR, new double[] {3, 10.5});
 
   /** Every filter with its default threshold, in the order they are reported. */
   public static final List<QualityFilter> DEFAULTS =
@@ -48,30 +62,22 @@ public final class QualityFilters {
           f("min-chars", Signal.CHARS, MIN, 1, "Reject empty documents"),
           f("gopher-min-words", Signal.WORDS, MIN, 50, "Gopher: fewer words").with(CHINESE, 40),
           f("gopher-max-words", Signal.WORDS, MAX, 100_000, "Gopher: more words"),
-          f(
+          wordLength(
+              f(
                   "gopher-min-mean-word-length",
                   Signal.MEAN_WORD_LENGTH,
                   MIN,
                   3,
-                  "Gopher: shorter mean word length")
-              .with(CHINESE, 1.2)
-              .with(JAPANESE, 1.2)
-              .with(THAI, 2.5)
-              .with(LAO, 3)
-              .with(KHMER, 3.5)
-              .with(MYANMAR, 3),
-          f(
+                  "Gopher: shorter mean word length"),
+              0),
+          wordLength(
+              f(
                   "gopher-max-mean-word-length",
                   Signal.MEAN_WORD_LENGTH,
                   MAX,
                   10,
-                  "Gopher: longer mean word length")
-              .with(CHINESE, 3.5)
-              .with(JAPANESE, 3.5)
-              .with(THAI, 8)
-              .with(LAO, 9)
-              .with(KHMER, 11)
-              .with(MYANMAR, 10.5),
+                  "Gopher: longer mean word length"),
+              1),
           f(
               "gopher-max-symbol-word-ratio",
               Signal.SYMBOL_WORD_RATIO,
@@ -212,16 +218,19 @@ public final class QualityFilters {
               0.3,
               "FineWeb: more newlines per word (lists)"));
 
+  /** {@code filter} with bound {@code side} (0 min, 1 max) of {@link #WORD_LENGTH}. */
+  private static QualityFilter wordLength(QualityFilter filter, int side) {
+    for (Map.Entry<WritingSystem, double[]> e : WORD_LENGTH.entrySet()) {
+      filter = filter.with(e.getKey(), e.getValue()[side]);
+    }
+    return filter;
+  }
+
   /**
-   * {@code filter}, which counts sentence marks, off for scripts that end sentences with a space or
-   * with marks it does not know.
+   * {@code filter}, which counts sentence marks, off for scripts that end sentences with a space.
    */
   private static QualityFilter punctuation(QualityFilter filter) {
-    return filter
-        .with(THAI, Double.NaN)
-        .with(LAO, Double.NaN)
-        .with(KHMER, Double.NaN)
-        .with(MYANMAR, Double.NaN);
+    return filter.with(THAI, Double.NaN).with(LAO, Double.NaN);
   }
 
   private static QualityFilter f(

@@ -37,7 +37,8 @@ public enum Signal {
   LOREM_IPSUM("occurrences of 'lorem ipsum' (C4)"),
   CURLY_BRACKETS("occurrences of '{' (C4)"),
   SENTENCES(
-      "sentences (terminal punctuation followed by space or end) after the C4 line rules (C4)"),
+      "sentences (terminal punctuation followed by space or end, or a full-width, Khmer or Myanmar full stop)"
+          + " after the C4 line rules (C4)"),
   LINE_PUNCT_FRAC("fraction of lines ending in terminal punctuation, after C4 (FineWeb)"),
   SHORT_LINE_FRAC(
       "fraction of lines of at most 30 characters (10 in Chinese and Japanese), after C4 (FineWeb)"),

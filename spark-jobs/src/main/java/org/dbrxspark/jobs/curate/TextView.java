@@ -116,7 +116,10 @@ final class TextView {
     };
   }
 
-  /** Whether {@code line} ends a sentence: . ! ? " ' … or the full-width 。！？」』. */
+  /**
+   * Whether {@code line} ends a sentence: . ! ? " ' … or the full-width 。！？」』, or Khmer's ។ ៕ or
+   * Myanmar's ။.
+   */
   static boolean endsWithTerminalPunctuation(String line) {
     return line.endsWith(".")
         || line.endsWith("\u3002")
@@ -124,6 +127,9 @@ final class TextView {
         || line.endsWith("\uff1f")
         || line.endsWith("\u300d")
         || line.endsWith("\u300f")
+        || line.endsWith("\u17d4")
+        || line.endsWith("\u17d5")
+        || line.endsWith("\u104b")
         || line.endsWith("!")
         || line.endsWith("?")
         || line.endsWith("\"")

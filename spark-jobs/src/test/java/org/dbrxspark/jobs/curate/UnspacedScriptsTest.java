@@ -172,6 +172,20 @@ class UnspacedScriptsTest {
             assertEquals(writing, WritingSystem.of(UdhrCorpus.documents(lang).get(0)), lang));
   }
 
+  /** Khmer and Myanmar end sentences with their own full stops, which the C4 count sees. */
+  @Test
+  void khmerAndMyanmarFullStopsEndSentences() {
+    for (String lang : List.of("khm", "mya")) {
+      String doc = UdhrCorpus.documents(lang).get(0);
+      double[] signals = new double[Signal.values().length];
+      C4Rules.compute(new TextView(doc), doc, signals);
+      assertTrue(
+          signals[Signal.SENTENCES.ordinal()] >= 5,
+          lang + ": " + signals[Signal.SENTENCES.ordinal()]);
+      assertTrue(doc.lines().anyMatch(TextView::endsWithTerminalPunctuation), lang);
+    }
+  }
+
   /**
    * Low-quality documents made from one language's declaration, by name: {text, the reason it must
    * be rejected for}.
