@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.Test;
 class NotebooksTest {
   private static final Path KERNEL = Path.of("target", "jupyter", "kernels", "dbrx-spark-java");
   private static final Path EXECUTED = Path.of("target", "executed-notebooks");
+  private static final Path NOTEBOOK_DATA = Path.of("target", "notebook-data");
   private static final Duration CELL_TIMEOUT = Duration.ofMinutes(5);
 
   private static Executed run(String notebook) throws IOException {
@@ -122,14 +124,16 @@ class NotebooksTest {
             .text()
             .contains("input = kept + duplicates + rejected: 68 = 54 + 14 + 0  [ok]"),
         "dedup's counts on the sample corpus (regression snapshot, not derived)");
-    // Reject reasons as counted by the chart cell: Gopher's repetition rules lead.
-    find(nb.cell("reasonChart").text(), "(?m)^gopher-max-dup-5gram\\s+\\d+$");
-    // Every duplicate is in exactly one cluster, and the clusters are the job's.
-    String dedup = nb.cell("job(\"dedup\"").text();
+    checkCurateStats(nb, documents);
+    // Every duplicate is in exactly one cluster, and the clusters are the job's (its stats JSON).
     Matcher clusters =
-        find(nb.cell("clusterChart").text(), "clusters: (\\d+), duplicates in them: (\\d+)");
+        find(
+            nb.cell("clusterChart").text(),
+            "clusters: (\\d+), duplicates in them: (\\d+); dedup's stats JSON: (\\d+) clusters, (\\d+)"
+                + " duplicates");
     assertEquals("14", clusters.group(2));
-    find(dedup, "clusters with duplicates\\s+" + clusters.group(1) + "\\n");
+    assertEquals(clusters.group(1), clusters.group(3));
+    assertEquals(clusters.group(2), clusters.group(4));
     String mix = nb.cell("manifest").text();
     find(mix, "(?m)^pii .*\\(capped\\)$");
     find(mix, "mix: [\\d,]+ documents, [\\d,]+ tokens of a 20,000 budget");
@@ -140,6 +144,77 @@ class NotebooksTest {
         charts.size(),
         "reject reasons, lengths, cluster sizes, tokens per source, tokens per document");
     assertEquals(900, nb.cell("reasonChart").images().get(0).getWidth());
+  }
+
+  /**
+   * The curate cells chart the job's stats JSON, which has the fields they read: each filter's
+   * counts as printed are the JSON's and add up to the documents curated, the JSON agrees with the
+   * rejects table, and the histograms count every curated document before and the kept ones after.
+   */
+  private static void checkCurateStats(Executed nb, long documents) throws IOException {
+    JsonNode stats =
+        new ObjectMapper()
+            .readTree(NOTEBOOK_DATA.resolve("01-curate-dedup-mix/curate-stats.json").toFile());
+    assertEquals(
+        List.of(
+            "title", "entries", "filters", "histograms", "timings", "parts", "checks", "balanced"),
+        fieldNames(stats),
+        "the stats JSON's fields, as the notebook reads them");
+    String table = nb.cell("reasonChart").text();
+    assertTrue(table.contains("stats JSON and rejects table agree on every filter: true"), table);
+    JsonNode filters = stats.get("filters");
+    assertTrue(filters.size() >= 30, "every default filter: " + fieldNames(filters));
+    long rejections = 0;
+    for (String filter : fieldNames(filters)) {
+      JsonNode counts = filters.get(filter);
+      assertEquals(List.of("kept", "rejected"), fieldNames(counts), filter);
+      assertEquals(
+          documents, counts.get("kept").asLong() + counts.get("rejected").asLong(), filter);
+      find(
+          table,
+          "(?m)^"
+              + Pattern.quote(filter)
+              + " +kept +"
+              + counts.get("kept").asLong()
+              + " +rejected +"
+              + counts.get("rejected").asLong()
+              + "$");
+      rejections += counts.get("rejected").asLong();
+    }
+    // Gopher's repetition rules are what reject the repeated licence phrases.
+    assertTrue(filters.get("gopher-max-dup-5gram").get("rejected").asLong() > 0);
+    assertTrue(rejections >= 393, "every rejected document failed at least one filter");
+
+    String histograms = nb.cell("charted").text();
+    for (String signal :
+        List.of("words", "mean_word_length", "dup_line_frac", "dup_5gram_char_frac")) {
+      JsonNode h = stats.get("histograms").get(signal);
+      assertEquals(List.of("min", "max", "before", "after"), fieldNames(h), signal);
+      long before = 0;
+      long after = 0;
+      for (int i = 0; i < h.get("before").size(); i++) {
+        assertTrue(h.get("after").get(i).asLong() <= h.get("before").get(i).asLong(), signal);
+        before += h.get("before").get(i).asLong();
+        after += h.get("after").get(i).asLong();
+      }
+      if (signal.equals("words")) {
+        assertEquals(documents, before, "every curated document has a word count");
+        assertEquals(68, after, "the kept documents");
+      }
+      assertTrue(
+          histograms.contains(
+              " curated " + h.get("before").toString() + " kept " + h.get("after").toString()),
+          signal + " as printed:\n" + histograms);
+    }
+    List<BufferedImage> panel = nb.cell("charted").images();
+    assertEquals(1, panel.size());
+    assertEquals(900, panel.get(0).getWidth());
+  }
+
+  private static List<String> fieldNames(JsonNode node) {
+    List<String> names = new ArrayList<>();
+    node.fieldNames().forEachRemaining(names::add);
+    return names;
   }
 
   private static void checkGenerateAndScore(Executed nb) {

@@ -30,10 +30,11 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
 
   /**
    * A sentence end: Latin terminal punctuation before a space or the end, or a full-width one
-   * (Chinese and Japanese write the next sentence straight after it).
+   * (Chinese and Japanese write the next sentence straight after it), or a Khmer (khan, bariyoosan)
+   * or Myanmar (section) full stop.
    */
   private static final Pattern SENTENCE_END =
-      Pattern.compile("[.!?\u2026]+[\"')\\]]*(?=\\s|$)|[\u3002\uff01\uff1f]+");
+      Pattern.compile("[.!?\u2026]+[\"')\\]]*(?=\\s|$)|[\u3002\uff01\uff1f\u17d4\u17d5\u104b]+");
 
   /** The text with offending lines removed; {@code removed[0]} receives how many. */
   String filterLines(String text, int[] removed) {

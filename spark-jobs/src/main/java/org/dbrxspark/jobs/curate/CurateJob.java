@@ -74,7 +74,7 @@ public final class CurateJob implements Job {
   public static final OptionSpec<List<String>> LID_CANDIDATES =
       OptionSpec.list(
           "lid-candidates",
-          "en,de,fr,es,it,pt,nl,sv,da,fi,pl,cs,hu,ro,tr,ru,uk,ar,zh,ja,ko",
+          "en,de,fr,es,it,pt,nl,sv,da,fi,pl,cs,hu,ro,tr,ru,uk,ar,zh,ja,ko,th",
           "ISO 639-1 codes of the languages identification chooses among");
   public static final OptionSpec<Boolean> LID_HIGH_ACCURACY =
       OptionSpec.bool(

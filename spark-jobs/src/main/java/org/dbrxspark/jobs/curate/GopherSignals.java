@@ -12,9 +12,10 @@ final class GopherSignals {
       Set.of("the", "be", "to", "of", "and", "that", "have", "with");
 
   /**
-   * Function words that any running Chinese, Japanese or Thai text uses, as ICU segments them:
-   * Gopher's test (prose has some) carried to the languages whose words it could not see. FineWeb-2
-   * likewise draws its stop words per language.
+   * Function words that any running Chinese, Japanese, Thai, Lao, Khmer or Myanmar text uses, as
+   * ICU segments them (conjunctions, particles, prepositions, the copula, negation): Gopher's test
+   * (prose has some) carried to the languages whose words it could not see. FineWeb-2 likewise
+   * draws its stop words per language.
    */
   static final Set<String> CHINESE_STOP_WORDS =
       Set.of("的", "了", "是", "在", "和", "有", "也", "就", "都", "而", "与", "及", "对", "为", "其", "这", "不");
@@ -26,6 +27,21 @@ final class GopherSignals {
       Set.of(
           "ที่", "และ", "ใน", "ของ", "เป็น", "การ", "ได้", "มี", "ให้", "ว่า", "จะ", "ไม่", "กับ",
           "แห่ง", "โดย", "หรือ", "ซึ่ง", "นี้", "อย่าง");
+
+  static final Set<String> LAO_STOP_WORDS =
+      Set.of(
+          "ແລະ", "ທີ່", "ຂອງ", "ໃນ", "ຈະ", "ມີ", "ຫຼື", "ນັ້ນ", "ໂດຍ", "ການ", "ໃຫ້", "ເປັນ", "ໄດ້",
+          "ດ້ວຍ", "ຕາມ", "ວ່າ", "ບໍ່", "ນີ້", "ຈາກ", "ກັບ", "ແຕ່");
+
+  static final Set<String> KHMER_STOP_WORDS =
+      Set.of(
+          "និង", "មាន", "ការ", "ឬ", "របស់", "ដែល", "ដោយ", "ក្នុង", "បាន", "នៃ", "ឱ្យ", "ជា", "នេះ",
+          "ពី", "ថា", "តាម", "លើ", "នឹង", "មិន", "ទៅ");
+
+  static final Set<String> MYANMAR_STOP_WORDS =
+      Set.of(
+          "ကို", "များ", "သည်", "နှင့်", "ရှိ", "ဖြစ်", "ခြင်း", "သော", "တွင်", "မှ", "ရန်",
+          "ဖြင့်", "အတွက်", "က", "လည်း", "မည်", "သို့");
   private static final String BULLETS = "\u2022\u2023\u25E6\u2043\u25CF\u25CB\u25AA\u00B7-*";
   private static final Signal[] TOP = {
     Signal.TOP_2GRAM_CHAR_FRAC, Signal.TOP_3GRAM_CHAR_FRAC, Signal.TOP_4GRAM_CHAR_FRAC
@@ -82,7 +98,9 @@ final class GopherSignals {
           case CHINESE -> CHINESE_STOP_WORDS;
           case JAPANESE -> JAPANESE_STOP_WORDS;
           case THAI -> THAI_STOP_WORDS;
-          case OTHER_UNSPACED -> null;
+          case LAO -> LAO_STOP_WORDS;
+          case KHMER -> KHMER_STOP_WORDS;
+          case MYANMAR -> MYANMAR_STOP_WORDS;
         };
     out[Signal.STOP_WORDS.ordinal()] =
         stopWords == null ? Double.NaN : v.words.stream().filter(stopWords::contains).count();

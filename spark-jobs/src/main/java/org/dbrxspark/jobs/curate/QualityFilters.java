@@ -4,10 +4,13 @@ import static org.dbrxspark.jobs.curate.QualityFilter.Bound.MAX;
 import static org.dbrxspark.jobs.curate.QualityFilter.Bound.MIN;
 import static org.dbrxspark.jobs.curate.WritingSystem.CHINESE;
 import static org.dbrxspark.jobs.curate.WritingSystem.JAPANESE;
-import static org.dbrxspark.jobs.curate.WritingSystem.OTHER_UNSPACED;
+import static org.dbrxspark.jobs.curate.WritingSystem.KHMER;
+import static org.dbrxspark.jobs.curate.WritingSystem.LAO;
+import static org.dbrxspark.jobs.curate.WritingSystem.MYANMAR;
 import static org.dbrxspark.jobs.curate.WritingSystem.THAI;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The filters and their published defaults. Gopher: Rae et al. 2021, appendix A (quality and
@@ -20,19 +23,38 @@ import java.util.List;
  *
  * <ul>
  *   <li>minimum words: a Chinese word holds more of the text than an English one (the same
- *       declaration is 1.2 English words per Chinese word; Japanese and Thai split finer than
- *       English), so 40 Chinese words are Gopher's 50 English ones.
- *   <li>mean word length: a Chinese or Japanese word as ICU segments it is 1.6 to 1.9 characters in
- *       running prose, a Thai one 3.3 to 4.1, an English one 4.5 to 5.3 (the UDHR in each,
- *       documents of 3 to 6 articles). The bounds keep Gopher's room around prose (about 0.7 and 2
- *       times it): below, characters the dictionaries cannot join (character soup); above, runs
- *       they cannot split. Lao, Khmer and Myanmar have no measured bounds, so none apply.
- *   <li>sentences and lines ending in punctuation: Thai (and Lao, Khmer, Myanmar here) ends a
- *       sentence with a space, not a mark, so these do not apply to it.
+ *       declaration is 1.2 English words per Chinese word; Japanese, Thai, Lao, Khmer and Myanmar
+ *       split finer than English), so 40 Chinese words are Gopher's 50 English ones.
+ *   <li>mean word length, in code points (combining vowel signs count): a word as ICU segments it
+ *       is 1.6 to 1.9 in Chinese and Japanese prose, 3.3 to 4.1 in Thai, 3.9 to 4.6 in Lao, 4.5 to
+ *       5.5 in Khmer, 4.3 to 5.3 in Myanmar, and an English word 4.5 to 5.3 (the UDHR in each,
+ *       documents of 3 to 6 articles). The bounds keep Gopher's room around prose, 0.75 times the
+ *       lowest and 2 times the highest to the nearest 0.5: below, characters the dictionaries
+ *       cannot join (character soup); above, runs they cannot split.
+ *   <li>stop words: Thai and Lao function words are single syllables, which a run of random
+ *       syllables also holds by chance: 0 to 3 in the declaration's letters shuffled (20 shuffles),
+ *       against at least 19 in each prose document. 5 of them separate the two; Gopher's 2 does
+ *       not. In the other scripts character soup falls below the mean-word-length bound instead.
+ *   <li>sentences and lines ending in punctuation: Thai and Lao end a sentence with a space, not a
+ *       mark, so these do not apply to them. Khmer and Myanmar end it with their own full stops (។
+ *       and ။), which count as terminal punctuation.
  * </ul>
  */
 public final class QualityFilters {
   private QualityFilters() {}
+
+  /**
+   * The mean-word-length bounds {min, max} of each unspaced writing system (see above); before
+   * {@link #DEFAULTS}, which reads it.
+   */
+  private static final Map<WritingSystem, double[]> WORD_LENGTH =
+      Map.of(
+          CHINESE, new double[] {1.2, 3.5},
+          JAPANESE, new double[] {1.2, 3.5},
+          THAI, new double[] {2.5, 8},
+          LAO, new double[] {3, 9},
+          KHMER, new double[] {3.5, 11},
+          MYANMAR, new double[] {3, 10.5});
 
   /** Every filter with its default threshold, in the order they are reported. */
   public static final List<QualityFilter> DEFAULTS =
@@ -47,8 +69,7 @@ public final class QualityFilters {
                   MIN,
                   3,
                   "Gopher: shorter mean word length"),
-              1.2,
-              2.5),
+              0),
           wordLength(
               f(
                   "gopher-max-mean-word-length",
@@ -56,8 +77,7 @@ public final class QualityFilters {
                   MAX,
                   10,
                   "Gopher: longer mean word length"),
-              3.5,
-              8),
+              1),
           f(
               "gopher-max-symbol-word-ratio",
               Signal.SYMBOL_WORD_RATIO,
@@ -83,11 +103,13 @@ public final class QualityFilters {
               0.8,
               "Gopher: fewer words with a letter"),
           f(
-              "gopher-min-stop-words",
-              Signal.STOP_WORDS,
-              MIN,
-              2,
-              "Gopher: fewer English stop words (English only)"),
+                  "gopher-min-stop-words",
+                  Signal.STOP_WORDS,
+                  MIN,
+                  2,
+                  "Gopher: fewer stop words (English, or the function words of unspaced scripts)")
+              .with(THAI, 5)
+              .with(LAO, 5),
           f("gopher-max-dup-lines", Signal.DUP_LINE_FRAC, MAX, 0.3, "Gopher: more duplicate lines"),
           f(
               "gopher-max-dup-paragraphs",
@@ -196,20 +218,19 @@ public final class QualityFilters {
               0.3,
               "FineWeb: more newlines per word (lists)"));
 
-  /** {@code filter} with its mean-word-length bound in Chinese and Japanese, and in Thai. */
-  private static QualityFilter wordLength(QualityFilter filter, double han, double thai) {
-    return filter
-        .with(CHINESE, han)
-        .with(JAPANESE, han)
-        .with(THAI, thai)
-        .with(OTHER_UNSPACED, Double.NaN);
+  /** {@code filter} with bound {@code side} (0 min, 1 max) of {@link #WORD_LENGTH}. */
+  private static QualityFilter wordLength(QualityFilter filter, int side) {
+    for (Map.Entry<WritingSystem, double[]> e : WORD_LENGTH.entrySet()) {
+      filter = filter.with(e.getKey(), e.getValue()[side]);
+    }
+    return filter;
   }
 
   /**
    * {@code filter}, which counts sentence marks, off for scripts that end sentences with a space.
    */
   private static QualityFilter punctuation(QualityFilter filter) {
-    return filter.with(THAI, Double.NaN).with(OTHER_UNSPACED, Double.NaN);
+    return filter.with(THAI, Double.NaN).with(LAO, Double.NaN);
   }
 
   private static QualityFilter f(

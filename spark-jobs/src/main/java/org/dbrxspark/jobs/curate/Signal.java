@@ -10,15 +10,16 @@ import java.util.Locale;
 public enum Signal {
   CHARS("characters in the cleaned text"),
   WORDS(
-      "words with at least one letter or digit (Gopher); Chinese, Japanese and Thai split into words by ICU"),
+      "words with at least one letter or digit (Gopher); Chinese, Japanese, Thai, Lao, Khmer and Myanmar split"
+          + " into words by ICU"),
   MEAN_WORD_LENGTH("mean length of those words, outer punctuation stripped (Gopher)"),
   SYMBOL_WORD_RATIO("('#' + '...' + '\u2026') occurrences per word (Gopher)"),
   BULLET_LINES_FRAC("fraction of non-blank lines starting with a bullet (Gopher)"),
   ELLIPSIS_LINES_FRAC("fraction of non-blank lines ending with an ellipsis (Gopher)"),
   ALPHA_WORDS_FRAC("fraction of whitespace tokens with an alphabetic character (Gopher)"),
   STOP_WORDS(
-      "count of Gopher's English stop words (the, be, to, of, and, that, have, with), or of Chinese, Japanese or"
-          + " Thai function words in those scripts; NaN in other languages"),
+      "count of Gopher's English stop words (the, be, to, of, and, that, have, with), or of Chinese, Japanese,"
+          + " Thai, Lao, Khmer or Myanmar function words in those scripts; NaN in other languages"),
   DUP_LINE_FRAC("fraction of non-blank lines that repeat an earlier line (Gopher)"),
   DUP_PARA_FRAC("fraction of paragraphs that repeat an earlier paragraph (Gopher)"),
   DUP_LINE_CHAR_FRAC("fraction of characters in repeated lines (Gopher)"),
@@ -36,7 +37,8 @@ public enum Signal {
   LOREM_IPSUM("occurrences of 'lorem ipsum' (C4)"),
   CURLY_BRACKETS("occurrences of '{' (C4)"),
   SENTENCES(
-      "sentences (terminal punctuation followed by space or end) after the C4 line rules (C4)"),
+      "sentences (terminal punctuation followed by space or end, or a full-width, Khmer or Myanmar full stop)"
+          + " after the C4 line rules (C4)"),
   LINE_PUNCT_FRAC("fraction of lines ending in terminal punctuation, after C4 (FineWeb)"),
   SHORT_LINE_FRAC(
       "fraction of lines of at most 30 characters (10 in Chinese and Japanese), after C4 (FineWeb)"),

@@ -92,20 +92,34 @@ final class TextView {
     return count;
   }
 
-  /** {@code token} without leading and trailing characters that are not letters or digits. */
+  /**
+   * {@code token} from its first letter or digit to its last letter, digit or combining mark (a
+   * Hindi word may end in a vowel sign, category Mc).
+   */
   static String stripPunctuation(String token) {
     int start = 0;
     int end = token.length();
     while (start < end && !Character.isLetterOrDigit(token.codePointAt(start))) {
       start += Character.charCount(token.codePointAt(start));
     }
-    while (end > start && !Character.isLetterOrDigit(token.codePointBefore(end))) {
+    while (end > start && !endsWord(token.codePointBefore(end))) {
       end -= Character.charCount(token.codePointBefore(end));
     }
     return token.substring(start, end);
   }
 
-  /** Whether {@code line} ends a sentence: . ! ? " ' … or the full-width 。！？」』. */
+  private static boolean endsWord(int cp) {
+    return switch (Character.getType(cp)) {
+      case Character.NON_SPACING_MARK, Character.COMBINING_SPACING_MARK, Character.ENCLOSING_MARK ->
+          true;
+      default -> Character.isLetterOrDigit(cp);
+    };
+  }
+
+  /**
+   * Whether {@code line} ends a sentence: . ! ? " ' … or the full-width 。！？」』, or Khmer's ។ ៕ or
+   * Myanmar's ။.
+   */
   static boolean endsWithTerminalPunctuation(String line) {
     return line.endsWith(".")
         || line.endsWith("\u3002")
@@ -113,6 +127,9 @@ final class TextView {
         || line.endsWith("\uff1f")
         || line.endsWith("\u300d")
         || line.endsWith("\u300f")
+        || line.endsWith("\u17d4")
+        || line.endsWith("\u17d5")
+        || line.endsWith("\u104b")
         || line.endsWith("!")
         || line.endsWith("?")
         || line.endsWith("\"")

@@ -18,27 +18,27 @@ public enum WritingSystem {
   /** Han with kana (at least {@value #MIN_KANA_PERCENT}% of the Han and kana letters). */
   JAPANESE,
   THAI,
-  /** Lao, Khmer, Myanmar: segmented like the others, with no thresholds of their own. */
-  OTHER_UNSPACED;
+  LAO,
+  KHMER,
+  MYANMAR;
 
   static final int MIN_KANA_PERCENT = 20;
 
   /** The lower-case name, as docs and the signals' description show it. */
   public String label() {
-    return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    return name().toLowerCase(Locale.ROOT);
   }
 
   /**
    * The writing system of {@code text}: spaced unless letters of unspaced scripts outnumber the
    * others, and then the unspaced script with most letters (Han and kana together counting as
-   * Japanese when there is enough kana).
+   * Japanese when there is enough kana; a tie goes to the script listed first here).
    */
   static WritingSystem of(String text) {
     int spaced = 0;
-    int han = 0;
     int kana = 0;
-    int thai = 0;
-    int other = 0;
+    // Letters per unspaced writing system, Han counted under CHINESE.
+    int[] letters = new int[values().length];
     for (int i = 0; i < text.length(); ) {
       int cp = text.codePointAt(i);
       i += Character.charCount(cp);
@@ -50,21 +50,29 @@ public enum WritingSystem {
         continue;
       }
       switch (Character.UnicodeScript.of(cp)) {
-        case HAN -> han++;
         case HIRAGANA, KATAKANA -> kana++;
-        case THAI -> thai++;
-        default -> other++;
+        case THAI -> letters[THAI.ordinal()]++;
+        case LAO -> letters[LAO.ordinal()]++;
+        case KHMER -> letters[KHMER.ordinal()]++;
+        case MYANMAR -> letters[MYANMAR.ordinal()]++;
+        default -> letters[CHINESE.ordinal()]++; // HAN
       }
     }
-    int unspaced = han + kana + thai + other;
+    int han = letters[CHINESE.ordinal()];
+    letters[CHINESE.ordinal()] += kana;
+    int unspaced = 0;
+    WritingSystem most = CHINESE;
+    for (WritingSystem w : values()) {
+      unspaced += letters[w.ordinal()];
+      if (letters[w.ordinal()] > letters[most.ordinal()]) {
+        most = w;
+      }
+    }
     if (unspaced <= spaced) {
       return SPACED;
     }
-    if (thai >= han + kana && thai >= other) {
-      return THAI;
-    }
-    if (other > han + kana) {
-      return OTHER_UNSPACED;
+    if (most != CHINESE) {
+      return most;
     }
     return kana * 100 >= (han + kana) * MIN_KANA_PERCENT ? JAPANESE : CHINESE;
   }

@@ -10,13 +10,13 @@ import org.apache.lucene.analysis.tokenattributes.OffsetAttribute;
 
 /**
  * The words of a text as the matching jobs see them: the text is lower-cased (root locale), and a
- * word is a maximal run of letters and digits (Unicode categories L and N), so punctuation and
- * spaces only separate words. Scripts written without spaces between words (Chinese, Japanese,
- * Thai, Lao, Khmer, Myanmar) would give one word per phrase that way, so a run holding them is
- * split again by Lucene's ICU tokenizer, which finds their words with ICU's dictionaries; such a
- * run also keeps its combining marks (Thai vowels and tones), which are neither L nor N. Text
- * without those scripts never reaches ICU. Each word keeps where it was in the original text, so a
- * match can be shown as the text it came from.
+ * word is a letter or digit (Unicode categories L and N) followed by letters, digits and combining
+ * marks (M: the vowel signs and viramas of Devanagari, Bengali, Tamil..., Thai vowels and tones,
+ * accents of decomposed Latin), so punctuation and spaces only separate words. Scripts written
+ * without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) would give one word
+ * per phrase that way, so a run holding them is split again by Lucene's ICU tokenizer, which finds
+ * their words with ICU's dictionaries. Text without those scripts never reaches ICU. Each word
+ * keeps where it was in the original text, so a match can be shown as the text it came from.
  */
 public final class Words {
   /** Bit per {@link Character#getType} value that is a letter (L*) or a number (N*). */
@@ -67,7 +67,7 @@ public final class Words {
     for (int i = 0; i < lower.length(); ) {
       int cp = lower.codePointAt(i);
       long type = 1L << Character.getType(cp);
-      boolean word = (WORD_TYPES & type) != 0 || unspacedRun && (MARK_TYPES & type) != 0;
+      boolean word = (WORD_TYPES & type) != 0 || start >= 0 && (MARK_TYPES & type) != 0;
       if (word && start < 0) {
         start = i;
       } else if (!word && start >= 0) {

@@ -18,7 +18,7 @@ import java.util.Objects;
 import java.util.zip.GZIPInputStream;
 
 /**
- * The held-out language-identification set: the Universal Declaration of Human Rights in the 21
+ * The held-out language-identification set: the Universal Declaration of Human Rights in the 22
  * default candidate languages (resources/lid-eval, with its source and licence) and the German,
  * French, Spanish and English (licence) documents of the sample corpus, cut into three length
  * bands. Short texts are each paragraph's start, cut at a space before 100 characters; medium and
@@ -54,8 +54,8 @@ final class LidEvalSet {
     Map<String, List<String>> paragraphs = new LinkedHashMap<>();
     try (InputStream in =
         Objects.requireNonNull(
-            LidEvalSet.class.getResourceAsStream("/lid-eval/udhr-21.jsonl.gz"),
-            "lid-eval/udhr-21.jsonl.gz")) {
+            LidEvalSet.class.getResourceAsStream("/lid-eval/udhr-22.jsonl.gz"),
+            "lid-eval/udhr-22.jsonl.gz")) {
       for (JsonNode n : lines(json, in)) {
         paragraphs
             .computeIfAbsent(n.get("lang").asText(), k -> new ArrayList<>())

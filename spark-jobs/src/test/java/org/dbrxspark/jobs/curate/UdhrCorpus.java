@@ -8,13 +8,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Documents of real prose in English, Chinese, Japanese and Thai, built from the Universal
- * Declaration of Human Rights in test resources {@code udhr/} (see the README there for the source
- * and licence): each document is a run of 3 to 6 consecutive sections (the preamble or an article,
- * heading and paragraphs), so every language gives the same 110 documents of the same text.
+ * Documents of real prose in English, Chinese, Japanese, Thai, Lao, Khmer and Myanmar, built from
+ * the Universal Declaration of Human Rights in test resources {@code udhr/} (see the README there
+ * for the source and licence): each document is a run of 3 to 6 consecutive sections (the preamble
+ * or an article, heading and paragraphs), so every language gives the same 110 documents of the
+ * same text.
  */
 final class UdhrCorpus {
-  static final List<String> LANGUAGES = List.of("eng", "cmn_hans", "jpn", "tha");
+  static final List<String> LANGUAGES =
+      List.of("eng", "cmn_hans", "jpn", "tha", "lao", "khm", "mya");
 
   private UdhrCorpus() {}
 

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import org.apache.spark.sql.Row;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
@@ -24,12 +25,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Chinese, Japanese and Thai prose is curated like English prose of the same text (the UDHR, see
- * {@link UdhrCorpus}), and low-quality documents in those scripts are still rejected, for the
- * reason that holds. End to end through curate on real Delta tables, with default options.
+ * Chinese, Japanese, Thai, Lao, Khmer and Myanmar prose is curated like English prose of the same
+ * text (the UDHR, see {@link UdhrCorpus}), and low-quality documents in those scripts are still
+ * rejected, for the reason that holds. End to end through curate on real Delta tables, with default
+ * options.
  */
 class UnspacedScriptsTest {
-  private static final List<String> UNSPACED = List.of("cmn_hans", "jpn", "tha");
+  private static final List<String> UNSPACED =
+      List.of("cmn_hans", "jpn", "tha", "lao", "khm", "mya");
 
   /**
    * Filters whose signals depend on how words are found, or that hold their own thresholds per
@@ -47,6 +50,15 @@ class UnspacedScriptsTest {
           "fineweb-min-line-punct",
           "fineweb-max-short-lines",
           "fineweb-max-newline-ratio");
+
+  private static final List<Set<String>> STOP_WORDS =
+      List.of(
+          GopherSignals.CHINESE_STOP_WORDS,
+          GopherSignals.JAPANESE_STOP_WORDS,
+          GopherSignals.THAI_STOP_WORDS,
+          GopherSignals.LAO_STOP_WORDS,
+          GopherSignals.KHMER_STOP_WORDS,
+          GopherSignals.MYANMAR_STOP_WORDS);
 
   /** The most a language's keep rate may fall below English's on the same text. */
   private static final double KEEP_RATE_GAP = 0.15;
@@ -90,6 +102,19 @@ class UnspacedScriptsTest {
               .count();
       keepRate.put(lang, 1 - (double) dropped / docs);
     }
+    // The keep rates and each language's reject reasons, for docs/jobs.md.
+    for (String lang : UdhrCorpus.LANGUAGES) {
+      Map<String, Integer> reasons = new TreeMap<>();
+      rejected.forEach(
+          (id, r) -> {
+            if (id.startsWith(lang + "/") && !id.contains("/bad/")) {
+              r.forEach(reason -> reasons.merge(reason, 1, Integer::sum));
+            }
+          });
+      System.out.printf(
+          "%-9s kept %5.1f%%, reasons of the rejected prose: %s%n",
+          lang, 100 * keepRate.get(lang), reasons);
+    }
     double english = keepRate.get("eng");
     assertTrue(english > 0.6, "English prose is mostly kept: " + keepRate);
     for (String lang : UNSPACED) {
@@ -123,6 +148,45 @@ class UnspacedScriptsTest {
   }
 
   /**
+   * Each function word is a word as ICU segments it, so the stop-word counts can find it; and the
+   * writing system is read from each declaration's letters.
+   */
+  @Test
+  void functionWordsAreSegmentedWordsAndEachScriptIsRecognised() {
+    for (Set<String> words : STOP_WORDS) {
+      for (String w : words) {
+        assertEquals(List.of(w), List.of(Words.normalise(w).split(" ")), w);
+      }
+    }
+    Map<String, WritingSystem> expected =
+        Map.of(
+            "eng", WritingSystem.SPACED,
+            "cmn_hans", WritingSystem.CHINESE,
+            "jpn", WritingSystem.JAPANESE,
+            "tha", WritingSystem.THAI,
+            "lao", WritingSystem.LAO,
+            "khm", WritingSystem.KHMER,
+            "mya", WritingSystem.MYANMAR);
+    expected.forEach(
+        (lang, writing) ->
+            assertEquals(writing, WritingSystem.of(UdhrCorpus.documents(lang).get(0)), lang));
+  }
+
+  /** Khmer and Myanmar end sentences with their own full stops, which the C4 count sees. */
+  @Test
+  void khmerAndMyanmarFullStopsEndSentences() {
+    for (String lang : List.of("khm", "mya")) {
+      String doc = UdhrCorpus.documents(lang).get(0);
+      double[] signals = new double[Signal.values().length];
+      C4Rules.compute(new TextView(doc), doc, signals);
+      assertTrue(
+          signals[Signal.SENTENCES.ordinal()] >= 5,
+          lang + ": " + signals[Signal.SENTENCES.ordinal()]);
+      assertTrue(doc.lines().anyMatch(TextView::endsWithTerminalPunctuation), lang);
+    }
+  }
+
+  /**
    * Low-quality documents made from one language's declaration, by name: {text, the reason it must
    * be rejected for}.
    */
@@ -136,13 +200,15 @@ class UnspacedScriptsTest {
     bad.put(
         "repeated-line",
         new String[] {body + "\n" + Texts.repeat(line, 12, "\n"), "gopher-max-dup-lines"});
-    // The same letters in random order: the dictionaries find no Chinese or Japanese words in it
-    // (one character each), and no Thai function words.
+    // The same letters in random order: the dictionaries find no Chinese, Japanese, Khmer or
+    // Myanmar words in it (a character or two each), and few Thai or Lao function words.
     bad.put(
         "letter-soup",
         new String[] {
           shuffleLetters(body, new Random(7)),
-          lang.equals("tha") ? "gopher-min-stop-words" : "gopher-min-mean-word-length"
+          List.of("tha", "lao").contains(lang)
+              ? "gopher-min-stop-words"
+              : "gopher-min-mean-word-length"
         });
     bad.put("keyword-list", new String[] {keywordList(body), "gopher-min-stop-words"});
     return bad;
@@ -157,7 +223,7 @@ class UnspacedScriptsTest {
     }
     keywords.removeAll(GopherSignals.CHINESE_STOP_WORDS);
     keywords.removeAll(GopherSignals.JAPANESE_STOP_WORDS);
-    keywords.removeAll(GopherSignals.THAI_STOP_WORDS);
+    STOP_WORDS.forEach(keywords::removeAll);
     List<String> list = new ArrayList<>(keywords);
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < list.size(); i++) {

