@@ -259,7 +259,8 @@ public final class DedupJob implements Job {
                 + " was built with "
                 + params.get(0).getString(0)
                 + ", this run uses "
-                + want);
+                + want
+                + ": pass a new --index (its signatures cannot be compared)");
       }
     }
     try {

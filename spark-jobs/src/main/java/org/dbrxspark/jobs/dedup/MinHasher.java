@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.SplittableRandom;
 import org.dbrxspark.jobs.text.Hash64;
+import org.dbrxspark.jobs.text.Words;
 
 /**
  * Shingles, MinHash signatures and LSH band keys for one document.
@@ -47,7 +48,9 @@ public record MinHasher(int ngram, int numPerm, long seed, LshParams lsh) implem
         + ",bands="
         + lsh.bands()
         + ",rows="
-        + lsh.rows();
+        + lsh.rows()
+        + ",words="
+        + Words.SPLIT_VERSION;
   }
 
   /** SHA-256 of the normalised text, first 128 bits in hex: the exact-duplicate key. */

@@ -19,6 +19,13 @@ import org.apache.lucene.analysis.tokenattributes.OffsetAttribute;
  * keeps where it was in the original text, so a match can be shown as the text it came from.
  */
 public final class Words {
+  /**
+   * Raised whenever a text's words change, so that stores of word hashes made with another split
+   * (dedup's signature index) are refused rather than silently matching less. 2: combining marks
+   * stay inside words.
+   */
+  public static final int SPLIT_VERSION = 2;
+
   /** Bit per {@link Character#getType} value that is a letter (L*) or a number (N*). */
   private static final long WORD_TYPES =
       1L << Character.UPPERCASE_LETTER

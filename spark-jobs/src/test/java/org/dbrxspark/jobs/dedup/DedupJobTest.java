@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.delta.tables.DeltaTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,6 +21,7 @@ import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
+import org.dbrxspark.jobs.text.Words;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -303,5 +305,27 @@ class DedupJobTest {
             .map(r -> r.substring(0, r.indexOf(':')))
             .sorted()
             .toList());
+  }
+
+  @Test
+  void anIndexOfAnotherWordSplitIsRefusedByName(@TempDir Path dir) {
+    String input = dir.resolve("batch2").toString();
+    DedupDocs.frame(spark, batch2()).coalesce(1).write().parquet(input);
+    String index = dir.resolve("index").toString();
+    String[] args = {
+      "dedup", "--input", input, "--output", dir.resolve("out").toString(), "--index", index
+    };
+    JobRunner.Result first = JobRunner.run(args);
+    assertEquals(0, first.code(), first.err() + first.out());
+    String stored = DeltaTables.read(spark, index).select(Deduplicator.PARAMS).first().getString(0);
+    assertTrue(stored.endsWith(",words=" + Words.SPLIT_VERSION), stored);
+    // What an index written before combining marks stayed inside words holds.
+    String old = stored.substring(0, stored.lastIndexOf(",words="));
+    DeltaTable.forPath(spark, index).updateExpr(Map.of(Deduplicator.PARAMS, "'" + old + "'"));
+
+    JobRunner.Result again = JobRunner.run(args);
+    assertEquals(2, again.code(), again.out());
+    assertTrue(again.err().contains("--index " + index + " was built with " + old), again.err());
+    assertTrue(again.err().contains("this run uses " + stored), again.err());
   }
 }
