@@ -22,6 +22,10 @@ import org.dbrxspark.runtime.engine.SamplingParams;
  * [NEW_TOKENS [THREADS]]]]]}. Both arms must produce the same tokens; the benchmark checks it.
  */
 public final class SampleForkBenchmark {
+  private static final String USAGE =
+      "usage: SampleForkBenchmark CHECKPOINT [ROUNDS [PROMPT_TOKENS [N [NEW_TOKENS [THREADS]]]]]\n"
+          + "  defaults: 4 256 8 16 1; write the checkpoint with bin/dbrx init --preset bench";
+
   private static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
@@ -29,21 +33,17 @@ public final class SampleForkBenchmark {
   private record Run(double wall, double cpu, long computed, List<int[]> samples) {}
 
   public static void main(String[] args) throws Exception {
-    if (Usage.printedHelp(
-        args,
-        "usage: SampleForkBenchmark CHECKPOINT [ROUNDS [PROMPT_TOKENS [N [NEW_TOKENS [THREADS]]]]]\n"
-            + "  defaults: 4 256 8 16 1; write the checkpoint with bin/dbrx init --preset bench")) {
+    if (Usage.printedHelp(args, USAGE)) {
       return;
     }
-    Path checkpoint = Path.of(args[0]);
-    int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 4;
-    int promptTokens = args.length > 2 ? Integer.parseInt(args[2]) : 256;
-    int n = args.length > 3 ? Integer.parseInt(args[3]) : 8;
-    int newTokens = args.length > 4 ? Integer.parseInt(args[4]) : 16;
-    int threads = args.length > 5 ? Integer.parseInt(args[5]) : 1;
-    try (DbrxRuntime runtime =
-        DbrxRuntime.load(
-            checkpoint, threads, new EngineOptions(2048, 32).withPrefixCaching(false))) {
+    int rounds = Usage.intArg(args, 1, 4);
+    int promptTokens = Usage.intArg(args, 2, 256);
+    int n = Usage.intArg(args, 3, 8);
+    int newTokens = Usage.intArg(args, 4, 16);
+    int threads = Usage.intArg(args, 5, 1);
+    // Without prefix caching, so that the separate arm cannot share the prompt either.
+    EngineOptions options = new EngineOptions(2048, 32).withPrefixCaching(false);
+    try (DbrxRuntime runtime = DbrxRuntime.load(Path.of(args[0]), threads, options)) {
       int[] prompt = prompt(runtime, promptTokens);
       SamplingParams params =
           SamplingParams.builder()

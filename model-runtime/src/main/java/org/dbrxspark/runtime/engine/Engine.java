@@ -29,16 +29,17 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * <p>With prefix caching (the pool's, see {@link KvBlockPool}), an admitted sequence starts from
  * the cached blocks that begin its tokens and computes only the rest; a re-admitted one finds its
  * own blocks again unless they were evicted meanwhile. Its step budget and block needs count only
- * the tokens it computes. Sequences admitted in the same step do not share their new blocks: those
- * are offered to the pool once the step has computed them.
+ * the tokens it computes. Sequences admitted in the same step do not share their new blocks through
+ * the pool: those are offered to it once the step has computed them.
  *
  * <p>A request with {@code n > 1} runs as n sequences, sample {@code i} seeded with {@link
  * SamplingParams#sampleSeed}(i); sample 0 is the request's output with {@code n = 1}. As in vLLM,
  * the prompt is computed once: the samples admitted in the step that computes it fork from the
  * first one ({@link KvCache#tryFork}), sharing its full prompt blocks, copying the partial last
- * one, and drawing their first tokens from its logits, with or without prefix caching. A sample
- * admitted in a later step (no room in this one) computes its prompt itself, less what the prefix
- * cache holds; a preempted fork recomputes its cache like any other sequence.
+ * one, and drawing their first tokens from its logits, with or without prefix caching (a fork does
+ * not look the prompt up in the pool's cache). A sample admitted in a later step (no room in this
+ * one) computes its prompt itself, less what the prefix cache holds; a preempted fork recomputes
+ * its cache like any other sequence.
  *
  * <p>A sequence's output depends only on its prompt and parameters (the forward pass is
  * batch-invariant and each request samples from its own seeded stream), never on its batch mates,
