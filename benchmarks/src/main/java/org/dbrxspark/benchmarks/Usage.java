@@ -22,4 +22,9 @@ public final class Usage {
     }
     return false;
   }
+
+  /** Positional argument {@code index} as an int, or {@code fallback} when it is not given. */
+  public static int intArg(String[] args, int index, int fallback) {
+    return args.length > index ? Integer.parseInt(args[index]) : fallback;
+  }
 }

@@ -17,4 +17,7 @@ public interface KvStorage {
 
   /** Makes blocks {@code [0, count)} exist; called before a block is first handed out. */
   void ensureBlocks(int count);
+
+  /** Copies every position of block {@code from} into block {@code to}; both must exist. */
+  void copyBlock(int from, int to);
 }

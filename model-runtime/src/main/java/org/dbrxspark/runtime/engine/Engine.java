@@ -3,8 +3,11 @@ package org.dbrxspark.runtime.engine;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 import org.dbrxspark.runtime.model.DbrxModel;
 import org.dbrxspark.runtime.model.KvBlockPool;
 import org.dbrxspark.runtime.model.KvCache;
@@ -26,11 +29,17 @@ import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
  * <p>With prefix caching (the pool's, see {@link KvBlockPool}), an admitted sequence starts from
  * the cached blocks that begin its tokens and computes only the rest; a re-admitted one finds its
  * own blocks again unless they were evicted meanwhile. Its step budget and block needs count only
- * the tokens it computes. Sequences admitted in the same step do not share their new blocks: those
- * are offered to the pool once the step has computed them.
+ * the tokens it computes. Sequences admitted in the same step do not share their new blocks through
+ * the pool: those are offered to it once the step has computed them.
  *
  * <p>A request with {@code n > 1} runs as n sequences, sample {@code i} seeded with {@link
- * SamplingParams#sampleSeed}(i); sample 0 is the request's output with {@code n = 1}.
+ * SamplingParams#sampleSeed}(i); sample 0 is the request's output with {@code n = 1}. As in vLLM,
+ * the prompt is computed once: the samples admitted in the step that computes it fork from the
+ * first one ({@link KvCache#tryFork}), sharing its full prompt blocks, copying the partial last
+ * one, and drawing their first tokens from its logits, with or without prefix caching (a fork does
+ * not look the prompt up in the pool's cache). A sample admitted in a later step (no room in this
+ * one) computes its prompt itself, less what the prefix cache holds; a preempted fork recomputes
+ * its cache like any other sequence.
  *
  * <p>A sequence's output depends only on its prompt and parameters (the forward pass is
  * batch-invariant and each request samples from its own seeded stream), never on its batch mates,
@@ -44,6 +53,7 @@ public final class Engine {
   private final KvBlockPool pool;
   private final int maxSeqLen;
   private final boolean[] producible;
+  private final LongAdder computedTokens = new LongAdder();
 
   /** Receives generated text as it becomes final, for streaming output. */
   @FunctionalInterface
@@ -64,6 +74,15 @@ public final class Engine {
     this.pool = pool;
     this.maxSeqLen = options.maxSeqLen(model.config());
     this.producible = tokenizer.producibleMask(model.config().vocabSize());
+  }
+
+  /**
+   * Tokens this engine has run through the model: prompt tokens neither found in the prefix cache
+   * nor forked from another sample, generated tokens fed back, and what preempted sequences
+   * recomputed.
+   */
+  public long computedTokens() {
+    return computedTokens.sum();
   }
 
   /** Generates for every request; results are in request order. */
@@ -150,6 +169,9 @@ public final class Engine {
     List<Sequence> stepping = new ArrayList<>();
     int budget = options.maxBatchTokens();
     boolean preempted = false;
+    // Samples computing their whole prompt in this step, by request, for their siblings to fork.
+    Map<Integer, Sequence> prefilling = new HashMap<>();
+    List<Fork> forks = new ArrayList<>();
     for (int i = 0; i < running.size(); i++) {
       Sequence seq = running.get(i);
       while (!seq.cache().tryReserve(1)) {
@@ -171,6 +193,16 @@ public final class Engine {
       Sequence next = waiting.peek();
       KvCache cache = next.cache();
       int[] all = next.tokens();
+      Sequence source = next.fresh() ? prefilling.get(next.index()) : null;
+      if (source != null) {
+        if (!cache.tryFork(source.cache(), all.length, 1)) {
+          break;
+        }
+        waiting.poll();
+        forks.add(new Fork(next, source, stepping.indexOf(source)));
+        running.add(next);
+        continue;
+      }
       int shared = cache.shareCachedPrefix(all);
       int[] tokens = next.nextTokens();
       // A prompt over the budget still runs, alone, rather than never.
@@ -189,6 +221,9 @@ public final class Engine {
       stepping.add(next);
       running.add(next);
       budget -= tokens.length;
+      if (next.fresh()) {
+        prefilling.putIfAbsent(next.index(), next);
+      }
     }
     if (steps.isEmpty()) {
       // Other users of a shared pool hold the blocks; this engine holds none.
@@ -198,13 +233,17 @@ public final class Engine {
     }
     int vocab = model.config().vocabSize();
     float[] hidden = model.forward(steps);
+    steps.forEach(s -> computedTokens.add(s.tokens().length));
     float[] logits = new float[steps.size() * vocab];
     model.logits(hidden, steps.size(), logits);
     for (int i = 0; i < stepping.size(); i++) {
-      Sequence seq = stepping.get(i);
-      // Only sample 0 streams: a request's text is one stream.
-      seq.accept(logits, i * vocab, maxSeqLen, seq.sample() == 0 ? listener : (index, delta) -> {});
+      accept(stepping.get(i), logits, i, listener);
     }
+    for (Fork fork : forks) {
+      fork.sample().cache().completeFork(fork.source().cache());
+      accept(fork.sample(), logits, fork.sourceRow(), listener);
+    }
+    // After the forks: a source that finished still held their blocks.
     for (Iterator<Sequence> it = running.iterator(); it.hasNext(); ) {
       Sequence seq = it.next();
       if (seq.finished()) {
@@ -214,4 +253,17 @@ public final class Engine {
       }
     }
   }
+
+  /** Samples {@code seq}'s next token from logits row {@code row}. */
+  private void accept(Sequence seq, float[] logits, int row, TextListener listener) {
+    int vocab = model.config().vocabSize();
+    // Only sample 0 streams: a request's text is one stream.
+    seq.accept(logits, row * vocab, maxSeqLen, seq.sample() == 0 ? listener : (index, delta) -> {});
+  }
+
+  /**
+   * A sample admitted as a fork of its sibling {@code source}, which computes their prompt in this
+   * step, in row {@code sourceRow}.
+   */
+  private record Fork(Sequence sample, Sequence source, int sourceRow) {}
 }

@@ -67,6 +67,11 @@ final class Sequence {
     return cache;
   }
 
+  /** Whether nothing is generated yet: the sequence is new, its prompt not computed. */
+  boolean fresh() {
+    return generated == 0;
+  }
+
   /** The prompt and every token generated so far. */
   int[] tokens() {
     int[] all = Arrays.copyOf(request.prompt(), request.prompt().length + generated);

@@ -83,6 +83,16 @@ final class CpuKvStorage implements KvStorage {
     views = grown;
   }
 
+  @Override
+  public void copyBlock(int from, int to) {
+    Buffer[] current = views;
+    if (current[to] instanceof FloatBuffer floats) {
+      floats.put(0, (FloatBuffer) current[from], 0, blockElements);
+    } else {
+      ((ShortBuffer) current[to]).put(0, (ShortBuffer) current[from], 0, blockElements);
+    }
+  }
+
   /**
    * Stores one position's keys or values, all heads ({@code kvHeads x headDim} floats from {@code
    * src[off]}).

@@ -25,6 +25,9 @@ import org.dbrxspark.runtime.config.DbrxConfig;
  * and the block's tokens), so two different prefixes never share a block. A cached block is never
  * written again: a sequence only writes positions past its length.
  *
+ * <p>A cache may also start as a fork of another ({@link KvCache#tryFork}): the full blocks of
+ * their common positions are held by both, with or without prefix caching.
+ *
  * <p>Thread-safe: taking, sharing and returning blocks is synchronized.
  */
 public final class KvBlockPool {
@@ -221,6 +224,15 @@ public final class KvBlockPool {
       }
     }
     notifyAll();
+  }
+
+  /** Holds the first {@code count} of {@code ids}, blocks a cache holds, for one more cache. */
+  synchronized void retain(int[] ids, int count) {
+    for (int i = 0; i < count; i++) {
+      if (refs[ids[i]]++ == 0) {
+        throw new IllegalStateException("block " + ids[i] + " is not held");
+      }
+    }
   }
 
   /**

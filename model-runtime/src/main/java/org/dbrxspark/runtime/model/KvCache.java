@@ -8,7 +8,8 @@ import java.util.Arrays;
  * {@code p}. Blocks are taken as the sequence grows and returned by {@link #release}.
  *
  * <p>A cache made with prefix caching also keeps its tokens: it can start from the pool's cached
- * blocks of a prefix ({@link #shareCachedPrefix}), and offers each block it fills to the pool.
+ * blocks of a prefix ({@link #shareCachedPrefix}), and offers each block it fills to the pool. Any
+ * cache can start as a fork of another at a common prefix ({@link #tryFork}).
  *
  * <p>Not thread-safe: one sequence is driven by one forward pass at a time.
  */
@@ -66,6 +67,52 @@ public final class KvCache {
     length = found * KvBlockPool.BLOCK_TOKENS;
     tokens = Arrays.copyOf(sequence, Math.max(length, tokens.length));
     return found;
+  }
+
+  /**
+   * Starts this empty cache as a fork of {@code source} at {@code length} positions (vLLM's fork of
+   * a sequence into n samples): holds source's blocks that lie wholly inside them too, shared by
+   * reference (neither cache writes them again: a cache writes only past its length), and takes
+   * blocks of its own for the rest and for {@code more} positions after. Source must hold those
+   * positions, or have them reserved in the forward pass under way; once they are written, {@link
+   * #completeFork} makes them this cache's.
+   *
+   * @return false, holding nothing, when the pool has too few free blocks
+   */
+  public boolean tryFork(KvCache source, int length, int more) {
+    if (this.length > 0 || blockCount > 0) {
+      throw new IllegalStateException("only an empty cache can start as a fork");
+    }
+    int full = length / KvBlockPool.BLOCK_TOKENS;
+    pool.retain(source.blocks, full);
+    blocks = Arrays.copyOf(source.blocks, Math.max(full, blocks.length));
+    blockCount = full;
+    if (!tryReserve(length + more)) {
+      release();
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Finishes {@link #tryFork} once {@code source} has written its positions: this cache then holds
+   * them all, the last partial block as a copy in its own block, and continues from source's length
+   * (with prefix caching, from its tokens and the cache entries of its full blocks).
+   */
+  public void completeFork(KvCache source) {
+    int full = source.length / KvBlockPool.BLOCK_TOKENS;
+    if (length > 0 || !Arrays.equals(blocks, 0, full, source.blocks, 0, full)) {
+      throw new IllegalStateException("this cache is not a fork of that one at its length");
+    }
+    if (source.length % KvBlockPool.BLOCK_TOKENS != 0) {
+      pool.storage().copyBlock(source.blocks[full], blocks[full]);
+    }
+    length = source.length;
+    if (prefixCaching) {
+      tokens = Arrays.copyOf(source.tokens, Math.max(length, tokens.length));
+      serials = Arrays.copyOf(source.serials, Math.max(full, serials.length));
+      offered = full;
+    }
   }
 
   /**

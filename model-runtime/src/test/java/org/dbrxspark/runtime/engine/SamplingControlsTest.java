@@ -17,8 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.dbrxspark.runtime.model.DbrxModel;
+import org.dbrxspark.runtime.model.KvBlockPool;
 import org.dbrxspark.runtime.structured.CompiledFormat;
 import org.dbrxspark.runtime.structured.ResponseFormat;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
@@ -119,6 +121,72 @@ class SamplingControlsTest {
             alone.samples().get(s).completion(),
             batched.samples().get(s).completion(),
             "sample " + s + ", prefix caching " + caching);
+      }
+    }
+  }
+
+  /** A prompt of 37 tokens: two full KV blocks and a partial one. */
+  private static int[] longPrompt() {
+    int[] prompt = new int[37];
+    for (int i = 0; i < prompt.length; i++) {
+      prompt[i] = (i * 131 + 7) % 1024;
+    }
+    return prompt;
+  }
+
+  @Test
+  void theSamplesOfARequestComputeItsPromptOnce() {
+    int[] prompt = longPrompt();
+    for (boolean caching : new boolean[] {false, true}) {
+      EngineOptions options = new EngineOptions(2048, 8).withPrefixCaching(caching);
+      KvBlockPool pool = options.newKvPool(tiny);
+      Engine engine = new Engine(tiny, DbrxTokenizer.shared(), options, pool);
+      GenerationResult four =
+          engine
+              .generate(
+                  List.of(new GenerationRequest(prompt, sampled(3).maxNewTokens(6).n(4).build())))
+              .get(0);
+      // The prompt once, then each sample feeds back all its tokens but the last.
+      assertEquals(
+          prompt.length + four.allCompletionTokens() - 4,
+          engine.computedTokens(),
+          "prefix caching " + caching);
+      // Three blocks for the first sample, one more each for the other three.
+      assertEquals(6, pool.allocated(), "prefix caching " + caching);
+      assertEquals(0, pool.taken(), "every block returned");
+    }
+  }
+
+  @Test
+  void forkedSamplesEqualSeparateRequestsUnderATightKvBudget() {
+    int[] prompt = longPrompt();
+    SamplingParams params = sampled(5).maxNewTokens(24).n(4).build();
+    EngineOptions ample = new EngineOptions(2048, 8, 64, KvDType.F16, 0, false);
+    List<GenerationRequest> separate = new ArrayList<>();
+    for (int s = 0; s < 4; s++) {
+      separate.add(
+          new GenerationRequest(
+              prompt, params.toBuilder().n(1).seed(params.sampleSeed(s)).build()));
+    }
+    List<GenerationResult> alone = generate(tiny, ample, separate);
+    for (int maxSequences : new int[] {2, 8}) {
+      for (boolean caching : new boolean[] {false, true}) {
+        // 8 blocks: the forks fit at admission, but the samples outgrow them at 48 positions.
+        EngineOptions tight = new EngineOptions(2048, maxSequences, 64, KvDType.F16, 128, caching);
+        KvBlockPool pool = tight.newKvPool(tiny);
+        Engine engine = new Engine(tiny, DbrxTokenizer.shared(), tight, pool);
+        GenerationResult forked =
+            engine.generate(List.of(new GenerationRequest(prompt, params))).get(0);
+        String where = maxSequences + " sequences, prefix caching " + caching;
+        for (int s = 0; s < 4; s++) {
+          assertArrayEquals(
+              alone.get(s).completion(),
+              forked.samples().get(s).completion(),
+              "sample " + s + ", " + where);
+        }
+        assertTrue(
+            engine.computedTokens() > prompt.length + 4 * 23, "preempted and recomputed, " + where);
+        assertEquals(0, pool.taken(), "every block returned, " + where);
       }
     }
   }

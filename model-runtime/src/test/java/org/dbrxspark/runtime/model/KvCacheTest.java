@@ -147,4 +147,49 @@ class KvCacheTest {
     model.logits(hidden, A.length, logits);
     return logits;
   }
+
+  @Test
+  void aForkSharesItsSourcesFullBlocksCopiesThePartialOneAndContinuesAsTheSourceDoes() {
+    KvBlockPool pool = pool(KvDType.F16, 128);
+    int[] prompt = new int[37];
+    for (int i = 0; i < prompt.length; i++) {
+      prompt[i] = (i * 131 + 7) % 1024;
+    }
+    KvCache source = pool.newCache();
+    assertTrue(source.tryReserve(prompt.length + 1));
+    KvCache fork = pool.newCache();
+    assertTrue(fork.tryFork(source, prompt.length, 1));
+    assertEquals(4, pool.taken(), "two full blocks shared, one partial block each");
+    model.forward(List.of(new Step(source, prompt, false)));
+    fork.completeFork(source);
+    assertEquals(prompt.length, fork.length());
+    // The next token through both caches, and through a cache that computed the prompt itself.
+    KvCache alone = pool.newCache();
+    model.forward(List.of(new Step(alone, prompt, false)));
+    int[] next = {77};
+    float[] want = model.forward(List.of(new Step(alone, next, false)));
+    float[] both =
+        model.forward(List.of(new Step(source, next, false), new Step(fork, next, false)));
+    int width = want.length;
+    assertArrayEquals(want, Arrays.copyOfRange(both, 0, width));
+    assertArrayEquals(want, Arrays.copyOfRange(both, width, 2 * width));
+    alone.release();
+    source.release();
+    assertEquals(3, pool.taken(), "the fork still holds the shared blocks");
+    fork.release();
+    assertEquals(0, pool.taken());
+  }
+
+  @Test
+  void aForkThatFindsNoFreeBlockHoldsNothing() {
+    KvBlockPool pool = pool(KvDType.F16, 64);
+    KvCache source = pool.newCache();
+    assertTrue(source.tryReserve(64));
+    KvCache fork = pool.newCache();
+    assertFalse(fork.tryFork(source, 40, 1));
+    assertEquals(0, fork.blocks());
+    assertEquals(4, pool.taken());
+    source.release();
+    assertEquals(0, pool.taken(), "the shared blocks were given back");
+  }
 }
