@@ -43,7 +43,7 @@ public record MemoryPlan(
    * The JVM's resident memory besides its heap's young generation, the model and its buffers: its
    * code, class metadata, collector tables and libraries, and the tokenizer's tables. Measured with
    * bin/dbrx on JDK 17 and the bench checkpoint as BF16 safetensors and Q8_0, Q4_0 and Q4_K_M GGUF
-   * (BENCHMARKS.md): 4 to 195 MB over the runs, as collections happen to fall.
+   * (BENCHMARKS.md): 2 to 195 MB over fourteen runs, as the collections happen to fall.
    */
   public static final long JVM_BASELINE_BYTES = 96L << 20;
 
