@@ -16,7 +16,7 @@ final class PlanCommand extends Command {
   PlanCommand() {
     super(
         "plan",
-        "memory plan (weights, KV cache, activations) and whether it fits this host; a config.json alone will do");
+        "memory plan (weights, KV cache, activations, JVM) and whether it fits this host; a config.json alone will do");
   }
 
   @Override
