@@ -110,18 +110,14 @@ public final class ModelOptions {
 
   /** Sets the model location, load options and batching of {@code transformer}. */
   public static <T extends DbrxModelTransformer<T>> T apply(T transformer, ParsedOptions o) {
-    return applyKvCache(transformer, o)
+    return KvCache.from(o)
+        .applyTo(transformer)
         .setModelLocation(o.get(MODEL))
         .setThreads(o.get(THREADS))
         .setMaxBatchTokens(o.get(MAX_BATCH_TOKENS))
         .setMaxSequences(o.get(MAX_SEQUENCES))
         .setChunkRows(o.get(BATCH_ROWS))
         .setChunkTokens(o.get(BATCH_TOKENS));
-  }
-
-  /** Sets the KV cache options of {@code transformer}. */
-  public static <T extends DbrxModelTransformer<T>> T applyKvCache(T transformer, ParsedOptions o) {
-    return KvCache.from(o).applyTo(transformer);
   }
 
   /**
