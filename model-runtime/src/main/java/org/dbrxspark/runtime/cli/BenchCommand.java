@@ -12,6 +12,8 @@ import org.dbrxspark.runtime.bench.GemmThroughput;
 import org.dbrxspark.runtime.bench.MemoryBandwidth;
 import org.dbrxspark.runtime.bench.ModelBenchmark;
 import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.MemoryPlan;
 
 /**
  * Decode and prefill throughput, each set against a ceiling measured in the same run: memory
@@ -91,7 +93,14 @@ final class BenchCommand extends Command {
       // The KV blocks the runs above allocated: the most they held at once.
       long kvBytes = runtime.kvPool().allocated() * runtime.kvPool().blockBytes();
       json.put("peak_rss_bytes", peakRss);
+      json.put("kv_cache_allocated_bytes", kvBytes);
       json.put("rss_budget_bytes", weightBytes + kvBytes + (1L << 30));
+      // The plan of the settings this run used; it matches the measured RSS only when the run
+      // fills the KV cache it plans for (--kv-cache-tokens), since the paged cache grows on demand.
+      EngineOptions options = CommonOptions.engineOptions(args);
+      MemoryPlan plan = MemoryPlan.of(config, options, weightBytes);
+      json.set("plan", PlanCommand.planJson(json.objectNode(), config, options, plan));
+      json.put("peak_rss_vs_plan", (double) peakRss / plan.totalBytes());
 
       double activeBytes = config.activeParameterCount() * bytesPerWeight;
       // Batch-1 decode against the bandwidth measured just before it, pair by pair: this host's

@@ -16,7 +16,7 @@ final class PlanCommand extends Command {
   PlanCommand() {
     super(
         "plan",
-        "memory plan (weights, KV cache, activations) and whether it fits this host; a config.json alone will do");
+        "memory plan (weights, KV cache, activations, JVM) and whether it fits this host; a config.json alone will do");
   }
 
   @Override
@@ -80,6 +80,19 @@ final class PlanCommand extends Command {
     ObjectNode json = out.object();
     json.put("model", args.string("model"));
     json.put("weights_from", weightsFrom);
+    planJson(json, config, options, plan);
+    json.put("host_memory_bytes", plan.hostBytes());
+    json.put("direct_memory_limit_bytes", plan.directLimitBytes());
+    json.put("fits", plan.fits());
+    if (!plan.fits()) {
+      out.note(plan.problem());
+    }
+    out.json(json);
+  }
+
+  /** The settings a plan was made for and its parts, added to {@code json}; returns it. */
+  static ObjectNode planJson(
+      ObjectNode json, DbrxConfig config, EngineOptions options, MemoryPlan plan) {
     json.put("max_sequences", options.maxSequences());
     json.put("max_seq_len", options.maxSeqLen(config));
     json.put("kv_dtype", options.kvDtype().label());
@@ -88,13 +101,8 @@ final class PlanCommand extends Command {
     json.put("weights_bytes", plan.weightBytes());
     json.put("kv_cache_bytes", plan.kvCacheBytes());
     json.put("activation_bytes", plan.activationBytes());
+    json.put("jvm_bytes", plan.jvmBytes());
     json.put("total_bytes", plan.totalBytes());
-    json.put("host_memory_bytes", plan.hostBytes());
-    json.put("direct_memory_limit_bytes", plan.directLimitBytes());
-    json.put("fits", plan.fits());
-    if (!plan.fits()) {
-      out.note(plan.problem());
-    }
-    out.json(json);
+    return json;
   }
 }

@@ -52,6 +52,9 @@ public record EngineOptions(
           "kv_cache_tokens must be >= 1 (or 0 for max_sequences x max_seq_len), got "
               + kvCacheTokens);
     }
+    if (kvCacheTokens > 0 && kvCacheTokens < maxSeqLen) {
+      throw new IllegalArgumentException(oneSequenceProblem(kvCacheTokens, maxSeqLen));
+    }
   }
 
   /** With prefix caching. */
@@ -94,14 +97,17 @@ public record EngineOptions(
     long tokens = kvCacheTokens == 0 ? (long) maxSequences * maxSeqLen(config) : kvCacheTokens;
     // One sequence at full length must fit, or it could wait for blocks that never come free.
     if (tokens < maxSeqLen(config)) {
-      throw new IllegalArgumentException(
-          "kv_cache_tokens "
-              + tokens
-              + " cannot hold one sequence of max_seq_len "
-              + maxSeqLen(config)
-              + "; raise it or lower max_seq_len");
+      throw new IllegalArgumentException(oneSequenceProblem(tokens, maxSeqLen(config)));
     }
     return tokens;
+  }
+
+  private static String oneSequenceProblem(long kvCacheTokens, int maxSeqLen) {
+    return "kv_cache_tokens "
+        + kvCacheTokens
+        + " cannot hold one sequence of max_seq_len "
+        + maxSeqLen
+        + "; raise it or lower max_seq_len";
   }
 
   /**

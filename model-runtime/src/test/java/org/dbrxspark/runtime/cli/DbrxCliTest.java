@@ -189,6 +189,24 @@ class DbrxCliTest {
     JsonNode json = run.lines().get(0);
     // The figures' values are the benchmark's business; here, that they are there and agree.
     assertTrue(json.get("decode_tokens_per_s").get("32").isNumber());
+    // The memory plan of the settings it ran (the defaults: 32 sequences at the model's context),
+    // set against the measured peak.
+    JsonNode plan = json.get("plan");
+    assertEquals(json.get("weight_bytes").asLong(), plan.get("weights_bytes").asLong());
+    assertEquals(32, plan.get("max_sequences").asInt());
+    assertEquals("f16", plan.get("kv_dtype").asText());
+    assertEquals(
+        plan.get("weights_bytes").asLong()
+            + plan.get("kv_cache_bytes").asLong()
+            + plan.get("activation_bytes").asLong()
+            + plan.get("jvm_bytes").asLong(),
+        plan.get("total_bytes").asLong());
+    assertEquals(
+        json.get("peak_rss_bytes").asDouble() / plan.get("total_bytes").asLong(),
+        json.get("peak_rss_vs_plan").asDouble(),
+        1e-12);
+    assertTrue(
+        json.get("kv_cache_allocated_bytes").asLong() <= plan.get("kv_cache_bytes").asLong());
     assertTrue(json.get("gemm_f32_flops_per_s").isNumber());
     double roofline =
         json.get("read_bandwidth_bytes_per_s").asDouble()
@@ -347,7 +365,8 @@ class DbrxCliTest {
     long total =
         json.get("weights_bytes").asLong()
             + json.get("kv_cache_bytes").asLong()
-            + json.get("activation_bytes").asLong();
+            + json.get("activation_bytes").asLong()
+            + json.get("jvm_bytes").asLong();
     assertEquals(total, json.get("total_bytes").asLong());
     assertEquals(total <= json.get("host_memory_bytes").asLong(), json.get("fits").asBoolean());
   }

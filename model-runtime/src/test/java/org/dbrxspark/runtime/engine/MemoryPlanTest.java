@@ -36,7 +36,21 @@ class MemoryPlanTest {
     // 2048 tokens x (5 x 6144 + 8192 QKV + 2 x 10752 + 16 router) floats, and 32 rows of 100352
     // logits.
     assertEquals((2048L * 60_432 + 32L * 100_352) * 4, plan.activationBytes());
-    assertEquals(263_193_047_040L + 21_474_836_480L + 507_904_000L, plan.totalBytes());
+    assertEquals(
+        263_193_047_040L + 21_474_836_480L + 507_904_000L + plan.jvmBytes(), plan.totalBytes());
+  }
+
+  @Test
+  void theJvmCountsItsBaselineAndTheYoungGenerationAndEachTaskItsActivations() throws Exception {
+    DbrxConfig config = dbrxInstruct();
+    MemoryPlan plan = MemoryPlan.of(config, EngineOptions.defaults(), 0);
+    assertEquals(
+        MemoryPlan.JVM_BASELINE_BYTES + MemoryPlan.youngGenerationBytes(), plan.jvmBytes());
+    // Four tasks stepping at once: four sets of activations, one KV cache.
+    MemoryPlan four = MemoryPlan.of(config, EngineOptions.defaults(), 0, 4);
+    MemoryPlan one = MemoryPlan.of(config, EngineOptions.defaults(), 0);
+    assertEquals(4 * one.activationBytes(), four.activationBytes());
+    assertEquals(one.kvCacheBytes(), four.kvCacheBytes());
   }
 
   @Test
@@ -68,7 +82,7 @@ class MemoryPlanTest {
       long weights = GgufQuantizer.weightBytes(config, type);
       MemoryPlan plan = MemoryPlan.of(config, options, weights);
       assertEquals(
-          weights + 20 * GIB + (2048L * 60_432 + 32L * 100_352) * 4,
+          weights + 20 * GIB + (2048L * 60_432 + 32L * 100_352) * 4 + plan.jvmBytes(),
           plan.totalBytes(),
           type.cliName());
     }
@@ -98,7 +112,8 @@ class MemoryPlanTest {
     EngineOptions huge = new EngineOptions(2048, 32, 0, KvDType.F32, 1L << 40);
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> DbrxRuntime.load(checkpoint, 1, huge));
-    assertTrue(e.getMessage().startsWith("the memory plan needs 524288.0"), e.getMessage());
+    // 512 TiB of KV cache, and the JVM: its baseline here (G1 gives the young generation no bound).
+    assertTrue(e.getMessage().startsWith("the memory plan needs 524288."), e.getMessage());
     assertTrue(e.getMessage().contains("KV cache 524288.00 as f32"), e.getMessage());
     assertTrue(
         e.getMessage()
@@ -130,9 +145,16 @@ class MemoryPlanTest {
     DbrxConfig config = dbrxInstruct();
     MemoryPlan plan =
         new MemoryPlan(
-            MemoryPlan.checkpointBytes(config), 20 * GIB, GIB / 2, 64 * GIB, 64 * GIB, KvDType.F16);
+            MemoryPlan.checkpointBytes(config),
+            20 * GIB,
+            GIB / 2,
+            GIB / 8,
+            64 * GIB,
+            64 * GIB,
+            KvDType.F16);
     assertEquals(
-        "the memory plan needs 265.62 GiB (weights 245.12 + KV cache 20.00 as f16 + activations 0.50)"
+        "the memory plan needs 265.74 GiB (weights 245.12 + KV cache 20.00 as f16 + activations 0.50"
+            + " + JVM 0.13)"
             + " but this host has 64.00 GiB of physical memory; the weights alone do not fit: use a host with more memory",
         plan.problem());
   }

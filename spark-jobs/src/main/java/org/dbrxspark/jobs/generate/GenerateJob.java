@@ -264,6 +264,7 @@ public final class GenerateJob implements Job {
 
   @Override
   public void validate(ParsedOptions o) {
+    ModelOptions.validate(o);
     try {
       generator(o).samplingDefaults();
     } catch (IllegalArgumentException e) {

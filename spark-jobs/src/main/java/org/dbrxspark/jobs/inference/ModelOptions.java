@@ -1,11 +1,15 @@
 package org.dbrxspark.jobs.inference;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
+import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.io.Columns;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.udfs.ml.DbrxModelTransformer;
 
@@ -39,6 +43,24 @@ public final class ModelOptions {
           EngineOptions.defaults().maxSequences(),
           1,
           "Sequences one task runs at once");
+  public static final OptionSpec<Integer> MAX_SEQ_LEN =
+      OptionSpec.integer(
+          "max-seq-len",
+          0,
+          0,
+          "Longest sequence served, prompt + generation: a longer prompt fails its row, a generation stops at it; 0: the model's max_seq_len");
+  public static final OptionSpec<String> KV_DTYPE =
+      OptionSpec.choice(
+          "kv-dtype",
+          EngineOptions.DEFAULT_KV_DTYPE.label(),
+          "How the KV cache stores keys and values",
+          Arrays.stream(KvDType.values()).map(KvDType::label).toArray(String[]::new));
+  public static final OptionSpec<Long> KV_CACHE_TOKENS =
+      OptionSpec.longValue(
+          "kv-cache-tokens",
+          "0",
+          0,
+          "Positions each executor's KV cache holds over all sequences, at least --max-seq-len; 0: max-sequences x max-seq-len");
   public static final OptionSpec<Integer> BATCH_ROWS =
       OptionSpec.integer("batch-rows", 128, 1, "Rows a task hands to the runtime per call");
   public static final OptionSpec<Integer> BATCH_TOKENS =
@@ -58,19 +80,61 @@ public final class ModelOptions {
 
   /** The options, for a job's option list. */
   public static List<OptionSpec<?>> specs() {
-    return List.of(
-        MODEL, THREADS, MAX_BATCH_TOKENS, MAX_SEQUENCES, BATCH_ROWS, BATCH_TOKENS, PARTITIONS);
+    List<OptionSpec<?>> all =
+        new ArrayList<>(List.of(MODEL, THREADS, MAX_BATCH_TOKENS, MAX_SEQUENCES));
+    all.addAll(kvCacheSpecs());
+    all.addAll(List.of(BATCH_ROWS, BATCH_TOKENS, PARTITIONS));
+    return all;
+  }
+
+  /** The KV cache options, for jobs that run the model with their own batching options. */
+  public static List<OptionSpec<?>> kvCacheSpecs() {
+    return List.of(MAX_SEQ_LEN, KV_DTYPE, KV_CACHE_TOKENS);
+  }
+
+  /**
+   * Refuses KV cache options that cannot go together (before any Spark job), naming them; the
+   * model's own max_seq_len is checked when an executor loads it.
+   */
+  public static void validate(ParsedOptions o) {
+    long cache = o.get(KV_CACHE_TOKENS);
+    if (cache > 0 && cache < o.get(MAX_SEQ_LEN)) {
+      throw new UsageException(
+          "--kv-cache-tokens "
+              + cache
+              + " cannot hold one sequence of --max-seq-len "
+              + o.get(MAX_SEQ_LEN)
+              + ": raise it or lower --max-seq-len");
+    }
   }
 
   /** Sets the model location, load options and batching of {@code transformer}. */
   public static <T extends DbrxModelTransformer<T>> T apply(T transformer, ParsedOptions o) {
-    return transformer
+    return KvCache.from(o)
+        .applyTo(transformer)
         .setModelLocation(o.get(MODEL))
         .setThreads(o.get(THREADS))
         .setMaxBatchTokens(o.get(MAX_BATCH_TOKENS))
         .setMaxSequences(o.get(MAX_SEQUENCES))
         .setChunkRows(o.get(BATCH_ROWS))
         .setChunkTokens(o.get(BATCH_TOKENS));
+  }
+
+  /**
+   * A job's KV cache options, for jobs that run the model through several transformers: each gets
+   * the same, so that they share one loaded model.
+   */
+  public record KvCache(int maxSeqLen, String kvDtype, long kvCacheTokens) {
+    public static KvCache from(ParsedOptions o) {
+      return new KvCache(o.get(MAX_SEQ_LEN), o.get(KV_DTYPE), o.get(KV_CACHE_TOKENS));
+    }
+
+    public <T extends DbrxModelTransformer<T>> T applyTo(T transformer) {
+      return transformer
+          .setMaxSeqLen(maxSeqLen)
+          .setKvDtype(kvDtype)
+          .setKvCacheTokens(kvCacheTokens);
+    }
   }
 
   /**

@@ -26,6 +26,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.core.Partitions;
+import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.udfs.ml.DbrxEmbedder;
@@ -78,6 +79,7 @@ final class ChunkPipeline {
   private final String model;
   private final String pooling;
   private final int threads;
+  private final ModelOptions.KvCache kvCache;
   private final int shards;
   private final List<String> metadataColumns;
 
@@ -86,12 +88,14 @@ final class ChunkPipeline {
       String model,
       String pooling,
       int threads,
+      ModelOptions.KvCache kvCache,
       int shards,
       List<String> metadataColumns) {
     this.chunker = chunker;
     this.model = model;
     this.pooling = pooling;
     this.threads = threads;
+    this.kvCache = kvCache;
     this.shards = shards;
     this.metadataColumns = List.copyOf(metadataColumns);
   }
@@ -168,7 +172,8 @@ final class ChunkPipeline {
     Dataset<Row> chunks = judged.where(col(REASON).isNull()).select(kept.toArray(Column[]::new));
 
     DbrxEmbedder embedder =
-        new DbrxEmbedder()
+        kvCache
+            .applyTo(new DbrxEmbedder())
             .setModelLocation(model)
             .setPooling(pooling)
             .setThreads(threads)

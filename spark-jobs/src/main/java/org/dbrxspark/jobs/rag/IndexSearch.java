@@ -135,7 +135,7 @@ final class IndexSearch implements MapPartitionsFunction<Row, Row> {
   /** The answer model's context less the answer: leased, not loaded twice, from the registry. */
   private int maxPromptTokens() {
     try (LoadedModel model = ModelRegistry.acquire(answerModel, DeviceSelection.forCurrentTask())) {
-      return model.runtime().config().maxSeqLen() - maxNewTokens;
+      return answerModel.engineOptions().maxSeqLen(model.runtime().config()) - maxNewTokens;
     }
   }
 

@@ -133,11 +133,13 @@ public final class RagIndexJob implements Job {
             HNSW_BEAM_WIDTH,
             ModelOptions.THREADS,
             INCREMENTAL));
+    all.addAll(ModelOptions.kvCacheSpecs());
     return all;
   }
 
   @Override
   public void validate(ParsedOptions o) {
+    ModelOptions.validate(o);
     if (o.get(CHUNK_OVERLAP) >= o.get(CHUNK_SIZE)) {
       throw new UsageException(
           "--chunk-overlap "
@@ -214,7 +216,7 @@ public final class RagIndexJob implements Job {
     long inputDocs = docs.count();
 
     List<IndexManifest.Shard> shards;
-    try (ChunkPipeline.Output out = settings.pipeline(o.get(ModelOptions.THREADS)).run(docs)) {
+    try (ChunkPipeline.Output out = settings.pipeline(o).run(docs)) {
       DeltaTables.overwrite(out.chunks(), settings.chunks());
       DeltaTables.overwrite(out.rejects(), settings.rejects());
     }
@@ -369,8 +371,7 @@ public final class RagIndexJob implements Job {
       long removed = before.getLong(1);
       List<IndexManifest.Shard> rebuilt;
       long added;
-      try (ChunkPipeline.Output out =
-          settings.pipeline(o.get(ModelOptions.THREADS)).run(upserted)) {
+      try (ChunkPipeline.Output out = settings.pipeline(o).run(upserted)) {
         Dataset<Row> fresh = out.chunks();
         rebuilt =
             LuceneShardWriter.build(
@@ -690,12 +691,13 @@ public final class RagIndexJob implements Job {
       List<String> metadataColumns,
       String chunks,
       String rejects) {
-    ChunkPipeline pipeline(int threads) {
+    ChunkPipeline pipeline(ParsedOptions o) {
       return new ChunkPipeline(
           new Chunker(chunking.chunkSize(), chunking.overlap()),
           model,
           pooling,
-          threads,
+          o.get(ModelOptions.THREADS),
+          ModelOptions.KvCache.from(o),
           shardCount,
           metadataColumns);
     }

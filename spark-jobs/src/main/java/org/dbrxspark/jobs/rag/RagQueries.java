@@ -15,6 +15,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
+import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.udfs.ml.DbrxEmbedder;
 import org.dbrxspark.udfs.ml.DbrxGenerator;
@@ -66,6 +67,7 @@ final class RagQueries {
       String cacheDir,
       String model,
       String pooling,
+      ModelOptions.KvCache kvCache,
       Retriever.Options search,
       boolean answer,
       int maxNewTokens,
@@ -86,7 +88,8 @@ final class RagQueries {
     Dataset<Row> in = queries;
     if (s.search().needsEmbeddings()) {
       in =
-          new DbrxEmbedder()
+          s.kvCache()
+              .applyTo(new DbrxEmbedder())
               .setModelLocation(s.model())
               .setPooling(s.pooling().toLowerCase(Locale.ROOT))
               .setInputCol(Columns.TEXT)
@@ -96,7 +99,8 @@ final class RagQueries {
     DbrxGenerator generator = null;
     if (s.answer()) {
       generator =
-          new DbrxGenerator()
+          s.kvCache()
+              .applyTo(new DbrxGenerator())
               .setModelLocation(s.model())
               .setMessagesCol(MESSAGES)
               .setIdCol(Columns.ID)

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -25,6 +26,7 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
@@ -135,30 +137,35 @@ public final class RagQueryJob implements Job {
 
   @Override
   public List<OptionSpec<?>> options() {
-    return List.of(
-        INDEX,
-        QUERY,
-        QUERY_VECTOR,
-        QUERIES,
-        QUERY_COL,
-        ID_COL,
-        OUTPUT,
-        K,
-        MODE,
-        FILTER,
-        CANDIDATES,
-        RRF_K,
-        ANSWER,
-        SHOW_PROMPT,
-        MAX_NEW_TOKENS,
-        TEMPERATURE,
-        SEED,
-        MODEL,
-        CACHE_DIR);
+    List<OptionSpec<?>> all =
+        new ArrayList<>(
+            List.of(
+                INDEX,
+                QUERY,
+                QUERY_VECTOR,
+                QUERIES,
+                QUERY_COL,
+                ID_COL,
+                OUTPUT,
+                K,
+                MODE,
+                FILTER,
+                CANDIDATES,
+                RRF_K,
+                ANSWER,
+                SHOW_PROMPT,
+                MAX_NEW_TOKENS,
+                TEMPERATURE,
+                SEED,
+                MODEL,
+                CACHE_DIR));
+    all.addAll(ModelOptions.kvCacheSpecs());
+    return all;
   }
 
   @Override
   public void validate(ParsedOptions o) {
+    ModelOptions.validate(o);
     int forms =
         (o.get(QUERY).isEmpty() ? 0 : 1)
             + (o.get(QUERY_VECTOR).isEmpty() ? 0 : 1)
@@ -287,6 +294,7 @@ public final class RagQueryJob implements Job {
         o.get(CACHE_DIR),
         o.get(MODEL).isEmpty() ? manifest.model().location() : o.get(MODEL),
         manifest.model().pooling(),
+        ModelOptions.KvCache.from(o),
         search,
         o.get(ANSWER),
         o.get(MAX_NEW_TOKENS),

@@ -114,6 +114,7 @@ public final class ScoreJob implements Job {
 
   @Override
   public void validate(ParsedOptions o) {
+    ModelOptions.validate(o);
     if (o.get(MAX_PERPLEXITY).isPresent()) {
       Rejects.requireApart(o, OUTPUT, REJECTS);
     }

@@ -20,6 +20,11 @@ import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.TestCheckpoints;
 import org.dbrxspark.jobs.io.DeltaTables;
+import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.backend.KvDType;
+import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.ScoreRequest;
+import org.dbrxspark.runtime.engine.ScoreResult;
 import org.dbrxspark.udfs.ml.DbrxScorer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -174,5 +179,50 @@ class ScoreJobTest {
         actual.get("d5").<Integer>getAs("token_count") > 0,
         "with a prefix the first token is scored too");
     assertNotNull(actual.get("d6").getAs("score_error"));
+  }
+
+  @Test
+  void kvCacheOptionsScoreLikeTheRuntimeWithTheSameOptions() throws Exception {
+    String output = dir.resolve("f32-short").toString();
+    JobRunner.Result run = JobRunner.run(args(output, "--kv-dtype", "f32", "--max-seq-len", "12"));
+    assertEquals(0, run.code(), run.err() + run.out());
+    Map<String, Row> actual = byId(DeltaTables.read(spark, output));
+    int checked = 0;
+    boolean differsFromF16 = false;
+    try (DbrxRuntime f32 =
+            DbrxRuntime.load(Path.of(model), 2, new EngineOptions(2048, 32, 12, KvDType.F32, 0));
+        DbrxRuntime f16 = DbrxRuntime.load(Path.of(model), 2, EngineOptions.defaults())) {
+      for (Row row : actual.values()) {
+        int[] ids = f32.tokenizer().encode(row.<String>getAs("text"));
+        ScoreRequest request = new ScoreRequest(new int[0], ids);
+        ScoreResult expected = f32.scorer().score(List.of(request)).get(0);
+        assertEquals(expected.error(), row.<String>getAs("score_error"), row.toString());
+        if (ids.length > 12) {
+          assertTrue(expected.error().contains("max_seq_len 12"), expected.error());
+        } else if (expected.error() == null) {
+          assertEquals(expected.logprobSum(), row.<Double>getAs("logprob_sum"), 0, row.toString());
+          differsFromF16 |=
+              expected.logprobSum() != f16.scorer().score(List.of(request)).get(0).logprobSum();
+          checked++;
+        }
+      }
+    }
+    assertTrue(checked >= 3, "rows under the cap: " + checked);
+    assertTrue(differsFromF16, "--kv-dtype f32 reached the runtime");
+    assertTrue(actual.get("d0").<String>getAs("score_error").contains("max_seq_len 12"));
+  }
+
+  @Test
+  void badKvCacheOptionsAreUsageErrorsNamingTheOption() {
+    JobRunner.Result dtype = JobRunner.run(args(dir.resolve("x").toString(), "--kv-dtype", "f8"));
+    assertEquals(2, dtype.code(), dtype.err());
+    assertTrue(dtype.err().contains("--kv-dtype"), dtype.err());
+    JobRunner.Result cache =
+        JobRunner.run(
+            args(dir.resolve("y").toString(), "--max-seq-len", "64", "--kv-cache-tokens", "32"));
+    assertEquals(2, cache.code(), cache.err());
+    assertTrue(
+        cache.err().contains("--kv-cache-tokens 32 cannot hold one sequence of --max-seq-len 64"),
+        cache.err());
   }
 }

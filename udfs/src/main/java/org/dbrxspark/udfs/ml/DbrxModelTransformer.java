@@ -1,9 +1,12 @@
 package org.dbrxspark.udfs.ml;
 
+import java.util.Arrays;
 import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.udfs.registry.ModelRegistry;
 import org.dbrxspark.udfs.registry.ModelSpec;
@@ -22,6 +25,9 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
   private final IntParam threads;
   private final IntParam maxBatchTokens;
   private final IntParam maxSequences;
+  private final IntParam maxSeqLen;
+  private final Param<String> kvDtype;
+  private final LongParam kvCacheTokens;
 
   protected DbrxModelTransformer(String uid, String defaultInputCol, String defaultOutputCol) {
     super(uid, defaultInputCol, defaultOutputCol);
@@ -42,10 +48,32 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
     maxSequences =
         new IntParam(
             this, "maxSequences", "sequences one task generates at once", ParamValidators.gtEq(1));
+    maxSeqLen =
+        new IntParam(
+            this,
+            "maxSeqLen",
+            "longest sequence served, prompt + generation; 0 for the model's max_seq_len",
+            ParamValidators.gtEq(0));
+    String[] kvDtypes = Arrays.stream(KvDType.values()).map(KvDType::label).toArray(String[]::new);
+    kvDtype =
+        new Param<>(
+            this,
+            "kvDtype",
+            "KV cache storage: " + String.join(", ", kvDtypes),
+            ParamValidators.inArray(kvDtypes));
+    kvCacheTokens =
+        new LongParam(
+            this,
+            "kvCacheTokens",
+            "positions the KV cache holds over all sequences; 0 for maxSequences x maxSeqLen",
+            ParamValidators.gtEq(0));
     EngineOptions defaults = EngineOptions.defaults();
     setDefault(threads, 0);
     setDefault(maxBatchTokens, defaults.maxBatchTokens());
     setDefault(maxSequences, defaults.maxSequences());
+    setDefault(maxSeqLen, defaults.maxSeqLen());
+    setDefault(kvDtype, defaults.kvDtype().label());
+    setDefault(kvCacheTokens, defaults.kvCacheTokens());
   }
 
   public Param<String> modelLocation() {
@@ -104,6 +132,54 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
     return self();
   }
 
+  public IntParam maxSeqLen() {
+    return maxSeqLen;
+  }
+
+  public int getMaxSeqLen() {
+    return (Integer) $(maxSeqLen);
+  }
+
+  /**
+   * The longest sequence served, prompt + generation (default 0: the model's max_seq_len). A longer
+   * prompt fails its row, and a generation stops at it; it bounds the KV cache.
+   */
+  public T setMaxSeqLen(int value) {
+    set(maxSeqLen, value);
+    return self();
+  }
+
+  public Param<String> kvDtype() {
+    return kvDtype;
+  }
+
+  public String getKvDtype() {
+    return $(kvDtype);
+  }
+
+  /** How the KV cache stores keys and values: f32, f16 (the runtime's default) or bf16. */
+  public T setKvDtype(String value) {
+    set(kvDtype, value);
+    return self();
+  }
+
+  public LongParam kvCacheTokens() {
+    return kvCacheTokens;
+  }
+
+  public long getKvCacheTokens() {
+    return (Long) $(kvCacheTokens);
+  }
+
+  /**
+   * Positions the executor's KV cache holds at once over all sequences (default 0: maxSequences x
+   * maxSeqLen, so no sequence waits for cache memory); at least maxSeqLen.
+   */
+  public T setKvCacheTokens(long value) {
+    set(kvCacheTokens, value);
+    return self();
+  }
+
   /**
    * The model this transformer loads, as the executor's registry keys it: a caller that leases
    * {@link org.dbrxspark.udfs.registry.ModelRegistry#acquire} with it shares the instance.
@@ -114,7 +190,8 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
       throw new IllegalArgumentException(
           "modelLocation is not set: " + uid() + " needs a checkpoint folder");
     }
-    return new ModelSpec(getModelLocation(), getThreads(), getMaxBatchTokens(), getMaxSequences());
+    return new ModelSpec(getModelLocation(), getThreads(), getMaxBatchTokens(), getMaxSequences())
+        .withKvCache(getMaxSeqLen(), KvDType.parse(getKvDtype()), getKvCacheTokens());
   }
 
   @Override

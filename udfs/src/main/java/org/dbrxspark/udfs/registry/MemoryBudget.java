@@ -1,43 +1,55 @@
 package org.dbrxspark.udfs.registry;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.MemoryPlan;
 
 /**
- * Worst-case JVM memory a model's batching budget can take. Weights are memory-mapped and so not
- * counted; what grows with the budget is per task: the KV cache of {@code maxSequences} full-length
- * sequences (off-heap, in direct memory, whose limit is the maximum heap unless
- * -XX:MaxDirectMemorySize says otherwise), one step's activations and its logits rows (heap).
+ * The executor's memory check before it loads a model: the runtime's own {@link MemoryPlan} for the
+ * checkpoint and engine options, with one forward step's activations for every task that may run
+ * the model at once. The tasks share the loaded model (its mapped weights and its one KV cache) but
+ * each runs its own steps, whose activations are on the heap; the runtime checks the same plan for
+ * one caller when it loads.
  */
 final class MemoryBudget {
   private MemoryBudget() {}
 
   /**
-   * JVM bytes one concurrently running task may need at most: the runtime's memory plan less its
-   * weights.
+   * Why {@code tasks} concurrent tasks cannot run the checkpoint at {@code checkpoint} with {@code
+   * options} in this JVM, or null when they can.
    */
-  static long perTaskBytes(DbrxConfig c, EngineOptions o) {
-    MemoryPlan plan = MemoryPlan.of(c, o, 0);
-    return plan.kvCacheBytes() + plan.activationBytes();
+  static String problem(Path checkpoint, EngineOptions options, int tasks) throws IOException {
+    DbrxConfig config = Checkpoint.readConfig(checkpoint);
+    long weightBytes;
+    try (Checkpoint opened = Checkpoint.open(checkpoint)) {
+      weightBytes = opened.totalBytes();
+    }
+    MemoryPlan plan = MemoryPlan.of(config, options, weightBytes, tasks);
+    long maxHeap = Runtime.getRuntime().maxMemory();
+    if (plan.activationBytes() > maxHeap) {
+      return String.format(
+          Locale.ROOT,
+          "not enough memory for the configured budget: %d concurrent task(s) with"
+              + " max_batch_tokens=%d and max_sequences=%d need %.2f GiB of heap for their"
+              + " activations, but the JVM's maximum heap is %.2f GiB; lower maxBatchTokens or"
+              + " maxSequences, or raise spark.executor.memory",
+          tasks,
+          options.maxBatchTokens(),
+          options.maxSequences(),
+          gib(plan.activationBytes()),
+          gib(maxHeap));
+    }
+    String problem = plan.problem();
+    return problem == null
+        ? null
+        : "not enough memory for the configured budget of " + tasks + " task(s): " + problem;
   }
 
-  /** Why {@code tasks} concurrent tasks cannot run under {@code maxHeap}, or null when they can. */
-  static String problem(DbrxConfig c, EngineOptions o, int tasks, long maxHeap) {
-    long need = perTaskBytes(c, o) * tasks;
-    if (need <= maxHeap) {
-      return null;
-    }
-    return String.format(
-        "not enough memory for the configured budget: %d concurrent task(s) with max_sequences=%d,"
-            + " max_batch_tokens=%d and max_seq_len=%d may need %.2f GiB of heap, but the JVM's"
-            + " maximum heap is %.2f GiB; lower maxSequences or maxBatchTokens, or raise"
-            + " spark.executor.memory",
-        tasks,
-        o.maxSequences(),
-        o.maxBatchTokens(),
-        c.maxSeqLen(),
-        need / (double) (1L << 30),
-        maxHeap / (double) (1L << 30));
+  private static double gib(long bytes) {
+    return bytes / (double) (1L << 30);
   }
 }

@@ -17,8 +17,6 @@ import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.Devices;
-import org.dbrxspark.runtime.checkpoint.Checkpoint;
-import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,37 +48,33 @@ public final class ModelRegistry {
 
   private ModelRegistry() {}
 
-  /** The registry key: location as given, device, and everything that shapes the loaded runtime. */
-  record Key(
-      String location,
-      DeviceSelection device,
-      int threads,
-      int maxBatchTokens,
-      int maxSequences,
-      boolean prefixCaching) {
+  /**
+   * The registry key: the spec (location as given, threads resolved, every engine and KV cache
+   * option) and the device, so that models loaded with different options are never shared.
+   */
+  record Key(ModelSpec spec, DeviceSelection device) {
     static Key of(ModelSpec spec, DeviceSelection device) {
-      return new Key(
-          spec.location(),
-          device,
-          spec.resolvedThreads(),
-          spec.maxBatchTokens(),
-          spec.maxSequences(),
-          spec.prefixCaching());
+      return new Key(spec.withResolvedThreads(), device);
     }
 
     @Override
     public String toString() {
-      return location
+      return spec.location()
           + " on "
           + device.key()
           + " (threads "
-          + threads
+          + spec.threads()
           + ", max_batch_tokens "
-          + maxBatchTokens
+          + spec.maxBatchTokens()
           + ", max_sequences "
-          + maxSequences
+          + spec.maxSequences()
+          + ", max_seq_len "
+          + (spec.maxSeqLen() == 0 ? "model's" : spec.maxSeqLen())
+          + ", kv_dtype "
+          + spec.kvDtype().label()
+          + (spec.kvCacheTokens() == 0 ? "" : ", kv_cache_tokens " + spec.kvCacheTokens())
           + ", prefix_caching "
-          + prefixCaching
+          + spec.prefixCaching()
           + ")";
     }
   }
@@ -198,24 +192,14 @@ public final class ModelRegistry {
   private static DbrxRuntime load(Key key) {
     Path dir = null;
     try {
-      dir = resolve(key.location());
+      dir = resolve(key.spec().location());
       if (!Files.isRegularFile(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
         throw new NoSuchFileException(
             dir.resolve("config.json").toString(),
             null,
             "no config.json: neither a checkpoint folder nor a GGUF file");
       }
-      DbrxConfig config = Checkpoint.readConfig(dir);
-      ModelSpec spec =
-          new ModelSpec(
-              key.location(),
-              key.threads(),
-              key.maxBatchTokens(),
-              key.maxSequences(),
-              key.prefixCaching());
-      String memory =
-          MemoryBudget.problem(
-              config, spec.engineOptions(), concurrentTasks(), Runtime.getRuntime().maxMemory());
+      String memory = MemoryBudget.problem(dir, key.spec().engineOptions(), concurrentTasks());
       if (memory != null) {
         throw new ModelLoadException(describe(key, dir) + ": " + memory);
       }
@@ -226,9 +210,9 @@ public final class ModelRegistry {
             "the runtime has no GPU backend yet: models keyed to {} (and any other GPU) run on the"
                 + " CPU kernels with {} threads",
             key.device().key(),
-            key.threads());
+            key.spec().threads());
       }
-      return DbrxRuntime.load(dir, Devices.CPU, key.threads(), spec.engineOptions());
+      return DbrxRuntime.load(dir, Devices.CPU, key.spec().threads(), key.spec().engineOptions());
     } catch (ModelLoadException e) {
       throw e;
     } catch (IOException | RuntimeException | OutOfMemoryError e) {
@@ -242,10 +226,14 @@ public final class ModelRegistry {
 
   private static String describe(Key key, Path resolved) {
     String where =
-        resolved == null || resolved.toString().equals(key.location())
+        resolved == null || resolved.toString().equals(key.spec().location())
             ? ""
             : " (local copy " + resolved + ")";
-    return "cannot load the DBRX model at " + key.location() + where + " for " + key.device().key();
+    return "cannot load the DBRX model at "
+        + key.spec().location()
+        + where
+        + " for "
+        + key.device().key();
   }
 
   /**

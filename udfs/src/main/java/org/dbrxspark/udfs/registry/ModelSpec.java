@@ -2,10 +2,12 @@ package org.dbrxspark.udfs.registry;
 
 import java.io.Serializable;
 import java.util.Objects;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
 
 /**
- * Which checkpoint to load and how: with the device, the key of the executor's model registry.
+ * Which checkpoint to load and how: with the device, the key of the executor's model registry, so
+ * that specs differing in any load option never share a loaded model.
  *
  * @param location a local folder, a Hadoop FileSystem URI ({@code file://}, {@code hdfs://}, {@code
  *     s3a://}, ...) or the name of a folder shipped with {@code --files}/{@code --archives}/{@code
@@ -15,9 +17,19 @@ import org.dbrxspark.runtime.engine.EngineOptions;
  * @param maxSequences sequences generating at once per task (see {@link EngineOptions})
  * @param prefixCaching whether the executor's tasks reuse the KV blocks of prompt prefixes that
  *     they share (see {@link EngineOptions#prefixCaching()}); outputs are the same either way
+ * @param maxSeqLen the longest sequence (prompt + generation) served; 0 for the model's
+ * @param kvDtype how the KV cache stores keys and values
+ * @param kvCacheTokens positions the KV cache holds at once; 0 for {@code maxSequences x maxSeqLen}
  */
 public record ModelSpec(
-    String location, int threads, int maxBatchTokens, int maxSequences, boolean prefixCaching)
+    String location,
+    int threads,
+    int maxBatchTokens,
+    int maxSequences,
+    boolean prefixCaching,
+    int maxSeqLen,
+    KvDType kvDtype,
+    long kvCacheTokens)
     implements Serializable {
 
   public ModelSpec {
@@ -28,32 +40,61 @@ public record ModelSpec(
     if (threads < 0) {
       throw new IllegalArgumentException("threads must be >= 0, got " + threads);
     }
-    new EngineOptions(maxBatchTokens, maxSequences); // validates both
+    // Validates the batching and KV cache options before any task runs.
+    new EngineOptions(
+        maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, prefixCaching);
   }
 
-  /** With prefix caching, the runtime's default. */
+  /** With the runtime's KV cache defaults and prefix caching. */
   public ModelSpec(String location, int threads, int maxBatchTokens, int maxSequences) {
-    this(location, threads, maxBatchTokens, maxSequences, true);
+    this(location, threads, new EngineOptions(maxBatchTokens, maxSequences));
   }
 
-  /**
-   * The location with the runtime's defaults (batching limits, prefix caching) and one thread per
-   * processor.
-   */
+  /** The location with these threads and engine options. */
+  public ModelSpec(String location, int threads, EngineOptions engine) {
+    this(
+        location,
+        threads,
+        engine.maxBatchTokens(),
+        engine.maxSequences(),
+        engine.prefixCaching(),
+        engine.maxSeqLen(),
+        engine.kvDtype(),
+        engine.kvCacheTokens());
+  }
+
+  /** The location with the runtime's default engine options and one thread per processor. */
   public static ModelSpec of(String location) {
-    EngineOptions defaults = EngineOptions.defaults();
-    return new ModelSpec(
-        location, 0, defaults.maxBatchTokens(), defaults.maxSequences(), defaults.prefixCaching());
+    return new ModelSpec(location, 0, EngineOptions.defaults());
   }
 
   /** This spec with prefix caching on or off. */
   public ModelSpec withPrefixCaching(boolean value) {
-    return new ModelSpec(location, threads, maxBatchTokens, maxSequences, value);
+    return new ModelSpec(location, threads, engineOptions().withPrefixCaching(value));
   }
 
-  /** The engine's batching limits and prefix caching. */
+  /** This spec with these KV cache options (0 for the defaults of the context and cache size). */
+  public ModelSpec withKvCache(int maxSeqLen, KvDType kvDtype, long kvCacheTokens) {
+    return new ModelSpec(
+        location,
+        threads,
+        maxBatchTokens,
+        maxSequences,
+        prefixCaching,
+        maxSeqLen,
+        kvDtype,
+        kvCacheTokens);
+  }
+
+  /** This spec with {@link #threads} resolved to a count: the form the registry keys. */
+  ModelSpec withResolvedThreads() {
+    return new ModelSpec(location, resolvedThreads(), engineOptions());
+  }
+
+  /** The engine's batching limits, KV cache and prefix caching. */
   public EngineOptions engineOptions() {
-    return new EngineOptions(maxBatchTokens, maxSequences).withPrefixCaching(prefixCaching);
+    return new EngineOptions(
+        maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, prefixCaching);
   }
 
   /** {@link #threads} with 0 resolved to the available processors. */

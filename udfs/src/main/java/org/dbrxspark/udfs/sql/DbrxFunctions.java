@@ -21,6 +21,7 @@ import org.apache.spark.sql.errors.QueryCompilationErrors;
 import org.apache.spark.sql.execution.SparkStrategy;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.udfs.inference.Embedding;
 import org.dbrxspark.udfs.inference.Generation;
@@ -59,10 +60,11 @@ import scala.collection.immutable.Seq;
  * <p>Two ways in: {@link #register} on a session, or {@link DbrxExtensions} through {@code
  * spark.sql.extensions}, whose functions read their {@link Options} from the Spark settings {@value
  * #MODEL}, {@value #THREADS}, {@value #MAX_BATCH_TOKENS}, {@value #MAX_SEQUENCES}, {@value
- * #PREFIX_CACHING}, {@value #SEED}, {@value #DEFAULT_PARAMS} and {@value #SYSTEM_PROMPT}. Each
- * function is also a public class with a no-argument constructor for {@code
- * spark.udf.registerJavaFunction} in PySpark, reading the same settings; registered that way it
- * runs one row per model call and takes every argument (pass NULL for an unused optional one).
+ * #MAX_SEQ_LEN}, {@value #KV_DTYPE}, {@value #KV_CACHE_TOKENS}, {@value #PREFIX_CACHING}, {@value
+ * #SEED}, {@value #DEFAULT_PARAMS} and {@value #SYSTEM_PROMPT}. Each function is also a public
+ * class with a no-argument constructor for {@code spark.udf.registerJavaFunction} in PySpark,
+ * reading the same settings; registered that way it runs one row per model call and takes every
+ * argument (pass NULL for an unused optional one).
  */
 public final class DbrxFunctions {
   private DbrxFunctions() {}
@@ -71,6 +73,9 @@ public final class DbrxFunctions {
   public static final String THREADS = "spark.dbrx.threads";
   public static final String MAX_BATCH_TOKENS = "spark.dbrx.maxBatchTokens";
   public static final String MAX_SEQUENCES = "spark.dbrx.maxSequences";
+  public static final String MAX_SEQ_LEN = "spark.dbrx.maxSeqLen";
+  public static final String KV_DTYPE = "spark.dbrx.kvDtype";
+  public static final String KV_CACHE_TOKENS = "spark.dbrx.kvCacheTokens";
   public static final String PREFIX_CACHING = "spark.dbrx.prefixCaching";
   public static final String SEED = "spark.dbrx.seed";
   public static final String DEFAULT_PARAMS = "spark.dbrx.defaultParams";
@@ -134,24 +139,55 @@ public final class DbrxFunctions {
                               + MODEL
                               + " (or register the functions with DbrxFunctions.register)"));
       EngineOptions engine = EngineOptions.defaults();
-      ModelSpec model =
-          new ModelSpec(
-              location,
-              setting.apply(THREADS).map(Integer::parseInt).orElse(0),
-              setting
-                  .apply(MAX_BATCH_TOKENS)
-                  .map(Integer::parseInt)
-                  .orElse(engine.maxBatchTokens()),
-              setting.apply(MAX_SEQUENCES).map(Integer::parseInt).orElse(engine.maxSequences()),
-              setting
-                  .apply(PREFIX_CACHING)
-                  .map(DbrxFunctions::prefixCaching)
-                  .orElse(engine.prefixCaching()));
+      ModelSpec model;
+      try {
+        model =
+            new ModelSpec(
+                location,
+                integer(THREADS).orElse(0),
+                new EngineOptions(
+                    integer(MAX_BATCH_TOKENS).orElse(engine.maxBatchTokens()),
+                    integer(MAX_SEQUENCES).orElse(engine.maxSequences()),
+                    integer(MAX_SEQ_LEN).orElse(engine.maxSeqLen()),
+                    setting.apply(KV_DTYPE).map(DbrxFunctions::kvDtype).orElse(engine.kvDtype()),
+                    setting
+                        .apply(KV_CACHE_TOKENS)
+                        .map(v -> parse(KV_CACHE_TOKENS, v, Long::parseLong))
+                        .orElse(engine.kvCacheTokens()),
+                    setting
+                        .apply(PREFIX_CACHING)
+                        .map(DbrxFunctions::prefixCaching)
+                        .orElse(engine.prefixCaching())));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "invalid spark.dbrx.* model settings: " + e.getMessage(), e);
+      }
       return new Options(
           model,
           setting.apply(SEED).map(Long::parseLong).orElse(0L),
           setting.apply(DEFAULT_PARAMS).orElse(null),
           setting.apply(SYSTEM_PROMPT).orElse(null));
+    }
+  }
+
+  private static Optional<Integer> integer(String key) {
+    return setting(key).map(v -> parse(key, v, Integer::parseInt));
+  }
+
+  private static KvDType kvDtype(String value) {
+    try {
+      return KvDType.parse(value.trim());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(KV_DTYPE + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** {@code value} parsed, or an error naming the setting it came from. */
+  private static <T> T parse(String key, String value, Function<String, T> parser) {
+    try {
+      return parser.apply(value.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + " must be a whole number, got '" + value + "'", e);
     }
   }
 

@@ -28,6 +28,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.GenerationRequest;
 import org.dbrxspark.runtime.engine.GenerationResult;
@@ -353,6 +354,77 @@ class DbrxGeneratorTest {
     assertTrue(
         memory.getMessage().contains("not enough memory for the configured budget"),
         memory.getMessage());
+  }
+
+  @Test
+  void kvCacheOptionsGiveTheRuntimesOutputsWithTheSameOptions() throws Exception {
+    int maxSeqLen = 24;
+    String fits = "Tell me about topic 1";
+    String nearTheCap =
+        "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+            + " sixteen seventeen eighteen nineteen twenty";
+    String tooLong = "word ".repeat(40);
+    assertTrue(direct.tokenizer().encode(nearTheCap).length > maxSeqLen - MAX_NEW);
+    assertTrue(direct.tokenizer().encode(tooLong).length >= maxSeqLen);
+    Dataset<Row> input =
+        spark.createDataFrame(
+            List.of(
+                RowFactory.create(0L, fits, "a"),
+                RowFactory.create(1L, tooLong, "b"),
+                RowFactory.create(2L, nearTheCap, "c")),
+            PROMPTS);
+    List<Row> out =
+        sampling()
+            .setLogprobs(true)
+            .setKvDtype("f32")
+            .setMaxSeqLen(maxSeqLen)
+            .transform(input.coalesce(1))
+            .collectAsList();
+    EngineOptions same = new EngineOptions(2048, 32, maxSeqLen, KvDType.F32, 0);
+    boolean differsFromF16 = false;
+    try (DbrxRuntime f32 = DbrxRuntime.load(checkpoint, 2, same)) {
+      for (int i : new int[] {0, 2}) {
+        Row row = out.get(i);
+        int[] ids = f32.tokenizer().encode(row.getString(1));
+        SamplingParams params =
+            params(Seeds.forRow(Long.toString(row.getLong(0)), SEED), MAX_NEW).toBuilder()
+                .logprobs(true)
+                .build();
+        GenerationResult expected =
+            f32.engine().generate(List.of(new GenerationRequest(ids, params))).get(0);
+        assertSame(expected, row.getStruct(3));
+        assertArrayEquals(expected.logprobs(), toFloats(row.getStruct(3).getList(4)));
+        GenerationResult f16 =
+            direct.engine().generate(List.of(new GenerationRequest(ids, params))).get(0);
+        differsFromF16 |= !java.util.Arrays.equals(expected.logprobs(), f16.logprobs());
+      }
+    }
+    assertTrue(differsFromF16, "an f32 cache rounds differently from the default f16 one");
+    // The generation near the cap stops when the cache is full (the runtime's rule: the last
+    // sampled token needs no cache position); the prompt over the cap fails its row only.
+    assertEquals("length", out.get(2).getStruct(3).getAs("finish_reason"));
+    assertEquals(
+        maxSeqLen + 1,
+        out.get(2).getStruct(3).<Integer>getAs("prompt_tokens")
+            + out.get(2).getStruct(3).<Integer>getAs("completion_tokens"));
+    assertError(out.get(1), "max_seq_len " + maxSeqLen);
+  }
+
+  @Test
+  void badKvCacheOptionsAreRefusedNamingTheParam() {
+    IllegalArgumentException dtype =
+        assertThrows(IllegalArgumentException.class, () -> sampling().setKvDtype("f8"));
+    assertTrue(dtype.getMessage().contains("kvDtype"), dtype.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> sampling().setMaxSeqLen(-1));
+    IllegalArgumentException cache =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                sampling()
+                    .setMaxSeqLen(512)
+                    .setKvCacheTokens(100)
+                    .transformSchema(prompts(1, 1).schema()));
+    assertTrue(cache.getMessage().contains("kv_cache_tokens 100"), cache.getMessage());
   }
 
   private static final String VERDICT =

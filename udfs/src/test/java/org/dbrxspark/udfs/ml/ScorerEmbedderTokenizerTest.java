@@ -15,6 +15,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 import org.dbrxspark.runtime.engine.EmbeddingResult;
@@ -95,6 +96,35 @@ class ScorerEmbedderTokenizerTest {
     assertTrue(((String) out.get(2).getStruct(3).getAs("error")).contains("null"));
     assertTrue(((String) out.get(3).getStruct(3).getAs("error")).contains("empty"));
     assertNull(out.get(3).getStruct(3).getAs("logprob_sum"));
+  }
+
+  @Test
+  void anF32KvCacheScoresLikeTheRuntimeWithAnF32Cache() throws Exception {
+    List<Row> out =
+        new DbrxScorer()
+            .setModelLocation(checkpoint.toString())
+            .setThreads(2)
+            .setPrefixCol("prefix")
+            .setKvDtype("f32")
+            .transform(texts)
+            .collectAsList();
+    EngineOptions f32 = new EngineOptions(2048, 32, 0, KvDType.F32, 0);
+    boolean differsFromF16 = false;
+    try (DbrxRuntime same = DbrxRuntime.load(checkpoint, 2, f32)) {
+      for (int i : new int[] {0, 1, 4}) {
+        Row row = out.get(i);
+        String prefix = row.getString(2);
+        ScoreRequest request =
+            new ScoreRequest(
+                prefix == null ? new int[0] : same.tokenizer().encode(prefix),
+                same.tokenizer().encode(row.getString(1)));
+        ScoreResult expected = same.scorer().score(List.of(request)).get(0);
+        assertEquals(expected.logprobSum(), (double) row.getStruct(3).getAs("logprob_sum"), 0);
+        differsFromF16 |=
+            expected.logprobSum() != direct.scorer().score(List.of(request)).get(0).logprobSum();
+      }
+    }
+    assertTrue(differsFromF16, "the f32 cache reached the runtime: f16 rounds the scores apart");
   }
 
   @Test

@@ -2,7 +2,9 @@ package org.dbrxspark.udfs.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -15,6 +17,11 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.backend.KvDType;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
+import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.MemoryPlan;
 import org.dbrxspark.udfs.TestSpark;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.dbrxspark.udfs.ml.DbrxEmbedder;
@@ -96,5 +103,75 @@ class ModelRegistryTest {
     assertEquals(2, ModelRegistry.loadCount(spec, gpu));
     assertEquals(0, ModelRegistry.loadCount(spec, DeviceSelection.cpu()), "keyed by device");
     ModelRegistry.unload(spec, gpu);
+  }
+
+  @Test
+  void specsDifferingOnlyInTheirKvCacheDoNotShareAModel() {
+    ModelSpec f16 = new ModelSpec(checkpoint.toString(), 1, 64, 2);
+    ModelSpec f32 = f16.withKvCache(0, KvDType.F32, 0);
+    ModelSpec shortContext = f16.withKvCache(128, KvDType.F16, 0);
+    DeviceSelection cpu = DeviceSelection.cpu();
+    try (LoadedModel a = ModelRegistry.acquire(f16, cpu);
+        LoadedModel b = ModelRegistry.acquire(f32, cpu);
+        LoadedModel c = ModelRegistry.acquire(shortContext, cpu);
+        LoadedModel again = ModelRegistry.acquire(f16.withKvCache(0, KvDType.F16, 0), cpu)) {
+      assertSame(a.runtime(), again.runtime(), "the same options share the model");
+      assertNotSame(a.runtime(), b.runtime());
+      assertNotSame(a.runtime(), c.runtime());
+      assertEquals(KvDType.F16, a.runtime().kvPool().dtype());
+      assertEquals(KvDType.F32, b.runtime().kvPool().dtype());
+      // 2 sequences of the model's 1024 positions against 2 of 128, in blocks of 16.
+      assertEquals(2 * 1024 / 16, a.runtime().kvPool().capacity());
+      assertEquals(2 * 128 / 16, c.runtime().kvPool().capacity());
+    } finally {
+      for (ModelSpec spec : List.of(f16, f32, shortContext)) {
+        ModelRegistry.unload(spec, cpu);
+      }
+    }
+  }
+
+  @Test
+  void aContextOverTheModelsIsRefusedAtLoadNamingTheOption() {
+    ModelSpec tooLong =
+        new ModelSpec(checkpoint.toString(), 1, 64, 2).withKvCache(4096, KvDType.F16, 0);
+    ModelLoadException e =
+        assertThrows(
+            ModelLoadException.class, () -> ModelRegistry.acquire(tooLong, DeviceSelection.cpu()));
+    assertTrue(e.getMessage().contains(checkpoint.toString()), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("max_seq_len 4096 is over the model's max_seq_len 1024"),
+        e.getMessage());
+    IllegalArgumentException early =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                new ModelSpec(checkpoint.toString(), 1, 64, 2).withKvCache(512, KvDType.F16, 256));
+    assertEquals(
+        "kv_cache_tokens 256 cannot hold one sequence of max_seq_len 512; raise it or lower"
+            + " max_seq_len",
+        early.getMessage());
+  }
+
+  @Test
+  void theExecutorChecksTheRuntimesPlanWithEachTasksActivations() throws Exception {
+    DbrxConfig config = DbrxConfig.read(checkpoint.resolve("config.json"));
+    long weights;
+    try (Checkpoint opened = Checkpoint.open(checkpoint)) {
+      weights = opened.totalBytes();
+    }
+    EngineOptions fits = new ModelSpec(checkpoint.toString(), 1, 64, 2).engineOptions();
+    assertNull(MemoryBudget.problem(checkpoint, fits, 4));
+    // A KV cache over this host: the runtime's own refusal, with the tasks named.
+    EngineOptions huge = new EngineOptions(64, 2, 0, KvDType.F32, 1L << 40);
+    assertEquals(
+        "not enough memory for the configured budget of 4 task(s): "
+            + MemoryPlan.of(config, huge, weights, 4).problem(),
+        MemoryBudget.problem(checkpoint, huge, 4));
+    // Activations are per task: a budget one task's heap holds but not 10,000 tasks'.
+    EngineOptions wide = new EngineOptions(2048, 32, 0, KvDType.F16, 0);
+    assertNull(MemoryBudget.problem(checkpoint, wide, 1));
+    String many = MemoryBudget.problem(checkpoint, wide, 10_000);
+    assertTrue(many.startsWith("not enough memory for the configured budget: 10000"), many);
+    assertTrue(many.contains("lower maxBatchTokens or maxSequences"), many);
   }
 }

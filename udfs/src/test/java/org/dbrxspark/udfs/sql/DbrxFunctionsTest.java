@@ -21,6 +21,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.GenerationRequest;
 import org.dbrxspark.runtime.engine.GenerationResult;
@@ -30,6 +31,7 @@ import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.runtime.tokenizer.ChatTemplate;
 import org.dbrxspark.udfs.TestSpark;
 import org.dbrxspark.udfs.inference.Generation;
+import org.dbrxspark.udfs.inference.Scoring;
 import org.dbrxspark.udfs.inference.Seeds;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
 import org.dbrxspark.udfs.registry.ModelSpec;
@@ -301,6 +303,53 @@ class DbrxFunctionsTest {
               DbrxFunctions.THREADS,
               DbrxFunctions.SEED,
               DbrxFunctions.DEFAULT_PARAMS)) {
+        spark.conf().unset(key);
+      }
+    }
+  }
+
+  @Test
+  void kvCacheSettingsReachTheRuntimeAndBadOnesAreNamed() throws Exception {
+    spark.conf().set(DbrxFunctions.MODEL, checkpoint.toString());
+    spark.conf().set(DbrxFunctions.THREADS, "2");
+    spark.conf().set(DbrxFunctions.KV_DTYPE, "f32");
+    spark.conf().set(DbrxFunctions.MAX_SEQ_LEN, "8");
+    try {
+      spark.udf().registerJava("py_score", ScoreFunction.class.getName(), Scoring.RESULT);
+      List<Row> rows =
+          spark
+              .sql(
+                  "SELECT py_score('jumps over', 'The fox') AS s,"
+                      + " py_score('one two three four five six seven eight nine', NULL) AS long")
+              .collectAsList();
+      try (DbrxRuntime f32 =
+          DbrxRuntime.load(checkpoint, 2, new EngineOptions(2048, 32, 8, KvDType.F32, 0))) {
+        ScoreRequest request =
+            new ScoreRequest(
+                f32.tokenizer().encode("The fox"), f32.tokenizer().encode("jumps over"));
+        double expected = f32.scorer().score(List.of(request)).get(0).logprobSum();
+        assertEquals(expected, rows.get(0).getStruct(0).getDouble(0), 0);
+        assertTrue(
+            expected != direct.scorer().score(List.of(request)).get(0).logprobSum(),
+            "the default f16 cache rounds the score apart");
+      }
+      String error = rows.get(0).getStruct(1).getAs("error");
+      assertTrue(error.contains("max_seq_len 8"), error);
+
+      spark.conf().set(DbrxFunctions.KV_DTYPE, "f8");
+      spark.udf().registerJava("py_score_f8", ScoreFunction.class.getName(), Scoring.RESULT);
+      Exception bad =
+          assertThrows(Exception.class, () -> spark.sql("SELECT py_score_f8('a', NULL)").first());
+      assertTrue(
+          bad.getMessage().contains(DbrxFunctions.KV_DTYPE + ": unknown KV cache dtype 'f8'"),
+          bad.getMessage());
+    } finally {
+      for (String key :
+          List.of(
+              DbrxFunctions.MODEL,
+              DbrxFunctions.THREADS,
+              DbrxFunctions.KV_DTYPE,
+              DbrxFunctions.MAX_SEQ_LEN)) {
         spark.conf().unset(key);
       }
     }
