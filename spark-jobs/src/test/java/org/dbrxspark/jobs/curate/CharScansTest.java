@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -90,6 +92,14 @@ class CharScansTest {
     return sb.toString();
   }
 
+  /** Calls {@code check} on {@link #CASES} random texts. */
+  private static void eachRandomText(long seed, Consumer<String> check) {
+    Random random = new Random(seed);
+    for (int i = 0; i < CASES; i++) {
+      check.accept(randomText(random));
+    }
+  }
+
   private static int matches(Pattern p, String text) {
     int count = 0;
     for (Matcher m = p.matcher(text); m.find(); ) {
@@ -101,11 +111,7 @@ class CharScansTest {
   @Test
   void sentenceEndsAreTheRegexMatches() {
     Pattern reference = Pattern.compile("[.!?\u2026]+[\"')\\]]*(?=\\s|$)|[\u3002\uff01\uff1f]+");
-    Random random = new Random(1);
-    for (int i = 0; i < CASES; i++) {
-      String text = randomText(random);
-      assertEquals(matches(reference, text), C4Rules.sentenceEnds(text), text);
-    }
+    eachRandomText(1, t -> assertEquals(matches(reference, t), C4Rules.sentenceEnds(t), t));
     assertEquals(3, C4Rules.sentenceEnds("One. Two!) \"Three?\"\n"));
     assertEquals(0, C4Rules.sentenceEnds("v1.2 e.g.x"));
     assertEquals(2, C4Rules.sentenceEnds("\u4e2d\u3002\u3002\u6587\uff01"));
@@ -114,85 +120,77 @@ class CharScansTest {
   @Test
   void collapsedSpacesAreTheRegexReplacement() {
     Pattern reference = Pattern.compile("[ \\t\\x0B\\f\\p{Zs}]+");
-    Random random = new Random(2);
-    for (int i = 0; i < CASES; i++) {
-      String text = randomText(random);
-      assertEquals(
-          reference.matcher(text).replaceAll(" "), TextNormalizer.collapseSpaces(text), text);
-    }
+    eachRandomText(
+        2,
+        t ->
+            assertEquals(
+                reference.matcher(t).replaceAll(" "), TextNormalizer.collapseSpaces(t), t));
   }
 
   @Test
   void loremIpsumCountIsTheLowerCasedCount() {
-    Random random = new Random(3);
-    for (int i = 0; i < CASES; i++) {
-      String text = randomText(random);
-      assertEquals(
-          GopherSignals.count(text.toLowerCase(Locale.ROOT), "lorem ipsum"),
-          C4Rules.countIgnoringAsciiCase(text, "lorem ipsum"),
-          text);
-    }
+    eachRandomText(
+        3,
+        t ->
+            assertEquals(
+                GopherSignals.count(t.toLowerCase(Locale.ROOT), "lorem ipsum"),
+                C4Rules.countIgnoringAsciiCase(t, "lorem ipsum"),
+                t));
     assertEquals(0, C4Rules.countIgnoringAsciiCase("lorem \u0130psum", "lorem ipsum"));
   }
 
   /** What TextView held when it was built by splitting on regular expressions. */
   private static List<List<String>> splitView(String text) {
-    List<String> lines = new ArrayList<>();
-    List<String> paragraphs = new ArrayList<>();
-    List<String> tokens = new ArrayList<>();
-    for (String line : text.split("\n")) {
-      if (!line.strip().isEmpty()) {
-        lines.add(line.strip());
-      }
-    }
-    for (String p : text.split("\n\\s*\n")) {
+    List<String> tokens = Arrays.stream(text.split("\\s+")).filter(t -> !t.isEmpty()).toList();
+    return List.of(stripped(text.split("\n")), stripped(text.split("\n\\s*\n")), tokens);
+  }
+
+  /** The non-blank {@code parts}, stripped. */
+  private static List<String> stripped(String[] parts) {
+    List<String> kept = new ArrayList<>();
+    for (String p : parts) {
       if (!p.strip().isEmpty()) {
-        paragraphs.add(p.strip());
+        kept.add(p.strip());
       }
     }
-    for (String tok : text.split("\\s+")) {
-      if (!tok.isEmpty()) {
-        tokens.add(tok);
-      }
-    }
-    return List.of(lines, paragraphs, tokens);
+    return kept;
   }
 
   @Test
   void textViewSplitsAsTheRegexesDid() {
-    Random random = new Random(4);
-    for (int i = 0; i < CASES; i++) {
-      String text = randomText(random);
-      if (text.contains("\u4e2d")) {
-        continue; // unspaced tokens are split by ICU, the same before and after
-      }
-      TextView view = new TextView(text);
-      assertEquals(splitView(text), List.of(view.lines, view.paragraphs, view.tokens), text);
-      String line = text.strip();
-      int words = line.isBlank() ? 0 : line.strip().split("\\s+").length;
-      assertEquals(words, TextView.wordCount(line), line);
-    }
+    eachRandomText(
+        4,
+        text -> {
+          if (text.contains("\u4e2d")) {
+            return; // unspaced tokens are split by ICU, the same before and after
+          }
+          TextView view = new TextView(text);
+          assertEquals(splitView(text), List.of(view.lines, view.paragraphs, view.tokens), text);
+          String line = text.strip();
+          int words = line.isBlank() ? 0 : line.strip().split("\\s+").length;
+          assertEquals(words, TextView.wordCount(line), line);
+        });
   }
 
   @Test
   void piiPatternsRunWheneverTheyCanMatch() {
-    Random random = new Random(5);
     int[] found = new int[3];
-    for (int i = 0; i < CASES; i++) {
-      String text = randomText(random);
-      if (PiiRedactor.IPV6_CANDIDATE.matcher(text).find()) {
-        found[0]++;
-        assertTrue(PiiRedactor.hasIpv6Groups(text), text);
-      }
-      if (PiiRedactor.IPV4_RE.matcher(text).find()) {
-        found[1]++;
-        assertTrue(PiiRedactor.hasDecimalPoint(text), text);
-      }
-      if (PiiRedactor.PHONE_RE.matcher(text).find()) {
-        found[2]++;
-        assertTrue(PiiRedactor.hasPhoneStart(text), text);
-      }
-    }
+    eachRandomText(
+        5,
+        text -> {
+          if (PiiRedactor.IPV6_CANDIDATE.matcher(text).find()) {
+            found[0]++;
+            assertTrue(PiiRedactor.hasIpv6Groups(text), text);
+          }
+          if (PiiRedactor.IPV4_RE.matcher(text).find()) {
+            found[1]++;
+            assertTrue(PiiRedactor.hasDecimalPoint(text), text);
+          }
+          if (PiiRedactor.PHONE_RE.matcher(text).find()) {
+            found[2]++;
+            assertTrue(PiiRedactor.hasPhoneStart(text), text);
+          }
+        });
     for (int f : found) {
       assertTrue(f > 500, "the random texts hold many matches of each pattern");
     }
