@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.zip.GZIPInputStream;
 import org.apache.spark.sql.Row;
@@ -57,15 +60,18 @@ class CurateOutputsUnchangedTest {
     }
   }
 
-  /** The records of every document of the JSONL (or JSONL.gz) files, curated with {@code args}. */
-  static List<String> records(List<Path> corpus, String... args) throws IOException {
+  /** The curator the curate options {@code args} describe. */
+  static Curator curator(String... args) {
     List<String> all = new ArrayList<>(List.of("--input", "in", "--output", "out"));
     all.addAll(Arrays.asList(args));
-    Curator curator =
-        CurateJob.curator(
-            new DbrxSparkJobs().optionSet(new CurateJob()).parse(all.toArray(String[]::new)));
+    return CurateJob.curator(
+        new DbrxSparkJobs().optionSet(new CurateJob()).parse(all.toArray(String[]::new)));
+  }
+
+  /** Every document of the JSONL (or JSONL.gz) files, as {id, text}. */
+  static List<String[]> documents(List<Path> corpus) throws IOException {
     ObjectMapper json = new ObjectMapper();
-    List<String> records = new ArrayList<>();
+    List<String[]> docs = new ArrayList<>();
     for (Path file : corpus) {
       InputStream in = Files.newInputStream(file);
       try (BufferedReader r =
@@ -75,9 +81,25 @@ class CurateOutputsUnchangedTest {
                   StandardCharsets.UTF_8))) {
         for (String line = r.readLine(); line != null; line = r.readLine()) {
           JsonNode doc = json.readTree(line);
-          records.add(record(doc.get("id").asText(), curator.curate(doc.get("text").asText())));
+          docs.add(new String[] {doc.get("id").asText(), doc.get("text").asText()});
         }
       }
+    }
+    return docs;
+  }
+
+  /**
+   * The records of {@code docs} curated by {@code curator}; adds the curate calls' CPU time (this
+   * thread's, in nanoseconds) to {@code cpu[0]}.
+   */
+  static List<String> records(Curator curator, List<String[]> docs, long[] cpu) {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    List<String> records = new ArrayList<>();
+    for (String[] doc : docs) {
+      long start = threads.getCurrentThreadCpuTime();
+      Row curated = curator.curate(doc[1]);
+      cpu[0] += threads.getCurrentThreadCpuTime() - start;
+      records.add(record(doc[0], curated));
     }
     return records;
   }
@@ -90,7 +112,8 @@ class CurateOutputsUnchangedTest {
             getClass().getResourceAsStream("/curate-golden/sample-corpus-outputs-ae8dfe9.tsv"))) {
       before = List.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n"));
     }
-    List<String> now = records(List.of(Path.of("..").resolve(SAMPLE_CORPUS)));
+    List<String> now =
+        records(curator(), documents(List.of(Path.of("..").resolve(SAMPLE_CORPUS))), new long[1]);
     assertEquals(461, before.size());
     for (int i = 0; i < before.size(); i++) {
       assertEquals(before.get(i), now.get(i), "document " + i);
@@ -102,16 +125,31 @@ class CurateOutputsUnchangedTest {
    * Prints the records of the corpus files {@code args[0]} (comma-separated; default the sample
    * corpus) curated with the curate options that follow, one line each, for the classes on the
    * class path: run from the repository root with a baseline's classes first on the class path to
-   * record a new baseline, or on a benchmark corpus with each build and compare the two.
+   * record a new baseline, or on a benchmark corpus with each build and compare the two. With
+   * {@code -Drounds=N} it curates the corpus N times and prints each round's CPU seconds of the
+   * curate calls to stderr (the first rounds warm the JIT up).
    */
   public static void main(String[] args) throws IOException {
     List<Path> corpus =
         args.length == 0
             ? List.of(SAMPLE_CORPUS)
             : Arrays.stream(args[0].split(",")).map(Path::of).toList();
-    String[] options = args.length == 0 ? new String[0] : Arrays.copyOfRange(args, 1, args.length);
+    Curator curator =
+        curator(args.length == 0 ? new String[0] : Arrays.copyOfRange(args, 1, args.length));
+    List<String[]> docs = documents(corpus);
+    List<String> records = List.of();
+    for (int round = 0; round < Integer.getInteger("rounds", 1); round++) {
+      long[] cpu = {0};
+      records = records(curator, docs, cpu);
+      System.err.printf(
+          Locale.ROOT,
+          "round %d: %d documents, curate %.2f CPU s%n",
+          round,
+          docs.size(),
+          cpu[0] / 1e9);
+    }
     PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
-    records(corpus, options).forEach(out::println);
+    records.forEach(out::println);
     out.flush();
   }
 }
