@@ -3,7 +3,6 @@ package org.dbrxspark.jobs.curate;
 import java.io.Serializable;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -25,16 +24,10 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
           "uses cookies",
           "use of cookies",
           "use cookies");
+  private static final String LOREM_IPSUM = "lorem ipsum";
+  private static final Pattern BLANK_LINES = Pattern.compile("\n{3,}");
   private static final Pattern CITATION =
       Pattern.compile("\\[\\d*]|\\[edit]|\\[citation needed]", Pattern.CASE_INSENSITIVE);
-
-  /**
-   * A sentence end: Latin terminal punctuation before a space or the end, or a full-width one
-   * (Chinese and Japanese write the next sentence straight after it), or a Khmer (khan, bariyoosan)
-   * or Myanmar (section) full stop.
-   */
-  private static final Pattern SENTENCE_END =
-      Pattern.compile("[.!?\u2026]+[\"')\\]]*(?=\\s|$)|[\u3002\uff01\uff1f\u17d4\u17d5\u104b]+");
 
   /** The text with offending lines removed; {@code removed[0]} receives how many. */
   String filterLines(String text, int[] removed) {
@@ -43,7 +36,8 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
     }
     StringBuilder sb = new StringBuilder(text.length());
     for (String raw : text.split("\n", -1)) {
-      String line = CITATION.matcher(raw).replaceAll("").strip();
+      // Every citation marker starts with '['.
+      String line = (raw.indexOf('[') < 0 ? raw : CITATION.matcher(raw).replaceAll("")).strip();
       if (line.isEmpty()) {
         if (sb.length() > 0 && !endsWithBlankLine(sb)) {
           sb.append('\n');
@@ -56,7 +50,8 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
         removed[0]++;
       }
     }
-    return sb.toString().replaceAll("\n{3,}", "\n\n").strip();
+    String kept = sb.toString();
+    return (kept.contains("\n\n\n") ? BLANK_LINES.matcher(kept).replaceAll("\n\n") : kept).strip();
   }
 
   private static boolean endsWithBlankLine(StringBuilder sb) {
@@ -78,14 +73,96 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
 
   /** Fills the C4 document signals for the text after the line rules. */
   static void compute(TextView after, String before, double[] out) {
-    out[Signal.LOREM_IPSUM.ordinal()] =
-        GopherSignals.count(before.toLowerCase(Locale.ROOT), "lorem ipsum");
+    out[Signal.LOREM_IPSUM.ordinal()] = countIgnoringAsciiCase(before, LOREM_IPSUM);
     out[Signal.CURLY_BRACKETS.ordinal()] = GopherSignals.count(before, "{");
-    int sentences = 0;
-    Matcher m = SENTENCE_END.matcher(after.text);
-    while (m.find()) {
-      sentences++;
+    out[Signal.SENTENCES.ordinal()] = sentenceEnds(after.text);
+  }
+
+  /**
+   * Occurrences of {@code needle} (lower case ASCII, no overlap with itself) in {@code text}, ASCII
+   * letters compared in either case: the count in the text lower-cased, without lower-casing it (no
+   * other character lower-cases to the needle's letters; U+0130 gives an i and a dot).
+   */
+  static int countIgnoringAsciiCase(String text, String needle) {
+    int count = 0;
+    int last = text.length() - needle.length();
+    for (int i = 0; i <= last; i++) {
+      int k = 0;
+      while (k < needle.length() && asciiLower(text.charAt(i + k)) == needle.charAt(k)) {
+        k++;
+      }
+      if (k == needle.length()) {
+        count++;
+        i += needle.length() - 1;
+      }
     }
-    out[Signal.SENTENCES.ordinal()] = sentences;
+    return count;
+  }
+
+  private static char asciiLower(char c) {
+    return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+  }
+
+  /**
+   * Sentence ends in {@code text}: runs of Latin terminal punctuation (. ! ? …), with the closing
+   * quotes and brackets after them, before a space or the end, and runs of script full stops: the
+   * full-width ones (。！？, after which Chinese and Japanese write the next sentence straight on),
+   * Khmer's khan and bariyoosan (។ ៕) and Myanmar's section mark (။). The matches of the regex
+   * {@code [.!?…]+["')\]]*(?=\s|$)|[。！？។៕။]+}, counted in one scan.
+   */
+  static int sentenceEnds(String text) {
+    int count = 0;
+    int n = text.length();
+    for (int i = 0; i < n; ) {
+      char c = text.charAt(i);
+      int end = i + 1;
+      if (isLatinEnd(c)) {
+        while (end < n && isLatinEnd(text.charAt(end))) {
+          end++;
+        }
+        while (end < n && isCloser(text.charAt(end))) {
+          end++;
+        }
+        // A shorter run is followed by punctuation, never a space, so it cannot match either.
+        count += endsSentenceAt(text, end) ? 1 : 0;
+      } else if (isScriptFullStop(c)) {
+        while (end < n && isScriptFullStop(text.charAt(end))) {
+          end++;
+        }
+        count++;
+      }
+      i = end;
+    }
+    return count;
+  }
+
+  private static boolean isLatinEnd(char c) {
+    return c == '.' || c == '!' || c == '?' || c == '\u2026';
+  }
+
+  private static boolean isCloser(char c) {
+    return c == '"' || c == '\'' || c == ')' || c == ']';
+  }
+
+  private static boolean isScriptFullStop(char c) {
+    return c == '\u3002'
+        || c == '\uff01'
+        || c == '\uff1f'
+        || c == '\u17d4'
+        || c == '\u17d5'
+        || c == '\u104b';
+  }
+
+  /**
+   * The regex {@code (?=\s|$)} at {@code at}: a space, the end, or a line terminator that ends the
+   * text ({@code $} matches before one).
+   */
+  private static boolean endsSentenceAt(String text, int at) {
+    int left = text.length() - at;
+    if (left == 0 || TextView.isSpace(text.charAt(at))) {
+      return true;
+    }
+    char c = text.charAt(at);
+    return left == 1 && (c == '\u0085' || c == '\u2028' || c == '\u2029');
   }
 }

@@ -86,7 +86,7 @@ final class GopherSignals {
     out[Signal.ELLIPSIS_LINES_FRAC.ordinal()] = frac(ellipses, v.lines.size());
     int alpha = 0;
     for (String t : v.tokens) {
-      if (t.codePoints().anyMatch(Character::isAlphabetic)) {
+      if (hasLetter(t)) {
         alpha++;
       }
     }
@@ -102,8 +102,7 @@ final class GopherSignals {
           case KHMER -> KHMER_STOP_WORDS;
           case MYANMAR -> MYANMAR_STOP_WORDS;
         };
-    out[Signal.STOP_WORDS.ordinal()] =
-        stopWords == null ? Double.NaN : v.words.stream().filter(stopWords::contains).count();
+    out[Signal.STOP_WORDS.ordinal()] = stopWords == null ? Double.NaN : count(v.words, stopWords);
 
     double[] lineDup = duplicates(v.lines);
     out[Signal.DUP_LINE_FRAC.ordinal()] = frac(lineDup[0], v.lines.size());
@@ -114,17 +113,19 @@ final class GopherSignals {
 
     int[] lengths = new int[words];
     long[] ids = new long[words];
-    Map<String, Long> vocabulary = new HashMap<>();
+    Map<String, Integer> vocabulary = new HashMap<>(words * 2);
     for (int i = 0; i < words; i++) {
       String w = v.words.get(i);
       lengths[i] = w.length();
-      ids[i] = vocabulary.computeIfAbsent(w, k -> (long) vocabulary.size());
+      Integer id = vocabulary.putIfAbsent(w, vocabulary.size());
+      ids[i] = id == null ? vocabulary.size() - 1 : id;
     }
+    NgramTable ngrams = new NgramTable(words);
     for (int n = 2; n <= 4; n++) {
-      out[TOP[n - 2].ordinal()] = topNgramCharFrac(ids, lengths, n, wordChars);
+      out[TOP[n - 2].ordinal()] = topNgramCharFrac(ids, lengths, n, wordChars, ngrams);
     }
     for (int n = 5; n <= 10; n++) {
-      out[DUP[n - 5].ordinal()] = duplicateNgramCharFrac(ids, lengths, n, wordChars);
+      out[DUP[n - 5].ordinal()] = duplicateNgramCharFrac(ids, lengths, n, wordChars, ngrams);
     }
   }
 
@@ -132,7 +133,7 @@ final class GopherSignals {
    * {count of repeated elements, characters in them}, counting every occurrence after the first.
    */
   static double[] duplicates(List<String> elements) {
-    Set<String> seen = new HashSet<>();
+    Set<String> seen = new HashSet<>(elements.size() * 2);
     double count = 0;
     double chars = 0;
     for (String e : elements) {
@@ -148,39 +149,38 @@ final class GopherSignals {
    * Characters of the most frequent n-gram times its count, over all word characters (0 if none
    * repeats).
    */
-  private static double topNgramCharFrac(long[] ids, int[] lengths, int n, double wordChars) {
+  private static double topNgramCharFrac(
+      long[] ids, int[] lengths, int n, double wordChars, NgramTable counts) {
     if (ids.length < n) {
       return 0;
     }
-    Map<Long, int[]> counts = new HashMap<>();
+    counts.clear();
     int best = 0;
     int bestChars = 0;
     for (int i = 0; i + n <= ids.length; i++) {
-      long key = ngramKey(ids, i, n);
-      int[] c = counts.computeIfAbsent(key, k -> new int[1]);
-      c[0]++;
-      int chars = 0;
-      for (int j = i; j < i + n; j++) {
-        chars += lengths[j];
-      }
-      if (c[0] > best) {
-        best = c[0];
-        bestChars = chars;
+      int c = counts.increment(ngramKey(ids, i, n));
+      if (c > best) {
+        best = c;
+        bestChars = 0;
+        for (int j = i; j < i + n; j++) {
+          bestChars += lengths[j];
+        }
       }
     }
     return best < 2 ? 0 : Math.min(1, bestChars * (double) best / wordChars);
   }
 
   /** Word characters covered by any n-gram that occurs more than once, each word counted once. */
-  private static double duplicateNgramCharFrac(long[] ids, int[] lengths, int n, double wordChars) {
+  private static double duplicateNgramCharFrac(
+      long[] ids, int[] lengths, int n, double wordChars, NgramTable first) {
     if (ids.length < n) {
       return 0;
     }
-    Map<Long, Integer> first = new HashMap<>();
+    first.clear();
     boolean[] covered = new boolean[ids.length];
     for (int i = 0; i + n <= ids.length; i++) {
-      Integer prev = first.putIfAbsent(ngramKey(ids, i, n), i);
-      if (prev != null) {
+      int prev = first.putIfAbsent(ngramKey(ids, i, n), i);
+      if (prev >= 0) {
         for (int j = 0; j < n; j++) {
           covered[i + j] = true;
           covered[prev + j] = true;
@@ -207,6 +207,29 @@ final class GopherSignals {
       h ^= h >>> 29;
     }
     return h;
+  }
+
+  /** Whether {@code token} holds a letter ({@link Character#isAlphabetic}). */
+  private static boolean hasLetter(String token) {
+    for (int i = 0; i < token.length(); ) {
+      int cp = token.codePointAt(i);
+      if (Character.isAlphabetic(cp)) {
+        return true;
+      }
+      i += Character.charCount(cp);
+    }
+    return false;
+  }
+
+  /** How many of {@code words} are in {@code set}. */
+  private static int count(List<String> words, Set<String> set) {
+    int count = 0;
+    for (String w : words) {
+      if (set.contains(w)) {
+        count++;
+      }
+    }
+    return count;
   }
 
   static int count(String text, String needle) {

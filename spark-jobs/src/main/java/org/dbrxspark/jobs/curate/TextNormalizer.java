@@ -10,7 +10,6 @@ import java.util.regex.Pattern;
  * \n}, other spaces to one ASCII space, no trailing spaces, at most one blank line).
  */
 public final class TextNormalizer {
-  private static final Pattern SPACES = Pattern.compile("[ \\t\\x0B\\f\\p{Zs}]+");
   private static final Pattern TRAILING = Pattern.compile(" +\n|\n +");
   private static final Pattern BLANK_LINES = Pattern.compile("\n{3,}");
 
@@ -43,9 +42,58 @@ public final class TextNormalizer {
       }
     }
     String cleaned = form == null ? sb.toString() : Normalizer.normalize(sb, form);
-    String spaced = SPACES.matcher(cleaned).replaceAll(" ");
-    String trimmedLines = TRAILING.matcher(spaced).replaceAll("\n");
-    return BLANK_LINES.matcher(trimmedLines).replaceAll("\n\n").strip();
+    String spaced = collapseSpaces(cleaned);
+    // The two patterns below match rarely, so each runs only where a match can start.
+    String trimmedLines =
+        spaced.contains(" \n") || spaced.contains("\n ")
+            ? TRAILING.matcher(spaced).replaceAll("\n")
+            : spaced;
+    String blankLines =
+        trimmedLines.contains("\n\n\n")
+            ? BLANK_LINES.matcher(trimmedLines).replaceAll("\n\n")
+            : trimmedLines;
+    return blankLines.strip();
+  }
+
+  /**
+   * {@code text} with each run of spaces, tabs, vertical tabs, form feeds and other space
+   * separators (Unicode Zs) made one ASCII space. The same as replacing the regex {@code [
+   * \t\x0B\f\p{Zs}]+} with a space, which matched every single space of a text (most of
+   * normalisation's time).
+   */
+  static String collapseSpaces(String text) {
+    StringBuilder sb = null;
+    int n = text.length();
+    for (int i = 0; i < n; ) {
+      char c = text.charAt(i);
+      if (!isSpace(c)) {
+        if (sb != null) {
+          sb.append(c);
+        }
+        i++;
+        continue;
+      }
+      int end = i + 1;
+      while (end < n && isSpace(text.charAt(end))) {
+        end++;
+      }
+      if (sb == null && (c != ' ' || end - i > 1)) {
+        sb = new StringBuilder(n).append(text, 0, i);
+      }
+      if (sb != null) {
+        sb.append(' ');
+      }
+      i = end;
+    }
+    return sb == null ? text : sb.toString();
+  }
+
+  /** Whether {@code c} is a space, tab, vertical tab, form feed or a space separator (Zs). */
+  private static boolean isSpace(char c) {
+    if (c < 0x80) {
+      return c == ' ' || c == '\t' || c == 0x0B || c == '\f';
+    }
+    return Character.getType(c) == Character.SPACE_SEPARATOR;
   }
 
   /**
@@ -53,6 +101,9 @@ public final class TextNormalizer {
    * formats.
    */
   private static boolean dropped(char c) {
+    if (c >= ' ' && c < 0x7F) {
+      return false;
+    }
     if (Character.isSurrogate(c) || c == '\uFFFD') {
       return true;
     }

@@ -36,32 +36,73 @@ final class TextView {
     this.text = text;
     boolean unspaced = Words.hasUnspacedScript(text);
     this.writing = unspaced ? WritingSystem.of(text) : WritingSystem.SPACED;
-    for (String line : text.split("\n")) {
-      String t = line.strip();
-      if (!t.isEmpty()) {
-        lines.add(t);
-      }
+    int n = text.length();
+    for (int start = 0; start <= n; ) {
+      int end = text.indexOf('\n', start);
+      end = end < 0 ? n : end;
+      addStripped(text, start, end, lines);
+      start = end + 1;
     }
-    for (String p : text.split("\n\\s*\n")) {
-      String t = p.strip();
-      if (!t.isEmpty()) {
-        paragraphs.add(t);
+    // Paragraphs are split where a run of whitespace holds two line breaks: the pieces between
+    // text.split("\n\\s*\n"), stripped.
+    int paragraphStart = 0;
+    for (int i = text.indexOf('\n'); i >= 0 && i < n; ) {
+      int lastBreak = i;
+      int j = i + 1;
+      for (; j < n && isSpace(text.charAt(j)); j++) {
+        lastBreak = text.charAt(j) == '\n' ? j : lastBreak;
       }
+      if (lastBreak > i) {
+        addStripped(text, paragraphStart, i, paragraphs);
+        paragraphStart = lastBreak + 1;
+      }
+      i = j < n ? text.indexOf('\n', j) : -1;
     }
-    for (String tok : text.split("\\s+")) {
-      if (tok.isEmpty()) {
-        continue;
-      }
+    addStripped(text, paragraphStart, n, paragraphs);
+    for (int end = 0, start = nextToken(text, 0); start < n; start = nextToken(text, end)) {
+      end = tokenEnd(text, start);
+      String tok = text.substring(start, end);
       if (unspaced && Words.hasUnspacedScript(tok)) {
         Words split = Words.of(tok);
-        for (int i = 0; i < split.count(); i++) {
-          tokens.add(split.word(i));
-          words.add(split.word(i));
+        for (int k = 0; k < split.count(); k++) {
+          tokens.add(split.word(k));
+          words.add(split.word(k));
         }
       } else {
         tokens.add(tok);
         addWord(tok, words);
       }
+    }
+  }
+
+  /** Whether {@code c} separates whitespace tokens: the characters of the regex {@code \s}. */
+  static boolean isSpace(char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r');
+  }
+
+  /** Where the token at or after {@code from} starts ({@code s.length()} if none). */
+  private static int nextToken(String s, int from) {
+    int i = from;
+    while (i < s.length() && isSpace(s.charAt(i))) {
+      i++;
+    }
+    return i;
+  }
+
+  /** Where the token starting at {@code from} ends. */
+  private static int tokenEnd(String s, int from) {
+    int i = from;
+    while (i < s.length() && !isSpace(s.charAt(i))) {
+      i++;
+    }
+    return i;
+  }
+
+  /** Adds {@code text[from, to)}, stripped, to {@code parts} unless it is blank. */
+  private static void addStripped(String text, int from, int to, List<String> parts) {
+    String t = text.substring(from, to).strip();
+    if (!t.isEmpty()) {
+      parts.add(t);
     }
   }
 
@@ -79,15 +120,24 @@ final class TextView {
    */
   static int wordCount(String line) {
     if (!Words.hasUnspacedScript(line)) {
-      return line.isBlank() ? 0 : line.strip().split("\\s+").length;
-    }
-    int count = 0;
-    for (String tok : line.split("\\s+")) {
-      if (Words.hasUnspacedScript(tok)) {
-        count += Words.of(tok).count();
-      } else if (!tok.isEmpty()) {
+      if (line.isBlank()) {
+        return 0;
+      }
+      String t = line.strip();
+      int count = 0;
+      for (int start = nextToken(t, 0);
+          start < t.length();
+          start = nextToken(t, tokenEnd(t, start))) {
         count++;
       }
+      return count;
+    }
+    int count = 0;
+    for (int start = nextToken(line, 0); start < line.length(); ) {
+      int end = tokenEnd(line, start);
+      String tok = line.substring(start, end);
+      count += Words.hasUnspacedScript(tok) ? Words.of(tok).count() : 1;
+      start = nextToken(line, end);
     }
     return count;
   }
