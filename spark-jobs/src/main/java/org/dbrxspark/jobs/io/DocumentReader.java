@@ -191,9 +191,10 @@ public final class DocumentReader {
                 bytes.gt(limit),
                 concat(lit("too-large: "), bytes, lit(" bytes > --max-document-bytes " + limit)))
             .otherwise(check.apply(line));
+    Column nonBlank = length(trim(col(NumberedLines.VALUE))).gt(0);
     Dataset<Row> lines =
         NumberedLines.read(spark, input)
-            .where(length(trim(col(NumberedLines.VALUE))).gt(0))
+            .where(nonBlank)
             .select(
                 line.as(LINE),
                 NumberedLines.position().as(POSITION),
@@ -205,16 +206,22 @@ public final class DocumentReader {
                         col(NumberedLines.LINE_NUMBER))
                     .as(READ_ERROR));
     Column error = col(READ_ERROR);
-    // Objects are parsed, even with a bad checked field, so that their rows keep their ids.
-    Column object = error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
+    Column object = isObject(error);
     // Jackson's string limit is in characters, never more than the line's bytes.
     Map<String, String> json =
         Map.of("maxStringLen", Long.toString(Math.min(limit, Integer.MAX_VALUE)));
+    // Inferred from the plain lines: the schema needs no line numbers, which cost a pass.
     StructType schema =
         spark
             .read()
             .options(json)
-            .json(lines.where(object).select(LINE).as(Encoders.STRING()))
+            .json(
+                spark
+                    .read()
+                    .text(input)
+                    .where(nonBlank.and(isObject(problem)))
+                    .select(line)
+                    .as(Encoders.STRING()))
             .schema();
     Dataset<Row> parsed =
         lines
@@ -233,6 +240,14 @@ public final class DocumentReader {
               checkedCol, when(error.isNull(), Columns.named(checkedCol)).otherwise(col(LINE)));
     }
     return parsed.drop(LINE);
+  }
+
+  /**
+   * Whether a line with this read error is parsed: a row, or an object whose checked field is not a
+   * string, parsed so that its row keeps its id.
+   */
+  private static Column isObject(Column error) {
+    return error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
   }
 
   /**
