@@ -127,18 +127,7 @@ class DbrxCliTest {
   void theGenerateJobsSamplingControlsShapeTheCliOutput() throws Exception {
     List<String> base = List.of("generate", "--model", model, "--prompt", "Hello");
     List<String> sampled =
-        List.of(
-            "generate",
-            "--model",
-            model,
-            "--prompt",
-            "Hello",
-            "--max-new-tokens",
-            "4",
-            "--temperature",
-            "0.8",
-            "--seed",
-            "9");
+        plus(base, "--max-new-tokens", "4", "--temperature", "0.8", "--seed", "9");
     JsonNode single = first(args(sampled));
     JsonNode r = first(args(sampled, "--n", "3", "--top-logprobs", "2"));
     JsonNode samples = r.get("samples");
@@ -168,17 +157,7 @@ class DbrxCliTest {
     JsonNode stopped = first(args(base, "--stop-token-ids", "7," + greedyToken));
     assertEquals("stop", stopped.get("finish_reason").asText(), stopped.toString());
     assertEquals(1, stopped.get("completion_tokens").asInt());
-    List<String> stopsAtIt =
-        List.of(
-            "generate",
-            "--model",
-            model,
-            "--prompt",
-            "Hello",
-            "--max-new-tokens",
-            "4",
-            "--stop-token-ids",
-            greedyToken);
+    List<String> stopsAtIt = plus(base, "--max-new-tokens", "4", "--stop-token-ids", greedyToken);
     JsonNode atLeast = first(args(stopsAtIt, "--min-tokens", "4"));
     assertEquals(4, atLeast.get("completion_tokens").asInt(), atLeast.toString());
     JsonNode banned = first(args(stopsAtIt, "--logit-bias", "{\"" + greedyToken + "\": -100}"));
@@ -191,23 +170,19 @@ class DbrxCliTest {
       assertNotEquals(greedy, penalised.get("text").asText(), penalty + " changes the text");
     }
 
-    Run chat =
-        dbrx(
-            "chat",
-            "--model",
-            model,
-            "--message",
-            "Hi",
-            "--max-new-tokens",
-            "3",
-            "--temperature",
-            "0.8",
-            "--n",
-            "2",
-            "--top-logprobs",
-            "1");
-    assertEquals(0, chat.exit(), chat.err());
-    JsonNode turn = chat.lines().get(0);
+    List<String> chat = List.of("chat", "--model", model, "--message", "Hi");
+    JsonNode turn =
+        first(
+            args(
+                chat,
+                "--max-new-tokens",
+                "3",
+                "--temperature",
+                "0.8",
+                "--n",
+                "2",
+                "--top-logprobs",
+                "1"));
     assertEquals(2, turn.get("samples").size(), turn.toString());
     assertEquals(turn.get("completion_tokens").asInt(), turn.get("top_logprobs").size());
   }
@@ -252,10 +227,14 @@ class DbrxCliTest {
     return run.lines().get(0);
   }
 
-  private static String[] args(List<String> base, String... more) {
+  private static List<String> plus(List<String> base, String... more) {
     List<String> all = new ArrayList<>(base);
     all.addAll(List.of(more));
-    return all.toArray(String[]::new);
+    return all;
+  }
+
+  private static String[] args(List<String> base, String... more) {
+    return plus(base, more).toArray(String[]::new);
   }
 
   @Test
