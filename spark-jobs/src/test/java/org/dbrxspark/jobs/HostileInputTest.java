@@ -39,8 +39,8 @@ class HostileInputTest {
     IDS.add(BadInput.INVALID_UTF8);
   }
 
-  // generate reads its prompts with Spark's JSON reader, which gives the line with bytes that are
-  // not UTF-8 a null id; the job then refuses the input by name (GenerateJobTest).
+  // generate reads its prompts as these jobs read documents; GenerateJobTest tries it on lines that
+  // are not rows.
   @ParameterizedTest
   @ValueSource(strings = {"curate", "dedup", "tokenize", "mix", "score"})
   void everyDocumentIsWrittenOrRejectedOnce(String job, @TempDir Path dir) throws Exception {

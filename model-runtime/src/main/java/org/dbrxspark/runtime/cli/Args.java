@@ -1,6 +1,7 @@
 package org.dbrxspark.runtime.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,6 +115,20 @@ final class Args {
     } catch (NumberFormatException e) {
       throw new InvalidCommandLineException("option --" + name + ": '" + v + "' is not an integer");
     }
+  }
+
+  /** A comma-separated list of integers. */
+  List<Integer> integers(String name) {
+    List<Integer> out = new ArrayList<>();
+    for (String part : string(name).split(",", -1)) {
+      try {
+        out.add(Integer.parseInt(part.trim()));
+      } catch (NumberFormatException e) {
+        throw new InvalidCommandLineException(
+            "option --" + name + ": '" + part + "' is not an integer");
+      }
+    }
+    return out;
   }
 
   long longValue(String name) {

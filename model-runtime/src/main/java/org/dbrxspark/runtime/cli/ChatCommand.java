@@ -76,7 +76,7 @@ final class ChatCommand extends Command {
         if (stream) {
           out.text("\n");
         } else {
-          ObjectNode json = GenerateCommand.resultJson(out, turn, reply);
+          ObjectNode json = GenerateCommand.resultJson(out, runtime.tokenizer(), turn, reply);
           json.put("role", "assistant");
           out.json(json);
         }

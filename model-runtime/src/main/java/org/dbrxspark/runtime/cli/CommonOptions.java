@@ -1,12 +1,18 @@
 package org.dbrxspark.runtime.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.runtime.engine.LogitBias;
 import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.runtime.structured.CompiledFormat;
 import org.dbrxspark.runtime.structured.ResponseFormat;
@@ -86,6 +92,10 @@ final class CommonOptions {
     }
   }
 
+  /**
+   * The sampling controls of generate and chat, named as the generate job's options (docs/spark.md,
+   * "Sampling controls", has the table).
+   */
   static List<Option> sampling() {
     return List.of(
         Option.value("max-new-tokens", "128", "stop after this many generated tokens"),
@@ -94,9 +104,29 @@ final class CommonOptions {
         Option.value("top-p", "1", "nucleus sampling mass (1 = off)"),
         Option.value("min-p", "0", "drop tokens below min-p x the top probability (0 = off)"),
         Option.value("repetition-penalty", "1", "penalise tokens already seen (1 = off)"),
+        Option.value(
+            "presence-penalty",
+            "0",
+            "subtracted from the logit of every token already generated, in [-2, 2] (0 = off)"),
+        Option.value(
+            "frequency-penalty",
+            "0",
+            "subtracted from a token's logit once per time it was generated, in [-2, 2] (0 = off)"),
         Option.value("seed", "0", "random seed of the request"),
+        Option.value("min-tokens", "0", "tokens generated before any stop rule applies"),
+        Option.value(
+            "n", "1", "completions per prompt, each with its own seed, printed as 'samples'"),
         Option.repeated("stop", "stop string (repeatable)"),
+        Option.value("stop-token-ids", null, "token ids, comma-separated, that end generation"),
+        Option.value(
+            "logit-bias",
+            null,
+            "JSON object of token id to bias in [-100, 100], e.g. {\"198\": -100}"),
         Option.flag("logprobs", "report the log-probability of each generated token"),
+        Option.value(
+            "top-logprobs",
+            "0",
+            "report this many most likely tokens (up to 20) at each generated position"),
         Option.flag("no-mask", "allow sampling ids the tokenizer never produces"),
         Option.value(
             "response-format",
@@ -133,9 +163,16 @@ final class CommonOptions {
           .topP(args.number("top-p"))
           .minP(args.number("min-p"))
           .repetitionPenalty(args.number("repetition-penalty"))
+          .presencePenalty(args.number("presence-penalty"))
+          .frequencyPenalty(args.number("frequency-penalty"))
           .seed(args.longValue("seed"))
+          .minTokens(args.integer("min-tokens"))
+          .n(args.integer("n"))
           .stopStrings(args.all("stop"))
+          .stopTokenIds(args.has("stop-token-ids") ? args.integers("stop-token-ids") : List.of())
+          .logitBias(args.has("logit-bias") ? logitBias(args) : Map.of())
           .logprobs(args.flag("logprobs"))
+          .topLogprobs(args.integer("top-logprobs"))
           .maskUnproducible(!args.flag("no-mask"))
           .responseFormat(
               args.has("response-format")
@@ -143,8 +180,39 @@ final class CommonOptions {
                       ResponseFormat.fromArgument(args.string("response-format")))
                   : null)
           .build();
+    } catch (InvalidCommandLineException e) {
+      throw e;
     } catch (IllegalArgumentException e) {
-      throw new InvalidCommandLineException(e.getMessage());
+      throw new InvalidCommandLineException(samplingOption(e.getMessage()) + e.getMessage());
+    }
+  }
+
+  /**
+   * {@code "option --NAME: "} for the sampling option whose parameter {@code message} (from {@link
+   * SamplingParams}, which spells it with underscores) names first, or "" when it names none.
+   */
+  private static String samplingOption(String message) {
+    String first = null;
+    int at = Integer.MAX_VALUE;
+    for (Option o : sampling()) {
+      // A whole word: "n" is in many messages as a letter, "top_p" in none of "top_logprobs".
+      Matcher m =
+          Pattern.compile("\\b" + Pattern.quote(o.name().replace('-', '_')) + "\\b")
+              .matcher(message);
+      if (m.find() && m.start() < at) {
+        first = o.name();
+        at = m.start();
+      }
+    }
+    return first == null ? "" : "option --" + first + ": ";
+  }
+
+  private static Map<Integer, Double> logitBias(Args args) {
+    try {
+      return LogitBias.parse(new ObjectMapper().readTree(args.string("logit-bias")));
+    } catch (JsonProcessingException e) {
+      throw new InvalidCommandLineException(
+          "option --logit-bias: not JSON: " + e.getOriginalMessage());
     }
   }
 }

@@ -1,5 +1,6 @@
 package org.dbrxspark.runtime.cli;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,8 +8,10 @@ import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.engine.GenerationRequest;
 import org.dbrxspark.runtime.engine.GenerationResult;
 import org.dbrxspark.runtime.engine.SamplingParams;
+import org.dbrxspark.runtime.engine.TokenLogprob;
 import org.dbrxspark.runtime.tokenizer.ChatMessage;
 import org.dbrxspark.runtime.tokenizer.ChatTemplate;
+import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /** Continues prompts, batched through the continuous-batching engine. */
 final class GenerateCommand extends Command {
@@ -49,7 +52,7 @@ final class GenerateCommand extends Command {
       for (int i = 0; i < results.size(); i++) {
         GenerationResult r = results.get(i);
         generated += r.completionTokens();
-        out.json(resultJson(out, i, r));
+        out.json(resultJson(out, runtime.tokenizer(), i, r));
       }
       out.note(
           String.format(
@@ -58,20 +61,49 @@ final class GenerateCommand extends Command {
     }
   }
 
-  static ObjectNode resultJson(CliOutput out, int index, GenerationResult r) {
+  /**
+   * One result as a JSON object, with the generate job's field names: {@code top_logprobs} per
+   * generated token when asked for, and {@code samples} (each a completion's fields) with {@code
+   * --n} above 1, the top-level fields being sample 0's.
+   */
+  static ObjectNode resultJson(
+      CliOutput out, DbrxTokenizer tokenizer, int index, GenerationResult r) {
     ObjectNode json = out.object();
     json.put("index", index);
-    json.put("text", r.text());
-    json.put("finish_reason", r.finishReason().label());
-    json.put("incomplete", r.incomplete());
     json.put("prompt_tokens", r.promptTokens());
-    json.put("completion_tokens", r.completionTokens());
-    if (r.logprobs() != null) {
-      json.putPOJO("logprobs", r.logprobs());
+    putCompletion(json, tokenizer, r);
+    if (!r.samples().isEmpty()) {
+      ArrayNode samples = json.putArray("samples");
+      for (GenerationResult sample : r.samples()) {
+        putCompletion(samples.addObject(), tokenizer, sample);
+      }
     }
     if (r.error() != null) {
       json.put("error", r.error());
     }
     return json;
+  }
+
+  private static void putCompletion(ObjectNode json, DbrxTokenizer tokenizer, GenerationResult r) {
+    json.put("text", r.text());
+    json.put("finish_reason", r.finishReason().label());
+    json.put("incomplete", r.incomplete());
+    json.put("completion_tokens", r.completionTokens());
+    if (r.logprobs() != null) {
+      json.putPOJO("logprobs", r.logprobs());
+    }
+    if (r.topLogprobs() != null) {
+      ArrayNode positions = json.putArray("top_logprobs");
+      for (TokenLogprob[] position : r.topLogprobs()) {
+        ArrayNode alternatives = positions.addArray();
+        for (TokenLogprob t : position) {
+          alternatives
+              .addObject()
+              .put("token_id", t.token())
+              .put("token", tokenizer.tokenText(t.token()))
+              .put("logprob", t.logprob());
+        }
+      }
+    }
   }
 }

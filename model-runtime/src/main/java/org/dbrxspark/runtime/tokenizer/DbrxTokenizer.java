@@ -118,6 +118,14 @@ public final class DbrxTokenizer {
   }
 
   /**
+   * One token's own text, or null for an id the tokenizer never produces (vocabulary padding):
+   * top-logprob alternatives come from the model's whole distribution, before masks.
+   */
+  public String tokenText(int id) {
+    return isProducible(id) ? decode(new int[] {id}) : null;
+  }
+
+  /**
    * The raw bytes of one token. A token may hold part of a UTF-8 character, so streaming output and
    * stop-string matching must work on these bytes rather than on per-token strings.
    *

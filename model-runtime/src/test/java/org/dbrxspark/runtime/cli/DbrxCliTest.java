@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -120,6 +121,120 @@ class DbrxCliTest {
             "9",
             "--logprobs");
     assertEquals(run.out(), again.out());
+  }
+
+  @Test
+  void theGenerateJobsSamplingControlsShapeTheCliOutput() throws Exception {
+    List<String> base = List.of("generate", "--model", model, "--prompt", "Hello");
+    List<String> sampled =
+        plus(base, "--max-new-tokens", "4", "--temperature", "0.8", "--seed", "9");
+    JsonNode single = first(args(sampled));
+    JsonNode r = first(args(sampled, "--n", "3", "--top-logprobs", "2"));
+    JsonNode samples = r.get("samples");
+    assertEquals(3, samples.size());
+    assertEquals(single.get("text"), r.get("text"), "the top level is sample 0");
+    assertEquals(single.get("text"), samples.get(0).get("text"), "sample 0 is the n = 1 output");
+    for (JsonNode sample : samples) {
+      JsonNode top = sample.get("top_logprobs");
+      assertEquals(sample.get("completion_tokens").asInt(), top.size(), sample.toString());
+      for (JsonNode position : top) {
+        assertEquals(2, position.size());
+        assertTrue(position.get(0).get("token_id").isInt(), position.toString());
+        assertTrue(
+            position.get(0).get("logprob").asDouble() >= position.get(1).get("logprob").asDouble(),
+            "most likely first: " + position);
+      }
+    }
+
+    // The greedy first token, then the controls that name it.
+    String greedyToken =
+        first(args(base, "--top-logprobs", "1", "--max-new-tokens", "1"))
+            .get("top_logprobs")
+            .get(0)
+            .get(0)
+            .get("token_id")
+            .asText();
+    JsonNode stopped = first(args(base, "--stop-token-ids", "7," + greedyToken));
+    assertEquals("stop", stopped.get("finish_reason").asText(), stopped.toString());
+    assertEquals(1, stopped.get("completion_tokens").asInt());
+    List<String> stopsAtIt = plus(base, "--max-new-tokens", "4", "--stop-token-ids", greedyToken);
+    JsonNode atLeast = first(args(stopsAtIt, "--min-tokens", "4"));
+    assertEquals(4, atLeast.get("completion_tokens").asInt(), atLeast.toString());
+    JsonNode banned = first(args(stopsAtIt, "--logit-bias", "{\"" + greedyToken + "\": -100}"));
+    assertEquals("length", banned.get("finish_reason").asText(), banned.toString());
+
+    String greedy = first(args(base, "--max-new-tokens", "12")).get("text").asText();
+    for (String penalty : List.of("--presence-penalty", "--frequency-penalty")) {
+      // Negative: the greedy text repeats no token, so only a reward for repeats can change it.
+      JsonNode penalised = first(args(base, "--max-new-tokens", "12", penalty, "-2"));
+      assertNotEquals(greedy, penalised.get("text").asText(), penalty + " changes the text");
+    }
+
+    List<String> chat = List.of("chat", "--model", model, "--message", "Hi");
+    JsonNode turn =
+        first(
+            args(
+                chat,
+                "--max-new-tokens",
+                "3",
+                "--temperature",
+                "0.8",
+                "--n",
+                "2",
+                "--top-logprobs",
+                "1"));
+    assertEquals(2, turn.get("samples").size(), turn.toString());
+    assertEquals(turn.get("completion_tokens").asInt(), turn.get("top_logprobs").size());
+  }
+
+  @Test
+  void badSamplingControlsAreRefusedByOptionName() {
+    List<String> base = List.of("generate", "--model", model, "--prompt", "x");
+    Map<List<String>, String> cases =
+        Map.of(
+            List.of("--top-logprobs", "21"),
+            "option --top-logprobs: top_logprobs must be in [0, 20], got 21",
+            List.of("--n", "0"),
+            "option --n: n must be >= 1, got 0",
+            List.of("--presence-penalty", "3"),
+            "option --presence-penalty: presence_penalty must be in [-2, 2], got 3.0",
+            List.of("--min-tokens", "9", "--max-new-tokens", "4"),
+            "option --min-tokens: min_tokens must be in [0, max_new_tokens 4], got 9",
+            List.of("--logit-bias", "{\"x\": 1}"),
+            "option --logit-bias: logit_bias key 'x' is not a token id",
+            List.of("--logit-bias", "{\"5\": 101}"),
+            "option --logit-bias: logit_bias of token 5 must be in [-100, 100], got 101.0",
+            List.of("--logit-bias", "{5: 1}"),
+            "option --logit-bias: not JSON: ",
+            List.of("--stop-token-ids", "5,a"),
+            "option --stop-token-ids: 'a' is not an integer");
+    cases.forEach(
+        (more, message) -> {
+          Run run = dbrx(args(base, more.toArray(String[]::new)));
+          assertEquals(2, run.exit(), more + ": " + run.err());
+          assertTrue(run.err().contains(message), message + " in: " + run.err());
+          assertEquals("", run.out());
+        });
+    Run chat = dbrx("chat", "--model", model, "--message", "x", "--top-logprobs", "-1");
+    assertEquals(2, chat.exit(), chat.err());
+    assertTrue(chat.err().contains("option --top-logprobs: "), chat.err());
+  }
+
+  /** The first JSON line of a run that must succeed. */
+  private static JsonNode first(String... argv) throws Exception {
+    Run run = dbrx(argv);
+    assertEquals(0, run.exit(), run.err());
+    return run.lines().get(0);
+  }
+
+  private static List<String> plus(List<String> base, String... more) {
+    List<String> all = new ArrayList<>(base);
+    all.addAll(List.of(more));
+    return all;
+  }
+
+  private static String[] args(List<String> base, String... more) {
+    return plus(base, more).toArray(String[]::new);
   }
 
   @Test

@@ -99,7 +99,15 @@ record BenchmarkItems(List<String> paths, InputFormat format, List<String> textC
                 "--benchmarks",
                 "--benchmark-format")
             : format;
-    Dataset<Row> raw = DocumentReader.readTable(spark, path, resolved);
+    Dataset<Row> read = DocumentReader.readTable(spark, path, resolved, null);
+    Column error = col(DocumentReader.READ_ERROR);
+    // An item skipped would be contamination missed: a line that is not an item stops the job.
+    List<Row> unreadable = read.where(error.isNotNull()).select(error).limit(1).collectAsList();
+    if (!unreadable.isEmpty()) {
+      throw new IllegalArgumentException(
+          where + ": cannot read an item: " + unreadable.get(0).getString(0));
+    }
+    Dataset<Row> raw = read.drop(DocumentReader.READ_ERROR);
     if (raw.columns().length == 0 || raw.isEmpty()) {
       throw new IllegalArgumentException(
           where + " is empty: a benchmark set needs at least one item");

@@ -31,8 +31,10 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.core.Rejects;
 import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
+import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.InputFormat;
 import org.dbrxspark.jobs.io.ReaderOptions;
@@ -52,6 +54,10 @@ import org.dbrxspark.udfs.ml.DbrxGenerator;
  * at most the chunk in flight and the next run does the rest. Only the files of successful task
  * attempts enter a commit, so a retried task never duplicates rows. A row's result depends only on
  * its prompt, its id and the settings, so a run done in pieces gives the same table as one run.
+ *
+ * <p>Input rows that cannot be read (a JSONL line that is not an object, or whose prompt is not a
+ * string) are not generated: they go to the rejects table with a reason naming their file and line,
+ * and the summary counts them, so that every input row is accounted for.
  */
 public final class GenerateJob implements Job {
   private static final SamplingParams DEFAULTS = SamplingParams.greedy();
@@ -61,6 +67,10 @@ public final class GenerateJob implements Job {
           "output",
           null,
           "Delta table of the input rows with their generations; an existing one is resumed");
+  public static final OptionSpec<String> REJECTS =
+      Rejects.option(
+          "Delta table of the input rows that could not be read (a JSONL line that is not an object, "
+              + "or whose prompt is not a string), with reasons naming the file and line; rewritten every run");
   public static final OptionSpec<String> ID_COL =
       OptionSpec.string(
           "id-col",
@@ -254,7 +264,7 @@ public final class GenerateJob implements Job {
   @Override
   public List<OptionSpec<?>> options() {
     List<OptionSpec<?>> all =
-        new ArrayList<>(List.of(ReaderOptions.INPUT, ReaderOptions.INPUT_FORMAT, OUTPUT));
+        new ArrayList<>(List.of(ReaderOptions.INPUT, ReaderOptions.INPUT_FORMAT, OUTPUT, REJECTS));
     all.addAll(ROW_OPTIONS);
     all.addAll(SAMPLING);
     all.addAll(List.of(PREFIX_CACHING, COMMIT_EVERY, MAX_CHUNKS, OVERWRITE));
@@ -265,6 +275,7 @@ public final class GenerateJob implements Job {
   @Override
   public void validate(ParsedOptions o) {
     ModelOptions.validate(o);
+    Rejects.requireApart(o, OUTPUT, REJECTS);
     try {
       generator(o).samplingDefaults();
     } catch (IllegalArgumentException e) {
@@ -349,9 +360,14 @@ public final class GenerateJob implements Job {
   @Override
   public JobSummary run(SparkSession spark, ParsedOptions o) {
     String idCol = o.get(ID_COL);
-    Dataset<Row> rows =
+    Dataset<Row> read =
         DocumentReader.readTable(
-            spark, o.get(ReaderOptions.INPUT), InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT)));
+            spark,
+            o.get(ReaderOptions.INPUT),
+            InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT)),
+            o.get(MESSAGES_COL).isEmpty() ? o.get(PROMPT_COL) : null);
+    Column readError = col(DocumentReader.READ_ERROR);
+    Dataset<Row> rows = read.where(readError.isNull()).drop(DocumentReader.READ_ERROR);
     requireColumns(rows, o);
     if (o.get(MESSAGES_COL).isEmpty() && o.get(CHAT_TEMPLATE)) {
       rows =
@@ -377,6 +393,15 @@ public final class GenerateJob implements Job {
     try {
       SortedMap<Integer, Long> pendingPerBucket = new TreeMap<>();
       long total = countPending(keyed, resume ? table : null, idCol, pendingPerBucket);
+      // Written once the input is known to be usable, and rewritten every run: a line fixed since
+      // leaves the rejects.
+      String rejects = Rejects.path(o, OUTPUT, REJECTS);
+      DeltaTables.overwrite(
+          read.where(readError.isNotNull())
+              .withColumn(Rejects.REASONS, array(readError))
+              .drop(DocumentReader.READ_ERROR),
+          rejects);
+      long unreadable = DeltaTables.lastCommitRows(spark, rejects);
       if (!resume) {
         table.reset(schema, settings);
       }
@@ -415,18 +440,29 @@ public final class GenerateJob implements Job {
         }
         left -= chunk.rows();
       }
-      return summary(o, table, total, total - pending, left, chunks.size(), progress);
+      return summary(
+          o,
+          table,
+          new InputCounts(unreadable + total, unreadable, total - pending, left),
+          rejects,
+          chunks.size(),
+          progress);
     } finally {
       keyed.unpersist();
     }
   }
 
+  /**
+   * The run's row counts: every input row is unreadable, already in the output, generated now or
+   * left for a re-run.
+   */
+  private record InputCounts(long input, long unreadable, long doneBefore, long left) {}
+
   private JobSummary summary(
       ParsedOptions o,
       OutputTable table,
-      long total,
-      long doneBefore,
-      long left,
+      InputCounts counts,
+      String rejects,
       int chunks,
       ChunkProgress progress) {
     String idCol = o.get(ID_COL);
@@ -434,10 +470,11 @@ public final class GenerateJob implements Job {
     double seconds = progress.seconds();
     JobSummary summary =
         new JobSummary("generate " + o.get(ReaderOptions.INPUT))
-            .put("input rows", total)
-            .put("already in the output", doneBefore)
+            .put("input rows", counts.input())
+            .put("unreadable rows", counts.unreadable() + " (in " + rejects + ")")
+            .put("already in the output", counts.doneBefore())
             .put("generated now", progress.rows())
-            .put("left for a re-run", left)
+            .put("left for a re-run", counts.left())
             .put("rows with an error", progress.errors())
             .put("rows incomplete", progress.incomplete())
             .put("prompt tokens", progress.promptTokens())
@@ -462,14 +499,19 @@ public final class GenerateJob implements Job {
             .put(
                 "output",
                 table.path() + " (version " + table.version() + ", " + out.getLong(0) + " rows)");
-    if (left > 0) {
+    if (counts.left() > 0) {
       summary.put(
           "stopped",
           "after --max-chunks " + o.get(MAX_CHUNKS) + "; run again to generate the rest");
     }
     return summary
         .reconcile(
-            "input = already done + generated now + left", total, doneBefore, progress.rows(), left)
+            "input = unreadable + already done + generated now + left",
+            counts.input(),
+            counts.unreadable(),
+            counts.doneBefore(),
+            progress.rows(),
+            counts.left())
         .reconcile("output rows = distinct ids", out.getLong(0), out.getLong(1));
   }
 

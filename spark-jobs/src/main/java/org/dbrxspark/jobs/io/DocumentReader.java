@@ -61,7 +61,8 @@ import org.apache.spark.sql.types.StructType;
  * <p>JSONL is read one line per row, whatever the line holds: invalid UTF-8 bytes become U+FFFD (as
  * in the other formats' text), and a line that is not a document row (malformed JSON, not an
  * object, a text field that is not a string, longer than {@code --max-document-bytes}) keeps its
- * line as text and gets its reason in {@link #READ_ERROR}.
+ * line as text and gets its reason in {@link #READ_ERROR}, which ends with the file and line number
+ * ({@code ... at file:///data/in.jsonl line 7}).
  */
 public final class DocumentReader {
   /** Why a row could not be read as a document (string), null when it could. */
@@ -101,7 +102,7 @@ public final class DocumentReader {
     InputFormat format = resolve(spark, options.input(), options.format());
     Dataset<Row> raw =
         format == InputFormat.JSONL
-            ? jsonLines(spark, options)
+            ? jsonLines(spark, options.input(), options.textCol(), options.maxDocumentBytes())
             : load(spark, options.input(), format)
                 .withColumn(POSITION, position())
                 .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
@@ -169,44 +170,58 @@ public final class DocumentReader {
   }
 
   /**
-   * One row per non-blank line, parsed with the schema Spark infers from the lines that are
-   * document rows; the others keep their line as text and their reason in {@link #READ_ERROR}.
+   * One row per non-blank line, parsed with the schema Spark infers from the lines that are rows;
+   * the others keep their line in {@code checkedCol} (when it is a string column) and their reason,
+   * which names the file and line, in {@link #READ_ERROR}.
+   *
+   * @param checkedCol the column that must be a string or null for the line to be a row; null: none
+   * @param limit the longest line read, in bytes
    */
-  private static Dataset<Row> jsonLines(SparkSession spark, ReaderOptions options) {
-    long limit = options.maxDocumentBytes();
-    String textCol = options.textCol();
+  private static Dataset<Row> jsonLines(
+      SparkSession spark, String input, String checkedCol, long limit) {
     UserDefinedFunction check =
-        udf((UDF1<String, String>) line -> JsonLines.problem(line, textCol), DataTypes.StringType);
-    Column bytes = octet_length(col("value"));
+        udf(
+            (UDF1<String, String>) line -> JsonLines.problem(line, checkedCol),
+            DataTypes.StringType);
+    Column bytes = octet_length(col(NumberedLines.VALUE));
     // A file may start with a byte-order mark, which is not JSON.
-    Column line = regexp_replace(make_valid_utf8(col("value")), "^\\x{FEFF}", "");
+    Column line = regexp_replace(make_valid_utf8(col(NumberedLines.VALUE)), "^\\x{FEFF}", "");
+    Column problem =
+        when(
+                bytes.gt(limit),
+                concat(lit("too-large: "), bytes, lit(" bytes > --max-document-bytes " + limit)))
+            .otherwise(check.apply(line));
+    Column nonBlank = length(trim(col(NumberedLines.VALUE))).gt(0);
     Dataset<Row> lines =
-        spark
-            .read()
-            .text(options.input())
-            .where(length(trim(col("value"))).gt(0))
+        NumberedLines.read(spark, input)
+            .where(nonBlank)
             .select(
                 line.as(LINE),
-                position().as(POSITION),
-                when(
-                        bytes.gt(limit),
-                        concat(
-                            lit("too-large: "),
-                            bytes,
-                            lit(" bytes > --max-document-bytes " + limit)))
-                    .otherwise(check.apply(line))
+                NumberedLines.position().as(POSITION),
+                concat(
+                        problem,
+                        lit(" at "),
+                        col(NumberedLines.FILE),
+                        lit(" line "),
+                        col(NumberedLines.LINE_NUMBER))
                     .as(READ_ERROR));
     Column error = col(READ_ERROR);
-    // Objects are parsed, even with a bad text field, so that their rows keep their ids.
-    Column object = error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
+    Column object = isObject(error);
     // Jackson's string limit is in characters, never more than the line's bytes.
     Map<String, String> json =
         Map.of("maxStringLen", Long.toString(Math.min(limit, Integer.MAX_VALUE)));
+    // Inferred from the plain lines: the schema needs no line numbers, which cost a pass.
     StructType schema =
         spark
             .read()
             .options(json)
-            .json(lines.where(object).select(LINE).as(Encoders.STRING()))
+            .json(
+                spark
+                    .read()
+                    .text(input)
+                    .where(nonBlank.and(isObject(problem)))
+                    .select(line)
+                    .as(Encoders.STRING()))
             .schema();
     Dataset<Row> parsed =
         lines
@@ -216,13 +231,23 @@ public final class DocumentReader {
                 col(POSITION),
                 error)
             .select(col("j.*"), col(LINE), col(POSITION), error);
-    if (hasColumn(parsed, textCol)) {
+    if (checkedCol != null
+        && hasColumn(parsed, checkedCol)
+        && parsed.schema().apply(checkedCol).dataType().equals(DataTypes.StringType)) {
       // A rejected line is its own evidence: it goes to the rejects table as the row's text.
       parsed =
           parsed.withColumn(
-              textCol, when(error.isNull(), Columns.named(textCol)).otherwise(col(LINE)));
+              checkedCol, when(error.isNull(), Columns.named(checkedCol)).otherwise(col(LINE)));
     }
     return parsed.drop(LINE);
+  }
+
+  /**
+   * Whether a line with this read error is parsed: a row, or an object whose checked field is not a
+   * string, parsed so that its row keeps its id.
+   */
+  private static Column isObject(Column error) {
+    return error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
   }
 
   /**
@@ -290,11 +315,23 @@ public final class DocumentReader {
   }
 
   /**
-   * Reads {@code input} with its columns as they are, for tables whose rows are not documents
-   * (prompts, for instance). Plain-text files give {@code id} (the relative path) and {@code text}.
+   * Reads {@code input} with its columns as they are and {@link #READ_ERROR} last, for tables whose
+   * rows are not documents (prompts, benchmark items). JSONL is read as documents are (see the
+   * class comment), with {@code stringCol} in the place of the text column. Plain-text files give
+   * {@code id} (the relative path) and {@code text}.
+   *
+   * @param stringCol a column that must hold a string (or null) for a JSONL line to be a row; null:
+   *     none
    */
-  public static Dataset<Row> readTable(SparkSession spark, String input, InputFormat format) {
-    return load(spark, input, resolve(spark, input, format));
+  public static Dataset<Row> readTable(
+      SparkSession spark, String input, InputFormat format, String stringCol) {
+    InputFormat resolved = resolve(spark, input, format);
+    if (resolved != InputFormat.JSONL) {
+      return load(spark, input, resolved)
+          .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
+    }
+    long limit = Long.parseLong(ReaderOptions.MAX_DOCUMENT_BYTES.defaultText());
+    return jsonLines(spark, input, stringCol, limit).drop(POSITION);
   }
 
   private static InputFormat resolve(SparkSession spark, String input, InputFormat format) {
@@ -325,7 +362,7 @@ public final class DocumentReader {
 
   private static Dataset<Row> load(SparkSession spark, String input, InputFormat format) {
     return switch (format) {
-      case JSONL -> spark.read().json(input);
+      case JSONL -> throw new IllegalStateException("JSONL is read line by line, by jsonLines");
       case PARQUET -> spark.read().parquet(input);
       case CSV ->
           spark

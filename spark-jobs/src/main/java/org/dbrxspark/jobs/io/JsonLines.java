@@ -36,9 +36,9 @@ final class JsonLines {
 
   /**
    * Why {@code line} is not a document row, or null when it is one: a JSON object whose {@code
-   * textField}, when present, is a string or null. Reasons: {@code malformed-json: } the parser's
-   * message, {@code not-an-object: } what the line holds instead, and {@code text-not-a-string: }
-   * what the text field holds instead.
+   * textField}, when present (and named: null names none), is a string or null. Reasons: {@code
+   * malformed-json: } the parser's message, {@code not-an-object: } what the line holds instead,
+   * and {@code text-not-a-string: } what the text field holds instead.
    */
   static String problem(String line, String textField) {
     try (JsonParser p = FACTORY.createParser(line)) {

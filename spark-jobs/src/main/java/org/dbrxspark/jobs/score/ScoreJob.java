@@ -1,6 +1,7 @@
 package org.dbrxspark.jobs.score;
 
 import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
@@ -54,8 +55,8 @@ public final class ScoreJob implements Job {
   public static final String PERPLEXITY = "perplexity";
 
   /**
-   * Why the document could not be scored (empty, a single token without prefix, too long), else
-   * null.
+   * Why the document could not be scored (not readable, empty, a single token without prefix, too
+   * long), else null.
    */
   public static final String SCORE_ERROR = "score_error";
 
@@ -90,6 +91,10 @@ public final class ScoreJob implements Job {
               + "nothing rejected");
 
   private static final String RESULT = "__dbrx_score";
+
+  /** The text the scorer reads: null for a row that could not be read. */
+  private static final String SCORED_TEXT = "__dbrx_scored_text";
+
   private static final List<String> SCORE_COLUMNS =
       List.of(LOGPROB_SUM, TOKEN_COUNT, PERPLEXITY, SCORE_ERROR);
 
@@ -123,9 +128,15 @@ public final class ScoreJob implements Job {
   @Override
   public JobSummary run(SparkSession spark, ParsedOptions o) {
     long started = System.nanoTime();
-    Documents read = DocumentReader.read(spark, ReaderOptions.from(o));
-    Dataset<Row> docs = read.rows();
-    List<String> columns = Arrays.asList(docs.columns());
+    Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
+    Column readError = col(DocumentReader.READ_ERROR);
+    // A line that is not a document is not scored: its read error is its score error.
+    Dataset<Row> docs =
+        read.rows().withColumn(SCORED_TEXT, when(readError.isNull(), col(Columns.TEXT)));
+    List<String> columns =
+        Arrays.stream(read.rows().columns())
+            .filter(c -> !c.equals(DocumentReader.READ_ERROR))
+            .toList();
     for (String c : SCORE_COLUMNS) {
       if (columns.contains(c)) {
         throw new IllegalArgumentException(
@@ -136,7 +147,7 @@ public final class ScoreJob implements Job {
       }
     }
     DbrxScorer scorer =
-        ModelOptions.apply(new DbrxScorer(), o).setInputCol(Columns.TEXT).setOutputCol(RESULT);
+        ModelOptions.apply(new DbrxScorer(), o).setInputCol(SCORED_TEXT).setOutputCol(RESULT);
     String prefix = o.get(PREFIX_COL);
     if (!prefix.isEmpty()) {
       if (!columns.contains(prefix)) {
@@ -148,7 +159,12 @@ public final class ScoreJob implements Job {
     List<Column> out = new ArrayList<>();
     columns.forEach(c -> out.add(Columns.named(c)));
     SCORE_COLUMNS.forEach(
-        c -> out.add(col(RESULT + "." + (c.equals(SCORE_ERROR) ? "error" : c)).as(c)));
+        c ->
+            out.add(
+                (c.equals(SCORE_ERROR)
+                        ? coalesce(readError, col(RESULT + ".error"))
+                        : col(RESULT + "." + c))
+                    .as(c)));
     Dataset<Row> scored =
         scorer
             .transform(ModelOptions.spread(docs, Columns.ID, o))

@@ -174,7 +174,9 @@ class CurateJobTest {
     assertEquals(0, run.code(), run.err() + run.out());
     assertTrue(run.out().contains("input = kept + rejected: 10 = 3 + 7  [ok]"), run.out());
     Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects").collectAsList());
-    assertEquals(List.of("text-not-a-string: a number"), reasons(rejected.get("text-number")));
+    assertEquals(
+        List.of("text-not-a-string: a number" + BadInput.at(dir, 7)),
+        reasons(rejected.get("text-number")));
     assertEquals(
         "{\"id\": \"text-number\", \"text\": 42}",
         rejected.get("text-number").getAs("text"),

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -291,7 +292,9 @@ class DecontaminateJobTest {
     assertEquals(
         bench + " | " + id + " | 3 | 1 | The first good document talks", rejects.get("good-1"));
     assertEquals("reasons [null-text]", rejects.get("text-null"));
-    assertEquals("reasons [text-not-a-string: a number]", rejects.get("text-number"));
+    assertEquals(
+        "reasons [text-not-a-string: a number" + BadInput.at(dir, 7) + "]",
+        rejects.get("text-number"));
   }
 
   @Test
@@ -307,8 +310,23 @@ class DecontaminateJobTest {
     String shortItems =
         Files.writeString(dir.resolve("short.jsonl"), "{\"question\": \"Too short?\"}\n")
             .toString();
+    Path hostile = dir.resolve("hostile.jsonl");
+    try (OutputStream stream = Files.newOutputStream(hostile)) {
+      stream.write("{\"id\": \"q1\", \"question\": \"caf".getBytes(StandardCharsets.UTF_8));
+      stream.write(0xE9); // é in Latin-1: not UTF-8, repaired
+      stream.write(
+          (" au lait is a drink of coffee and milk served hot\"}\n"
+                  + "{\"id\": \"q2\", \"question\": \"no closing quote}\n")
+              .getBytes(StandardCharsets.UTF_8));
+    }
     Map<String[], String> cases =
         Map.of(
+            new String[] {"--benchmarks", hostile.toString()},
+            "--benchmarks "
+                + hostile
+                + ": cannot read an item: malformed-json: Unexpected end-of-input",
+            new String[] {"--benchmarks", hostile.toString()},
+            " at file://" + hostile.toUri().getPath() + " line 2",
             new String[] {"--benchmarks", good + "," + missing},
             "--benchmarks " + missing + ": no such file or folder",
             new String[] {"--benchmarks", empty},

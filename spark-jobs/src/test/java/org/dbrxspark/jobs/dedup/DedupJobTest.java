@@ -296,8 +296,8 @@ class DedupJobTest {
     }
     assertEquals("null-text", reasons.get("text-null"));
     assertEquals("null-text", reasons.get("text-missing"));
-    assertEquals("text-not-a-string: a number", reasons.get("text-number"));
-    assertEquals("text-not-a-string: an array", reasons.get("text-array"));
+    assertEquals("text-not-a-string: a number" + BadInput.at(dir, 7), reasons.get("text-number"));
+    assertEquals("text-not-a-string: an array" + BadInput.at(dir, 10), reasons.get("text-array"));
     assertEquals(
         List.of("malformed-json", "not-an-object", "not-an-object"),
         reasons.values().stream()

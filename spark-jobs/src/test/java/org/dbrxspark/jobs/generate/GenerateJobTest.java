@@ -12,7 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.delta.tables.DeltaTable;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,16 +76,19 @@ class GenerateJobTest {
               + "\"}");
     }
     input = Files.write(dir.resolve("prompts.jsonl"), lines).toString();
-    DbrxGenerator generator =
-        new DbrxGenerator()
-            .setModelLocation(model)
-            .setThreads(2)
-            .setIdCol("id")
-            .setSeed(7)
-            .setTemperature(0.8)
-            .setTopK(40)
-            .setMaxNewTokens(6);
-    expected = texts(generator.transform(spark.read().json(input)));
+    expected = texts(transformer().transform(spark.read().json(input)));
+  }
+
+  /** The plain udfs transformer with the settings of {@link #args}. */
+  private static DbrxGenerator transformer() {
+    return new DbrxGenerator()
+        .setModelLocation(model)
+        .setThreads(2)
+        .setIdCol("id")
+        .setSeed(7)
+        .setTemperature(0.8)
+        .setTopK(40)
+        .setMaxNewTokens(6);
   }
 
   private static String[] args(String output, String... more) {
@@ -276,17 +281,7 @@ class GenerateJobTest {
             .json(input)
             .withColumn(
                 "messages", array(struct(lit("user").as("role"), col("prompt").as("content"))));
-    DbrxGenerator generator =
-        new DbrxGenerator()
-            .setModelLocation(model)
-            .setThreads(2)
-            .setIdCol("id")
-            .setSeed(7)
-            .setTemperature(0.8)
-            .setTopK(40)
-            .setMaxNewTokens(6)
-            .setMessagesCol("messages")
-            .setSystemPrompt("");
+    DbrxGenerator generator = transformer().setMessagesCol("messages").setSystemPrompt("");
     Map<Long, String> viaMessages = texts(generator.transform(chats));
     Map<Long, String> viaJob =
         texts(DeltaTables.read(spark, output).withColumnRenamed("reply", "generation"));
@@ -419,5 +414,93 @@ class GenerateJobTest {
     assertTrue(
         noColumn.err().contains("input has no column 'question' (--prompt-col)"), noColumn.err());
     assertTrue(!DeltaTables.exists(spark, output), "nothing written");
+  }
+
+  @Test
+  void unreadableLinesAreRejectedByFileAndLineAndTheOthersGenerateAsAlone() throws IOException {
+    Path file = dir.resolve("hostile-prompts.jsonl");
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    bytes.writeBytes(
+        String.join(
+                "\n",
+                "{\"id\": 0, \"prompt\": \"Tell me about topic 0\", \"note\": \"n0\"}",
+                "",
+                "{\"id\": 1, \"prompt\": \"Tell me about topic 1\", \"note\": \"n1\"}",
+                "{\"id\": 100, \"note\": \"latin-1\", \"prompt\": \"caf")
+            .getBytes(StandardCharsets.UTF_8));
+    bytes.write(0xE9); // é in Latin-1: not UTF-8
+    bytes.writeBytes(
+        String.join(
+                "\n",
+                " au lait\"}",
+                "{\"id\": 101, \"prompt\": \"no closing quote}",
+                "{\"id\": 102, \"prompt\": 42, \"note\": \"n102\"}",
+                "[\"not\", \"an object\"]",
+                "{\"id\": 2, \"prompt\": \"Tell me about topic 2\", \"note\": \"n2\"}",
+                "")
+            .getBytes(StandardCharsets.UTF_8));
+    Files.write(file, bytes.toByteArray());
+    String output = dir.resolve("hostile-out").toString();
+    String[] argv = args(output);
+    argv[2] = file.toString();
+
+    JobRunner.Result run = JobRunner.run(argv);
+    assertEquals(0, run.code(), run.err() + run.out());
+    assertTrue(
+        run.out()
+            .contains(
+                "input = unreadable + already done + generated now + left: "
+                    + "7 = 3 + 0 + 4 + 0  [ok]"),
+        run.out());
+    assertEquals("3 (in " + output + "_rejects)", value(run.out(), "unreadable rows"));
+
+    Map<Long, String> alone = new TreeMap<>();
+    for (long id = 0; id < 3; id++) {
+      alone.put(id, expected.get(id));
+    }
+    String repaired = "caf\uFFFD au lait";
+    String clean =
+        Files.writeString(
+                dir.resolve("repaired.jsonl"), "{\"id\": 100, \"prompt\": \"" + repaired + "\"}\n")
+            .toString();
+    alone.putAll(texts(transformer().transform(spark.read().json(clean))));
+    Dataset<Row> generated = DeltaTables.read(spark, output);
+    assertEquals(alone, texts(generated), "the readable rows, as the transformer makes them alone");
+    assertEquals(
+        repaired,
+        generated.where("id = 100").select("prompt").first().getString(0),
+        "invalid UTF-8 is repaired and the row keeps its id");
+
+    // line -> id: reason, the reason ending with the file and line
+    Map<String, String> rejects = new TreeMap<>();
+    String at = " at file://" + file.toUri().getPath() + " line ";
+    for (Row r : DeltaTables.read(spark, output + "_rejects").collectAsList()) {
+      List<String> why = r.getList(r.fieldIndex("reasons"));
+      assertEquals(1, why.size(), why.toString());
+      String reason = why.get(0);
+      int line = reason.lastIndexOf(at);
+      assertTrue(line > 0, reason);
+      rejects.put(
+          reason.substring(line + at.length()),
+          r.<Object>getAs("id") + ": " + reason.substring(0, line));
+    }
+    assertEquals(List.of("5", "6", "7"), List.copyOf(rejects.keySet()), rejects.toString());
+    assertTrue(
+        rejects.get("5").startsWith("null: malformed-json: Unexpected end-of-input"),
+        rejects.get("5"));
+    assertEquals("102: text-not-a-string: a number", rejects.get("6"), "an object keeps its id");
+    assertEquals("null: not-an-object: an array", rejects.get("7"));
+
+    // Resumed: nothing is generated again, and the rejects are the same.
+    JobRunner.Result again = JobRunner.run(argv);
+    assertEquals(0, again.code(), again.err());
+    assertTrue(
+        again
+            .out()
+            .contains(
+                "input = unreadable + already done + generated now + left: "
+                    + "7 = 3 + 4 + 0 + 0  [ok]"),
+        again.out());
+    assertEquals(3, DeltaTables.read(spark, output + "_rejects").count());
   }
 }

@@ -82,6 +82,14 @@ public final class BadInput {
     return Files.write(dir.resolve("every-kind.jsonl"), bytes.toByteArray()).toString();
   }
 
+  /**
+   * How a read error ends for line {@code line} of the file {@link #write} wrote in {@code dir}:
+   * {@code " at file:///.../bad.jsonl line 7"}.
+   */
+  public static String at(Path dir, int line) {
+    return " at file://" + dir.resolve("bad.jsonl").toUri().getPath() + " line " + line;
+  }
+
   /** Writes {@link #JSONL} to {@code dir/bad.jsonl} and returns its path. */
   public static String write(Path dir) throws IOException {
     return Files.writeString(dir.resolve("bad.jsonl"), JSONL).toString();

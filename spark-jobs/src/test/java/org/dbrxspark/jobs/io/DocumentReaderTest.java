@@ -188,15 +188,18 @@ class DocumentReaderTest {
           "null", errors.get(good), good + " is a row; its text, if null, is the job's to reject");
     }
     assertEquals(
-        "text-not-a-string: a number", errors.get("text-number"), "an object keeps its id");
-    assertEquals("text-not-a-string: an array", errors.get("text-array"));
+        "text-not-a-string: a number" + BadInput.at(dir, 7),
+        errors.get("text-number"),
+        "an object keeps its id");
+    assertEquals("text-not-a-string: an array" + BadInput.at(dir, 10), errors.get("text-array"));
     assertEquals(
-        "not-an-object: an array",
+        "not-an-object: an array" + BadInput.at(dir, 5),
         errors.get("[{\"id\": \"in-an-array\", \"text\": \"an array of one object\"}]"),
         "a line that is not an object keeps the line as its text, and gets a content-hash id");
-    assertEquals("not-an-object: a string", errors.get("\"a bare string\""));
+    assertEquals("not-an-object: a string" + BadInput.at(dir, 6), errors.get("\"a bare string\""));
     String unterminated = errors.get("{\"id\": \"unterminated\", \"text\": \"no closing quote");
     assertTrue(unterminated.startsWith("malformed-json: Unexpected end-of-input"), unterminated);
+    assertTrue(unterminated.endsWith(BadInput.at(dir, 4)), unterminated);
 
     SparkRuntimeException strict =
         assertThrows(
@@ -208,6 +211,58 @@ class DocumentReaderTest {
     assertTrue(
         strict.getMessage().contains("--input " + f + ": cannot read the row with id "),
         strict.getMessage());
+  }
+
+  @Test
+  void tablesAreReadLineByLineAndErrorsNameTheLineAcrossTheFilesParts(@TempDir Path dir)
+      throws Exception {
+    Path f = dir.resolve("prompts.jsonl");
+    try (OutputStream out = Files.newOutputStream(f)) {
+      for (int line = 1; line <= 300; line++) {
+        String json =
+            switch (line) {
+              case 2 -> "";
+              case 150 -> "{\"id\": 150, \"prompt\": \"caf\u0000 au lait\"}";
+              case 250 -> "{\"id\": 250, \"prompt\": \"no closing quote}";
+              case 280 -> "{\"id\": 280, \"prompt\": 5}";
+              default -> "{\"id\": " + line + ", \"prompt\": \"prompt number " + line + "\"}";
+            };
+        byte[] bytes = (json + "\n").getBytes(StandardCharsets.UTF_8);
+        for (byte b : bytes) {
+          out.write(b == 0 ? 0xE9 : b); // é in Latin-1: not UTF-8
+        }
+      }
+    }
+    String maxPartitionBytes = "spark.sql.files.maxPartitionBytes";
+    spark.conf().set(maxPartitionBytes, "2048");
+    try {
+      assertTrue(
+          spark.read().text(f.toString()).rdd().getNumPartitions() > 3,
+          "the file is read in parts");
+      Dataset<Row> rows = DocumentReader.readTable(spark, f.toString(), InputFormat.AUTO, "prompt");
+      assertEquals(List.of("id", "prompt", DocumentReader.READ_ERROR), List.of(rows.columns()));
+      Map<Long, String> errors = new TreeMap<>();
+      String at = " at file://" + f.toUri().getPath() + " line ";
+      for (Row r : rows.where(col(DocumentReader.READ_ERROR).isNotNull()).collectAsList()) {
+        String error = r.getString(2);
+        assertTrue(error.contains(at), error);
+        errors.put(
+            Long.parseLong(error.substring(error.indexOf(at) + at.length())),
+            (r.isNullAt(0) ? "null" : r.get(0)) + ": " + error.substring(0, error.indexOf(at)));
+      }
+      assertEquals(List.of(250L, 280L), List.copyOf(errors.keySet()), errors.toString());
+      assertTrue(
+          errors.get(250L).startsWith("null: malformed-json: Unexpected end-of-input"),
+          errors.get(250L));
+      assertEquals("280: text-not-a-string: a number", errors.get(280L));
+      assertEquals(299, rows.count(), "one row per non-blank line");
+      assertEquals(
+          "caf\uFFFD au lait",
+          rows.where("id = 150").select("prompt").as(Encoders.STRING()).first(),
+          "invalid UTF-8 is repaired and the row keeps its id");
+    } finally {
+      spark.conf().unset(maxPartitionBytes);
+    }
   }
 
   @Test
@@ -270,7 +325,11 @@ class DocumentReaderTest {
             .collectAsList();
     assertEquals(1, rows.size());
     assertEquals(
-        "too-large: " + (big.length() + 25) + " bytes > --max-document-bytes 1000",
+        "too-large: "
+            + (big.length() + 25)
+            + " bytes > --max-document-bytes 1000 at file://"
+            + f.toUri().getPath()
+            + " line 1",
         rows.get(0).getAs(DocumentReader.READ_ERROR));
   }
 

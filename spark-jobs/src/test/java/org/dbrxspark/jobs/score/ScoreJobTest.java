@@ -19,6 +19,7 @@ import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.TestCheckpoints;
+import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.backend.KvDType;
@@ -83,6 +84,30 @@ class ScoreJobTest {
     Map<String, Row> out = new TreeMap<>();
     table.collectAsList().forEach(r -> out.put(r.getAs("id"), r));
     return out;
+  }
+
+  @Test
+  void linesThatAreNotDocumentsHaveTheirReadErrorAsScoreError(@TempDir Path bad)
+      throws IOException {
+    String out = dir.resolve("bad-scored").toString();
+    String[] argv = args(out);
+    argv[2] = BadInput.write(bad);
+    JobRunner.Result run = JobRunner.run(argv);
+    assertEquals(0, run.code(), run.err() + run.out());
+    assertTrue(run.out().contains("input = output rows: 10 = 10  [ok]"), run.out());
+    Map<String, Row> rows = byId(DeltaTables.read(spark, out));
+    assertEquals(
+        "text-not-a-string: a number" + BadInput.at(bad, 7),
+        rows.get("text-number").getAs("score_error"));
+    assertNull(rows.get("good-1").getAs("score_error"));
+    assertNotNull(rows.get("good-1").getAs("perplexity"));
+    String file = BadInput.at(bad, 1).replace(" line 1", " line ");
+    assertEquals(
+        5,
+        rows.values().stream()
+            .filter(r -> String.valueOf(r.<String>getAs("score_error")).contains(file))
+            .count(),
+        "the five lines that are not documents, each named: " + rows);
   }
 
   @Test

@@ -244,7 +244,7 @@ class TokenizeJobTest {
     assertTrue(run.out().contains("input = tokenized + rejected: 10 = 3 + 7  [ok]"), run.out());
     Map<String, Row> rejected = byId(DeltaTables.read(spark, out + "_rejects"));
     assertEquals(
-        List.of("text-not-a-string: an array"),
+        List.of("text-not-a-string: an array" + BadInput.at(dir, 10)),
         rejected
             .get("text-array")
             .getList(rejected.get("text-array").fieldIndex(TokenizeJob.REASONS)));

@@ -242,14 +242,6 @@ public final class Generation
         samples == null ? null : seq(samples));
   }
 
-  /**
-   * A token's own text, or null for an id the tokenizer never produces (vocabulary padding): the
-   * alternatives come from the model's whole distribution, before masks.
-   */
-  public static String tokenText(DbrxTokenizer tokenizer, int id) {
-    return tokenizer.isProducible(id) ? tokenizer.decode(new int[] {id}) : null;
-  }
-
   /** Catalyst's row serializer takes arrays of structs as Scala sequences. */
   private static <T> Seq<T> seq(List<T> list) {
     return CollectionConverters.asScala(list).toList();
@@ -264,8 +256,7 @@ public final class Generation
     for (TokenLogprob[] position : r.topLogprobs()) {
       List<Row> alternatives = new ArrayList<>(position.length);
       for (TokenLogprob t : position) {
-        alternatives.add(
-            RowFactory.create(t.token(), tokenText(tokenizer, t.token()), t.logprob()));
+        alternatives.add(RowFactory.create(t.token(), tokenizer.tokenText(t.token()), t.logprob()));
       }
       out.add(seq(alternatives));
     }

@@ -10,8 +10,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.BiConsumer;
+import org.dbrxspark.runtime.engine.LogitBias;
 import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.runtime.structured.ResponseFormat;
 import org.dbrxspark.udfs.registry.FormatRegistry;
@@ -152,7 +152,7 @@ public record SamplingDefaults(String json) implements Serializable {
     s.put("n", (b, v) -> b.n(integer("n", v)));
     s.put("stop", (b, v) -> b.stopStrings(strings(v)));
     s.put("stop_token_ids", (b, v) -> b.stopTokenIds(ids(v)));
-    s.put("logit_bias", (b, v) -> b.logitBias(biases(v)));
+    s.put("logit_bias", (b, v) -> b.logitBias(LogitBias.parse(v)));
     s.put(
         "logprobs",
         (b, v) -> {
@@ -207,27 +207,6 @@ public record SamplingDefaults(String json) implements Serializable {
     List<Integer> out = new ArrayList<>();
     for (JsonNode id : v) {
       out.add(integer("every stop_token_ids entry", id));
-    }
-    return out;
-  }
-
-  /** OpenAI's form: an object whose keys are token ids (as strings) and values biases. */
-  private static Map<Integer, Double> biases(JsonNode v) {
-    if (!v.isObject()) {
-      throw new IllegalArgumentException(
-          "logit_bias must be an object of token id to bias, e.g. {\"198\": -100}, got " + v);
-    }
-    Map<Integer, Double> out = new TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      int id;
-      try {
-        id = Integer.parseInt(e.getKey());
-      } catch (NumberFormatException ex) {
-        throw new IllegalArgumentException(
-            "logit_bias key '" + e.getKey() + "' is not a token id", ex);
-      }
-      out.put(id, number("logit_bias of token " + id, e.getValue()));
     }
     return out;
   }
