@@ -1,6 +1,7 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -10,10 +11,11 @@ import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.KQuantScales;
 
 /**
- * Q8_0 and Q4_0 weights with the Vector API: rows widened to float32 (embedding lookups, the
- * input-major form), and the nn.Linear form computed on the blocks, each block's scale applied once
- * to its 32 products. A widened weight is a small integer times an f16, exact in float32, so
- * widening equals {@link DType#decode} bit for bit.
+ * Block-quantized weights (Q8_0, Q4_0 and the K-quants Q4_K, Q5_K, Q6_K) with the Vector API: rows
+ * widened to float32 (embedding lookups, the input-major form), and the nn.Linear form computed on
+ * the blocks. A widened weight is a small integer times an f16, exact in float32 (Q4_K and Q5_K
+ * then subtract a sub-block min, rounding once as the scalar decode does), so widening equals
+ * {@link DType#decode} bit for bit.
  *
  * <p>The blocks are first copied from the mapped file into a per-thread array, for the same reason
  * as in {@link Bf16PairKernels}: vector loads from a heap array are the fast ones.
@@ -30,13 +32,11 @@ final class QuantizedRows {
 
   private QuantizedRows() {}
 
-  /** Whether {@code dtype} has block kernels here: Q8_0 and Q4_0, on 8- or 16-lane hardware. */
-  static boolean dotsOnBlocks(DType dtype) {
-    return B != null && (dtype == DType.Q8_0 || dtype == DType.Q4_0);
-  }
-
-  /** Whether {@code dtype} is widened here: every block type, on 8- or 16-lane hardware. */
-  static boolean widens(DType dtype) {
+  /**
+   * Whether {@code dtype} is widened and multiplied here: every block type, on 8- or 16-lane
+   * hardware.
+   */
+  static boolean handles(DType dtype) {
     return B != null && dtype.isQuantized();
   }
 
@@ -53,9 +53,7 @@ final class QuantizedRows {
     switch (dtype) {
       case Q8_0 -> widenQ8(raw, blocks, dst, dstOffset);
       case Q4_0 -> widenQ4(raw, blocks, dst, dstOffset);
-      case Q4_K -> widenQ4K(raw, blocks, dst, dstOffset);
-      case Q5_K -> widenQ5K(raw, blocks, dst, dstOffset);
-      case Q6_K -> widenQ6K(raw, blocks, dst, dstOffset);
+      case Q4_K, Q5_K, Q6_K -> widenK(dtype, raw, blocks, dst, dstOffset);
       default -> throw new IllegalArgumentException(dtype + " is not a block type");
     }
   }
@@ -66,23 +64,39 @@ final class QuantizedRows {
    * product of a scale and a code is exact in float32, so the vector and scalar orders agree.
    */
 
-  /** Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. */
-  private static void widenQ4K(byte[] raw, int blocks, float[] dst, int dstOffset) {
+  /** Decodes the 256 weights of the super-block at {@code raw[at]} to {@code dst[out ..]}. */
+  private static void decodeSuperBlock(DType dtype, byte[] raw, int at, float[] dst, int out) {
+    switch (dtype) {
+      case Q4_K -> decodeQ4K(raw, at, dst, out);
+      case Q5_K -> decodeQ5K(raw, at, dst, out);
+      case Q6_K -> decodeQ6K(raw, at, dst, out);
+      default -> throw new IllegalArgumentException(dtype + " is not a K-quant");
+    }
+  }
+
+  /** Widens whole K-quant super-blocks. */
+  private static void widenK(DType dtype, byte[] raw, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
-      int at = b * 144;
-      float d = scale(raw, at);
-      float dmin = scale(raw, at + 2);
-      int out = dstOffset + b * 256;
-      for (int k = 0; k < 4; k++) {
-        float d1 = d * KQuantScales.scale(raw, at + 4, 2 * k);
-        float m1 = dmin * KQuantScales.min(raw, at + 4, 2 * k);
-        float d2 = d * KQuantScales.scale(raw, at + 4, 2 * k + 1);
-        float m2 = dmin * KQuantScales.min(raw, at + 4, 2 * k + 1);
-        for (int l = 0; l < 32; l += LANES) {
-          ByteVector packed = ByteVector.fromArray(B, raw, at + 16 + 32 * k + l);
-          codes(packed.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
-          codes(highNibbles(packed)).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
-        }
+      decodeSuperBlock(dtype, raw, b * dtype.blockBytes(), dst, dstOffset + b * 256);
+    }
+  }
+
+  /**
+   * Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. The
+   * 32 bytes from 16 + 32k hold sub-block 2k in their low nibbles and 2k + 1 in their high ones.
+   */
+  private static void decodeQ4K(byte[] raw, int at, float[] dst, int out) {
+    float d = scale(raw, at);
+    float dmin = scale(raw, at + 2);
+    for (int k = 0; k < 4; k++) {
+      float d1 = d * KQuantScales.scale(raw, at + 4, 2 * k);
+      float m1 = dmin * KQuantScales.min(raw, at + 4, 2 * k);
+      float d2 = d * KQuantScales.scale(raw, at + 4, 2 * k + 1);
+      float m2 = dmin * KQuantScales.min(raw, at + 4, 2 * k + 1);
+      for (int l = 0; l < 32; l += LANES) {
+        ByteVector packed = ByteVector.fromArray(B, raw, at + 16 + 32 * k + l);
+        codes(packed.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
+        codes(highNibbles(packed)).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
       }
     }
   }
@@ -91,55 +105,49 @@ final class QuantizedRows {
    * Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit j of byte l for sub-block j) before
    * the nibbles.
    */
-  private static void widenQ5K(byte[] raw, int blocks, float[] dst, int dstOffset) {
-    for (int b = 0; b < blocks; b++) {
-      int at = b * 176;
-      float d = scale(raw, at);
-      float dmin = scale(raw, at + 2);
-      int out = dstOffset + b * 256;
-      for (int k = 0; k < 4; k++) {
-        int j1 = 2 * k;
-        int j2 = 2 * k + 1;
-        float d1 = d * KQuantScales.scale(raw, at + 4, j1);
-        float m1 = dmin * KQuantScales.min(raw, at + 4, j1);
-        float d2 = d * KQuantScales.scale(raw, at + 4, j2);
-        float m2 = dmin * KQuantScales.min(raw, at + 4, j2);
-        for (int l = 0; l < 32; l += LANES) {
-          ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
-          ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
-          ByteVector q1 =
-              packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
-          ByteVector q2 = highNibbles(packed).or(bit(high, j2).lanewise(VectorOperators.LSHL, 4));
-          codes(q1).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
-          codes(q2).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
-        }
+  private static void decodeQ5K(byte[] raw, int at, float[] dst, int out) {
+    float d = scale(raw, at);
+    float dmin = scale(raw, at + 2);
+    for (int k = 0; k < 4; k++) {
+      int j1 = 2 * k;
+      int j2 = 2 * k + 1;
+      float d1 = d * KQuantScales.scale(raw, at + 4, j1);
+      float m1 = dmin * KQuantScales.min(raw, at + 4, j1);
+      float d2 = d * KQuantScales.scale(raw, at + 4, j2);
+      float m2 = dmin * KQuantScales.min(raw, at + 4, j2);
+      for (int l = 0; l < 32; l += LANES) {
+        ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
+        ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
+        ByteVector q1 = packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
+        ByteVector q2 = highNibbles(packed).or(bit(high, j2).lanewise(VectorOperators.LSHL, 4));
+        codes(q1).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
+        codes(q2).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
       }
     }
   }
 
   /**
-   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, f16 d. Each
-   * half of 128 weights takes 64 bytes of nibbles, 32 of bit pairs and 8 scales.
+   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales (one per 16
+   * weights), f16 d. Each half of 128 weights takes 64 bytes of nibbles, 32 of bit pairs and 8
+   * scales: byte l of its nibbles gives weights l (low) and l + 64 (high), byte l + 32 gives l + 32
+   * and l + 96, and bit pair byte l holds the top two bits of those four, from its low bits up.
    */
-  private static void widenQ6K(byte[] raw, int blocks, float[] dst, int dstOffset) {
-    for (int b = 0; b < blocks; b++) {
-      int at = b * 210;
-      float d = scale(raw, at + 208);
-      for (int half = 0; half < 2; half++) {
-        int ql = at + 64 * half;
-        int qh = at + 128 + 32 * half;
-        int sc = at + 192 + 8 * half;
-        int out = dstOffset + b * 256 + 128 * half;
-        for (int l = 0; l < 32; l += LANES) {
-          int s = l / 16;
-          ByteVector lo = ByteVector.fromArray(B, raw, ql + l);
-          ByteVector hi = ByteVector.fromArray(B, raw, ql + 32 + l);
-          ByteVector h = ByteVector.fromArray(B, raw, qh + l);
-          sixBits(lo.and((byte) 0x0F), h, 0).mul(d * raw[sc + s]).intoArray(dst, out + l);
-          sixBits(hi.and((byte) 0x0F), h, 2).mul(d * raw[sc + s + 2]).intoArray(dst, out + 32 + l);
-          sixBits(highNibbles(lo), h, 4).mul(d * raw[sc + s + 4]).intoArray(dst, out + 64 + l);
-          sixBits(highNibbles(hi), h, 6).mul(d * raw[sc + s + 6]).intoArray(dst, out + 96 + l);
-        }
+  private static void decodeQ6K(byte[] raw, int at, float[] dst, int out) {
+    float d = scale(raw, at + 208);
+    for (int half = 0; half < 2; half++) {
+      int ql = at + 64 * half;
+      int qh = at + 128 + 32 * half;
+      int sc = at + 192 + 8 * half;
+      int o = out + 128 * half;
+      for (int l = 0; l < 32; l += LANES) {
+        int s = l / 16;
+        ByteVector lo = ByteVector.fromArray(B, raw, ql + l);
+        ByteVector hi = ByteVector.fromArray(B, raw, ql + 32 + l);
+        ByteVector h = ByteVector.fromArray(B, raw, qh + l);
+        sixBits(lo.and((byte) 0x0F), h, 0).mul(d * raw[sc + s]).intoArray(dst, o + l);
+        sixBits(hi.and((byte) 0x0F), h, 2).mul(d * raw[sc + s + 2]).intoArray(dst, o + 32 + l);
+        sixBits(highNibbles(lo), h, 4).mul(d * raw[sc + s + 4]).intoArray(dst, o + 64 + l);
+        sixBits(highNibbles(hi), h, 6).mul(d * raw[sc + s + 6]).intoArray(dst, o + 96 + l);
       }
     }
   }
@@ -156,6 +164,154 @@ final class QuantizedRows {
     return bytes.lanewise(VectorOperators.LSHR, j).and((byte) 1);
   }
 
+  /** Independent vector sums per (row, token) in the K-quant dots: FMA latency, not throughput. */
+  private static final int CHAINS = 4;
+
+  /**
+   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for one K-quant row (from byte {@code
+   * at} of {@code raw}), every token. One token: each super-block is decoded to an L1 buffer and
+   * multiplied at once. Several: the row's super-blocks are decoded once, and the tokens read them
+   * four at a time. Per (row, token) the arithmetic is the same either way: the products go into
+   * {@link #CHAINS} vector sums, vector i of each super-block into sum i mod CHAINS, in order; the
+   * sums are added pairwise and then across lanes at the end of the row.
+   */
+  private static void dotSuperBlocks(
+      DType dtype,
+      byte[] raw,
+      int at,
+      float[] x,
+      int n,
+      int cols,
+      float[] out,
+      int outStride,
+      int j,
+      KScratch scratch) {
+    float[] weights = scratch.weights;
+    if (n == 1) {
+      out[j] = dotOneToken(dtype, raw, at, x, cols, weights);
+      return;
+    }
+    float[] acc = scratch.acc;
+    Arrays.fill(acc, 0, n * CHAINS * LANES, 0f);
+    float[] row = scratch.row;
+    for (int b = 0; b * 256 < cols; b++) {
+      decodeSuperBlock(dtype, raw, at + b * dtype.blockBytes(), row, b * 256);
+    }
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+      addProductsFourTokens(x, t, cols, row, acc);
+    }
+    for (; t < n; t++) {
+      addProducts(x, t * cols, row, cols, acc, t * CHAINS * LANES);
+    }
+    for (t = 0; t < n; t++) {
+      int a = t * CHAINS * LANES;
+      out[t * outStride + j] =
+          sum(
+              FloatVector.fromArray(F, acc, a),
+              FloatVector.fromArray(F, acc, a + LANES),
+              FloatVector.fromArray(F, acc, a + 2 * LANES),
+              FloatVector.fromArray(F, acc, a + 3 * LANES));
+    }
+  }
+
+  /** One token with a row: the sums of {@link #addProducts}, kept in registers. */
+  private static float dotOneToken(
+      DType dtype, byte[] raw, int at, float[] x, int cols, float[] block) {
+    FloatVector s0 = FloatVector.zero(F);
+    FloatVector s1 = FloatVector.zero(F);
+    FloatVector s2 = FloatVector.zero(F);
+    FloatVector s3 = FloatVector.zero(F);
+    for (int b = 0; b * 256 < cols; b++) {
+      decodeSuperBlock(dtype, raw, at + b * dtype.blockBytes(), block, 0);
+      for (int i = 0, x0 = b * 256; i < 256; i += CHAINS * LANES) {
+        s0 = FloatVector.fromArray(F, x, x0 + i).fma(FloatVector.fromArray(F, block, i), s0);
+        s1 =
+            FloatVector.fromArray(F, x, x0 + i + LANES)
+                .fma(FloatVector.fromArray(F, block, i + LANES), s1);
+        s2 =
+            FloatVector.fromArray(F, x, x0 + i + 2 * LANES)
+                .fma(FloatVector.fromArray(F, block, i + 2 * LANES), s2);
+        s3 =
+            FloatVector.fromArray(F, x, x0 + i + 3 * LANES)
+                .fma(FloatVector.fromArray(F, block, i + 3 * LANES), s3);
+      }
+    }
+    return sum(s0, s1, s2, s3);
+  }
+
+  /** The chains' total: pairwise, then across lanes in lane order. */
+  private static float sum(FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
+    return VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
+  }
+
+  /** Adds one token's products with {@code length} decoded weights into its vector sums. */
+  private static void addProducts(
+      float[] x, int x0, float[] codes, int length, float[] acc, int a) {
+    FloatVector s0 = FloatVector.fromArray(F, acc, a);
+    FloatVector s1 = FloatVector.fromArray(F, acc, a + LANES);
+    FloatVector s2 = FloatVector.fromArray(F, acc, a + 2 * LANES);
+    FloatVector s3 = FloatVector.fromArray(F, acc, a + 3 * LANES);
+    for (int i = 0; i < length; i += CHAINS * LANES) {
+      s0 = FloatVector.fromArray(F, x, x0 + i).fma(FloatVector.fromArray(F, codes, i), s0);
+      s1 =
+          FloatVector.fromArray(F, x, x0 + i + LANES)
+              .fma(FloatVector.fromArray(F, codes, i + LANES), s1);
+      s2 =
+          FloatVector.fromArray(F, x, x0 + i + 2 * LANES)
+              .fma(FloatVector.fromArray(F, codes, i + 2 * LANES), s2);
+      s3 =
+          FloatVector.fromArray(F, x, x0 + i + 3 * LANES)
+              .fma(FloatVector.fromArray(F, codes, i + 3 * LANES), s3);
+    }
+    s0.intoArray(acc, a);
+    s1.intoArray(acc, a + LANES);
+    s2.intoArray(acc, a + 2 * LANES);
+    s3.intoArray(acc, a + 3 * LANES);
+  }
+
+  /**
+   * {@link #addProducts} over a whole decoded row for tokens t to t + 3, reading each weight once
+   * for the four: chain by chain, each chain's products in the same order as there.
+   */
+  private static void addProductsFourTokens(float[] x, int t, int cols, float[] row, float[] acc) {
+    int x0 = t * cols;
+    int a0 = t * CHAINS * LANES;
+    int stride = CHAINS * LANES;
+    for (int c = 0; c < stride; c += LANES) {
+      FloatVector s0 = FloatVector.fromArray(F, acc, a0 + c);
+      FloatVector s1 = FloatVector.fromArray(F, acc, a0 + stride + c);
+      FloatVector s2 = FloatVector.fromArray(F, acc, a0 + 2 * stride + c);
+      FloatVector s3 = FloatVector.fromArray(F, acc, a0 + 3 * stride + c);
+      for (int i = c; i < cols; i += stride) {
+        FloatVector w = FloatVector.fromArray(F, row, i);
+        s0 = FloatVector.fromArray(F, x, x0 + i).fma(w, s0);
+        s1 = FloatVector.fromArray(F, x, x0 + cols + i).fma(w, s1);
+        s2 = FloatVector.fromArray(F, x, x0 + 2 * cols + i).fma(w, s2);
+        s3 = FloatVector.fromArray(F, x, x0 + 3 * cols + i).fma(w, s3);
+      }
+      s0.intoArray(acc, a0 + c);
+      s1.intoArray(acc, a0 + stride + c);
+      s2.intoArray(acc, a0 + 2 * stride + c);
+      s3.intoArray(acc, a0 + 3 * stride + c);
+    }
+  }
+
+  /**
+   * A slice's buffers for {@link #dotSuperBlocks}: one decoded super-block, a decoded row, each
+   * token's vector sums.
+   */
+  private static final class KScratch {
+    final float[] weights = new float[256];
+    final float[] row;
+    final float[] acc;
+
+    KScratch(int n, int cols) {
+      row = new float[cols];
+      acc = new float[n * CHAINS * LANES];
+    }
+  }
+
   /** The high nibble of each byte, 0 to 15. */
   private static ByteVector highNibbles(ByteVector packed) {
     return packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
@@ -169,37 +325,57 @@ final class QuantizedRows {
 
   /**
    * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}, on the
-   * blocks: per block, the codes times the activations are summed in a vector, then scaled by the
-   * block's d into a running vector sum, whose lanes are added last. The codes are converted once
-   * for four tokens. Each (row, token) takes the same operations in the same order however many
-   * tokens there are, so results do not depend on the batch.
+   * blocks. Q8_0 and Q4_0: per block, the codes times the activations are summed in a vector, then
+   * scaled by the block's d into a running vector sum, whose lanes are added last; the codes are
+   * converted once for four tokens. The K-quants: see {@link #dotSuperBlocks}. Each (row, token)
+   * takes the same operations in the same order however many tokens there are, so results do not
+   * depend on the batch.
    */
   static void dotRows(
       WeightMatrix w, int from, int to, float[] x, int n, float[] out, int outStride) {
-    boolean q8 = w.dtype() == DType.Q8_0;
+    DType dtype = w.dtype();
     int cols = w.cols();
-    int rowBytes = cols / 32 * w.dtype().blockBytes();
+    int rowBytes = cols / dtype.blockSize() * dtype.blockBytes();
     int rowsPerCopy = Math.max(1, COPY_BYTES / rowBytes);
     byte[] raw = scratch(rowsPerCopy * rowBytes);
+    KScratch superBlocks = dtype.blockSize() == 256 ? new KScratch(n, cols) : null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
       w.bytes().get(j0 * rowBytes, raw, 0, count * rowBytes);
       for (int r = 0; r < count; r++) {
-        int t = 0;
-        for (; t + 4 <= n; t += 4) {
-          if (q8) {
-            dotQ8FourTokens(raw, r * rowBytes, x, t, cols, out, outStride, j0 + r);
-          } else {
-            dotQ4FourTokens(raw, r * rowBytes, x, t, cols, out, outStride, j0 + r);
-          }
-        }
-        for (; t < n; t++) {
-          out[t * outStride + j0 + r] =
-              q8
-                  ? dotQ8(raw, r * rowBytes, x, t * cols, cols)
-                  : dotQ4(raw, r * rowBytes, x, t * cols, cols);
+        int at = r * rowBytes;
+        int j = j0 + r;
+        if (superBlocks != null) {
+          dotSuperBlocks(dtype, raw, at, x, n, cols, out, outStride, j, superBlocks);
+        } else {
+          dotBlocksOf32(dtype == DType.Q8_0, raw, at, x, n, cols, out, outStride, j);
         }
       }
+    }
+  }
+
+  /** One Q8_0 or Q4_0 row with every token, four at a time. */
+  private static void dotBlocksOf32(
+      boolean q8,
+      byte[] raw,
+      int at,
+      float[] x,
+      int n,
+      int cols,
+      float[] out,
+      int outStride,
+      int j) {
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+      if (q8) {
+        dotQ8FourTokens(raw, at, x, t, cols, out, outStride, j);
+      } else {
+        dotQ4FourTokens(raw, at, x, t, cols, out, outStride, j);
+      }
+    }
+    for (; t < n; t++) {
+      out[t * outStride + j] =
+          q8 ? dotQ8(raw, at, x, t * cols, cols) : dotQ4(raw, at, x, t * cols, cols);
     }
   }
 
