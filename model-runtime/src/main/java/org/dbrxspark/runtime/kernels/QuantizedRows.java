@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -169,72 +168,80 @@ final class QuantizedRows {
 
   /**
    * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for one K-quant row (from byte {@code
-   * at} of {@code raw}), every token. One token: each super-block is decoded to an L1 buffer and
-   * multiplied at once. Several: the row's super-blocks are decoded once, and the tokens read them
-   * four at a time. Per (row, token) the arithmetic is the same either way: the products go into
-   * {@link #CHAINS} vector sums, vector i of each super-block into sum i mod CHAINS, in order; the
-   * sums are added pairwise and then across lanes at the end of the row.
+   * at} of {@code raw}; as long as {@code scratch}'s row), every token. One token: each super-block
+   * is decoded to an L1 buffer and multiplied at once. Several: the row's super-blocks are decoded
+   * once, and the tokens read them four at a time. Per (row, token) the arithmetic is the same
+   * either way: the products go into {@link #CHAINS} vector sums, vector i of each super-block into
+   * sum i mod CHAINS, in order; the sums are added pairwise and then across lanes at the end of the
+   * row.
    */
   private static void dotSuperBlocks(
       DType dtype,
+      KScratch scratch,
       byte[] raw,
       int at,
+      int j,
       float[] x,
       int n,
-      int cols,
       float[] out,
-      int outStride,
-      int j,
-      KScratch scratch) {
-    float[] weights = scratch.weights;
+      int outStride) {
+    int cols = scratch.row.length;
     if (n == 1) {
-      out[j] = dotOneToken(dtype, raw, at, x, cols, weights);
+      out[j] = dotOneToken(dtype, raw, at, x, 0, cols, null, scratch.block);
       return;
     }
-    float[] acc = scratch.acc;
-    Arrays.fill(acc, 0, n * CHAINS * LANES, 0f);
     float[] row = scratch.row;
     for (int b = 0; b * 256 < cols; b++) {
       decodeSuperBlock(dtype, raw, at + b * dtype.blockBytes(), row, b * 256);
     }
+    float[] acc = scratch.acc;
     int t = 0;
     for (; t + 4 <= n; t += 4) {
       addProductsFourTokens(x, t, cols, row, acc);
+      for (int k = 0; k < 4; k++) {
+        int a = k * CHAINS * LANES;
+        out[(t + k) * outStride + j] =
+            sum(
+                FloatVector.fromArray(F, acc, a),
+                FloatVector.fromArray(F, acc, a + LANES),
+                FloatVector.fromArray(F, acc, a + 2 * LANES),
+                FloatVector.fromArray(F, acc, a + 3 * LANES));
+      }
     }
     for (; t < n; t++) {
-      addProducts(x, t * cols, row, cols, acc, t * CHAINS * LANES);
-    }
-    for (t = 0; t < n; t++) {
-      int a = t * CHAINS * LANES;
-      out[t * outStride + j] =
-          sum(
-              FloatVector.fromArray(F, acc, a),
-              FloatVector.fromArray(F, acc, a + LANES),
-              FloatVector.fromArray(F, acc, a + 2 * LANES),
-              FloatVector.fromArray(F, acc, a + 3 * LANES));
+      out[t * outStride + j] = dotOneToken(dtype, raw, at, x, t * cols, cols, row, null);
     }
   }
 
-  /** One token with a row: the sums of {@link #addProducts}, kept in registers. */
+  /**
+   * One token (activations from {@code x0}) with a row: the row's decoded weights where {@code row}
+   * holds them, else each super-block decoded into {@code block} in turn.
+   */
   private static float dotOneToken(
-      DType dtype, byte[] raw, int at, float[] x, int cols, float[] block) {
+      DType dtype, byte[] raw, int at, float[] x, int x0, int cols, float[] row, float[] block) {
     FloatVector s0 = FloatVector.zero(F);
     FloatVector s1 = FloatVector.zero(F);
     FloatVector s2 = FloatVector.zero(F);
     FloatVector s3 = FloatVector.zero(F);
     for (int b = 0; b * 256 < cols; b++) {
-      decodeSuperBlock(dtype, raw, at + b * dtype.blockBytes(), block, 0);
-      for (int i = 0, x0 = b * 256; i < 256; i += CHAINS * LANES) {
-        s0 = FloatVector.fromArray(F, x, x0 + i).fma(FloatVector.fromArray(F, block, i), s0);
+      float[] w = row;
+      int w0 = b * 256;
+      if (row == null) {
+        decodeSuperBlock(dtype, raw, at + b * dtype.blockBytes(), block, 0);
+        w = block;
+        w0 = 0;
+      }
+      for (int i = 0, xb = x0 + b * 256; i < 256; i += CHAINS * LANES) {
+        s0 = FloatVector.fromArray(F, x, xb + i).fma(FloatVector.fromArray(F, w, w0 + i), s0);
         s1 =
-            FloatVector.fromArray(F, x, x0 + i + LANES)
-                .fma(FloatVector.fromArray(F, block, i + LANES), s1);
+            FloatVector.fromArray(F, x, xb + i + LANES)
+                .fma(FloatVector.fromArray(F, w, w0 + i + LANES), s1);
         s2 =
-            FloatVector.fromArray(F, x, x0 + i + 2 * LANES)
-                .fma(FloatVector.fromArray(F, block, i + 2 * LANES), s2);
+            FloatVector.fromArray(F, x, xb + i + 2 * LANES)
+                .fma(FloatVector.fromArray(F, w, w0 + i + 2 * LANES), s2);
         s3 =
-            FloatVector.fromArray(F, x, x0 + i + 3 * LANES)
-                .fma(FloatVector.fromArray(F, block, i + 3 * LANES), s3);
+            FloatVector.fromArray(F, x, xb + i + 3 * LANES)
+                .fma(FloatVector.fromArray(F, w, w0 + i + 3 * LANES), s3);
       }
     }
     return sum(s0, s1, s2, s3);
@@ -245,44 +252,19 @@ final class QuantizedRows {
     return VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
   }
 
-  /** Adds one token's products with {@code length} decoded weights into its vector sums. */
-  private static void addProducts(
-      float[] x, int x0, float[] codes, int length, float[] acc, int a) {
-    FloatVector s0 = FloatVector.fromArray(F, acc, a);
-    FloatVector s1 = FloatVector.fromArray(F, acc, a + LANES);
-    FloatVector s2 = FloatVector.fromArray(F, acc, a + 2 * LANES);
-    FloatVector s3 = FloatVector.fromArray(F, acc, a + 3 * LANES);
-    for (int i = 0; i < length; i += CHAINS * LANES) {
-      s0 = FloatVector.fromArray(F, x, x0 + i).fma(FloatVector.fromArray(F, codes, i), s0);
-      s1 =
-          FloatVector.fromArray(F, x, x0 + i + LANES)
-              .fma(FloatVector.fromArray(F, codes, i + LANES), s1);
-      s2 =
-          FloatVector.fromArray(F, x, x0 + i + 2 * LANES)
-              .fma(FloatVector.fromArray(F, codes, i + 2 * LANES), s2);
-      s3 =
-          FloatVector.fromArray(F, x, x0 + i + 3 * LANES)
-              .fma(FloatVector.fromArray(F, codes, i + 3 * LANES), s3);
-    }
-    s0.intoArray(acc, a);
-    s1.intoArray(acc, a + LANES);
-    s2.intoArray(acc, a + 2 * LANES);
-    s3.intoArray(acc, a + 3 * LANES);
-  }
-
   /**
-   * {@link #addProducts} over a whole decoded row for tokens t to t + 3, reading each weight once
-   * for the four: chain by chain, each chain's products in the same order as there.
+   * {@link #dotOneToken} over a decoded row for tokens t to t + 3, reading each weight once for the
+   * four: chain by chain, each chain's products in the same order as there. Token k's sums go to
+   * {@code acc[k * CHAINS * LANES ..]}.
    */
   private static void addProductsFourTokens(float[] x, int t, int cols, float[] row, float[] acc) {
     int x0 = t * cols;
-    int a0 = t * CHAINS * LANES;
     int stride = CHAINS * LANES;
     for (int c = 0; c < stride; c += LANES) {
-      FloatVector s0 = FloatVector.fromArray(F, acc, a0 + c);
-      FloatVector s1 = FloatVector.fromArray(F, acc, a0 + stride + c);
-      FloatVector s2 = FloatVector.fromArray(F, acc, a0 + 2 * stride + c);
-      FloatVector s3 = FloatVector.fromArray(F, acc, a0 + 3 * stride + c);
+      FloatVector s0 = FloatVector.zero(F);
+      FloatVector s1 = FloatVector.zero(F);
+      FloatVector s2 = FloatVector.zero(F);
+      FloatVector s3 = FloatVector.zero(F);
       for (int i = c; i < cols; i += stride) {
         FloatVector w = FloatVector.fromArray(F, row, i);
         s0 = FloatVector.fromArray(F, x, x0 + i).fma(w, s0);
@@ -290,25 +272,26 @@ final class QuantizedRows {
         s2 = FloatVector.fromArray(F, x, x0 + 2 * cols + i).fma(w, s2);
         s3 = FloatVector.fromArray(F, x, x0 + 3 * cols + i).fma(w, s3);
       }
-      s0.intoArray(acc, a0 + c);
-      s1.intoArray(acc, a0 + stride + c);
-      s2.intoArray(acc, a0 + 2 * stride + c);
-      s3.intoArray(acc, a0 + 3 * stride + c);
+      s0.intoArray(acc, c);
+      s1.intoArray(acc, stride + c);
+      s2.intoArray(acc, 2 * stride + c);
+      s3.intoArray(acc, 3 * stride + c);
     }
   }
 
   /**
-   * A slice's buffers for {@link #dotSuperBlocks}: one decoded super-block, a decoded row, each
-   * token's vector sums.
+   * A slice's buffers for {@link #dotSuperBlocks}: one decoded super-block, a decoded row, four
+   * tokens' vector sums.
    */
   private static final class KScratch {
-    final float[] weights = new float[256];
+    final float[] block = new float[256];
     final float[] row;
-    final float[] acc;
 
-    KScratch(int n, int cols) {
+    /** Four tokens' vector sums. */
+    final float[] acc = new float[4 * CHAINS * LANES];
+
+    KScratch(int cols) {
       row = new float[cols];
-      acc = new float[n * CHAINS * LANES];
     }
   }
 
@@ -338,7 +321,7 @@ final class QuantizedRows {
     int rowBytes = cols / dtype.blockSize() * dtype.blockBytes();
     int rowsPerCopy = Math.max(1, COPY_BYTES / rowBytes);
     byte[] raw = scratch(rowsPerCopy * rowBytes);
-    KScratch superBlocks = dtype.blockSize() == 256 ? new KScratch(n, cols) : null;
+    KScratch superBlocks = dtype.blockSize() == 256 ? new KScratch(cols) : null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
       w.bytes().get(j0 * rowBytes, raw, 0, count * rowBytes);
@@ -346,7 +329,7 @@ final class QuantizedRows {
         int at = r * rowBytes;
         int j = j0 + r;
         if (superBlocks != null) {
-          dotSuperBlocks(dtype, raw, at, x, n, cols, out, outStride, j, superBlocks);
+          dotSuperBlocks(dtype, superBlocks, raw, at, j, x, n, out, outStride);
         } else {
           dotBlocksOf32(dtype == DType.Q8_0, raw, at, x, n, cols, out, outStride, j);
         }
