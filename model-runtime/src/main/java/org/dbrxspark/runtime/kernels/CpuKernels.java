@@ -248,8 +248,11 @@ final class CpuKernels implements Kernels {
     pool.run(count, body);
   }
 
-  /** out[t, j] = dot(x[t, :], row) for every token t, four tokens at a time. */
-  private static void dotRowWithTokens(
+  /**
+   * out[t, j] = dot(x[t, :], row) for every token t, four tokens at a time: each token's sum in the
+   * order of {@link VectorMath#dot}, whatever the batch.
+   */
+  static void dotRowWithTokens(
       float[] x, int n, int cols, float[] row, float[] out, int outCols, int j) {
     int bound = F.loopBound(cols);
     int t = 0;

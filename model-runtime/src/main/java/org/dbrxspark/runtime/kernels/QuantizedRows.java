@@ -163,17 +163,13 @@ final class QuantizedRows {
     return bytes.lanewise(VectorOperators.LSHR, j).and((byte) 1);
   }
 
-  /** Independent vector sums per (row, token) in the K-quant dots: FMA latency, not throughput. */
-  private static final int CHAINS = 4;
-
   /**
    * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for one K-quant row (from byte {@code
    * at} of {@code raw}; as long as {@code scratch}'s row), every token. One token: each super-block
-   * is decoded to an L1 buffer and multiplied at once. Several: the row's super-blocks are decoded
-   * once, and the tokens read them four at a time. Per (row, token) the arithmetic is the same
-   * either way: the products go into {@link #CHAINS} vector sums, vector i of each super-block into
-   * sum i mod CHAINS, in order; the sums are added pairwise and then across lanes at the end of the
-   * row.
+   * is decoded to an L1 buffer and multiplied at once. Several: the row is decoded once and read by
+   * the tokens four at a time ({@link CpuKernels#dotRowWithTokens}). Either way each (row, token)
+   * sums its products in one vector sum, in order, whose lanes are added last, as {@link
+   * VectorMath#dot} does: results do not depend on the batch.
    */
   private static void dotSuperBlocks(
       DType dtype,
@@ -185,110 +181,31 @@ final class QuantizedRows {
       int n,
       float[] out,
       int outStride) {
-    int cols = scratch.row.length;
+    float[] row = scratch.row;
+    int cols = row.length;
     if (n == 1) {
-      out[j] = dotOneToken(dtype, raw, at, x, 0, cols, null, scratch.block);
+      FloatVector sum = FloatVector.zero(F);
+      for (int b = 0; b < cols; b += 256) {
+        decodeSuperBlock(dtype, raw, at + b / 256 * dtype.blockBytes(), scratch.block, 0);
+        for (int i = 0; i < 256; i += LANES) {
+          sum =
+              FloatVector.fromArray(F, x, b + i)
+                  .fma(FloatVector.fromArray(F, scratch.block, i), sum);
+        }
+      }
+      out[j] = VectorMath.sumLanes(sum);
       return;
     }
-    float[] row = scratch.row;
-    for (int b = 0; b * 256 < cols; b++) {
-      decodeSuperBlock(dtype, raw, at + b * dtype.blockBytes(), row, b * 256);
+    for (int b = 0; b < cols; b += 256) {
+      decodeSuperBlock(dtype, raw, at + b / 256 * dtype.blockBytes(), row, b);
     }
-    float[] acc = scratch.acc;
-    int t = 0;
-    for (; t + 4 <= n; t += 4) {
-      addProductsFourTokens(x, t, cols, row, acc);
-      for (int k = 0; k < 4; k++) {
-        int a = k * CHAINS * LANES;
-        out[(t + k) * outStride + j] =
-            sum(
-                FloatVector.fromArray(F, acc, a),
-                FloatVector.fromArray(F, acc, a + LANES),
-                FloatVector.fromArray(F, acc, a + 2 * LANES),
-                FloatVector.fromArray(F, acc, a + 3 * LANES));
-      }
-    }
-    for (; t < n; t++) {
-      out[t * outStride + j] = dotOneToken(dtype, raw, at, x, t * cols, cols, row, null);
-    }
+    CpuKernels.dotRowWithTokens(x, n, cols, row, out, outStride, j);
   }
 
-  /**
-   * One token (activations from {@code x0}) with a row: the row's decoded weights where {@code row}
-   * holds them, else each super-block decoded into {@code block} in turn.
-   */
-  private static float dotOneToken(
-      DType dtype, byte[] raw, int at, float[] x, int x0, int cols, float[] row, float[] block) {
-    FloatVector s0 = FloatVector.zero(F);
-    FloatVector s1 = FloatVector.zero(F);
-    FloatVector s2 = FloatVector.zero(F);
-    FloatVector s3 = FloatVector.zero(F);
-    for (int b = 0; b * 256 < cols; b++) {
-      float[] w = row;
-      int w0 = b * 256;
-      if (row == null) {
-        decodeSuperBlock(dtype, raw, at + b * dtype.blockBytes(), block, 0);
-        w = block;
-        w0 = 0;
-      }
-      for (int i = 0, xb = x0 + b * 256; i < 256; i += CHAINS * LANES) {
-        s0 = FloatVector.fromArray(F, x, xb + i).fma(FloatVector.fromArray(F, w, w0 + i), s0);
-        s1 =
-            FloatVector.fromArray(F, x, xb + i + LANES)
-                .fma(FloatVector.fromArray(F, w, w0 + i + LANES), s1);
-        s2 =
-            FloatVector.fromArray(F, x, xb + i + 2 * LANES)
-                .fma(FloatVector.fromArray(F, w, w0 + i + 2 * LANES), s2);
-        s3 =
-            FloatVector.fromArray(F, x, xb + i + 3 * LANES)
-                .fma(FloatVector.fromArray(F, w, w0 + i + 3 * LANES), s3);
-      }
-    }
-    return sum(s0, s1, s2, s3);
-  }
-
-  /** The chains' total: pairwise, then across lanes in lane order. */
-  private static float sum(FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
-    return VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
-  }
-
-  /**
-   * {@link #dotOneToken} over a decoded row for tokens t to t + 3, reading each weight once for the
-   * four: chain by chain, each chain's products in the same order as there. Token k's sums go to
-   * {@code acc[k * CHAINS * LANES ..]}.
-   */
-  private static void addProductsFourTokens(float[] x, int t, int cols, float[] row, float[] acc) {
-    int x0 = t * cols;
-    int stride = CHAINS * LANES;
-    for (int c = 0; c < stride; c += LANES) {
-      FloatVector s0 = FloatVector.zero(F);
-      FloatVector s1 = FloatVector.zero(F);
-      FloatVector s2 = FloatVector.zero(F);
-      FloatVector s3 = FloatVector.zero(F);
-      for (int i = c; i < cols; i += stride) {
-        FloatVector w = FloatVector.fromArray(F, row, i);
-        s0 = FloatVector.fromArray(F, x, x0 + i).fma(w, s0);
-        s1 = FloatVector.fromArray(F, x, x0 + cols + i).fma(w, s1);
-        s2 = FloatVector.fromArray(F, x, x0 + 2 * cols + i).fma(w, s2);
-        s3 = FloatVector.fromArray(F, x, x0 + 3 * cols + i).fma(w, s3);
-      }
-      s0.intoArray(acc, c);
-      s1.intoArray(acc, stride + c);
-      s2.intoArray(acc, 2 * stride + c);
-      s3.intoArray(acc, 3 * stride + c);
-    }
-  }
-
-  /**
-   * A slice's buffers for {@link #dotSuperBlocks}: one decoded super-block, a decoded row, four
-   * tokens' vector sums.
-   */
+  /** A slice's buffers for {@link #dotSuperBlocks}: one decoded super-block, and a decoded row. */
   private static final class KScratch {
     final float[] block = new float[256];
     final float[] row;
-
-    /** Four tokens' vector sums. */
-    final float[] acc = new float[4 * CHAINS * LANES];
 
     KScratch(int cols) {
       row = new float[cols];
