@@ -10,11 +10,11 @@ import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 
 /**
- * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16PairKernels}, the
- * block types through the block kernels of {@link QuantizedRows}; other dtypes are widened a row
- * (or row segment) at a time into a float buffer. Either way every weight is read from memory once
- * per call, whatever the batch size. A call, or a grouped call of several products, is cut into
- * slices of work that the kernels' threads share out.
+ * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16PairKernels}, Q8_0
+ * and Q4_0 through the block kernels of {@link QuantizedRows}; other dtypes are widened a row (or
+ * row segment) at a time into a float buffer. Either way every weight is read from memory once per
+ * call, whatever the batch size. A call, or a grouped call of several products, is cut into slices
+ * of work that the kernels' threads share out.
  */
 final class CpuKernels implements Kernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -87,7 +87,7 @@ final class CpuKernels implements Kernels {
         Bf16PairKernels.deinterleave(x, n, cols, even, odd);
         rowRange =
             (lo, hi) -> Bf16PairKernels.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
-      } else if (QuantizedRows.handles(w.dtype())) {
+      } else if (QuantizedRows.dotsOnBlocks(w.dtype())) {
         rowRange = (lo, hi) -> QuantizedRows.dotRows(w, lo, hi, x, n, out, rows);
       } else {
         rowRange =
@@ -248,11 +248,8 @@ final class CpuKernels implements Kernels {
     pool.run(count, body);
   }
 
-  /**
-   * out[t, j] = dot(x[t, :], row) for every token t, four tokens at a time: each token's sum in the
-   * order of {@link VectorMath#dot}, whatever the batch.
-   */
-  static void dotRowWithTokens(
+  /** out[t, j] = dot(x[t, :], row) for every token t, four tokens at a time. */
+  private static void dotRowWithTokens(
       float[] x, int n, int cols, float[] row, float[] out, int outCols, int j) {
     int bound = F.loopBound(cols);
     int t = 0;
@@ -311,7 +308,7 @@ final class CpuKernels implements Kernels {
       case F16 -> widenF16(bytes, first * 2, count, dst, dstOffset);
       default -> {
         int byteOffset = Math.toIntExact(w.dtype().bytesFor(first));
-        if (QuantizedRows.handles(w.dtype())) {
+        if (QuantizedRows.widens(w.dtype())) {
           QuantizedRows.widen(w.dtype(), bytes, byteOffset, count, dst, dstOffset);
         } else {
           w.dtype().decode(bytes, byteOffset, dst, dstOffset, count);

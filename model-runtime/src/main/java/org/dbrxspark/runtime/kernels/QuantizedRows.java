@@ -10,11 +10,10 @@ import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.KQuantScales;
 
 /**
- * Block-quantized weights (Q8_0, Q4_0 and the K-quants Q4_K, Q5_K, Q6_K) with the Vector API: rows
- * widened to float32 (embedding lookups, the input-major form), and the nn.Linear form computed on
- * the blocks. A widened weight is a small integer times an f16, exact in float32 (Q4_K and Q5_K
- * then subtract a sub-block min, rounding once as the scalar decode does), so widening equals
- * {@link DType#decode} bit for bit.
+ * Q8_0 and Q4_0 weights with the Vector API: rows widened to float32 (embedding lookups, the
+ * input-major form), and the nn.Linear form computed on the blocks, each block's scale applied once
+ * to its 32 products. A widened weight is a small integer times an f16, exact in float32, so
+ * widening equals {@link DType#decode} bit for bit.
  *
  * <p>The blocks are first copied from the mapped file into a per-thread array, for the same reason
  * as in {@link Bf16PairKernels}: vector loads from a heap array are the fast ones.
@@ -31,11 +30,13 @@ final class QuantizedRows {
 
   private QuantizedRows() {}
 
-  /**
-   * Whether {@code dtype} is widened and multiplied here: every block type, on 8- or 16-lane
-   * hardware.
-   */
-  static boolean handles(DType dtype) {
+  /** Whether {@code dtype} has block kernels here: Q8_0 and Q4_0, on 8- or 16-lane hardware. */
+  static boolean dotsOnBlocks(DType dtype) {
+    return B != null && (dtype == DType.Q8_0 || dtype == DType.Q4_0);
+  }
+
+  /** Whether {@code dtype} is widened here: every block type, on 8- or 16-lane hardware. */
+  static boolean widens(DType dtype) {
     return B != null && dtype.isQuantized();
   }
 
@@ -52,7 +53,9 @@ final class QuantizedRows {
     switch (dtype) {
       case Q8_0 -> widenQ8(raw, blocks, dst, dstOffset);
       case Q4_0 -> widenQ4(raw, blocks, dst, dstOffset);
-      case Q4_K, Q5_K, Q6_K -> widenK(dtype, raw, blocks, dst, dstOffset);
+      case Q4_K -> widenQ4K(raw, blocks, dst, dstOffset);
+      case Q5_K -> widenQ5K(raw, blocks, dst, dstOffset);
+      case Q6_K -> widenQ6K(raw, blocks, dst, dstOffset);
       default -> throw new IllegalArgumentException(dtype + " is not a block type");
     }
   }
@@ -63,39 +66,23 @@ final class QuantizedRows {
    * product of a scale and a code is exact in float32, so the vector and scalar orders agree.
    */
 
-  /** Decodes the 256 weights of the super-block at {@code raw[at]} to {@code dst[out ..]}. */
-  private static void decodeSuperBlock(DType dtype, byte[] raw, int at, float[] dst, int out) {
-    switch (dtype) {
-      case Q4_K -> decodeQ4K(raw, at, dst, out);
-      case Q5_K -> decodeQ5K(raw, at, dst, out);
-      case Q6_K -> decodeQ6K(raw, at, dst, out);
-      default -> throw new IllegalArgumentException(dtype + " is not a K-quant");
-    }
-  }
-
-  /** Widens whole K-quant super-blocks. */
-  private static void widenK(DType dtype, byte[] raw, int blocks, float[] dst, int dstOffset) {
+  /** Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. */
+  private static void widenQ4K(byte[] raw, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
-      decodeSuperBlock(dtype, raw, b * dtype.blockBytes(), dst, dstOffset + b * 256);
-    }
-  }
-
-  /**
-   * Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. The
-   * 32 bytes from 16 + 32k hold sub-block 2k in their low nibbles and 2k + 1 in their high ones.
-   */
-  private static void decodeQ4K(byte[] raw, int at, float[] dst, int out) {
-    float d = scale(raw, at);
-    float dmin = scale(raw, at + 2);
-    for (int k = 0; k < 4; k++) {
-      float d1 = d * KQuantScales.scale(raw, at + 4, 2 * k);
-      float m1 = dmin * KQuantScales.min(raw, at + 4, 2 * k);
-      float d2 = d * KQuantScales.scale(raw, at + 4, 2 * k + 1);
-      float m2 = dmin * KQuantScales.min(raw, at + 4, 2 * k + 1);
-      for (int l = 0; l < 32; l += LANES) {
-        ByteVector packed = ByteVector.fromArray(B, raw, at + 16 + 32 * k + l);
-        codes(packed.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
-        codes(highNibbles(packed)).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+      int at = b * 144;
+      float d = scale(raw, at);
+      float dmin = scale(raw, at + 2);
+      int out = dstOffset + b * 256;
+      for (int k = 0; k < 4; k++) {
+        float d1 = d * KQuantScales.scale(raw, at + 4, 2 * k);
+        float m1 = dmin * KQuantScales.min(raw, at + 4, 2 * k);
+        float d2 = d * KQuantScales.scale(raw, at + 4, 2 * k + 1);
+        float m2 = dmin * KQuantScales.min(raw, at + 4, 2 * k + 1);
+        for (int l = 0; l < 32; l += LANES) {
+          ByteVector packed = ByteVector.fromArray(B, raw, at + 16 + 32 * k + l);
+          codes(packed.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
+          codes(highNibbles(packed)).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+        }
       }
     }
   }
@@ -104,49 +91,55 @@ final class QuantizedRows {
    * Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit j of byte l for sub-block j) before
    * the nibbles.
    */
-  private static void decodeQ5K(byte[] raw, int at, float[] dst, int out) {
-    float d = scale(raw, at);
-    float dmin = scale(raw, at + 2);
-    for (int k = 0; k < 4; k++) {
-      int j1 = 2 * k;
-      int j2 = 2 * k + 1;
-      float d1 = d * KQuantScales.scale(raw, at + 4, j1);
-      float m1 = dmin * KQuantScales.min(raw, at + 4, j1);
-      float d2 = d * KQuantScales.scale(raw, at + 4, j2);
-      float m2 = dmin * KQuantScales.min(raw, at + 4, j2);
-      for (int l = 0; l < 32; l += LANES) {
-        ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
-        ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
-        ByteVector q1 = packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
-        ByteVector q2 = highNibbles(packed).or(bit(high, j2).lanewise(VectorOperators.LSHL, 4));
-        codes(q1).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
-        codes(q2).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+  private static void widenQ5K(byte[] raw, int blocks, float[] dst, int dstOffset) {
+    for (int b = 0; b < blocks; b++) {
+      int at = b * 176;
+      float d = scale(raw, at);
+      float dmin = scale(raw, at + 2);
+      int out = dstOffset + b * 256;
+      for (int k = 0; k < 4; k++) {
+        int j1 = 2 * k;
+        int j2 = 2 * k + 1;
+        float d1 = d * KQuantScales.scale(raw, at + 4, j1);
+        float m1 = dmin * KQuantScales.min(raw, at + 4, j1);
+        float d2 = d * KQuantScales.scale(raw, at + 4, j2);
+        float m2 = dmin * KQuantScales.min(raw, at + 4, j2);
+        for (int l = 0; l < 32; l += LANES) {
+          ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
+          ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
+          ByteVector q1 =
+              packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
+          ByteVector q2 = highNibbles(packed).or(bit(high, j2).lanewise(VectorOperators.LSHL, 4));
+          codes(q1).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
+          codes(q2).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+        }
       }
     }
   }
 
   /**
-   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales (one per 16
-   * weights), f16 d. Each half of 128 weights takes 64 bytes of nibbles, 32 of bit pairs and 8
-   * scales: byte l of its nibbles gives weights l (low) and l + 64 (high), byte l + 32 gives l + 32
-   * and l + 96, and bit pair byte l holds the top two bits of those four, from its low bits up.
+   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, f16 d. Each
+   * half of 128 weights takes 64 bytes of nibbles, 32 of bit pairs and 8 scales.
    */
-  private static void decodeQ6K(byte[] raw, int at, float[] dst, int out) {
-    float d = scale(raw, at + 208);
-    for (int half = 0; half < 2; half++) {
-      int ql = at + 64 * half;
-      int qh = at + 128 + 32 * half;
-      int sc = at + 192 + 8 * half;
-      int o = out + 128 * half;
-      for (int l = 0; l < 32; l += LANES) {
-        int s = l / 16;
-        ByteVector lo = ByteVector.fromArray(B, raw, ql + l);
-        ByteVector hi = ByteVector.fromArray(B, raw, ql + 32 + l);
-        ByteVector h = ByteVector.fromArray(B, raw, qh + l);
-        sixBits(lo.and((byte) 0x0F), h, 0).mul(d * raw[sc + s]).intoArray(dst, o + l);
-        sixBits(hi.and((byte) 0x0F), h, 2).mul(d * raw[sc + s + 2]).intoArray(dst, o + 32 + l);
-        sixBits(highNibbles(lo), h, 4).mul(d * raw[sc + s + 4]).intoArray(dst, o + 64 + l);
-        sixBits(highNibbles(hi), h, 6).mul(d * raw[sc + s + 6]).intoArray(dst, o + 96 + l);
+  private static void widenQ6K(byte[] raw, int blocks, float[] dst, int dstOffset) {
+    for (int b = 0; b < blocks; b++) {
+      int at = b * 210;
+      float d = scale(raw, at + 208);
+      for (int half = 0; half < 2; half++) {
+        int ql = at + 64 * half;
+        int qh = at + 128 + 32 * half;
+        int sc = at + 192 + 8 * half;
+        int out = dstOffset + b * 256 + 128 * half;
+        for (int l = 0; l < 32; l += LANES) {
+          int s = l / 16;
+          ByteVector lo = ByteVector.fromArray(B, raw, ql + l);
+          ByteVector hi = ByteVector.fromArray(B, raw, ql + 32 + l);
+          ByteVector h = ByteVector.fromArray(B, raw, qh + l);
+          sixBits(lo.and((byte) 0x0F), h, 0).mul(d * raw[sc + s]).intoArray(dst, out + l);
+          sixBits(hi.and((byte) 0x0F), h, 2).mul(d * raw[sc + s + 2]).intoArray(dst, out + 32 + l);
+          sixBits(highNibbles(lo), h, 4).mul(d * raw[sc + s + 4]).intoArray(dst, out + 64 + l);
+          sixBits(highNibbles(hi), h, 6).mul(d * raw[sc + s + 6]).intoArray(dst, out + 96 + l);
+        }
       }
     }
   }
@@ -163,55 +156,6 @@ final class QuantizedRows {
     return bytes.lanewise(VectorOperators.LSHR, j).and((byte) 1);
   }
 
-  /**
-   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for one K-quant row (from byte {@code
-   * at} of {@code raw}; as long as {@code scratch}'s row), every token. One token: each super-block
-   * is decoded to an L1 buffer and multiplied at once. Several: the row is decoded once and read by
-   * the tokens four at a time ({@link CpuKernels#dotRowWithTokens}). Either way each (row, token)
-   * sums its products in one vector sum, in order, whose lanes are added last, as {@link
-   * VectorMath#dot} does: results do not depend on the batch.
-   */
-  private static void dotSuperBlocks(
-      DType dtype,
-      KScratch scratch,
-      byte[] raw,
-      int at,
-      int j,
-      float[] x,
-      int n,
-      float[] out,
-      int outStride) {
-    float[] row = scratch.row;
-    int cols = row.length;
-    if (n == 1) {
-      FloatVector sum = FloatVector.zero(F);
-      for (int b = 0; b < cols; b += 256) {
-        decodeSuperBlock(dtype, raw, at + b / 256 * dtype.blockBytes(), scratch.block, 0);
-        for (int i = 0; i < 256; i += LANES) {
-          sum =
-              FloatVector.fromArray(F, x, b + i)
-                  .fma(FloatVector.fromArray(F, scratch.block, i), sum);
-        }
-      }
-      out[j] = VectorMath.sumLanes(sum);
-      return;
-    }
-    for (int b = 0; b < cols; b += 256) {
-      decodeSuperBlock(dtype, raw, at + b / 256 * dtype.blockBytes(), row, b);
-    }
-    CpuKernels.dotRowWithTokens(x, n, cols, row, out, outStride, j);
-  }
-
-  /** A slice's buffers for {@link #dotSuperBlocks}: one decoded super-block, and a decoded row. */
-  private static final class KScratch {
-    final float[] block = new float[256];
-    final float[] row;
-
-    KScratch(int cols) {
-      row = new float[cols];
-    }
-  }
-
   /** The high nibble of each byte, 0 to 15. */
   private static ByteVector highNibbles(ByteVector packed) {
     return packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
@@ -225,57 +169,37 @@ final class QuantizedRows {
 
   /**
    * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}, on the
-   * blocks. Q8_0 and Q4_0: per block, the codes times the activations are summed in a vector, then
-   * scaled by the block's d into a running vector sum, whose lanes are added last; the codes are
-   * converted once for four tokens. The K-quants: see {@link #dotSuperBlocks}. Each (row, token)
-   * takes the same operations in the same order however many tokens there are, so results do not
-   * depend on the batch.
+   * blocks: per block, the codes times the activations are summed in a vector, then scaled by the
+   * block's d into a running vector sum, whose lanes are added last. The codes are converted once
+   * for four tokens. Each (row, token) takes the same operations in the same order however many
+   * tokens there are, so results do not depend on the batch.
    */
   static void dotRows(
       WeightMatrix w, int from, int to, float[] x, int n, float[] out, int outStride) {
-    DType dtype = w.dtype();
+    boolean q8 = w.dtype() == DType.Q8_0;
     int cols = w.cols();
-    int rowBytes = cols / dtype.blockSize() * dtype.blockBytes();
+    int rowBytes = cols / 32 * w.dtype().blockBytes();
     int rowsPerCopy = Math.max(1, COPY_BYTES / rowBytes);
     byte[] raw = scratch(rowsPerCopy * rowBytes);
-    KScratch superBlocks = dtype.blockSize() == 256 ? new KScratch(cols) : null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
       w.bytes().get(j0 * rowBytes, raw, 0, count * rowBytes);
       for (int r = 0; r < count; r++) {
-        int at = r * rowBytes;
-        int j = j0 + r;
-        if (superBlocks != null) {
-          dotSuperBlocks(dtype, superBlocks, raw, at, j, x, n, out, outStride);
-        } else {
-          dotBlocksOf32(dtype == DType.Q8_0, raw, at, x, n, cols, out, outStride, j);
+        int t = 0;
+        for (; t + 4 <= n; t += 4) {
+          if (q8) {
+            dotQ8FourTokens(raw, r * rowBytes, x, t, cols, out, outStride, j0 + r);
+          } else {
+            dotQ4FourTokens(raw, r * rowBytes, x, t, cols, out, outStride, j0 + r);
+          }
+        }
+        for (; t < n; t++) {
+          out[t * outStride + j0 + r] =
+              q8
+                  ? dotQ8(raw, r * rowBytes, x, t * cols, cols)
+                  : dotQ4(raw, r * rowBytes, x, t * cols, cols);
         }
       }
-    }
-  }
-
-  /** One Q8_0 or Q4_0 row with every token, four at a time. */
-  private static void dotBlocksOf32(
-      boolean q8,
-      byte[] raw,
-      int at,
-      float[] x,
-      int n,
-      int cols,
-      float[] out,
-      int outStride,
-      int j) {
-    int t = 0;
-    for (; t + 4 <= n; t += 4) {
-      if (q8) {
-        dotQ8FourTokens(raw, at, x, t, cols, out, outStride, j);
-      } else {
-        dotQ4FourTokens(raw, at, x, t, cols, out, outStride, j);
-      }
-    }
-    for (; t < n; t++) {
-      out[t * outStride + j] =
-          q8 ? dotQ8(raw, at, x, t * cols, cols) : dotQ4(raw, at, x, t * cols, cols);
     }
   }
 

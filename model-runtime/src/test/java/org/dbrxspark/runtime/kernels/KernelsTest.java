@@ -196,11 +196,11 @@ class KernelsTest {
   }
 
   /**
-   * The K-quant kernels against their scalar dequantization, multiplied in double precision. The
-   * dequantized weights are exactly what the kernels multiply, so the only difference is float32
-   * summation: each product passes through at most cols / 8 FMAs of its lane (one vector sum of at
-   * least 8 lanes) and 15 lane adds, and so is off by at most γ_depth · Σ |x_i w_i| (Higham,
-   * Accuracy and Stability of Numerical Algorithms, §4.2).
+   * K-quant rows against their scalar dequantization, multiplied in double precision. The kernels
+   * multiply exactly the dequantized weights (rowsReadBackExactly), so the only difference is
+   * float32 summation: each product passes through at most cols / 8 FMAs of its lane (one vector
+   * sum of at least 8 lanes, as VectorMath.dot) and 15 lane adds, and so is off by at most γ_depth
+   * · Σ |x_i w_i| (Higham, Accuracy and Stability of Numerical Algorithms, §4.2).
    */
   @ParameterizedTest
   @EnumSource(
