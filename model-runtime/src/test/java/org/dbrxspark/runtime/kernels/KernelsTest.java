@@ -195,6 +195,79 @@ class KernelsTest {
     }
   }
 
+  /**
+   * K-quant rows against their scalar dequantization, multiplied in double precision. The kernels
+   * multiply exactly the dequantized weights (rowsReadBackExactly), so the only difference is
+   * float32 summation: each product passes through at most cols / 8 FMAs of its lane (one vector
+   * sum of at least 8 lanes, as VectorMath.dot) and 15 lane adds, and so is off by at most γ_depth
+   * · Σ |x_i w_i| (Higham, Accuracy and Stability of Numerical Algorithms, §4.2).
+   */
+  @ParameterizedTest
+  @EnumSource(
+      value = DType.class,
+      names = {"Q4_K", "Q5_K", "Q6_K"})
+  void kQuantRowsDifferFromTheirDequantizationOnlyBySummationOrder(DType dtype) {
+    // Odd row counts; 1 to 5 super-blocks per row; batches with and without a tail of four.
+    int[][] shapes = {{1, 256}, {7, 768}, {33, 1280}, {129, 512}};
+    for (int[] shape : shapes) {
+      int rows = shape[0];
+      int cols = shape[1];
+      float[] w = new float[rows * cols];
+      WeightMatrix matrix = matrix(dtype, rows, cols, w, rows * 7L + cols);
+      double depth = cols / 8.0 + 15;
+      double unit = Math.ulp(1f) / 2;
+      double gamma = depth * unit / (1 - depth * unit);
+      for (int n : new int[] {1, 5, 8, 32}) {
+        float[] x = activations(n * cols, new SplittableRandom(cols + n));
+        float[] out = new float[n * rows];
+        KERNELS.matmulTransposed(x, n, matrix, out);
+        for (int t = 0; t < n; t++) {
+          for (int j = 0; j < rows; j++) {
+            double exact = 0;
+            double magnitude = 0;
+            for (int i = 0; i < cols; i++) {
+              double product = (double) x[t * cols + i] * w[j * cols + i];
+              exact += product;
+              magnitude += Math.abs(product);
+            }
+            assertEquals(
+                exact,
+                out[t * rows + j],
+                gamma * magnitude,
+                dtype + " " + Arrays.toString(shape) + " batch " + n + " token " + t + " row " + j);
+          }
+        }
+      }
+    }
+  }
+
+  /** A row's result is the same bits alone, in a batch of 7 or 32, and on one thread or two. */
+  @ParameterizedTest
+  @EnumSource(
+      value = DType.class,
+      names = {"Q4_K", "Q5_K", "Q6_K"})
+  void kQuantRowsDoNotDependOnTheBatchOrTheThreads(DType dtype) {
+    int rows = 37;
+    int cols = 1024;
+    WeightMatrix matrix = matrix(dtype, rows, cols, new float[rows * cols], 11);
+    float[] x = activations(32 * cols, new SplittableRandom(3));
+    float[] batch32 = new float[32 * rows];
+    KERNELS.matmulTransposed(x, 32, matrix, batch32);
+    float[] batch7 = new float[7 * rows];
+    try (Kernels oneThread = Kernels.cpu(1)) {
+      oneThread.matmulTransposed(x, 7, matrix, batch7);
+      for (int t = 0; t < 7; t++) {
+        float[] alone = new float[rows];
+        oneThread.matmulTransposed(
+            Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, matrix, alone);
+        float[] want = Arrays.copyOfRange(batch32, t * rows, (t + 1) * rows);
+        assertArrayEquals(want, alone, dtype + " token " + t + " alone");
+        assertArrayEquals(
+            want, Arrays.copyOfRange(batch7, t * rows, (t + 1) * rows), dtype + " token " + t);
+      }
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(DType.class)
   void rowsReadBackExactly(DType dtype) {
