@@ -60,7 +60,7 @@ final class CommonOptions {
         Option.value(
             "max-seq-len",
             null,
-            "longest sequence served, prompt + generation (default: the model's max_seq_len)"),
+            "positions one sequence fills, prompt and every generated token but the last (default: the model's max_seq_len)"),
         Option.value(
             "kv-dtype",
             EngineOptions.DEFAULT_KV_DTYPE.label(),

@@ -11,7 +11,8 @@ import org.dbrxspark.runtime.model.KvBlockPool;
  * @param maxBatchTokens tokens one forward step may process (prompt tokens of admitted requests
  *     plus one per running sequence); bounds activation memory and step latency
  * @param maxSequences sequences generating at once
- * @param maxSeqLen the longest sequence (prompt + generation) served; 0 for the model's max_seq_len
+ * @param maxSeqLen the positions one sequence fills (its prompt and every generated token but the
+ *     last, which is sampled and never fed back); 0 for the model's max_seq_len
  * @param kvDtype how the KV cache stores keys and values
  * @param kvCacheTokens positions the KV cache holds at once over all sequences; 0 for {@code
  *     maxSequences x maxSeqLen}, which never makes a sequence wait for cache memory

@@ -48,7 +48,7 @@ public final class ModelOptions {
           "max-seq-len",
           0,
           0,
-          "Longest sequence served, prompt + generation: a longer prompt fails its row, a generation stops at it; 0: the model's max_seq_len");
+          "Positions one sequence fills, its prompt and every generated token but the last (which is sampled, never fed back): a longer prompt fails its row, a generation stops at it; 0: the model's max_seq_len");
   public static final OptionSpec<String> KV_DTYPE =
       OptionSpec.choice(
           "kv-dtype",

@@ -52,7 +52,7 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
         new IntParam(
             this,
             "maxSeqLen",
-            "longest sequence served, prompt + generation; 0 for the model's max_seq_len",
+            "positions one sequence fills, its prompt and every generated token but the last; 0 for the model's max_seq_len",
             ParamValidators.gtEq(0));
     String[] kvDtypes = Arrays.stream(KvDType.values()).map(KvDType::label).toArray(String[]::new);
     kvDtype =
@@ -141,8 +141,9 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
   }
 
   /**
-   * The longest sequence served, prompt + generation (default 0: the model's max_seq_len). A longer
-   * prompt fails its row, and a generation stops at it; it bounds the KV cache.
+   * The positions one sequence fills, its prompt and every generated token but the last (default 0:
+   * the model's max_seq_len). A longer prompt fails its row, and a generation stops at it; it
+   * bounds the KV cache.
    */
   public T setMaxSeqLen(int value) {
     set(maxSeqLen, value);

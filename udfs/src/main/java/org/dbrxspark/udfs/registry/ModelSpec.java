@@ -17,7 +17,8 @@ import org.dbrxspark.runtime.engine.EngineOptions;
  * @param maxSequences sequences generating at once per task (see {@link EngineOptions})
  * @param prefixCaching whether the executor's tasks reuse the KV blocks of prompt prefixes that
  *     they share (see {@link EngineOptions#prefixCaching()}); outputs are the same either way
- * @param maxSeqLen the longest sequence (prompt + generation) served; 0 for the model's
+ * @param maxSeqLen the positions one sequence fills (prompt and every generated token but the
+ *     last); 0 for the model's
  * @param kvDtype how the KV cache stores keys and values
  * @param kvCacheTokens positions the KV cache holds at once; 0 for {@code maxSequences x maxSeqLen}
  */
