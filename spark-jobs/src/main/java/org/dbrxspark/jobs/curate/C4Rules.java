@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
+import org.dbrxspark.jobs.text.ScriptFullStops;
 
 /**
  * C4's line rules (Raffel et al. 2020, section 2.2), which edit the text, and its document signals.
@@ -125,8 +126,8 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
         }
         // A shorter run is followed by punctuation, never a space, so it cannot match either.
         count += endsSentenceAt(text, end) ? 1 : 0;
-      } else if (isScriptFullStop(c)) {
-        while (end < n && isScriptFullStop(text.charAt(end))) {
+      } else if (ScriptFullStops.is(c)) {
+        while (end < n && ScriptFullStops.is(text.charAt(end))) {
           end++;
         }
         count++;
@@ -142,15 +143,6 @@ record C4Rules(boolean enabled, int minWordsPerLine, boolean requireTerminalPunc
 
   private static boolean isCloser(char c) {
     return c == '"' || c == '\'' || c == ')' || c == ']';
-  }
-
-  private static boolean isScriptFullStop(char c) {
-    return c == '\u3002'
-        || c == '\uff01'
-        || c == '\uff1f'
-        || c == '\u17d4'
-        || c == '\u17d5'
-        || c == '\u104b';
   }
 
   /**

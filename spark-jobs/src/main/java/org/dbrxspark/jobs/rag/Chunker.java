@@ -3,6 +3,7 @@ package org.dbrxspark.jobs.rag;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import org.dbrxspark.jobs.text.ScriptFullStops;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 
 /**
@@ -138,8 +139,9 @@ public final class Chunker implements Serializable {
   /**
    * Cut positions of one separator level strictly inside the non-blank span {@code [first, last)}:
    * after a blank line (paragraph) or a line break (line), both with the following indentation;
-   * before the space after terminal punctuation (sentence; CJK full stops need no space); before
-   * each run of spaces (word). A space stays with the word after it, as the tokenizer does.
+   * before the space after terminal punctuation (sentence; the {@link ScriptFullStops} need no
+   * space); before each run of spaces (word). A space stays with the word after it, as the
+   * tokenizer does.
    */
   private static List<Integer> cuts(String text, int first, int last, Level level) {
     List<Integer> cuts = new ArrayList<>();
@@ -148,7 +150,7 @@ public final class Chunker implements Serializable {
       char c = text.charAt(i);
       if (!Character.isWhitespace(c)) {
         if (level == Level.SENTENCE
-            && isCjkStop(text.charAt(i - 1))
+            && ScriptFullStops.is(text.charAt(i - 1))
             && !isCloser(c)
             && !isStop(c)) {
           cuts.add(i);
@@ -189,11 +191,7 @@ public final class Chunker implements Serializable {
   }
 
   private static boolean isStop(char c) {
-    return c == '.' || c == '!' || c == '?' || c == '\u2026' || isCjkStop(c);
-  }
-
-  private static boolean isCjkStop(char c) {
-    return c == '\u3002' || c == '\uff01' || c == '\uff1f';
+    return c == '.' || c == '!' || c == '?' || c == '\u2026' || ScriptFullStops.is(c);
   }
 
   private static boolean isCloser(char c) {

@@ -18,6 +18,8 @@ import java.util.zip.GZIPInputStream;
 import org.dbrxspark.jobs.rag.Chunker.Chunk;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class ChunkerTest {
   private static final DbrxTokenizer TOKENIZER = DbrxTokenizer.shared();
@@ -132,13 +134,22 @@ class ChunkerTest {
         "without overlap the chunks tile the text");
   }
 
-  @Test
-  void cjkSentencesEndAtFullStops() {
-    String text = "今日は晴れです。明日は雨が降るでしょう。週末はまた晴れます。".repeat(3);
-    List<Chunk> chunks = new Chunker(20, 0).split(text);
+  /**
+   * Japanese, and Khmer (UDHR article 1, its khan ។ written without a space after it; Khmer takes
+   * more tokens a sentence).
+   */
+  @ParameterizedTest
+  @CsvSource({
+    "今日は晴れです。明日は雨が降るでしょう。週末はまた晴れます。, 。, 20",
+    "មនុស្សទាំងអស់កើតមកមានសេរីភាព និងសមភាពក្នុងសិទ្ធិ និងសេចក្ដីថ្លៃថ្នូរ។"
+        + "មនុស្សគ្រប់រូបសុទ្ធតែមានវិចារណញ្ញាណ និងសតិសម្បជញ្ញៈជាប់ពីកំណើត។, ។, 300"
+  })
+  void sentencesEndAtScriptFullStops(String sentences, String stop, int chunkTokens) {
+    String text = sentences.repeat(3);
+    List<Chunk> chunks = new Chunker(chunkTokens, 0).split(text);
     assertTrue(chunks.size() > 1);
     for (Chunk c : chunks) {
-      assertTrue(c.text(text).endsWith("。"), c.text(text));
+      assertTrue(c.text(text).endsWith(stop), c.text(text));
     }
   }
 
