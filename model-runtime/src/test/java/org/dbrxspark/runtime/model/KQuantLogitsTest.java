@@ -3,6 +3,7 @@ package org.dbrxspark.runtime.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -12,6 +13,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.dbrxspark.runtime.backend.Backend;
@@ -23,77 +26,112 @@ import org.dbrxspark.runtime.checkpoint.GgufQuantizer.FileType;
 import org.dbrxspark.runtime.checkpoint.Tensor;
 import org.dbrxspark.runtime.checkpoint.TensorLayout;
 import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.config.Presets;
 import org.dbrxspark.runtime.kernels.CpuBackend;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Model-level fidelity of the K-quants (issue 14): the logits of a Q4_K_M GGUF, computed on its
- * Q4_K, Q5_K and Q6_K blocks, against the logits of the same weights decoded to F32 by the scalar
- * {@code KQuants} decoders and stored as a safetensors checkpoint. Both runs see identical weights,
- * so they may differ by float32 summation order only: the golden tolerance, 1e-3, holds.
+ * Model-level fidelity of the K-quants (issue 14). The golden tiny model's width 64 is not whole
+ * 256-weight super-blocks, so its Q4_K_M file is Q8_0 fallbacks; this model is generated here
+ * instead, seeded (about 250 MB in a temp folder, not in the repository): {@code bin/dbrx init
+ * --preset tiny --seed 14 --d-model 256 --ffn-hidden 256 --experts 8 --top-k 2} and {@code bin/dbrx
+ * quantize --type q4_k_m}. With 8 experts llama.cpp's Q4_K_M mix uses all three K-quants: Q4_K for
+ * the embedding and the gate and up projections, Q5_K for attn_output, Q6_K for the output head and
+ * the last layer's down projection.
  *
- * <p>The golden tiny model's width 64 is not whole 256-weight super-blocks, so its Q4_K_M file is
- * Q8_0 fallbacks; this model is generated here instead (seeded, about 200 MB in a temp folder, not
- * in the repository): d_model and ffn 256, two layers, 8 experts, so that llama.cpp's Q4_K_M mix
- * uses all three K-quants: Q4_K for the embedding and the gate and up projections, Q5_K for
- * attn_output (8 experts), Q6_K for the output head and the last layer's down projection.
+ * <p>Two references, both on the file's own dequantized weights, so the 1e-3 of the golden tests
+ * holds: the float64 numpy reference (golden/kquant, decoders written from ggml's block layouts),
+ * and this runtime's float32 forward pass on the weights decoded to F32 by the scalar {@code
+ * KQuants} decoders, which differs from the Q4_K_M run by summation order only.
  */
 class KQuantLogitsTest {
   private static final double TOLERANCE = 1e-3;
   private static final Backend BACKEND = new CpuBackend(2);
-  private static final long SEED = 14;
 
-  @TempDir Path tmp;
+  @TempDir static Path tmp;
+  private static Path source;
+  private static Path gguf;
+  private static int[] ids;
 
-  @Test
-  void q4KmLogitsMatchTheSameWeightsDequantizedToF32() throws IOException {
+  @BeforeAll
+  static void quantizeASeededModel() throws IOException {
+    DbrxConfig tiny = Presets.named("tiny");
     DbrxConfig config =
         new DbrxConfig(
             256,
-            4,
-            2,
-            1024,
-            100352,
-            2,
-            2.0,
-            500000.0,
+            tiny.nHeads(),
+            tiny.nLayers(),
+            tiny.maxSeqLen(),
+            tiny.vocabSize(),
+            tiny.kvNHeads(),
+            tiny.clipQkv(),
+            tiny.ropeTheta(),
             256,
             8,
             2,
-            1.0,
-            DbrxConfig.Activation.SILU,
+            tiny.moeNormalizeExpertWeights(),
+            tiny.activation(),
             "bfloat16");
-    Path source = tmp.resolve("source");
-    CheckpointWriter.writeRandom(source, config, SEED, DType.BF16, 1);
-    Path gguf = tmp.resolve("model-q4_k_m.gguf");
+    source = tmp.resolve("source"); // GGUF's general.name: part of the file the reference hashed
+    CheckpointWriter.writeRandom(source, config, 14, DType.BF16, 1);
+    gguf = tmp.resolve("model-q4_k_m.gguf");
     try (Checkpoint hf = Checkpoint.open(source)) {
       assertEquals(Map.of(), GgufQuantizer.write(hf, FileType.Q4_K_M, gguf, 2).fallbacks());
     }
-    Path dequantized = tmp.resolve("dequantized");
     try (Checkpoint quantized = Checkpoint.open(gguf)) {
-      // The comparison means something only if the file really holds each K-quant.
+      // The comparisons mean something only if the file really holds each K-quant.
       assertEquals(DType.Q4_K, quantized.tensor(TensorLayout.WTE).dtype());
       assertEquals(DType.Q4_K, quantized.tensor(TensorLayout.w1(0)).dtype());
       assertEquals(DType.Q4_K, quantized.tensor(TensorLayout.w2(0)).dtype());
       assertEquals(DType.Q5_K, quantized.tensor(TensorLayout.outProj(1)).dtype());
       assertEquals(DType.Q6_K, quantized.tensor(TensorLayout.w2(1)).dtype());
       assertEquals(DType.Q6_K, quantized.tensor(TensorLayout.LM_HEAD).dtype());
+    }
+    ids = GoldenSets.ints(GoldenSets.expectedLogits("kquant").get("ids"));
+  }
+
+  @Test
+  void q4KmLogitsMatchTheFloat64ReferenceOnTheDequantizedWeights() throws Exception {
+    JsonNode expected = GoldenSets.expectedLogits("kquant");
+    byte[] digest = MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(gguf));
+    assertEquals(
+        expected.get("gguf_sha256").asText(),
+        HexFormat.of().formatHex(digest),
+        "the generated GGUF is not the file the reference ran on; if the writer or KQuantizers"
+            + " changed on purpose, regenerate golden/kquant (golden/README.md)");
+    float[] got = logits(gguf, ids);
+    int vocab = got.length / ids.length;
+    for (int t = 0; t < ids.length; t++) {
+      JsonNode topIds = expected.get("top_ids").get(t);
+      JsonNode topLogits = expected.get("top_logits").get(t);
+      for (int j = 0; j < topIds.size(); j++) {
+        int id = topIds.get(j).asInt();
+        assertClose(topLogits.get(j).asDouble(), got[t * vocab + id], t, id, "float64 reference");
+      }
+      // No logit outside the reference's top 16 may beat its 16th.
+      double floor = topLogits.get(topLogits.size() - 1).asDouble() + TOLERANCE;
+      int above = 0;
+      for (int v = 0; v < vocab; v++) {
+        above += got[t * vocab + v] > floor ? 1 : 0;
+      }
+      assertTrue(
+          above < topIds.size(), "position " + t + ": " + above + " logits above the top 16");
+    }
+  }
+
+  @Test
+  void q4KmLogitsMatchTheSameWeightsDequantizedToF32() throws IOException {
+    Path dequantized = tmp.resolve("dequantized");
+    try (Checkpoint quantized = Checkpoint.open(gguf)) {
       writeDequantized(quantized, dequantized);
     }
-
-    int[] ids = GoldenSets.ints(GoldenSets.expectedLogits("tiny-gguf/q4_0").get("ids"));
     float[] want = logits(dequantized, ids);
     float[] got = logits(gguf, ids);
-    int vocab = config.vocabSize();
+    int vocab = want.length / ids.length;
     for (int i = 0; i < want.length; i++) {
-      double diff = Math.abs(want[i] - got[i]);
-      if (!(diff <= TOLERANCE)) {
-        throw new AssertionError(
-            String.format(
-                "position %d token %d: dequantized %.6f, Q4_K_M %.6f (diff %.2e)",
-                i / vocab, i % vocab, want[i], got[i], diff));
-      }
+      assertClose(want[i], got[i], i / vocab, i % vocab, "F32 dequantized");
     }
     // The quantization error itself is far above the tolerance, so a decoder that dropped the
     // scales or mins could not pass: the unquantized model's logits differ clearly.
@@ -105,6 +143,15 @@ class KQuantLogitsTest {
     assertTrue(
         quantizationError > 10 * TOLERANCE,
         "quantization moved the logits only " + quantizationError + "; the model is too tame");
+  }
+
+  private static void assertClose(double want, float got, int position, int id, String reference) {
+    if (!(Math.abs(want - got) <= TOLERANCE)) {
+      throw new AssertionError(
+          String.format(
+              "position %d token %d: %s %.6f, Q4_K_M %.6f (diff %.2e)",
+              position, id, reference, want, got, Math.abs(want - got)));
+    }
   }
 
   /** Every position's logits from one prefill of {@code ids}. */
