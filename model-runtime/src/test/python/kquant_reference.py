@@ -208,15 +208,16 @@ def main(argv):
     ids = json.loads(Path(argv[2]).read_text())["ids"]
     logits = ref.final_hidden(ids, w, cfg) @ w["lm_head.weight"].T
     top = np.argsort(-logits, axis=1, kind="stable")[:, :TOP]
+    top_logits = np.take_along_axis(logits, top, axis=1)
     out = {
         "gguf_sha256": sha,
         "ids": ids,
         "top_ids": top.tolist(),
-        "top_logits": [[round(float(v), 8) for v in row] for row in np.take_along_axis(logits, top, 1)],
+        "top_logits": [[round(float(v), 8) for v in row] for row in top_logits],
     }
     Path(argv[3]).write_text(json.dumps(out) + "\n")
-    print(f"wrote {argv[3]}: {len(ids)} positions, top-1 gaps "
-          f"{np.min(np.take_along_axis(logits, top[:, :1], 1) - np.take_along_axis(logits, top[:, 1:2], 1)):.4f} min")
+    gap = np.min(top_logits[:, 0] - top_logits[:, 1])
+    print(f"wrote {argv[3]}: {len(ids)} positions, smallest top-1/top-2 gap {gap:.4f}")
     return 0
 
 
