@@ -47,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * KQuants} decoders, which differs from the Q4_K_M run by summation order only.
  */
 class KQuantLogitsTest {
-  private static final double TOLERANCE = 1e-3;
+  private static final double TOLERANCE = GoldenSets.TOLERANCE;
   private static final Backend BACKEND = new CpuBackend(2);
 
   @TempDir static Path tmp;
@@ -108,7 +108,8 @@ class KQuantLogitsTest {
       JsonNode topLogits = expected.get("top_logits").get(t);
       for (int j = 0; j < topIds.size(); j++) {
         int id = topIds.get(j).asInt();
-        assertClose(topLogits.get(j).asDouble(), got[t * vocab + id], t, id, "float64 reference");
+        GoldenSets.assertClose(
+            topLogits.get(j).asDouble(), got[t * vocab + id], "Q4_K_M vs float64", t, id);
       }
       // No logit outside the reference's top 16 may beat its 16th.
       double floor = topLogits.get(topLogits.size() - 1).asDouble() + TOLERANCE;
@@ -131,7 +132,7 @@ class KQuantLogitsTest {
     float[] got = logits(gguf, ids);
     int vocab = want.length / ids.length;
     for (int i = 0; i < want.length; i++) {
-      assertClose(want[i], got[i], i / vocab, i % vocab, "F32 dequantized");
+      GoldenSets.assertClose(want[i], got[i], "Q4_K_M vs F32 dequantized", i / vocab, i % vocab);
     }
     // The quantization error itself is far above the tolerance, so a decoder that dropped the
     // scales or mins could not pass: the unquantized model's logits differ clearly.
@@ -143,15 +144,6 @@ class KQuantLogitsTest {
     assertTrue(
         quantizationError > 10 * TOLERANCE,
         "quantization moved the logits only " + quantizationError + "; the model is too tame");
-  }
-
-  private static void assertClose(double want, float got, int position, int id, String reference) {
-    if (!(Math.abs(want - got) <= TOLERANCE)) {
-      throw new AssertionError(
-          String.format(
-              "position %d token %d: %s %.6f, Q4_K_M %.6f (diff %.2e)",
-              position, id, reference, want, got, Math.abs(want - got)));
-    }
   }
 
   /** Every position's logits from one prefill of {@code ids}. */
