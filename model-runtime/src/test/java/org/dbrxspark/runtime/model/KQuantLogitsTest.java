@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Model-level fidelity of the K-quants (issue 14). The golden tiny model's width 64 is not whole
  * 256-weight super-blocks, so its Q4_K_M file is Q8_0 fallbacks; this model is generated here
- * instead, seeded (about 250 MB in a temp folder, not in the repository): {@code bin/dbrx init
+ * instead, seeded (about 360 MB in a temp folder, not in the repository): {@code bin/dbrx init
  * --preset tiny --seed 14 --d-model 256 --ffn-hidden 256 --experts 8 --top-k 2} and {@code bin/dbrx
  * quantize --type q4_k_m}. With 8 experts llama.cpp's Q4_K_M mix uses all three K-quants: Q4_K for
  * the embedding and the gate and up projections, Q5_K for attn_output, Q6_K for the output head and
