@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the runtime computes on the quantized blocks.
  */
 class GoldenLogitsTest {
-  private static final double TOLERANCE = 1e-3;
+  private static final double TOLERANCE = GoldenSets.TOLERANCE;
   private static final Backend BACKEND = new CpuBackend(2);
 
   @ParameterizedTest
@@ -45,13 +45,13 @@ class GoldenLogitsTest {
           JsonNode want = expected.get("logits").get(t);
           assertEquals(vocab, want.size());
           for (int v = 0; v < vocab; v++) {
-            assertClose(want.get(v).asDouble(), row[v], name, t, v);
+            GoldenSets.assertClose(want.get(v).asDouble(), row[v], name, t, v);
           }
         } else {
           int[] topIds = GoldenSets.ints(expected.get("top_ids").get(t));
           JsonNode topLogits = expected.get("top_logits").get(t);
           for (int j = 0; j < topIds.length; j++) {
-            assertClose(topLogits.get(j).asDouble(), row[topIds[j]], name, t, topIds[j]);
+            GoldenSets.assertClose(topLogits.get(j).asDouble(), row[topIds[j]], name, t, topIds[j]);
           }
           // Nothing outside the reference's top set may beat its smallest member.
           float floor = row[topIds[topIds.length - 1]];
@@ -105,15 +105,6 @@ class GoldenLogitsTest {
         got[prompt.length + i] = produced.get(i);
       }
       assertArrayEquals(expected, got, name);
-    }
-  }
-
-  private static void assertClose(double want, float got, String name, int position, int id) {
-    if (!(Math.abs(want - got) <= TOLERANCE)) {
-      throw new AssertionError(
-          String.format(
-              "%s position %d token %d: expected %.6f, got %.6f (diff %.2e)",
-              name, position, id, want, got, Math.abs(want - got)));
     }
   }
 }

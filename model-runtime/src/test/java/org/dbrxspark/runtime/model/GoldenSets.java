@@ -14,6 +14,9 @@ import java.util.Arrays;
  * files, whose expected outputs carry the type in their names.
  */
 final class GoldenSets {
+  /** A float32 runtime matches the float64 references within this, absolute (README.md). */
+  static final double TOLERANCE = 1e-3;
+
   private GoldenSets() {}
 
   static Path dir(String name) {
@@ -56,5 +59,15 @@ final class GoldenSets {
       out[i] = array.get(i).asInt();
     }
     return out;
+  }
+
+  /** Fails unless a logit is within {@link #TOLERANCE} of the reference's. */
+  static void assertClose(double want, float got, String name, int position, int id) {
+    if (!(Math.abs(want - got) <= TOLERANCE)) {
+      throw new AssertionError(
+          String.format(
+              "%s position %d token %d: expected %.6f, got %.6f (diff %.2e)",
+              name, position, id, want, got, Math.abs(want - got)));
+    }
   }
 }
