@@ -12,6 +12,10 @@ import static org.apache.spark.sql.functions.sum;
 
 import java.util.Iterator;
 import java.util.Objects;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.compress.CompressionCodec;
+import org.apache.hadoop.io.compress.CompressionCodecFactory;
+import org.apache.hadoop.io.compress.SplittableCompressionCodec;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -31,6 +35,8 @@ import org.apache.spark.sql.types.StructType;
  * <p>Spark splits a large file into parts read by different tasks. A line's number is its place in
  * its part plus the lines of the file's earlier parts, which one extra pass counts (a count per
  * part, no parsing); only the parts after the first of a file are looked up, in a broadcast table.
+ * Inputs whose files are all compressed without splitting (gzip, the usual corpus format) are read
+ * whole by one task each, so they skip that pass and its second decompression.
  */
 final class NumberedLines {
   /** The line, as the text reader gives it: bytes not yet checked as UTF-8. */
@@ -53,20 +59,23 @@ final class NumberedLines {
    * #LINE_NUMBER}, and the part columns that {@link #position()} orders by.
    */
   static Dataset<Row> read(SparkSession spark, String input) {
+    Dataset<Row> text = spark.read().text(input);
     Dataset<Row> scanned =
-        spark
-            .read()
-            .text(input)
-            .select(
-                // Binary while numbered: a Java string would repair invalid UTF-8 its own way.
-                col(VALUE).cast(DataTypes.BinaryType),
-                input_file_name().as(FILE),
-                input_file_block_start().as(START));
+        text.select(
+            // Binary while numbered: a Java string would repair invalid UTF-8 its own way.
+            col(VALUE).cast(DataTypes.BinaryType),
+            input_file_name().as(FILE),
+            input_file_block_start().as(START));
     StructType indexedSchema = scanned.schema().add(INDEX, DataTypes.LongType, false);
     Dataset<Row> indexed =
         scanned.mapPartitions(
             (MapPartitionsFunction<Row, Row>) NumberedLines::indexInPart,
             Encoders.row(indexedSchema));
+    if (!anySplittable(spark, text.inputFiles())) {
+      return indexed
+          .withColumn(LINE_NUMBER, col(INDEX).plus(1))
+          .withColumn(VALUE, col(VALUE).cast(DataTypes.StringType));
+    }
     WindowSpec earlier =
         Window.partitionBy(FILE).orderBy(START).rowsBetween(Window.unboundedPreceding(), -1);
     Dataset<Row> laterParts =
@@ -81,6 +90,19 @@ final class NumberedLines {
         .withColumn(LINE_NUMBER, coalesce(col(BEFORE), lit(0L)).plus(col(INDEX)).plus(1))
         .withColumn(VALUE, col(VALUE).cast(DataTypes.StringType))
         .drop(BEFORE);
+  }
+
+  /** Whether Spark may read any of {@code files} in several parts: plain text, or bzip2. */
+  private static boolean anySplittable(SparkSession spark, String[] files) {
+    CompressionCodecFactory codecs =
+        new CompressionCodecFactory(spark.sparkContext().hadoopConfiguration());
+    for (String file : files) {
+      CompressionCodec codec = codecs.getCodec(new Path(file));
+      if (codec == null || codec instanceof SplittableCompressionCodec) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

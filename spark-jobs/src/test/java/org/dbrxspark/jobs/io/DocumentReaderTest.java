@@ -241,6 +241,7 @@ class DocumentReaderTest {
           "the file is read in parts");
       Dataset<Row> rows = DocumentReader.readTable(spark, f.toString(), InputFormat.AUTO, "prompt");
       assertEquals(List.of("id", "prompt", DocumentReader.READ_ERROR), List.of(rows.columns()));
+      assertTrue(countsParts(rows), "a file read in parts has its parts' lines counted");
       Map<Long, String> errors = new TreeMap<>();
       String at = " at file://" + f.toUri().getPath() + " line ";
       for (Row r : rows.where(col(DocumentReader.READ_ERROR).isNotNull()).collectAsList()) {
@@ -263,6 +264,42 @@ class DocumentReaderTest {
     } finally {
       spark.conf().unset(maxPartitionBytes);
     }
+  }
+
+  /**
+   * Gzip files are read whole, one task each, so their lines are numbered without the pass that
+   * counts the lines of a file's earlier parts.
+   */
+  @Test
+  void gzipFilesAreNumberedWithoutCountingParts(@TempDir Path dir) throws Exception {
+    for (String name : List.of("a", "b")) {
+      try (OutputStream out =
+          new GZIPOutputStream(Files.newOutputStream(dir.resolve(name + ".jsonl.gz")))) {
+        for (int line = 1; line <= 40; line++) {
+          String json =
+              line == 17 && name.equals("b")
+                  ? "{\"id\": \"b17\", \"prompt\": [1]}"
+                  : "{\"id\": \"" + name + line + "\", \"prompt\": \"p\"}";
+          out.write((json + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+      }
+    }
+    Dataset<Row> rows =
+        DocumentReader.readTable(spark, dir.toString(), InputFormat.JSONL, "prompt");
+    assertTrue(!countsParts(rows), "no counting pass for files that are never split");
+    List<String> errors =
+        rows.where(col(DocumentReader.READ_ERROR).isNotNull())
+            .select(DocumentReader.READ_ERROR)
+            .as(Encoders.STRING())
+            .collectAsList();
+    assertEquals(1, errors.size(), errors.toString());
+    assertTrue(errors.get(0).endsWith("b.jsonl.gz line 17"), errors.get(0));
+    assertEquals(80, rows.count());
+  }
+
+  /** Whether reading {@code rows} joins in the line counts of files' earlier parts. */
+  private static boolean countsParts(Dataset<Row> rows) {
+    return rows.queryExecution().optimizedPlan().toString().contains("Join ");
   }
 
   @Test
