@@ -128,10 +128,8 @@ public final class DbrxFunctions {
      * tasks) and then the application's; elsewhere the active session's.
      */
     static Options fromSparkSettings() {
-      Function<String, Optional<String>> setting = DbrxFunctions::setting;
       String location =
-          setting
-              .apply(MODEL)
+          setting(MODEL)
               .orElseThrow(
                   () ->
                       new IllegalStateException(
@@ -149,13 +147,11 @@ public final class DbrxFunctions {
                     integer(MAX_BATCH_TOKENS).orElse(engine.maxBatchTokens()),
                     integer(MAX_SEQUENCES).orElse(engine.maxSequences()),
                     integer(MAX_SEQ_LEN).orElse(engine.maxSeqLen()),
-                    setting.apply(KV_DTYPE).map(DbrxFunctions::kvDtype).orElse(engine.kvDtype()),
-                    setting
-                        .apply(KV_CACHE_TOKENS)
+                    setting(KV_DTYPE).map(DbrxFunctions::kvDtype).orElse(engine.kvDtype()),
+                    setting(KV_CACHE_TOKENS)
                         .map(v -> parse(KV_CACHE_TOKENS, v, Long::parseLong))
                         .orElse(engine.kvCacheTokens()),
-                    setting
-                        .apply(PREFIX_CACHING)
+                    setting(PREFIX_CACHING)
                         .map(DbrxFunctions::prefixCaching)
                         .orElse(engine.prefixCaching())));
       } catch (IllegalArgumentException e) {
@@ -164,9 +160,9 @@ public final class DbrxFunctions {
       }
       return new Options(
           model,
-          setting.apply(SEED).map(Long::parseLong).orElse(0L),
-          setting.apply(DEFAULT_PARAMS).orElse(null),
-          setting.apply(SYSTEM_PROMPT).orElse(null));
+          setting(SEED).map(Long::parseLong).orElse(0L),
+          setting(DEFAULT_PARAMS).orElse(null),
+          setting(SYSTEM_PROMPT).orElse(null));
     }
   }
 
