@@ -110,7 +110,7 @@ public final class ModelOptions {
 
   /** Sets the model location, load options and batching of {@code transformer}. */
   public static <T extends DbrxModelTransformer<T>> T apply(T transformer, ParsedOptions o) {
-    return KvCache.from(o)
+    return KvCacheOptions.from(o)
         .applyTo(transformer)
         .setModelLocation(o.get(MODEL))
         .setThreads(o.get(THREADS))
@@ -124,9 +124,9 @@ public final class ModelOptions {
    * A job's KV cache options, for jobs that run the model through several transformers: each gets
    * the same, so that they share one loaded model.
    */
-  public record KvCache(int maxSeqLen, String kvDtype, long kvCacheTokens) {
-    public static KvCache from(ParsedOptions o) {
-      return new KvCache(o.get(MAX_SEQ_LEN), o.get(KV_DTYPE), o.get(KV_CACHE_TOKENS));
+  public record KvCacheOptions(int maxSeqLen, String kvDtype, long kvCacheTokens) {
+    public static KvCacheOptions from(ParsedOptions o) {
+      return new KvCacheOptions(o.get(MAX_SEQ_LEN), o.get(KV_DTYPE), o.get(KV_CACHE_TOKENS));
     }
 
     public <T extends DbrxModelTransformer<T>> T applyTo(T transformer) {

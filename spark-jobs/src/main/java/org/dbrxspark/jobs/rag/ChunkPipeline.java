@@ -79,7 +79,7 @@ final class ChunkPipeline {
   private final String model;
   private final String pooling;
   private final int threads;
-  private final ModelOptions.KvCache kvCache;
+  private final ModelOptions.KvCacheOptions kvCache;
   private final int shards;
   private final List<String> metadataColumns;
 
@@ -88,7 +88,7 @@ final class ChunkPipeline {
       String model,
       String pooling,
       int threads,
-      ModelOptions.KvCache kvCache,
+      ModelOptions.KvCacheOptions kvCache,
       int shards,
       List<String> metadataColumns) {
     this.chunker = chunker;

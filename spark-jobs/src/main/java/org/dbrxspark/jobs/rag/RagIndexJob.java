@@ -697,7 +697,7 @@ public final class RagIndexJob implements Job {
           model,
           pooling,
           o.get(ModelOptions.THREADS),
-          ModelOptions.KvCache.from(o),
+          ModelOptions.KvCacheOptions.from(o),
           shardCount,
           metadataColumns);
     }

@@ -67,7 +67,7 @@ final class RagQueries {
       String cacheDir,
       String model,
       String pooling,
-      ModelOptions.KvCache kvCache,
+      ModelOptions.KvCacheOptions kvCache,
       Retriever.Options search,
       boolean answer,
       int maxNewTokens,

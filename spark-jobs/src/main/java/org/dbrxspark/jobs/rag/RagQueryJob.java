@@ -294,7 +294,7 @@ public final class RagQueryJob implements Job {
         o.get(CACHE_DIR),
         o.get(MODEL).isEmpty() ? manifest.model().location() : o.get(MODEL),
         manifest.model().pooling(),
-        ModelOptions.KvCache.from(o),
+        ModelOptions.KvCacheOptions.from(o),
         search,
         o.get(ANSWER),
         o.get(MAX_NEW_TOKENS),
