@@ -29,7 +29,7 @@ final class CommonOptions {
             Option.value(
                 "device",
                 Devices.CPU,
-                "device to compute on: cpu (this build has no CUDA backend yet)"),
+                "device to compute on: cpu, or cuda:N where the CUDA backend is on the class path"),
             threads("CPU threads for the kernels")),
         engine());
   }

@@ -443,7 +443,9 @@ class DbrxCliTest {
     Run gpu = dbrx("generate", "--model", model, "--prompt", "x", "--device", "cuda:0");
     assertEquals(2, gpu.exit());
     assertTrue(
-        gpu.err().contains("option --device: device 'cuda:0': this build computes on the cpu only"),
+        gpu.err()
+            .contains(
+                "option --device: device 'cuda:0': no backend for 'cuda' is on the class path"),
         gpu.err());
     Run badValue = dbrx("generate", "--model", model, "--prompt", "x", "--top-p", "2");
     assertEquals(2, badValue.exit());
