@@ -2,6 +2,7 @@ package org.dbrxspark.runtime.backend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -9,32 +10,43 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.Tensor;
 import org.dbrxspark.runtime.checkpoint.TensorLayout;
 import org.dbrxspark.runtime.config.DbrxConfig;
-import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every operation of {@link Backend} against a plain scalar reference in double precision, on
  * shapes with vector tails (36 columns, 103 rows) and on weights of every stored type: F32, F16 and
  * BF16 from a random checkpoint, Q8_0 and Q4_0 from the golden GGUF files. A new backend passes it
- * by being added to {@link #backends()}.
+ * by being added to {@link #backends()}; runtime-cuda runs it with the CUDA backend on the class
+ * path.
  */
 class BackendConformanceTest {
   /** float32 arithmetic against a double reference: relative to the magnitude of the terms. */
   private static final double TOLERANCE = 2e-5;
 
-  /** The backends under test. One line each. */
-  static Stream<Backend> backends() {
-    return Stream.of(new CpuBackend(1), new CpuBackend(3));
+  /**
+   * The backends under test, one line each: a device and its host threads. A device this host
+   * cannot use (no GPU, or its module not on the class path) is skipped, saying why.
+   */
+  static Stream<Arguments> backends() {
+    return Stream.of(Arguments.of("cpu", 1), Arguments.of("cpu", 3), Arguments.of("cuda:0", 1));
+  }
+
+  private static Backend open(String device, int threads) {
+    String problem = Devices.problem(device);
+    assumeTrue(problem == null, () -> "skipped: " + problem);
+    return Devices.backend(device, threads);
   }
 
   @TempDir static Path tmp;
@@ -91,8 +103,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void uploadDownloadAndAllocate(Backend backend) {
-    try (backend) {
+  void uploadDownloadAndAllocate(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       float[] v = random(new SplittableRandom(1), 7 * 5);
       assertArrayEquals(v, backend.download(backend.upload(v, 7, 5)));
       assertArrayEquals(new float[12], backend.download(backend.allocate(3, 4)));
@@ -101,8 +113,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void embedReadsTheTokensRows(Backend backend) {
-    try (backend) {
+  void embedReadsTheTokensRows(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       for (Checkpoint c : CHECKPOINTS) {
         Tensor table = c.tensor(TensorLayout.WTE);
         float[] all = table.toFloatArray();
@@ -122,8 +134,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void layerNormWithoutBias(Backend backend) {
-    try (backend) {
+  void layerNormWithoutBias(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       Tensor gamma = CHECKPOINTS.get(0).tensor(TensorLayout.norm1(0));
       float[] g = gamma.toFloatArray();
       int rows = 5;
@@ -153,8 +165,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void linearAndInputMajorProductsOfEveryTypeAndBatch(Backend backend) {
-    try (backend) {
+  void linearAndInputMajorProductsOfEveryTypeAndBatch(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       SplittableRandom random = new SplittableRandom(3);
       for (Tensor tensor : matrices()) {
         Weights w = backend.weights(tensor);
@@ -214,8 +226,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void clampBoundsEveryElement(Backend backend) {
-    try (backend) {
+  void clampBoundsEveryElement(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       float[] x = {-3f, -2f, -0.5f, 0f, 1.99f, 2f, 7f, Float.NEGATIVE_INFINITY};
       Activations a = backend.upload(x, 2, 4);
       backend.clamp(a, 2f);
@@ -225,8 +237,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void ropeRotatesTheFirstHeadsByPosition(Backend backend) {
-    try (backend) {
+  void ropeRotatesTheFirstHeadsByPosition(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       int heads = 3;
       int headDim = 12;
       int cols = 5 * headDim; // the last two heads are not rotated
@@ -256,8 +268,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void attentionOverPagedBlocksOfTwoSequences(Backend backend) {
-    try (backend) {
+  void attentionOverPagedBlocksOfTwoSequences(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       // 3 query heads over 1 KV head of 12; two sequences, their blocks interleaved in storage.
       DbrxConfig c = ODD;
       int headDim = c.headDim();
@@ -362,8 +374,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void routeTakesTheTopKOfTheSoftmaxAndRenormalises(Backend backend) {
-    try (backend) {
+  void routeTakesTheTopKOfTheSoftmaxAndRenormalises(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       float[] logits = {0.5f, 2f, -1f, 2f, 0f, /* */ 3f, 1f, 1f, 0f, -2f};
       Activations a = backend.upload(logits, 2, 5);
       Routing plain = backend.route(a, 2, null);
@@ -389,8 +401,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void gatherGluScaledRowsAndAdd(Backend backend) {
-    try (backend) {
+  void gatherGluScaledRowsAndAdd(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       SplittableRandom random = new SplittableRandom(6);
       int cols = 37;
       float[] src = random(random, 4 * cols);
