@@ -87,8 +87,8 @@ final class CudaKernels implements AutoCloseable {
               + ", given "
               + args.length);
     }
-    try (PointerScope scope = new PointerScope();
-        PointerPointer<Pointer> values = new PointerPointer<>(args.length)) {
+    try (PointerScope scope = new PointerScope()) { // frees the boxed values and their array
+      PointerPointer<Pointer> values = new PointerPointer<>(args.length);
       for (int i = 0; i < args.length; i++) {
         values.put(i, box(name, i, kernel.params().get(i), args[i]));
       }
