@@ -2,7 +2,6 @@ package org.dbrxspark.runtime.backend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,18 +36,18 @@ class BackendConformanceTest {
   /** float32 arithmetic against a double reference: relative to the magnitude of the terms. */
   private static final double TOLERANCE = 2e-5;
 
-  /**
-   * The backends under test, one line each: a device and its host threads. A device this host
-   * cannot use (no GPU, or its module not on the class path) is skipped, saying why.
-   */
+  /** Every device of {@link TestDevices}, the CPU with one thread and with three. */
   static Stream<Arguments> backends() {
-    return Stream.of(Arguments.of("cpu", 1), Arguments.of("cpu", 3), Arguments.of("cuda:0", 1));
+    return TestDevices.devices()
+        .flatMap(
+            device ->
+                Devices.CPU.equals(device)
+                    ? Stream.of(Arguments.of(device, 1), Arguments.of(device, 3))
+                    : Stream.of(Arguments.of(device, 1)));
   }
 
   private static Backend open(String device, int threads) {
-    String problem = Devices.problem(device);
-    assumeTrue(problem == null, () -> "skipped: " + problem);
-    return Devices.backend(device, threads);
+    return TestDevices.open(device, threads);
   }
 
   @TempDir static Path tmp;

@@ -10,6 +10,7 @@ import java.lang.ref.Reference;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
@@ -35,6 +36,9 @@ import org.bytedeco.javacpp.PointerScope;
 final class CudaKernels implements AutoCloseable {
   private static final boolean SYNC_LAUNCHES = Boolean.getBoolean("dbrx.cuda.syncLaunches");
 
+  /** CUBINs by compute capability: NVRTC takes seconds, so each process compiles once. */
+  private static final Map<Integer, byte[]> CUBINS = new ConcurrentHashMap<>();
+
   private record Kernel(CUfunc_st function, List<CudaSources.Param> params) {}
 
   private final CudaSources sources;
@@ -44,7 +48,7 @@ final class CudaKernels implements AutoCloseable {
   /** Compiles and loads the kernels; the context of the device must be current. */
   CudaKernels(CudaSources sources, int capability) {
     this.sources = sources;
-    byte[] cubin = Nvrtc.compile(sources.text(), capability);
+    byte[] cubin = CUBINS.computeIfAbsent(capability, c -> Nvrtc.compile(sources.text(), c));
     this.module = new CUmod_st();
     try (BytePointer image = new BytePointer(cubin)) {
       CudaException.check(
