@@ -28,9 +28,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every operation of {@link Backend} against a plain scalar reference in double precision, on
  * shapes with vector tails (36 columns, 103 rows) and on weights of every stored type: F32, F16 and
- * BF16 from a random checkpoint, Q8_0 and Q4_0 from the golden GGUF files. A new backend passes it
- * by being added to {@link #backends()}; runtime-cuda runs it with the CUDA backend on the class
- * path.
+ * BF16 from a random checkpoint, Q8_0 and Q4_0 from the golden GGUF files, the K-quants from {@link
+ * QuantizedMatrices}. A new device is one line of {@link TestDevices}; runtime-cuda runs the suite
+ * with the CUDA backend on the class path.
  */
 class BackendConformanceTest {
   /** float32 arithmetic against a double reference: relative to the magnitude of the terms. */
