@@ -8,10 +8,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import org.dbrxspark.runtime.backend.Backend;
-import org.dbrxspark.runtime.kernels.CpuBackend;
+import org.dbrxspark.runtime.backend.TestDevices;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Logits and greedy continuations against the independent float64 reference (golden/README.md). For
@@ -20,21 +22,26 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class GoldenLogitsTest {
   private static final double TOLERANCE = GoldenSets.TOLERANCE;
-  private static final Backend BACKEND = new CpuBackend(2);
+  private static final List<String> SETS =
+      List.of(
+          "tiny-bf16",
+          "small-f32-sharded",
+          "tiny-fullvocab-bf16",
+          "tiny-gguf/q8_0",
+          "tiny-gguf/q4_0");
+
+  /** Every golden set on every device of {@link TestDevices}. */
+  static Stream<Arguments> setsAndDevices() {
+    return TestDevices.devices().flatMap(d -> SETS.stream().map(name -> Arguments.of(name, d)));
+  }
 
   @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "tiny-bf16",
-        "small-f32-sharded",
-        "tiny-fullvocab-bf16",
-        "tiny-gguf/q8_0",
-        "tiny-gguf/q4_0"
-      })
-  void everyLogitMatchesTheReference(String name) throws Exception {
+  @MethodSource("setsAndDevices")
+  void everyLogitMatchesTheReference(String name, String device) throws Exception {
     JsonNode expected = GoldenSets.expectedLogits(name);
     int[] ids = GoldenSets.ints(expected.get("ids"));
-    try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), BACKEND)) {
+    try (Backend backend = TestDevices.open(device, 2);
+        DbrxModel model = DbrxModel.load(GoldenSets.model(name), backend)) {
       int vocab = model.config().vocabSize();
       float[] hidden = model.forward(List.of(new Step(model.newCache(), ids, true)));
       float[] logits = new float[ids.length * vocab];
@@ -70,18 +77,13 @@ class GoldenLogitsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "tiny-bf16",
-        "small-f32-sharded",
-        "tiny-fullvocab-bf16",
-        "tiny-gguf/q8_0",
-        "tiny-gguf/q4_0"
-      })
-  void greedyDecodingWithTheKvCacheMatchesTheReference(String name) throws Exception {
+  @MethodSource("setsAndDevices")
+  void greedyDecodingWithTheKvCacheMatchesTheReference(String name, String device)
+      throws Exception {
     int[] expected = GoldenSets.expectedGreedy(name);
     int[] prompt = GoldenSets.ints(GoldenSets.expectedLogits(name).get("ids"));
-    try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), BACKEND)) {
+    try (Backend backend = TestDevices.open(device, 2);
+        DbrxModel model = DbrxModel.load(GoldenSets.model(name), backend)) {
       int vocab = model.config().vocabSize();
       KvCache cache = model.newCache();
       List<Integer> produced = new ArrayList<>();

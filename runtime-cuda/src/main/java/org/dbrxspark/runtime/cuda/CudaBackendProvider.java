@@ -22,9 +22,9 @@ public final class CudaBackendProvider implements BackendProvider {
     return CudaLibraries.memory(ordinal);
   }
 
+  /** Opens the backend; {@code threads} is unused, every operation runs on the GPU. */
   @Override
   public Backend open(int ordinal, int threads) {
-    throw new UnsupportedOperationException(
-        "cuda:" + ordinal + ": the CUDA backend is not built yet");
+    return new CudaBackend(ordinal);
   }
 }
