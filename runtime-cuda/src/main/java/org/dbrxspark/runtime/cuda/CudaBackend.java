@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -304,7 +303,7 @@ public final class CudaBackend implements Backend {
         continue;
       }
       kernels.launch(
-          linearKernel(w.dtype()),
+          "linear",
           ceilDiv(w.rows(), linearWarps),
           tokenBlocks(x.rows()),
           32 * linearWarps,
@@ -314,6 +313,7 @@ public final class CudaBackend implements Backend {
           w,
           w.rowBytes(),
           w.rows(),
+          typeCode(w.dtype()),
           floats(p.out()));
     }
   }
@@ -342,11 +342,6 @@ public final class CudaBackend implements Backend {
           typeCode(w.dtype()),
           floats(p.out()));
     }
-  }
-
-  /** The linear kernel of a weight type: {@code linear_bf16}, {@code linear_q4_k}. */
-  static String linearKernel(DType dtype) {
-    return "linear_" + dtype.name().toLowerCase(Locale.ROOT);
   }
 
   private static void requireShape(Product p, boolean fits) {

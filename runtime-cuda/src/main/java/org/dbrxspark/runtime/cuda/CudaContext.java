@@ -8,19 +8,11 @@ import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRetain;
 import org.bytedeco.cuda.cudart.CUctx_st;
 
 /**
- * A device's primary context, the one cudart and other libraries in the process share. Driver calls
- * act on the calling thread's current context, so every thread makes it current before its calls.
+ * The primary context of device {@code cuda:ordinal} (driver handle {@code device}), the one cudart
+ * and other libraries in the process share. Driver calls act on the calling thread's current
+ * context, so every thread makes it current before its calls.
  */
-final class CudaContext implements AutoCloseable {
-  private final int ordinal;
-  private final int device;
-  private final CUctx_st context;
-
-  private CudaContext(int ordinal, int device, CUctx_st context) {
-    this.ordinal = ordinal;
-    this.device = device;
-    this.context = context;
-  }
+record CudaContext(int ordinal, int device, CUctx_st context) implements AutoCloseable {
 
   /** Retains device {@code ordinal}'s primary context; {@link #close} releases it. */
   static CudaContext retain(int ordinal) {
@@ -31,10 +23,6 @@ final class CudaContext implements AutoCloseable {
         cuDevicePrimaryCtxRetain(context, device[0]),
         "cuDevicePrimaryCtxRetain(cuda:" + ordinal + ")");
     return new CudaContext(ordinal, device[0], context);
-  }
-
-  int ordinal() {
-    return ordinal;
   }
 
   /** Makes this context the calling thread's current one. */

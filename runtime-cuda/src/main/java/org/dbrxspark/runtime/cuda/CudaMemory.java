@@ -1,17 +1,23 @@
 package org.dbrxspark.runtime.cuda;
 
 import static org.bytedeco.cuda.global.cudart.CUDA_ERROR_OUT_OF_MEMORY;
+import static org.bytedeco.cuda.global.cudart.CU_MEMPOOL_ATTR_RELEASE_THRESHOLD;
 import static org.bytedeco.cuda.global.cudart.cuCtxSynchronize;
+import static org.bytedeco.cuda.global.cudart.cuDeviceGetDefaultMemPool;
 import static org.bytedeco.cuda.global.cudart.cuMemAlloc;
 import static org.bytedeco.cuda.global.cudart.cuMemAllocAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemFree;
 import static org.bytedeco.cuda.global.cudart.cuMemFreeAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemGetInfo;
+import static org.bytedeco.cuda.global.cudart.cuMemPoolSetAttribute;
+import static org.bytedeco.cuda.global.cudart.cuMemPoolTrimTo;
 
 import java.lang.ref.Cleaner;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.bytedeco.cuda.cudart.CUmemPoolHandle_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
 /**
@@ -27,10 +33,22 @@ final class CudaMemory implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(CudaMemory.class.getName());
 
   private final CudaContext context;
+  private final CUmemPoolHandle_st pool = new CUmemPoolHandle_st();
   private final Set<Allocation> live = ConcurrentHashMap.newKeySet();
 
+  /** The memory of {@code context}'s device; that context must be current. */
   CudaMemory(CudaContext context) {
     this.context = context;
+    CudaException.check(
+        cuDeviceGetDefaultMemPool(pool, context.device()),
+        "cuDeviceGetDefaultMemPool(cuda:" + context.ordinal() + ")");
+    // The pool keeps freed activations across synchronizations (a download every step) instead of
+    // returning them to the driver, like PyTorch's caching allocator; trimmed when memory runs out.
+    try (LongPointer unlimited = new LongPointer(1).put(-1L)) {
+      CudaException.check(
+          cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, unlimited),
+          "cuMemPoolSetAttribute(release threshold)");
+    }
   }
 
   /**
@@ -107,7 +125,7 @@ final class CudaMemory implements AutoCloseable {
     long[] address = new long[1];
     int result = alloc(address, bytes, pooled);
     // Unreachable buffers are freed only after a collection finds them: ask for one, let the frees
-    // reach the device, and try again before giving up.
+    // reach the device, return the pool's cached memory to it, and try again before giving up.
     for (int attempt = 1; result == CUDA_ERROR_OUT_OF_MEMORY && attempt <= 3; attempt++) {
       System.gc();
       try {
@@ -117,6 +135,7 @@ final class CudaMemory implements AutoCloseable {
         break;
       }
       CudaException.check(cuCtxSynchronize(), "cuCtxSynchronize (waiting for freed memory)");
+      CudaException.check(cuMemPoolTrimTo(pool, 0), "cuMemPoolTrimTo");
       result = alloc(address, bytes, pooled);
     }
     if (result != 0) {

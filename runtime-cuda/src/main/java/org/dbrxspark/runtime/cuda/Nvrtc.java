@@ -36,9 +36,10 @@ final class Nvrtc {
           "nvrtcCreateProgram",
           arch);
     }
-    try (PointerPointer<BytePointer> options =
-        new PointerPointer<>("--gpu-architecture=" + arch, "--std=c++17")) {
-      int result = nvrtcCompileProgram(program, 2, options);
+    // Line info costs nothing at run time and lets compute-sanitizer name the source line.
+    String[] flags = {"--gpu-architecture=" + arch, "--std=c++17", "--generate-line-info"};
+    try (PointerPointer<BytePointer> options = new PointerPointer<>(flags)) {
+      int result = nvrtcCompileProgram(program, flags.length, options);
       if (result != NVRTC_SUCCESS) {
         throw new CudaException(
             "NVRTC could not compile the CUDA backend's kernels for "

@@ -56,45 +56,20 @@ __device__ __forceinline__ void linear_rows(
   }
 }
 
-// One kernel per weight type, so each widens its units with constant offsets.
-extern "C" __global__ void linear_f32(
-    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, float* out) {
-  linear_rows<DT_F32>(x, n, cols, w, rowBytes, rows, out);
-}
-
-extern "C" __global__ void linear_f16(
-    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, float* out) {
-  linear_rows<DT_F16>(x, n, cols, w, rowBytes, rows, out);
-}
-
-extern "C" __global__ void linear_bf16(
-    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, float* out) {
-  linear_rows<DT_BF16>(x, n, cols, w, rowBytes, rows, out);
-}
-
-extern "C" __global__ void linear_q8_0(
-    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, float* out) {
-  linear_rows<DT_Q8_0>(x, n, cols, w, rowBytes, rows, out);
-}
-
-extern "C" __global__ void linear_q4_0(
-    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, float* out) {
-  linear_rows<DT_Q4_0>(x, n, cols, w, rowBytes, rows, out);
-}
-
-extern "C" __global__ void linear_q4_k(
-    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, float* out) {
-  linear_rows<DT_Q4_K>(x, n, cols, w, rowBytes, rows, out);
-}
-
-extern "C" __global__ void linear_q5_k(
-    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, float* out) {
-  linear_rows<DT_Q5_K>(x, n, cols, w, rowBytes, rows, out);
-}
-
-extern "C" __global__ void linear_q6_k(
-    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, float* out) {
-  linear_rows<DT_Q6_K>(x, n, cols, w, rowBytes, rows, out);
+// Each weight type widens its units with constant offsets; the branch is the same for every thread.
+extern "C" __global__ void linear(
+    const float* x, int n, int cols, const u8* w, long long rowBytes, int rows, int dtype,
+    float* out) {
+  switch (dtype) {
+    case DT_F32: linear_rows<DT_F32>(x, n, cols, w, rowBytes, rows, out); break;
+    case DT_F16: linear_rows<DT_F16>(x, n, cols, w, rowBytes, rows, out); break;
+    case DT_BF16: linear_rows<DT_BF16>(x, n, cols, w, rowBytes, rows, out); break;
+    case DT_Q8_0: linear_rows<DT_Q8_0>(x, n, cols, w, rowBytes, rows, out); break;
+    case DT_Q4_0: linear_rows<DT_Q4_0>(x, n, cols, w, rowBytes, rows, out); break;
+    case DT_Q4_K: linear_rows<DT_Q4_K>(x, n, cols, w, rowBytes, rows, out); break;
+    case DT_Q5_K: linear_rows<DT_Q5_K>(x, n, cols, w, rowBytes, rows, out); break;
+    default: linear_rows<DT_Q6_K>(x, n, cols, w, rowBytes, rows, out); break;
+  }
 }
 
 // input_major: a thread per output column, LINEAR_TOKENS rows of x per pass, the input rows summed

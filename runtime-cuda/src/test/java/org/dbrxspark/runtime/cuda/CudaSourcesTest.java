@@ -59,21 +59,12 @@ class CudaSourcesTest {
       List<String> args = arguments(source, launch.end() - 1);
       // name, grid x, grid y, block threads, then the kernel's own arguments
       int passed = args.size() - 4;
-      List<String> names = new ArrayList<>();
-      if (args.get(0).startsWith("linearKernel(")) {
-        for (DType dtype : DType.values()) {
-          names.add(CudaBackend.linearKernel(dtype));
-        }
-      } else {
-        assertTrue(args.get(0).matches("\"\\w+\""), "a kernel named by a literal: " + args.get(0));
-        names.add(args.get(0).substring(1, args.get(0).length() - 1));
-      }
-      for (String name : names) {
-        List<CudaSources.Param> params = SOURCES.kernels().get(name);
-        assertNotNull(params, "CudaBackend launches " + name + ", which the sources lack");
-        assertEquals(params.size(), passed, "arguments CudaBackend passes to " + name);
-        launched.add(name);
-      }
+      assertTrue(args.get(0).matches("\"\\w+\""), "a kernel named by a literal: " + args.get(0));
+      String name = args.get(0).substring(1, args.get(0).length() - 1);
+      List<CudaSources.Param> params = SOURCES.kernels().get(name);
+      assertNotNull(params, "CudaBackend launches " + name + ", which the sources lack");
+      assertEquals(params.size(), passed, "arguments CudaBackend passes to " + name);
+      launched.add(name);
     }
     assertEquals(new TreeSet<>(SOURCES.kernels().keySet()), launched, "kernels never launched");
   }
@@ -121,8 +112,9 @@ class CudaSourcesTest {
             CudaSources.Param.POINTER,
             CudaSources.Param.LONG,
             CudaSources.Param.INT,
+            CudaSources.Param.INT,
             CudaSources.Param.POINTER),
-        kernels.get("linear_q4_k"));
+        kernels.get("linear"));
     assertEquals(CudaSources.Param.DOUBLE, kernels.get("layer_norm").get(4));
     assertEquals(CudaSources.Param.FLOAT, kernels.get("attend").get(10));
     assertTrue(SOURCES.text().startsWith("#line 1 \"common.cuh\""));
