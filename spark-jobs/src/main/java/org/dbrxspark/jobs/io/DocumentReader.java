@@ -243,6 +243,16 @@ public final class DocumentReader {
   }
 
   /**
+   * True for a row whose columns were read from its line: a readable row, or an object whose
+   * checked column has the wrong type (its id and other columns are still read). False for a line
+   * that is not a row (malformed JSON, not an object, too large), whose columns are all null but
+   * its text, the line.
+   */
+  public static Column columnsRead() {
+    return isObject(col(READ_ERROR));
+  }
+
+  /**
    * Whether a line with this read error is parsed: a row, or an object whose checked field is not a
    * string, parsed so that its row keeps its id.
    */

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 
 /** Input that is not all documents, as a new user's files can be, for the jobs' tests. */
 public final class BadInput {
@@ -88,6 +90,17 @@ public final class BadInput {
    */
   public static String at(Path dir, int line) {
     return " at file://" + dir.resolve("bad.jsonl").toUri().getPath() + " line " + line;
+  }
+
+  /** A rejects table's reasons (joined by "; ") by id. */
+  public static Map<String, String> reasonsById(Dataset<Row> rejects) {
+    Map<String, String> reasons = new TreeMap<>();
+    for (Row r : rejects.collectAsList()) {
+      reasons.put(
+          String.valueOf(r.<Object>getAs("id")),
+          String.join("; ", r.<String>getList(r.fieldIndex("reasons"))));
+    }
+    return reasons;
   }
 
   /** Writes {@link #JSONL} to {@code dir/bad.jsonl} and returns its path. */
