@@ -83,13 +83,18 @@ public final class GenerateJob implements Job {
           "Column identifying each row (unique, not null): a re-run skips ids already in the output, and the id "
               + "seeds the row's sampling");
   public static final OptionSpec<String> PROMPT_COL =
-      OptionSpec.string("prompt-col", "prompt", "String column with the prompts");
+      OptionSpec.string(
+          "prompt-col",
+          "prompt",
+          "String column with the prompts; a JSONL row whose prompt is not a string is written with that "
+              + "reason, file and line as its error");
   public static final OptionSpec<String> MESSAGES_COL =
       OptionSpec.string(
           "messages-col",
           "",
           "Chat column, array<struct<role: string, content: string>>, used instead of --prompt-col and rendered "
-              + "with the DBRX chat template");
+              + "with the DBRX chat template; a JSONL row whose value is not such a chat is written with the reason, "
+              + "file and line as its error");
   public static final OptionSpec<Boolean> CHAT_TEMPLATE =
       OptionSpec.bool(
           "chat-template",
