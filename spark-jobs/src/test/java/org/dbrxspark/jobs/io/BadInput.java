@@ -92,6 +92,20 @@ public final class BadInput {
     return " at file://" + dir.resolve("bad.jsonl").toUri().getPath() + " line " + line;
   }
 
+  /**
+   * Writes {@code lines} to {@code file}, each ending in a newline, in UTF-8 but for U+0000, which
+   * is written as the byte 0xE9 (é in Latin-1): not UTF-8.
+   */
+  public static Path writeLines(Path file, String... lines) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    for (String line : lines) {
+      for (byte b : (line + "\n").getBytes(StandardCharsets.UTF_8)) {
+        bytes.write(b == 0 ? 0xE9 : b);
+      }
+    }
+    return Files.write(file, bytes.toByteArray());
+  }
+
   /** A rejects table's reasons (joined by "; ") by id. */
   public static Map<String, String> reasonsById(Dataset<Row> rejects) {
     Map<String, String> reasons = new TreeMap<>();

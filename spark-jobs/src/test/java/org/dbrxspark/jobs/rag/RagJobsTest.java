@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -215,19 +213,7 @@ class RagJobsTest {
             + "{\"id\": \"q2\", \"query\": \"  \"}\n{\"id\": \"q3\", \"query\": \"cloudy morning rain\"}\n");
     String output = dir.resolve("results").toString();
     JobRunner.Result run =
-        JobRunner.run(
-            "rag-query",
-            "--index",
-            index,
-            "--queries",
-            queries.toString(),
-            "--output",
-            output,
-            "--k",
-            "100",
-            "--answer",
-            "--max-new-tokens",
-            "4");
+        queryTable(queries, output, "--k", "100", "--answer", "--max-new-tokens", "4");
     assertEquals(0, run.code(), run.err() + run.out());
     assertTrue(
         run.out().contains("input = answered + failed + rejected: 3 = 2 + 1 + 0  [ok]"), run.out());
@@ -269,34 +255,18 @@ class RagJobsTest {
   @Test
   @Order(3)
   void queryLinesThatAreNotRowsAreRejectedAndTheOthersAnswered() throws Exception {
-    Path queries = dir.resolve("hostile-queries.jsonl");
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    bytes.writeBytes(
-        String.join(
-                "\n",
-                "{\"id\": \"q1\", \"query\": \"Who must whistle at the copper gate?\"}",
-                "{\"id\": \"q2\", \"query\": \"no closing quote}",
-                "[\"not\", \"a row\"]",
-                "{\"id\": \"q4\", \"query\": 42}",
-                "{\"id\": \"q5\", \"query\": null}",
-                "\"a bare string\"",
-                "{\"id\": \"q7\", \"query\": \"caf")
-            .getBytes(StandardCharsets.UTF_8));
-    bytes.write(0xE9); // é in Latin-1: not UTF-8
-    bytes.writeBytes(" and rain\"}\n".getBytes(StandardCharsets.UTF_8));
-    Files.write(queries, bytes.toByteArray());
+    Path queries =
+        BadInput.writeLines(
+            dir.resolve("hostile-queries.jsonl"),
+            "{\"id\": \"q1\", \"query\": \"Who must whistle at the copper gate?\"}",
+            "{\"id\": \"q2\", \"query\": \"no closing quote}",
+            "[\"not\", \"a row\"]",
+            "{\"id\": \"q4\", \"query\": 42}",
+            "{\"id\": \"q5\", \"query\": null}",
+            "\"a bare string\"",
+            "{\"id\": \"q7\", \"query\": \"caf\u0000 and rain\"}");
     String output = dir.resolve("hostile-results").toString();
-    JobRunner.Result run =
-        JobRunner.run(
-            "rag-query",
-            "--index",
-            index,
-            "--queries",
-            queries.toString(),
-            "--output",
-            output,
-            "--mode",
-            "bm25");
+    JobRunner.Result run = queryTable(queries, output, "--mode", "bm25");
     assertEquals(0, run.code(), run.err() + run.out());
     assertTrue(
         run.out().contains("input = answered + failed + rejected: 7 = 2 + 2 + 3  [ok]"), run.out());
@@ -411,6 +381,22 @@ class RagJobsTest {
     assertEquals(2, run.code());
     assertTrue(run.err().contains("change data feed of the source table " + plain), run.err());
     assertFalse(Files.exists(dir.resolve("no-feed-index")), "nothing is written");
+  }
+
+  /** Runs rag-query over the table of queries {@code queries} into {@code output}. */
+  private static JobRunner.Result queryTable(Path queries, String output, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "rag-query",
+                "--index",
+                index,
+                "--queries",
+                queries.toString(),
+                "--output",
+                output));
+    args.addAll(List.of(more));
+    return JobRunner.run(args.toArray(String[]::new));
   }
 
   private static IndexManifest manifest(String index) {
