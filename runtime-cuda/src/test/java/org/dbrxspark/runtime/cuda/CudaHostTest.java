@@ -69,7 +69,7 @@ class CudaHostTest {
   }
 
   @Test
-  void productsNormAndPagedAttentionMatchTheirFloat64References() throws Exception {
+  void everyKernelMatchesItsFloat64Reference() throws Exception {
     compile("kernel-checks.cpp", "kernel-checks");
     int status = run(tmp.resolve("kernel-checks").toString());
     assertEquals(0, status, output());

@@ -1,7 +1,7 @@
-// The backend's matrix products, LayerNorm, KV stores and attention, run on the host by
-// emulator.h, against float64 references computed here: odd shapes (40 and 300 columns, head
-// dimension 40, two sequences over interleaved paged blocks), every weight type, every KV type, and
-// a row's product alone against the same row in a batch, bit for bit. load_element, which the
+// Every kernel of the backend, run on the host by emulator.h, against float64 references computed
+// here: odd shapes (40 and 300 columns, head dimension 40, two sequences over interleaved paged
+// blocks), every weight type, every KV type, and a row's product alone against the same row in a
+// batch, bit for bit. load_element, which the
 // references use to widen weights, is checked against the runtime's own decoding by CudaHostTest.
 #include "emulator.h"
 #include "kernels.h"
@@ -174,12 +174,117 @@ static void attention(int kvType) {
   }
 }
 
+// embed, rotation and rope, gather_rows, glu, add_scaled_rows, add_values and clamp_values.
+static void rowOperations() {
+  long rowBytes;
+  std::vector<u8> table = weights(DT_Q6_K, 5, 256, &rowBytes);
+  int tokens[] = {4, 0, 4};
+  std::vector<float> embedded(3 * 256);
+  launch(3, 1, 256, [&] { embed(table.data(), rowBytes, DT_Q6_K, 256, tokens, embedded.data()); });
+  for (int t = 0; t < 3; t++) {
+    for (int c = 0; c < 256; c++) {
+      float want = load_element(DT_Q6_K, table.data() + tokens[t] * rowBytes, c);
+      check(embedded[t * 256 + c] == want, "embed", embedded[t * 256 + c], want);
+    }
+  }
+
+  int positions[] = {0, 7, 300};
+  int headDim = 12, cols = 5 * headDim, heads = 3;  // the last two heads are not rotated
+  double theta = 500000;
+  std::vector<float> rotation(3 * headDim), x(3 * cols), rotated;
+  launch(3, 1, 128, [&] { ::rotation(positions, headDim, theta, rotation.data()); });
+  for (float& v : x) v = uniform();
+  rotated = x;
+  launch(3, 1, 128, [&] { rope(rotated.data(), cols, rotation.data(), headDim, heads); });
+  for (int t = 0; t < 3; t++) {
+    for (int h = 0; h < 5; h++) {
+      for (int i = 0; i < headDim / 2; i++) {
+        int at = t * cols + h * headDim + i;
+        double angle = positions[t] * pow(theta, -2.0 * i / headDim);
+        double x1 = x[at], x2 = x[at + headDim / 2];
+        double want1 = h < heads ? x1 * cos(angle) - x2 * sin(angle) : x1;
+        double want2 = h < heads ? x2 * cos(angle) + x1 * sin(angle) : x2;
+        check(fabs(rotated[at] - want1) <= 2e-5, "rope", rotated[at], want1);
+        check(fabs(rotated[at + headDim / 2] - want2) <= 2e-5, "rope", rotated[at + headDim / 2], want2);
+      }
+    }
+  }
+
+  int width = 37, picks[] = {3, 0, 3};
+  std::vector<float> src(4 * width), gathered(3 * width);
+  for (float& v : src) v = uniform();
+  launch(3, 1, 256, [&] { gather_rows(src.data(), width, picks, gathered.data()); });
+  for (int i = 0; i < 3; i++) {
+    for (int c = 0; c < width; c++) {
+      check(gathered[i * width + c] == src[picks[i] * width + c], "gather_rows", gathered[i * width + c], src[picks[i] * width + c]);
+    }
+  }
+
+  for (int activation : {ACT_SILU, ACT_GELU, ACT_GELU_TANH, ACT_RELU}) {
+    std::vector<float> gate(2 * width), up(2 * width), out;
+    for (float& v : gate) v = uniform() * 4;
+    for (float& v : up) v = uniform();
+    out = gate;
+    launch(1, 1, 256, [&] { glu(out.data(), up.data(), 2 * width, activation); });
+    for (int i = 0; i < 2 * width; i++) {
+      double z = gate[i];
+      double a = activation == ACT_SILU ? z / (1 + exp(-z))
+                 : activation == ACT_GELU ? 0.5 * z * (1 + erf(z / sqrt(2.0)))
+                 : activation == ACT_GELU_TANH ? 0.5 * z * (1 + tanh(sqrt(2 / M_PI) * (z + 0.044715 * z * z * z)))
+                 : fmax(0, z);
+      check(fabs(out[i] - a * up[i]) <= 1e-6, "glu", out[i], a * up[i]);
+    }
+  }
+
+  std::vector<float> dst(3 * width), rows(2 * width), y(3 * width), sum;
+  for (float& v : dst) v = uniform();
+  for (float& v : rows) v = uniform();
+  for (float& v : y) v = uniform();
+  int targets[] = {2, 0};
+  float scales[] = {0.25f, -2.0f};
+  sum = dst;
+  launch(1, 1, 128, [&] { add_scaled_rows(rows.data(), width, targets, scales, 2, sum.data()); });
+  launch(1, 1, 256, [&] { add_values(sum.data(), y.data(), 3 * width); });
+  for (int c = 0; c < width; c++) {
+    double want[] = {dst[c] - 2.0 * rows[width + c] + y[c], dst[width + c] + y[width + c],
+                     dst[2 * width + c] + 0.25 * rows[c] + y[2 * width + c]};
+    for (int r = 0; r < 3; r++) check(fabs(sum[r * width + c] - want[r]) <= 1e-6, "add_scaled_rows", sum[r * width + c], want[r]);
+  }
+
+  float bounded[] = {-3, -2, -0.5f, 0, 1.99f, 2, 7, -INFINITY};
+  float bound[] = {-2, -2, -0.5f, 0, 1.99f, 2, 2, -2};
+  launch(1, 1, 256, [&] { clamp_values(bounded, 8, 2.0f); });
+  for (int i = 0; i < 8; i++) check(bounded[i] == bound[i], "clamp_values", bounded[i], bound[i]);
+}
+
+// Softmax and top-2 of 5 experts, ties to the lower index, with and without the L2 renormalisation.
+static void routing() {
+  float logits[] = {0.5f, 2, -1, 2, 0, 3, 1, 1, 0, -2};
+  int chosen[4];
+  float weights[4];
+  for (int normalize : {0, 1}) {
+    launch(1, 1, 64, [&] { route(logits, 2, 5, 2, normalize, 2.0, chosen, weights); });
+    int want[] = {1, 3, 0, 1};
+    for (int t = 0; t < 2; t++) {
+      double sum = 0;
+      for (int e = 0; e < 5; e++) sum += exp(logits[t * 5 + e]);
+      double p0 = exp(logits[t * 5 + want[2 * t]]) / sum, p1 = exp(logits[t * 5 + want[2 * t + 1]]) / sum;
+      double norm = normalize ? sqrt(p0 * p0 + p1 * p1) : 1;
+      check(chosen[2 * t] == want[2 * t] && chosen[2 * t + 1] == want[2 * t + 1], "route experts", chosen[2 * t], want[2 * t]);
+      check(fabs(weights[2 * t] - p0 / norm) <= 1e-6, "route weight", weights[2 * t], p0 / norm);
+      check(fabs(weights[2 * t + 1] - p1 / norm) <= 1e-6, "route weight", weights[2 * t + 1], p1 / norm);
+    }
+  }
+}
+
 int main() {
   for (int dtype : {DT_F32, DT_F16, DT_BF16}) linearProducts(dtype, 11, 40);
   for (int dtype : {DT_Q8_0, DT_Q4_0}) linearProducts(dtype, 11, 96);
   for (int dtype : {DT_Q4_K, DT_Q5_K, DT_Q6_K}) linearProducts(dtype, 11, 512);
   layerNorm();
   for (int kvType : {KV_F32, KV_F16, KV_BF16}) attention(kvType);
+  rowOperations();
+  routing();
   printf("%d failures\n", failures);
   return failures != 0;
 }
