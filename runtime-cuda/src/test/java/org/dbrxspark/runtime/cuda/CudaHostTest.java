@@ -70,6 +70,10 @@ class CudaHostTest {
 
   @Test
   void everyKernelMatchesItsFloat64Reference() throws Exception {
+    String checks = Files.readString(tmp.resolve("kernel-checks.cpp"));
+    for (String kernel : CudaSources.load().kernels().keySet()) {
+      assertTrue(checks.contains(kernel + "("), "kernel-checks.cpp never runs " + kernel);
+    }
     compile("kernel-checks.cpp", "kernel-checks");
     int status = run(tmp.resolve("kernel-checks").toString());
     assertEquals(0, status, output());
