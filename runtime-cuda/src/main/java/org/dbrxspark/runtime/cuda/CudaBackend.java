@@ -457,7 +457,8 @@ public final class CudaBackend implements Backend {
     Floats o = floats(out);
     int headDim = o.cols() / heads;
     int kvHeads = tables.layout().kvHeads();
-    if (headDim != tables.layout().headDim()
+    if (headDim * heads != o.cols()
+        || headDim != tables.layout().headDim()
         || headDim > attendMaxHeadDim
         || heads % kvHeads != 0) {
       throw new IllegalArgumentException(

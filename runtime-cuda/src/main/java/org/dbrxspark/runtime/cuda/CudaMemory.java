@@ -70,7 +70,9 @@ final class CudaMemory implements AutoCloseable {
         return;
       }
       context.makeCurrent();
-      int result = pooled ? cuMemFreeAsync(address, (CUstream_st) null) : cuMemFree(address);
+      // A pooled free waits on the stream for the kernels queued before it; a plain one waits for
+      // the device to finish them.
+      int result = pooled ? cuMemFreeAsync(address, (CUstream_st) null) : freeWhenIdle(address);
       if (result != 0) {
         LOG.log(
             System.Logger.Level.WARNING,
@@ -80,6 +82,11 @@ final class CudaMemory implements AutoCloseable {
                 + CudaException.describe(result));
       }
     }
+  }
+
+  private static int freeWhenIdle(long address) {
+    int idle = cuCtxSynchronize();
+    return idle != 0 ? idle : cuMemFree(address);
   }
 
   /** GPU memory that a kernel takes as a pointer. */
