@@ -10,11 +10,11 @@ import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 
 /**
- * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16PairKernels}, Q8_0
- * and Q4_0 through the block kernels of {@link QuantizedRows}; other dtypes are widened a row (or
- * row segment) at a time into a float buffer. Either way every weight is read from memory once per
- * call, whatever the batch size. A call, or a grouped call of several products, is cut into slices
- * of work that the kernels' threads share out.
+ * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16PairKernels},
+ * block types through the widened tiles of {@link QuantizedTiles}; other dtypes are widened a row
+ * (or row segment) at a time into a float buffer. Either way every weight is read from memory once
+ * per call, whatever the batch size. A call, or a grouped call of several products, is cut into
+ * slices of work that the kernels' threads share out.
  */
 final class CpuKernels implements Kernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -87,8 +87,8 @@ final class CpuKernels implements Kernels {
         Bf16PairKernels.deinterleave(x, n, cols, even, odd);
         rowRange =
             (lo, hi) -> Bf16PairKernels.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
-      } else if (QuantizedRows.dotsOnBlocks(w.dtype())) {
-        rowRange = (lo, hi) -> QuantizedRows.dotRows(w, lo, hi, x, n, out, rows);
+      } else if (QuantizedTiles.handles(w.dtype())) {
+        rowRange = (lo, hi) -> QuantizedTiles.dotRows(w, lo, hi, x, n, out, rows);
       } else {
         rowRange =
             (lo, hi) -> {

@@ -10,10 +10,10 @@ import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.KQuantScales;
 
 /**
- * Q8_0 and Q4_0 weights with the Vector API: rows widened to float32 (embedding lookups, the
- * input-major form), and the nn.Linear form computed on the blocks, each block's scale applied once
- * to its 32 products. A widened weight is a small integer times an f16, exact in float32, so
- * widening equals {@link DType#decode} bit for bit.
+ * Block-quantized weights with the Vector API: rows widened to float32 (embedding lookups, the
+ * input-major form, and the tiles of {@link QuantizedTiles}), and, for Q8_0 and Q4_0, the nn.Linear
+ * form for a single token computed on the blocks. A widened weight is a small integer times an f16,
+ * exact in float32, so widening equals {@link DType#decode} bit for bit.
  *
  * <p>The blocks are first copied from the mapped file into a per-thread array, for the same reason
  * as in {@link Bf16PairKernels}: vector loads from a heap array are the fast ones.
@@ -30,7 +30,10 @@ final class QuantizedRows {
 
   private QuantizedRows() {}
 
-  /** Whether {@code dtype} has block kernels here: Q8_0 and Q4_0, on 8- or 16-lane hardware. */
+  /**
+   * Whether {@code dtype} has single-token block kernels here: Q8_0 and Q4_0, on 8- or 16-lane
+   * hardware.
+   */
   static boolean dotsOnBlocks(DType dtype) {
     return B != null && (dtype == DType.Q8_0 || dtype == DType.Q4_0);
   }
@@ -51,8 +54,8 @@ final class QuantizedRows {
     byte[] raw = scratch(length);
     bytes.get(byteOffset, raw, 0, length);
     switch (dtype) {
-      case Q8_0 -> widenQ8(raw, blocks, dst, dstOffset);
-      case Q4_0 -> widenQ4(raw, blocks, dst, dstOffset);
+      case Q8_0 -> widenQ8(raw, 0, blocks, dst, dstOffset);
+      case Q4_0 -> widenQ4(raw, 0, blocks, dst, dstOffset);
       case Q4_K -> widenQ4K(raw, blocks, dst, dstOffset);
       case Q5_K -> widenQ5K(raw, blocks, dst, dstOffset);
       case Q6_K -> widenQ6K(raw, blocks, dst, dstOffset);
@@ -162,163 +165,106 @@ final class QuantizedRows {
   }
 
   /**
-   * Bytes of whole rows per bulk copy in {@link #dotRows}: 16 KB, as {@link Bf16PairKernels}
-   * copies.
+   * Bytes of whole rows per bulk copy in {@link #dotRowsOneToken}: 16 KB, as {@link
+   * Bf16PairKernels} copies.
    */
   private static final int COPY_BYTES = 16 * 1024;
 
   /**
-   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}, on the
-   * blocks: per block, the codes times the activations are summed in a vector, then scaled by the
-   * block's d into a running vector sum, whose lanes are added last. The codes are converted once
-   * for four tokens. Each (row, token) takes the same operations in the same order however many
-   * tokens there are, so results do not depend on the batch.
+   * {@code out[j] = Σ_i x[i] · w[j, i]} for rows j in {@code [from, to)} and a single token, on the
+   * blocks, four rows at a time: each weight is widened in a register ({@code code · d}, exactly
+   * what {@link #widen} stores) and multiplied into one running vector sum per row, whose lanes are
+   * added last. That is the order {@link QuantizedTiles} multiplies widened tiles in, so a row's
+   * result is the same bits alone as in a batch.
    */
-  static void dotRows(
-      WeightMatrix w, int from, int to, float[] x, int n, float[] out, int outStride) {
-    boolean q8 = w.dtype() == DType.Q8_0;
+  static void dotRowsOneToken(WeightMatrix w, int from, int to, float[] x, float[] out) {
+    DType dtype = w.dtype();
+    boolean q8 = dtype == DType.Q8_0;
+    int step = q8 ? 4 : 2;
     int cols = w.cols();
-    int rowBytes = cols / 32 * w.dtype().blockBytes();
-    int rowsPerCopy = Math.max(1, COPY_BYTES / rowBytes);
+    int rowBytes = Math.toIntExact(dtype.bytesFor(cols));
+    int rowsPerCopy = Math.max(4, COPY_BYTES / rowBytes & ~3);
     byte[] raw = scratch(rowsPerCopy * rowBytes);
+    float[] lanes = new float[4 * LANES];
+    float[] row = null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
       w.bytes().get(j0 * rowBytes, raw, 0, count * rowBytes);
-      for (int r = 0; r < count; r++) {
-        int t = 0;
-        for (; t + 4 <= n; t += 4) {
-          if (q8) {
-            dotQ8FourTokens(raw, r * rowBytes, x, t, cols, out, outStride, j0 + r);
-          } else {
-            dotQ4FourTokens(raw, r * rowBytes, x, t, cols, out, outStride, j0 + r);
-          }
+      int r = 0;
+      // One call site per kernel: C2 gives up inlining the vector code of a second copy.
+      for (; r + step <= count; r += step) {
+        if (q8) {
+          dotQ8FourRows(raw, r * rowBytes, rowBytes, x, cols, out, j0 + r, lanes);
+        } else {
+          dotQ4TwoRows(raw, r * rowBytes, rowBytes, x, cols, out, j0 + r, lanes);
         }
-        for (; t < n; t++) {
-          out[t * outStride + j0 + r] =
-              q8
-                  ? dotQ8(raw, r * rowBytes, x, t * cols, cols)
-                  : dotQ4(raw, r * rowBytes, x, t * cols, cols);
+      }
+      for (; r < count; r++) {
+        row = row == null ? new float[cols] : row;
+        if (q8) {
+          widenQ8(raw, r * rowBytes, cols / 32, row, 0);
+        } else {
+          widenQ4(raw, r * rowBytes, cols / 32, row, 0);
         }
+        out[j0 + r] = VectorMath.dot(x, 0, row, 0, cols);
       }
     }
   }
 
-  /** One Q8_0 row (from byte {@code at}) with one token's activations (from {@code x0}). */
-  private static float dotQ8(byte[] raw, int at, float[] x, int x0, int cols) {
-    FloatVector s = FloatVector.zero(F);
-    for (int b = 0, block = at; b < cols; b += 32, block += 34) {
-      FloatVector a = FloatVector.zero(F);
+  /** Q8_0 rows j to j + 3, copied to {@code raw} from {@code at}, with one token. */
+  private static void dotQ8FourRows(
+      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    FloatVector a2 = FloatVector.zero(F);
+    FloatVector a3 = FloatVector.zero(F);
+    for (int b = 0, r0 = at; b < cols; b += 32, r0 += 34) {
+      int r1 = r0 + rowBytes;
+      int r2 = r1 + rowBytes;
+      int r3 = r2 + rowBytes;
+      float d0 = scale(raw, r0);
+      float d1 = scale(raw, r1);
+      float d2 = scale(raw, r2);
+      float d3 = scale(raw, r3);
       for (int k = 0; k < 32; k += LANES) {
-        a =
-            FloatVector.fromArray(F, x, x0 + b + k)
-                .fma(codes(ByteVector.fromArray(B, raw, block + 2 + k)), a);
+        FloatVector u = FloatVector.fromArray(F, x, b + k);
+        a0 = u.fma(codes(ByteVector.fromArray(B, raw, r0 + 2 + k)).mul(d0), a0);
+        a1 = u.fma(codes(ByteVector.fromArray(B, raw, r1 + 2 + k)).mul(d1), a1);
+        a2 = u.fma(codes(ByteVector.fromArray(B, raw, r2 + 2 + k)).mul(d2), a2);
+        a3 = u.fma(codes(ByteVector.fromArray(B, raw, r3 + 2 + k)).mul(d3), a3);
       }
-      s = a.fma(FloatVector.broadcast(F, scale(raw, block)), s);
     }
-    return VectorMath.sumLanes(s);
+    QuantizedTiles.storeFour(a0, a1, a2, a3, lanes, out, j);
   }
 
   /**
-   * Four tokens (from {@code t}) with one Q8_0 row: the same operations per token as {@link
-   * #dotQ8}.
+   * Q4_0 rows j and j + 1 with one token, in element order: a block's low nibbles (elements 0-15)
+   * before its high ones (16-31). Two rows, not four: four take more vector code than C2 inlines
+   * into one method, and then run several times slower.
    */
-  private static void dotQ8FourTokens(
-      byte[] raw, int at, float[] x, int t, int cols, float[] out, int outStride, int j) {
-    int x0 = t * cols;
-    int x1 = x0 + cols;
-    int x2 = x1 + cols;
-    int x3 = x2 + cols;
-    FloatVector s0 = FloatVector.zero(F);
-    FloatVector s1 = FloatVector.zero(F);
-    FloatVector s2 = FloatVector.zero(F);
-    FloatVector s3 = FloatVector.zero(F);
-    for (int b = 0, block = at; b < cols; b += 32, block += 34) {
-      FloatVector a0 = FloatVector.zero(F);
-      FloatVector a1 = FloatVector.zero(F);
-      FloatVector a2 = FloatVector.zero(F);
-      FloatVector a3 = FloatVector.zero(F);
-      for (int k = 0; k < 32; k += LANES) {
-        FloatVector c = codes(ByteVector.fromArray(B, raw, block + 2 + k));
-        a0 = FloatVector.fromArray(F, x, x0 + b + k).fma(c, a0);
-        a1 = FloatVector.fromArray(F, x, x1 + b + k).fma(c, a1);
-        a2 = FloatVector.fromArray(F, x, x2 + b + k).fma(c, a2);
-        a3 = FloatVector.fromArray(F, x, x3 + b + k).fma(c, a3);
-      }
-      FloatVector d = FloatVector.broadcast(F, scale(raw, block));
-      s0 = a0.fma(d, s0);
-      s1 = a1.fma(d, s1);
-      s2 = a2.fma(d, s2);
-      s3 = a3.fma(d, s3);
-    }
-    out[t * outStride + j] = VectorMath.sumLanes(s0);
-    out[(t + 1) * outStride + j] = VectorMath.sumLanes(s1);
-    out[(t + 2) * outStride + j] = VectorMath.sumLanes(s2);
-    out[(t + 3) * outStride + j] = VectorMath.sumLanes(s3);
-  }
-
-  /**
-   * One Q4_0 row with one token. Per loaded run of packed bytes, the low nibbles' products come
-   * before the high nibbles' (elements {@code k} and {@code 16 + k}), in both Q4_0 kernels.
-   */
-  private static float dotQ4(byte[] raw, int at, float[] x, int x0, int cols) {
-    FloatVector s = FloatVector.zero(F);
-    for (int b = 0, block = at; b < cols; b += 32, block += 18) {
-      FloatVector a = FloatVector.zero(F);
+  private static void dotQ4TwoRows(
+      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int b = 0, r0 = at; b < cols; b += 32, r0 += 18) {
+      int r1 = r0 + rowBytes;
+      float d0 = scale(raw, r0);
+      float d1 = scale(raw, r1);
       for (int k = 0; k < 16; k += LANES) {
-        ByteVector packed = ByteVector.fromArray(B, raw, block + 2 + k);
-        a = FloatVector.fromArray(F, x, x0 + b + k).fma(low(packed), a);
-        a = FloatVector.fromArray(F, x, x0 + b + 16 + k).fma(high(packed), a);
+        FloatVector u = FloatVector.fromArray(F, x, b + k);
+        a0 = u.fma(low(ByteVector.fromArray(B, raw, r0 + 2 + k)).mul(d0), a0);
+        a1 = u.fma(low(ByteVector.fromArray(B, raw, r1 + 2 + k)).mul(d1), a1);
       }
-      s = a.fma(FloatVector.broadcast(F, scale(raw, block)), s);
-    }
-    return VectorMath.sumLanes(s);
-  }
-
-  /** Four tokens with one Q4_0 row: the same operations per token as {@link #dotQ4}. */
-  private static void dotQ4FourTokens(
-      byte[] raw, int at, float[] x, int t, int cols, float[] out, int outStride, int j) {
-    int x0 = t * cols;
-    int x1 = x0 + cols;
-    int x2 = x1 + cols;
-    int x3 = x2 + cols;
-    FloatVector s0 = FloatVector.zero(F);
-    FloatVector s1 = FloatVector.zero(F);
-    FloatVector s2 = FloatVector.zero(F);
-    FloatVector s3 = FloatVector.zero(F);
-    for (int b = 0, block = at; b < cols; b += 32, block += 18) {
-      FloatVector a0 = FloatVector.zero(F);
-      FloatVector a1 = FloatVector.zero(F);
-      FloatVector a2 = FloatVector.zero(F);
-      FloatVector a3 = FloatVector.zero(F);
       for (int k = 0; k < 16; k += LANES) {
-        ByteVector packed = ByteVector.fromArray(B, raw, block + 2 + k);
-        FloatVector lo = low(packed);
-        FloatVector hi = high(packed);
-        int l = b + k;
-        int h = b + 16 + k;
-        a0 =
-            FloatVector.fromArray(F, x, x0 + h)
-                .fma(hi, FloatVector.fromArray(F, x, x0 + l).fma(lo, a0));
-        a1 =
-            FloatVector.fromArray(F, x, x1 + h)
-                .fma(hi, FloatVector.fromArray(F, x, x1 + l).fma(lo, a1));
-        a2 =
-            FloatVector.fromArray(F, x, x2 + h)
-                .fma(hi, FloatVector.fromArray(F, x, x2 + l).fma(lo, a2));
-        a3 =
-            FloatVector.fromArray(F, x, x3 + h)
-                .fma(hi, FloatVector.fromArray(F, x, x3 + l).fma(lo, a3));
+        FloatVector u = FloatVector.fromArray(F, x, b + 16 + k);
+        a0 = u.fma(high(ByteVector.fromArray(B, raw, r0 + 2 + k)).mul(d0), a0);
+        a1 = u.fma(high(ByteVector.fromArray(B, raw, r1 + 2 + k)).mul(d1), a1);
       }
-      FloatVector d = FloatVector.broadcast(F, scale(raw, block));
-      s0 = a0.fma(d, s0);
-      s1 = a1.fma(d, s1);
-      s2 = a2.fma(d, s2);
-      s3 = a3.fma(d, s3);
     }
-    out[t * outStride + j] = VectorMath.sumLanes(s0);
-    out[(t + 1) * outStride + j] = VectorMath.sumLanes(s1);
-    out[(t + 2) * outStride + j] = VectorMath.sumLanes(s2);
-    out[(t + 3) * outStride + j] = VectorMath.sumLanes(s3);
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, LANES);
+    out[j] = QuantizedTiles.sumLanes(lanes, 0);
+    out[j + 1] = QuantizedTiles.sumLanes(lanes, LANES);
   }
 
   /** Elements 0-15 of a Q4_0 block: the low nibbles, less 8. */
@@ -332,9 +278,9 @@ final class QuantizedRows {
   }
 
   /** Q8_0: 2 bytes of scale, then 32 int8 codes. */
-  private static void widenQ8(byte[] raw, int blocks, float[] dst, int dstOffset) {
+  private static void widenQ8(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
-      int at = b * 34;
+      int at = from + b * 34;
       float d = scale(raw, at);
       int out = dstOffset + b * 32;
       for (int j = 0; j < 32; j += LANES) {
@@ -347,9 +293,9 @@ final class QuantizedRows {
    * Q4_0: 2 bytes of scale, then 16 bytes whose low nibbles are elements 0-15 and high nibbles
    * 16-31.
    */
-  private static void widenQ4(byte[] raw, int blocks, float[] dst, int dstOffset) {
+  private static void widenQ4(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
-      int at = b * 18;
+      int at = from + b * 18;
       float d = scale(raw, at);
       int out = dstOffset + b * 32;
       for (int j = 0; j < 16; j += LANES) {

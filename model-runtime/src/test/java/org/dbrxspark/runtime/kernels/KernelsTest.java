@@ -196,17 +196,18 @@ class KernelsTest {
   }
 
   /**
-   * K-quant rows against their scalar dequantization, multiplied in double precision. The kernels
-   * multiply exactly the dequantized weights (rowsReadBackExactly), so the only difference is
-   * float32 summation: each product passes through at most cols / 8 FMAs of its lane (one vector
-   * sum of at least 8 lanes, as VectorMath.dot) and 15 lane adds, and so is off by at most γ_depth
-   * · Σ |x_i w_i| (Higham, Accuracy and Stability of Numerical Algorithms, §4.2).
+   * Block-quantized rows against their scalar dequantization, multiplied in double precision. The
+   * kernels multiply exactly the dequantized weights (rowsReadBackExactly), whether widened into a
+   * tile or in registers, so the only difference is float32 summation: each product passes through
+   * at most cols / 8 FMAs of its lane (one vector sum of at least 8 lanes, as VectorMath.dot) and
+   * 15 lane adds, and so is off by at most γ_depth · Σ |x_i w_i| (Higham, Accuracy and Stability of
+   * Numerical Algorithms, §4.2).
    */
   @ParameterizedTest
   @EnumSource(
       value = DType.class,
-      names = {"Q4_K", "Q5_K", "Q6_K"})
-  void kQuantRowsDifferFromTheirDequantizationOnlyBySummationOrder(DType dtype) {
+      names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+  void blockRowsDifferFromTheirDequantizationOnlyBySummationOrder(DType dtype) {
     // Odd row counts; 1 to 5 super-blocks per row; batches with and without a tail of four.
     int[][] shapes = {{1, 256}, {7, 768}, {33, 1280}, {129, 512}};
     for (int[] shape : shapes) {
@@ -241,12 +242,15 @@ class KernelsTest {
     }
   }
 
-  /** A row's result is the same bits alone, in a batch of 7 or 32, and on one thread or two. */
+  /**
+   * A row's result is the same bits alone (Q8_0 and Q4_0: on the blocks), in a batch of 2, 7 or 32
+   * (on widened tiles, with and without a tail of tokens), and on one thread or two.
+   */
   @ParameterizedTest
   @EnumSource(
       value = DType.class,
-      names = {"Q4_K", "Q5_K", "Q6_K"})
-  void kQuantRowsDoNotDependOnTheBatchOrTheThreads(DType dtype) {
+      names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+  void blockRowsDoNotDependOnTheBatchOrTheThreads(DType dtype) {
     int rows = 37;
     int cols = 1024;
     WeightMatrix matrix = matrix(dtype, rows, cols, new float[rows * cols], 11);
@@ -254,8 +258,12 @@ class KernelsTest {
     float[] batch32 = new float[32 * rows];
     KERNELS.matmulTransposed(x, 32, matrix, batch32);
     float[] batch7 = new float[7 * rows];
+    float[] batch2 = new float[2 * rows];
     try (Kernels oneThread = Kernels.cpu(1)) {
       oneThread.matmulTransposed(x, 7, matrix, batch7);
+      oneThread.matmulTransposed(Arrays.copyOfRange(x, 5 * cols, 7 * cols), 2, matrix, batch2);
+      assertArrayEquals(
+          Arrays.copyOfRange(batch32, 5 * rows, 7 * rows), batch2, dtype + " tokens 5 and 6");
       for (int t = 0; t < 7; t++) {
         float[] alone = new float[rows];
         oneThread.matmulTransposed(

@@ -1,0 +1,235 @@
+package org.dbrxspark.runtime.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.dbrxspark.runtime.checkpoint.DType;
+
+/**
+ * The nn.Linear form on block-quantized weights when several tokens share a call: a tile of rows is
+ * widened to float32 once ({@link QuantizedRows#widen}, exact) and multiplied with every token,
+ * four rows by four tokens at a time, so each widened weight loaded serves four tokens and each
+ * activation loaded serves four rows.
+ *
+ * <p>Every (row, token) result is one vector sum: {@code acc = fma(x[i..], w[i..], acc)} over the
+ * row in steps of one vector, from zero, then the lanes added in lane order. That is {@link
+ * VectorMath#dot}'s order, and {@link QuantizedRows#dotRowsOneToken} computes the same for one
+ * token straight from the blocks, so a row's result does not depend on its batch.
+ */
+final class QuantizedTiles {
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final int LANES = F.length();
+
+  /** Widened floats per tile: 64 KB, which stays in L2 while every token passes over it. */
+  private static final int TILE_FLOATS = 16 * 1024;
+
+  private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[0]);
+
+  private QuantizedTiles() {}
+
+  /**
+   * Whether {@code dtype}'s rows are multiplied here: every block type, when a row holds whole
+   * vectors (always, as blocks are 32 or 256 weights), on 8- or 16-lane hardware.
+   */
+  static boolean handles(DType dtype) {
+    return QuantizedRows.widens(dtype);
+  }
+
+  /**
+   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}. A
+   * single token takes the block kernels where the type has them: there is nothing to reuse a tile
+   * for.
+   */
+  static void dotRows(
+      WeightMatrix w, int from, int to, float[] x, int n, float[] out, int outStride) {
+    DType dtype = w.dtype();
+    if (n == 1 && QuantizedRows.dotsOnBlocks(dtype)) {
+      QuantizedRows.dotRowsOneToken(w, from, to, x, out);
+      return;
+    }
+    int cols = w.cols();
+    int tileRows = Math.max(4, TILE_FLOATS / cols & ~3);
+    float[] tile = tile(tileRows * cols);
+    float[] lanes = new float[16 * LANES];
+    long rowBytes = dtype.bytesFor(cols);
+    for (int j0 = from; j0 < to; j0 += tileRows) {
+      int count = Math.min(tileRows, to - j0);
+      QuantizedRows.widen(dtype, w.bytes(), Math.toIntExact(j0 * rowBytes), count * cols, tile, 0);
+      int t = 0;
+      for (; t + 4 <= n; t += 4) {
+        int r = 0;
+        for (; r + 4 <= count; r += 4) {
+          fourRowsFourTokens(tile, r * cols, cols, x, t, out, outStride, j0 + r, lanes);
+        }
+        for (; r < count; r++) {
+          for (int u = t; u < t + 4; u++) {
+            out[u * outStride + j0 + r] = VectorMath.dot(x, u * cols, tile, r * cols, cols);
+          }
+        }
+      }
+      for (; t < n; t++) {
+        int r = 0;
+        for (; r + 4 <= count; r += 4) {
+          fourRowsOneToken(tile, r * cols, cols, x, t * cols, out, t * outStride + j0 + r, lanes);
+        }
+        for (; r < count; r++) {
+          out[t * outStride + j0 + r] = VectorMath.dot(x, t * cols, tile, r * cols, cols);
+        }
+      }
+    }
+  }
+
+  /*
+   * The register blocks are written out: C2 must see each whole loop to keep its sixteen
+   * accumulators in registers.
+   */
+
+  /** Widened rows j to j + 3 (from {@code w0} in the tile) with tokens t to t + 3. */
+  private static void fourRowsFourTokens(
+      float[] tile,
+      int w0,
+      int cols,
+      float[] x,
+      int t,
+      float[] out,
+      int outStride,
+      int j,
+      float[] lanes) {
+    int w1 = w0 + cols;
+    int w2 = w1 + cols;
+    int w3 = w2 + cols;
+    int x0 = t * cols;
+    int x1 = x0 + cols;
+    int x2 = x1 + cols;
+    int x3 = x2 + cols;
+    FloatVector a00 = FloatVector.zero(F);
+    FloatVector a01 = FloatVector.zero(F);
+    FloatVector a02 = FloatVector.zero(F);
+    FloatVector a03 = FloatVector.zero(F);
+    FloatVector a10 = FloatVector.zero(F);
+    FloatVector a11 = FloatVector.zero(F);
+    FloatVector a12 = FloatVector.zero(F);
+    FloatVector a13 = FloatVector.zero(F);
+    FloatVector a20 = FloatVector.zero(F);
+    FloatVector a21 = FloatVector.zero(F);
+    FloatVector a22 = FloatVector.zero(F);
+    FloatVector a23 = FloatVector.zero(F);
+    FloatVector a30 = FloatVector.zero(F);
+    FloatVector a31 = FloatVector.zero(F);
+    FloatVector a32 = FloatVector.zero(F);
+    FloatVector a33 = FloatVector.zero(F);
+    for (int i = 0; i < cols; i += LANES) {
+      FloatVector v0 = FloatVector.fromArray(F, tile, w0 + i);
+      FloatVector v1 = FloatVector.fromArray(F, tile, w1 + i);
+      FloatVector v2 = FloatVector.fromArray(F, tile, w2 + i);
+      FloatVector v3 = FloatVector.fromArray(F, tile, w3 + i);
+      FloatVector u = FloatVector.fromArray(F, x, x0 + i);
+      a00 = u.fma(v0, a00);
+      a10 = u.fma(v1, a10);
+      a20 = u.fma(v2, a20);
+      a30 = u.fma(v3, a30);
+      u = FloatVector.fromArray(F, x, x1 + i);
+      a01 = u.fma(v0, a01);
+      a11 = u.fma(v1, a11);
+      a21 = u.fma(v2, a21);
+      a31 = u.fma(v3, a31);
+      u = FloatVector.fromArray(F, x, x2 + i);
+      a02 = u.fma(v0, a02);
+      a12 = u.fma(v1, a12);
+      a22 = u.fma(v2, a22);
+      a32 = u.fma(v3, a32);
+      u = FloatVector.fromArray(F, x, x3 + i);
+      a03 = u.fma(v0, a03);
+      a13 = u.fma(v1, a13);
+      a23 = u.fma(v2, a23);
+      a33 = u.fma(v3, a33);
+    }
+    // Lanes of accumulator (row r, token u) at (4 * u + r) * LANES.
+    a00.intoArray(lanes, 0);
+    a10.intoArray(lanes, LANES);
+    a20.intoArray(lanes, 2 * LANES);
+    a30.intoArray(lanes, 3 * LANES);
+    a01.intoArray(lanes, 4 * LANES);
+    a11.intoArray(lanes, 5 * LANES);
+    a21.intoArray(lanes, 6 * LANES);
+    a31.intoArray(lanes, 7 * LANES);
+    a02.intoArray(lanes, 8 * LANES);
+    a12.intoArray(lanes, 9 * LANES);
+    a22.intoArray(lanes, 10 * LANES);
+    a32.intoArray(lanes, 11 * LANES);
+    a03.intoArray(lanes, 12 * LANES);
+    a13.intoArray(lanes, 13 * LANES);
+    a23.intoArray(lanes, 14 * LANES);
+    a33.intoArray(lanes, 15 * LANES);
+    for (int u = 0; u < 4; u++) {
+      int at = (t + u) * outStride + j;
+      for (int r = 0; r < 4; r++) {
+        out[at + r] = sumLanes(lanes, (4 * u + r) * LANES);
+      }
+    }
+  }
+
+  /**
+   * Four widened rows (from {@code w0}) with one token's activations (from {@code x0}) into {@code
+   * out[at .. at + 4)}: a token left over from the groups of four.
+   */
+  private static void fourRowsOneToken(
+      float[] tile, int w0, int cols, float[] x, int x0, float[] out, int at, float[] lanes) {
+    int w1 = w0 + cols;
+    int w2 = w1 + cols;
+    int w3 = w2 + cols;
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    FloatVector a2 = FloatVector.zero(F);
+    FloatVector a3 = FloatVector.zero(F);
+    for (int i = 0; i < cols; i += LANES) {
+      FloatVector u = FloatVector.fromArray(F, x, x0 + i);
+      a0 = u.fma(FloatVector.fromArray(F, tile, w0 + i), a0);
+      a1 = u.fma(FloatVector.fromArray(F, tile, w1 + i), a1);
+      a2 = u.fma(FloatVector.fromArray(F, tile, w2 + i), a2);
+      a3 = u.fma(FloatVector.fromArray(F, tile, w3 + i), a3);
+    }
+    storeFour(a0, a1, a2, a3, lanes, out, at);
+  }
+
+  /**
+   * {@code out[at + r] = } the lane sum of {@code a_r}, r = 0 to 3: {@link VectorMath#sumLanes}'s
+   * order, without its per-call buffer lookup.
+   */
+  static void storeFour(
+      FloatVector a0,
+      FloatVector a1,
+      FloatVector a2,
+      FloatVector a3,
+      float[] lanes,
+      float[] out,
+      int at) {
+    int width = a0.length();
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, width);
+    a2.intoArray(lanes, 2 * width);
+    a3.intoArray(lanes, 3 * width);
+    for (int r = 0; r < 4; r++) {
+      out[at + r] = sumLanes(lanes, r * width);
+    }
+  }
+
+  /**
+   * The sum of {@code lanes[at .. at + LANES)} in order, from zero, as {@link VectorMath#sumLanes}.
+   */
+  static float sumLanes(float[] lanes, int at) {
+    float sum = 0;
+    for (int i = 0; i < LANES; i++) {
+      sum += lanes[at + i];
+    }
+    return sum;
+  }
+
+  private static float[] tile(int floats) {
+    float[] buffer = TILE.get();
+    if (buffer.length < floats) {
+      buffer = new float[floats];
+      TILE.set(buffer);
+    }
+    return buffer;
+  }
+}
