@@ -305,6 +305,79 @@ class BackendConformanceTest {
     }
   }
 
+  /**
+   * Head size 84 takes every path over the head dimension (blocks of four vectors, one vector,
+   * single elements); two KV heads of three query heads each.
+   */
+  private static final DbrxConfig WIDE_HEADS =
+      new DbrxConfig(
+          504,
+          6,
+          1,
+          64,
+          103,
+          2,
+          2.0,
+          10000.0,
+          20,
+          5,
+          2,
+          1.0,
+          DbrxConfig.Activation.SILU,
+          "float32");
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void attentionOfTwoWholePromptsInOneCallEqualsEachTokenAlone(Backend backend) {
+    try (backend) {
+      for (DbrxConfig c : List.of(ODD, WIDE_HEADS)) {
+        int width = c.qkvWidth();
+        int keys = c.dModel();
+        int values = keys + c.kvNHeads() * c.headDim();
+        KvStorage storage = backend.kvStorage(c, KvDType.F32);
+        storage.ensureBlocks(6);
+        int[] tableA = {4, 0, 2};
+        int[] tableB = {5, 1};
+        SplittableRandom random = new SplittableRandom(11);
+        float[][] rowsA = new float[40][];
+        float[][] rowsB = new float[19][];
+        List<float[]> rows = new ArrayList<>();
+        List<int[]> tables = new ArrayList<>();
+        List<Integer> positions = new ArrayList<>();
+        for (int p = 0; p < rowsA.length; p++) {
+          rowsA[p] = random(random, width);
+          rows.add(rowsA[p]);
+          tables.add(tableA);
+          positions.add(p);
+        }
+        for (int p = 0; p < rowsB.length; p++) {
+          rowsB[p] = random(random, width);
+          rows.add(rowsB[p]);
+          tables.add(tableB);
+          positions.add(p);
+        }
+        // Both prompts in one call, as a prefill of two sequences stores and attends them.
+        KvBatch all = batch(storage, tables, positions);
+        Activations qkv = backend.upload(concat(rows), rows.size(), width);
+        backend.storeKv(0, qkv, keys, values, all);
+        Activations out = backend.allocate(rows.size(), c.dModel());
+        backend.attend(0, qkv, c.nHeads(), all, out);
+        float[] together = backend.download(out);
+        for (int t = 0; t < rows.size(); t++) {
+          KvBatch one = batch(storage, List.of(tables.get(t)), List.of(positions.get(t)));
+          Activations alone = backend.allocate(1, c.dModel());
+          backend.attend(0, backend.upload(rows.get(t), 1, width), c.nHeads(), one, alone);
+          float[] row =
+              java.util.Arrays.copyOfRange(together, t * c.dModel(), (t + 1) * c.dModel());
+          assertArrayEquals(backend.download(alone), row, "token " + t + " alone vs in the call");
+          float[][] prefix =
+              java.util.Arrays.copyOf(t < rowsA.length ? rowsA : rowsB, positions.get(t) + 1);
+          assertAttention(prefix, c, together, t);
+        }
+      }
+    }
+  }
+
   private static KvBatch batch(KvStorage storage, List<int[]> tables, List<Integer> positions) {
     KvStorage[] storages = new KvStorage[positions.size()];
     java.util.Arrays.fill(storages, storage);
