@@ -274,23 +274,15 @@ class BackendConformanceTest {
       float[][] rowsB = new float[lengthB][];
       // Store every position, a few tokens per call, both sequences mixed in a call.
       for (int p = 0; p < Math.max(lengthA, lengthB); p++) {
-        List<float[]> rows = new ArrayList<>();
-        List<int[]> tables = new ArrayList<>();
-        List<Integer> positions = new ArrayList<>();
+        Call call = new Call();
         if (p < lengthA) {
-          rowsA[p] = random(random, width);
-          rows.add(rowsA[p]);
-          tables.add(tableA);
-          positions.add(p);
+          rowsA[p] = call.add(random(random, width), tableA, p);
         }
         if (p < lengthB) {
-          rowsB[p] = random(random, width);
-          rows.add(rowsB[p]);
-          tables.add(tableB);
-          positions.add(p);
+          rowsB[p] = call.add(random(random, width), tableB, p);
         }
-        KvBatch batch = batch(storage, tables, positions);
-        Activations qkv = backend.upload(concat(rows), rows.size(), width);
+        KvBatch batch = batch(storage, call.tables(), call.positions());
+        Activations qkv = backend.upload(concat(call.rows()), call.rows().size(), width);
         backend.storeKv(0, qkv, c.dModel(), c.dModel() + kvWidth, batch);
       }
       // Attend from the last position of each sequence, in one call.
@@ -311,20 +303,7 @@ class BackendConformanceTest {
    */
   private static final DbrxConfig WIDE_HEADS =
       new DbrxConfig(
-          504,
-          6,
-          1,
-          64,
-          103,
-          2,
-          2.0,
-          10000.0,
-          20,
-          5,
-          2,
-          1.0,
-          DbrxConfig.Activation.SILU,
-          "float32");
+          504, 6, 1, 64, 103, 2, 2.0, 1e4, 20, 5, 2, 1.0, DbrxConfig.Activation.SILU, "float32");
 
   @ParameterizedTest
   @MethodSource("backends")
@@ -341,21 +320,16 @@ class BackendConformanceTest {
         SplittableRandom random = new SplittableRandom(11);
         float[][] rowsA = new float[40][];
         float[][] rowsB = new float[19][];
-        List<float[]> rows = new ArrayList<>();
-        List<int[]> tables = new ArrayList<>();
-        List<Integer> positions = new ArrayList<>();
+        Call call = new Call();
         for (int p = 0; p < rowsA.length; p++) {
-          rowsA[p] = random(random, width);
-          rows.add(rowsA[p]);
-          tables.add(tableA);
-          positions.add(p);
+          rowsA[p] = call.add(random(random, width), tableA, p);
         }
         for (int p = 0; p < rowsB.length; p++) {
-          rowsB[p] = random(random, width);
-          rows.add(rowsB[p]);
-          tables.add(tableB);
-          positions.add(p);
+          rowsB[p] = call.add(random(random, width), tableB, p);
         }
+        List<float[]> rows = call.rows();
+        List<int[]> tables = call.tables();
+        List<Integer> positions = call.positions();
         // Both prompts in one call, as a prefill of two sequences stores and attends them.
         KvBatch all = batch(storage, tables, positions);
         Activations qkv = backend.upload(concat(rows), rows.size(), width);
@@ -375,6 +349,21 @@ class BackendConformanceTest {
           assertAttention(prefix, c, together, t);
         }
       }
+    }
+  }
+
+  /** The tokens of one attention call: their QKV rows, block tables and positions. */
+  private record Call(List<float[]> rows, List<int[]> tables, List<Integer> positions) {
+    Call() {
+      this(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    }
+
+    /** Adds a token and returns its row. */
+    float[] add(float[] row, int[] table, int position) {
+      rows.add(row);
+      tables.add(table);
+      positions.add(position);
+      return row;
     }
   }
 
