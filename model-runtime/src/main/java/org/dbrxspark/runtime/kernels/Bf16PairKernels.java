@@ -56,17 +56,18 @@ final class Bf16PairKernels {
    * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}: the
    * nn.Linear form, with x given as its even and odd columns ({@code [n, cols/2]} each).
    *
-   * <p>Each (row, token) result sums the even and the odd products in two separate vector
-   * accumulators, then adds the two and sums the lanes in order. Four tokens go with two rows at a
-   * time, each weight vector loaded serving four tokens; a single token goes with four rows. Every
-   * blocking takes the same sequence of operations for a given (row, token), so the result depends
-   * neither on n nor on how rows are split.
+   * <p>Each (row, token) result has one vector accumulator that takes, per vector of pairs, the
+   * even products and then the odd ones; its lanes are summed in order. Four tokens go with four
+   * rows at a time: each weight vector loaded serves four tokens and each activation vector four
+   * rows, with sixteen accumulators, so that loads, not the multiply-adds, stop being the limit. A
+   * single token goes with four rows. Every blocking takes the same sequence of operations for a
+   * given (row, token), so the result depends neither on n nor on how rows are split.
    *
    * <p>Rows are first copied from the mapped file into a heap array, 16 KB per bulk copy: on JDK 17
    * vector loads from a heap array are faster than from a mapped buffer, and later JDKs have no
    * vector loads from buffers at all. The copy streams at the core's full read rate; the arithmetic
    * that follows must be short, as no read is in flight meanwhile (Java has no prefetch), which is
-   * why it keeps eight independent accumulator chains.
+   * why a single token keeps four rows' independent accumulator chains.
    */
   static void dotRows(
       IntBuffer w,
@@ -81,15 +82,15 @@ final class Bf16PairKernels {
     int half = cols / 2;
     int rowsPerCopy = Math.max(4, COPY_INTS / half & ~3);
     int[] copy = scratch(rowsPerCopy * half);
-    float[] lanes = new float[8 * LANES];
+    float[] lanes = new float[16 * LANES];
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
       w.get(j0 * half, copy, 0, count * half);
       int t = 0;
       for (; t + 4 <= n; t += 4) {
         int r = 0;
-        for (; r + 2 <= count; r += 2) {
-          dotTwoRowsFourTokens(copy, r * half, half, j0 + r, even, odd, t, out, outStride, lanes);
+        for (; r + 4 <= count; r += 4) {
+          dotFourRowsFourTokens(copy, r * half, half, j0 + r, even, odd, t, out, outStride, lanes);
         }
         for (; r < count; r++) {
           for (int u = t; u < t + 4; u++) {
@@ -114,8 +115,8 @@ final class Bf16PairKernels {
    * loop to keep its vectors in registers.
    */
 
-  /** Rows j and j + 1, copied to {@code pairs} from {@code base}, with tokens t to t + 3. */
-  private static void dotTwoRowsFourTokens(
+  /** Rows j to j + 3, copied to {@code pairs} from {@code base}, with tokens t to t + 3. */
+  private static void dotFourRowsFourTokens(
       int[] pairs,
       int base,
       int half,
@@ -127,81 +128,131 @@ final class Bf16PairKernels {
       int outStride,
       float[] lanes) {
     int bound = I.loopBound(half);
+    int r1 = base + half;
+    int r2 = r1 + half;
+    int r3 = r2 + half;
     int x0 = t * half;
     int x1 = x0 + half;
     int x2 = x1 + half;
     int x3 = x2 + half;
-    FloatVector e00 = FloatVector.zero(F);
-    FloatVector o00 = FloatVector.zero(F);
-    FloatVector e01 = FloatVector.zero(F);
-    FloatVector o01 = FloatVector.zero(F);
-    FloatVector e02 = FloatVector.zero(F);
-    FloatVector o02 = FloatVector.zero(F);
-    FloatVector e03 = FloatVector.zero(F);
-    FloatVector o03 = FloatVector.zero(F);
-    FloatVector e10 = FloatVector.zero(F);
-    FloatVector o10 = FloatVector.zero(F);
-    FloatVector e11 = FloatVector.zero(F);
-    FloatVector o11 = FloatVector.zero(F);
-    FloatVector e12 = FloatVector.zero(F);
-    FloatVector o12 = FloatVector.zero(F);
-    FloatVector e13 = FloatVector.zero(F);
-    FloatVector o13 = FloatVector.zero(F);
+    FloatVector a00 = FloatVector.zero(F);
+    FloatVector a01 = FloatVector.zero(F);
+    FloatVector a02 = FloatVector.zero(F);
+    FloatVector a03 = FloatVector.zero(F);
+    FloatVector a10 = FloatVector.zero(F);
+    FloatVector a11 = FloatVector.zero(F);
+    FloatVector a12 = FloatVector.zero(F);
+    FloatVector a13 = FloatVector.zero(F);
+    FloatVector a20 = FloatVector.zero(F);
+    FloatVector a21 = FloatVector.zero(F);
+    FloatVector a22 = FloatVector.zero(F);
+    FloatVector a23 = FloatVector.zero(F);
+    FloatVector a30 = FloatVector.zero(F);
+    FloatVector a31 = FloatVector.zero(F);
+    FloatVector a32 = FloatVector.zero(F);
+    FloatVector a33 = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
       IntVector p0 = IntVector.fromArray(I, pairs, base + k);
-      IntVector p1 = IntVector.fromArray(I, pairs, base + half + k);
+      IntVector p1 = IntVector.fromArray(I, pairs, r1 + k);
+      IntVector p2 = IntVector.fromArray(I, pairs, r2 + k);
+      IntVector p3 = IntVector.fromArray(I, pairs, r3 + k);
       FloatVector we0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector wo0 = p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
       FloatVector we1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector wo1 = p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
+      FloatVector we2 = p2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector wo2 = p2.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
+      FloatVector we3 = p3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector wo3 = p3.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats();
       FloatVector xe = FloatVector.fromArray(F, even, x0 + k);
       FloatVector xo = FloatVector.fromArray(F, odd, x0 + k);
-      e00 = xe.fma(we0, e00);
-      o00 = xo.fma(wo0, o00);
-      e10 = xe.fma(we1, e10);
-      o10 = xo.fma(wo1, o10);
+      a00 = xe.fma(we0, a00);
+      a10 = xe.fma(we1, a10);
+      a20 = xe.fma(we2, a20);
+      a30 = xe.fma(we3, a30);
+      a00 = xo.fma(wo0, a00);
+      a10 = xo.fma(wo1, a10);
+      a20 = xo.fma(wo2, a20);
+      a30 = xo.fma(wo3, a30);
       xe = FloatVector.fromArray(F, even, x1 + k);
       xo = FloatVector.fromArray(F, odd, x1 + k);
-      e01 = xe.fma(we0, e01);
-      o01 = xo.fma(wo0, o01);
-      e11 = xe.fma(we1, e11);
-      o11 = xo.fma(wo1, o11);
+      a01 = xe.fma(we0, a01);
+      a11 = xe.fma(we1, a11);
+      a21 = xe.fma(we2, a21);
+      a31 = xe.fma(we3, a31);
+      a01 = xo.fma(wo0, a01);
+      a11 = xo.fma(wo1, a11);
+      a21 = xo.fma(wo2, a21);
+      a31 = xo.fma(wo3, a31);
       xe = FloatVector.fromArray(F, even, x2 + k);
       xo = FloatVector.fromArray(F, odd, x2 + k);
-      e02 = xe.fma(we0, e02);
-      o02 = xo.fma(wo0, o02);
-      e12 = xe.fma(we1, e12);
-      o12 = xo.fma(wo1, o12);
+      a02 = xe.fma(we0, a02);
+      a12 = xe.fma(we1, a12);
+      a22 = xe.fma(we2, a22);
+      a32 = xe.fma(we3, a32);
+      a02 = xo.fma(wo0, a02);
+      a12 = xo.fma(wo1, a12);
+      a22 = xo.fma(wo2, a22);
+      a32 = xo.fma(wo3, a32);
       xe = FloatVector.fromArray(F, even, x3 + k);
       xo = FloatVector.fromArray(F, odd, x3 + k);
-      e03 = xe.fma(we0, e03);
-      o03 = xo.fma(wo0, o03);
-      e13 = xe.fma(we1, e13);
-      o13 = xo.fma(wo1, o13);
+      a03 = xe.fma(we0, a03);
+      a13 = xe.fma(we1, a13);
+      a23 = xe.fma(we2, a23);
+      a33 = xe.fma(we3, a33);
+      a03 = xo.fma(wo0, a03);
+      a13 = xo.fma(wo1, a13);
+      a23 = xo.fma(wo2, a23);
+      a33 = xo.fma(wo3, a33);
     }
-    int r1 = base + half;
-    e00.add(o00).intoArray(lanes, 0);
-    e10.add(o10).intoArray(lanes, LANES);
-    e01.add(o01).intoArray(lanes, 2 * LANES);
-    e11.add(o11).intoArray(lanes, 3 * LANES);
-    e02.add(o02).intoArray(lanes, 4 * LANES);
-    e12.add(o12).intoArray(lanes, 5 * LANES);
-    e03.add(o03).intoArray(lanes, 6 * LANES);
-    e13.add(o13).intoArray(lanes, 7 * LANES);
-    out[t * outStride + j] = finish(lanes, 0, pairs, base, bound, half, even, odd, x0);
-    out[t * outStride + j + 1] = finish(lanes, LANES, pairs, r1, bound, half, even, odd, x0);
-    out[(t + 1) * outStride + j] =
-        finish(lanes, 2 * LANES, pairs, base, bound, half, even, odd, x1);
+    a00.intoArray(lanes, 0 * LANES);
+    a10.intoArray(lanes, 1 * LANES);
+    a20.intoArray(lanes, 2 * LANES);
+    a30.intoArray(lanes, 3 * LANES);
+    a01.intoArray(lanes, 4 * LANES);
+    a11.intoArray(lanes, 5 * LANES);
+    a21.intoArray(lanes, 6 * LANES);
+    a31.intoArray(lanes, 7 * LANES);
+    a02.intoArray(lanes, 8 * LANES);
+    a12.intoArray(lanes, 9 * LANES);
+    a22.intoArray(lanes, 10 * LANES);
+    a32.intoArray(lanes, 11 * LANES);
+    a03.intoArray(lanes, 12 * LANES);
+    a13.intoArray(lanes, 13 * LANES);
+    a23.intoArray(lanes, 14 * LANES);
+    a33.intoArray(lanes, 15 * LANES);
+    out[(t + 0) * outStride + j + 0] =
+        finish(lanes, 0 * LANES, pairs, base, bound, half, even, odd, x0);
+    out[(t + 0) * outStride + j + 1] =
+        finish(lanes, 1 * LANES, pairs, r1, bound, half, even, odd, x0);
+    out[(t + 0) * outStride + j + 2] =
+        finish(lanes, 2 * LANES, pairs, r2, bound, half, even, odd, x0);
+    out[(t + 0) * outStride + j + 3] =
+        finish(lanes, 3 * LANES, pairs, r3, bound, half, even, odd, x0);
+    out[(t + 1) * outStride + j + 0] =
+        finish(lanes, 4 * LANES, pairs, base, bound, half, even, odd, x1);
     out[(t + 1) * outStride + j + 1] =
-        finish(lanes, 3 * LANES, pairs, r1, bound, half, even, odd, x1);
-    out[(t + 2) * outStride + j] =
-        finish(lanes, 4 * LANES, pairs, base, bound, half, even, odd, x2);
+        finish(lanes, 5 * LANES, pairs, r1, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 2] =
+        finish(lanes, 6 * LANES, pairs, r2, bound, half, even, odd, x1);
+    out[(t + 1) * outStride + j + 3] =
+        finish(lanes, 7 * LANES, pairs, r3, bound, half, even, odd, x1);
+    out[(t + 2) * outStride + j + 0] =
+        finish(lanes, 8 * LANES, pairs, base, bound, half, even, odd, x2);
     out[(t + 2) * outStride + j + 1] =
-        finish(lanes, 5 * LANES, pairs, r1, bound, half, even, odd, x2);
-    out[(t + 3) * outStride + j] =
-        finish(lanes, 6 * LANES, pairs, base, bound, half, even, odd, x3);
+        finish(lanes, 9 * LANES, pairs, r1, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 2] =
+        finish(lanes, 10 * LANES, pairs, r2, bound, half, even, odd, x2);
+    out[(t + 2) * outStride + j + 3] =
+        finish(lanes, 11 * LANES, pairs, r3, bound, half, even, odd, x2);
+    out[(t + 3) * outStride + j + 0] =
+        finish(lanes, 12 * LANES, pairs, base, bound, half, even, odd, x3);
     out[(t + 3) * outStride + j + 1] =
-        finish(lanes, 7 * LANES, pairs, r1, bound, half, even, odd, x3);
+        finish(lanes, 13 * LANES, pairs, r1, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 2] =
+        finish(lanes, 14 * LANES, pairs, r2, bound, half, even, odd, x3);
+    out[(t + 3) * outStride + j + 3] =
+        finish(lanes, 15 * LANES, pairs, r3, bound, half, even, odd, x3);
   }
 
   /** Rows j to j + 3 with token t. */
@@ -221,14 +272,10 @@ final class Bf16PairKernels {
     int r1 = base + half;
     int r2 = r1 + half;
     int r3 = r2 + half;
-    FloatVector e0 = FloatVector.zero(F);
-    FloatVector o0 = FloatVector.zero(F);
-    FloatVector e1 = FloatVector.zero(F);
-    FloatVector o1 = FloatVector.zero(F);
-    FloatVector e2 = FloatVector.zero(F);
-    FloatVector o2 = FloatVector.zero(F);
-    FloatVector e3 = FloatVector.zero(F);
-    FloatVector o3 = FloatVector.zero(F);
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    FloatVector a2 = FloatVector.zero(F);
+    FloatVector a3 = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
       IntVector p0 = IntVector.fromArray(I, pairs, base + k);
       IntVector p1 = IntVector.fromArray(I, pairs, r1 + k);
@@ -236,20 +283,20 @@ final class Bf16PairKernels {
       IntVector p3 = IntVector.fromArray(I, pairs, r3 + k);
       FloatVector xe = FloatVector.fromArray(F, even, x + k);
       FloatVector xo = FloatVector.fromArray(F, odd, x + k);
-      e0 = xe.fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
-      o0 = xo.fma(p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o0);
-      e1 = xe.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e1);
-      o1 = xo.fma(p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o1);
-      e2 = xe.fma(p2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e2);
-      o2 = xo.fma(p2.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o2);
-      e3 = xe.fma(p3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e3);
-      o3 = xo.fma(p3.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o3);
+      a0 = xe.fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+      a1 = xe.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+      a2 = xe.fma(p2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
+      a3 = xe.fma(p3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
+      a0 = xo.fma(p0.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), a0);
+      a1 = xo.fma(p1.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), a1);
+      a2 = xo.fma(p2.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), a2);
+      a3 = xo.fma(p3.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), a3);
     }
     int at = t * outStride + j;
-    e0.add(o0).intoArray(lanes, 0);
-    e1.add(o1).intoArray(lanes, LANES);
-    e2.add(o2).intoArray(lanes, 2 * LANES);
-    e3.add(o3).intoArray(lanes, 3 * LANES);
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, LANES);
+    a2.intoArray(lanes, 2 * LANES);
+    a3.intoArray(lanes, 3 * LANES);
     out[at] = finish(lanes, 0, pairs, base, bound, half, even, odd, x);
     out[at + 1] = finish(lanes, LANES, pairs, r1, bound, half, even, odd, x);
     out[at + 2] = finish(lanes, 2 * LANES, pairs, r2, bound, half, even, odd, x);
@@ -270,18 +317,17 @@ final class Bf16PairKernels {
       float[] lanes) {
     int bound = I.loopBound(half);
     int x = t * half;
-    FloatVector e = FloatVector.zero(F);
-    FloatVector o = FloatVector.zero(F);
+    FloatVector a = FloatVector.zero(F);
     for (int k = 0; k < bound; k += LANES) {
       IntVector p = IntVector.fromArray(I, pairs, base + k);
-      e =
+      a =
           FloatVector.fromArray(F, even, x + k)
-              .fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e);
-      o =
+              .fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a);
+      a =
           FloatVector.fromArray(F, odd, x + k)
-              .fma(p.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), o);
+              .fma(p.lanewise(VectorOperators.AND, ODD_MASK).reinterpretAsFloats(), a);
     }
-    e.add(o).intoArray(lanes, 0);
+    a.intoArray(lanes, 0);
     out[t * outStride + j] = finish(lanes, 0, pairs, base, bound, half, even, odd, x);
   }
 

@@ -17,8 +17,8 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 /**
  * The CPU backend: activations are float arrays on the Java heap, weights are read in place from
  * the memory-mapped checkpoint, the KV cache lives in direct buffers. Matrix products run on the
- * Vector API kernels of {@link CpuKernels}; attention is parallel over tokens and KV heads; the
- * per-row operations are plain loops.
+ * Vector API kernels of {@link CpuKernels}; attention runs on {@link CachedAttention}; the per-row
+ * operations are plain loops.
  */
 public final class CpuBackend implements Backend {
   private final CpuKernels kernels;
@@ -175,62 +175,34 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  /**
-   * One work item is a token and a KV head: the head's keys and values are widened to f32 a block
-   * at a time and used by every query head of its group. Each query head's arithmetic (a dot
-   * product per position, the softmax, then the weighted values in position order) is the same
-   * whatever the cache's dtype and batch.
-   */
+  /** One work item is a run of a sequence's tokens and a KV head: see {@link CachedAttention}. */
   @Override
   public void attend(int layer, Activations qkv, int heads, KvBatch batch, Activations out) {
-    float[] q = data(qkv);
-    float[] o = data(out);
-    int width = qkv.cols();
-    int headDim = out.cols() / heads;
-    int blockTokens = KvStorage.BLOCK_TOKENS;
     if (batch.tokens() == 0) {
       return;
     }
+    float[] o = data(out);
     int kvHeadCount = ((CpuKvStorage) batch.storages()[0]).kvHeads();
     int group = heads / kvHeadCount;
-    float scale = (float) (1.0 / Math.sqrt(headDim));
+    int headDim = out.cols() / heads;
+    List<int[]> runs = CachedAttention.runs(batch);
     Arrays.fill(o, 0f);
     kernels.parallelFor(
-        batch.tokens() * kvHeadCount,
+        runs.size() * kvHeadCount,
         item -> {
-          int t = item / kvHeadCount;
-          int kvHead = item % kvHeadCount;
-          CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
-          int[] table = batch.blockTables()[t];
-          int visible = batch.positions()[t] + 1;
-          float[] tile = new float[blockTokens * headDim];
-          float[] scores = new float[group * visible];
-          for (int first = 0; first < visible; first += blockTokens) {
-            int count = Math.min(blockTokens, visible - first);
-            storage.read(table[first / blockTokens], layer, CpuKvStorage.KEYS, kvHead, count, tile);
-            for (int g = 0; g < group; g++) {
-              int qOff = t * width + (kvHead * group + g) * headDim;
-              for (int u = 0; u < count; u++) {
-                scores[g * visible + first + u] =
-                    VectorMath.dot(q, qOff, tile, u * headDim, headDim) * scale;
-              }
-            }
-          }
-          for (int g = 0; g < group; g++) {
-            RowKernels.softmax(scores, g * visible, visible);
-          }
-          for (int first = 0; first < visible; first += blockTokens) {
-            int count = Math.min(blockTokens, visible - first);
-            storage.read(
-                table[first / blockTokens], layer, CpuKvStorage.VALUES, kvHead, count, tile);
-            for (int g = 0; g < group; g++) {
-              int outOff = t * out.cols() + (kvHead * group + g) * headDim;
-              for (int u = 0; u < count; u++) {
-                VectorMath.axpy(
-                    scores[g * visible + first + u], tile, u * headDim, o, outOff, headDim);
-              }
-            }
-          }
+          int[] run = runs.get(item / kvHeadCount);
+          CachedAttention.attendRun(
+              layer,
+              batch,
+              run[0],
+              run[1],
+              item % kvHeadCount,
+              group,
+              headDim,
+              data(qkv),
+              qkv.cols(),
+              o,
+              out.cols());
         });
   }
 

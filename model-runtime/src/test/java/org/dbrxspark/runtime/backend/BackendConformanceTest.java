@@ -322,23 +322,15 @@ class BackendConformanceTest {
     float[][] rowsB = new float[lengthB][];
     // Store every position, a few tokens per call, both sequences mixed in a call.
     for (int p = 0; p < Math.max(lengthA, lengthB); p++) {
-      List<float[]> rows = new ArrayList<>();
-      List<int[]> tables = new ArrayList<>();
-      List<Integer> positions = new ArrayList<>();
+      Call call = new Call();
       if (p < lengthA) {
-        rowsA[p] = random(random, width);
-        rows.add(rowsA[p]);
-        tables.add(tableA);
-        positions.add(p);
+        rowsA[p] = call.add(random(random, width), tableA, p);
       }
       if (p < lengthB) {
-        rowsB[p] = random(random, width);
-        rows.add(rowsB[p]);
-        tables.add(tableB);
-        positions.add(p);
+        rowsB[p] = call.add(random(random, width), tableB, p);
       }
-      KvBatch batch = batch(storage, tables, positions);
-      Activations qkv = backend.upload(concat(rows), rows.size(), width);
+      KvBatch batch = batch(storage, call.tables(), call.positions());
+      Activations qkv = backend.upload(concat(call.rows()), call.rows().size(), width);
       backend.storeKv(0, qkv, c.dModel(), c.dModel() + kvWidth, batch);
     }
     // Attend from the last position of each sequence, in one call.
@@ -350,6 +342,74 @@ class BackendConformanceTest {
     float[] got = backend.download(out);
     assertAttention(rowsA, c, dtype, got, 0);
     assertAttention(rowsB, c, dtype, got, 1);
+  }
+
+  /**
+   * Head size 84 takes every path over the head dimension (blocks of four vectors, one vector,
+   * single elements); two KV heads of three query heads each.
+   */
+  private static final DbrxConfig WIDE_HEADS =
+      new DbrxConfig(
+          504, 6, 1, 64, 103, 2, 2.0, 1e4, 20, 5, 2, 1.0, DbrxConfig.Activation.SILU, "float32");
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void attentionOfTwoWholePromptsInOneCallEqualsEachTokenAlone(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
+      for (DbrxConfig c : List.of(ODD, WIDE_HEADS)) {
+        int width = c.qkvWidth();
+        int keys = c.dModel();
+        int values = keys + c.kvNHeads() * c.headDim();
+        KvStorage storage = backend.kvStorage(c, KvDType.F32);
+        storage.ensureBlocks(6);
+        int[] tableA = {4, 0, 2};
+        int[] tableB = {5, 1};
+        SplittableRandom random = new SplittableRandom(11);
+        float[][] rowsA = new float[40][];
+        float[][] rowsB = new float[19][];
+        Call call = new Call();
+        for (int p = 0; p < rowsA.length; p++) {
+          rowsA[p] = call.add(random(random, width), tableA, p);
+        }
+        for (int p = 0; p < rowsB.length; p++) {
+          rowsB[p] = call.add(random(random, width), tableB, p);
+        }
+        List<float[]> rows = call.rows();
+        List<int[]> tables = call.tables();
+        List<Integer> positions = call.positions();
+        // Both prompts in one call, as a prefill of two sequences stores and attends them.
+        KvBatch all = batch(storage, tables, positions);
+        Activations qkv = backend.upload(concat(rows), rows.size(), width);
+        backend.storeKv(0, qkv, keys, values, all);
+        Activations out = backend.allocate(rows.size(), c.dModel());
+        backend.attend(0, qkv, c.nHeads(), all, out);
+        float[] together = backend.download(out);
+        for (int t = 0; t < rows.size(); t++) {
+          KvBatch one = batch(storage, List.of(tables.get(t)), List.of(positions.get(t)));
+          Activations alone = backend.allocate(1, c.dModel());
+          backend.attend(0, backend.upload(rows.get(t), 1, width), c.nHeads(), one, alone);
+          float[] row = Arrays.copyOfRange(together, t * c.dModel(), (t + 1) * c.dModel());
+          assertArrayEquals(backend.download(alone), row, "token " + t + " alone vs in the call");
+          float[][] prefix = Arrays.copyOf(t < rowsA.length ? rowsA : rowsB, positions.get(t) + 1);
+          assertAttention(prefix, c, KvDType.F32, together, t);
+        }
+      }
+    }
+  }
+
+  /** The tokens of one attention call: their QKV rows, block tables and positions. */
+  private record Call(List<float[]> rows, List<int[]> tables, List<Integer> positions) {
+    Call() {
+      this(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    }
+
+    /** Adds a token and returns its row. */
+    float[] add(float[] row, int[] table, int position) {
+      rows.add(row);
+      tables.add(table);
+      positions.add(position);
+      return row;
+    }
   }
 
   private static KvBatch batch(KvStorage storage, List<int[]> tables, List<Integer> positions) {

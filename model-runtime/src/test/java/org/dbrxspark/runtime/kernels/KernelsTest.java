@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -237,6 +238,32 @@ class KernelsTest {
                 gamma * magnitude,
                 dtype + " " + Arrays.toString(shape) + " batch " + n + " token " + t + " row " + j);
           }
+        }
+      }
+    }
+  }
+
+  /**
+   * BF16 rows take blocks of four rows and four tokens, of four rows and one token, and single
+   * dots: a token's result is the same bits whichever took it, at every batch size from 1 to 21 and
+   * at 64, on one thread or three. Shapes with leftover rows, a row tail past the last whole
+   * vector, and rows spanning several bulk copies.
+   */
+  @Test
+  void bf16LinearRowsDoNotDependOnTheBatchOrTheThreads() {
+    for (int[] shape : new int[][] {{37, 106}, {70, 1024}, {9, 2}}) {
+      int rows = shape[0];
+      int cols = shape[1];
+      WeightMatrix matrix = matrix(DType.BF16, rows, cols, new float[rows * cols], rows + cols);
+      float[] x = activations(64 * cols, new SplittableRandom(cols));
+      float[] batch64 = new float[64 * rows];
+      KERNELS.matmulTransposed(x, 64, matrix, batch64);
+      try (Kernels oneThread = Kernels.cpu(1)) {
+        for (int n = 1; n <= 21; n++) {
+          float[] out = new float[n * rows];
+          oneThread.matmulTransposed(Arrays.copyOf(x, n * cols), n, matrix, out);
+          assertArrayEquals(
+              Arrays.copyOf(batch64, n * rows), out, Arrays.toString(shape) + " batch " + n);
         }
       }
     }
