@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.dbrxspark.runtime.backend.Backend;
-import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -19,8 +18,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the runtime computes on the quantized blocks.
  */
 class GoldenLogitsTest {
-  private static final double TOLERANCE = GoldenSets.TOLERANCE;
-  private static final Backend BACKEND = new CpuBackend(2);
+  /** The CPU unless -Ddbrx.test.device names another (scripts/device-check). */
+  private static final Backend BACKEND = GoldenSets.backend();
 
   @ParameterizedTest
   @ValueSource(
@@ -33,6 +32,7 @@ class GoldenLogitsTest {
       })
   void everyLogitMatchesTheReference(String name) throws Exception {
     JsonNode expected = GoldenSets.expectedLogits(name);
+    double tolerance = GoldenSets.tolerance(name);
     int[] ids = GoldenSets.ints(expected.get("ids"));
     try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), BACKEND)) {
       int vocab = model.config().vocabSize();
@@ -45,19 +45,20 @@ class GoldenLogitsTest {
           JsonNode want = expected.get("logits").get(t);
           assertEquals(vocab, want.size());
           for (int v = 0; v < vocab; v++) {
-            GoldenSets.assertClose(want.get(v).asDouble(), row[v], name, t, v);
+            GoldenSets.assertClose(want.get(v).asDouble(), row[v], tolerance, name, t, v);
           }
         } else {
           int[] topIds = GoldenSets.ints(expected.get("top_ids").get(t));
           JsonNode topLogits = expected.get("top_logits").get(t);
           for (int j = 0; j < topIds.length; j++) {
-            GoldenSets.assertClose(topLogits.get(j).asDouble(), row[topIds[j]], name, t, topIds[j]);
+            GoldenSets.assertClose(
+                topLogits.get(j).asDouble(), row[topIds[j]], tolerance, name, t, topIds[j]);
           }
           // Nothing outside the reference's top set may beat its smallest member.
           float floor = row[topIds[topIds.length - 1]];
           long above = 0;
           for (float value : row) {
-            if (value > floor + TOLERANCE) {
+            if (value > floor + tolerance) {
               above++;
             }
           }

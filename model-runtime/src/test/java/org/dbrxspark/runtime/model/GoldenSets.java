@@ -7,6 +7,8 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.dbrxspark.runtime.Devices;
+import org.dbrxspark.runtime.backend.Backend;
 
 /**
  * The golden checkpoints and reference outputs copied into the test resources. A set is a folder
@@ -17,7 +19,30 @@ final class GoldenSets {
   /** A float32 runtime matches the float64 references within this, absolute (README.md). */
   static final double TOLERANCE = 1e-3;
 
+  /**
+   * A device whose GEMMs take BF16 inputs (CUDA's cuBLAS) rounds each activation to 8 bits of
+   * mantissa before the products: the issue's bound for BF16 weights there. Sets stored as float32
+   * keep {@link #TOLERANCE} on every device.
+   */
+  static final double BF16_DEVICE_TOLERANCE = 1e-2;
+
+  /**
+   * The device the golden tests run on: {@code -Ddbrx.test.device=cuda:0} (scripts/device-check
+   * passes it on a machine with a GPU), else the CPU.
+   */
+  static final String DEVICE = System.getProperty("dbrx.test.device", Devices.CPU);
+
   private GoldenSets() {}
+
+  /** A backend on {@link #DEVICE}, refused by name where that device cannot be used here. */
+  static Backend backend() {
+    return Devices.backend(DEVICE, 2);
+  }
+
+  /** The bound for set {@code name} on {@link #DEVICE}: its weights are float32 when named so. */
+  static double tolerance(String name) {
+    return Devices.CPU.equals(DEVICE) || name.contains("f32") ? TOLERANCE : BF16_DEVICE_TOLERANCE;
+  }
 
   static Path dir(String name) {
     String folder = name.contains("/") ? name.substring(0, name.indexOf('/')) : name;
@@ -63,11 +88,17 @@ final class GoldenSets {
 
   /** Fails unless a logit is within {@link #TOLERANCE} of the reference's. */
   static void assertClose(double want, float got, String name, int position, int id) {
-    if (!(Math.abs(want - got) <= TOLERANCE)) {
+    assertClose(want, got, TOLERANCE, name, position, id);
+  }
+
+  /** Fails unless a logit is within {@code tolerance} of the reference's. */
+  static void assertClose(
+      double want, float got, double tolerance, String name, int position, int id) {
+    if (!(Math.abs(want - got) <= tolerance)) {
       throw new AssertionError(
           String.format(
-              "%s position %d token %d: expected %.6f, got %.6f (diff %.2e)",
-              name, position, id, want, got, Math.abs(want - got)));
+              "%s on %s position %d token %d: expected %.6f, got %.6f (diff %.2e, bound %.0e)",
+              name, DEVICE, position, id, want, got, Math.abs(want - got), tolerance));
     }
   }
 }
