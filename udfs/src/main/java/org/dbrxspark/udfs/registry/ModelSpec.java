@@ -4,10 +4,11 @@ import java.io.Serializable;
 import java.util.Objects;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.udfs.device.DevicePolicy;
 
 /**
- * Which checkpoint to load and how: with the device, the key of the executor's model registry, so
- * that specs differing in any load option never share a loaded model.
+ * Which checkpoint to load and how: with the task's device, the key of the executor's model
+ * registry, so that specs differing in any load option never share a loaded model.
  *
  * @param location a local folder, a Hadoop FileSystem URI ({@code file://}, {@code hdfs://}, {@code
  *     s3a://}, ...) or the name of a folder shipped with {@code --files}/{@code --archives}/{@code
@@ -21,6 +22,8 @@ import org.dbrxspark.runtime.engine.EngineOptions;
  *     last); 0 for the model's
  * @param kvDtype how the KV cache stores keys and values
  * @param kvCacheTokens positions the KV cache holds at once; 0 for {@code maxSequences x maxSeqLen}
+ * @param device where the model computes: the task's GPU, the CPU, and what happens when a GPU
+ *     cannot be used
  */
 public record ModelSpec(
     String location,
@@ -30,11 +33,13 @@ public record ModelSpec(
     boolean prefixCaching,
     int maxSeqLen,
     KvDType kvDtype,
-    long kvCacheTokens)
+    long kvCacheTokens,
+    DevicePolicy device)
     implements Serializable {
 
   public ModelSpec {
     Objects.requireNonNull(location, "location");
+    Objects.requireNonNull(device, "device");
     if (location.isBlank()) {
       throw new IllegalArgumentException("model location must not be empty");
     }
@@ -44,6 +49,28 @@ public record ModelSpec(
     // Validates the batching and KV cache options before any task runs.
     new EngineOptions(
         maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, prefixCaching);
+  }
+
+  /** With the default device policy ({@link DevicePolicy#DEFAULT}: auto, no fallback). */
+  public ModelSpec(
+      String location,
+      int threads,
+      int maxBatchTokens,
+      int maxSequences,
+      boolean prefixCaching,
+      int maxSeqLen,
+      KvDType kvDtype,
+      long kvCacheTokens) {
+    this(
+        location,
+        threads,
+        maxBatchTokens,
+        maxSequences,
+        prefixCaching,
+        maxSeqLen,
+        kvDtype,
+        kvCacheTokens,
+        DevicePolicy.DEFAULT);
   }
 
   /** With the runtime's KV cache defaults and prefix caching. */
@@ -71,7 +98,22 @@ public record ModelSpec(
 
   /** This spec with prefix caching on or off. */
   public ModelSpec withPrefixCaching(boolean value) {
-    return new ModelSpec(location, threads, engineOptions().withPrefixCaching(value));
+    return new ModelSpec(location, threads, engineOptions().withPrefixCaching(value))
+        .withDevice(device);
+  }
+
+  /** This spec computing where {@code value} says. */
+  public ModelSpec withDevice(DevicePolicy value) {
+    return new ModelSpec(
+        location,
+        threads,
+        maxBatchTokens,
+        maxSequences,
+        prefixCaching,
+        maxSeqLen,
+        kvDtype,
+        kvCacheTokens,
+        value);
   }
 
   /** This spec with these KV cache options (0 for the defaults of the context and cache size). */
@@ -84,12 +126,13 @@ public record ModelSpec(
         prefixCaching,
         maxSeqLen,
         kvDtype,
-        kvCacheTokens);
+        kvCacheTokens,
+        device);
   }
 
   /** This spec with {@link #threads} resolved to a count: the form the registry keys. */
   ModelSpec withResolvedThreads() {
-    return new ModelSpec(location, resolvedThreads(), engineOptions());
+    return new ModelSpec(location, resolvedThreads(), engineOptions()).withDevice(device);
   }
 
   /** The engine's batching limits, KV cache and prefix caching. */
