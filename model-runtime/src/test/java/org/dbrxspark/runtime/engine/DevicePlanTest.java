@@ -24,14 +24,9 @@ class DevicePlanTest {
   private static final long GIB = 1L << 30;
   private static final long H100 = 85_029_158_912L; // 79.19 GiB, as cudaMemGetInfo reports it
 
-  private static DbrxConfig dbrxInstruct() throws Exception {
-    return DbrxConfig.read(
-        Path.of(DevicePlanTest.class.getResource("/dbrx-instruct/config.json").toURI()));
-  }
-
   @Test
   void dbrxInstructAtBf16DoesNotFitOneH100AndTheWeightsAreNamed() throws Exception {
-    DbrxConfig config = dbrxInstruct();
+    DbrxConfig config = MemoryPlanTest.dbrxInstruct();
     EngineOptions options = new EngineOptions(2048, 32, 4096, KvDType.F16, 0);
     MemoryPlan plan = MemoryPlan.of(config, options, MemoryPlan.checkpointBytes(config));
     DevicePlan onGpu = DevicePlan.of("cuda:0", plan, new DeviceMemory(H100 - GIB, H100));
@@ -48,7 +43,7 @@ class DevicePlanTest {
 
   @Test
   void aKvCacheOverTheFreeMemoryNamesTheOptionsThatShrinkIt() throws Exception {
-    DbrxConfig config = dbrxInstruct();
+    DbrxConfig config = MemoryPlanTest.dbrxInstruct();
     // 10 GB of weights (as if quantized) and an f32 cache of 32 x 32768 positions: 320 KiB each.
     EngineOptions options = new EngineOptions(2048, 32, 32768, KvDType.F32, 0);
     MemoryPlan plan = MemoryPlan.of(config, options, 10L * 1000 * 1000 * 1000);

@@ -51,35 +51,18 @@ public record ModelSpec(
         maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, prefixCaching);
   }
 
-  /** With the default device policy ({@link DevicePolicy#DEFAULT}: auto, no fallback). */
-  public ModelSpec(
-      String location,
-      int threads,
-      int maxBatchTokens,
-      int maxSequences,
-      boolean prefixCaching,
-      int maxSeqLen,
-      KvDType kvDtype,
-      long kvCacheTokens) {
-    this(
-        location,
-        threads,
-        maxBatchTokens,
-        maxSequences,
-        prefixCaching,
-        maxSeqLen,
-        kvDtype,
-        kvCacheTokens,
-        DevicePolicy.DEFAULT);
-  }
-
   /** With the runtime's KV cache defaults and prefix caching. */
   public ModelSpec(String location, int threads, int maxBatchTokens, int maxSequences) {
     this(location, threads, new EngineOptions(maxBatchTokens, maxSequences));
   }
 
-  /** The location with these threads and engine options. */
+  /** The location with these threads and engine options, on the default device policy. */
   public ModelSpec(String location, int threads, EngineOptions engine) {
+    this(location, threads, engine, DevicePolicy.DEFAULT);
+  }
+
+  /** The location with these threads, engine options and device policy. */
+  public ModelSpec(String location, int threads, EngineOptions engine, DevicePolicy device) {
     this(
         location,
         threads,
@@ -88,7 +71,8 @@ public record ModelSpec(
         engine.prefixCaching(),
         engine.maxSeqLen(),
         engine.kvDtype(),
-        engine.kvCacheTokens());
+        engine.kvCacheTokens(),
+        device);
   }
 
   /** The location with the runtime's default engine options and one thread per processor. */
@@ -98,22 +82,12 @@ public record ModelSpec(
 
   /** This spec with prefix caching on or off. */
   public ModelSpec withPrefixCaching(boolean value) {
-    return new ModelSpec(location, threads, engineOptions().withPrefixCaching(value))
-        .withDevice(device);
+    return new ModelSpec(location, threads, engineOptions().withPrefixCaching(value), device);
   }
 
   /** This spec computing where {@code value} says. */
   public ModelSpec withDevice(DevicePolicy value) {
-    return new ModelSpec(
-        location,
-        threads,
-        maxBatchTokens,
-        maxSequences,
-        prefixCaching,
-        maxSeqLen,
-        kvDtype,
-        kvCacheTokens,
-        value);
+    return new ModelSpec(location, threads, engineOptions(), value);
   }
 
   /** This spec with these KV cache options (0 for the defaults of the context and cache size). */
@@ -121,18 +95,14 @@ public record ModelSpec(
     return new ModelSpec(
         location,
         threads,
-        maxBatchTokens,
-        maxSequences,
-        prefixCaching,
-        maxSeqLen,
-        kvDtype,
-        kvCacheTokens,
+        new EngineOptions(
+            maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, prefixCaching),
         device);
   }
 
   /** This spec with {@link #threads} resolved to a count: the form the registry keys. */
   ModelSpec withResolvedThreads() {
-    return new ModelSpec(location, resolvedThreads(), engineOptions()).withDevice(device);
+    return new ModelSpec(location, resolvedThreads(), engineOptions(), device);
   }
 
   /** The engine's batching limits, KV cache and prefix caching. */
