@@ -300,7 +300,7 @@ class NotebooksTest {
 
     // The table of queries: the empty query is the one failure, and q1 finds the planted note.
     String batch = nb.cell("--queries").text();
-    assertTrue(batch.contains("queries = answered + failed: 3 = 2 + 1  [ok]"), batch);
+    assertTrue(batch.contains("input = answered + failed + rejected: 3 = 2 + 1 + 0  [ok]"), batch);
     find(batch, "\\|q1 +\\|How often[^|]*\\|\\[" + Pattern.quote(planted) + ",");
     find(batch, "\\|q3 .*the query is empty");
 

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
@@ -82,7 +83,7 @@ public final class DbrxSparkJobs {
 
   /**
    * The launcher's entry point ({@code bin/dbrx-spark}, {@code spark-submit --class}, a Databricks
-   * JAR task): runs the job and ends the JVM with its exit code, the one place that does.
+   * JAR task): runs the job and ends with its exit code, the one place that does ({@link #end}).
    */
   public static void main(String[] args) {
     int code;
@@ -95,11 +96,29 @@ public final class DbrxSparkJobs {
                   System.err,
                   o -> SparkSessions.create(args[0], o.get(MASTER), o.get(SHUFFLE_PARTITIONS)));
     } catch (RuntimeException | Error e) {
-      // Exit explicitly: Spark's non-daemon threads would otherwise keep a failed job alive.
       e.printStackTrace();
       code = CliConventions.FAILED;
     }
-    System.exit(code);
+    end(code, args.length == 0 ? "" : args[0], System.getenv(), System::exit);
+  }
+
+  /** The environment variable every Databricks Runtime cluster sets. */
+  static final String DATABRICKS_RUNTIME = "DATABRICKS_RUNTIME_VERSION";
+
+  /**
+   * Ends a run of {@link #main} with exit code {@code code}. Elsewhere the JVM exits with it:
+   * Spark's non-daemon threads would otherwise keep a failed job alive. A Databricks JAR task runs
+   * in the cluster's driver JVM, where {@code System.exit} takes the driver down with it; there a
+   * run that succeeded returns, and one that failed throws, which is how Databricks marks a task
+   * failed.
+   */
+  static void end(int code, String job, Map<String, String> environment, IntConsumer exit) {
+    if (!environment.containsKey(DATABRICKS_RUNTIME)) {
+      exit.accept(code);
+    } else if (code != CliConventions.DONE) {
+      throw new IllegalStateException(
+          "dbrx-spark " + job + " failed with exit code " + code + "; the reason is printed above");
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 package org.dbrxspark.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.core.Job;
 import org.junit.jupiter.api.Test;
@@ -122,5 +124,22 @@ class DbrxSparkJobsTest {
     String printed = new String(bash.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertEquals(0, bash.waitFor());
     return printed.lines().filter(l -> !l.isBlank()).toList();
+  }
+
+  @Test
+  void mainExitsWithTheCodeExceptOnDatabricksWhereItReturnsOrThrows() {
+    List<Integer> exits = new ArrayList<>();
+    DbrxSparkJobs.end(1, "curate", Map.of(), exits::add);
+    DbrxSparkJobs.end(0, "curate", Map.of("PATH", "/bin"), exits::add);
+    assertEquals(List.of(1, 0), exits);
+
+    Map<String, String> databricks = Map.of(DbrxSparkJobs.DATABRICKS_RUNTIME, "16.4");
+    DbrxSparkJobs.end(0, "curate", databricks, exits::add);
+    IllegalStateException failed =
+        assertThrows(
+            IllegalStateException.class,
+            () -> DbrxSparkJobs.end(1, "curate", databricks, exits::add));
+    assertTrue(failed.getMessage().contains("dbrx-spark curate failed with exit code 1"));
+    assertEquals(List.of(1, 0), exits, "System.exit must not be called on Databricks");
   }
 }

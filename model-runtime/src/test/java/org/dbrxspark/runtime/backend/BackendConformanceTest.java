@@ -6,39 +6,55 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
 import org.dbrxspark.runtime.checkpoint.DType;
+import org.dbrxspark.runtime.checkpoint.QuantizedMatrices;
 import org.dbrxspark.runtime.checkpoint.Tensor;
 import org.dbrxspark.runtime.checkpoint.TensorLayout;
 import org.dbrxspark.runtime.config.DbrxConfig;
-import org.dbrxspark.runtime.kernels.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every operation of {@link Backend} against a plain scalar reference in double precision, on
  * shapes with vector tails (36 columns, 103 rows) and on weights of every stored type: F32, F16 and
- * BF16 from a random checkpoint, Q8_0 and Q4_0 from the golden GGUF files. A new backend passes it
- * by being added to {@link #backends()}.
+ * BF16 from a random checkpoint, Q8_0 and Q4_0 from the golden GGUF files, the K-quants from {@link
+ * QuantizedMatrices}. A new device is one line of {@link TestDevices}; runtime-cuda runs the suite
+ * with the CUDA backend on the class path.
  */
 class BackendConformanceTest {
   /** float32 arithmetic against a double reference: relative to the magnitude of the terms. */
   private static final double TOLERANCE = 2e-5;
 
-  /** The backends under test. One line each. */
-  static Stream<Backend> backends() {
-    return Stream.of(new CpuBackend(1), new CpuBackend(3));
+  /** Every device of {@link TestDevices}, the CPU with one thread and with three. */
+  static Stream<Arguments> backends() {
+    return TestDevices.devices()
+        .flatMap(
+            device ->
+                Devices.CPU.equals(device)
+                    ? Stream.of(Arguments.of(device, 1), Arguments.of(device, 3))
+                    : Stream.of(Arguments.of(device, 1)));
+  }
+
+  private static Backend open(String device, int threads) {
+    return TestDevices.open(device, threads);
   }
 
   @TempDir static Path tmp;
   private static final List<Checkpoint> CHECKPOINTS = new ArrayList<>();
+
+  /** Q4_K, Q5_K and Q6_K matrices: rows of two 256-element super-blocks. */
+  private static QuantizedMatrices kQuants;
 
   /** d_model 36 (3 heads of 12, 1 KV head), ffn 20, 5 experts, vocab 103. */
   private static final DbrxConfig ODD =
@@ -47,6 +63,9 @@ class BackendConformanceTest {
 
   @BeforeAll
   static void writeCheckpoints() throws IOException {
+    kQuants =
+        QuantizedMatrices.write(
+            tmp.resolve("k-quants.gguf"), 7, 512, 12, DType.Q4_K, DType.Q5_K, DType.Q6_K);
     for (DType dtype : new DType[] {DType.F32, DType.F16, DType.BF16}) {
       Path dir = tmp.resolve(dtype.name());
       CheckpointWriter.writeRandom(dir, ODD, 11, dtype, 1);
@@ -69,6 +88,7 @@ class BackendConformanceTest {
   @AfterAll
   static void closeCheckpoints() {
     CHECKPOINTS.forEach(Checkpoint::close);
+    kQuants.close();
   }
 
   /** Matrices of every stored type: the QKV projection and the output head of each checkpoint. */
@@ -78,6 +98,7 @@ class BackendConformanceTest {
       out.add(c.tensor(TensorLayout.wqkv(0)));
       out.add(c.tensor(TensorLayout.LM_HEAD));
     }
+    out.addAll(kQuants.tensors());
     return out;
   }
 
@@ -91,8 +112,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void uploadDownloadAndAllocate(Backend backend) {
-    try (backend) {
+  void uploadDownloadAndAllocate(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       float[] v = random(new SplittableRandom(1), 7 * 5);
       assertArrayEquals(v, backend.download(backend.upload(v, 7, 5)));
       assertArrayEquals(new float[12], backend.download(backend.allocate(3, 4)));
@@ -101,10 +122,11 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void embedReadsTheTokensRows(Backend backend) {
-    try (backend) {
-      for (Checkpoint c : CHECKPOINTS) {
-        Tensor table = c.tensor(TensorLayout.WTE);
+  void embedReadsTheTokensRows(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
+      List<Tensor> tables = new ArrayList<>(kQuants.tensors());
+      CHECKPOINTS.forEach(c -> tables.add(c.tensor(TensorLayout.WTE)));
+      for (Tensor table : tables) {
         float[] all = table.toFloatArray();
         int[] tokens = {0, 5, (int) table.rows() - 1, 5};
         Activations out = backend.allocate(tokens.length, table.cols());
@@ -122,8 +144,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void layerNormWithoutBias(Backend backend) {
-    try (backend) {
+  void layerNormWithoutBias(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       Tensor gamma = CHECKPOINTS.get(0).tensor(TensorLayout.norm1(0));
       float[] g = gamma.toFloatArray();
       int rows = 5;
@@ -153,18 +175,17 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void linearAndInputMajorProductsOfEveryTypeAndBatch(Backend backend) {
-    try (backend) {
+  void linearAndInputMajorProductsOfEveryTypeAndBatchRowByRow(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       SplittableRandom random = new SplittableRandom(3);
       for (Tensor tensor : matrices()) {
         Weights w = backend.weights(tensor);
         float[] values = tensor.toFloatArray();
         for (int n : new int[] {1, 4, 9}) {
           float[] x = random(random, n * w.cols());
-          Activations out = backend.allocate(n, w.rows());
-          backend.linear(List.of(new Product(backend.upload(x, n, w.cols()), w, out)));
-          assertProduct(
-              x, values, n, w.rows(), w.cols(), false, backend.download(out), tensor.toString());
+          float[] out = linear(backend, w, x, n);
+          assertProduct(x, values, n, w.rows(), w.cols(), false, out, tensor.toString());
+          assertSameAlone(backend, w, x, n, out, tensor);
           if (!tensor.dtype().isQuantized()) {
             float[] xt = random(random, n * w.rows());
             Activations outT = backend.allocate(n, w.cols());
@@ -182,6 +203,26 @@ class BackendConformanceTest {
         }
       }
     }
+  }
+
+  /** Each row's product is the same bits alone as in its batch: no result depends on the batch. */
+  private static void assertSameAlone(
+      Backend backend, Weights w, float[] x, int n, float[] batch, Tensor tensor) {
+    int cols = w.cols();
+    int rows = w.rows();
+    for (int t = 1; t < n; t++) {
+      assertArrayEquals(
+          Arrays.copyOfRange(batch, t * rows, (t + 1) * rows),
+          linear(backend, w, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1),
+          tensor + " row " + t + " of " + n);
+    }
+  }
+
+  /** {@code x · wᵀ} for {@code n} rows of {@code x}, on the host. */
+  private static float[] linear(Backend backend, Weights w, float[] x, int n) {
+    Activations out = backend.allocate(n, w.rows());
+    backend.linear(List.of(new Product(backend.upload(x, n, w.cols()), w, out)));
+    return backend.download(out);
   }
 
   /** out[t, j] = Σ_i x[t, i] w[j, i], or Σ_i x[t, i] w[i, j] for the input-major form. */
@@ -214,8 +255,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void clampBoundsEveryElement(Backend backend) {
-    try (backend) {
+  void clampBoundsEveryElement(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       float[] x = {-3f, -2f, -0.5f, 0f, 1.99f, 2f, 7f, Float.NEGATIVE_INFINITY};
       Activations a = backend.upload(x, 2, 4);
       backend.clamp(a, 2f);
@@ -225,8 +266,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void ropeRotatesTheFirstHeadsByPosition(Backend backend) {
-    try (backend) {
+  void ropeRotatesTheFirstHeadsByPosition(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       int heads = 3;
       int headDim = 12;
       int cols = 5 * headDim; // the last two heads are not rotated
@@ -256,53 +297,59 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void attentionOverPagedBlocksOfTwoSequences(Backend backend) {
-    try (backend) {
-      // 3 query heads over 1 KV head of 12; two sequences, their blocks interleaved in storage.
-      DbrxConfig c = ODD;
-      int headDim = c.headDim();
-      int width = c.qkvWidth();
-      int kvWidth = c.kvNHeads() * headDim;
-      KvStorage storage = backend.kvStorage(c, KvDType.F32);
-      storage.ensureBlocks(6);
-      int[] tableA = {4, 0, 2};
-      int[] tableB = {5, 1};
-      int lengthA = 40;
-      int lengthB = 19;
-      SplittableRandom random = new SplittableRandom(5);
-      float[][] rowsA = new float[lengthA][];
-      float[][] rowsB = new float[lengthB][];
-      // Store every position, a few tokens per call, both sequences mixed in a call.
-      for (int p = 0; p < Math.max(lengthA, lengthB); p++) {
-        List<float[]> rows = new ArrayList<>();
-        List<int[]> tables = new ArrayList<>();
-        List<Integer> positions = new ArrayList<>();
-        if (p < lengthA) {
-          rowsA[p] = random(random, width);
-          rows.add(rowsA[p]);
-          tables.add(tableA);
-          positions.add(p);
-        }
-        if (p < lengthB) {
-          rowsB[p] = random(random, width);
-          rows.add(rowsB[p]);
-          tables.add(tableB);
-          positions.add(p);
-        }
-        KvBatch batch = batch(storage, tables, positions);
-        Activations qkv = backend.upload(concat(rows), rows.size(), width);
-        backend.storeKv(0, qkv, c.dModel(), c.dModel() + kvWidth, batch);
+  void attentionOverPagedBlocksOfTwoSequences(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
+      for (KvDType dtype : KvDType.values()) {
+        attendOverTwoSequences(backend, dtype);
       }
-      // Attend from the last position of each sequence, in one call.
-      KvBatch batch = batch(storage, List.of(tableA, tableB), List.of(lengthA - 1, lengthB - 1));
-      Activations qkv =
-          backend.upload(concat(List.of(rowsA[lengthA - 1], rowsB[lengthB - 1])), 2, width);
-      Activations out = backend.allocate(2, c.dModel());
-      backend.attend(0, qkv, c.nHeads(), batch, out);
-      float[] got = backend.download(out);
-      assertAttention(rowsA, c, got, 0);
-      assertAttention(rowsB, c, got, 1);
     }
+  }
+
+  private static void attendOverTwoSequences(Backend backend, KvDType dtype) {
+    // 3 query heads over 1 KV head of 12; two sequences, their blocks interleaved in storage.
+    DbrxConfig c = ODD;
+    int headDim = c.headDim();
+    int width = c.qkvWidth();
+    int kvWidth = c.kvNHeads() * headDim;
+    KvStorage storage = backend.kvStorage(c, dtype);
+    storage.ensureBlocks(6);
+    int[] tableA = {4, 0, 2};
+    int[] tableB = {5, 1};
+    int lengthA = 40;
+    int lengthB = 19;
+    SplittableRandom random = new SplittableRandom(5);
+    float[][] rowsA = new float[lengthA][];
+    float[][] rowsB = new float[lengthB][];
+    // Store every position, a few tokens per call, both sequences mixed in a call.
+    for (int p = 0; p < Math.max(lengthA, lengthB); p++) {
+      List<float[]> rows = new ArrayList<>();
+      List<int[]> tables = new ArrayList<>();
+      List<Integer> positions = new ArrayList<>();
+      if (p < lengthA) {
+        rowsA[p] = random(random, width);
+        rows.add(rowsA[p]);
+        tables.add(tableA);
+        positions.add(p);
+      }
+      if (p < lengthB) {
+        rowsB[p] = random(random, width);
+        rows.add(rowsB[p]);
+        tables.add(tableB);
+        positions.add(p);
+      }
+      KvBatch batch = batch(storage, tables, positions);
+      Activations qkv = backend.upload(concat(rows), rows.size(), width);
+      backend.storeKv(0, qkv, c.dModel(), c.dModel() + kvWidth, batch);
+    }
+    // Attend from the last position of each sequence, in one call.
+    KvBatch batch = batch(storage, List.of(tableA, tableB), List.of(lengthA - 1, lengthB - 1));
+    Activations qkv =
+        backend.upload(concat(List.of(rowsA[lengthA - 1], rowsB[lengthB - 1])), 2, width);
+    Activations out = backend.allocate(2, c.dModel());
+    backend.attend(0, qkv, c.nHeads(), batch, out);
+    float[] got = backend.download(out);
+    assertAttention(rowsA, c, dtype, got, 0);
+    assertAttention(rowsB, c, dtype, got, 1);
   }
 
   private static KvBatch batch(KvStorage storage, List<int[]> tables, List<Integer> positions) {
@@ -324,8 +371,12 @@ class BackendConformanceTest {
     return all;
   }
 
-  /** Softmax(q·k / sqrt(d)) · v over every stored position of one sequence, per query head. */
-  private static void assertAttention(float[][] rows, DbrxConfig c, float[] got, int outRow) {
+  /**
+   * Softmax(q·k / sqrt(d)) · v over every stored position of one sequence, per query head, with
+   * keys and values as the cache's dtype rounds them.
+   */
+  private static void assertAttention(
+      float[][] rows, DbrxConfig c, KvDType dtype, float[] got, int outRow) {
     int headDim = c.headDim();
     int last = rows.length - 1;
     for (int h = 0; h < c.nHeads(); h++) {
@@ -335,7 +386,9 @@ class BackendConformanceTest {
       for (int p = 0; p < rows.length; p++) {
         double dot = 0;
         for (int i = 0; i < headDim; i++) {
-          dot += (double) rows[last][h * headDim + i] * rows[p][c.dModel() + kvHead * headDim + i];
+          dot +=
+              (double) rows[last][h * headDim + i]
+                  * stored(dtype, rows[p][c.dModel() + kvHead * headDim + i]);
         }
         scores[p] = dot / Math.sqrt(headDim);
         max = Math.max(max, scores[p]);
@@ -349,21 +402,30 @@ class BackendConformanceTest {
       for (int i = 0; i < headDim; i++) {
         double want = 0;
         for (int p = 0; p < rows.length; p++) {
-          want += scores[p] / sum * rows[p][values + i];
+          want += scores[p] / sum * stored(dtype, rows[p][values + i]);
         }
         assertEquals(
             want,
             got[outRow * c.dModel() + h * headDim + i],
             TOLERANCE,
-            "head " + h + " element " + i);
+            dtype + " head " + h + " element " + i);
       }
     }
   }
 
+  /** {@code v} as a KV cache of {@code dtype} holds it. */
+  private static double stored(KvDType dtype, float v) {
+    return switch (dtype) {
+      case F32 -> v;
+      case F16 -> DType.f16ToFloat(DType.floatToF16(v));
+      case BF16 -> DType.bf16ToFloat(DType.floatToBf16(v));
+    };
+  }
+
   @ParameterizedTest
   @MethodSource("backends")
-  void routeTakesTheTopKOfTheSoftmaxAndRenormalises(Backend backend) {
-    try (backend) {
+  void routeTakesTheTopKOfTheSoftmaxAndRenormalises(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       float[] logits = {0.5f, 2f, -1f, 2f, 0f, /* */ 3f, 1f, 1f, 0f, -2f};
       Activations a = backend.upload(logits, 2, 5);
       Routing plain = backend.route(a, 2, null);
@@ -389,8 +451,8 @@ class BackendConformanceTest {
 
   @ParameterizedTest
   @MethodSource("backends")
-  void gatherGluScaledRowsAndAdd(Backend backend) {
-    try (backend) {
+  void gatherGluScaledRowsAndAdd(String device, int threads) {
+    try (Backend backend = open(device, threads)) {
       SplittableRandom random = new SplittableRandom(6);
       int cols = 37;
       float[] src = random(random, 4 * cols);

@@ -33,7 +33,7 @@ public final class TestsToJson {
     }
     ObjectMapper json = new ObjectMapper();
     ObjectNode report = json.createObjectNode();
-    report.put("device", System.getProperty("dbrx.test.device", "cpu"));
+    report.put("device", System.getProperty("dbrx.test.devices", "all of TestDevices"));
     ArrayNode tests = report.putArray("tests");
     int[] counts = new int[3]; // passed, failed, skipped
     LauncherDiscoveryRequest request =

@@ -8,9 +8,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.backend.TestDevices;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Logits and greedy continuations against the independent float64 reference (golden/README.md). For
@@ -18,23 +21,27 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the runtime computes on the quantized blocks.
  */
 class GoldenLogitsTest {
-  /** The CPU unless -Ddbrx.test.device names another (scripts/device-check). */
-  private static final Backend BACKEND = GoldenSets.backend();
+  private static final List<String> SETS =
+      List.of(
+          "tiny-bf16",
+          "small-f32-sharded",
+          "tiny-fullvocab-bf16",
+          "tiny-gguf/q8_0",
+          "tiny-gguf/q4_0");
+
+  /** Every golden set on every device of {@link TestDevices}. */
+  static Stream<Arguments> setsAndDevices() {
+    return TestDevices.devices().flatMap(d -> SETS.stream().map(name -> Arguments.of(name, d)));
+  }
 
   @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "tiny-bf16",
-        "small-f32-sharded",
-        "tiny-fullvocab-bf16",
-        "tiny-gguf/q8_0",
-        "tiny-gguf/q4_0"
-      })
-  void everyLogitMatchesTheReference(String name) throws Exception {
+  @MethodSource("setsAndDevices")
+  void everyLogitMatchesTheReference(String name, String device) throws Exception {
     JsonNode expected = GoldenSets.expectedLogits(name);
-    double tolerance = GoldenSets.tolerance(name);
+    double tolerance = GoldenSets.tolerance(name, device);
     int[] ids = GoldenSets.ints(expected.get("ids"));
-    try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), BACKEND)) {
+    try (Backend backend = TestDevices.open(device, 2);
+        DbrxModel model = DbrxModel.load(GoldenSets.model(name), backend)) {
       int vocab = model.config().vocabSize();
       float[] hidden = model.forward(List.of(new Step(model.newCache(), ids, true)));
       float[] logits = new float[ids.length * vocab];
@@ -45,14 +52,14 @@ class GoldenLogitsTest {
           JsonNode want = expected.get("logits").get(t);
           assertEquals(vocab, want.size());
           for (int v = 0; v < vocab; v++) {
-            GoldenSets.assertClose(want.get(v).asDouble(), row[v], tolerance, name, t, v);
+            GoldenSets.assertClose(want.get(v).asDouble(), row[v], tolerance, name, device, t, v);
           }
         } else {
           int[] topIds = GoldenSets.ints(expected.get("top_ids").get(t));
           JsonNode topLogits = expected.get("top_logits").get(t);
           for (int j = 0; j < topIds.length; j++) {
             GoldenSets.assertClose(
-                topLogits.get(j).asDouble(), row[topIds[j]], tolerance, name, t, topIds[j]);
+                topLogits.get(j).asDouble(), row[topIds[j]], tolerance, name, device, t, topIds[j]);
           }
           // Nothing outside the reference's top set may beat its smallest member.
           float floor = row[topIds[topIds.length - 1]];
@@ -71,18 +78,13 @@ class GoldenLogitsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "tiny-bf16",
-        "small-f32-sharded",
-        "tiny-fullvocab-bf16",
-        "tiny-gguf/q8_0",
-        "tiny-gguf/q4_0"
-      })
-  void greedyDecodingWithTheKvCacheMatchesTheReference(String name) throws Exception {
+  @MethodSource("setsAndDevices")
+  void greedyDecodingWithTheKvCacheMatchesTheReference(String name, String device)
+      throws Exception {
     int[] expected = GoldenSets.expectedGreedy(name);
     int[] prompt = GoldenSets.ints(GoldenSets.expectedLogits(name).get("ids"));
-    try (DbrxModel model = DbrxModel.load(GoldenSets.model(name), BACKEND)) {
+    try (Backend backend = TestDevices.open(device, 2);
+        DbrxModel model = DbrxModel.load(GoldenSets.model(name), backend)) {
       int vocab = model.config().vocabSize();
       KvCache cache = model.newCache();
       List<Integer> produced = new ArrayList<>();

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.dbrxspark.runtime.Devices;
-import org.dbrxspark.runtime.backend.Backend;
 
 /**
  * The golden checkpoints and reference outputs copied into the test resources. A set is a folder
@@ -26,22 +25,11 @@ final class GoldenSets {
    */
   static final double BF16_DEVICE_TOLERANCE = 1e-2;
 
-  /**
-   * The device the golden tests run on: {@code -Ddbrx.test.device=cuda:0} (scripts/device-check
-   * passes it on a machine with a GPU), else the CPU.
-   */
-  static final String DEVICE = System.getProperty("dbrx.test.device", Devices.CPU);
-
   private GoldenSets() {}
 
-  /** A backend on {@link #DEVICE}, refused by name where that device cannot be used here. */
-  static Backend backend() {
-    return Devices.backend(DEVICE, 2);
-  }
-
-  /** The bound for set {@code name} on {@link #DEVICE}: its weights are float32 when named so. */
-  static double tolerance(String name) {
-    return Devices.CPU.equals(DEVICE) || name.contains("f32") ? TOLERANCE : BF16_DEVICE_TOLERANCE;
+  /** The bound for set {@code name} on {@code device}: its weights are float32 when named so. */
+  static double tolerance(String name, String device) {
+    return Devices.CPU.equals(device) || name.contains("f32") ? TOLERANCE : BF16_DEVICE_TOLERANCE;
   }
 
   static Path dir(String name) {
@@ -86,19 +74,21 @@ final class GoldenSets {
     return out;
   }
 
-  /** Fails unless a logit is within {@link #TOLERANCE} of the reference's. */
+  /** Fails unless a logit is within {@link #TOLERANCE} of the reference's (on the CPU). */
   static void assertClose(double want, float got, String name, int position, int id) {
-    assertClose(want, got, TOLERANCE, name, position, id);
+    assertClose(want, got, TOLERANCE, name, Devices.CPU, position, id);
   }
 
-  /** Fails unless a logit is within {@code tolerance} of the reference's. */
+  /**
+   * Fails unless a logit computed on {@code device} is within {@code tolerance} of the reference's.
+   */
   static void assertClose(
-      double want, float got, double tolerance, String name, int position, int id) {
+      double want, float got, double tolerance, String name, String device, int position, int id) {
     if (!(Math.abs(want - got) <= tolerance)) {
       throw new AssertionError(
           String.format(
               "%s on %s position %d token %d: expected %.6f, got %.6f (diff %.2e, bound %.0e)",
-              name, DEVICE, position, id, want, got, Math.abs(want - got), tolerance));
+              name, device, position, id, want, got, Math.abs(want - got), tolerance));
     }
   }
 }

@@ -1,13 +1,20 @@
 package org.dbrxspark.jobs.core;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.size;
+import static org.apache.spark.sql.functions.when;
 
 import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
+import org.dbrxspark.jobs.io.DocumentReader;
 
 /**
  * The rows a filtering job (curate, dedup, tokenize, score) does not keep: each carries the reasons
@@ -40,6 +47,34 @@ public final class Rejects {
     if (o.get(output).equals(path(o, output, rejects))) {
       throw new UsageException("--" + output.name() + " and --" + rejects.name() + " must differ");
     }
+  }
+
+  /**
+   * Why a row of {@link DocumentReader#readWithErrors} is not a document: its read error, or {@code
+   * null-text} when it has no text (as a document it would equal every other empty one); null for a
+   * document.
+   */
+  public static Column notADocument() {
+    Column error = col(DocumentReader.READ_ERROR);
+    return when(error.isNotNull(), error).when(col(Columns.TEXT).isNull(), lit("null-text"));
+  }
+
+  /**
+   * The documents among rows read by {@link DocumentReader#readWithErrors}, without their error.
+   */
+  public static Dataset<Row> documents(Dataset<Row> rows) {
+    return rows.where(notADocument().isNull()).drop(DocumentReader.READ_ERROR);
+  }
+
+  /**
+   * The rows read by {@link DocumentReader#readWithErrors} that are not documents, each with its
+   * reason in {@link #REASONS}.
+   */
+  public static Dataset<Row> notDocuments(Dataset<Row> rows) {
+    Column reason = notADocument();
+    return rows.where(reason.isNotNull())
+        .withColumn(REASONS, array(reason))
+        .drop(DocumentReader.READ_ERROR);
   }
 
   /** True for a row with no reason to reject it. */

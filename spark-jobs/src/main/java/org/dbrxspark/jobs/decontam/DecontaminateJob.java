@@ -178,9 +178,7 @@ public final class DecontaminateJob implements Job {
     Dataset<Row> items = benchmarks.read(spark).persist(StorageLevel.MEMORY_AND_DISK());
     Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
     Dataset<Row> rows = Partitions.spread(read.rows());
-    Column error = col(DocumentReader.READ_ERROR);
-    Column reason =
-        when(error.isNotNull(), error).when(col(Columns.TEXT).isNull(), lit("null-text"));
+    Column reason = Rejects.notADocument();
     Dataset<Row> annotated = null;
     Broadcast<NGramTable> table = null;
     try {

@@ -1,13 +1,11 @@
 package org.dbrxspark.jobs.dedup;
 
-import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.array_contains;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.length;
-import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
@@ -232,15 +230,8 @@ public final class DedupJob implements Job {
     Deduplicator dedup = deduplicator(o);
     Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
     Dataset<Row> rows = Partitions.spread(read.rows());
-    // A row without text is not a document: as one, it would be an exact duplicate of every other.
-    Column error = col(DocumentReader.READ_ERROR);
-    Column reason =
-        when(error.isNotNull(), error).when(col(Columns.TEXT).isNull(), lit("null-text"));
-    Dataset<Row> docs = rows.where(reason.isNull()).drop(DocumentReader.READ_ERROR);
-    Dataset<Row> rejected =
-        rows.where(reason.isNotNull())
-            .withColumn(REASONS, array(reason))
-            .drop(DocumentReader.READ_ERROR);
+    Dataset<Row> docs = Rejects.documents(rows);
+    Dataset<Row> rejected = Rejects.notDocuments(rows);
     SpanDeduplicator spans = spanDeduplicator(o);
     if (spans != null) {
       return runSpans(spark, o, spans, read, rows.count(), docs, rejected);

@@ -1,10 +1,12 @@
 package org.dbrxspark.jobs.generate;
 
 import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.count_distinct;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.pmod;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.when;
@@ -55,9 +57,12 @@ import org.dbrxspark.udfs.ml.DbrxGenerator;
  * attempts enter a commit, so a retried task never duplicates rows. A row's result depends only on
  * its prompt, its id and the settings, so a run done in pieces gives the same table as one run.
  *
- * <p>Input rows that cannot be read (a JSONL line that is not an object, or whose prompt is not a
- * string) are not generated: they go to the rejects table with a reason naming their file and line,
- * and the summary counts them, so that every input row is accounted for.
+ * <p>A JSONL line that is not a row (malformed JSON, not an object) has no id to key its result by:
+ * it goes to the rejects table with a reason naming its file and line. A row whose prompt is not a
+ * string, or whose chat is not a list of messages with a string role and content, is a row that
+ * failed, as one with a null prompt or too long a prompt does: it is written with that reason, file
+ * and line as its {@code error} and is not generated, and its neighbours are generated as they
+ * would be alone. The summary counts both, so that every input row is accounted for.
  */
 public final class GenerateJob implements Job {
   private static final SamplingParams DEFAULTS = SamplingParams.greedy();
@@ -69,8 +74,8 @@ public final class GenerateJob implements Job {
           "Delta table of the input rows with their generations; an existing one is resumed");
   public static final OptionSpec<String> REJECTS =
       Rejects.option(
-          "Delta table of the input rows that could not be read (a JSONL line that is not an object, "
-              + "or whose prompt is not a string), with reasons naming the file and line; rewritten every run");
+          "Delta table of the input lines that are not rows (malformed JSON, not an object), with reasons "
+              + "naming the file and line; rewritten every run");
   public static final OptionSpec<String> ID_COL =
       OptionSpec.string(
           "id-col",
@@ -78,13 +83,18 @@ public final class GenerateJob implements Job {
           "Column identifying each row (unique, not null): a re-run skips ids already in the output, and the id "
               + "seeds the row's sampling");
   public static final OptionSpec<String> PROMPT_COL =
-      OptionSpec.string("prompt-col", "prompt", "String column with the prompts");
+      OptionSpec.string(
+          "prompt-col",
+          "prompt",
+          "String column with the prompts; a JSONL row whose prompt is not a string is written with that "
+              + "reason, file and line as its error");
   public static final OptionSpec<String> MESSAGES_COL =
       OptionSpec.string(
           "messages-col",
           "",
           "Chat column, array<struct<role: string, content: string>>, used instead of --prompt-col and rendered "
-              + "with the DBRX chat template");
+              + "with the DBRX chat template; a JSONL row whose value is not such a chat is written with the reason, "
+              + "file and line as its error");
   public static final OptionSpec<Boolean> CHAT_TEMPLATE =
       OptionSpec.bool(
           "chat-template",
@@ -233,6 +243,9 @@ public final class GenerateJob implements Job {
    */
   private static final String WRAPPED = "__dbrx_messages";
 
+  /** A row's prompt as read, kept aside while a prompt that is not a string is not generated. */
+  private static final String READ_PROMPT = "__dbrx_read_prompt";
+
   private static final String BUCKET = "__dbrx_bucket";
   private static final String DONE_ID = "__dbrx_done_id";
 
@@ -360,16 +373,24 @@ public final class GenerateJob implements Job {
   @Override
   public JobSummary run(SparkSession spark, ParsedOptions o) {
     String idCol = o.get(ID_COL);
+    String input = o.get(ReaderOptions.INPUT);
+    InputFormat format = InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT));
+    boolean chats = !o.get(MESSAGES_COL).isEmpty();
     Dataset<Row> read =
-        DocumentReader.readTable(
-            spark,
-            o.get(ReaderOptions.INPUT),
-            InputFormat.of(o.get(ReaderOptions.INPUT_FORMAT)),
-            o.get(MESSAGES_COL).isEmpty() ? o.get(PROMPT_COL) : null);
+        chats
+            ? DocumentReader.readChats(spark, input, format, o.get(MESSAGES_COL))
+            : DocumentReader.readTable(spark, input, format, o.get(PROMPT_COL));
     Column readError = col(DocumentReader.READ_ERROR);
-    Dataset<Row> rows = read.where(readError.isNull()).drop(DocumentReader.READ_ERROR);
-    requireColumns(rows, o);
-    if (o.get(MESSAGES_COL).isEmpty() && o.get(CHAT_TEMPLATE)) {
+    Dataset<Row> rows = read.where(DocumentReader.columnsRead());
+    requireColumns(rows.drop(DocumentReader.READ_ERROR), o);
+    if (!chats) {
+      // A row whose prompt is not a string is given none (it keeps its line as its prompt).
+      Column prompt = Columns.named(o.get(PROMPT_COL));
+      rows =
+          rows.withColumn(READ_PROMPT, prompt)
+              .withColumn(o.get(PROMPT_COL), when(readError.isNull(), prompt));
+    }
+    if (!chats && o.get(CHAT_TEMPLATE)) {
       rows =
           rows.withColumn(
               WRAPPED,
@@ -379,7 +400,7 @@ public final class GenerateJob implements Job {
                       Columns.named(o.get(PROMPT_COL)).cast(DataTypes.StringType).as("content"))));
     }
     DbrxGenerator generator = generator(o);
-    StructType schema = withoutWrapped(generator.transformSchema(rows.schema()));
+    StructType schema = withoutWorkingColumns(generator.transformSchema(rows.schema()));
     OutputTable table = new OutputTable(spark, o.get(OUTPUT));
     String settings = GenerationSettings.of(o, SETTINGS);
     boolean resume = table.resumable(schema, settings, o.get(OVERWRITE));
@@ -397,7 +418,7 @@ public final class GenerateJob implements Job {
       // leaves the rejects.
       String rejects = Rejects.path(o, OUTPUT, REJECTS);
       DeltaTables.overwrite(
-          read.where(readError.isNotNull())
+          read.where(not(DocumentReader.columnsRead()))
               .withColumn(Rejects.REASONS, array(readError))
               .drop(DocumentReader.READ_ERROR),
           rejects);
@@ -420,9 +441,7 @@ public final class GenerateJob implements Job {
             notInOutput(keyed.where(col(BUCKET).between(chunk.first(), chunk.last())), table, idCol)
                 .drop(BUCKET);
         Dataset<Row> generated =
-            generator
-                .transform(ModelOptions.spread(todo, idCol, o))
-                .drop(WRAPPED)
+            withReadErrors(generator.transform(ModelOptions.spread(todo, idCol, o)), o)
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
           // Counting fills the cache, which the write then reads: the model runs once per row.
@@ -606,10 +625,29 @@ public final class GenerateJob implements Job {
     return rows.join(done, Columns.named(idCol).equalTo(col(DONE_ID)), "left_anti");
   }
 
-  private static StructType withoutWrapped(StructType schema) {
+  /**
+   * The generated rows as written: a row that was read with an error (its prompt or chat of the
+   * wrong type) has that error as its result's, and its prompt as read; the working columns go.
+   */
+  private static Dataset<Row> withReadErrors(Dataset<Row> generated, ParsedOptions o) {
+    Column result = Columns.named(o.get(OUTPUT_COL));
+    Dataset<Row> out =
+        generated.withColumn(
+            o.get(OUTPUT_COL),
+            result.withField(
+                "error", coalesce(col(DocumentReader.READ_ERROR), result.getField("error"))));
+    if (o.get(MESSAGES_COL).isEmpty()) {
+      out = out.withColumn(o.get(PROMPT_COL), col(READ_PROMPT));
+    }
+    return out.drop(WRAPPED, READ_PROMPT, DocumentReader.READ_ERROR);
+  }
+
+  /** The output table's schema: {@code schema} without the job's working columns. */
+  private static StructType withoutWorkingColumns(StructType schema) {
+    List<String> working = List.of(WRAPPED, READ_PROMPT, DocumentReader.READ_ERROR);
     return new StructType(
         Arrays.stream(schema.fields())
-            .filter(f -> !f.name().equals(WRAPPED))
+            .filter(f -> !working.contains(f.name()))
             .toArray(StructField[]::new));
   }
 }

@@ -44,7 +44,10 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -69,6 +72,11 @@ public final class DocumentReader {
   public static final String READ_ERROR = "_read_error";
 
   private static final String LINE = "_line";
+
+  /** The type of a chat column whose lines do not all hold chats. */
+  private static final ArrayType CHAT =
+      DataTypes.createArrayType(
+          new StructType().add("role", DataTypes.StringType).add("content", DataTypes.StringType));
 
   /** Where a row was in the input (file, block, row), the order that makes one row "first". */
   private static final String POSITION = "_position";
@@ -102,7 +110,12 @@ public final class DocumentReader {
     InputFormat format = resolve(spark, options.input(), options.format());
     Dataset<Row> raw =
         format == InputFormat.JSONL
-            ? jsonLines(spark, options.input(), options.textCol(), options.maxDocumentBytes())
+            ? jsonLines(
+                spark,
+                options.input(),
+                options.textCol(),
+                JsonLines.Check.STRING,
+                options.maxDocumentBytes())
             : load(spark, options.input(), format)
                 .withColumn(POSITION, position())
                 .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
@@ -170,18 +183,20 @@ public final class DocumentReader {
   }
 
   /**
-   * One row per non-blank line, parsed with the schema Spark infers from the lines that are rows;
-   * the others keep their line in {@code checkedCol} (when it is a string column) and their reason,
-   * which names the file and line, in {@link #READ_ERROR}.
+   * One row per non-blank line, parsed with the schema Spark infers from the lines that are
+   * objects; the others keep their reason, which names the file and line, in {@link #READ_ERROR}.
+   * The checked column has one type whatever its lines hold: a string column keeps a rejected
+   * line's text (the line), and a chat column is null where the line's value is not a chat.
    *
-   * @param checkedCol the column that must be a string or null for the line to be a row; null: none
+   * @param checkedCol the column that must hold what {@code check} says (or null) for the line to
+   *     be a row; null: none
    * @param limit the longest line read, in bytes
    */
   private static Dataset<Row> jsonLines(
-      SparkSession spark, String input, String checkedCol, long limit) {
+      SparkSession spark, String input, String checkedCol, JsonLines.Check kind, long limit) {
     UserDefinedFunction check =
         udf(
-            (UDF1<String, String>) line -> JsonLines.problem(line, checkedCol),
+            (UDF1<String, String>) line -> JsonLines.problem(line, checkedCol, kind),
             DataTypes.StringType);
     Column bytes = octet_length(col(NumberedLines.VALUE));
     // A file may start with a byte-order mark, which is not JSON.
@@ -211,7 +226,7 @@ public final class DocumentReader {
     Map<String, String> json =
         Map.of("maxStringLen", Long.toString(Math.min(limit, Integer.MAX_VALUE)));
     // Inferred from the plain lines: the schema needs no line numbers, which cost a pass.
-    StructType schema =
+    StructType inferred =
         spark
             .read()
             .options(json)
@@ -223,6 +238,10 @@ public final class DocumentReader {
                     .select(line)
                     .as(Encoders.STRING()))
             .schema();
+    boolean checked =
+        checkedCol != null && Arrays.asList(inferred.fieldNames()).contains(checkedCol);
+    // The checked column is parsed as its JSON text, whatever a line holds, and typed below.
+    StructType schema = checked ? withType(inferred, checkedCol, DataTypes.StringType) : inferred;
     Dataset<Row> parsed =
         lines
             .select(
@@ -231,15 +250,57 @@ public final class DocumentReader {
                 col(POSITION),
                 error)
             .select(col("j.*"), col(LINE), col(POSITION), error);
-    if (checkedCol != null
-        && hasColumn(parsed, checkedCol)
-        && parsed.schema().apply(checkedCol).dataType().equals(DataTypes.StringType)) {
+    if (checked && kind == JsonLines.Check.STRING) {
       // A rejected line is its own evidence: it goes to the rejects table as the row's text.
       parsed =
           parsed.withColumn(
               checkedCol, when(error.isNull(), Columns.named(checkedCol)).otherwise(col(LINE)));
+    } else if (checked) {
+      parsed =
+          parsed.withColumn(
+              checkedCol,
+              when(
+                  error.isNull(),
+                  from_json(Columns.named(checkedCol), chatType(inferred.apply(checkedCol)))));
     }
     return parsed.drop(LINE);
+  }
+
+  /** {@code schema} with the field {@code name} of type {@code type}. */
+  private static StructType withType(StructType schema, String name, DataType type) {
+    StructField[] fields = schema.fields().clone();
+    int i = schema.fieldIndex(name);
+    fields[i] = fields[i].copy(fields[i].name(), type, true, fields[i].metadata());
+    return new StructType(fields);
+  }
+
+  /**
+   * The type of a chat column: as inferred when every line's value is a chat (the messages' other
+   * fields kept), else {@link #CHAT}.
+   */
+  private static DataType chatType(StructField inferred) {
+    if (inferred.dataType() instanceof ArrayType array
+        && array.elementType() instanceof StructType message
+        && hasField(message, "role", DataTypes.StringType)
+        && hasField(message, "content", DataTypes.StringType)) {
+      return array;
+    }
+    return CHAT;
+  }
+
+  private static boolean hasField(StructType struct, String name, DataType type) {
+    return Arrays.asList(struct.fieldNames()).contains(name)
+        && struct.apply(name).dataType().equals(type);
+  }
+
+  /**
+   * True for a row whose columns were read from its line: a readable row, or an object whose
+   * checked column has the wrong type (its id and other columns are still read). False for a line
+   * that is not a row (malformed JSON, not an object, too large), whose columns are all null but
+   * its text, the line.
+   */
+  public static Column columnsRead() {
+    return isObject(col(READ_ERROR));
   }
 
   /**
@@ -247,7 +308,10 @@ public final class DocumentReader {
    * string, parsed so that its row keeps its id.
    */
   private static Column isObject(Column error) {
-    return error.isNull().or(error.startsWith(JsonLines.TEXT_NOT_A_STRING));
+    return error
+        .isNull()
+        .or(error.startsWith(JsonLines.TEXT_NOT_A_STRING))
+        .or(error.startsWith(JsonLines.NOT_A_CHAT));
   }
 
   /**
@@ -325,13 +389,33 @@ public final class DocumentReader {
    */
   public static Dataset<Row> readTable(
       SparkSession spark, String input, InputFormat format, String stringCol) {
+    return readTable(spark, input, format, stringCol, JsonLines.Check.STRING);
+  }
+
+  /**
+   * Reads {@code input} as {@link #readTable} does, with {@code chatCol} as the JSONL column that
+   * must hold a chat for a line to be a row: an array of objects whose {@code role} and {@code
+   * content} are strings. A line whose value is not one keeps its other columns, a null chat, and
+   * its reason ({@code messages-not-a-chat: } what is wrong, file and line) in {@link #READ_ERROR}.
+   */
+  public static Dataset<Row> readChats(
+      SparkSession spark, String input, InputFormat format, String chatCol) {
+    return readTable(spark, input, format, chatCol, JsonLines.Check.CHAT);
+  }
+
+  private static Dataset<Row> readTable(
+      SparkSession spark,
+      String input,
+      InputFormat format,
+      String checkedCol,
+      JsonLines.Check check) {
     InputFormat resolved = resolve(spark, input, format);
     if (resolved != InputFormat.JSONL) {
       return load(spark, input, resolved)
           .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
     }
     long limit = Long.parseLong(ReaderOptions.MAX_DOCUMENT_BYTES.defaultText());
-    return jsonLines(spark, input, stringCol, limit).drop(POSITION);
+    return jsonLines(spark, input, checkedCol, check, limit).drop(POSITION);
   }
 
   private static InputFormat resolve(SparkSession spark, String input, InputFormat format) {

@@ -20,6 +20,20 @@ final class JsonLines {
   static final String TEXT_NOT_A_STRING = "text-not-a-string: ";
 
   /**
+   * The reason of an object whose chat field is not a list of messages with a string role and
+   * content: the rest of its row is still read.
+   */
+  static final String NOT_A_CHAT = "messages-not-a-chat: ";
+
+  /** What the checked field of a line must hold for the line to be a row. */
+  enum Check {
+    /** A string (or null). */
+    STRING,
+    /** A chat: an array of objects whose {@code role} and {@code content} are strings (or null). */
+    CHAT
+  }
+
+  /**
    * Lenient where Spark's JSON reader is by default (single quotes, NaN and Infinity), and without
    * Jackson's 20 M-character string limit: the line's size is bounded by {@code
    * --max-document-bytes} before it gets here.
@@ -41,6 +55,15 @@ final class JsonLines {
    * and {@code text-not-a-string: } what the text field holds instead.
    */
   static String problem(String line, String textField) {
+    return problem(line, textField, Check.STRING);
+  }
+
+  /**
+   * Why {@code line} is not a row, or null when it is one: a JSON object whose {@code field}, when
+   * present (and named: null names none), holds what {@code check} asks for, or null. Reasons as
+   * for documents, with {@code messages-not-a-chat: } and what is wrong for a chat field.
+   */
+  static String problem(String line, String field, Check check) {
     try (JsonParser p = FACTORY.createParser(line)) {
       JsonToken first = p.nextToken();
       if (first != JsonToken.START_OBJECT) {
@@ -48,9 +71,11 @@ final class JsonLines {
       }
       String problem = null;
       for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
-        boolean isText = p.currentName().equals(textField);
+        boolean checked = p.currentName().equals(field);
         JsonToken value = p.nextToken();
-        if (isText && value != JsonToken.VALUE_STRING && value != JsonToken.VALUE_NULL) {
+        if (checked && check == Check.CHAT) {
+          problem = chatProblem(p);
+        } else if (checked && value != JsonToken.VALUE_STRING && value != JsonToken.VALUE_NULL) {
           problem = TEXT_NOT_A_STRING + kind(value);
         }
         p.skipChildren();
@@ -69,6 +94,57 @@ final class JsonLines {
     } catch (IOException e) {
       throw new UncheckedIOException("reading a string cannot fail", e);
     }
+  }
+
+  /**
+   * What is wrong with the chat value at the parser's current token, or null: reads the value to
+   * its end (an array's end, or the value itself).
+   */
+  private static String chatProblem(JsonParser p) throws IOException {
+    JsonToken value = p.currentToken();
+    if (value == JsonToken.VALUE_NULL) {
+      return null;
+    }
+    if (value != JsonToken.START_ARRAY) {
+      return NOT_A_CHAT + kind(value);
+    }
+    String problem = null;
+    int i = 0;
+    for (JsonToken m = p.nextToken(); m != null && m != JsonToken.END_ARRAY; m = p.nextToken()) {
+      String found = m == JsonToken.START_OBJECT ? messageProblem(p) : "is " + kind(m);
+      p.skipChildren();
+      if (problem == null && found != null) {
+        problem = NOT_A_CHAT + "message " + i + " " + found;
+      }
+      i++;
+    }
+    return problem;
+  }
+
+  /**
+   * What is wrong with the message object that the parser has just entered, or null: reads it to
+   * its end.
+   */
+  private static String messageProblem(JsonParser p) throws IOException {
+    String problem = null;
+    boolean role = false;
+    boolean content = false;
+    for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+      String name = p.currentName();
+      JsonToken value = p.nextToken();
+      if (name.equals("role") || name.equals("content")) {
+        role |= name.equals("role");
+        content |= name.equals("content");
+        if (value != JsonToken.VALUE_STRING && problem == null) {
+          problem = "has a " + name + " that is " + kind(value);
+        }
+      }
+      p.skipChildren();
+    }
+    if (problem == null && !(role && content)) {
+      problem = "has no " + (role ? "content" : "role");
+    }
+    return problem;
   }
 
   private static String kind(JsonToken token) {

@@ -30,12 +30,16 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
+import org.dbrxspark.jobs.core.Histograms;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
+import org.dbrxspark.jobs.core.Rejects;
+import org.dbrxspark.jobs.core.RunTables;
 import org.dbrxspark.jobs.core.SeededHash;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
@@ -49,16 +53,26 @@ import org.dbrxspark.udfs.sql.CountTokensFunction;
  * = k + f appears k times, plus once more when its seeded hash u(id) in [0, 1) is below f; copies
  * are numbered in the {@code copy} column, so (id, copy) is the key of the mixed table. The same
  * options give the same mix, whatever the partitioning.
+ *
+ * <p>Input rows that are not documents (a JSONL line that is not an object or whose text is not a
+ * string, a row without text) are not sampled: they go to the rejects table with their reason,
+ * which names the file and line, and each source's counts say how many it lost so.
  */
 public final class MixJob implements Job {
   /** The copy number of a document in the mix: (id, copy) is the mix table's key. */
   public static final String COPY = Columns.COPY;
+
+  /** The source name of rows whose source is null. */
+  private static final String NULL_SOURCE = "(null)";
 
   /** How tokens are counted when the input has no token-count column. */
   static final String TOKENIZER = "DBRX tokenizer (cl100k_base + DBRX specials)";
 
   public static final OptionSpec<String> OUTPUT =
       OptionSpec.path("output", null, "Delta table of the mix");
+  public static final OptionSpec<String> REJECTS =
+      Rejects.option(
+          "Delta table of the input rows that are not documents, with reasons naming the file and line");
   public static final OptionSpec<String> MANIFEST =
       OptionSpec.path(
           "manifest",
@@ -101,12 +115,14 @@ public final class MixJob implements Job {
   @Override
   public List<OptionSpec<?>> options() {
     List<OptionSpec<?>> all = new ArrayList<>(ReaderOptions.specs());
-    all.addAll(List.of(OUTPUT, MANIFEST, WEIGHTS, BUDGET, UNIT, MAX_EPOCHS, SEED, TOKENS_COL));
+    all.addAll(
+        List.of(OUTPUT, REJECTS, MANIFEST, WEIGHTS, BUDGET, UNIT, MAX_EPOCHS, SEED, TOKENS_COL));
     return all;
   }
 
   @Override
   public void validate(ParsedOptions o) {
+    Rejects.requireApart(o, OUTPUT, REJECTS);
     weights(o);
   }
 
@@ -143,8 +159,8 @@ public final class MixJob implements Job {
   @Override
   public JobSummary run(SparkSession spark, ParsedOptions o) {
     String tokensCol = o.get(TOKENS_COL);
-    Documents read = DocumentReader.read(spark, ReaderOptions.from(o));
-    Dataset<Row> docs = read.rows();
+    Documents read = DocumentReader.readWithErrors(spark, ReaderOptions.from(o));
+    Dataset<Row> docs = Rejects.documents(read.rows());
     boolean counted = !Arrays.asList(docs.columns()).contains(tokensCol);
     if (counted) {
       Column tokens =
@@ -153,14 +169,25 @@ public final class MixJob implements Job {
     } else {
       docs = docs.withColumn(tokensCol, col(tokensCol).cast("long"));
     }
-    boolean tokens = o.get(UNIT).equals("tokens");
+    // Counted once: the per-source totals and the write read the same tokens.
+    docs = docs.persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      return mix(spark, o, read, docs, counted);
+    } finally {
+      docs.unpersist();
+    }
+  }
 
+  private JobSummary mix(
+      SparkSession spark, ParsedOptions o, Documents read, Dataset<Row> docs, boolean counted) {
+    String tokensCol = o.get(TOKENS_COL);
+    boolean tokens = o.get(UNIT).equals("tokens");
     Map<String, Long> available = new TreeMap<>();
     Map<String, Long> documents = new TreeMap<>();
     Map<String, Long> tokensBefore = new TreeMap<>();
     for (Row r :
         docs.groupBy(Columns.SOURCE).agg(count(lit(1)), sum(col(tokensCol))).collectAsList()) {
-      String source = r.isNullAt(0) ? "(null)" : r.getString(0);
+      String source = r.isNullAt(0) ? NULL_SOURCE : r.getString(0);
       documents.put(source, r.getLong(1));
       tokensBefore.put(source, r.isNullAt(2) ? 0 : r.getLong(2));
       available.put(source, tokens ? tokensBefore.get(source) : r.getLong(1));
@@ -189,85 +216,112 @@ public final class MixJob implements Job {
             .withColumn(COPY, explode(sequence(lit(0), col("_copies").minus(1))))
             .drop("_copies");
     String output = o.get(OUTPUT);
-    DeltaTables.overwrite(mixed, output);
+    String rejects = Rejects.path(o, OUTPUT, REJECTS);
+    try (RunTables tables = RunTables.of(spark, output, rejects)) {
+      long written = tables.overwrite(mixed, output);
+      long rejectedRows = tables.overwrite(Rejects.notDocuments(read.rows()), rejects);
+      long input = read.rows().count();
+      Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
+      Map<String, Long> rejectedBySource =
+          Histograms.counts(rejectTable, col(Columns.SOURCE), Integer.MAX_VALUE);
 
-    Map<String, long[]> after = new TreeMap<>();
-    for (Row r :
-        DeltaTables.read(spark, output)
-            .groupBy(Columns.SOURCE)
-            .agg(
-                count(lit(1)), sum(col(tokensCol)), sum(when(col(COPY).equalTo(0), 1).otherwise(0)))
-            .collectAsList()) {
-      after.put(
-          r.isNullAt(0) ? "(null)" : r.getString(0),
-          new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
+      Map<String, long[]> after = new TreeMap<>();
+      for (Row r :
+          DeltaTables.read(spark, output)
+              .groupBy(Columns.SOURCE)
+              .agg(
+                  count(lit(1)),
+                  sum(col(tokensCol)),
+                  sum(when(col(COPY).equalTo(0), 1).otherwise(0)))
+              .collectAsList()) {
+        after.put(
+            r.isNullAt(0) ? NULL_SOURCE : r.getString(0),
+            new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
+      }
+      Map<String, Object> manifest = new LinkedHashMap<>();
+      manifest.put("input", o.get(ReaderOptions.INPUT));
+      manifest.put("output", output);
+      manifest.put("rejects", rejects);
+      manifest.put("budget", o.get(BUDGET));
+      manifest.put("budget_unit", o.get(UNIT));
+      manifest.put("max_epochs", o.get(MAX_EPOCHS));
+      manifest.put("seed", o.get(SEED));
+      manifest.put("tokens", counted ? TOKENIZER : "column " + tokensCol);
+      List<Map<String, Object>> perSource = new ArrayList<>();
+      JobSummary summary = new JobSummary("mix " + o.get(ReaderOptions.INPUT));
+      long inputDocs = 0;
+      long distinctSampled = 0;
+      long tokensOut = 0;
+      for (MixPlan.Source s : plan.sources().values()) {
+        long[] a = after.getOrDefault(s.name(), new long[3]);
+        long rejected = rejectedBySource.getOrDefault(s.name(), 0L);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("source", s.name());
+        m.put("weight", s.weight());
+        m.put("rows_read", s.documents() + rejected);
+        m.put("rows_rejected", rejected);
+        m.put("documents_before", s.documents());
+        m.put("tokens_before", tokensBefore.get(s.name()));
+        m.put("target", Math.round(s.target()));
+        m.put("rate", s.rate());
+        m.put("capped", s.capped());
+        m.put("documents_after", a[0]);
+        m.put("distinct_documents_after", a[2]);
+        m.put("tokens_after", a[1]);
+        perSource.add(m);
+        summary.put(
+            s.name(),
+            String.format(
+                "%d rows read, %d rejected; weight %.3g, %d docs / %d tokens -> rate %.4f%s"
+                    + " -> %d docs (%d distinct) / %d tokens",
+                s.documents() + rejected,
+                rejected,
+                s.weight(),
+                s.documents(),
+                tokensBefore.get(s.name()),
+                s.rate(),
+                s.capped() ? " (capped)" : "",
+                a[0],
+                a[2],
+                a[1]));
+        inputDocs += s.documents();
+        distinctSampled += a[2];
+        tokensOut += a[1];
+      }
+      manifest.put("sources", perSource);
+      manifest.put("rows_rejected", rejectedRows);
+      manifest.put("documents_after", written);
+      manifest.put("tokens_after", tokensOut);
+      summary
+          .put(
+              "budget", o.get(BUDGET) + " " + o.get(UNIT) + (counted ? " (" + TOKENIZER + ")" : ""))
+          .put("input rows", input)
+          .put("rejected rows", rejectedRows)
+          .put("reject reasons", Histograms.counts(rejectTable, explode(col(Rejects.REASONS)), 8))
+          .put("mixed rows", written)
+          .put("mixed tokens", tokensOut)
+          .put("output", output)
+          .put("rejects output", rejects)
+          .put("duplicate ids", read.duplicateIdSummary())
+          .reconcile(
+              "mixed rows = sum over sources",
+              written,
+              after.values().stream().mapToLong(a -> a[0]).toArray())
+          .reconcile(
+              "input = sampled + not sampled + rejected",
+              input,
+              distinctSampled,
+              inputDocs - distinctSampled,
+              rejectedRows);
+      String manifestPath = manifestPath(o);
+      // A manifest is written for a mix whose counts hold only: the tables of one that does not
+      // are put back.
+      if (summary.balanced()) {
+        writeJson(spark, manifestPath, manifest);
+        summary.put("manifest", manifestPath);
+      }
+      return tables.finish(summary);
     }
-    Map<String, Object> manifest = new LinkedHashMap<>();
-    manifest.put("input", o.get(ReaderOptions.INPUT));
-    manifest.put("output", output);
-    manifest.put("budget", o.get(BUDGET));
-    manifest.put("budget_unit", o.get(UNIT));
-    manifest.put("max_epochs", o.get(MAX_EPOCHS));
-    manifest.put("seed", o.get(SEED));
-    manifest.put("tokens", counted ? TOKENIZER : "column " + tokensCol);
-    List<Map<String, Object>> perSource = new ArrayList<>();
-    JobSummary summary = new JobSummary("mix " + o.get(ReaderOptions.INPUT));
-    long inputDocs = 0;
-    long distinctSampled = 0;
-    long rows = 0;
-    long tokensOut = 0;
-    for (MixPlan.Source s : plan.sources().values()) {
-      long[] a = after.getOrDefault(s.name(), new long[3]);
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("source", s.name());
-      m.put("weight", s.weight());
-      m.put("documents_before", s.documents());
-      m.put("tokens_before", tokensBefore.get(s.name()));
-      m.put("target", Math.round(s.target()));
-      m.put("rate", s.rate());
-      m.put("capped", s.capped());
-      m.put("documents_after", a[0]);
-      m.put("distinct_documents_after", a[2]);
-      m.put("tokens_after", a[1]);
-      perSource.add(m);
-      summary.put(
-          s.name(),
-          String.format(
-              "weight %.3g, %d docs / %d tokens -> rate %.4f%s -> %d docs / %d tokens",
-              s.weight(),
-              s.documents(),
-              tokensBefore.get(s.name()),
-              s.rate(),
-              s.capped() ? " (capped)" : "",
-              a[0],
-              a[1]));
-      inputDocs += s.documents();
-      distinctSampled += a[2];
-      rows += a[0];
-      tokensOut += a[1];
-    }
-    manifest.put("sources", perSource);
-    manifest.put("documents_after", rows);
-    manifest.put("tokens_after", tokensOut);
-    String manifestPath = manifestPath(o);
-    writeJson(spark, manifestPath, manifest);
-    long written = DeltaTables.read(spark, output).count();
-    return summary
-        .put("budget", o.get(BUDGET) + " " + o.get(UNIT) + (counted ? " (" + TOKENIZER + ")" : ""))
-        .put("mixed rows", written)
-        .put("mixed tokens", tokensOut)
-        .put("output", output)
-        .put("manifest", manifestPath)
-        .put("duplicate ids", read.duplicateIdSummary())
-        .reconcile(
-            "mixed rows = sum over sources",
-            written,
-            after.values().stream().mapToLong(a -> a[0]).toArray())
-        .reconcile(
-            "input = sampled + not sampled",
-            inputDocs,
-            distinctSampled,
-            inputDocs - distinctSampled);
   }
 
   private static void writeJson(SparkSession spark, String path, Object value) {

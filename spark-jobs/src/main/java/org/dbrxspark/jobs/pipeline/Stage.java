@@ -61,13 +61,19 @@ enum Stage {
       return OptionValues.none()
           .with(ReaderOptions.INPUT, t.at("deduped"))
           .with(MixJob.OUTPUT, t.at("mix"))
+          .with(MixJob.REJECTS, t.at("mix_rejects"))
           .with(MixJob.WEIGHTS, o.get(PipelineJob.WEIGHTS))
           .with(MixJob.BUDGET, o.get(PipelineJob.BUDGET));
     }
 
     @Override
     String output(Tables t) {
-      return t.at("mix") + " (manifest: " + t.at("mix_manifest.json") + ")";
+      return t.at("mix")
+          + " (rejects: "
+          + t.at("mix_rejects")
+          + ", manifest: "
+          + t.at("mix_manifest.json")
+          + ")";
     }
   },
   TOKENIZE("tokenize", false) {

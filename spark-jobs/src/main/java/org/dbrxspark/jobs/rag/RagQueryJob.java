@@ -1,9 +1,13 @@
 package org.dbrxspark.jobs.rag;
 
+import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -11,10 +15,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -26,6 +32,8 @@ import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.core.Rejects;
+import org.dbrxspark.jobs.core.RunTables;
 import org.dbrxspark.jobs.inference.ModelOptions;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.jobs.io.DeltaTables;
@@ -39,6 +47,11 @@ import org.dbrxspark.udfs.inference.Generation;
  * {@code rag-query}: retrieves chunks from a RAG index by vector, BM25 or hybrid search and, with
  * {@code --answer}, generates an answer from them with DBRX. One query prints JSON lines on
  * standard output; {@code --queries TABLE --output DELTA} answers a table of queries in Spark.
+ *
+ * <p>In a table of queries, a line that is not a row (malformed JSON, not an object) goes to the
+ * rejects table with its reason, which names the file and line; a row whose query is not a string
+ * is not searched and gets that reason as its {@code error}, as an empty query gets its own. The
+ * other queries are answered as they would be alone.
  */
 public final class RagQueryJob implements Job {
   public static final OptionSpec<String> INDEX =
@@ -65,6 +78,10 @@ public final class RagQueryJob implements Job {
           "output",
           "",
           "Delta table of results for --queries: the query columns plus hits, answer, cited and error");
+  public static final OptionSpec<String> REJECTS =
+      Rejects.option(
+          "For --queries: Delta table of the lines that are not rows (malformed JSON, not an object), with "
+              + "reasons naming the file and line");
   public static final OptionSpec<Integer> K = OptionSpec.integer("k", 10, 1, "Hits per query");
   public static final OptionSpec<String> MODE =
       OptionSpec.choice(
@@ -123,6 +140,9 @@ public final class RagQueryJob implements Job {
   /** The seed column of a single --query: its seed is --seed itself, not hashed with an id. */
   private static final String ONE_QUERY_SEED = "_seed";
 
+  /** A query row's text as read, kept aside while a query that is not a string is not searched. */
+  private static final String LINE = "_line";
+
   @Override
   public String name() {
     return "rag-query";
@@ -147,6 +167,7 @@ public final class RagQueryJob implements Job {
                 QUERY_COL,
                 ID_COL,
                 OUTPUT,
+                REJECTS,
                 K,
                 MODE,
                 FILTER,
@@ -173,8 +194,11 @@ public final class RagQueryJob implements Job {
     if (forms != 1) {
       throw new UsageException("give exactly one of --query, --query-vector and --queries");
     }
-    if (!o.get(QUERIES).isEmpty() && o.get(OUTPUT).isEmpty()) {
-      throw new UsageException("--queries needs --output (the results table)");
+    if (!o.get(QUERIES).isEmpty()) {
+      if (o.get(OUTPUT).isEmpty()) {
+        throw new UsageException("--queries needs --output (the results table)");
+      }
+      Rejects.requireApart(o, OUTPUT, REJECTS);
     }
     if (!o.get(QUERY_VECTOR).isEmpty()) {
       if (!o.get(MODE).equals("vector")) {
@@ -306,37 +330,66 @@ public final class RagQueryJob implements Job {
     ReaderOptions reader =
         new ReaderOptions(
             o.get(QUERIES), InputFormat.AUTO, o.get(QUERY_COL), o.get(ID_COL), "", Columns.SOURCE);
-    Documents read = DocumentReader.read(spark, reader);
-    Dataset<Row> queries = read.rows();
-    Dataset<Row> results =
-        RagQueries.finish(
-            RagQueries.run(queries, settings, spark.sparkContext().hadoopConfiguration(), null),
-            List.of(queries.columns()),
-            settings.answer());
+    Documents read = DocumentReader.readWithErrors(spark, reader);
+    Column readError = col(DocumentReader.READ_ERROR);
+    Dataset<Row> rows = read.rows();
+    List<String> queryColumns =
+        Arrays.stream(rows.columns()).filter(c -> !c.equals(DocumentReader.READ_ERROR)).toList();
+    // A query that is not a string is not searched (a null query fails as an empty one does); the
+    // row keeps its line as its query, and its read error becomes its error.
+    Dataset<Row> queries =
+        rows.where(DocumentReader.columnsRead())
+            .withColumn(LINE, col(Columns.TEXT))
+            .withColumn(Columns.TEXT, when(readError.isNull(), col(Columns.TEXT)));
+    Dataset<Row> searched =
+        RagQueries.run(queries, settings, spark.sparkContext().hadoopConfiguration(), null)
+            .withColumn(Columns.TEXT, col(LINE))
+            .withColumn(RagQueries.ERROR, coalesce(readError, col(RagQueries.ERROR)));
+    Dataset<Row> results = RagQueries.finish(searched, queryColumns, settings.answer());
     if (!o.get(QUERY_COL).equals(Columns.TEXT)) {
       results = results.withColumnRenamed(Columns.TEXT, o.get(QUERY_COL));
     }
-    DeltaTables.overwrite(results, o.get(OUTPUT));
-    Dataset<Row> written = DeltaTables.read(spark, o.get(OUTPUT));
-    Row totals =
-        written
-            .agg(
-                count(col(Columns.ID)),
-                sum(size(col(RagQueries.HITS))),
-                count(col(RagQueries.ERROR)),
-                count(col(RagQueries.ANSWER)))
-            .head();
-    long rows = totals.getLong(0);
-    long errors = totals.getLong(2);
-    Retriever.Options search = settings.search();
-    return new JobSummary("rag-query " + o.get(QUERIES) + " -> " + o.get(OUTPUT))
-        .put("queries", rows)
-        .put("duplicate ids", read.duplicateIdSummary())
-        .put("failed queries", errors)
-        .put("hits", totals.isNullAt(1) ? 0 : totals.getLong(1))
-        .put("answers", totals.getLong(3))
-        .put("mode", o.get(MODE) + (search.filter().isEmpty() ? "" : ", filter " + search.filter()))
-        .reconcile("queries = answered + failed", rows, rows - errors, errors);
+    String output = o.get(OUTPUT);
+    String rejects = Rejects.path(o, OUTPUT, REJECTS);
+    try (RunTables tables = RunTables.of(spark, output, rejects)) {
+      tables.overwrite(results, output);
+      long rejected =
+          tables.overwrite(
+              rows.where(not(DocumentReader.columnsRead()))
+                  .withColumn(Rejects.REASONS, array(readError))
+                  .drop(DocumentReader.READ_ERROR),
+              rejects);
+      long input = rows.count();
+      Row totals =
+          DeltaTables.read(spark, output)
+              .agg(
+                  count(col(Columns.ID)),
+                  sum(size(col(RagQueries.HITS))),
+                  count(col(RagQueries.ERROR)),
+                  count(col(RagQueries.ANSWER)))
+              .head();
+      long written = totals.getLong(0);
+      long errors = totals.getLong(2);
+      Retriever.Options search = settings.search();
+      return tables.finish(
+          new JobSummary("rag-query " + o.get(QUERIES) + " -> " + output)
+              .put("input rows", input)
+              .put("queries", written)
+              .put("duplicate ids", read.duplicateIdSummary())
+              .put("failed queries", errors)
+              .put("rejected lines", rejected + " (in " + rejects + ")")
+              .put("hits", totals.isNullAt(1) ? 0 : totals.getLong(1))
+              .put("answers", totals.getLong(3))
+              .put(
+                  "mode",
+                  o.get(MODE) + (search.filter().isEmpty() ? "" : ", filter " + search.filter()))
+              .reconcile(
+                  "input = answered + failed + rejected",
+                  input,
+                  written - errors,
+                  errors,
+                  rejected));
+    }
   }
 
   private static Map<String, String> filter(ParsedOptions o) {

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -288,12 +287,7 @@ class DedupJobTest {
     assertEquals(
         List.of("good-1", "good-2", "good-3"),
         new ArrayList<>(DedupDocs.byId(DeltaTables.read(spark, out)).keySet()));
-    Map<String, String> reasons = new TreeMap<>();
-    for (Row r : DeltaTables.read(spark, out + "_rejects").collectAsList()) {
-      reasons.put(
-          r.getString(r.fieldIndex("id")),
-          String.join("; ", r.<String>getList(r.fieldIndex("reasons"))));
-    }
+    Map<String, String> reasons = BadInput.reasonsById(DeltaTables.read(spark, out + "_rejects"));
     assertEquals("null-text", reasons.get("text-null"));
     assertEquals("null-text", reasons.get("text-missing"));
     assertEquals("text-not-a-string: a number" + BadInput.at(dir, 7), reasons.get("text-number"));

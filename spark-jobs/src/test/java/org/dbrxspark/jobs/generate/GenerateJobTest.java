@@ -37,6 +37,7 @@ import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.TestCheckpoints;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.core.JobSummary;
+import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.udfs.ml.DbrxGenerator;
 import org.junit.jupiter.api.BeforeAll;
@@ -118,6 +119,15 @@ class GenerateJobTest {
                 "2"));
     all.addAll(List.of(more));
     return all.toArray(String[]::new);
+  }
+
+  /** Runs generate with the settings of {@link #args} on {@code input}; it must succeed. */
+  private static JobRunner.Result runOn(Path input, String output, String... more) {
+    String[] argv = args(output, more);
+    argv[2] = input.toString();
+    JobRunner.Result run = JobRunner.run(argv);
+    assertEquals(0, run.code(), run.err() + run.out());
+    return run;
   }
 
   /** Runs a job with a write hook; {@code args} as for the entry point. */
@@ -293,6 +303,50 @@ class GenerateJobTest {
   }
 
   @Test
+  void aMessagesValueThatIsNotAChatFailsOnlyItsRow() throws IOException {
+    String topic0 = "{\"id\": 0, \"messages\": [{\"role\": \"user\", \"content\": \"Topic 0?\"}]}";
+    String topic5 =
+        "{\"id\": 5, \"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, "
+            + "{\"role\": \"user\", \"content\": \"Topic 5?\", \"name\": \"ann\"}]}";
+    Path file =
+        BadInput.writeLines(
+            dir.resolve("chats.jsonl"),
+            topic0,
+            "{\"id\": 1, \"messages\": \"Topic 1?\"}",
+            "{\"id\": 2, \"messages\": [{\"role\": \"user\", \"content\": 5}]}",
+            "{\"id\": 3, \"messages\": [{\"role\": \"user\"}]}",
+            "{\"id\": 4, \"messages\": {\"role\": \"user\", \"content\": \"Topic 4?\"}}",
+            topic5);
+    String output = dir.resolve("chats-out").toString();
+    JobRunner.Result run = runOn(file, output, "--messages-col", "messages");
+    assertTrue(run.out().contains(": 6 = 0 + 0 + 6 + 0  [ok]"), run.out());
+    assertEquals("4", value(run.out(), "rows with an error"));
+
+    Dataset<Row> generated = DeltaTables.read(spark, output);
+    Map<Long, String> errors = new TreeMap<>();
+    for (Row r :
+        generated
+            .where("generation.error is not null")
+            .select("id", "generation.error")
+            .collectAsList()) {
+      errors.put(r.getLong(0), r.getString(1));
+    }
+    String at = " at file://" + file.toUri().getPath() + " line ";
+    assertEquals(
+        Map.of(
+            1L, "messages-not-a-chat: a string" + at + 2,
+            2L, "messages-not-a-chat: message 0 has a content that is a number" + at + 3,
+            3L, "messages-not-a-chat: message 0 has no content" + at + 4,
+            4L, "messages-not-a-chat: an object" + at + 5),
+        errors);
+    String clean =
+        Files.write(dir.resolve("clean-chats.jsonl"), List.of(topic0, topic5)).toString();
+    Map<Long, String> alone =
+        texts(transformer().setMessagesCol("messages").transform(spark.read().json(clean)));
+    assertEquals(alone, texts(generated.where("id in (0, 5)")), "the chats generate as alone");
+  }
+
+  @Test
   void aResponseFormatFromAFileOrInlineConstrainsEveryRow() throws IOException {
     String format = "{\"type\": \"regex\", \"regex\": \"(yes|no), [0-9]{1,2}\"}";
     String file = Files.writeString(dir.resolve("format.json"), format).toString();
@@ -417,7 +471,7 @@ class GenerateJobTest {
   }
 
   @Test
-  void unreadableLinesAreRejectedByFileAndLineAndTheOthersGenerateAsAlone() throws IOException {
+  void linesThatAreNotRowsAreRejectedAndAPromptNotAStringIsItsRowsError() throws IOException {
     Path file = dir.resolve("hostile-prompts.jsonl");
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     bytes.writeBytes(
@@ -450,9 +504,10 @@ class GenerateJobTest {
         run.out()
             .contains(
                 "input = unreadable + already done + generated now + left: "
-                    + "7 = 3 + 0 + 4 + 0  [ok]"),
+                    + "7 = 2 + 0 + 5 + 0  [ok]"),
         run.out());
-    assertEquals("3 (in " + output + "_rejects)", value(run.out(), "unreadable rows"));
+    assertEquals("2 (in " + output + "_rejects)", value(run.out(), "unreadable rows"));
+    assertEquals("1", value(run.out(), "rows with an error"));
 
     Map<Long, String> alone = new TreeMap<>();
     for (long id = 0; id < 3; id++) {
@@ -465,7 +520,19 @@ class GenerateJobTest {
             .toString();
     alone.putAll(texts(transformer().transform(spark.read().json(clean))));
     Dataset<Row> generated = DeltaTables.read(spark, output);
-    assertEquals(alone, texts(generated), "the readable rows, as the transformer makes them alone");
+    assertEquals(
+        alone,
+        texts(generated.where("id != 102")),
+        "the readable rows, as the transformer makes them alone");
+    String at = " at file://" + file.toUri().getPath() + " line ";
+    Row failed = generated.where("id = 102").first();
+    assertEquals(
+        "text-not-a-string: a number" + at + 6,
+        failed.<Row>getAs("generation").getAs("error"),
+        "a prompt that is not a string fails its own row, named by file and line");
+    assertNull(failed.<Row>getAs("generation").getAs("text"), "nothing is generated for it");
+    assertEquals("{\"id\": 102, \"prompt\": 42, \"note\": \"n102\"}", failed.getAs("prompt"));
+    assertEquals("n102", failed.getAs("note"), "its other columns are read");
     assertEquals(
         repaired,
         generated.where("id = 100").select("prompt").first().getString(0),
@@ -473,7 +540,6 @@ class GenerateJobTest {
 
     // line -> id: reason, the reason ending with the file and line
     Map<String, String> rejects = new TreeMap<>();
-    String at = " at file://" + file.toUri().getPath() + " line ";
     for (Row r : DeltaTables.read(spark, output + "_rejects").collectAsList()) {
       List<String> why = r.getList(r.fieldIndex("reasons"));
       assertEquals(1, why.size(), why.toString());
@@ -484,11 +550,10 @@ class GenerateJobTest {
           reason.substring(line + at.length()),
           r.<Object>getAs("id") + ": " + reason.substring(0, line));
     }
-    assertEquals(List.of("5", "6", "7"), List.copyOf(rejects.keySet()), rejects.toString());
+    assertEquals(List.of("5", "7"), List.copyOf(rejects.keySet()), rejects.toString());
     assertTrue(
         rejects.get("5").startsWith("null: malformed-json: Unexpected end-of-input"),
         rejects.get("5"));
-    assertEquals("102: text-not-a-string: a number", rejects.get("6"), "an object keeps its id");
     assertEquals("null: not-an-object: an array", rejects.get("7"));
 
     // Resumed: nothing is generated again, and the rejects are the same.
@@ -499,8 +564,8 @@ class GenerateJobTest {
             .out()
             .contains(
                 "input = unreadable + already done + generated now + left: "
-                    + "7 = 3 + 4 + 0 + 0  [ok]"),
+                    + "7 = 2 + 5 + 0 + 0  [ok]"),
         again.out());
-    assertEquals(3, DeltaTables.read(spark, output + "_rejects").count());
+    assertEquals(2, DeltaTables.read(spark, output + "_rejects").count());
   }
 }

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 
 /** Input that is not all documents, as a new user's files can be, for the jobs' tests. */
 public final class BadInput {
@@ -88,6 +90,31 @@ public final class BadInput {
    */
   public static String at(Path dir, int line) {
     return " at file://" + dir.resolve("bad.jsonl").toUri().getPath() + " line " + line;
+  }
+
+  /**
+   * Writes {@code lines} to {@code file}, each ending in a newline, in UTF-8 but for U+0000, which
+   * is written as the byte 0xE9 (é in Latin-1): not UTF-8.
+   */
+  public static Path writeLines(Path file, String... lines) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    for (String line : lines) {
+      for (byte b : (line + "\n").getBytes(StandardCharsets.UTF_8)) {
+        bytes.write(b == 0 ? 0xE9 : b);
+      }
+    }
+    return Files.write(file, bytes.toByteArray());
+  }
+
+  /** A rejects table's reasons (joined by "; ") by id. */
+  public static Map<String, String> reasonsById(Dataset<Row> rejects) {
+    Map<String, String> reasons = new TreeMap<>();
+    for (Row r : rejects.collectAsList()) {
+      reasons.put(
+          String.valueOf(r.<Object>getAs("id")),
+          String.join("; ", r.<String>getList(r.fieldIndex("reasons"))));
+    }
+    return reasons;
   }
 
   /** Writes {@link #JSONL} to {@code dir/bad.jsonl} and returns its path. */

@@ -266,6 +266,40 @@ class DocumentReaderTest {
     }
   }
 
+  @Test
+  void aChatColumnHasOneTypeAndALineWithoutAChatItsReason(@TempDir Path dir) throws Exception {
+    Path f =
+        BadInput.writeLines(
+            dir.resolve("chats.jsonl"),
+            "{\"id\": 1, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+            "{\"id\": 2, \"messages\": \"hi\"}",
+            "{\"id\": 3, \"messages\": [\"hi\"]}",
+            "{\"id\": 4, \"messages\": [{\"role\": null, \"content\": \"hi\"}]}",
+            "{\"id\": 5, \"messages\": null}");
+    Dataset<Row> rows = DocumentReader.readChats(spark, f.toString(), InputFormat.AUTO, "messages");
+    assertEquals(
+        "array<struct<role:string,content:string>>",
+        rows.schema().apply("messages").dataType().simpleString());
+    Map<Long, String> read = new TreeMap<>();
+    String at = " at file://" + f.toUri().getPath() + " line ";
+    for (Row r : rows.collectAsList()) {
+      String error = r.getAs(DocumentReader.READ_ERROR);
+      read.put(
+          r.<Long>getAs("id"),
+          (r.isNullAt(r.fieldIndex("messages")) ? null : r.getList(r.fieldIndex("messages")))
+              + " / "
+              + (error == null ? null : error.replace(at, " line ")));
+    }
+    assertEquals(
+        Map.of(
+            1L, "[[user,hi]] / null",
+            2L, "null / messages-not-a-chat: a string line 2",
+            3L, "null / messages-not-a-chat: message 0 is a string line 3",
+            4L, "null / messages-not-a-chat: message 0 has a role that is null line 4",
+            5L, "null / null"),
+        read);
+  }
+
   /**
    * Gzip files are read whole, one task each, so their lines are numbered without the pass that
    * counts the lines of a file's earlier parts.

@@ -5,14 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
+import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.junit.jupiter.api.Test;
@@ -30,19 +36,7 @@ class MixJobTest {
     String in = dir.resolve("in").toString();
     docs.write().parquet(in);
     String out = dir.resolve("mix").toString();
-    JobRunner.Result run =
-        JobRunner.run(
-            "mix",
-            "--input",
-            in,
-            "--output",
-            out,
-            "--weights",
-            "web=1",
-            "--budget",
-            "20",
-            "--budget-unit",
-            "documents");
+    JobRunner.Result run = mixDocuments(in, out, "web=1", 20);
     assertEquals(0, run.code(), run.err() + run.out());
 
     DbrxTokenizer tokenizer = DbrxTokenizer.shared();
@@ -87,7 +81,9 @@ class MixJobTest {
     };
     JobRunner.Result run = JobRunner.run(args);
     assertEquals(0, run.code(), run.err() + run.out());
-    assertTrue(run.out().contains("input = sampled + not sampled: 200 ="), run.out());
+    assertTrue(
+        run.out().contains("input = sampled + not sampled + rejected: 200 = 151 + 49 + 0  [ok]"),
+        run.out());
 
     JsonNode manifest = new ObjectMapper().readTree(dir.resolve("mix_manifest.json").toFile());
     JsonNode big = manifest.get("sources").get(0);
@@ -119,6 +115,74 @@ class MixJobTest {
             "mix", "--input", one, "--output", out, "--weights", "web=1", "--budget", "10");
     assertEquals(2, unknown.code());
     assertTrue(unknown.err().contains("[web]"), unknown.err());
+  }
+
+  @Test
+  void linesThatAreNotDocumentsAreRejectedAndTheOthersMixed(@TempDir Path dir) throws Exception {
+    String input = BadInput.write(dir);
+    // Line 11: bytes that are not UTF-8 are repaired, and the row keeps its id.
+    Files.write(
+        Path.of(input),
+        "{\"id\": \"latin-1\", \"text\": \"caf\u00e9 au lait\"}\n"
+            .getBytes(StandardCharsets.ISO_8859_1),
+        StandardOpenOption.APPEND);
+    String out = dir.resolve("mix").toString();
+    JobRunner.Result run = mixDocuments(input, out, "bad=1", 4);
+    assertEquals(0, run.code(), run.err() + run.out());
+    assertTrue(
+        run.out().contains("input = sampled + not sampled + rejected: 11 = 4 + 0 + 7  [ok]"),
+        run.out());
+    assertTrue(run.out().contains("11 rows read, 7 rejected;"), run.out());
+
+    Map<String, String> mixed = new TreeMap<>();
+    for (Row r : DeltaTables.read(spark, out).collectAsList()) {
+      mixed.put(r.getAs("id"), r.getAs("text"));
+    }
+    assertEquals(List.of("good-1", "good-2", "good-3", "latin-1"), List.copyOf(mixed.keySet()));
+    assertEquals("caf\uFFFD au lait", mixed.get("latin-1"));
+
+    Map<String, String> reasons = BadInput.reasonsById(DeltaTables.read(spark, out + "_rejects"));
+    assertEquals(7, reasons.size(), reasons.toString());
+    assertEquals("null-text", reasons.get("text-null"));
+    assertEquals("null-text", reasons.get("text-missing"));
+    assertEquals("text-not-a-string: a number" + BadInput.at(dir, 7), reasons.get("text-number"));
+    assertEquals("text-not-a-string: an array" + BadInput.at(dir, 10), reasons.get("text-array"));
+    assertEquals(
+        List.of(
+            "malformed-json: Unexpected end-of-input" + BadInput.at(dir, 4),
+            "not-an-object: a string" + BadInput.at(dir, 6),
+            "not-an-object: an array" + BadInput.at(dir, 5)),
+        reasons.values().stream()
+            .filter(r -> r.startsWith("malformed") || r.startsWith("not-an"))
+            .map(r -> r.replaceAll(": was expecting .* \\(column \\d+\\)", ""))
+            .sorted()
+            .toList());
+
+    JsonNode source =
+        new ObjectMapper()
+            .readTree(dir.resolve("mix_manifest.json").toFile())
+            .get("sources")
+            .get(0);
+    assertEquals(11, source.get("rows_read").asLong());
+    assertEquals(7, source.get("rows_rejected").asLong());
+    assertEquals(4, source.get("documents_before").asLong());
+  }
+
+  /** Runs mix with a budget of {@code budget} documents. */
+  private static JobRunner.Result mixDocuments(
+      String input, String out, String weights, int budget) {
+    return JobRunner.run(
+        "mix",
+        "--input",
+        input,
+        "--output",
+        out,
+        "--weights",
+        weights,
+        "--budget",
+        Integer.toString(budget),
+        "--budget-unit",
+        "documents");
   }
 
   private static List<String> sorted(Dataset<Row> t) {

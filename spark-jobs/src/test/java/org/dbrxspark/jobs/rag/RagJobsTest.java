@@ -24,6 +24,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.JobRunner;
 import org.dbrxspark.jobs.SharedSpark;
+import org.dbrxspark.jobs.io.BadInput;
 import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
 import org.dbrxspark.runtime.checkpoint.DType;
@@ -212,21 +213,10 @@ class RagJobsTest {
             + "{\"id\": \"q2\", \"query\": \"  \"}\n{\"id\": \"q3\", \"query\": \"cloudy morning rain\"}\n");
     String output = dir.resolve("results").toString();
     JobRunner.Result run =
-        JobRunner.run(
-            "rag-query",
-            "--index",
-            index,
-            "--queries",
-            queries.toString(),
-            "--output",
-            output,
-            "--k",
-            "100",
-            "--answer",
-            "--max-new-tokens",
-            "4");
+        queryTable(queries, output, "--k", "100", "--answer", "--max-new-tokens", "4");
     assertEquals(0, run.code(), run.err() + run.out());
-    assertTrue(run.out().contains("queries = answered + failed: 3 = 2 + 1  [ok]"), run.out());
+    assertTrue(
+        run.out().contains("input = answered + failed + rejected: 3 = 2 + 1 + 0  [ok]"), run.out());
     Map<String, Row> results = new HashMap<>();
     DeltaTables.read(spark, output).collectAsList().forEach(r -> results.put(r.getAs("id"), r));
     assertEquals(Set.of("q1", "q2", "q3"), results.keySet());
@@ -260,6 +250,52 @@ class RagJobsTest {
             });
     assertEquals(1, loads.size(), "one registry key for the model: " + loads);
     assertEquals(List.of(1), List.copyOf(loads.values()), "loaded once: " + loads);
+  }
+
+  @Test
+  @Order(3)
+  void queryLinesThatAreNotRowsAreRejectedAndTheOthersAnswered() throws Exception {
+    Path queries =
+        BadInput.writeLines(
+            dir.resolve("hostile-queries.jsonl"),
+            "{\"id\": \"q1\", \"query\": \"Who must whistle at the copper gate?\"}",
+            "{\"id\": \"q2\", \"query\": \"no closing quote}",
+            "[\"not\", \"a row\"]",
+            "{\"id\": \"q4\", \"query\": 42}",
+            "{\"id\": \"q5\", \"query\": null}",
+            "\"a bare string\"",
+            "{\"id\": \"q7\", \"query\": \"caf\u0000 and rain\"}");
+    String output = dir.resolve("hostile-results").toString();
+    JobRunner.Result run = queryTable(queries, output, "--mode", "bm25");
+    assertEquals(0, run.code(), run.err() + run.out());
+    assertTrue(
+        run.out().contains("input = answered + failed + rejected: 7 = 2 + 2 + 3  [ok]"), run.out());
+
+    Map<String, Row> results = new HashMap<>();
+    DeltaTables.read(spark, output).collectAsList().forEach(r -> results.put(r.getAs("id"), r));
+    assertEquals(Set.of("q1", "q4", "q5", "q7"), results.keySet());
+    String at = " at file://" + queries.toUri().getPath() + " line ";
+    assertNull(results.get("q1").getAs("error"));
+    assertFalse(results.get("q1").getList(results.get("q1").fieldIndex("hits")).isEmpty());
+    assertEquals("caf\uFFFD and rain", results.get("q7").getAs("query"));
+    assertNull(results.get("q7").getAs("error"), "invalid UTF-8 is repaired and the row answered");
+    Row q4 = results.get("q4");
+    assertEquals("text-not-a-string: a number" + at + 4, q4.getAs("error"));
+    assertEquals("{\"id\": \"q4\", \"query\": 42}", q4.getAs("query"), "the line is kept");
+    assertTrue(q4.getList(q4.fieldIndex("hits")).isEmpty(), "a query not a string is not searched");
+    assertEquals("the query is empty", results.get("q5").getAs("error"));
+
+    List<String> rejected =
+        new ArrayList<>(
+            BadInput.reasonsById(DeltaTables.read(spark, output + "_rejects")).values());
+    rejected.replaceAll(r -> r.replaceAll("^(malformed-json: [^:]*): .* at ", "$1 at "));
+    rejected.sort(null);
+    assertEquals(
+        List.of(
+            "malformed-json: Unexpected end-of-input" + at + 2,
+            "not-an-object: a string" + at + 6,
+            "not-an-object: an array" + at + 3),
+        rejected);
   }
 
   @Test
@@ -345,6 +381,22 @@ class RagJobsTest {
     assertEquals(2, run.code());
     assertTrue(run.err().contains("change data feed of the source table " + plain), run.err());
     assertFalse(Files.exists(dir.resolve("no-feed-index")), "nothing is written");
+  }
+
+  /** Runs rag-query over the table of queries {@code queries} into {@code output}. */
+  private static JobRunner.Result queryTable(Path queries, String output, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "rag-query",
+                "--index",
+                index,
+                "--queries",
+                queries.toString(),
+                "--output",
+                output));
+    args.addAll(List.of(more));
+    return JobRunner.run(args.toArray(String[]::new));
   }
 
   private static IndexManifest manifest(String index) {
