@@ -79,7 +79,7 @@ class LocalClusterGpuTest {
   static void startCluster() throws IOException, InterruptedException {
     TestSpark.stop();
     checkpoint = TestSpark.tinyCheckpoint();
-    // No CUDA backend is on the test class path: the tasks' fake GPUs fall back to the CPU.
+    // The tasks' GPUs are fake, which the CUDA backend cannot use: they fall back to the CPU.
     spec =
         new ModelSpec(checkpoint.toString(), 1, 256, 4)
             .withDevice(DevicePolicy.parse(DevicePolicy.AUTO, DevicePolicy.CPU));
@@ -187,7 +187,7 @@ class LocalClusterGpuTest {
       assertEquals(1, r.addresses().length, "one GPU address per task: " + r);
       assertEquals(
           "gpu:" + r.addresses()[0], r.device(), "the task is pinned to its address: " + r);
-      assertEquals("cpu", r.computeDevice(), "no CUDA backend: the fallback's CPU: " + r);
+      assertEquals("cpu", r.computeDevice(), "a fake GPU: the fallback's CPU: " + r);
       devicesByExecutor.computeIfAbsent(r.executor(), e -> new TreeSet<>()).add(r.device());
     }
     assertEquals(2, devicesByExecutor.size(), "two executor JVMs: " + devicesByExecutor);
@@ -201,7 +201,7 @@ class LocalClusterGpuTest {
 
   @Test
   void aGpuWithoutCudaFailsTheTaskNamingWhatToInstallUnlessItFallsBack() {
-    // The default policy: auto with no fallback. The task's GPU cannot be used here.
+    // The default policy: auto with no fallback. The task's fake GPU cannot be used.
     ModelSpec auto = spec.withDevice(DevicePolicy.DEFAULT);
     ModelSpec cpu = spec.withDevice(DevicePolicy.parse(DevicePolicy.CPU, null));
     SparkException e =
@@ -219,7 +219,7 @@ class LocalClusterGpuTest {
                         })
                     .collect());
     assertTrue(
-        e.getMessage().contains("cannot be used: device 'cuda:0': no backend for 'cuda'"),
+        e.getMessage().contains("the task's GPU gpu:0 cannot be used: device 'cuda:0': "),
         e.getMessage());
     assertTrue(e.getMessage().contains("spark.dbrx.device.fallback=cpu"), e.getMessage());
     // spark.dbrx.device=cpu: the GPU assignment is ignored, one CPU model per executor.

@@ -72,7 +72,7 @@ class ModelRegistryTest {
 
   @Test
   void unloadWaitsForOpenLeasesAndTheNextAcquireLoadsAgain() {
-    // A GPU-keyed model; no CUDA backend is on the test class path, so it falls back to the CPU.
+    // A model keyed to a GPU this host does not have: it falls back to the CPU.
     ModelSpec spec =
         new ModelSpec(checkpoint.toString(), 1, 64, 2)
             .withDevice(DevicePolicy.parse(DevicePolicy.AUTO, DevicePolicy.CPU));
