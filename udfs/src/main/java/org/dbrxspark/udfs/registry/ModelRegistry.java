@@ -17,6 +17,7 @@ import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.Devices;
+import org.dbrxspark.udfs.device.DevicePolicy;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.dbrxspark.udfs.device.DeviceUnavailableException;
 import org.slf4j.Logger;
@@ -254,11 +255,13 @@ public final class ModelRegistry {
         resolved == null || resolved.toString().equals(key.spec().location())
             ? ""
             : " (local copy " + resolved + ")";
+    DevicePolicy policy = key.spec().device();
     return "cannot load the DBRX model at "
         + key.spec().location()
         + where
         + " for "
-        + key.device().key();
+        + key.device().key()
+        + (policy.equals(DevicePolicy.DEFAULT) ? "" : " (device " + policy + ")");
   }
 
   /**
