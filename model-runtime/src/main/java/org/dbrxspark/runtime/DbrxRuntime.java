@@ -3,7 +3,9 @@ package org.dbrxspark.runtime;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.dbrxspark.runtime.backend.Backend;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.engine.DevicePlan;
 import org.dbrxspark.runtime.engine.Embedder;
 import org.dbrxspark.runtime.engine.Engine;
 import org.dbrxspark.runtime.engine.EngineOptions;
@@ -57,12 +59,21 @@ public final class DbrxRuntime implements AutoCloseable {
   }
 
   /**
-   * Loads the checkpoint at {@code path} onto {@code device} ({@link Devices#backend}).
+   * Loads the checkpoint at {@code path} onto {@code device} ({@link Devices#backend}). On a device
+   * other than the CPU, a model whose weights, KV cache and activations do not fit the device's
+   * free memory is refused before any weight is uploaded ({@link DevicePlan}).
    *
    * @param threads CPU threads for the kernels
    */
   public static DbrxRuntime load(Path path, String device, int threads, EngineOptions options)
       throws IOException {
+    device = Devices.resolve(device);
+    if (!Devices.CPU.equals(device)) {
+      DevicePlan plan = devicePlan(path, device, options);
+      if (!plan.fits()) {
+        throw new IllegalArgumentException("cannot load " + path + ": " + plan.problem());
+      }
+    }
     Backend backend = Devices.backend(device, threads);
     try {
       return new DbrxRuntime(DbrxModel.load(path, backend), backend, options);
@@ -70,6 +81,17 @@ public final class DbrxRuntime implements AutoCloseable {
       backend.close();
       throw e;
     }
+  }
+
+  /** The part of the memory plan for {@code path} that lives on {@code device}, a GPU. */
+  public static DevicePlan devicePlan(Path path, String device, EngineOptions options)
+      throws IOException {
+    long weightBytes;
+    try (Checkpoint checkpoint = Checkpoint.open(path)) {
+      weightBytes = checkpoint.totalBytes();
+    }
+    MemoryPlan plan = MemoryPlan.of(Checkpoint.readConfig(path), options, weightBytes);
+    return DevicePlan.of(device, plan, Devices.memory(device));
   }
 
   public DbrxConfig config() {

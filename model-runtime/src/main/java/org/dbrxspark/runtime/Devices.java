@@ -6,6 +6,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.dbrxspark.runtime.backend.Backend;
 import org.dbrxspark.runtime.backend.BackendProvider;
+import org.dbrxspark.runtime.backend.DeviceMemory;
 import org.dbrxspark.runtime.kernels.CpuBackend;
 
 /**
@@ -15,8 +16,14 @@ import org.dbrxspark.runtime.kernels.CpuBackend;
 public final class Devices {
   private Devices() {}
 
-  /** The CPU, the default device. */
+  /** The CPU. */
   public static final String CPU = "cpu";
+
+  /** The first GPU where a backend on the class path can use it, else the CPU: {@link #resolve}. */
+  public static final String AUTO = "auto";
+
+  /** The device {@link #AUTO} tries before the CPU. */
+  static final String FIRST_GPU = "cuda:0";
 
   private static final Pattern NUMBERED = Pattern.compile("([a-z]+)(?::(\\d{1,4}))?");
 
@@ -38,6 +45,33 @@ public final class Devices {
     return provider(m.group(1)).orElseThrow().open(ordinal(m), threads);
   }
 
+  /**
+   * The device {@code requested} names: {@link #AUTO} resolved to {@code cuda:0} where its backend
+   * reports it usable, else to the CPU; any other name as given.
+   */
+  public static String resolve(String requested) {
+    if (!AUTO.equals(requested)) {
+      return requested;
+    }
+    return problem(FIRST_GPU) == null ? FIRST_GPU : CPU;
+  }
+
+  /**
+   * The free and total memory of {@code device}, a usable device other than the CPU, as its driver
+   * reports them now.
+   */
+  public static DeviceMemory memory(String device) {
+    String problem = problem(device);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
+    }
+    Matcher m = matcher(device);
+    if (m == null) {
+      throw new IllegalArgumentException("device '" + device + "': the CPU has no device memory");
+    }
+    return provider(m.group(1)).orElseThrow().memory(ordinal(m));
+  }
+
   /** Why {@code device} cannot be used on this host, or null if it can. */
   public static String problem(String device) {
     if (CPU.equals(device)) {
@@ -45,7 +79,9 @@ public final class Devices {
     }
     Matcher m = matcher(device);
     if (m == null) {
-      return "device '" + device + "': not a device name; use cpu or KIND:N, such as cuda:0";
+      return "device '"
+          + device
+          + "': not a device name; use auto, cpu or KIND[:N], such as cuda:0";
     }
     Optional<BackendProvider> provider = provider(m.group(1));
     if (provider.isEmpty()) {

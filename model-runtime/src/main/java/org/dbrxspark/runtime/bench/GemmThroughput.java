@@ -8,6 +8,19 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class GemmThroughput {
   private GemmThroughput() {}
 
+  /**
+   * Whether ND4J is on the class path: it is an optional dependency of the runtime, and bundles
+   * that leave out its large native jars (scripts/device-check) measure without this roofline.
+   */
+  public static boolean available() {
+    try {
+      Class.forName("org.nd4j.linalg.factory.Nd4j", false, GemmThroughput.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException e) {
+      return false;
+    }
+  }
+
   /** Best-of-{@code repeats} FLOP/s of an n x n x n float32 matrix multiply. */
   public static double measure(int n, int repeats) {
     INDArray a = Nd4j.rand(DataType.FLOAT, n, n);

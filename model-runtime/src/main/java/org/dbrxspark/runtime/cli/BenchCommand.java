@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import org.dbrxspark.runtime.DbrxRuntime;
+import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.bench.GemmThroughput;
 import org.dbrxspark.runtime.bench.MemoryBandwidth;
 import org.dbrxspark.runtime.bench.ModelBenchmark;
@@ -49,6 +50,7 @@ final class BenchCommand extends Command {
 
   @Override
   void run(Args args, CliOutput out) throws Exception {
+    String device = CommonOptions.device(args);
     int threads = CommonOptions.threads(args);
     int repeats = args.integer("repeats");
     ObjectNode json = out.object();
@@ -62,6 +64,7 @@ final class BenchCommand extends Command {
       DbrxConfig config = runtime.config();
       ModelBenchmark bench = new ModelBenchmark(runtime.model(), runtime.kvPool());
       json.put("checkpoint", args.string("model"));
+      json.put("device", device);
       json.put("parameters", config.parameterCount());
       json.put("active_parameters_per_token", config.activeParameterCount());
       long weightBytes = runtime.model().weightBytes();
@@ -72,12 +75,9 @@ final class BenchCommand extends Command {
       for (String b : args.string("batches").split(",")) {
         int batch = Integer.parseInt(b.trim());
         if (batch == 1) {
-          continue; // measured below, each run beside a bandwidth measurement
+          continue; // measured below: on the CPU, each run beside a bandwidth measurement
         }
-        double best = 0;
-        for (int r = 0; r < repeats; r++) {
-          best = Math.max(best, bench.decode(batch, 16, args.integer("decode-steps")));
-        }
+        double best = bestDecode(bench, batch, args);
         decode.put(String.valueOf(batch), best);
         out.note(String.format("decode batch %d: %.1f tokens/s", batch, best));
       }
@@ -102,51 +102,90 @@ final class BenchCommand extends Command {
       json.set("plan", PlanCommand.planJson(json.objectNode(), config, options, plan));
       json.put("peak_rss_vs_plan", (double) peakRss / plan.totalBytes());
 
-      double activeBytes = config.activeParameterCount() * bytesPerWeight;
-      // Batch-1 decode against the bandwidth measured just before it, pair by pair: this host's
-      // bandwidth drifts between the start and the end of a run by more than the effects measured.
-      ArrayNode pairs = json.putArray("batch1_pairs");
-      List<Double> ratios = new ArrayList<>();
-      double bandwidth = 0;
-      double batch1 = 0;
-      try (MemoryBandwidth reads =
-          new MemoryBandwidth(args.longValue("bandwidth-mib") << 20, threads)) {
-        for (int r = 0; r < repeats; r++) {
-          double pairBandwidth = reads.measure(2);
-          double tokens = bench.decode(1, 16, args.integer("decode-steps"));
-          double ratio = tokens / (pairBandwidth / activeBytes);
-          pairs
-              .addObject()
-              .put("read_bandwidth_bytes_per_s", pairBandwidth)
-              .put("decode_tokens_per_s", tokens)
-              .put("ratio", ratio);
-          ratios.add(ratio);
-          bandwidth = Math.max(bandwidth, pairBandwidth);
-          batch1 = Math.max(batch1, tokens);
-        }
+      if (Devices.CPU.equals(device)) {
+        hostRooflines(args, out, json, bench, config, bytesPerWeight);
+      } else {
+        // The rooflines measure the host's memory and CPU GEMM, no ceiling of another device.
+        decode.put("1", bestDecode(bench, 1, args));
+        out.note(String.format("decode batch 1: %.1f tokens/s", decode.get("1").asDouble()));
+        json.put(
+            "rooflines", "not measured: they are the host CPU's, not " + args.string("device"));
       }
-      decode.put("1", batch1);
-      out.note(String.format("decode batch 1: %.1f tokens/s", batch1));
-      Collections.sort(ratios);
-      double gemm = GemmThroughput.measure(1024, 5);
-      double rooflineTokens = bandwidth / activeBytes;
-      double batched = decode.has("32") ? decode.get("32").asDouble() : 0;
-      double flopsPerToken = 2.0 * config.activeParameterCount();
-      json.put("read_bandwidth_bytes_per_s", bandwidth);
-      json.put("gemm_f32_flops_per_s", gemm);
-      json.put("bandwidth_roofline_tokens_per_s", rooflineTokens);
-      json.put("batch1_decode_vs_bandwidth_roofline", ratios.get(ratios.size() / 2));
-      if (batched > 0) {
-        json.put("batch32_decode_flops_per_s", batched * flopsPerToken);
-        json.put("batch32_decode_vs_gemm", batched * flopsPerToken / gemm);
-      }
-      out.note(
-          String.format(
-              "read bandwidth %.1f GB/s -> batch-1 roofline %.1f tokens/s; batch-1 decode %.2f of it"
-                  + " (median of %d pairs); ND4J f32 GEMM %.1f GFLOP/s",
-              bandwidth / 1e9, rooflineTokens, ratios.get(ratios.size() / 2), repeats, gemm / 1e9));
     }
     out.json(json);
+  }
+
+  /** Best tokens/s of {@code --repeats} decode runs at {@code batch}. */
+  private static double bestDecode(ModelBenchmark bench, int batch, Args args) {
+    double best = 0;
+    for (int r = 0; r < args.integer("repeats"); r++) {
+      best = Math.max(best, bench.decode(batch, 16, args.integer("decode-steps")));
+    }
+    return best;
+  }
+
+  /**
+   * Batch-1 decode beside this host's read bandwidth, and batched decode against ND4J's float32
+   * GEMM where ND4J is on the class path: the CPU's ceilings, measured in the same run.
+   */
+  private static void hostRooflines(
+      Args args,
+      CliOutput out,
+      ObjectNode json,
+      ModelBenchmark bench,
+      DbrxConfig config,
+      double bytesPerWeight)
+      throws Exception {
+    int threads = CommonOptions.threads(args);
+    int repeats = args.integer("repeats");
+    ObjectNode decode = (ObjectNode) json.get("decode_tokens_per_s");
+    double activeBytes = config.activeParameterCount() * bytesPerWeight;
+    // Batch-1 decode against the bandwidth measured just before it, pair by pair: this host's
+    // bandwidth drifts between the start and the end of a run by more than the effects measured.
+    ArrayNode pairs = json.putArray("batch1_pairs");
+    List<Double> ratios = new ArrayList<>();
+    double bandwidth = 0;
+    double batch1 = 0;
+    try (MemoryBandwidth reads =
+        new MemoryBandwidth(args.longValue("bandwidth-mib") << 20, threads)) {
+      for (int r = 0; r < repeats; r++) {
+        double pairBandwidth = reads.measure(2);
+        double tokens = bench.decode(1, 16, args.integer("decode-steps"));
+        double ratio = tokens / (pairBandwidth / activeBytes);
+        pairs
+            .addObject()
+            .put("read_bandwidth_bytes_per_s", pairBandwidth)
+            .put("decode_tokens_per_s", tokens)
+            .put("ratio", ratio);
+        ratios.add(ratio);
+        bandwidth = Math.max(bandwidth, pairBandwidth);
+        batch1 = Math.max(batch1, tokens);
+      }
+    }
+    decode.put("1", batch1);
+    out.note(String.format("decode batch 1: %.1f tokens/s", batch1));
+    Collections.sort(ratios);
+    double gemm = GemmThroughput.available() ? GemmThroughput.measure(1024, 5) : 0;
+    double rooflineTokens = bandwidth / activeBytes;
+    double batched = decode.has("32") ? decode.get("32").asDouble() : 0;
+    double flopsPerToken = 2.0 * config.activeParameterCount();
+    json.put("read_bandwidth_bytes_per_s", bandwidth);
+    if (gemm > 0) {
+      json.put("gemm_f32_flops_per_s", gemm);
+    } else {
+      json.put("gemm_f32_flops_per_s", "not measured: ND4J is not on the class path");
+    }
+    json.put("bandwidth_roofline_tokens_per_s", rooflineTokens);
+    json.put("batch1_decode_vs_bandwidth_roofline", ratios.get(ratios.size() / 2));
+    if (batched > 0 && gemm > 0) {
+      json.put("batch32_decode_flops_per_s", batched * flopsPerToken);
+      json.put("batch32_decode_vs_gemm", batched * flopsPerToken / gemm);
+    }
+    out.note(
+        String.format(
+            "read bandwidth %.1f GB/s -> batch-1 roofline %.1f tokens/s; batch-1 decode %.2f of it"
+                + " (median of %d pairs); ND4J f32 GEMM %.1f GFLOP/s (0: not on the class path)",
+            bandwidth / 1e9, rooflineTokens, ratios.get(ratios.size() / 2), repeats, gemm / 1e9));
   }
 
   private static String cpuModel() {

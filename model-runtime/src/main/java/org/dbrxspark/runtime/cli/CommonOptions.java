@@ -26,12 +26,31 @@ final class CommonOptions {
         List.of(
             Option.required(
                 "model", "checkpoint: a folder (config.json + safetensors) or a GGUF file"),
-            Option.value(
-                "device",
-                Devices.CPU,
-                "device to compute on: cpu, or cuda:N where the CUDA backend is on the class path"),
+            device(),
             threads("CPU threads for the kernels")),
         engine());
+  }
+
+  /** {@code --device}: where the model computes. */
+  static Option device() {
+    return Option.value(
+        "device",
+        Devices.AUTO,
+        "device to compute on: auto (cuda:0 where the CUDA backend can use it, else cpu), cpu,"
+            + " or cuda[:N]");
+  }
+
+  /**
+   * The {@code --device} value with {@code auto} resolved, refused by name where it cannot be used
+   * here.
+   */
+  static String device(Args args) {
+    String device = Devices.resolve(args.string("device"));
+    String problem = Devices.problem(device);
+    if (problem != null) {
+      throw new InvalidCommandLineException("option --device: " + problem);
+    }
+    return device;
   }
 
   /**
@@ -146,12 +165,7 @@ final class CommonOptions {
   }
 
   static DbrxRuntime load(Args args) throws IOException {
-    String problem = Devices.problem(args.string("device"));
-    if (problem != null) {
-      throw new InvalidCommandLineException("option --device: " + problem);
-    }
-    return DbrxRuntime.load(
-        args.path("model"), args.string("device"), threads(args), engineOptions(args));
+    return DbrxRuntime.load(args.path("model"), device(args), threads(args), engineOptions(args));
   }
 
   static SamplingParams sampling(Args args) {

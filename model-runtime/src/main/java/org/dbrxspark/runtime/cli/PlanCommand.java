@@ -5,9 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 import org.dbrxspark.runtime.config.DbrxConfig;
+import org.dbrxspark.runtime.engine.DevicePlan;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.MemoryPlan;
 
@@ -16,7 +18,7 @@ final class PlanCommand extends Command {
   PlanCommand() {
     super(
         "plan",
-        "memory plan (weights, KV cache, activations, JVM) and whether it fits this host; a config.json alone will do");
+        "memory plan (weights, KV cache, activations, JVM) and whether it fits this host and its GPU; a config.json alone will do");
   }
 
   @Override
@@ -31,13 +33,15 @@ final class PlanCommand extends Command {
                 null,
                 "size the weights as `quantize --type` would write them: "
                     + GgufQuantizer.FileType.choices()
-                    + " (default: as stored)")),
+                    + " (default: as stored)"),
+            CommonOptions.device()),
         CommonOptions.engine());
   }
 
   @Override
   void run(Args args, CliOutput out) throws Exception {
     Path path = args.path("model");
+    String device = CommonOptions.device(args);
     EngineOptions options = CommonOptions.engineOptions(args);
     GgufQuantizer.FileType weightsType = null;
     if (args.has("weights-type")) {
@@ -86,6 +90,19 @@ final class PlanCommand extends Command {
     json.put("fits", plan.fits());
     if (!plan.fits()) {
       out.note(plan.problem());
+    }
+    json.put("device", device);
+    if (!Devices.CPU.equals(device)) {
+      // The weights, KV cache and activations live on the GPU: its free memory is what binds.
+      DevicePlan onDevice = DevicePlan.of(device, plan, Devices.memory(device));
+      json.put("device_needed_bytes", onDevice.neededBytes());
+      json.put("device_workspace_bytes", DevicePlan.WORKSPACE_BYTES);
+      json.put("device_free_bytes", onDevice.freeBytes());
+      json.put("device_total_bytes", onDevice.totalBytes());
+      json.put("device_fits", onDevice.fits());
+      if (!onDevice.fits()) {
+        out.note(onDevice.problem());
+      }
     }
     out.json(json);
   }

@@ -447,6 +447,14 @@ class DbrxCliTest {
             .contains(
                 "option --device: device 'cuda:0': no backend for 'cuda' is on the class path"),
         gpu.err());
+    Run notADevice = dbrx("generate", "--model", model, "--prompt", "x", "--device", "gpu0");
+    assertEquals(2, notADevice.exit());
+    assertTrue(
+        notADevice
+            .err()
+            .contains(
+                "device 'gpu0': not a device name; use auto, cpu or KIND[:N], such as cuda:0"),
+        notADevice.err());
     Run badValue = dbrx("generate", "--model", model, "--prompt", "x", "--top-p", "2");
     assertEquals(2, badValue.exit());
     assertTrue(badValue.err().contains("top_p must be in (0, 1], got 2.0"), badValue.err());
@@ -486,6 +494,42 @@ class DbrxCliTest {
             + json.get("jvm_bytes").asLong();
     assertEquals(total, json.get("total_bytes").asLong());
     assertEquals(total <= json.get("host_memory_bytes").asLong(), json.get("fits").asBoolean());
+  }
+
+  @Test
+  void planOnAGpuComparesTheDevicePartWithItsFreeMemory() throws Exception {
+    Path instruct = Path.of(getClass().getResource("/dbrx-instruct").toURI());
+    // fixedmem:N (a test device kind) reports N MiB free of 80 GiB.
+    Run tooSmall =
+        dbrx(
+            "plan",
+            "--model",
+            instruct.toString(),
+            "--device",
+            "fixedmem:8192",
+            "--kv-dtype",
+            "f16");
+    assertEquals(0, tooSmall.exit(), tooSmall.err());
+    JsonNode json = tooSmall.lines().get(0);
+    assertEquals("fixedmem:8192", json.get("device").asText());
+    assertEquals(8L << 30, json.get("device_free_bytes").asLong());
+    assertEquals(
+        json.get("weights_bytes").asLong()
+            + json.get("kv_cache_bytes").asLong()
+            + json.get("activation_bytes").asLong()
+            + json.get("device_workspace_bytes").asLong(),
+        json.get("device_needed_bytes").asLong());
+    assertFalse(json.get("device_fits").asBoolean());
+    assertTrue(
+        tooSmall.err().contains("fixedmem:8192: the model needs ")
+            && tooSmall.err().contains("the weights alone do not fit"),
+        tooSmall.err());
+    Run fits = dbrx("plan", "--model", model, "--device", "fixedmem:4096", "--max-sequences", "2");
+    assertTrue(fits.lines().get(0).get("device_fits").asBoolean(), fits.out());
+    // auto is the CPU where no CUDA backend can be used; the CPU plan has no device part.
+    JsonNode auto = dbrx("plan", "--model", model).lines().get(0);
+    assertEquals("cpu", auto.get("device").asText());
+    assertFalse(auto.has("device_fits"));
   }
 
   @Test

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 class MemoryPlanTest {
   private static final long GIB = 1L << 30;
 
-  private static DbrxConfig dbrxInstruct() throws Exception {
+  /** dbrx-instruct's released config.json, from the test resources. */
+  static DbrxConfig dbrxInstruct() throws Exception {
     return DbrxConfig.read(
         Path.of(MemoryPlanTest.class.getResource("/dbrx-instruct/config.json").toURI()));
   }

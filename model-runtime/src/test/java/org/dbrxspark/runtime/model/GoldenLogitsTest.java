@@ -21,7 +21,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the runtime computes on the quantized blocks.
  */
 class GoldenLogitsTest {
-  private static final double TOLERANCE = GoldenSets.TOLERANCE;
   private static final List<String> SETS =
       List.of(
           "tiny-bf16",
@@ -39,6 +38,7 @@ class GoldenLogitsTest {
   @MethodSource("setsAndDevices")
   void everyLogitMatchesTheReference(String name, String device) throws Exception {
     JsonNode expected = GoldenSets.expectedLogits(name);
+    double tolerance = GoldenSets.tolerance(name, device);
     int[] ids = GoldenSets.ints(expected.get("ids"));
     try (Backend backend = TestDevices.open(device, 2);
         DbrxModel model = DbrxModel.load(GoldenSets.model(name), backend)) {
@@ -52,19 +52,20 @@ class GoldenLogitsTest {
           JsonNode want = expected.get("logits").get(t);
           assertEquals(vocab, want.size());
           for (int v = 0; v < vocab; v++) {
-            GoldenSets.assertClose(want.get(v).asDouble(), row[v], name, t, v);
+            GoldenSets.assertClose(want.get(v).asDouble(), row[v], tolerance, name, device, t, v);
           }
         } else {
           int[] topIds = GoldenSets.ints(expected.get("top_ids").get(t));
           JsonNode topLogits = expected.get("top_logits").get(t);
           for (int j = 0; j < topIds.length; j++) {
-            GoldenSets.assertClose(topLogits.get(j).asDouble(), row[topIds[j]], name, t, topIds[j]);
+            GoldenSets.assertClose(
+                topLogits.get(j).asDouble(), row[topIds[j]], tolerance, name, device, t, topIds[j]);
           }
           // Nothing outside the reference's top set may beat its smallest member.
           float floor = row[topIds[topIds.length - 1]];
           long above = 0;
           for (float value : row) {
-            if (value > floor + TOLERANCE) {
+            if (value > floor + tolerance) {
               above++;
             }
           }

@@ -7,6 +7,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.dbrxspark.runtime.Devices;
 
 /**
  * The golden checkpoints and reference outputs copied into the test resources. A set is a folder
@@ -17,7 +18,19 @@ final class GoldenSets {
   /** A float32 runtime matches the float64 references within this, absolute (README.md). */
   static final double TOLERANCE = 1e-3;
 
+  /**
+   * A device whose GEMMs take BF16 inputs (CUDA's cuBLAS) rounds each activation to 8 bits of
+   * mantissa before the products: the issue's bound for BF16 weights there. Sets stored as float32
+   * keep {@link #TOLERANCE} on every device.
+   */
+  static final double BF16_DEVICE_TOLERANCE = 1e-2;
+
   private GoldenSets() {}
+
+  /** The bound for set {@code name} on {@code device}: its weights are float32 when named so. */
+  static double tolerance(String name, String device) {
+    return Devices.CPU.equals(device) || name.contains("f32") ? TOLERANCE : BF16_DEVICE_TOLERANCE;
+  }
 
   static Path dir(String name) {
     String folder = name.contains("/") ? name.substring(0, name.indexOf('/')) : name;
@@ -61,13 +74,21 @@ final class GoldenSets {
     return out;
   }
 
-  /** Fails unless a logit is within {@link #TOLERANCE} of the reference's. */
+  /** Fails unless a logit is within {@link #TOLERANCE} of the reference's (on the CPU). */
   static void assertClose(double want, float got, String name, int position, int id) {
-    if (!(Math.abs(want - got) <= TOLERANCE)) {
+    assertClose(want, got, TOLERANCE, name, Devices.CPU, position, id);
+  }
+
+  /**
+   * Fails unless a logit computed on {@code device} is within {@code tolerance} of the reference's.
+   */
+  static void assertClose(
+      double want, float got, double tolerance, String name, String device, int position, int id) {
+    if (!(Math.abs(want - got) <= tolerance)) {
       throw new AssertionError(
           String.format(
-              "%s position %d token %d: expected %.6f, got %.6f (diff %.2e)",
-              name, position, id, want, got, Math.abs(want - got)));
+              "%s on %s position %d token %d: expected %.6f, got %.6f (diff %.2e, bound %.0e)",
+              name, device, position, id, want, got, Math.abs(want - got), tolerance));
     }
   }
 }

@@ -11,6 +11,7 @@ import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.io.Columns;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.udfs.device.DevicePolicy;
 import org.dbrxspark.udfs.ml.DbrxModelTransformer;
 
 /**
@@ -61,6 +62,18 @@ public final class ModelOptions {
           "0",
           0,
           "Positions each executor's KV cache holds over all sequences, at least --max-seq-len; 0: max-sequences x max-seq-len");
+  public static final OptionSpec<String> DEVICE =
+      OptionSpec.string(
+          "device",
+          DevicePolicy.AUTO,
+          "Where the model computes: auto (each task's Spark-assigned GPU, else the CPU), cpu, cuda (the task's GPU, required) or cuda:N (GPU N for every task, for local mode)");
+  public static final OptionSpec<String> DEVICE_FALLBACK =
+      OptionSpec.choice(
+          "device-fallback",
+          "none",
+          "cpu: a task whose GPU cannot be used (no CUDA backend, driver or device) computes on the CPU, saying so once per executor; none: it fails naming what to install",
+          "none",
+          DevicePolicy.CPU);
   public static final OptionSpec<Integer> BATCH_ROWS =
       OptionSpec.integer("batch-rows", 128, 1, "Rows a task hands to the runtime per call");
   public static final OptionSpec<Integer> BATCH_TOKENS =
@@ -82,21 +95,26 @@ public final class ModelOptions {
   public static List<OptionSpec<?>> specs() {
     List<OptionSpec<?>> all =
         new ArrayList<>(List.of(MODEL, THREADS, MAX_BATCH_TOKENS, MAX_SEQUENCES));
-    all.addAll(kvCacheSpecs());
+    all.addAll(loadSpecs());
     all.addAll(List.of(BATCH_ROWS, BATCH_TOKENS, PARTITIONS));
     return all;
   }
 
-  /** The KV cache options, for jobs that run the model with their own batching options. */
-  public static List<OptionSpec<?>> kvCacheSpecs() {
-    return List.of(MAX_SEQ_LEN, KV_DTYPE, KV_CACHE_TOKENS);
+  /**
+   * The KV cache and device options, for jobs that run the model with their own batching options.
+   */
+  public static List<OptionSpec<?>> loadSpecs() {
+    return List.of(MAX_SEQ_LEN, KV_DTYPE, KV_CACHE_TOKENS, DEVICE, DEVICE_FALLBACK);
   }
 
   /**
-   * Refuses KV cache options that cannot go together (before any Spark job), naming them; the
-   * model's own max_seq_len is checked when an executor loads it.
+   * Refuses KV cache options that cannot go together and a device that is not one (before any Spark
+   * job), naming them; the model's own max_seq_len is checked when an executor loads it.
    */
   public static void validate(ParsedOptions o) {
+    if (!DevicePolicy.isDevice(o.get(DEVICE))) {
+      throw new UsageException("--device: '" + o.get(DEVICE) + "' is not " + DevicePolicy.CHOICES);
+    }
     long cache = o.get(KV_CACHE_TOKENS);
     if (cache > 0 && cache < o.get(MAX_SEQ_LEN)) {
       throw new UsageException(
@@ -110,7 +128,7 @@ public final class ModelOptions {
 
   /** Sets the model location, load options and batching of {@code transformer}. */
   public static <T extends DbrxModelTransformer<T>> T apply(T transformer, ParsedOptions o) {
-    return KvCacheOptions.from(o)
+    return LoadOptions.from(o)
         .applyTo(transformer)
         .setModelLocation(o.get(MODEL))
         .setThreads(o.get(THREADS))
@@ -121,19 +139,27 @@ public final class ModelOptions {
   }
 
   /**
-   * A job's KV cache options, for jobs that run the model through several transformers: each gets
-   * the same, so that they share one loaded model.
+   * A job's KV cache and device options, for jobs that run the model through several transformers:
+   * each gets the same, so that they share one loaded model.
    */
-  public record KvCacheOptions(int maxSeqLen, String kvDtype, long kvCacheTokens) {
-    public static KvCacheOptions from(ParsedOptions o) {
-      return new KvCacheOptions(o.get(MAX_SEQ_LEN), o.get(KV_DTYPE), o.get(KV_CACHE_TOKENS));
+  public record LoadOptions(
+      int maxSeqLen, String kvDtype, long kvCacheTokens, String device, String deviceFallback) {
+    public static LoadOptions from(ParsedOptions o) {
+      return new LoadOptions(
+          o.get(MAX_SEQ_LEN),
+          o.get(KV_DTYPE),
+          o.get(KV_CACHE_TOKENS),
+          o.get(DEVICE),
+          o.get(DEVICE_FALLBACK));
     }
 
     public <T extends DbrxModelTransformer<T>> T applyTo(T transformer) {
       return transformer
           .setMaxSeqLen(maxSeqLen)
           .setKvDtype(kvDtype)
-          .setKvCacheTokens(kvCacheTokens);
+          .setKvCacheTokens(kvCacheTokens)
+          .setDevice(device)
+          .setDeviceFallback(deviceFallback);
     }
   }
 

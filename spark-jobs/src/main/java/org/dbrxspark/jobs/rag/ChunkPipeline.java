@@ -79,7 +79,7 @@ final class ChunkPipeline {
   private final String model;
   private final String pooling;
   private final int threads;
-  private final ModelOptions.KvCacheOptions kvCache;
+  private final ModelOptions.LoadOptions loadOptions;
   private final int shards;
   private final List<String> metadataColumns;
 
@@ -88,14 +88,14 @@ final class ChunkPipeline {
       String model,
       String pooling,
       int threads,
-      ModelOptions.KvCacheOptions kvCache,
+      ModelOptions.LoadOptions loadOptions,
       int shards,
       List<String> metadataColumns) {
     this.chunker = chunker;
     this.model = model;
     this.pooling = pooling;
     this.threads = threads;
-    this.kvCache = kvCache;
+    this.loadOptions = loadOptions;
     this.shards = shards;
     this.metadataColumns = List.copyOf(metadataColumns);
   }
@@ -172,7 +172,7 @@ final class ChunkPipeline {
     Dataset<Row> chunks = judged.where(col(REASON).isNull()).select(kept.toArray(Column[]::new));
 
     DbrxEmbedder embedder =
-        kvCache
+        loadOptions
             .applyTo(new DbrxEmbedder())
             .setModelLocation(model)
             .setPooling(pooling)

@@ -133,7 +133,7 @@ public final class RagIndexJob implements Job {
             HNSW_BEAM_WIDTH,
             ModelOptions.THREADS,
             INCREMENTAL));
-    all.addAll(ModelOptions.kvCacheSpecs());
+    all.addAll(ModelOptions.loadSpecs());
     return all;
   }
 
@@ -697,7 +697,7 @@ public final class RagIndexJob implements Job {
           model,
           pooling,
           o.get(ModelOptions.THREADS),
-          ModelOptions.KvCacheOptions.from(o),
+          ModelOptions.LoadOptions.from(o),
           shardCount,
           metadataColumns);
     }

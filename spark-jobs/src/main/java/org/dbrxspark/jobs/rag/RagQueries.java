@@ -67,7 +67,7 @@ final class RagQueries {
       String cacheDir,
       String model,
       String pooling,
-      ModelOptions.KvCacheOptions kvCache,
+      ModelOptions.LoadOptions loadOptions,
       Retriever.Options search,
       boolean answer,
       int maxNewTokens,
@@ -88,7 +88,7 @@ final class RagQueries {
     Dataset<Row> in = queries;
     if (s.search().needsEmbeddings()) {
       in =
-          s.kvCache()
+          s.loadOptions()
               .applyTo(new DbrxEmbedder())
               .setModelLocation(s.model())
               .setPooling(s.pooling().toLowerCase(Locale.ROOT))
@@ -99,7 +99,7 @@ final class RagQueries {
     DbrxGenerator generator = null;
     if (s.answer()) {
       generator =
-          s.kvCache()
+          s.loadOptions()
               .applyTo(new DbrxGenerator())
               .setModelLocation(s.model())
               .setMessagesCol(MESSAGES)

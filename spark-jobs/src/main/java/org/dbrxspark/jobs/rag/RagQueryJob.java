@@ -180,7 +180,7 @@ public final class RagQueryJob implements Job {
                 SEED,
                 MODEL,
                 CACHE_DIR));
-    all.addAll(ModelOptions.kvCacheSpecs());
+    all.addAll(ModelOptions.loadSpecs());
     return all;
   }
 
@@ -318,7 +318,7 @@ public final class RagQueryJob implements Job {
         o.get(CACHE_DIR),
         o.get(MODEL).isEmpty() ? manifest.model().location() : o.get(MODEL),
         manifest.model().pooling(),
-        ModelOptions.KvCacheOptions.from(o),
+        ModelOptions.LoadOptions.from(o),
         search,
         o.get(ANSWER),
         o.get(MAX_NEW_TOKENS),

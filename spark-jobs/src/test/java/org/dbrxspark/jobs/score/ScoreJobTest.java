@@ -3,6 +3,7 @@ package org.dbrxspark.jobs.score;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.SparkException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -235,6 +237,30 @@ class ScoreJobTest {
     assertTrue(checked >= 3, "rows under the cap: " + checked);
     assertTrue(differsFromF16, "--kv-dtype f32 reached the runtime");
     assertTrue(actual.get("d0").<String>getAs("score_error").contains("max_seq_len 12"));
+  }
+
+  @Test
+  void deviceOptionsReachTheExecutorsAndAGpuThatCannotBeUsedFailsOrFallsBack() {
+    JobRunner.Result bad = JobRunner.run(args(dir.resolve("d").toString(), "--device", "gpu0"));
+    assertEquals(2, bad.code(), bad.err());
+    assertTrue(bad.err().contains("--device: 'gpu0' is not auto, cpu, cuda or cuda:N"), bad.err());
+    // This host has no GPU: cuda:0 fails the job naming the device and the settings that help...
+    SparkException noGpu =
+        assertThrows(
+            SparkException.class,
+            () -> JobRunner.run(args(dir.resolve("e").toString(), "--device", "cuda:0")));
+    assertTrue(
+        noGpu
+            .getMessage()
+            .contains("(device cuda:0): device cuda:0 cannot be used: device 'cuda:0'"),
+        noGpu.getMessage());
+    assertTrue(noGpu.getMessage().contains("spark.dbrx.device.fallback=cpu"), noGpu.getMessage());
+    // ...and with the CPU fallback the job scores on the CPU.
+    JobRunner.Result fallback =
+        JobRunner.run(
+            args(dir.resolve("f").toString(), "--device", "cuda:0", "--device-fallback", "cpu"));
+    assertEquals(0, fallback.code(), fallback.err() + fallback.out());
+    assertTrue(DeltaTables.read(spark, dir.resolve("f").toString()).count() > 0);
   }
 
   @Test

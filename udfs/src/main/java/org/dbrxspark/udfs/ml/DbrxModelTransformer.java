@@ -8,6 +8,7 @@ import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.udfs.device.DevicePolicy;
 import org.dbrxspark.udfs.registry.ModelRegistry;
 import org.dbrxspark.udfs.registry.ModelSpec;
 
@@ -28,6 +29,8 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
   private final IntParam maxSeqLen;
   private final Param<String> kvDtype;
   private final LongParam kvCacheTokens;
+  private final Param<String> device;
+  private final Param<String> deviceFallback;
 
   protected DbrxModelTransformer(String uid, String defaultInputCol, String defaultOutputCol) {
     super(uid, defaultInputCol, defaultOutputCol);
@@ -67,6 +70,20 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
             "kvCacheTokens",
             "positions the KV cache holds over all sequences; 0 for maxSequences x maxSeqLen",
             ParamValidators.gtEq(0));
+    device =
+        new Param<>(
+            this,
+            "device",
+            "where the model computes: "
+                + DevicePolicy.CHOICES
+                + " (auto: the task's Spark-assigned GPU, else the CPU)",
+            DevicePolicy::isDevice);
+    deviceFallback =
+        new Param<>(
+            this,
+            "deviceFallback",
+            "cpu: a GPU that cannot be used falls back to the CPU; none: it fails the task",
+            ParamValidators.inArray(new String[] {"none", DevicePolicy.CPU}));
     EngineOptions defaults = EngineOptions.defaults();
     setDefault(threads, 0);
     setDefault(maxBatchTokens, defaults.maxBatchTokens());
@@ -74,6 +91,8 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
     setDefault(maxSeqLen, defaults.maxSeqLen());
     setDefault(kvDtype, defaults.kvDtype().label());
     setDefault(kvCacheTokens, defaults.kvCacheTokens());
+    setDefault(device, DevicePolicy.DEFAULT.device());
+    setDefault(deviceFallback, DevicePolicy.DEFAULT.fallbackName());
   }
 
   public Param<String> modelLocation() {
@@ -181,6 +200,34 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
     return self();
   }
 
+  public Param<String> device() {
+    return device;
+  }
+
+  public String getDevice() {
+    return $(device);
+  }
+
+  /** Where the model computes (see {@link DevicePolicy}): auto (the default), cpu, cuda, cuda:N. */
+  public T setDevice(String value) {
+    set(device, value);
+    return self();
+  }
+
+  public Param<String> deviceFallback() {
+    return deviceFallback;
+  }
+
+  public String getDeviceFallback() {
+    return $(deviceFallback);
+  }
+
+  /** {@code cpu} to compute on the CPU when the task's GPU cannot be used; {@code none} to fail. */
+  public T setDeviceFallback(String value) {
+    set(deviceFallback, value);
+    return self();
+  }
+
   /**
    * The model this transformer loads, as the executor's registry keys it: a caller that leases
    * {@link org.dbrxspark.udfs.registry.ModelRegistry#acquire} with it shares the instance.
@@ -192,7 +239,8 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
           "modelLocation is not set: " + uid() + " needs a checkpoint folder");
     }
     return new ModelSpec(getModelLocation(), getThreads(), getMaxBatchTokens(), getMaxSequences())
-        .withKvCache(getMaxSeqLen(), KvDType.parse(getKvDtype()), getKvCacheTokens());
+        .withKvCache(getMaxSeqLen(), KvDType.parse(getKvDtype()), getKvCacheTokens())
+        .withDevice(DevicePolicy.parse(getDevice(), getDeviceFallback()));
   }
 
   @Override

@@ -11,12 +11,14 @@ import org.dbrxspark.udfs.device.DeviceSelection;
 public final class LoadedModel implements AutoCloseable {
   private final ModelRegistry.Slot slot;
   private final DbrxRuntime runtime;
+  private final String computeDevice;
   private final long loadMillis;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  LoadedModel(ModelRegistry.Slot slot, DbrxRuntime runtime, long loadMillis) {
+  LoadedModel(ModelRegistry.Slot slot, DbrxRuntime runtime, String computeDevice, long loadMillis) {
     this.slot = slot;
     this.runtime = runtime;
+    this.computeDevice = computeDevice;
     this.loadMillis = loadMillis;
   }
 
@@ -25,9 +27,17 @@ public final class LoadedModel implements AutoCloseable {
     return runtime;
   }
 
-  /** The device the model is bound to. */
+  /** The device the model is bound to: the registry's key, the task's GPU or the CPU. */
   public DeviceSelection device() {
     return slot.key.device();
+  }
+
+  /**
+   * The runtime device the model computes on, {@code cpu} or {@code cuda:N}: the task's GPU, or the
+   * CPU under {@code spark.dbrx.device=cpu} or its fallback.
+   */
+  public String computeDevice() {
+    return computeDevice;
   }
 
   /** Milliseconds this acquisition spent loading the model; 0 when it was already loaded. */

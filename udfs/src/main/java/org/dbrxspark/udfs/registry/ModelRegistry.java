@@ -17,7 +17,9 @@ import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.Devices;
+import org.dbrxspark.udfs.device.DevicePolicy;
 import org.dbrxspark.udfs.device.DeviceSelection;
+import org.dbrxspark.udfs.device.DeviceUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -39,6 +41,8 @@ public final class ModelRegistry {
 
   private static final Map<Key, Slot> SLOTS = new ConcurrentHashMap<>();
   private static final Map<Key, AtomicInteger> LOADS = new ConcurrentHashMap<>();
+
+  /** Whether this JVM has logged a GPU's fallback to the CPU (once: every task would repeat it). */
   private static final AtomicBoolean GPU_FALLBACK_LOGGED = new AtomicBoolean();
 
   static {
@@ -54,7 +58,7 @@ public final class ModelRegistry {
    */
   record Key(ModelSpec spec, DeviceSelection device) {
     static Key of(ModelSpec spec, DeviceSelection device) {
-      return new Key(spec.withResolvedThreads(), device);
+      return new Key(spec.withResolvedThreads(), spec.device().keyFor(device));
     }
 
     @Override
@@ -75,6 +79,8 @@ public final class ModelRegistry {
           + (spec.kvCacheTokens() == 0 ? "" : ", kv_cache_tokens " + spec.kvCacheTokens())
           + ", prefix_caching "
           + spec.prefixCaching()
+          + ", device "
+          + spec.device()
           + ")";
     }
   }
@@ -143,6 +149,7 @@ public final class ModelRegistry {
   static final class Slot {
     final Key key;
     private DbrxRuntime runtime;
+    private String computeDevice;
     private int leases;
     private boolean retired;
 
@@ -157,13 +164,14 @@ public final class ModelRegistry {
       long loadMillis = 0;
       if (runtime == null) {
         long start = System.nanoTime();
-        runtime = load(key);
+        computeDevice = computeDevice(key);
+        runtime = load(key, computeDevice);
         loadMillis = Math.max(1, (System.nanoTime() - start) / 1_000_000);
         LOADS.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
-        LOG.info("loaded DBRX model {} in {} ms", key, loadMillis);
+        LOG.info("loaded DBRX model {} in {} ms, computing on {}", key, loadMillis, computeDevice);
       }
       leases++;
-      return new LoadedModel(this, runtime, loadMillis);
+      return new LoadedModel(this, runtime, computeDevice, loadMillis);
     }
 
     synchronized void release() {
@@ -189,7 +197,34 @@ public final class ModelRegistry {
     }
   }
 
-  private static DbrxRuntime load(Key key) {
+  /**
+   * The runtime device ({@code cpu} or {@code cuda:N}) of {@code key}'s model under its device
+   * policy, logging once per JVM when a GPU falls back to the CPU.
+   *
+   * @throws ModelLoadException naming the model when the GPU cannot be used and has no fallback
+   */
+  private static String computeDevice(Key key) {
+    try {
+      return key.spec()
+          .device()
+          .runtimeDevice(
+              key.device(),
+              Devices::problem,
+              why -> {
+                if (GPU_FALLBACK_LOGGED.compareAndSet(false, true)) {
+                  LOG.warn(
+                      "spark.dbrx.device.fallback=cpu: {}; models run on the CPU kernels with {}"
+                          + " threads instead",
+                      why,
+                      key.spec().threads());
+                }
+              });
+    } catch (DeviceUnavailableException e) {
+      throw new ModelLoadException(describe(key, null) + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static DbrxRuntime load(Key key, String computeDevice) {
     Path dir = null;
     try {
       dir = resolve(key.spec().location());
@@ -203,16 +238,7 @@ public final class ModelRegistry {
       if (memory != null) {
         throw new ModelLoadException(describe(key, dir) + ": " + memory);
       }
-      // The runtime's backend seam takes a device; this build has only the cpu backend, so a task
-      // pinned to a GPU still computes on the CPU, and says so once.
-      if (key.device().isGpu() && GPU_FALLBACK_LOGGED.compareAndSet(false, true)) {
-        LOG.warn(
-            "the runtime has no GPU backend yet: models keyed to {} (and any other GPU) run on the"
-                + " CPU kernels with {} threads",
-            key.device().key(),
-            key.spec().threads());
-      }
-      return DbrxRuntime.load(dir, Devices.CPU, key.spec().threads(), key.spec().engineOptions());
+      return DbrxRuntime.load(dir, computeDevice, key.spec().threads(), key.spec().engineOptions());
     } catch (ModelLoadException e) {
       throw e;
     } catch (IOException | RuntimeException | OutOfMemoryError e) {
@@ -229,11 +255,13 @@ public final class ModelRegistry {
         resolved == null || resolved.toString().equals(key.spec().location())
             ? ""
             : " (local copy " + resolved + ")";
+    DevicePolicy policy = key.spec().device();
     return "cannot load the DBRX model at "
         + key.spec().location()
         + where
         + " for "
-        + key.device().key();
+        + key.device().key()
+        + (policy.equals(DevicePolicy.DEFAULT) ? "" : " (device " + policy + ")");
   }
 
   /**

@@ -4,10 +4,11 @@ import java.io.Serializable;
 import java.util.Objects;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.udfs.device.DevicePolicy;
 
 /**
- * Which checkpoint to load and how: with the device, the key of the executor's model registry, so
- * that specs differing in any load option never share a loaded model.
+ * Which checkpoint to load and how: with the task's device, the key of the executor's model
+ * registry, so that specs differing in any load option never share a loaded model.
  *
  * @param location a local folder, a Hadoop FileSystem URI ({@code file://}, {@code hdfs://}, {@code
  *     s3a://}, ...) or the name of a folder shipped with {@code --files}/{@code --archives}/{@code
@@ -21,6 +22,8 @@ import org.dbrxspark.runtime.engine.EngineOptions;
  *     last); 0 for the model's
  * @param kvDtype how the KV cache stores keys and values
  * @param kvCacheTokens positions the KV cache holds at once; 0 for {@code maxSequences x maxSeqLen}
+ * @param device where the model computes: the task's GPU, the CPU, and what happens when a GPU
+ *     cannot be used
  */
 public record ModelSpec(
     String location,
@@ -30,11 +33,13 @@ public record ModelSpec(
     boolean prefixCaching,
     int maxSeqLen,
     KvDType kvDtype,
-    long kvCacheTokens)
+    long kvCacheTokens,
+    DevicePolicy device)
     implements Serializable {
 
   public ModelSpec {
     Objects.requireNonNull(location, "location");
+    Objects.requireNonNull(device, "device");
     if (location.isBlank()) {
       throw new IllegalArgumentException("model location must not be empty");
     }
@@ -51,8 +56,13 @@ public record ModelSpec(
     this(location, threads, new EngineOptions(maxBatchTokens, maxSequences));
   }
 
-  /** The location with these threads and engine options. */
+  /** The location with these threads and engine options, on the default device policy. */
   public ModelSpec(String location, int threads, EngineOptions engine) {
+    this(location, threads, engine, DevicePolicy.DEFAULT);
+  }
+
+  /** The location with these threads, engine options and device policy. */
+  public ModelSpec(String location, int threads, EngineOptions engine, DevicePolicy device) {
     this(
         location,
         threads,
@@ -61,7 +71,8 @@ public record ModelSpec(
         engine.prefixCaching(),
         engine.maxSeqLen(),
         engine.kvDtype(),
-        engine.kvCacheTokens());
+        engine.kvCacheTokens(),
+        device);
   }
 
   /** The location with the runtime's default engine options and one thread per processor. */
@@ -71,7 +82,12 @@ public record ModelSpec(
 
   /** This spec with prefix caching on or off. */
   public ModelSpec withPrefixCaching(boolean value) {
-    return new ModelSpec(location, threads, engineOptions().withPrefixCaching(value));
+    return new ModelSpec(location, threads, engineOptions().withPrefixCaching(value), device);
+  }
+
+  /** This spec computing where {@code value} says. */
+  public ModelSpec withDevice(DevicePolicy value) {
+    return new ModelSpec(location, threads, engineOptions(), value);
   }
 
   /** This spec with these KV cache options (0 for the defaults of the context and cache size). */
@@ -79,17 +95,14 @@ public record ModelSpec(
     return new ModelSpec(
         location,
         threads,
-        maxBatchTokens,
-        maxSequences,
-        prefixCaching,
-        maxSeqLen,
-        kvDtype,
-        kvCacheTokens);
+        new EngineOptions(
+            maxBatchTokens, maxSequences, maxSeqLen, kvDtype, kvCacheTokens, prefixCaching),
+        device);
   }
 
   /** This spec with {@link #threads} resolved to a count: the form the registry keys. */
   ModelSpec withResolvedThreads() {
-    return new ModelSpec(location, resolvedThreads(), engineOptions());
+    return new ModelSpec(location, resolvedThreads(), engineOptions(), device);
   }
 
   /** The engine's batching limits, KV cache and prefix caching. */

@@ -23,6 +23,7 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.engine.EngineOptions;
+import org.dbrxspark.udfs.device.DevicePolicy;
 import org.dbrxspark.udfs.inference.Embedding;
 import org.dbrxspark.udfs.inference.Generation;
 import org.dbrxspark.udfs.inference.SamplingDefaults;
@@ -61,10 +62,10 @@ import scala.collection.immutable.Seq;
  * spark.sql.extensions}, whose functions read their {@link Options} from the Spark settings {@value
  * #MODEL}, {@value #THREADS}, {@value #MAX_BATCH_TOKENS}, {@value #MAX_SEQUENCES}, {@value
  * #MAX_SEQ_LEN}, {@value #KV_DTYPE}, {@value #KV_CACHE_TOKENS}, {@value #PREFIX_CACHING}, {@value
- * #SEED}, {@value #DEFAULT_PARAMS} and {@value #SYSTEM_PROMPT}. Each function is also a public
- * class with a no-argument constructor for {@code spark.udf.registerJavaFunction} in PySpark,
- * reading the same settings; registered that way it runs one row per model call and takes every
- * argument (pass NULL for an unused optional one).
+ * #DEVICE}, {@value #DEVICE_FALLBACK}, {@value #SEED}, {@value #DEFAULT_PARAMS} and {@value
+ * #SYSTEM_PROMPT}. Each function is also a public class with a no-argument constructor for {@code
+ * spark.udf.registerJavaFunction} in PySpark, reading the same settings; registered that way it
+ * runs one row per model call and takes every argument (pass NULL for an unused optional one).
  */
 public final class DbrxFunctions {
   private DbrxFunctions() {}
@@ -77,6 +78,8 @@ public final class DbrxFunctions {
   public static final String KV_DTYPE = "spark.dbrx.kvDtype";
   public static final String KV_CACHE_TOKENS = "spark.dbrx.kvCacheTokens";
   public static final String PREFIX_CACHING = "spark.dbrx.prefixCaching";
+  public static final String DEVICE = "spark.dbrx.device";
+  public static final String DEVICE_FALLBACK = "spark.dbrx.device.fallback";
   public static final String SEED = "spark.dbrx.seed";
   public static final String DEFAULT_PARAMS = "spark.dbrx.defaultParams";
   public static final String SYSTEM_PROMPT = "spark.dbrx.systemPrompt";
@@ -154,6 +157,7 @@ public final class DbrxFunctions {
                     setting(PREFIX_CACHING)
                         .map(DbrxFunctions::prefixCaching)
                         .orElse(engine.prefixCaching())));
+        model = model.withDevice(devicePolicy());
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             "invalid spark.dbrx.* model settings: " + e.getMessage(), e);
@@ -168,6 +172,22 @@ public final class DbrxFunctions {
 
   private static Optional<Integer> integer(String key) {
     return setting(key).map(v -> parse(key, v, Integer::parseInt));
+  }
+
+  /** {@value #DEVICE} and {@value #DEVICE_FALLBACK}, refused naming the setting at fault. */
+  private static DevicePolicy devicePolicy() {
+    String device = setting(DEVICE).orElse(null);
+    String fallback = setting(DEVICE_FALLBACK).orElse(null);
+    try {
+      DevicePolicy.parse(device, null);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(DEVICE + ": " + e.getMessage(), e);
+    }
+    try {
+      return DevicePolicy.parse(device, fallback);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(DEVICE_FALLBACK + ": " + e.getMessage(), e);
+    }
   }
 
   private static KvDType kvDtype(String value) {

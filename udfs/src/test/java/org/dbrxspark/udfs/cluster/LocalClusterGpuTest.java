@@ -2,6 +2,7 @@ package org.dbrxspark.udfs.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -21,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.SparkEnv;
+import org.apache.spark.SparkException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -38,6 +40,7 @@ import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.GenerationRequest;
 import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.udfs.TestSpark;
+import org.dbrxspark.udfs.device.DevicePolicy;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.dbrxspark.udfs.ml.DbrxGenerator;
 import org.dbrxspark.udfs.registry.LoadedModel;
@@ -76,7 +79,10 @@ class LocalClusterGpuTest {
   static void startCluster() throws IOException, InterruptedException {
     TestSpark.stop();
     checkpoint = TestSpark.tinyCheckpoint();
-    spec = new ModelSpec(checkpoint.toString(), 1, 256, 4);
+    // The tasks' GPUs are fake, which the CUDA backend cannot use: they fall back to the CPU.
+    spec =
+        new ModelSpec(checkpoint.toString(), 1, 256, 4)
+            .withDevice(DevicePolicy.parse(DevicePolicy.AUTO, DevicePolicy.CPU));
     Path target = Path.of("target").toAbsolutePath();
     List<String> folders = linkJarsIntoSparkHome(Path.of(System.getenv("SPARK_HOME")));
     Path script = target.resolve("fake-gpus.sh");
@@ -153,6 +159,7 @@ class LocalClusterGpuTest {
             .setThreads(spec.threads())
             .setMaxBatchTokens(spec.maxBatchTokens())
             .setMaxSequences(spec.maxSequences())
+            .setDeviceFallback(DevicePolicy.CPU)
             .setMaxNewTokens(3);
 
     // Job 1: generation on the executors, compared with the runtime in this JVM.
@@ -180,6 +187,7 @@ class LocalClusterGpuTest {
       assertEquals(1, r.addresses().length, "one GPU address per task: " + r);
       assertEquals(
           "gpu:" + r.addresses()[0], r.device(), "the task is pinned to its address: " + r);
+      assertEquals("cpu", r.computeDevice(), "a fake GPU: the fallback's CPU: " + r);
       devicesByExecutor.computeIfAbsent(r.executor(), e -> new TreeSet<>()).add(r.device());
     }
     assertEquals(2, devicesByExecutor.size(), "two executor JVMs: " + devicesByExecutor);
@@ -189,6 +197,44 @@ class LocalClusterGpuTest {
           devices,
           "each executor uses both its GPUs: " + devicesByExecutor);
     }
+  }
+
+  @Test
+  void aGpuWithoutCudaFailsTheTaskNamingWhatToInstallUnlessItFallsBack() {
+    // The default policy: auto with no fallback. The task's fake GPU cannot be used.
+    ModelSpec auto = spec.withDevice(DevicePolicy.DEFAULT);
+    ModelSpec cpu = spec.withDevice(DevicePolicy.parse(DevicePolicy.CPU, null));
+    SparkException e =
+        assertThrows(
+            SparkException.class,
+            () ->
+                JavaSparkContext.fromSparkContext(spark.sparkContext())
+                    .parallelize(List.of(0), 1)
+                    .map(
+                        i -> {
+                          try (LoadedModel lease =
+                              ModelRegistry.acquire(auto, DeviceSelection.forCurrentTask())) {
+                            return lease.computeDevice();
+                          }
+                        })
+                    .collect());
+    assertTrue(
+        e.getMessage().contains("the task's GPU gpu:0 cannot be used: device 'cuda:0': "),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("spark.dbrx.device.fallback=cpu"), e.getMessage());
+    // spark.dbrx.device=cpu: the GPU assignment is ignored, one CPU model per executor.
+    List<String> devices =
+        JavaSparkContext.fromSparkContext(spark.sparkContext())
+            .parallelize(List.of(0, 1, 2, 3), WAVE)
+            .map(
+                i -> {
+                  try (LoadedModel lease =
+                      ModelRegistry.acquire(cpu, DeviceSelection.forCurrentTask())) {
+                    return lease.device().key() + " " + lease.computeDevice();
+                  }
+                })
+            .collect();
+    assertEquals(List.of("cpu cpu", "cpu cpu", "cpu cpu", "cpu cpu"), devices);
   }
 
   @Test
@@ -239,6 +285,7 @@ class LocalClusterGpuTest {
       String executor,
       String[] addresses,
       String device,
+      String computeDevice,
       int loads,
       int runtime,
       boolean leasedTogether)
@@ -250,6 +297,8 @@ class LocalClusterGpuTest {
           + String.join(",", addresses)
           + " -> "
           + device
+          + " on "
+          + computeDevice
           + " (loads "
           + loads
           + ", runtime "
@@ -292,6 +341,7 @@ class LocalClusterGpuTest {
                                     .get()
                                     .addresses(),
                                 device.key(),
+                                lease.computeDevice(),
                                 ModelRegistry.loadCount(model, device),
                                 runtime,
                                 together))

@@ -23,6 +23,7 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.MemoryPlan;
 import org.dbrxspark.udfs.TestSpark;
+import org.dbrxspark.udfs.device.DevicePolicy;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.dbrxspark.udfs.ml.DbrxEmbedder;
 import org.junit.jupiter.api.BeforeAll;
@@ -71,7 +72,10 @@ class ModelRegistryTest {
 
   @Test
   void unloadWaitsForOpenLeasesAndTheNextAcquireLoadsAgain() {
-    ModelSpec spec = new ModelSpec(checkpoint.toString(), 1, 64, 2);
+    // A model keyed to a GPU this host does not have: it falls back to the CPU.
+    ModelSpec spec =
+        new ModelSpec(checkpoint.toString(), 1, 64, 2)
+            .withDevice(DevicePolicy.parse(DevicePolicy.AUTO, DevicePolicy.CPU));
     DeviceSelection gpu = DeviceSelection.gpu("7");
     int loadsBefore = ModelRegistry.loadCount(spec, gpu);
     LoadedModel lease = ModelRegistry.acquire(spec, gpu);

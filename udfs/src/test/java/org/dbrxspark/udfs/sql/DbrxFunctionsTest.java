@@ -354,4 +354,49 @@ class DbrxFunctionsTest {
       }
     }
   }
+
+  @Test
+  void deviceSettingsReachTheRegistryAndBadOnesAreNamed() {
+    spark.conf().set(DbrxFunctions.MODEL, checkpoint.toString());
+    spark.conf().set(DbrxFunctions.THREADS, "2");
+    try {
+      // This host has no GPU: cuda:0 fails the query with the CUDA backend's reason...
+      spark.conf().set(DbrxFunctions.DEVICE, "cuda:0");
+      spark.udf().registerJava("py_score_gpu", ScoreFunction.class.getName(), Scoring.RESULT);
+      Exception noGpu =
+          assertThrows(Exception.class, () -> spark.sql("SELECT py_score_gpu('a', NULL)").first());
+      assertTrue(
+          noGpu.getMessage().contains("device cuda:0 cannot be used: device 'cuda:0': "),
+          noGpu.getMessage());
+      // ...and with the CPU fallback it scores as the CPU does.
+      spark.conf().set(DbrxFunctions.DEVICE_FALLBACK, "cpu");
+      spark.udf().registerJava("py_score_fb", ScoreFunction.class.getName(), Scoring.RESULT);
+      Row scored = spark.sql("SELECT py_score_fb('jumps over', 'The fox') AS s").first();
+      ScoreRequest request =
+          new ScoreRequest(
+              direct.tokenizer().encode("The fox"), direct.tokenizer().encode("jumps over"));
+      assertEquals(
+          direct.scorer().score(List.of(request)).get(0).logprobSum(),
+          scored.getStruct(0).getDouble(0),
+          0);
+
+      spark.conf().set(DbrxFunctions.DEVICE, "gpu");
+      spark.udf().registerJava("py_score_bad", ScoreFunction.class.getName(), Scoring.RESULT);
+      Exception bad =
+          assertThrows(Exception.class, () -> spark.sql("SELECT py_score_bad('a', NULL)").first());
+      assertTrue(
+          bad.getMessage()
+              .contains(DbrxFunctions.DEVICE + ": device 'gpu' is not auto, cpu, cuda or cuda:N"),
+          bad.getMessage());
+    } finally {
+      for (String key :
+          List.of(
+              DbrxFunctions.MODEL,
+              DbrxFunctions.THREADS,
+              DbrxFunctions.DEVICE,
+              DbrxFunctions.DEVICE_FALLBACK)) {
+        spark.conf().unset(key);
+      }
+    }
+  }
 }
