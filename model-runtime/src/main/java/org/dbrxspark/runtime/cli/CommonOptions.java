@@ -35,9 +35,10 @@ final class CommonOptions {
   static Option device() {
     return Option.value(
         "device",
-        Devices.AUTO,
-        "device to compute on: auto (cuda:0 where the CUDA backend can use it, else cpu), cpu,"
-            + " or cuda[:N]");
+        // cpu until the CUDA backend has passed scripts/device-check on a GPU: it never has.
+        Devices.CPU,
+        "device to compute on: cpu, cuda[:N] (the CUDA backend, not yet run on a GPU), or auto"
+            + " (cuda:0 where the CUDA backend can use it, else cpu)");
   }
 
   /**

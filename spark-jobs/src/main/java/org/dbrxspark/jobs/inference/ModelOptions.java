@@ -65,8 +65,8 @@ public final class ModelOptions {
   public static final OptionSpec<String> DEVICE =
       OptionSpec.string(
           "device",
-          DevicePolicy.AUTO,
-          "Where the model computes: auto (each task's Spark-assigned GPU, else the CPU), cpu, cuda (the task's GPU, required) or cuda:N (GPU N for every task, for local mode)");
+          DevicePolicy.CPU,
+          "Where the model computes: cpu, auto (each task's Spark-assigned GPU, else the CPU), cuda (the task's GPU, required) or cuda:N (GPU N for every task, for local mode); the CUDA backend has not yet run on a GPU");
   public static final OptionSpec<String> DEVICE_FALLBACK =
       OptionSpec.choice(
           "device-fallback",

@@ -12,8 +12,9 @@ import java.util.regex.Pattern;
  * {@code --device-fallback}) say:
  *
  * <ul>
- *   <li>{@code auto} (the default): the task's Spark-assigned GPU if it has one, else the CPU;
- *   <li>{@code cpu}: the CPU, whatever the task was assigned;
+ *   <li>{@code cpu} (the default, until the CUDA backend has passed {@code scripts/device-check} on
+ *       a GPU): the CPU, whatever the task was assigned;
+ *   <li>{@code auto}: the task's Spark-assigned GPU if it has one, else the CPU;
  *   <li>{@code cuda}: the task's assigned GPU, and an error for a task without one;
  *   <li>{@code cuda:N}: GPU N for every task, for hosts where Spark assigns no GPUs (local mode).
  * </ul>
@@ -32,8 +33,11 @@ public record DevicePolicy(String device, boolean fallbackToCpu) implements Seri
   // Before DEFAULT, whose construction checks its name against it.
   private static final Pattern NAME = Pattern.compile("auto|cpu|cuda(:\\d{1,4})?");
 
-  /** {@code auto}, no fallback. */
-  public static final DevicePolicy DEFAULT = new DevicePolicy(AUTO, false);
+  /**
+   * {@code cpu}, no fallback: the CUDA backend has not yet passed {@code scripts/device-check} on a
+   * GPU, so a GPU is used only when asked for ({@code auto}, {@code cuda}).
+   */
+  public static final DevicePolicy DEFAULT = new DevicePolicy(CPU, false);
 
   /** The values of the device setting, for help texts and validators. */
   public static final String CHOICES = "auto, cpu, cuda or cuda:N";
@@ -59,7 +63,7 @@ public record DevicePolicy(String device, boolean fallbackToCpu) implements Seri
       throw new IllegalArgumentException("device fallback '" + fallback + "' is not cpu or none");
     }
     return new DevicePolicy(
-        device == null ? AUTO : device.trim().toLowerCase(Locale.ROOT), f.equals(CPU));
+        device == null ? CPU : device.trim().toLowerCase(Locale.ROOT), f.equals(CPU));
   }
 
   /** {@code none} or {@code cpu}: the fallback as its setting spells it. */

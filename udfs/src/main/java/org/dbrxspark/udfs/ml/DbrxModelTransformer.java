@@ -208,7 +208,7 @@ public abstract class DbrxModelTransformer<T extends DbrxModelTransformer<T>>
     return $(device);
   }
 
-  /** Where the model computes (see {@link DevicePolicy}): auto (the default), cpu, cuda, cuda:N. */
+  /** Where the model computes (see {@link DevicePolicy}): cpu (the default), auto, cuda, cuda:N. */
   public T setDevice(String value) {
     set(device, value);
     return self();

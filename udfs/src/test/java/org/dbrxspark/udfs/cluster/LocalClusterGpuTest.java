@@ -201,8 +201,8 @@ class LocalClusterGpuTest {
 
   @Test
   void aGpuWithoutCudaFailsTheTaskNamingWhatToInstallUnlessItFallsBack() {
-    // The default policy: auto with no fallback. The task's fake GPU cannot be used.
-    ModelSpec auto = spec.withDevice(DevicePolicy.DEFAULT);
+    // auto with no fallback: the task's fake GPU cannot be used.
+    ModelSpec auto = spec.withDevice(new DevicePolicy(DevicePolicy.AUTO, false));
     ModelSpec cpu = spec.withDevice(DevicePolicy.parse(DevicePolicy.CPU, null));
     SparkException e =
         assertThrows(

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Test;
  * one) and with a stand-in that reports a device usable.
  */
 class DevicePolicyTest {
+  private static final DevicePolicy AUTO = new DevicePolicy(DevicePolicy.AUTO, false);
+
   private static final DeviceSelection GPU_1 = DeviceSelection.gpu("1");
   private static final Function<String, String> USABLE = device -> null;
 
@@ -31,6 +33,8 @@ class DevicePolicyTest {
   @Test
   void settingsAreParsedAndBadOnesNamed() {
     assertEquals(DevicePolicy.DEFAULT, DevicePolicy.parse(null, null));
+    // The CPU until the CUDA backend has passed scripts/device-check on a GPU.
+    assertEquals(new DevicePolicy("cpu", false), DevicePolicy.DEFAULT);
     assertEquals(new DevicePolicy("cuda:2", true), DevicePolicy.parse(" CUDA:2 ", "CPU"));
     assertEquals(new DevicePolicy("cpu", false), DevicePolicy.parse("cpu", "none"));
     assertEquals(
@@ -45,8 +49,8 @@ class DevicePolicyTest {
 
   @Test
   void autoIsTheAssignedGpuElseTheCpu() {
-    assertEquals("cpu", resolve(DevicePolicy.DEFAULT, DeviceSelection.cpu(), Devices::problem));
-    assertEquals("cuda:1", resolve(DevicePolicy.DEFAULT, GPU_1, USABLE));
+    assertEquals("cpu", resolve(AUTO, DeviceSelection.cpu(), Devices::problem));
+    assertEquals("cuda:1", resolve(AUTO, GPU_1, USABLE));
     assertEquals("cuda:3", resolve(new DevicePolicy("cuda:3", false), GPU_1, USABLE));
     assertEquals(List.of(), fallbacks);
   }
@@ -56,7 +60,7 @@ class DevicePolicyTest {
     DevicePolicy cpu = new DevicePolicy("cpu", false);
     assertEquals("cpu", resolve(cpu, GPU_1, USABLE));
     assertEquals(DeviceSelection.cpu(), cpu.keyFor(GPU_1));
-    assertEquals(GPU_1, DevicePolicy.DEFAULT.keyFor(GPU_1));
+    assertEquals(GPU_1, AUTO.keyFor(GPU_1));
   }
 
   @Test
@@ -65,8 +69,7 @@ class DevicePolicyTest {
     assumeTrue(problem != null, "this host can use cuda:1");
     DeviceUnavailableException e =
         assertThrows(
-            DeviceUnavailableException.class,
-            () -> resolve(DevicePolicy.DEFAULT, GPU_1, Devices::problem));
+            DeviceUnavailableException.class, () -> resolve(AUTO, GPU_1, Devices::problem));
     assertTrue(
         e.getMessage().startsWith("the task's GPU gpu:1 cannot be used: " + problem + ". "),
         e.getMessage());
