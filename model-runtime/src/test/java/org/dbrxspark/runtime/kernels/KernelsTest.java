@@ -270,6 +270,33 @@ class KernelsTest {
   }
 
   /**
+   * The BF16 input-major form takes two tokens over two register blocks of columns, one token over
+   * one or two, and single column pairs past the last block: a token's result is the same bits
+   * whichever took it, at every batch size from 1 to 21 and at 64, on one thread or three. Shapes
+   * with an unpaired last register block, a column band narrower than the others, a column tail,
+   * several row blocks, and batches on both the row-block and the column-band path.
+   */
+  @Test
+  void bf16InputMajorColumnsDoNotDependOnTheBatchOrTheThreads() {
+    for (int[] shape : new int[][] {{150, 1094}, {70, 192}, {9, 130}}) {
+      int rows = shape[0];
+      int cols = shape[1];
+      WeightMatrix matrix = matrix(DType.BF16, rows, cols, new float[rows * cols], rows + cols);
+      float[] x = activations(64 * rows, new SplittableRandom(rows));
+      float[] batch64 = new float[64 * cols];
+      KERNELS.matmul(x, 64, matrix, batch64);
+      try (Kernels oneThread = Kernels.cpu(1)) {
+        for (int n = 1; n <= 21; n++) {
+          float[] out = new float[n * cols];
+          oneThread.matmul(Arrays.copyOf(x, n * rows), n, matrix, out);
+          assertArrayEquals(
+              Arrays.copyOf(batch64, n * cols), out, Arrays.toString(shape) + " batch " + n);
+        }
+      }
+    }
+  }
+
+  /**
    * A row's result is the same bits alone (Q8_0 and Q4_0: on the blocks), in a batch of 2, 7 or 32
    * (on widened tiles, with and without a tail of tokens), and on one thread or two.
    */
