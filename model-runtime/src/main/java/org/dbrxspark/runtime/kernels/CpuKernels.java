@@ -87,7 +87,10 @@ final class CpuKernels implements Kernels {
         Bf16PairKernels.deinterleave(x, n, cols, even, odd);
         rowRange =
             (lo, hi) -> Bf16PairKernels.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
-      } else if (QuantizedTiles.handles(w.dtype())) {
+      } else if (QuantizedTiles.handles(w.dtype())
+          && (n > 1 || QuantizedRows.dotsOnBlocks(w.dtype()))) {
+        // A single K-quant token has no tile to reuse: widening a row at a time, below, keeps it
+        // in L1 (same floats, same sums as the tiles).
         rowRange = (lo, hi) -> QuantizedTiles.dotRows(w, lo, hi, x, n, out, rows);
       } else {
         rowRange =
