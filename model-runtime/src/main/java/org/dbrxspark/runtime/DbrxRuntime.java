@@ -91,7 +91,7 @@ public final class DbrxRuntime implements AutoCloseable {
       weightBytes = checkpoint.totalBytes();
     }
     MemoryPlan plan = MemoryPlan.of(Checkpoint.readConfig(path), options, weightBytes);
-    return DevicePlan.of(device, plan, Devices.memory(device));
+    return new DevicePlan(device, plan, Devices.memory(device));
   }
 
   public DbrxConfig config() {

@@ -95,7 +95,11 @@ public final class Devices {
     return problem == null ? null : "device '" + device + "': " + problem;
   }
 
-  /** The provider of device kind {@code kind} on the class path, if any. */
+  /**
+   * The provider of device kind {@code kind} on the class path, if any. Looked up on every call,
+   * not cached: a lookup happens once per model load, and a cache would pin the class loader of the
+   * first caller, where Spark executors add jars through the thread's context class loader.
+   */
   public static Optional<BackendProvider> provider(String kind) {
     for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
       if (p.kind().equals(kind)) {

@@ -94,11 +94,11 @@ final class PlanCommand extends Command {
     json.put("device", device);
     if (!Devices.CPU.equals(device)) {
       // The weights, KV cache and activations live on the GPU: its free memory is what binds.
-      DevicePlan onDevice = DevicePlan.of(device, plan, Devices.memory(device));
+      DevicePlan onDevice = new DevicePlan(device, plan, Devices.memory(device));
       json.put("device_needed_bytes", onDevice.neededBytes());
       json.put("device_workspace_bytes", DevicePlan.WORKSPACE_BYTES);
-      json.put("device_free_bytes", onDevice.freeBytes());
-      json.put("device_total_bytes", onDevice.totalBytes());
+      json.put("device_free_bytes", onDevice.memory().freeBytes());
+      json.put("device_total_bytes", onDevice.memory().totalBytes());
       json.put("device_fits", onDevice.fits());
       if (!onDevice.fits()) {
         out.note(onDevice.problem());

@@ -29,7 +29,7 @@ class DevicePlanTest {
     DbrxConfig config = MemoryPlanTest.dbrxInstruct();
     EngineOptions options = new EngineOptions(2048, 32, 4096, KvDType.F16, 0);
     MemoryPlan plan = MemoryPlan.of(config, options, MemoryPlan.checkpointBytes(config));
-    DevicePlan onGpu = DevicePlan.of("cuda:0", plan, new DeviceMemory(H100 - GIB, H100));
+    DevicePlan onGpu = new DevicePlan("cuda:0", plan, new DeviceMemory(H100 - GIB, H100));
     // 263.19 GB of weights + 20 GiB of KV cache + 507,904,000 bytes of activations + 256 MiB.
     assertEquals(263_193_047_040L + 20 * GIB + 507_904_000L + (256L << 20), onGpu.neededBytes());
     assertFalse(onGpu.fits());
@@ -48,7 +48,7 @@ class DevicePlanTest {
     EngineOptions options = new EngineOptions(2048, 32, 32768, KvDType.F32, 0);
     MemoryPlan plan = MemoryPlan.of(config, options, 10L * 1000 * 1000 * 1000);
     assertEquals(320 * GIB, plan.kvCacheBytes());
-    DevicePlan onGpu = DevicePlan.of("cuda:1", plan, new DeviceMemory(H100, H100));
+    DevicePlan onGpu = new DevicePlan("cuda:1", plan, new DeviceMemory(H100, H100));
     assertFalse(onGpu.fits());
     assertTrue(
         onGpu
@@ -61,15 +61,15 @@ class DevicePlanTest {
     MemoryPlan smaller =
         MemoryPlan.of(
             config, new EngineOptions(2048, 32, 4096, KvDType.F16, 0), 10L * 1000 * 1000 * 1000);
-    assertNull(DevicePlan.of("cuda:1", smaller, new DeviceMemory(H100, H100)).problem());
+    assertNull(new DevicePlan("cuda:1", smaller, new DeviceMemory(H100, H100)).problem());
   }
 
   @Test
   void theBoundIsTheFreeMemoryNotTheTotal() {
     MemoryPlan plan = new MemoryPlan(GIB, GIB, GIB, 0, Long.MAX_VALUE, Long.MAX_VALUE, KvDType.F16);
     long needed = 3 * GIB + DevicePlan.WORKSPACE_BYTES;
-    assertTrue(DevicePlan.of("cuda:0", plan, new DeviceMemory(needed, 80 * GIB)).fits());
-    assertFalse(DevicePlan.of("cuda:0", plan, new DeviceMemory(needed - 1, 80 * GIB)).fits());
+    assertTrue(new DevicePlan("cuda:0", plan, new DeviceMemory(needed, 80 * GIB)).fits());
+    assertFalse(new DevicePlan("cuda:0", plan, new DeviceMemory(needed - 1, 80 * GIB)).fits());
   }
 
   @Test
