@@ -12,19 +12,22 @@ import org.apache.lucene.analysis.tokenattributes.OffsetAttribute;
  * The words of a text as the matching jobs see them: the text is lower-cased (root locale), and a
  * word is a letter or digit (Unicode categories L and N) followed by letters, digits and combining
  * marks (M: the vowel signs and viramas of Devanagari, Bengali, Tamil..., Thai vowels and tones,
- * accents of decomposed Latin), so punctuation and spaces only separate words. Scripts written
- * without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) would give one word
- * per phrase that way, so a run holding them is split again by Lucene's ICU tokenizer, which finds
- * their words with ICU's dictionaries. Text without those scripts never reaches ICU. Each word
- * keeps where it was in the original text, so a match can be shown as the text it came from.
+ * accents of decomposed Latin), so punctuation and spaces only separate words. A zero-width
+ * non-joiner or joiner between two such characters is inside the word too: Persian writes it within
+ * words (می‌خواهم is one word), and Indic scripts use it to choose a conjunct's form. Scripts
+ * written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) would give
+ * one word per phrase that way, so a run holding them is split again by Lucene's ICU tokenizer,
+ * which finds their words with ICU's dictionaries. Text without those scripts never reaches ICU.
+ * Each word keeps where it was in the original text, so a match can be shown as the text it came
+ * from.
  */
 public final class Words {
   /**
    * Raised whenever a text's words change, so that stores of word hashes made with another split
    * (dedup's signature index) are refused rather than silently matching less. 2: combining marks
-   * stay inside words.
+   * stay inside words. 3: so do zero-width (non-)joiners between word characters.
    */
-  public static final int SPLIT_VERSION = 2;
+  public static final int SPLIT_VERSION = 3;
 
   /** Bit per {@link Character#getType} value that is a letter (L*) or a number (N*). */
   private static final long WORD_TYPES =
@@ -42,6 +45,9 @@ public final class Words {
       1L << Character.NON_SPACING_MARK
           | 1L << Character.COMBINING_SPACING_MARK
           | 1L << Character.ENCLOSING_MARK;
+
+  private static final int ZWNJ = 0x200C;
+  private static final int ZWJ = 0x200D;
 
   /** The first code point of the first unspaced script (Thai); everything below is spaced. */
   private static final int FIRST_UNSPACED = 0x0E00;
@@ -74,7 +80,9 @@ public final class Words {
     for (int i = 0; i < lower.length(); ) {
       int cp = lower.codePointAt(i);
       long type = 1L << Character.getType(cp);
-      boolean word = (WORD_TYPES & type) != 0 || start >= 0 && (MARK_TYPES & type) != 0;
+      boolean word =
+          (WORD_TYPES & type) != 0
+              || start >= 0 && ((MARK_TYPES & type) != 0 || joinsWordCharacters(lower, i, cp));
       if (word && start < 0) {
         start = i;
       } else if (!word && start >= 0) {
@@ -93,6 +101,18 @@ public final class Words {
         lower,
         Arrays.copyOf(spans.starts, spans.count),
         Arrays.copyOf(spans.ends, spans.count));
+  }
+
+  /**
+   * Whether {@code cp} at {@code i}, inside a word, is a zero-width non-joiner or joiner that the
+   * next character continues (a letter, digit or mark), so the word goes on past it.
+   */
+  private static boolean joinsWordCharacters(String text, int i, int cp) {
+    if (cp != ZWNJ && cp != ZWJ || i + 1 >= text.length()) {
+      return false;
+    }
+    long next = 1L << Character.getType(text.codePointAt(i + 1));
+    return ((WORD_TYPES | MARK_TYPES) & next) != 0;
   }
 
   /** Whether {@code text} holds a letter of a script written without spaces between words. */

