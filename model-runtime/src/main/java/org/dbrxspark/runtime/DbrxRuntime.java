@@ -1,6 +1,7 @@
 package org.dbrxspark.runtime;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import org.dbrxspark.runtime.backend.Backend;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
@@ -67,30 +68,46 @@ public final class DbrxRuntime implements AutoCloseable {
    */
   public static DbrxRuntime load(Path path, String device, int threads, EngineOptions options)
       throws IOException {
-    device = Devices.resolve(device);
-    if (!Devices.CPU.equals(device)) {
-      DevicePlan plan = devicePlan(path, device, options);
-      if (!plan.fits()) {
-        throw new IllegalArgumentException("cannot load " + path + ": " + plan.problem());
-      }
-    }
-    Backend backend = Devices.backend(device, threads);
+    return load(Checkpoint.open(path), device, threads, options);
+  }
+
+  /**
+   * Loads {@code checkpoint}, opened and validated by the caller, as {@link #load(Path, String,
+   * int, EngineOptions)} loads a path: the header parsed when it was opened (a GGUF file's
+   * metadata, vocabulary and tensor infos) sizes the device plan and builds the model, and is not
+   * read again. The runtime owns the checkpoint: it closes it, also when it refuses it.
+   */
+  public static DbrxRuntime load(
+      Checkpoint checkpoint, String device, int threads, EngineOptions options) {
+    Backend backend = null;
     try {
-      return new DbrxRuntime(DbrxModel.load(path, backend), backend, options);
-    } catch (IOException | RuntimeException e) {
-      backend.close();
+      String resolved = Devices.resolve(device);
+      if (!Devices.CPU.equals(resolved)) {
+        DevicePlan plan = devicePlan(checkpoint, resolved, options);
+        if (!plan.fits()) {
+          throw new IllegalArgumentException(
+              "cannot load " + checkpoint.location() + ": " + plan.problem());
+        }
+      }
+      backend = Devices.backend(resolved, threads);
+      return new DbrxRuntime(DbrxModel.load(checkpoint, backend), backend, options);
+    } catch (RuntimeException e) {
+      try {
+        checkpoint.close();
+      } catch (UncheckedIOException closing) {
+        e.addSuppressed(closing);
+      }
+      if (backend != null) {
+        backend.close();
+      }
       throw e;
     }
   }
 
-  /** The part of the memory plan for {@code path} that lives on {@code device}, a GPU. */
-  public static DevicePlan devicePlan(Path path, String device, EngineOptions options)
-      throws IOException {
-    long weightBytes;
-    try (Checkpoint checkpoint = Checkpoint.open(path)) {
-      weightBytes = checkpoint.totalBytes();
-    }
-    MemoryPlan plan = MemoryPlan.of(Checkpoint.readConfig(path), options, weightBytes);
+  /** The part of the memory plan for {@code checkpoint} that lives on {@code device}, a GPU. */
+  private static DevicePlan devicePlan(
+      Checkpoint checkpoint, String device, EngineOptions options) {
+    MemoryPlan plan = MemoryPlan.of(checkpoint.config(), options, checkpoint.totalBytes());
     return new DevicePlan(device, plan, Devices.memory(device));
   }
 

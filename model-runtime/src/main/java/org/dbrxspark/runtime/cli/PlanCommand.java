@@ -54,26 +54,29 @@ final class PlanCommand extends Command {
                 + GgufQuantizer.FileType.choices());
       }
     }
-    DbrxConfig config = Checkpoint.readConfig(path);
     boolean hasWeights = Files.isRegularFile(path);
-    if (!hasWeights) {
+    if (!hasWeights && Files.isDirectory(path)) {
       try (Stream<Path> files = Files.list(path)) {
         hasWeights = files.anyMatch(f -> f.getFileName().toString().endsWith(".safetensors"));
       }
     }
+    DbrxConfig config;
     long weightBytes;
     String weightsFrom;
-    if (weightsType != null) {
-      weightBytes = GgufQuantizer.weightBytes(config, weightsType);
-      weightsFrom = "--weights-type " + weightsType.cliName();
-    } else if (hasWeights) {
+    if (weightsType == null && hasWeights) {
+      // The config from the checkpoint opened for its weights: a GGUF header is parsed once.
       try (Checkpoint checkpoint = Checkpoint.open(path)) {
+        config = checkpoint.config();
         weightBytes = checkpoint.totalBytes();
         weightsFrom = checkpoint.format() == Checkpoint.Format.GGUF ? "gguf" : "safetensors";
       }
     } else {
-      weightBytes = MemoryPlan.checkpointBytes(config);
-      weightsFrom = "config.json";
+      config = Checkpoint.readConfig(path);
+      weightBytes =
+          weightsType != null
+              ? GgufQuantizer.weightBytes(config, weightsType)
+              : MemoryPlan.checkpointBytes(config);
+      weightsFrom = weightsType != null ? "--weights-type " + weightsType.cliName() : "config.json";
     }
     MemoryPlan plan;
     try {

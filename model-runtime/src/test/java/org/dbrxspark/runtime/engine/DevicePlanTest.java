@@ -6,14 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.Devices;
 import org.dbrxspark.runtime.backend.DeviceMemory;
 import org.dbrxspark.runtime.backend.FixedMemoryProvider;
 import org.dbrxspark.runtime.backend.KvDType;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The GPU part of the memory plan against a device's free memory, on dbrx-instruct's config and an
@@ -90,5 +95,45 @@ class DevicePlanTest {
             () -> DbrxRuntime.load(checkpoint, "fixedmem:2048", 1, EngineOptions.defaults()));
     assertTrue(opened.getMessage().contains("reached the upload"));
     assertEquals(2048L << 20, Devices.memory("fixedmem:2048").freeBytes());
+  }
+
+  @Test
+  void aCheckpointOpenedOnceIsPlannedAndLoadedWithoutReadingItsFileAgain(@TempDir Path tmp)
+      throws Exception {
+    Path gguf = EngineTest.golden("tiny-gguf").resolve("model-q8_0.gguf");
+    // Each checkpoint's file is gone before the load: a plan or a load that parsed the file's
+    // header again would fail on it.
+    IllegalArgumentException refused =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> loadOpenedThenDeleted(gguf, tmp.resolve("a.gguf"), "fixedmem:1"));
+    assertTrue(
+        refused.getMessage().contains("a.gguf: fixedmem:1: the model"), refused.getMessage());
+    UnsupportedOperationException uploaded =
+        assertThrows(
+            UnsupportedOperationException.class,
+            () -> loadOpenedThenDeleted(gguf, tmp.resolve("b.gguf"), "fixedmem:2048"));
+    assertTrue(uploaded.getMessage().contains("reached the upload"), uploaded.getMessage());
+    int[] prompt = {791, 39935, 374};
+    try (DbrxRuntime fromPath = DbrxRuntime.load(gguf, 1, EngineOptions.defaults());
+        DbrxRuntime fromOpened = loadOpenedThenDeleted(gguf, tmp.resolve("c.gguf"), Devices.CPU)) {
+      assertEquals(greedy(fromPath, prompt), greedy(fromOpened, prompt));
+    }
+  }
+
+  /**
+   * Loads a copy of {@code file} on {@code device} from a checkpoint opened before the copy went.
+   */
+  private static DbrxRuntime loadOpenedThenDeleted(Path file, Path copy, String device)
+      throws IOException {
+    Files.copy(file, copy);
+    Checkpoint checkpoint = Checkpoint.open(copy);
+    Files.delete(copy);
+    return DbrxRuntime.load(checkpoint, device, 1, EngineOptions.defaults());
+  }
+
+  private static String greedy(DbrxRuntime runtime, int[] prompt) {
+    SamplingParams params = SamplingParams.builder().maxNewTokens(4).build();
+    return runtime.engine().generate(List.of(new GenerationRequest(prompt, params))).get(0).text();
   }
 }

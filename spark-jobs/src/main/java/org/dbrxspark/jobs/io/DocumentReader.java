@@ -13,6 +13,7 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.locate;
 import static org.apache.spark.sql.functions.make_valid_utf8;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.octet_length;
 import static org.apache.spark.sql.functions.raise_error;
 import static org.apache.spark.sql.functions.regexp_replace;
@@ -73,6 +74,9 @@ public final class DocumentReader {
 
   private static final String LINE = "_line";
 
+  /** The reason of a line longer than {@code --max-document-bytes}, which is not parsed. */
+  private static final String TOO_LARGE = "too-large: ";
+
   /** The type of a chat column whose lines do not all hold chats. */
   private static final ArrayType CHAT =
       DataTypes.createArrayType(
@@ -107,6 +111,16 @@ public final class DocumentReader {
    * it counts them (one pass over the ids) and, unless it fails, makes them unique.
    */
   public static Documents readWithErrors(SparkSession spark, ReaderOptions options) {
+    return readWithErrors(spark, options, Columns.TEXT);
+  }
+
+  /**
+   * Reads rows whose text is not a document's (rag-query's queries) as {@link #readWithErrors}
+   * reads documents, with {@code textName} in the reason of a text that is not a string ({@code
+   * query-not-a-string: a number}).
+   */
+  public static Documents readWithErrors(
+      SparkSession spark, ReaderOptions options, String textName) {
     InputFormat format = resolve(spark, options.input(), options.format());
     Dataset<Row> raw =
         format == InputFormat.JSONL
@@ -114,6 +128,7 @@ public final class DocumentReader {
                 spark,
                 options.input(),
                 options.textCol(),
+                textName,
                 JsonLines.Check.STRING,
                 options.maxDocumentBytes())
             : load(spark, options.input(), format)
@@ -190,13 +205,19 @@ public final class DocumentReader {
    *
    * @param checkedCol the column that must hold what {@code check} says (or null) for the line to
    *     be a row; null: none
+   * @param checkedName what the reasons call the checked column
    * @param limit the longest line read, in bytes
    */
   private static Dataset<Row> jsonLines(
-      SparkSession spark, String input, String checkedCol, JsonLines.Check kind, long limit) {
+      SparkSession spark,
+      String input,
+      String checkedCol,
+      String checkedName,
+      JsonLines.Check kind,
+      long limit) {
     UserDefinedFunction check =
         udf(
-            (UDF1<String, String>) line -> JsonLines.problem(line, checkedCol, kind),
+            (UDF1<String, String>) line -> JsonLines.problem(line, checkedCol, checkedName, kind),
             DataTypes.StringType);
     Column bytes = octet_length(col(NumberedLines.VALUE));
     // A file may start with a byte-order mark, which is not JSON.
@@ -204,7 +225,7 @@ public final class DocumentReader {
     Column problem =
         when(
                 bytes.gt(limit),
-                concat(lit("too-large: "), bytes, lit(" bytes > --max-document-bytes " + limit)))
+                concat(lit(TOO_LARGE), bytes, lit(" bytes > --max-document-bytes " + limit)))
             .otherwise(check.apply(line));
     Column nonBlank = length(trim(col(NumberedLines.VALUE))).gt(0);
     Dataset<Row> lines =
@@ -304,14 +325,19 @@ public final class DocumentReader {
   }
 
   /**
-   * Whether a line with this read error is parsed: a row, or an object whose checked field is not a
-   * string, parsed so that its row keeps its id.
+   * Whether a line with this read error is parsed: a row, or an object whose checked field does not
+   * hold what it should, parsed so that its row keeps its id. Told by the reasons of the lines that
+   * are not parsed, which do not depend on the checked column's name.
    */
   private static Column isObject(Column error) {
     return error
         .isNull()
-        .or(error.startsWith(JsonLines.TEXT_NOT_A_STRING))
-        .or(error.startsWith(JsonLines.NOT_A_CHAT));
+        .or(
+            not(
+                error
+                    .startsWith(JsonLines.MALFORMED_JSON)
+                    .or(error.startsWith(JsonLines.NOT_AN_OBJECT))
+                    .or(error.startsWith(TOO_LARGE))));
   }
 
   /**
@@ -381,8 +407,9 @@ public final class DocumentReader {
   /**
    * Reads {@code input} with its columns as they are and {@link #READ_ERROR} last, for tables whose
    * rows are not documents (prompts, benchmark items). JSONL is read as documents are (see the
-   * class comment), with {@code stringCol} in the place of the text column. Plain-text files give
-   * {@code id} (the relative path) and {@code text}.
+   * class comment), with {@code stringCol} in the place of the text column, named in its reason
+   * ({@code prompt-not-a-string: a number}). Plain-text files give {@code id} (the relative path)
+   * and {@code text}.
    *
    * @param stringCol a column that must hold a string (or null) for a JSONL line to be a row; null:
    *     none
@@ -396,7 +423,8 @@ public final class DocumentReader {
    * Reads {@code input} as {@link #readTable} does, with {@code chatCol} as the JSONL column that
    * must hold a chat for a line to be a row: an array of objects whose {@code role} and {@code
    * content} are strings. A line whose value is not one keeps its other columns, a null chat, and
-   * its reason ({@code messages-not-a-chat: } what is wrong, file and line) in {@link #READ_ERROR}.
+   * its reason ({@code <chatCol>-not-a-chat: } what is wrong, file and line) in {@link
+   * #READ_ERROR}.
    */
   public static Dataset<Row> readChats(
       SparkSession spark, String input, InputFormat format, String chatCol) {
@@ -415,7 +443,7 @@ public final class DocumentReader {
           .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
     }
     long limit = Long.parseLong(ReaderOptions.MAX_DOCUMENT_BYTES.defaultText());
-    return jsonLines(spark, input, checkedCol, check, limit).drop(POSITION);
+    return jsonLines(spark, input, checkedCol, checkedCol, check, limit).drop(POSITION);
   }
 
   private static InputFormat resolve(SparkSession spark, String input, InputFormat format) {

@@ -14,16 +14,11 @@ import java.io.UncheckedIOException;
  * rejected with a reason instead of becoming a row of nulls.
  */
 final class JsonLines {
-  /**
-   * The reason of an object whose text field is not a string: the rest of its row is still read.
-   */
-  static final String TEXT_NOT_A_STRING = "text-not-a-string: ";
+  /** The reason of a line that is not JSON: the rest of the line is not read. */
+  static final String MALFORMED_JSON = "malformed-json: ";
 
-  /**
-   * The reason of an object whose chat field is not a list of messages with a string role and
-   * content: the rest of its row is still read.
-   */
-  static final String NOT_A_CHAT = "messages-not-a-chat: ";
+  /** The reason of a line that is JSON but not an object: the rest of the line is not read. */
+  static final String NOT_AN_OBJECT = "not-an-object: ";
 
   /** What the checked field of a line must hold for the line to be a row. */
   enum Check {
@@ -49,46 +44,43 @@ final class JsonLines {
   private JsonLines() {}
 
   /**
-   * Why {@code line} is not a document row, or null when it is one: a JSON object whose {@code
-   * textField}, when present (and named: null names none), is a string or null. Reasons: {@code
-   * malformed-json: } the parser's message, {@code not-an-object: } what the line holds instead,
-   * and {@code text-not-a-string: } what the text field holds instead.
-   */
-  static String problem(String line, String textField) {
-    return problem(line, textField, Check.STRING);
-  }
-
-  /**
    * Why {@code line} is not a row, or null when it is one: a JSON object whose {@code field}, when
-   * present (and named: null names none), holds what {@code check} asks for, or null. Reasons as
-   * for documents, with {@code messages-not-a-chat: } and what is wrong for a chat field.
+   * present (and named: null names none), holds what {@code check} asks for, or null. Reasons:
+   * {@code malformed-json: } the parser's message, {@code not-an-object: } what the line holds
+   * instead, and for the field {@code <name>-not-a-string: } what it holds instead, or {@code
+   * <name>-not-a-chat: } what is wrong with the chat; the rest of such an object's row is still
+   * read.
+   *
+   * @param name what the reason calls the field: {@code text} for a document's text, whatever its
+   *     column, so that the reasons of every document job are the same; the column otherwise
    */
-  static String problem(String line, String field, Check check) {
+  static String problem(String line, String field, String name, Check check) {
     try (JsonParser p = FACTORY.createParser(line)) {
       JsonToken first = p.nextToken();
       if (first != JsonToken.START_OBJECT) {
-        return "not-an-object: " + kind(first);
+        return NOT_AN_OBJECT + kind(first);
       }
       String problem = null;
       for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
         boolean checked = p.currentName().equals(field);
         JsonToken value = p.nextToken();
         if (checked && check == Check.CHAT) {
-          problem = chatProblem(p);
+          problem = chatProblem(p, name + "-not-a-chat: ");
         } else if (checked && value != JsonToken.VALUE_STRING && value != JsonToken.VALUE_NULL) {
-          problem = TEXT_NOT_A_STRING + kind(value);
+          problem = name + "-not-a-string: " + kind(value);
         }
         p.skipChildren();
       }
       if (p.nextToken() != null) {
-        return "malformed-json: more content after the object (column "
+        return MALFORMED_JSON
+            + "more content after the object (column "
             + p.currentTokenLocation().getColumnNr()
             + ")";
       }
       return problem;
     } catch (JsonProcessingException e) {
       String message = e.getOriginalMessage().lines().findFirst().orElse("");
-      return "malformed-json: "
+      return MALFORMED_JSON
           + message
           + (e.getLocation() == null ? "" : " (column " + e.getLocation().getColumnNr() + ")");
     } catch (IOException e) {
@@ -100,13 +92,13 @@ final class JsonLines {
    * What is wrong with the chat value at the parser's current token, or null: reads the value to
    * its end (an array's end, or the value itself).
    */
-  private static String chatProblem(JsonParser p) throws IOException {
+  private static String chatProblem(JsonParser p, String reason) throws IOException {
     JsonToken value = p.currentToken();
     if (value == JsonToken.VALUE_NULL) {
       return null;
     }
     if (value != JsonToken.START_ARRAY) {
-      return NOT_A_CHAT + kind(value);
+      return reason + kind(value);
     }
     String problem = null;
     int i = 0;
@@ -114,7 +106,7 @@ final class JsonLines {
       String found = m == JsonToken.START_OBJECT ? messageProblem(p) : "is " + kind(m);
       p.skipChildren();
       if (problem == null && found != null) {
-        problem = NOT_A_CHAT + "message " + i + " " + found;
+        problem = reason + "message " + i + " " + found;
       }
       i++;
     }

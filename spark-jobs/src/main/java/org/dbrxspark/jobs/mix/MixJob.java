@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.floor;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.map;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.sequence;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.udf;
@@ -56,7 +57,8 @@ import org.dbrxspark.udfs.sql.CountTokensFunction;
  *
  * <p>Input rows that are not documents (a JSONL line that is not an object or whose text is not a
  * string, a row without text) are not sampled: they go to the rejects table with their reason,
- * which names the file and line, and each source's counts say how many it lost so.
+ * which names the file and line, and each source's counts say how many it lost so. A line whose
+ * source column could not be read is counted under {@value #UNREADABLE}.
  */
 public final class MixJob implements Job {
   /** The copy number of a document in the mix: (id, copy) is the mix table's key. */
@@ -64,6 +66,14 @@ public final class MixJob implements Job {
 
   /** The source name of rows whose source is null. */
   private static final String NULL_SOURCE = "(null)";
+
+  /**
+   * Where the rows whose source column could not be read (malformed JSON, not an object, too large)
+   * are counted: with {@code --source-col} their source is unknown, and counting them under any
+   * source (the null one, the file's name) would add rows that source never had. Their reasons in
+   * the rejects table name the file and line.
+   */
+  static final String UNREADABLE = "(unreadable)";
 
   /** How tokens are counted when the input has no token-count column. */
   static final String TOKENIZER = "DBRX tokenizer (cl100k_base + DBRX specials)";
@@ -220,10 +230,31 @@ public final class MixJob implements Job {
     try (RunTables tables = RunTables.of(spark, output, rejects)) {
       long written = tables.overwrite(mixed, output);
       long rejectedRows = tables.overwrite(Rejects.notDocuments(read.rows()), rejects);
-      long input = read.rows().count();
       Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
-      Map<String, Long> rejectedBySource =
-          Histograms.counts(rejectTable, col(Columns.SOURCE), Integer.MAX_VALUE);
+      Column source =
+          coalesce(
+              col(Columns.SOURCE),
+              when(not(DocumentReader.columnsRead()), lit(UNREADABLE)),
+              lit(NULL_SOURCE));
+      long input = 0;
+      Map<String, Long> rejectedBySource = new TreeMap<>();
+      for (Row r :
+          read.rows()
+              .groupBy(source)
+              .agg(count(lit(1)), count(Rejects.notADocument()))
+              .collectAsList()) {
+        input += r.getLong(1);
+        rejectedBySource.put(r.getString(0), r.getLong(2));
+      }
+      // Every row read is listed under a source: those of a source without documents (its rows
+      // all rejected, or unreadable) under one that the plan does not have.
+      List<MixPlan.Source> listed = new ArrayList<>(plan.sources().values());
+      rejectedBySource.forEach(
+          (name, rejected) -> {
+            if (rejected > 0 && !plan.sources().containsKey(name)) {
+              listed.add(new MixPlan.Source(name, 0, 0, 0, 0, 0, false));
+            }
+          });
 
       Map<String, long[]> after = new TreeMap<>();
       for (Row r :
@@ -252,7 +283,7 @@ public final class MixJob implements Job {
       long inputDocs = 0;
       long distinctSampled = 0;
       long tokensOut = 0;
-      for (MixPlan.Source s : plan.sources().values()) {
+      for (MixPlan.Source s : listed) {
         long[] a = after.getOrDefault(s.name(), new long[3]);
         long rejected = rejectedBySource.getOrDefault(s.name(), 0L);
         Map<String, Object> m = new LinkedHashMap<>();
@@ -261,7 +292,7 @@ public final class MixJob implements Job {
         m.put("rows_read", s.documents() + rejected);
         m.put("rows_rejected", rejected);
         m.put("documents_before", s.documents());
-        m.put("tokens_before", tokensBefore.get(s.name()));
+        m.put("tokens_before", tokensBefore.getOrDefault(s.name(), 0L));
         m.put("target", Math.round(s.target()));
         m.put("rate", s.rate());
         m.put("capped", s.capped());
@@ -278,7 +309,7 @@ public final class MixJob implements Job {
                 rejected,
                 s.weight(),
                 s.documents(),
-                tokensBefore.get(s.name()),
+                tokensBefore.getOrDefault(s.name(), 0L),
                 s.rate(),
                 s.capped() ? " (capped)" : "",
                 a[0],

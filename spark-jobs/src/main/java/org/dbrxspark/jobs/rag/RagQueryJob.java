@@ -330,7 +330,7 @@ public final class RagQueryJob implements Job {
     ReaderOptions reader =
         new ReaderOptions(
             o.get(QUERIES), InputFormat.AUTO, o.get(QUERY_COL), o.get(ID_COL), "", Columns.SOURCE);
-    Documents read = DocumentReader.readWithErrors(spark, reader);
+    Documents read = DocumentReader.readWithErrors(spark, reader, o.get(QUERY_COL));
     Column readError = col(DocumentReader.READ_ERROR);
     Dataset<Row> rows = read.rows();
     List<String> queryColumns =

@@ -527,7 +527,7 @@ class GenerateJobTest {
     String at = " at file://" + file.toUri().getPath() + " line ";
     Row failed = generated.where("id = 102").first();
     assertEquals(
-        "text-not-a-string: a number" + at + 6,
+        "prompt-not-a-string: a number" + at + 6,
         failed.<Row>getAs("generation").getAs("error"),
         "a prompt that is not a string fails its own row, named by file and line");
     assertNull(failed.<Row>getAs("generation").getAs("text"), "nothing is generated for it");

@@ -255,7 +255,7 @@ class DocumentReaderTest {
       assertTrue(
           errors.get(250L).startsWith("null: malformed-json: Unexpected end-of-input"),
           errors.get(250L));
-      assertEquals("280: text-not-a-string: a number", errors.get(280L));
+      assertEquals("280: prompt-not-a-string: a number", errors.get(280L));
       assertEquals(299, rows.count(), "one row per non-blank line");
       assertEquals(
           "caf\uFFFD au lait",
@@ -271,31 +271,34 @@ class DocumentReaderTest {
     Path f =
         BadInput.writeLines(
             dir.resolve("chats.jsonl"),
-            "{\"id\": 1, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
-            "{\"id\": 2, \"messages\": \"hi\"}",
-            "{\"id\": 3, \"messages\": [\"hi\"]}",
-            "{\"id\": 4, \"messages\": [{\"role\": null, \"content\": \"hi\"}]}",
-            "{\"id\": 5, \"messages\": null}");
-    Dataset<Row> rows = DocumentReader.readChats(spark, f.toString(), InputFormat.AUTO, "messages");
+            "{\"id\": 1, \"conversation\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+            "{\"id\": 2, \"conversation\": \"hi\"}",
+            "{\"id\": 3, \"conversation\": [\"hi\"]}",
+            "{\"id\": 4, \"conversation\": [{\"role\": null, \"content\": \"hi\"}]}",
+            "{\"id\": 5, \"conversation\": null}");
+    Dataset<Row> rows =
+        DocumentReader.readChats(spark, f.toString(), InputFormat.AUTO, "conversation");
     assertEquals(
         "array<struct<role:string,content:string>>",
-        rows.schema().apply("messages").dataType().simpleString());
+        rows.schema().apply("conversation").dataType().simpleString());
     Map<Long, String> read = new TreeMap<>();
     String at = " at file://" + f.toUri().getPath() + " line ";
     for (Row r : rows.collectAsList()) {
       String error = r.getAs(DocumentReader.READ_ERROR);
       read.put(
           r.<Long>getAs("id"),
-          (r.isNullAt(r.fieldIndex("messages")) ? null : r.getList(r.fieldIndex("messages")))
+          (r.isNullAt(r.fieldIndex("conversation"))
+                  ? null
+                  : r.getList(r.fieldIndex("conversation")))
               + " / "
               + (error == null ? null : error.replace(at, " line ")));
     }
     assertEquals(
         Map.of(
             1L, "[[user,hi]] / null",
-            2L, "null / messages-not-a-chat: a string line 2",
-            3L, "null / messages-not-a-chat: message 0 is a string line 3",
-            4L, "null / messages-not-a-chat: message 0 has a role that is null line 4",
+            2L, "null / conversation-not-a-chat: a string line 2",
+            3L, "null / conversation-not-a-chat: message 0 is a string line 3",
+            4L, "null / conversation-not-a-chat: message 0 has a role that is null line 4",
             5L, "null / null"),
         read);
   }

@@ -168,6 +168,47 @@ class MixJobTest {
     assertEquals(4, source.get("documents_before").asLong());
   }
 
+  @Test
+  void linesWhoseSourceColumnCannotBeReadAreCountedAsUnreadable(@TempDir Path dir)
+      throws Exception {
+    Path input =
+        BadInput.writeLines(
+            dir.resolve("in.jsonl"),
+            "{\"id\": \"w1\", \"source\": \"web\", \"text\": \"one\"}",
+            "{\"id\": \"w2\", \"source\": \"web\", \"text\": \"two\"}",
+            "{\"id\": \"n1\", \"source\": null, \"text\": \"no source\"}",
+            "{\"id\": \"b1\", \"source\": \"books\", \"text\": 7}",
+            "{\"id\": \"b2\", \"source\": \"books\", \"text\": \"three\"}",
+            "{\"id\": \"broken\", \"source\": \"web\"",
+            "[\"not\", \"an object\"]");
+    String out = dir.resolve("mix").toString();
+    JobRunner.Result run = mixDocuments(input.toString(), out, "web=1,books=1", 4);
+    assertEquals(0, run.code(), run.err() + run.out());
+    assertTrue(
+        run.out().contains("input = sampled + not sampled + rejected: 7 = 3 + 1 + 3  [ok]"),
+        run.out());
+
+    Map<String, JsonNode> sources = new TreeMap<>();
+    new ObjectMapper()
+        .readTree(dir.resolve("mix_manifest.json").toFile())
+        .get("sources")
+        .forEach(s -> sources.put(s.get("source").asText(), s));
+    assertEquals(List.of("(null)", "(unreadable)", "books", "web"), List.copyOf(sources.keySet()));
+    Map<String, List<Long>> readAndRejected = new TreeMap<>();
+    sources.forEach(
+        (name, s) ->
+            readAndRejected.put(
+                name, List.of(s.get("rows_read").asLong(), s.get("rows_rejected").asLong())));
+    assertEquals(
+        Map.of(
+            "(null)", List.of(1L, 0L),
+            "(unreadable)", List.of(2L, 2L),
+            "books", List.of(2L, 1L),
+            "web", List.of(2L, 0L)),
+        readAndRejected);
+    assertTrue(run.out().contains("2 rows read, 2 rejected;"), run.out());
+  }
+
   /** Runs mix with a budget of {@code budget} documents. */
   private static JobRunner.Result mixDocuments(
       String input, String out, String weights, int budget) {

@@ -280,7 +280,7 @@ class RagJobsTest {
     assertEquals("caf\uFFFD and rain", results.get("q7").getAs("query"));
     assertNull(results.get("q7").getAs("error"), "invalid UTF-8 is repaired and the row answered");
     Row q4 = results.get("q4");
-    assertEquals("text-not-a-string: a number" + at + 4, q4.getAs("error"));
+    assertEquals("query-not-a-string: a number" + at + 4, q4.getAs("error"));
     assertEquals("{\"id\": \"q4\", \"query\": 42}", q4.getAs("query"), "the line is kept");
     assertTrue(q4.getList(q4.fieldIndex("hits")).isEmpty(), "a query not a string is not searched");
     assertEquals("the query is empty", results.get("q5").getAs("error"));

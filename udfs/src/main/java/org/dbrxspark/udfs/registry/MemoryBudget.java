@@ -1,10 +1,7 @@
 package org.dbrxspark.udfs.registry;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Locale;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
-import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.MemoryPlan;
 
@@ -19,16 +16,11 @@ final class MemoryBudget {
   private MemoryBudget() {}
 
   /**
-   * Why {@code tasks} concurrent tasks cannot run the checkpoint at {@code checkpoint} with {@code
-   * options} in this JVM, or null when they can.
+   * Why {@code tasks} concurrent tasks cannot run {@code checkpoint}, opened for loading, with
+   * {@code options} in this JVM, or null when they can.
    */
-  static String problem(Path checkpoint, EngineOptions options, int tasks) throws IOException {
-    DbrxConfig config = Checkpoint.readConfig(checkpoint);
-    long weightBytes;
-    try (Checkpoint opened = Checkpoint.open(checkpoint)) {
-      weightBytes = opened.totalBytes();
-    }
-    MemoryPlan plan = MemoryPlan.of(config, options, weightBytes, tasks);
+  static String problem(Checkpoint checkpoint, EngineOptions options, int tasks) {
+    MemoryPlan plan = MemoryPlan.of(checkpoint.config(), options, checkpoint.totalBytes(), tasks);
     long maxHeap = Runtime.getRuntime().maxMemory();
     if (plan.activationBytes() > maxHeap) {
       return String.format(

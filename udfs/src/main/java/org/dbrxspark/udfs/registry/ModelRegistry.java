@@ -17,6 +17,7 @@ import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.Devices;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.udfs.device.DevicePolicy;
 import org.dbrxspark.udfs.device.DeviceSelection;
 import org.dbrxspark.udfs.device.DeviceUnavailableException;
@@ -234,11 +235,20 @@ public final class ModelRegistry {
             null,
             "no config.json: neither a checkpoint folder nor a GGUF file");
       }
-      String memory = MemoryBudget.problem(dir, key.spec().engineOptions(), concurrentTasks());
-      if (memory != null) {
-        throw new ModelLoadException(describe(key, dir) + ": " + memory);
+      // Opened once: the budget and the load read the header parsed here.
+      Checkpoint checkpoint = Checkpoint.open(dir);
+      try {
+        String memory =
+            MemoryBudget.problem(checkpoint, key.spec().engineOptions(), concurrentTasks());
+        if (memory != null) {
+          throw new ModelLoadException(describe(key, dir) + ": " + memory);
+        }
+      } catch (RuntimeException e) {
+        checkpoint.close();
+        throw e;
       }
-      return DbrxRuntime.load(dir, computeDevice, key.spec().threads(), key.spec().engineOptions());
+      return DbrxRuntime.load(
+          checkpoint, computeDevice, key.spec().threads(), key.spec().engineOptions());
     } catch (ModelLoadException e) {
       throw e;
     } catch (IOException | RuntimeException | OutOfMemoryError e) {

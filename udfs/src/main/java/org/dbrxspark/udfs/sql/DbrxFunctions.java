@@ -5,7 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.ExperimentalMethods;
@@ -151,8 +150,7 @@ public final class DbrxFunctions {
                     integer(MAX_SEQUENCES).orElse(engine.maxSequences()),
                     integer(MAX_SEQ_LEN).orElse(engine.maxSeqLen()),
                     setting(KV_DTYPE).map(DbrxFunctions::kvDtype).orElse(engine.kvDtype()),
-                    setting(KV_CACHE_TOKENS)
-                        .map(v -> parse(KV_CACHE_TOKENS, v, Long::parseLong))
+                    wholeNumber(KV_CACHE_TOKENS, Long.MIN_VALUE, Long.MAX_VALUE)
                         .orElse(engine.kvCacheTokens()),
                     setting(PREFIX_CACHING)
                         .map(DbrxFunctions::prefixCaching)
@@ -164,14 +162,14 @@ public final class DbrxFunctions {
       }
       return new Options(
           model,
-          setting(SEED).map(Long::parseLong).orElse(0L),
+          wholeNumber(SEED, Long.MIN_VALUE, Long.MAX_VALUE).orElse(0L),
           setting(DEFAULT_PARAMS).orElse(null),
           setting(SYSTEM_PROMPT).orElse(null));
     }
   }
 
   private static Optional<Integer> integer(String key) {
-    return setting(key).map(v -> parse(key, v, Integer::parseInt));
+    return wholeNumber(key, Integer.MIN_VALUE, Integer.MAX_VALUE).map(Math::toIntExact);
   }
 
   /** {@value #DEVICE} and {@value #DEVICE_FALLBACK}, refused naming the setting at fault. */
@@ -198,13 +196,32 @@ public final class DbrxFunctions {
     }
   }
 
-  /** {@code value} parsed, or an error naming the setting it came from. */
-  private static <T> T parse(String key, String value, Function<String, T> parser) {
-    try {
-      return parser.apply(value.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " must be a whole number, got '" + value + "'", e);
-    }
+  /**
+   * The setting {@code key} as a whole number from {@code min} to {@code max}, or an error naming
+   * the setting, its value and what it must be.
+   */
+  private static Optional<Long> wholeNumber(String key, long min, long max) {
+    return setting(key)
+        .map(
+            value -> {
+              try {
+                long n = Long.parseLong(value.trim());
+                if (n >= min && n <= max) {
+                  return n;
+                }
+              } catch (NumberFormatException e) {
+                // Refused below, as a number out of range is.
+              }
+              throw new IllegalArgumentException(
+                  key
+                      + " must be a whole number from "
+                      + min
+                      + " to "
+                      + max
+                      + ", got '"
+                      + value
+                      + "'");
+            });
   }
 
   /**

@@ -159,23 +159,22 @@ class ModelRegistryTest {
   @Test
   void theExecutorChecksTheRuntimesPlanWithEachTasksActivations() throws Exception {
     DbrxConfig config = DbrxConfig.read(checkpoint.resolve("config.json"));
-    long weights;
     try (Checkpoint opened = Checkpoint.open(checkpoint)) {
-      weights = opened.totalBytes();
+      long weights = opened.totalBytes();
+      EngineOptions fits = new ModelSpec(checkpoint.toString(), 1, 64, 2).engineOptions();
+      assertNull(MemoryBudget.problem(opened, fits, 4));
+      // A KV cache over this host: the runtime's own refusal, with the tasks named.
+      EngineOptions huge = new EngineOptions(64, 2, 0, KvDType.F32, 1L << 40);
+      assertEquals(
+          "not enough memory for the configured budget of 4 task(s): "
+              + MemoryPlan.of(config, huge, weights, 4).problem(),
+          MemoryBudget.problem(opened, huge, 4));
+      // Activations are per task: a budget one task's heap holds but not 10,000 tasks'.
+      EngineOptions wide = new EngineOptions(2048, 32, 0, KvDType.F16, 0);
+      assertNull(MemoryBudget.problem(opened, wide, 1));
+      String many = MemoryBudget.problem(opened, wide, 10_000);
+      assertTrue(many.startsWith("not enough memory for the configured budget: 10000"), many);
+      assertTrue(many.contains("lower maxBatchTokens or maxSequences"), many);
     }
-    EngineOptions fits = new ModelSpec(checkpoint.toString(), 1, 64, 2).engineOptions();
-    assertNull(MemoryBudget.problem(checkpoint, fits, 4));
-    // A KV cache over this host: the runtime's own refusal, with the tasks named.
-    EngineOptions huge = new EngineOptions(64, 2, 0, KvDType.F32, 1L << 40);
-    assertEquals(
-        "not enough memory for the configured budget of 4 task(s): "
-            + MemoryPlan.of(config, huge, weights, 4).problem(),
-        MemoryBudget.problem(checkpoint, huge, 4));
-    // Activations are per task: a budget one task's heap holds but not 10,000 tasks'.
-    EngineOptions wide = new EngineOptions(2048, 32, 0, KvDType.F16, 0);
-    assertNull(MemoryBudget.problem(checkpoint, wide, 1));
-    String many = MemoryBudget.problem(checkpoint, wide, 10_000);
-    assertTrue(many.startsWith("not enough memory for the configured budget: 10000"), many);
-    assertTrue(many.contains("lower maxBatchTokens or maxSequences"), many);
   }
 }

@@ -297,14 +297,11 @@ class DbrxFunctionsTest {
         assertEquals(row.getStruct(1), row.getStruct(0));
       }
     } finally {
-      for (String key :
-          List.of(
-              DbrxFunctions.MODEL,
-              DbrxFunctions.THREADS,
-              DbrxFunctions.SEED,
-              DbrxFunctions.DEFAULT_PARAMS)) {
-        spark.conf().unset(key);
-      }
+      unset(
+          DbrxFunctions.MODEL,
+          DbrxFunctions.THREADS,
+          DbrxFunctions.SEED,
+          DbrxFunctions.DEFAULT_PARAMS);
     }
   }
 
@@ -344,14 +341,50 @@ class DbrxFunctionsTest {
           bad.getMessage().contains(DbrxFunctions.KV_DTYPE + ": unknown KV cache dtype 'f8'"),
           bad.getMessage());
     } finally {
-      for (String key :
-          List.of(
-              DbrxFunctions.MODEL,
-              DbrxFunctions.THREADS,
-              DbrxFunctions.KV_DTYPE,
-              DbrxFunctions.MAX_SEQ_LEN)) {
-        spark.conf().unset(key);
-      }
+      unset(
+          DbrxFunctions.MODEL,
+          DbrxFunctions.THREADS,
+          DbrxFunctions.KV_DTYPE,
+          DbrxFunctions.MAX_SEQ_LEN);
+    }
+  }
+
+  @Test
+  void numericSettingsThatDoNotParseAreNamedWithTheirValue() {
+    spark.conf().set(DbrxFunctions.MODEL, checkpoint.toString());
+    try {
+      String seed = refusal(DbrxFunctions.SEED, "abc");
+      assertTrue(
+          seed.contains(
+              DbrxFunctions.SEED
+                  + " must be a whole number from -9223372036854775808 to 9223372036854775807,"
+                  + " got 'abc'"),
+          seed);
+      String threads = refusal(DbrxFunctions.THREADS, "3000000000");
+      assertTrue(
+          threads.contains(
+              DbrxFunctions.THREADS
+                  + " must be a whole number from -2147483648 to 2147483647, got '3000000000'"),
+          threads);
+    } finally {
+      unset(DbrxFunctions.MODEL);
+    }
+  }
+
+  /**
+   * Why a query fails when {@code setting} is {@code value}, as a function registered the PySpark
+   * way reads it.
+   */
+  private static String refusal(String setting, String value) {
+    spark.conf().set(setting, value);
+    try {
+      String name = "py_generate_" + setting.replace('.', '_');
+      spark.udf().registerJava(name, GenerateFunction.class.getName(), Generation.RESULT);
+      return assertThrows(
+              Exception.class, () -> spark.sql("SELECT " + name + "('a', NULL)").first())
+          .getMessage();
+    } finally {
+      unset(setting);
     }
   }
 
@@ -389,14 +422,18 @@ class DbrxFunctionsTest {
               .contains(DbrxFunctions.DEVICE + ": device 'gpu' is not auto, cpu, cuda or cuda:N"),
           bad.getMessage());
     } finally {
-      for (String key :
-          List.of(
-              DbrxFunctions.MODEL,
-              DbrxFunctions.THREADS,
-              DbrxFunctions.DEVICE,
-              DbrxFunctions.DEVICE_FALLBACK)) {
-        spark.conf().unset(key);
-      }
+      unset(
+          DbrxFunctions.MODEL,
+          DbrxFunctions.THREADS,
+          DbrxFunctions.DEVICE,
+          DbrxFunctions.DEVICE_FALLBACK);
+    }
+  }
+
+  /** Puts the session's settings back as the other tests expect them: unset. */
+  private static void unset(String... keys) {
+    for (String key : keys) {
+      spark.conf().unset(key);
     }
   }
 }
