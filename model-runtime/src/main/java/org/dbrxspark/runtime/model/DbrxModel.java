@@ -1,6 +1,7 @@
 package org.dbrxspark.runtime.model;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,10 +73,20 @@ public final class DbrxModel implements AutoCloseable {
 
   /**
    * Opens and validates the checkpoint at {@code path} (a folder or a GGUF file) and maps its
-   * weights.
+   * weights. A model that cannot be built closes the checkpoint it opened.
    */
   public static DbrxModel load(Path path, Backend backend) throws IOException {
-    return new DbrxModel(Checkpoint.open(path), backend);
+    Checkpoint checkpoint = Checkpoint.open(path);
+    try {
+      return new DbrxModel(checkpoint, backend);
+    } catch (RuntimeException e) {
+      try {
+        checkpoint.close();
+      } catch (UncheckedIOException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
   }
 
   /** Builds the model over an open checkpoint, which the model then owns and closes. */
