@@ -3,6 +3,7 @@ package org.dbrxspark.runtime.kernels;
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -20,6 +21,7 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
  */
 final class QuantizedRows {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
   private static final int LANES = F.length();
 
   /** Bytes with as many lanes as the float species: one load gives one float vector of codes. */
@@ -66,8 +68,12 @@ final class QuantizedRows {
 
   /*
    * The K-quants (ggml-common.h; the layouts are spelled out in checkpoint.KQuants, whose scalar
-   * decode these equal bit for bit: KernelsTest reads rows of every type back both ways). Each
-   * product of a scale and a code is exact in float32, so the vector and scalar orders agree.
+   * decode these equal bit for bit: KernelsTest reads rows of every type back both ways), 32
+   * weights (one sub-block) at a time in element order. Each product of a scale and a code is
+   * exact in float32 (KQuants says why), so the vector and scalar orders agree, and Q4_K/Q5_K's
+   * fma(code, scale, -min) rounds once, where the decode's subtraction does. The codes are
+   * unpacked in int lanes: x86 has no byte shifts, and Java emulates them at several instructions
+   * each.
    */
 
   /** Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. */
@@ -76,23 +82,21 @@ final class QuantizedRows {
       int at = from + b * 144;
       float d = scale(raw, at);
       float dmin = scale(raw, at + 2);
-      int out = dstOffset + b * 256;
-      for (int k = 0; k < 4; k++) {
-        float d1 = d * KQuantScales.scale(raw, at + 4, 2 * k);
-        float m1 = dmin * KQuantScales.min(raw, at + 4, 2 * k);
-        float d2 = d * KQuantScales.scale(raw, at + 4, 2 * k + 1);
-        float m2 = dmin * KQuantScales.min(raw, at + 4, 2 * k + 1);
+      for (int s = 0; s < 8; s++) {
+        float scale = d * KQuantScales.scale(raw, at + 4, s);
+        float min = -dmin * KQuantScales.min(raw, at + 4, s);
+        int q = at + 16 + 32 * (s / 2);
+        int shift = 4 * (s & 1);
+        int out = dstOffset + b * 256 + 32 * s;
         for (int l = 0; l < 32; l += LANES) {
-          ByteVector packed = ByteVector.fromArray(B, raw, at + 16 + 32 * k + l);
-          codes(packed.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
-          codes(nibbles(packed, 4)).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+          floats(nibbles(ints(raw, q + l), shift)).fma(scale, min).intoArray(dst, out + l);
         }
       }
     }
   }
 
   /**
-   * Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit j of byte l for sub-block j) before
+   * Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit s of byte l for sub-block s) before
    * the nibbles.
    */
   private static void widenQ5K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
@@ -100,64 +104,43 @@ final class QuantizedRows {
       int at = from + b * 176;
       float d = scale(raw, at);
       float dmin = scale(raw, at + 2);
-      int out = dstOffset + b * 256;
-      for (int k = 0; k < 4; k++) {
-        int j1 = 2 * k;
-        int j2 = 2 * k + 1;
-        float d1 = d * KQuantScales.scale(raw, at + 4, j1);
-        float m1 = dmin * KQuantScales.min(raw, at + 4, j1);
-        float d2 = d * KQuantScales.scale(raw, at + 4, j2);
-        float m2 = dmin * KQuantScales.min(raw, at + 4, j2);
+      for (int s = 0; s < 8; s++) {
+        float scale = d * KQuantScales.scale(raw, at + 4, s);
+        float min = -dmin * KQuantScales.min(raw, at + 4, s);
+        int q = at + 48 + 32 * (s / 2);
+        int shift = 4 * (s & 1);
+        int out = dstOffset + b * 256 + 32 * s;
         for (int l = 0; l < 32; l += LANES) {
-          ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
-          ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
-          ByteVector q1 =
-              packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
-          ByteVector q2 = nibbles(packed, 4).or(bit(high, j2).lanewise(VectorOperators.LSHL, 4));
-          codes(q1).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
-          codes(q2).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+          IntVector code = fiveBits(ints(raw, q + l), shift, ints(raw, at + 16 + l), s);
+          floats(code).fma(scale, min).intoArray(dst, out + l);
         }
       }
     }
   }
 
   /**
-   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, f16 d. Each
-   * half of 128 weights takes 64 bytes of nibbles, 32 of bit pairs and 8 scales.
+   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, f16 d. Quarter
+   * g of half h (weights 128h + 32g onwards) takes the low (g < 2) or high nibbles of bytes 64h +
+   * 32(g % 2), bits 2g and 2g + 1 of bytes 128 + 32h, and a scale per 16 weights from byte 192 + 8h
+   * + 2g.
    */
   private static void widenQ6K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
       int at = from + b * 210;
       float d = scale(raw, at + 208);
-      for (int half = 0; half < 2; half++) {
-        int ql = at + 64 * half;
-        int qh = at + 128 + 32 * half;
-        int sc = at + 192 + 8 * half;
-        int out = dstOffset + b * 256 + 128 * half;
+      for (int s = 0; s < 8; s++) {
+        int half = s / 4;
+        int g = s % 4;
+        int low = at + 64 * half + 32 * (g % 2);
+        int high = at + 128 + 32 * half;
+        int scales = at + 192 + 8 * half + 2 * g;
+        int out = dstOffset + b * 256 + 32 * s;
         for (int l = 0; l < 32; l += LANES) {
-          int s = l / 16;
-          ByteVector lo = ByteVector.fromArray(B, raw, ql + l);
-          ByteVector hi = ByteVector.fromArray(B, raw, ql + 32 + l);
-          ByteVector h = ByteVector.fromArray(B, raw, qh + l);
-          sixBits(lo.and((byte) 0x0F), h, 0).mul(d * raw[sc + s]).intoArray(dst, out + l);
-          sixBits(hi.and((byte) 0x0F), h, 2).mul(d * raw[sc + s + 2]).intoArray(dst, out + 32 + l);
-          sixBits(nibbles(lo, 4), h, 4).mul(d * raw[sc + s + 4]).intoArray(dst, out + 64 + l);
-          sixBits(nibbles(hi, 4), h, 6).mul(d * raw[sc + s + 6]).intoArray(dst, out + 96 + l);
+          IntVector code = sixBits(ints(raw, low + l), 4 * (g / 2), ints(raw, high + l), 2 * g);
+          floats(code).mul(d * raw[scales + l / 16]).intoArray(dst, out + l);
         }
       }
     }
-  }
-
-  /** A Q6_K code less 32: four low bits, with the two bits of {@code h} at {@code shift} on top. */
-  private static FloatVector sixBits(ByteVector low, ByteVector h, int shift) {
-    ByteVector top =
-        h.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
-    return codes(low.or(top).sub((byte) 32));
-  }
-
-  /** Bit {@code j} of each byte, as 0 or 1. */
-  private static ByteVector bit(ByteVector bytes, int j) {
-    return bytes.lanewise(VectorOperators.LSHR, j).and((byte) 1);
   }
 
   /**
@@ -209,12 +192,11 @@ final class QuantizedRows {
   }
 
   /*
-   * The K-quant kernels walk a super-block's 256 weights in element order, 32 (one sub-block) at a
-   * time, and widen each as widenQ4K, widenQ5K and widenQ6K do: the same code, scale and min, the
-   * same multiply and subtract, so the same float.
+   * The K-quant kernels widen each weight in a register exactly as widenQ4K, widenQ5K and widenQ6K
+   * store it, in the same element order.
    */
 
-  /** Q4_K rows j and j + 1 with one token: sub-block s is the low (s even) or high nibbles. */
+  /** Q4_K rows j and j + 1 with one token. */
   private static void dotQ4KTwoRows(
       byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
     FloatVector a0 = FloatVector.zero(F);
@@ -227,24 +209,24 @@ final class QuantizedRows {
       float dmin1 = scale(raw, r1 + 2);
       for (int s = 0; s < 8; s++) {
         float scale0 = d0 * KQuantScales.scale(raw, r0 + 4, s);
-        float min0 = dmin0 * KQuantScales.min(raw, r0 + 4, s);
+        float min0 = -dmin0 * KQuantScales.min(raw, r0 + 4, s);
         float scale1 = d1 * KQuantScales.scale(raw, r1 + 4, s);
-        float min1 = dmin1 * KQuantScales.min(raw, r1 + 4, s);
+        float min1 = -dmin1 * KQuantScales.min(raw, r1 + 4, s);
         int q = 16 + 32 * (s / 2);
         int shift = 4 * (s & 1);
         for (int l = 0; l < 32; l += LANES) {
           FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
-          ByteVector q0 = nibbles(ByteVector.fromArray(B, raw, r0 + q + l), shift);
-          ByteVector q1 = nibbles(ByteVector.fromArray(B, raw, r1 + q + l), shift);
-          a0 = u.fma(codes(q0).mul(scale0).sub(min0), a0);
-          a1 = u.fma(codes(q1).mul(scale1).sub(min1), a1);
+          IntVector q0 = nibbles(ints(raw, r0 + q + l), shift);
+          IntVector q1 = nibbles(ints(raw, r1 + q + l), shift);
+          a0 = u.fma(floats(q0).fma(scale0, min0), a0);
+          a1 = u.fma(floats(q1).fma(scale1, min1), a1);
         }
       }
     }
     storeTwo(a0, a1, lanes, out, j);
   }
 
-  /** Q5_K rows j and j + 1 with one token: Q4_K's nibbles, with bit s of the fifth-bit bytes. */
+  /** Q5_K rows j and j + 1 with one token. */
   private static void dotQ5KTwoRows(
       byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
     FloatVector a0 = FloatVector.zero(F);
@@ -257,36 +239,24 @@ final class QuantizedRows {
       float dmin1 = scale(raw, r1 + 2);
       for (int s = 0; s < 8; s++) {
         float scale0 = d0 * KQuantScales.scale(raw, r0 + 4, s);
-        float min0 = dmin0 * KQuantScales.min(raw, r0 + 4, s);
+        float min0 = -dmin0 * KQuantScales.min(raw, r0 + 4, s);
         float scale1 = d1 * KQuantScales.scale(raw, r1 + 4, s);
-        float min1 = dmin1 * KQuantScales.min(raw, r1 + 4, s);
+        float min1 = -dmin1 * KQuantScales.min(raw, r1 + 4, s);
         int q = 48 + 32 * (s / 2);
         int shift = 4 * (s & 1);
         for (int l = 0; l < 32; l += LANES) {
           FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
-          ByteVector q0 =
-              nibbles(ByteVector.fromArray(B, raw, r0 + q + l), shift)
-                  .or(
-                      bit(ByteVector.fromArray(B, raw, r0 + 16 + l), s)
-                          .lanewise(VectorOperators.LSHL, 4));
-          ByteVector q1 =
-              nibbles(ByteVector.fromArray(B, raw, r1 + q + l), shift)
-                  .or(
-                      bit(ByteVector.fromArray(B, raw, r1 + 16 + l), s)
-                          .lanewise(VectorOperators.LSHL, 4));
-          a0 = u.fma(codes(q0).mul(scale0).sub(min0), a0);
-          a1 = u.fma(codes(q1).mul(scale1).sub(min1), a1);
+          IntVector q0 = fiveBits(ints(raw, r0 + q + l), shift, ints(raw, r0 + 16 + l), s);
+          IntVector q1 = fiveBits(ints(raw, r1 + q + l), shift, ints(raw, r1 + 16 + l), s);
+          a0 = u.fma(floats(q0).fma(scale0, min0), a0);
+          a1 = u.fma(floats(q1).fma(scale1, min1), a1);
         }
       }
     }
     storeTwo(a0, a1, lanes, out, j);
   }
 
-  /**
-   * Q6_K rows j and j + 1 with one token. Quarter g of half h (weights 128h + 32g onwards) takes
-   * the low (g < 2) or high nibbles of bytes 64h + 32(g % 2), bits 2g and 2g + 1 of bytes 128 +
-   * 32h, and a scale per 16 weights from byte 192 + 8h + 2g.
-   */
+  /** Q6_K rows j and j + 1 with one token, sub-block s being quarter s % 4 of half s / 4. */
   private static void dotQ6KTwoRows(
       byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
     FloatVector a0 = FloatVector.zero(F);
@@ -304,18 +274,50 @@ final class QuantizedRows {
         int scales = 192 + 8 * half + 2 * g;
         for (int l = 0; l < 32; l += LANES) {
           FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
-          ByteVector q0 = nibbles(ByteVector.fromArray(B, raw, r0 + low + l), lowShift);
-          ByteVector q1 = nibbles(ByteVector.fromArray(B, raw, r1 + low + l), lowShift);
-          ByteVector h0 = ByteVector.fromArray(B, raw, r0 + high + l);
-          ByteVector h1 = ByteVector.fromArray(B, raw, r1 + high + l);
+          IntVector q0 =
+              sixBits(ints(raw, r0 + low + l), lowShift, ints(raw, r0 + high + l), 2 * g);
+          IntVector q1 =
+              sixBits(ints(raw, r1 + low + l), lowShift, ints(raw, r1 + high + l), 2 * g);
           float scale0 = d0 * raw[r0 + scales + l / 16];
           float scale1 = d1 * raw[r1 + scales + l / 16];
-          a0 = u.fma(sixBits(q0, h0, 2 * g).mul(scale0), a0);
-          a1 = u.fma(sixBits(q1, h1, 2 * g).mul(scale1), a1);
+          a0 = u.fma(floats(q0).mul(scale0), a0);
+          a1 = u.fma(floats(q1).mul(scale1), a1);
         }
       }
     }
     storeTwo(a0, a1, lanes, out, j);
+  }
+
+  /** A Q4_K code: the nibble of {@code packed} at {@code shift}. */
+  private static IntVector nibbles(IntVector packed, int shift) {
+    return packed.lanewise(VectorOperators.LSHR, shift).and(15);
+  }
+
+  /**
+   * A Q5_K code: the nibble of {@code packed} at {@code shift}, topped by bit j of {@code high}.
+   */
+  private static IntVector fiveBits(IntVector packed, int shift, IntVector high, int j) {
+    return nibbles(packed, shift)
+        .or(high.lanewise(VectorOperators.LSHR, j).and(1).lanewise(VectorOperators.LSHL, 4));
+  }
+
+  /**
+   * A Q6_K code less 32: the nibble of {@code low} at {@code lowShift}, topped by the two bits of
+   * {@code high} at {@code highShift}.
+   */
+  private static IntVector sixBits(IntVector low, int lowShift, IntVector high, int highShift) {
+    IntVector top =
+        high.lanewise(VectorOperators.LSHR, highShift).and(3).lanewise(VectorOperators.LSHL, 4);
+    return nibbles(low, lowShift).or(top).sub(32);
+  }
+
+  /** {@link #LANES} bytes from {@code raw[at]} as ints: bits 0 to 7 are the byte's. */
+  private static IntVector ints(byte[] raw, int at) {
+    return (IntVector) ByteVector.fromArray(B, raw, at).convertShape(VectorOperators.B2I, I, 0);
+  }
+
+  private static FloatVector floats(IntVector codes) {
+    return (FloatVector) codes.convert(VectorOperators.I2F, 0);
   }
 
   /** The nibble of each byte at {@code shift} (0: low, 4: high), 0 to 15. */
