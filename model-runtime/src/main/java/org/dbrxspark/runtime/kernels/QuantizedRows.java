@@ -59,8 +59,8 @@ final class QuantizedRows {
     switch (dtype) {
       case Q8_0 -> widenQ8(raw, from, blocks, dst, dstOffset);
       case Q4_0 -> widenQ4(raw, from, blocks, dst, dstOffset);
-      case Q4_K -> widenQ4K(raw, from, blocks, dst, dstOffset);
-      case Q5_K -> widenQ5K(raw, from, blocks, dst, dstOffset);
+      case Q4_K -> widenQ4KOrQ5K(false, raw, from, blocks, dst, dstOffset);
+      case Q5_K -> widenQ4KOrQ5K(true, raw, from, blocks, dst, dstOffset);
       case Q6_K -> widenQ6K(raw, from, blocks, dst, dstOffset);
       default -> throw new IllegalArgumentException(dtype + " is not a block type");
     }
@@ -76,42 +76,30 @@ final class QuantizedRows {
    * each.
    */
 
-  /** Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. */
-  private static void widenQ4K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
-    for (int b = 0; b < blocks; b++) {
-      int at = from + b * 144;
-      float d = scale(raw, at);
-      float dmin = scale(raw, at + 2);
-      for (int s = 0; s < 8; s++) {
-        float scale = d * KQuantScales.scale(raw, at + 4, s);
-        float min = -dmin * KQuantScales.min(raw, at + 4, s);
-        int q = at + 16 + 32 * (s / 2);
-        int shift = 4 * (s & 1);
-        int out = dstOffset + b * 256 + 32 * s;
-        for (int l = 0; l < 32; l += LANES) {
-          floats(nibbles(ints(raw, q + l), shift)).fma(scale, min).intoArray(dst, out + l);
-        }
-      }
-    }
-  }
-
   /**
-   * Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit s of byte l for sub-block s) before
-   * the nibbles.
+   * Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. Q5_K
+   * ({@code fifthBits}), 176 bytes: the same, with 32 bytes of fifth bits (bit s of byte l for
+   * sub-block s) before the nibbles.
    */
-  private static void widenQ5K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
+  private static void widenQ4KOrQ5K(
+      boolean fifthBits, byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
+    int blockBytes = fifthBits ? 176 : 144;
+    int nibbleBytes = fifthBits ? 48 : 16;
     for (int b = 0; b < blocks; b++) {
-      int at = from + b * 176;
+      int at = from + b * blockBytes;
       float d = scale(raw, at);
       float dmin = scale(raw, at + 2);
       for (int s = 0; s < 8; s++) {
         float scale = d * KQuantScales.scale(raw, at + 4, s);
         float min = -dmin * KQuantScales.min(raw, at + 4, s);
-        int q = at + 48 + 32 * (s / 2);
+        int q = at + nibbleBytes + 32 * (s / 2);
         int shift = 4 * (s & 1);
         int out = dstOffset + b * 256 + 32 * s;
         for (int l = 0; l < 32; l += LANES) {
-          IntVector code = fiveBits(ints(raw, q + l), shift, ints(raw, at + 16 + l), s);
+          IntVector code = nibbles(ints(raw, q + l), shift);
+          if (fifthBits) {
+            code = code.or(fifthBit(ints(raw, at + 16 + l), s));
+          }
           floats(code).fma(scale, min).intoArray(dst, out + l);
         }
       }
@@ -177,8 +165,8 @@ final class QuantizedRows {
         switch (dtype) {
           case Q8_0 -> dotQ8FourRows(raw, at, rowBytes, x, cols, out, j, lanes);
           case Q4_0 -> dotQ4TwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
-          case Q4_K -> dotQ4KTwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
-          case Q5_K -> dotQ5KTwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q4_K -> dotQ4KOrQ5KTwoRows(false, raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q5_K -> dotQ4KOrQ5KTwoRows(true, raw, at, rowBytes, x, cols, out, j, lanes);
           case Q6_K -> dotQ6KTwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
           default -> throw new IllegalArgumentException(dtype + " is not a block type");
         }
@@ -192,16 +180,29 @@ final class QuantizedRows {
   }
 
   /*
-   * The K-quant kernels widen each weight in a register exactly as widenQ4K, widenQ5K and widenQ6K
-   * store it, in the same element order.
+   * The K-quant kernels widen each weight in a register exactly as widenQ4KOrQ5K and widenQ6K store
+   * it, in the same element order.
    */
 
-  /** Q4_K rows j and j + 1 with one token. */
-  private static void dotQ4KTwoRows(
-      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
+  /**
+   * Q4_K (or, with {@code fifthBits}, Q5_K) rows j and j + 1 with one token. One method for both:
+   * the branch is the same for a whole call, and predicted.
+   */
+  private static void dotQ4KOrQ5KTwoRows(
+      boolean fifthBits,
+      byte[] raw,
+      int at,
+      int rowBytes,
+      float[] x,
+      int cols,
+      float[] out,
+      int j,
+      float[] lanes) {
+    int blockBytes = fifthBits ? 176 : 144;
+    int nibbleBytes = fifthBits ? 48 : 16;
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
-    for (int b = 0, r0 = at; b < cols; b += 256, r0 += 144) {
+    for (int b = 0, r0 = at; b < cols; b += 256, r0 += blockBytes) {
       int r1 = r0 + rowBytes;
       float d0 = scale(raw, r0);
       float dmin0 = scale(raw, r0 + 2);
@@ -212,42 +213,16 @@ final class QuantizedRows {
         float min0 = -dmin0 * KQuantScales.min(raw, r0 + 4, s);
         float scale1 = d1 * KQuantScales.scale(raw, r1 + 4, s);
         float min1 = -dmin1 * KQuantScales.min(raw, r1 + 4, s);
-        int q = 16 + 32 * (s / 2);
+        int q = nibbleBytes + 32 * (s / 2);
         int shift = 4 * (s & 1);
         for (int l = 0; l < 32; l += LANES) {
           FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
           IntVector q0 = nibbles(ints(raw, r0 + q + l), shift);
           IntVector q1 = nibbles(ints(raw, r1 + q + l), shift);
-          a0 = u.fma(floats(q0).fma(scale0, min0), a0);
-          a1 = u.fma(floats(q1).fma(scale1, min1), a1);
-        }
-      }
-    }
-    storeTwo(a0, a1, lanes, out, j);
-  }
-
-  /** Q5_K rows j and j + 1 with one token. */
-  private static void dotQ5KTwoRows(
-      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
-    FloatVector a0 = FloatVector.zero(F);
-    FloatVector a1 = FloatVector.zero(F);
-    for (int b = 0, r0 = at; b < cols; b += 256, r0 += 176) {
-      int r1 = r0 + rowBytes;
-      float d0 = scale(raw, r0);
-      float dmin0 = scale(raw, r0 + 2);
-      float d1 = scale(raw, r1);
-      float dmin1 = scale(raw, r1 + 2);
-      for (int s = 0; s < 8; s++) {
-        float scale0 = d0 * KQuantScales.scale(raw, r0 + 4, s);
-        float min0 = -dmin0 * KQuantScales.min(raw, r0 + 4, s);
-        float scale1 = d1 * KQuantScales.scale(raw, r1 + 4, s);
-        float min1 = -dmin1 * KQuantScales.min(raw, r1 + 4, s);
-        int q = 48 + 32 * (s / 2);
-        int shift = 4 * (s & 1);
-        for (int l = 0; l < 32; l += LANES) {
-          FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
-          IntVector q0 = fiveBits(ints(raw, r0 + q + l), shift, ints(raw, r0 + 16 + l), s);
-          IntVector q1 = fiveBits(ints(raw, r1 + q + l), shift, ints(raw, r1 + 16 + l), s);
+          if (fifthBits) {
+            q0 = q0.or(fifthBit(ints(raw, r0 + 16 + l), s));
+            q1 = q1.or(fifthBit(ints(raw, r1 + 16 + l), s));
+          }
           a0 = u.fma(floats(q0).fma(scale0, min0), a0);
           a1 = u.fma(floats(q1).fma(scale1, min1), a1);
         }
@@ -293,12 +268,9 @@ final class QuantizedRows {
     return packed.lanewise(VectorOperators.LSHR, shift).and(15);
   }
 
-  /**
-   * A Q5_K code: the nibble of {@code packed} at {@code shift}, topped by bit j of {@code high}.
-   */
-  private static IntVector fiveBits(IntVector packed, int shift, IntVector high, int j) {
-    return nibbles(packed, shift)
-        .or(high.lanewise(VectorOperators.LSHR, j).and(1).lanewise(VectorOperators.LSHL, 4));
+  /** Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. */
+  private static IntVector fifthBit(IntVector high, int s) {
+    return high.lanewise(VectorOperators.LSHR, s).and(1).lanewise(VectorOperators.LSHL, 4);
   }
 
   /**
