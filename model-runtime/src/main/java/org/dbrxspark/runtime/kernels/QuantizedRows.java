@@ -59,8 +59,7 @@ final class QuantizedRows {
     switch (dtype) {
       case Q8_0 -> widenQ8(raw, from, blocks, dst, dstOffset);
       case Q4_0 -> widenQ4(raw, from, blocks, dst, dstOffset);
-      case Q4_K -> widenQ4KOrQ5K(false, raw, from, blocks, dst, dstOffset);
-      case Q5_K -> widenQ4KOrQ5K(true, raw, from, blocks, dst, dstOffset);
+      case Q4_K, Q5_K -> widenQ4KOrQ5K(dtype == DType.Q5_K, raw, from, blocks, dst, dstOffset);
       case Q6_K -> widenQ6K(raw, from, blocks, dst, dstOffset);
       default -> throw new IllegalArgumentException(dtype + " is not a block type");
     }
@@ -165,8 +164,8 @@ final class QuantizedRows {
         switch (dtype) {
           case Q8_0 -> dotQ8FourRows(raw, at, rowBytes, x, cols, out, j, lanes);
           case Q4_0 -> dotQ4TwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
-          case Q4_K -> dotQ4KOrQ5KTwoRows(false, raw, at, rowBytes, x, cols, out, j, lanes);
-          case Q5_K -> dotQ4KOrQ5KTwoRows(true, raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q4_K, Q5_K ->
+              dotQ4KOrQ5KTwoRows(dtype == DType.Q5_K, raw, at, rowBytes, x, cols, out, j, lanes);
           case Q6_K -> dotQ6KTwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
           default -> throw new IllegalArgumentException(dtype + " is not a block type");
         }
@@ -263,7 +262,7 @@ final class QuantizedRows {
     storeTwo(a0, a1, lanes, out, j);
   }
 
-  /** A Q4_K code: the nibble of {@code packed} at {@code shift}. */
+  /** The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. */
   private static IntVector nibbles(IntVector packed, int shift) {
     return packed.lanewise(VectorOperators.LSHR, shift).and(15);
   }
