@@ -11,10 +11,10 @@ import org.dbrxspark.runtime.checkpoint.DType;
 
 /**
  * Vector API kernels. BF16 weights go through the int-pair kernels of {@link Bf16PairKernels},
- * block types through the widened tiles of {@link QuantizedTiles}; other dtypes are widened a row
- * (or row segment) at a time into a float buffer. Either way every weight is read from memory once
- * per call, whatever the batch size. A call, or a grouped call of several products, is cut into
- * slices of work that the kernels' threads share out.
+ * block types through {@link QuantizedTiles} (widened tiles, or the blocks for one token); other
+ * dtypes are widened a row (or row segment) at a time into a float buffer. Either way every weight
+ * is read from memory once per call, whatever the batch size. A call, or a grouped call of several
+ * products, is cut into slices of work that the kernels' threads share out.
  */
 final class CpuKernels implements Kernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -87,10 +87,7 @@ final class CpuKernels implements Kernels {
         Bf16PairKernels.deinterleave(x, n, cols, even, odd);
         rowRange =
             (lo, hi) -> Bf16PairKernels.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
-      } else if (QuantizedTiles.handles(w.dtype())
-          && (n > 1 || QuantizedRows.dotsOnBlocks(w.dtype()))) {
-        // A single K-quant token has no tile to reuse: widening a row at a time, below, keeps it
-        // in L1 (same floats, same sums as the tiles).
+      } else if (QuantizedTiles.handles(w.dtype())) {
         rowRange = (lo, hi) -> QuantizedTiles.dotRows(w, lo, hi, x, n, out, rows);
       } else {
         rowRange =

@@ -3,6 +3,7 @@ package org.dbrxspark.runtime.kernels;
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -11,8 +12,8 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
 
 /**
  * Block-quantized weights with the Vector API: rows widened to float32 (embedding lookups, the
- * input-major form, and the tiles of {@link QuantizedTiles}), and, for Q8_0 and Q4_0, the nn.Linear
- * form for a single token computed on the blocks. A widened weight is a small integer times an f16,
+ * input-major form, and the tiles of {@link QuantizedTiles}), and the nn.Linear form for a single
+ * token computed on the blocks of every type. A widened weight is a small integer times an f16,
  * exact in float32, so widening equals {@link DType#decode} bit for bit.
  *
  * <p>The blocks are first copied from the mapped file into a per-thread array, for the same reason
@@ -20,6 +21,7 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
  */
 final class QuantizedRows {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
   private static final int LANES = F.length();
 
   /** Bytes with as many lanes as the float species: one load gives one float vector of codes. */
@@ -31,14 +33,9 @@ final class QuantizedRows {
   private QuantizedRows() {}
 
   /**
-   * Whether {@code dtype} has single-token block kernels here: Q8_0 and Q4_0, on 8- or 16-lane
+   * Whether {@code dtype} is widened and multiplied here: every block type, on 8- or 16-lane
    * hardware.
    */
-  static boolean dotsOnBlocks(DType dtype) {
-    return B != null && (dtype == DType.Q8_0 || dtype == DType.Q4_0);
-  }
-
-  /** Whether {@code dtype} is widened here: every block type, on 8- or 16-lane hardware. */
   static boolean widens(DType dtype) {
     return B != null && dtype.isQuantized();
   }
@@ -53,115 +50,84 @@ final class QuantizedRows {
     int length = blocks * dtype.blockBytes();
     byte[] raw = scratch(length);
     bytes.get(byteOffset, raw, 0, length);
+    widenBlocks(dtype, raw, 0, blocks, dst, dstOffset);
+  }
+
+  /** Widens {@code blocks} blocks copied to {@code raw} from {@code from}. */
+  private static void widenBlocks(
+      DType dtype, byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     switch (dtype) {
-      case Q8_0 -> widenQ8(raw, 0, blocks, dst, dstOffset);
-      case Q4_0 -> widenQ4(raw, 0, blocks, dst, dstOffset);
-      case Q4_K -> widenQ4K(raw, blocks, dst, dstOffset);
-      case Q5_K -> widenQ5K(raw, blocks, dst, dstOffset);
-      case Q6_K -> widenQ6K(raw, blocks, dst, dstOffset);
+      case Q8_0 -> widenQ8(raw, from, blocks, dst, dstOffset);
+      case Q4_0 -> widenQ4(raw, from, blocks, dst, dstOffset);
+      case Q4_K, Q5_K -> widenQ4KOrQ5K(dtype == DType.Q5_K, raw, from, blocks, dst, dstOffset);
+      case Q6_K -> widenQ6K(raw, from, blocks, dst, dstOffset);
       default -> throw new IllegalArgumentException(dtype + " is not a block type");
     }
   }
 
   /*
    * The K-quants (ggml-common.h; the layouts are spelled out in checkpoint.KQuants, whose scalar
-   * decode these equal bit for bit: KernelsTest reads rows of every type back both ways). Each
-   * product of a scale and a code is exact in float32, so the vector and scalar orders agree.
+   * decode these equal bit for bit: KernelsTest reads rows of every type back both ways), 32
+   * weights (one sub-block) at a time in element order. Each product of a scale and a code is
+   * exact in float32 (KQuants says why), so the vector and scalar orders agree, and Q4_K/Q5_K's
+   * fma(code, scale, -min) rounds once, where the decode's subtraction does. The codes are
+   * unpacked in int lanes: x86 has no byte shifts, and Java emulates them at several instructions
+   * each.
    */
 
-  /** Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. */
-  private static void widenQ4K(byte[] raw, int blocks, float[] dst, int dstOffset) {
+  /**
+   * Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. Q5_K
+   * ({@code fifthBits}), 176 bytes: the same, with 32 bytes of fifth bits (bit s of byte l for
+   * sub-block s) before the nibbles.
+   */
+  private static void widenQ4KOrQ5K(
+      boolean fifthBits, byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
+    int blockBytes = fifthBits ? 176 : 144;
+    int nibbleBytes = fifthBits ? 48 : 16;
     for (int b = 0; b < blocks; b++) {
-      int at = b * 144;
+      int at = from + b * blockBytes;
       float d = scale(raw, at);
       float dmin = scale(raw, at + 2);
-      int out = dstOffset + b * 256;
-      for (int k = 0; k < 4; k++) {
-        float d1 = d * KQuantScales.scale(raw, at + 4, 2 * k);
-        float m1 = dmin * KQuantScales.min(raw, at + 4, 2 * k);
-        float d2 = d * KQuantScales.scale(raw, at + 4, 2 * k + 1);
-        float m2 = dmin * KQuantScales.min(raw, at + 4, 2 * k + 1);
+      for (int s = 0; s < 8; s++) {
+        float scale = d * KQuantScales.scale(raw, at + 4, s);
+        float min = -dmin * KQuantScales.min(raw, at + 4, s);
+        int q = at + nibbleBytes + 32 * (s / 2);
+        int shift = 4 * (s & 1);
+        int out = dstOffset + b * 256 + 32 * s;
         for (int l = 0; l < 32; l += LANES) {
-          ByteVector packed = ByteVector.fromArray(B, raw, at + 16 + 32 * k + l);
-          codes(packed.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
-          codes(highNibbles(packed)).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
+          IntVector code = nibbles(ints(raw, q + l), shift);
+          if (fifthBits) {
+            code = code.or(fifthBit(ints(raw, at + 16 + l), s));
+          }
+          floats(code).fma(scale, min).intoArray(dst, out + l);
         }
       }
     }
   }
 
   /**
-   * Q5_K, 176 bytes: as Q4_K, with 32 bytes of fifth bits (bit j of byte l for sub-block j) before
-   * the nibbles.
+   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, f16 d. Quarter
+   * g of half h (weights 128h + 32g onwards) takes the low (g < 2) or high nibbles of bytes 64h +
+   * 32(g % 2), bits 2g and 2g + 1 of bytes 128 + 32h, and a scale per 16 weights from byte 192 + 8h
+   * + 2g.
    */
-  private static void widenQ5K(byte[] raw, int blocks, float[] dst, int dstOffset) {
+  private static void widenQ6K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {
-      int at = b * 176;
-      float d = scale(raw, at);
-      float dmin = scale(raw, at + 2);
-      int out = dstOffset + b * 256;
-      for (int k = 0; k < 4; k++) {
-        int j1 = 2 * k;
-        int j2 = 2 * k + 1;
-        float d1 = d * KQuantScales.scale(raw, at + 4, j1);
-        float m1 = dmin * KQuantScales.min(raw, at + 4, j1);
-        float d2 = d * KQuantScales.scale(raw, at + 4, j2);
-        float m2 = dmin * KQuantScales.min(raw, at + 4, j2);
-        for (int l = 0; l < 32; l += LANES) {
-          ByteVector packed = ByteVector.fromArray(B, raw, at + 48 + 32 * k + l);
-          ByteVector high = ByteVector.fromArray(B, raw, at + 16 + l);
-          ByteVector q1 =
-              packed.and((byte) 0x0F).or(bit(high, j1).lanewise(VectorOperators.LSHL, 4));
-          ByteVector q2 = highNibbles(packed).or(bit(high, j2).lanewise(VectorOperators.LSHL, 4));
-          codes(q1).mul(d1).sub(m1).intoArray(dst, out + 64 * k + l);
-          codes(q2).mul(d2).sub(m2).intoArray(dst, out + 64 * k + 32 + l);
-        }
-      }
-    }
-  }
-
-  /**
-   * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, f16 d. Each
-   * half of 128 weights takes 64 bytes of nibbles, 32 of bit pairs and 8 scales.
-   */
-  private static void widenQ6K(byte[] raw, int blocks, float[] dst, int dstOffset) {
-    for (int b = 0; b < blocks; b++) {
-      int at = b * 210;
+      int at = from + b * 210;
       float d = scale(raw, at + 208);
-      for (int half = 0; half < 2; half++) {
-        int ql = at + 64 * half;
-        int qh = at + 128 + 32 * half;
-        int sc = at + 192 + 8 * half;
-        int out = dstOffset + b * 256 + 128 * half;
+      for (int s = 0; s < 8; s++) {
+        int half = s / 4;
+        int g = s % 4;
+        int low = at + 64 * half + 32 * (g % 2);
+        int high = at + 128 + 32 * half;
+        int scales = at + 192 + 8 * half + 2 * g;
+        int out = dstOffset + b * 256 + 32 * s;
         for (int l = 0; l < 32; l += LANES) {
-          int s = l / 16;
-          ByteVector lo = ByteVector.fromArray(B, raw, ql + l);
-          ByteVector hi = ByteVector.fromArray(B, raw, ql + 32 + l);
-          ByteVector h = ByteVector.fromArray(B, raw, qh + l);
-          sixBits(lo.and((byte) 0x0F), h, 0).mul(d * raw[sc + s]).intoArray(dst, out + l);
-          sixBits(hi.and((byte) 0x0F), h, 2).mul(d * raw[sc + s + 2]).intoArray(dst, out + 32 + l);
-          sixBits(highNibbles(lo), h, 4).mul(d * raw[sc + s + 4]).intoArray(dst, out + 64 + l);
-          sixBits(highNibbles(hi), h, 6).mul(d * raw[sc + s + 6]).intoArray(dst, out + 96 + l);
+          IntVector code = sixBits(ints(raw, low + l), 4 * (g / 2), ints(raw, high + l), 2 * g);
+          floats(code).mul(d * raw[scales + l / 16]).intoArray(dst, out + l);
         }
       }
     }
-  }
-
-  /** A Q6_K code less 32: four low bits, with the two bits of {@code h} at {@code shift} on top. */
-  private static FloatVector sixBits(ByteVector low, ByteVector h, int shift) {
-    ByteVector top =
-        h.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
-    return codes(low.or(top).sub((byte) 32));
-  }
-
-  /** Bit {@code j} of each byte, as 0 or 1. */
-  private static ByteVector bit(ByteVector bytes, int j) {
-    return bytes.lanewise(VectorOperators.LSHR, j).and((byte) 1);
-  }
-
-  /** The high nibble of each byte, 0 to 15. */
-  private static ByteVector highNibbles(ByteVector packed) {
-    return packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
   }
 
   /**
@@ -172,15 +138,15 @@ final class QuantizedRows {
 
   /**
    * {@code out[j] = Σ_i x[i] · w[j, i]} for rows j in {@code [from, to)} and a single token, on the
-   * blocks, four rows at a time: each weight is widened in a register ({@code code · d}, exactly
-   * what {@link #widen} stores) and multiplied into one running vector sum per row, whose lanes are
-   * added last. That is the order {@link QuantizedTiles} multiplies widened tiles in, so a row's
-   * result is the same bits alone as in a batch.
+   * blocks, two or four rows at a time: each weight is widened in a register (exactly the float
+   * {@link #widen} stores) and multiplied into one running vector sum per row, in element order,
+   * whose lanes are added last. That is the order {@link QuantizedTiles} multiplies widened tiles
+   * in, so a row's result is the same bits alone as in a batch. A row left over is widened and
+   * multiplied by {@link VectorMath#dot}, in the same order again.
    */
   static void dotRowsOneToken(WeightMatrix w, int from, int to, float[] x, float[] out) {
     DType dtype = w.dtype();
-    boolean q8 = dtype == DType.Q8_0;
-    int step = q8 ? 4 : 2;
+    int step = dtype == DType.Q8_0 ? 4 : 2;
     int cols = w.cols();
     int rowBytes = Math.toIntExact(dtype.bytesFor(cols));
     int rowsPerCopy = Math.max(4, COPY_BYTES / rowBytes & ~3);
@@ -193,22 +159,149 @@ final class QuantizedRows {
       int r = 0;
       // One call site per kernel: C2 gives up inlining the vector code of a second copy.
       for (; r + step <= count; r += step) {
-        if (q8) {
-          dotQ8FourRows(raw, r * rowBytes, rowBytes, x, cols, out, j0 + r, lanes);
-        } else {
-          dotQ4TwoRows(raw, r * rowBytes, rowBytes, x, cols, out, j0 + r, lanes);
+        int at = r * rowBytes;
+        int j = j0 + r;
+        switch (dtype) {
+          case Q8_0 -> dotQ8FourRows(raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q4_0 -> dotQ4TwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q4_K, Q5_K ->
+              dotQ4KOrQ5KTwoRows(dtype == DType.Q5_K, raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q6_K -> dotQ6KTwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
+          default -> throw new IllegalArgumentException(dtype + " is not a block type");
         }
       }
       for (; r < count; r++) {
         row = row == null ? new float[cols] : row;
-        if (q8) {
-          widenQ8(raw, r * rowBytes, cols / 32, row, 0);
-        } else {
-          widenQ4(raw, r * rowBytes, cols / 32, row, 0);
-        }
+        widenBlocks(dtype, raw, r * rowBytes, cols / dtype.blockSize(), row, 0);
         out[j0 + r] = VectorMath.dot(x, 0, row, 0, cols);
       }
     }
+  }
+
+  /*
+   * The K-quant kernels widen each weight in a register exactly as widenQ4KOrQ5K and widenQ6K store
+   * it, in the same element order.
+   */
+
+  /**
+   * Q4_K (or, with {@code fifthBits}, Q5_K) rows j and j + 1 with one token. One method for both:
+   * the branch is the same for a whole call, and predicted.
+   */
+  private static void dotQ4KOrQ5KTwoRows(
+      boolean fifthBits,
+      byte[] raw,
+      int at,
+      int rowBytes,
+      float[] x,
+      int cols,
+      float[] out,
+      int j,
+      float[] lanes) {
+    int blockBytes = fifthBits ? 176 : 144;
+    int nibbleBytes = fifthBits ? 48 : 16;
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int b = 0, r0 = at; b < cols; b += 256, r0 += blockBytes) {
+      int r1 = r0 + rowBytes;
+      float d0 = scale(raw, r0);
+      float dmin0 = scale(raw, r0 + 2);
+      float d1 = scale(raw, r1);
+      float dmin1 = scale(raw, r1 + 2);
+      for (int s = 0; s < 8; s++) {
+        float scale0 = d0 * KQuantScales.scale(raw, r0 + 4, s);
+        float min0 = -dmin0 * KQuantScales.min(raw, r0 + 4, s);
+        float scale1 = d1 * KQuantScales.scale(raw, r1 + 4, s);
+        float min1 = -dmin1 * KQuantScales.min(raw, r1 + 4, s);
+        int q = nibbleBytes + 32 * (s / 2);
+        int shift = 4 * (s & 1);
+        for (int l = 0; l < 32; l += LANES) {
+          FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
+          IntVector q0 = nibbles(ints(raw, r0 + q + l), shift);
+          IntVector q1 = nibbles(ints(raw, r1 + q + l), shift);
+          if (fifthBits) {
+            q0 = q0.or(fifthBit(ints(raw, r0 + 16 + l), s));
+            q1 = q1.or(fifthBit(ints(raw, r1 + 16 + l), s));
+          }
+          a0 = u.fma(floats(q0).fma(scale0, min0), a0);
+          a1 = u.fma(floats(q1).fma(scale1, min1), a1);
+        }
+      }
+    }
+    storeTwo(a0, a1, lanes, out, j);
+  }
+
+  /** Q6_K rows j and j + 1 with one token, sub-block s being quarter s % 4 of half s / 4. */
+  private static void dotQ6KTwoRows(
+      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int b = 0, r0 = at; b < cols; b += 256, r0 += 210) {
+      int r1 = r0 + rowBytes;
+      float d0 = scale(raw, r0 + 208);
+      float d1 = scale(raw, r1 + 208);
+      for (int s = 0; s < 8; s++) {
+        int half = s / 4;
+        int g = s % 4;
+        int low = 64 * half + 32 * (g % 2);
+        int lowShift = 4 * (g / 2);
+        int high = 128 + 32 * half;
+        int scales = 192 + 8 * half + 2 * g;
+        for (int l = 0; l < 32; l += LANES) {
+          FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
+          IntVector q0 =
+              sixBits(ints(raw, r0 + low + l), lowShift, ints(raw, r0 + high + l), 2 * g);
+          IntVector q1 =
+              sixBits(ints(raw, r1 + low + l), lowShift, ints(raw, r1 + high + l), 2 * g);
+          float scale0 = d0 * raw[r0 + scales + l / 16];
+          float scale1 = d1 * raw[r1 + scales + l / 16];
+          a0 = u.fma(floats(q0).mul(scale0), a0);
+          a1 = u.fma(floats(q1).mul(scale1), a1);
+        }
+      }
+    }
+    storeTwo(a0, a1, lanes, out, j);
+  }
+
+  /** The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. */
+  private static IntVector nibbles(IntVector packed, int shift) {
+    return packed.lanewise(VectorOperators.LSHR, shift).and(15);
+  }
+
+  /** Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. */
+  private static IntVector fifthBit(IntVector high, int s) {
+    return high.lanewise(VectorOperators.LSHR, s).and(1).lanewise(VectorOperators.LSHL, 4);
+  }
+
+  /**
+   * A Q6_K code less 32: the nibble of {@code low} at {@code lowShift}, topped by the two bits of
+   * {@code high} at {@code highShift}.
+   */
+  private static IntVector sixBits(IntVector low, int lowShift, IntVector high, int highShift) {
+    IntVector top =
+        high.lanewise(VectorOperators.LSHR, highShift).and(3).lanewise(VectorOperators.LSHL, 4);
+    return nibbles(low, lowShift).or(top).sub(32);
+  }
+
+  /** {@link #LANES} bytes from {@code raw[at]} as ints: bits 0 to 7 are the byte's. */
+  private static IntVector ints(byte[] raw, int at) {
+    return (IntVector) ByteVector.fromArray(B, raw, at).convertShape(VectorOperators.B2I, I, 0);
+  }
+
+  private static FloatVector floats(IntVector codes) {
+    return (FloatVector) codes.convert(VectorOperators.I2F, 0);
+  }
+
+  /** The nibble of each byte at {@code shift} (0: low, 4: high), 0 to 15. */
+  private static ByteVector nibbles(ByteVector packed, int shift) {
+    return packed.lanewise(VectorOperators.LSHR, shift).and((byte) 0x0F);
+  }
+
+  /** {@code out[j]} and {@code out[j + 1]}: the lane sums of {@code a0} and {@code a1}. */
+  private static void storeTwo(FloatVector a0, FloatVector a1, float[] lanes, float[] out, int j) {
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, LANES);
+    out[j] = QuantizedTiles.sumLanes(lanes, 0);
+    out[j + 1] = QuantizedTiles.sumLanes(lanes, LANES);
   }
 
   /** Q8_0 rows j to j + 3, copied to {@code raw} from {@code at}, with one token. */
@@ -261,10 +354,7 @@ final class QuantizedRows {
         a1 = u.fma(high(ByteVector.fromArray(B, raw, r1 + 2 + k)).mul(d1), a1);
       }
     }
-    a0.intoArray(lanes, 0);
-    a1.intoArray(lanes, LANES);
-    out[j] = QuantizedTiles.sumLanes(lanes, 0);
-    out[j + 1] = QuantizedTiles.sumLanes(lanes, LANES);
+    storeTwo(a0, a1, lanes, out, j);
   }
 
   /** Elements 0-15 of a Q4_0 block: the low nibbles, less 8. */
@@ -274,7 +364,7 @@ final class QuantizedRows {
 
   /** Elements 16-31: the high nibbles, less 8. */
   private static FloatVector high(ByteVector packed) {
-    return codes(highNibbles(packed).sub((byte) 8));
+    return codes(nibbles(packed, 4).sub((byte) 8));
   }
 
   /** Q8_0: 2 bytes of scale, then 32 int8 codes. */

@@ -5,10 +5,11 @@ import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 
 /**
- * The nn.Linear form on block-quantized weights when several tokens share a call: a tile of rows is
- * widened to float32 once ({@link QuantizedRows#widen}, exact) and multiplied with every token,
+ * The nn.Linear form on block-quantized weights. When several tokens share a call, a tile of rows
+ * is widened to float32 once ({@link QuantizedRows#widen}, exact) and multiplied with every token,
  * four rows by four tokens at a time, so each widened weight loaded serves four tokens and each
- * activation loaded serves four rows.
+ * activation loaded serves four rows. A single token has nothing to reuse a tile for: it is
+ * multiplied on the blocks ({@link QuantizedRows#dotRowsOneToken}).
  *
  * <p>Every (row, token) result is one vector sum: {@code acc = fma(x[i..], w[i..], acc)} over the
  * row in steps of one vector, from zero, then the lanes added in lane order. That is {@link
@@ -35,14 +36,13 @@ final class QuantizedTiles {
   }
 
   /**
-   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}. A
-   * single token takes the block kernels where the type has them: there is nothing to reuse a tile
-   * for.
+   * {@code out[t * outStride + j] = Σ_i x[t, i] · w[j, i]} for rows j in {@code [from, to)}: on
+   * widened tiles for several tokens, on the blocks for one.
    */
   static void dotRows(
       WeightMatrix w, int from, int to, float[] x, int n, float[] out, int outStride) {
     DType dtype = w.dtype();
-    if (n == 1 && QuantizedRows.dotsOnBlocks(dtype)) {
+    if (n == 1) {
       QuantizedRows.dotRowsOneToken(w, from, to, x, out);
       return;
     }

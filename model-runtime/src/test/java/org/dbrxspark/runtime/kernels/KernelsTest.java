@@ -209,8 +209,8 @@ class KernelsTest {
       value = DType.class,
       names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
   void blockRowsDifferFromTheirDequantizationOnlyBySummationOrder(DType dtype) {
-    // Odd row counts; 1 to 5 super-blocks per row; batches with and without a tail of four.
-    int[][] shapes = {{1, 256}, {7, 768}, {33, 1280}, {129, 512}};
+    // Odd row counts; 1 to 11 super-blocks per row; batches with and without a tail of four.
+    int[][] shapes = {{1, 256}, {7, 768}, {33, 1280}, {129, 512}, {5, 2816}};
     for (int[] shape : shapes) {
       int rows = shape[0];
       int cols = shape[1];
@@ -297,17 +297,23 @@ class KernelsTest {
   }
 
   /**
-   * A row's result is the same bits alone (Q8_0 and Q4_0: on the blocks), in a batch of 2, 7 or 32
-   * (on widened tiles, with and without a tail of tokens), and on one thread or two.
+   * A row's result is the same bits alone (on the blocks, two or four rows at a time, a row left
+   * over widened), in a batch of 2, 7 or 32 (on widened tiles, with and without a tail of tokens),
+   * and on one thread or two. Odd row counts, spanning several bulk copies of rows.
    */
   @ParameterizedTest
   @EnumSource(
       value = DType.class,
       names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
   void blockRowsDoNotDependOnTheBatchOrTheThreads(DType dtype) {
-    int rows = 37;
-    int cols = 1024;
-    WeightMatrix matrix = matrix(dtype, rows, cols, new float[rows * cols], 11);
+    for (int[] shape : new int[][] {{37, 1024}, {75, 1792}}) {
+      blockRowsDoNotDependOnTheBatchOrTheThreads(dtype, shape[0], shape[1]);
+    }
+  }
+
+  private static void blockRowsDoNotDependOnTheBatchOrTheThreads(DType dtype, int rows, int cols) {
+    String what = dtype + " [" + rows + ", " + cols + "]";
+    WeightMatrix matrix = matrix(dtype, rows, cols, new float[rows * cols], 11 + rows);
     float[] x = activations(32 * cols, new SplittableRandom(3));
     float[] batch32 = new float[32 * rows];
     KERNELS.matmulTransposed(x, 32, matrix, batch32);
@@ -317,15 +323,15 @@ class KernelsTest {
       oneThread.matmulTransposed(x, 7, matrix, batch7);
       oneThread.matmulTransposed(Arrays.copyOfRange(x, 5 * cols, 7 * cols), 2, matrix, batch2);
       assertArrayEquals(
-          Arrays.copyOfRange(batch32, 5 * rows, 7 * rows), batch2, dtype + " tokens 5 and 6");
+          Arrays.copyOfRange(batch32, 5 * rows, 7 * rows), batch2, what + " tokens 5 and 6");
       for (int t = 0; t < 7; t++) {
         float[] alone = new float[rows];
         oneThread.matmulTransposed(
             Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, matrix, alone);
         float[] want = Arrays.copyOfRange(batch32, t * rows, (t + 1) * rows);
-        assertArrayEquals(want, alone, dtype + " token " + t + " alone");
+        assertArrayEquals(want, alone, what + " token " + t + " alone");
         assertArrayEquals(
-            want, Arrays.copyOfRange(batch7, t * rows, (t + 1) * rows), dtype + " token " + t);
+            want, Arrays.copyOfRange(batch7, t * rows, (t + 1) * rows), what + " token " + t);
       }
     }
   }
