@@ -2,6 +2,7 @@ package org.dbrxspark.runtime.kernels;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import org.dbrxspark.runtime.backend.Activations;
 import org.dbrxspark.runtime.backend.Backend;
@@ -21,6 +22,12 @@ import org.dbrxspark.runtime.config.DbrxConfig;
  * operations are plain loops.
  */
 public final class CpuBackend implements Backend {
+  /**
+   * Floats per range at least when a per-row operation is shared among the kernels' threads: below
+   * this, handing out the work costs more than it saves.
+   */
+  private static final int RANGE_FLOATS = 32 * 1024;
+
   private final CpuKernels kernels;
 
   public CpuBackend(int threads) {
@@ -40,6 +47,11 @@ public final class CpuBackend implements Backend {
   @Override
   public void close() {
     kernels.close();
+  }
+
+  /** Rows of {@code cols} floats per range of a per-row operation. */
+  private static int rowsPerRange(int cols) {
+    return Math.max(1, RANGE_FLOATS / Math.max(1, cols));
   }
 
   // ---- memory
@@ -89,16 +101,24 @@ public final class CpuBackend implements Backend {
   @Override
   public void embed(Weights table, int[] tokens, Activations out) {
     WeightMatrix w = matrix(table);
-    for (int t = 0; t < tokens.length; t++) {
-      w.readRow(tokens[t], data(out), t * w.cols());
-    }
+    kernels.parallelRanges(
+        tokens.length,
+        rowsPerRange(w.cols()),
+        (from, to) -> {
+          for (int t = from; t < to; t++) {
+            w.readRow(tokens[t], data(out), t * w.cols());
+          }
+        });
   }
 
   @Override
   public void layerNorm(Activations x, Weights gamma, Activations out) {
     float[] g = new float[gamma.cols()];
     matrix(gamma).readRow(0, g, 0);
-    RowKernels.layerNorm(data(x), x.rows(), x.cols(), g, data(out));
+    kernels.parallelRanges(
+        x.rows(),
+        rowsPerRange(x.cols()),
+        (from, to) -> RowKernels.layerNorm(data(x), from, to, x.cols(), g, data(out)));
   }
 
   @Override
@@ -185,7 +205,9 @@ public final class CpuBackend implements Backend {
     int kvHeadCount = ((CpuKvStorage) batch.storages()[0]).kvHeads();
     int group = heads / kvHeadCount;
     int headDim = out.cols() / heads;
-    List<int[]> runs = CachedAttention.runs(batch);
+    // The runs that see the most positions first, so that no thread is left with a long one last.
+    List<int[]> runs = new ArrayList<>(CachedAttention.runs(batch));
+    runs.sort(Comparator.comparingInt((int[] run) -> batch.positions()[run[1] - 1]).reversed());
     Arrays.fill(o, 0f);
     kernels.parallelFor(
         runs.size() * kvHeadCount,
@@ -253,15 +275,22 @@ public final class CpuBackend implements Backend {
   @Override
   public void glu(DbrxConfig.Activation activation, Activations gate, Activations up) {
     float[] g = data(gate);
-    RowKernels.glu(activation, g, data(up), g.length);
+    kernels.parallelRanges(
+        g.length, RANGE_FLOATS, (from, to) -> RowKernels.glu(activation, g, data(up), from, to));
   }
 
   @Override
   public void addScaledRows(Activations src, int[] rows, float[] scales, Activations dst) {
     int cols = src.cols();
-    for (int i = 0; i < rows.length; i++) {
-      VectorMath.axpy(scales[i], data(src), i * cols, data(dst), rows[i] * cols, cols);
-    }
+    // Each of src's rows goes to a different row of dst.
+    kernels.parallelRanges(
+        rows.length,
+        rowsPerRange(cols),
+        (from, to) -> {
+          for (int i = from; i < to; i++) {
+            VectorMath.axpy(scales[i], data(src), i * cols, data(dst), rows[i] * cols, cols);
+          }
+        });
   }
 
   @Override
