@@ -11,6 +11,7 @@ import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.backend.KvStorage;
 import org.dbrxspark.runtime.backend.Product;
 import org.dbrxspark.runtime.backend.Routing;
+import org.dbrxspark.runtime.backend.ScaledRows;
 import org.dbrxspark.runtime.backend.Weights;
 import org.dbrxspark.runtime.checkpoint.Tensor;
 import org.dbrxspark.runtime.config.DbrxConfig;
@@ -274,21 +275,57 @@ public final class CpuBackend implements Backend {
 
   @Override
   public void glu(DbrxConfig.Activation activation, Activations gate, Activations up) {
-    float[] g = data(gate);
-    kernels.parallelRanges(
-        g.length, RANGE_FLOATS, (from, to) -> RowKernels.glu(activation, g, data(up), from, to));
+    glu(activation, List.of(gate), List.of(up));
   }
 
   @Override
   public void addScaledRows(Activations src, int[] rows, float[] scales, Activations dst) {
-    int cols = src.cols();
-    // Each of src's rows goes to a different row of dst.
+    addScaledRows(List.of(new ScaledRows(src, rows, scales)), dst);
+  }
+
+  /** All the experts' GLUs as one index space, cut into ranges for the kernels' threads. */
+  @Override
+  public void glu(
+      DbrxConfig.Activation activation, List<Activations> gates, List<Activations> ups) {
+    int[] starts = new int[gates.size() + 1];
+    for (int e = 0; e < gates.size(); e++) {
+      starts[e + 1] = Math.addExact(starts[e], data(gates.get(e)).length);
+    }
     kernels.parallelRanges(
-        rows.length,
+        starts[gates.size()],
+        RANGE_FLOATS,
+        (from, to) -> {
+          for (int e = 0; e < gates.size(); e++) {
+            int lo = Math.max(from, starts[e]);
+            int hi = Math.min(to, starts[e + 1]);
+            if (lo < hi) {
+              float[] g = data(gates.get(e));
+              RowKernels.glu(activation, g, data(ups.get(e)), lo - starts[e], hi - starts[e]);
+            }
+          }
+        });
+  }
+
+  /**
+   * The threads share out dst's rows: each takes, for its rows only, every term in list order, so
+   * every row sums its terms in the same order as one thread would.
+   */
+  @Override
+  public void addScaledRows(List<ScaledRows> terms, Activations dst) {
+    int cols = dst.cols();
+    float[] d = data(dst);
+    kernels.parallelRanges(
+        dst.rows(),
         rowsPerRange(cols),
         (from, to) -> {
-          for (int i = from; i < to; i++) {
-            VectorMath.axpy(scales[i], data(src), i * cols, data(dst), rows[i] * cols, cols);
+          for (ScaledRows term : terms) {
+            float[] src = data(term.src());
+            for (int i = 0; i < term.rows().length; i++) {
+              int row = term.rows()[i];
+              if (row >= from && row < to) {
+                VectorMath.axpy(term.scales()[i], src, i * cols, d, row * cols, cols);
+              }
+            }
           }
         });
   }
