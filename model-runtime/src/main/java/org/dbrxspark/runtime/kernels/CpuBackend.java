@@ -143,9 +143,14 @@ public final class CpuBackend implements Backend {
   @Override
   public void clamp(Activations x, float bound) {
     float[] v = data(x);
-    for (int i = 0; i < v.length; i++) {
-      v[i] = Math.max(-bound, Math.min(bound, v[i]));
-    }
+    kernels.parallelRanges(
+        v.length,
+        RANGE_FLOATS,
+        (from, to) -> {
+          for (int i = from; i < to; i++) {
+            v[i] = Math.max(-bound, Math.min(bound, v[i]));
+          }
+        });
   }
 
   @Override
@@ -168,32 +173,43 @@ public final class CpuBackend implements Backend {
     float[] table = data(rotation);
     int headDim = rotation.cols();
     int half = headDim / 2;
-    for (int t = 0; t < x.rows(); t++) {
-      int cos = t * headDim;
-      int sin = cos + half;
-      for (int h = 0; h < heads; h++) {
-        int off = t * x.cols() + h * headDim;
-        for (int i = 0; i < half; i++) {
-          float x1 = v[off + i];
-          float x2 = v[off + i + half];
-          v[off + i] = x1 * table[cos + i] - x2 * table[sin + i];
-          v[off + i + half] = x2 * table[cos + i] + x1 * table[sin + i];
-        }
-      }
-    }
+    kernels.parallelRanges(
+        x.rows(),
+        rowsPerRange(x.cols()),
+        (from, to) -> {
+          for (int t = from; t < to; t++) {
+            int cos = t * headDim;
+            int sin = cos + half;
+            for (int h = 0; h < heads; h++) {
+              int off = t * x.cols() + h * headDim;
+              for (int i = 0; i < half; i++) {
+                float x1 = v[off + i];
+                float x2 = v[off + i + half];
+                v[off + i] = x1 * table[cos + i] - x2 * table[sin + i];
+                v[off + i + half] = x2 * table[cos + i] + x1 * table[sin + i];
+              }
+            }
+          }
+        });
   }
 
   @Override
   public void storeKv(int layer, Activations qkv, int keyCol, int valueCol, KvBatch batch) {
     float[] v = data(qkv);
-    for (int t = 0; t < batch.tokens(); t++) {
-      CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
-      int position = batch.positions()[t];
-      int block = batch.blockTables()[t][position / KvStorage.BLOCK_TOKENS];
-      int slot = position % KvStorage.BLOCK_TOKENS;
-      storage.write(block, layer, CpuKvStorage.KEYS, slot, v, t * qkv.cols() + keyCol);
-      storage.write(block, layer, CpuKvStorage.VALUES, slot, v, t * qkv.cols() + valueCol);
-    }
+    // Each token writes its own slots, with absolute puts: the threads share out the tokens.
+    kernels.parallelRanges(
+        batch.tokens(),
+        rowsPerRange(qkv.cols()),
+        (from, to) -> {
+          for (int t = from; t < to; t++) {
+            CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
+            int position = batch.positions()[t];
+            int block = batch.blockTables()[t][position / KvStorage.BLOCK_TOKENS];
+            int slot = position % KvStorage.BLOCK_TOKENS;
+            storage.write(block, layer, CpuKvStorage.KEYS, slot, v, t * qkv.cols() + keyCol);
+            storage.write(block, layer, CpuKvStorage.VALUES, slot, v, t * qkv.cols() + valueCol);
+          }
+        });
   }
 
   /** One work item is a run of a sequence's tokens and a KV head: see {@link CachedAttention}. */

@@ -76,7 +76,7 @@ final class CpuKernels implements Kernels {
     // thread: any split gives the same sums, since each output is one row's dot product.
     long sliceWork = Math.max(BYTES_PER_TASK, totalWork / ((long) threads * SLICES_PER_THREAD));
     // An expert's gate and up products read the same input: it is split into pairs once.
-    Map<float[], float[][]> pairedInputs = new IdentityHashMap<>();
+    Map<float[], PairedInput> pairedInputs = new IdentityHashMap<>();
     List<Slice> slices = new ArrayList<>();
     for (Product p : products) {
       WeightMatrix w = p.w();
@@ -89,13 +89,13 @@ final class CpuKernels implements Kernels {
       float[] out = p.out();
       RangeBody rowRange;
       if (readsAsPairs(w, cols)) {
-        float[][] pairs = pairedInputs.get(x);
-        if (pairs == null || pairs[0].length != n * (cols / 2)) {
+        PairedInput pairs = pairedInputs.get(x);
+        if (pairs == null || pairs.n() != n || pairs.cols() != cols) {
           pairs = deinterleave(x, n, cols);
           pairedInputs.put(x, pairs);
         }
-        float[] even = pairs[0];
-        float[] odd = pairs[1];
+        float[] even = pairs.even();
+        float[] odd = pairs.odd();
         rowRange =
             (lo, hi) -> Bf16PairKernels.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
       } else if (QuantizedTiles.handles(w.dtype())
@@ -122,8 +122,11 @@ final class CpuKernels implements Kernels {
     runAll(slices);
   }
 
+  /** An input {@code [n, cols]} split into its even and odd columns. */
+  private record PairedInput(int n, int cols, float[] even, float[] odd) {}
+
   /** The even and odd columns of {@code x} ({@code [n, cols]}), split on the kernels' threads. */
-  private float[][] deinterleave(float[] x, int n, int cols) {
+  private PairedInput deinterleave(float[] x, int n, int cols) {
     int half = cols / 2;
     float[] even = new float[n * half];
     float[] odd = new float[n * half];
@@ -131,7 +134,7 @@ final class CpuKernels implements Kernels {
         n,
         Math.max(1, SPLIT_FLOATS / cols),
         (from, to) -> Bf16PairKernels.deinterleave(x, from, to, cols, even, odd));
-    return new float[][] {even, odd};
+    return new PairedInput(n, cols, even, odd);
   }
 
   /** The work of a slice: its weight bytes times the tokens that read them. */

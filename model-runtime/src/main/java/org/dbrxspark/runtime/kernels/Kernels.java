@@ -53,7 +53,7 @@ interface Kernels extends AutoCloseable {
    * work whose rows are independent, so any cut gives the same results.
    */
   default void parallelRanges(int count, int grain, RangeBody body) {
-    int pieces = (int) Math.min(threads() * 4L, ((long) count + grain - 1) / Math.max(1, grain));
+    int pieces = (int) Math.min(threads() * 4L, count / Math.max(1, grain));
     if (pieces <= 1) {
       body.run(0, count);
       return;
