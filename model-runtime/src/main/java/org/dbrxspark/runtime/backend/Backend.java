@@ -112,8 +112,31 @@ public interface Backend extends AutoCloseable {
   /** {@code gate = activation(gate) * up}, elementwise: the GLU of an expert, in place. */
   void glu(DbrxConfig.Activation activation, Activations gate, Activations up);
 
+  /**
+   * The GLU of several experts: {@link #glu(DbrxConfig.Activation, Activations, Activations)} for
+   * each {@code gates[e]} with {@code ups[e]}. One call lets a backend share the layer's whole GLU
+   * among its threads at once.
+   */
+  default void glu(
+      DbrxConfig.Activation activation, List<Activations> gates, List<Activations> ups) {
+    for (int e = 0; e < gates.size(); e++) {
+      glu(activation, gates.get(e), ups.get(e));
+    }
+  }
+
   /** {@code dst[rows[i]] += scales[i] * src[i]}, for i in order. */
   void addScaledRows(Activations src, int[] rows, float[] scales, Activations dst);
+
+  /**
+   * {@link #addScaledRows(Activations, int[], float[], Activations)} for each term in list order,
+   * so each row of {@code dst} takes its terms in that order: a layer's experts added into the
+   * residual stream in one call.
+   */
+  default void addScaledRows(List<ScaledRows> terms, Activations dst) {
+    for (ScaledRows term : terms) {
+      addScaledRows(term.src(), term.rows(), term.scales(), dst);
+    }
+  }
 
   /** {@code x += y}, elementwise. */
   void add(Activations x, Activations y);

@@ -41,10 +41,13 @@ final class Bf16PairKernels {
     return buffer;
   }
 
-  /** Splits {@code x} ({@code [n, cols]}, cols even) into its even and odd columns. */
-  static void deinterleave(float[] x, int n, int cols, float[] even, float[] odd) {
+  /**
+   * Splits rows {@code [from, to)} of {@code x} ({@code [n, cols]}, cols even) into its even and
+   * odd columns.
+   */
+  static void deinterleave(float[] x, int from, int to, int cols, float[] even, float[] odd) {
     int half = cols / 2;
-    for (int t = 0; t < n; t++) {
+    for (int t = from; t < to; t++) {
       for (int k = 0; k < half; k++) {
         even[t * half + k] = x[t * cols + 2 * k];
         odd[t * half + k] = x[t * cols + 2 * k + 1];

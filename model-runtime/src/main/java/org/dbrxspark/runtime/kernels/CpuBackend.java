@@ -2,6 +2,7 @@ package org.dbrxspark.runtime.kernels;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import org.dbrxspark.runtime.backend.Activations;
 import org.dbrxspark.runtime.backend.Backend;
@@ -10,6 +11,7 @@ import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.backend.KvStorage;
 import org.dbrxspark.runtime.backend.Product;
 import org.dbrxspark.runtime.backend.Routing;
+import org.dbrxspark.runtime.backend.ScaledRows;
 import org.dbrxspark.runtime.backend.Weights;
 import org.dbrxspark.runtime.checkpoint.Tensor;
 import org.dbrxspark.runtime.config.DbrxConfig;
@@ -21,6 +23,12 @@ import org.dbrxspark.runtime.config.DbrxConfig;
  * operations are plain loops.
  */
 public final class CpuBackend implements Backend {
+  /**
+   * Floats per range at least when a per-row operation is shared among the kernels' threads: below
+   * this, handing out the work costs more than it saves.
+   */
+  private static final int RANGE_FLOATS = 32 * 1024;
+
   private final CpuKernels kernels;
 
   public CpuBackend(int threads) {
@@ -40,6 +48,11 @@ public final class CpuBackend implements Backend {
   @Override
   public void close() {
     kernels.close();
+  }
+
+  /** Rows of {@code cols} floats per range of a per-row operation. */
+  private static int rowsPerRange(int cols) {
+    return Math.max(1, RANGE_FLOATS / Math.max(1, cols));
   }
 
   // ---- memory
@@ -89,16 +102,24 @@ public final class CpuBackend implements Backend {
   @Override
   public void embed(Weights table, int[] tokens, Activations out) {
     WeightMatrix w = matrix(table);
-    for (int t = 0; t < tokens.length; t++) {
-      w.readRow(tokens[t], data(out), t * w.cols());
-    }
+    kernels.parallelRanges(
+        tokens.length,
+        rowsPerRange(w.cols()),
+        (from, to) -> {
+          for (int t = from; t < to; t++) {
+            w.readRow(tokens[t], data(out), t * w.cols());
+          }
+        });
   }
 
   @Override
   public void layerNorm(Activations x, Weights gamma, Activations out) {
     float[] g = new float[gamma.cols()];
     matrix(gamma).readRow(0, g, 0);
-    RowKernels.layerNorm(data(x), x.rows(), x.cols(), g, data(out));
+    kernels.parallelRanges(
+        x.rows(),
+        rowsPerRange(x.cols()),
+        (from, to) -> RowKernels.layerNorm(data(x), from, to, x.cols(), g, data(out)));
   }
 
   @Override
@@ -122,9 +143,14 @@ public final class CpuBackend implements Backend {
   @Override
   public void clamp(Activations x, float bound) {
     float[] v = data(x);
-    for (int i = 0; i < v.length; i++) {
-      v[i] = Math.max(-bound, Math.min(bound, v[i]));
-    }
+    kernels.parallelRanges(
+        v.length,
+        RANGE_FLOATS,
+        (from, to) -> {
+          for (int i = from; i < to; i++) {
+            v[i] = Math.max(-bound, Math.min(bound, v[i]));
+          }
+        });
   }
 
   @Override
@@ -147,32 +173,43 @@ public final class CpuBackend implements Backend {
     float[] table = data(rotation);
     int headDim = rotation.cols();
     int half = headDim / 2;
-    for (int t = 0; t < x.rows(); t++) {
-      int cos = t * headDim;
-      int sin = cos + half;
-      for (int h = 0; h < heads; h++) {
-        int off = t * x.cols() + h * headDim;
-        for (int i = 0; i < half; i++) {
-          float x1 = v[off + i];
-          float x2 = v[off + i + half];
-          v[off + i] = x1 * table[cos + i] - x2 * table[sin + i];
-          v[off + i + half] = x2 * table[cos + i] + x1 * table[sin + i];
-        }
-      }
-    }
+    kernels.parallelRanges(
+        x.rows(),
+        rowsPerRange(x.cols()),
+        (from, to) -> {
+          for (int t = from; t < to; t++) {
+            int cos = t * headDim;
+            int sin = cos + half;
+            for (int h = 0; h < heads; h++) {
+              int off = t * x.cols() + h * headDim;
+              for (int i = 0; i < half; i++) {
+                float x1 = v[off + i];
+                float x2 = v[off + i + half];
+                v[off + i] = x1 * table[cos + i] - x2 * table[sin + i];
+                v[off + i + half] = x2 * table[cos + i] + x1 * table[sin + i];
+              }
+            }
+          }
+        });
   }
 
   @Override
   public void storeKv(int layer, Activations qkv, int keyCol, int valueCol, KvBatch batch) {
     float[] v = data(qkv);
-    for (int t = 0; t < batch.tokens(); t++) {
-      CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
-      int position = batch.positions()[t];
-      int block = batch.blockTables()[t][position / KvStorage.BLOCK_TOKENS];
-      int slot = position % KvStorage.BLOCK_TOKENS;
-      storage.write(block, layer, CpuKvStorage.KEYS, slot, v, t * qkv.cols() + keyCol);
-      storage.write(block, layer, CpuKvStorage.VALUES, slot, v, t * qkv.cols() + valueCol);
-    }
+    // Each token writes its own slots, with absolute puts: the threads share out the tokens.
+    kernels.parallelRanges(
+        batch.tokens(),
+        rowsPerRange(qkv.cols()),
+        (from, to) -> {
+          for (int t = from; t < to; t++) {
+            CpuKvStorage storage = (CpuKvStorage) batch.storages()[t];
+            int position = batch.positions()[t];
+            int block = batch.blockTables()[t][position / KvStorage.BLOCK_TOKENS];
+            int slot = position % KvStorage.BLOCK_TOKENS;
+            storage.write(block, layer, CpuKvStorage.KEYS, slot, v, t * qkv.cols() + keyCol);
+            storage.write(block, layer, CpuKvStorage.VALUES, slot, v, t * qkv.cols() + valueCol);
+          }
+        });
   }
 
   /** One work item is a run of a sequence's tokens and a KV head: see {@link CachedAttention}. */
@@ -185,7 +222,9 @@ public final class CpuBackend implements Backend {
     int kvHeadCount = ((CpuKvStorage) batch.storages()[0]).kvHeads();
     int group = heads / kvHeadCount;
     int headDim = out.cols() / heads;
-    List<int[]> runs = CachedAttention.runs(batch);
+    // The runs that see the most positions first, so that no thread is left with a long one last.
+    List<int[]> runs = new ArrayList<>(CachedAttention.runs(batch));
+    runs.sort(Comparator.comparingInt((int[] run) -> batch.positions()[run[1] - 1]).reversed());
     Arrays.fill(o, 0f);
     kernels.parallelFor(
         runs.size() * kvHeadCount,
@@ -252,16 +291,59 @@ public final class CpuBackend implements Backend {
 
   @Override
   public void glu(DbrxConfig.Activation activation, Activations gate, Activations up) {
-    float[] g = data(gate);
-    RowKernels.glu(activation, g, data(up), g.length);
+    glu(activation, List.of(gate), List.of(up));
   }
 
   @Override
   public void addScaledRows(Activations src, int[] rows, float[] scales, Activations dst) {
-    int cols = src.cols();
-    for (int i = 0; i < rows.length; i++) {
-      VectorMath.axpy(scales[i], data(src), i * cols, data(dst), rows[i] * cols, cols);
+    addScaledRows(List.of(new ScaledRows(src, rows, scales)), dst);
+  }
+
+  /** All the experts' GLUs as one index space, cut into ranges for the kernels' threads. */
+  @Override
+  public void glu(
+      DbrxConfig.Activation activation, List<Activations> gates, List<Activations> ups) {
+    int[] starts = new int[gates.size() + 1];
+    for (int e = 0; e < gates.size(); e++) {
+      starts[e + 1] = Math.addExact(starts[e], data(gates.get(e)).length);
     }
+    kernels.parallelRanges(
+        starts[gates.size()],
+        RANGE_FLOATS,
+        (from, to) -> {
+          for (int e = 0; e < gates.size(); e++) {
+            int lo = Math.max(from, starts[e]);
+            int hi = Math.min(to, starts[e + 1]);
+            if (lo < hi) {
+              float[] g = data(gates.get(e));
+              RowKernels.glu(activation, g, data(ups.get(e)), lo - starts[e], hi - starts[e]);
+            }
+          }
+        });
+  }
+
+  /**
+   * The threads share out dst's rows: each takes, for its rows only, every term in list order, so
+   * every row sums its terms in the same order as one thread would.
+   */
+  @Override
+  public void addScaledRows(List<ScaledRows> terms, Activations dst) {
+    int cols = dst.cols();
+    float[] d = data(dst);
+    kernels.parallelRanges(
+        dst.rows(),
+        rowsPerRange(cols),
+        (from, to) -> {
+          for (ScaledRows term : terms) {
+            float[] src = data(term.src());
+            for (int i = 0; i < term.rows().length; i++) {
+              int row = term.rows()[i];
+              if (row >= from && row < to) {
+                VectorMath.axpy(term.scales()[i], src, i * cols, d, row * cols, cols);
+              }
+            }
+          }
+        });
   }
 
   @Override

@@ -3,7 +3,10 @@ package org.dbrxspark.runtime.kernels;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -37,6 +40,9 @@ final class CpuKernels implements Kernels {
   /** Slices per thread in a matmul: enough to even out threads that run slower than others. */
   private static final int SLICES_PER_THREAD = 16;
 
+  /** Activations per range when splitting a product's input into pairs: one thread's share. */
+  private static final int SPLIT_FLOATS = 32 * 1024;
+
   private final WorkerPool pool;
   private final int threads;
 
@@ -60,31 +66,36 @@ final class CpuKernels implements Kernels {
 
   @Override
   public void matmulTransposed(List<Product> products) {
-    long totalBytes = 0;
+    long totalWork = 0;
     for (Product p : products) {
       checkLength("x", p.x(), (long) p.n() * p.w().cols());
       checkLength("out", p.out(), (long) p.n() * p.w().rows());
-      totalBytes += p.w().byteSize();
+      totalWork += work(p.w().byteSize(), p.n());
     }
-    // Slices of equal weight bytes across all products, a few per thread: any split gives the
-    // same sums, since each output is one row's dot product.
-    long sliceBytes = Math.max(BYTES_PER_TASK, totalBytes / ((long) threads * SLICES_PER_THREAD));
-    List<Runnable> slices = new ArrayList<>();
+    // Slices of about equal work (weight bytes times tokens) across all products, a few per
+    // thread: any split gives the same sums, since each output is one row's dot product.
+    long sliceWork = Math.max(BYTES_PER_TASK, totalWork / ((long) threads * SLICES_PER_THREAD));
+    // An expert's gate and up products read the same input: it is split into pairs once.
+    Map<float[], PairedInput> pairedInputs = new IdentityHashMap<>();
+    List<Slice> slices = new ArrayList<>();
     for (Product p : products) {
       WeightMatrix w = p.w();
       int rows = w.rows();
       int cols = w.cols();
       int n = p.n();
-      long rowBytes = Math.max(1, w.dtype().bytesFor(cols));
-      int step = (int) Math.max(1, Math.min(rows, sliceBytes / rowBytes));
+      long rowWork = work(Math.max(1, w.dtype().bytesFor(cols)), n);
+      int step = (int) Math.max(1, Math.min(rows, sliceWork / rowWork));
       float[] x = p.x();
       float[] out = p.out();
       RangeBody rowRange;
       if (readsAsPairs(w, cols)) {
-        int half = cols / 2;
-        float[] even = new float[n * half];
-        float[] odd = new float[n * half];
-        Bf16PairKernels.deinterleave(x, n, cols, even, odd);
+        PairedInput pairs = pairedInputs.get(x);
+        if (pairs == null || pairs.n() != n || pairs.cols() != cols) {
+          pairs = deinterleave(x, n, cols);
+          pairedInputs.put(x, pairs);
+        }
+        float[] even = pairs.even();
+        float[] odd = pairs.odd();
         rowRange =
             (lo, hi) -> Bf16PairKernels.dotRows(w.ints(), cols, lo, hi, even, odd, n, out, rows);
       } else if (QuantizedTiles.handles(w.dtype())) {
@@ -102,16 +113,36 @@ final class CpuKernels implements Kernels {
       for (int from = 0; from < rows; from += step) {
         int lo = from;
         int hi = Math.min(rows, from + step);
-        slices.add(() -> rowRange.run(lo, hi));
+        slices.add(new Slice(rowWork * (hi - lo), () -> rowRange.run(lo, hi)));
       }
     }
     runAll(slices);
   }
 
+  /** An input {@code [n, cols]} split into its even and odd columns. */
+  private record PairedInput(int n, int cols, float[] even, float[] odd) {}
+
+  /** The even and odd columns of {@code x} ({@code [n, cols]}), split on the kernels' threads. */
+  private PairedInput deinterleave(float[] x, int n, int cols) {
+    int half = cols / 2;
+    float[] even = new float[n * half];
+    float[] odd = new float[n * half];
+    parallelRanges(
+        n,
+        Math.max(1, SPLIT_FLOATS / cols),
+        (from, to) -> Bf16PairKernels.deinterleave(x, from, to, cols, even, odd));
+    return new PairedInput(n, cols, even, odd);
+  }
+
+  /** The work of a slice: its weight bytes times the tokens that read them. */
+  private static long work(long weightBytes, int n) {
+    return weightBytes * Math.max(1, n);
+  }
+
   @Override
   public void matmul(List<Product> products) {
-    List<Runnable> slices = new ArrayList<>();
-    List<Runnable> reductions = new ArrayList<>();
+    List<Slice> slices = new ArrayList<>();
+    List<Slice> reductions = new ArrayList<>();
     for (Product p : products) {
       WeightMatrix w = p.w();
       int rows = w.rows();
@@ -140,7 +171,7 @@ final class CpuKernels implements Kernels {
    * Few tokens: each task takes one block of whole rows (one contiguous read) for every column; the
    * blocks' partial sums are added afterwards.
    */
-  private static void addRowBlocks(Product p, List<Runnable> slices, List<Runnable> reductions) {
+  private static void addRowBlocks(Product p, List<Slice> slices, List<Slice> reductions) {
     WeightMatrix w = p.w();
     int rows = w.rows();
     int cols = w.cols();
@@ -153,29 +184,33 @@ final class CpuKernels implements Kernels {
       int first = b * blockRows;
       int count = Math.min(blockRows, rows - first);
       slices.add(
-          () -> {
-            float[] partial = new float[n * cols];
-            int[] chunk = Bf16PairKernels.copyBand(w.ints(), cols, first, count, 0, cols);
-            Bf16PairKernels.addBlock(
-                chunk, count, cols / 2, 0, cols, p.x(), rows, first, n, partial);
-            partials[block] = partial;
-          });
+          new Slice(
+              work(2L * count * cols, n),
+              () -> {
+                float[] partial = new float[n * cols];
+                int[] chunk = Bf16PairKernels.copyBand(w.ints(), cols, first, count, 0, cols);
+                Bf16PairKernels.addBlock(
+                    chunk, count, cols / 2, 0, cols, p.x(), rows, first, n, partial);
+                partials[block] = partial;
+              }));
     }
     reductions.add(
-        () -> {
-          float[] sum = partials[0];
-          for (int b = 1; b < blocks; b++) {
-            VectorMath.axpy(1f, partials[b], 0, sum, 0, n * cols);
-          }
-          Bf16PairKernels.storeBand(sum, n, cols, p.out(), cols, 0);
-        });
+        new Slice(
+            (long) blocks * n * cols,
+            () -> {
+              float[] sum = partials[0];
+              for (int b = 1; b < blocks; b++) {
+                VectorMath.axpy(1f, partials[b], 0, sum, 0, n * cols);
+              }
+              Bf16PairKernels.storeBand(sum, n, cols, p.out(), cols, 0);
+            }));
   }
 
   /**
    * Many tokens: each task takes a band of columns through every block. The weights are then reused
    * across tokens, and partial sums of every column would cost more than they save.
    */
-  private static void addColumnBands(Product p, List<Runnable> slices) {
+  private static void addColumnBands(Product p, List<Slice> slices) {
     WeightMatrix w = p.w();
     int rows = w.rows();
     int cols = w.cols();
@@ -194,15 +229,18 @@ final class CpuKernels implements Kernels {
       int first = band[0];
       int width = band[1];
       slices.add(
-          () -> {
-            float[] acc = new float[n * width];
-            for (int i0 = 0; i0 < rows; i0 += blockRows) {
-              int count = Math.min(blockRows, rows - i0);
-              int[] chunk = Bf16PairKernels.copyBand(w.ints(), cols, i0, count, first, width);
-              Bf16PairKernels.addBlock(chunk, count, width / 2, 0, width, p.x(), rows, i0, n, acc);
-            }
-            Bf16PairKernels.storeBand(acc, n, width, p.out(), cols, first);
-          });
+          new Slice(
+              work(2L * rows * width, n),
+              () -> {
+                float[] acc = new float[n * width];
+                for (int i0 = 0; i0 < rows; i0 += blockRows) {
+                  int count = Math.min(blockRows, rows - i0);
+                  int[] chunk = Bf16PairKernels.copyBand(w.ints(), cols, i0, count, first, width);
+                  Bf16PairKernels.addBlock(
+                      chunk, count, width / 2, 0, width, p.x(), rows, i0, n, acc);
+                }
+                Bf16PairKernels.storeBand(acc, n, width, p.out(), cols, first);
+              }));
     }
   }
 
@@ -212,7 +250,7 @@ final class CpuKernels implements Kernels {
   }
 
   /** Other dtypes: bands of output columns, each widened a row segment at a time. */
-  private static void addColumnBlocks(Product p, List<Runnable> slices) {
+  private static void addColumnBlocks(Product p, List<Slice> slices) {
     WeightMatrix w = p.w();
     int rows = w.rows();
     int cols = w.cols();
@@ -223,18 +261,20 @@ final class CpuKernels implements Kernels {
       int first = c0;
       int width = Math.min(COLUMN_BLOCK, cols - c0);
       slices.add(
-          () -> {
-            float[] segment = new float[width];
-            for (int t = 0; t < n; t++) {
-              Arrays.fill(out, t * cols + first, t * cols + first + width, 0f);
-            }
-            for (int i = 0; i < rows; i++) {
-              widen(w, (long) i * cols + first, width, segment);
-              for (int t = 0; t < n; t++) {
-                VectorMath.axpy(x[t * rows + i], segment, 0, out, t * cols + first, width);
-              }
-            }
-          });
+          new Slice(
+              work(rows * w.dtype().bytesFor(width), n),
+              () -> {
+                float[] segment = new float[width];
+                for (int t = 0; t < n; t++) {
+                  Arrays.fill(out, t * cols + first, t * cols + first + width, 0f);
+                }
+                for (int i = 0; i < rows; i++) {
+                  widen(w, (long) i * cols + first, width, segment);
+                  for (int t = 0; t < n; t++) {
+                    VectorMath.axpy(x[t * rows + i], segment, 0, out, t * cols + first, width);
+                  }
+                }
+              }));
     }
   }
 
@@ -345,14 +385,16 @@ final class CpuKernels implements Kernels {
     }
   }
 
-  /** Runs independent slices of work on the kernels' threads. */
-  private void runAll(List<Runnable> slices) {
-    pool.run(slices.size(), i -> slices.get(i).run());
+  /**
+   * Runs independent slices of work on the kernels' threads, the largest first: the threads claim
+   * slices in turn, so the last to finish holds a small one and the others wait little.
+   */
+  private void runAll(List<Slice> slices) {
+    List<Slice> ordered = new ArrayList<>(slices);
+    ordered.sort(Comparator.comparingLong(Slice::work).reversed());
+    pool.run(ordered.size(), i -> ordered.get(i).body().run());
   }
 
-  /** A body that handles the index range {@code [from, to)}. */
-  @FunctionalInterface
-  private interface RangeBody {
-    void run(int from, int to);
-  }
+  /** A slice of a call's work, with its size in weight bytes times tokens. */
+  private record Slice(long work, Runnable body) {}
 }

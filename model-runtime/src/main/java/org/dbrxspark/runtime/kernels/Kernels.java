@@ -47,6 +47,28 @@ interface Kernels extends AutoCloseable {
    */
   void parallelFor(int count, java.util.function.IntConsumer body);
 
+  /**
+   * Runs {@code body.run(from, to)} over {@code [0, count)} cut into ranges of at least {@code
+   * grain} items, a few per thread, on the kernels' threads; returns when all are done. For per-row
+   * work whose rows are independent, so any cut gives the same results.
+   */
+  default void parallelRanges(int count, int grain, RangeBody body) {
+    int pieces = (int) Math.min(threads() * 4L, count / Math.max(1, grain));
+    if (pieces <= 1) {
+      body.run(0, count);
+      return;
+    }
+    parallelFor(
+        pieces,
+        p -> body.run((int) ((long) count * p / pieces), (int) ((long) count * (p + 1) / pieces)));
+  }
+
+  /** A body that handles the index range {@code [from, to)}. */
+  @FunctionalInterface
+  interface RangeBody {
+    void run(int from, int to);
+  }
+
   /** Threads the kernels use. */
   int threads();
 

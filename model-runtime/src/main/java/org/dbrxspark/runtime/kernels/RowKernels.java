@@ -6,9 +6,12 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 final class RowKernels {
   private RowKernels() {}
 
-  /** LayerNorm without bias over each row of {@code x} ([rows, dim]) into {@code out}. */
-  static void layerNorm(float[] x, int rows, int dim, float[] gamma, float[] out) {
-    for (int r = 0; r < rows; r++) {
+  /**
+   * LayerNorm without bias over rows {@code [from, to)} of {@code x} ([rows, dim]) into {@code
+   * out}.
+   */
+  static void layerNorm(float[] x, int from, int to, int dim, float[] gamma, float[] out) {
+    for (int r = from; r < to; r++) {
       int off = r * dim;
       double sum = 0;
       for (int i = 0; i < dim; i++) {
@@ -45,9 +48,9 @@ final class RowKernels {
     }
   }
 
-  /** gate[i] = act(gate[i]) * up[i]: the GLU of one expert. */
-  static void glu(DbrxConfig.Activation activation, float[] gate, float[] up, int len) {
-    for (int i = 0; i < len; i++) {
+  /** gate[i] = act(gate[i]) * up[i] for i in {@code [from, to)}: the GLU of one expert. */
+  static void glu(DbrxConfig.Activation activation, float[] gate, float[] up, int from, int to) {
+    for (int i = from; i < to; i++) {
       gate[i] = activate(activation, gate[i]) * up[i];
     }
   }

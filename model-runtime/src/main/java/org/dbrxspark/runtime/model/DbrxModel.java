@@ -12,6 +12,7 @@ import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.backend.KvStorage;
 import org.dbrxspark.runtime.backend.Product;
 import org.dbrxspark.runtime.backend.Routing;
+import org.dbrxspark.runtime.backend.ScaledRows;
 import org.dbrxspark.runtime.backend.Weights;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.checkpoint.TensorLayout;
@@ -276,9 +277,10 @@ public final class DbrxModel implements AutoCloseable {
     batches.forEach(b -> gatesAndUps.add(b.gate()));
     batches.forEach(b -> gatesAndUps.add(b.up()));
     backend.linear(gatesAndUps);
-    for (ExpertBatch b : batches) {
-      backend.glu(config.activation(), b.gate().out(), b.up().out());
-    }
+    backend.glu(
+        config.activation(),
+        batches.stream().map(b -> b.gate().out()).toList(),
+        batches.stream().map(b -> b.up().out()).toList());
     List<Product> downs = batches.stream().map(ExpertBatch::down).toList();
     if (downProjectionTransposed) {
       backend.linear(downs);
@@ -286,9 +288,9 @@ public final class DbrxModel implements AutoCloseable {
       backend.inputMajor(downs);
     }
     // Added in expert order, so a token's sum does not depend on what else is in the batch.
-    for (ExpertBatch b : batches) {
-      backend.addScaledRows(b.down().out(), b.rows(), b.weights(), x);
-    }
+    backend.addScaledRows(
+        batches.stream().map(b -> new ScaledRows(b.down().out(), b.rows(), b.weights())).toList(),
+        x);
   }
 
   /** The tokens that chose expert {@code e}, in token order. */

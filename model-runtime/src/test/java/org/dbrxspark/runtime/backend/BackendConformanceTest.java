@@ -562,6 +562,98 @@ class BackendConformanceTest {
   }
 
   /**
+   * The grouped GLU and scaled adds, on sizes the CPU backend shares among its threads: the same
+   * bits as one call per expert on one thread, so each row of the destination takes its terms in
+   * list order (rows repeat within a term and across terms); and the values of a double reference.
+   */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void groupedGluAndScaledRowsMatchOneCallPerExpertAndTheReference(String device, int threads) {
+    int cols = 37;
+    int dstRows = 2000;
+    int[] sizes = {700, 3, 1100};
+    SplittableRandom random = new SplittableRandom(9);
+    float[] dst = random(random, dstRows * cols);
+    List<float[]> gates = new ArrayList<>();
+    List<float[]> ups = new ArrayList<>();
+    List<int[]> rows = new ArrayList<>();
+    List<float[]> scales = new ArrayList<>();
+    for (int size : sizes) {
+      gates.add(random(random, size * cols));
+      ups.add(random(random, size * cols));
+      rows.add(random.ints(size, 0, dstRows).toArray());
+      scales.add(random(random, size));
+    }
+    float[][] perExpert =
+        gluAndScaledRows(open(device, 1), false, dst, cols, gates, ups, rows, scales);
+    float[][] got =
+        gluAndScaledRows(open(device, threads), true, dst, cols, gates, ups, rows, scales);
+    for (int e = 0; e <= sizes.length; e++) {
+      assertArrayEquals(perExpert[e], got[e], "part " + e);
+    }
+    double[] expected = new double[dst.length];
+    for (int i = 0; i < dst.length; i++) {
+      expected[i] = dst[i];
+    }
+    for (int e = 0; e < sizes.length; e++) {
+      for (int i = 0; i < gates.get(e).length; i++) {
+        double z = gates.get(e)[i];
+        double glu = z / (1 + Math.exp(-z)) * ups.get(e)[i];
+        assertEquals(glu, got[e][i], 1e-6);
+        expected[rows.get(e)[i / cols] * cols + i % cols] += scales.get(e)[i / cols] * glu;
+      }
+    }
+    for (int i = 0; i < dst.length; i++) {
+      assertEquals(expected[i], got[sizes.length][i], 1e-5);
+    }
+  }
+
+  /**
+   * The GLUs of the experts, then their rows added into dst, in grouped calls or one call per
+   * expert: each GLU's output, then dst.
+   */
+  private static float[][] gluAndScaledRows(
+      Backend opened,
+      boolean grouped,
+      float[] dst,
+      int cols,
+      List<float[]> gates,
+      List<float[]> ups,
+      List<int[]> rows,
+      List<float[]> scales) {
+    try (Backend backend = opened) {
+      List<Activations> gateActs = new ArrayList<>();
+      List<Activations> upActs = new ArrayList<>();
+      for (int e = 0; e < gates.size(); e++) {
+        gateActs.add(backend.upload(gates.get(e), gates.get(e).length / cols, cols));
+        upActs.add(backend.upload(ups.get(e), ups.get(e).length / cols, cols));
+      }
+      Activations target = backend.upload(dst, dst.length / cols, cols);
+      if (grouped) {
+        backend.glu(DbrxConfig.Activation.SILU, gateActs, upActs);
+        List<ScaledRows> terms = new ArrayList<>();
+        for (int e = 0; e < gates.size(); e++) {
+          terms.add(new ScaledRows(gateActs.get(e), rows.get(e), scales.get(e)));
+        }
+        backend.addScaledRows(terms, target);
+      } else {
+        for (int e = 0; e < gates.size(); e++) {
+          backend.glu(DbrxConfig.Activation.SILU, gateActs.get(e), upActs.get(e));
+        }
+        for (int e = 0; e < gates.size(); e++) {
+          backend.addScaledRows(gateActs.get(e), rows.get(e), scales.get(e), target);
+        }
+      }
+      float[][] out = new float[gates.size() + 1][];
+      for (int e = 0; e < gates.size(); e++) {
+        out[e] = backend.download(gateActs.get(e));
+      }
+      out[gates.size()] = backend.download(target);
+      return out;
+    }
+  }
+
+  /**
    * erf to double precision by its series: the reference must not share the backend's
    * approximation.
    */

@@ -162,6 +162,35 @@ class KernelsTest {
     }
   }
 
+  /** The per-row operations' cut: every index once, in ranges of at least the grain. */
+  @Test
+  void parallelRangesVisitEveryIndexOnceInRangesOfAtLeastTheGrain() {
+    try (Kernels three = Kernels.cpu(3)) {
+      for (int[] countAndGrain : new int[][] {{0, 5}, {4, 5}, {5, 5}, {11, 5}, {1000, 7}}) {
+        int count = countAndGrain[0];
+        int grain = countAndGrain[1];
+        int[] visits = new int[count];
+        List<int[]> ranges = java.util.Collections.synchronizedList(new ArrayList<>());
+        three.parallelRanges(
+            count,
+            grain,
+            (from, to) -> {
+              ranges.add(new int[] {from, to});
+              for (int i = from; i < to; i++) {
+                visits[i]++;
+              }
+            });
+        int[] once = new int[count];
+        Arrays.fill(once, 1);
+        assertArrayEquals(once, visits, count + " items");
+        for (int[] range : ranges) {
+          assertEquals(true, range[1] - range[0] >= Math.min(grain, count), Arrays.toString(range));
+        }
+        assertEquals(count >= 2 * grain, ranges.size() > 1, count + " items, " + ranges.size());
+      }
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(DType.class)
   void groupedCallsGiveEachProductsOwnResult(DType dtype) {
@@ -187,10 +216,27 @@ class KernelsTest {
       inputMajor.add(new Kernels.Product(xt, n, matrix, new float[n * cols]));
       inputMajorAlone.add(aloneT);
     }
+    // Products that read the same input array, as an expert's gate and up do: as the same
+    // [n, cols], as fewer of its rows, as another shape.
+    float[] shared = activations(4 * 70, new SplittableRandom(7));
+    int[][] sharing = {{13, 70, 1}, {33, 70, 4}, {21, 70, 4}, {9, 140, 2}};
+    for (int[] shape : sharing) {
+      int rows = shape[0];
+      int cols = cols(dtype, shape[1]);
+      int n = shape[2];
+      WeightMatrix matrix = matrix(dtype, rows, cols, new float[rows * cols], 950L + rows);
+      float[] x = cols == shape[1] ? shared : activations(n * cols, new SplittableRandom(rows));
+      float[] alone = new float[n * rows];
+      KERNELS.matmulTransposed(x, n, matrix, alone);
+      linear.add(new Kernels.Product(x, n, matrix, new float[n * rows]));
+      linearAlone.add(alone);
+    }
     KERNELS.matmulTransposed(linear);
     KERNELS.matmul(inputMajor);
-    for (int g = 0; g < shapes.length; g++) {
+    for (int g = 0; g < linear.size(); g++) {
       assertArrayEquals(linearAlone.get(g), linear.get(g).out(), "linear form, product " + g);
+    }
+    for (int g = 0; g < shapes.length; g++) {
       assertArrayEquals(
           inputMajorAlone.get(g), inputMajor.get(g).out(), "input-major form, product " + g);
     }
