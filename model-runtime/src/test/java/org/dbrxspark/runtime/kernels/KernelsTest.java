@@ -301,17 +301,7 @@ class KernelsTest {
       int rows = shape[0];
       int cols = shape[1];
       WeightMatrix matrix = matrix(DType.BF16, rows, cols, new float[rows * cols], rows + cols);
-      float[] x = activations(64 * cols, new SplittableRandom(cols));
-      float[] batch64 = new float[64 * rows];
-      KERNELS.matmulTransposed(x, 64, matrix, batch64);
-      try (Kernels oneThread = Kernels.cpu(1)) {
-        for (int n = 1; n <= 21; n++) {
-          float[] out = new float[n * rows];
-          oneThread.matmulTransposed(Arrays.copyOf(x, n * cols), n, matrix, out);
-          assertArrayEquals(
-              Arrays.copyOf(batch64, n * rows), out, Arrays.toString(shape) + " batch " + n);
-        }
-      }
+      assertSameBitsAtEveryBatch(Kernels::matmulTransposed, matrix, cols, rows, cols);
     }
   }
 
@@ -328,16 +318,36 @@ class KernelsTest {
       int rows = shape[0];
       int cols = shape[1];
       WeightMatrix matrix = matrix(DType.BF16, rows, cols, new float[rows * cols], rows + cols);
-      float[] x = activations(64 * rows, new SplittableRandom(rows));
-      float[] batch64 = new float[64 * cols];
-      KERNELS.matmul(x, 64, matrix, batch64);
-      try (Kernels oneThread = Kernels.cpu(1)) {
-        for (int n = 1; n <= 21; n++) {
-          float[] out = new float[n * cols];
-          oneThread.matmul(Arrays.copyOf(x, n * rows), n, matrix, out);
-          assertArrayEquals(
-              Arrays.copyOf(batch64, n * cols), out, Arrays.toString(shape) + " batch " + n);
-        }
+      assertSameBitsAtEveryBatch(Kernels::matmul, matrix, rows, cols, rows);
+    }
+  }
+
+  /** One of the kernels' two product forms: {@code n} tokens of {@code x} by {@code matrix}. */
+  private interface Product {
+    void run(Kernels kernels, float[] x, int n, WeightMatrix matrix, float[] out);
+  }
+
+  /**
+   * Each token's result of {@code product}, at every batch size from 1 to 21 on one thread, is the
+   * same bits as in a batch of 64 on the test's three threads.
+   *
+   * @param in a token's input width
+   * @param out a token's output width
+   * @param seed the activations' seed
+   */
+  private static void assertSameBitsAtEveryBatch(
+      Product product, WeightMatrix matrix, int in, int out, int seed) {
+    float[] x = activations(64 * in, new SplittableRandom(seed));
+    float[] batch64 = new float[64 * out];
+    product.run(KERNELS, x, 64, matrix, batch64);
+    try (Kernels oneThread = Kernels.cpu(1)) {
+      for (int n = 1; n <= 21; n++) {
+        float[] result = new float[n * out];
+        product.run(oneThread, Arrays.copyOf(x, n * in), n, matrix, result);
+        assertArrayEquals(
+            Arrays.copyOf(batch64, n * out),
+            result,
+            "[" + matrix.rows() + ", " + matrix.cols() + "] batch " + n);
       }
     }
   }
