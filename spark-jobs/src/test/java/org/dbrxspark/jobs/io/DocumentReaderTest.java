@@ -407,6 +407,44 @@ class DocumentReaderTest {
         rows.get(0).getAs(DocumentReader.READ_ERROR));
   }
 
+  /**
+   * The columns come from the lines that are rows only: each other line names a field of its own,
+   * which Spark's own JSON reader would infer (an array of objects, an object followed by more
+   * content) or turn into a corrupt-record column (a bare string, an unterminated object).
+   */
+  @Test
+  void theSchemaIsInferredFromTheLinesThatAreRowsOnly(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("hostile.jsonl");
+    try (OutputStream out = Files.newOutputStream(f)) {
+      out.write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF}); // a byte-order mark
+      String lines =
+          """
+          {"id": "bom", "text": "after a byte-order mark", "after_bom": 1}
+          {"id": "row", "text": "a row", "score": 0.5, "meta": {"lang": "en"}}
+          [{"id": "in-array", "text": "an array of objects", "in_array": 1}]
+          {"id": "second", "text": "two objects", "first_of_two": 1} {"second_of_two": 1}
+          {"id": "garbage", "text": "trailing", "before_garbage": 1} garbage
+          {"id": "open", "text": "unterminated", "unterminated": 1
+          "a bare string"
+          {"id": "number", "text": 5, "text_not_a_string": true}
+          {"id": "big", "text": "%s", "too_large": 1}
+          """
+              .formatted("word ".repeat(100));
+      out.write(lines.getBytes(StandardCharsets.UTF_8));
+      out.write("{\"id\": \"latin1\", \"text\": \"caf".getBytes(StandardCharsets.UTF_8));
+      out.write(0xE9); // é in Latin-1: not UTF-8
+      out.write("\", \"latin1\": [1, 2]}\n".getBytes(StandardCharsets.UTF_8));
+    }
+    Dataset<Row> rows = DocumentReader.readWithErrors(spark, options(f, 300, "fail")).rows();
+    assertEquals(
+        "struct<id:string,source:string,text:string,after_bom:bigint,latin1:array<bigint>,"
+            + "meta:struct<lang:string>,score:double,text_not_a_string:boolean,"
+            + DocumentReader.READ_ERROR
+            + ":string>",
+        rows.schema().simpleString());
+    assertEquals(10, rows.count());
+  }
+
   @Test
   void duplicateIdsFailByDefaultOrKeepTheFirstOrAreRenamedInInputOrder(@TempDir Path dir)
       throws Exception {
@@ -478,6 +516,10 @@ class DocumentReaderTest {
   }
 
   private static ReaderOptions onDuplicateId(Path input, String policy) {
+    return options(input, 1000, policy);
+  }
+
+  private static ReaderOptions options(Path input, long maxDocumentBytes, String onDuplicateId) {
     return new ReaderOptions(
         input.toString(),
         InputFormat.AUTO,
@@ -485,8 +527,8 @@ class DocumentReaderTest {
         Columns.ID,
         "",
         Columns.SOURCE,
-        1000,
-        policy);
+        maxDocumentBytes,
+        onDuplicateId);
   }
 
   private static Map<String, String> textById(Dataset<Row> docs) {
