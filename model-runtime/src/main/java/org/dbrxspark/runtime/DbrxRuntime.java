@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import org.dbrxspark.runtime.backend.Backend;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
@@ -92,11 +91,7 @@ public final class DbrxRuntime implements AutoCloseable {
       backend = Devices.backend(resolved, threads);
       return new DbrxRuntime(DbrxModel.load(checkpoint, backend), backend, options);
     } catch (RuntimeException e) {
-      try {
-        checkpoint.close();
-      } catch (UncheckedIOException closing) {
-        e.addSuppressed(closing);
-      }
+      checkpoint.closeAfter(e);
       if (backend != null) {
         backend.close();
       }

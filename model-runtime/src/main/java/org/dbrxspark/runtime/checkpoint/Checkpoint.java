@@ -350,6 +350,18 @@ public final class Checkpoint implements AutoCloseable {
     return totalBytes;
   }
 
+  /**
+   * Closes this checkpoint after {@code failure} (a load that gave up), adding a failure to close
+   * to it as suppressed, so that the first failure is the one reported.
+   */
+  public void closeAfter(RuntimeException failure) {
+    try {
+      close();
+    } catch (UncheckedIOException closing) {
+      failure.addSuppressed(closing);
+    }
+  }
+
   /** Closes the files; buffers already mapped stay readable. Idempotent. */
   @Override
   public void close() {

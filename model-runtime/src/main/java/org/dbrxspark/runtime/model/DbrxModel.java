@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime.model;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,25 +73,23 @@ public final class DbrxModel implements AutoCloseable {
 
   /**
    * Opens and validates the checkpoint at {@code path} (a folder or a GGUF file) and maps its
-   * weights. A model that cannot be built closes the checkpoint it opened.
+   * weights.
    */
   public static DbrxModel load(Path path, Backend backend) throws IOException {
-    Checkpoint checkpoint = Checkpoint.open(path);
+    return load(Checkpoint.open(path), backend);
+  }
+
+  /**
+   * Builds the model over an open checkpoint, which the model then owns and closes; a model that
+   * cannot be built closes it at once.
+   */
+  public static DbrxModel load(Checkpoint checkpoint, Backend backend) {
     try {
       return new DbrxModel(checkpoint, backend);
     } catch (RuntimeException e) {
-      try {
-        checkpoint.close();
-      } catch (UncheckedIOException closing) {
-        e.addSuppressed(closing);
-      }
+      checkpoint.closeAfter(e);
       throw e;
     }
-  }
-
-  /** Builds the model over an open checkpoint, which the model then owns and closes. */
-  public static DbrxModel load(Checkpoint checkpoint, Backend backend) {
-    return new DbrxModel(checkpoint, backend);
   }
 
   private Layer loadLayer(int l) {
