@@ -24,7 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * all candidates, and the sample is then scored among the best {@code shortlist} of them only: a
  * language that is not in the top few on a short passage rarely wins on a longer one
  * (LanguageIdentifierAccuracyTest and BENCHMARKS.md measure this). Texts no longer than the first
- * pass are scored among all candidates directly.
+ * pass are scored among all candidates directly. The first pass is Lingua's own low-accuracy
+ * ranking, computed from its models by {@link TrigramRanking} in one lookup per trigram, or by
+ * Lingua where its script rules have a say.
  *
  * <p>Detectors are built once per JVM and candidate set (Lingua's n-gram models are shared by all
  * detectors and load lazily per language), so an executor pays the model loading once, not per task
@@ -94,13 +96,22 @@ public record LanguageIdentifier(
   public Detection detect(String text) {
     String sample = sample(text, sampleChars);
     Set<Language> among = allCandidates();
+    TrigramRanking ranking = highAccuracy ? null : TrigramRanking.of(among);
     if (shortlist > 0 && sample.length() > FIRST_PASS_CHARS) {
+      String firstPass = sample(sample, FIRST_PASS_CHARS);
+      List<Language> ranked = ranking == null ? null : ranking.rank(firstPass, among);
       Set<Language> best =
-          best(
-              detector(among).computeLanguageConfidenceValues(sample(sample, FIRST_PASS_CHARS)),
-              shortlist);
+          ranked != null
+              ? EnumSet.copyOf(ranked.subList(0, Math.min(shortlist, ranked.size())))
+              : best(detector(among).computeLanguageConfidenceValues(firstPass), shortlist);
       if (best.size() >= 2) {
         among = best;
+      }
+    }
+    if (ranking != null && TrigramRanking.lettersAreAscii(sample)) {
+      List<Language> ranked = ranking.rank(sample, among);
+      if (ranked != null) {
+        return new Detection(code(ranked.get(0)), 1.0);
       }
     }
     SortedMap<Language, Double> confidences =
@@ -116,7 +127,11 @@ public record LanguageIdentifier(
     if (top == null || top == Language.UNKNOWN || score <= 0) {
       return new Detection(UNKNOWN, 0);
     }
-    return new Detection(top.getIsoCode639_1().name().toLowerCase(Locale.ROOT), score);
+    return new Detection(code(top), score);
+  }
+
+  private static String code(Language language) {
+    return language.getIsoCode639_1().name().toLowerCase(Locale.ROOT);
   }
 
   /**
