@@ -6,6 +6,7 @@ import com.github.pemistahl.lingua.api.LanguageDetector;
 import com.github.pemistahl.lingua.api.LanguageDetectorBuilder;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -51,6 +52,9 @@ public record LanguageIdentifier(
   static final int WINDOWS = 4;
 
   private static final Map<Key, LanguageDetector> DETECTORS = new ConcurrentHashMap<>();
+
+  // Lingua looks a code up by a scan of its languages: once per candidate list, not per document.
+  private static final Map<List<String>, Set<Language>> CANDIDATE_SETS = new ConcurrentHashMap<>();
 
   private record Key(Set<Language> languages, boolean highAccuracy) {}
 
@@ -200,9 +204,13 @@ public record LanguageIdentifier(
   }
 
   private Set<Language> allCandidates() {
-    Set<Language> all = EnumSet.noneOf(Language.class);
-    candidates.forEach(c -> all.add(language(c)));
-    return all;
+    return CANDIDATE_SETS.computeIfAbsent(
+        candidates,
+        codes -> {
+          Set<Language> all = EnumSet.noneOf(Language.class);
+          codes.forEach(c -> all.add(language(c)));
+          return Collections.unmodifiableSet(all);
+        });
   }
 
   private LanguageDetector detector(Set<Language> languages) {

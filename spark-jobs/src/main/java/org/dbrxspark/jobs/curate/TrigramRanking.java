@@ -56,7 +56,10 @@ final class TrigramRanking {
 
   /** The ranking among {@code candidates}, built once per JVM and candidate set. */
   static TrigramRanking of(Set<Language> candidates) {
-    return CACHE.computeIfAbsent(Set.copyOf(candidates), TrigramRanking::new);
+    TrigramRanking built = CACHE.get(candidates); // no copy of the set on every document
+    return built != null
+        ? built
+        : CACHE.computeIfAbsent(Set.copyOf(candidates), TrigramRanking::new);
   }
 
   private TrigramRanking(Set<Language> candidates) {
