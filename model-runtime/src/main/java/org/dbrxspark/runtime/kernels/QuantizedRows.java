@@ -146,12 +146,14 @@ final class QuantizedRows {
    */
   static void dotRowsOneToken(WeightMatrix w, int from, int to, float[] x, float[] out) {
     DType dtype = w.dtype();
-    int step = dtype == DType.Q8_0 ? 4 : 2;
+    int step = dtype == DType.Q8_0 || dtype == DType.Q6_K ? 4 : 2;
     int cols = w.cols();
     int rowBytes = Math.toIntExact(dtype.bytesFor(cols));
     int rowsPerCopy = Math.max(4, COPY_BYTES / rowBytes & ~3);
     byte[] raw = scratch(rowsPerCopy * rowBytes);
     float[] lanes = new float[4 * LANES];
+    byte[] codes = dtype == DType.Q6_K ? new byte[4 * cols] : null;
+    float[] scales = dtype == DType.Q6_K ? new float[4 * cols / 16] : null;
     float[] row = null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
@@ -166,7 +168,7 @@ final class QuantizedRows {
           case Q4_0 -> dotQ4TwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
           case Q4_K, Q5_K ->
               dotQ4KOrQ5KTwoRows(dtype == DType.Q5_K, raw, at, rowBytes, x, cols, out, j, lanes);
-          case Q6_K -> dotQ6KTwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q6_K -> dotQ6KFourRows(raw, at, rowBytes, x, cols, out, j, lanes, codes, scales);
           default -> throw new IllegalArgumentException(dtype + " is not a block type");
         }
       }
@@ -230,36 +232,80 @@ final class QuantizedRows {
     storeTwo(a0, a1, lanes, out, j);
   }
 
-  /** Q6_K rows j and j + 1 with one token, sub-block s being quarter s % 4 of half s / 4. */
-  private static void dotQ6KTwoRows(
-      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
+  /**
+   * Q6_K rows j to j + 3 with one token: each row's codes (less 32) are unpacked to bytes and its
+   * scales (times d) to floats first, then the four rows are multiplied as Q8_0's are.
+   */
+  private static void dotQ6KFourRows(
+      byte[] raw,
+      int at,
+      int rowBytes,
+      float[] x,
+      int cols,
+      float[] out,
+      int j,
+      float[] lanes,
+      byte[] codes,
+      float[] scales) {
+    int groups = cols / 16;
+    for (int r = 0; r < 4; r++) {
+      unpackQ6K(raw, at + r * rowBytes, cols / 256, codes, r * cols, scales, r * groups);
+    }
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
-    for (int b = 0, r0 = at; b < cols; b += 256, r0 += 210) {
-      int r1 = r0 + rowBytes;
-      float d0 = scale(raw, r0 + 208);
-      float d1 = scale(raw, r1 + 208);
-      for (int s = 0; s < 8; s++) {
-        int half = s / 4;
-        int g = s % 4;
-        int low = 64 * half + 32 * (g % 2);
-        int lowShift = 4 * (g / 2);
-        int high = 128 + 32 * half;
-        int scales = 192 + 8 * half + 2 * g;
-        for (int l = 0; l < 32; l += LANES) {
-          FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
-          IntVector q0 =
-              sixBits(ints(raw, r0 + low + l), lowShift, ints(raw, r0 + high + l), 2 * g);
-          IntVector q1 =
-              sixBits(ints(raw, r1 + low + l), lowShift, ints(raw, r1 + high + l), 2 * g);
-          float scale0 = d0 * raw[r0 + scales + l / 16];
-          float scale1 = d1 * raw[r1 + scales + l / 16];
-          a0 = u.fma(floats(q0).mul(scale0), a0);
-          a1 = u.fma(floats(q1).mul(scale1), a1);
+    FloatVector a2 = FloatVector.zero(F);
+    FloatVector a3 = FloatVector.zero(F);
+    for (int k = 0; k < cols; k += LANES) {
+      FloatVector u = FloatVector.fromArray(F, x, k);
+      int g = k / 16;
+      a0 = u.fma(codes(ByteVector.fromArray(B, codes, k)).mul(scales[g]), a0);
+      a1 = u.fma(codes(ByteVector.fromArray(B, codes, cols + k)).mul(scales[groups + g]), a1);
+      a2 =
+          u.fma(
+              codes(ByteVector.fromArray(B, codes, 2 * cols + k)).mul(scales[2 * groups + g]), a2);
+      a3 =
+          u.fma(
+              codes(ByteVector.fromArray(B, codes, 3 * cols + k)).mul(scales[3 * groups + g]), a3);
+    }
+    QuantizedTiles.storeFour(a0, a1, a2, a3, lanes, out, j);
+  }
+
+  /** 32 bytes: a Q6_K quarter's codes. */
+  private static final VectorSpecies<Byte> QUARTER = ByteVector.SPECIES_256;
+
+  /**
+   * The codes less 32 of {@code blocks} Q6_K blocks from {@code raw[at]}, one byte each in element
+   * order into {@code codes[to ..]}, and their scales times d into {@code scales[scalesTo ..]}. The
+   * bits are moved in int lanes (x86 shifts ints in one instruction, bytes in several) and masked
+   * per byte, 32 codes at a time.
+   */
+  private static void unpackQ6K(
+      byte[] raw, int at, int blocks, byte[] codes, int to, float[] scales, int scalesTo) {
+    for (int b = 0; b < blocks; b++, at += 210, to += 256, scalesTo += 16) {
+      for (int half = 0; half < 2; half++) {
+        IntVector high =
+            ByteVector.fromArray(QUARTER, raw, at + 128 + 32 * half).reinterpretAsInts();
+        for (int g = 0; g < 4; g++) {
+          IntVector low =
+              ByteVector.fromArray(QUARTER, raw, at + 64 * half + 32 * (g % 2)).reinterpretAsInts();
+          IntVector nibble = low.lanewise(VectorOperators.LSHR, 4 * (g / 2)).and(0x0F0F0F0F);
+          // Bits 2g and 2g + 1 of each byte to bits 4 and 5.
+          IntVector top =
+              g < 3
+                  ? high.lanewise(VectorOperators.LSHL, 4 - 2 * g)
+                  : high.lanewise(VectorOperators.LSHR, 2);
+          nibble
+              .or(top.and(0x30303030))
+              .reinterpretAsBytes()
+              .sub((byte) 32)
+              .intoArray(codes, to + 128 * half + 32 * g);
         }
       }
+      float d = scale(raw, at + 208);
+      for (int i = 0; i < 16; i += LANES) {
+        codes(ByteVector.fromArray(B, raw, at + 192 + i)).mul(d).intoArray(scales, scalesTo + i);
+      }
     }
-    storeTwo(a0, a1, lanes, out, j);
   }
 
   /** The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. */
