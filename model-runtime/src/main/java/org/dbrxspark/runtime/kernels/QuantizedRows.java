@@ -1,11 +1,13 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.KQuantScales;
@@ -150,7 +152,8 @@ final class QuantizedRows {
     int cols = w.cols();
     int rowBytes = Math.toIntExact(dtype.bytesFor(cols));
     int rowsPerCopy = Math.max(4, COPY_BYTES / rowBytes & ~3);
-    byte[] raw = scratch(rowsPerCopy * rowBytes);
+    // Q6_K's unpacking reads past a row's last block.
+    byte[] raw = scratch(rowsPerCopy * rowBytes + SPAN);
     float[] lanes = new float[4 * LANES];
     byte[] codes = dtype == DType.Q6_K ? new byte[4 * cols] : null;
     float[] scales = dtype == DType.Q6_K ? new float[4 * cols / 16] : null;
@@ -270,35 +273,51 @@ final class QuantizedRows {
     QuantizedTiles.storeFour(a0, a1, a2, a3, lanes, out, j);
   }
 
-  /** 32 bytes: a Q6_K quarter's codes. */
-  private static final VectorSpecies<Byte> QUARTER = ByteVector.SPECIES_256;
+  /** Bytes per int vector: the codes {@link #unpackQ6K} unpacks at a time. */
+  private static final int SPAN = 4 * LANES;
+
+  /** Int lanes that repeat a vector's first 32 bytes across it (lane i takes lane i % 8). */
+  private static final VectorShuffle<Integer> REPEAT_32_BYTES = VectorShuffle.fromOp(I, i -> i % 8);
+
+  /**
+   * For the 128 codes of a Q6_K half, four to an int lane: the shift that brings their high bits to
+   * bits 0 and 1, 2g for quarter g.
+   */
+  private static final int[] HIGH_SHIFTS = new int[32];
+
+  static {
+    for (int lane = 0; lane < 32; lane++) {
+      HIGH_SHIFTS[lane] = 2 * (lane / 8);
+    }
+  }
 
   /**
    * The codes less 32 of {@code blocks} Q6_K blocks from {@code raw[at]}, one byte each in element
    * order into {@code codes[to ..]}, and their scales times d into {@code scales[scalesTo ..]}. The
-   * bits are moved in int lanes (x86 shifts ints in one instruction, bytes in several) and masked
-   * per byte, 32 codes at a time.
+   * bits are moved in int lanes, four codes to a lane (x86 shifts ints in one instruction, and
+   * bytes in several), and masked per byte. Reads up to {@link #SPAN} bytes past the last block.
    */
   private static void unpackQ6K(
       byte[] raw, int at, int blocks, byte[] codes, int to, float[] scales, int scalesTo) {
     for (int b = 0; b < blocks; b++, at += 210, to += 256, scalesTo += 16) {
       for (int half = 0; half < 2; half++) {
         IntVector high =
-            ByteVector.fromArray(QUARTER, raw, at + 128 + 32 * half).reinterpretAsInts();
-        for (int g = 0; g < 4; g++) {
+            IntVector.fromByteArray(I, raw, at + 128 + 32 * half, ByteOrder.LITTLE_ENDIAN)
+                .rearrange(REPEAT_32_BYTES);
+        for (int o = 0; o < 128; o += SPAN) {
           IntVector low =
-              ByteVector.fromArray(QUARTER, raw, at + 64 * half + 32 * (g % 2)).reinterpretAsInts();
-          IntVector nibble = low.lanewise(VectorOperators.LSHR, 4 * (g / 2)).and(0x0F0F0F0F);
-          // Bits 2g and 2g + 1 of each byte to bits 4 and 5.
+              IntVector.fromByteArray(I, raw, at + 64 * half + o % 64, ByteOrder.LITTLE_ENDIAN);
+          IntVector nibble = low.lanewise(VectorOperators.LSHR, 4 * (o / 64)).and(0x0F0F0F0F);
           IntVector top =
-              g < 3
-                  ? high.lanewise(VectorOperators.LSHL, 4 - 2 * g)
-                  : high.lanewise(VectorOperators.LSHR, 2);
+              high.lanewise(VectorOperators.LSHR, IntVector.fromArray(I, HIGH_SHIFTS, o / 4))
+                  .and(0x03030303)
+                  .lanewise(VectorOperators.LSHL, 4);
+          // A code c of 0 to 63 less 32, per byte without borrows: (c + 0x60) ^ 0x80.
           nibble
-              .or(top.and(0x30303030))
-              .reinterpretAsBytes()
-              .sub((byte) 32)
-              .intoArray(codes, to + 128 * half + 32 * g);
+              .or(top)
+              .add(0x60606060)
+              .lanewise(VectorOperators.XOR, 0x80808080)
+              .intoByteArray(codes, to + 128 * half + o, ByteOrder.LITTLE_ENDIAN);
         }
       }
       float d = scale(raw, at + 208);
