@@ -155,8 +155,7 @@ final class QuantizedRows {
     // Q6_K's unpacking reads past a row's last block.
     byte[] raw = scratch(rowsPerCopy * rowBytes + SPAN);
     float[] lanes = new float[4 * LANES];
-    byte[] codes = dtype == DType.Q6_K ? new byte[4 * cols] : null;
-    float[] scales = dtype == DType.Q6_K ? new float[4 * cols / 16] : null;
+    Q6KScratch q6kWork = dtype == DType.Q6_K ? new Q6KScratch(cols) : null;
     float[] row = null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
@@ -171,7 +170,7 @@ final class QuantizedRows {
           case Q4_0 -> dotQ4TwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
           case Q4_K, Q5_K ->
               dotQ4KOrQ5KTwoRows(dtype == DType.Q5_K, raw, at, rowBytes, x, cols, out, j, lanes);
-          case Q6_K -> dotQ6KFourRows(raw, at, rowBytes, x, cols, out, j, lanes, codes, scales);
+          case Q6_K -> dotQ6KFourRows(raw, at, rowBytes, x, cols, out, j, q6kWork);
           default -> throw new IllegalArgumentException(dtype + " is not a block type");
         }
       }
@@ -240,16 +239,9 @@ final class QuantizedRows {
    * scales (times d) to floats first, then the four rows are multiplied as Q8_0's are.
    */
   private static void dotQ6KFourRows(
-      byte[] raw,
-      int at,
-      int rowBytes,
-      float[] x,
-      int cols,
-      float[] out,
-      int j,
-      float[] lanes,
-      byte[] codes,
-      float[] scales) {
+      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, Q6KScratch work) {
+    byte[] codes = work.codes;
+    float[] scales = work.scales;
     int groups = cols / 16;
     for (int r = 0; r < 4; r++) {
       unpackQ6K(raw, at + r * rowBytes, cols / 256, codes, r * cols, scales, r * groups);
@@ -270,7 +262,23 @@ final class QuantizedRows {
           u.fma(
               codes(ByteVector.fromArray(B, codes, 3 * cols + k)).mul(scales[3 * groups + g]), a3);
     }
-    QuantizedTiles.storeFour(a0, a1, a2, a3, lanes, out, j);
+    QuantizedTiles.storeFour(a0, a1, a2, a3, work.lanes, out, j);
+  }
+
+  /**
+   * What {@link #dotQ6KFourRows} unpacks four rows to: row r's codes less 32 from {@code codes[r ·
+   * cols]}, its scales times d (one per 16 weights) from {@code scales[r · cols / 16]}; and the
+   * lanes of its four sums.
+   */
+  private static final class Q6KScratch {
+    final byte[] codes;
+    final float[] scales;
+    final float[] lanes = new float[4 * LANES];
+
+    Q6KScratch(int cols) {
+      codes = new byte[4 * cols];
+      scales = new float[4 * cols / 16];
+    }
   }
 
   /** Bytes per int vector: the codes {@link #unpackQ6K} unpacks at a time. */
