@@ -140,11 +140,12 @@ final class QuantizedRows {
 
   /**
    * {@code out[j] = Σ_i x[i] · w[j, i]} for rows j in {@code [from, to)} and a single token, on the
-   * blocks, two or four rows at a time: each weight is widened in a register (exactly the float
-   * {@link #widen} stores) and multiplied into one running vector sum per row, in element order,
-   * whose lanes are added last. That is the order {@link QuantizedTiles} multiplies widened tiles
-   * in, so a row's result is the same bits alone as in a batch. A row left over is widened and
-   * multiplied by {@link VectorMath#dot}, in the same order again.
+   * blocks, two or four rows at a time (Q6_K's codes unpacked to bytes first): each weight is
+   * widened in a register (exactly the float {@link #widen} stores) and multiplied into one running
+   * vector sum per row, in element order, whose lanes are added last. That is the order {@link
+   * QuantizedTiles} multiplies widened tiles in, so a row's result is the same bits alone as in a
+   * batch. A row left over is widened and multiplied by {@link VectorMath#dot}, in the same order
+   * again.
    */
   static void dotRowsOneToken(WeightMatrix w, int from, int to, float[] x, float[] out) {
     DType dtype = w.dtype();
@@ -304,6 +305,10 @@ final class QuantizedRows {
    * order into {@code codes[to ..]}, and their scales times d into {@code scales[scalesTo ..]}. The
    * bits are moved in int lanes, four codes to a lane (x86 shifts ints in one instruction, and
    * bytes in several), and masked per byte. Reads up to {@link #SPAN} bytes past the last block.
+   *
+   * <p>The int vectors are of the preferred shape, as all the kernels': with a second shape (a
+   * 256-bit one here), the JDK's shared vector code sees two classes, and in the model C2 then left
+   * this method on boxed vectors, several times slower.
    */
   private static void unpackQ6K(
       byte[] raw, int at, int blocks, byte[] codes, int to, float[] scales, int scalesTo) {
