@@ -1,11 +1,13 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.dbrxspark.runtime.checkpoint.DType;
 import org.dbrxspark.runtime.checkpoint.KQuantScales;
@@ -138,20 +140,23 @@ final class QuantizedRows {
 
   /**
    * {@code out[j] = Σ_i x[i] · w[j, i]} for rows j in {@code [from, to)} and a single token, on the
-   * blocks, two or four rows at a time: each weight is widened in a register (exactly the float
-   * {@link #widen} stores) and multiplied into one running vector sum per row, in element order,
-   * whose lanes are added last. That is the order {@link QuantizedTiles} multiplies widened tiles
-   * in, so a row's result is the same bits alone as in a batch. A row left over is widened and
-   * multiplied by {@link VectorMath#dot}, in the same order again.
+   * blocks, two or four rows at a time (Q6_K's codes unpacked to bytes first): each weight is
+   * widened in a register (exactly the float {@link #widen} stores) and multiplied into one running
+   * vector sum per row, in element order, whose lanes are added last. That is the order {@link
+   * QuantizedTiles} multiplies widened tiles in, so a row's result is the same bits alone as in a
+   * batch. A row left over is widened and multiplied by {@link VectorMath#dot}, in the same order
+   * again.
    */
   static void dotRowsOneToken(WeightMatrix w, int from, int to, float[] x, float[] out) {
     DType dtype = w.dtype();
-    int step = dtype == DType.Q8_0 ? 4 : 2;
+    int step = dtype == DType.Q8_0 || dtype == DType.Q6_K ? 4 : 2;
     int cols = w.cols();
     int rowBytes = Math.toIntExact(dtype.bytesFor(cols));
     int rowsPerCopy = Math.max(4, COPY_BYTES / rowBytes & ~3);
-    byte[] raw = scratch(rowsPerCopy * rowBytes);
+    // Q6_K's unpacking reads past a row's last block.
+    byte[] raw = scratch(rowsPerCopy * rowBytes + SPAN);
     float[] lanes = new float[4 * LANES];
+    Q6KScratch q6kWork = dtype == DType.Q6_K ? new Q6KScratch(cols) : null;
     float[] row = null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
@@ -166,7 +171,7 @@ final class QuantizedRows {
           case Q4_0 -> dotQ4TwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
           case Q4_K, Q5_K ->
               dotQ4KOrQ5KTwoRows(dtype == DType.Q5_K, raw, at, rowBytes, x, cols, out, j, lanes);
-          case Q6_K -> dotQ6KTwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q6_K -> dotQ6KFourRows(raw, at, rowBytes, x, cols, out, j, q6kWork);
           default -> throw new IllegalArgumentException(dtype + " is not a block type");
         }
       }
@@ -230,36 +235,109 @@ final class QuantizedRows {
     storeTwo(a0, a1, lanes, out, j);
   }
 
-  /** Q6_K rows j and j + 1 with one token, sub-block s being quarter s % 4 of half s / 4. */
-  private static void dotQ6KTwoRows(
-      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
+  /**
+   * Q6_K rows j to j + 3 with one token: each row's codes (less 32) are unpacked to bytes and its
+   * scales (times d) to floats first, then the four rows are multiplied as Q8_0's are.
+   */
+  private static void dotQ6KFourRows(
+      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, Q6KScratch work) {
+    byte[] codes = work.codes;
+    float[] scales = work.scales;
+    int groups = cols / 16;
+    for (int r = 0; r < 4; r++) {
+      unpackQ6K(raw, at + r * rowBytes, cols / 256, codes, r * cols, scales, r * groups);
+    }
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
-    for (int b = 0, r0 = at; b < cols; b += 256, r0 += 210) {
-      int r1 = r0 + rowBytes;
-      float d0 = scale(raw, r0 + 208);
-      float d1 = scale(raw, r1 + 208);
-      for (int s = 0; s < 8; s++) {
-        int half = s / 4;
-        int g = s % 4;
-        int low = 64 * half + 32 * (g % 2);
-        int lowShift = 4 * (g / 2);
-        int high = 128 + 32 * half;
-        int scales = 192 + 8 * half + 2 * g;
-        for (int l = 0; l < 32; l += LANES) {
-          FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
-          IntVector q0 =
-              sixBits(ints(raw, r0 + low + l), lowShift, ints(raw, r0 + high + l), 2 * g);
-          IntVector q1 =
-              sixBits(ints(raw, r1 + low + l), lowShift, ints(raw, r1 + high + l), 2 * g);
-          float scale0 = d0 * raw[r0 + scales + l / 16];
-          float scale1 = d1 * raw[r1 + scales + l / 16];
-          a0 = u.fma(floats(q0).mul(scale0), a0);
-          a1 = u.fma(floats(q1).mul(scale1), a1);
+    FloatVector a2 = FloatVector.zero(F);
+    FloatVector a3 = FloatVector.zero(F);
+    for (int k = 0; k < cols; k += LANES) {
+      FloatVector u = FloatVector.fromArray(F, x, k);
+      int g = k / 16;
+      a0 = u.fma(codes(ByteVector.fromArray(B, codes, k)).mul(scales[g]), a0);
+      a1 = u.fma(codes(ByteVector.fromArray(B, codes, cols + k)).mul(scales[groups + g]), a1);
+      a2 =
+          u.fma(
+              codes(ByteVector.fromArray(B, codes, 2 * cols + k)).mul(scales[2 * groups + g]), a2);
+      a3 =
+          u.fma(
+              codes(ByteVector.fromArray(B, codes, 3 * cols + k)).mul(scales[3 * groups + g]), a3);
+    }
+    QuantizedTiles.storeFour(a0, a1, a2, a3, work.lanes, out, j);
+  }
+
+  /**
+   * What {@link #dotQ6KFourRows} unpacks four rows to: row r's codes less 32 from {@code codes[r ·
+   * cols]}, its scales times d (one per 16 weights) from {@code scales[r · cols / 16]}; and the
+   * lanes of its four sums.
+   */
+  private static final class Q6KScratch {
+    final byte[] codes;
+    final float[] scales;
+    final float[] lanes = new float[4 * LANES];
+
+    Q6KScratch(int cols) {
+      codes = new byte[4 * cols];
+      scales = new float[4 * cols / 16];
+    }
+  }
+
+  /** Bytes per int vector: the codes {@link #unpackQ6K} unpacks at a time. */
+  private static final int SPAN = 4 * LANES;
+
+  /** Int lanes that repeat a vector's first 32 bytes across it (lane i takes lane i % 8). */
+  private static final VectorShuffle<Integer> REPEAT_32_BYTES = VectorShuffle.fromOp(I, i -> i % 8);
+
+  /**
+   * For the 128 codes of a Q6_K half, four to an int lane: the shift that brings their high bits to
+   * bits 0 and 1, 2g for quarter g.
+   */
+  private static final int[] HIGH_SHIFTS = new int[32];
+
+  static {
+    for (int lane = 0; lane < 32; lane++) {
+      HIGH_SHIFTS[lane] = 2 * (lane / 8);
+    }
+  }
+
+  /**
+   * The codes less 32 of {@code blocks} Q6_K blocks from {@code raw[at]}, one byte each in element
+   * order into {@code codes[to ..]}, and their scales times d into {@code scales[scalesTo ..]}. The
+   * bits are moved in int lanes, four codes to a lane (x86 shifts ints in one instruction, and
+   * bytes in several), and masked per byte. Reads up to {@link #SPAN} bytes past the last block.
+   *
+   * <p>The int vectors are of the preferred shape, as all the kernels': with a second shape (a
+   * 256-bit one here), the JDK's shared vector code sees two classes, and in the model C2 then left
+   * this method on boxed vectors, several times slower.
+   */
+  private static void unpackQ6K(
+      byte[] raw, int at, int blocks, byte[] codes, int to, float[] scales, int scalesTo) {
+    for (int b = 0; b < blocks; b++, at += 210, to += 256, scalesTo += 16) {
+      for (int half = 0; half < 2; half++) {
+        IntVector high =
+            IntVector.fromByteArray(I, raw, at + 128 + 32 * half, ByteOrder.LITTLE_ENDIAN)
+                .rearrange(REPEAT_32_BYTES);
+        for (int o = 0; o < 128; o += SPAN) {
+          IntVector low =
+              IntVector.fromByteArray(I, raw, at + 64 * half + o % 64, ByteOrder.LITTLE_ENDIAN);
+          IntVector nibble = low.lanewise(VectorOperators.LSHR, 4 * (o / 64)).and(0x0F0F0F0F);
+          IntVector top =
+              high.lanewise(VectorOperators.LSHR, IntVector.fromArray(I, HIGH_SHIFTS, o / 4))
+                  .and(0x03030303)
+                  .lanewise(VectorOperators.LSHL, 4);
+          // A code c of 0 to 63 less 32, per byte without borrows: (c + 0x60) ^ 0x80.
+          nibble
+              .or(top)
+              .add(0x60606060)
+              .lanewise(VectorOperators.XOR, 0x80808080)
+              .intoByteArray(codes, to + 128 * half + o, ByteOrder.LITTLE_ENDIAN);
         }
       }
+      float d = scale(raw, at + 208);
+      for (int i = 0; i < 16; i += LANES) {
+        codes(ByteVector.fromArray(B, raw, at + 192 + i)).mul(d).intoArray(scales, scalesTo + i);
+      }
     }
-    storeTwo(a0, a1, lanes, out, j);
   }
 
   /** The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. */

@@ -392,6 +392,33 @@ class KernelsTest {
     }
   }
 
+  /**
+   * A single token on the blocks multiplies each weight exactly as {@link DType#decode} gives it:
+   * with the token a unit vector e_i, every row's result is its weight i. This checks each weight's
+   * unpacking on its own, where a sum would hide a wrong code in it.
+   */
+  @ParameterizedTest
+  @EnumSource(
+      value = DType.class,
+      names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+  void oneTokenOnTheBlocksTakesEachWeightAsDecoded(DType dtype) {
+    int rows = 9;
+    int cols = 512;
+    float[] w = new float[rows * cols];
+    WeightMatrix matrix = matrix(dtype, rows, cols, w, 17);
+    float[] unit = new float[cols];
+    float[] out = new float[rows];
+    for (int i = 0; i < cols; i++) {
+      unit[i] = 1;
+      KERNELS.matmulTransposed(unit, 1, matrix, out);
+      unit[i] = 0;
+      for (int j = 0; j < rows; j++) {
+        // Delta 0: a weight of -0 sums to +0.
+        assertEquals(w[j * cols + i], out[j], 0f, dtype + " row " + j + " weight " + i);
+      }
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(DType.class)
   void rowsReadBackExactly(DType dtype) {
