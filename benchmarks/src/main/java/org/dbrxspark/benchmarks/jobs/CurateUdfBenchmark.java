@@ -15,12 +15,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
+import org.apache.spark.sql.Row;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
@@ -159,13 +161,27 @@ public final class CurateUdfBenchmark {
         digest.reset();
         for (String text : texts) {
           long start = threads.getCurrentThreadCpuTime();
-          Object row = curate.invoke(curator, text);
+          Row row = (Row) curate.invoke(curator, text);
           nanos += threads.getCurrentThreadCpuTime() - start;
-          digest.update(row.toString().getBytes(StandardCharsets.UTF_8));
+          digest.update(render(row).getBytes(StandardCharsets.UTF_8));
         }
         System.out.printf(Locale.ROOT, "ROUND %d %.3f%n", round, nanos / 1e9);
       }
       System.out.println("RECORDS " + HexFormat.of().formatHex(digest.digest()));
+    }
+
+    /** Every field's value, arrays and nested rows included (their toString is an identity). */
+    private static String render(Row row) {
+      StringBuilder out = new StringBuilder("[");
+      for (int i = 0; i < row.size(); i++) {
+        Object v = row.get(i);
+        out.append(
+                v instanceof Row r
+                    ? render(r)
+                    : v instanceof Object[] a ? Arrays.deepToString(a) : String.valueOf(v))
+            .append(i + 1 < row.size() ? "," : "]");
+      }
+      return out.toString();
     }
   }
 }
