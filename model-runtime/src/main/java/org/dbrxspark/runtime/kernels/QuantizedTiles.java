@@ -55,13 +55,15 @@ final class QuantizedTiles {
       int count = Math.min(tileRows, to - j0);
       QuantizedRows.widen(dtype, w.bytes(), Math.toIntExact(j0 * rowBytes), count * cols, tile, 0);
       int t = 0;
-      for (; t + 4 <= n; t += 4) {
+      // Groups of four tokens; two or three left over go through the same kernel, which is
+      // cheaper than a pass over the tile per token.
+      for (; n - t >= 2; t += 4) {
         int r = 0;
         for (; r + 4 <= count; r += 4) {
-          fourRowsFourTokens(tile, r * cols, cols, x, t, out, outStride, j0 + r, lanes);
+          fourRowsFourTokens(tile, r * cols, cols, x, t, n, out, outStride, j0 + r, lanes);
         }
         for (; r < count; r++) {
-          for (int u = t; u < t + 4; u++) {
+          for (int u = t; u < Math.min(t + 4, n); u++) {
             out[u * outStride + j0 + r] = VectorMath.dot(x, u * cols, tile, r * cols, cols);
           }
         }
@@ -83,13 +85,18 @@ final class QuantizedTiles {
    * accumulators in registers.
    */
 
-  /** Widened rows j to j + 3 (from {@code w0} in the tile) with tokens t to t + 3. */
+  /**
+   * Widened rows j to j + 3 (from {@code w0} in the tile) with tokens t to t + 3 of {@code n}. When
+   * two or three tokens remain, the last one stands in for the missing ones: its sums are computed
+   * again, the same bits, and written again to its own place.
+   */
   private static void fourRowsFourTokens(
       float[] tile,
       int w0,
       int cols,
       float[] x,
       int t,
+      int n,
       float[] out,
       int outStride,
       int j,
@@ -98,9 +105,9 @@ final class QuantizedTiles {
     int w2 = w1 + cols;
     int w3 = w2 + cols;
     int x0 = t * cols;
-    int x1 = x0 + cols;
-    int x2 = x1 + cols;
-    int x3 = x2 + cols;
+    int x1 = Math.min(t + 1, n - 1) * cols;
+    int x2 = Math.min(t + 2, n - 1) * cols;
+    int x3 = Math.min(t + 3, n - 1) * cols;
     FloatVector a00 = FloatVector.zero(F);
     FloatVector a01 = FloatVector.zero(F);
     FloatVector a02 = FloatVector.zero(F);
@@ -161,7 +168,8 @@ final class QuantizedTiles {
     a23.intoArray(lanes, 14 * LANES);
     a33.intoArray(lanes, 15 * LANES);
     for (int u = 0; u < 4; u++) {
-      int at = (t + u) * outStride + j;
+      // A stand-in token's sums are the last token's, the same bits: written twice.
+      int at = Math.min(t + u, n - 1) * outStride + j;
       for (int r = 0; r < 4; r++) {
         out[at + r] = sumLanes(lanes, (4 * u + r) * LANES);
       }
@@ -170,7 +178,7 @@ final class QuantizedTiles {
 
   /**
    * Four widened rows (from {@code w0}) with one token's activations (from {@code x0}) into {@code
-   * out[at .. at + 4)}: a token left over from the groups of four.
+   * out[at .. at + 4)}: the one token left over after the groups.
    */
   private static void fourRowsOneToken(
       float[] tile, int w0, int cols, float[] x, int x0, float[] out, int at, float[] lanes) {

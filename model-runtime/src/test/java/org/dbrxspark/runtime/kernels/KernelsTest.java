@@ -355,7 +355,9 @@ class KernelsTest {
   /**
    * A row's result is the same bits alone (on the blocks, two or four rows at a time, a row left
    * over widened), in a batch of 2, 7 or 32 (on widened tiles, with and without a tail of tokens),
-   * and on one thread or two. Odd row counts, spanning several bulk copies of rows.
+   * and on one thread or two; and at every batch size from 1 to 21, the sizes an expert gets
+   * (groups of four tokens, a last group of two or three with a stand-in token, one token left
+   * over), as in a batch of 64. Odd row counts, spanning several bulk copies of rows.
    */
   @ParameterizedTest
   @EnumSource(
@@ -370,6 +372,7 @@ class KernelsTest {
   private static void blockRowsDoNotDependOnTheBatchOrTheThreads(DType dtype, int rows, int cols) {
     String what = dtype + " [" + rows + ", " + cols + "]";
     WeightMatrix matrix = matrix(dtype, rows, cols, new float[rows * cols], 11 + rows);
+    assertSameBitsAtEveryBatch(Kernels::matmulTransposed, matrix, cols, rows, cols);
     float[] x = activations(32 * cols, new SplittableRandom(3));
     float[] batch32 = new float[32 * rows];
     KERNELS.matmulTransposed(x, 32, matrix, batch32);
