@@ -61,9 +61,6 @@ public final class CurateUdfBenchmark {
       System.out.print(set.help("Benchmarks the curate UDF against a baseline build."));
       return;
     }
-    if (o.get(CORPUS) == null || o.get(CurateSpeedBenchmark.BASELINE_CLASSES) == null) {
-      throw new IllegalArgumentException("--corpus and --baseline-classes are required");
-    }
     String current = System.getProperty("java.class.path");
     Map<String, String> classPaths = new LinkedHashMap<>();
     classPaths.put(
