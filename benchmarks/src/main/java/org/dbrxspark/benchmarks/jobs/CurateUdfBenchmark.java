@@ -35,9 +35,10 @@ import org.dbrxspark.jobs.curate.Curator;
  * every document of a JSONL corpus, round after round, and the curate calls are timed by that
  * thread's CPU time, so that other work on a shared machine does not count. Each build runs in JVMs
  * of its own, alternating with the baseline ({@code --baseline-classes}, put first on the class
- * path); a JVM's first round warms the JIT up and is not counted. Prints every round, each build's
- * median and their ratio, and whether the two builds gave the same output (language, reasons,
- * signals and text) for every document. Not a test: run with {@code bin/bench}.
+ * path); a JVM's first round warms the JIT up and is not counted. Prints every round (the curate
+ * calls' thread CPU time and the process's, which includes Lingua's pool, the JIT and the GC), each
+ * build's median and their ratio, and whether the two builds gave the same output (language,
+ * reasons, signals and text) for every document. Not a test: run with {@code bin/bench}.
  */
 public final class CurateUdfBenchmark {
   static final OptionSpec<String> CORPUS =
@@ -66,31 +67,49 @@ public final class CurateUdfBenchmark {
     classPaths.put(
         "baseline", o.get(CurateSpeedBenchmark.BASELINE_CLASSES) + File.pathSeparator + current);
     classPaths.put("new", current);
-    Map<String, List<Double>> cpu = new LinkedHashMap<>();
+    // Per build: the curate calls' thread CPU seconds, and the process's (Lingua runs part of its
+    // work on the common fork-join pool, which the calling thread's time leaves out).
+    Map<String, List<Double>> thread = new LinkedHashMap<>();
+    Map<String, List<Double>> process = new LinkedHashMap<>();
     Map<String, String> records = new LinkedHashMap<>();
     for (int jvm = 1; jvm <= o.get(JVMS); jvm++) {
       // Alternate which build goes first, so that a drift in the machine's load favours neither.
       List<String> order = jvm % 2 == 1 ? List.of("baseline", "new") : List.of("new", "baseline");
       for (String build : order) {
-        List<Double> rounds =
+        List<double[]> rounds =
             worker(classPaths.get(build), o.get(CORPUS), o.get(ROUNDS), records, build);
-        System.out.printf(Locale.ROOT, "%s, JVM %d: CPU s %s%n", build, jvm, rounds);
-        cpu.computeIfAbsent(build, b -> new ArrayList<>()).addAll(rounds);
+        StringBuilder line = new StringBuilder();
+        for (double[] r : rounds) {
+          line.append(String.format(Locale.ROOT, " %.2f/%.2f", r[0], r[1]));
+          thread.computeIfAbsent(build, k -> new ArrayList<>()).add(r[0]);
+          process.computeIfAbsent(build, k -> new ArrayList<>()).add(r[1]);
+        }
+        System.out.printf(Locale.ROOT, "%s, JVM %d, CPU s thread/process:%s%n", build, jvm, line);
       }
     }
+    printMedians("thread", thread);
+    printMedians("process", process);
+    System.out.println(
+        "outputs " + (records.get("baseline").equals(records.get("new")) ? "identical" : "DIFFER"));
+  }
+
+  private static void printMedians(String clock, Map<String, List<Double>> cpu) {
     double base = median(cpu.get("baseline"));
     double now = median(cpu.get("new"));
     System.out.printf(
         Locale.ROOT,
-        "median CPU s: baseline %.2f, new %.2f: %.2fx; outputs %s%n",
+        "median %s CPU s: baseline %.2f, new %.2f: %.2fx%n",
+        clock,
         base,
         now,
-        base / now,
-        records.get("baseline").equals(records.get("new")) ? "identical" : "DIFFER");
+        base / now);
   }
 
-  /** Runs {@link Worker} on {@code classPath}; returns the counted rounds' CPU seconds. */
-  private static List<Double> worker(
+  /**
+   * Runs {@link Worker} on {@code classPath}; returns the counted rounds' thread and process CPU
+   * seconds.
+   */
+  private static List<double[]> worker(
       String classPath, String corpus, int rounds, Map<String, String> records, String build)
       throws Exception {
     List<String> cmd = new ArrayList<>();
@@ -98,13 +117,13 @@ public final class CurateUdfBenchmark {
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
     cmd.addAll(List.of("-cp", classPath, Worker.class.getName(), corpus, Integer.toString(rounds)));
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    List<Double> counted = new ArrayList<>();
+    List<double[]> counted = new ArrayList<>();
     try (BufferedReader out =
         new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line = out.readLine(); line != null; line = out.readLine()) {
         String[] f = line.split(" ");
         if (f[0].equals("ROUND") && !f[1].equals("0")) {
-          counted.add(Double.parseDouble(f[2]));
+          counted.add(new double[] {Double.parseDouble(f[2]), Double.parseDouble(f[3])});
         } else if (f[0].equals("RECORDS")) {
           records.put(build, f[1]);
         }
@@ -152,9 +171,12 @@ public final class CurateUdfBenchmark {
         }
       }
       ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+      com.sun.management.OperatingSystemMXBean os =
+          (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
       MessageDigest digest = MessageDigest.getInstance("SHA-256");
       for (int round = 0; round < Integer.parseInt(args[1]); round++) {
         long nanos = 0;
+        long processStart = os.getProcessCpuTime();
         digest.reset();
         for (String text : texts) {
           long start = threads.getCurrentThreadCpuTime();
@@ -162,7 +184,12 @@ public final class CurateUdfBenchmark {
           nanos += threads.getCurrentThreadCpuTime() - start;
           digest.update(render(row).getBytes(StandardCharsets.UTF_8));
         }
-        System.out.printf(Locale.ROOT, "ROUND %d %.3f%n", round, nanos / 1e9);
+        System.out.printf(
+            Locale.ROOT,
+            "ROUND %d %.3f %.3f%n",
+            round,
+            nanos / 1e9,
+            (os.getProcessCpuTime() - processStart) / 1e9);
       }
       System.out.println("RECORDS " + HexFormat.of().formatHex(digest.digest()));
     }
