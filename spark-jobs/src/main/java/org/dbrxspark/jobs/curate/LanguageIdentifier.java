@@ -27,7 +27,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * (LanguageIdentifierAccuracyTest and BENCHMARKS.md measure this). Texts no longer than the first
  * pass are scored among all candidates directly. The first pass is Lingua's own low-accuracy
  * ranking, computed from its models by {@link TrigramRanking} in one lookup per trigram, or by
- * Lingua where its script rules have a say.
+ * Lingua where its script rules have a say. Lingua then chooses among the shortlist, except on a
+ * sample whose letters are all ASCII: none of its letter rules apply there, so the ranking's top is
+ * its answer, and the ranking gives it.
  *
  * <p>Detectors are built once per JVM and candidate set (Lingua's n-gram models are shared by all
  * detectors and load lazily per language), so an executor pays the model loading once, not per task
