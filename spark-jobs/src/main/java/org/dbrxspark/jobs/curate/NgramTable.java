@@ -56,20 +56,6 @@ final class NgramTable {
     return used[slot] ? values[slot] : -1;
   }
 
-  /** Calls {@code action} with each key and its value, in slot order. */
-  void forEach(KeyValue action) {
-    for (int slot = 0; slot < keys.length; slot++) {
-      if (used[slot]) {
-        action.accept(keys[slot], values[slot]);
-      }
-    }
-  }
-
-  /** What {@link #forEach} calls. */
-  interface KeyValue {
-    void accept(long key, int value);
-  }
-
   /** The slot holding {@code key}, or the free slot where it goes. */
   private int slot(long key) {
     int slot = (int) ((key * 0x9E3779B97F4A7C15L) >>> 32) & mask;

@@ -63,11 +63,9 @@ final class TrigramRanking {
   }
 
   private TrigramRanking(Set<Language> candidates) {
+    // In Lingua's order, so that ties rank as Lingua ranks them; an entry's language index is a
+    // byte, enough for Lingua's 75 languages.
     languages = candidates.stream().sorted().toArray(Language[]::new);
-    if (languages.length > Byte.MAX_VALUE) {
-      throw new IllegalArgumentException(
-          "at most 127 candidate languages, got " + languages.length);
-    }
     Entries trigrams = new Entries();
     Entries bigrams = new Entries();
     Entries unigrams = new Entries();
@@ -82,7 +80,9 @@ final class TrigramRanking {
     for (int e = 0; e < trigrams.size; e++) {
       rowStart[rowOf[e] + 1]++;
     }
-    Arrays.parallelPrefix(rowStart, Integer::sum);
+    for (int r = 0; r < trigrams.rows; r++) {
+      rowStart[r + 1] += rowStart[r];
+    }
     int[] next = Arrays.copyOf(rowStart, trigrams.rows);
     entryLanguage = new byte[trigrams.size];
     entryLogFrequency = new float[trigrams.size];
