@@ -244,7 +244,7 @@ public final class ModelRegistry {
           throw new ModelLoadException(describe(key, dir) + ": " + memory);
         }
       } catch (RuntimeException e) {
-        checkpoint.close();
+        checkpoint.closeAfter(e);
         throw e;
       }
       return DbrxRuntime.load(
