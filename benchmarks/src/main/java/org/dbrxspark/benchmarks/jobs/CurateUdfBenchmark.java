@@ -94,8 +94,8 @@ public final class CurateUdfBenchmark {
   }
 
   private static void printMedians(String clock, Map<String, List<Double>> cpu) {
-    double base = median(cpu.get("baseline"));
-    double now = median(cpu.get("new"));
+    double base = CurateSpeedBenchmark.median(cpu.get("baseline"));
+    double now = CurateSpeedBenchmark.median(cpu.get("new"));
     System.out.printf(
         Locale.ROOT,
         "median %s CPU s: baseline %.2f, new %.2f: %.2fx%n",
@@ -133,12 +133,6 @@ public final class CurateUdfBenchmark {
       throw new IllegalStateException(build + " worker exited with " + p.exitValue());
     }
     return counted;
-  }
-
-  private static double median(List<Double> xs) {
-    List<Double> s = xs.stream().sorted().toList();
-    int n = s.size();
-    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
   }
 
   /**
