@@ -1,8 +1,9 @@
 package org.dbrxspark.jobs.curate;
 
 import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
 
@@ -24,13 +25,13 @@ import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Histograms;
+import org.dbrxspark.jobs.core.Histograms.Tally;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
 import org.dbrxspark.jobs.core.Partitions;
 import org.dbrxspark.jobs.core.Rejects;
 import org.dbrxspark.jobs.core.RunTables;
 import org.dbrxspark.jobs.io.Columns;
-import org.dbrxspark.jobs.io.DeltaTables;
 import org.dbrxspark.jobs.io.DocumentReader;
 import org.dbrxspark.jobs.io.Documents;
 import org.dbrxspark.jobs.io.ReaderOptions;
@@ -42,6 +43,11 @@ import org.dbrxspark.jobs.io.ReaderOptions;
  * input row lands in exactly one of them.
  */
 public final class CurateJob implements Job {
+  /** The values of the summary's row count: every row read, and the curated ones. */
+  private static final String INPUT = "input";
+
+  private static final String CURATED = "curated";
+
   /** Equal-width bins of each signal's histogram in the JSON stats. */
   static final int SIGNAL_BINS = 10;
 
@@ -210,8 +216,22 @@ public final class CurateJob implements Job {
             tables.overwrite(
                 rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"), rejects);
 
-        long input = annotated.count();
-        Dataset<Row> rejectTable = DeltaTables.read(spark, rejects);
+        Column curated = col(Curator.SIGNALS).isNotNull();
+        Map<String, Map<String, Long>> tallies =
+            Histograms.tally(
+                annotated,
+                List.of(
+                    // Rows read, and the curated ones among them (the others the reader rejected).
+                    new Tally("rows", array(lit(INPUT), when(curated, lit(CURATED))), 2),
+                    new Tally(
+                        "kept by language",
+                        when(
+                            Rejects.kept(),
+                            array(coalesce(col(Curator.LANG), lit(Histograms.NULL)))),
+                        8),
+                    new Tally("reject reasons", when(Rejects.rejected(), col(Curator.REASONS)), 12),
+                    new Tally("failed", when(curated, col(Curator.REASONS)), Integer.MAX_VALUE)));
+        long input = tallies.get("rows").getOrDefault(INPUT, 0L);
         JobSummary summary =
             new JobSummary("curate " + options.get(ReaderOptions.INPUT))
                 .put("input documents", input)
@@ -228,13 +248,15 @@ public final class CurateJob implements Job {
                         + (curator.languages().isEmpty()
                             ? ""
                             : ", languages " + curator.languages()));
-        summary.put(
-            "kept by language",
-            Histograms.counts(DeltaTables.read(spark, output), col(Curator.LANG), 8));
-        summary.put(
-            "reject reasons", Histograms.counts(rejectTable, explode(col(Curator.REASONS)), 12));
+        summary.put("kept by language", tallies.get("kept by language"));
+        summary.put("reject reasons", tallies.get("reject reasons"));
         summary.reconcile("input = kept + rejected", input, keptRows, rejectedRows);
-        addFilterStats(summary, curator, annotated);
+        addFilterStats(
+            summary,
+            curator,
+            tallies.get("rows").getOrDefault(CURATED, 0L),
+            tallies.get("failed"),
+            annotated.where(curated));
         return tables.finish(summary);
       }
     } finally {
@@ -243,15 +265,16 @@ public final class CurateJob implements Job {
   }
 
   /**
-   * Adds to the JSON stats each filter's keep/reject counts over the documents curated (rows the
-   * reader could not read are no filter's) and the histograms of every signal over them and over
-   * the kept ones.
+   * Adds to the JSON stats each filter's keep/reject counts over the {@code documents} curated
+   * (rows the reader could not read are no filter's), given the reasons they {@code failed} with,
+   * and the histograms of every signal over the {@code curated} rows and over the kept ones.
    */
-  private static void addFilterStats(JobSummary summary, Curator curator, Dataset<Row> annotated) {
-    Dataset<Row> curated = annotated.where(col(Curator.SIGNALS).isNotNull());
-    long documents = curated.count();
-    Map<String, Long> failed =
-        Histograms.counts(curated, explode(col(Curator.REASONS)), Integer.MAX_VALUE);
+  private static void addFilterStats(
+      JobSummary summary,
+      Curator curator,
+      long documents,
+      Map<String, Long> failed,
+      Dataset<Row> curated) {
     List<String> names =
         new ArrayList<>(curator.filters().stream().map(QualityFilter::name).toList());
     if (!curator.languages().isEmpty()) {
@@ -265,7 +288,7 @@ public final class CurateJob implements Job {
     for (Signal s : Signal.values()) {
       signals.add(Curator.SIGNALS + "." + s.field());
     }
-    Histograms.beforeAfter(curated, curated.where(Rejects.kept()), signals, SIGNAL_BINS)
+    Histograms.beforeAfter(curated, Rejects.kept(), signals, SIGNAL_BINS)
         .forEach(
             (column, h) ->
                 summary.histogram(column.substring(Curator.SIGNALS.length() + 1), h.toMap()));

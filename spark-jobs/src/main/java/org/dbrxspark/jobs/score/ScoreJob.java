@@ -233,7 +233,7 @@ public final class ScoreJob implements Job {
         Dataset<Row> perplexities = scored.where(col(SCORE_ERROR).isNull());
         Histograms.beforeAfter(
                 perplexities,
-                max.isEmpty() ? perplexities : perplexities.where(col(PERPLEXITY).leq(max.get())),
+                max.isEmpty() ? lit(true) : col(PERPLEXITY).leq(max.get()),
                 List.of(PERPLEXITY),
                 PERPLEXITY_BINS)
             .forEach((signal, h) -> summary.histogram(signal, h.toMap()));
