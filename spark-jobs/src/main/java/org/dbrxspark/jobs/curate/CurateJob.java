@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
 
@@ -297,9 +298,9 @@ public final class CurateJob implements Job {
   /**
    * Adds the curation result to {@code docs} (the reader's rows, with their read errors): the
    * curated text replaces {@code text}, then {@code lang}, {@code signals}, {@code reasons} and
-   * {@code _before} (the text before the C4 line rules) follow {@code source}; the input's other
-   * columns come last. A row the reader could not read is not curated: its read error is its reason
-   * and its text (the input line) is kept as it was.
+   * {@code _before} (a rejected row's text before the C4 line rules, null on a kept one) follow
+   * {@code source}; the input's other columns come last. A row the reader could not read is not
+   * curated: its read error is its reason and its text (the input line) is kept as it was.
    */
   static Dataset<Row> annotate(Dataset<Row> docs, Curator curator) {
     // Marked non-deterministic only so the optimiser cannot inline the call once per
@@ -320,8 +321,12 @@ public final class CurateJob implements Job {
                 when(error.isNull(), col("_curated." + Curator.REASONS))
                     .otherwise(array(error))
                     .as(Curator.REASONS),
-                when(error.isNull(), col("_curated." + Curator.TEXT_BEFORE_LINE_RULES))
-                    .otherwise(col(Columns.TEXT))
+                // Only a rejected row needs it: the run caches these rows, so a kept row's copy of
+                // its text would double the cache.
+                when(error.isNotNull(), col(Columns.TEXT))
+                    .when(
+                        size(col("_curated." + Curator.REASONS)).gt(0),
+                        col("_curated." + Curator.TEXT_BEFORE_LINE_RULES))
                     .as("_before")));
     Set<String> taken =
         Set.of(

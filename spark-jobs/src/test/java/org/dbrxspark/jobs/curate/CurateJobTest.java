@@ -84,6 +84,15 @@ class CurateJobTest {
         kept.get("nfc").getString(2));
 
     assertEquals(List.of("languages"), reasons(rejected.get("german")));
+    for (String id : List.of("german", "short")) {
+      Row r = rejected.get(id);
+      assertEquals(
+          id.equals("german")
+              ? Texts.GERMAN
+              : CuratorFiltersTest.badDocuments().get("gopher-min-words"),
+          r.getString(r.fieldIndex("text")),
+          "a rejected row keeps its text before the line rules");
+    }
     assertTrue(reasons(rejected.get("lorem")).contains("c4-max-lorem-ipsum"));
     assertTrue(reasons(rejected.get("empty")).contains("min-chars"));
     Row shortDoc = rejected.get("short");
