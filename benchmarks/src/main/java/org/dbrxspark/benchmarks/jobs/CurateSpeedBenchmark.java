@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
+import org.dbrxspark.benchmarks.Median;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 
@@ -151,7 +152,8 @@ public final class CurateSpeedBenchmark {
               cpu.get(cpu.size() - 1)));
     }
     md.append(
-        String.format(Locale.ROOT, "%nmedian: %.2fx wall, %.2fx CPU%n", median(wall), median(cpu)));
+        String.format(
+            Locale.ROOT, "%nmedian: %.2fx wall, %.2fx CPU%n", Median.of(wall), Median.of(cpu)));
     Files.writeString(work.resolve("curate-speed.md"), md);
     System.out.println(md);
   }
@@ -200,11 +202,5 @@ public final class CurateSpeedBenchmark {
         .filter(m -> m.round() == round && m.code().equals(code))
         .findFirst()
         .orElseThrow();
-  }
-
-  static double median(List<Double> xs) {
-    List<Double> s = xs.stream().sorted().toList();
-    int n = s.size();
-    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
   }
 }

@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
 import org.apache.spark.sql.Row;
+import org.dbrxspark.benchmarks.Median;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
@@ -94,8 +95,8 @@ public final class CurateUdfBenchmark {
   }
 
   private static void printMedians(String clock, Map<String, List<Double>> cpu) {
-    double base = CurateSpeedBenchmark.median(cpu.get("baseline"));
-    double now = CurateSpeedBenchmark.median(cpu.get("new"));
+    double base = Median.of(cpu.get("baseline"));
+    double now = Median.of(cpu.get("new"));
     System.out.printf(
         Locale.ROOT,
         "median %s CPU s: baseline %.2f, new %.2f: %.2fx%n",

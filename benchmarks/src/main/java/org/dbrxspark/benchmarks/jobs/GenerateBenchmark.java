@@ -16,6 +16,7 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.benchmarks.Median;
 import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.core.SparkSessions;
@@ -173,14 +174,14 @@ public final class GenerateBenchmark {
         reps);
     System.out.println("| path | seconds | generated tokens/s | all tokens/s | vs baseline |");
     System.out.println("|---|---|---|---|---|");
-    double base = median(seconds[0]);
+    double base = Median.of(seconds[0]);
     String[] names = {
       "DbrxGenerator.transform + one Delta write",
       "generate job, 1 chunk",
       "generate job, " + chunks + " chunks (--commit-every " + (rows + chunks - 1) / chunks + ")"
     };
     for (int path = 0; path < 3; path++) {
-      double s = median(seconds[path]);
+      double s = Median.of(seconds[path]);
       System.out.printf(
           Locale.ROOT,
           "| %s | %.2f | %.1f | %.1f | %.2f |%n",
@@ -223,12 +224,5 @@ public final class GenerateBenchmark {
         .orderBy("id")
         .select("id", "generation.text")
         .collectAsList();
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 }

@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -26,6 +25,7 @@ import java.util.zip.GZIPInputStream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.dbrxspark.benchmarks.Median;
 import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.jobs.DbrxSparkJobs;
 import org.dbrxspark.jobs.core.Partitions;
@@ -121,7 +121,7 @@ public final class TokenizeBenchmark {
       unpacked[r] = tokens / runJob(spark, input, work.resolve("unpacked"), "0");
       packed[r] = tokens / runJob(spark, input, work.resolve("packed"), Integer.toString(seqLen));
     }
-    double base = median(raw);
+    double base = Median.of(raw);
     System.out.printf(
         Locale.ROOT,
         "%d documents, %,d tokens (%d copies of %s), local[%d], %d repetitions%n",
@@ -132,7 +132,7 @@ public final class TokenizeBenchmark {
         cores,
         reps);
     System.out.printf(Locale.ROOT, "raw tokenizer, 1 thread:     %,12.0f tokens/s  1.00x%n", base);
-    double sameCores = median(rawParallel);
+    double sameCores = Median.of(rawParallel);
     System.out.printf(
         Locale.ROOT,
         "raw tokenizer, %d threads:    %,12.0f tokens/s  %.2fx  (1.00x on the same cores)%n",
@@ -142,28 +142,28 @@ public final class TokenizeBenchmark {
     System.out.printf(
         Locale.ROOT,
         "tokenizing stage only:       %,12.0f tokens/s  %.2fx  (%.2fx on the same cores, paired %s)%n",
-        median(stage),
-        median(stage) / base,
-        median(stageRatio),
+        Median.of(stage),
+        Median.of(stage) / base,
+        Median.of(stageRatio),
         ratios(stageRatio));
     System.out.printf(
         Locale.ROOT,
         "tokenizing stage, cached:    %,12.0f tokens/s  %.2fx  (%.2fx on the same cores, paired %s)%n",
-        median(cachedStage),
-        median(cachedStage) / base,
-        median(cachedRatio),
+        Median.of(cachedStage),
+        Median.of(cachedStage) / base,
+        Median.of(cachedRatio),
         ratios(cachedRatio));
     System.out.printf(
         Locale.ROOT,
         "tokenize job, unpacked:      %,12.0f tokens/s  %.2fx%n",
-        median(unpacked),
-        median(unpacked) / base);
+        Median.of(unpacked),
+        Median.of(unpacked) / base);
     System.out.printf(
         Locale.ROOT,
         "tokenize job, --pack %-6d  %,12.0f tokens/s  %.2fx%n",
         seqLen,
-        median(packed),
-        median(packed) / base);
+        Median.of(packed),
+        Median.of(packed) / base);
     spark.stop();
     try (Stream<Path> files = Files.walk(work)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -248,11 +248,5 @@ public final class TokenizeBenchmark {
       out.append(out.length() == 0 ? "" : " ").append(String.format(Locale.ROOT, "%.2f", v));
     }
     return out.toString();
-  }
-
-  private static double median(double[] values) {
-    double[] v = values.clone();
-    Arrays.sort(v);
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.dbrxspark.benchmarks.Median;
 import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.engine.Engine;
@@ -91,8 +92,8 @@ public final class SampleForkBenchmark {
           Locale.ROOT,
           "forked/separate: wall median %.3f, CPU median %.3f over %d rounds"
               + " (%d samples of %d tokens after a %d-token prompt, %d threads)%n",
-          median(wallRatios),
-          median(cpuRatios),
+          Median.of(wallRatios),
+          Median.of(cpuRatios),
           rounds,
           n,
           newTokens,
@@ -138,11 +139,5 @@ public final class SampleForkBenchmark {
             ? results.get(0).samples().stream().map(GenerationResult::completion).toList()
             : results.stream().map(GenerationResult::completion).toList();
     return new Run(wall, cpu, engine.computedTokens() - computedBefore, samples);
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = values.stream().sorted().toList();
-    int mid = sorted.size() / 2;
-    return sorted.size() % 2 == 1 ? sorted.get(mid) : (sorted.get(mid - 1) + sorted.get(mid)) / 2;
   }
 }

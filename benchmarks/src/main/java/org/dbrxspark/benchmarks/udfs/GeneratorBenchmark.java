@@ -12,6 +12,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.benchmarks.Median;
 import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.checkpoint.CheckpointWriter;
@@ -161,9 +162,9 @@ public final class GeneratorBenchmark {
         promptTokens += expected.get(i).promptTokens();
         generated += expected.get(i).completionTokens();
       }
-      double direct = median(times[0]);
-      double transformer = median(times[1]);
-      double function = median(times[2]);
+      double direct = Median.of(times[0]);
+      double transformer = Median.of(times[1]);
+      double function = Median.of(times[2]);
 
       System.out.printf(
           Locale.ROOT,
@@ -193,13 +194,6 @@ public final class GeneratorBenchmark {
           transformer / function);
     }
     spark.stop();
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
   private static void line(String path, int rows, double seconds, long generated, long prompt) {

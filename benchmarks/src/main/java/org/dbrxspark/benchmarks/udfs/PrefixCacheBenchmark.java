@@ -14,6 +14,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.dbrxspark.benchmarks.Median;
 import org.dbrxspark.benchmarks.Usage;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.dbrxspark.udfs.metrics.DbrxMetrics;
@@ -123,8 +124,8 @@ public final class PrefixCacheBenchmark {
             "round " + round + ": rows differ between prefix cache on and off");
       }
     }
-    double onMedian = median(onTimes);
-    double offMedian = median(offTimes);
+    double onMedian = Median.of(onTimes);
+    double offMedian = Median.of(offTimes);
     System.out.printf(
         Locale.ROOT,
         "%nruns (s): on %s, off %s%n",
@@ -194,12 +195,5 @@ public final class PrefixCacheBenchmark {
       out.append(' ').append(WORDS[random.nextInt(WORDS.length)]);
     }
     return out.toString();
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 }
