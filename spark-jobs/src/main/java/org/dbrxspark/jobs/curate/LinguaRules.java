@@ -132,9 +132,16 @@ final class LinguaRules {
 
   /**
    * A text as Lingua's detector sees it: trimmed, lower-cased, without punctuation and digits, runs
-   * of ASCII white space made one space; and its words, the runs between spaces.
+   * of ASCII white space made one space; its words, the runs between spaces; and whether it has
+   * letters that name a language ({@link #decide}) or that a few languages share ({@link #filter}),
+   * which most text in Latin script has not.
    */
-  record Text(String cleaned, int[] wordStart, int[] wordEnd) {
+  record Text(
+      String cleaned,
+      int[] wordStart,
+      int[] wordEnd,
+      boolean namingLetters,
+      boolean sharedLetters) {
     int words() {
       return wordStart.length;
     }
@@ -163,6 +170,8 @@ final class LinguaRules {
     StringBuilder cleaned = new StringBuilder(lower.length());
     int[] starts = new int[lower.length()];
     int words = 0;
+    boolean naming = false;
+    boolean shared = false;
     for (int i = 0; i < lower.length(); i++) {
       char c = lower.charAt(i);
       if (Character.isSurrogate(c) || LOGOGRAM[c]) {
@@ -181,6 +190,8 @@ final class LinguaRules {
       if (afterSpace) {
         starts[words++] = cleaned.length();
       }
+      naming |= ONE_LANGUAGE_SCRIPT[c] != null || UNIQUE_TO[c] != null;
+      shared |= SHARED_BY[c] != null;
       cleaned.append(c);
     }
     int[] wordStart = Arrays.copyOf(starts, words);
@@ -189,7 +200,7 @@ final class LinguaRules {
       int end = cleaned.indexOf(" ", wordStart[w]);
       wordEnd[w] = end < 0 ? cleaned.length() : end;
     }
-    return new Text(cleaned.toString(), wordStart, wordEnd);
+    return new Text(cleaned.toString(), wordStart, wordEnd, naming, shared);
   }
 
   /**
@@ -200,6 +211,9 @@ final class LinguaRules {
    * of its words are, unless the words of no language are at least half of them.
    */
   static Language decide(Text text, Set<Language> languages) {
+    if (!text.namingLetters()) {
+      return null; // every word is of no language
+    }
     int[] total = new int[LANGUAGES.length];
     int unknown = 0;
     int[] perWord = new int[LANGUAGES.length];
@@ -289,6 +303,9 @@ final class LinguaRules {
       if (SCRIPTS.get(l).contains(most)) {
         written.add(l);
       }
+    }
+    if (!text.sharedLetters()) {
+      return written;
     }
     int[] counts = new int[LANGUAGES.length];
     for (int w = 0; w < text.words(); w++) {
