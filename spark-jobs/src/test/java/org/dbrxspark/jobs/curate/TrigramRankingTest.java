@@ -123,6 +123,22 @@ class TrigramRankingTest {
           "x",
           "ÿ");
 
+  /**
+   * The held-out texts and the hostile ones, each of those also repeated past the first pass's
+   * length, so that the shortlist is drawn from it.
+   */
+  private static List<String> withHostile() {
+    List<String> checked = new ArrayList<>(texts);
+    checked.addAll(HOSTILE);
+    HOSTILE.forEach(
+        t ->
+            checked.add(
+                (t + " ")
+                    .repeat(
+                        1 + 2 * LanguageIdentifier.FIRST_PASS_CHARS / Math.max(1, t.length()))));
+    return checked;
+  }
+
   @Test
   void itsConfidencesAreLinguasOnHeldOutAndHostileText() throws ReflectiveOperationException {
     TrigramRanking ranking = TrigramRanking.of(all);
@@ -137,9 +153,8 @@ class TrigramRankingTest {
     }
     int compared = 0;
     int declined = 0;
-    List<String> all9230 = new ArrayList<>(texts);
-    all9230.addAll(HOSTILE);
-    for (String text : all9230) {
+    List<String> checked = withHostile();
+    for (String text : checked) {
       for (Set<Language> among : amongs) {
         Map<Language, Double> mine = ranking.confidences(text, among);
         if (mine == null) {
@@ -257,9 +272,8 @@ class TrigramRankingTest {
     TrigramRanking ranking = TrigramRanking.of(all);
     int ranked = 0;
     int accented = 0;
-    List<String> all9230 = new ArrayList<>(texts);
-    all9230.addAll(HOSTILE);
-    for (String text : all9230) {
+    List<String> checked = withHostile();
+    for (String text : checked) {
       LanguageIdentifier.Detection expected = linguaOnly(text);
       assertEquals(expected, lid.detect(text), () -> "text: " + text);
       String sample = LanguageIdentifier.sample(text, 500);
@@ -273,7 +287,7 @@ class TrigramRankingTest {
     System.out.printf(
         "%d texts answered as Lingua alone answers; %d decided by the ranking, %d of them with"
             + " letters outside ASCII%n",
-        all9230.size(), ranked, accented);
+        checked.size(), ranked, accented);
     assertTrue(ranked > 8000 && accented > 2500, ranked + " / " + accented);
   }
 
