@@ -22,10 +22,9 @@ import java.util.Set;
  * alphabets of one language) is read from Lingua's own classes when this class loads, not copied; a
  * Lingua that does not keep it where 1.2.2 does fails here, loudly.
  *
- * <p>Text in the scripts Lingua treats as logograms (Han, Hiragana, Katakana, Hangul: it splits
- * them into one word per character and has rules of its own for Chinese and Japanese) or with
- * characters outside the Basic Multilingual Plane is not reproduced: {@link #clean} returns null
- * for it, and the caller asks Lingua.
+ * <p>Text with characters outside the Basic Multilingual Plane is not reproduced (some of Lingua's
+ * steps look at UTF-16 units there, others at code points): {@link #clean} returns null for it, and
+ * the caller asks Lingua.
  */
 final class LinguaRules {
   /** The scripts whose letters may name a language by themselves (Lingua's word rule). */
@@ -55,6 +54,9 @@ final class LinguaRules {
 
   /** Per character: whether it is in a script Lingua treats as logograms. */
   private static final boolean[] LOGOGRAM = new boolean[Character.MAX_VALUE + 1];
+
+  /** Per character: whether Lingua counts it for Japanese when no alphabet of one language has. */
+  private static final boolean[] JAPANESE_ALPHABET = new boolean[Character.MAX_VALUE + 1];
 
   static {
     try {
@@ -101,8 +103,10 @@ final class LinguaRules {
               constant.getMethod("getLANGUAGES_SUPPORTING_LOGOGRAMS").invoke(constants)) {
         LOGOGRAMS.addAll(SCRIPTS.get((Language) l));
       }
+      Method japanese = constant.getMethod("isJapaneseAlphabet", char.class);
       for (int c = 0; c <= Character.MAX_VALUE; c++) {
         LOGOGRAM[c] = LOGOGRAMS.contains(SCRIPT_OF[c]);
+        JAPANESE_ALPHABET[c] = (Boolean) japanese.invoke(constants, (char) c);
       }
       Map<?, ?> shared =
           (Map<?, ?>) constant.getMethod("getCHARS_TO_LANGUAGES_MAPPING").invoke(constants);
@@ -132,9 +136,10 @@ final class LinguaRules {
 
   /**
    * A text as Lingua's detector sees it: trimmed, lower-cased, without punctuation and digits, runs
-   * of ASCII white space made one space; its words, the runs between spaces; and whether it has
-   * letters that name a language ({@link #decide}) or that a few languages share ({@link #filter}),
-   * which most text in Latin script has not.
+   * of ASCII white space made one space; its words, the runs between spaces, each logogram (Han,
+   * kana, Hangul) a word of its own; and whether it has letters that name a language ({@link
+   * #decide}) or that a few languages share ({@link #filter}), which most text in Latin script has
+   * not.
    */
   record Text(
       String cleaned,
@@ -169,37 +174,37 @@ final class LinguaRules {
     String lower = text.substring(from, to).toLowerCase(Locale.ROOT);
     StringBuilder cleaned = new StringBuilder(lower.length());
     int[] starts = new int[lower.length()];
+    int[] ends = new int[lower.length()];
     int words = 0;
+    boolean inWord = false;
     boolean naming = false;
     boolean shared = false;
     for (int i = 0; i < lower.length(); i++) {
       char c = lower.charAt(i);
-      if (Character.isSurrogate(c) || LOGOGRAM[c]) {
+      if (Character.isSurrogate(c)) {
         return null;
       }
       if (TrigramRanking.isPunctuationOrNumber(c)) {
         continue; // deleted, so the letters on either side join
       }
-      boolean afterSpace = cleaned.isEmpty() || cleaned.charAt(cleaned.length() - 1) == ' ';
       if (c == ' ' || c == '\t' || c == '\n' || c == '\u000B' || c == '\f' || c == '\r') {
-        if (cleaned.isEmpty() || !afterSpace) {
+        if (cleaned.isEmpty() || cleaned.charAt(cleaned.length() - 1) != ' ') {
           cleaned.append(' '); // a run of white space is one space, even at the start
         }
+        inWord = false;
         continue;
       }
-      if (afterSpace) {
-        starts[words++] = cleaned.length();
+      if (!inWord || LOGOGRAM[c]) {
+        starts[words++] = cleaned.length(); // a logogram is a word of its own
       }
-      naming |= ONE_LANGUAGE_SCRIPT[c] != null || UNIQUE_TO[c] != null;
+      inWord = !LOGOGRAM[c];
+      naming |= ONE_LANGUAGE_SCRIPT[c] != null || UNIQUE_TO[c] != null || JAPANESE_ALPHABET[c];
       shared |= SHARED_BY[c] != null;
       cleaned.append(c);
+      ends[words - 1] = cleaned.length();
     }
     int[] wordStart = Arrays.copyOf(starts, words);
-    int[] wordEnd = new int[wordStart.length];
-    for (int w = 0; w < wordStart.length; w++) {
-      int end = cleaned.indexOf(" ", wordStart[w]);
-      wordEnd[w] = end < 0 ? cleaned.length() : end;
-    }
+    int[] wordEnd = Arrays.copyOf(ends, words);
     return new Text(cleaned.toString(), wordStart, wordEnd, naming, shared);
   }
 
@@ -223,10 +228,12 @@ final class LinguaRules {
       for (int i = text.wordStart()[w]; i < text.wordEnd()[w]; i++) {
         char c = text.cleaned().charAt(i);
         Language one = ONE_LANGUAGE_SCRIPT[c];
-        if (one != null) {
-          if (languages.contains(one)) {
-            count(one, perWord, named);
-          }
+        if (one != null && languages.contains(one)) {
+          count(one, perWord, named);
+        } else if (SCRIPT_OF[c] == UnicodeScript.HAN) {
+          count(Language.CHINESE, perWord, named); // whether a candidate or not, as in Lingua
+        } else if (JAPANESE_ALPHABET[c]) {
+          count(Language.JAPANESE, perWord, named);
         } else if (UNIQUE_TO[c] != null) {
           for (Language l : UNIQUE_TO[c]) {
             if (languages.contains(l)) {
@@ -242,7 +249,7 @@ final class LinguaRules {
           word = named.get(0);
         }
       }
-      if (word == null) {
+      if (word == null || !languages.contains(word)) {
         unknown++;
       } else {
         total[word.ordinal()]++;
@@ -254,8 +261,11 @@ final class LinguaRules {
     int first = unknownCounts ? unknown : 0;
     int second = 0;
     Language top = null;
+    int keys = unknownCounts ? 1 : 0; // Lingua's languages with a count
+
     for (Language l : LANGUAGES) {
       int n = total[l.ordinal()];
+      keys += n > 0 ? 1 : 0;
       if (n > first) {
         second = first;
         first = n;
@@ -263,6 +273,11 @@ final class LinguaRules {
       } else if (n > second) {
         second = n;
       }
+    }
+    if (keys == 2
+        && total[Language.CHINESE.ordinal()] > 0
+        && total[Language.JAPANESE.ordinal()] > 0) {
+      return Language.JAPANESE; // Chinese and Japanese words only: kanji among kana
     }
     return first > second ? top : null;
   }

@@ -31,9 +31,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Lingua first applies rules to the text's words and letters, and the statistics rank only the
  * languages the rules leave. {@link #confidences} applies the same rules ({@link LinguaRules}), so
- * it gives Lingua's whole answer, except on text those rules treat in ways not reproduced here
- * (logograms, characters outside the Basic Multilingual Plane), where it returns null and the
- * caller asks Lingua.
+ * it gives Lingua's whole answer, except on text with characters outside the Basic Multilingual
+ * Plane ({@link LinguaRules#clean}) or whose trigrams it cannot add in Lingua's order ({@link
+ * #hashSetOrder}), where it returns null and the caller asks Lingua.
  */
 final class TrigramRanking {
   private static final Map<Set<Language>, TrigramRanking> CACHE = new ConcurrentHashMap<>();

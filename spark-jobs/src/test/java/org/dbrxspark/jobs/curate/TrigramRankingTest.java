@@ -121,7 +121,16 @@ class TrigramRankingTest {
           "  ",
           "",
           "x",
-          "ÿ");
+          "ÿ",
+          "漢字 and some text",
+          "한국어 text and more text",
+          "日本語のテキストです",
+          "中文文本没有假名",
+          "カタカナ",
+          "漢字漢字 ひらがな",
+          "한국어 漢字 混用",
+          "hello 世界 world",
+          "Привет 世界");
 
   /**
    * The held-out texts and the hostile ones, each of those also repeated past the first pass's
@@ -158,10 +167,7 @@ class TrigramRankingTest {
       for (Set<Language> among : amongs) {
         Map<Language, Double> mine = ranking.confidences(text, among);
         if (mine == null) {
-          assertTrue(
-              text.codePoints().anyMatch(c -> c > 0xFFFF || isLogogram(c)),
-              () -> "declined but has no logogram: " + text);
-          declined++;
+          declined++; // a character outside the BMP, or a trigram set Java would make a tree of
           continue;
         }
         assertRulesAsLinguas(text, among);
@@ -177,13 +183,10 @@ class TrigramRankingTest {
         "confidences as Lingua's for %d (text, candidates) pairs; %d declined%n",
         compared, declined);
     assertTrue(compared > 40_000, compared + " compared");
+    assertTrue(declined < 100, declined + " declined");
     for (String text : HOSTILE) {
-      if (!text.codePoints().anyMatch(TrigramRankingTest::isLogogram)) {
-        assertNotNull(ranking.confidences(text, all), () -> "takes the ranking: " + text);
-      }
+      assertNotNull(ranking.confidences(text, all), () -> "takes the ranking: " + text);
     }
-    assertNull(ranking.confidences("漢字 and some text", all));
-    assertNull(ranking.confidences("한국어 text", all));
     assertNull(ranking.confidences("hello \uD83D\uDE00 world", all));
   }
 
@@ -220,14 +223,6 @@ class TrigramRankingTest {
       assertEquals(List.copyOf(set), inOrder, () -> "added: " + added);
     }
     assertTrue(trees > 0 && trees < 1000, trees + " rounds would have made a tree bin");
-  }
-
-  private static boolean isLogogram(int c) {
-    Character.UnicodeScript s = Character.UnicodeScript.of(c);
-    return s == Character.UnicodeScript.HAN
-        || s == Character.UnicodeScript.HIRAGANA
-        || s == Character.UnicodeScript.KATAKANA
-        || s == Character.UnicodeScript.HANGUL;
   }
 
   /**
