@@ -26,9 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * (LanguageIdentifierAccuracyTest and BENCHMARKS.md measure this). Texts no longer than the first
  * pass are scored among all candidates directly. In low-accuracy mode both passes are Lingua's own
  * answer, rules and statistics, computed by {@link TrigramRanking} from its models in one lookup
- * per trigram; Lingua's detector answers only for samples with characters outside the Basic
- * Multilingual Plane (and the rare sample whose trigrams {@link TrigramRanking} cannot sum in
- * Lingua's order) and in high-accuracy mode.
+ * per trigram; Lingua's detector answers only for the rare sample whose trigrams {@link
+ * TrigramRanking} cannot sum in Lingua's order, and in high-accuracy mode.
  *
  * <p>Detectors are built once per JVM and candidate set (Lingua's n-gram models are shared by all
  * detectors and load lazily per language), so an executor pays the model loading once, not per task

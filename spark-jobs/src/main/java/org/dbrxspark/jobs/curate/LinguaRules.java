@@ -22,9 +22,9 @@ import java.util.Set;
  * alphabets of one language) is read from Lingua's own classes when this class loads, not copied; a
  * Lingua that does not keep it where 1.2.2 does fails here, loudly.
  *
- * <p>Text with characters outside the Basic Multilingual Plane is not reproduced (some of Lingua's
- * steps look at UTF-16 units there, others at code points): {@link #clean} returns null for it, and
- * the caller asks Lingua.
+ * <p>Lingua looks at some things per UTF-16 unit and at others per code point, and so does this
+ * class: the words' letters per unit (half a surrogate pair names no language), the words'
+ * alphabets, the punctuation and digits it deletes and whether a text has a letter per code point.
  */
 final class LinguaRules {
   /** The scripts whose letters may name a language by themselves (Lingua's word rule). */
@@ -152,16 +152,11 @@ final class LinguaRules {
     }
 
     boolean hasLetter() {
-      for (int i = 0; i < cleaned.length(); i++) {
-        if (Character.isLetter(cleaned.charAt(i))) {
-          return true;
-        }
-      }
-      return false;
+      return cleaned.codePoints().anyMatch(Character::isLetter);
     }
   }
 
-  /** {@code text} cleaned as Lingua cleans it, or null when it is not reproduced (see above). */
+  /** {@code text} cleaned as Lingua cleans it. */
   static Text clean(String text) {
     int from = 0;
     int to = text.length();
@@ -181,10 +176,9 @@ final class LinguaRules {
     boolean shared = false;
     for (int i = 0; i < lower.length(); i++) {
       char c = lower.charAt(i);
-      if (Character.isSurrogate(c)) {
-        return null;
-      }
-      if (TrigramRanking.isPunctuationOrNumber(c)) {
+      int codePoint = lower.codePointAt(i);
+      if (TrigramRanking.isPunctuationOrNumber(codePoint)) {
+        i += Character.charCount(codePoint) - 1;
         continue; // deleted, so the letters on either side join
       }
       if (c == ' ' || c == '\t' || c == '\n' || c == '\u000B' || c == '\f' || c == '\r') {
@@ -292,7 +286,10 @@ final class LinguaRules {
     for (int w = 0; w < text.words(); w++) {
       UnicodeScript script = null;
       for (int i = text.wordStart()[w]; i < text.wordEnd()[w]; i++) {
-        UnicodeScript s = SCRIPT_OF[text.cleaned().charAt(i)];
+        int codePoint = text.cleaned().codePointAt(i);
+        UnicodeScript s =
+            codePoint <= Character.MAX_VALUE ? SCRIPT_OF[codePoint] : UnicodeScript.of(codePoint);
+        i += Character.charCount(codePoint) - 1;
         if (script != null && s != script) {
           script = null;
           break;

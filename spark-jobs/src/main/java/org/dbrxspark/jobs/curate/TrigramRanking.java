@@ -31,9 +31,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Lingua first applies rules to the text's words and letters, and the statistics rank only the
  * languages the rules leave. {@link #confidences} applies the same rules ({@link LinguaRules}), so
- * it gives Lingua's whole answer, except on text with characters outside the Basic Multilingual
- * Plane ({@link LinguaRules#clean}) or whose trigrams it cannot add in Lingua's order ({@link
- * #hashSetOrder}), where it returns null and the caller asks Lingua.
+ * it gives Lingua's whole answer, except on the rare text whose trigrams it cannot add in Lingua's
+ * order ({@link #hashSetOrder}), where it returns null and the caller asks Lingua.
  */
 final class TrigramRanking {
   private static final Map<Set<Language>, TrigramRanking> CACHE = new ConcurrentHashMap<>();
@@ -106,14 +105,11 @@ final class TrigramRanking {
    * candidates), as its {@code computeLanguageConfidenceValues} gives them: best first, 1.0 for the
    * best and its sum over each other's below, ties in Lingua's language order. Lingua's rules come
    * first ({@link LinguaRules}): a language they name is the only one, with 1.0, and the statistics
-   * rank only the languages they leave; an empty map when no language fits. Null for text Lingua's
-   * rules treat in ways not reproduced here ({@link LinguaRules#clean}).
+   * rank only the languages they leave; an empty map when no language fits. Null when the order of
+   * Lingua's sums is not known ({@link #hashSetOrder}).
    */
   Map<Language, Double> confidences(String text, Set<Language> among) {
     LinguaRules.Text cleaned = LinguaRules.clean(text);
-    if (cleaned == null) {
-      return null;
-    }
     Map<Language, Double> confidences = new LinkedHashMap<>();
     if (!cleaned.hasLetter()) {
       return confidences;
@@ -165,10 +161,7 @@ final class TrigramRanking {
       char a = cleaned.charAt(i);
       char b = cleaned.charAt(i + 1);
       char c = cleaned.charAt(i + 2);
-      if (Character.isLetter(a)
-          && Character.isLetter(b)
-          && Character.isLetter(c)
-          && distinct.putIfAbsent(key(a, b, c), 0) < 0) {
+      if (lettersOnly(cleaned, i, i + 3) && distinct.putIfAbsent(key(a, b, c), 0) < 0) {
         at[n] = i;
         hash[n++] = (a * 31 + b) * 31 + c; // String.hashCode of the trigram
       }
@@ -184,6 +177,27 @@ final class TrigramRanking {
       addTrigram(cleaned.charAt(i), cleaned.charAt(i + 1), cleaned.charAt(i + 2), sum, seen);
     }
     return sum;
+  }
+
+  /**
+   * Whether {@code text}'s units {@code from} to {@code to} are letters only, as Lingua's regex
+   * {@code \\p{L}+} sees them: a surrogate pair inside them is one code point, a half of one at
+   * their edge no letter.
+   */
+  private static boolean lettersOnly(String text, int from, int to) {
+    for (int i = from; i < to; i++) {
+      char c = text.charAt(i);
+      int codePoint = c;
+      if (Character.isHighSurrogate(c)
+          && i + 1 < to
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        codePoint = Character.toCodePoint(c, text.charAt(++i));
+      }
+      if (!Character.isLetter(codePoint)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -264,7 +278,7 @@ final class TrigramRanking {
    * Lingua deletes these characters from a text before anything else: {@code \\p{P}}, {@code
    * \\p{N}}.
    */
-  static boolean isPunctuationOrNumber(char c) {
+  static boolean isPunctuationOrNumber(int c) {
     return switch (Character.getType(c)) {
       case Character.CONNECTOR_PUNCTUATION,
           Character.DASH_PUNCTUATION,
