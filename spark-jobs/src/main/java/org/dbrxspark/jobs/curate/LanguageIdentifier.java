@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.SortedMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -25,11 +24,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * all candidates, and the sample is then scored among the best {@code shortlist} of them only: a
  * language that is not in the top few on a short passage rarely wins on a longer one
  * (LanguageIdentifierAccuracyTest and BENCHMARKS.md measure this). Texts no longer than the first
- * pass are scored among all candidates directly. The first pass is Lingua's own low-accuracy
- * ranking, computed from its models by {@link TrigramRanking} in one lookup per trigram, or by
- * Lingua where its script rules have a say. Lingua then chooses among the shortlist, except on a
- * sample whose letters are all ASCII: none of its letter rules apply there, so the ranking's top is
- * its answer, and the ranking gives it.
+ * pass are scored among all candidates directly. In low-accuracy mode both passes are Lingua's own
+ * answer, rules and statistics, computed by {@link TrigramRanking} from its models in one lookup
+ * per trigram; Lingua's detector answers only for the rare sample whose trigrams {@link
+ * TrigramRanking} cannot sum in Lingua's order, and in high-accuracy mode.
  *
  * <p>Detectors are built once per JVM and candidate set (Lingua's n-gram models are shared by all
  * detectors and load lazily per language), so an executor pays the model loading once, not per task
@@ -105,23 +103,19 @@ public record LanguageIdentifier(
     TrigramRanking ranking = highAccuracy ? null : TrigramRanking.of(among);
     if (shortlist > 0 && sample.length() > FIRST_PASS_CHARS) {
       String firstPass = sample(sample, FIRST_PASS_CHARS);
-      List<Language> ranked = ranking == null ? null : ranking.rank(firstPass, among);
+      Map<Language, Double> ranked = ranking == null ? null : ranking.confidences(firstPass, among);
       Set<Language> best =
-          ranked != null
-              ? EnumSet.copyOf(ranked.subList(0, Math.min(shortlist, ranked.size())))
-              : best(detector(among).computeLanguageConfidenceValues(firstPass), shortlist);
+          best(
+              ranked != null ? ranked : detector(among).computeLanguageConfidenceValues(firstPass),
+              shortlist);
       if (best.size() >= 2) {
         among = best;
       }
     }
-    if (ranking != null && TrigramRanking.lettersAreAscii(sample)) {
-      List<Language> ranked = ranking.rank(sample, among);
-      if (ranked != null) {
-        return new Detection(code(ranked.get(0)), 1.0);
-      }
+    Map<Language, Double> confidences = ranking == null ? null : ranking.confidences(sample, among);
+    if (confidences == null) {
+      confidences = detector(among).computeLanguageConfidenceValues(sample);
     }
-    SortedMap<Language, Double> confidences =
-        detector(among).computeLanguageConfidenceValues(sample);
     Language top = null;
     double score = 0;
     for (Map.Entry<Language, Double> e : confidences.entrySet()) {
@@ -194,7 +188,7 @@ public record LanguageIdentifier(
   }
 
   /** The {@code k} languages with the highest positive confidence, ties in Lingua's order. */
-  private static Set<Language> best(SortedMap<Language, Double> confidences, int k) {
+  private static Set<Language> best(Map<Language, Double> confidences, int k) {
     List<Map.Entry<Language, Double>> ranked = new ArrayList<>(confidences.entrySet());
     ranked.removeIf(e -> e.getKey() == Language.UNKNOWN || e.getValue() <= 0);
     ranked.sort(Map.Entry.<Language, Double>comparingByValue().reversed());

@@ -7,11 +7,10 @@ import com.github.pemistahl.lingua.api.Language;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.lang.Character.UnicodeScript;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Lingua's low-accuracy ranking of candidate languages for a text, computed from Lingua's own
- * n-gram models in primitive tables, for the shortlist's first pass ({@link LanguageIdentifier}).
+ * n-gram models in primitive tables, for both passes of the shortlist ({@link LanguageIdentifier}).
  *
  * <p>Lingua scores a text for a language as the sum, over the text's distinct trigrams (three
  * letters in a row once the text is lower-cased and its punctuation and digits removed), of the log
@@ -30,16 +29,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * over 22 candidates makes 22 lookups per trigram, and those lookups were most of curate's time.
  * Here one probe per trigram finds every language that has seen it.
  *
- * <p>Lingua first applies rules to the text's scripts and letters. The ranking covers the case
- * where those rules leave the statistics to decide: every letter in one script, written by at least
- * two of the candidates. For any other text {@link #rank} returns null and the caller asks Lingua.
- * Lingua always makes the final decision among the shortlist, rules included.
+ * <p>Lingua first applies rules to the text's words and letters, and the statistics rank only the
+ * languages the rules leave. {@link #confidences} applies the same rules ({@link LinguaRules}), so
+ * it gives Lingua's whole answer, except on the rare text whose trigrams it cannot add in Lingua's
+ * order ({@link #hashSetOrder}), where it returns null and the caller asks Lingua.
  */
 final class TrigramRanking {
   private static final Map<Set<Language>, TrigramRanking> CACHE = new ConcurrentHashMap<>();
 
+  /** The size at which a bucket of a {@link java.util.HashMap} becomes a tree. */
+  private static final int TREE_BIN = 9;
+
   private final Language[] languages;
-  private final Map<UnicodeScript, boolean[]> writers;
 
   // Trigram -> row; a row's entries (language index, log frequency) are in [rowStart[r],
   // rowStart[r + 1]).
@@ -97,99 +98,154 @@ final class TrigramRanking {
     int[] unigramRowOf = unigrams.rowIds();
     unigramRows = unigrams.table(unigramRowOf);
     unigramLogFrequency = unigrams.dense(unigramRowOf, languages.length);
-    writers = writersByScript();
   }
 
   /**
-   * The languages of {@code among} (a subset of the candidates) in the order Lingua's low-accuracy
-   * mode ranks them for {@code text}, best first, ties in Lingua's language order; or null when
-   * fewer than two are ranked or Lingua's script rules would have a say ({@link #scores}).
+   * Lingua's low-accuracy confidences for {@code text} among {@code among} (a subset of the
+   * candidates), as its {@code computeLanguageConfidenceValues} gives them: best first, 1.0 for the
+   * best and its sum over each other's below, ties in Lingua's language order. Lingua's rules come
+   * first ({@link LinguaRules}): a language they name is the only one, with 1.0, and the statistics
+   * rank only the languages they leave; an empty map when no language fits. Null when the order of
+   * Lingua's sums is not known ({@link #hashSetOrder}).
    */
-  List<Language> rank(String text, Set<Language> among) {
-    Map<Language, Float> scores = scores(text);
-    if (scores == null) {
+  Map<Language, Double> confidences(String text, Set<Language> among) {
+    LinguaRules.Text cleaned = LinguaRules.clean(text);
+    Map<Language, Double> confidences = new LinkedHashMap<>();
+    if (!cleaned.hasLetter()) {
+      return confidences;
+    }
+    Language named = LinguaRules.decide(cleaned, among);
+    Set<Language> left = named != null ? Set.of(named) : LinguaRules.filter(cleaned, among);
+    if (left.size() == 1) {
+      confidences.put(left.iterator().next(), 1.0);
+      return confidences;
+    }
+    if (cleaned.cleaned().length() < 3) {
+      return confidences; // Lingua's low-accuracy mode needs a trigram
+    }
+    float[] sums = sums(cleaned.cleaned());
+    if (sums == null) {
       return null;
     }
-    scores.keySet().retainAll(among);
-    if (scores.size() < 2) {
-      return null;
+    List<Integer> ranked = new ArrayList<>();
+    float highest = Float.NEGATIVE_INFINITY;
+    for (int lang = 0; lang < languages.length; lang++) {
+      if (sums[lang] < 0 && left.contains(languages[lang])) {
+        ranked.add(lang);
+        highest = Math.max(highest, sums[lang]);
+      }
     }
-    // Lingua's confidence is the best sum over a language's sum: the highest sum ranks first.
-    List<Language> ranked = new ArrayList<>(scores.keySet());
-    ranked.sort(Comparator.<Language>comparingDouble(l -> -scores.get(l)).thenComparing(l -> l));
-    return ranked;
+    // Lingua's confidence is the highest sum over a language's sum, in float: the best has 1.0.
+    double[] confidence = new double[languages.length];
+    for (int lang : ranked) {
+      confidence[lang] = highest / sums[lang];
+    }
+    ranked.sort(Comparator.<Integer>comparingDouble(l -> -confidence[l]).thenComparing(l -> l));
+    ranked.forEach(lang -> confidences.put(languages[lang], confidence[lang]));
+    return confidences;
   }
 
   /**
-   * Lingua's low-accuracy sum of log frequencies of {@code text} for each candidate that writes its
-   * script and has one (below zero), in language order; or null when Lingua's script rules would
-   * have a say: letters of more than one script or of a script Lingua leaves to its rules, or
-   * characters outside the Basic Multilingual Plane (Lingua slices those by code point).
+   * Lingua's low-accuracy sum of log frequencies of {@code cleaned} (a text {@link
+   * LinguaRules#clean} cleaned) for each candidate, in language order: over the distinct trigrams
+   * of three letters, each trigram's log frequency or its back-off's. The floats are added in the
+   * order Lingua adds them, so that each sum is Lingua's to the bit; null where that order is not
+   * known ({@link #hashSetOrder}).
    */
-  Map<Language, Float> scores(String text) {
-    String lower = text.toLowerCase(Locale.ROOT);
-    StringBuilder cleaned = new StringBuilder(lower.length());
-    UnicodeScript script = null;
-    for (int i = 0; i < lower.length(); i++) {
-      char c = lower.charAt(i);
-      if (Character.isSurrogate(c)) {
-        return null;
-      }
-      if (isPunctuationOrNumber(c)) {
-        continue; // Lingua deletes these, joining the letters on either side
-      }
-      cleaned.append(c);
-      if (Character.isLetter(c)) {
-        UnicodeScript s = UnicodeScript.of(c);
-        if (s != UnicodeScript.COMMON && s != UnicodeScript.INHERITED) {
-          if (script != null && s != script) {
-            return null;
-          }
-          script = s;
-        }
-      }
-    }
-    boolean[] writes = script == null ? null : writers.get(script);
-    if (writes == null) {
-      return null;
-    }
-    float[] sum = new float[languages.length];
-    boolean[] seen = new boolean[languages.length];
+  private float[] sums(String cleaned) {
     NgramTable distinct = new NgramTable(Math.max(1, cleaned.length()));
+    int[] at = new int[cleaned.length()];
+    int[] hash = new int[cleaned.length()];
+    int n = 0;
     for (int i = 0; i + 3 <= cleaned.length(); i++) {
       char a = cleaned.charAt(i);
       char b = cleaned.charAt(i + 1);
       char c = cleaned.charAt(i + 2);
-      if (Character.isLetter(a)
-          && Character.isLetter(b)
-          && Character.isLetter(c)
-          && distinct.putIfAbsent(key(a, b, c), 0) < 0) {
-        addTrigram(a, b, c, sum, seen);
+      if (lettersOnly(cleaned, i, i + 3) && distinct.putIfAbsent(key(a, b, c), 0) < 0) {
+        at[n] = i;
+        hash[n++] = (a * 31 + b) * 31 + c; // String.hashCode of the trigram
       }
     }
-    Map<Language, Float> scores = new EnumMap<>(Language.class);
-    for (int lang = 0; lang < languages.length; lang++) {
-      if (writes[lang] && sum[lang] < 0) {
-        scores.put(languages[lang], sum[lang]);
-      }
+    int[] order = hashSetOrder(hash, n);
+    if (order == null) {
+      return null;
     }
-    return scores;
+    float[] sum = new float[languages.length];
+    boolean[] seen = new boolean[languages.length];
+    for (int t : order) {
+      int i = at[t];
+      addTrigram(cleaned.charAt(i), cleaned.charAt(i + 1), cleaned.charAt(i + 2), sum, seen);
+    }
+    return sum;
   }
 
   /**
-   * Whether Lingua's letter rules cannot apply to {@code text}: once punctuation and digits are
-   * removed it is ASCII only. Every character those rules look for (a letter only one language
-   * uses, or one of a few languages) is outside ASCII, so among languages written in Latin script
-   * Lingua's answer is then its statistics alone, the top of {@link #rank}, with confidence 1.
+   * Whether {@code text}'s units {@code from} to {@code to} are letters only, as Lingua's regex
+   * {@code \\p{L}+} sees them: a surrogate pair inside them is one code point, a half of one at
+   * their edge no letter.
    */
-  static boolean lettersAreAscii(String text) {
-    for (int i = 0; i < text.length(); i++) {
+  private static boolean lettersOnly(String text, int from, int to) {
+    for (int i = from; i < to; i++) {
       char c = text.charAt(i);
-      if (c >= 0x80 && !isPunctuationOrNumber(c)) {
+      int codePoint = c;
+      if (Character.isHighSurrogate(c)
+          && i + 1 < to
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        codePoint = Character.toCodePoint(c, text.charAt(++i));
+      }
+      if (!Character.isLetter(codePoint)) {
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * The order in which a {@link java.util.HashSet} built with Java's defaults iterates {@code n}
+   * strings with hash codes {@code hash}, added in that order: Lingua collects a text's trigrams in
+   * one, and float sums depend on the order of their terms. A hash map iterates its table's buckets
+   * in turn, each in the order its entries came; its table starts with 16 buckets and doubles when
+   * it is three quarters full, or when a bucket reaches {@value #TREE_BIN} entries while it has
+   * fewer than 64. A bucket that reaches that size in a bigger table becomes a tree, whose order is
+   * not the entries' (and breaks ties by identity hash code): null then.
+   */
+  static int[] hashSetOrder(int[] hash, int n) {
+    int buckets = 16;
+    int[] size = new int[buckets];
+    for (int i = 0; i < n; i++) {
+      if (++size[bucket(hash[i], buckets)] >= TREE_BIN) {
+        if (buckets >= 64) {
+          return null;
+        }
+        buckets *= 2;
+        size = bucketSizes(hash, i + 1, buckets);
+      }
+      if (i + 1 > buckets / 4 * 3) {
+        buckets *= 2;
+        size = bucketSizes(hash, i + 1, buckets);
+      }
+    }
+    int[] start = new int[buckets + 1];
+    for (int b = 0; b < buckets; b++) {
+      start[b + 1] = start[b] + size[b];
+    }
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[start[bucket(hash[i], buckets)]++] = i;
+    }
+    return order;
+  }
+
+  private static int bucket(int hash, int buckets) {
+    return (hash ^ hash >>> 16) & (buckets - 1); // HashMap's spread of the hash code
+  }
+
+  private static int[] bucketSizes(int[] hash, int n, int buckets) {
+    int[] size = new int[buckets];
+    for (int i = 0; i < n; i++) {
+      size[bucket(hash[i], buckets)]++;
+    }
+    return size;
   }
 
   private void addTrigram(char a, char b, char c, float[] sum, boolean[] seen) {
@@ -218,7 +274,11 @@ final class TrigramRanking {
     }
   }
 
-  private static boolean isPunctuationOrNumber(char c) {
+  /**
+   * Lingua deletes these characters from a text before anything else: {@code \\p{P}}, {@code
+   * \\p{N}}.
+   */
+  static boolean isPunctuationOrNumber(int c) {
     return switch (Character.getType(c)) {
       case Character.CONNECTOR_PUNCTUATION,
           Character.DASH_PUNCTUATION,
@@ -242,30 +302,6 @@ final class TrigramRanking {
       key = key << 16 | c;
     }
     return key;
-  }
-
-  /**
-   * For each script that Lingua's rules leave to the statistics, which candidates write it:
-   * Lingua's own lists. Its other scripts (Thai, Han, Hangul, Greek, ...) are written by one
-   * language each and are decided by its rules.
-   */
-  private Map<UnicodeScript, boolean[]> writersByScript() {
-    Map<UnicodeScript, List<Language>> lingua =
-        Map.of(
-            UnicodeScript.LATIN, Language.Companion.allWithLatinScript(),
-            UnicodeScript.CYRILLIC, Language.Companion.allWithCyrillicScript(),
-            UnicodeScript.ARABIC, Language.Companion.allWithArabicScript(),
-            UnicodeScript.DEVANAGARI, Language.Companion.allWithDevanagariScript());
-    Map<UnicodeScript, boolean[]> writers = new EnumMap<>(UnicodeScript.class);
-    lingua.forEach(
-        (script, writing) -> {
-          boolean[] writes = new boolean[languages.length];
-          for (int lang = 0; lang < languages.length; lang++) {
-            writes[lang] = writing.contains(languages[lang]);
-          }
-          writers.put(script, writes);
-        });
-    return writers;
   }
 
   /**
