@@ -352,12 +352,19 @@ final class QuantizedRows {
 
   /**
    * A Q6_K code less 32: the nibble of {@code low} at {@code lowShift}, topped by the two bits of
-   * {@code high} at {@code highShift}.
+   * {@code high} at {@code highShift}. The shift counts go in as vectors: as two scalar counts in
+   * {@link #widenQ6K}'s loop, JDK 17's C2 at 256 bits (-XX:UseAVX=2) at times compiled the high
+   * bits' shift with the nibble's count, so weights came out wrong from then on (KernelsTest failed
+   * about one run in four). Constant counts, the four quarters of a half at once, avoid it too, but
+   * made the method four times slower.
    */
   private static IntVector sixBits(IntVector low, int lowShift, IntVector high, int highShift) {
+    IntVector nibble = low.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, lowShift)).and(15);
     IntVector top =
-        high.lanewise(VectorOperators.LSHR, highShift).and(3).lanewise(VectorOperators.LSHL, 4);
-    return nibbles(low, lowShift).or(top).sub(32);
+        high.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, highShift))
+            .and(3)
+            .lanewise(VectorOperators.LSHL, 4);
+    return nibble.or(top).sub(32);
   }
 
   /** {@link #LANES} bytes from {@code raw[at]} as ints: bits 0 to 7 are the byte's. */
