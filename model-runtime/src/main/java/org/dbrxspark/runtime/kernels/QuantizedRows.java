@@ -1,7 +1,6 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -285,6 +284,10 @@ final class QuantizedRows {
   /** Bytes per int vector: the codes {@link #unpackQ6K} unpacks at a time. */
   private static final int SPAN = 4 * LANES;
 
+  /** {@link #SPAN} bytes: a vector of the preferred shape, as bytes. */
+  private static final VectorSpecies<Byte> SPAN_BYTES =
+      VectorSpecies.of(byte.class, F.vectorShape());
+
   /** Int lanes that repeat a vector's first 32 bytes across it (lane i takes lane i % 8). */
   private static final VectorShuffle<Integer> REPEAT_32_BYTES = VectorShuffle.fromOp(I, i -> i % 8);
 
@@ -314,12 +317,9 @@ final class QuantizedRows {
       byte[] raw, int at, int blocks, byte[] codes, int to, float[] scales, int scalesTo) {
     for (int b = 0; b < blocks; b++, at += 210, to += 256, scalesTo += 16) {
       for (int half = 0; half < 2; half++) {
-        IntVector high =
-            IntVector.fromByteArray(I, raw, at + 128 + 32 * half, ByteOrder.LITTLE_ENDIAN)
-                .rearrange(REPEAT_32_BYTES);
+        IntVector high = packedInts(raw, at + 128 + 32 * half).rearrange(REPEAT_32_BYTES);
         for (int o = 0; o < 128; o += SPAN) {
-          IntVector low =
-              IntVector.fromByteArray(I, raw, at + 64 * half + o % 64, ByteOrder.LITTLE_ENDIAN);
+          IntVector low = packedInts(raw, at + 64 * half + o % 64);
           IntVector nibble = low.lanewise(VectorOperators.LSHR, 4 * (o / 64)).and(0x0F0F0F0F);
           IntVector top =
               high.lanewise(VectorOperators.LSHR, IntVector.fromArray(I, HIGH_SHIFTS, o / 4))
@@ -330,7 +330,8 @@ final class QuantizedRows {
               .or(top)
               .add(0x60606060)
               .lanewise(VectorOperators.XOR, 0x80808080)
-              .intoByteArray(codes, to + 128 * half + o, ByteOrder.LITTLE_ENDIAN);
+              .reinterpretAsBytes()
+              .intoArray(codes, to + 128 * half + o);
         }
       }
       float d = scale(raw, at + 208);
@@ -338,6 +339,15 @@ final class QuantizedRows {
         codes(ByteVector.fromArray(B, raw, at + 192 + i)).mul(d).intoArray(scales, scalesTo + i);
       }
     }
+  }
+
+  /**
+   * {@link #SPAN} bytes from {@code raw[at]}, four to an int lane, the first in the low bits (the
+   * byte order of x86 and ARM). Loaded as bytes and reinterpreted, which every JDK's Vector API
+   * has: {@code IntVector.fromByteArray} is gone from JDK 20 on.
+   */
+  private static IntVector packedInts(byte[] raw, int at) {
+    return ByteVector.fromArray(SPAN_BYTES, raw, at).reinterpretAsInts();
   }
 
   /** The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. */
