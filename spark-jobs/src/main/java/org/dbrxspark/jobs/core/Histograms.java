@@ -3,29 +3,24 @@ package org.dbrxspark.jobs.core;
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.floor;
 import static org.apache.spark.sql.functions.greatest;
 import static org.apache.spark.sql.functions.least;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.max;
-import static org.apache.spark.sql.functions.min;
-import static org.apache.spark.sql.functions.row_number;
-import static org.apache.spark.sql.functions.struct;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.transform;
 import static org.apache.spark.sql.functions.when;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.expressions.Window;
 
 /** Histograms for run summaries: value counts, and equal-width bins of numeric signals. */
 public final class Histograms {
@@ -51,34 +46,60 @@ public final class Histograms {
 
   /**
    * Several value counts over the same rows in one Spark job, whatever their number: by each
-   * tally's name, its counts, most frequent first (ties by value), at most its limit. Each job a
-   * run summary starts costs the driver planning and code generation, which on a small input cost
-   * more than the counting.
+   * tally's name, its counts, most frequent first (ties by value), at most its limit. Each task
+   * counts its rows' values and the driver adds the counts up, so the values counted should be few
+   * (languages, reasons, sources), as in a run summary. A job that grouped, ranked and sorted the
+   * values in Spark SQL cost a small input more than the counting: the planning, the code generated
+   * for it, and the JIT compiling the shuffles, which no other part of a run may use.
    */
   public static Map<String, Map<String, Long>> tally(Dataset<Row> rows, List<Tally> tallies) {
-    List<Column> tagged = new ArrayList<>();
-    Column limits = lit(0);
-    for (int i = 0; i < tallies.size(); i++) {
-      int t = i;
-      Column values = coalesce(tallies.get(i).values(), array().cast("array<string>"));
-      tagged.add(transform(values, v -> struct(lit(t).as("t"), v.cast("string").as("k"))));
-      limits = when(col("t").equalTo(i), lit(tallies.get(i).limit())).otherwise(limits);
-    }
-    Column rank = row_number().over(Window.partitionBy("t").orderBy(col("n").desc(), col("k")));
-    List<Row> top =
-        rows.select(explode(concat(tagged.toArray(Column[]::new))).as("e"))
-            .where(col("e.k").isNotNull())
-            .groupBy(col("e.t").as("t"), col("e.k").as("k"))
-            .agg(count(lit(1)).as("n"))
-            .withColumn("r", rank)
-            .where(col("r").leq(limits))
-            .orderBy(col("t"), col("n").desc(), col("k"))
-            .collectAsList();
+    int n = tallies.size();
+    Column[] values =
+        tallies.stream().map(t -> t.values().cast("array<string>")).toArray(Column[]::new);
+    List<List<Map<String, Long>>> parts =
+        rows.select(values)
+            .javaRDD()
+            .mapPartitions(
+                (Iterator<Row> it) -> {
+                  List<Map<String, Long>> counts = new ArrayList<>();
+                  for (int i = 0; i < n; i++) {
+                    counts.add(new HashMap<>());
+                  }
+                  it.forEachRemaining(
+                      r -> {
+                        for (int i = 0; i < n; i++) {
+                          if (!r.isNullAt(i)) {
+                            for (String v : r.<String>getList(i)) {
+                              if (v != null) {
+                                counts.get(i).merge(v, 1L, Long::sum);
+                              }
+                            }
+                          }
+                        }
+                      });
+                  return List.of(counts).iterator();
+                })
+            .collect();
     Map<String, Map<String, Long>> out = new LinkedHashMap<>();
-    tallies.forEach(t -> out.put(t.name(), new LinkedHashMap<>()));
-    top.forEach(r -> out.get(tallies.get(r.getInt(0)).name()).put(r.getString(1), r.getLong(2)));
+    for (int i = 0; i < n; i++) {
+      Map<String, Long> total = new HashMap<>();
+      for (List<Map<String, Long>> part : parts) {
+        part.get(i).forEach((k, c) -> total.merge(k, c, Long::sum));
+      }
+      Map<String, Long> top = new LinkedHashMap<>();
+      total.entrySet().stream()
+          .sorted(MOST_FREQUENT_FIRST)
+          .limit(tallies.get(i).limit())
+          .forEach(e -> top.put(e.getKey(), e.getValue()));
+      out.put(tallies.get(i).name(), top);
+    }
     return out;
   }
+
+  /** Most frequent first, ties in Spark's order of strings (their UTF-8 bytes, unsigned). */
+  private static final Comparator<Map.Entry<String, Long>> MOST_FREQUENT_FIRST =
+      Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder())
+          .thenComparing(e -> e.getKey().getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned);
 
   /**
    * One signal's histogram before and after a filter, on the same bins: {@code bins} equal widths
@@ -99,26 +120,44 @@ public final class Histograms {
   /**
    * Histograms of the numeric {@code columns} (names, nested fields allowed) over {@code rows} and
    * over those of them where {@code after} holds (the rows a filter kept), in two Spark jobs
-   * whatever the number of columns: the range, then one grouped count for both. Null, NaN (a signal
+   * whatever the number of columns: the range, then the counts per bin for both; each task counts
+   * its rows and the driver adds the tasks' results up (see {@link #tally}). Null, NaN (a signal
    * that does not apply) and infinities are left out; a column with no finite value gets no entry.
    */
   public static Map<String, Binned> beforeAfter(
       Dataset<Row> rows, Column after, List<String> columns, int bins) {
-    List<Column> ranges = new ArrayList<>();
-    for (String c : columns) {
-      ranges.add(min(present(c)));
-      ranges.add(max(present(c)));
-    }
-    Row range =
-        rows.agg(ranges.get(0), ranges.subList(1, ranges.size()).toArray(Column[]::new)).first();
+    int n = columns.size();
+    List<double[][]> ranges =
+        rows.select(columns.stream().map(Histograms::present).toArray(Column[]::new))
+            .javaRDD()
+            .mapPartitions(
+                (Iterator<Row> it) -> {
+                  double[][] range = new double[n][];
+                  it.forEachRemaining(
+                      r -> {
+                        for (int i = 0; i < n; i++) {
+                          if (!r.isNullAt(i)) {
+                            range[i] = widened(range[i], r.getDouble(i));
+                          }
+                        }
+                      });
+                  return List.<double[][]>of(range).iterator();
+                })
+            .collect();
     Map<String, Binned> out = new LinkedHashMap<>();
     List<Column> binned = new ArrayList<>();
-    for (int i = 0; i < columns.size(); i++) {
-      if (range.isNullAt(2 * i)) {
+    for (int i = 0; i < n; i++) {
+      double[] range = null;
+      for (double[][] part : ranges) {
+        if (part[i] != null) {
+          range = widened(widened(range, part[i][0]), part[i][1]);
+        }
+      }
+      if (range == null) {
         continue;
       }
-      double lo = range.getDouble(2 * i);
-      double hi = range.getDouble(2 * i + 1);
+      double lo = range[0];
+      double hi = range[1];
       String c = columns.get(i);
       out.put(c, new Binned(lo, hi, new long[bins], new long[bins]));
       Column bin =
@@ -127,23 +166,59 @@ public final class Histograms {
               : greatest(
                   lit(0L),
                   least(lit(bins - 1L), floor(present(c).minus(lo).divide((hi - lo) / bins))));
-      binned.add(struct(lit(i).as("c"), bin.as("bin"), present(c).isNotNull().as("has")));
+      binned.add(when(present(c).isNotNull(), bin));
     }
     if (binned.isEmpty()) {
       return out;
     }
-    List<Row> counts =
-        rows.select(explode(array(binned.toArray(Column[]::new))).as("b"), after.as("after"))
-            .where(col("b.has"))
-            .groupBy(col("b.c"), col("b.bin"))
-            .agg(count(lit(1)), sum(when(col("after"), 1L).otherwise(0L)))
-            .collectAsList();
-    for (Row r : counts) {
-      Binned h = out.get(columns.get(r.getInt(0)));
-      h.before()[(int) r.getLong(1)] = r.getLong(2);
-      h.after()[(int) r.getLong(1)] = r.getLong(3);
+    int m = binned.size();
+    binned.add(coalesce(after, lit(false)));
+    List<long[][]> parts =
+        rows.select(binned.toArray(Column[]::new))
+            .javaRDD()
+            .mapPartitions(
+                (Iterator<Row> it) -> {
+                  long[][] counts = new long[2 * m][bins]; // before, then after, per column
+                  it.forEachRemaining(
+                      r -> {
+                        boolean kept = r.getBoolean(m);
+                        for (int i = 0; i < m; i++) {
+                          if (!r.isNullAt(i)) {
+                            counts[i][(int) r.getLong(i)]++;
+                            counts[m + i][(int) r.getLong(i)] += kept ? 1 : 0;
+                          }
+                        }
+                      });
+                  return List.<long[][]>of(counts).iterator();
+                })
+            .collect();
+    List<Binned> histograms = List.copyOf(out.values());
+    for (long[][] part : parts) {
+      for (int i = 0; i < m; i++) {
+        for (int b = 0; b < bins; b++) {
+          histograms.get(i).before()[b] += part[i][b];
+          histograms.get(i).after()[b] += part[m + i][b];
+        }
+      }
     }
     return out;
+  }
+
+  /**
+   * {@code range} ({min, max}, or null for none) widened to take {@code value}; as Spark's min and
+   * max, a value equal to a bound (0.0 and -0.0) leaves it as it is.
+   */
+  private static double[] widened(double[] range, double value) {
+    if (range == null) {
+      return new double[] {value, value};
+    }
+    if (value < range[0]) {
+      range[0] = value;
+    }
+    if (value > range[1]) {
+      range[1] = value;
+    }
+    return range;
   }
 
   /** The column's value when it is a finite number; null, NaN and infinities read as null. */

@@ -115,6 +115,18 @@ class HistogramsTest {
     assertEquals(List.of(Map.entry("a", 300L), Map.entry("b", 300L)), entries(tallies, "ties"));
   }
 
+  @Test
+  void tiesGoInSparksOrderOfStringsNotJavas() {
+    // By UTF-8 bytes the emoji (F0 ..) comes after the full-width A (EF ..); by UTF-16 units, as
+    // String.compareTo orders, before it (D83D < FF21).
+    Map<String, Long> counts =
+        Histograms.counts(
+            spark.range(1).toDF(),
+            explode(array(lit("\uFF21"), lit("\uD83D\uDE00"), lit("\u00E9"), lit("z"))),
+            4);
+    assertEquals(List.of("z", "\u00E9", "\uFF21", "\uD83D\uDE00"), List.copyOf(counts.keySet()));
+  }
+
   private static List<Map.Entry<String, Long>> entries(
       Map<String, Map<String, Long>> tallies, String name) {
     return List.copyOf(tallies.get(name).entrySet());
