@@ -124,8 +124,12 @@ final class GopherSignals {
     for (int n = 2; n <= 4; n++) {
       out[TOP[n - 2].ordinal()] = topNgramCharFrac(ids, lengths, n, wordChars, ngrams);
     }
+    // A repeated n-gram holds repeated (n-1)-grams at the same places, so the words covered only
+    // shrink as n grows: once they hold no characters, the longer n-grams need no pass.
+    double dup = 1;
     for (int n = 5; n <= 10; n++) {
-      out[DUP[n - 5].ordinal()] = duplicateNgramCharFrac(ids, lengths, n, wordChars, ngrams);
+      dup = dup == 0 ? 0 : duplicateNgramCharFrac(ids, lengths, n, wordChars, ngrams);
+      out[DUP[n - 5].ordinal()] = dup;
     }
   }
 
