@@ -1,5 +1,6 @@
 package org.dbrxspark.jobs.curate;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -124,13 +125,7 @@ final class GopherSignals {
     for (int n = 2; n <= 4; n++) {
       out[TOP[n - 2].ordinal()] = topNgramCharFrac(ids, lengths, n, wordChars, ngrams);
     }
-    // A repeated n-gram holds repeated (n-1)-grams at the same places, so the words covered only
-    // shrink as n grows: once they hold no characters, the longer n-grams need no pass.
-    double dup = 1;
-    for (int n = 5; n <= 10; n++) {
-      dup = dup == 0 ? 0 : duplicateNgramCharFrac(ids, lengths, n, wordChars, ngrams);
-      out[DUP[n - 5].ordinal()] = dup;
-    }
+    duplicateNgramCharFracs(ids, lengths, wordChars, ngrams, out);
   }
 
   /**
@@ -174,30 +169,50 @@ final class GopherSignals {
     return best < 2 ? 0 : Math.min(1, bestChars * (double) best / wordChars);
   }
 
-  /** Word characters covered by any n-gram that occurs more than once, each word counted once. */
-  private static double duplicateNgramCharFrac(
-      long[] ids, int[] lengths, int n, double wordChars, NgramTable first) {
-    if (ids.length < n) {
-      return 0;
+  /**
+   * For n = 5 to 10, the word characters covered by any n-gram that occurs more than once, each
+   * word counted once. An (n+1)-gram can only repeat where the n-grams at its first and second
+   * words both do, so each n looks only at the starts the n before left.
+   */
+  private static void duplicateNgramCharFracs(
+      long[] ids, int[] lengths, double wordChars, NgramTable first, double[] out) {
+    int[] starts = new int[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      starts[i] = i;
     }
-    first.clear();
+    int count = ids.length;
+    boolean[] repeated = new boolean[ids.length];
     boolean[] covered = new boolean[ids.length];
-    for (int i = 0; i + n <= ids.length; i++) {
-      int prev = first.putIfAbsent(ngramKey(ids, i, n), i);
-      if (prev >= 0) {
-        for (int j = 0; j < n; j++) {
-          covered[i + j] = true;
-          covered[prev + j] = true;
+    for (int n = 5; n <= 10; n++) {
+      first.clear();
+      Arrays.fill(repeated, false);
+      Arrays.fill(covered, false);
+      for (int k = 0; k < count && starts[k] + n <= ids.length; k++) {
+        int i = starts[k];
+        int prev = first.putIfAbsent(ngramKey(ids, i, n), i);
+        if (prev >= 0) {
+          repeated[i] = true;
+          repeated[prev] = true;
+          Arrays.fill(covered, i, i + n, true);
+          Arrays.fill(covered, prev, prev + n, true);
         }
       }
-    }
-    double chars = 0;
-    for (int i = 0; i < ids.length; i++) {
-      if (covered[i]) {
-        chars += lengths[i];
+      double chars = 0;
+      for (int i = 0; i < ids.length; i++) {
+        if (covered[i]) {
+          chars += lengths[i];
+        }
       }
+      out[DUP[n - 5].ordinal()] = ids.length < n ? 0 : chars / wordChars;
+      int left = 0;
+      for (int k = 0; k < count; k++) {
+        int i = starts[k];
+        if (i + 1 < ids.length && repeated[i] && repeated[i + 1]) {
+          starts[left++] = i;
+        }
+      }
+      count = left;
     }
-    return chars / wordChars;
   }
 
   /**
