@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.when;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -181,5 +182,51 @@ class HistogramsTest {
     assertArrayEquals(after, h.after(), Arrays.toString(h.after()));
     assertEquals(
         rows.stream().filter(finite).count(), Arrays.stream(h.before()).sum(), "NaN, ±∞, null out");
+  }
+
+  @Test
+  void severalColumnsEachGetTheirOwnRangeNestedConstantOrWithoutValues() {
+    List<Row> rows = rows();
+    int bins = 5;
+    Dataset<Row> data =
+        spark
+            .createDataFrame(rows, SCHEMA)
+            .repartition(4)
+            .select(
+                col("reasons"),
+                struct(col("score").multiply(-3).plus(1).as("a"), lit(2.5).as("flat")).as("s"),
+                lit(Double.NaN).as("none"));
+    Map<String, Binned> hs =
+        Histograms.beforeAfter(
+            data,
+            when(col("reasons").isNull(), true).otherwise(false),
+            List.of("s.a", "none", "s.flat"),
+            bins);
+
+    assertEquals(List.of("s.a", "s.flat"), List.copyOf(hs.keySet()), "no entry without a value");
+    Predicate<Row> finite = r -> !r.isNullAt(2) && Double.isFinite(r.getDouble(2));
+    List<Row> present = rows.stream().filter(finite).toList();
+    double[] a = present.stream().mapToDouble(r -> r.getDouble(2) * -3 + 1).toArray();
+    double lo = Arrays.stream(a).min().orElseThrow();
+    double hi = Arrays.stream(a).max().orElseThrow();
+    long[] before = new long[bins];
+    long[] after = new long[bins];
+    for (int i = 0; i < a.length; i++) {
+      int bin = (int) Math.min(bins - 1, Math.floor((a[i] - lo) / ((hi - lo) / bins)));
+      before[bin]++;
+      after[bin] += present.get(i).isNullAt(1) ? 1 : 0;
+    }
+    Binned h = hs.get("s.a");
+    assertEquals(lo, h.min());
+    assertEquals(hi, h.max());
+    assertArrayEquals(before, h.before(), Arrays.toString(h.before()));
+    assertArrayEquals(after, h.after(), Arrays.toString(h.after()));
+
+    Binned flat = hs.get("s.flat");
+    long kept = rows.stream().filter(r -> r.isNullAt(1)).count();
+    assertEquals(2.5, flat.min());
+    assertEquals(2.5, flat.max());
+    assertArrayEquals(new long[] {rows.size(), 0, 0, 0, 0}, flat.before());
+    assertArrayEquals(new long[] {kept, 0, 0, 0, 0}, flat.after());
   }
 }
