@@ -216,16 +216,22 @@ public final class DocumentReader {
       long limit) {
     UserDefinedFunction check =
         udf(
-            (UDF1<String, String>) line -> JsonLines.problem(line, checkedCol, checkedName, kind),
+            (UDF1<byte[], String>) line -> JsonLines.problem(line, checkedCol, checkedName, kind),
             DataTypes.StringType);
-    Column bytes = octet_length(col(NumberedLines.VALUE));
-    // A file may start with a byte-order mark, which is not JSON.
-    Column line = regexp_replace(make_valid_utf8(col(NumberedLines.VALUE)), "^\\x{FEFF}", "");
+    UserDefinedFunction plain =
+        udf((UDF1<byte[], Boolean>) JsonLines::isPlainUtf8, DataTypes.BooleanType);
+    Column value = col(NumberedLines.VALUE);
+    Column bytes = octet_length(value);
+    // Invalid UTF-8 becomes U+FFFD, and a file may start with a byte-order mark, which is not JSON;
+    // most lines have neither, which is cheaper to tell than to repair.
+    Column line =
+        when(plain.apply(value.cast(DataTypes.BinaryType)), value)
+            .otherwise(regexp_replace(make_valid_utf8(value), "^\\x{FEFF}", ""));
     Column problem =
         when(
                 bytes.gt(limit),
                 concat(lit(TOO_LARGE), bytes, lit(" bytes > --max-document-bytes " + limit)))
-            .otherwise(check.apply(line));
+            .otherwise(check.apply(line.cast(DataTypes.BinaryType)));
     // Not length(...) > 0: counting a line's characters reads every byte, comparing to "" does not.
     Column nonBlank = trim(col(NumberedLines.VALUE)).notEqual(lit(""));
     Dataset<Row> lines =

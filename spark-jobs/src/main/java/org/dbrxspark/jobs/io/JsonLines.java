@@ -8,6 +8,11 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * Checks one JSONL line before Spark parses it, so that a line that is not a document row is
@@ -41,6 +46,10 @@ final class JsonLines {
               StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
           .build();
 
+  /** Eight bytes of a byte array as one long. */
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
+
   private JsonLines() {}
 
   /**
@@ -56,28 +65,7 @@ final class JsonLines {
    */
   static String problem(String line, String field, String name, Check check) {
     try (JsonParser p = FACTORY.createParser(line)) {
-      JsonToken first = p.nextToken();
-      if (first != JsonToken.START_OBJECT) {
-        return NOT_AN_OBJECT + kind(first);
-      }
-      String problem = null;
-      for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
-        boolean checked = p.currentName().equals(field);
-        JsonToken value = p.nextToken();
-        if (checked && check == Check.CHAT) {
-          problem = chatProblem(p, name + "-not-a-chat: ");
-        } else if (checked && value != JsonToken.VALUE_STRING && value != JsonToken.VALUE_NULL) {
-          problem = name + "-not-a-string: " + kind(value);
-        }
-        p.skipChildren();
-      }
-      if (p.nextToken() != null) {
-        return MALFORMED_JSON
-            + "more content after the object (column "
-            + p.currentTokenLocation().getColumnNr()
-            + ")";
-      }
-      return problem;
+      return problem(p, field, name, check);
     } catch (JsonProcessingException e) {
       String message = e.getOriginalMessage().lines().findFirst().orElse("");
       return MALFORMED_JSON
@@ -86,6 +74,83 @@ final class JsonLines {
     } catch (IOException e) {
       throw new UncheckedIOException("reading a string cannot fail", e);
     }
+  }
+
+  /**
+   * {@link #problem(String, String, String, Check)} of the line whose UTF-8 bytes are {@code line},
+   * which must be valid UTF-8. Parsing the bytes costs about a quarter of decoding and parsing the
+   * characters, so a line is parsed from its bytes first; only a line found wanting there is parsed
+   * again from its characters, whose reason is the one given (the byte parser's messages differ,
+   * and its columns count bytes).
+   */
+  static String problem(byte[] line, String field, String name, Check check) {
+    // On bytes that start with '{' and a byte that is not 0, Jackson reads UTF-8 (zero bytes
+    // there would make it guess UTF-16 or UTF-32): the same characters as the decoded line.
+    if (line.length > 1 && line[0] == '{' && line[1] != 0) {
+      try (JsonParser p = FACTORY.createParser(line)) {
+        if (problem(p, field, name, check) == null) {
+          return null;
+        }
+      } catch (IOException e) {
+        // Malformed: the reason comes from the characters, below.
+      }
+    }
+    return problem(new String(line, StandardCharsets.UTF_8), field, name, check);
+  }
+
+  private static String problem(JsonParser p, String field, String name, Check check)
+      throws IOException {
+    JsonToken first = p.nextToken();
+    if (first != JsonToken.START_OBJECT) {
+      return NOT_AN_OBJECT + kind(first);
+    }
+    String problem = null;
+    for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+      boolean checked = p.currentName().equals(field);
+      JsonToken value = p.nextToken();
+      if (checked && check == Check.CHAT) {
+        problem = chatProblem(p, name + "-not-a-chat: ");
+      } else if (checked && value != JsonToken.VALUE_STRING && value != JsonToken.VALUE_NULL) {
+        problem = name + "-not-a-string: " + kind(value);
+      }
+      p.skipChildren();
+    }
+    if (p.nextToken() != null) {
+      return MALFORMED_JSON
+          + "more content after the object (column "
+          + p.currentTokenLocation().getColumnNr()
+          + ")";
+    }
+    return problem;
+  }
+
+  /**
+   * Whether {@code line} is valid UTF-8 that does not start with a byte-order mark: the bytes of
+   * the line that {@link DocumentReader} reads from it, unchanged. Most lines are ASCII, which is
+   * checked eight bytes at a time; the others are checked by Spark, which repairs them.
+   */
+  static boolean isPlainUtf8(byte[] line) {
+    int i = 0;
+    for (; i + Long.BYTES <= line.length; i += Long.BYTES) {
+      if (((long) LONGS.get(line, i) & 0x8080808080808080L) != 0) {
+        return isRepairedUnchanged(line);
+      }
+    }
+    for (; i < line.length; i++) {
+      if (line[i] < 0) {
+        return isRepairedUnchanged(line);
+      }
+    }
+    return true;
+  }
+
+  private static boolean isRepairedUnchanged(byte[] line) {
+    boolean bom =
+        line.length >= 3
+            && line[0] == (byte) 0xEF
+            && line[1] == (byte) 0xBB
+            && line[2] == (byte) 0xBF;
+    return !bom && UTF8String.fromBytes(line).isValid();
   }
 
   /**
