@@ -47,7 +47,9 @@ final class GopherSignals {
   private static final Signal[] TOP = {
     Signal.TOP_2GRAM_CHAR_FRAC, Signal.TOP_3GRAM_CHAR_FRAC, Signal.TOP_4GRAM_CHAR_FRAC
   };
-  private static final Signal[] DUP = {
+
+  /** The repeated n-gram signals, n = 5 to 10. */
+  static final Signal[] DUP = {
     Signal.DUP_5GRAM_CHAR_FRAC,
     Signal.DUP_6GRAM_CHAR_FRAC,
     Signal.DUP_7GRAM_CHAR_FRAC,

@@ -10,15 +10,6 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class GopherSignalsTest {
-  private static final Signal[] DUP = {
-    Signal.DUP_5GRAM_CHAR_FRAC,
-    Signal.DUP_6GRAM_CHAR_FRAC,
-    Signal.DUP_7GRAM_CHAR_FRAC,
-    Signal.DUP_8GRAM_CHAR_FRAC,
-    Signal.DUP_9GRAM_CHAR_FRAC,
-    Signal.DUP_10GRAM_CHAR_FRAC
-  };
-
   /**
    * The repeated n-gram signals against a plain count over word lists, on texts whose few words and
    * copied runs make n-grams of every length repeat, partly overlap and run to the end.
@@ -45,7 +36,10 @@ class GopherSignalsTest {
       GopherSignals.compute(view, true, out);
       for (int n = 5; n <= 10; n++) {
         assertEquals(
-            covered(view.words, n), out[DUP[n - 5].ordinal()], 0, "n = " + n + ": " + text);
+            covered(view.words, n),
+            out[GopherSignals.DUP[n - 5].ordinal()],
+            0,
+            "n = " + n + ": " + text);
       }
     }
   }
