@@ -9,6 +9,7 @@ import static org.apache.spark.sql.functions.least;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
+import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -57,29 +58,26 @@ public final class Histograms {
     Column[] values =
         tallies.stream().map(t -> t.values().cast("array<string>")).toArray(Column[]::new);
     List<List<Map<String, Long>>> parts =
-        rows.select(values)
-            .javaRDD()
-            .mapPartitions(
-                (Iterator<Row> it) -> {
-                  List<Map<String, Long>> counts = new ArrayList<>();
-                  for (int i = 0; i < n; i++) {
-                    counts.add(new HashMap<>());
+        perTask(
+            rows.select(values),
+            () -> {
+              List<Map<String, Long>> counts = new ArrayList<>();
+              for (int i = 0; i < n; i++) {
+                counts.add(new HashMap<>());
+              }
+              return counts;
+            },
+            (counts, r) -> {
+              for (int i = 0; i < n; i++) {
+                if (!r.isNullAt(i)) {
+                  for (String v : r.<String>getList(i)) {
+                    if (v != null) {
+                      counts.get(i).merge(v, 1L, Long::sum);
+                    }
                   }
-                  it.forEachRemaining(
-                      r -> {
-                        for (int i = 0; i < n; i++) {
-                          if (!r.isNullAt(i)) {
-                            for (String v : r.<String>getList(i)) {
-                              if (v != null) {
-                                counts.get(i).merge(v, 1L, Long::sum);
-                              }
-                            }
-                          }
-                        }
-                      });
-                  return List.of(counts).iterator();
-                })
-            .collect();
+                }
+              }
+            });
     Map<String, Map<String, Long>> out = new LinkedHashMap<>();
     for (int i = 0; i < n; i++) {
       Map<String, Long> total = new HashMap<>();
@@ -128,22 +126,16 @@ public final class Histograms {
       Dataset<Row> rows, Column after, List<String> columns, int bins) {
     int n = columns.size();
     List<double[][]> ranges =
-        rows.select(columns.stream().map(Histograms::present).toArray(Column[]::new))
-            .javaRDD()
-            .mapPartitions(
-                (Iterator<Row> it) -> {
-                  double[][] range = new double[n][];
-                  it.forEachRemaining(
-                      r -> {
-                        for (int i = 0; i < n; i++) {
-                          if (!r.isNullAt(i)) {
-                            range[i] = widened(range[i], r.getDouble(i));
-                          }
-                        }
-                      });
-                  return List.<double[][]>of(range).iterator();
-                })
-            .collect();
+        perTask(
+            rows.select(columns.stream().map(Histograms::present).toArray(Column[]::new)),
+            () -> new double[n][],
+            (range, r) -> {
+              for (int i = 0; i < n; i++) {
+                if (!r.isNullAt(i)) {
+                  range[i] = widened(range[i], r.getDouble(i));
+                }
+              }
+            });
     Map<String, Binned> out = new LinkedHashMap<>();
     List<Column> binned = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -174,24 +166,18 @@ public final class Histograms {
     int m = binned.size();
     binned.add(coalesce(after, lit(false)));
     List<long[][]> parts =
-        rows.select(binned.toArray(Column[]::new))
-            .javaRDD()
-            .mapPartitions(
-                (Iterator<Row> it) -> {
-                  long[][] counts = new long[2 * m][bins]; // before, then after, per column
-                  it.forEachRemaining(
-                      r -> {
-                        boolean kept = r.getBoolean(m);
-                        for (int i = 0; i < m; i++) {
-                          if (!r.isNullAt(i)) {
-                            counts[i][(int) r.getLong(i)]++;
-                            counts[m + i][(int) r.getLong(i)] += kept ? 1 : 0;
-                          }
-                        }
-                      });
-                  return List.<long[][]>of(counts).iterator();
-                })
-            .collect();
+        perTask(
+            rows.select(binned.toArray(Column[]::new)),
+            () -> new long[2 * m][bins], // before, then after, per column
+            (counts, r) -> {
+              boolean kept = r.getBoolean(m);
+              for (int i = 0; i < m; i++) {
+                if (!r.isNullAt(i)) {
+                  counts[i][(int) r.getLong(i)]++;
+                  counts[m + i][(int) r.getLong(i)] += kept ? 1 : 0;
+                }
+              }
+            });
     List<Binned> histograms = List.copyOf(out.values());
     for (long[][] part : parts) {
       for (int i = 0; i < m; i++) {
@@ -202,6 +188,31 @@ public final class Histograms {
       }
     }
     return out;
+  }
+
+  /** What a task's count starts from. */
+  private interface Start<A> extends Serializable {
+    A get();
+  }
+
+  /** Adds one row to a task's count. */
+  private interface Add<A> extends Serializable {
+    void accept(A count, Row row);
+  }
+
+  /**
+   * One count per task of {@code rows}, each begun by {@code start} and given the task's rows by
+   * {@code add}, for the driver to add up.
+   */
+  private static <A> List<A> perTask(Dataset<Row> rows, Start<A> start, Add<A> add) {
+    return rows.javaRDD()
+        .mapPartitions(
+            (Iterator<Row> it) -> {
+              A count = start.get();
+              it.forEachRemaining(r -> add.accept(count, r));
+              return List.of(count).iterator();
+            })
+        .collect();
   }
 
   /**
