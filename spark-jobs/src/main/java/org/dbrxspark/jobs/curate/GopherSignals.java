@@ -67,9 +67,14 @@ final class GopherSignals {
   static void compute(TextView v, boolean english, double[] out) {
     int words = v.words.size();
     out[Signal.WORDS.ordinal()] = words;
+    // Word lengths in code points, for the mean and for every n-gram fraction alike: in UTF-16
+    // units a repeated emoji would count twice over a total that counts it once.
+    int[] lengths = new int[words];
     double wordChars = 0;
-    for (String w : v.words) {
-      wordChars += w.codePointCount(0, w.length());
+    for (int i = 0; i < words; i++) {
+      String w = v.words.get(i);
+      lengths[i] = w.codePointCount(0, w.length());
+      wordChars += lengths[i];
     }
     out[Signal.MEAN_WORD_LENGTH.ordinal()] = words == 0 ? 0 : wordChars / words;
     int symbols = count(v.text, "#") + count(v.text, "...") + count(v.text, "\u2026");
@@ -114,12 +119,10 @@ final class GopherSignals {
     out[Signal.DUP_PARA_FRAC.ordinal()] = frac(paraDup[0], v.paragraphs.size());
     out[Signal.DUP_PARA_CHAR_FRAC.ordinal()] = frac(paraDup[1], v.text.length());
 
-    int[] lengths = new int[words];
     long[] ids = new long[words];
     Map<String, Integer> vocabulary = new HashMap<>(words * 2);
     for (int i = 0; i < words; i++) {
       String w = v.words.get(i);
-      lengths[i] = w.length();
       Integer id = vocabulary.putIfAbsent(w, vocabulary.size());
       ids[i] = id == null ? vocabulary.size() - 1 : id;
     }

@@ -3,6 +3,7 @@ package org.dbrxspark.jobs.curate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,8 @@ class GopherSignalsTest {
   @Test
   void duplicateNgramFractionsMatchAPlainCount() {
     Random random = new Random(5);
-    String[] vocabulary = {"a", "bb", "ccc", "dddd", "e", "ff", "ggg"};
+    // Words outside the BMP too: their lengths count code points, not UTF-16 units.
+    String[] vocabulary = {"a", "bb", "\uD801\uDC00", "dddd", "e\uD835\uDCB3", "ff", "ggg"};
     for (int doc = 0; doc < 400; doc++) {
       List<String> words = new ArrayList<>();
       int length = random.nextInt(120);
@@ -44,6 +46,18 @@ class GopherSignalsTest {
     }
   }
 
+  /** A text of one repeated word of Deseret letters (outside the BMP): every fraction is 1. */
+  @Test
+  void fractionsOfWordsOutsideTheBmpStayWithinOne() {
+    String text = String.join(" ", Collections.nCopies(40, "\uD801\uDC00\uD801\uDC01")) + ".";
+    double[] out = new double[Signal.values().length];
+    GopherSignals.compute(new TextView(text), true, out);
+    for (Signal s : GopherSignals.DUP) {
+      assertEquals(1, out[s.ordinal()], 0, s.name());
+    }
+    assertEquals(2, out[Signal.MEAN_WORD_LENGTH.ordinal()], 0);
+  }
+
   /** Characters of the words in n-grams seen more than once, over all word characters. */
   private static double covered(List<String> words, int n) {
     if (words.size() < n) {
@@ -61,8 +75,9 @@ class GopherSignalsTest {
     double chars = 0;
     double all = 0;
     for (int i = 0; i < words.size(); i++) {
-      all += words.get(i).length();
-      chars += covered[i] ? words.get(i).length() : 0;
+      int length = words.get(i).codePointCount(0, words.get(i).length());
+      all += length;
+      chars += covered[i] ? length : 0;
     }
     return chars / all;
   }
