@@ -166,11 +166,20 @@ final class TrigramRanking {
     int[] at = new int[cleaned.length()];
     int[] hash = new int[cleaned.length()];
     int n = 0;
+    // Letters in a row up to the trigram's last unit, and the last surrogate: a trigram without
+    // one is letters only when that run is three long, which spares three isLetter calls a unit.
+    int letters = Character.isLetter(cleaned.charAt(0)) ? 1 : 0;
+    letters = Character.isLetter(cleaned.charAt(1)) ? letters + 1 : 0;
+    int surrogate = Character.isSurrogate(cleaned.charAt(0)) ? 0 : -1;
+    surrogate = Character.isSurrogate(cleaned.charAt(1)) ? 1 : surrogate;
     for (int i = 0; i + 3 <= cleaned.length(); i++) {
       char a = cleaned.charAt(i);
       char b = cleaned.charAt(i + 1);
       char c = cleaned.charAt(i + 2);
-      if (lettersOnly(cleaned, i, i + 3) && distinct.putIfAbsent(key(a, b, c), 0) < 0) {
+      letters = Character.isLetter(c) ? letters + 1 : 0;
+      surrogate = Character.isSurrogate(c) ? i + 2 : surrogate;
+      boolean lettersOnly = surrogate >= i ? lettersOnly(cleaned, i, i + 3) : letters >= 3;
+      if (lettersOnly && distinct.putIfAbsent(key(a, b, c), 0) < 0) {
         at[n] = i;
         hash[n++] = (a * 31 + b) * 31 + c; // String.hashCode of the trigram
       }
