@@ -52,11 +52,21 @@ final class LinguaRules {
 
   private static final UnicodeScript[] SCRIPT_OF = new UnicodeScript[Character.MAX_VALUE + 1];
 
-  /** Per character: whether it is in a script Lingua treats as logograms. */
-  private static final boolean[] LOGOGRAM = new boolean[Character.MAX_VALUE + 1];
+  /** Lingua's alphabets, numbered for {@link #filter}'s per-alphabet word counts. */
+  private static final int[] ALPHABET_INDEX = new int[UnicodeScript.values().length];
 
   /** Per character: whether Lingua counts it for Japanese when no alphabet of one language has. */
   private static final boolean[] JAPANESE_ALPHABET = new boolean[Character.MAX_VALUE + 1];
+
+  // What {@link #clean} asks of every character, as bits of one table, so that it costs one load
+  // per character: deleted (punctuation or digit; a surrogate pair is looked at whole), a logogram
+  // (a script Lingua treats as logograms), a letter that names a language (decide) or that a few
+  // languages share (filter).
+  private static final byte DELETED = 1;
+  private static final byte LOGOGRAM = 2;
+  private static final byte NAMING = 4;
+  private static final byte SHARED = 8;
+  private static final byte[] CLEAN_FLAGS = new byte[Character.MAX_VALUE + 1];
 
   static {
     try {
@@ -105,7 +115,6 @@ final class LinguaRules {
       }
       Method japanese = constant.getMethod("isJapaneseAlphabet", char.class);
       for (int c = 0; c <= Character.MAX_VALUE; c++) {
-        LOGOGRAM[c] = LOGOGRAMS.contains(SCRIPT_OF[c]);
         JAPANESE_ALPHABET[c] = (Boolean) japanese.invoke(constants, (char) c);
       }
       Map<?, ?> shared =
@@ -130,6 +139,21 @@ final class LinguaRules {
       throw new ExceptionInInitializerError(
           "Lingua's alphabets are not Lingua 1.2.2's: " + ALPHABETS + ", logograms " + LOGOGRAMS);
     }
+    Arrays.fill(ALPHABET_INDEX, -1);
+    int alphabets = 0;
+    for (UnicodeScript script : ALPHABETS) {
+      ALPHABET_INDEX[script.ordinal()] = alphabets++;
+    }
+    for (int c = 0; c <= Character.MAX_VALUE; c++) {
+      boolean naming =
+          ONE_LANGUAGE_SCRIPT[c] != null || UNIQUE_TO[c] != null || JAPANESE_ALPHABET[c];
+      CLEAN_FLAGS[c] =
+          (byte)
+              ((TrigramRanking.isPunctuationOrNumber(c) ? DELETED : 0)
+                  | (LOGOGRAMS.contains(SCRIPT_OF[c]) ? LOGOGRAM : 0)
+                  | (naming ? NAMING : 0)
+                  | (SHARED_BY[c] != null ? SHARED : 0));
+    }
   }
 
   private LinguaRules() {}
@@ -139,17 +163,15 @@ final class LinguaRules {
    * of ASCII white space made one space; its words, the runs between spaces, each logogram (Han,
    * kana, Hangul) a word of its own; and whether it has letters that name a language ({@link
    * #decide}) or that a few languages share ({@link #filter}), which most text in Latin script has
-   * not.
+   * not. Only the first {@code words} entries of {@code wordStart} and {@code wordEnd} are words.
    */
   record Text(
       String cleaned,
+      int words,
       int[] wordStart,
       int[] wordEnd,
       boolean namingLetters,
       boolean sharedLetters) {
-    int words() {
-      return wordStart.length;
-    }
 
     boolean hasLetter() {
       return cleaned.codePoints().anyMatch(Character::isLetter);
@@ -167,39 +189,49 @@ final class LinguaRules {
       to--;
     }
     String lower = text.substring(from, to).toLowerCase(Locale.ROOT);
-    StringBuilder cleaned = new StringBuilder(lower.length());
+    char[] cleaned = new char[lower.length()];
+    int length = 0;
     int[] starts = new int[lower.length()];
     int[] ends = new int[lower.length()];
     int words = 0;
     boolean inWord = false;
-    boolean naming = false;
-    boolean shared = false;
+    int seen = 0; // the flags of the characters kept
     for (int i = 0; i < lower.length(); i++) {
       char c = lower.charAt(i);
-      int codePoint = lower.codePointAt(i);
-      if (TrigramRanking.isPunctuationOrNumber(codePoint)) {
-        i += Character.charCount(codePoint) - 1;
+      int flags = CLEAN_FLAGS[c];
+      if (Character.isHighSurrogate(c)
+          && i + 1 < lower.length()
+          && Character.isLowSurrogate(lower.charAt(i + 1))) {
+        if (TrigramRanking.isPunctuationOrNumber(lower.codePointAt(i))) {
+          i++;
+          continue; // a pair deleted whole
+        }
+      } else if ((flags & DELETED) != 0) {
         continue; // deleted, so the letters on either side join
       }
       if (c == ' ' || c == '\t' || c == '\n' || c == '\u000B' || c == '\f' || c == '\r') {
-        if (cleaned.isEmpty() || cleaned.charAt(cleaned.length() - 1) != ' ') {
-          cleaned.append(' '); // a run of white space is one space, even at the start
+        if (length == 0 || cleaned[length - 1] != ' ') {
+          cleaned[length++] = ' '; // a run of white space is one space, even at the start
         }
         inWord = false;
         continue;
       }
-      if (!inWord || LOGOGRAM[c]) {
-        starts[words++] = cleaned.length(); // a logogram is a word of its own
+      boolean logogram = (flags & LOGOGRAM) != 0;
+      if (!inWord || logogram) {
+        starts[words++] = length; // a logogram is a word of its own
       }
-      inWord = !LOGOGRAM[c];
-      naming |= ONE_LANGUAGE_SCRIPT[c] != null || UNIQUE_TO[c] != null || JAPANESE_ALPHABET[c];
-      shared |= SHARED_BY[c] != null;
-      cleaned.append(c);
-      ends[words - 1] = cleaned.length();
+      inWord = !logogram;
+      seen |= flags;
+      cleaned[length++] = c;
+      ends[words - 1] = length;
     }
-    int[] wordStart = Arrays.copyOf(starts, words);
-    int[] wordEnd = Arrays.copyOf(ends, words);
-    return new Text(cleaned.toString(), wordStart, wordEnd, naming, shared);
+    return new Text(
+        new String(cleaned, 0, length),
+        words,
+        starts,
+        ends,
+        (seen & NAMING) != 0,
+        (seen & SHARED) != 0);
   }
 
   /**
@@ -282,7 +314,10 @@ final class LinguaRules {
    * č, ...) occur in at least half of the words, when any are.
    */
   static Set<Language> filter(Text text, Set<Language> languages) {
-    Map<UnicodeScript, Integer> alphabets = new LinkedHashMap<>(); // in order of first word
+    // Words per alphabet, and the alphabets in the order of their first word.
+    int[] wordsIn = new int[ALPHABETS.size()];
+    UnicodeScript[] alphabets = new UnicodeScript[ALPHABETS.size()];
+    int found = 0;
     for (int w = 0; w < text.words(); w++) {
       UnicodeScript script = null;
       for (int i = text.wordStart()[w]; i < text.wordEnd()[w]; i++) {
@@ -296,19 +331,26 @@ final class LinguaRules {
         }
         script = s;
       }
-      if (script != null && ALPHABETS.contains(script)) {
-        alphabets.merge(script, 1, Integer::sum);
+      int alphabet = script == null ? -1 : ALPHABET_INDEX[script.ordinal()];
+      if (alphabet >= 0 && wordsIn[alphabet]++ == 0) {
+        alphabets[found++] = script;
       }
     }
-    if (alphabets.isEmpty()
-        || alphabets.size() > 1 && alphabets.values().stream().distinct().count() == 1) {
+    if (found == 0) {
       return languages;
     }
-    UnicodeScript most = null;
-    for (Map.Entry<UnicodeScript, Integer> a : alphabets.entrySet()) {
-      if (most == null || a.getValue() > alphabets.get(most)) {
-        most = a.getKey();
+    // The first alphabet with the most words, unless all of several have as many.
+    UnicodeScript most = alphabets[0];
+    boolean allEqual = true;
+    for (int a = 1; a < found; a++) {
+      int n = wordsIn[ALPHABET_INDEX[alphabets[a].ordinal()]];
+      allEqual &= n == wordsIn[ALPHABET_INDEX[alphabets[0].ordinal()]];
+      if (n > wordsIn[ALPHABET_INDEX[most.ordinal()]]) {
+        most = alphabets[a];
       }
+    }
+    if (found > 1 && allEqual) {
+      return languages;
     }
     Set<Language> written = EnumSet.noneOf(Language.class);
     for (Language l : languages) {

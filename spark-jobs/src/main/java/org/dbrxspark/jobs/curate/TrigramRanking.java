@@ -123,14 +123,21 @@ final class TrigramRanking {
     if (cleaned.cleaned().length() < 3) {
       return confidences; // Lingua's low-accuracy mode needs a trigram
     }
-    float[] sums = sums(cleaned.cleaned());
+    int[] scored = new int[left.size()];
+    int k = 0;
+    for (int lang = 0; lang < languages.length; lang++) {
+      if (left.contains(languages[lang])) {
+        scored[k++] = lang;
+      }
+    }
+    float[] sums = sums(cleaned.cleaned(), scored);
     if (sums == null) {
       return null;
     }
     List<Integer> ranked = new ArrayList<>();
     float highest = Float.NEGATIVE_INFINITY;
-    for (int lang = 0; lang < languages.length; lang++) {
-      if (sums[lang] < 0 && left.contains(languages[lang])) {
+    for (int lang : scored) {
+      if (sums[lang] < 0) {
         ranked.add(lang);
         highest = Math.max(highest, sums[lang]);
       }
@@ -147,21 +154,32 @@ final class TrigramRanking {
 
   /**
    * Lingua's low-accuracy sum of log frequencies of {@code cleaned} (a text {@link
-   * LinguaRules#clean} cleaned) for each candidate, in language order: over the distinct trigrams
-   * of three letters, each trigram's log frequency or its back-off's. The floats are added in the
-   * order Lingua adds them, so that each sum is Lingua's to the bit; null where that order is not
-   * known ({@link #hashSetOrder}).
+   * LinguaRules#clean} cleaned) for the candidates {@code scored} (language indices, ascending), in
+   * language order, 0 for the others: over the distinct trigrams of three letters, each trigram's
+   * log frequency or its back-off's. The floats are added in the order Lingua adds them, so that
+   * each sum is Lingua's to the bit; null where that order is not known ({@link #hashSetOrder}).
+   * Each language's sum depends on its own terms only, so leaving out the languages the rules
+   * dropped (most of them on the shortlist's second pass) changes no bit of the others.
    */
-  private float[] sums(String cleaned) {
+  private float[] sums(String cleaned, int[] scored) {
     NgramTable distinct = new NgramTable(Math.max(1, cleaned.length()));
     int[] at = new int[cleaned.length()];
     int[] hash = new int[cleaned.length()];
     int n = 0;
+    // Letters in a row up to the trigram's last unit, and the last surrogate: a trigram without
+    // one is letters only when that run is three long, which spares three isLetter calls a unit.
+    int letters = Character.isLetter(cleaned.charAt(0)) ? 1 : 0;
+    letters = Character.isLetter(cleaned.charAt(1)) ? letters + 1 : 0;
+    int surrogate = Character.isSurrogate(cleaned.charAt(0)) ? 0 : -1;
+    surrogate = Character.isSurrogate(cleaned.charAt(1)) ? 1 : surrogate;
     for (int i = 0; i + 3 <= cleaned.length(); i++) {
       char a = cleaned.charAt(i);
       char b = cleaned.charAt(i + 1);
       char c = cleaned.charAt(i + 2);
-      if (lettersOnly(cleaned, i, i + 3) && distinct.putIfAbsent(key(a, b, c), 0) < 0) {
+      letters = Character.isLetter(c) ? letters + 1 : 0;
+      surrogate = Character.isSurrogate(c) ? i + 2 : surrogate;
+      boolean lettersOnly = surrogate >= i ? lettersOnly(cleaned, i, i + 3) : letters >= 3;
+      if (lettersOnly && distinct.putIfAbsent(key(a, b, c), 0) < 0) {
         at[n] = i;
         hash[n++] = (a * 31 + b) * 31 + c; // String.hashCode of the trigram
       }
@@ -171,10 +189,15 @@ final class TrigramRanking {
       return null;
     }
     float[] sum = new float[languages.length];
-    boolean[] seen = new boolean[languages.length];
+    // Per language: 1 where scored; set to 2 while the current trigram has its own frequency.
+    byte[] state = new byte[languages.length];
+    for (int lang : scored) {
+      state[lang] = 1;
+    }
     for (int t : order) {
       int i = at[t];
-      addTrigram(cleaned.charAt(i), cleaned.charAt(i + 1), cleaned.charAt(i + 2), sum, seen);
+      addTrigram(
+          cleaned.charAt(i), cleaned.charAt(i + 1), cleaned.charAt(i + 2), scored, sum, state);
     }
     return sum;
   }
@@ -248,25 +271,44 @@ final class TrigramRanking {
     return size;
   }
 
-  private void addTrigram(char a, char b, char c, float[] sum, boolean[] seen) {
-    Arrays.fill(seen, false);
+  /**
+   * Adds one trigram's term to each scored language's sum: its log frequency in that language, else
+   * its first two letters', else its first letter's, else nothing. The bigram and unigram tables
+   * are probed only when a scored language lacks the trigram (each probe is a likely cache miss).
+   */
+  private void addTrigram(char a, char b, char c, int[] scored, float[] sum, byte[] state) {
     int row = trigramRows.get(key(a, b, c));
+    int found = 0;
     if (row >= 0) {
       for (int e = rowStart[row]; e < rowStart[row + 1]; e++) {
-        sum[entryLanguage[e]] += entryLogFrequency[e];
-        seen[entryLanguage[e]] = true;
+        int lang = entryLanguage[e];
+        if (state[lang] == 1) {
+          sum[lang] += entryLogFrequency[e];
+          state[lang] = 2;
+          found++;
+        }
       }
     }
+    if (found == scored.length) {
+      for (int lang : scored) {
+        state[lang] = 1;
+      }
+      return;
+    }
     int bigram = bigramRows.get(key(a, b));
-    int unigram = unigramRows.get(key(a));
+    int unigram = -2; // not looked up yet
     int width = languages.length;
-    for (int lang = 0; lang < width; lang++) {
-      if (seen[lang]) {
+    for (int lang : scored) {
+      if (state[lang] == 2) {
+        state[lang] = 1;
         continue;
       }
       float f = bigram >= 0 ? bigramLogFrequency[bigram * width + lang] : Float.NaN;
-      if (Float.isNaN(f) && unigram >= 0) {
-        f = unigramLogFrequency[unigram * width + lang];
+      if (Float.isNaN(f)) {
+        unigram = unigram == -2 ? unigramRows.get(key(a)) : unigram;
+        if (unigram >= 0) {
+          f = unigramLogFrequency[unigram * width + lang];
+        }
       }
       if (!Float.isNaN(f)) {
         sum[lang] += f;
