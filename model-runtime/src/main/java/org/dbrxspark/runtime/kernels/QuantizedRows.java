@@ -1,6 +1,7 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -35,11 +36,17 @@ final class QuantizedRows {
 
   /**
    * Whether {@code dtype} is widened and multiplied here: every block type, on 8- or 16-lane
-   * hardware.
+   * little-endian hardware. {@link #packedInts} needs a block's bytes four to an int lane with the
+   * first in the low bits, GGUF's order. The Vector API's reinterpretation is little-endian by
+   * specification, but the JDK's intrinsics were written and tested on little-endian machines only,
+   * so a big-endian one widens with the scalar {@link DType#decode}, which reads in the file's
+   * order.
    */
   static boolean widens(DType dtype) {
-    return B != null && dtype.isQuantized();
+    return B != null && LITTLE_ENDIAN && dtype.isQuantized();
   }
+
+  private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
   /**
    * Widens {@code count} weights (whole blocks) stored from byte {@code byteOffset} of {@code
@@ -350,14 +357,23 @@ final class QuantizedRows {
     return ByteVector.fromArray(SPAN_BYTES, raw, at).reinterpretAsInts();
   }
 
-  /** The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. */
+  /**
+   * The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. The count goes in as a
+   * vector, as in {@link #sixBits}: Q5_K's loops shift by this count and by {@link #fifthBit}'s,
+   * the two-scalar-count shape that JDK 17's C2 miscompiled for Q6_K at 256 bits.
+   */
   private static IntVector nibbles(IntVector packed, int shift) {
-    return packed.lanewise(VectorOperators.LSHR, shift).and(15);
+    return packed.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, shift)).and(15);
   }
 
-  /** Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. */
+  /**
+   * Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. The count goes in as
+   * a vector, as {@link #nibbles}'s.
+   */
   private static IntVector fifthBit(IntVector high, int s) {
-    return high.lanewise(VectorOperators.LSHR, s).and(1).lanewise(VectorOperators.LSHL, 4);
+    return high.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, s))
+        .and(1)
+        .lanewise(VectorOperators.LSHL, 4);
   }
 
   /**
