@@ -1,6 +1,7 @@
 package org.dbrxspark.runtime.kernels;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -35,11 +36,17 @@ final class QuantizedRows {
 
   /**
    * Whether {@code dtype} is widened and multiplied here: every block type, on 8- or 16-lane
-   * hardware.
+   * little-endian hardware. {@link #packedInts} needs a block's bytes four to an int lane with the
+   * first in the low bits, GGUF's order. The Vector API's reinterpretation is little-endian by
+   * specification, but the JDK's intrinsics were written and tested on little-endian machines only,
+   * so a big-endian one widens with the scalar {@link DType#decode}, which reads in the file's
+   * order.
    */
   static boolean widens(DType dtype) {
-    return B != null && dtype.isQuantized();
+    return B != null && LITTLE_ENDIAN && dtype.isQuantized();
   }
+
+  private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
   /**
    * Widens {@code count} weights (whole blocks) stored from byte {@code byteOffset} of {@code
@@ -148,7 +155,12 @@ final class QuantizedRows {
    */
   static void dotRowsOneToken(WeightMatrix w, int from, int to, float[] x, float[] out) {
     DType dtype = w.dtype();
-    int step = dtype == DType.Q8_0 || dtype == DType.Q6_K ? 4 : 2;
+    int step =
+        switch (dtype) {
+          case Q8_0 -> QuantizedTiles.FOUR_ROW_BLOCKS ? 4 : 2;
+          case Q6_K -> 4;
+          default -> 2;
+        };
     int cols = w.cols();
     int rowBytes = Math.toIntExact(dtype.bytesFor(cols));
     int rowsPerCopy = Math.max(4, COPY_BYTES / rowBytes & ~3);
@@ -166,7 +178,13 @@ final class QuantizedRows {
         int at = r * rowBytes;
         int j = j0 + r;
         switch (dtype) {
-          case Q8_0 -> dotQ8FourRows(raw, at, rowBytes, x, cols, out, j, lanes);
+          case Q8_0 -> {
+            if (QuantizedTiles.FOUR_ROW_BLOCKS) {
+              dotQ8FourRows(raw, at, rowBytes, x, cols, out, j, lanes);
+            } else {
+              dotQ8TwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
+            }
+          }
           case Q4_0 -> dotQ4TwoRows(raw, at, rowBytes, x, cols, out, j, lanes);
           case Q4_K, Q5_K ->
               dotQ4KOrQ5KTwoRows(dtype == DType.Q5_K, raw, at, rowBytes, x, cols, out, j, lanes);
@@ -236,7 +254,8 @@ final class QuantizedRows {
 
   /**
    * Q6_K rows j to j + 3 with one token: each row's codes (less 32) are unpacked to bytes and its
-   * scales (times d) to floats first, then the four rows are multiplied as Q8_0's are.
+   * scales (times d) to floats first, then the rows are multiplied as Q8_0's are, four or (on AVX2)
+   * two at a time.
    */
   private static void dotQ6KFourRows(
       byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, Q6KScratch work) {
@@ -245,6 +264,13 @@ final class QuantizedRows {
     int groups = cols / 16;
     for (int r = 0; r < 4; r++) {
       unpackQ6K(raw, at + r * rowBytes, cols / 256, codes, r * cols, scales, r * groups);
+    }
+    if (!QuantizedTiles.FOUR_ROW_BLOCKS) {
+      // Two rows at a time on AVX2, as Q8_0's.
+      for (int r = 0; r < 4; r += 2) {
+        dotQ6KTwoUnpackedRows(codes, r * cols, scales, r * groups, x, cols, out, j + r, work.lanes);
+      }
+      return;
     }
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
@@ -263,6 +289,32 @@ final class QuantizedRows {
               codes(ByteVector.fromArray(B, codes, 3 * cols + k)).mul(scales[3 * groups + g]), a3);
     }
     QuantizedTiles.storeFour(a0, a1, a2, a3, work.lanes, out, j);
+  }
+
+  /**
+   * {@code out[j]} and {@code out[j + 1]}: the rows unpacked from {@code codes[at]} and {@code
+   * codes[at + cols]}, with their scales from {@code scales[s]} and {@code scales[s + cols / 16]}.
+   */
+  private static void dotQ6KTwoUnpackedRows(
+      byte[] codes,
+      int at,
+      float[] scales,
+      int s,
+      float[] x,
+      int cols,
+      float[] out,
+      int j,
+      float[] lanes) {
+    int groups = cols / 16;
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int k = 0; k < cols; k += LANES) {
+      FloatVector u = FloatVector.fromArray(F, x, k);
+      int g = s + k / 16;
+      a0 = u.fma(codes(ByteVector.fromArray(B, codes, at + k)).mul(scales[g]), a0);
+      a1 = u.fma(codes(ByteVector.fromArray(B, codes, at + cols + k)).mul(scales[groups + g]), a1);
+    }
+    storeTwo(a0, a1, lanes, out, j);
   }
 
   /**
@@ -350,14 +402,23 @@ final class QuantizedRows {
     return ByteVector.fromArray(SPAN_BYTES, raw, at).reinterpretAsInts();
   }
 
-  /** The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. */
+  /**
+   * The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. The count goes in as a
+   * vector, as in {@link #sixBits}: Q5_K's loops shift by this count and by {@link #fifthBit}'s,
+   * the two-scalar-count shape that JDK 17's C2 miscompiled for Q6_K at 256 bits.
+   */
   private static IntVector nibbles(IntVector packed, int shift) {
-    return packed.lanewise(VectorOperators.LSHR, shift).and(15);
+    return packed.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, shift)).and(15);
   }
 
-  /** Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. */
+  /**
+   * Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. The count goes in as
+   * a vector, as {@link #nibbles}'s.
+   */
   private static IntVector fifthBit(IntVector high, int s) {
-    return high.lanewise(VectorOperators.LSHR, s).and(1).lanewise(VectorOperators.LSHL, 4);
+    return high.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, s))
+        .and(1)
+        .lanewise(VectorOperators.LSHL, 4);
   }
 
   /**
@@ -423,6 +484,28 @@ final class QuantizedRows {
       }
     }
     QuantizedTiles.storeFour(a0, a1, a2, a3, lanes, out, j);
+  }
+
+  /**
+   * Q8_0 rows j and j + 1 with one token, on AVX2: with four rows C2 keeps a block's loads, scales
+   * and activations live at once and spills the sums, whose chains of multiply-adds then run
+   * through memory (0.8x two rows' speed on Zen 2).
+   */
+  private static void dotQ8TwoRows(
+      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int b = 0, r0 = at; b < cols; b += 32, r0 += 34) {
+      int r1 = r0 + rowBytes;
+      float d0 = scale(raw, r0);
+      float d1 = scale(raw, r1);
+      for (int k = 0; k < 32; k += LANES) {
+        FloatVector u = FloatVector.fromArray(F, x, b + k);
+        a0 = u.fma(codes(ByteVector.fromArray(B, raw, r0 + 2 + k)).mul(d0), a0);
+        a1 = u.fma(codes(ByteVector.fromArray(B, raw, r1 + 2 + k)).mul(d1), a1);
+      }
+    }
+    storeTwo(a0, a1, lanes, out, j);
   }
 
   /**
