@@ -121,16 +121,17 @@ public final class DocumentReader {
   public static Documents readWithErrors(
       SparkSession spark, ReaderOptions options, String textName) {
     InputFormat format = resolve(spark, options.input(), options.format());
+    InputFiles files = files(spark, options.input());
     Dataset<Row> raw =
         format == InputFormat.JSONL
             ? jsonLines(
                 spark,
-                options.input(),
+                files,
                 options.textCol(),
                 textName,
                 JsonLines.Check.STRING,
                 options.maxDocumentBytes())
-            : load(spark, options.input(), format)
+            : load(spark, files, format)
                 .withColumn(POSITION, position())
                 .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
     Dataset<Row> docs = shape(raw, options, format);
@@ -209,7 +210,7 @@ public final class DocumentReader {
    */
   private static Dataset<Row> jsonLines(
       SparkSession spark,
-      String input,
+      InputFiles files,
       String checkedCol,
       String checkedName,
       JsonLines.Check kind,
@@ -235,7 +236,7 @@ public final class DocumentReader {
     // Not length(...) > 0: counting a line's characters reads every byte, comparing to "" does not.
     Column nonBlank = trim(col(NumberedLines.VALUE)).notEqual(lit(""));
     Dataset<Row> lines =
-        NumberedLines.read(spark, input)
+        NumberedLines.read(spark, files)
             .where(nonBlank)
             .select(
                 line.as(LINE),
@@ -258,9 +259,9 @@ public final class DocumentReader {
             .read()
             .options(json)
             .json(
-                spark
-                    .read()
-                    .text(input)
+                files
+                    .reader(spark)
+                    .text(files.input())
                     .where(nonBlank.and(isObject(problem)))
                     .select(line)
                     .as(Encoders.STRING()))
@@ -444,12 +445,17 @@ public final class DocumentReader {
       String checkedCol,
       JsonLines.Check check) {
     InputFormat resolved = resolve(spark, input, format);
+    InputFiles files = files(spark, input);
     if (resolved != InputFormat.JSONL) {
-      return load(spark, input, resolved)
+      return load(spark, files, resolved)
           .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
     }
     long limit = Long.parseLong(ReaderOptions.MAX_DOCUMENT_BYTES.defaultText());
-    return jsonLines(spark, input, checkedCol, checkedCol, check, limit).drop(POSITION);
+    return jsonLines(spark, files, checkedCol, checkedCol, check, limit).drop(POSITION);
+  }
+
+  private static InputFiles files(SparkSession spark, String input) {
+    return InputFiles.of(input, spark.sparkContext().hadoopConfiguration());
   }
 
   private static InputFormat resolve(SparkSession spark, String input, InputFormat format) {
@@ -478,13 +484,14 @@ public final class DocumentReader {
     return substring(sha2(concat_ws("\u0000", source, text), 256), 1, 32);
   }
 
-  private static Dataset<Row> load(SparkSession spark, String input, InputFormat format) {
+  private static Dataset<Row> load(SparkSession spark, InputFiles files, InputFormat format) {
+    String input = files.input();
     return switch (format) {
       case JSONL -> throw new IllegalStateException("JSONL is read line by line, by jsonLines");
-      case PARQUET -> spark.read().parquet(input);
+      case PARQUET -> files.reader(spark).parquet(input);
       case CSV ->
-          spark
-              .read()
+          files
+              .reader(spark)
               .option("header", true)
               .option("multiLine", true)
               .option("escape", "\"")
@@ -498,8 +505,8 @@ public final class DocumentReader {
         Column relative =
             when(at.gt(0), path.substr(at.plus(root.length()), lit(Integer.MAX_VALUE)))
                 .otherwise(path);
-        yield spark
-            .read()
+        yield files
+            .reader(spark)
             .option("wholetext", true)
             .text(input)
             .select(relative.as(Columns.ID), col("value").as(Columns.TEXT));

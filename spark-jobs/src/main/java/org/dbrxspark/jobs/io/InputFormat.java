@@ -32,8 +32,8 @@ public enum InputFormat {
 
   /**
    * Guesses the format of a file, folder or glob: a folder with {@code _delta_log} is Delta,
-   * otherwise the extension of the path (or of the first file in the folder or glob) decides,
-   * ignoring a compression suffix.
+   * otherwise the extension of the path (or of the first file in the folder or glob, by path, at
+   * any depth: see {@link InputFiles}) decides, ignoring a compression suffix.
    */
   public static InputFormat detect(String input, Configuration hadoop) {
     return detect(input, hadoop, "--input", "--input-format");
@@ -58,16 +58,11 @@ public enum InputFormat {
         if (fs.exists(new Path(first.getPath(), "_delta_log"))) {
           return DELTA;
         }
-        FileStatus[] children =
-            fs.listStatus(
-                first.getPath(), p -> !p.getName().startsWith(".") && !p.getName().startsWith("_"));
-        Arrays.sort(children, Comparator.comparing(s -> s.getPath().toString()));
-        for (FileStatus child : children) {
-          if (child.isFile()) {
-            return byName(child.getPath().getName(), input, formatOption);
-          }
+        Path firstFile = InputFiles.firstVisibleFile(fs, first.getPath());
+        if (firstFile == null) {
+          throw new IllegalArgumentException(option + " folder has no data files: " + input);
         }
-        throw new IllegalArgumentException(option + " folder has no data files: " + input);
+        return byName(firstFile.getName(), input, formatOption);
       }
       return byName(first.getPath().getName(), input, formatOption);
     } catch (IOException e) {
@@ -75,7 +70,22 @@ public enum InputFormat {
     }
   }
 
+  /** Whether {@code fileName} names a file of a format this reader knows (compressed or not). */
+  static boolean isDataFileName(String fileName) {
+    return ofName(fileName) != null;
+  }
+
   private static InputFormat byName(String fileName, String input, String formatOption) {
+    InputFormat format = ofName(fileName);
+    if (format == null) {
+      throw new IllegalArgumentException(
+          "cannot tell the format of " + input + " from '" + fileName + "': pass " + formatOption);
+    }
+    return format;
+  }
+
+  /** The format a file's extension names, or null. */
+  private static InputFormat ofName(String fileName) {
     String name =
         fileName.toLowerCase(Locale.ROOT).replaceFirst("\\.(gz|bz2|zst|lz4|snappy|deflate)$", "");
     if (name.endsWith(".jsonl") || name.endsWith(".json") || name.endsWith(".ndjson")) {
@@ -90,7 +100,6 @@ public enum InputFormat {
     if (name.endsWith(".txt") || name.endsWith(".md") || name.endsWith(".text")) {
       return TEXT;
     }
-    throw new IllegalArgumentException(
-        "cannot tell the format of " + input + " from '" + fileName + "': pass " + formatOption);
+    return null;
   }
 }

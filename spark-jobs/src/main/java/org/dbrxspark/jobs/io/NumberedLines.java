@@ -55,11 +55,11 @@ final class NumberedLines {
   private NumberedLines() {}
 
   /**
-   * Every line of the text files at {@code input}: {@link #VALUE}, {@link #FILE}, {@link
+   * Every line of the text files of {@code files}: {@link #VALUE}, {@link #FILE}, {@link
    * #LINE_NUMBER}, and the part columns that {@link #position()} orders by.
    */
-  static Dataset<Row> read(SparkSession spark, String input) {
-    Dataset<Row> text = spark.read().text(input);
+  static Dataset<Row> read(SparkSession spark, InputFiles files) {
+    Dataset<Row> text = files.reader(spark).text(files.input());
     Dataset<Row> scanned =
         text.select(
             // Binary while numbered: a Java string would repair invalid UTF-8 its own way.

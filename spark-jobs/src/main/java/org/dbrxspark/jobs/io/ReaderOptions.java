@@ -27,7 +27,10 @@ public record ReaderOptions(
     long maxDocumentBytes,
     String onDuplicateId) {
   public static final OptionSpec<String> INPUT =
-      OptionSpec.path("input", null, "Input documents: a file, folder or glob");
+      OptionSpec.path(
+          "input",
+          null,
+          "Input documents: a file, folder (every file below it, at any depth) or glob");
   public static final OptionSpec<String> INPUT_FORMAT =
       OptionSpec.choice(
           "input-format",

@@ -2,6 +2,7 @@ package org.dbrxspark.jobs.io;
 
 import static org.apache.spark.sql.functions.col;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -151,7 +152,63 @@ class DocumentReaderTest {
             .rows();
     Map<String, String> byId = new TreeMap<>();
     all.collectAsList().forEach(r -> byId.put(r.getString(0), r.getString(2)));
-    assertEquals(Map.of("a.txt", "Text of A.\nSecond line."), Map.of("a.txt", byId.get("a.txt")));
+    // The folder's own file and its subfolder's, ids relative to the folder.
+    assertEquals(Map.of("a.txt", "Text of A.\nSecond line.", "sub/b.txt", "Text of B."), byId);
+  }
+
+  @Test
+  void everyFileInSubfoldersIsReadAndHiddenDataFilesAreNamed(@TempDir Path dir) throws Exception {
+    Path in = dir.resolve("in");
+    Map<String, String> files = new TreeMap<>();
+    files.put("top.jsonl", "top");
+    files.put("2024/a.jsonl", "a");
+    files.put("2025/x/b.jsonl", "b");
+    files.put("lang=de/c.jsonl", "c");
+    // Hidden from Spark: named in the log when it is a data file; a hidden folder is not data.
+    files.put("_aside.jsonl", "aside");
+    files.put(".git/d.jsonl", "d");
+    for (Map.Entry<String, String> f : files.entrySet()) {
+      Path file = in.resolve(f.getKey());
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, "{\"id\": \"" + f.getValue() + "\", \"text\": \"words\"}\n");
+    }
+    Files.writeString(in.resolve("_SUCCESS"), "");
+    InputFiles found = InputFiles.of(in.toString(), spark.sparkContext().hadoopConfiguration());
+    assertTrue(found.recursive());
+    assertEquals(List.of(in.resolve("_aside.jsonl").toUri().getPath()), paths(found.hidden()));
+    Dataset<Row> docs =
+        DocumentReader.readWithErrors(spark, ReaderOptions.of(in.toString(), InputFormat.AUTO))
+            .rows();
+    assertEquals(List.of("a", "b", "c", "top"), ids(docs));
+
+    // Only subfolders: the format is told from their files.
+    Dataset<Row> below =
+        DocumentReader.readWithErrors(
+                spark, ReaderOptions.of(in.resolve("2025").toString(), InputFormat.AUTO))
+            .rows();
+    assertEquals(List.of("b"), ids(below));
+
+    // Partition folders only: listed as Spark lists them (JSONL lines carry no partition column).
+    Path parts = dir.resolve("parts");
+    for (String lang : List.of("en", "de")) {
+      Path file = parts.resolve("lang=" + lang).resolve("p.jsonl");
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, "{\"id\": \"" + lang + "\", \"text\": \"words\"}\n");
+    }
+    assertFalse(
+        InputFiles.of(parts.toString(), spark.sparkContext().hadoopConfiguration()).recursive());
+    Dataset<Row> partitioned =
+        DocumentReader.readWithErrors(spark, ReaderOptions.of(parts.toString(), InputFormat.AUTO))
+            .rows();
+    assertEquals(List.of("de", "en"), ids(partitioned));
+  }
+
+  private static List<String> ids(Dataset<Row> docs) {
+    return docs.orderBy(Columns.ID).select(Columns.ID).as(Encoders.STRING()).collectAsList();
+  }
+
+  private static List<String> paths(List<String> uris) {
+    return uris.stream().map(u -> new org.apache.hadoop.fs.Path(u).toUri().getPath()).toList();
   }
 
   @Test

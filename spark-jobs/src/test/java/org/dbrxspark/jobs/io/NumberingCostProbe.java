@@ -46,7 +46,11 @@ class NumberingCostProbe {
                           input_file_name(),
                           input_file_block_start(),
                           monotonically_increasing_id())));
-      time("numbered lines", () -> NumberedLines.read(spark, f));
+      time(
+          "numbered lines",
+          () ->
+              NumberedLines.read(
+                  spark, InputFiles.of(f, spark.sparkContext().hadoopConfiguration())));
       time(
           "readWithErrors (whole JSONL document read)",
           () ->
