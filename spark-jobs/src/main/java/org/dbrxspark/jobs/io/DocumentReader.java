@@ -45,8 +45,10 @@ import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
@@ -367,7 +369,7 @@ public final class DocumentReader {
               + "); pass --text-col");
     }
     Column source = sourceColumn(raw, options);
-    Column text = col(textCol).cast(DataTypes.StringType);
+    Column text = textColumn(raw, textCol, options.input());
     boolean hasId = hasColumn(raw, options.idCol());
     if (!hasId && !options.idCol().equals(Columns.ID)) {
       throw new IllegalArgumentException(
@@ -409,6 +411,30 @@ public final class DocumentReader {
     }
     Dataset<Row> docs = raw.select(cols.toArray(Column[]::new));
     return hasId ? docs : withDerivedIds(docs);
+  }
+
+  /**
+   * The text column as strings: a string column as it is, a binary one as UTF-8 (invalid bytes
+   * become U+FFFD, as in JSONL). Any other type is refused: cast to a string, a number or an array
+   * would be tokenized and trained on as if it were a document.
+   */
+  private static Column textColumn(Dataset<Row> raw, String textCol, String input) {
+    DataType type = raw.schema().apply(textCol).dataType();
+    if (type instanceof StringType) {
+      return col(textCol);
+    }
+    if (type instanceof BinaryType) {
+      return make_valid_utf8(col(textCol).cast(DataTypes.StringType));
+    }
+    throw new IllegalArgumentException(
+        "--input "
+            + input
+            + ": its text column '"
+            + textCol
+            + "' holds "
+            + type.simpleString()
+            + " values, not text; pass the column that holds the documents' text with"
+            + " --text-col (a string column, or binary holding UTF-8)");
   }
 
   /**

@@ -606,4 +606,39 @@ class DocumentReaderTest {
                     .rows());
     assertTrue(e.getMessage().contains("--text-col"), e.getMessage());
   }
+
+  @Test
+  void aTextColumnThatIsNotTextIsRefusedAndBinaryIsReadAsUtf8(@TempDir Path dir) {
+    String numbers = dir.resolve("numbers").toString();
+    spark
+        .sql("select cast(id as string) as id, id * 7 as text from range(3)")
+        .write()
+        .parquet(numbers);
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                DocumentReader.readWithErrors(spark, ReaderOptions.of(numbers, InputFormat.AUTO)));
+    assertTrue(
+        e.getMessage().contains("text column 'text' holds bigint values")
+            && e.getMessage().contains(numbers),
+        e.getMessage());
+    String arrays = dir.resolve("arrays").toString();
+    spark.sql("select '1' as id, array('a', 'b') as text").write().parquet(arrays);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> DocumentReader.readWithErrors(spark, ReaderOptions.of(arrays, InputFormat.AUTO)));
+
+    // Binary text, as some writers store strings: UTF-8, with invalid bytes repaired.
+    String binary = dir.resolve("binary").toString();
+    spark.sql("select '1' as id, unhex('68C3A96C6C6FFF') as text").write().parquet(binary);
+    Row row =
+        DocumentReader.readWithErrors(spark, ReaderOptions.of(binary, InputFormat.AUTO))
+            .rows()
+            .selectExpr(Columns.TEXT, "octet_length(" + Columns.TEXT + ")")
+            .first();
+    assertEquals("h\u00e9llo\ufffd", row.getString(0));
+    // Repaired in the row itself (U+FFFD is 3 bytes), not only when Java decodes it.
+    assertEquals(9, row.getInt(1));
+  }
 }
