@@ -116,6 +116,11 @@ final class Bf16PairKernels {
   /*
    * The register blocks below are written out, not built from a helper: C2 must see each whole
    * loop to keep its vectors in registers.
+   *
+   * With AVX2's 16 vector registers C2 spills most of the four-by-four block's sums (36 vector
+   * stack moves per 32 multiply-adds on JDK 17). Three rows by four tokens, QuantizedTiles' AVX2
+   * shape, still spills 21 per 24 and ran no faster on Zen 2, alone or in PrefillCpuBenchmark, so
+   * every host keeps four rows. The one-token block spills nothing.
    */
 
   /** Rows j to j + 3, copied to {@code pairs} from {@code base}, with tokens t to t + 3. */
