@@ -124,8 +124,9 @@ final class QuantizedRows {
    * last block.
    */
   private static void widenQ6K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
-    byte[] codes = new byte[256];
-    float[] scales = new float[16];
+    Q6KScratch block = Q6K_BLOCK.get();
+    byte[] codes = block.codes;
+    float[] scales = block.scales;
     for (int b = 0; b < blocks; b++) {
       unpackQ6K(raw, from + b * 210, 1, codes, 0, scales, 0);
       int out = dstOffset + b * 256;
@@ -134,6 +135,10 @@ final class QuantizedRows {
       }
     }
   }
+
+  /** Per thread, room for one Q6_K block unpacked by {@link #widenQ6K}. */
+  private static final ThreadLocal<Q6KScratch> Q6K_BLOCK =
+      ThreadLocal.withInitial(() -> new Q6KScratch(256));
 
   /**
    * Bytes of whole rows per bulk copy in {@link #dotRowsOneToken}: 16 KB, as {@link
