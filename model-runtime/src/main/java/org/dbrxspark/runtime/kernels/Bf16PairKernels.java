@@ -119,7 +119,7 @@ final class Bf16PairKernels {
    *
    * With AVX2's 16 vector registers C2 spills most of the four-by-four block's sums (36 vector
    * stack moves per 32 multiply-adds on JDK 17). Three rows by four tokens, QuantizedTiles' AVX2
-   * shape, still spills 21 per 24 and ran no faster on Zen 2, alone or in PrefillCpuBenchmark, so
+   * shape, still spills 21 per 24 and ran no faster on the AVX2 host, alone or in PrefillCpuBenchmark, so
    * every host keeps four rows. The one-token block spills nothing.
    */
 

@@ -120,8 +120,8 @@ final class QuantizedRows {
    * 32(g % 2), bits 2g and 2g + 1 of bytes 128 + 32h, and a scale per 16 weights from byte 192 + 8h
    * + 2g. A block's codes are unpacked to bytes and its scales times d to floats first ({@link
    * #unpackQ6K}, four codes to an int lane), then widened and scaled as Q8_0's: 1.6 to 1.75x the
-   * speed of unpacking one code per int lane on Zen 2. Reads up to {@link #SPAN} bytes past the
-   * last block.
+   * speed of unpacking one code per int lane on the AVX2 host. Reads up to {@link #SPAN} bytes past
+   * the last block.
    */
   private static void widenQ6K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     Q6KScratch block = Q6K_BLOCK.get();
@@ -470,7 +470,7 @@ final class QuantizedRows {
   /**
    * Q8_0 rows j and j + 1 with one token, on AVX2: with four rows C2 keeps a block's loads, scales
    * and activations live at once and spills the sums, whose chains of multiply-adds then run
-   * through memory (0.8x two rows' speed on Zen 2).
+   * through memory (0.8x two rows' speed on the AVX2 host).
    */
   private static void dotQ8TwoRows(
       byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, float[] lanes) {
@@ -550,9 +550,8 @@ final class QuantizedRows {
 
   /**
    * Q4_0: 2 bytes of scale, then 16 bytes whose low nibbles are elements 0-15 and high nibbles
-   * 16-31. Unpacked in int lanes, as the K-quants: widening a tile then takes 0.75 to 0.85x the
-   * time of byte lanes, whose shifts Java emulates (the one-token kernel keeps byte lanes: in int
-   * lanes it ran at half the speed).
+   * 16-31. Unpacked in int lanes, as the K-quants and the one-token kernel: widening a tile then
+   * takes 0.75 to 0.85x the time of byte lanes, whose shifts Java emulates.
    */
   private static void widenQ4(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     for (int b = 0; b < blocks; b++) {

@@ -25,11 +25,11 @@ final class QuantizedTiles {
 
   /**
    * Floats between a widened row's end and the next row's start in a tile: one cache line. Rows of
-   * 1024 floats would otherwise lie 4 KB apart, as the activations' rows do. On Zen 2 under G1,
-   * prefill at times dropped to 0.55x its speed from some point in a run on (42 against 76 tokens
-   * per CPU-second; never under the parallel collector), with the time in the same compiled kernel:
-   * most likely G1 had moved the tile to where its rows and the activations' (a humongous array,
-   * which starts a region) share L1 sets. With the padding it no longer happened.
+   * 1024 floats would otherwise lie 4 KB apart, as the activations' rows do. On the AVX2 host under
+   * G1, prefill at times dropped to 0.55x its speed from some point in a run on (42 against 76
+   * tokens per CPU-second; never under the parallel collector), with the time in the same compiled
+   * kernel: most likely G1 had moved the tile to where its rows and the activations' (a humongous
+   * array, which starts a region) share L1 sets. With the padding it no longer happened.
    */
   private static final int ROW_PAD = 16;
 
@@ -112,9 +112,9 @@ final class QuantizedTiles {
   /**
    * Whether the register blocks take four rows at a time, with 32 vector registers (AVX-512), or
    * fewer, with AVX2's 16, where C2 spills four rows' sums to the stack. Four tokens then go with
-   * three rows (twelve sums, four of them still spilled), which ran at 1.5x four rows' speed on Zen
-   * 2 (34 against 22.7 GFLOP/s per thread), and one token with two rows for Q8_0 and Q6_K ({@link
-   * QuantizedRows#dotRowsOneToken}).
+   * three rows (twelve sums, four of them still spilled), which ran at 1.5x four rows' speed on the
+   * AVX2 host (34 against 22.7 GFLOP/s per thread), and one token with two rows for Q8_0 and Q6_K
+   * ({@link QuantizedRows#dotRowsOneToken}).
    */
   static final boolean FOUR_ROW_BLOCKS = LANES >= 16;
 
