@@ -515,13 +515,17 @@ public final class DocumentReader {
     return switch (format) {
       case JSONL -> throw new IllegalStateException("JSONL is read line by line, by jsonLines");
       case PARQUET -> files.reader(spark).parquet(input);
-      case CSV ->
-          files
-              .reader(spark)
-              .option("header", true)
-              .option("multiLine", true)
-              .option("escape", "\"")
-              .csv(input);
+      case CSV -> {
+        Dataset<Row> csv =
+            files
+                .reader(spark)
+                .option("header", true)
+                .option("multiLine", true)
+                .option("escape", "\"")
+                .csv(input);
+        refuseMisquoted(CsvQuoting.check(spark, csv.inputFiles()), input);
+        yield csv;
+      }
       case DELTA -> spark.read().format("delta").load(input);
       case TEXT -> {
         String root = rootUri(spark, input);
@@ -539,6 +543,27 @@ public final class DocumentReader {
       }
       case AUTO -> throw new IllegalStateException("format must be resolved first");
     };
+  }
+
+  /** Fails naming the misquoted CSV files, whose records Spark would join without an error. */
+  private static void refuseMisquoted(List<CsvQuoting.Problem> problems, String input) {
+    if (problems.isEmpty()) {
+      return;
+    }
+    List<String> named = new ArrayList<>();
+    for (CsvQuoting.Problem p : problems.subList(0, Math.min(5, problems.size()))) {
+      named.add(p.file() + " line " + p.line() + ": " + p.reason());
+    }
+    throw new IllegalArgumentException(
+        "--input "
+            + input
+            + ": "
+            + problems.size()
+            + " CSV file(s) are misquoted, and Spark would join the records after the first"
+            + " misquoted place into one field without an error: "
+            + String.join("; ", named)
+            + (problems.size() > named.size() ? "; ..." : "")
+            + ". A quote inside a quoted field is written twice (\"\")");
   }
 
   /** The folder that plain-text ids are relative to, as a path ending in '/'. */

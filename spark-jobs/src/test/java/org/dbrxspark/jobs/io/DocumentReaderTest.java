@@ -127,6 +127,26 @@ class DocumentReaderTest {
   }
 
   @Test
+  void aMisquotedCsvFileIsRefusedNamingTheLine(@TempDir Path dir) throws Exception {
+    Path good = dir.resolve("in").resolve("a.csv");
+    Files.createDirectories(good.getParent());
+    Files.writeString(good, "id,text\n1,\"fine, \"\"quoted\"\"\nover two lines\"\n");
+    Path bad = dir.resolve("in").resolve("b.csv");
+    // Spark would read row 3 as one field holding rows 3 and 4: no error, one row less.
+    Files.writeString(bad, "id,text\n2,plain\n3,\"opens a quote\n4,\"Fourth.\"\n");
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                DocumentReader.readWithErrors(
+                    spark, ReaderOptions.of(good.getParent().toString(), InputFormat.AUTO)));
+    assertTrue(
+        e.getMessage().contains("1 CSV file(s) are misquoted")
+            && e.getMessage().contains("b.csv line 4: a quote inside the quoted field that opens"),
+        e.getMessage());
+  }
+
+  @Test
   void plainTextFilesUseTheirRelativePathAsId(@TempDir Path dir) throws Exception {
     Path root = dir.resolve("books");
     Files.createDirectories(root.resolve("sub"));
