@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * @param recursive whether Spark must list the input recursively to read every data file
  * @param hidden hidden files with a data file's name, which no read includes
  */
-public record InputFiles(String input, boolean recursive, List<String> hidden) {
+record InputFiles(String input, boolean recursive, List<String> hidden) {
   private static final Logger LOG = LoggerFactory.getLogger(InputFiles.class);
 
   /** Hidden files named in the log, at most. */
@@ -48,7 +48,7 @@ public record InputFiles(String input, boolean recursive, List<String> hidden) {
    * flat listing) and logs its hidden data files. A Delta table is read through its log, so its
    * folder is not listed.
    */
-  public static InputFiles of(String input, Configuration hadoop) {
+  static InputFiles of(String input, Configuration hadoop) {
     try {
       Path path = new Path(input);
       FileSystem fs = path.getFileSystem(hadoop);
@@ -89,7 +89,7 @@ public record InputFiles(String input, boolean recursive, List<String> hidden) {
   }
 
   /** A reader for the input's files: recursive where {@link #recursive} says. */
-  public DataFrameReader reader(SparkSession spark) {
+  DataFrameReader reader(SparkSession spark) {
     DataFrameReader reader = spark.read();
     return recursive ? reader.option("recursiveFileLookup", "true") : reader;
   }
