@@ -95,11 +95,35 @@ public final class DbrxSparkJobs {
                   System.out,
                   System.err,
                   o -> SparkSessions.create(args[0], o.get(MASTER), o.get(SHUFFLE_PARTITIONS)));
-    } catch (RuntimeException | Error e) {
+    } catch (Exception | Error e) {
+      // Exception, not RuntimeException: Scala throws SparkException (checked in Java) undeclared,
+      // and it escaped here, past end(), with a stack trace as its only word.
       e.printStackTrace();
+      System.err.println(failure(args.length == 0 ? "" : args[0], e));
       code = CliConventions.FAILED;
     }
     end(code, args.length == 0 ? "" : args[0], System.getenv(), System::exit);
+  }
+
+  /**
+   * The last line a failed run prints, under its stack trace: what failed and the first cause, e.g.
+   * the file Spark could not read and why ({@code EOFException: Unexpected end of input stream}: a
+   * truncated gzip).
+   */
+  static String failure(String job, Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String line = "dbrx-spark " + job + " failed: " + firstLine(e);
+    return root == e
+        ? line
+        : line + " (" + root.getClass().getSimpleName() + ": " + firstLine(root) + ")";
+  }
+
+  private static String firstLine(Throwable e) {
+    String message = e.getMessage();
+    return message == null ? e.getClass().getSimpleName() : message.lines().findFirst().orElse("");
   }
 
   /** The environment variable every Databricks Runtime cluster sets. */

@@ -142,4 +142,22 @@ class DbrxSparkJobsTest {
     assertTrue(failed.getMessage().contains("dbrx-spark curate failed with exit code 1"));
     assertEquals(List.of(1, 0), exits, "System.exit must not be called on Databricks");
   }
+
+  @Test
+  void aFailedRunEndsWithWhatFailedAndItsFirstCause() {
+    Exception read =
+        new RuntimeException(
+            "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file"
+                + " file:///d/part-2.jsonl.gz.  SQLSTATE: KD001\n\tat somewhere",
+            new IllegalStateException(
+                "wrapped", new java.io.EOFException("Unexpected end of input stream")));
+    assertEquals(
+        "dbrx-spark tokenize failed: [FAILED_READ_FILE.NO_HINT] Encountered error while reading"
+            + " file file:///d/part-2.jsonl.gz.  SQLSTATE: KD001 (EOFException: Unexpected end of"
+            + " input stream)",
+        DbrxSparkJobs.failure("tokenize", read));
+    assertEquals(
+        "dbrx-spark curate failed: NullPointerException",
+        DbrxSparkJobs.failure("curate", new NullPointerException()));
+  }
 }
