@@ -7,8 +7,10 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.SparkSession;
@@ -58,9 +60,7 @@ record InputFiles(String input, boolean recursive, List<String> hidden) {
       for (FileStatus match : matches == null ? new FileStatus[0] : matches) {
         Path root = match.getPath();
         if (match.isDirectory() && !fs.exists(new Path(root, "_delta_log"))) {
-          RemoteIterator<LocatedFileStatus> files = fs.listFiles(root, true);
-          while (files.hasNext()) {
-            Path file = files.next().getPath();
+          for (Path file : filesUnder(fs, root)) {
             String[] below = relative(root, file).split("/");
             if (isHidden(below[below.length - 1])) {
               if (InputFormat.isDataFileName(file.getName()) && !underHidden(below)) {
@@ -100,9 +100,7 @@ record InputFiles(String input, boolean recursive, List<String> hidden) {
    */
   static Path firstVisibleFile(FileSystem fs, Path dir) throws IOException {
     Path first = null;
-    RemoteIterator<LocatedFileStatus> files = fs.listFiles(dir, true);
-    while (files.hasNext()) {
-      Path file = files.next().getPath();
+    for (Path file : filesUnder(fs, dir)) {
       String[] below = relative(dir, file).split("/");
       boolean visible = !isHidden(below[below.length - 1]) && !underHidden(below);
       if (visible && (first == null || file.toString().compareTo(first.toString()) < 0)) {
@@ -110,6 +108,31 @@ record InputFiles(String input, boolean recursive, List<String> hidden) {
       }
     }
     return first;
+  }
+
+  /**
+   * Every file below {@code dir}, at any depth. Object stores and HDFS answer {@code listFiles}
+   * with a flat listing. Hadoop's local file system fills each of its statuses' permissions by
+   * running {@code ls -ld} where Hadoop's native library is absent (as in most Spark downloads), a
+   * process per file; its plain folder listings do not, so a local folder is walked with those.
+   */
+  private static List<Path> filesUnder(FileSystem fs, Path dir) throws IOException {
+    List<Path> files = new ArrayList<>();
+    if (fs instanceof LocalFileSystem || fs instanceof RawLocalFileSystem) {
+      for (FileStatus status : fs.listStatus(dir)) {
+        if (status.isDirectory()) {
+          files.addAll(filesUnder(fs, status.getPath()));
+        } else {
+          files.add(status.getPath());
+        }
+      }
+    } else {
+      RemoteIterator<LocatedFileStatus> located = fs.listFiles(dir, true);
+      while (located.hasNext()) {
+        files.add(located.next().getPath());
+      }
+    }
+    return files;
   }
 
   /** Spark's rule for the names it leaves out of a folder's listing. */
