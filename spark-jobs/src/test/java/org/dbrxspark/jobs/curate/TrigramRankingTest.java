@@ -163,19 +163,28 @@ class TrigramRankingTest {
   @Test
   void itsConfidencesAreLinguasOnHeldOutAndHostileText() throws ReflectiveOperationException {
     TrigramRanking ranking = TrigramRanking.of(all);
-    List<Set<Language>> amongs = new ArrayList<>();
-    amongs.add(all);
+    List<Set<Language>> shortlists = new ArrayList<>();
     for (String shortlist : List.of("de,en,fr", "pl,cs,ro", "ru,uk,en", "tr,ro,hu", "th,en,ru")) {
       Set<Language> among = EnumSet.noneOf(Language.class);
       for (String code : shortlist.split(",")) {
         among.add(LanguageIdentifier.language(code));
       }
-      amongs.add(among);
+      shortlists.add(among);
     }
     int compared = 0;
     int declined = 0;
     List<String> checked = withHostile();
-    for (String text : checked) {
+    for (int t = 0; t < checked.size(); t++) {
+      String text = checked.get(t);
+      // The hostile texts among every shortlist; the held-out ones among all candidates and one
+      // shortlist in turn, so that each shortlist still sees thousands of them, at a third of the
+      // time every pair took.
+      List<Set<Language>> amongs = new ArrayList<>(List.of(all));
+      if (t < texts.size()) {
+        amongs.add(shortlists.get(t % shortlists.size()));
+      } else {
+        amongs.addAll(shortlists);
+      }
       for (Set<Language> among : amongs) {
         Map<Language, Double> mine = ranking.confidences(text, among);
         if (mine == null) {
@@ -194,8 +203,8 @@ class TrigramRankingTest {
     System.out.printf(
         "confidences as Lingua's for %d (text, candidates) pairs; %d declined%n",
         compared, declined);
-    assertTrue(compared > 40_000, compared + " compared");
-    assertTrue(declined < 100, declined + " declined");
+    assertTrue(compared > 15_000, compared + " compared");
+    assertTrue(declined < 40, declined + " declined");
     for (String text : HOSTILE) {
       assertNotNull(ranking.confidences(text, all), () -> "takes the ranking: " + text);
     }
