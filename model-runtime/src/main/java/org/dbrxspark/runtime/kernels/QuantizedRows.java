@@ -474,13 +474,11 @@ final class QuantizedRows {
   }
 
   /**
-   * Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. The count goes in as
-   * a vector, as {@link #nibbles}'s.
+   * Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. Masked (s < 8), not
+   * shifted by s: a count in a register is one of the slow shifts (see {@link #nibble}).
    */
   private static IntVector fifthBit(IntVector high, int s) {
-    return high.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, s))
-        .and(1)
-        .lanewise(VectorOperators.LSHL, 4);
+    return high.and(1 << s).min(1).lanewise(VectorOperators.LSHL, 4);
   }
 
   /** {@link #LANES} bytes from {@code raw[at]} as ints: bits 0 to 7 are the byte's. */
