@@ -176,7 +176,7 @@ final class QuantizedRows {
    * the last block.
    */
   private static void widenQ6K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
-    UnpackedRows block = UNPACKED_BLOCK.get();
+    Unpacked block = UNPACKED_BLOCK.get();
     byte[] codes = block.codes;
     float[] scales = block.scales;
     for (int b = 0; b < blocks; b++) {
@@ -189,8 +189,8 @@ final class QuantizedRows {
   }
 
   /** Per thread, room for one block unpacked by {@link #widenQ6K} or {@link #widenQ4KOrQ5K}. */
-  private static final ThreadLocal<UnpackedRows> UNPACKED_BLOCK =
-      ThreadLocal.withInitial(() -> new UnpackedRows(256));
+  private static final ThreadLocal<Unpacked> UNPACKED_BLOCK =
+      ThreadLocal.withInitial(() -> new Unpacked(256));
 
   /**
    * Bytes of whole rows per bulk copy in {@link #dotRowsOneToken}: 16 KB, as {@link
@@ -221,7 +221,7 @@ final class QuantizedRows {
     // Q6_K's unpacking reads past a row's last block.
     byte[] raw = scratch(rowsPerCopy * rowBytes + SPAN);
     float[] lanes = new float[4 * LANES];
-    UnpackedRows q6kWork = dtype == DType.Q6_K ? new UnpackedRows(cols) : null;
+    Unpacked q6kWork = dtype == DType.Q6_K ? new Unpacked(cols) : null;
     float[] row = null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
@@ -312,14 +312,7 @@ final class QuantizedRows {
    * two at a time.
    */
   private static void dotQ6KFourRows(
-      byte[] raw,
-      int at,
-      int rowBytes,
-      float[] x,
-      int cols,
-      float[] out,
-      int j,
-      UnpackedRows work) {
+      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, Unpacked work) {
     byte[] codes = work.codes;
     float[] scales = work.scales;
     int groups = cols / 16;
@@ -383,12 +376,12 @@ final class QuantizedRows {
    * cols]}, its scales times d (one per 16 weights) from {@code scales[r · cols / 16]}; and the
    * lanes of its four sums. The widening unpacks one block to it, Q4_K and Q5_K their codes only.
    */
-  private static final class UnpackedRows {
+  private static final class Unpacked {
     final byte[] codes;
     final float[] scales;
     final float[] lanes = new float[4 * LANES];
 
-    UnpackedRows(int cols) {
+    Unpacked(int cols) {
       codes = new byte[4 * cols];
       scales = new float[4 * cols / 16];
     }
