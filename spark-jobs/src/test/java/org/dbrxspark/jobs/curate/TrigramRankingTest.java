@@ -177,7 +177,7 @@ class TrigramRankingTest {
     for (int t = 0; t < checked.size(); t++) {
       String text = checked.get(t);
       // The hostile texts among every shortlist; the held-out ones among all candidates and one
-      // shortlist in turn, so that each shortlist still sees thousands of them, at a third of the
+      // shortlist in turn, so that each shortlist still sees a fifth of them, at a third of the
       // time every pair took.
       List<Set<Language>> amongs = new ArrayList<>(List.of(all));
       if (t < texts.size()) {
