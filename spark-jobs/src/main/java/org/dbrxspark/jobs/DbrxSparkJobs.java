@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import org.apache.commons.lang3.exception.ExceptionUtils;
 import org.apache.spark.sql.SparkSession;
 import org.dbrxspark.jobs.cli.OptionSet;
 import org.dbrxspark.jobs.cli.OptionSpec;
@@ -111,10 +112,9 @@ public final class DbrxSparkJobs {
    * truncated gzip).
    */
   static String failure(String job, Throwable e) {
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
+    // Causes can form a cycle (initCause refuses only the exception itself): ExceptionUtils stops
+    // at the first repeat.
+    Throwable root = ExceptionUtils.getRootCause(e);
     String line = "dbrx-spark " + job + " failed: " + firstLine(e);
     return root == e
         ? line

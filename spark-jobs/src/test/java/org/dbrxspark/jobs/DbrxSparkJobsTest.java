@@ -15,6 +15,7 @@ import java.util.Map;
 import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.core.Job;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The entry point's command-line behaviour; none of these runs reaches Spark. */
@@ -159,5 +160,17 @@ class DbrxSparkJobsTest {
     assertEquals(
         "dbrx-spark curate failed: NullPointerException",
         DbrxSparkJobs.failure("curate", new NullPointerException()));
+  }
+
+  @Test
+  @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aCycleOfCausesEndsAtItsLastNewCause() {
+    Exception outer = new RuntimeException("write failed");
+    Exception inner = new IllegalStateException("commit conflict");
+    outer.initCause(inner);
+    inner.initCause(outer);
+    assertEquals(
+        "dbrx-spark dedup failed: write failed (IllegalStateException: commit conflict)",
+        DbrxSparkJobs.failure("dedup", outer));
   }
 }
