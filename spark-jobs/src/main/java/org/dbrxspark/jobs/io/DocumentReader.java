@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.from_json;
 import static org.apache.spark.sql.functions.input_file_block_start;
@@ -157,12 +158,14 @@ public final class DocumentReader {
    * document, not duplicates.
    */
   private static Documents withUniqueIds(Dataset<Row> docs, ReaderOptions options) {
+    boolean copies = hasColumn(docs, Columns.COPY);
     Column[] key =
-        hasColumn(docs, Columns.COPY)
-            ? new Column[] {col(Columns.ID), col(Columns.COPY)}
-            : new Column[] {col(Columns.ID)};
-    Dataset<Row> repeated = docs.groupBy(key).count().where(col("count").gt(1)).localCheckpoint();
-    Row totals = repeated.agg(countDistinct(col(Columns.ID)), sum(col("count").minus(1))).first();
+        copies ? new Column[] {col(Columns.ID), col(Columns.COPY)} : new Column[] {col(Columns.ID)};
+    Dataset<Row> repeated = docs.groupBy(key).count().where(col("count").gt(1));
+    // One query in the usual case, no repeated id; the ids named below group the input once more.
+    // Keyed on the id alone, every row of repeated has an id of its own, which needs no distinct.
+    Column repeatedIds = copies ? countDistinct(col(Columns.ID)) : count(lit(1));
+    Row totals = repeated.agg(repeatedIds, sum(col("count").minus(1))).first();
     long ids = totals.getLong(0);
     String policy = options.onDuplicateId();
     if (ids == 0) {

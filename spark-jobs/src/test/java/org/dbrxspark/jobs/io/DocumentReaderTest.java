@@ -582,6 +582,18 @@ class DocumentReaderTest {
         DocumentReader.read(spark, ReaderOptions.of(mix.toString(), InputFormat.AUTO))
             .duplicateIdSummary(),
         "a mix's copies of a document are not duplicates");
+    Files.writeString(
+        mix,
+        """
+            {"id": "m", "copy": 0, "text": "one document"}
+            {"id": "m", "copy": 0, "text": "another document"}
+            {"id": "m", "copy": 1, "text": "one document"}
+            {"id": "m", "copy": 1, "text": "another document"}
+            """);
+    assertEquals(
+        "repeated ids: 1, later rows dropped: 2 (--on-duplicate-id keep-first; first ids: m)",
+        DocumentReader.read(spark, onDuplicateId(mix, "keep-first")).duplicateIdSummary(),
+        "an id repeated within each copy is one repeated id");
     // Input order survives files split into many small partitions.
     spark.conf().set("spark.sql.files.maxPartitionBytes", "40");
     try {
