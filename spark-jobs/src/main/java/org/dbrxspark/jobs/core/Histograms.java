@@ -54,44 +54,7 @@ public final class Histograms {
    * for it, and the JIT compiling the shuffles, which no other part of a run may use.
    */
   public static Map<String, Map<String, Long>> tally(Dataset<Row> rows, List<Tally> tallies) {
-    int n = tallies.size();
-    Column[] values =
-        tallies.stream().map(t -> t.values().cast("array<string>")).toArray(Column[]::new);
-    List<List<Map<String, Long>>> parts =
-        perTask(
-            rows.select(values),
-            () -> {
-              List<Map<String, Long>> counts = new ArrayList<>();
-              for (int i = 0; i < n; i++) {
-                counts.add(new HashMap<>());
-              }
-              return counts;
-            },
-            (counts, r) -> {
-              for (int i = 0; i < n; i++) {
-                if (!r.isNullAt(i)) {
-                  for (String v : r.<String>getList(i)) {
-                    if (v != null) {
-                      counts.get(i).merge(v, 1L, Long::sum);
-                    }
-                  }
-                }
-              }
-            });
-    Map<String, Map<String, Long>> out = new LinkedHashMap<>();
-    for (int i = 0; i < n; i++) {
-      Map<String, Long> total = new HashMap<>();
-      for (List<Map<String, Long>> part : parts) {
-        part.get(i).forEach((k, c) -> total.merge(k, c, Long::sum));
-      }
-      Map<String, Long> top = new LinkedHashMap<>();
-      total.entrySet().stream()
-          .sorted(MOST_FREQUENT_FIRST)
-          .limit(tallies.get(i).limit())
-          .forEach(e -> top.put(e.getKey(), e.getValue()));
-      out.put(tallies.get(i).name(), top);
-    }
-    return out;
+    return countAndBin(rows, tallies, lit(false), List.of(), 0).tallies();
   }
 
   /** Most frequent first, ties in Spark's order of strings (their UTF-8 bytes, unsigned). */
@@ -124,25 +87,70 @@ public final class Histograms {
    */
   public static Map<String, Binned> beforeAfter(
       Dataset<Row> rows, Column after, List<String> columns, int bins) {
+    return countAndBin(rows, List.of(), after, columns, bins).histograms();
+  }
+
+  /**
+   * What {@link #countAndBin} found.
+   *
+   * @param tallies each tally's counts, by its name, as {@link #tally} gives them
+   * @param histograms each column's histogram, as {@link #beforeAfter} gives them
+   */
+  public record Counts(Map<String, Map<String, Long>> tallies, Map<String, Binned> histograms) {}
+
+  /**
+   * {@link #tally} and {@link #beforeAfter} over the same rows in two Spark jobs, not three: the
+   * tallies are counted in the pass that finds the columns' ranges. One job when there are no
+   * columns. Each job costs a small input more than its counting (planning, generated code, task
+   * serialisation), so a summary that needs both asks for them together.
+   */
+  public static Counts countAndBin(
+      Dataset<Row> rows, List<Tally> tallies, Column after, List<String> columns, int bins) {
+    int t = tallies.size();
     int n = columns.size();
-    List<double[][]> ranges =
+    List<Column> firstPass = new ArrayList<>();
+    tallies.forEach(tally -> firstPass.add(tally.values().cast("array<string>")));
+    columns.forEach(c -> firstPass.add(present(c)));
+    List<FirstPass> parts =
         perTask(
-            rows.select(columns.stream().map(Histograms::present).toArray(Column[]::new)),
-            () -> new double[n][],
-            (range, r) -> {
-              for (int i = 0; i < n; i++) {
+            rows.select(firstPass.toArray(Column[]::new)),
+            () -> new FirstPass(t, n),
+            (part, r) -> {
+              for (int i = 0; i < t; i++) {
                 if (!r.isNullAt(i)) {
-                  range[i] = widened(range[i], r.getDouble(i));
+                  for (String v : r.<String>getList(i)) {
+                    if (v != null) {
+                      part.counts.get(i).merge(v, 1L, Long::sum);
+                    }
+                  }
+                }
+              }
+              for (int i = 0; i < n; i++) {
+                if (!r.isNullAt(t + i)) {
+                  part.ranges[i] = widened(part.ranges[i], r.getDouble(t + i));
                 }
               }
             });
+    Map<String, Map<String, Long>> counted = new LinkedHashMap<>();
+    for (int i = 0; i < t; i++) {
+      Map<String, Long> total = new HashMap<>();
+      for (FirstPass part : parts) {
+        part.counts.get(i).forEach((k, c) -> total.merge(k, c, Long::sum));
+      }
+      Map<String, Long> top = new LinkedHashMap<>();
+      total.entrySet().stream()
+          .sorted(MOST_FREQUENT_FIRST)
+          .limit(tallies.get(i).limit())
+          .forEach(e -> top.put(e.getKey(), e.getValue()));
+      counted.put(tallies.get(i).name(), top);
+    }
     Map<String, Binned> out = new LinkedHashMap<>();
     List<Column> binned = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       double[] range = null;
-      for (double[][] part : ranges) {
-        if (part[i] != null) {
-          range = widened(widened(range, part[i][0]), part[i][1]);
+      for (FirstPass part : parts) {
+        if (part.ranges[i] != null) {
+          range = widened(widened(range, part.ranges[i][0]), part.ranges[i][1]);
         }
       }
       if (range == null) {
@@ -161,11 +169,11 @@ public final class Histograms {
       binned.add(when(present(c).isNotNull(), bin));
     }
     if (binned.isEmpty()) {
-      return out;
+      return new Counts(counted, out);
     }
     int m = binned.size();
     binned.add(coalesce(after, lit(false)));
-    List<long[][]> parts =
+    List<long[][]> binParts =
         perTask(
             rows.select(binned.toArray(Column[]::new)),
             () -> new long[2 * m][bins], // before, then after, per column
@@ -179,7 +187,7 @@ public final class Histograms {
               }
             });
     List<Binned> histograms = List.copyOf(out.values());
-    for (long[][] part : parts) {
+    for (long[][] part : binParts) {
       for (int i = 0; i < m; i++) {
         for (int b = 0; b < bins; b++) {
           histograms.get(i).before()[b] += part[i][b];
@@ -187,7 +195,20 @@ public final class Histograms {
         }
       }
     }
-    return out;
+    return new Counts(counted, out);
+  }
+
+  /** One task's part of the first pass: its tallies' counts, and each column's range or null. */
+  private static final class FirstPass implements Serializable {
+    private final List<Map<String, Long>> counts = new ArrayList<>();
+    private final double[][] ranges;
+
+    FirstPass(int tallies, int columns) {
+      for (int i = 0; i < tallies; i++) {
+        counts.add(new HashMap<>());
+      }
+      ranges = new double[columns][];
+    }
   }
 
   /** What a task's count starts from. */

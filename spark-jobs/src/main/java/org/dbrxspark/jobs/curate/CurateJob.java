@@ -26,6 +26,8 @@ import org.dbrxspark.jobs.cli.OptionSpec;
 import org.dbrxspark.jobs.cli.ParsedOptions;
 import org.dbrxspark.jobs.cli.UsageException;
 import org.dbrxspark.jobs.core.Histograms;
+import org.dbrxspark.jobs.core.Histograms.Binned;
+import org.dbrxspark.jobs.core.Histograms.Counts;
 import org.dbrxspark.jobs.core.Histograms.Tally;
 import org.dbrxspark.jobs.core.Job;
 import org.dbrxspark.jobs.core.JobSummary;
@@ -218,8 +220,9 @@ public final class CurateJob implements Job {
                 rejected.withColumn(Columns.TEXT, col("_before")).drop("_before"), rejects);
 
         Column curated = col(Curator.SIGNALS).isNotNull();
-        Map<String, Map<String, Long>> tallies =
-            Histograms.tally(
+        // The signals' histograms are over the curated rows: the others' signals are null.
+        Counts counts =
+            Histograms.countAndBin(
                 annotated,
                 List.of(
                     // Rows read, and the curated ones among them (the others the reader rejected).
@@ -231,7 +234,11 @@ public final class CurateJob implements Job {
                             array(coalesce(col(Curator.LANG), lit(Histograms.NULL)))),
                         8),
                     new Tally("reject reasons", when(Rejects.rejected(), col(Curator.REASONS)), 12),
-                    new Tally("failed", when(curated, col(Curator.REASONS)), Integer.MAX_VALUE)));
+                    new Tally("failed", when(curated, col(Curator.REASONS)), Integer.MAX_VALUE)),
+                Rejects.kept(),
+                signalColumns(),
+                SIGNAL_BINS);
+        Map<String, Map<String, Long>> tallies = counts.tallies();
         long input = tallies.get("rows").getOrDefault(INPUT, 0L);
         JobSummary summary =
             new JobSummary("curate " + options.get(ReaderOptions.INPUT))
@@ -257,7 +264,7 @@ public final class CurateJob implements Job {
             curator,
             tallies.get("rows").getOrDefault(CURATED, 0L),
             tallies.get("failed"),
-            annotated.where(curated));
+            counts.histograms());
         return tables.finish(summary);
       }
     } finally {
@@ -268,14 +275,15 @@ public final class CurateJob implements Job {
   /**
    * Adds to the JSON stats each filter's keep/reject counts over the {@code documents} curated
    * (rows the reader could not read are no filter's), given the reasons they {@code failed} with,
-   * and the histograms of every signal over the {@code curated} rows and over the kept ones.
+   * and the {@code histograms} of every signal (by {@link #signalColumns}) over the curated rows
+   * and over the kept ones.
    */
   private static void addFilterStats(
       JobSummary summary,
       Curator curator,
       long documents,
       Map<String, Long> failed,
-      Dataset<Row> curated) {
+      Map<String, Binned> histograms) {
     List<String> names =
         new ArrayList<>(curator.filters().stream().map(QualityFilter::name).toList());
     if (!curator.languages().isEmpty()) {
@@ -285,14 +293,18 @@ public final class CurateJob implements Job {
       long rejected = failed.getOrDefault(name, 0L);
       summary.filter(name, documents - rejected, rejected);
     }
+    histograms.forEach(
+        (column, h) ->
+            summary.histogram(column.substring(Curator.SIGNALS.length() + 1), h.toMap()));
+  }
+
+  /** The signals' columns, {@code signals.<field>}, in the order of {@link Signal}. */
+  private static List<String> signalColumns() {
     List<String> signals = new ArrayList<>();
     for (Signal s : Signal.values()) {
       signals.add(Curator.SIGNALS + "." + s.field());
     }
-    Histograms.beforeAfter(curated, Rejects.kept(), signals, SIGNAL_BINS)
-        .forEach(
-            (column, h) ->
-                summary.histogram(column.substring(Curator.SIGNALS.length() + 1), h.toMap()));
+    return signals;
   }
 
   /**

@@ -26,6 +26,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.jobs.SharedSpark;
 import org.dbrxspark.jobs.core.Histograms.Binned;
+import org.dbrxspark.jobs.core.Histograms.Counts;
 import org.dbrxspark.jobs.core.Histograms.Tally;
 import org.junit.jupiter.api.Test;
 
@@ -73,6 +74,19 @@ class HistogramsTest {
     return r.isNullAt(1) ? List.of() : (List<String>) r.get(1);
   }
 
+  /** The languages of the rows without reasons (null reasons), nulls left out. */
+  private static List<String> keptLangs(List<Row> rows) {
+    return rows.stream()
+        .filter(r -> r.isNullAt(1) && !r.isNullAt(0))
+        .map(r -> r.getString(0))
+        .toList();
+  }
+
+  /** Every non-null reason of every row. */
+  private static List<String> allReasons(List<Row> rows) {
+    return rows.stream().flatMap(r -> reasons(r).stream()).filter(v -> v != null).toList();
+  }
+
   /** The counts as the summary lists them: most frequent first, ties by value, {@code limit}. */
   private static Map<String, Long> expected(List<String> values, int limit) {
     Map<String, Long> counts = new TreeMap<>();
@@ -101,14 +115,8 @@ class HistogramsTest {
                 new Tally("none", when(col("lang").equalTo("xx"), array(col("lang"))), 5),
                 new Tally("ties", array(lit("c"), lit("b"), lit("a")), 2)));
 
-    List<String> keptLangs = new ArrayList<>();
-    List<String> allReasons = new ArrayList<>();
-    for (Row r : rows) {
-      if (r.isNullAt(1) && !r.isNullAt(0)) {
-        keptLangs.add(r.getString(0));
-      }
-      reasons(r).stream().filter(v -> v != null).forEach(allReasons::add);
-    }
+    List<String> keptLangs = keptLangs(rows);
+    List<String> allReasons = allReasons(rows);
     assertEquals(List.copyOf(expected(keptLangs, 3).entrySet()), entries(tallies, "kept langs"));
     assertEquals(List.copyOf(expected(allReasons, 4).entrySet()), entries(tallies, "reasons"));
     assertEquals(List.copyOf(expected(allReasons, 99).entrySet()), entries(tallies, "all reasons"));
@@ -161,7 +169,38 @@ class HistogramsTest {
         Histograms.beforeAfter(
                 data, when(col("reasons").isNull(), true).otherwise(false), List.of("score"), bins)
             .get("score");
+    assertScoreHistogram(rows, bins, h);
+  }
 
+  @Test
+  void talliesAndHistogramsTogetherCountAsTheyDoAlone() {
+    List<Row> rows = rows();
+    Dataset<Row> data = spark.createDataFrame(rows, SCHEMA).repartition(3);
+    int bins = 6;
+    Counts counts =
+        Histograms.countAndBin(
+            data,
+            List.of(
+                new Tally("reasons", col("reasons"), 99),
+                new Tally("kept langs", when(col("reasons").isNull(), array(col("lang"))), 3)),
+            when(col("reasons").isNull(), true).otherwise(false),
+            List.of("score"),
+            bins);
+
+    List<String> keptLangs = keptLangs(rows);
+    List<String> allReasons = allReasons(rows);
+    assertEquals(
+        List.copyOf(expected(allReasons, 99).entrySet()), entries(counts.tallies(), "reasons"));
+    assertEquals(
+        List.copyOf(expected(keptLangs, 3).entrySet()), entries(counts.tallies(), "kept langs"));
+    assertScoreHistogram(rows, bins, counts.histograms().get("score"));
+  }
+
+  /**
+   * Asserts that {@code h} is the histogram of the finite scores of {@code rows} in {@code bins},
+   * and of those of the rows without reasons.
+   */
+  private static void assertScoreHistogram(List<Row> rows, int bins, Binned h) {
     Predicate<Row> finite = r -> !r.isNullAt(2) && Double.isFinite(r.getDouble(2));
     double lo = rows.stream().filter(finite).mapToDouble(r -> r.getDouble(2)).min().orElseThrow();
     double hi = rows.stream().filter(finite).mapToDouble(r -> r.getDouble(2)).max().orElseThrow();
