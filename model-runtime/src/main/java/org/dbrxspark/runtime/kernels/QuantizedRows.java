@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -87,31 +88,82 @@ final class QuantizedRows {
   /**
    * Q4_K, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. Q5_K
    * ({@code fifthBits}), 176 bytes: the same, with 32 bytes of fifth bits (bit s of byte l for
-   * sub-block s) before the nibbles.
+   * sub-block s) before the nibbles. A block's codes are unpacked to bytes first ({@link
+   * #unpackQ4KOrQ5K}, four codes to an int lane), then widened as Q8_0's, as {@link #widenQ6K}
+   * does.
    */
   private static void widenQ4KOrQ5K(
       boolean fifthBits, byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     int blockBytes = fifthBits ? 176 : 144;
-    int nibbleBytes = fifthBits ? 48 : 16;
+    byte[] codes = UNPACKED_BLOCK.get().codes;
     for (int b = 0; b < blocks; b++) {
       int at = from + b * blockBytes;
+      unpackQ4KOrQ5K(fifthBits, raw, at, codes);
       float d = scale(raw, at);
       float dmin = scale(raw, at + 2);
       for (int s = 0; s < 8; s++) {
         float scale = d * KQuantScales.scale(raw, at + 4, s);
         float min = -dmin * KQuantScales.min(raw, at + 4, s);
-        int q = at + nibbleBytes + 32 * (s / 2);
-        int shift = 4 * (s & 1);
+        int c = unpackedAt(s);
         int out = dstOffset + b * 256 + 32 * s;
         for (int l = 0; l < 32; l += LANES) {
-          IntVector code = nibbles(ints(raw, q + l), shift);
-          if (fifthBits) {
-            code = code.or(fifthBit(ints(raw, at + 16 + l), s));
-          }
-          floats(code).fma(scale, min).intoArray(dst, out + l);
+          codes(ByteVector.fromArray(B, codes, c + l)).fma(scale, min).intoArray(dst, out + l);
         }
       }
     }
+  }
+
+  /**
+   * The 256 codes of the Q4_K (or Q5_K) block at {@code raw[at]}, one byte each into {@code codes[0
+   * ..]}, sub-block s from {@link #unpackedAt}. Moved in int lanes, four codes to a lane, by
+   * constant counts: x86 shifts no bytes, and shifts by a count in a register ran slower (see
+   * {@link #nibble}).
+   */
+  private static void unpackQ4KOrQ5K(boolean fifthBits, byte[] raw, int at, byte[] codes) {
+    int nibbles = at + (fifthBits ? 48 : 16);
+    IntVector high = fifthBits ? fifthBits(raw, at + 16) : null;
+    for (int o = 0; o < 128; o += SPAN) {
+      IntVector packed = packedInts(raw, nibbles + o);
+      IntVector low = packed.and(0x0F0F0F0F);
+      IntVector top = packed.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F);
+      if (fifthBits) {
+        // Bits 0 and 1 of each byte of high are the fifth bits of these two sub-blocks (on 512
+        // bits, of each half's two): moved to bit 4.
+        low = low.or(high.lanewise(VectorOperators.LSHL, 4).and(0x10101010));
+        top = top.or(high.lanewise(VectorOperators.LSHL, 3).and(0x10101010));
+        high = high.lanewise(VectorOperators.LSHR, SPAN / 16);
+      }
+      low.reinterpretAsBytes().intoArray(codes, 2 * o);
+      top.reinterpretAsBytes().intoArray(codes, 2 * o + SPAN);
+    }
+  }
+
+  /**
+   * Q5_K's 32 bytes of fifth bits from {@code raw[at]}, four to an int lane, as {@link
+   * #unpackQ4KOrQ5K} takes them: bit 0 of each byte is the first sub-block's in a {@link #SPAN} of
+   * nibble bytes. On 512 bits a span holds two pairs of sub-blocks, so the bytes come twice, the
+   * second time shifted by a pair's 2 bits.
+   */
+  private static IntVector fifthBits(byte[] raw, int at) {
+    IntVector bits = packedInts(raw, at);
+    if (SPAN == 32) {
+      return bits;
+    }
+    bits = bits.rearrange(REPEAT_32_BYTES);
+    return bits.blend(bits.lanewise(VectorOperators.LSHR, 2), SECOND_32_BYTES);
+  }
+
+  /** The int lanes of a vector's bytes 32 to 63. */
+  private static final VectorMask<Integer> SECOND_32_BYTES = VectorMask.fromLong(I, 0xFF00L);
+
+  /**
+   * Where {@link #unpackQ4KOrQ5K} leaves sub-block s's 32 codes: each {@link #SPAN} of nibble bytes
+   * gives its low nibbles, then its high ones. On AVX2 (32-byte spans) that is element order.
+   */
+  private static int unpackedAt(int s) {
+    int nibble = 32 * (s / 2);
+    int o = nibble - nibble % SPAN;
+    return 2 * o + (s & 1) * SPAN + nibble % SPAN;
   }
 
   /**
@@ -124,7 +176,7 @@ final class QuantizedRows {
    * the last block.
    */
   private static void widenQ6K(byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
-    Q6KScratch block = Q6K_BLOCK.get();
+    Unpacked block = UNPACKED_BLOCK.get();
     byte[] codes = block.codes;
     float[] scales = block.scales;
     for (int b = 0; b < blocks; b++) {
@@ -136,9 +188,9 @@ final class QuantizedRows {
     }
   }
 
-  /** Per thread, room for one Q6_K block unpacked by {@link #widenQ6K}. */
-  private static final ThreadLocal<Q6KScratch> Q6K_BLOCK =
-      ThreadLocal.withInitial(() -> new Q6KScratch(256));
+  /** Per thread, room for one block unpacked by {@link #widenQ6K} or {@link #widenQ4KOrQ5K}. */
+  private static final ThreadLocal<Unpacked> UNPACKED_BLOCK =
+      ThreadLocal.withInitial(() -> new Unpacked(256));
 
   /**
    * Bytes of whole rows per bulk copy in {@link #dotRowsOneToken}: 16 KB, as {@link
@@ -169,7 +221,7 @@ final class QuantizedRows {
     // Q6_K's unpacking reads past a row's last block.
     byte[] raw = scratch(rowsPerCopy * rowBytes + SPAN);
     float[] lanes = new float[4 * LANES];
-    Q6KScratch q6kWork = dtype == DType.Q6_K ? new Q6KScratch(cols) : null;
+    Unpacked q6kWork = dtype == DType.Q6_K ? new Unpacked(cols) : null;
     float[] row = null;
     for (int j0 = from; j0 < to; j0 += rowsPerCopy) {
       int count = Math.min(rowsPerCopy, to - j0);
@@ -260,7 +312,7 @@ final class QuantizedRows {
    * two at a time.
    */
   private static void dotQ6KFourRows(
-      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, Q6KScratch work) {
+      byte[] raw, int at, int rowBytes, float[] x, int cols, float[] out, int j, Unpacked work) {
     byte[] codes = work.codes;
     float[] scales = work.scales;
     int groups = cols / 16;
@@ -322,14 +374,14 @@ final class QuantizedRows {
   /**
    * What {@link #dotQ6KFourRows} unpacks four rows to: row r's codes less 32 from {@code codes[r ·
    * cols]}, its scales times d (one per 16 weights) from {@code scales[r · cols / 16]}; and the
-   * lanes of its four sums.
+   * lanes of its four sums. The widening unpacks one block to it, Q4_K and Q5_K their codes only.
    */
-  private static final class Q6KScratch {
+  private static final class Unpacked {
     final byte[] codes;
     final float[] scales;
     final float[] lanes = new float[4 * LANES];
 
-    Q6KScratch(int cols) {
+    Unpacked(int cols) {
       codes = new byte[4 * cols];
       scales = new float[4 * cols / 16];
     }
@@ -406,22 +458,20 @@ final class QuantizedRows {
 
   /**
    * The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. The count goes in as a
-   * vector: Q5_K's loops shift by this count and by {@link #fifthBit}'s, and with two scalar counts
-   * in one loop (Q6_K's, once), JDK 17's C2 at 256 bits (-XX:UseAVX=2) at times compiled one shift
-   * with the other's count, so weights came out wrong from then on.
+   * vector: with two scalar counts in one loop (Q6_K's, once), JDK 17's C2 at 256 bits
+   * (-XX:UseAVX=2) at times compiled one shift with the other's count, so weights came out wrong
+   * from then on.
    */
   private static IntVector nibbles(IntVector packed, int shift) {
     return packed.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, shift)).and(15);
   }
 
   /**
-   * Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. The count goes in as
-   * a vector, as {@link #nibbles}'s.
+   * Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. Masked (s < 8), not
+   * shifted by s: a count in a register is one of the slow shifts (see {@link #nibble}).
    */
   private static IntVector fifthBit(IntVector high, int s) {
-    return high.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, s))
-        .and(1)
-        .lanewise(VectorOperators.LSHL, 4);
+    return high.and(1 << s).min(1).lanewise(VectorOperators.LSHL, 4);
   }
 
   /** {@link #LANES} bytes from {@code raw[at]} as ints: bits 0 to 7 are the byte's. */
