@@ -18,6 +18,17 @@ public final class KQuantScales {
   }
 
   /**
+   * Every sub-block's scale and min, into {@code scales[0 .. 7]} and {@code mins[0 .. 7]}: one call
+   * per block for the kernels, whose callers can grow too large for C2 to inline sixteen.
+   */
+  public static void unpack(byte[] packed, int at, int[] scales, int[] mins) {
+    for (int j = 0; j < 8; j++) {
+      scales[j] = scale(packed, at, j);
+      mins[j] = min(packed, at, j);
+    }
+  }
+
+  /**
    * The min of sub-block j: for j < 4 the low 6 bits of byte j+4; otherwise the high nibble of byte
    * j+4, topped by the two high bits of byte j.
    */

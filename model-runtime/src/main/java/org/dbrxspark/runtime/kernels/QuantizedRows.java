@@ -1,12 +1,18 @@
 package org.dbrxspark.runtime.kernels;
 
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.B2I;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.XOR;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,6 +27,14 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
  *
  * <p>The blocks are first copied from the mapped file into a per-thread array, for the same reason
  * as in {@link Bf16PairKernels}: vector loads from a heap array are the fast ones.
+ *
+ * <p>The loops call no method of this class that takes or returns a vector (the conversions are
+ * written out at each use), and a block's widening makes a few calls, not one per sub-block. C2
+ * inlines the JDK's vector methods into a method however large it has grown, but stops inlining
+ * ours once it is large ({@code NodeCountInliningCutoff}), and a vector passed to a call not
+ * inlined is boxed on the heap. {@link QuantizedTiles#dotRows} inlines the widening, and with a
+ * helper for the codes a Q4_K_M model decoded batches at half speed in some processes (the AVX2
+ * host, 4 of 9).
  */
 final class QuantizedRows {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -37,11 +51,11 @@ final class QuantizedRows {
 
   /**
    * Whether {@code dtype} is widened and multiplied here: every block type, on 8- or 16-lane
-   * little-endian hardware. {@link #packedInts} needs a block's bytes four to an int lane with the
-   * first in the low bits, GGUF's order. The Vector API's reinterpretation is little-endian by
-   * specification, but the JDK's intrinsics were written and tested on little-endian machines only,
-   * so a big-endian one widens with the scalar {@link DType#decode}, which reads in the file's
-   * order.
+   * little-endian hardware. The unpacking needs a block's bytes four to an int lane with the first
+   * in the low bits, GGUF's order (see {@link #SPAN_BYTES}). The Vector API's reinterpretation is
+   * little-endian by specification, but the JDK's intrinsics were written and tested on
+   * little-endian machines only, so a big-endian one widens with the scalar {@link DType#decode},
+   * which reads in the file's order.
    */
   static boolean widens(DType dtype) {
     return B != null && LITTLE_ENDIAN && dtype.isQuantized();
@@ -95,19 +109,25 @@ final class QuantizedRows {
   private static void widenQ4KOrQ5K(
       boolean fifthBits, byte[] raw, int from, int blocks, float[] dst, int dstOffset) {
     int blockBytes = fifthBits ? 176 : 144;
-    byte[] codes = UNPACKED_BLOCK.get().codes;
+    Unpacked block = UNPACKED_BLOCK.get();
+    byte[] codes = block.codes;
+    int[] scales = block.subBlockScales;
+    int[] mins = block.subBlockMins;
     for (int b = 0; b < blocks; b++) {
       int at = from + b * blockBytes;
       unpackQ4KOrQ5K(fifthBits, raw, at, codes);
+      KQuantScales.unpack(raw, at + 4, scales, mins);
       float d = scale(raw, at);
       float dmin = scale(raw, at + 2);
       for (int s = 0; s < 8; s++) {
-        float scale = d * KQuantScales.scale(raw, at + 4, s);
-        float min = -dmin * KQuantScales.min(raw, at + 4, s);
-        int c = unpackedAt(s);
+        float scale = d * scales[s];
+        float min = -dmin * mins[s];
+        int c = UNPACKED_AT[s];
         int out = dstOffset + b * 256 + 32 * s;
         for (int l = 0; l < 32; l += LANES) {
-          codes(ByteVector.fromArray(B, codes, c + l)).fma(scale, min).intoArray(dst, out + l);
+          ((FloatVector) ByteVector.fromArray(B, codes, c + l).convertShape(B2F, F, 0))
+              .fma(scale, min)
+              .intoArray(dst, out + l);
         }
       }
     }
@@ -115,56 +135,41 @@ final class QuantizedRows {
 
   /**
    * The 256 codes of the Q4_K (or Q5_K) block at {@code raw[at]}, one byte each into {@code codes[0
-   * ..]}, sub-block s from {@link #unpackedAt}. Moved in int lanes, four codes to a lane, by
-   * constant counts: x86 shifts no bytes, and shifts by a count in a register ran slower (see
-   * {@link #nibble}).
+   * ..]}, sub-block s from {@link #UNPACKED_AT}[s]. Moved in int lanes, four codes to a lane, by
+   * constant counts: x86 shifts no bytes, and shifts by a count in a register ran slower (with the
+   * count as a vector, the one-token Q4_K kernel took 1.2x the time on the AVX2 host).
    */
   private static void unpackQ4KOrQ5K(boolean fifthBits, byte[] raw, int at, byte[] codes) {
     int nibbles = at + (fifthBits ? 48 : 16);
-    IntVector high = fifthBits ? fifthBits(raw, at + 16) : null;
+    IntVector high = null;
+    if (fifthBits) {
+      // Bit 0 of each byte is the first sub-block's in a SPAN of nibble bytes. On 512 bits a span
+      // holds two pairs of sub-blocks, so the 32 bytes come twice, the second time shifted by a
+      // pair's 2 bits.
+      high = ByteVector.fromArray(SPAN_BYTES, raw, at + 16).reinterpretAsInts();
+      if (SPAN > 32) {
+        high = high.rearrange(REPEAT_32_BYTES);
+        high = high.blend(high.lanewise(LSHR, 2), SECOND_32_BYTES);
+      }
+    }
     for (int o = 0; o < 128; o += SPAN) {
-      IntVector packed = packedInts(raw, nibbles + o);
+      IntVector packed = ByteVector.fromArray(SPAN_BYTES, raw, nibbles + o).reinterpretAsInts();
       IntVector low = packed.and(0x0F0F0F0F);
-      IntVector top = packed.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F);
+      IntVector top = packed.lanewise(LSHR, 4).and(0x0F0F0F0F);
       if (fifthBits) {
         // Bits 0 and 1 of each byte of high are the fifth bits of these two sub-blocks (on 512
         // bits, of each half's two): moved to bit 4.
-        low = low.or(high.lanewise(VectorOperators.LSHL, 4).and(0x10101010));
-        top = top.or(high.lanewise(VectorOperators.LSHL, 3).and(0x10101010));
-        high = high.lanewise(VectorOperators.LSHR, SPAN / 16);
+        low = low.or(high.lanewise(LSHL, 4).and(0x10101010));
+        top = top.or(high.lanewise(LSHL, 3).and(0x10101010));
+        high = high.lanewise(LSHR, SPAN / 16);
       }
       low.reinterpretAsBytes().intoArray(codes, 2 * o);
       top.reinterpretAsBytes().intoArray(codes, 2 * o + SPAN);
     }
   }
 
-  /**
-   * Q5_K's 32 bytes of fifth bits from {@code raw[at]}, four to an int lane, as {@link
-   * #unpackQ4KOrQ5K} takes them: bit 0 of each byte is the first sub-block's in a {@link #SPAN} of
-   * nibble bytes. On 512 bits a span holds two pairs of sub-blocks, so the bytes come twice, the
-   * second time shifted by a pair's 2 bits.
-   */
-  private static IntVector fifthBits(byte[] raw, int at) {
-    IntVector bits = packedInts(raw, at);
-    if (SPAN == 32) {
-      return bits;
-    }
-    bits = bits.rearrange(REPEAT_32_BYTES);
-    return bits.blend(bits.lanewise(VectorOperators.LSHR, 2), SECOND_32_BYTES);
-  }
-
   /** The int lanes of a vector's bytes 32 to 63. */
   private static final VectorMask<Integer> SECOND_32_BYTES = VectorMask.fromLong(I, 0xFF00L);
-
-  /**
-   * Where {@link #unpackQ4KOrQ5K} leaves sub-block s's 32 codes: each {@link #SPAN} of nibble bytes
-   * gives its low nibbles, then its high ones. On AVX2 (32-byte spans) that is element order.
-   */
-  private static int unpackedAt(int s) {
-    int nibble = 32 * (s / 2);
-    int o = nibble - nibble % SPAN;
-    return 2 * o + (s & 1) * SPAN + nibble % SPAN;
-  }
 
   /**
    * Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, f16 d. Quarter
@@ -183,7 +188,9 @@ final class QuantizedRows {
       unpackQ6K(raw, from + b * 210, 1, codes, 0, scales, 0);
       int out = dstOffset + b * 256;
       for (int k = 0; k < 256; k += LANES) {
-        codes(ByteVector.fromArray(B, codes, k)).mul(scales[k / 16]).intoArray(dst, out + k);
+        ((FloatVector) ByteVector.fromArray(B, codes, k).convertShape(B2F, F, 0))
+            .mul(scales[k / 16])
+            .intoArray(dst, out + k);
       }
     }
   }
@@ -292,14 +299,24 @@ final class QuantizedRows {
         boolean high = (s & 1) != 0;
         for (int l = 0; l < 32; l += LANES) {
           FloatVector u = FloatVector.fromArray(F, x, b + 32 * s + l);
-          IntVector q0 = nibble(ints(raw, r0 + q + l), high);
-          IntVector q1 = nibble(ints(raw, r1 + q + l), high);
+          IntVector p0 =
+              (IntVector) ByteVector.fromArray(B, raw, r0 + q + l).convertShape(B2I, I, 0);
+          IntVector p1 =
+              (IntVector) ByteVector.fromArray(B, raw, r1 + q + l).convertShape(B2I, I, 0);
+          IntVector q0 = (high ? p0.lanewise(LSHR, 4) : p0).and(15);
+          IntVector q1 = (high ? p1.lanewise(LSHR, 4) : p1).and(15);
           if (fifthBits) {
-            q0 = q0.or(fifthBit(ints(raw, r0 + 16 + l), s));
-            q1 = q1.or(fifthBit(ints(raw, r1 + 16 + l), s));
+            // The fifth bit, bit s of its byte, to bit 4: masked, not shifted by s (a shift by a
+            // count in a register is a slow one).
+            IntVector h0 =
+                (IntVector) ByteVector.fromArray(B, raw, r0 + 16 + l).convertShape(B2I, I, 0);
+            IntVector h1 =
+                (IntVector) ByteVector.fromArray(B, raw, r1 + 16 + l).convertShape(B2I, I, 0);
+            q0 = q0.or(h0.and(1 << s).min(1).lanewise(LSHL, 4));
+            q1 = q1.or(h1.and(1 << s).min(1).lanewise(LSHL, 4));
           }
-          a0 = u.fma(floats(q0).fma(scale0, min0), a0);
-          a1 = u.fma(floats(q1).fma(scale1, min1), a1);
+          a0 = u.fma(((FloatVector) q0.convert(I2F, 0)).fma(scale0, min0), a0);
+          a1 = u.fma(((FloatVector) q1.convert(I2F, 0)).fma(scale1, min1), a1);
         }
       }
     }
@@ -333,14 +350,14 @@ final class QuantizedRows {
     for (int k = 0; k < cols; k += LANES) {
       FloatVector u = FloatVector.fromArray(F, x, k);
       int g = k / 16;
-      a0 = u.fma(codes(ByteVector.fromArray(B, codes, k)).mul(scales[g]), a0);
-      a1 = u.fma(codes(ByteVector.fromArray(B, codes, cols + k)).mul(scales[groups + g]), a1);
-      a2 =
-          u.fma(
-              codes(ByteVector.fromArray(B, codes, 2 * cols + k)).mul(scales[2 * groups + g]), a2);
-      a3 =
-          u.fma(
-              codes(ByteVector.fromArray(B, codes, 3 * cols + k)).mul(scales[3 * groups + g]), a3);
+      ByteVector q0 = ByteVector.fromArray(B, codes, k);
+      ByteVector q1 = ByteVector.fromArray(B, codes, cols + k);
+      ByteVector q2 = ByteVector.fromArray(B, codes, 2 * cols + k);
+      ByteVector q3 = ByteVector.fromArray(B, codes, 3 * cols + k);
+      a0 = u.fma(((FloatVector) q0.convertShape(B2F, F, 0)).mul(scales[g]), a0);
+      a1 = u.fma(((FloatVector) q1.convertShape(B2F, F, 0)).mul(scales[groups + g]), a1);
+      a2 = u.fma(((FloatVector) q2.convertShape(B2F, F, 0)).mul(scales[2 * groups + g]), a2);
+      a3 = u.fma(((FloatVector) q3.convertShape(B2F, F, 0)).mul(scales[3 * groups + g]), a3);
     }
     QuantizedTiles.storeFour(a0, a1, a2, a3, work.lanes, out, j);
   }
@@ -365,8 +382,10 @@ final class QuantizedRows {
     for (int k = 0; k < cols; k += LANES) {
       FloatVector u = FloatVector.fromArray(F, x, k);
       int g = s + k / 16;
-      a0 = u.fma(codes(ByteVector.fromArray(B, codes, at + k)).mul(scales[g]), a0);
-      a1 = u.fma(codes(ByteVector.fromArray(B, codes, at + cols + k)).mul(scales[groups + g]), a1);
+      ByteVector q0 = ByteVector.fromArray(B, codes, at + k);
+      ByteVector q1 = ByteVector.fromArray(B, codes, at + cols + k);
+      a0 = u.fma(((FloatVector) q0.convertShape(B2F, F, 0)).mul(scales[g]), a0);
+      a1 = u.fma(((FloatVector) q1.convertShape(B2F, F, 0)).mul(scales[groups + g]), a1);
     }
     storeTwo(a0, a1, lanes, out, j);
   }
@@ -374,12 +393,15 @@ final class QuantizedRows {
   /**
    * What {@link #dotQ6KFourRows} unpacks four rows to: row r's codes less 32 from {@code codes[r ·
    * cols]}, its scales times d (one per 16 weights) from {@code scales[r · cols / 16]}; and the
-   * lanes of its four sums. The widening unpacks one block to it, Q4_K and Q5_K their codes only.
+   * lanes of its four sums. The widening unpacks one block to it; Q4_K and Q5_K their codes, and
+   * their sub-blocks' scales and mins.
    */
   private static final class Unpacked {
     final byte[] codes;
     final float[] scales;
     final float[] lanes = new float[4 * LANES];
+    final int[] subBlockScales = new int[8];
+    final int[] subBlockMins = new int[8];
 
     Unpacked(int cols) {
       codes = new byte[4 * cols];
@@ -390,7 +412,26 @@ final class QuantizedRows {
   /** Bytes per int vector: the codes {@link #unpackQ6K} unpacks at a time. */
   private static final int SPAN = 4 * LANES;
 
-  /** {@link #SPAN} bytes: a vector of the preferred shape, as bytes. */
+  /**
+   * Where {@link #unpackQ4KOrQ5K} leaves sub-block s's 32 codes: each {@link #SPAN} of nibble bytes
+   * gives its low nibbles, then its high ones. On AVX2 (32-byte spans) that is element order. A
+   * table, not a method: see the class comment on calls in the loops.
+   */
+  private static final int[] UNPACKED_AT = new int[8];
+
+  static {
+    for (int s = 0; s < 8; s++) {
+      int nibble = 32 * (s / 2);
+      int o = nibble - nibble % SPAN;
+      UNPACKED_AT[s] = 2 * o + (s & 1) * SPAN + nibble % SPAN;
+    }
+  }
+
+  /**
+   * {@link #SPAN} bytes: a vector of the preferred shape, as bytes, loaded to be reinterpreted as
+   * ints, four to a lane with the first in the low bits (the byte order of x86 and ARM). Every
+   * JDK's Vector API has that: {@code IntVector.fromByteArray} is gone from JDK 20 on.
+   */
   private static final VectorSpecies<Byte> SPAN_BYTES =
       VectorSpecies.of(byte.class, F.vectorShape());
 
@@ -423,64 +464,34 @@ final class QuantizedRows {
       byte[] raw, int at, int blocks, byte[] codes, int to, float[] scales, int scalesTo) {
     for (int b = 0; b < blocks; b++, at += 210, to += 256, scalesTo += 16) {
       for (int half = 0; half < 2; half++) {
-        IntVector high = packedInts(raw, at + 128 + 32 * half).rearrange(REPEAT_32_BYTES);
+        IntVector high =
+            ByteVector.fromArray(SPAN_BYTES, raw, at + 128 + 32 * half)
+                .reinterpretAsInts()
+                .rearrange(REPEAT_32_BYTES);
         for (int o = 0; o < 128; o += SPAN) {
-          IntVector low = packedInts(raw, at + 64 * half + o % 64);
-          IntVector nibble = low.lanewise(VectorOperators.LSHR, 4 * (o / 64)).and(0x0F0F0F0F);
+          IntVector low =
+              ByteVector.fromArray(SPAN_BYTES, raw, at + 64 * half + o % 64).reinterpretAsInts();
+          IntVector nibble = low.lanewise(LSHR, 4 * (o / 64)).and(0x0F0F0F0F);
           IntVector top =
-              high.lanewise(VectorOperators.LSHR, IntVector.fromArray(I, HIGH_SHIFTS, o / 4))
+              high.lanewise(LSHR, IntVector.fromArray(I, HIGH_SHIFTS, o / 4))
                   .and(0x03030303)
-                  .lanewise(VectorOperators.LSHL, 4);
+                  .lanewise(LSHL, 4);
           // A code c of 0 to 63 less 32, per byte without borrows: (c + 0x60) ^ 0x80.
           nibble
               .or(top)
               .add(0x60606060)
-              .lanewise(VectorOperators.XOR, 0x80808080)
+              .lanewise(XOR, 0x80808080)
               .reinterpretAsBytes()
               .intoArray(codes, to + 128 * half + o);
         }
       }
       float d = scale(raw, at + 208);
       for (int i = 0; i < 16; i += LANES) {
-        codes(ByteVector.fromArray(B, raw, at + 192 + i)).mul(d).intoArray(scales, scalesTo + i);
+        ((FloatVector) ByteVector.fromArray(B, raw, at + 192 + i).convertShape(B2F, F, 0))
+            .mul(d)
+            .intoArray(scales, scalesTo + i);
       }
     }
-  }
-
-  /**
-   * {@link #SPAN} bytes from {@code raw[at]}, four to an int lane, the first in the low bits (the
-   * byte order of x86 and ARM). Loaded as bytes and reinterpreted, which every JDK's Vector API
-   * has: {@code IntVector.fromByteArray} is gone from JDK 20 on.
-   */
-  private static IntVector packedInts(byte[] raw, int at) {
-    return ByteVector.fromArray(SPAN_BYTES, raw, at).reinterpretAsInts();
-  }
-
-  /**
-   * The nibble of each lane at {@code shift} (0: low, 4: high), 0 to 15. The count goes in as a
-   * vector: with two scalar counts in one loop (Q6_K's, once), JDK 17's C2 at 256 bits
-   * (-XX:UseAVX=2) at times compiled one shift with the other's count, so weights came out wrong
-   * from then on.
-   */
-  private static IntVector nibbles(IntVector packed, int shift) {
-    return packed.lanewise(VectorOperators.LSHR, IntVector.broadcast(I, shift)).and(15);
-  }
-
-  /**
-   * Q5_K's fifth bit of sub-block s, bit s of {@code high}, in place: 0 or 16. Masked (s < 8), not
-   * shifted by s: a count in a register is one of the slow shifts (see {@link #nibble}).
-   */
-  private static IntVector fifthBit(IntVector high, int s) {
-    return high.and(1 << s).min(1).lanewise(VectorOperators.LSHL, 4);
-  }
-
-  /** {@link #LANES} bytes from {@code raw[at]} as ints: bits 0 to 7 are the byte's. */
-  private static IntVector ints(byte[] raw, int at) {
-    return (IntVector) ByteVector.fromArray(B, raw, at).convertShape(VectorOperators.B2I, I, 0);
-  }
-
-  private static FloatVector floats(IntVector codes) {
-    return (FloatVector) codes.convert(VectorOperators.I2F, 0);
   }
 
   /** {@code out[j]} and {@code out[j + 1]}: the lane sums of {@code a0} and {@code a1}. */
@@ -508,10 +519,14 @@ final class QuantizedRows {
       float d3 = scale(raw, r3);
       for (int k = 0; k < 32; k += LANES) {
         FloatVector u = FloatVector.fromArray(F, x, b + k);
-        a0 = u.fma(codes(ByteVector.fromArray(B, raw, r0 + 2 + k)).mul(d0), a0);
-        a1 = u.fma(codes(ByteVector.fromArray(B, raw, r1 + 2 + k)).mul(d1), a1);
-        a2 = u.fma(codes(ByteVector.fromArray(B, raw, r2 + 2 + k)).mul(d2), a2);
-        a3 = u.fma(codes(ByteVector.fromArray(B, raw, r3 + 2 + k)).mul(d3), a3);
+        ByteVector q0 = ByteVector.fromArray(B, raw, r0 + 2 + k);
+        ByteVector q1 = ByteVector.fromArray(B, raw, r1 + 2 + k);
+        ByteVector q2 = ByteVector.fromArray(B, raw, r2 + 2 + k);
+        ByteVector q3 = ByteVector.fromArray(B, raw, r3 + 2 + k);
+        a0 = u.fma(((FloatVector) q0.convertShape(B2F, F, 0)).mul(d0), a0);
+        a1 = u.fma(((FloatVector) q1.convertShape(B2F, F, 0)).mul(d1), a1);
+        a2 = u.fma(((FloatVector) q2.convertShape(B2F, F, 0)).mul(d2), a2);
+        a3 = u.fma(((FloatVector) q3.convertShape(B2F, F, 0)).mul(d3), a3);
       }
     }
     QuantizedTiles.storeFour(a0, a1, a2, a3, lanes, out, j);
@@ -532,8 +547,10 @@ final class QuantizedRows {
       float d1 = scale(raw, r1);
       for (int k = 0; k < 32; k += LANES) {
         FloatVector u = FloatVector.fromArray(F, x, b + k);
-        a0 = u.fma(codes(ByteVector.fromArray(B, raw, r0 + 2 + k)).mul(d0), a0);
-        a1 = u.fma(codes(ByteVector.fromArray(B, raw, r1 + 2 + k)).mul(d1), a1);
+        ByteVector q0 = ByteVector.fromArray(B, raw, r0 + 2 + k);
+        ByteVector q1 = ByteVector.fromArray(B, raw, r1 + 2 + k);
+        a0 = u.fma(((FloatVector) q0.convertShape(B2F, F, 0)).mul(d0), a0);
+        a1 = u.fma(((FloatVector) q1.convertShape(B2F, F, 0)).mul(d1), a1);
       }
     }
     storeTwo(a0, a1, lanes, out, j);
@@ -542,8 +559,8 @@ final class QuantizedRows {
   /**
    * Q4_0 rows j and j + 1 with one token, in element order: a block's low nibbles (elements 0-15)
    * before its high ones (16-31). Two rows, not four: four take more vector code than C2 inlines
-   * into one method, and then run several times slower. The nibbles are unpacked in int lanes, by
-   * {@link #nibble}: x86 shifts no bytes, and Java emulates a byte shift with several instructions
+   * into one method, and then run several times slower. The nibbles are unpacked in int lanes, by a
+   * constant shift: x86 shifts no bytes, and Java emulates a byte shift with several instructions
    * (byte lanes took 1.25x the time on the AVX2 host, one thread).
    */
   private static void dotQ4TwoRows(
@@ -556,35 +573,20 @@ final class QuantizedRows {
       float d1 = scale(raw, r1);
       for (int k = 0; k < 16; k += LANES) {
         FloatVector u = FloatVector.fromArray(F, x, b + k);
-        a0 = u.fma(low(ints(raw, r0 + 2 + k)).mul(d0), a0);
-        a1 = u.fma(low(ints(raw, r1 + 2 + k)).mul(d1), a1);
+        IntVector p0 = (IntVector) ByteVector.fromArray(B, raw, r0 + 2 + k).convertShape(B2I, I, 0);
+        IntVector p1 = (IntVector) ByteVector.fromArray(B, raw, r1 + 2 + k).convertShape(B2I, I, 0);
+        a0 = u.fma(((FloatVector) p0.and(15).sub(8).convert(I2F, 0)).mul(d0), a0);
+        a1 = u.fma(((FloatVector) p1.and(15).sub(8).convert(I2F, 0)).mul(d1), a1);
       }
       for (int k = 0; k < 16; k += LANES) {
         FloatVector u = FloatVector.fromArray(F, x, b + 16 + k);
-        a0 = u.fma(high(ints(raw, r0 + 2 + k)).mul(d0), a0);
-        a1 = u.fma(high(ints(raw, r1 + 2 + k)).mul(d1), a1);
+        IntVector p0 = (IntVector) ByteVector.fromArray(B, raw, r0 + 2 + k).convertShape(B2I, I, 0);
+        IntVector p1 = (IntVector) ByteVector.fromArray(B, raw, r1 + 2 + k).convertShape(B2I, I, 0);
+        a0 = u.fma(((FloatVector) p0.lanewise(LSHR, 4).and(15).sub(8).convert(I2F, 0)).mul(d0), a0);
+        a1 = u.fma(((FloatVector) p1.lanewise(LSHR, 4).and(15).sub(8).convert(I2F, 0)).mul(d1), a1);
       }
     }
     storeTwo(a0, a1, lanes, out, j);
-  }
-
-  /** Elements 0-15 of a Q4_0 block: the low nibbles, less 8. */
-  private static FloatVector low(IntVector packed) {
-    return floats(nibble(packed, false).sub(8));
-  }
-
-  /** Elements 16-31: the high nibbles, less 8. */
-  private static FloatVector high(IntVector packed) {
-    return floats(nibble(packed, true).sub(8));
-  }
-
-  /**
-   * The low or high nibble of each lane, 0 to 15, for the one-token kernels: shifted by a constant
-   * count. With {@link #nibbles}'s count as a vector, Q4_K's kernel took 1.2x the time (AVX2 host,
-   * one thread).
-   */
-  private static IntVector nibble(IntVector packed, boolean high) {
-    return (high ? packed.lanewise(VectorOperators.LSHR, 4) : packed).and(15);
   }
 
   /** Q8_0: 2 bytes of scale, then 32 int8 codes. */
@@ -593,7 +595,9 @@ final class QuantizedRows {
     for (int at = from, out = dstOffset; out < end; at += 34, out += 32) {
       FloatVector d = FloatVector.broadcast(F, scale(raw, at));
       for (int j = 0; j < 32; j += LANES) {
-        codes(ByteVector.fromArray(B, raw, at + 2 + j)).mul(d).intoArray(dst, out + j);
+        ((FloatVector) ByteVector.fromArray(B, raw, at + 2 + j).convertShape(B2F, F, 0))
+            .mul(d)
+            .intoArray(dst, out + j);
       }
     }
   }
@@ -609,15 +613,14 @@ final class QuantizedRows {
       float d = scale(raw, at);
       int out = dstOffset + b * 32;
       for (int j = 0; j < 16; j += LANES) {
-        IntVector packed = ints(raw, at + 2 + j);
-        floats(nibbles(packed, 0).sub(8)).mul(d).intoArray(dst, out + j);
-        floats(nibbles(packed, 4).sub(8)).mul(d).intoArray(dst, out + 16 + j);
+        IntVector packed =
+            (IntVector) ByteVector.fromArray(B, raw, at + 2 + j).convertShape(B2I, I, 0);
+        ((FloatVector) packed.and(15).sub(8).convert(I2F, 0)).mul(d).intoArray(dst, out + j);
+        ((FloatVector) packed.lanewise(LSHR, 4).and(15).sub(8).convert(I2F, 0))
+            .mul(d)
+            .intoArray(dst, out + 16 + j);
       }
     }
-  }
-
-  private static FloatVector codes(ByteVector bytes) {
-    return (FloatVector) bytes.convertShape(VectorOperators.B2F, F, 0);
   }
 
   /**
