@@ -34,7 +34,7 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
  * ours once it is large ({@code NodeCountInliningCutoff}), and a vector passed to a call not
  * inlined is boxed on the heap. {@link QuantizedTiles#dotRows} inlines the widening, and with a
  * helper for the codes a Q4_K_M model decoded batches at half speed in some processes (the AVX2
- * host, 4 of 9).
+ * host, 6 of 18).
  */
 final class QuantizedRows {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
