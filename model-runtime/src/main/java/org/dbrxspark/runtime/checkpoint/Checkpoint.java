@@ -23,8 +23,9 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 /**
  * A DBRX checkpoint, opened and validated: a folder in the Hugging Face layout ({@code config.json}
  * plus either {@code model.safetensors} or shards listed by {@code model.safetensors.index.json}),
- * or a single llama.cpp GGUF file, whose metadata stands in for {@code config.json}. A GGUF file's
- * tensors are reachable under their Hugging Face names too ({@link GgufLayout}).
+ * or a llama.cpp GGUF file (or the first part of a split one, {@link GgufParts}), whose metadata
+ * stands in for {@code config.json}. A GGUF file's tensors are reachable under their Hugging Face
+ * names too ({@link GgufLayout}).
  *
  * <p>Every tensor that {@link TensorLayout#expectedShapes} derives from the config must be present
  * with exactly that shape; each may have any supported {@link DType}. Tensors beyond those are kept
@@ -46,8 +47,8 @@ public final class Checkpoint implements AutoCloseable {
     /** config.json and safetensors: the expert down-projection w2 is [experts * ffn, d_model]. */
     SAFETENSORS,
     /**
-     * One GGUF file: the expert down-projection is [experts, d_model, ffn], w2 transposed per
-     * expert.
+     * One GGUF file, or the parts of a split one: the expert down-projection is [experts, d_model,
+     * ffn], w2 transposed per expert.
      */
     GGUF
   }
@@ -74,8 +75,9 @@ public final class Checkpoint implements AutoCloseable {
   }
 
   /**
-   * Opens and validates the checkpoint at {@code path}: a GGUF file, or a checkpoint folder. Like
-   * Hugging Face transformers, a folder's {@code model.safetensors} takes precedence over an index.
+   * Opens and validates the checkpoint at {@code path}: a GGUF file (the first part of a split
+   * one), or a checkpoint folder. Like Hugging Face transformers, a folder's {@code
+   * model.safetensors} takes precedence over an index.
    *
    * @throws CheckpointFormatException if a weights file or the index is malformed or missing, or
    *     disagrees with the config
@@ -128,15 +130,24 @@ public final class Checkpoint implements AutoCloseable {
    */
   public static DbrxConfig readConfig(Path path) throws IOException {
     if (Files.isRegularFile(path)) {
-      try (GgufFile gguf = GgufFile.open(path)) {
+      try (GgufParts gguf = GgufParts.open(path)) {
         return GgufLayout.config(gguf);
       }
     }
     return DbrxConfig.read(path.resolve(CONFIG));
   }
 
+  /**
+   * The files of the GGUF checkpoint named {@code fileName}: that name, or, for the first part of a
+   * split model ({@code NAME-00001-of-0000N.gguf}, as llama.cpp names the parts), the names of all
+   * N parts in order. For copying a checkpoint before it is opened.
+   */
+  public static List<String> ggufFileNames(String fileName) {
+    return GgufParts.fileNames(fileName);
+  }
+
   private static Checkpoint openGguf(Path file) throws IOException {
-    GgufFile gguf = GgufFile.open(file);
+    GgufParts gguf = GgufParts.open(file);
     try {
       DbrxConfig config = GgufLayout.config(gguf);
       Map<String, String> names = GgufLayout.tensorNames(config.nLayers());
@@ -159,9 +170,9 @@ public final class Checkpoint implements AutoCloseable {
                 }
               });
       return new Checkpoint(
-          file, Format.GGUF, config, List.of(gguf), Collections.unmodifiableMap(tensors));
+          file, Format.GGUF, config, gguf.files(), Collections.unmodifiableMap(tensors));
     } catch (IOException | RuntimeException e) {
-      closeAll(List.of(gguf), e);
+      closeAll(gguf.files(), e);
       throw e;
     }
   }

@@ -73,7 +73,7 @@ final class GgufLayout {
    * The architecture the metadata describes. A GGUF file has no router p-norm (DBRX's is 1) and no
    * activation key (DBRX's experts use SiLU); a clamp of 0 means none, as in llama.cpp.
    */
-  static DbrxConfig config(GgufFile file) throws CheckpointFormatException {
+  static DbrxConfig config(GgufParts file) throws CheckpointFormatException {
     Map<String, Object> meta = file.metadata();
     Object arch = meta.get("general.architecture");
     if (!ARCH.equals(arch)) {
@@ -138,7 +138,7 @@ final class GgufLayout {
    * as many entries as the model has rows, and every token the tokenizer knows spelled the same way
    * (byte-level strings as llama.cpp writes them, the specials as text).
    */
-  static void checkVocabulary(GgufFile file, DbrxConfig config) throws CheckpointFormatException {
+  static void checkVocabulary(GgufParts file, DbrxConfig config) throws CheckpointFormatException {
     List<?> tokens = tokens(file);
     if (tokens.size() != config.vocabSize()) {
       throw new CheckpointFormatException(
@@ -268,7 +268,7 @@ final class GgufLayout {
     return byteLevel(latin1.getBytes(StandardCharsets.ISO_8859_1));
   }
 
-  private static List<?> tokens(GgufFile file) throws CheckpointFormatException {
+  private static List<?> tokens(GgufParts file) throws CheckpointFormatException {
     Object tokens = file.metadata().get(TOKENS);
     if (!(tokens instanceof List<?> list)) {
       throw new CheckpointFormatException(
@@ -294,7 +294,7 @@ final class GgufLayout {
     return sb.toString();
   }
 
-  private static int integer(GgufFile file, String key) throws CheckpointFormatException {
+  private static int integer(GgufParts file, String key) throws CheckpointFormatException {
     Object value = file.metadata().get(key);
     if (!(value instanceof Long v) || v < 0 || v > Integer.MAX_VALUE) {
       throw new CheckpointFormatException(
@@ -307,7 +307,7 @@ final class GgufLayout {
     return (int) (long) v;
   }
 
-  private static double number(GgufFile file, String key) throws CheckpointFormatException {
+  private static double number(GgufParts file, String key) throws CheckpointFormatException {
     Object value = file.metadata().get(key);
     if (value instanceof Double d) {
       return d;

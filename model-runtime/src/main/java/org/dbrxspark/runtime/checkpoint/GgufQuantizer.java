@@ -92,11 +92,16 @@ public final class GgufQuantizer {
   }
 
   /**
-   * What was written: the file, its bytes, its type, and each matrix that fell back to another type
-   * than {@link #matrixType} chose (its rows not whole blocks of that type), with the type it was
-   * written in.
+   * What was written: the files (one, or the parts of a split model, the first to open first),
+   * their bytes, the type, and each matrix that fell back to another type than {@link #matrixType}
+   * chose (its rows not whole blocks of that type), with the type it was written in.
    */
-  public record Summary(Path file, long bytes, FileType type, Map<String, DType> fallbacks) {}
+  public record Summary(List<Path> files, long bytes, FileType type, Map<String, DType> fallbacks) {
+    /** The file to open: the only one, or the first part. */
+    public Path file() {
+      return files.get(0);
+    }
+  }
 
   /**
    * Writes {@code source} to {@code output} with its matrices in the types {@code type} gives them.
@@ -105,6 +110,17 @@ public final class GgufQuantizer {
    *     other than 1, an activation other than SiLU, a vocabulary that is not DBRX's)
    */
   public static Summary write(Checkpoint source, FileType type, Path output, int threads)
+      throws IOException {
+    return write(source, type, output, threads, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #write(Checkpoint, FileType, Path, int)}, in parts of at most {@code maxPartBytes} of
+   * tensor data each when the model is larger, named and keyed as llama.cpp's gguf-split writes
+   * them: {@code NAME-00001-of-0000N.gguf} and on for an {@code output} of {@code NAME.gguf}.
+   */
+  public static Summary write(
+      Checkpoint source, FileType type, Path output, int threads, long maxPartBytes)
       throws IOException {
     DbrxConfig c = source.config();
     checkExpressible(c);
@@ -151,9 +167,13 @@ public final class GgufQuantizer {
               }
             });
       }
-      w.write(output);
+      List<Path> files = w.write(output, maxPartBytes);
+      long bytes = 0;
+      for (Path f : files) {
+        bytes += Files.size(f);
+      }
+      return new Summary(files, bytes, type, fallbacks);
     }
-    return new Summary(output.toAbsolutePath(), Files.size(output), type, fallbacks);
   }
 
   /**

@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * Writes a GGUF v3 file: metadata and tensor infos are collected first, then {@link #write} streams
  * each tensor's bytes in order, so memory does not grow with the model. The file appears under its
- * name only when complete: it is written to a hidden sibling and renamed.
+ * name only when complete: it is written to a hidden sibling and renamed. A model larger than a
+ * part's limit is written in parts, as llama.cpp's gguf-split writes them ({@link GgufParts}).
  */
 final class GgufWriter {
   static final int MAGIC = 0x46554747; // "GGUF" as a little-endian int
@@ -23,6 +24,8 @@ final class GgufWriter {
   static final int ALIGNMENT = 32;
 
   /** GGUF metadata value types (gguf.h). */
+  static final int UINT16 = 2;
+
   static final int UINT32 = 4;
 
   static final int INT32 = 5;
@@ -95,29 +98,113 @@ final class GgufWriter {
 
   /** Writes the file; on any failure nothing is left at {@code file}. */
   void write(Path file) throws IOException {
+    write(file, Long.MAX_VALUE);
+  }
+
+  /**
+   * Writes the model to {@code file}, or, when its tensors' bytes exceed {@code maxPartBytes}, to
+   * parts named as llama.cpp names them beside it ({@code NAME-00001-of-0000N.gguf} for {@code
+   * NAME.gguf}). A part takes tensors in order while they fit, and at least one, so a tensor larger
+   * than the limit is a part alone (gguf-split's limit is soft too). Parts appear only once all are
+   * written; on any failure none is left.
+   *
+   * @return the files written, the one to open first
+   */
+  List<Path> write(Path file, long maxPartBytes) throws IOException {
     Path target = file.toAbsolutePath().normalize();
-    Path partial = target.resolveSibling("." + target.getFileName() + ".partial");
-    try {
-      try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(partial), 1 << 20)) {
-        writeTo(out);
+    List<List<Declared>> parts = parts(maxPartBytes);
+    List<Path> targets = new ArrayList<>();
+    if (parts.size() == 1) {
+      targets.add(target);
+    } else {
+      String name = target.getFileName().toString();
+      String prefix = name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
+      for (int i = 0; i < parts.size(); i++) {
+        targets.add(target.resolveSibling(GgufParts.partName(prefix, i, parts.size())));
       }
-      Files.move(
-          partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+    List<Path> partials = new ArrayList<>();
+    List<Path> moved = new ArrayList<>();
+    try {
+      for (int i = 0; i < parts.size(); i++) {
+        Path partial =
+            targets.get(i).resolveSibling("." + targets.get(i).getFileName() + ".partial");
+        partials.add(partial);
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(partial), 1 << 20)) {
+          writeTo(out, parts.get(i), i, parts.size());
+        }
+      }
+      for (int i = 0; i < parts.size(); i++) {
+        Files.move(
+            partials.get(i),
+            targets.get(i),
+            StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+        moved.add(targets.get(i));
+      }
+      return targets;
     } catch (IOException | RuntimeException | Error e) {
-      Files.deleteIfExists(partial);
+      for (Path p : partials) {
+        Files.deleteIfExists(p);
+      }
+      for (Path p : moved) {
+        Files.deleteIfExists(p);
+      }
       throw e;
     }
   }
 
-  private void writeTo(OutputStream out) throws IOException {
+  /** The tensors in parts of at most {@code maxPartBytes} of data each, or one tensor. */
+  private List<List<Declared>> parts(long maxPartBytes) {
+    List<List<Declared>> parts = new ArrayList<>();
+    List<Declared> part = new ArrayList<>();
+    long bytes = 0;
+    for (Declared t : tensors) {
+      long size = aligned(size(t));
+      if (!part.isEmpty() && bytes + size > maxPartBytes) {
+        parts.add(part);
+        part = new ArrayList<>();
+        bytes = 0;
+      }
+      part.add(t);
+      bytes += size;
+    }
+    parts.add(part);
+    return parts;
+  }
+
+  /**
+   * Part {@code no} of {@code count}: the metadata in the first, the split keys in each when there
+   * are several, then this part's tensor infos and data.
+   */
+  private void writeTo(OutputStream out, List<Declared> part, int no, int count)
+      throws IOException {
+    ByteArrayOutputStream keys = new ByteArrayOutputStream();
+    int keyCount = 0;
+    if (no == 0) {
+      metadata.writeTo(keys);
+      keyCount += metadataCount;
+    }
+    if (count > 1) {
+      Encoding.string(keys, GgufParts.SPLIT_NO);
+      Encoding.u32(keys, UINT16);
+      Encoding.u16(keys, no);
+      Encoding.string(keys, GgufParts.SPLIT_COUNT);
+      Encoding.u32(keys, UINT16);
+      Encoding.u16(keys, count);
+      Encoding.string(keys, GgufParts.SPLIT_TENSORS);
+      Encoding.u32(keys, INT32);
+      Encoding.u32(keys, tensors.size());
+      keyCount += 3;
+    }
     ByteArrayOutputStream header = new ByteArrayOutputStream();
     Encoding.u32(header, MAGIC);
     Encoding.u32(header, VERSION);
-    Encoding.u64(header, tensors.size());
-    Encoding.u64(header, metadataCount);
-    metadata.writeTo(header);
+    Encoding.u64(header, part.size());
+    Encoding.u64(header, keyCount);
+    keys.writeTo(header);
     long offset = 0;
-    for (Declared t : tensors) {
+    for (Declared t : part) {
       Encoding.string(header, t.name());
       Encoding.u32(header, t.shape().length);
       for (int i = t.shape().length - 1; i >= 0; i--) {
@@ -129,7 +216,7 @@ final class GgufWriter {
     }
     header.writeTo(out);
     padding(out, header.size());
-    for (Declared t : tensors) {
+    for (Declared t : part) {
       long expected = size(t);
       Counting counted = new Counting(out);
       t.bytes().writeTo(counted);
@@ -193,6 +280,11 @@ final class GgufWriter {
   /** Little-endian encodings of GGUF's scalars and strings. */
   static final class Encoding {
     private Encoding() {}
+
+    static void u16(ByteArrayOutputStream out, int v) {
+      out.write(v);
+      out.write(v >>> 8);
+    }
 
     static void u32(ByteArrayOutputStream out, long v) {
       for (int i = 0; i < 4; i++) {

@@ -140,6 +140,35 @@ final class Args {
     }
   }
 
+  /**
+   * A size in bytes: a whole number, optionally followed by K, M, G or T (powers of 1000, as
+   * llama.cpp's {@code --split-max-size} and the model hubs' file limits count them).
+   */
+  long bytes(String name) {
+    String v = string(name).trim();
+    String digits = v;
+    long unit = 1;
+    int suffix = v.isEmpty() ? -1 : "KMGT".indexOf(Character.toUpperCase(v.charAt(v.length() - 1)));
+    if (suffix >= 0) {
+      digits = v.substring(0, v.length() - 1);
+      unit = (long) Math.pow(1000, suffix + 1);
+    }
+    try {
+      long count = Long.parseLong(digits);
+      if (count > 0) {
+        return Math.multiplyExact(count, unit);
+      }
+    } catch (NumberFormatException | ArithmeticException e) {
+      // refused below
+    }
+    throw new InvalidCommandLineException(
+        "option --"
+            + name
+            + ": '"
+            + v
+            + "' is not a size: a positive whole number, then K, M, G or T");
+  }
+
   double number(String name) {
     String v = string(name);
     try {

@@ -6,12 +6,15 @@ import java.util.Locale;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 
-/** Writes a Hugging Face checkpoint as a GGUF file that this runtime and llama.cpp load. */
+/**
+ * Writes a Hugging Face checkpoint as a GGUF file that this runtime and llama.cpp load, or as the
+ * parts of a split one.
+ */
 final class QuantizeCommand extends Command {
   QuantizeCommand() {
     super(
         "quantize",
-        "write a checkpoint folder as one GGUF file, its matrices quantized (llama.cpp loads it)");
+        "write a checkpoint folder as a GGUF file, its matrices quantized (llama.cpp loads it)");
   }
 
   @Override
@@ -25,6 +28,12 @@ final class QuantizeCommand extends Command {
             "type of the matrices: "
                 + GgufQuantizer.FileType.choices()
                 + " (q4_k_m and q5_k_m: llama.cpp's mixes of K-quants)"),
+        Option.value(
+            "split-max-size",
+            null,
+            "write parts of at most this much tensor data each (48G, 500M: powers of 1000), as"
+                + " llama.cpp's gguf-split: NAME-00001-of-0000N.gguf and on for --output"
+                + " NAME.gguf; every --model takes the first part"),
         CommonOptions.threads("threads that quantize (the file is the same for any number)"));
   }
 
@@ -39,6 +48,7 @@ final class QuantizeCommand extends Command {
               + GgufQuantizer.FileType.choices());
     }
     int threads = CommonOptions.threads(args);
+    long maxPartBytes = args.has("split-max-size") ? args.bytes("split-max-size") : Long.MAX_VALUE;
     long start = System.nanoTime();
     try (Checkpoint source = Checkpoint.open(args.path("model"))) {
       if (source.format() != Checkpoint.Format.SAFETENSORS) {
@@ -46,9 +56,12 @@ final class QuantizeCommand extends Command {
             "option --model: " + args.path("model") + " is already a GGUF file");
       }
       GgufQuantizer.Summary summary =
-          GgufQuantizer.write(source, type, args.path("output"), threads);
+          GgufQuantizer.write(source, type, args.path("output"), threads, maxPartBytes);
       ObjectNode result = out.object();
       result.put("output", summary.file().toString());
+      if (summary.files().size() > 1) {
+        summary.files().forEach(part -> result.withArray("parts").add(part.toString()));
+      }
       result.put("type", type.cliName());
       result.put("bytes", summary.bytes());
       ObjectNode fallbacks = result.putObject("fallbacks");

@@ -64,7 +64,10 @@ final class GgufBuilder {
     return tensors.stream().filter(e -> e.name.equals(name)).findFirst().orElseThrow();
   }
 
-  /** Writes the file with 32-byte alignment; integers as u32 or u64, numbers as f32. */
+  /**
+   * Writes the file with 32-byte alignment; a Long as u32 or u64, a Short as u16, an Integer as
+   * i32, numbers as f32.
+   */
   Path write(Path file) throws IOException {
     ByteArrayOutputStream header = new ByteArrayOutputStream();
     GgufWriter.Encoding.u32(header, magic);
@@ -114,7 +117,14 @@ final class GgufBuilder {
   }
 
   private static void value(ByteArrayOutputStream out, Object v) {
-    if (v instanceof Long l) {
+    if (v instanceof Short u16) {
+      // gguf-split's split.no and split.count
+      GgufWriter.Encoding.u32(out, GgufWriter.UINT16);
+      GgufWriter.Encoding.u16(out, u16);
+    } else if (v instanceof Integer i32) {
+      GgufWriter.Encoding.u32(out, GgufWriter.INT32);
+      GgufWriter.Encoding.u32(out, i32);
+    } else if (v instanceof Long l) {
       boolean small = l >= 0 && l <= 0xFFFFFFFFL;
       GgufWriter.Encoding.u32(out, small ? 4 : 10);
       if (small) {

@@ -377,6 +377,38 @@ class DbrxCliTest {
   }
 
   @Test
+  void quantizeWritesPartsThatLoadFromTheFirstAsTheWholeFile() throws Exception {
+    String whole = dir.resolve("whole.gguf").toString();
+    assertEquals(0, dbrx("quantize", "--model", model, "--type", "q8_0", "--output", whole).exit());
+    Run split =
+        dbrx(
+            "quantize",
+            "--model",
+            model,
+            "--type",
+            "q8_0",
+            "--output",
+            dir.resolve("tiny.gguf").toString(),
+            "--split-max-size",
+            "5M");
+    assertEquals(0, split.exit(), split.err());
+    JsonNode result = split.lines().get(0);
+    String first = dir.resolve("tiny-00001-of-00003.gguf").toString();
+    assertEquals(first, result.get("output").asText());
+    assertEquals(3, result.get("parts").size());
+    Run fromParts =
+        dbrx("generate", "--prompt", "Hello", "--max-new-tokens", "4", "--model", first);
+    assertEquals(0, fromParts.exit(), fromParts.err());
+    assertEquals(
+        dbrx("generate", "--prompt", "Hello", "--max-new-tokens", "4", "--model", whole).out(),
+        fromParts.out());
+    Run zero =
+        dbrx("quantize", "--model", model, "--output", whole + "2", "--split-max-size", "0G");
+    assertEquals(2, zero.exit());
+    assertTrue(zero.err().contains("option --split-max-size: '0G' is not a size"), zero.err());
+  }
+
+  @Test
   void tokenizeNeedsNoModel() throws Exception {
     Run run = dbrx("tokenize", "--text", "hello world");
     assertEquals(0, run.exit(), run.err());

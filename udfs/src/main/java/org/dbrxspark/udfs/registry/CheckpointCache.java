@@ -1,6 +1,7 @@
 package org.dbrxspark.udfs.registry;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -30,6 +31,7 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.RemoteIterator;
+import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,7 +71,8 @@ final class CheckpointCache {
 
   /**
    * Returns a local folder holding a verified copy of the remote folder {@code source}, or, when
-   * {@code source} is one file (a GGUF checkpoint), that file inside such a folder.
+   * {@code source} is a GGUF checkpoint's file (the first part of a split one with its other
+   * parts), that file inside such a folder.
    */
   Path fetch(URI source) throws IOException {
     Listing listing = listRemote(source);
@@ -96,21 +99,34 @@ final class CheckpointCache {
           }
           copyIn(source, listing.base(), remote, target);
         }
-        return listing.singleFile() ? target.resolve(remote.get(0).name()) : target;
+        return listing.file() ? target.resolve(remote.get(0).name()) : target;
       }
     }
   }
 
-  /** The remote files, named relative to {@code base}; one file when the source is a file. */
-  private record Listing(org.apache.hadoop.fs.Path base, List<Entry> entries, boolean singleFile) {}
+  /**
+   * The remote files, named relative to {@code base}; when the source is a file, that file first,
+   * then the other parts of a split GGUF model.
+   */
+  private record Listing(org.apache.hadoop.fs.Path base, List<Entry> entries, boolean file) {}
 
   private Listing listRemote(URI source) throws IOException {
     org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(source);
     FileSystem fs = FileSystem.get(source, hadoopConf);
     FileStatus status = fs.getFileStatus(dir);
     if (status.isFile()) {
-      Entry file = new Entry(dir.getName(), status.getLen(), status.getModificationTime(), null);
-      return new Listing(dir.getParent(), List.of(file), true);
+      List<Entry> parts = new ArrayList<>();
+      for (String name : Checkpoint.ggufFileNames(dir.getName())) {
+        org.apache.hadoop.fs.Path part = new org.apache.hadoop.fs.Path(dir.getParent(), name);
+        FileStatus partStatus;
+        try {
+          partStatus = name.equals(dir.getName()) ? status : fs.getFileStatus(part);
+        } catch (FileNotFoundException e) {
+          throw new FileNotFoundException(part + ": missing: a part of the split GGUF " + source);
+        }
+        parts.add(new Entry(name, partStatus.getLen(), partStatus.getModificationTime(), null));
+      }
+      return new Listing(dir.getParent(), parts, true);
     }
     String prefix = fs.makeQualified(dir).toUri().getPath();
     prefix = prefix.endsWith("/") ? prefix : prefix + "/";

@@ -3,6 +3,7 @@ package org.dbrxspark.udfs.registry;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -168,5 +169,33 @@ class CheckpointCacheTest {
     Path[] second = new Path[1];
     assertEquals(0, opensDuring(() -> cache.fetch(file), second));
     assertEquals(first[0], second[0]);
+  }
+
+  @Test
+  void theFirstPartOfASplitGgufIsCopiedWithItsOtherParts() throws Exception {
+    // llama.cpp's part names; the cache holds no opinion on their contents.
+    Path remoteDir = tmp.resolve("remote");
+    List<Path> parts = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      Path part = remoteDir.resolve("dbrx-q4_k_m-0000" + i + "-of-00003.gguf");
+      Files.writeString(part, "part " + i);
+      parts.add(part);
+    }
+    URI first = URI.create(TestRemoteFileSystem.uriOf(parts.get(0)));
+    Path[] fetched = new Path[1];
+    assertEquals(3, opensDuring(() -> cache.fetch(first), fetched));
+    assertEquals(parts.get(0).getFileName(), fetched[0].getFileName());
+    for (Path part : parts) {
+      assertArrayEquals(
+          Files.readAllBytes(part),
+          Files.readAllBytes(fetched[0].resolveSibling(part.getFileName())));
+    }
+    assertEquals(0, opensDuring(() -> cache.fetch(first), new Path[1]));
+    Files.delete(parts.get(2));
+    CheckpointCache.forgetVerified();
+    IOException missing = assertThrows(IOException.class, () -> cache.fetch(first));
+    assertTrue(
+        missing.getMessage().contains("dbrx-q4_k_m-00003-of-00003.gguf: missing"),
+        missing.getMessage());
   }
 }
