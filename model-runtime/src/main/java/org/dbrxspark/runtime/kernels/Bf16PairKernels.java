@@ -16,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * reproducible bit for bit.
  */
 final class Bf16PairKernels {
-  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> I = KernelShape.INTS;
+  private static final VectorSpecies<Float> F = KernelShape.FLOATS;
   private static final int LANES = I.length();
   private static final int ODD_MASK = 0xFFFF0000;
 

@@ -20,7 +20,7 @@ import org.dbrxspark.runtime.backend.KvStorage;
  * no score needs a sum across lanes.
  */
 final class CachedAttention {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = KernelShape.FLOATS;
   private static final int LANES = F.length();
   private static final int BLOCK = KvStorage.BLOCK_TOKENS;
 

@@ -20,7 +20,7 @@ import org.dbrxspark.runtime.checkpoint.DType;
  * products, is cut into slices of work that the kernels' threads share out.
  */
 final class CpuKernels implements Kernels {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = KernelShape.FLOATS;
   private static final int LANES = F.length();
 
   /**

@@ -28,7 +28,7 @@ final class CpuKvStorage implements KvStorage {
   static final int KEYS = 0;
   static final int VALUES = 1;
 
-  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> I = KernelShape.INTS;
 
   /** As many shorts as {@link #I} has ints. */
   private static final VectorSpecies<Short> S =

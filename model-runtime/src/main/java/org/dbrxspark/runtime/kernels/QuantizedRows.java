@@ -37,7 +37,7 @@ import org.dbrxspark.runtime.checkpoint.KQuantScales;
  * host, 6 of 18).
  */
 final class QuantizedRows {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = KernelShape.FLOATS;
   private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
   private static final int LANES = F.length();
 

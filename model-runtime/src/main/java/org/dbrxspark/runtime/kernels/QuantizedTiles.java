@@ -17,7 +17,7 @@ import org.dbrxspark.runtime.checkpoint.DType;
  * token straight from the blocks, so a row's result does not depend on its batch.
  */
 final class QuantizedTiles {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = KernelShape.FLOATS;
   private static final int LANES = F.length();
 
   /** Widened floats per tile: 64 KB, which stays in L2 while every token passes over it. */

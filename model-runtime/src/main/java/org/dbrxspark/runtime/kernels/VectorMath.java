@@ -8,12 +8,15 @@ import jdk.incubator.vector.VectorSpecies;
  * Both accumulate in a fixed order, so a result never depends on what else is batched.
  */
 public final class VectorMath {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = KernelShape.FLOATS;
   private static final int LANES = F.length();
 
-  /** Each thread's buffer for {@link #sumLanes}: it runs per dot product, too often to allocate. */
+  /**
+   * Each thread's buffer for {@link #sumLanes}: it runs per dot product, too often to allocate. As
+   * long as the widest vector of the processor or of the kernels ({@link KernelShape}).
+   */
   private static final ThreadLocal<float[]> LANE_BUFFER =
-      ThreadLocal.withInitial(() -> new float[FloatVector.SPECIES_MAX.length()]);
+      ThreadLocal.withInitial(() -> new float[Math.max(FloatVector.SPECIES_MAX.length(), LANES)]);
 
   private VectorMath() {}
 
