@@ -123,8 +123,9 @@ public final class DocumentReader {
    */
   public static Documents readWithErrors(
       SparkSession spark, ReaderOptions options, String textName) {
-    InputFormat format = resolve(spark, options.input(), options.format());
     InputFiles files = files(spark, options.input());
+    InputFormat format =
+        options.format() == InputFormat.AUTO ? InputFormat.detect(files) : options.format();
     Dataset<Row> raw =
         format == InputFormat.JSONL
             ? jsonLines(
@@ -473,8 +474,8 @@ public final class DocumentReader {
       InputFormat format,
       String checkedCol,
       JsonLines.Check check) {
-    InputFormat resolved = resolve(spark, input, format);
     InputFiles files = files(spark, input);
+    InputFormat resolved = format == InputFormat.AUTO ? InputFormat.detect(files) : format;
     if (resolved != InputFormat.JSONL) {
       return load(spark, files, resolved)
           .withColumn(READ_ERROR, lit(null).cast(DataTypes.StringType));
@@ -484,13 +485,7 @@ public final class DocumentReader {
   }
 
   private static InputFiles files(SparkSession spark, String input) {
-    return InputFiles.of(input, spark.sparkContext().hadoopConfiguration());
-  }
-
-  private static InputFormat resolve(SparkSession spark, String input, InputFormat format) {
-    return format == InputFormat.AUTO
-        ? InputFormat.detect(input, spark.sparkContext().hadoopConfiguration())
-        : format;
+    return InputFiles.of(input, spark.sparkContext().hadoopConfiguration()).warnOfHidden();
   }
 
   /** Fills {@code id} from source and text, as described in the class comment. */

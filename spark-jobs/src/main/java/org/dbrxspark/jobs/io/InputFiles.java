@@ -3,6 +3,8 @@ package org.dbrxspark.jobs.io;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -31,11 +33,15 @@ import org.slf4j.LoggerFactory;
  * {@code _SUCCESS}, {@code .crc} files, {@code _delta_log}). A hidden file whose name is a data
  * file's is not read either; it is logged, so that a user can rename it.
  *
+ * <p>The same listing tells the input's format ({@link InputFormat#detect(InputFiles)}), so an
+ * object store lists the input once for both.
+ *
  * @param input the path as the user gave it
  * @param recursive whether Spark must list the input recursively to read every data file
  * @param hidden hidden files with a data file's name, which no read includes
+ * @param first what decides the format: the first match by path, and its first visible file
  */
-record InputFiles(String input, boolean recursive, List<String> hidden) {
+record InputFiles(String input, boolean recursive, List<String> hidden, First first) {
   private static final Logger LOG = LoggerFactory.getLogger(InputFiles.class);
 
   /** Hidden files named in the log, at most. */
@@ -46,22 +52,45 @@ record InputFiles(String input, boolean recursive, List<String> hidden) {
   }
 
   /**
+   * The first of the input's matches by path: none (null {@code name}, not {@code delta}) when the
+   * input matches nothing; a Delta table's folder; or the name of the file itself, or of the first
+   * file by path that Spark does not hide in the folder, at any depth (null when it has none).
+   *
+   * @param matched whether the input matches anything
+   * @param delta whether the first match is a folder with a {@code _delta_log}
+   * @param folder whether the first match is a folder
+   * @param name the deciding file's name, or null
+   */
+  record First(boolean matched, boolean delta, boolean folder, String name) {}
+
+  /**
    * Lists {@code input} once (one recursive listing per folder, which object stores answer with a
-   * flat listing) and logs its hidden data files. A Delta table is read through its log, so its
-   * folder is not listed.
+   * flat listing). A Delta table is read through its log, so its folder is not listed.
    */
   static InputFiles of(String input, Configuration hadoop) {
     try {
       Path path = new Path(input);
       FileSystem fs = path.getFileSystem(hadoop);
       FileStatus[] matches = fs.globStatus(path);
+      matches = matches == null ? new FileStatus[0] : matches;
+      Arrays.sort(matches, Comparator.comparing(s -> s.getPath().toString()));
       boolean recursive = false;
       List<String> hidden = new ArrayList<>();
-      for (FileStatus match : matches == null ? new FileStatus[0] : matches) {
+      First first = new First(false, false, false, null);
+      for (int m = 0; m < matches.length; m++) {
+        FileStatus match = matches[m];
         Path root = match.getPath();
-        if (match.isDirectory() && !fs.exists(new Path(root, "_delta_log"))) {
+        boolean delta = match.isDirectory() && fs.exists(new Path(root, "_delta_log"));
+        Path firstVisible = null;
+        if (match.isDirectory() && !delta) {
           for (Path file : filesUnder(fs, root)) {
             String[] below = relative(root, file).split("/");
+            boolean visible = !isHidden(below[below.length - 1]) && !underHidden(below);
+            if (visible
+                && (firstVisible == null
+                    || file.toString().compareTo(firstVisible.toString()) < 0)) {
+              firstVisible = file;
+            }
             if (isHidden(below[below.length - 1])) {
               if (InputFormat.isDataFileName(file.getName()) && !underHidden(below)) {
                 hidden.add(file.toString());
@@ -71,43 +100,38 @@ record InputFiles(String input, boolean recursive, List<String> hidden) {
             }
           }
         }
+        if (m == 0) {
+          String name =
+              !match.isDirectory()
+                  ? root.getName()
+                  : firstVisible == null ? null : firstVisible.getName();
+          first = new First(true, delta, match.isDirectory(), name);
+        }
       }
-      InputFiles found = new InputFiles(input, recursive, hidden);
-      if (!hidden.isEmpty()) {
-        LOG.warn(
-            "--input {}: {} file(s) not read, as Spark skips names that start with '_' or '.': {}{};"
-                + " rename them to read them",
-            input,
-            hidden.size(),
-            String.join(", ", hidden.subList(0, Math.min(NAMED, hidden.size()))),
-            hidden.size() > NAMED ? ", ..." : "");
-      }
-      return found;
+      return new InputFiles(input, recursive, hidden, first);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list --input " + input, e);
     }
+  }
+
+  /** Logs the hidden data files, which no read includes, so that a user can rename them. */
+  InputFiles warnOfHidden() {
+    if (!hidden.isEmpty()) {
+      LOG.warn(
+          "--input {}: {} file(s) not read, as Spark skips names that start with '_' or '.': {}{};"
+              + " rename them to read them",
+          input,
+          hidden.size(),
+          String.join(", ", hidden.subList(0, Math.min(NAMED, hidden.size()))),
+          hidden.size() > NAMED ? ", ..." : "");
+    }
+    return this;
   }
 
   /** A reader for the input's files: recursive where {@link #recursive} says. */
   DataFrameReader reader(SparkSession spark) {
     DataFrameReader reader = spark.read();
     return recursive ? reader.option("recursiveFileLookup", "true") : reader;
-  }
-
-  /**
-   * The first file under {@code dir} by path, at any depth, that Spark does not hide (no part of
-   * its path below {@code dir} is hidden); null if none.
-   */
-  static Path firstVisibleFile(FileSystem fs, Path dir) throws IOException {
-    Path first = null;
-    for (Path file : filesUnder(fs, dir)) {
-      String[] below = relative(dir, file).split("/");
-      boolean visible = !isHidden(below[below.length - 1]) && !underHidden(below);
-      if (visible && (first == null || file.toString().compareTo(first.toString()) < 0)) {
-        first = file;
-      }
-    }
-    return first;
   }
 
   /**

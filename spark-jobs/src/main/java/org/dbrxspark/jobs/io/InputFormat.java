@@ -1,14 +1,8 @@
 package org.dbrxspark.jobs.io;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 
 /** The input formats the document reader understands. */
 public enum InputFormat {
@@ -45,29 +39,27 @@ public enum InputFormat {
    */
   public static InputFormat detect(
       String input, Configuration hadoop, String option, String formatOption) {
-    try {
-      Path path = new Path(input);
-      FileSystem fs = path.getFileSystem(hadoop);
-      FileStatus[] matches = fs.globStatus(path);
-      if (matches == null || matches.length == 0) {
-        throw new IllegalArgumentException(option + " matches nothing: " + input);
-      }
-      Arrays.sort(matches, Comparator.comparing(s -> s.getPath().toString()));
-      FileStatus first = matches[0];
-      if (first.isDirectory()) {
-        if (fs.exists(new Path(first.getPath(), "_delta_log"))) {
-          return DELTA;
-        }
-        Path firstFile = InputFiles.firstVisibleFile(fs, first.getPath());
-        if (firstFile == null) {
-          throw new IllegalArgumentException(option + " folder has no data files: " + input);
-        }
-        return byName(firstFile.getName(), input, formatOption);
-      }
-      return byName(first.getPath().getName(), input, formatOption);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot inspect " + option + " " + input, e);
+    return detect(InputFiles.of(input, hadoop), option, formatOption);
+  }
+
+  /** The format of files already listed, as {@link #detect(String, Configuration)} tells it. */
+  static InputFormat detect(InputFiles files) {
+    return detect(files, "--input", "--input-format");
+  }
+
+  private static InputFormat detect(InputFiles files, String option, String formatOption) {
+    InputFiles.First first = files.first();
+    String input = files.input();
+    if (!first.matched()) {
+      throw new IllegalArgumentException(option + " matches nothing: " + input);
     }
+    if (first.delta()) {
+      return DELTA;
+    }
+    if (first.name() == null) {
+      throw new IllegalArgumentException(option + " folder has no data files: " + input);
+    }
+    return byName(first.name(), input, formatOption);
   }
 
   /** Whether {@code fileName} names a file of a format this reader knows (compressed or not). */
