@@ -23,6 +23,9 @@ final class GgufWriter {
   static final int VERSION = 3;
   static final int ALIGNMENT = 32;
 
+  /** Parts a split model may have: {@code split.count} is a uint16. */
+  static final int MAX_PARTS = 65_535;
+
   /** GGUF metadata value types (gguf.h). */
   static final int UINT16 = 2;
 
@@ -113,6 +116,15 @@ final class GgufWriter {
   List<Path> write(Path file, long maxPartBytes) throws IOException {
     Path target = file.toAbsolutePath().normalize();
     List<List<Declared>> parts = parts(maxPartBytes);
+    if (parts.size() > MAX_PARTS) {
+      throw new IllegalArgumentException(
+          "a part of at most "
+              + maxPartBytes
+              + " bytes makes "
+              + parts.size()
+              + " parts; split.count is a uint16, at most "
+              + MAX_PARTS);
+    }
     List<Path> targets = new ArrayList<>();
     if (parts.size() == 1) {
       targets.add(target);
