@@ -58,10 +58,9 @@ record InputFiles(String input, boolean recursive, List<String> hidden, First fi
    *
    * @param matched whether the input matches anything
    * @param delta whether the first match is a folder with a {@code _delta_log}
-   * @param folder whether the first match is a folder
    * @param name the deciding file's name, or null
    */
-  record First(boolean matched, boolean delta, boolean folder, String name) {}
+  record First(boolean matched, boolean delta, String name) {}
 
   /**
    * Lists {@code input} once (one recursive listing per folder, which object stores answer with a
@@ -76,7 +75,7 @@ record InputFiles(String input, boolean recursive, List<String> hidden, First fi
       Arrays.sort(matches, Comparator.comparing(s -> s.getPath().toString()));
       boolean recursive = false;
       List<String> hidden = new ArrayList<>();
-      First first = new First(false, false, false, null);
+      First first = new First(false, false, null);
       for (int m = 0; m < matches.length; m++) {
         FileStatus match = matches[m];
         Path root = match.getPath();
@@ -105,7 +104,7 @@ record InputFiles(String input, boolean recursive, List<String> hidden, First fi
               !match.isDirectory()
                   ? root.getName()
                   : firstVisible == null ? null : firstVisible.getName();
-          first = new First(true, delta, match.isDirectory(), name);
+          first = new First(true, delta, name);
         }
       }
       return new InputFiles(input, recursive, hidden, first);
