@@ -67,6 +67,11 @@ record InputFiles(String input, boolean recursive, List<String> hidden, First fi
    * flat listing). A Delta table is read through its log, so its folder is not listed.
    */
   static InputFiles of(String input, Configuration hadoop) {
+    return of(input, hadoop, "--input");
+  }
+
+  /** {@link #of(String, Configuration)} for the path {@code option} gives, naming it in errors. */
+  static InputFiles of(String input, Configuration hadoop, String option) {
     try {
       Path path = new Path(input);
       FileSystem fs = path.getFileSystem(hadoop);
@@ -109,7 +114,7 @@ record InputFiles(String input, boolean recursive, List<String> hidden, First fi
       }
       return new InputFiles(input, recursive, hidden, first);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list --input " + input, e);
+      throw new UncheckedIOException("cannot list " + option + " " + input, e);
     }
   }
 

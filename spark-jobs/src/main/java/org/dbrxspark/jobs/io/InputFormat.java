@@ -39,7 +39,7 @@ public enum InputFormat {
    */
   public static InputFormat detect(
       String input, Configuration hadoop, String option, String formatOption) {
-    return detect(InputFiles.of(input, hadoop), option, formatOption);
+    return detect(InputFiles.of(input, hadoop, option), option, formatOption);
   }
 
   /** The format of files already listed, as {@link #detect(String, Configuration)} tells it. */
