@@ -19,6 +19,8 @@ import org.apache.spark.sql.types.StructType;
 import org.dbrxspark.runtime.DbrxRuntime;
 import org.dbrxspark.runtime.backend.KvDType;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
+import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
+import org.dbrxspark.runtime.checkpoint.GgufQuantizer.FileType;
 import org.dbrxspark.runtime.config.DbrxConfig;
 import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.MemoryPlan;
@@ -68,6 +70,27 @@ class ModelRegistryTest {
 
     spark.sparkContext().addFile(checkpoint.toString(), true); // as --files would ship it
     assertEquals(local, embed(checkpoint.getFileName().toString()));
+  }
+
+  @Test
+  void aSplitGgufLoadsFromItsFirstPartLocalRemoteOrShipped() throws Exception {
+    Path dir = Files.createDirectories(checkpoint.resolveSibling("split-gguf"));
+    GgufQuantizer.Summary whole;
+    GgufQuantizer.Summary split;
+    try (Checkpoint source = Checkpoint.open(checkpoint)) {
+      whole = GgufQuantizer.write(source, FileType.Q8_0, dir.resolve("whole.gguf"), 1);
+      split =
+          GgufQuantizer.write(
+              source, FileType.Q8_0, dir.resolve("tiny.gguf"), 1, whole.bytes() / 3);
+    }
+    assertTrue(split.files().size() >= 3, split.files().toString());
+    List<Row> fromWhole = embed(whole.file().toString());
+    assertEquals(fromWhole, embed(split.file().toString()));
+    assertEquals(fromWhole, embed(TestRemoteFileSystem.uriOf(split.file())));
+    for (Path part : split.files()) {
+      spark.sparkContext().addFile(part.toString()); // as --files would ship each part
+    }
+    assertEquals(fromWhole, embed(split.file().getFileName().toString()));
   }
 
   @Test
