@@ -119,7 +119,7 @@ public final class Checkpoint implements AutoCloseable {
       checkShapes(TensorLayout.expectedShapes(config), tensors, name -> name, source, CONFIG);
       return new Checkpoint(directory, Format.SAFETENSORS, config, List.copyOf(files), tensors);
     } catch (IOException | RuntimeException e) {
-      closeAll(files, e);
+      TensorFile.closeAfter(files, e);
       throw e;
     }
   }
@@ -172,18 +172,8 @@ public final class Checkpoint implements AutoCloseable {
       return new Checkpoint(
           file, Format.GGUF, config, gguf.files(), Collections.unmodifiableMap(tensors));
     } catch (IOException | RuntimeException e) {
-      closeAll(gguf.files(), e);
+      TensorFile.closeAfter(gguf.files(), e);
       throw e;
-    }
-  }
-
-  private static void closeAll(List<? extends Closeable> files, Exception failure) {
-    for (Closeable f : files) {
-      try {
-        f.close();
-      } catch (IOException suppressed) {
-        failure.addSuppressed(suppressed);
-      }
     }
   }
 
@@ -376,20 +366,9 @@ public final class Checkpoint implements AutoCloseable {
   /** Closes the files; buffers already mapped stay readable. Idempotent. */
   @Override
   public void close() {
-    UncheckedIOException failure = null;
-    for (Closeable f : files) {
-      try {
-        f.close();
-      } catch (IOException e) {
-        if (failure == null) {
-          failure = new UncheckedIOException("closing checkpoint " + location, e);
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
+    IOException failure = TensorFile.closeEach(files);
     if (failure != null) {
-      throw failure;
+      throw new UncheckedIOException("closing checkpoint " + location, failure);
     }
   }
 }

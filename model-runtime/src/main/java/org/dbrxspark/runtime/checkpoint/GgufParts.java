@@ -109,13 +109,7 @@ final class GgufParts implements Closeable {
       }
       return new GgufParts(List.copyOf(files), tensors);
     } catch (IOException | RuntimeException e) {
-      for (GgufFile f : files) {
-        try {
-          f.close();
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
+      TensorFile.closeAfter(files, e);
       throw e;
     }
   }
@@ -164,18 +158,7 @@ final class GgufParts implements Closeable {
 
   @Override
   public void close() throws IOException {
-    IOException failure = null;
-    for (GgufFile f : files) {
-      try {
-        f.close();
-      } catch (IOException e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
+    IOException failure = TensorFile.closeEach(files);
     if (failure != null) {
       throw failure;
     }

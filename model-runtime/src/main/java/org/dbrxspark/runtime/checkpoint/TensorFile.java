@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,6 +35,34 @@ abstract class TensorFile implements Closeable {
   @Override
   public void close() throws IOException {
     mapper.close();
+  }
+
+  /**
+   * Closes every one of {@code files}, going on past a failure: the first failure, with the later
+   * ones suppressed in it, or null.
+   */
+  static IOException closeEach(List<? extends Closeable> files) {
+    IOException failure = null;
+    for (Closeable f : files) {
+      try {
+        f.close();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    return failure;
+  }
+
+  /** Closes every one of {@code files} after {@code failure}, suppressing in it what fails. */
+  static void closeAfter(List<? extends Closeable> files, Exception failure) {
+    IOException closing = closeEach(files);
+    if (closing != null) {
+      failure.addSuppressed(closing);
+    }
   }
 
   /**
