@@ -43,6 +43,11 @@ class HistogramsTest {
    * 300 rows: a language (null on some), reasons (none, null, or up to three, one of them null on
    * some rows) and a score (null, NaN and infinite on some), drawn so that several counts tie.
    */
+  /** {@code rows} as a dataset over three partitions, so that counts merge across tasks. */
+  private Dataset<Row> spread(List<Row> rows) {
+    return spark.createDataFrame(rows, SCHEMA).repartition(3);
+  }
+
   private static List<Row> rows() {
     Random random = new Random(18);
     String[] langs = {"en", "de", "fr", "pt", "nl", null};
@@ -104,7 +109,7 @@ class HistogramsTest {
   @Test
   void severalTalliesInOnePassGiveEachItsOwnCountsTiesByValueAndLimit() {
     List<Row> rows = rows();
-    Dataset<Row> data = spark.createDataFrame(rows, SCHEMA).repartition(3);
+    Dataset<Row> data = spread(rows);
     Map<String, Map<String, Long>> tallies =
         Histograms.tally(
             data,
@@ -163,7 +168,7 @@ class HistogramsTest {
   @Test
   void beforeAndAfterShareTheBinsOfTheRangeBefore() {
     List<Row> rows = rows();
-    Dataset<Row> data = spark.createDataFrame(rows, SCHEMA).repartition(3);
+    Dataset<Row> data = spread(rows);
     int bins = 7;
     Binned h =
         Histograms.beforeAfter(
@@ -175,7 +180,7 @@ class HistogramsTest {
   @Test
   void talliesAndHistogramsTogetherCountAsTheyDoAlone() {
     List<Row> rows = rows();
-    Dataset<Row> data = spark.createDataFrame(rows, SCHEMA).repartition(3);
+    Dataset<Row> data = spread(rows);
     int bins = 6;
     Counts counts =
         Histograms.countAndBin(
