@@ -116,6 +116,7 @@ public final class Checkpoint implements AutoCloseable {
         throw new CheckpointFormatException(
             directory + ": has neither " + SINGLE_FILE + " nor " + INDEX);
       }
+      checkLayerCount(config, tensors, source, CONFIG, "n_layers");
       checkShapes(TensorLayout.expectedShapes(config), tensors, name -> name, source, CONFIG);
       return new Checkpoint(directory, Format.SAFETENSORS, config, List.copyOf(files), tensors);
     } catch (IOException | RuntimeException e) {
@@ -150,6 +151,8 @@ public final class Checkpoint implements AutoCloseable {
     GgufParts gguf = GgufParts.open(file);
     try {
       DbrxConfig config = GgufLayout.config(gguf);
+      checkLayerCount(
+          config, gguf.tensors(), file.toString(), "the GGUF metadata", "dbrx.block_count");
       Map<String, String> names = GgufLayout.tensorNames(config.nLayers());
       checkShapes(
           GgufLayout.expectedShapes(config),
@@ -270,6 +273,29 @@ public final class Checkpoint implements AutoCloseable {
               + "': shard '"
               + shard
               + "' is not a plain file name inside the checkpoint folder");
+    }
+  }
+
+  /**
+   * A model with more layers than the checkpoint has tensors is refused before its expected tensors
+   * are listed: for a count damaged to two billion, the list would not fit in memory. Fewer layers
+   * than that are listed, and the first missing tensor named.
+   */
+  private static void checkLayerCount(
+      DbrxConfig config, Map<String, Tensor> tensors, String source, String configName, String key)
+      throws CheckpointFormatException {
+    if (config.nLayers() > tensors.size()) {
+      throw new CheckpointFormatException(
+          source
+              + ": "
+              + configName
+              + " describes "
+              + config.nLayers()
+              + " layers ("
+              + key
+              + "), but the checkpoint holds only "
+              + tensors.size()
+              + " tensors");
     }
   }
 

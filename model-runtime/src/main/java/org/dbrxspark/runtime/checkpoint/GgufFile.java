@@ -5,12 +5,14 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -18,6 +20,8 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.RandomAccess;
 
 /**
  * One open GGUF file, llama.cpp's single-file format (versions 2 and 3, little-endian): the magic
@@ -35,6 +39,17 @@ final class GgufFile extends TensorFile {
   private static final int MAX_DIMS = 4;
   private static final long DEFAULT_ALIGNMENT = 32;
   static final String ALIGNMENT_KEY = "general.alignment";
+
+  /**
+   * The most header (metadata and tensor infos) this reader takes. A DBRX GGUF's is about 4 MB,
+   * nearly all of it the tokenizer's 100,352 tokens and merges. Counts and lengths are checked
+   * against what is left of this as well as of the file: in a file of tens of gigabytes a damaged
+   * one would otherwise pass and be read as metadata until memory ran out.
+   */
+  static final long MAX_HEADER_BYTES = 32L << 20;
+
+  /** Bytes of each fixed-width metadata value type by GGUF type id; 0 for strings and arrays. */
+  private static final int[] WIDTHS = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
 
   /** ggml's type names, to name an unsupported type in an error (ggml.h, enum ggml_type). */
   private static final String[] GGML_TYPE_NAMES = {
@@ -119,17 +134,13 @@ final class GgufFile extends TensorFile {
       long tensorCount = readLong();
       long kvCount = readLong();
       // Each key/value pair takes at least 13 bytes and each tensor info at least 29.
-      if (kvCount < 0 || kvCount > remaining() / 13) {
+      if (kvCount < 0 || kvCount > room() / 13) {
         throw fail(
-            "metadata count "
-                + Long.toUnsignedString(kvCount)
-                + " cannot fit in the file (truncated?)");
+            "metadata count " + Long.toUnsignedString(kvCount) + " cannot fit in " + bound());
       }
-      if (tensorCount < 0 || tensorCount > remaining() / 29) {
+      if (tensorCount < 0 || tensorCount > room() / 29) {
         throw fail(
-            "tensor count "
-                + Long.toUnsignedString(tensorCount)
-                + " cannot fit in the file (truncated?)");
+            "tensor count " + Long.toUnsignedString(tensorCount) + " cannot fit in " + bound());
       }
       Map<String, Object> metadata = new LinkedHashMap<>();
       for (long i = 0; i < kvCount; i++) {
@@ -173,50 +184,56 @@ final class GgufFile extends TensorFile {
     }
 
     private Object readValue(String key, int type, int depth) throws IOException {
-      return switch (type) {
-        case 0 -> readUnsigned(1);
-        case 1 -> (long) (byte) readUnsigned(1);
-        case 2 -> readUnsigned(2);
-        case 3 -> (long) (short) readUnsigned(2);
-        case 4 -> readUnsigned(4);
-        case 5 -> (long) (int) readUnsigned(4);
-        case 6 -> (double) Float.intBitsToFloat((int) readUnsigned(4));
-        case 7 -> readBoolean(key);
-        case 8 -> readString("metadata key '" + key + "'");
-        case 9 -> readArray(key, depth);
-        case 10, 11 -> readLong();
-        case 12 -> Double.longBitsToDouble(readLong());
-        default ->
-            throw fail(
-                "metadata key '"
-                    + key
-                    + "' has unknown value type "
-                    + Integer.toUnsignedString(type));
-      };
-    }
-
-    private Boolean readBoolean(String key) throws IOException {
-      long b = readUnsigned(1);
-      if (b > 1) {
-        throw fail("metadata key '" + key + "': boolean byte " + b + " is neither 0 nor 1");
+      if (type == GgufWriter.STRING) {
+        return readString("metadata key '" + key + "'");
       }
-      return b == 1;
+      if (type == GgufWriter.ARRAY) {
+        return readArray(key, depth);
+      }
+      return readScalars(key, type, 1).get(0);
     }
 
-    private List<Object> readArray(String key, int depth) throws IOException {
+    /** {@code count} values of a fixed-width type, checked (booleans are 0 or 1) and packed. */
+    private PackedValues readScalars(String key, int type, int count) throws IOException {
+      byte[] bytes = readBytes(count * width(key, type));
+      if (type == GgufWriter.BOOL) {
+        for (byte b : bytes) {
+          if (b != 0 && b != 1) {
+            throw fail("metadata key '" + key + "': boolean byte " + b + " is neither 0 nor 1");
+          }
+        }
+      }
+      return new PackedValues(type, bytes, count);
+    }
+
+    /** Bytes per value of a fixed-width type; 0 for a string or an array. */
+    private int width(String key, int type) throws CheckpointFormatException {
+      if (type < 0 || type >= WIDTHS.length) {
+        throw fail(
+            "metadata key '" + key + "' has unknown value type " + Integer.toUnsignedString(type));
+      }
+      return WIDTHS[type];
+    }
+
+    private List<?> readArray(String key, int depth) throws IOException {
       if (depth > 2) {
         throw fail("metadata key '" + key + "': arrays nested deeper than 3 levels");
       }
       int type = (int) readUnsigned(4);
       long count = readLong();
-      // Every element takes at least one byte: a larger count cannot be in the file.
-      if (count < 0 || count > remaining()) {
+      // The least an element takes: its width, a string's 8-byte length, an array's type and count.
+      int least = type == GgufWriter.STRING ? 8 : type == GgufWriter.ARRAY ? 12 : width(key, type);
+      if (count < 0 || count > room() / least) {
         throw fail(
             "metadata key '"
                 + key
                 + "': array of "
                 + Long.toUnsignedString(count)
-                + " elements cannot fit in the file (truncated?)");
+                + " elements cannot fit in "
+                + bound());
+      }
+      if (type != GgufWriter.STRING && type != GgufWriter.ARRAY) {
+        return readScalars(key, type, (int) count);
       }
       List<Object> items = new ArrayList<>();
       for (long i = 0; i < count; i++) {
@@ -289,31 +306,33 @@ final class GgufFile extends TensorFile {
                   + ")");
         }
         long[] shape = new long[ne.length];
-        long elements = 1;
+        long bytes;
         try {
+          long elements = 1;
           for (int i = 0; i < ne.length; i++) {
             shape[i] = ne[ne.length - 1 - i];
             elements = Math.multiplyExact(elements, ne[i]);
           }
+          if (ne[0] % dtype.blockSize() != 0) {
+            throw fail(
+                name,
+                "row length "
+                    + ne[0]
+                    + " is not a multiple of the "
+                    + dtype
+                    + " block size "
+                    + dtype.blockSize());
+          }
+          bytes = dtype.bytesFor(elements);
         } catch (ArithmeticException e) {
-          throw fail(name, "dims " + Arrays.toString(ne) + " overflow a 64-bit element count");
+          throw fail(name, "dims " + Arrays.toString(ne) + " overflow a 64-bit size");
         }
-        if (ne[0] % dtype.blockSize() != 0) {
-          throw fail(
-              name,
-              "row length "
-                  + ne[0]
-                  + " is not a multiple of the "
-                  + dtype
-                  + " block size "
-                  + dtype.blockSize());
-        }
+        // No overflow here: a row is no larger than the whole tensor.
         if (dtype.bytesFor(ne[0]) > Integer.MAX_VALUE) {
           throw fail(
               name,
               "rows of " + ne[0] + " elements exceed 2 GiB, which this reader does not support");
         }
-        long bytes = dtype.bytesFor(elements);
         if (offset < 0 || offset % alignment != 0) {
           throw fail(
               name,
@@ -352,24 +371,19 @@ final class GgufFile extends TensorFile {
 
     private String readString(String what) throws IOException {
       long length = readLong();
-      if (length < 0 || length > remaining()) {
+      if (length < 0 || length > room()) {
         throw fail(
             "the length of "
                 + what
                 + ", "
                 + Long.toUnsignedString(length)
-                + " bytes, runs past the end of the file"
-                + " at byte "
+                + " bytes, at byte "
                 + position
-                + " (truncated?)");
+                + " runs past "
+                + bound());
       }
-      if (length > Integer.MAX_VALUE - 8) {
-        throw fail(
-            "the length of "
-                + what
-                + ", "
-                + length
-                + " bytes, is over the 2 GiB this reader takes");
+      if (length == 0) {
+        return "";
       }
       byte[] bytes = readBytes((int) length);
       try {
@@ -384,8 +398,18 @@ final class GgufFile extends TensorFile {
       }
     }
 
-    private long remaining() {
-      return fileSize - position;
+    /** Bytes the header may still take: what is left of the file, or of the most it may be. */
+    private long room() {
+      return Math.min(fileSize, MAX_HEADER_BYTES) - position;
+    }
+
+    /** What {@link #room} is bounded by, for an error. */
+    private String bound() {
+      return fileSize <= MAX_HEADER_BYTES
+          ? "the file (truncated?)"
+          : "the "
+              + (MAX_HEADER_BYTES >> 20)
+              + " MiB this reader takes for a GGUF header (a damaged count or length?)";
     }
 
     private long readLong() throws IOException {
@@ -420,6 +444,46 @@ final class GgufFile extends TensorFile {
           fail("the header runs past the end of the file (" + fileSize + " bytes): truncated?");
       e.initCause(new EOFException());
       return e;
+    }
+  }
+
+  /**
+   * A metadata array of fixed-width values, kept as the file's bytes and read on access: boxed,
+   * each value would take up to 20 times its size in the file.
+   */
+  private static final class PackedValues extends AbstractList<Object> implements RandomAccess {
+    private final int type;
+    private final ByteBuffer bytes;
+    private final int size;
+
+    PackedValues(int type, byte[] bytes, int size) {
+      this.type = type;
+      this.bytes = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+      this.size = size;
+    }
+
+    @Override
+    public int size() {
+      return size;
+    }
+
+    /** A {@link Long} for every integer type, a {@link Double} for floats, or a {@link Boolean}. */
+    @Override
+    public Object get(int i) {
+      int at = Objects.checkIndex(i, size) * WIDTHS[type];
+      return switch (type) {
+        case 0 -> (long) (bytes.get(at) & 0xFF);
+        case 1 -> (long) bytes.get(at);
+        case 2 -> (long) (bytes.getShort(at) & 0xFFFF);
+        case 3 -> (long) bytes.getShort(at);
+        case 4 -> bytes.getInt(at) & 0xFFFFFFFFL;
+        case 5 -> (long) bytes.getInt(at);
+        case 6 -> (double) bytes.getFloat(at);
+        case GgufWriter.BOOL -> bytes.get(at) == 1;
+        case 10, 11 -> bytes.getLong(at);
+        case 12 -> bytes.getDouble(at);
+        default -> throw new IllegalStateException("not a fixed-width type: " + type);
+      };
     }
   }
 }

@@ -194,6 +194,16 @@ class CheckpointTest {
   }
 
   @Test
+  void moreLayersThanTensorsAreRefusedBeforeTheyAreListed() throws IOException {
+    Path dir = writeTiny(1);
+    replaceConfig(dir, TestFiles.tinyConfig(1_000_000, 64));
+    assertOpenFails(
+        dir,
+        "config.json describes 1000000 layers (n_layers), but the checkpoint holds only",
+        dir.resolve("model.safetensors").toString());
+  }
+
+  @Test
   void wrongShapeNamesTheTensorBothShapesAndFile() throws IOException {
     Path dir = writeTiny(1);
     replaceConfig(dir, TestFiles.tinyConfig(2, 65));

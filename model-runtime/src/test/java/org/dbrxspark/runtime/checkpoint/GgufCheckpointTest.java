@@ -131,6 +131,9 @@ class GgufCheckpointTest {
   void dimsThatOverflowAreRefused() throws IOException {
     file.tensor("output_norm.weight").ne = new long[] {1L << 40, 1L << 40};
     assertRefused(file.write(tmp.resolve("d.gguf")), "tensor 'output_norm.weight'", "overflow");
+    // Elements that fit in a long, bytes (four per F32) that do not.
+    file.tensor("output_norm.weight").ne = new long[] {1L << 62};
+    assertRefused(file.write(tmp.resolve("b.gguf")), "tensor 'output_norm.weight'", "overflow");
   }
 
   @Test
@@ -167,6 +170,15 @@ class GgufCheckpointTest {
     file = GgufBuilder.copyOf(golden("q4_0"));
     file.metadata.put("dbrx.block_count", "two");
     assertRefused(file.write(tmp.resolve("k2.gguf")), "'dbrx.block_count'", "not an integer");
+  }
+
+  @Test
+  void moreBlocksThanTheTensorsHoldAreRefusedBeforeTheyAreListed() throws IOException {
+    // Two billion blocks: listing their tensors' names alone would run out of memory.
+    file.metadata.put("dbrx.block_count", (long) Integer.MAX_VALUE);
+    assertRefused(
+        file.write(tmp.resolve("n.gguf")),
+        "2147483647 layers (dbrx.block_count), but the checkpoint holds only 19 tensors");
   }
 
   @Test
