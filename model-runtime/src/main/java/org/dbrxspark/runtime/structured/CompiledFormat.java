@@ -32,6 +32,12 @@ import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 public final class CompiledFormat {
   private static final int[] EOS = {SpecialTokens.ENDOFTEXT, SpecialTokens.IM_END};
 
+  /**
+   * The most token sets a format may have. Each takes 12.5 KB (a bit per DBRX token) and about a
+   * millisecond to find; a JSON array of 50 objects of two fields needs 6,654.
+   */
+  static final int MAX_MASK_GROUPS = 16_384;
+
   private final ResponseFormat format;
 
   /** {@code next[state * 256 + byte]}: the next state, or -1 (dead). */
@@ -83,10 +89,9 @@ public final class CompiledFormat {
    */
   public static CompiledFormat compile(ResponseFormat format) {
     long began = System.nanoTime();
-    Automaton dfa = format.language();
     // Not minimized: on long bounded strings brics' minimization costs far more than the states it
     // saves, and states that allow the same tokens share a mask anyway.
-    dfa.determinize();
+    Automaton dfa = Determinizer.determinize(format.language(), "response_format " + format.kind());
     if (dfa.isEmpty()) {
       throw new IllegalArgumentException(
           "response_format " + format.kind() + " matches no text: " + format.json());
@@ -111,20 +116,27 @@ public final class CompiledFormat {
       }
     }
     TokenTrie trie = TokenTrie.shared();
+    int[] group = groups(next, accepting, trie.maxDepth);
+    if (group == null) {
+      throw new IllegalArgumentException(
+          "response_format "
+              + format.kind()
+              + ": its "
+              + n
+              + " automaton states allow more than "
+              + MAX_MASK_GROUPS
+              + " different token sets, the most a format may have; simplify it: "
+              + format.json());
+    }
     return new CompiledFormat(
-        format,
-        next,
-        accepting,
-        ids.get(dfa.getInitialState()),
-        groups(next, accepting, trie.maxDepth),
-        trie,
-        began);
+        format, next, accepting, ids.get(dfa.getInitialState()), group, trie, began);
   }
 
   /**
    * Groups states that accept the same byte strings of up to {@code depth} bytes, with the same
    * acceptance after each: round r of the refinement tells apart states that differ within r bytes.
-   * Stops early once a round splits no group.
+   * Stops early once a round splits no group, and returns null once there are more than {@link
+   * #MAX_MASK_GROUPS} (a round only splits groups, so there will be no fewer).
    */
   private static int[] groups(int[] next, boolean[] accepting, int depth) {
     int n = accepting.length;
@@ -144,6 +156,9 @@ public final class CompiledFormat {
         refined[s] = ids.computeIfAbsent(Signature.of(group[s], runs[s], group), k -> ids.size());
       }
       group = refined;
+      if (ids.size() > MAX_MASK_GROUPS) {
+        return null;
+      }
       if (ids.size() == count) {
         break;
       }

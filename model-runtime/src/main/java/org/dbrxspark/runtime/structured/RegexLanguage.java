@@ -1,7 +1,9 @@
 package org.dbrxspark.runtime.structured;
 
 import dk.brics.automaton.Automaton;
-import dk.brics.automaton.RegExp;
+import dk.brics.automaton.BasicOperations;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A user's regular expression as a byte language. The whole output must match (as with Java's
@@ -11,83 +13,199 @@ import dk.brics.automaton.RegExp;
  * punctuation. Anything else is refused by name rather than read differently: class escapes such as
  * {@code \d} (write {@code [0-9]}), back-references, {@code (?...)} groups, and {@code ^} or {@code
  * $} anywhere but at the very ends. Characters are those of the Basic Multilingual Plane.
+ *
+ * <p>The pattern is parsed here and built with brics' operations, which leave it nondeterministic;
+ * brics' own {@code RegExp} determinizes every union and concatenation as it builds them, with no
+ * bound on the states, so a pattern such as {@code (a|b)*a(a|b){20}} would run the JVM out of
+ * memory instead of being refused by {@link Determinizer}.
  */
 final class RegexLanguage {
-  private RegexLanguage() {}
+  private final String pattern;
+  private final int end;
+  private int at;
 
-  static Automaton of(String pattern) {
-    String brics = toBrics(pattern);
-    Automaton chars;
-    try {
-      chars = new RegExp(brics, RegExp.NONE).toAutomaton();
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "response_format regex /" + pattern + "/: " + e.getMessage(), e);
-    }
-    return Utf8Automata.fromChars(chars);
+  private RegexLanguage(String pattern) {
+    this.pattern = pattern;
+    // The whole output always matches: a leading ^ and a trailing $ say nothing more.
+    this.at = pattern.startsWith("^") ? 1 : 0;
+    int to = pattern.length();
+    this.end = to > at && pattern.charAt(to - 1) == '$' && !escaped(pattern, to - 1) ? to - 1 : to;
   }
 
-  /**
-   * Rewrites the pattern into dk.brics syntax, where {@code "} quotes and {@code \n} is a plain n.
-   */
-  static String toBrics(String pattern) {
-    int from = pattern.startsWith("^") ? 1 : 0;
-    int to = pattern.length();
-    if (to > from && pattern.charAt(to - 1) == '$' && !escaped(pattern, to - 1)) {
-      to--;
+  static Automaton of(String pattern) {
+    RegexLanguage parser = new RegexLanguage(pattern);
+    Automaton chars = parser.alternation();
+    if (parser.at < parser.end) {
+      throw parser.refuse(parser.at, "an unmatched ')'");
     }
-    StringBuilder out = new StringBuilder();
-    boolean inClass = false;
-    for (int i = from; i < to; i++) {
-      char c = pattern.charAt(i);
-      if (c == '[' && !inClass) {
-        inClass = true;
-        out.append(c);
-        // A ']' or '^]' right after '[' is a literal, as in Java.
-        if (i + 1 < to && pattern.charAt(i + 1) == '^') {
-          out.append(pattern.charAt(++i));
+    return Utf8Automata.fromChars(chars, "response_format regex /" + pattern + "/");
+  }
+
+  private Automaton alternation() {
+    List<Automaton> branches = new ArrayList<>();
+    branches.add(concatenation());
+    while (at < end && pattern.charAt(at) == '|') {
+      at++;
+      branches.add(concatenation());
+    }
+    return branches.size() == 1 ? branches.get(0) : BasicOperations.union(branches);
+  }
+
+  private Automaton concatenation() {
+    List<Automaton> items = new ArrayList<>();
+    while (at < end && pattern.charAt(at) != '|' && pattern.charAt(at) != ')') {
+      items.add(repeat());
+    }
+    return items.isEmpty() ? Automaton.makeEmptyString() : BasicOperations.concatenate(items);
+  }
+
+  private Automaton repeat() {
+    Automaton a = atom();
+    while (at < end) {
+      char c = pattern.charAt(at);
+      if (c == '?') {
+        a = a.optional();
+      } else if (c == '*') {
+        a = a.repeat();
+      } else if (c == '+') {
+        a = a.repeat(1);
+      } else if (c == '{') {
+        int open = at++;
+        int min = count(open);
+        int max = min;
+        if (at < end && pattern.charAt(at) == ',') {
+          at++;
+          max = at < end && pattern.charAt(at) == '}' ? -1 : count(open);
         }
-        if (i + 1 < to && pattern.charAt(i + 1) == ']') {
-          out.append("\\]");
-          i++;
+        if (at >= end || pattern.charAt(at) != '}') {
+          throw refuse(open, "a '{' that does not end a repeat {n}, {n,} or {n,m} with '}'");
         }
-      } else if (c == ']' && inClass) {
-        inClass = false;
-        out.append(c);
-      } else if (c == '\\') {
-        if (i + 1 >= to) {
-          throw refuse(pattern, i, "a trailing backslash");
+        // Each repeat is at least one state more, so the bound on states bounds the copies made.
+        if ((long) a.getNumberOfStates() * Math.max(min, max) > Determinizer.MAX_STATES) {
+          throw refuse(open, "a repeat of over " + Determinizer.MAX_STATES + " automaton states");
         }
-        char e = pattern.charAt(++i);
-        switch (e) {
-          case 'n' -> out.append("\\\n");
-          case 'r' -> out.append("\\\r");
-          case 't' -> out.append("\\\t");
-          case 'f' -> out.append("\\\f");
-          default -> {
-            if (Character.isLetterOrDigit(e)) {
-              throw refuse(
-                  pattern, i - 1, "the escape \\" + e + " (write a class such as [0-9] instead)");
-            }
-            out.append('\\').append(e);
-          }
-        }
-      } else if (c == '"') {
-        out.append("\\\"");
-      } else if (inClass) {
-        out.append(c);
-      } else if (c == '(' && i + 1 < to && pattern.charAt(i + 1) == '?') {
-        throw refuse(pattern, i, "'(?' groups (flags, lookaround, non-capturing)");
-      } else if (c == '^' || c == '$') {
-        throw refuse(
-            pattern,
-            i,
-            "the anchor '" + c + "' inside the pattern (the whole output always matches)");
+        a = max < 0 ? a.repeat(min) : a.repeat(min, max);
       } else {
-        out.append(c);
+        return a;
+      }
+      at++;
+    }
+    return a;
+  }
+
+  /** The digits of a repeat count at {@link #at}. */
+  private int count(int open) {
+    int from = at;
+    while (at < end && Character.isDigit(pattern.charAt(at)) && at - from < 7) {
+      at++;
+    }
+    if (at == from || (at < end && Character.isDigit(pattern.charAt(at)))) {
+      throw refuse(open, "a repeat count that is not a number of up to 7 digits");
+    }
+    return Integer.parseInt(pattern, from, at, 10);
+  }
+
+  private Automaton atom() {
+    int start = at;
+    char c = pattern.charAt(at++);
+    switch (c) {
+      case '(' -> {
+        if (at < end && pattern.charAt(at) == '?') {
+          throw refuse(start, "'(?' groups (flags, lookaround, non-capturing)");
+        }
+        Automaton group = alternation();
+        if (at >= end || pattern.charAt(at) != ')') {
+          throw new IllegalArgumentException(
+              "response_format regex /" + pattern + "/: expected ')' at position " + at);
+        }
+        at++;
+        return group;
+      }
+      case '[' -> {
+        return characterClass(start);
+      }
+      case '.' -> {
+        return Automaton.makeAnyChar();
+      }
+      case '\\' -> {
+        return Automaton.makeChar(escape(start));
+      }
+      case '^', '$' ->
+          throw refuse(
+              start, "the anchor '" + c + "' inside the pattern (the whole output always matches)");
+      case '*', '+', '?', '{' -> throw refuse(start, "a repeat '" + c + "' with nothing to repeat");
+      default -> {
+        return Automaton.makeChar(c);
       }
     }
-    return out.toString();
+  }
+
+  /** {@code [...]} or {@code [^...]}, from just after its '['; a ']' first is a literal. */
+  private Automaton characterClass(int open) {
+    boolean negated = at < end && pattern.charAt(at) == '^';
+    if (negated) {
+      at++;
+    }
+    boolean[] in = new boolean[Character.MAX_VALUE + 1];
+    boolean first = true;
+    while (true) {
+      if (at >= end) {
+        throw refuse(open, "a class '[' with no closing ']'");
+      }
+      if (pattern.charAt(at) == ']' && !first) {
+        at++;
+        break;
+      }
+      first = false;
+      char lo = classChar();
+      char hi = lo;
+      if (at + 1 < end && pattern.charAt(at) == '-' && pattern.charAt(at + 1) != ']') {
+        at++;
+        hi = classChar();
+      }
+      for (int ch = lo; ch <= hi; ch++) {
+        in[ch] = true;
+      }
+    }
+    List<Automaton> ranges = new ArrayList<>();
+    for (int ch = 0; ch <= Character.MAX_VALUE; ) {
+      if (in[ch] == negated) {
+        ch++;
+        continue;
+      }
+      int from = ch;
+      while (ch <= Character.MAX_VALUE && in[ch] != negated) {
+        ch++;
+      }
+      ranges.add(Automaton.makeCharRange((char) from, (char) (ch - 1)));
+    }
+    return ranges.isEmpty() ? Automaton.makeEmpty() : BasicOperations.union(ranges);
+  }
+
+  private char classChar() {
+    int start = at;
+    char c = pattern.charAt(at++);
+    return c == '\\' ? escape(start) : c;
+  }
+
+  /** The character a backslash at {@code start} escapes: a control escape or punctuation. */
+  private char escape(int start) {
+    if (at >= end) {
+      throw refuse(start, "a trailing backslash");
+    }
+    char e = pattern.charAt(at++);
+    return switch (e) {
+      case 'n' -> '\n';
+      case 'r' -> '\r';
+      case 't' -> '\t';
+      case 'f' -> '\f';
+      default -> {
+        if (Character.isLetterOrDigit(e)) {
+          throw refuse(start, "the escape \\" + e + " (write a class such as [0-9] instead)");
+        }
+        yield e;
+      }
+    };
   }
 
   private static boolean escaped(String pattern, int at) {
@@ -98,8 +216,13 @@ final class RegexLanguage {
     return backslashes % 2 == 1;
   }
 
-  private static IllegalArgumentException refuse(String pattern, int at, String what) {
+  private IllegalArgumentException refuse(int position, String what) {
     return new IllegalArgumentException(
-        "response_format regex /" + pattern + "/ at position " + at + ": unsupported " + what);
+        "response_format regex /"
+            + pattern
+            + "/ at position "
+            + position
+            + ": unsupported "
+            + what);
   }
 }

@@ -165,6 +165,18 @@ class ResponseFormatTest {
     assertTrue(
         ResponseFormat.regex("x")
             .equals(ResponseFormat.parse("{\"type\":\"regex\",\"regex\":\"x\"}")));
+    Automaton repeats = ResponseFormat.regex("(ab|c)+d?|x{2,}|y{1,2}z{2}|").language();
+    for (String text : new String[] {"abcab", "cd", "xx", "xxxx", "yzz", "yyzz", ""}) {
+      assertTrue(matches(repeats, text), text);
+    }
+    for (String text : new String[] {"d", "x", "yyyzz", "yz", "abd d"}) {
+      assertFalse(matches(repeats, text), text);
+    }
+    Automaton classes = ResponseFormat.regex("[^a-c\\]][-x][a-]\\(.").language();
+    assertTrue(matches(classes, "d--(\n"));
+    assertTrue(matches(classes, "éxa(ω"));
+    assertFalse(matches(classes, "b--(x"));
+    assertFalse(matches(classes, "]--(x"));
   }
 
   @Test
@@ -224,6 +236,25 @@ class ResponseFormatTest {
             .startsWith(
                 "response_format needs \"type\": \"json_schema\", \"regex\" or \"choice\""));
     assertTrue(error("{\"type\":\"choice\",\"choice\":[]}").contains("non-empty array of strings"));
+  }
+
+  @Test
+  void formatsTooLargeToCompileAreRefusedBeforeTheyFillTheMemory() {
+    // 2^21 states: brics' determinization ran a 2 GB JVM out of memory on it after three minutes.
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"(a|b)*a(a|b){20}\"}")
+            .startsWith(
+                "response_format regex /(a|b)*a(a|b){20}/: its automaton needs more than 250000"
+                    + " states"));
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"(a{1000}){1000}\"}")
+            .startsWith(
+                "response_format regex /(a{1000}){1000}/ at position 9: unsupported a repeat of"
+                    + " over 250000 automaton states"));
+    // 32,768 states, each allowing different tokens: 400 MB of masks.
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"(a|b)*a(a|b){14}\"}")
+            .contains("automaton states allow more than 16384 different token sets"));
   }
 
   @Test
