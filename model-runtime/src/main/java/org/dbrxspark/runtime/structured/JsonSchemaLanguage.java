@@ -27,6 +27,13 @@ import java.util.Set;
 final class JsonSchemaLanguage {
   static final int MAX_DIGITS = 16;
   private static final int MAX_EXPONENT_DIGITS = 2;
+
+  /**
+   * The deepest a schema may nest. Building is recursive: a schema nested 900 levels deep took 46 s
+   * to overflow the stack.
+   */
+  static final int MAX_DEPTH = 64;
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> KEYWORDS =
       Set.of(
@@ -78,10 +85,13 @@ final class JsonSchemaLanguage {
 
   /** The language of {@code schema}; the empty language when nothing can satisfy it. */
   static Automaton of(JsonNode schema) {
-    return value(schema, "");
+    return value(schema, "", 1);
   }
 
-  private static Automaton value(JsonNode schema, String pointer) {
+  private static Automaton value(JsonNode schema, String pointer, int depth) {
+    if (depth > MAX_DEPTH) {
+      throw error(pointer, "schemas nested deeper than " + MAX_DEPTH + " levels");
+    }
     if (!schema.isObject()) {
       throw error(pointer, "a schema must be a JSON object, got " + schema);
     }
@@ -112,14 +122,14 @@ final class JsonSchemaLanguage {
       }
       List<Automaton> choices = new ArrayList<>();
       for (int i = 0; i < options.size(); i++) {
-        choices.add(value(options.get(i), pointer + "/anyOf/" + i));
+        choices.add(value(options.get(i), pointer + "/anyOf/" + i, depth + 1));
       }
       all.add(Automaton.union(choices));
     }
     if (schema.has("type")) {
       List<Automaton> choices = new ArrayList<>();
       for (String type : types(schema.get("type"), pointer + "/type")) {
-        choices.add(typed(schema, type, pointer));
+        choices.add(typed(schema, type, pointer, depth));
       }
       all.add(Automaton.union(choices));
     }
@@ -148,15 +158,15 @@ final class JsonSchemaLanguage {
     return names;
   }
 
-  private static Automaton typed(JsonNode schema, String type, String pointer) {
+  private static Automaton typed(JsonNode schema, String type, String pointer, int depth) {
     return switch (type) {
       case "string" -> string(schema, pointer);
       case "integer" -> INTEGER;
       case "number" -> NUMBER;
       case "boolean" -> Utf8Automata.literal("true").union(Utf8Automata.literal("false"));
       case "null" -> Utf8Automata.literal("null");
-      case "object" -> object(schema, pointer);
-      case "array" -> array(schema, pointer);
+      case "object" -> object(schema, pointer, depth);
+      case "array" -> array(schema, pointer, depth);
       default -> throw error(pointer + "/type", "unknown type '" + type + "'");
     };
   }
@@ -172,7 +182,7 @@ final class JsonSchemaLanguage {
     return quote.concatenate(chars).concatenate(quote);
   }
 
-  private static Automaton object(JsonNode schema, String pointer) {
+  private static Automaton object(JsonNode schema, String pointer, int depth) {
     JsonNode additional = schema.get("additionalProperties");
     if (additional != null && !additional.isBoolean()) {
       throw error(
@@ -202,7 +212,8 @@ final class JsonSchemaLanguage {
     List<Boolean> optional = new ArrayList<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
-      Automaton value = value(p.getValue(), pointer + "/properties/" + escape(p.getKey()));
+      Automaton value =
+          value(p.getValue(), pointer + "/properties/" + escape(p.getKey()), depth + 1);
       members.add(
           literal(JSON.getNodeFactory().textNode(p.getKey()))
               .concatenate(WS)
@@ -234,12 +245,12 @@ final class JsonSchemaLanguage {
     return required.isEmpty() ? filled.union(open.concatenate(close)) : filled;
   }
 
-  private static Automaton array(JsonNode schema, String pointer) {
+  private static Automaton array(JsonNode schema, String pointer, int depth) {
     if (!schema.has("items")) {
       throw error(
           pointer, "an array schema needs 'items' (any JSON value is not a regular language)");
     }
-    Automaton item = value(schema.get("items"), pointer + "/items");
+    Automaton item = value(schema.get("items"), pointer + "/items", depth + 1);
     int min = count(schema, "minItems", pointer, 0);
     Integer max = schema.has("maxItems") ? count(schema, "maxItems", pointer, 0) : null;
     Automaton open = Utf8Automata.ascii('[').concatenate(WS);

@@ -20,9 +20,13 @@ import java.util.List;
  * memory instead of being refused by {@link Determinizer}.
  */
 final class RegexLanguage {
+  /** The deepest groups may nest: parsing is recursive, and 5,000 overflowed the stack. */
+  static final int MAX_GROUP_DEPTH = 100;
+
   private final String pattern;
   private final int end;
   private int at;
+  private int depth;
 
   private RegexLanguage(String pattern) {
     this.pattern = pattern;
@@ -113,7 +117,11 @@ final class RegexLanguage {
         if (at < end && pattern.charAt(at) == '?') {
           throw refuse(start, "'(?' groups (flags, lookaround, non-capturing)");
         }
+        if (++depth > MAX_GROUP_DEPTH) {
+          throw refuse(start, "groups nested deeper than " + MAX_GROUP_DEPTH);
+        }
         Automaton group = alternation();
+        depth--;
         if (at >= end || pattern.charAt(at) != ')') {
           throw new IllegalArgumentException(
               "response_format regex /" + pattern + "/: expected ')' at position " + at);

@@ -258,6 +258,34 @@ class ResponseFormatTest {
   }
 
   @Test
+  void formatsNestedTooDeepToBuildAreRefusedByName() {
+    String schema = "{\"type\":\"string\"}";
+    for (int level = 2; level <= 64; level++) {
+      schema = "{\"type\":\"array\",\"maxItems\":1,\"items\":" + schema + "}";
+    }
+    assertTrue(
+        matches(ResponseFormat.jsonSchema(schema).language(), "[".repeat(63) + "]".repeat(63)));
+    String deeper = "{\"type\":\"array\",\"items\":" + schema + "}";
+    assertTrue(
+        schemaError(deeper)
+            .startsWith(
+                "response_format schema at /"
+                    + "items/".repeat(63)
+                    + "items: schemas nested deeper than 64 levels"),
+        schemaError(deeper));
+    assertTrue(
+        matches(ResponseFormat.regex("(".repeat(100) + "a" + ")".repeat(100)).language(), "a"));
+    assertEquals(
+        "response_format regex /"
+            + "(".repeat(101)
+            + "a"
+            + ")".repeat(101)
+            + "/ at position 100: unsupported groups nested deeper than 100",
+        error(
+            "{\"type\":\"regex\",\"regex\":\"" + "(".repeat(101) + "a" + ")".repeat(101) + "\"}"));
+  }
+
+  @Test
   void aFormatNothingSatisfiesIsRefusedAtCompileTime() {
     assertTrue(
         error(
