@@ -297,6 +297,14 @@ public final class CompiledFormat {
         + " ms";
   }
 
+  /**
+   * About the heap this holds: its transitions, groups and masks (the vocabulary trie is shared).
+   */
+  public long bytes() {
+    long maskBytes = masks.length == 0 ? 0 : masks.length * (16L + 8L * masks[0].bits().length);
+    return 4L * next.length + accepting.length + 4L * group.length + maskBytes;
+  }
+
   /** How long {@link #compile} took. */
   public long compileNanos() {
     return compileNanos;

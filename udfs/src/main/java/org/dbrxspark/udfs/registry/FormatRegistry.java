@@ -1,7 +1,10 @@
 package org.dbrxspark.udfs.registry;
 
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.dbrxspark.runtime.structured.CompiledFormat;
 import org.dbrxspark.runtime.structured.ResponseFormat;
 import org.slf4j.Logger;
@@ -12,29 +15,93 @@ import org.slf4j.LoggerFactory;
  * once, by the first task that needs it, and shared by every task and job after it. As in {@link
  * ModelRegistry}, compiling one format holds only that format's lock, and a failed compile is not
  * remembered.
+ *
+ * <p>Params from a column may give every row its own format, so the formats kept are bounded by the
+ * heap they hold ({@link #BUDGET_BYTES}, a quarter of the heap): past it, the least recently used
+ * are dropped, and compiled again if a row needs them.
  */
 public final class FormatRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(FormatRegistry.class);
 
-  /** By the format's JSON text, so that a row's lookup parses nothing. */
-  private static final Map<String, Slot> SLOTS = new ConcurrentHashMap<>();
+  /**
+   * The heap the compiled formats of a JVM may hold: a quarter of it. A JSON object of five strings
+   * of up to 500 characters takes about 90 MB (22,557 states, 5,772 token sets), an array of up to
+   * 50 two-field objects about 125 MB.
+   */
+  static final long BUDGET_BYTES = Runtime.getRuntime().maxMemory() / 4;
 
-  private FormatRegistry() {}
+  private static final FormatRegistry THIS_JVM = new FormatRegistry(BUDGET_BYTES);
+
+  private final long budgetBytes;
+
+  /**
+   * By the format's JSON text, so that a row's lookup parses nothing; least recently used first.
+   */
+  private final Map<String, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
+
+  FormatRegistry(long budgetBytes) {
+    this.budgetBytes = budgetBytes;
+  }
 
   /**
    * The compiled form of the {@link ResponseFormat} written as {@code json}, parsing and compiling
-   * it first if this JVM has not.
+   * it first if this JVM has not, or has dropped it since.
    *
    * @throws IllegalArgumentException for a bad format (naming the part at fault), or one that
    *     nothing the vocabulary can write matches
    */
   public static CompiledFormat compiled(String json) {
-    return SLOTS.computeIfAbsent(json, Slot::new).get();
+    return THIS_JVM.get(json);
   }
 
-  /** How many formats this JVM has compiled: for tests. */
-  public static int compiledCount() {
-    return (int) SLOTS.values().stream().filter(slot -> slot.compiled != null).count();
+  CompiledFormat get(String json) {
+    Slot slot;
+    synchronized (slots) {
+      slot = slots.computeIfAbsent(json, Slot::new);
+    }
+    CompiledFormat format;
+    try {
+      format = slot.get();
+    } catch (RuntimeException e) {
+      synchronized (slots) {
+        slots.remove(json, slot); // a failed compile is not remembered
+      }
+      throw e;
+    }
+    trim(slot);
+    return format;
+  }
+
+  /** The formats kept now, least recently used first: for tests. */
+  List<String> kept() {
+    synchronized (slots) {
+      return new ArrayList<>(slots.keySet());
+    }
+  }
+
+  /**
+   * Drops the least recently used formats until the rest fit the budget; {@code newest}, just used,
+   * is kept whatever its size. Slots still compiling hold nothing yet.
+   */
+  private void trim(Slot newest) {
+    synchronized (slots) {
+      long total = 0;
+      for (Slot slot : slots.values()) {
+        total += slot.bytes();
+      }
+      for (Iterator<Slot> it = slots.values().iterator(); total > budgetBytes && it.hasNext(); ) {
+        Slot slot = it.next();
+        if (slot != newest && slot.bytes() > 0) {
+          total -= slot.bytes();
+          it.remove();
+          LOG.info(
+              "dropped compiled response format {} ({} MB) to keep this JVM's formats under {} MB",
+              slot.json,
+              slot.bytes() >> 20,
+              budgetBytes >> 20);
+        }
+      }
+    }
   }
 
   private static final class Slot {
@@ -51,6 +118,11 @@ public final class FormatRegistry {
         LOG.info("compiled response format {}: {}", json, compiled.stats());
       }
       return compiled;
+    }
+
+    long bytes() {
+      CompiledFormat c = compiled;
+      return c == null ? 0 : c.bytes();
     }
   }
 }
