@@ -178,6 +178,10 @@ final class JsonSchemaLanguage {
     if (max >= 0 && max < min) {
       return Automaton.makeEmpty();
     }
+    Determinizer.checkCopies(
+        STRING_CHAR.getNumberOfStates(),
+        max < 0 ? min + 1L : max + 1L,
+        "response_format schema at " + pointer + (max < 0 ? "/minLength" : "/maxLength"));
     Automaton chars = Utf8Automata.repeatPrefixFree(STRING_CHAR, min, max);
     return quote.concatenate(chars).concatenate(quote);
   }
@@ -256,6 +260,10 @@ final class JsonSchemaLanguage {
     Automaton open = Utf8Automata.ascii('[').concatenate(WS);
     Automaton close = Utf8Automata.ascii(']');
     Automaton more = WS.concatenate(Utf8Automata.ascii(',')).concatenate(WS).concatenate(item);
+    Determinizer.checkCopies(
+        more.getNumberOfStates(),
+        max == null ? min : Math.max(min, max),
+        "response_format schema at " + pointer + (max == null ? "/minItems" : "/maxItems"));
     Automaton rest =
         max == null
             ? more.repeat(Math.max(0, min - 1))

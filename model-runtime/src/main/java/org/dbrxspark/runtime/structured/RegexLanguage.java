@@ -84,10 +84,10 @@ final class RegexLanguage {
         if (at >= end || pattern.charAt(at) != '}') {
           throw refuse(open, "a '{' that does not end a repeat {n}, {n,} or {n,m} with '}'");
         }
-        // Each repeat is at least one state more, so the bound on states bounds the copies made.
-        if ((long) a.getNumberOfStates() * Math.max(min, max) > Determinizer.MAX_STATES) {
-          throw refuse(open, "a repeat of over " + Determinizer.MAX_STATES + " automaton states");
-        }
+        Determinizer.checkCopies(
+            a.getNumberOfStates(),
+            Math.max(min, max),
+            "response_format regex /" + pattern + "/ at position " + open);
         a = max < 0 ? a.repeat(min) : a.repeat(min, max);
       } else {
         return a;

@@ -246,11 +246,18 @@ class ResponseFormatTest {
             .startsWith(
                 "response_format regex /(a|b)*a(a|b){20}/: its automaton needs more than 250000"
                     + " states"));
+    assertEquals(
+        "response_format regex /(a{1000}){1001}/ at position 9: 1001 copies of 1001 automaton"
+            + " states are over the 1000000 a format may build",
+        error("{\"type\":\"regex\",\"regex\":\"(a{1000}){1001}\"}"));
+    // Counts of a billion are refused before their copies are built.
     assertTrue(
-        error("{\"type\":\"regex\",\"regex\":\"(a{1000}){1000}\"}")
-            .startsWith(
-                "response_format regex /(a{1000}){1000}/ at position 9: unsupported a repeat of"
-                    + " over 250000 automaton states"));
+        schemaError("{\"type\":\"string\",\"maxLength\":1000000000}")
+            .startsWith("response_format schema at /maxLength: 1000000001 copies of "),
+        schemaError("{\"type\":\"string\",\"maxLength\":1000000000}"));
+    assertTrue(
+        schemaError("{\"type\":\"array\",\"items\":{\"type\":\"null\"},\"minItems\":1000000000}")
+            .startsWith("response_format schema at /minItems: 1000000000 copies of "));
     // 32,768 states, each allowing different tokens: 400 MB of masks.
     assertTrue(
         error("{\"type\":\"regex\",\"regex\":\"(a|b)*a(a|b){14}\"}")
