@@ -97,13 +97,13 @@ final class RegexLanguage {
     return a;
   }
 
-  /** The digits of a repeat count at {@link #at}. */
+  /** The ASCII digits of a repeat count at {@link #at} (Java takes no other digits there). */
   private int count(int open) {
     int from = at;
-    while (at < end && Character.isDigit(pattern.charAt(at)) && at - from < 7) {
+    while (at < end && isDigit(pattern.charAt(at)) && at - from < 7) {
       at++;
     }
-    if (at == from || (at < end && Character.isDigit(pattern.charAt(at)))) {
+    if (at == from || (at < end && isDigit(pattern.charAt(at)))) {
       throw refuse(open, "a repeat count that is not a number of up to 7 digits");
     }
     return Integer.parseInt(pattern, from, at, 10);
@@ -214,6 +214,10 @@ final class RegexLanguage {
         yield e;
       }
     };
+  }
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
   }
 
   private static boolean escaped(String pattern, int at) {

@@ -222,6 +222,10 @@ class ResponseFormatTest {
     assertTrue(
         error("{\"type\":\"regex\",\"regex\":\"(?i)ab\"}").contains("unsupported '(?' groups"));
     assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"a{\u0663}\"}")
+            .contains("at position 1: unsupported a repeat count that is not a number"),
+        "an Arabic-Indic three is not a count");
+    assertTrue(
         error("{\"type\":\"regex\",\"regex\":\"a^b\"}")
             .contains("at position 1: unsupported the anchor '^'"));
     assertEquals(
