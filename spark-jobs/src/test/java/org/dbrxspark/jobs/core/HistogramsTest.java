@@ -39,15 +39,15 @@ class HistogramsTest {
           .add("reasons", DataTypes.createArrayType(DataTypes.StringType))
           .add("score", DataTypes.DoubleType);
 
-  /**
-   * 300 rows: a language (null on some), reasons (none, null, or up to three, one of them null on
-   * some rows) and a score (null, NaN and infinite on some), drawn so that several counts tie.
-   */
   /** {@code rows} as a dataset over three partitions, so that counts merge across tasks. */
   private Dataset<Row> spread(List<Row> rows) {
     return spark.createDataFrame(rows, SCHEMA).repartition(3);
   }
 
+  /**
+   * 300 rows: a language (null on some), reasons (none, null, or up to three, one of them null on
+   * some rows) and a score (null, NaN and infinite on some), drawn so that several counts tie.
+   */
   private static List<Row> rows() {
     Random random = new Random(18);
     String[] langs = {"en", "de", "fr", "pt", "nl", null};
