@@ -59,6 +59,10 @@ public final class FormatRegistry {
     synchronized (slots) {
       slot = slots.computeIfAbsent(json, Slot::new);
     }
+    CompiledFormat kept = slot.compiled;
+    if (kept != null) {
+      return kept; // a row's usual lookup: the total held has not grown
+    }
     CompiledFormat format;
     try {
       format = slot.get();
