@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,14 +95,14 @@ class GgufCheckpointTest {
   @Test
   void fileCutInsideTheHeaderIsRefused() throws IOException {
     Path path = file.write(tmp.resolve("cut.gguf"));
-    truncate(path, 2_000_000);
+    TestFiles.setLength(path, 2_000_000);
     assertRefused(path, "truncated");
   }
 
   @Test
   void fileCutInsideTheDataIsRefusedNamingTheTensor() throws IOException {
     Path path = file.write(tmp.resolve("cut.gguf"));
-    truncate(path, Files.size(path) - 100);
+    TestFiles.setLength(path, Files.size(path) - 100);
     assertRefused(path, "tensor 'output.weight'", "truncated");
   }
 
@@ -210,12 +209,6 @@ class GgufCheckpointTest {
     assertEquals(DType.Q5_K, DType.ofGgmlType(13));
     assertEquals(DType.Q6_K, DType.ofGgmlType(14));
     assertNull(DType.ofGgmlType(3));
-  }
-
-  private static void truncate(Path path, long size) throws IOException {
-    try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw")) {
-      raf.setLength(size);
-    }
   }
 
   private static void assertRefused(Path path, String... parts) {

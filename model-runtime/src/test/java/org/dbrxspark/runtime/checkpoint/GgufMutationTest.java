@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -82,7 +81,7 @@ class GgufMutationTest {
       }
       Files.write(file, damaged);
       if (partSized && !damage.startsWith("cut")) {
-        grow(file, PART_BYTES);
+        TestFiles.setLength(file, PART_BYTES);
       }
       String what = damage + (partSized ? " in a file grown to 40 GiB" : "");
       try (Checkpoint opened = Checkpoint.open(file)) {
@@ -118,7 +117,7 @@ class GgufMutationTest {
     byte[] golden = Files.readAllBytes(GgufCheckpointTest.golden("q4_0"));
     put(golden, Header.walk(golden).field(field), value);
     Path file = Files.write(tmp.resolve("model.gguf"), golden);
-    grow(file, PART_BYTES);
+    TestFiles.setLength(file, PART_BYTES);
     return assertThrows(CheckpointFormatException.class, () -> Checkpoint.open(file).close())
         .getMessage();
   }
@@ -214,13 +213,6 @@ class GgufMutationTest {
   private static void put(byte[] file, Field field, long value) {
     for (int i = 0; i < field.width; i++) {
       file[field.at + i] = (byte) (value >>> (8 * i));
-    }
-  }
-
-  /** Grows {@code file} to {@code size} bytes without writing them (a sparse file). */
-  private static void grow(Path file, long size) throws IOException {
-    try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-      raf.setLength(size);
     }
   }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.ByteBuffer;
@@ -23,6 +24,16 @@ import org.dbrxspark.runtime.config.DbrxConfig;
 /** Shared fixtures: golden checkpoints, a tiny config, and raw safetensors files. */
 final class TestFiles {
   private TestFiles() {}
+
+  /**
+   * Cuts {@code file} to {@code size} bytes, or grows it there without writing them (a sparse file,
+   * which costs no disk).
+   */
+  static void setLength(Path file, long size) throws IOException {
+    try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+      raf.setLength(size);
+    }
+  }
 
   /** Where the golden checkpoints live when the project has not copied them into test resources. */
   static final Path SHARED_GOLDEN = Path.of("/work/shared/golden");
