@@ -25,13 +25,6 @@ final class Determinizer {
    */
   static final int MAX_STATES = 250_000;
 
-  /**
-   * The most states a format's automaton may have while it is built, before it is determinized:
-   * repeats copy their part, and a count of a billion would fill the memory with copies before the
-   * bound on the DFA could refuse it.
-   */
-  static final int MAX_BUILT_STATES = 4 * MAX_STATES;
-
   private final String what;
   private final Map<Subset, State> states = new HashMap<>();
   private final Deque<Subset> pending = new ArrayDeque<>();
@@ -95,26 +88,6 @@ final class Determinizer {
     dfa.setInitialState(initial);
     dfa.setDeterministic(true);
     return dfa;
-  }
-
-  /**
-   * Refuses a repeat that would build {@code copies} copies of a part of {@code states} states past
-   * {@link #MAX_BUILT_STATES}.
-   *
-   * @param what the repeat in the format, for the error
-   */
-  static void checkCopies(long states, long copies, String what) {
-    if (states * copies > MAX_BUILT_STATES) {
-      throw new IllegalArgumentException(
-          what
-              + ": "
-              + copies
-              + " copies of "
-              + states
-              + " automaton states are over the "
-              + MAX_BUILT_STATES
-              + " a format may build");
-    }
   }
 
   /** The DFA state of {@code subset}, made and queued if it is new. */

@@ -3,6 +3,8 @@ package org.dbrxspark.runtime.structured;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dk.brics.automaton.Automaton;
+import dk.brics.automaton.State;
+import dk.brics.automaton.Transition;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
@@ -81,14 +83,16 @@ final class JsonSchemaLanguage {
           .union(Utf8Automata.codePoints(0x5D, 0x10FFFF))
           .union(Utf8Automata.ascii('\\').concatenate(Automaton.makeCharSet("\"\\/bfnrt")));
 
+  private final StateBudget budget = new StateBudget();
+
   private JsonSchemaLanguage() {}
 
   /** The language of {@code schema}; the empty language when nothing can satisfy it. */
   static Automaton of(JsonNode schema) {
-    return value(schema, "", 1);
+    return new JsonSchemaLanguage().value(schema, "", 1);
   }
 
-  private static Automaton value(JsonNode schema, String pointer, int depth) {
+  private Automaton value(JsonNode schema, String pointer, int depth) {
     if (depth > MAX_DEPTH) {
       throw error(pointer, "schemas nested deeper than " + MAX_DEPTH + " levels");
     }
@@ -104,7 +108,7 @@ final class JsonSchemaLanguage {
     // The keywords hold together, as in JSON Schema: the value is in each one's language.
     List<Automaton> all = new ArrayList<>();
     if (schema.has("const")) {
-      all.add(literal(schema.get("const")));
+      all.add(leaf(literal(schema.get("const")), pointer + "/const"));
     }
     if (schema.has("enum")) {
       JsonNode values = schema.get("enum");
@@ -112,7 +116,7 @@ final class JsonSchemaLanguage {
         throw error(pointer + "/enum", "enum must be a non-empty array");
       }
       List<Automaton> choices = new ArrayList<>();
-      values.forEach(v -> choices.add(literal(v)));
+      values.forEach(v -> choices.add(leaf(literal(v), pointer + "/enum")));
       all.add(Automaton.union(choices));
     }
     if (schema.has("anyOf")) {
@@ -140,7 +144,7 @@ final class JsonSchemaLanguage {
     }
     Automaton language = all.get(0);
     for (Automaton other : all.subList(1, all.size())) {
-      language = language.intersection(other);
+      language = budget.intersection(language, other, where(pointer));
     }
     return language;
   }
@@ -158,35 +162,36 @@ final class JsonSchemaLanguage {
     return names;
   }
 
-  private static Automaton typed(JsonNode schema, String type, String pointer, int depth) {
+  private Automaton typed(JsonNode schema, String type, String pointer, int depth) {
     return switch (type) {
       case "string" -> string(schema, pointer);
-      case "integer" -> INTEGER;
-      case "number" -> NUMBER;
-      case "boolean" -> Utf8Automata.literal("true").union(Utf8Automata.literal("false"));
-      case "null" -> Utf8Automata.literal("null");
+      case "integer" -> leaf(INTEGER, pointer);
+      case "number" -> leaf(NUMBER, pointer);
+      case "boolean" ->
+          leaf(Utf8Automata.literal("true").union(Utf8Automata.literal("false")), pointer);
+      case "null" -> leaf(Utf8Automata.literal("null"), pointer);
       case "object" -> object(schema, pointer, depth);
       case "array" -> array(schema, pointer, depth);
       default -> throw error(pointer + "/type", "unknown type '" + type + "'");
     };
   }
 
-  private static Automaton string(JsonNode schema, String pointer) {
+  private Automaton string(JsonNode schema, String pointer) {
     int min = count(schema, "minLength", pointer, 0);
     Automaton quote = Utf8Automata.ascii('"');
     int max = schema.has("maxLength") ? count(schema, "maxLength", pointer, 0) : -1;
     if (max >= 0 && max < min) {
       return Automaton.makeEmpty();
     }
-    Determinizer.checkCopies(
+    budget.chargeCopies(
         STRING_CHAR.getNumberOfStates(),
         max < 0 ? min + 1L : max + 1L,
-        "response_format schema at " + pointer + (max < 0 ? "/minLength" : "/maxLength"));
+        where(pointer + (max < 0 ? "/minLength" : "/maxLength")));
     Automaton chars = Utf8Automata.repeatPrefixFree(STRING_CHAR, min, max);
     return quote.concatenate(chars).concatenate(quote);
   }
 
-  private static Automaton object(JsonNode schema, String pointer, int depth) {
+  private Automaton object(JsonNode schema, String pointer, int depth) {
     JsonNode additional = schema.get("additionalProperties");
     if (additional != null && !additional.isBoolean()) {
       throw error(
@@ -216,40 +221,86 @@ final class JsonSchemaLanguage {
     List<Boolean> optional = new ArrayList<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
-      Automaton value =
-          value(p.getValue(), pointer + "/properties/" + escape(p.getKey()), depth + 1);
+      String at = pointer + "/properties/" + escape(p.getKey());
+      Automaton value = value(p.getValue(), at, depth + 1);
       members.add(
-          literal(JSON.getNodeFactory().textNode(p.getKey()))
+          leaf(literal(JSON.getNodeFactory().textNode(p.getKey())), at)
               .concatenate(WS)
               .concatenate(Utf8Automata.ascii(':'))
               .concatenate(WS)
               .concatenate(value));
       optional.add(!required.contains(p.getKey()));
     }
-    Automaton separator = WS.concatenate(Utf8Automata.ascii(',')).concatenate(WS);
-    // Members in order: the first one present, then each later one (optional ones may be absent).
-    List<Automaton> bodies = new ArrayList<>();
-    for (int first = 0; first < members.size(); first++) {
-      Automaton body = members.get(first);
-      for (int next = first + 1; next < members.size(); next++) {
-        Automaton more = separator.concatenate(members.get(next));
-        body = body.concatenate(optional.get(next) ? more.optional() : more);
-      }
-      bodies.add(body);
-      if (!optional.get(first)) {
-        break;
-      }
-    }
     Automaton open = Utf8Automata.ascii('{').concatenate(WS);
     Automaton close = Utf8Automata.ascii('}');
     Automaton filled =
-        bodies.isEmpty()
+        required.isEmpty() && members.isEmpty()
             ? Automaton.makeEmpty()
-            : open.concatenate(Automaton.union(bodies)).concatenate(WS).concatenate(close);
+            : open.concatenate(members(members, optional, pointer))
+                .concatenate(WS)
+                .concatenate(close);
     return required.isEmpty() ? filled.union(open.concatenate(close)) : filled;
   }
 
-  private static Automaton array(JsonNode schema, String pointer, int depth) {
+  /**
+   * One or more members in order, comma-separated; optional ones may be absent. Built without
+   * copies: after member k (and at the start), the states that may follow lead into each member the
+   * object may have next, up to the next required one. Building one alternative per possible first
+   * member copied the later members each time, and an object of 300 optional properties took
+   * minutes. Those ways in are charged to the budget as states: with every member optional there
+   * are about n^2 of them.
+   */
+  private Automaton members(List<Automaton> members, List<Boolean> optional, String pointer) {
+    int n = members.size();
+    String where = where(pointer + "/properties");
+    State start = new State();
+    enter(start, 0, members, optional, where);
+    // after[k]: a member ended, and the next one present is k or later.
+    State[] after = new State[n + 1];
+    for (int k = n; k >= 0; k--) {
+      after[k] = new State();
+      after[k].setAccept(k == n || (optional.get(k) && after[k + 1].isAccept()));
+      if (k < n) {
+        State space = new State();
+        State comma = new State();
+        State commaSpace = new State();
+        after[k].addTransition(new Transition(' ', space));
+        after[k].addTransition(new Transition(',', comma));
+        space.addTransition(new Transition(',', comma));
+        comma.addTransition(new Transition(' ', commaSpace));
+        enter(comma, k, members, optional, where);
+        enter(commaSpace, k, members, optional, where);
+      }
+    }
+    for (int k = 0; k < n; k++) {
+      for (State end : members.get(k).getAcceptStates()) {
+        end.setAccept(after[k + 1].isAccept());
+        for (Transition t : after[k + 1].getTransitions()) {
+          end.addTransition(new Transition(t.getMin(), t.getMax(), t.getDest()));
+        }
+      }
+    }
+    Automaton a = new Automaton();
+    a.setInitialState(start);
+    a.setDeterministic(false);
+    return a;
+  }
+
+  /** Gives {@code from} the ways into member {@code k} and each later one up to a required one. */
+  private void enter(
+      State from, int k, List<Automaton> members, List<Boolean> optional, String where) {
+    for (int j = k; j < members.size(); j++) {
+      for (Transition t : members.get(j).getInitialState().getTransitions()) {
+        budget.charge(1, where);
+        from.addTransition(new Transition(t.getMin(), t.getMax(), t.getDest()));
+      }
+      if (!optional.get(j)) {
+        break;
+      }
+    }
+  }
+
+  private Automaton array(JsonNode schema, String pointer, int depth) {
     if (!schema.has("items")) {
       throw error(
           pointer, "an array schema needs 'items' (any JSON value is not a regular language)");
@@ -260,10 +311,10 @@ final class JsonSchemaLanguage {
     Automaton open = Utf8Automata.ascii('[').concatenate(WS);
     Automaton close = Utf8Automata.ascii(']');
     Automaton more = WS.concatenate(Utf8Automata.ascii(',')).concatenate(WS).concatenate(item);
-    Determinizer.checkCopies(
+    budget.chargeCopies(
         more.getNumberOfStates(),
         max == null ? min : Math.max(min, max),
-        "response_format schema at " + pointer + (max == null ? "/minItems" : "/maxItems"));
+        where(pointer + (max == null ? "/minItems" : "/maxItems")));
     Automaton rest =
         max == null
             ? more.repeat(Math.max(0, min - 1))
@@ -300,8 +351,17 @@ final class JsonSchemaLanguage {
     return name.replace("~", "~0").replace("/", "~1");
   }
 
+  /** Charges a leaf's states to the format's budget. */
+  private Automaton leaf(Automaton part, String pointer) {
+    return budget.leaf(part, where(pointer));
+  }
+
+  /** The schema node at {@code pointer}, as errors name it. */
+  private static String where(String pointer) {
+    return "response_format schema at " + (pointer.isEmpty() ? "/" : pointer);
+  }
+
   private static IllegalArgumentException error(String pointer, String message) {
-    return new IllegalArgumentException(
-        "response_format schema at " + (pointer.isEmpty() ? "/" : pointer) + ": " + message);
+    return new IllegalArgumentException(where(pointer) + ": " + message);
   }
 }

@@ -27,6 +27,7 @@ final class RegexLanguage {
   private final int end;
   private int at;
   private int depth;
+  private final StateBudget budget = new StateBudget();
 
   private RegexLanguage(String pattern) {
     this.pattern = pattern;
@@ -84,10 +85,7 @@ final class RegexLanguage {
         if (at >= end || pattern.charAt(at) != '}') {
           throw refuse(open, "a '{' that does not end a repeat {n}, {n,} or {n,m} with '}'");
         }
-        Determinizer.checkCopies(
-            a.getNumberOfStates(),
-            Math.max(min, max),
-            "response_format regex /" + pattern + "/ at position " + open);
+        budget.chargeCopies(a.getNumberOfStates(), Math.max(min, max), where(open));
         a = max < 0 ? a.repeat(min) : a.repeat(min, max);
       } else {
         return a;
@@ -130,20 +128,20 @@ final class RegexLanguage {
         return group;
       }
       case '[' -> {
-        return characterClass(start);
+        return budget.leaf(characterClass(start), where(start));
       }
       case '.' -> {
-        return Automaton.makeAnyChar();
+        return budget.leaf(Automaton.makeAnyChar(), where(start));
       }
       case '\\' -> {
-        return Automaton.makeChar(escape(start));
+        return budget.leaf(Automaton.makeChar(escape(start)), where(start));
       }
       case '^', '$' ->
           throw refuse(
               start, "the anchor '" + c + "' inside the pattern (the whole output always matches)");
       case '*', '+', '?', '{' -> throw refuse(start, "a repeat '" + c + "' with nothing to repeat");
       default -> {
-        return Automaton.makeChar(c);
+        return budget.leaf(Automaton.makeChar(c), where(start));
       }
     }
   }
@@ -228,13 +226,12 @@ final class RegexLanguage {
     return backslashes % 2 == 1;
   }
 
+  /** The pattern and a position in it, as errors name them. */
+  private String where(int position) {
+    return "response_format regex /" + pattern + "/ at position " + position;
+  }
+
   private IllegalArgumentException refuse(int position, String what) {
-    return new IllegalArgumentException(
-        "response_format regex /"
-            + pattern
-            + "/ at position "
-            + position
-            + ": unsupported "
-            + what);
+    return new IllegalArgumentException(where(position) + ": unsupported " + what);
   }
 }

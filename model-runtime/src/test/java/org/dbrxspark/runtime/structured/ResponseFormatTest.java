@@ -252,7 +252,8 @@ class ResponseFormatTest {
                     + " states"));
     assertEquals(
         "response_format regex /(a{1000}){1001}/ at position 9: 1001 copies of 1001 automaton"
-            + " states are over the 1000000 a format may build",
+            + " states would take the format past the 1000000 it may build; long repeat counts,"
+            + " maxLength or maxItems add up: simplify the format",
         error("{\"type\":\"regex\",\"regex\":\"(a{1000}){1001}\"}"));
     // Counts of a billion are refused before their copies are built.
     assertTrue(
@@ -262,6 +263,97 @@ class ResponseFormatTest {
     assertTrue(
         schemaError("{\"type\":\"array\",\"items\":{\"type\":\"null\"},\"minItems\":1000000000}")
             .startsWith("response_format schema at /minItems: 1000000000 copies of "));
+  }
+
+  @Test
+  void theStatesAFormatBuildsAreCountedAcrossItsParts() {
+    // Each string alone is under the bound; eight strings of 41,000 characters ran a 2 GB JVM out
+    // of memory when only each part was bounded.
+    String three =
+        "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"maxLength\":15000},"
+            + "\"b\":{\"type\":\"string\",\"maxLength\":15000},"
+            + "\"c\":{\"type\":\"string\",\"maxLength\":15000}}}";
+    assertTrue(
+        schemaError(three)
+            .startsWith(
+                "response_format schema at /properties/c/maxLength: 15001 copies of 24 automaton"
+                    + " states would take the format past the 1000000 it may build"),
+        schemaError(three));
+    // An intersection's product is counted as it is made (brics' own is unbounded).
+    assertTrue(
+        schemaError(
+                "{\"type\":\"string\",\"maxLength\":18000,\"anyOf\":[{\"type\":\"string\",\"maxLength\":18000}]}")
+            .startsWith(
+                "response_format schema at /: the format would build more than 1000000 automaton"
+                    + " states"));
+    // 1,000 optional members: each may follow each earlier one.
+    StringBuilder many = new StringBuilder("{\"type\":\"object\",\"properties\":{");
+    for (int i = 0; i < 1000; i++) {
+      many.append(i == 0 ? "" : ",").append("\"p").append(i).append("\":{\"type\":\"null\"}");
+    }
+    assertTrue(
+        schemaError(many.append("}}").toString())
+            .startsWith(
+                "response_format schema at /properties: the format would build more than 1000000"));
+    // Regexes count theirs too: each repeat alone fits.
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"(a{500}){1000}(b{500}){1000}\"}")
+            .startsWith(
+                "response_format regex /(a{500}){1000}(b{500}){1000}/ at position 22: 1000 copies"));
+  }
+
+  @Test
+  void objectMembersComeInOrderAndOnlyOptionalOnesMayBeAbsent() {
+    // a and c optional, b required, d optional; d's value is a number, whose end has ways out.
+    Automaton object =
+        ResponseFormat.jsonSchema(
+                "{\"type\":\"object\",\"required\":[\"b\"],\"properties\":{\"a\":{\"type\":\"null\"},"
+                    + "\"b\":{\"type\":\"boolean\"},\"c\":{\"type\":\"null\"},\"d\":{\"type\":\"integer\"}}}")
+            .language();
+    String[] members = {"\"a\":null", "\"b\":true", "\"c\":null", "\"d\":12"};
+    for (int subset = 0; subset < 16; subset++) {
+      StringBuilder text = new StringBuilder("{");
+      for (int k = 0; k < 4; k++) {
+        if ((subset & (1 << k)) != 0) {
+          text.append(text.length() > 1 ? (k % 2 == 0 ? " , " : ",") : "").append(members[k]);
+        }
+      }
+      String json = text.append(subset % 3 == 0 ? " }" : "}").toString();
+      assertEquals((subset & 2) != 0, matches(object, json), json);
+    }
+    assertFalse(matches(object, "{\"b\":true,,\"c\":null}"));
+    assertFalse(matches(object, "{,\"b\":true}"));
+    assertFalse(matches(object, "{\"b\":true,}"));
+    assertFalse(matches(object, "{\"c\":null,\"b\":true}"));
+    assertTrue(matches(object, "{\"b\":false,\"d\":-3}"));
+    Automaton optional =
+        ResponseFormat.jsonSchema(
+                "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"null\"},\"y\":{\"type\":\"null\"}}}")
+            .language();
+    for (String json :
+        new String[] {"{}", "{ }", "{\"x\":null}", "{\"y\":null}", "{\"x\":null, \"y\":null}"}) {
+      assertTrue(matches(optional, json), json);
+    }
+    assertFalse(matches(optional, "{\"y\":null,\"x\":null}"));
+  }
+
+  @Test
+  void theBoundedIntersectionIsTheIntersection() {
+    String[][] pairs = {
+      {"(ab|a)*c?", "a*b*c"},
+      {"[a-m]{2,5}", "[h-z]+"},
+      {"(a|b)*a(a|b){3}", "(b|a)*b(a|b){2}"},
+      {"x*", "y+"},
+      {"\u00e9+|a", "[\u00e0-\u00ff]{1,3}"}
+    };
+    for (String[] pair : pairs) {
+      Automaton a = new dk.brics.automaton.RegExp(pair[0]).toAutomaton(false);
+      Automaton b = new dk.brics.automaton.RegExp(pair[1]).toAutomaton(false);
+      assertEquals(
+          a.intersection(b),
+          new StateBudget().intersection(a, b, "test"),
+          String.join(" & ", pair));
+    }
     // 32,768 states, each allowing different tokens: 400 MB of masks.
     assertTrue(
         error("{\"type\":\"regex\",\"regex\":\"(a|b)*a(a|b){14}\"}")
