@@ -3,6 +3,7 @@ package org.dbrxspark.runtime.structured;
 import dk.brics.automaton.Automaton;
 import dk.brics.automaton.State;
 import dk.brics.automaton.Transition;
+import java.nio.IntBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -40,8 +41,16 @@ public final class CompiledFormat {
 
   private final ResponseFormat format;
 
-  /** {@code next[state * 256 + byte]}: the next state, or -1 (dead). */
+  /**
+   * The class of each byte value: bytes of a class lead every state to the same place. A JSON
+   * format uses a few dozen, so the transitions take a tenth of a table over all 256 bytes.
+   */
+  private final int[] byteClass;
+
+  /** {@code next[state * classes + byteClass[byte]]}: the next state, or -1 (dead). */
   private final int[] next;
+
+  private final int classes;
 
   private final boolean[] accepting;
   private final int start;
@@ -60,6 +69,7 @@ public final class CompiledFormat {
 
   private CompiledFormat(
       ResponseFormat format,
+      int[] byteClass,
       int[] next,
       boolean[] accepting,
       int start,
@@ -67,6 +77,8 @@ public final class CompiledFormat {
       TokenTrie trie,
       long began) {
     this.format = format;
+    this.byteClass = byteClass;
+    this.classes = Arrays.stream(byteClass).max().orElseThrow() + 1;
     this.next = next;
     this.accepting = accepting;
     this.start = start;
@@ -103,20 +115,51 @@ public final class CompiledFormat {
       ids.put(s, ids.size());
     }
     int n = states.size();
-    int[] next = new int[n * 256];
-    Arrays.fill(next, -1);
+    // First one class per run of bytes between transitions' ends, then runs that lead every
+    // state to the same place merged.
+    int[] run = new int[256];
+    for (State s : states) {
+      for (Transition t : s.getTransitions()) {
+        run[t.getMin()] = 1;
+        if (t.getMax() < 255) {
+          run[t.getMax() + 1] = 1;
+        }
+      }
+    }
+    run[0] = 0;
+    for (int b = 1; b < 256; b++) {
+      run[b] += run[b - 1];
+    }
+    int runs = run[255] + 1;
+    int[] byRun = new int[n * runs];
+    Arrays.fill(byRun, -1);
     boolean[] accepting = new boolean[n];
     for (State s : states) {
       int id = ids.get(s);
       accepting[id] = s.isAccept();
       for (Transition t : s.getTransitions()) {
         if (live.contains(t.getDest())) {
-          Arrays.fill(next, id * 256 + t.getMin(), id * 256 + t.getMax() + 1, ids.get(t.getDest()));
+          int to = ids.get(t.getDest());
+          for (int r = run[t.getMin()]; r <= run[t.getMax()]; r++) {
+            byRun[id * runs + r] = to;
+          }
         }
       }
     }
+    int[] classOfRun = sameColumns(byRun, n, runs);
+    int classes = Arrays.stream(classOfRun).max().orElseThrow() + 1;
+    int[] next = new int[n * classes];
+    for (int s = 0; s < n; s++) {
+      for (int r = 0; r < runs; r++) {
+        next[s * classes + classOfRun[r]] = byRun[s * runs + r];
+      }
+    }
+    int[] byteClass = new int[256];
+    for (int b = 0; b < 256; b++) {
+      byteClass[b] = classOfRun[run[b]];
+    }
     TokenTrie trie = TokenTrie.shared();
-    int[] group = groups(next, accepting, trie.maxDepth);
+    int[] group = groups(next, classes, accepting, trie.maxDepth);
     if (group == null) {
       throw new IllegalArgumentException(
           "response_format "
@@ -129,7 +172,25 @@ public final class CompiledFormat {
               + format.json());
     }
     return new CompiledFormat(
-        format, next, accepting, ids.get(dfa.getInitialState()), group, trie, began);
+        format, byteClass, next, accepting, ids.get(dfa.getInitialState()), group, trie, began);
+  }
+
+  /**
+   * Numbers the columns of {@code table} ({@code rows} by {@code columns}) so that equal columns
+   * share a number, in order of first appearance.
+   */
+  private static int[] sameColumns(int[] table, int rows, int columns) {
+    Map<IntBuffer, Integer> numbers = new HashMap<>();
+    int[] number = new int[columns];
+    for (int c = 0; c < columns; c++) {
+      int[] column = new int[rows];
+      for (int r = 0; r < rows; r++) {
+        column[r] = table[r * columns + c];
+      }
+      // An IntBuffer compares and hashes by its contents.
+      number[c] = numbers.computeIfAbsent(IntBuffer.wrap(column), k -> numbers.size());
+    }
+    return number;
   }
 
   /**
@@ -138,11 +199,11 @@ public final class CompiledFormat {
    * Stops early once a round splits no group, and returns null once there are more than {@link
    * #MAX_MASK_GROUPS} (a round only splits groups, so there will be no fewer).
    */
-  private static int[] groups(int[] next, boolean[] accepting, int depth) {
+  private static int[] groups(int[] next, int classes, boolean[] accepting, int depth) {
     int n = accepting.length;
     int[][] runs = new int[n][];
     for (int s = 0; s < n; s++) {
-      runs[s] = runs(next, s);
+      runs[s] = runs(next, classes, s);
     }
     int[] group = new int[n];
     for (int s = 0; s < n; s++) {
@@ -167,14 +228,14 @@ public final class CompiledFormat {
     return group;
   }
 
-  /** A state's transitions as {@code {firstByte, lastByte, target}} triples, one per run. */
-  private static int[] runs(int[] next, int s) {
+  /** A state's transitions as {@code {firstClass, lastClass, target}} triples, one per run. */
+  private static int[] runs(int[] next, int classes, int s) {
     int[] out = new int[24];
     int n = 0;
-    for (int b = 0; b < 256; ) {
-      int target = next[s * 256 + b];
+    for (int b = 0; b < classes; ) {
+      int target = next[s * classes + b];
       int from = b;
-      while (b < 256 && next[s * 256 + b] == target) {
+      while (b < classes && next[s * classes + b] == target) {
         b++;
       }
       if (target >= 0) {
@@ -220,7 +281,7 @@ public final class CompiledFormat {
     int[] stack = new int[trie.maxDepth + 1];
     stack[0] = s;
     for (int i = 0; i < trie.size(); ) {
-      int t = next[stack[trie.depth[i] - 1] * 256 + (trie.label[i] & 0xFF)];
+      int t = next[stack[trie.depth[i] - 1] * classes + byteClass[trie.label[i] & 0xFF]];
       if (t < 0) {
         i = trie.subtreeEnd[i];
         continue;
@@ -272,7 +333,7 @@ public final class CompiledFormat {
   public int advance(int state, int token) {
     int s = state;
     for (byte b : trie.bytesById[token]) {
-      s = next[s * 256 + (b & 0xFF)];
+      s = next[s * classes + byteClass[b & 0xFF]];
     }
     return s;
   }
@@ -302,7 +363,11 @@ public final class CompiledFormat {
    */
   public long bytes() {
     long maskBytes = masks.length == 0 ? 0 : masks.length * (16L + 8L * masks[0].bits().length);
-    return 4L * next.length + accepting.length + 4L * group.length + maskBytes;
+    return 4L * next.length
+        + 4L * byteClass.length
+        + accepting.length
+        + 4L * group.length
+        + maskBytes;
   }
 
   /** How long {@link #compile} took. */

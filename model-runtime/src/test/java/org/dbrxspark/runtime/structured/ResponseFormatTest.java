@@ -405,6 +405,16 @@ class ResponseFormatTest {
   }
 
   @Test
+  void transitionsTakeAWordPerClassOfBytesNotPerByte() {
+    // 45,003 states: 46 MB of transitions over all 256 bytes (60.7 MB in all), 2.7 MB over the
+    // string's 15 classes of bytes; the 1,146 masks take 14.4 MB.
+    CompiledFormat string =
+        CompiledFormat.compile(
+            ResponseFormat.jsonSchema("{\"type\":\"string\",\"maxLength\":5000}"));
+    assertTrue(string.bytes() < 18_000_000, string.stats() + ": " + string.bytes() + " bytes");
+  }
+
+  @Test
   void compilingIsCheapEnoughToTime() {
     for (String schema : StructuredGenerationTest.SCHEMAS) {
       CompiledFormat format = CompiledFormat.compile(ResponseFormat.jsonSchema(schema));
