@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * A GGUF model: one file, or the parts of a split one. Community GGUFs of large models come split,
@@ -129,6 +130,34 @@ final class GgufParts implements Closeable {
       names.add(partName(name.group(1), i, count));
     }
     return names;
+  }
+
+  /**
+   * The files beside {@code written} left from an earlier write to {@code output}: a whole file of
+   * its name, or the parts of a split of another count. They are never read with the new files, and
+   * a part of a large model takes tens of gigabytes.
+   */
+  static List<Path> earlierOutputs(Path output, List<Path> written) throws IOException {
+    Path target = output.toAbsolutePath().normalize();
+    String name = target.getFileName().toString();
+    String prefix = prefix(name);
+    try (Stream<Path> siblings = Files.list(target.getParent())) {
+      return siblings
+          .filter(p -> !written.contains(p))
+          .filter(
+              p -> {
+                Matcher part = PART_NAME.matcher(p.getFileName().toString());
+                return p.getFileName().toString().equals(name)
+                    || (part.matches() && part.group(1).equals(prefix));
+              })
+          .sorted()
+          .toList();
+    }
+  }
+
+  /** The name of an output file without {@code .gguf}: its parts' names start with it. */
+  static String prefix(String fileName) {
+    return fileName.endsWith(".gguf") ? fileName.substring(0, fileName.length() - 5) : fileName;
   }
 
   /** The name of part {@code no} (from 0) of {@code count}: {@code PREFIX-0000k-of-0000N.gguf}. */

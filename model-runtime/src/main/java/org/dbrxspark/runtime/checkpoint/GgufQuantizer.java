@@ -94,9 +94,16 @@ public final class GgufQuantizer {
   /**
    * What was written: the files (one, or the parts of a split model, the first to open first),
    * their bytes, the type, and each matrix that fell back to another type than {@link #matrixType}
-   * chose (its rows not whole blocks of that type), with the type it was written in.
+   * chose (its rows not whole blocks of that type), with the type it was written in. {@code
+   * earlier}: files of an earlier write to the same output that the new files did not replace (a
+   * whole file beside new parts, or parts of another count), left in place.
    */
-  public record Summary(List<Path> files, long bytes, FileType type, Map<String, DType> fallbacks) {
+  public record Summary(
+      List<Path> files,
+      long bytes,
+      FileType type,
+      Map<String, DType> fallbacks,
+      List<Path> earlier) {
     /** The file to open: the only one, or the first part. */
     public Path file() {
       return files.get(0);
@@ -172,7 +179,7 @@ public final class GgufQuantizer {
       for (Path f : files) {
         bytes += Files.size(f);
       }
-      return new Summary(files, bytes, type, fallbacks);
+      return new Summary(files, bytes, type, fallbacks, GgufParts.earlierOutputs(output, files));
     }
   }
 

@@ -129,8 +129,7 @@ final class GgufWriter {
     if (parts.size() == 1) {
       targets.add(target);
     } else {
-      String name = target.getFileName().toString();
-      String prefix = name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
+      String prefix = GgufParts.prefix(target.getFileName().toString());
       for (int i = 0; i < parts.size(); i++) {
         targets.add(target.resolveSibling(GgufParts.partName(prefix, i, parts.size())));
       }

@@ -1,8 +1,10 @@
 package org.dbrxspark.runtime.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 import org.dbrxspark.runtime.checkpoint.Checkpoint;
 import org.dbrxspark.runtime.checkpoint.GgufQuantizer;
 
@@ -68,8 +70,15 @@ final class QuantizeCommand extends Command {
       summary
           .fallbacks()
           .forEach((tensor, dtype) -> fallbacks.put(tensor, dtype.name().toLowerCase(Locale.ROOT)));
+      summary.earlier().forEach(file -> result.withArray("left_in_place").add(file.toString()));
       result.put("seconds", (System.nanoTime() - start) / 1e9);
       out.json(result);
+      if (!summary.earlier().isEmpty()) {
+        out.note(
+            "quantize: left in place, from an earlier write to this output, and never read with"
+                + " the new files (remove them to free the space): "
+                + summary.earlier().stream().map(Path::toString).collect(Collectors.joining(", ")));
+      }
     }
   }
 }

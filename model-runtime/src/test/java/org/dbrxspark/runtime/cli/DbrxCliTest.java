@@ -3,6 +3,7 @@ package org.dbrxspark.runtime.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -396,6 +397,31 @@ class DbrxCliTest {
     String first = dir.resolve("tiny-00001-of-00003.gguf").toString();
     assertEquals(first, result.get("output").asText());
     assertEquals(3, result.get("parts").size());
+    assertNull(result.get("left_in_place"));
+    // Written again in two parts: the third part of the first split is named, not read.
+    Run again =
+        dbrx(
+            "quantize",
+            "--model",
+            model,
+            "--type",
+            "q8_0",
+            "--output",
+            dir.resolve("tiny.gguf").toString(),
+            "--split-max-size",
+            "8M");
+    assertEquals(0, again.exit(), again.err());
+    JsonNode twoParts = again.lines().get(0);
+    assertEquals(2, twoParts.get("parts").size());
+    List<String> earlier = new ArrayList<>();
+    twoParts.get("left_in_place").forEach(file -> earlier.add(file.asText()));
+    assertEquals(
+        List.of(
+            dir.resolve("tiny-00001-of-00003.gguf").toString(),
+            dir.resolve("tiny-00002-of-00003.gguf").toString(),
+            dir.resolve("tiny-00003-of-00003.gguf").toString()),
+        earlier);
+    assertTrue(again.err().contains("quantize: left in place"), again.err());
     Run fromParts =
         dbrx("generate", "--prompt", "Hello", "--max-new-tokens", "4", "--model", first);
     assertEquals(0, fromParts.exit(), fromParts.err());
