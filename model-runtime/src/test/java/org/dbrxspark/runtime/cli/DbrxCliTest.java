@@ -381,35 +381,16 @@ class DbrxCliTest {
   void quantizeWritesPartsThatLoadFromTheFirstAsTheWholeFile() throws Exception {
     String whole = dir.resolve("whole.gguf").toString();
     assertEquals(0, dbrx("quantize", "--model", model, "--type", "q8_0", "--output", whole).exit());
-    Run split =
-        dbrx(
-            "quantize",
-            "--model",
-            model,
-            "--type",
-            "q8_0",
-            "--output",
-            dir.resolve("tiny.gguf").toString(),
-            "--split-max-size",
-            "5M");
+    String tiny = dir.resolve("tiny.gguf").toString();
+    Run split = dbrx("quantize", "--model", model, "--output", tiny, "--split-max-size", "5M");
     assertEquals(0, split.exit(), split.err());
     JsonNode result = split.lines().get(0);
     String first = dir.resolve("tiny-00001-of-00003.gguf").toString();
     assertEquals(first, result.get("output").asText());
     assertEquals(3, result.get("parts").size());
     assertNull(result.get("left_in_place"));
-    // Written again in two parts: the third part of the first split is named, not read.
-    Run again =
-        dbrx(
-            "quantize",
-            "--model",
-            model,
-            "--type",
-            "q8_0",
-            "--output",
-            dir.resolve("tiny.gguf").toString(),
-            "--split-max-size",
-            "8M");
+    // Written again in two parts: the first split's three parts are named, not read or removed.
+    Run again = dbrx("quantize", "--model", model, "--output", tiny, "--split-max-size", "8M");
     assertEquals(0, again.exit(), again.err());
     JsonNode twoParts = again.lines().get(0);
     assertEquals(2, twoParts.get("parts").size());
