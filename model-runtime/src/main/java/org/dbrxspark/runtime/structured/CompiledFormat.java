@@ -3,7 +3,6 @@ package org.dbrxspark.runtime.structured;
 import dk.brics.automaton.Automaton;
 import dk.brics.automaton.State;
 import dk.brics.automaton.Transition;
-import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -213,15 +212,14 @@ public final class CompiledFormat {
    * share a number, in order of first appearance.
    */
   private static int[] sameColumns(int[] table, int rows, int columns) {
-    Map<IntBuffer, Integer> numbers = new HashMap<>();
+    Map<IntArrayKey, Integer> numbers = new HashMap<>();
     int[] number = new int[columns];
     for (int c = 0; c < columns; c++) {
       int[] column = new int[rows];
       for (int r = 0; r < rows; r++) {
         column[r] = table[r * columns + c];
       }
-      // An IntBuffer compares and hashes by its contents.
-      number[c] = numbers.computeIfAbsent(IntBuffer.wrap(column), k -> numbers.size());
+      number[c] = numbers.computeIfAbsent(new IntArrayKey(column), k -> numbers.size());
     }
     return number;
   }
@@ -244,10 +242,10 @@ public final class CompiledFormat {
     }
     int count = -1;
     for (int round = 0; round < depth; round++) {
-      Map<Signature, Integer> ids = new HashMap<>();
+      Map<IntArrayKey, Integer> ids = new HashMap<>();
       int[] refined = new int[n];
       for (int s = 0; s < n; s++) {
-        refined[s] = ids.computeIfAbsent(Signature.of(group[s], runs[s], group), k -> ids.size());
+        refined[s] = ids.computeIfAbsent(signature(group[s], runs[s], group), k -> ids.size());
       }
       group = refined;
       if (ids.size() > MAX_MASK_GROUPS) {
@@ -283,28 +281,19 @@ public final class CompiledFormat {
     return Arrays.copyOf(out, n);
   }
 
-  /** A state's group and its transition runs with their targets' groups. */
-  private record Signature(int[] parts) {
-    static Signature of(int ownGroup, int[] runs, int[] group) {
-      int[] parts = new int[runs.length + 1];
-      parts[0] = ownGroup;
-      for (int i = 0; i < runs.length; i += 3) {
-        parts[i + 1] = runs[i];
-        parts[i + 2] = runs[i + 1];
-        parts[i + 3] = group[runs[i + 2]];
-      }
-      return new Signature(parts);
+  /**
+   * A state's group and its transition runs with their targets' groups, as a key that compares by
+   * its contents.
+   */
+  private static IntArrayKey signature(int ownGroup, int[] runs, int[] group) {
+    int[] parts = new int[runs.length + 1];
+    parts[0] = ownGroup;
+    for (int i = 0; i < runs.length; i += 3) {
+      parts[i + 1] = runs[i];
+      parts[i + 2] = runs[i + 1];
+      parts[i + 3] = group[runs[i + 2]];
     }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Signature other && Arrays.equals(parts, other.parts);
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.hashCode(parts);
-    }
+    return new IntArrayKey(parts);
   }
 
   /** The allowed ids of state {@code s}: the DFA walked down the token trie. */

@@ -27,8 +27,11 @@ final class Determinizer {
   static final int MAX_STATES = 250_000;
 
   private final String what;
-  private final Map<Subset, State> states = new HashMap<>();
-  private final Deque<Subset> pending = new ArrayDeque<>();
+
+  /** By subset of NFA states: sorted state numbers, compared by contents. */
+  private final Map<IntArrayKey, State> states = new HashMap<>();
+
+  private final Deque<IntArrayKey> pending = new ArrayDeque<>();
 
   private Determinizer(String what) {
     this.what = what;
@@ -50,15 +53,15 @@ final class Determinizer {
       index.put(s, index.size());
     }
     Determinizer d = new Determinizer(what);
-    State initial = d.stateOf(new Subset(new int[] {index.get(nfa.getInitialState())}));
+    State initial = d.stateOf(new IntArrayKey(new int[] {index.get(nfa.getInitialState())}));
     // The NFA states each byte leads to from any state of a subset, as lists with repeats.
     int[][] targets = new int[256][4];
     int[] sizes = new int[256];
     while (!d.pending.isEmpty()) {
-      Subset subset = d.pending.pop();
+      IntArrayKey subset = d.pending.pop();
       State from = d.states.get(subset);
       Arrays.fill(sizes, 0);
-      for (int i : subset.states) {
+      for (int i : subset.values()) {
         State s = nfaStates.get(i);
         from.setAccept(from.isAccept() || s.isAccept());
         for (Transition t : s.getTransitions()) {
@@ -72,10 +75,10 @@ final class Determinizer {
         }
       }
       // One transition per run of bytes that lead to the same subset.
-      Subset run = null;
+      IntArrayKey run = null;
       int runStart = 0;
       for (int b = 0; b <= 256; b++) {
-        Subset target = b < 256 && sizes[b] > 0 ? Subset.of(targets[b], sizes[b]) : null;
+        IntArrayKey target = b < 256 && sizes[b] > 0 ? subset(targets[b], sizes[b]) : null;
         if (!Objects.equals(target, run)) {
           if (run != null) {
             from.addTransition(new Transition((char) runStart, (char) (b - 1), d.stateOf(run)));
@@ -92,7 +95,7 @@ final class Determinizer {
   }
 
   /** The DFA state of {@code subset}, made and queued if it is new. */
-  private State stateOf(Subset subset) {
+  private State stateOf(IntArrayKey subset) {
     State state = states.get(subset);
     if (state == null) {
       if (states.size() == MAX_STATES) {
@@ -110,28 +113,16 @@ final class Determinizer {
     return state;
   }
 
-  /** A set of NFA states, sorted. */
-  private record Subset(int[] states) {
-    static Subset of(int[] members, int size) {
-      int[] sorted = Arrays.copyOf(members, size);
-      Arrays.sort(sorted);
-      int n = 0;
-      for (int i = 0; i < sorted.length; i++) {
-        if (n == 0 || sorted[n - 1] != sorted[i]) {
-          sorted[n++] = sorted[i];
-        }
+  /** The set of the first {@code size} of {@code members}, sorted. */
+  private static IntArrayKey subset(int[] members, int size) {
+    int[] sorted = Arrays.copyOf(members, size);
+    Arrays.sort(sorted);
+    int n = 0;
+    for (int i = 0; i < sorted.length; i++) {
+      if (n == 0 || sorted[n - 1] != sorted[i]) {
+        sorted[n++] = sorted[i];
       }
-      return new Subset(Arrays.copyOf(sorted, n));
     }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Subset other && Arrays.equals(states, other.states);
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.hashCode(states);
-    }
+    return new IntArrayKey(Arrays.copyOf(sorted, n));
   }
 }

@@ -234,7 +234,7 @@ final class JsonSchemaLanguage {
     Automaton open = Utf8Automata.ascii('{').concatenate(WS);
     Automaton close = Utf8Automata.ascii('}');
     Automaton filled =
-        required.isEmpty() && members.isEmpty()
+        members.isEmpty()
             ? Automaton.makeEmpty()
             : open.concatenate(members(members, optional, pointer))
                 .concatenate(WS)
