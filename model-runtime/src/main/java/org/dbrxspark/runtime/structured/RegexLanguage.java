@@ -43,7 +43,7 @@ final class RegexLanguage {
     if (parser.at < parser.end) {
       throw parser.refuse(parser.at, "an unmatched ')'");
     }
-    return Utf8Automata.fromChars(chars, "response_format regex /" + pattern + "/");
+    return Utf8Automata.fromChars(chars, "response_format regex /" + pattern + "/", parser.budget);
   }
 
   private Automaton alternation() {

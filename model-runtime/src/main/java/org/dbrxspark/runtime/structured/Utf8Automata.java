@@ -53,9 +53,11 @@ final class Utf8Automata {
    * Plane are kept. The result is deterministic.
    *
    * @param what the format, for the error when the DFA would have over {@link
-   *     Determinizer#MAX_STATES} states
+   *     Determinizer#MAX_STATES} states, or the byte sequences' states pass the budget
+   * @param budget charged the states between a sequence's bytes: a character of {@code .} takes ten
+   *     byte states against its two, and {@code (.{1000}){400}} ran a 512 MB JVM out of memory
    */
-  static Automaton fromChars(Automaton chars, String what) {
+  static Automaton fromChars(Automaton chars, String what, StateBudget budget) {
     Map<State, State> copy = new HashMap<>();
     for (State s : chars.getStates()) {
       State b = new State();
@@ -65,6 +67,7 @@ final class Utf8Automata {
     for (State s : chars.getStates()) {
       for (Transition t : s.getTransitions()) {
         for (int[][] path : byteRanges(t.getMin(), t.getMax())) {
+          budget.charge(path.length - 1, what);
           addPath(copy.get(s), path, copy.get(t.getDest()));
         }
       }

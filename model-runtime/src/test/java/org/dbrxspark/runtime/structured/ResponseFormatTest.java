@@ -295,6 +295,11 @@ class ResponseFormatTest {
         schemaError(many.append("}}").toString())
             .startsWith(
                 "response_format schema at /properties: the format would build more than 1000000"));
+    // A character of '.' is two states but ten as UTF-8 bytes: the bytes count too.
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"(.{1000}){150}\"}")
+            .startsWith(
+                "response_format regex /(.{1000}){150}/: the format would build more than 1000000"));
     // Regexes count theirs too: each repeat alone fits.
     assertTrue(
         error("{\"type\":\"regex\",\"regex\":\"(a{500}){1000}(b{500}){1000}\"}")
