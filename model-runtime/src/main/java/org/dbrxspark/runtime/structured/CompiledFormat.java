@@ -136,11 +136,13 @@ public final class CompiledFormat {
     // Not minimized: on long bounded strings brics' minimization costs far more than the states it
     // saves, and states that allow the same tokens share a mask anyway.
     Automaton dfa = Determinizer.determinize(format.language(), "response_format " + format.kind());
-    if (dfa.isEmpty()) {
+    // Empty when no accepting state can be reached: brics' isEmpty() only looks for a start
+    // without transitions, and an object whose required member matches nothing has some.
+    Set<State> live = dfa.getLiveStates();
+    if (!live.contains(dfa.getInitialState())) {
       throw new IllegalArgumentException(
           "response_format " + format.kind() + " matches no text: " + format.json());
     }
-    Set<State> live = dfa.getLiveStates();
     List<State> states = new ArrayList<>(live);
     Map<State, Integer> ids = new HashMap<>();
     for (State s : states) {

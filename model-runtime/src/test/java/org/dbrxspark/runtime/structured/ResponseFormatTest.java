@@ -403,6 +403,12 @@ class ResponseFormatTest {
     assertTrue(
         error("{\"type\":\"regex\",\"regex\":\"a{3,1}\"}")
             .startsWith("response_format regex matches no text"));
+    // A required member nothing satisfies (an object that is one of three numbers).
+    assertTrue(
+        error(
+                "{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"object\",\"required\":[\"a\",\"b\"],"
+                    + "\"properties\":{\"a\":{\"type\":\"null\"},\"b\":{\"type\":\"object\",\"enum\":[1,2,3]}}}}}")
+            .startsWith("response_format json_schema matches no text"));
     // Surrogate code units are not characters the vocabulary can write.
     assertTrue(
         error("{\"type\":\"regex\",\"regex\":\"[\\ud800-\\udbff]\"}")
