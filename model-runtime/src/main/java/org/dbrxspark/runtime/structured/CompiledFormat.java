@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
@@ -42,22 +43,19 @@ public final class CompiledFormat {
   /**
    * Masks are kept in chunks of this many words (2,048 ids), each distinct chunk once: the masks of
    * a format differ in few places, and five strings' 5,772 masks, 72 MB as whole bit sets (12.5 KB
-   * each), share 2,831 chunks, 1.9 MB with their lists.
+   * each), share 2,830 chunks: the format takes 4.5 MB in all.
    */
   private static final int CHUNK_WORDS = 32;
 
   private final ResponseFormat format;
 
-  /**
-   * The class of each byte value: bytes of a class lead every state to the same place. A JSON
-   * format uses a few dozen, so the transitions take a tenth of a table over all 256 bytes.
-   */
+  /** The class of each byte value (see {@link Transitions}). */
   private final int[] byteClass;
+
+  private final int classes;
 
   /** {@code next[state * classes + byteClass[byte]]}: the next state, or -1 (dead). */
   private final int[] next;
-
-  private final int classes;
 
   private final boolean[] accepting;
   private final int start;
@@ -85,17 +83,16 @@ public final class CompiledFormat {
 
   private CompiledFormat(
       ResponseFormat format,
-      int[] byteClass,
-      int[] next,
+      Transitions transitions,
       boolean[] accepting,
       int start,
       int[] group,
       TokenTrie trie,
       long began) {
     this.format = format;
-    this.byteClass = byteClass;
-    this.classes = Arrays.stream(byteClass).max().orElseThrow() + 1;
-    this.next = next;
+    this.byteClass = transitions.byteClass();
+    this.classes = transitions.classes();
+    this.next = transitions.next();
     this.accepting = accepting;
     this.start = start;
     this.group = group;
@@ -148,65 +145,82 @@ public final class CompiledFormat {
     for (State s : states) {
       ids.put(s, ids.size());
     }
-    int n = states.size();
-    // First one class per run of bytes between transitions' ends, then runs that lead every
-    // state to the same place merged.
-    int[] run = new int[256];
+    boolean[] accepting = new boolean[states.size()];
     for (State s : states) {
-      for (Transition t : s.getTransitions()) {
-        run[t.getMin()] = 1;
-        if (t.getMax() < 255) {
-          run[t.getMax() + 1] = 1;
-        }
-      }
+      accepting[ids.get(s)] = s.isAccept();
     }
-    run[0] = 0;
-    for (int b = 1; b < 256; b++) {
-      run[b] += run[b - 1];
-    }
-    int runs = run[255] + 1;
-    int[] byRun = new int[n * runs];
-    Arrays.fill(byRun, -1);
-    boolean[] accepting = new boolean[n];
-    for (State s : states) {
-      int id = ids.get(s);
-      accepting[id] = s.isAccept();
-      for (Transition t : s.getTransitions()) {
-        if (live.contains(t.getDest())) {
-          int to = ids.get(t.getDest());
-          for (int r = run[t.getMin()]; r <= run[t.getMax()]; r++) {
-            byRun[id * runs + r] = to;
-          }
-        }
-      }
-    }
-    int[] classOfRun = sameColumns(byRun, n, runs);
-    int classes = Arrays.stream(classOfRun).max().orElseThrow() + 1;
-    int[] next = new int[n * classes];
-    for (int s = 0; s < n; s++) {
-      for (int r = 0; r < runs; r++) {
-        next[s * classes + classOfRun[r]] = byRun[s * runs + r];
-      }
-    }
-    int[] byteClass = new int[256];
-    for (int b = 0; b < 256; b++) {
-      byteClass[b] = classOfRun[run[b]];
-    }
+    Transitions transitions = Transitions.of(states, ids);
     TokenTrie trie = TokenTrie.shared();
-    int[] group = groups(next, classes, accepting, trie.maxDepth);
+    int[] group = groups(transitions.next(), transitions.classes(), accepting, trie.maxDepth);
     if (group == null) {
       throw new IllegalArgumentException(
           "response_format "
               + format.kind()
               + ": its "
-              + n
+              + states.size()
               + " automaton states allow more than "
               + MAX_MASK_GROUPS
               + " different token sets, the most a format may have; simplify it: "
               + format.json());
     }
     return new CompiledFormat(
-        format, byteClass, next, accepting, ids.get(dfa.getInitialState()), group, trie, began);
+        format, transitions, accepting, ids.get(dfa.getInitialState()), group, trie, began);
+  }
+
+  /**
+   * The live states' transitions over classes of bytes that lead every state to the same place: a
+   * JSON string has 15 classes, so its transitions take 60 bytes a state, not a kilobyte.
+   *
+   * @param byteClass the class of each byte value
+   * @param next {@code next[state * classes + class]}: the next state, or -1 (dead)
+   */
+  private record Transitions(int[] byteClass, int classes, int[] next) {
+    /** Transitions to states not in {@code ids} (dead ones) are left out. */
+    static Transitions of(List<State> states, Map<State, Integer> ids) {
+      int n = states.size();
+      // First one class per run of bytes between transitions' ends, then the runs that lead every
+      // state to the same place merged.
+      int[] run = new int[256];
+      for (State s : states) {
+        for (Transition t : s.getTransitions()) {
+          run[t.getMin()] = 1;
+          if (t.getMax() < 255) {
+            run[t.getMax() + 1] = 1;
+          }
+        }
+      }
+      run[0] = 0;
+      for (int b = 1; b < 256; b++) {
+        run[b] += run[b - 1];
+      }
+      int runs = run[255] + 1;
+      int[] byRun = new int[n * runs];
+      Arrays.fill(byRun, -1);
+      for (State s : states) {
+        int id = ids.get(s);
+        for (Transition t : s.getTransitions()) {
+          Integer to = ids.get(t.getDest());
+          if (to != null) {
+            for (int r = run[t.getMin()]; r <= run[t.getMax()]; r++) {
+              byRun[id * runs + r] = to;
+            }
+          }
+        }
+      }
+      int[] classOfRun = sameColumns(byRun, n, runs);
+      int classes = Arrays.stream(classOfRun).max().orElseThrow() + 1;
+      int[] next = new int[n * classes];
+      for (int s = 0; s < n; s++) {
+        for (int r = 0; r < runs; r++) {
+          next[s * classes + classOfRun[r]] = byRun[s * runs + r];
+        }
+      }
+      int[] byteClass = new int[256];
+      for (int b = 0; b < 256; b++) {
+        byteClass[b] = classOfRun[run[b]];
+      }
+      return new Transitions(byteClass, classes, next);
+    }
   }
 
   /**
@@ -378,14 +392,21 @@ public final class CompiledFormat {
     return accepting[state] && !masks[group[state]].text();
   }
 
-  /** DFA states, their groups (distinct masks) and the compile time: for logs and benchmarks. */
+  /**
+   * DFA states, their groups (distinct masks), byte classes, mask chunks, heap and the compile
+   * time: for logs and benchmarks.
+   */
   public String stats() {
-    return accepting.length
-        + " DFA states in "
-        + masks.length
-        + " mask groups, compiled in "
-        + compileNanos / 1_000_000
-        + " ms";
+    return String.format(
+        Locale.ROOT,
+        "%d DFA states in %d mask groups (%d byte classes, %d mask chunks, %.1f MB), compiled in"
+            + " %d ms",
+        accepting.length,
+        masks.length,
+        classes,
+        chunks.length,
+        bytes() / 1e6,
+        compileNanos / 1_000_000);
   }
 
   /**
