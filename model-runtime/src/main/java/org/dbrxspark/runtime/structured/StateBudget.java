@@ -11,9 +11,10 @@ import java.util.Map;
 /**
  * The automaton states one format may build before it is determinized, counted across the whole
  * format. A bound per part was not enough: an object of eight strings of up to 41,000 characters,
- * each part under it, ran a 2 GB JVM out of memory after two minutes. Parts are charged where
- * states are made: leaves, the copies a repeat or an object's optional members make, and the pairs
- * of an intersection. Joining parts that are used once makes nothing new.
+ * each part under it, ran a 2 GB JVM out of memory after two minutes. States are charged where they
+ * are made: leaves, the copies a repeat makes, the ways into an object's optional members, the
+ * states between a character's UTF-8 bytes, and the pairs of an intersection. Joining parts that
+ * are used once makes nothing new.
  */
 final class StateBudget {
   /** The most states a format may build: a JSON string of up to 20,000 characters takes 480,024. */
@@ -48,14 +49,6 @@ final class StateBudget {
               + " it may build");
     }
     used += states * copies;
-  }
-
-  private static IllegalArgumentException refuse(String where, String what) {
-    return new IllegalArgumentException(
-        where
-            + ": "
-            + what
-            + "; long repeat counts, maxLength or maxItems add up: simplify the format");
   }
 
   /** Charges a part's own states (a leaf: a literal, a character class) and returns it. */
@@ -104,6 +97,14 @@ final class StateBudget {
     product.setDeterministic(a.isDeterministic() && b.isDeterministic());
     product.removeDeadTransitions();
     return product;
+  }
+
+  private static IllegalArgumentException refuse(String where, String what) {
+    return new IllegalArgumentException(
+        where
+            + ": "
+            + what
+            + "; long repeat counts, maxLength or maxItems add up: simplify the format");
   }
 
   /** A state of each operand; brics' states are equal only to themselves. */

@@ -54,8 +54,9 @@ final class Utf8Automata {
    *
    * @param what the format, for the error when the DFA would have over {@link
    *     Determinizer#MAX_STATES} states, or the byte sequences' states pass the budget
-   * @param budget charged the states between a sequence's bytes: a character of {@code .} takes ten
-   *     byte states against its two, and {@code (.{1000}){400}} ran a 512 MB JVM out of memory
+   * @param budget charged the states between a sequence's bytes: a character of {@code .} takes
+   *     eleven byte states against its two, and {@code (.{1000}){400}} ran a 512 MB JVM out of
+   *     memory
    */
   static Automaton fromChars(Automaton chars, String what, StateBudget budget) {
     Map<State, State> copy = new HashMap<>();
