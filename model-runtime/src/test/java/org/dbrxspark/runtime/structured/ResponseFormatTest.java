@@ -263,29 +263,41 @@ class ResponseFormatTest {
     assertTrue(
         schemaError("{\"type\":\"array\",\"items\":{\"type\":\"null\"},\"minItems\":1000000000}")
             .startsWith("response_format schema at /minItems: 1000000000 copies of "));
+    // 32,768 states, each allowing different tokens: past the 16,384 sets a format may have.
+    assertTrue(
+        error("{\"type\":\"regex\",\"regex\":\"(a|b)*a(a|b){14}\"}")
+            .contains("automaton states allow more than 16384 different token sets"));
   }
 
   @Test
   void theStatesAFormatBuildsAreCountedAcrossItsParts() {
-    // Each string alone is under the bound; eight strings of 41,000 characters ran a 2 GB JVM out
-    // of memory when only each part was bounded.
+    // Each part alone is under the bound; eight strings of maxLength 41,000 ran a 2 GB JVM out of
+    // memory when only each part was bounded. Constants of 400,000 characters build fast.
+    String big = "\"" + "x".repeat(400_000) + "\"";
     String three =
-        "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"maxLength\":15000},"
-            + "\"b\":{\"type\":\"string\",\"maxLength\":15000},"
-            + "\"c\":{\"type\":\"string\",\"maxLength\":15000}}}";
+        "{\"type\":\"object\",\"properties\":{\"a\":{\"const\":"
+            + big
+            + "},\"b\":{\"const\":"
+            + big
+            + "},\"c\":{\"const\":"
+            + big
+            + "}}}";
     assertTrue(
         schemaError(three)
             .startsWith(
-                "response_format schema at /properties/c/maxLength: 15001 copies of 24 automaton"
-                    + " states would take the format past the 1000000 it may build"),
-        schemaError(three));
-    // An intersection's product is counted as it is made (brics' own is unbounded).
+                "response_format schema at /properties/c/const: the format would build more than"
+                    + " 1000000 automaton states"));
+    // An intersection's product is charged pair by pair as it is made (brics' own is unbounded).
+    StateBudget nearlySpent = new StateBudget();
+    nearlySpent.charge(StateBudget.MAX_STATES - 10, "earlier parts");
+    Automaton word = Automaton.makeString("abcdefghijklmnopqrstuvwxyz");
+    Automaton letters = Automaton.makeCharRange('a', 'z').repeat();
     assertTrue(
-        schemaError(
-                "{\"type\":\"string\",\"maxLength\":18000,\"anyOf\":[{\"type\":\"string\",\"maxLength\":18000}]}")
-            .startsWith(
-                "response_format schema at /: the format would build more than 1000000 automaton"
-                    + " states"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> nearlySpent.intersection(word, letters, "schema at /"))
+            .getMessage()
+            .startsWith("schema at /: the format would build more than 1000000 automaton states"));
     // 1,000 optional members: each may follow each earlier one.
     StringBuilder many = new StringBuilder("{\"type\":\"object\",\"properties\":{");
     for (int i = 0; i < 1000; i++) {
@@ -295,7 +307,7 @@ class ResponseFormatTest {
         schemaError(many.append("}}").toString())
             .startsWith(
                 "response_format schema at /properties: the format would build more than 1000000"));
-    // A character of '.' is two states but ten as UTF-8 bytes: the bytes count too.
+    // A character of '.' is two states but eleven as UTF-8 bytes: the bytes count too.
     assertTrue(
         error("{\"type\":\"regex\",\"regex\":\"(.{1000}){150}\"}")
             .startsWith(
@@ -359,10 +371,6 @@ class ResponseFormatTest {
           new StateBudget().intersection(a, b, "test"),
           String.join(" & ", pair));
     }
-    // 32,768 states, each allowing different tokens: 400 MB of masks.
-    assertTrue(
-        error("{\"type\":\"regex\",\"regex\":\"(a|b)*a(a|b){14}\"}")
-            .contains("automaton states allow more than 16384 different token sets"));
   }
 
   @Test
