@@ -207,7 +207,8 @@ class SafetensorsFileTest {
 
   @Test
   void rejectsATruncatedFile() throws IOException {
-    TestFiles.truncate(writeValid(), 4);
+    Path valid = writeValid();
+    TestFiles.setLength(valid, Files.size(valid) - 4);
     assertRejected("w.beta", "truncated");
   }
 

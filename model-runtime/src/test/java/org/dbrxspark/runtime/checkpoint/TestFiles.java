@@ -140,10 +140,4 @@ final class TestFiles {
       ch.write(buf, 0);
     }
   }
-
-  static void truncate(Path file, long bytesToDrop) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      ch.truncate(ch.size() - bytesToDrop);
-    }
-  }
 }
