@@ -15,7 +15,6 @@ import org.dbrxspark.runtime.engine.EngineOptions;
 import org.dbrxspark.runtime.engine.LogitBias;
 import org.dbrxspark.runtime.engine.SamplingParams;
 import org.dbrxspark.runtime.structured.CompiledFormat;
-import org.dbrxspark.runtime.structured.ResponseFormat;
 
 /** Options shared by the subcommands that load a model or sample from it. */
 final class CommonOptions {
@@ -191,8 +190,7 @@ final class CommonOptions {
           .maskUnproducible(!args.flag("no-mask"))
           .responseFormat(
               args.has("response-format")
-                  ? CompiledFormat.compile(
-                      ResponseFormat.fromArgument(args.string("response-format")))
+                  ? CompiledFormat.fromArgument(args.string("response-format"))
                   : null)
           .build();
     } catch (InvalidCommandLineException e) {

@@ -124,6 +124,24 @@ public final class CompiledFormat {
   }
 
   /**
+   * Parses and compiles the format written as {@code json}, with {@link ResponseFormat#parse}'s
+   * errors. Its automaton is built once: parsing first, then compiling, builds it twice, since
+   * {@code parse} builds it to check it.
+   *
+   * @throws IllegalArgumentException for a bad format, or one that no text matches
+   */
+  public static CompiledFormat compile(String json) {
+    return compile(ResponseFormat.unbuilt(json));
+  }
+
+  /**
+   * {@link #compile(String)} for a command-line option: the JSON itself, or the file holding it.
+   */
+  public static CompiledFormat fromArgument(String argument) {
+    return compile(ResponseFormat.argumentJson(argument));
+  }
+
+  /**
    * Compiles {@code format} against the DBRX tokenizer's vocabulary.
    *
    * @throws IllegalArgumentException when no text matches the format

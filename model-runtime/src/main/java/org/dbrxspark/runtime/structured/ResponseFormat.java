@@ -34,6 +34,16 @@ public record ResponseFormat(String kind, String json) {
 
   /** Parses and checks the JSON form (the schema, regex or choices included). */
   public static ResponseFormat parse(String json) {
+    ResponseFormat format = unbuilt(json);
+    format.language(); // every error now, not when the first row is sampled
+    return format;
+  }
+
+  /**
+   * Parses the JSON form, checking all but the schema, regex or choices: those are checked when the
+   * language is built, which {@link CompiledFormat#compile(String)} then does once.
+   */
+  static ResponseFormat unbuilt(String json) {
     JsonNode root;
     try {
       root = JSON.readTree(json);
@@ -55,9 +65,7 @@ public record ResponseFormat(String kind, String json) {
       throw new IllegalArgumentException(
           "response_format of type " + kind + " needs the key \"" + kind + "\"");
     }
-    ResponseFormat format = new ResponseFormat(kind, root.toString());
-    format.language(); // every error now, not when the first row is sampled
-    return format;
+    return new ResponseFormat(kind, root.toString());
   }
 
   /**
@@ -65,11 +73,16 @@ public record ResponseFormat(String kind, String json) {
    * otherwise the path of a file holding it.
    */
   public static ResponseFormat fromArgument(String argument) {
+    return parse(argumentJson(argument));
+  }
+
+  /** The JSON text of a command-line option: itself, or the file it names. */
+  static String argumentJson(String argument) {
     if (argument.strip().startsWith("{")) {
-      return parse(argument);
+      return argument;
     }
     try {
-      return parse(Files.readString(Path.of(argument)));
+      return Files.readString(Path.of(argument));
     } catch (IOException e) {
       throw new IllegalArgumentException(
           "response_format: cannot read the file " + argument + ": " + e, e);

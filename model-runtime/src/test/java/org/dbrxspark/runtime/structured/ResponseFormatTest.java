@@ -6,11 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dk.brics.automaton.Automaton;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.dbrxspark.runtime.tokenizer.DbrxTokenizer;
 import org.dbrxspark.runtime.tokenizer.SpecialTokens;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Parsing, languages, masks and the errors of bad formats. */
 class ResponseFormatTest {
@@ -21,11 +26,18 @@ class ResponseFormatTest {
         new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
   }
 
+  /** A bad format's error, the same whether it is parsed and then compiled or compiled at once. */
   private static String error(String json) {
-    return assertThrows(
-            IllegalArgumentException.class,
-            () -> CompiledFormat.compile(ResponseFormat.parse(json)))
-        .getMessage();
+    String parsed =
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> CompiledFormat.compile(ResponseFormat.parse(json)))
+            .getMessage();
+    assertEquals(
+        parsed,
+        assertThrows(IllegalArgumentException.class, () -> CompiledFormat.compile(json))
+            .getMessage());
+    return parsed;
   }
 
   private static String schemaError(String schema) {
@@ -441,6 +453,42 @@ class ResponseFormatTest {
     }
     assertFalse(allows(string, state, a), "5,000 characters are the most");
     assertTrue(allows(string, state, quote));
+  }
+
+  @Test
+  void aFormatCompiledFromItsJsonIsTheFormatParsedThenCompiled(@TempDir Path tempDir)
+      throws IOException {
+    String json =
+        "{\"json_schema\":{\"schema\":{\"type\":\"object\",\"required\":[\"a\"],"
+            + "\"properties\":{\"a\":{\"type\":\"string\",\"maxLength\":20},\"b\":{\"type\":\"integer\"}}}},"
+            + "\"type\":\"json_schema\"}";
+    CompiledFormat parsed = CompiledFormat.compile(ResponseFormat.parse(json));
+    CompiledFormat direct = CompiledFormat.compile(json);
+    assertEquals(parsed.format(), direct.format(), "the same canonical JSON");
+    assertEquals(withoutTime(parsed.stats()), withoutTime(direct.stats()));
+    DbrxTokenizer tokenizer = DbrxTokenizer.shared();
+    for (String text : List.of("{\"a\":\"xyz\",\"b\":-12}", "{\"a\":\"\"}", "{\"b\":1}")) {
+      int p = parsed.start();
+      int d = direct.start();
+      for (int token : tokenizer.encode(text)) {
+        assertEquals(allows(parsed, p, token), allows(direct, d, token), text);
+        if (!allows(parsed, p, token)) {
+          break;
+        }
+        p = parsed.advance(p, token);
+        d = direct.advance(d, token);
+      }
+      assertEquals(parsed.complete(p), direct.complete(d), text);
+    }
+    Path file = tempDir.resolve("format.json");
+    Files.writeString(file, json);
+    assertEquals(
+        withoutTime(direct.stats()),
+        withoutTime(CompiledFormat.fromArgument(file.toString()).stats()));
+  }
+
+  private static String withoutTime(String stats) {
+    return stats.replaceAll(", compiled in \\d+ ms$", "");
   }
 
   @Test

@@ -118,7 +118,7 @@ public final class FormatRegistry {
 
     synchronized CompiledFormat get() {
       if (compiled == null) {
-        compiled = CompiledFormat.compile(ResponseFormat.parse(json));
+        compiled = CompiledFormat.compile(json);
         LOG.info("compiled response format {}: {}", json, compiled.stats());
       }
       return compiled;
