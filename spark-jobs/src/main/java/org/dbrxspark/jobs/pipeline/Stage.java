@@ -115,8 +115,10 @@ enum Stage {
   RAG_INDEX("rag-index", true) {
     @Override
     OptionValues options(Tables t, ParsedOptions o, String model) {
+      // The deduplicated documents: an exact copy indexed twice fills two of a query's hits with
+      // the same chunk.
       return OptionValues.none()
-          .with(ReaderOptions.INPUT, t.at("curated"))
+          .with(ReaderOptions.INPUT, t.at("deduped"))
           .with(RagIndexJob.INDEX, t.at("rag-index"))
           .with(RagIndexJob.MODEL, model)
           .with(RagIndexJob.SHARDS, 2);

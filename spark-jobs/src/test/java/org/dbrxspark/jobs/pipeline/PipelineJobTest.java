@@ -192,6 +192,22 @@ class PipelineJobTest {
   }
 
   /**
+   * rag-index chunks the deduplicated documents, every one of them and no copy dedup removed: the
+   * curated table holds exact copies (GPL and GPL-3 among Debian's licences), whose identical
+   * chunks took two of a query's five hits when the index was built from it.
+   */
+  @Test
+  void ragIndexChunksTheDeduplicatedDocuments() {
+    Set<String> deduped = ids(read("deduped").select("id"));
+    assertEquals(deduped, ids(read("rag-index/chunks").select("source_id").distinct()));
+    assertTrue(read("curated").count() > deduped.size(), "the sample corpus's curated rows repeat");
+  }
+
+  private static Set<String> ids(Dataset<Row> column) {
+    return column.collectAsList().stream().map(r -> r.getString(0)).collect(Collectors.toSet());
+  }
+
+  /**
    * Each junk row trips the filter it was planted for: rejected with that filter among its reasons,
    * or, for C4's line rules, which edit rather than reject, kept without the planted boilerplate.
    */
