@@ -252,10 +252,7 @@ class PipelineJobTest {
    */
   @Test
   void dedupClustersEveryPlantedCopyWithItsOriginalAndNoFarVariant() {
-    Set<String> curated =
-        read("curated").select("id").collectAsList().stream()
-            .map(r -> r.getString(0))
-            .collect(Collectors.toSet());
+    Set<String> curated = ids(read("curated").select("id"));
     Map<String, String> survivor = new HashMap<>();
     read("deduped")
         .select("id")
